@@ -1,0 +1,3 @@
+//! dovecot.conf: lexer, parser, includes, filters, typed settings, dumps.
+
+pub mod schema;

@@ -1,0 +1,101 @@
+//! The settings cote knows: every setting Dovecot 2.3 has, with its type, its default and
+//! whether cote implements it. Names, types and defaults are Dovecot 2.3.19's (`doveconf -a -s`
+//! on Debian 12, Debian's build defaults where they differ from upstream).
+//!
+//! The parser (`config::parse`) validates every value against these definitions; the dumps
+//! (`coteconf -n/-a`) compare against the defaults here.
+
+/// The type of one setting's value, as Dovecot's `enum setting_type`.
+#[derive(Debug, Clone, Copy)]
+pub enum SettingType {
+    /// `yes`/`y`/`1`/`no`, case-insensitive.
+    Bool,
+    /// Unsigned decimal number.
+    Uint,
+    /// Unsigned octal number (file modes), written `0600`.
+    UintOct,
+    /// Time interval with a unit (`30 secs`), whole seconds.
+    Time,
+    /// Time interval that also accepts `ms`/`msecs`, milliseconds.
+    TimeMsecs,
+    /// Size with an optional unit suffix (`10M`, `1 G`), bytes.
+    Size,
+    /// TCP/UDP port, 0..=65535.
+    InPort,
+    /// Plain string.
+    Str,
+    /// String that may contain `%variables` expanded at run time.
+    StrVars,
+    /// One of a fixed list of words; the first one is the default.
+    Enum(&'static [&'static str]),
+    /// Repeated named sub-sections of the given kind (`service`, `inet_listener`, ...).
+    /// `unique` says two sections with the same name are merged (Dovecot's DEFLIST_UNIQUE).
+    Sections {
+        section: &'static SectionInfo,
+        unique: bool,
+    },
+    /// Free-form `key = value` list (`plugin { }`): any key is accepted.
+    StrList,
+}
+
+/// Whether cote acts on a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    /// cote implements what the setting does.
+    Implemented,
+    /// The value is parsed and validated, but cote does not act on it yet: setting it to a
+    /// non-default value logs one warning naming the file and line.
+    NotImplemented,
+}
+
+/// One setting definition.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDef {
+    pub key: &'static str,
+    pub ty: SettingType,
+    /// The default exactly as `doveconf -a` prints it (`30 secs`, `64 k`, `yes`, ``).
+    pub default: &'static str,
+    /// Only shown by `doveconf -a -s`.
+    pub hidden: bool,
+    pub support: Support,
+}
+
+/// The settings allowed inside one kind of section (or at the top level).
+#[derive(Debug)]
+pub struct SectionInfo {
+    /// The section keyword: `service`, `inet_listener`, `namespace`, ... (`""` for the root).
+    pub kind: &'static str,
+    /// Which setting the section's name fills (`name` for services, `path` for unix
+    /// listeners), if any.
+    pub name_key: Option<&'static str>,
+    pub settings: &'static [SettingDef],
+}
+
+impl SectionInfo {
+    pub fn setting(&self, key: &str) -> Option<&'static SettingDef> {
+        self.settings.iter().find(|s| s.key == key)
+    }
+}
+
+/// Default values that differ per named section instance, e.g. `service imap-login` has
+/// `chroot = login` and an `inet_listener imap { port = 143 }`.
+#[derive(Debug)]
+pub struct SectionDefaults {
+    pub kind: &'static str,
+    pub name: &'static str,
+    /// Overrides of the section kind's generic defaults.
+    pub values: &'static [(&'static str, &'static str)],
+    /// Default sub-sections, e.g. the listeners a service has unless configured otherwise.
+    pub children: &'static [SectionDefaults],
+}
+
+/// A setting renamed in a later 2.3 release: the old name is accepted with Dovecot's warning
+/// `Obsolete setting in F:N: OLD has been renamed to NEW`.
+#[derive(Debug)]
+pub struct Renamed {
+    pub old: &'static str,
+    pub new: &'static str,
+}
+
+mod tables;
+pub use tables::{builtin_sections, renamed, root, section};

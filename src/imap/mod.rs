@@ -1,0 +1,1 @@
+//! imap layer (see DESIGN.md §2).

@@ -1,0 +1,10 @@
+//! cote: an IMAP, POP3 and LMTP server, a drop-in replacement for Dovecot 2.3.
+//!
+//! The layers follow DESIGN.md §2; dependencies point down only:
+//! `master` → protocols (`imap`) → `config`, `log`, `net`.
+
+pub mod config;
+pub mod imap;
+pub mod log;
+pub mod master;
+pub mod net;

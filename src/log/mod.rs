@@ -1,0 +1,1 @@
+//! log layer (see DESIGN.md §2).

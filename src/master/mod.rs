@@ -1,0 +1,1 @@
+//! master layer (see DESIGN.md §2).
