@@ -20,7 +20,11 @@ static ROOT: SectionInfo = SectionInfo {
         def("protocols", SettingType::Str, ""),
         def("listen", SettingType::Str, "*, ::"),
         def("ssl", SettingType::Enum(&["yes", "no", "required"]), "yes"),
-        def("mail_fsync", SettingType::Enum(&["optimized", "always", "never"]), "optimized"),
+        def(
+            "mail_fsync",
+            SettingType::Enum(&["optimized", "always", "never"]),
+            "optimized",
+        ),
         def("mmap_disable", SettingType::Bool, "no"),
         def("imap_max_line_length", SettingType::Size, "64 k"),
         def("default_idle_kill", SettingType::Time, "1 mins"),

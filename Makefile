@@ -1,0 +1,56 @@
+# cote — see README.
+#
+#   make run        start cote in the foreground on the embedded default (etc/cote.conf)
+#   make test       the whole test suite (unit, config oracle, transcripts in t/)
+#   make install    PREFIX=/usr/local DESTDIR=   (install-compat adds dovecot/doveconf/doveadm links)
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share/cote
+CARGO    ?= cargo
+
+# Debian's Dovecot 2.3, unpacked (not installed, no services started) as the tests' oracle.
+ORACLE_DIR   ?= target/dovecot-oracle
+ORACLE_DEBS  := dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
+
+.PHONY: all build run test oracle install install-compat clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+run: build
+	mkdir -p var
+	./target/release/cote -F -c etc/cote.conf
+
+test: oracle
+	COTE_DOVECOT_ROOT=$${COTE_DOVECOT_ROOT:-$(abspath $(ORACLE_DIR))} $(CARGO) test --release
+
+# Extract Debian's dovecot packages once; apt-get download and dpkg-deb -x need no root.
+oracle: $(ORACLE_DIR)/usr/bin/doveconf
+
+$(ORACLE_DIR)/usr/bin/doveconf:
+	rm -rf $(ORACLE_DIR).tmp && mkdir -p $(ORACLE_DIR).tmp/debs
+	cd $(ORACLE_DIR).tmp/debs && apt-get download $(ORACLE_DEBS)
+	for deb in $(ORACLE_DIR).tmp/debs/*.deb; do dpkg-deb -x "$$deb" $(ORACLE_DIR).tmp/root || exit 1; done
+	rm -rf $(ORACLE_DIR) && mv $(ORACLE_DIR).tmp/root $(ORACLE_DIR) && rm -rf $(ORACLE_DIR).tmp
+
+install: build
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/contrib
+	install -m 0755 target/release/cote $(DESTDIR)$(SBINDIR)/cote
+	install -m 0755 target/release/coteconf $(DESTDIR)$(BINDIR)/coteconf
+	install -m 0755 target/release/coteadm $(DESTDIR)$(BINDIR)/coteadm
+	install -m 0644 contrib/cote.service contrib/cote.logrotate $(DESTDIR)$(DATADIR)/contrib/
+	install -m 0755 contrib/cote.init $(DESTDIR)$(DATADIR)/contrib/
+
+# For init scripts and admins that call Dovecot's names.
+install-compat: install
+	ln -sf cote $(DESTDIR)$(SBINDIR)/dovecot
+	ln -sf coteconf $(DESTDIR)$(BINDIR)/doveconf
+	ln -sf coteadm $(DESTDIR)$(BINDIR)/doveadm
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,531 @@
+//! Runs every transcript under `t/` against a live `cote` (format: `t/README`).
+//!
+//! A custom harness (`harness = false`): transcripts are files, found at run time. Arguments
+//! that don't start with `-` filter by path substring, like libtest's filter.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Protocol name in `@connect` → (service, inet_listener) in the configuration.
+const LISTENERS: &[(&str, &str, &str)] = &[
+    ("imap", "imap-login", "imap"),
+    ("pop3", "pop3-login", "pop3"),
+    ("lmtp", "lmtp", "lmtp"),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Transcript files
+
+#[derive(Debug)]
+enum Step {
+    Connect { proto: String, name: String },
+    Use(String),
+    Send(Vec<u8>),
+    Expect(String),
+    Close,
+    Eof,
+    Sleep(Duration),
+}
+
+#[derive(Debug)]
+struct Transcript {
+    path: PathBuf,
+    config: Vec<String>,
+    /// Each step with its line number in the file.
+    steps: Vec<(usize, Step)>,
+}
+
+fn parse_transcript(path: &Path) -> Result<Transcript, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut config = Vec::new();
+    let mut steps = Vec::new();
+    for (idx, raw) in text.lines().enumerate() {
+        let lineno = idx + 1;
+        let err = |msg: &str| format!("{}:{lineno}: {msg}", path.display());
+        let line = raw.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let step = if let Some(rest) = line.strip_prefix("C:") {
+            let mut bytes = strip_one_space(rest).as_bytes().to_vec();
+            bytes.extend_from_slice(b"\r\n");
+            Step::Send(bytes)
+        } else if let Some(rest) = line.strip_prefix("S:") {
+            Step::Expect(strip_one_space(rest).to_string())
+        } else if let Some(rest) = line.strip_prefix('@') {
+            let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let args = args.trim();
+            match word {
+                "config" => {
+                    if !steps.is_empty() {
+                        return Err(err("@config must come before the first @connect"));
+                    }
+                    config.push(args.to_string());
+                    continue;
+                }
+                "connect" => {
+                    let mut words = args.split_whitespace();
+                    let proto = words.next().unwrap_or("imap").to_string();
+                    if !LISTENERS.iter().any(|(p, _, _)| *p == proto) {
+                        return Err(err(&format!("unknown protocol {proto:?}")));
+                    }
+                    let name = words.next().unwrap_or(&proto).to_string();
+                    Step::Connect { proto, name }
+                }
+                "use" => Step::Use(args.to_string()),
+                "send" => Step::Send(unescape(args).map_err(|e| err(&e))?),
+                "repeat" => {
+                    let (count, bytes) = args
+                        .split_once(char::is_whitespace)
+                        .ok_or_else(|| err("@repeat N \"bytes\""))?;
+                    let count: usize = count.parse().map_err(|_| err("@repeat: bad count"))?;
+                    Step::Send(unescape(bytes.trim()).map_err(|e| err(&e))?.repeat(count))
+                }
+                "close" => Step::Close,
+                "eof" => Step::Eof,
+                "sleep" => {
+                    let ms: u64 = args.parse().map_err(|_| err("@sleep: bad milliseconds"))?;
+                    Step::Sleep(Duration::from_millis(ms))
+                }
+                other => return Err(err(&format!("unknown directive @{other}"))),
+            }
+        } else {
+            return Err(err("expected C:, S:, @directive or # comment"));
+        };
+        steps.push((lineno, step));
+    }
+    Ok(Transcript {
+        path: path.to_path_buf(),
+        config,
+        steps,
+    })
+}
+
+fn strip_one_space(s: &str) -> &str {
+    s.strip_prefix(' ').unwrap_or(s)
+}
+
+/// `"..."` with \r \n \t \0 \\ \" \xHH escapes.
+fn unescape(arg: &str) -> Result<Vec<u8>, String> {
+    let inner = arg
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .ok_or("bytes must be written in double quotes")?;
+    let mut out = Vec::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push(b'\r'),
+            Some('n') => out.push(b'\n'),
+            Some('t') => out.push(b'\t'),
+            Some('0') => out.push(0),
+            Some('\\') => out.push(b'\\'),
+            Some('"') => out.push(b'"'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                let byte = u8::from_str_radix(&hex, 16).map_err(|_| format!("bad \\x{hex}"))?;
+                out.push(byte);
+            }
+            other => return Err(format!("unknown escape \\{}", other.unwrap_or(' '))),
+        }
+    }
+    Ok(out)
+}
+
+/// Does `line` match `pattern`, where `{*}` matches any run of characters?
+fn line_matches(pattern: &str, line: &str) -> bool {
+    let mut parts = pattern.split("{*}");
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = line.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server under test
+
+struct Server {
+    child: Child,
+    dir: tempfile::TempDir,
+    ports: BTreeMap<String, u16>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+impl Server {
+    fn start(extra_config: &[String]) -> Result<Server, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+        let root = dir.path();
+        let mut ports = BTreeMap::new();
+        let mut conf = String::new();
+        let _ = writeln!(conf, "# generated by tests/transcripts.rs");
+        let _ = writeln!(conf, "base_dir = {}/run", root.display());
+        let _ = writeln!(conf, "state_dir = {}/lib", root.display());
+        let _ = writeln!(conf, "log_path = {}/cote.log", root.display());
+        let _ = writeln!(conf, "listen = 127.0.0.1");
+        let _ = writeln!(conf, "protocols = imap");
+        let _ = writeln!(conf, "ssl = no");
+        for (proto, service, listener) in LISTENERS {
+            let port = free_port();
+            ports.insert(proto.to_string(), port);
+            let _ = writeln!(conf, "service {service} {{");
+            let _ = writeln!(conf, "  inet_listener {listener} {{");
+            let _ = writeln!(conf, "    port = {port}");
+            let _ = writeln!(conf, "  }}");
+            let _ = writeln!(conf, "}}");
+        }
+        for line in extra_config {
+            let _ = writeln!(conf, "{line}");
+        }
+        let conf_path = root.join("cote.conf");
+        fs::write(&conf_path, conf).map_err(|e| format!("write config: {e}"))?;
+        let child = Command::new(env!("CARGO_BIN_EXE_cote"))
+            .arg("-F")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                fs::File::create(root.join("stderr")).map_err(|e| format!("stderr file: {e}"))?,
+            ))
+            .spawn()
+            .map_err(|e| format!("start cote: {e}"))?;
+        let mut server = Server { child, dir, ports };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Wait until the IMAP listener accepts, or the server dies.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let port = self.ports["imap"];
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("cote exited at startup ({status}){}", self.logs()));
+            }
+            if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("cote did not open port {port}{}", self.logs()));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for name in ["stderr", "cote.log"] {
+            if let Ok(text) = fs::read_to_string(self.dir.path().join(name)) {
+                let _ = write!(out, "\n--- {name} ---\n{text}");
+            }
+        }
+        out
+    }
+
+    fn stop(mut self) {
+        // SIGTERM by pid, then SIGKILL if it does not go within 10 seconds.
+        let pid = self.child.id() as libc::pid_t;
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Playing a transcript
+
+struct Connection {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    closed: bool,
+}
+
+fn play(t: &Transcript, server: &Server) -> Result<(), String> {
+    let mut conns: BTreeMap<String, Connection> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut log = String::new();
+    for (lineno, step) in &t.steps {
+        let fail = |msg: String, log: &str| {
+            format!(
+                "{}:{lineno}: {msg}\n--- conversation so far ---\n{log}",
+                t.path.display()
+            )
+        };
+        if let Step::Connect { proto, name } = step {
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, server.ports[proto.as_str()]));
+            let stream = TcpStream::connect_timeout(&addr, LINE_TIMEOUT)
+                .map_err(|e| fail(format!("connect {proto}: {e}"), &log))?;
+            stream
+                .set_read_timeout(Some(LINE_TIMEOUT))
+                .map_err(|e| fail(e.to_string(), &log))?;
+            let writer = stream.try_clone().map_err(|e| fail(e.to_string(), &log))?;
+            let _ = writeln!(log, "[{name}: connected to {proto}]");
+            conns.insert(
+                name.clone(),
+                Connection {
+                    reader: BufReader::new(stream),
+                    writer,
+                    closed: false,
+                },
+            );
+            current = Some(name.clone());
+            continue;
+        }
+        if let Step::Use(name) = step {
+            if !conns.contains_key(name) {
+                return Err(fail(format!("no connection named {name}"), &log));
+            }
+            current = Some(name.clone());
+            continue;
+        }
+        if let Step::Sleep(d) = step {
+            thread::sleep(*d);
+            continue;
+        }
+        let Some(name) = current.clone() else {
+            return Err(fail("no connection: @connect first".into(), &log));
+        };
+        let Some(conn) = conns.get_mut(&name) else {
+            return Err(fail(format!("no connection named {name}"), &log));
+        };
+        match step {
+            Step::Send(bytes) => {
+                let _ = writeln!(log, "C: {}", printable(bytes).trim_end_matches("\\r\\n"));
+                conn.writer
+                    .write_all(bytes)
+                    .map_err(|e| fail(format!("send: {e}"), &log))?;
+            }
+            Step::Expect(pattern) => match read_line(&mut conn.reader) {
+                Ok(Some(line)) => {
+                    let _ = writeln!(log, "S: {line}");
+                    if !line_matches(pattern, &line) {
+                        return Err(fail(format!("expected: {pattern}\n     got: {line}"), &log));
+                    }
+                }
+                Ok(None) => {
+                    return Err(fail(
+                        format!("expected: {pattern}\n     got: connection closed"),
+                        &log,
+                    ))
+                }
+                Err(e) => return Err(fail(format!("expected: {pattern}\n     got: {e}"), &log)),
+            },
+            Step::Close => {
+                let _ = conn.writer.shutdown(std::net::Shutdown::Both);
+                conn.closed = true;
+                let _ = writeln!(log, "[{name}: closed by client]");
+            }
+            Step::Eof => match read_line(&mut conn.reader) {
+                Ok(None) => {
+                    conn.closed = true;
+                    let _ = writeln!(log, "[{name}: closed by server]");
+                }
+                Ok(Some(line)) => {
+                    return Err(fail(
+                        format!("expected the server to close; got: {line}"),
+                        &log,
+                    ))
+                }
+                Err(e) => {
+                    return Err(fail(
+                        format!("expected the server to close; got: {e}"),
+                        &log,
+                    ))
+                }
+            },
+            Step::Connect { .. } | Step::Use(_) | Step::Sleep(_) => {}
+        }
+    }
+    // Nothing the server said may go unchecked.
+    for (name, conn) in conns.iter_mut().filter(|(_, c)| !c.closed) {
+        let _ = conn
+            .reader
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_millis(200)));
+        if let Ok(Some(line)) = read_line(&mut conn.reader) {
+            return Err(format!(
+                "{}: at the end, connection {name} has an unexpected line: {line}\n--- conversation ---\n{log}",
+                t.path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One server line without its CRLF; `None` at EOF.
+fn read_line(reader: &mut BufReader<TcpStream>) -> Result<Option<String>, String> {
+    let mut buf = Vec::new();
+    match reader.read_until(b'\n', &mut buf) {
+        Ok(0) => Ok(None),
+        Ok(_) => {
+            if buf.ends_with(b"\n") {
+                buf.pop();
+                if buf.ends_with(b"\r") {
+                    buf.pop();
+                }
+            }
+            Ok(Some(printable(&buf)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(None),
+        Err(e) => Err(format!("read: {e}")),
+    }
+}
+
+/// Bytes as text, with anything unprintable escaped.
+fn printable(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\r' => out.push_str("\\r"),
+                '\n' => out.push_str("\\n"),
+                c if c.is_control() => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+fn find_transcripts(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            find_transcripts(&path, out);
+        } else if path.extension().is_some_and(|e| e == "t") {
+            out.push(path);
+        }
+    }
+}
+
+/// The runner's own pattern and escape rules, checked before anything relies on them.
+fn self_check() {
+    assert!(line_matches(
+        "* OK {*} ready.",
+        "* OK [CAPABILITY X] ready."
+    ));
+    assert!(line_matches("a {*}", "a "));
+    assert!(line_matches("{*}x{*}", "axb"));
+    assert!(!line_matches("a OK", "a OK extra"));
+    assert!(!line_matches("{*}ab{*}ab", "ab"));
+    assert_eq!(unescape(r#""a\r\x00\"""#).ok(), Some(b"a\r\0\"".to_vec()));
+    assert!(unescape("no quotes").is_err());
+}
+
+fn main() -> ExitCode {
+    self_check();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("t");
+    let mut paths = Vec::new();
+    find_transcripts(&root, &mut paths);
+    paths.sort();
+    paths.retain(|p| {
+        let shown = p.strip_prefix(&root).unwrap_or(p).display().to_string();
+        filters.is_empty() || filters.iter().any(|f| shown.contains(f.as_str()))
+    });
+
+    let mut failures = Vec::new();
+    // Transcripts with the same configuration share one server.
+    let mut groups: BTreeMap<Vec<String>, Vec<Transcript>> = BTreeMap::new();
+    for path in &paths {
+        match parse_transcript(path) {
+            Ok(t) => groups.entry(t.config.clone()).or_default().push(t),
+            Err(e) => failures.push(e),
+        }
+    }
+    let mut passed = 0;
+    for (config, transcripts) in groups {
+        let server = match Server::start(&config) {
+            Ok(s) => s,
+            Err(e) => {
+                for t in &transcripts {
+                    println!("transcript {} ... FAILED", t.path.display());
+                }
+                failures.push(format!("server for {:?}: {e}", config));
+                continue;
+            }
+        };
+        for t in &transcripts {
+            let shown = t.path.strip_prefix(&root).unwrap_or(&t.path).display();
+            match play(t, &server) {
+                Ok(()) => {
+                    passed += 1;
+                    println!("transcript {shown} ... ok");
+                }
+                Err(e) => {
+                    println!("transcript {shown} ... FAILED");
+                    failures.push(format!("{e}{}", server.logs()));
+                }
+            }
+        }
+        server.stop();
+    }
+    for f in &failures {
+        println!("\n---- failure ----\n{f}");
+    }
+    println!("\ntranscripts: {passed} passed; {} failed", failures.len());
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
