@@ -9,6 +9,8 @@ const fn def(key: &'static str, ty: SettingType, default: &'static str) -> Setti
         default,
         hidden: false,
         support: Support::NotImplemented,
+        null_default: false,
+        auth: false,
     }
 }
 
