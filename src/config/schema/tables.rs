@@ -87,7 +87,8 @@ pub fn section(kind: &str) -> Option<&'static SectionInfo> {
 /// values that differ from a new `service` section's defaults and with its default listeners.
 /// Dovecot lists every one whatever is installed: on Debian the imap*, pop3* and lmtp binaries
 /// come with dovecot-imapd, -pop3d and -lmtpd, submission* with dovecot-submissiond. A service
-/// with a `protocol` runs only when that protocol is in `protocols`.
+/// with a `protocol` runs only when that protocol is in `protocols`. They are in doveconf's
+/// order: sorted by `NAME/` (so `auth-worker` comes before `auth`).
 pub fn builtin_sections() -> &'static [SectionDefaults] {
     services::BUILTIN_SERVICES
 }

@@ -271,6 +271,15 @@ fn builtin_services_are_valid() {
         assert_eq!(d.kind, "service");
         check_builtin(root(), d);
     }
+    // doveconf orders sections by their path, `service/NAME/`: `auth-worker` before `auth`.
+    let order: Vec<String> = builtin_sections()
+        .iter()
+        .map(|d| format!("{}/", d.name))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted);
+    assert_eq!(builtin_sections()[2].name, "auth-worker");
 }
 
 #[test]
