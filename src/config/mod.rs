@@ -1,3 +1,20 @@
 //! dovecot.conf: lexer, parser, includes, filters, typed settings, dumps.
+//!
+//! [`Config::load`] reads a configuration as Dovecot's config service does; [`Settings`] and
+//! [`Section`] give typed values, globally or as one connection ([`FilterQuery`]) sees them.
 
+mod check;
+mod error;
+mod expand;
+mod filter;
+mod include;
+mod lexer;
+mod obsolete;
+mod parser;
 pub mod schema;
+mod settings;
+mod tree;
+mod values;
+
+pub use error::ConfigError;
+pub use settings::{Config, FilterQuery, Section, Settings};
