@@ -55,7 +55,12 @@ impl fmt::Display for LogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LogError::Open { path, source } => {
-                write!(f, "Can't open log file {}: {source}", path.display())
+                write!(
+                    f,
+                    "Can't open log file {}: {}",
+                    path.display(),
+                    super::os_error(source)
+                )
             }
             LogError::UnknownFacility(name) => write!(f, "Unknown syslog_facility: {name}"),
         }

@@ -161,6 +161,25 @@ pub fn emit(level: Level, message: fmt::Arguments<'_>) {
     write_to(sink, level, prefix, &message);
 }
 
+/// An OS error as Dovecot prints `%m`: the bare strerror text ("Address already in use"),
+/// without Rust's "(os error N)".
+pub fn os_error(err: &std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
+        None => err.to_string(),
+    }
+}
+
+/// Writes `<prefix><Level>: <message>` to stderr, whatever the logger's destination: how
+/// command-line tools report errors (`cote: Fatal: ...`).
+pub fn print_stderr(prefix: &str, level: Level, message: &str) {
+    let mut buf = String::new();
+    for line in format::message_lines(message) {
+        buf.push_str(&format::file_line("", prefix, level, line));
+    }
+    let _ = std::io::stderr().write_all(buf.as_bytes());
+}
+
 /// Writes a line with another process's prefix: how the master writes its children's records.
 pub fn write_as(level: Level, prefix: &str, message: &str) {
     write_to(&mut state().sink, level, prefix, message);
@@ -169,13 +188,7 @@ pub fn write_as(level: Level, prefix: &str, message: &str) {
 fn write_to(sink: &mut Sink, level: Level, prefix: &str, message: &str) {
     match sink {
         Sink::Destinations(d) => d.write(level, prefix, message),
-        Sink::Stderr => {
-            let mut buf = String::new();
-            for line in format::message_lines(message) {
-                buf.push_str(&format::file_line("", prefix, level, line));
-            }
-            let _ = std::io::stderr().write_all(buf.as_bytes());
-        }
+        Sink::Stderr => print_stderr(prefix, level, message),
         Sink::Channel(fd) => {
             let record = wire::encode(level, prefix, message);
             // When the master is gone there is no one left to tell; the record is dropped.

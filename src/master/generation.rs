@@ -80,7 +80,11 @@ fn inet_sockets(
                         ip if ip.is_unspecified() => "::".to_string(),
                         ip => ip.to_string(),
                     };
-                    listener::ListenError(format!("listen({shown}, {}) failed: {e}", l.port))
+                    listener::ListenError(format!(
+                        "listen({shown}, {}) failed: {}",
+                        l.port,
+                        crate::log::os_error(&e)
+                    ))
                 })
             });
             match bound {

@@ -15,6 +15,7 @@ use std::rc::Rc;
 use nix::unistd::{Group, User};
 
 use super::settings::UnixListenerSpec;
+use crate::log::os_error;
 
 /// What identifies a bound socket, so a reload can keep it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,7 +68,7 @@ pub fn resolve(addresses: &str, port: u16) -> Result<Vec<SocketAddr>, ListenErro
     Ok(out)
 }
 
-fn os_error<T>(ret: libc::c_int, ok: T) -> io::Result<T> {
+fn check<T>(ret: libc::c_int, ok: T) -> io::Result<T> {
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -91,7 +92,7 @@ fn set_int_opt(
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    os_error(ret, ())
+    check(ret, ())
 }
 
 fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
@@ -129,13 +130,13 @@ fn new_socket(domain: libc::c_int) -> io::Result<OwnedFd> {
         )
     };
     // SAFETY: fd is a fresh descriptor nobody else owns.
-    os_error(fd, ()).map(|()| unsafe { OwnedFd::from_raw_fd(fd) })
+    check(fd, ()).map(|()| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn listen(fd: &OwnedFd, backlog: u32) -> io::Result<()> {
     let backlog = libc::c_int::try_from(backlog).unwrap_or(libc::c_int::MAX);
     // SAFETY: listen(2) on a descriptor we own.
-    os_error(unsafe { libc::listen(fd.as_raw_fd(), backlog) }, ())
+    check(unsafe { libc::listen(fd.as_raw_fd(), backlog) }, ())
 }
 
 /// Binds and listens on a TCP address with Dovecot's socket options (SO_REUSEADDR,
@@ -158,7 +159,7 @@ pub fn bind_inet(addr: SocketAddr, reuse_port: bool, backlog: u32) -> io::Result
     }
     let (storage, len) = sockaddr(&addr);
     // SAFETY: bind(2) with a sockaddr of the given length.
-    os_error(
+    check(
         unsafe { libc::bind(raw, (&storage as *const libc::sockaddr_storage).cast(), len) },
         (),
     )?;
@@ -190,7 +191,7 @@ fn bind_unix_once(path: &Path, backlog: u32) -> io::Result<OwnedFd> {
             len as libc::socklen_t,
         )
     };
-    os_error(ret, ())?;
+    check(ret, ())?;
     listen(&fd, backlog)?;
     Ok(fd)
 }
@@ -203,7 +204,13 @@ fn owner(spec: &UnixListenerSpec) -> Result<(Option<u32>, Option<u32>), ListenEr
         match User::from_name(&spec.user) {
             Ok(Some(u)) => Some(u.uid.as_raw()),
             Ok(None) => return Err(ListenError(format!("User doesn't exist: {}", spec.user))),
-            Err(e) => return Err(ListenError(format!("getpwnam({}) failed: {e}", spec.user))),
+            Err(e) => {
+                return Err(ListenError(format!(
+                    "getpwnam({}) failed: {}",
+                    spec.user,
+                    e.desc()
+                )))
+            }
         }
     };
     let gid = if spec.group.is_empty() {
@@ -212,7 +219,13 @@ fn owner(spec: &UnixListenerSpec) -> Result<(Option<u32>, Option<u32>), ListenEr
         match Group::from_name(&spec.group) {
             Ok(Some(g)) => Some(g.gid.as_raw()),
             Ok(None) => return Err(ListenError(format!("Group doesn't exist: {}", spec.group))),
-            Err(e) => return Err(ListenError(format!("getgrnam({}) failed: {e}", spec.group))),
+            Err(e) => {
+                return Err(ListenError(format!(
+                    "getgrnam({}) failed: {}",
+                    spec.group,
+                    e.desc()
+                )))
+            }
         }
     };
     Ok((uid, gid))
@@ -248,16 +261,18 @@ pub fn bind_unix(
                     if let Err(e) = std::fs::remove_file(path) {
                         if e.kind() != io::ErrorKind::NotFound {
                             return Err(ListenError(format!(
-                                "unlink({}) failed: {e}",
-                                path.display()
+                                "unlink({}) failed: {}",
+                                path.display(),
+                                os_error(&e)
                             )));
                         }
                     }
                 }
                 Err(e) => {
                     return Err(ListenError(format!(
-                        "net_listen_unix({}) failed: {e}",
-                        path.display()
+                        "net_listen_unix({}) failed: {}",
+                        path.display(),
+                        os_error(&e)
                     )))
                 }
             }
@@ -289,7 +304,7 @@ pub fn bind_unix(
                 path.display(),
                 uid.map_or(-1, i64::from),
                 gid.map_or(-1, i64::from),
-                io::Error::last_os_error()
+                os_error(&io::Error::last_os_error())
             )));
         }
     }

@@ -5,6 +5,8 @@
 //!
 //! A binary gives the master a [`Registry`] of service handlers; `run` does the rest.
 
+pub mod admin;
+pub mod cli;
 mod connection;
 mod generation;
 mod listener;
@@ -28,7 +30,7 @@ pub use settings::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::log::{Destinations, Level};
+use crate::log::{os_error, Destinations, Level};
 use generation::Generation;
 use notify::Notifier;
 use pidfile::PidFile;
@@ -44,7 +46,7 @@ pub const FATAL_LOGOPEN: i32 = 80;
 pub trait MasterConfig: Send + Sync + Sized + 'static {
     /// Reads and checks the configuration file; the error names file and line.
     fn load(path: &Path) -> Result<Self, String>;
-    fn master_settings(&self) -> Result<MasterSettings, String>;
+    fn master_settings(&self) -> MasterSettings;
     /// Warnings to log once at startup (settings accepted but not implemented, ...).
     fn warnings(&self) -> Vec<String>;
 }
@@ -89,15 +91,14 @@ pub fn run<C: MasterConfig>(
 ) -> Result<(), StartError> {
     let config_path = std::path::absolute(&options.config_path).map_err(|e| {
         StartError::fatal(format!(
-            "realpath({}) failed: {e}",
-            options.config_path.display()
+            "realpath({}) failed: {}",
+            options.config_path.display(),
+            os_error(&e)
         ))
     })?;
     let config = C::load(&config_path)
         .map_err(|e| StartError::fatal(format!("Error reading configuration: {e}")))?;
-    let settings = config
-        .master_settings()
-        .map_err(|e| StartError::fatal(format!("Error reading configuration: {e}")))?;
+    let settings = config.master_settings();
     let destinations = Destinations::open(settings.log.clone()).map_err(|e| StartError {
         errors: Vec::new(),
         fatal: e.to_string(),
@@ -105,8 +106,10 @@ pub fn run<C: MasterConfig>(
     })?;
     crate::log::to_destinations(destinations);
     crate::log::set_prefix("master: ");
+    // The caller prints a failure on stderr; log it too, unless the log is stderr.
+    let log_is_stderr = settings.log.log_path == "/dev/stderr";
     let result = start(registry, options, config_path, config, settings);
-    if let Err(e) = &result {
+    if let (Err(e), false) = (&result, log_is_stderr) {
         for line in &e.errors {
             crate::log::emit(Level::Error, format_args!("{line}"));
         }
@@ -155,9 +158,14 @@ fn start<C: MasterConfig>(
         daemonize()?;
     }
     let signals = MasterSignals::install()
-        .map_err(|e| StartError::fatal(format!("signalfd() failed: {e}")))?;
-    pidfile::write(&pid_path)
-        .map_err(|e| StartError::fatal(format!("open({}) failed: {e}", pid_path.display())))?;
+        .map_err(|e| StartError::fatal(format!("signalfd() failed: {}", os_error(&e))))?;
+    pidfile::write(&pid_path).map_err(|e| {
+        StartError::fatal(format!(
+            "open({}) failed: {}",
+            pid_path.display(),
+            os_error(&e)
+        ))
+    })?;
 
     let core_disabled = core_dumps_disabled();
     let mut startup = format!("cote v{} starting up", env!("CARGO_PKG_VERSION"));
@@ -191,7 +199,7 @@ fn start<C: MasterConfig>(
     ));
     master.run();
     if let Err(e) = std::fs::remove_file(&pid_path) {
-        log::error!("unlink({}) failed: {e}", pid_path.display());
+        log::error!("unlink({}) failed: {}", pid_path.display(), os_error(&e));
     }
     Notifier::from_env().send("STATUS=cote stopped");
     Ok(())
@@ -218,17 +226,17 @@ fn daemonize() -> Result<(), StartError> {
     use nix::unistd::{fork, setsid, ForkResult};
     // SAFETY: single-threaded; the parent only calls _exit.
     match unsafe { fork() } {
-        Err(e) => return Err(StartError::fatal(format!("fork() failed: {e}"))),
+        Err(e) => return Err(StartError::fatal(format!("fork() failed: {}", e.desc()))),
         // SAFETY: _exit(2) without running destructors or atexit handlers meant for the child.
         Ok(ForkResult::Parent { .. }) => unsafe { libc::_exit(0) },
         Ok(ForkResult::Child) => {}
     }
-    setsid().map_err(|e| StartError::fatal(format!("setsid() failed: {e}")))?;
+    setsid().map_err(|e| StartError::fatal(format!("setsid() failed: {}", e.desc())))?;
     let devnull = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/null")
-        .map_err(|e| StartError::fatal(format!("open(/dev/null) failed: {e}")))?;
+        .map_err(|e| StartError::fatal(format!("open(/dev/null) failed: {}", os_error(&e))))?;
     for fd in 0..=2 {
         // SAFETY: dup2(2) onto the standard descriptors.
         if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&devnull), fd) } < 0 {

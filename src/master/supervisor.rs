@@ -387,9 +387,7 @@ impl<C: MasterConfig> Master<C> {
     fn try_reload(&mut self) -> Result<(), String> {
         let config =
             C::load(&self.config_path).map_err(|e| format!("Error reading configuration: {e}"))?;
-        let settings = config
-            .master_settings()
-            .map_err(|e| format!("Config reload failed: {e}"))?;
+        let settings = config.master_settings();
         let destinations = if settings.log != self.current.settings.log {
             Some(
                 Destinations::open(settings.log.clone())
