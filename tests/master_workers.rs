@@ -75,6 +75,11 @@ fn handler(_config: &Config, connection: Connection) {
                 }
                 "done".into()
             }
+            ["debug", text @ ..] => {
+                log::debug!("{}", text.join(" "));
+                log::info!("after debug");
+                "ok".into()
+            }
             ["quit"] => {
                 let _ = out.write_all(b"bye\r\n");
                 return;
@@ -240,6 +245,11 @@ fn process_limit_with_500_connections() {
     // After the drop timeout (10 s) the waiting clients are closed rather than left hanging.
     let outcomes: Vec<&str> = clients.into_iter().map(|t| t.join().unwrap()).collect();
     let count = |what| outcomes.iter().filter(|o| **o == what).count();
+    println!(
+        "  500 clients at process_limit=10: {} waited in the backlog and were closed, {} not accepted by the kernel",
+        count("closed"),
+        count("refused")
+    );
     assert_eq!(count("timeout"), 0, "{outcomes:?}");
     assert_eq!(count("served"), 0, "no process was free");
     assert!(
@@ -486,6 +496,21 @@ fn threaded_worker_and_client_limit() {
     }
 }
 
+fn debug_lines_follow_auth_debug() {
+    for (global, expect) in [("", false), ("protocol imap {\n auth_debug = yes\n}", true)] {
+        let setup = Setup::new();
+        let _server = start(&setup, global, "");
+        let mut c = Client::connect(setup.addr());
+        assert_eq!(c.command("debug some detail"), "ok");
+        let log = setup.wait_log("imap-login: Info: after debug", LONG);
+        assert_eq!(
+            log.contains("imap-login: Debug: some detail\n"),
+            expect,
+            "{log}"
+        );
+    }
+}
+
 const TESTS: &[(&str, fn())] = &[
     ("serves_and_preforks", serves_and_preforks),
     ("unix_listener_serves_too", unix_listener_serves_too),
@@ -528,6 +553,10 @@ const TESTS: &[(&str, fn())] = &[
     (
         "threaded_worker_and_client_limit",
         threaded_worker_and_client_limit,
+    ),
+    (
+        "debug_lines_follow_auth_debug",
+        debug_lines_follow_auth_debug,
     ),
 ];
 

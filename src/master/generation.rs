@@ -44,7 +44,7 @@ fn inet_sockets(
     previous: Option<&SocketSet>,
     report: &mut BuildReport,
 ) -> Vec<ServiceSocket> {
-    let backlog = listener::backlog(spec.process_limit, spec.client_limit);
+    let backlog = listener::backlog(spec.process_limit, spec.effective_client_limit());
     let mut out = Vec::new();
     for l in spec.inet_listeners.iter().filter(|l| l.port != 0) {
         if l.ssl {
@@ -111,7 +111,7 @@ fn unix_sockets(
     previous: Option<&SocketSet>,
     report: &mut BuildReport,
 ) -> Vec<ServiceSocket> {
-    let backlog = listener::backlog(spec.process_limit, spec.client_limit);
+    let backlog = listener::backlog(spec.process_limit, spec.effective_client_limit());
     let mut out = Vec::new();
     for l in &spec.unix_listeners {
         let path = base_dir.join(&l.path);

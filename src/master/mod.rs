@@ -32,7 +32,6 @@ use std::sync::Arc;
 
 use crate::log::{os_error, Destinations, Level};
 use generation::Generation;
-use notify::Notifier;
 use pidfile::PidFile;
 use signals::MasterSignals;
 use supervisor::Master;
@@ -144,6 +143,7 @@ fn start<C: MasterConfig>(
         }
     }
     create_base_dir(&settings.base_dir)?;
+    raise_fd_limit();
 
     let warnings = config.warnings();
     let protocols = settings.protocols.join(", ");
@@ -182,27 +182,30 @@ fn start<C: MasterConfig>(
         log::warn!("{w}");
     }
 
-    let notifier = Notifier::from_env();
-    let mut master = Master::new(
+    Master::new(
         registry,
         config_path,
+        pid_path,
         generation,
         signals,
-        notifier,
         core_disabled,
-    );
-    // The pid is in MAINPID too, for a master that daemonized under a Type=notify unit.
-    Notifier::from_env().send(&format!(
-        "READY=1\nSTATUS=v{} running\nMAINPID={}",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id()
-    ));
-    master.run();
-    if let Err(e) = std::fs::remove_file(&pid_path) {
-        log::error!("unlink({}) failed: {}", pid_path.display(), os_error(&e));
-    }
-    Notifier::from_env().send("STATUS=cote stopped");
+    )
+    .run();
     Ok(())
+}
+
+/// The master holds two descriptors per child (its log channel and stderr) besides the
+/// listeners: raise the soft descriptor limit to the hard one so process_limit, not the
+/// default 1024, is what caps the processes.
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                log::warn!("setrlimit(RLIMIT_NOFILE, {hard}) failed: {}", e.desc());
+            }
+        }
+    }
 }
 
 fn create_base_dir(base_dir: &Path) -> Result<(), StartError> {

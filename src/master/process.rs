@@ -49,19 +49,26 @@ fn child_main<C: Send + Sync + 'static>(
     keep.extend(spec.listeners.iter().map(|l| l.fd.as_raw_fd()));
     keep.push(spec.status.as_raw_fd());
     keep.push(spec.master_alive.as_raw_fd());
-    if let Err(err) = setup(service, prefix, ends, &keep) {
+    if let Err(err) = setup(service, prefix, spec.debug, ends, &keep) {
         log::emit(Level::Fatal, format_args!("Worker setup failed: {err}"));
         std::process::exit(super::FATAL_EXIT);
     }
     worker::run(spec)
 }
 
-fn setup(service: &str, prefix: &str, ends: ChildEnds, keep: &[RawFd]) -> io::Result<()> {
+fn setup(
+    service: &str,
+    prefix: &str,
+    debug: bool,
+    ends: ChildEnds,
+    keep: &[RawFd],
+) -> io::Result<()> {
     signals::reset_in_child()?;
     // Log records go to the master from now on; this drops (closes) the master's log files
     // in this process.
     log::to_channel(ends.records);
     log::set_prefix(prefix);
+    log::set_debug(debug);
     let devnull = std::fs::File::open("/dev/null")?;
     for (from, to) in [
         (devnull.as_raw_fd(), 0),

@@ -85,13 +85,8 @@ impl Service {
         }
     }
 
-    /// The effective client_limit: never more than service_count (Dovecot's rule).
     pub fn client_limit(&self) -> u32 {
-        let limit = self.spec.client_limit.max(1);
-        match self.spec.service_count {
-            0 => limit,
-            count => limit.min(count),
-        }
+        self.spec.effective_client_limit()
     }
 
     /// Processes that can take at least one more client.
@@ -375,6 +370,7 @@ mod tests {
             service_count,
             process_min_avail: min_avail,
             idle_kill: Some(Duration::from_secs(60)),
+            debug: false,
             inet_listeners: Vec::new(),
             unix_listeners: Vec::new(),
         }

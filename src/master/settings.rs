@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{Config, Section, Settings};
+use crate::config::{Config, FilterQuery, Section, Settings};
 use crate::log::LogSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,9 @@ pub struct ServiceSpec {
     pub process_min_avail: u32,
     /// How long an extra idle process lives; `None` = forever.
     pub idle_kill: Option<Duration>,
+    /// Whether its processes write Debug lines: `auth_debug` for login services,
+    /// `mail_debug` for the others, as the service's protocol sees them.
+    pub debug: bool,
     pub inet_listeners: Vec<InetListenerSpec>,
     pub unix_listeners: Vec<UnixListenerSpec>,
 }
@@ -93,6 +96,18 @@ impl ServiceDefaults {
     }
 }
 
+impl ServiceSpec {
+    /// The client_limit in effect: never more than service_count (Dovecot's rule: a process
+    /// that serves one connection in its life never has two at once).
+    pub fn effective_client_limit(&self) -> u32 {
+        let limit = self.client_limit.max(1);
+        match self.service_count {
+            0 => limit,
+            count => limit.min(count),
+        }
+    }
+}
+
 impl MasterSettings {
     /// Whether a service belongs to an enabled protocol (services of no protocol always do).
     pub fn protocol_enabled(&self, service: &ServiceSpec) -> bool {
@@ -124,7 +139,7 @@ fn unix_listener(l: &Section<'_>) -> UnixListenerSpec {
     }
 }
 
-fn service(s: &Section<'_>, defaults: &ServiceDefaults) -> ServiceSpec {
+fn service(config: &Config, s: &Section<'_>, defaults: &ServiceDefaults) -> ServiceSpec {
     let (process_limit, client_limit, idle_kill) = defaults.resolve(
         clamp_u32(s.uint("process_limit")),
         clamp_u32(s.uint("client_limit")),
@@ -133,6 +148,7 @@ fn service(s: &Section<'_>, defaults: &ServiceDefaults) -> ServiceSpec {
     ServiceSpec {
         name: s.name().to_string(),
         protocol: s.str("protocol").to_string(),
+        debug: debug(config, s),
         process_limit,
         client_limit,
         service_count: clamp_u32(s.uint("service_count")),
@@ -149,6 +165,20 @@ fn service(s: &Section<'_>, defaults: &ServiceDefaults) -> ServiceSpec {
             .map(unix_listener)
             .collect(),
     }
+}
+
+fn debug(config: &Config, s: &Section<'_>) -> bool {
+    let protocol = s.str("protocol");
+    let query = FilterQuery {
+        protocol: (!protocol.is_empty()).then(|| protocol.to_string()),
+        ..FilterQuery::default()
+    };
+    let key = if s.str("type") == "login" {
+        "auth_debug"
+    } else {
+        "mail_debug"
+    };
+    config.settings(&query).bool(key)
 }
 
 fn log_settings(g: &Settings<'_>) -> LogSettings {
@@ -187,7 +217,7 @@ impl MasterSettings {
             services: g
                 .sections("service")
                 .iter()
-                .map(|s| service(s, &defaults))
+                .map(|s| service(config, s, &defaults))
                 .collect(),
         }
     }
@@ -224,6 +254,7 @@ mod tests {
              log_path = /tmp/x.log\n\
              default_process_limit = 7\n\
              default_idle_kill = 30 secs\n\
+             protocol imap {\n  auth_debug = yes\n}\n\
              service imap-login {\n\
                inet_listener imap {\n    port = 10143\n  }\n\
                process_min_avail = 2\n\
@@ -247,6 +278,11 @@ mod tests {
         assert_eq!(login.service_count, 1);
         assert_eq!(login.process_min_avail, 2);
         assert_eq!(login.idle_kill, Some(Duration::from_secs(30)));
+        assert!(login.debug, "auth_debug in protocol imap");
+        let imap = m.services.iter().find(|s| s.name == "imap").unwrap();
+        assert!(!imap.debug, "mail_debug is off");
+        let pop3_login = m.services.iter().find(|s| s.name == "pop3-login").unwrap();
+        assert!(!pop3_login.debug);
         let imap = login
             .inet_listeners
             .iter()

@@ -23,7 +23,7 @@ use super::signals::{MasterSignal, MasterSignals, Sender};
 use super::status::SIZE as STATUS_SIZE;
 use super::worker::{WorkerListener, WorkerSpec};
 use super::MasterConfig;
-use crate::log::{ChildLog, Destinations};
+use crate::log::{os_error, ChildLog, Destinations};
 
 /// How long a stopping master waits for its children to die before SIGKILL.
 const MAX_DIE_WAIT: Duration = Duration::from_secs(5);
@@ -42,6 +42,7 @@ struct Retired {
 pub struct Master<C> {
     registry: Registry<C>,
     config_path: PathBuf,
+    pid_path: PathBuf,
     current: Generation<C>,
     retired: BTreeMap<i32, Retired>,
     signals: MasterSignals,
@@ -63,27 +64,36 @@ fn write_line(level: crate::log::Level, prefix: &str, message: &str) {
 }
 
 impl<C: MasterConfig> Master<C> {
+    /// The master, once its sockets are bound and its pid file is written.
     pub fn new(
         registry: Registry<C>,
         config_path: PathBuf,
+        pid_path: PathBuf,
         current: Generation<C>,
         signals: MasterSignals,
-        notifier: Notifier,
         core_dumps_disabled: bool,
     ) -> Master<C> {
         Master {
             registry,
             config_path,
+            pid_path,
             current,
             retired: BTreeMap::new(),
             signals,
-            notifier,
+            notifier: Notifier::from_env(),
             core_dumps_disabled,
         }
     }
 
-    /// Runs until a stop signal; returns after the children were dealt with.
-    pub fn run(&mut self) {
+    /// Runs until a stop signal; returns after the children were dealt with and the pid
+    /// file removed.
+    pub fn run(mut self) {
+        // MAINPID too, for a master that daemonized under a Type=notify unit.
+        self.notifier.send(&format!(
+            "READY=1\nSTATUS=v{} running\nMAINPID={}",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id()
+        ));
         loop {
             let now = Instant::now();
             let more_to_fork = self.maintain(now);
@@ -142,6 +152,14 @@ impl<C: MasterConfig> Master<C> {
             }
             if let Some(sender) = stop {
                 self.shutdown(&sender);
+                if let Err(e) = std::fs::remove_file(&self.pid_path) {
+                    log::error!(
+                        "unlink({}) failed: {}",
+                        self.pid_path.display(),
+                        os_error(&e)
+                    );
+                }
+                self.notifier.send("STATUS=cote stopped");
                 return;
             }
         }
@@ -265,6 +283,7 @@ impl<C: MasterConfig> Master<C> {
             config: Arc::clone(&g.config),
             client_limit: service.client_limit(),
             service_count: service.spec.service_count,
+            debug: service.spec.debug,
             listeners: service
                 .sockets
                 .iter()

@@ -37,6 +37,8 @@ pub struct WorkerSpec<'a, C> {
     pub config: Arc<C>,
     pub client_limit: u32,
     pub service_count: u32,
+    /// Write Debug lines (see `ServiceSpec::debug`).
+    pub debug: bool,
     pub listeners: Vec<WorkerListener<'a>>,
     /// Write end of the generation's status pipe.
     pub status: BorrowedFd<'a>,
@@ -69,13 +71,18 @@ extern "C" fn on_sigint(_: libc::c_int) {
 /// The descriptors are pointed at /dev/null rather than closed, so their numbers are never
 /// reused for something else while the main loop still knows them.
 extern "C" fn on_sigquit(_: libc::c_int) {
+    release_listeners();
+    wake(b"Q");
+}
+
+/// Points the listening descriptors at /dev/null (async-signal-safe).
+fn release_listeners() {
     if let Some((devnull, listeners)) = QUIT_FDS.get() {
         for fd in listeners {
             // SAFETY: dup2(2) is async-signal-safe; both descriptors belong to this process.
             unsafe { libc::dup2(*devnull, *fd) };
         }
     }
-    wake(b"Q");
 }
 
 /// A pipe whose read end never blocks; the write end blocks only if `blocking_write`.
@@ -247,8 +254,10 @@ fn serve<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> io::Result<()> {
             continue;
         }
         if ready[2] {
-            // Readable or hung up: the master closed the pipe (it only ever closes it).
+            // Readable or hung up: the master closed the pipe (it only ever closes it), on
+            // reload or shutdown or by dying. Let go of the sockets for whoever binds next.
             master_gone = true;
+            release_listeners();
             continue;
         }
         for (listener, _) in spec.listeners.iter().zip(&ready[3..]).filter(|(_, r)| **r) {
