@@ -141,6 +141,49 @@ fn hup_reloads_and_a_broken_config_is_logged_and_ignored() {
 }
 
 #[test]
+fn reload_moves_the_log_and_int_stops() {
+    let setup = Setup::new();
+    let mut server = started(&setup);
+    let conf = std::fs::read_to_string(setup.conf()).unwrap();
+    let old_line = format!("log_path = {}", setup.log().display());
+    let moved = setup.path("moved.log");
+    let moved_line = format!("log_path = {}", moved.display());
+    std::fs::write(setup.conf(), conf.replace(&old_line, &moved_line)).unwrap();
+    server.signal(libc::SIGHUP);
+    setup.wait_log("SIGHUP received", LONG);
+    // The master handles the SIGINT below only after the reload is complete.
+    wait_for(LONG, || moved.exists().then_some(())).expect("the new log is opened");
+    server.signal(libc::SIGINT);
+    assert!(server.wait_exit(LONG).success());
+    let new_log = std::fs::read_to_string(&moved).unwrap();
+    assert!(
+        new_log.contains("master: Warning: Killed with signal 2 (by pid="),
+        "{new_log}"
+    );
+    assert!(!setup.log_text().contains("Killed"));
+
+    // info_log_path takes the Info lines; the rest stays in log_path.
+    let info = setup.path("info.log");
+    let both = format!("{old_line}\ninfo_log_path = {}", info.display());
+    std::fs::write(setup.conf(), conf.replace(&old_line, &both)).unwrap();
+    std::fs::write(setup.log(), "").unwrap();
+    let mut server = Server::start(Path::new(COTE), &setup, &[]);
+    wait_for(LONG, || {
+        std::fs::read_to_string(&info)
+            .ok()?
+            .contains("master: Info: cote v")
+            .then_some(())
+    })
+    .expect("info line in info_log_path");
+    server.stop();
+    let log = setup.log_text();
+    assert!(
+        !log.contains("Info:") && log.contains("master: Warning: Killed"),
+        "{log}"
+    );
+}
+
+#[test]
 fn usr1_reopens_the_log_file() {
     let setup = Setup::new();
     let server = started(&setup);

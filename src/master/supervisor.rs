@@ -407,14 +407,8 @@ impl<C: MasterConfig> Master<C> {
         let config =
             C::load(&self.config_path).map_err(|e| format!("Error reading configuration: {e}"))?;
         let settings = config.master_settings();
-        let destinations = if settings.log != self.current.settings.log {
-            Some(
-                Destinations::open(settings.log.clone())
-                    .map_err(|e| format!("Config reload failed: {e}"))?,
-            )
-        } else {
-            None
-        };
+        let log_settings =
+            (settings.log != self.current.settings.log).then(|| settings.log.clone());
         let warnings = config.warnings();
         let built = Generation::build(
             Arc::new(config),
@@ -430,6 +424,13 @@ impl<C: MasterConfig> Master<C> {
                 }
                 return Err("Config reload failed: couldn't start the listeners, keeping the old configuration".into());
             }
+        };
+        // Opened last: a failure drops the new generation (closing only sockets it bound).
+        let destinations = match log_settings {
+            Some(log) => {
+                Some(Destinations::open(log).map_err(|e| format!("Config reload failed: {e}"))?)
+            }
+            None => None,
         };
         if let Some(d) = destinations {
             crate::log::to_destinations(d);
