@@ -117,6 +117,8 @@ impl<C: MasterConfig> Master<C> {
             let (tokens, ready) = self.wait(timeout);
             let now = Instant::now();
             let mut stop = None;
+            // Listener tokens index the services of the generation that was polled.
+            let mut reloaded = false;
             for (token, readable) in tokens.into_iter().zip(ready) {
                 if !readable {
                     continue;
@@ -126,7 +128,10 @@ impl<C: MasterConfig> Master<C> {
                         for signal in self.signals.read() {
                             match signal {
                                 MasterSignal::ChildExited => self.reap(now),
-                                MasterSignal::Reload => self.reload(),
+                                MasterSignal::Reload => {
+                                    self.reload();
+                                    reloaded = true;
+                                }
                                 MasterSignal::ReopenLogs => {
                                     if let Err(e) = crate::log::reopen() {
                                         log::error!("{e}");
@@ -147,7 +152,8 @@ impl<C: MasterConfig> Master<C> {
                             l.read_stderr(&mut write_line);
                         }
                     }
-                    Token::Listener(i) => self.listener_ready(i, now),
+                    Token::Listener(i) if !reloaded => self.listener_ready(i, now),
+                    Token::Listener(_) => {}
                 }
             }
             if let Some(sender) = stop {
