@@ -63,7 +63,7 @@ pub(crate) fn check_all(parsed: &Parsed) -> Result<Vec<String>, ConfigError> {
             ));
             ssl_warned = true;
         }
-        check_settings(&view).map_err(fail)?;
+        check_view(&view).map_err(fail)?;
     }
     Ok(warnings)
 }
@@ -108,8 +108,8 @@ impl<'a> View<'a> {
     }
 }
 
-/// The cross-setting checks, in Dovecot's order of settings modules.
-fn check_settings(node: &Node) -> Result<(), String> {
+/// The cross-setting checks on one merged view, in Dovecot's order of settings modules.
+pub(crate) fn check_view(node: &Node) -> Result<(), String> {
     let view = View(node);
     check_mail_storage(&view)?;
     check_namespaces(&view)?;

@@ -20,6 +20,15 @@ impl Net {
         }
     }
 
+    /// `local 10.0.0.0/8 {` as doveconf prints it.
+    pub(crate) fn display(&self) -> String {
+        if self.bits == Self::max_bits(&self.ip) {
+            self.ip.to_string()
+        } else {
+            format!("{}/{}", self.ip, self.bits)
+        }
+    }
+
     /// Whether `ip` lies inside this network (Dovecot's `net_is_in_network`).
     pub(crate) fn contains(&self, ip: &IpAddr) -> bool {
         let ip = match ip {
@@ -281,6 +290,25 @@ impl Filter {
             || self.remote_bits() > narrower.remote_bits()
             || (self.local_name.is_some() && narrower.local_name.is_none())
             || (self.service.is_some() && narrower.service.is_none()))
+    }
+
+    /// Whether the filter is shown under `query` by `doveconf -n -f` (Dovecot's
+    /// `config_filter_find_subset`): the parts the query does not name are ignored.
+    pub(crate) fn in_subset(&self, query: &Query) -> bool {
+        if query.service.is_some() && !self.matches_service(query) {
+            return false;
+        }
+        let mut mask = self.clone();
+        if query.local_name.is_none() {
+            mask.local_name = None;
+        }
+        if bits(&query.local) == 0 {
+            mask.local = None;
+        }
+        if bits(&query.remote) == 0 {
+            mask.remote = None;
+        }
+        mask.matches_rest(query)
     }
 }
 

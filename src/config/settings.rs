@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::check;
 use super::error::{errno_text, ConfigError};
 use super::filter::{Net, Query};
-use super::parser::{parse, ParseOptions, Parsed};
+use super::parser::{parse, FileValues, ParseOptions, Parsed};
 use super::schema::{SettingDef, SettingType, Support};
 use super::tree::{Node, Scalar, Slot};
 use super::values::Value;
@@ -56,7 +56,7 @@ impl Config {
             path,
             ParseOptions {
                 expand_vars: true,
-                read_files: false,
+                files: FileValues::Lazy,
             },
         )?;
         let mut warnings = parsed.warnings.clone();
