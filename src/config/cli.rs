@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::check::{check_all, check_view, merged};
+use super::check::{check_all, merged, Checker};
 use super::dump::{filter_footer, filter_header, sort_string, Human};
 use super::export::{export, Scope};
 use super::filter::{parse_net, Filter, Query};
@@ -171,15 +171,11 @@ pub fn run_with(program: &str, args: &[OsString], out: &mut dyn Write, err: &mut
     for warning in &parsed.warnings {
         let _ = writeln!(err, "{program}: Warning: {warning}");
     }
-    let delayed = match check_all(&parsed) {
-        Ok(warnings) => {
-            for warning in warnings {
-                let _ = writeln!(err, "{program}: Warning: {warning}");
-            }
-            None
-        }
-        Err(error) => Some(error),
-    };
+    let mut checker = Checker::default();
+    let delayed = check_all(&parsed, &mut checker).err();
+    for warning in checker.warnings.drain(..) {
+        let _ = writeln!(err, "{program}: Warning: {warning}");
+    }
     let view =
         merged(&parsed, &opts.query, false).unwrap_or_else(|_| parsed.filters[0].tree.root.clone());
 
@@ -199,7 +195,7 @@ pub fn run_with(program: &str, args: &[OsString], out: &mut dyn Write, err: &mut
     } else if !opts.names.is_empty() {
         // Like doveconf, settings lookups ignore whole-config check failures.
         for name in &opts.names {
-            print_one(program, &view, &opts, name, out, err);
+            print_one(program, &view, &opts, name, &mut checker, out, err);
         }
         return 0;
     } else {
@@ -211,7 +207,7 @@ pub fn run_with(program: &str, args: &[OsString], out: &mut dyn Write, err: &mut
                 "# NOTE: Send {program} -n output instead when asking for help."
             );
         }
-        print_global(program, &view, &opts, None, out, err);
+        print_global(program, &view, &opts, None, &mut checker, out, err);
         print_filters(&parsed, &opts, out);
     }
     let _ = out.flush();
@@ -227,6 +223,7 @@ fn print_global(
     view: &super::tree::Node,
     opts: &Options,
     name_filter: Option<&str>,
+    checker: &mut Checker,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) {
@@ -241,7 +238,11 @@ fn print_global(
     human.render(&entries, &mut text);
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-    if let Err(message) = check_view(view) {
+    let result = checker.check(view);
+    for warning in checker.warnings.drain(..) {
+        let _ = writeln!(err, "{program}: Warning: {warning}");
+    }
+    if let Err(message) = result {
         let _ = writeln!(err, "{program}: Error: {message}");
     }
 }
@@ -279,6 +280,7 @@ fn print_one(
     view: &super::tree::Node,
     opts: &Options,
     name: &str,
+    checker: &mut Checker,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) {
@@ -304,7 +306,7 @@ fn print_one(
         }
     }
     if section {
-        print_global(program, view, opts, Some(name), out, err);
+        print_global(program, view, opts, Some(name), checker, out, err);
     }
 }
 

@@ -90,7 +90,32 @@ pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
             .unwrap_or(text);
         return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
-    inet_aton(text).map(IpAddr::V4)
+    inet4_decimal(text)
+        .or_else(|| inet_aton(text))
+        .map(IpAddr::V4)
+}
+
+/// Dovecot tries plain decimal first: one number (`2130706433`) or four decimal parts (so
+/// `0177.0.0.1` is 177.0.0.1, not octal as `inet_aton` would read it).
+fn inet4_decimal(text: &str) -> Option<Ipv4Addr> {
+    let decimal = |part: &str| -> Option<u32> {
+        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse::<u32>().ok()
+    };
+    if let Some(n) = decimal(text) {
+        return Some(Ipv4Addr::from(n));
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    for (octet, part) in octets.iter_mut().zip(&parts) {
+        *octet = u8::try_from(decimal(part)?).ok()?;
+    }
+    Some(Ipv4Addr::from(octets))
 }
 
 fn inet_aton(text: &str) -> Option<Ipv4Addr> {
