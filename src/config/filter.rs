@@ -20,6 +20,15 @@ impl Net {
         }
     }
 
+    /// `local 10.0.0.0/8 {` as doveconf prints it.
+    pub(crate) fn display(&self) -> String {
+        if self.bits == Self::max_bits(&self.ip) {
+            self.ip.to_string()
+        } else {
+            format!("{}/{}", self.ip, self.bits)
+        }
+    }
+
     /// Whether `ip` lies inside this network (Dovecot's `net_is_in_network`).
     pub(crate) fn contains(&self, ip: &IpAddr) -> bool {
         let ip = match ip {
@@ -81,7 +90,32 @@ pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
             .unwrap_or(text);
         return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
-    inet_aton(text).map(IpAddr::V4)
+    inet4_decimal(text)
+        .or_else(|| inet_aton(text))
+        .map(IpAddr::V4)
+}
+
+/// Dovecot tries plain decimal first: one number (`2130706433`) or four decimal parts (so
+/// `0177.0.0.1` is 177.0.0.1, not octal as `inet_aton` would read it).
+fn inet4_decimal(text: &str) -> Option<Ipv4Addr> {
+    let decimal = |part: &str| -> Option<u32> {
+        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse::<u32>().ok()
+    };
+    if let Some(n) = decimal(text) {
+        return Some(Ipv4Addr::from(n));
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    for (octet, part) in octets.iter_mut().zip(&parts) {
+        *octet = u8::try_from(decimal(part)?).ok()?;
+    }
+    Some(Ipv4Addr::from(octets))
 }
 
 fn inet_aton(text: &str) -> Option<Ipv4Addr> {
@@ -281,6 +315,25 @@ impl Filter {
             || self.remote_bits() > narrower.remote_bits()
             || (self.local_name.is_some() && narrower.local_name.is_none())
             || (self.service.is_some() && narrower.service.is_none()))
+    }
+
+    /// Whether the filter is shown under `query` by `doveconf -n -f` (Dovecot's
+    /// `config_filter_find_subset`): the parts the query does not name are ignored.
+    pub(crate) fn in_subset(&self, query: &Query) -> bool {
+        if query.service.is_some() && !self.matches_service(query) {
+            return false;
+        }
+        let mut mask = self.clone();
+        if query.local_name.is_none() {
+            mask.local_name = None;
+        }
+        if bits(&query.local) == 0 {
+            mask.local = None;
+        }
+        if bits(&query.remote) == 0 {
+            mask.remote = None;
+        }
+        mask.matches_rest(query)
     }
 }
 

@@ -4,8 +4,11 @@
 //! [`Section`] give typed values, globally or as one connection ([`FilterQuery`]) sees them.
 
 mod check;
+pub mod cli;
+mod dump;
 mod error;
 mod expand;
+mod export;
 mod filter;
 mod include;
 mod lexer;

@@ -21,9 +21,19 @@ pub(crate) struct ParseOptions {
     /// Expand every `$name` (otherwise only self-references such as `$mail_plugins x`, as
     /// `doveconf -n` does).
     pub expand_vars: bool,
-    /// Read `<file` values now (`doveconf -x`); otherwise they stay `<path` and are read on
-    /// demand (string settings) or now (typed settings, whose value must be checked).
-    pub read_files: bool,
+    pub files: FileValues,
+}
+
+/// What happens to `key = <path` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileValues {
+    /// The value is the text `<path` (`doveconf` without `-x`).
+    Literal,
+    /// String settings keep `<path` and remember the file, read when asked for; other
+    /// settings read the file now, since their value must be checked.
+    Lazy,
+    /// Every file is read now (`doveconf -x`).
+    Read,
 }
 
 /// The settings of one filter block (the first is the global one).
@@ -126,6 +136,20 @@ pub(crate) fn parse(path: &Path, opts: ParseOptions) -> Result<Parsed, ConfigErr
         warnings: parser.warnings,
         unclosed,
     })
+}
+
+/// No configuration at all: every setting at its default (`doveconf -d`).
+pub(crate) fn defaults_only(path: &Path) -> Parsed {
+    Parsed {
+        path: path.to_path_buf(),
+        filters: vec![FilterTree {
+            filter: Filter::default(),
+            tree: Tree::new(),
+            origin: path.display().to_string(),
+        }],
+        warnings: Vec::new(),
+        unclosed: None,
+    }
 }
 
 impl Parser {
@@ -337,9 +361,14 @@ impl Parser {
             ValueKind::File => {
                 let full_key = self.path[..self.path.len() - 1].to_string();
                 let resolved = self.inputs.resolve(value);
-                let read_now = self.opts.read_files || !self.is_string_setting(&full_key);
+                let read_now = match self.opts.files {
+                    FileValues::Literal => false,
+                    FileValues::Lazy => !self.is_string_setting(&full_key),
+                    FileValues::Read => true,
+                };
                 if !read_now {
-                    return Some((format!("<{value}"), Some(resolved)));
+                    let later = (self.opts.files == FileValues::Lazy).then_some(resolved);
+                    return Some((format!("<{value}"), later));
                 }
                 match std::fs::read(&resolved) {
                     Ok(bytes) => Some((String::from_utf8_lossy(&bytes).into_owned(), None)),

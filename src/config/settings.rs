@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use super::check;
+use super::check::{check_all, merged, Checker};
 use super::error::{errno_text, ConfigError};
 use super::filter::{Net, Query};
-use super::parser::{parse, ParseOptions, Parsed};
+use super::parser::{parse, FileValues, ParseOptions, Parsed};
 use super::schema::{SettingDef, SettingType, Support};
 use super::tree::{Node, Scalar, Slot};
 use super::values::Value;
@@ -56,11 +56,13 @@ impl Config {
             path,
             ParseOptions {
                 expand_vars: true,
-                read_files: false,
+                files: FileValues::Lazy,
             },
         )?;
         let mut warnings = parsed.warnings.clone();
-        warnings.extend(check::check_all(&parsed)?);
+        let mut checker = Checker::default();
+        check_all(&parsed, &mut checker)?;
+        warnings.extend(checker.warnings);
         warnings.extend(not_implemented_warnings(&parsed));
         Ok(Config { parsed, warnings })
     }
@@ -87,7 +89,7 @@ impl Config {
     /// wins for each setting. (Where two unrelated filters both set a value, which Dovecot
     /// refuses per connection, the more specific one by Dovecot's order wins.)
     pub fn settings(&self, query: &FilterQuery) -> Settings<'_> {
-        let node = check::merged(&self.parsed, &query.to_query(), false)
+        let node = merged(&self.parsed, &query.to_query(), false)
             .unwrap_or_else(|_| self.parsed.filters[0].tree.root.clone());
         Settings {
             node: Cow::Owned(node),
