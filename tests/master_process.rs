@@ -13,6 +13,7 @@ use master_support::{alive, wait_for, Server, Setup};
 
 const COTE: &str = env!("CARGO_BIN_EXE_cote");
 const COTEADM: &str = env!("CARGO_BIN_EXE_coteadm");
+const COTECONF: &str = env!("CARGO_BIN_EXE_coteconf");
 const LONG: Duration = Duration::from_secs(10);
 
 fn run(binary: &str, args: &[&str]) -> Output {
@@ -273,6 +274,25 @@ fn version_build_options_and_bad_arguments() {
     let out = run(COTE, &["--help"]);
     assert!(out.status.success());
     assert!(stderr(&out).starts_with("Usage: cote [-F] [-c <config file>]"));
+}
+
+#[test]
+fn dump_flags_print_what_coteconf_prints() {
+    let setup = Setup::new();
+    setup.write_conf(setup.port, "", "");
+    let conf = setup.conf();
+    let conf = conf.to_str().unwrap();
+    for flag in ["-n", "-a"] {
+        let ours = run(COTE, &[flag, "-c", conf]);
+        let theirs = run(COTECONF, &[flag, "-c", conf]);
+        assert!(ours.status.success(), "{}", stderr(&ours));
+        let (ours, theirs) = (
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+        );
+        assert_eq!(ours, theirs, "cote {flag}");
+        assert!(ours.contains(&format!("port = {}", setup.port)));
+    }
 }
 
 #[test]

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cote::config::cli::default_config_path;
 use cote::log::{print_stderr, Level};
 use cote::master::admin::{self, Verb};
-use cote::master::cli::default_config_path;
 
 const PREFIX: &str = "coteadm: ";
 

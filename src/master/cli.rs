@@ -1,28 +1,18 @@
 //! The `cote` command line, Dovecot's `dovecot` flags:
-//! `cote [-F] [-c FILE]` starts the master; `-n`/`-a` print the configuration (through
-//! `coteconf`, as dovecot runs doveconf); `--version`, `--build-options`, `--help`; any other
-//! word (`stop`, `reload`, `log reopen`) is a `coteadm` verb.
+//! `cote [-F] [-c FILE]` starts the master; `-n`/`-a` print the configuration as `coteconf`
+//! does (dovecot runs doveconf); `--version`, `--build-options`, `--help`; any other word
+//! (`stop`, `reload`, `log reopen`) is a `coteadm` verb.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::admin::{self, Verb};
 use super::{Registry, StartOptions, FATAL_EXIT};
+use crate::config::cli::default_config_path;
 use crate::config::Config;
 use crate::log::{self, print_stderr, Level};
 
 const PREFIX: &str = "cote: ";
-
-/// Where the configuration is when no `-c` is given.
-pub const DEFAULT_CONFIG_PATHS: &[&str] = &["/etc/cote/cote.conf", "/etc/dovecot/dovecot.conf"];
-
-pub fn default_config_path() -> PathBuf {
-    DEFAULT_CONFIG_PATHS
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATHS[0]))
-}
 
 fn usage() -> String {
     "Usage: cote [-F] [-c <config file>] [-n] [-a] [--help] [--version]\n       \
@@ -146,7 +136,7 @@ pub fn main(registry: Registry<Config>) -> ExitCode {
             eprint!("{}", usage());
             ExitCode::SUCCESS
         }
-        Action::Dump(flag) => exec_coteconf(flag, &config_path),
+        Action::Dump(flag) => dump(flag, &config_path),
         Action::Admin(words) => match Verb::parse(&words) {
             Ok(verb) => ExitCode::from(admin::run(verb, &config_path, PREFIX)),
             Err(e) => {
@@ -179,24 +169,15 @@ fn build_options() -> String {
     "Build options: ioloop=poll notify=none\nPassdb:\nUserdb:\n".to_string()
 }
 
-/// `cote -n|-a`: like dovecot, which runs doveconf, run `coteconf` from beside this binary.
-fn exec_coteconf(flag: &str, config_path: &Path) -> ExitCode {
-    use std::os::unix::process::CommandExt;
-    let coteconf = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("coteconf")))
-        .unwrap_or_else(|| PathBuf::from("coteconf"));
-    let err = std::process::Command::new(&coteconf)
-        .arg(flag)
-        .arg("-c")
-        .arg(config_path)
-        .exec();
-    print_stderr(
-        PREFIX,
-        Level::Fatal,
-        &format!("execv({}) failed: {err}", coteconf.display()),
-    );
-    ExitCode::from(FATAL_EXIT as u8)
+/// `cote -n|-a`: what `coteconf -n|-a -c FILE` prints (dovecot runs doveconf for these).
+fn dump(flag: &str, config_path: &Path) -> ExitCode {
+    let args = [
+        flag.into(),
+        "-c".into(),
+        config_path.as_os_str().to_os_string(),
+    ];
+    let code = crate::config::cli::run("coteconf", &args);
+    ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
 }
 
 #[cfg(test)]
