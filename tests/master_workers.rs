@@ -23,7 +23,7 @@ const MASTER_ENV: &str = "COTE_TEST_MASTER";
 const LONG: Duration = Duration::from_secs(10);
 
 /// The test service: one line in, one line out.
-fn handler(_config: &Config, connection: Connection) {
+fn handler(config: &Config, connection: Connection) {
     let pid = std::process::id();
     let Connection {
         stream,
@@ -49,6 +49,7 @@ fn handler(_config: &Config, connection: Connection) {
         let words: Vec<&str> = line.split_whitespace().collect();
         let answer = match words.as_slice() {
             ["pid"] => format!("pid {pid}"),
+            ["greeting"] => format!("greeting {}", config.global().str("login_greeting")),
             ["local"] => format!("local {} {local:?}", listener.name),
             ["crash"] => {
                 // Die of SIGSEGV as a crashing worker would. (Rust's own SIGSEGV handler,
@@ -348,25 +349,36 @@ fn log_lines_never_interleave_across_threads() {
 
 fn reload_changes_port_and_keeps_sessions() {
     let setup = Setup::new();
-    let server = start(&setup, "", "service_count = 0\nclient_limit = 1");
+    let service = "service_count = 0\nclient_limit = 1\nprocess_min_avail = 1";
+    let server = start(&setup, "login_greeting = first", service);
     let mut old_session = Client::connect(setup.addr());
+    assert_eq!(old_session.command("greeting"), "greeting first");
+    // Busy with old_session, plus one idle for process_min_avail.
+    let old_workers = wait_workers(&server, 2);
+    let old_idle = old_workers
+        .iter()
+        .find(|p| **p != old_session.worker)
+        .copied()
+        .unwrap();
+
     let new_port = master_support::free_port();
-    setup.write_conf(new_port, "", "service_count = 0\nclient_limit = 1");
+    setup.write_conf(new_port, "login_greeting = second", service);
     server.signal(libc::SIGHUP);
     setup.wait_log("SIGHUP received - reloading configuration", LONG);
     let new_addr = std::net::SocketAddr::from(([127, 0, 0, 1], new_port));
     let mut c = wait_for(LONG, || Client::try_connect(new_addr).ok()).expect("new port serves");
-    assert_ne!(
-        c.worker, old_session.worker,
-        "a new worker with the new config"
-    );
+    // New workers have the new configuration; the idle old one was told to exit.
+    assert!(!old_workers.contains(&c.worker));
+    assert_eq!(c.command("greeting"), "greeting second");
+    wait_for(LONG, || (!alive(old_idle)).then_some(())).expect("idle old worker exits");
     // The old port is closed everywhere (the busy old worker let go of it too).
     wait_for(LONG, || TcpListener::bind(setup.addr()).ok()).expect("old port released");
-    // The running session keeps going on its old worker.
+    // The running session keeps going on its old worker, with its old configuration.
     assert_eq!(
         old_session.command("pid"),
         format!("pid {}", old_session.worker)
     );
+    assert_eq!(old_session.command("greeting"), "greeting first");
     assert_eq!(c.command("quit"), "bye");
 
     // A broken configuration is logged and the running one kept.
@@ -382,6 +394,7 @@ fn reload_changes_port_and_keeps_sessions() {
         "{log}"
     );
     let mut c = Client::connect(new_addr);
+    assert_eq!(c.command("greeting"), "greeting second");
     assert_eq!(c.command("quit"), "bye");
     // The old session ends normally; its retired worker then exits quietly.
     assert_eq!(old_session.command("quit"), "bye");
