@@ -203,7 +203,14 @@ fn serve<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> io::Result<()> {
     let mut active: u32 = 0;
     let mut served: u32 = 0;
     let mut master_gone = false;
-    send_status(spec.status, client_limit);
+    // What the master is told: how many more clients this process will take. One that
+    // has served its service_count says 0, so the master does not count on it while it
+    // finishes and exits.
+    let report = |active: u32, served: u32| {
+        let done = spec.service_count != 0 && served >= spec.service_count;
+        send_status(spec.status, if done { 0 } else { client_limit - active });
+    };
+    report(0, 0);
 
     loop {
         let may_accept = !master_gone
@@ -248,7 +255,7 @@ fn serve<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> io::Result<()> {
         if ready[1] {
             let finished = drain(&done_r).len() as u32;
             active = active.saturating_sub(finished);
-            send_status(spec.status, client_limit - active);
+            report(active, served);
         }
         if !may_accept {
             continue;
@@ -282,11 +289,11 @@ fn serve<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> io::Result<()> {
             served += 1;
             active += 1;
             IDLE.store(false, Ordering::SeqCst);
-            send_status(spec.status, client_limit - active);
+            report(active, served);
             if client_limit == 1 {
                 (spec.handler)(&spec.config, connection);
                 active -= 1;
-                send_status(spec.status, client_limit - active);
+                report(active, served);
             } else {
                 let handler = spec.handler;
                 let config = Arc::clone(&spec.config);
@@ -298,7 +305,7 @@ fn serve<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> io::Result<()> {
                 if let Err(err) = spawned {
                     log::error!("Can't create a thread for the connection: {err}");
                     active -= 1;
-                    send_status(spec.status, client_limit - active);
+                    report(active, served);
                 }
             }
         }
