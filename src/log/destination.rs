@@ -214,10 +214,6 @@ impl Destinations {
         })
     }
 
-    pub fn settings(&self) -> &LogSettings {
-        &self.settings
-    }
-
     /// Reopens the log files (after logrotate moved them). A file that cannot be reopened
     /// keeps its old descriptor, and the error is returned once all others were tried.
     pub fn reopen(&mut self) -> Result<(), LogError> {

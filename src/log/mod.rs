@@ -137,14 +137,6 @@ pub fn to_channel(channel: OwnedFd) {
     state().sink = Sink::Channel(channel);
 }
 
-/// The settings of the current destinations, if this process writes to destinations.
-pub fn settings() -> Option<LogSettings> {
-    match &state().sink {
-        Sink::Destinations(d) => Some(d.settings().clone()),
-        _ => None,
-    }
-}
-
 /// Reopens the log files (SIGUSR1).
 pub fn reopen() -> Result<(), LogError> {
     match &mut state().sink {
