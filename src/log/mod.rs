@@ -4,14 +4,15 @@
 //! - before the configuration is read, and for command-line tools: stderr, `cote: Fatal: ...`;
 //! - the master: the configured destinations ([`Destinations`]), `master: ` prefix;
 //! - a child (worker) process: records over its own channel to the master ([`to_channel`]),
-//!   which stamps and writes them ([`ChildLog`] with [`write_as`]), so lines of many processes never mix.
+//!   which stamps and writes them ([`ChildLog`] with [`write_as`]), so lines of many
+//!   processes never mix.
 //!
 //! The facade has no Fatal or Panic level; [`emit`] takes ours directly.
 
 mod child;
 mod destination;
 mod format;
-pub mod wire;
+mod wire;
 
 pub use child::{ChildEnds, ChildLog};
 pub use destination::{Destinations, LogError, LogSettings};
