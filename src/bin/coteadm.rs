@@ -1,4 +1,41 @@
-fn main() {
-    eprintln!("coteadm: not built yet");
-    std::process::exit(1);
+//! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cote::config::cli::default_config_path;
+use cote::log::{print_stderr, Level};
+use cote::master::admin::{self, Verb};
+
+const PREFIX: &str = "coteadm: ";
+
+fn usage_error(message: &str) -> ExitCode {
+    print_stderr(PREFIX, Level::Fatal, message);
+    eprint!("{}", admin::usage("coteadm"));
+    ExitCode::from(admin::EX_USAGE)
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1).peekable();
+    let mut config = None;
+    while let Some(arg) = args.next_if(|a| a.starts_with('-')) {
+        match arg.as_str() {
+            "-c" => match args.next() {
+                Some(path) => config = Some(PathBuf::from(path)),
+                None => return usage_error("option requires an argument -- 'c'"),
+            },
+            _ => match arg.strip_prefix("-c") {
+                Some(path) => config = Some(PathBuf::from(path)),
+                None => return usage_error(&format!("Unknown option: {arg}")),
+            },
+        }
+    }
+    let words: Vec<String> = args.collect();
+    match Verb::parse(&words) {
+        Ok(verb) => {
+            let path = config.unwrap_or_else(default_config_path);
+            ExitCode::from(admin::run(verb, &path, PREFIX))
+        }
+        Err(e) => usage_error(&e.0),
+    }
 }

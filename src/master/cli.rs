@@ -1,0 +1,222 @@
+//! The `cote` command line, Dovecot's `dovecot` flags:
+//! `cote [-F] [-c FILE]` starts the master; `-n`/`-a` print the configuration as `coteconf`
+//! does (dovecot runs doveconf); `--version`, `--build-options`, `--help`; any other word
+//! (`stop`, `reload`, `log reopen`) is a `coteadm` verb.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::admin::{self, Verb};
+use super::{Registry, StartOptions, FATAL_EXIT};
+use crate::config::cli::default_config_path;
+use crate::config::Config;
+use crate::log::{self, print_stderr, Level};
+
+const PREFIX: &str = "cote: ";
+
+fn usage() -> String {
+    "Usage: cote [-F] [-c <config file>] [-n] [-a] [--help] [--version]\n       \
+     [--build-options] [reload] [stop] [log reopen]\n"
+        .to_string()
+}
+
+/// What `cote` was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
+    Start { foreground: bool },
+    Dump(&'static str),
+    Version,
+    BuildOptions,
+    Help,
+    Admin(Vec<String>),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Command {
+    config: Option<PathBuf>,
+    action: Action,
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    let mut config = None;
+    let mut foreground = false;
+    let mut dump = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_str();
+        match arg {
+            "--version" => {
+                return Ok(Command {
+                    config,
+                    action: Action::Version,
+                })
+            }
+            "--build-options" => {
+                return Ok(Command {
+                    config,
+                    action: Action::BuildOptions,
+                })
+            }
+            "--help" => {
+                return Ok(Command {
+                    config,
+                    action: Action::Help,
+                })
+            }
+            "--" => {
+                i += 1;
+                break;
+            }
+            _ if arg.starts_with("--") => return Err(format!("Unknown argument: {arg}")),
+            _ if arg.starts_with('-') && arg.len() > 1 => {
+                // Bundled short flags, getopt style: -Fc FILE, -cFILE.
+                let flags: Vec<char> = arg[1..].chars().collect();
+                let mut j = 0;
+                while j < flags.len() {
+                    match flags[j] {
+                        'F' => foreground = true,
+                        'n' => dump = Some("-n"),
+                        'a' => dump = Some("-a"),
+                        'c' => {
+                            let rest: String = flags[j + 1..].iter().collect();
+                            let value = if !rest.is_empty() {
+                                rest
+                            } else {
+                                i += 1;
+                                args.get(i)
+                                    .cloned()
+                                    .ok_or("option requires an argument -- 'c'")?
+                            };
+                            config = Some(PathBuf::from(value));
+                            break;
+                        }
+                        other => return Err(format!("invalid option -- '{other}'")),
+                    }
+                    j += 1;
+                }
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    let rest = &args[i.min(args.len())..];
+    let action = if !rest.is_empty() {
+        Action::Admin(rest.to_vec())
+    } else if let Some(flag) = dump {
+        Action::Dump(flag)
+    } else {
+        Action::Start { foreground }
+    };
+    Ok(Command { config, action })
+}
+
+/// Runs `cote` with the process's arguments and the binary's service handlers.
+pub fn main(registry: Registry<Config>) -> ExitCode {
+    log::init(PREFIX);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", usage());
+            print_stderr(PREFIX, Level::Fatal, &e);
+            return ExitCode::from(FATAL_EXIT as u8);
+        }
+    };
+    let config_path = command.config.clone().unwrap_or_else(default_config_path);
+    match command.action {
+        Action::Version => {
+            println!("{} (cote)", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Action::BuildOptions => {
+            print!("{}", build_options());
+            ExitCode::SUCCESS
+        }
+        Action::Help => {
+            eprint!("{}", usage());
+            ExitCode::SUCCESS
+        }
+        Action::Dump(flag) => dump(flag, &config_path),
+        Action::Admin(words) => match Verb::parse(&words) {
+            Ok(verb) => ExitCode::from(admin::run(verb, &config_path, PREFIX)),
+            Err(e) => {
+                print_stderr(PREFIX, Level::Fatal, &e.0);
+                eprint!("{}", admin::usage("cote"));
+                ExitCode::from(admin::EX_USAGE)
+            }
+        },
+        Action::Start { foreground } => {
+            let options = StartOptions {
+                config_path,
+                foreground,
+            };
+            match super::run(registry, &options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    for line in &e.errors {
+                        print_stderr(PREFIX, Level::Error, line);
+                    }
+                    print_stderr(PREFIX, Level::Fatal, &e.fatal);
+                    ExitCode::from(u8::try_from(e.exit_code).unwrap_or(u8::MAX))
+                }
+            }
+        }
+    }
+}
+
+/// What this build has, in `dovecot --build-options` form.
+fn build_options() -> String {
+    "Build options: ioloop=poll notify=none\nPassdb:\nUserdb:\n".to_string()
+}
+
+/// `cote -n|-a`: what `coteconf -n|-a -c FILE` prints (dovecot runs doveconf for these).
+fn dump(flag: &str, config_path: &Path) -> ExitCode {
+    let args = [
+        flag.into(),
+        "-c".into(),
+        config_path.as_os_str().to_os_string(),
+    ];
+    let code = crate::config::cli::run("coteconf", &args);
+    ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(s: &str) -> Result<Command, String> {
+        let args: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+        parse(&args)
+    }
+
+    #[test]
+    fn parses_dovecot_flags() {
+        assert_eq!(cmd("").unwrap().action, Action::Start { foreground: false });
+        let c = cmd("-F -c /x.conf").unwrap();
+        assert_eq!(c.config, Some(PathBuf::from("/x.conf")));
+        assert_eq!(c.action, Action::Start { foreground: true });
+        let c = cmd("-Fc /y").unwrap();
+        assert_eq!(
+            (c.config, c.action),
+            (
+                Some(PathBuf::from("/y")),
+                Action::Start { foreground: true }
+            )
+        );
+        assert_eq!(cmd("-c/z -n").unwrap().action, Action::Dump("-n"));
+        assert_eq!(cmd("-a").unwrap().action, Action::Dump("-a"));
+        assert_eq!(cmd("--version").unwrap().action, Action::Version);
+        assert_eq!(cmd("--build-options").unwrap().action, Action::BuildOptions);
+        assert_eq!(
+            cmd("-c /x stop").unwrap().action,
+            Action::Admin(vec!["stop".into()])
+        );
+        assert_eq!(
+            cmd("log reopen").unwrap().action,
+            Action::Admin(vec!["log".into(), "reopen".into()])
+        );
+        assert_eq!(cmd("--bogus").unwrap_err(), "Unknown argument: --bogus");
+        assert_eq!(cmd("-x").unwrap_err(), "invalid option -- 'x'");
+        assert_eq!(cmd("-c").unwrap_err(), "option requires an argument -- 'c'");
+    }
+}

@@ -1,0 +1,329 @@
+//! What the master needs from the configuration, as plain values: which services exist, their
+//! limits and listeners, and the global settings the master acts on.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Config, FilterQuery, Section, Settings};
+use crate::log::LogSettings;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterSettings {
+    pub base_dir: PathBuf,
+    /// `protocols`, split.
+    pub protocols: Vec<String>,
+    /// `listen`: the addresses an inet listener without `address` binds.
+    pub listen: String,
+    pub shutdown_clients: bool,
+    /// `ssl != no`: with `ssl = no`, listeners with `ssl = yes` are left out (as Dovecot).
+    pub ssl: bool,
+    pub log: LogSettings,
+    pub services: Vec<ServiceSpec>,
+}
+
+/// One `service NAME { }` with its limits resolved (`0` meaning "the default_* value" has
+/// already been replaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub name: String,
+    /// The protocol the service belongs to; empty for services every protocol uses.
+    pub protocol: String,
+    pub process_limit: u32,
+    pub client_limit: u32,
+    /// Connections a process serves before exiting; 0 = unlimited.
+    pub service_count: u32,
+    pub process_min_avail: u32,
+    /// How long an extra idle process lives; `None` = forever.
+    pub idle_kill: Option<Duration>,
+    /// Whether its processes write Debug lines: `auth_debug` for login services,
+    /// `mail_debug` for the others, as the service's protocol sees them.
+    pub debug: bool,
+    pub inet_listeners: Vec<InetListenerSpec>,
+    pub unix_listeners: Vec<UnixListenerSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InetListenerSpec {
+    pub name: String,
+    /// Empty = the global `listen`.
+    pub address: String,
+    /// 0 = the listener is disabled.
+    pub port: u16,
+    pub ssl: bool,
+    pub haproxy: bool,
+    pub reuse_port: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixListenerSpec {
+    /// Relative paths are under base_dir.
+    pub path: PathBuf,
+    pub mode: u32,
+    /// Owner; empty = the master's.
+    pub user: String,
+    pub group: String,
+}
+
+/// The `default_*` settings a service's zero values fall back to.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefaults {
+    pub process_limit: u32,
+    pub client_limit: u32,
+    pub idle_kill: Duration,
+}
+
+impl ServiceDefaults {
+    /// Applies Dovecot's "0 means the default" rule. An idle_kill of 2^32-1 seconds (how
+    /// Dovecot's built-in services say "never") or a zero default means no idle kill.
+    pub fn resolve(
+        &self,
+        process_limit: u32,
+        client_limit: u32,
+        idle_kill: Duration,
+    ) -> (u32, u32, Option<Duration>) {
+        let pick = |value: u32, default: u32| if value == 0 { default } else { value };
+        let idle_kill = if idle_kill.is_zero() {
+            self.idle_kill
+        } else {
+            idle_kill
+        };
+        let never = idle_kill.is_zero() || idle_kill.as_secs() >= u64::from(u32::MAX);
+        (
+            pick(process_limit, self.process_limit).max(1),
+            pick(client_limit, self.client_limit).max(1),
+            (!never).then_some(idle_kill),
+        )
+    }
+}
+
+impl ServiceSpec {
+    /// The client_limit in effect: never more than service_count (Dovecot's rule: a process
+    /// that serves one connection in its life never has two at once).
+    pub fn effective_client_limit(&self) -> u32 {
+        let limit = self.client_limit.max(1);
+        match self.service_count {
+            0 => limit,
+            count => limit.min(count),
+        }
+    }
+}
+
+impl MasterSettings {
+    /// Whether a service belongs to an enabled protocol (services of no protocol always do).
+    pub fn protocol_enabled(&self, service: &ServiceSpec) -> bool {
+        service.protocol.is_empty() || self.protocols.contains(&service.protocol)
+    }
+}
+
+fn clamp_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn inet_listener(l: &Section<'_>) -> InetListenerSpec {
+    InetListenerSpec {
+        name: l.name().to_string(),
+        address: l.str("address").to_string(),
+        port: l.port("port"),
+        ssl: l.bool("ssl"),
+        haproxy: l.bool("haproxy"),
+        reuse_port: l.bool("reuse_port"),
+    }
+}
+
+fn unix_listener(l: &Section<'_>) -> UnixListenerSpec {
+    UnixListenerSpec {
+        path: PathBuf::from(l.name()),
+        mode: l.octal("mode"),
+        user: l.str("user").to_string(),
+        group: l.str("group").to_string(),
+    }
+}
+
+fn service(config: &Config, s: &Section<'_>, defaults: &ServiceDefaults) -> ServiceSpec {
+    let (process_limit, client_limit, idle_kill) = defaults.resolve(
+        clamp_u32(s.uint("process_limit")),
+        clamp_u32(s.uint("client_limit")),
+        s.time("idle_kill"),
+    );
+    ServiceSpec {
+        name: s.name().to_string(),
+        protocol: s.str("protocol").to_string(),
+        debug: debug(config, s),
+        process_limit,
+        client_limit,
+        service_count: clamp_u32(s.uint("service_count")),
+        process_min_avail: clamp_u32(s.uint("process_min_avail")),
+        idle_kill,
+        inet_listeners: s
+            .sections("inet_listener")
+            .iter()
+            .map(inet_listener)
+            .collect(),
+        unix_listeners: s
+            .sections("unix_listener")
+            .iter()
+            .map(unix_listener)
+            .collect(),
+    }
+}
+
+fn debug(config: &Config, s: &Section<'_>) -> bool {
+    let protocol = s.str("protocol");
+    let query = FilterQuery {
+        protocol: (!protocol.is_empty()).then(|| protocol.to_string()),
+        ..FilterQuery::default()
+    };
+    let key = if s.str("type") == "login" {
+        "auth_debug"
+    } else {
+        "mail_debug"
+    };
+    config.settings(&query).bool(key)
+}
+
+fn log_settings(g: &Settings<'_>) -> LogSettings {
+    LogSettings {
+        log_path: g.str("log_path").to_string(),
+        info_log_path: g.str("info_log_path").to_string(),
+        debug_log_path: g.str("debug_log_path").to_string(),
+        log_timestamp: g.str("log_timestamp").to_string(),
+        syslog_facility: g.str("syslog_facility").to_string(),
+        instance_name: g.str("instance_name").to_string(),
+    }
+}
+
+impl MasterSettings {
+    /// The master's view of a loaded configuration (global settings; services come with
+    /// Dovecot's built-in defaults merged in by the config layer).
+    pub fn from_config(config: &Config) -> MasterSettings {
+        let g = config.global();
+        let defaults = ServiceDefaults {
+            process_limit: clamp_u32(g.uint("default_process_limit")),
+            client_limit: clamp_u32(g.uint("default_client_limit")),
+            idle_kill: g.time("default_idle_kill"),
+        };
+        MasterSettings {
+            base_dir: PathBuf::from(g.str("base_dir")),
+            protocols: g
+                .str("protocols")
+                .split_whitespace()
+                .filter(|p| *p != "none")
+                .map(str::to_string)
+                .collect(),
+            listen: g.str("listen").to_string(),
+            shutdown_clients: g.bool("shutdown_clients"),
+            ssl: g.str("ssl") != "no",
+            log: log_settings(&g),
+            services: g
+                .sections("service")
+                .iter()
+                .map(|s| service(config, s, &defaults))
+                .collect(),
+        }
+    }
+}
+
+impl super::MasterConfig for Config {
+    fn load(path: &std::path::Path) -> Result<Config, String> {
+        Config::load(path).map_err(|e| e.to_string())
+    }
+
+    fn master_settings(&self) -> MasterSettings {
+        MasterSettings::from_config(self)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        Config::warnings(self).to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_config_resolves_services_and_listeners() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("c.conf");
+        std::fs::write(
+            &conf,
+            "protocols = imap pop3\n\
+             listen = 127.0.0.1\n\
+             base_dir = /tmp/x\n\
+             shutdown_clients = no\n\
+             log_path = /tmp/x.log\n\
+             default_process_limit = 7\n\
+             default_idle_kill = 30 secs\n\
+             protocol imap {\n  auth_debug = yes\n}\n\
+             service imap-login {\n\
+               inet_listener imap {\n    port = 10143\n  }\n\
+               process_min_avail = 2\n\
+               unix_listener login/x {\n    mode = 0660\n  }\n\
+             }\n",
+        )
+        .unwrap();
+        let config = Config::load(&conf).unwrap();
+        let m = MasterSettings::from_config(&config);
+        assert_eq!(m.protocols, ["imap", "pop3"]);
+        assert_eq!(m.listen, "127.0.0.1");
+        assert_eq!(m.base_dir, PathBuf::from("/tmp/x"));
+        assert!(!m.shutdown_clients);
+        assert!(m.ssl);
+        assert_eq!(m.log.log_path, "/tmp/x.log");
+        assert_eq!(m.log.log_timestamp, "%b %d %H:%M:%S ");
+        let login = m.services.iter().find(|s| s.name == "imap-login").unwrap();
+        assert_eq!(login.protocol, "imap");
+        assert_eq!(login.process_limit, 7);
+        assert_eq!(login.client_limit, 1000);
+        assert_eq!(login.service_count, 1);
+        assert_eq!(login.process_min_avail, 2);
+        assert_eq!(login.idle_kill, Some(Duration::from_secs(30)));
+        assert!(login.debug, "auth_debug in protocol imap");
+        let imap = m.services.iter().find(|s| s.name == "imap").unwrap();
+        assert!(!imap.debug, "mail_debug is off");
+        let pop3_login = m.services.iter().find(|s| s.name == "pop3-login").unwrap();
+        assert!(!pop3_login.debug);
+        let imap = login
+            .inet_listeners
+            .iter()
+            .find(|l| l.name == "imap")
+            .unwrap();
+        assert_eq!(
+            (imap.port, imap.ssl, imap.address.as_str()),
+            (10143, false, "")
+        );
+        let imaps = login
+            .inet_listeners
+            .iter()
+            .find(|l| l.name == "imaps")
+            .unwrap();
+        assert_eq!((imaps.port, imaps.ssl), (993, true));
+        assert_eq!(login.unix_listeners.len(), 1);
+        assert_eq!(login.unix_listeners[0].path, PathBuf::from("login/x"));
+        assert_eq!(login.unix_listeners[0].mode, 0o660);
+        // A built-in service that never idle-dies.
+        let anvil = m.services.iter().find(|s| s.name == "anvil").unwrap();
+        assert_eq!(anvil.idle_kill, None);
+        assert!(m.protocol_enabled(anvil));
+        let lmtp = m.services.iter().find(|s| s.name == "lmtp").unwrap();
+        assert!(!m.protocol_enabled(lmtp));
+    }
+
+    #[test]
+    fn zero_means_default() {
+        let d = ServiceDefaults {
+            process_limit: 100,
+            client_limit: 1000,
+            idle_kill: Duration::from_secs(60),
+        };
+        let minute = Some(Duration::from_secs(60));
+        assert_eq!(d.resolve(0, 0, Duration::ZERO), (100, 1000, minute));
+        let never = Duration::from_secs(u64::from(u32::MAX));
+        assert_eq!(d.resolve(5, 1, never), (5, 1, None));
+        let d = ServiceDefaults {
+            idle_kill: Duration::ZERO,
+            ..d
+        };
+        assert_eq!(d.resolve(1, 1, Duration::ZERO).2, None);
+    }
+}
