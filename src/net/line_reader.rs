@@ -96,10 +96,10 @@ impl<R: Read> LineReader<R> {
         &mut self.inner
     }
 
-    /// Whether bytes the peer sent are already buffered (a pipelined command): a session
-    /// flushes its answers only once it has handled everything that was buffered.
-    pub fn has_buffered_data(&self) -> bool {
-        self.start < self.end && !self.discarding
+    /// Whether a whole line the peer sent is already buffered (a pipelined command): a
+    /// session flushes its answers before it would wait for more input, not after each one.
+    pub fn has_buffered_line(&self) -> bool {
+        !self.discarding && memchr_lf(&self.buf[self.start..self.end]).is_some()
     }
 
     /// Reads the next line, without its line end. `Ok(None)`: the peer closed the connection
@@ -385,13 +385,14 @@ mod tests {
     }
 
     #[test]
-    fn buffered_data_is_visible() {
-        let mut r = LineReader::new(Chunks::new(&[b"a\r\nb\r\n"]), 100);
-        assert!(!r.has_buffered_data());
+    fn buffered_lines_are_visible() {
+        let mut r = LineReader::new(Chunks::new(&[b"a\r\nb\r\nc"]), 100);
+        assert!(!r.has_buffered_line());
         line(&mut r);
-        assert!(r.has_buffered_data());
+        assert!(r.has_buffered_line());
         line(&mut r);
-        assert!(!r.has_buffered_data());
+        // Only a partial line is left.
+        assert!(!r.has_buffered_line());
     }
 
     proptest! {

@@ -50,9 +50,9 @@ impl<W: Write> ResponseWriter<W> {
         result
     }
 
-    /// Whether responses are waiting to be flushed.
-    pub fn has_pending(&self) -> bool {
-        !self.buf.is_empty()
+    /// Bytes waiting to be flushed.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
     }
 
     pub fn get_ref(&self) -> &W {
@@ -88,10 +88,10 @@ mod tests {
         w.write_line(b"* OK hi").unwrap();
         w.write(b"a OK ").unwrap();
         w.write_line(b"done").unwrap();
-        assert!(w.has_pending());
+        assert_eq!(w.pending(), 20);
         assert!(w.get_ref().0.is_empty());
         w.flush().unwrap();
-        assert!(!w.has_pending());
+        assert_eq!(w.pending(), 0);
         assert_eq!(w.get_ref().0, vec![b"* OK hi\r\na OK done\r\n".to_vec()]);
     }
 
@@ -100,7 +100,7 @@ mod tests {
         let mut w = ResponseWriter::new(Calls::default(), 10);
         w.write_line(b"0123456789").unwrap();
         assert_eq!(w.get_ref().0.len(), 1);
-        assert!(!w.has_pending());
+        assert_eq!(w.pending(), 0);
     }
 
     #[test]
@@ -117,6 +117,6 @@ mod tests {
         let mut w = ResponseWriter::new(Broken, 4096);
         w.write_line(b"x").unwrap();
         assert_eq!(w.flush().unwrap_err().kind(), io::ErrorKind::BrokenPipe);
-        assert!(!w.has_pending());
+        assert_eq!(w.pending(), 0);
     }
 }
