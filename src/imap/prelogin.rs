@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::imap::capability::{prelogin_capability, CapabilityInputs};
 use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
 use crate::imap::parser::{
-    Arg, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
+    Arg, ArgOptions, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
 };
 use crate::net::{
     conn::parse_ip, os_error_text, ConnInfo, DeadlineStream, IpNetwork, LineError, LineReader,
@@ -230,11 +230,23 @@ impl<'a> Session<'a> {
             }
             Err(HeadError::BufferFull) => return Err(self.buffer_full()),
         };
-        let Some(args) = self.read_args(&head.tag, end)? else {
+        let name = head.name.to_ascii_uppercase();
+        let options = if name == "ID" {
+            // Dovecot reads ID's parameter list one argument at a time, each allowed one
+            // list, and ignores whatever follows the list.
+            ArgOptions {
+                max_lists: 0,
+                max_depth: 2,
+                first_only: true,
+            }
+        } else {
+            self.parser.default_options()
+        };
+        let Some(args) = self.read_args(&head.tag, end, options)? else {
             return Ok(());
         };
         let tag = head.tag.as_str();
-        match head.name.to_ascii_uppercase().as_str() {
+        match name.as_str() {
             "CAPABILITY" => {
                 let caps = format!("* CAPABILITY {}", self.capability);
                 self.line(caps.as_bytes())?;
@@ -289,8 +301,13 @@ impl<'a> Session<'a> {
 
     /// The arguments of the command being read, reading literals and the lines after them.
     /// `Ok(None)`: the command was refused with BAD and the session goes on.
-    fn read_args(&mut self, tag: &str, mut end: LineEnd) -> Result<Option<Vec<Arg>>, Disconnect> {
-        let mut progress = self.parser.args();
+    fn read_args(
+        &mut self,
+        tag: &str,
+        mut end: LineEnd,
+        options: ArgOptions,
+    ) -> Result<Option<Vec<Arg>>, Disconnect> {
+        let mut progress = self.parser.args_with(options);
         loop {
             match progress {
                 Ok(Progress::Done(args)) => return Ok(Some(args)),

@@ -77,6 +77,18 @@ pub struct ParserLimits {
     pub literal_minus: bool,
 }
 
+/// How one command's arguments are parsed where that differs from the parser's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArgOptions {
+    /// `(` per command; 0 means no limit.
+    pub max_lists: usize,
+    /// List nesting depth.
+    pub max_depth: usize,
+    /// Only the first argument matters: the rest of the line is not parsed (Dovecot's ID
+    /// reads its parameter list this way and ignores what follows it).
+    pub first_only: bool,
+}
+
 /// How a fed line ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineEnd {
@@ -197,6 +209,8 @@ pub struct CommandParser {
     open: Vec<Vec<Arg>>,
     lists_opened: usize,
     awaiting_literal: bool,
+    /// For the current command.
+    options: ArgOptions,
 }
 
 /// How an atom-like word (tag, command name) ended.
@@ -212,8 +226,10 @@ enum Word {
 
 impl CommandParser {
     pub fn new(limits: ParserLimits) -> Self {
+        let options = default_options(&limits);
         CommandParser {
             limits,
+            options,
             frag: Vec::new(),
             end: LineEnd::Complete,
             line_size: 0,
@@ -224,8 +240,9 @@ impl CommandParser {
         }
     }
 
-    pub fn limits(&self) -> &ParserLimits {
-        &self.limits
+    /// The argument options [`CommandParser::args`] uses: the limits' list limits.
+    pub fn default_options(&self) -> ArgOptions {
+        default_options(&self.limits)
     }
 
     fn reset(&mut self, line: &[u8], end: LineEnd) {
@@ -237,6 +254,7 @@ impl CommandParser {
         self.open.clear();
         self.lists_opened = 0;
         self.awaiting_literal = false;
+        self.options = default_options(&self.limits);
     }
 
     /// Begins a command: reads its tag and name from the first line and keeps the rest of
@@ -264,6 +282,13 @@ impl CommandParser {
 
     /// Parses the command's arguments from the rest of its first line.
     pub fn args(&mut self) -> Result<Progress, ParseError> {
+        self.parse()
+    }
+
+    /// Like [`CommandParser::args`], with options for this command (until the next
+    /// [`CommandParser::start`]).
+    pub fn args_with(&mut self, options: ArgOptions) -> Result<Progress, ParseError> {
+        self.options = options;
         self.parse()
     }
 
@@ -380,8 +405,13 @@ impl CommandParser {
                 }
                 b'{' => return self.literal_announcement(data, pos),
                 b'(' => {
-                    if (self.limits.max_lists > 0 && self.lists_opened >= self.limits.max_lists)
-                        || self.open.len() >= self.limits.max_depth
+                    let ArgOptions {
+                        max_lists,
+                        max_depth,
+                        ..
+                    } = self.options;
+                    if (max_lists > 0 && self.lists_opened >= max_lists)
+                        || self.open.len() >= max_depth
                     {
                         return Err(ParseError::TooManyOpenParens);
                     }
@@ -406,6 +436,9 @@ impl CommandParser {
             // Dovecot checks the size consumed before the argument it just finished.
             if self.line_size + start > self.limits.max_line {
                 return Err(ParseError::LineTooLong);
+            }
+            if self.options.first_only && self.open.is_empty() {
+                return Ok(Progress::Done(std::mem::take(&mut self.root)));
             }
         }
     }
@@ -534,6 +567,14 @@ impl CommandParser {
             LineEnd::Complete => complete_error,
             LineEnd::Truncated => ParseError::BufferFull,
         }
+    }
+}
+
+fn default_options(limits: &ParserLimits) -> ArgOptions {
+    ArgOptions {
+        max_lists: limits.max_lists,
+        max_depth: limits.max_depth,
+        first_only: false,
     }
 }
 

@@ -377,6 +377,50 @@ fn depth_and_list_count_limits() {
 }
 
 #[test]
+fn first_argument_only() {
+    let options = ArgOptions {
+        max_lists: 0,
+        max_depth: 2,
+        first_only: true,
+    };
+    let mut p = CommandParser::new(login_limits());
+    let mut id = |line: &[u8]| {
+        p.start(line, LineEnd::Complete).unwrap();
+        p.args_with(options)
+    };
+    // What follows the first argument is not parsed, even when it is not valid.
+    assert_eq!(
+        id(b"a ID (\"name\" \"x\") ) {5}"),
+        Ok(Progress::Done(vec![Arg::List(vec![
+            quoted(b"name"),
+            quoted(b"x")
+        ])]))
+    );
+    assert_eq!(
+        id(b"a ID NIL garbage\"\0"),
+        Ok(Progress::Done(vec![atom("NIL")]))
+    );
+    assert_eq!(id(b"a ID"), Ok(Progress::Done(vec![])));
+    // The options replace the default list limits (the login parser allows one list).
+    assert_eq!(
+        id(b"a ID (\"a\" (\"b\") \"c\" (\"d\"))"),
+        Ok(Progress::Done(vec![Arg::List(vec![
+            quoted(b"a"),
+            Arg::List(vec![quoted(b"b")]),
+            quoted(b"c"),
+            Arg::List(vec![quoted(b"d")]),
+        ])]))
+    );
+    assert_eq!(
+        id(b"a ID (\"a\" ((\"b\")))"),
+        Err(ParseError::TooManyOpenParens)
+    );
+    // The next command is back to the defaults.
+    p.start(b"a NOOP (a) (b)", LineEnd::Complete).unwrap();
+    assert_eq!(p.args(), Err(ParseError::TooManyOpenParens));
+}
+
+#[test]
 fn args_of_a_setting_line() {
     let mut p = CommandParser::new(roomy_limits());
     assert_eq!(
