@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::check::{check_all, merged, Checker};
 use super::error::{errno_text, ConfigError};
+use super::export::section_path_name;
 use super::filter::{Net, Query};
 use super::parser::{parse, FileValues, ParseOptions, Parsed};
-use super::export::section_path_name;
 use super::schema::{self, SettingDef, SettingType, Support};
 use super::tree::{Node, Scalar, Slot};
 use super::values::Value;
