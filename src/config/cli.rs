@@ -159,17 +159,19 @@ pub fn run_with(program: &str, args: &[OsString], out: &mut dyn Write, err: &mut
             FileValues::Literal
         },
     };
+    let mut warnings = Vec::new();
     let parsed = if opts.defaults_only {
-        defaults_only(&path)
+        Ok(defaults_only(&path))
     } else {
-        match parse(&path, parse_opts) {
-            Ok(parsed) => parsed,
-            Err(error) => return fatal(err, &error.to_string()),
-        }
+        parse(&path, parse_opts, &mut warnings)
     };
-    for warning in &parsed.warnings {
+    for warning in &warnings {
         let _ = writeln!(err, "{program}: Warning: {warning}");
     }
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return fatal(err, &error.to_string()),
+    };
     let mut checker = Checker::default();
     let delayed = check_all(&parsed, &mut checker).err();
     for warning in checker.warnings.drain(..) {
@@ -271,11 +273,11 @@ fn print_global(
     human.render(&entries, &mut text);
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-    let result = checker.check(view);
+    let errors = checker.check_each(view);
     for warning in checker.warnings.drain(..) {
         let _ = writeln!(err, "{program}: Warning: {warning}");
     }
-    if let Err(message) = result {
+    for message in errors {
         let _ = writeln!(err, "{program}: Error: {message}");
     }
 }

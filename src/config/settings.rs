@@ -53,14 +53,15 @@ impl Config {
     /// filters, every value validated, and Dovecot's cross-setting checks. `<file` values of
     /// string settings are read only when asked for ([`Settings::read`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
         let parsed = parse(
             path,
             ParseOptions {
                 expand_vars: true,
                 files: FileValues::Lazy,
             },
+            &mut warnings,
         )?;
-        let mut warnings = parsed.warnings.clone();
         let mut checker = Checker::default();
         check_all(&parsed, &mut checker)?;
         warnings.extend(checker.warnings);

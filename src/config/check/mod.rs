@@ -168,19 +168,29 @@ pub(super) fn check_words(
 impl Checker {
     /// The module checks on one merged view, in doveconf's order.
     pub(crate) fn check(&mut self, node: &Node) -> Result<(), String> {
+        match self.check_each(node).into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Each settings module's first error, in doveconf's order (its dumps report them all).
+    pub(crate) fn check_each(&mut self, node: &Node) -> Vec<String> {
         let set = View(node);
-        check_master_service(set)?;
-        check_ssl(set)?;
-        check_auth(set)?;
-        check_director(set)?;
-        check_doveadm(set)?;
-        check_imap(set)?;
-        check_lmtp(set)?;
-        check_mail_storage(set)?;
-        check_namespaces(set)?;
-        self.check_master(set)?;
-        check_pop3(set)?;
-        check_stats(set)?;
-        Ok(())
+        let results = [
+            check_master_service(set),
+            check_ssl(set),
+            check_auth(set),
+            check_director(set),
+            check_doveadm(set),
+            check_imap(set),
+            check_lmtp(set),
+            check_mail_storage(set),
+            check_namespaces(set),
+            self.check_master(set),
+            check_pop3(set),
+            check_stats(set),
+        ];
+        results.into_iter().filter_map(Result::err).collect()
     }
 }
