@@ -1,3 +1,23 @@
 //! dovecot.conf: lexer, parser, includes, filters, typed settings, dumps.
+//!
+//! [`Config::load`] reads a configuration as Dovecot's config service does; [`Settings`] and
+//! [`Section`] give typed values, globally or as one connection ([`FilterQuery`]) sees them.
 
+mod check;
+pub mod cli;
+mod dump;
+mod error;
+mod expand;
+mod export;
+mod filter;
+mod include;
+mod lexer;
+mod obsolete;
+mod parser;
 pub mod schema;
+mod settings;
+mod tree;
+mod values;
+
+pub use error::ConfigError;
+pub use settings::{Config, FilterQuery, Section, Settings};

@@ -36,6 +36,9 @@ pub enum SettingType {
     },
     /// Free-form `key = value` list (`plugin { }`): any key is accepted.
     StrList,
+    /// Another name for the named setting of the same section (Dovecot's SET_ALIAS, e.g. `mail`
+    /// for `mail_location`): setting it sets that one, and dumps never show it.
+    Alias(&'static str),
 }
 
 /// Whether cote acts on a setting.
@@ -58,6 +61,13 @@ pub struct SettingDef {
     /// Only shown by `doveconf -a -s`.
     pub hidden: bool,
     pub support: Support,
+    /// The default is "no value" (a NULL string in Dovecot, e.g. namespace `alias_for`), not the
+    /// empty string: `doveconf -a` omits it, and setting it to `""` is a change.
+    pub null_default: bool,
+    /// The auth process reads it too (Dovecot's `auth` settings root: `auth_*`, `passdb`,
+    /// `userdb`, `base_dir`, `first_valid_uid`, ...): it is refused inside `local`, `remote` and
+    /// `local_name` filters.
+    pub auth: bool,
 }
 
 /// The settings allowed inside one kind of section (or at the top level).

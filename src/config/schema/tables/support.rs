@@ -1,0 +1,92 @@
+//! Which settings cote acts on. Every setting not listed here is parsed and validated but
+//! `NotImplemented`: setting it to a non-default value logs a warning. To mark a setting
+//! implemented, add its line here (the tests check that every line names a real setting).
+
+use super::super::Support;
+
+/// (section kind, key); `""` is the top level.
+const IMPLEMENTED: &[(&str, &str)] = &[
+    // master
+    ("", "base_dir"),
+    ("", "default_client_limit"),
+    ("", "default_idle_kill"),
+    ("", "default_process_limit"),
+    ("", "instance_name"),
+    ("", "listen"),
+    ("", "protocols"),
+    ("", "shutdown_clients"),
+    ("", "verbose_proctitle"),
+    // logging
+    ("", "debug_log_path"),
+    ("", "info_log_path"),
+    ("", "log_path"),
+    ("", "log_timestamp"),
+    ("", "syslog_facility"),
+    ("", "mail_debug"),
+    // login and authentication
+    ("", "auth_debug"),
+    ("", "auth_mechanisms"),
+    ("", "auth_verbose"),
+    ("", "disable_plaintext_auth"),
+    ("", "login_greeting"),
+    ("", "login_trusted_networks"),
+    ("", "ssl"),
+    // imap
+    ("", "imap_capability"),
+    ("", "imap_id_log"),
+    ("", "imap_id_send"),
+    ("", "imap_literal_minus"),
+    ("", "imap_max_line_length"),
+    // service { }: `executable` is accepted as is, cote runs its own binaries.
+    ("service", "client_limit"),
+    ("service", "executable"),
+    ("service", "idle_kill"),
+    ("service", "name"),
+    ("service", "process_limit"),
+    ("service", "process_min_avail"),
+    ("service", "protocol"),
+    ("service", "service_count"),
+    ("service", "type"),
+    ("inet_listener", "address"),
+    ("inet_listener", "name"),
+    ("inet_listener", "port"),
+    ("inet_listener", "reuse_port"),
+    ("inet_listener", "ssl"),
+    ("unix_listener", "group"),
+    ("unix_listener", "mode"),
+    ("unix_listener", "path"),
+    ("unix_listener", "user"),
+];
+
+/// Whether cote implements setting `key` of section kind `kind`.
+pub(super) const fn of(kind: &str, key: &str) -> Support {
+    let mut i = 0;
+    while i < IMPLEMENTED.len() {
+        if bytes_eq(IMPLEMENTED[i].0, kind) && bytes_eq(IMPLEMENTED[i].1, key) {
+            return Support::Implemented;
+        }
+        i += 1;
+    }
+    Support::NotImplemented
+}
+
+/// `a == b`, usable in a const fn.
+const fn bytes_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+pub(super) fn implemented() -> &'static [(&'static str, &'static str)] {
+    IMPLEMENTED
+}
