@@ -11,14 +11,16 @@ use std::io::{self, ErrorKind};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::config::{ConfigError, Settings};
 use crate::imap::capability::{prelogin_capability, CapabilityInputs};
 use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
 use crate::imap::parser::{
     Arg, ArgOptions, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
 };
+use crate::net::conn::{parse_ip, parse_networks, InvalidNetwork};
 use crate::net::{
-    conn::parse_ip, os_error_text, ConnInfo, DeadlineStream, IpNetwork, LineError, LineReader,
-    ResponseWriter, SslMode,
+    os_error_text, ConnInfo, DeadlineStream, IpNetwork, LineError, LineReader, ResponseWriter,
+    SslMode,
 };
 
 /// Dovecot's imap-login reads commands through a 1026-byte input buffer
@@ -72,6 +74,70 @@ impl Default for PreloginSettings {
             login_timeout: LOGIN_TIMEOUT,
             max_line_length: LOGIN_MAX_LINE_LENGTH,
         }
+    }
+}
+
+impl PreloginSettings {
+    /// The settings as one connection sees them (`config.settings(&FilterQuery { protocol:
+    /// Some("imap".into()), local_ip, remote_ip, local_name })`). imap-login's command
+    /// length and login timeout are fixed in Dovecot, not settings.
+    pub fn from_settings(settings: &Settings) -> Result<Self, PreloginConfigError> {
+        let login_greeting = settings.read("login_greeting")?;
+        if login_greeting.contains('%') {
+            return Err(PreloginConfigError::GreetingVariables(login_greeting));
+        }
+        let networks = settings.read("login_trusted_networks")?;
+        let login_trusted_networks =
+            parse_networks(&networks).map_err(PreloginConfigError::TrustedNetworks)?;
+        let ssl = settings
+            .str("ssl")
+            .parse()
+            .map_err(PreloginConfigError::Ssl)?;
+        Ok(PreloginSettings {
+            login_greeting,
+            login_trusted_networks,
+            imap_capability: settings.read("imap_capability")?,
+            imap_literal_minus: settings.bool("imap_literal_minus"),
+            imap_id_send: settings.read("imap_id_send")?,
+            imap_id_log: settings.read("imap_id_log")?,
+            ssl,
+            disable_plaintext_auth: settings.bool("disable_plaintext_auth"),
+            login_timeout: LOGIN_TIMEOUT,
+            max_line_length: LOGIN_MAX_LINE_LENGTH,
+        })
+    }
+}
+
+/// Settings the pre-login session cannot work with.
+#[derive(Debug)]
+pub enum PreloginConfigError {
+    /// A `key = <file` value could not be read.
+    Config(ConfigError),
+    TrustedNetworks(InvalidNetwork),
+    Ssl(String),
+    /// `login_greeting` uses `%` variables, which cote does not expand yet.
+    GreetingVariables(String),
+}
+
+impl fmt::Display for PreloginConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PreloginConfigError::Config(e) => e.fmt(f),
+            PreloginConfigError::TrustedNetworks(e) => write!(f, "login_trusted_networks: {e}"),
+            PreloginConfigError::Ssl(e) => f.write_str(e),
+            PreloginConfigError::GreetingVariables(greeting) => write!(
+                f,
+                "login_greeting = {greeting}: %variables are not supported by cote yet"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PreloginConfigError {}
+
+impl From<ConfigError> for PreloginConfigError {
+    fn from(e: ConfigError) -> Self {
+        PreloginConfigError::Config(e)
     }
 }
 
@@ -492,4 +558,80 @@ fn write_failed(size: usize, e: &io::Error) -> Disconnect {
 /// A port as Dovecot's `net_str2port` reads it: 1 to 65535.
 fn parse_port(s: &str) -> Option<u16> {
     s.parse::<u16>().ok().filter(|p| *p != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, FilterQuery};
+
+    fn load(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    fn imap_query(remote: &str) -> FilterQuery {
+        FilterQuery {
+            protocol: Some("imap".into()),
+            local_ip: Some("127.0.0.1".parse().unwrap()),
+            remote_ip: Some(remote.parse().unwrap()),
+            local_name: None,
+        }
+    }
+
+    #[test]
+    fn defaults_from_an_empty_config() {
+        let config = load("");
+        let s =
+            PreloginSettings::from_settings(&config.settings(&imap_query("127.0.0.1"))).unwrap();
+        let d = PreloginSettings::default();
+        assert_eq!(s.login_greeting, d.login_greeting);
+        assert_eq!(s.imap_id_send, "name *");
+        assert_eq!(s.ssl, SslMode::Yes);
+        assert!(s.disable_plaintext_auth);
+        assert_eq!(s.login_timeout, LOGIN_TIMEOUT);
+        assert_eq!(s.max_line_length, LOGIN_MAX_LINE_LENGTH);
+        assert!(s.login_trusted_networks.is_empty());
+    }
+
+    #[test]
+    fn filters_apply() {
+        let config = load(
+            "ssl = no\n\
+             login_trusted_networks = 10.0.0.0/8 192.168.0.1\n\
+             imap_id_log = *\n\
+             protocol imap {\n  login_greeting = IMAP here.\n  imap_capability = +XFOO\n}\n\
+             remote 10.0.0.0/8 {\n  disable_plaintext_auth = no\n  imap_literal_minus = yes\n}\n",
+        );
+        let s = PreloginSettings::from_settings(&config.settings(&imap_query("10.1.2.3"))).unwrap();
+        assert_eq!(s.login_greeting, "IMAP here.");
+        assert_eq!(s.imap_capability, "+XFOO");
+        assert_eq!(s.imap_id_log, "*");
+        assert_eq!(s.ssl, SslMode::No);
+        assert!(!s.disable_plaintext_auth);
+        assert!(s.imap_literal_minus);
+        assert_eq!(s.login_trusted_networks.len(), 2);
+        let other =
+            PreloginSettings::from_settings(&config.settings(&imap_query("127.0.0.1"))).unwrap();
+        assert!(other.disable_plaintext_auth);
+        assert!(!other.imap_literal_minus);
+    }
+
+    #[test]
+    fn unsupported_or_bad_values_are_errors() {
+        let config = load("login_greeting = %l ready\n");
+        let err = PreloginSettings::from_settings(&config.global()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "login_greeting = %l ready: %variables are not supported by cote yet"
+        );
+        let config = load("login_trusted_networks = 10.0.0.0/99\n");
+        let err = PreloginSettings::from_settings(&config.global()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "login_trusted_networks: Invalid network '10.0.0.0/99'"
+        );
+    }
 }
