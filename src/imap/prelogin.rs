@@ -44,7 +44,8 @@ const MAX_SESSION_ID_LEN: usize = 64;
 /// connection's filters.
 #[derive(Debug, Clone)]
 pub struct PreloginSettings {
-    /// `login_greeting`, with its `%` variables already expanded.
+    /// `login_greeting`, sent as it is (`from_settings` refuses `%` variables, which cote
+    /// does not expand yet).
     pub login_greeting: String,
     pub login_trusted_networks: Vec<IpNetwork>,
     pub imap_capability: String,
@@ -230,7 +231,8 @@ impl<'a> Session<'a> {
             disable_plaintext_auth: settings.disable_plaintext_auth,
             mechanisms: &[],
         });
-        let deadline = Some(conn.accepted_at + settings.login_timeout);
+        // No deadline at all if it would be beyond what Instant can hold.
+        let deadline = conn.accepted_at.checked_add(settings.login_timeout);
         let limits = ParserLimits {
             max_line: settings.max_line_length,
             max_token: LOGIN_INPUT_BUFFER_SIZE,
