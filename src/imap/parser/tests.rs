@@ -503,38 +503,68 @@ fn arb_arg() -> impl Strategy<Value = Arg> {
     })
 }
 
+/// Feeds every command in `data` through a reader and parser as a session would.
+fn parse_all(data: &[u8], limits: ParserLimits, line_max: usize) {
+    let mut reader = LineReader::new(data, line_max);
+    let mut parser = CommandParser::new(limits);
+    for _ in 0..200 {
+        let (line, end) = match reader.read_line() {
+            Ok(Some(line)) => (line.to_vec(), LineEnd::Complete),
+            Err(LineError::TooLong { head, .. }) => (head, LineEnd::Truncated),
+            _ => break,
+        };
+        if parser.start(&line, end).is_err() {
+            continue;
+        }
+        let mut progress = parser.args();
+        while let Ok(Progress::Literal { size, .. }) = progress {
+            let mut lit = Vec::new();
+            if reader.read_exact_into(size, &mut lit).is_err() {
+                break;
+            }
+            parser.provide_literal(lit);
+            progress = match reader.read_line() {
+                Ok(Some(line)) => parser.continue_line(line, LineEnd::Complete),
+                Err(LineError::TooLong { head, .. }) => {
+                    parser.continue_line(&head, LineEnd::Truncated)
+                }
+                _ => break,
+            };
+        }
+    }
+}
+
 proptest! {
+    /// Valid commands with random bytes changed, inserted or removed: never a panic.
+    #[test]
+    fn mutated_commands_never_panic(
+        args in proptest::collection::vec(arb_arg(), 0..6),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..8),
+    ) {
+        let mut wire = b"t CMD ".to_vec();
+        write_args(&args, &mut wire);
+        wire.extend_from_slice(b"\r\n");
+        for (at, byte, kind) in edits {
+            let at = at % (wire.len() + 1);
+            match kind {
+                0 if at < wire.len() => wire[at] = byte,
+                1 => wire.insert(at, byte),
+                _ if at < wire.len() => {
+                    wire.remove(at);
+                }
+                _ => {}
+            }
+        }
+        parse_all(&wire, login_limits(), 9218);
+        parse_all(&wire, roomy_limits(), 64);
+    }
+
     /// Whatever the bytes, the parser answers (a head error, arguments or a parse error) and
     /// never panics, with the login limits and with roomy ones.
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..3000)) {
-        for (limits, line_max) in [(login_limits(), 9218), (roomy_limits(), 512)] {
-            let mut reader = LineReader::new(&data[..], line_max);
-            let mut parser = CommandParser::new(limits);
-            for _ in 0..200 {
-                let (line, end) = match reader.read_line() {
-                    Ok(Some(line)) => (line.to_vec(), LineEnd::Complete),
-                    Err(LineError::TooLong { head, .. }) => (head, LineEnd::Truncated),
-                    _ => break,
-                };
-                if parser.start(&line, end).is_err() {
-                    continue;
-                }
-                let mut progress = parser.args();
-                while let Ok(Progress::Literal { size, .. }) = progress {
-                    let mut lit = Vec::new();
-                    if reader.read_exact_into(size, &mut lit).is_err() {
-                        break;
-                    }
-                    parser.provide_literal(lit);
-                    progress = match reader.read_line() {
-                        Ok(Some(line)) => parser.continue_line(line, LineEnd::Complete),
-                        Err(LineError::TooLong { head, .. }) => parser.continue_line(&head, LineEnd::Truncated),
-                        _ => break,
-                    };
-                }
-            }
-        }
+        parse_all(&data, login_limits(), 9218);
+        parse_all(&data, roomy_limits(), 512);
     }
 
     /// Valid commands parse back to the arguments they were written from.
