@@ -130,3 +130,32 @@ fn missing_file_values_fail_when_read() {
         )
     );
 }
+
+#[test]
+fn warnings_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(
+        dir.path(),
+        "x.conf",
+        "mail_location = maildir:~/M#x\n\
+         protocol imap {\n  mail_max_userip_connections = 5\n}\n\
+         mail_max_userip_connections = 7\n\
+         service imap {\n  process_limit = 1024\n}\n\
+         mail_attachment_min_size = 128 k\n",
+    );
+    let config = Config::load(&conf).unwrap();
+    let path = conf.display();
+    let warnings = config.warnings();
+    let expected = [
+        format!("Configuration file {path} line 1: Ambiguous '#' character in line, treating it as comment. Add a space before it to remove this warning."),
+        format!("{path} line 5: Global setting mail_max_userip_connections won't change the setting inside an earlier filter at {path} line 3 (if this is intentional, avoid this warning by moving the global setting before {path} line 3)"),
+        format!("{path} line 1: mail_location is not implemented by cote yet, its value is ignored"),
+    ];
+    for warning in &expected {
+        assert!(warnings.contains(warning), "{warning:?} not in {warnings:?}");
+    }
+    // Set, but to its default (the imap service's own process_limit is 1024).
+    assert!(!warnings.iter().any(|w| w.contains("process_limit")), "{warnings:?}");
+    assert!(!warnings.iter().any(|w| w.contains("mail_attachment_min_size")), "{warnings:?}");
+    assert_eq!(config.global().str("mail_location"), "maildir:~/M");
+}

@@ -255,10 +255,35 @@ const CASES: &[Case] = &[
         "Error in configuration file {dir}/dovecot.conf: default_internal_user doesn't exist: no-such-user-here",
     ),
     case(
+        &[("dovecot.conf", "local 127.0.0.1 {\n  mail_uid = a\n  remote 10.0.0.1 {\n  }\n}\nremote 10.0.0.1 {\n  mail_uid = b\n}\n")],
+        "Error in configuration file {dir}/dovecot.conf: Conflict in setting mail_uid found from filter at {dir}/dovecot.conf:6",
+    ),
+    case(
         &[("dovecot.conf", "local 127.0.0.1 {\n  mail_uid = a\n}\nremote 127.0.0.1 {\n  local 127.0.0.1 {\n  }\n}\n")],
         "{LINE} 5: remote { local { .. } } not allowed (use local { remote { .. } } instead)",
     ),
 ];
+
+#[test]
+fn unreadable_include_matches_doveconf() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target.conf", dir.path().join("dangling.conf")).unwrap();
+    let conf = dir.path().join("dovecot.conf");
+    std::fs::write(&conf, "!include dangling.conf\n").unwrap();
+    let args = vec!["-c".to_string(), conf.display().to_string(), "-n".to_string()];
+    let expected = format!(
+        "Error in configuration file {} line 1: Couldn't open include file {}/dangling.conf: No such file or directory",
+        conf.display(),
+        dir.path().display()
+    );
+    for run in [coteconf(dir.path(), &args, &[]), doveconf(dir.path(), &args, &[])] {
+        assert_eq!(fatal(&run.stderr), Some(expected.as_str()));
+        assert_eq!(run.status, 89);
+    }
+    // !include_try skips it.
+    std::fs::write(&conf, "!include_try dangling.conf\nmail_uid = 1\n").unwrap();
+    config_support::assert_same(dir.path(), &args, &[]);
+}
 
 fn fatal(stderr: &[String]) -> Option<&str> {
     stderr

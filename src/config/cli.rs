@@ -52,15 +52,18 @@ fn parse_args(args: &[OsString]) -> Result<Options, Fatal> {
         names: Vec::new(),
     };
     let mut i = 0;
+    // GNU getopt order: options anywhere, other words are setting names, `--` ends options.
     while i < args.len() {
         let arg = args[i].to_string_lossy().into_owned();
         i += 1;
         if arg == "--" {
+            opts.names
+                .extend(args[i..].iter().map(|a| a.to_string_lossy().into_owned()));
             break;
         }
         let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
-            i -= 1;
-            break;
+            opts.names.push(arg);
+            continue;
         };
         for (pos, flag) in flags.char_indices() {
             let mut value = || -> Result<String, Fatal> {
@@ -96,10 +99,6 @@ fn parse_args(args: &[OsString]) -> Result<Options, Fatal> {
             }
         }
     }
-    opts.names = args[i..]
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     if !opts.names.is_empty() && opts.scope == Scope::AllWithoutHidden {
         opts.scope = Scope::AllWithHidden;
     }
@@ -160,44 +159,74 @@ pub fn run_with(program: &str, args: &[OsString], out: &mut dyn Write, err: &mut
             FileValues::Literal
         },
     };
+    let mut warnings = Vec::new();
     let parsed = if opts.defaults_only {
-        defaults_only(&path)
+        Ok(defaults_only(&path))
     } else {
-        match parse(&path, parse_opts) {
-            Ok(parsed) => parsed,
-            Err(error) => return fatal(err, &error.to_string()),
-        }
+        parse(&path, parse_opts, &mut warnings)
     };
-    for warning in &parsed.warnings {
+    for warning in &warnings {
         let _ = writeln!(err, "{program}: Warning: {warning}");
     }
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return fatal(err, &error.to_string()),
+    };
     let mut checker = Checker::default();
     let delayed = check_all(&parsed, &mut checker).err();
     for warning in checker.warnings.drain(..) {
         let _ = writeln!(err, "{program}: Warning: {warning}");
     }
-    let view =
-        merged(&parsed, &opts.query, false).unwrap_or_else(|_| parsed.filters[0].tree.root.clone());
+    // Filters neither of which contains the other may not both set a value: then the
+    // global part of the dump fails (with an error, but not the exit status).
+    let view = merged(&parsed, &opts.query, true);
+    let error_line = |err: &mut dyn Write, message: &str| {
+        let _ = writeln!(err, "{program}: Error: {message}");
+    };
 
+    let mut failed = false;
     if opts.simple {
-        for entry in export(&view, opts.scope) {
-            let wanted = opts.names.is_empty()
-                || opts.names.iter().any(|name| {
-                    entry
-                        .key
-                        .strip_prefix(name.as_str())
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-                });
-            if wanted {
-                let _ = writeln!(out, "{}={}", entry.key, entry.value);
+        match &view {
+            Ok(view) => {
+                for entry in export(view, opts.scope) {
+                    let wanted = opts.names.is_empty()
+                        || opts.names.iter().any(|name| {
+                            entry
+                                .key
+                                .strip_prefix(name.as_str())
+                                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                        });
+                    if wanted {
+                        let _ = writeln!(out, "{}={}", entry.key, entry.value);
+                    }
+                }
+                if let Err(message) = checker.check(view) {
+                    error_line(err, &message);
+                    failed = true;
+                }
+            }
+            Err(message) => {
+                error_line(err, message);
+                failed = true;
             }
         }
     } else if !opts.names.is_empty() {
-        // Like doveconf, settings lookups ignore whole-config check failures.
         for name in &opts.names {
-            print_one(program, &view, &opts, name, &mut checker, out, err);
+            match &view {
+                Ok(view) => print_one(program, view, &opts, name, &mut checker, out, err),
+                Err(message) => {
+                    error_line(err, message);
+                    failed = true;
+                }
+            }
         }
-        return 0;
+        let _ = out.flush();
+        // Like doveconf, settings lookups ignore whole-config check failures.
+        return if failed {
+            fatal(err, "Errors in configuration")
+        } else {
+            0
+        };
     } else {
         let _ = writeln!(out, "# OS: {}", os_description());
         let _ = writeln!(out, "# Hostname: {}", hostname());
@@ -207,14 +236,20 @@ pub fn run_with(program: &str, args: &[OsString], out: &mut dyn Write, err: &mut
                 "# NOTE: Send {program} -n output instead when asking for help."
             );
         }
-        print_global(program, &view, &opts, None, &mut checker, out, err);
+        match &view {
+            Ok(view) => print_global(program, view, &opts, None, &mut checker, out, err),
+            Err(message) => error_line(err, message),
+        }
         print_filters(&parsed, &opts, out);
     }
     let _ = out.flush();
-    match delayed {
-        Some(error) => fatal(err, &error.to_string()),
-        None => 0,
+    if let Some(error) = delayed {
+        return fatal(err, &error.to_string());
     }
+    if failed {
+        return fatal(err, "Errors in configuration");
+    }
+    0
 }
 
 /// The settings seen by the query, as blocks; then the check errors of that view.
@@ -238,11 +273,11 @@ fn print_global(
     human.render(&entries, &mut text);
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-    let result = checker.check(view);
+    let errors = checker.check_each(view);
     for warning in checker.warnings.drain(..) {
         let _ = writeln!(err, "{program}: Warning: {warning}");
     }
-    if let Err(message) = result {
+    for message in errors {
         let _ = writeln!(err, "{program}: Error: {message}");
     }
 }

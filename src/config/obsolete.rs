@@ -632,7 +632,14 @@ impl Parser {
                  non-ssl imap, use service imap-login { inet_listener imap { port=0 } }",
             );
             value.push_str(" imap");
-            self.apply_root_path("port", "service/imap-login/inet_listener/imap/port=0");
+            let tree = self.current_tree();
+            self.apply_line_to(
+                tree,
+                "port",
+                "service/imap-login/inet_listener/imap/port=0",
+                None,
+                None,
+            );
         } else if have_imaps {
             self.obsolete_warning("'imaps' protocol is no longer necessary, remove it");
         }
@@ -642,7 +649,14 @@ impl Parser {
                  non-ssl pop3, use service pop3-login { inet_listener pop3 { port=0 } }",
             );
             value.push_str(" pop3");
-            self.apply_root_path("port", "service/pop3-login/inet_listener/pop3/port=0");
+            let tree = self.current_tree();
+            self.apply_line_to(
+                tree,
+                "port",
+                "service/pop3-login/inet_listener/pop3/port=0",
+                None,
+                None,
+            );
         } else if have_pop3s {
             self.obsolete_warning("'pop3s' protocol is no longer necessary, remove it");
         }

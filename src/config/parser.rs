@@ -50,7 +50,6 @@ pub(crate) struct FilterTree {
 pub(crate) struct Parsed {
     pub path: PathBuf,
     pub filters: Vec<FilterTree>,
-    pub warnings: Vec<String>,
     /// Sections still open at the end of input: `Missing '}'`, reported after parsing.
     pub unclosed: Option<(Arc<Path>, u32)>,
 }
@@ -92,8 +91,13 @@ pub(super) enum ValueKind {
     Variable,
 }
 
-/// Parses `path` and everything it includes.
-pub(crate) fn parse(path: &Path, opts: ParseOptions) -> Result<Parsed, ConfigError> {
+/// Parses `path` and everything it includes. Warnings go to `warnings` as they are found,
+/// also when parsing then fails (Dovecot logs them before its error).
+pub(crate) fn parse(
+    path: &Path,
+    opts: ParseOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Parsed, ConfigError> {
     let inputs = InputStack::open(path).map_err(|error| {
         ConfigError::plain(format!(
             "open({}) failed: {}",
@@ -126,14 +130,15 @@ pub(crate) fn parse(path: &Path, opts: ParseOptions) -> Result<Parsed, ConfigErr
         warnings: Vec::new(),
         obsolete: Obsolete::default(),
     };
-    parser.run()?;
+    let result = parser.run();
+    warnings.append(&mut parser.warnings);
+    result?;
     let unclosed = (parser.frames.len() > 1)
         .then(|| parser.frames.last().map(|f| f.opened.clone()))
         .flatten();
     Ok(Parsed {
         path: path.to_path_buf(),
         filters: parser.filters,
-        warnings: parser.warnings,
         unclosed,
     })
 }
@@ -147,7 +152,6 @@ pub(crate) fn defaults_only(path: &Path) -> Parsed {
             tree: Tree::new(),
             origin: path.display().to_string(),
         }],
-        warnings: Vec::new(),
         unclosed: None,
     }
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use super::check::{check_all, merged, Checker};
 use super::error::{errno_text, ConfigError};
+use super::export::section_path_name;
 use super::filter::{Net, Query};
 use super::parser::{parse, FileValues, ParseOptions, Parsed};
-use super::schema::{SettingDef, SettingType, Support};
+use super::schema::{self, SettingDef, SettingType, Support};
 use super::tree::{Node, Scalar, Slot};
 use super::values::Value;
 
@@ -52,14 +53,15 @@ impl Config {
     /// filters, every value validated, and Dovecot's cross-setting checks. `<file` values of
     /// string settings are read only when asked for ([`Settings::read`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
         let parsed = parse(
             path,
             ParseOptions {
                 expand_vars: true,
                 files: FileValues::Lazy,
             },
+            &mut warnings,
         )?;
-        let mut warnings = parsed.warnings.clone();
         let mut checker = Checker::default();
         check_all(&parsed, &mut checker)?;
         warnings.extend(checker.warnings);
@@ -98,35 +100,62 @@ impl Config {
 }
 
 /// One warning per setting that cote parses but does not act on, when set to a value other
-/// than its default.
+/// than its default (a built-in service's own default for its settings). Each names the
+/// file and line, and the setting as a `coteconf -h` path.
 fn not_implemented_warnings(parsed: &Parsed) -> Vec<String> {
-    fn walk(node: &Node, out: &mut Vec<String>) {
-        for (def, slot) in node.info.settings.iter().zip(&node.slots) {
+    fn walk(node: &Node, pristine: &Node, path: &str, out: &mut Vec<String>) {
+        for (index, (def, slot)) in node.info.settings.iter().zip(&node.slots).enumerate() {
             match slot {
                 Slot::Scalar(scalar) => {
-                    if scalar.changed
-                        && def.support == Support::NotImplemented
-                        && scalar.value
-                            != Value::default_for(&def.ty, def.default, def.null_default)
+                    let default = match &pristine.slots[index] {
+                        Slot::Scalar(default) => &default.value,
+                        _ => continue,
+                    };
+                    if !scalar.changed
+                        || def.support != Support::NotImplemented
+                        || node.info.name_key == Some(def.key)
+                        || scalar.value == *default
                     {
-                        let place = match &scalar.meta.origin {
-                            Some(o) => format!("{} line {}", o.file.display(), o.line),
-                            None => "configuration".to_string(),
+                        continue;
+                    }
+                    let place = match &scalar.meta.origin {
+                        Some(o) => format!("{} line {}", o.file.display(), o.line),
+                        None => "configuration".to_string(),
+                    };
+                    out.push(format!(
+                        "{place}: {path}{} is not implemented by cote yet, its value is ignored",
+                        def.key
+                    ));
+                }
+                Slot::List(list) => {
+                    for (i, child) in list.children.iter().enumerate() {
+                        let same = match &pristine.slots[index] {
+                            Slot::List(defaults) if list.unique && !child.name().is_empty() => {
+                                defaults.children.iter().find(|c| c.name() == child.name())
+                            }
+                            _ => None,
                         };
-                        out.push(format!(
-                            "{place}: {} is not implemented by cote yet, its value is ignored",
-                            def.key
-                        ));
+                        let fresh;
+                        let child_pristine = match same {
+                            Some(node) => node,
+                            None => {
+                                fresh = Node::new(list.section);
+                                &fresh
+                            }
+                        };
+                        let name = section_path_name(list.unique, child, i);
+                        let child_path = format!("{path}{}/{name}/", def.key);
+                        walk(child, child_pristine, &child_path, out);
                     }
                 }
-                Slot::List(list) => list.children.iter().for_each(|c| walk(c, out)),
                 Slot::StrList(_) | Slot::Alias => {}
             }
         }
     }
+    let pristine = Node::new(schema::root());
     let mut out = Vec::new();
     for filter in &parsed.filters {
-        walk(&filter.tree.root, &mut out);
+        walk(&filter.tree.root, &pristine, "", &mut out);
     }
     out
 }

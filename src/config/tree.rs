@@ -551,6 +551,15 @@ impl Tree {
     /// Resolves a path to a setting (Dovecot's `settings_find_key_nth`). A path through a
     /// free-form list that was never opened opens it (`plugin/x = y` works at the top level).
     fn find(&mut self, key: &str) -> Option<Found> {
+        self.find_at_depth(key, 0)
+    }
+
+    /// Dovecot recurses once per path component when a parent path is not known. Only the
+    /// first two levels can lead to a setting (a free-form list directly below a known
+    /// section); deeper ones can only fail, so the depth is bounded (a line of a million
+    /// slashes must not exhaust the stack).
+    fn find_at_depth(&mut self, key: &str, depth: usize) -> Option<Found> {
+        const MAX_DEPTH: usize = 4;
         if let Some(index) = self.root.index(key) {
             return Some(Found::Setting {
                 node: Vec::new(),
@@ -559,7 +568,10 @@ impl Tree {
         }
         let (parent_key, last) = key.rsplit_once('/')?;
         if !self.links.contains_key(&parent_key.to_ascii_lowercase()) {
-            match self.find(parent_key)? {
+            if depth >= MAX_DEPTH {
+                return None;
+            }
+            match self.find_at_depth(parent_key, depth + 1)? {
                 Found::Setting { node, index } => {
                     let owner = self.root.at(&node)?;
                     let index = owner.resolve_alias(index);

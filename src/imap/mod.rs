@@ -1,1 +1,10 @@
-//! imap layer (see DESIGN.md §2).
+//! imap layer (see DESIGN.md §2): the IMAP protocol — parsing commands, answering them.
+//! Never touches files.
+
+pub mod capability;
+pub mod id;
+pub mod parser;
+pub mod prelogin;
+pub mod quote;
+
+pub use prelogin::{serve_prelogin, Disconnect, PreloginSettings};

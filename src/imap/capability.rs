@@ -1,0 +1,279 @@
+//! The pre-login CAPABILITY list, built with Dovecot 2.3's rules (imap-login's
+//! `get_capability`, `is_login_cmd_disabled` and the SASL mechanism filter).
+
+use crate::net::SslMode;
+
+/// Dovecot 2.3's built-in pre-login list (`CAPABILITY_BANNER_STRING`).
+pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
+
+/// A SASL mechanism as the auth service announces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaslMech {
+    /// Upper case, as advertised (`PLAIN`, `CRAM-MD5`).
+    pub name: String,
+    /// Sends the password in the clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2).
+    pub plaintext: bool,
+    /// Never advertised (APOP, DOVECOT-TOKEN).
+    pub private: bool,
+}
+
+/// Everything the pre-login capability depends on.
+#[derive(Debug, Clone)]
+pub struct CapabilityInputs<'a> {
+    /// `imap_capability`: empty for the built-in list, `+X Y` to append, anything else
+    /// replaces the list (and then no LITERAL+/LITERAL- is added).
+    pub imap_capability: &'a str,
+    pub imap_literal_minus: bool,
+    pub ssl: SslMode,
+    /// This build can start TLS on the connection.
+    pub tls_available: bool,
+    /// The connection is already TLS.
+    pub tls_active: bool,
+    /// TLS, same IP on both ends, or `login_trusted_networks`.
+    pub secured: bool,
+    pub disable_plaintext_auth: bool,
+    /// The mechanisms the auth service offers, in `auth_mechanisms` order; empty when no
+    /// auth service is available.
+    pub mechanisms: &'a [SaslMech],
+}
+
+impl CapabilityInputs<'_> {
+    /// The mechanisms this client may see as `AUTH=`: none at all on an unsecured connection
+    /// when `ssl = required`; never private ones; plaintext ones only when secured or
+    /// `disable_plaintext_auth = no`.
+    pub fn advertised_mechanisms(&self) -> impl Iterator<Item = &SaslMech> {
+        let none = !self.secured && self.ssl == SslMode::Required;
+        self.mechanisms.iter().filter(move |m| {
+            !none && !m.private && (self.secured || !self.disable_plaintext_auth || !m.plaintext)
+        })
+    }
+
+    /// Whether the LOGIN command is refused (LOGINDISABLED): on a secured connection when
+    /// PLAIN is not offered, otherwise when plaintext authentication is disabled or TLS is
+    /// required.
+    pub fn login_disabled(&self) -> bool {
+        if self.secured {
+            return !self.mechanisms.iter().any(|m| m.name == "PLAIN");
+        }
+        self.disable_plaintext_auth || self.ssl == SslMode::Required
+    }
+}
+
+/// The capability list sent in the greeting and for CAPABILITY before login.
+pub fn prelogin_capability(inputs: &CapabilityInputs) -> String {
+    let mut caps = match inputs.imap_capability {
+        "" => PRELOGIN_BANNER.to_string(),
+        custom => match custom.strip_prefix('+') {
+            Some(extra) => format!("{PRELOGIN_BANNER} {extra}"),
+            None => custom.to_string(),
+        },
+    };
+    let explicit = !inputs.imap_capability.is_empty() && !inputs.imap_capability.starts_with('+');
+    if !explicit {
+        caps.push_str(if inputs.imap_literal_minus {
+            " LITERAL-"
+        } else {
+            " LITERAL+"
+        });
+    }
+    if inputs.tls_available && inputs.ssl != SslMode::No && !inputs.tls_active {
+        caps.push_str(" STARTTLS");
+    }
+    if inputs.login_disabled() {
+        caps.push_str(" LOGINDISABLED");
+    }
+    for mech in inputs.advertised_mechanisms() {
+        caps.push_str(" AUTH=");
+        caps.push_str(&mech.name);
+    }
+    caps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mech(name: &str, plaintext: bool, private: bool) -> SaslMech {
+        SaslMech {
+            name: name.into(),
+            plaintext,
+            private,
+        }
+    }
+
+    fn plain_login() -> Vec<SaslMech> {
+        vec![mech("PLAIN", true, false), mech("LOGIN", true, false)]
+    }
+
+    fn inputs(mechs: &[SaslMech]) -> CapabilityInputs<'_> {
+        CapabilityInputs {
+            imap_capability: "",
+            imap_literal_minus: false,
+            ssl: SslMode::No,
+            tls_available: true,
+            tls_active: false,
+            secured: true,
+            disable_plaintext_auth: true,
+            mechanisms: mechs,
+        }
+    }
+
+    const BASE: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
+
+    /// Each case was observed on Dovecot 2.3.19.1 (Debian) with the same settings.
+    #[test]
+    fn as_observed_on_dovecot() {
+        let pl = plain_login();
+        let i = inputs(&pl);
+        assert_eq!(
+            prelogin_capability(&i),
+            format!("{BASE} LITERAL+ AUTH=PLAIN AUTH=LOGIN")
+        );
+        let insecure = CapabilityInputs {
+            secured: false,
+            ..i.clone()
+        };
+        assert_eq!(
+            prelogin_capability(&insecure),
+            format!("{BASE} LITERAL+ LOGINDISABLED")
+        );
+
+        let plus = CapabilityInputs {
+            imap_capability: "+XFOO XBAR",
+            ..i.clone()
+        };
+        assert_eq!(
+            prelogin_capability(&plus),
+            format!("{BASE} XFOO XBAR LITERAL+ AUTH=PLAIN AUTH=LOGIN")
+        );
+        let replaced = CapabilityInputs {
+            imap_capability: "IMAP4rev1 FOO",
+            ..i.clone()
+        };
+        assert_eq!(
+            prelogin_capability(&replaced),
+            "IMAP4rev1 FOO AUTH=PLAIN AUTH=LOGIN"
+        );
+        let replaced_insecure = CapabilityInputs {
+            secured: false,
+            ..replaced
+        };
+        assert_eq!(
+            prelogin_capability(&replaced_insecure),
+            "IMAP4rev1 FOO LOGINDISABLED"
+        );
+
+        let minus = CapabilityInputs {
+            imap_literal_minus: true,
+            ..i.clone()
+        };
+        assert_eq!(
+            prelogin_capability(&minus),
+            format!("{BASE} LITERAL- AUTH=PLAIN AUTH=LOGIN")
+        );
+
+        let allow_plain = CapabilityInputs {
+            secured: false,
+            disable_plaintext_auth: false,
+            ..i.clone()
+        };
+        assert_eq!(
+            prelogin_capability(&allow_plain),
+            format!("{BASE} LITERAL+ AUTH=PLAIN AUTH=LOGIN")
+        );
+
+        let cram = vec![
+            mech("CRAM-MD5", false, false),
+            mech("PLAIN", true, false),
+            mech("LOGIN", true, false),
+        ];
+        let i = inputs(&cram);
+        assert_eq!(
+            prelogin_capability(&i),
+            format!("{BASE} LITERAL+ AUTH=CRAM-MD5 AUTH=PLAIN AUTH=LOGIN")
+        );
+        let insecure = CapabilityInputs {
+            secured: false,
+            ..i.clone()
+        };
+        assert_eq!(
+            prelogin_capability(&insecure),
+            format!("{BASE} LITERAL+ LOGINDISABLED AUTH=CRAM-MD5")
+        );
+
+        // Secured, but no PLAIN to run LOGIN with.
+        let only_cram = vec![mech("CRAM-MD5", false, false)];
+        assert_eq!(
+            prelogin_capability(&inputs(&only_cram)),
+            format!("{BASE} LITERAL+ LOGINDISABLED AUTH=CRAM-MD5")
+        );
+
+        // ssl = required: STARTTLS; unsecured clients see no mechanism at all.
+        let required = CapabilityInputs {
+            ssl: SslMode::Required,
+            ..inputs(&cram)
+        };
+        assert_eq!(
+            prelogin_capability(&required),
+            format!("{BASE} LITERAL+ STARTTLS AUTH=CRAM-MD5 AUTH=PLAIN AUTH=LOGIN")
+        );
+        let required_insecure = CapabilityInputs {
+            secured: false,
+            ..required.clone()
+        };
+        assert_eq!(
+            prelogin_capability(&required_insecure),
+            format!("{BASE} LITERAL+ STARTTLS LOGINDISABLED")
+        );
+        let yes_allow = CapabilityInputs {
+            ssl: SslMode::Yes,
+            secured: false,
+            disable_plaintext_auth: false,
+            ..inputs(&pl)
+        };
+        assert_eq!(
+            prelogin_capability(&yes_allow),
+            format!("{BASE} LITERAL+ STARTTLS AUTH=PLAIN AUTH=LOGIN")
+        );
+        // On a TLS connection STARTTLS is gone.
+        let tls = CapabilityInputs {
+            tls_active: true,
+            ..yes_allow
+        };
+        assert_eq!(
+            prelogin_capability(&tls),
+            format!("{BASE} LITERAL+ AUTH=PLAIN AUTH=LOGIN")
+        );
+    }
+
+    #[test]
+    fn private_mechanisms_are_never_advertised() {
+        let mechs = vec![mech("APOP", false, true), mech("PLAIN", true, false)];
+        assert_eq!(
+            prelogin_capability(&inputs(&mechs)),
+            format!("{BASE} LITERAL+ AUTH=PLAIN")
+        );
+    }
+
+    /// What this build sends: no auth service and no TLS yet, so LOGINDISABLED and neither
+    /// STARTTLS nor AUTH=, whatever the settings say.
+    #[test]
+    fn without_auth_and_tls() {
+        for (secured, ssl) in [
+            (true, SslMode::Yes),
+            (false, SslMode::No),
+            (true, SslMode::Required),
+        ] {
+            let i = CapabilityInputs {
+                tls_available: false,
+                secured,
+                ssl,
+                ..inputs(&[])
+            };
+            assert_eq!(
+                prelogin_capability(&i),
+                format!("{BASE} LITERAL+ LOGINDISABLED")
+            );
+        }
+    }
+}

@@ -1,0 +1,639 @@
+//! The IMAP session before login, answering as Dovecot 2.3's imap-login does: the greeting,
+//! CAPABILITY, NOOP, ID, ENABLE, LOGOUT, `BAD` for anything else, the login timeout and the
+//! limits on what a client may send before it has authenticated.
+//!
+//! LOGIN, AUTHENTICATE and STARTTLS need the auth service and TLS, which this build does not
+//! have yet: they are answered `NO [UNAVAILABLE]`, and the capability list says so
+//! (LOGINDISABLED, no AUTH=, no STARTTLS).
+
+use std::fmt;
+use std::io::{self, ErrorKind};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::config::{ConfigError, Settings};
+use crate::imap::capability::{prelogin_capability, CapabilityInputs};
+use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
+use crate::imap::parser::{
+    Arg, ArgOptions, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
+};
+use crate::net::conn::{parse_ip, parse_networks, InvalidNetwork};
+use crate::net::{
+    os_error_text, ConnInfo, DeadlineStream, IpNetwork, LineError, LineReader, ResponseWriter,
+    SslMode,
+};
+
+/// Dovecot's imap-login reads commands through a 1026-byte input buffer
+/// (`LOGIN_MAX_INBUF_SIZE`): no single argument may be larger.
+pub const LOGIN_INPUT_BUFFER_SIZE: usize = 1026;
+/// imap-login's command length limit (`IMAP_LOGIN_MAX_LINE_LENGTH`); `imap_max_line_length`
+/// applies only after login.
+pub const LOGIN_MAX_LINE_LENGTH: usize = 8192;
+/// imap-login's deadline for logging in, counted from the connection (`CLIENT_LOGIN_TIMEOUT`).
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
+/// Tags longer than this are refused (`IMAP_TAG_MAX_LEN`).
+const MAX_TAG_LEN: usize = 126;
+/// The third invalid command ends the session (`CLIENT_MAX_BAD_COMMANDS`).
+const MAX_BAD_COMMANDS: u32 = 3;
+/// Answers are written out at the latest when this much is pending (`LOGIN_MAX_OUTBUF_SIZE`).
+const OUTPUT_FLUSH_AT: usize = 4096;
+/// Dovecot's limit on `x-session-id` from a trusted proxy (`LOGIN_MAX_SESSION_ID_LEN`).
+const MAX_SESSION_ID_LEN: usize = 64;
+
+/// What the pre-login session needs from the configuration, already resolved for this
+/// connection's filters.
+#[derive(Debug, Clone)]
+pub struct PreloginSettings {
+    /// `login_greeting`, sent as it is (`from_settings` refuses `%` variables, which cote
+    /// does not expand yet).
+    pub login_greeting: String,
+    pub login_trusted_networks: Vec<IpNetwork>,
+    pub imap_capability: String,
+    pub imap_literal_minus: bool,
+    pub imap_id_send: String,
+    pub imap_id_log: String,
+    pub ssl: SslMode,
+    pub disable_plaintext_auth: bool,
+    /// A client that has not logged in this long after connecting is disconnected.
+    pub login_timeout: Duration,
+    /// Bytes of one command, literals included.
+    pub max_line_length: usize,
+}
+
+impl Default for PreloginSettings {
+    /// Dovecot 2.3's defaults as Debian builds it.
+    fn default() -> Self {
+        PreloginSettings {
+            login_greeting: "Dovecot (Debian) ready.".to_string(),
+            login_trusted_networks: Vec::new(),
+            imap_capability: String::new(),
+            imap_literal_minus: false,
+            imap_id_send: "name *".to_string(),
+            imap_id_log: String::new(),
+            ssl: SslMode::Yes,
+            disable_plaintext_auth: true,
+            login_timeout: LOGIN_TIMEOUT,
+            max_line_length: LOGIN_MAX_LINE_LENGTH,
+        }
+    }
+}
+
+impl PreloginSettings {
+    /// The settings as one connection sees them (`config.settings(&FilterQuery { protocol:
+    /// Some("imap".into()), local_ip, remote_ip, local_name })`). imap-login's command
+    /// length and login timeout are fixed in Dovecot, not settings.
+    pub fn from_settings(settings: &Settings) -> Result<Self, PreloginConfigError> {
+        let login_greeting = settings.read("login_greeting")?;
+        if login_greeting.contains('%') {
+            return Err(PreloginConfigError::GreetingVariables(login_greeting));
+        }
+        let networks = settings.read("login_trusted_networks")?;
+        let login_trusted_networks =
+            parse_networks(&networks).map_err(PreloginConfigError::TrustedNetworks)?;
+        let ssl = settings
+            .str("ssl")
+            .parse()
+            .map_err(PreloginConfigError::Ssl)?;
+        Ok(PreloginSettings {
+            login_greeting,
+            login_trusted_networks,
+            imap_capability: settings.read("imap_capability")?,
+            imap_literal_minus: settings.bool("imap_literal_minus"),
+            imap_id_send: settings.read("imap_id_send")?,
+            imap_id_log: settings.read("imap_id_log")?,
+            ssl,
+            disable_plaintext_auth: settings.bool("disable_plaintext_auth"),
+            login_timeout: LOGIN_TIMEOUT,
+            max_line_length: LOGIN_MAX_LINE_LENGTH,
+        })
+    }
+}
+
+/// Settings the pre-login session cannot work with.
+#[derive(Debug)]
+pub enum PreloginConfigError {
+    /// A `key = <file` value could not be read.
+    Config(ConfigError),
+    TrustedNetworks(InvalidNetwork),
+    Ssl(String),
+    /// `login_greeting` uses `%` variables, which cote does not expand yet.
+    GreetingVariables(String),
+}
+
+impl fmt::Display for PreloginConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PreloginConfigError::Config(e) => e.fmt(f),
+            PreloginConfigError::TrustedNetworks(e) => write!(f, "login_trusted_networks: {e}"),
+            PreloginConfigError::Ssl(e) => f.write_str(e),
+            PreloginConfigError::GreetingVariables(greeting) => write!(
+                f,
+                "login_greeting = {greeting}: %variables are not supported by cote yet"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PreloginConfigError {}
+
+impl From<ConfigError> for PreloginConfigError {
+    fn from(e: ConfigError) -> Self {
+        PreloginConfigError::Config(e)
+    }
+}
+
+/// Why a pre-login session ended. `Display` is the reason in Dovecot's
+/// `Disconnected: <reason> (no auth attempts in N secs)` log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    /// The client closed the connection, between commands or in the middle of one.
+    ClientClosed,
+    /// Reading failed (`read(size=N) failed: <error>`).
+    ReadFailed(String),
+    /// Writing failed (`write(size=N) failed: <error>`).
+    WriteFailed(String),
+    /// The client sent LOGOUT.
+    Logout,
+    TooManyInvalidCommands,
+    /// A command did not fit in the login input buffer.
+    InputBufferFull,
+    /// A literal larger than the command may be.
+    LiteralTooLarge(ParseError),
+    /// The login timeout passed.
+    Inactivity,
+}
+
+impl fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Disconnect::ClientClosed => f.write_str("Connection closed"),
+            Disconnect::ReadFailed(e) | Disconnect::WriteFailed(e) => {
+                write!(f, "Connection closed: {e}")
+            }
+            Disconnect::Logout => f.write_str("Aborted login by logging out"),
+            Disconnect::TooManyInvalidCommands => f.write_str("Too many invalid commands"),
+            Disconnect::InputBufferFull => f.write_str("Input buffer full"),
+            Disconnect::LiteralTooLarge(e) => f.write_str(e.message()),
+            Disconnect::Inactivity => f.write_str("Inactivity"),
+        }
+    }
+}
+
+/// Serves one client connection until it logs out, misbehaves, times out or goes away, and
+/// logs Dovecot's disconnect line. `conn` describes the accepted connection.
+pub fn serve_prelogin(
+    stream: TcpStream,
+    settings: &PreloginSettings,
+    conn: &ConnInfo,
+) -> Disconnect {
+    let mut session = Session::new(&stream, settings, conn.clone());
+    let reason = session.run();
+    let secs = session.conn.accepted_at.elapsed().as_secs();
+    session.log(&format!(
+        "Disconnected: {reason} (no auth attempts in {secs} secs)"
+    ));
+    reason
+}
+
+/// Ends the session: `Err` carries the reason.
+type Step = Result<(), Disconnect>;
+
+struct Session<'a> {
+    stream: &'a TcpStream,
+    settings: &'a PreloginSettings,
+    conn: ConnInfo,
+    trusted: bool,
+    secured: bool,
+    capability: String,
+    reader: LineReader<DeadlineStream<&'a TcpStream>>,
+    writer: ResponseWriter<DeadlineStream<&'a TcpStream>>,
+    parser: CommandParser,
+    bad_commands: u32,
+    /// The first successful ID has been handled (logged, trusted fields taken).
+    id_done: bool,
+}
+
+impl<'a> Session<'a> {
+    fn new(stream: &'a TcpStream, settings: &'a PreloginSettings, conn: ConnInfo) -> Self {
+        let trusted = settings
+            .login_trusted_networks
+            .iter()
+            .any(|net| net.contains(conn.remote.ip()));
+        let secured = conn.is_secured(trusted);
+        let capability = prelogin_capability(&CapabilityInputs {
+            imap_capability: &settings.imap_capability,
+            imap_literal_minus: settings.imap_literal_minus,
+            ssl: settings.ssl,
+            // Issue 4 (auth and TLS) turns these on.
+            tls_available: false,
+            tls_active: conn.tls,
+            secured,
+            disable_plaintext_auth: settings.disable_plaintext_auth,
+            mechanisms: &[],
+        });
+        // No deadline at all if it would be beyond what Instant can hold.
+        let deadline = conn.accepted_at.checked_add(settings.login_timeout);
+        let limits = ParserLimits {
+            max_line: settings.max_line_length,
+            max_token: LOGIN_INPUT_BUFFER_SIZE,
+            // Dovecot's imap-login allows one list per command (Debian's backport of the
+            // 2.4 fix against memory exhaustion): "Too many '('" beyond.
+            max_lists: 1,
+            max_depth: 1,
+            max_tag: MAX_TAG_LEN,
+            literal_minus: settings.imap_literal_minus,
+        };
+        Session {
+            stream,
+            settings,
+            conn,
+            trusted,
+            secured,
+            capability,
+            reader: LineReader::new(
+                DeadlineStream::new(stream, deadline),
+                settings.max_line_length + LOGIN_INPUT_BUFFER_SIZE,
+            ),
+            writer: ResponseWriter::new(DeadlineStream::new(stream, deadline), OUTPUT_FLUSH_AT),
+            parser: CommandParser::new(limits),
+            bad_commands: 0,
+            id_done: false,
+        }
+    }
+
+    fn log(&self, message: &str) {
+        log::info!(
+            "{message}: {}",
+            self.conn.login_log_elements("", self.secured)
+        );
+    }
+
+    fn run(&mut self) -> Disconnect {
+        let greeting = format!(
+            "* OK [CAPABILITY {}] {}",
+            self.capability, self.settings.login_greeting
+        );
+        let mut step = self.line(greeting.as_bytes()).and_then(|()| self.flush());
+        loop {
+            if let Err(reason) = step {
+                return reason;
+            }
+            step = self.command();
+            if step.is_ok() && !self.reader.has_buffered_line() {
+                step = self.flush();
+            }
+        }
+    }
+
+    /// Reads, parses and answers one command.
+    fn command(&mut self) -> Step {
+        let (line, end) = self.read_line()?;
+        let head = match self.parser.start(&line, end) {
+            Ok(head) => head,
+            Err(HeadError::InvalidTag) => {
+                return self.invalid_command("*").and_then(|()| self.rest(end))
+            }
+            Err(HeadError::InvalidName { tag }) => {
+                return self.invalid_command(&tag).and_then(|()| self.rest(end))
+            }
+            Err(HeadError::BufferFull) => return Err(self.buffer_full()),
+        };
+        let name = head.name.to_ascii_uppercase();
+        let options = if name == "ID" {
+            // Dovecot reads ID's parameter list one argument at a time, each allowed one
+            // list, and ignores whatever follows the list.
+            ArgOptions {
+                max_lists: 0,
+                max_depth: 2,
+                first_only: true,
+            }
+        } else {
+            self.parser.default_options()
+        };
+        let Some(args) = self.read_args(&head.tag, end, options)? else {
+            return Ok(());
+        };
+        let tag = head.tag.as_str();
+        match name.as_str() {
+            "CAPABILITY" => {
+                let caps = format!("* CAPABILITY {}", self.capability);
+                self.line(caps.as_bytes())?;
+                self.tagged(
+                    tag,
+                    "OK",
+                    "Pre-login capabilities listed, post-login capabilities have more.",
+                )
+            }
+            "NOOP" => self.tagged(tag, "OK", "NOOP completed."),
+            "LOGOUT" => {
+                self.line(b"* BYE Logging out")?;
+                self.tagged(tag, "OK", "Logout completed.")?;
+                self.flush()?;
+                Err(Disconnect::Logout)
+            }
+            "ENABLE" => {
+                self.line(b"* ENABLED")?;
+                self.tagged(tag, "OK", "ENABLE ignored in non-authenticated state.")
+            }
+            "ID" => self.id(tag, &args),
+            "STARTTLS" if self.settings.ssl == SslMode::No => {
+                self.tagged(tag, "BAD", "TLS support isn't enabled.")
+            }
+            "STARTTLS" => self.tagged(
+                tag,
+                "NO",
+                "[UNAVAILABLE] TLS is not available in this build of cote yet.",
+            ),
+            "LOGIN" => {
+                let valid = args.len() == 2 && args.iter().all(|a| a.as_astring().is_some());
+                if !valid {
+                    return self.invalid_command(tag);
+                }
+                self.auth_unavailable(tag)
+            }
+            "AUTHENTICATE" => {
+                if args.is_empty() {
+                    return self.invalid_command(tag);
+                }
+                self.auth_unavailable(tag)
+            }
+            _ if tag.eq_ignore_ascii_case("LOGIN") => self.tagged(
+                tag,
+                "BAD",
+                "First parameter in line is IMAP's command tag, not the command name. \
+                 Add that before the command, like: a login user pass",
+            ),
+            _ => self.invalid_command(tag),
+        }
+    }
+
+    /// The arguments of the command being read, reading literals and the lines after them.
+    /// `Ok(None)`: the command was refused with BAD and the session goes on.
+    fn read_args(
+        &mut self,
+        tag: &str,
+        mut end: LineEnd,
+        options: ArgOptions,
+    ) -> Result<Option<Vec<Arg>>, Disconnect> {
+        let mut progress = self.parser.args_with(options);
+        loop {
+            match progress {
+                Ok(Progress::Done(args)) => return Ok(Some(args)),
+                Ok(Progress::Literal { size, sync }) => {
+                    if sync {
+                        self.line(b"+ OK")?;
+                        self.flush()?;
+                    }
+                    let mut data = Vec::with_capacity(size);
+                    if let Err(e) = self.reader.read_exact_into(size, &mut data) {
+                        return Err(self.read_failed(e));
+                    }
+                    self.parser.provide_literal(data);
+                    let (line, line_end) = self.read_line()?;
+                    end = line_end;
+                    progress = self.parser.continue_line(&line, end);
+                }
+                Err(ParseError::BufferFull) => return Err(self.buffer_full()),
+                Err(e) if e.is_fatal() => {
+                    self.bye(e.message());
+                    return Err(Disconnect::LiteralTooLarge(e));
+                }
+                Err(e) => {
+                    self.tagged(tag, "BAD", e.message())?;
+                    self.rest(end)?;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// After a refused command: a line longer than the reader takes cannot be skipped within
+    /// Dovecot's input buffer, which then overflows.
+    ///
+    /// Deliberate difference: Dovecot overflows already when the rest of a refused line is
+    /// longer than its 1026-byte buffer; cote skips any refused line up to its limit.
+    fn rest(&mut self, end: LineEnd) -> Step {
+        match end {
+            LineEnd::Complete => Ok(()),
+            LineEnd::Truncated => Err(self.buffer_full()),
+        }
+    }
+
+    fn id(&mut self, tag: &str, args: &[Arg]) -> Step {
+        let params = match parse_id_params(args) {
+            Ok(params) => params,
+            Err(_) => return self.tagged(tag, "BAD", "Invalid ID parameters"),
+        };
+        if !self.id_done {
+            self.id_done = true;
+            if self.trusted {
+                self.take_proxy_fields(&params);
+            }
+            if matches!(args.first(), Some(Arg::List(_))) {
+                if let Some(text) = id_log_text(&params, &self.settings.imap_id_log) {
+                    self.log(&format!("ID sent: {text}"));
+                }
+            }
+        }
+        let mut reply = b"* ID ".to_vec();
+        reply.extend_from_slice(&id_reply(&self.settings.imap_id_send));
+        self.line(&reply)?;
+        self.tagged(tag, "OK", "ID completed.")
+    }
+
+    /// A trusted proxy (`login_trusted_networks`) passes the real client's addresses and its
+    /// session id in ID; they replace this connection's in the logs. (`x-proxy-ttl` and
+    /// `x-forward-*` matter only to authentication, which comes with issue 4.)
+    fn take_proxy_fields(&mut self, params: &IdParams) {
+        for (key, value) in params {
+            let Some(value) = value.as_deref().and_then(|v| std::str::from_utf8(v).ok()) else {
+                continue;
+            };
+            let key = String::from_utf8_lossy(key).to_ascii_lowercase();
+            match key.as_str() {
+                "x-originating-ip" => {
+                    if let Some(ip) = parse_ip(value) {
+                        self.conn.remote.set_ip(ip);
+                    }
+                }
+                "x-originating-port" => {
+                    if let Some(port) = parse_port(value) {
+                        self.conn.remote.set_port(port);
+                    }
+                }
+                "x-connected-ip" => {
+                    if let Some(ip) = parse_ip(value) {
+                        self.conn.local.set_ip(ip);
+                    }
+                }
+                "x-connected-port" => {
+                    if let Some(port) = parse_port(value) {
+                        self.conn.local.set_port(port);
+                    }
+                }
+                "x-session-id" | "x-session-ext-id" if value.len() <= MAX_SESSION_ID_LEN => {
+                    self.conn.session_id = value.to_string();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn auth_unavailable(&mut self, tag: &str) -> Step {
+        self.tagged(
+            tag,
+            "NO",
+            "[UNAVAILABLE] Authentication is not available in this build of cote yet.",
+        )
+    }
+
+    /// BAD for a command imap-login does not know or cannot parse; the third one ends the
+    /// session.
+    fn invalid_command(&mut self, tag: &str) -> Step {
+        self.bad_commands += 1;
+        if self.bad_commands >= MAX_BAD_COMMANDS {
+            self.bye("Too many invalid IMAP commands.");
+            return Err(Disconnect::TooManyInvalidCommands);
+        }
+        self.tagged(tag, "BAD", "Error in IMAP command received by server.")
+    }
+
+    fn buffer_full(&mut self) -> Disconnect {
+        self.bye(ParseError::BufferFull.message());
+        Disconnect::InputBufferFull
+    }
+
+    fn read_line(&mut self) -> Result<(Vec<u8>, LineEnd), Disconnect> {
+        match self.reader.read_line() {
+            Ok(Some(line)) => Ok((line.to_vec(), LineEnd::Complete)),
+            Ok(None) => Err(Disconnect::ClientClosed),
+            Err(LineError::TooLong { head, .. }) => Ok((head, LineEnd::Truncated)),
+            Err(e) => Err(self.read_failed(e)),
+        }
+    }
+
+    fn read_failed(&mut self, e: LineError) -> Disconnect {
+        match e {
+            LineError::Timeout => {
+                self.bye("Disconnected for inactivity.");
+                Disconnect::Inactivity
+            }
+            LineError::Eof { .. } | LineError::TooLong { .. } => Disconnect::ClientClosed,
+            io @ LineError::Io { .. } => Disconnect::ReadFailed(io.to_string()),
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) -> Step {
+        let size = self.writer.pending() + line.len() + 2;
+        let result = self.writer.write_line(line);
+        result.map_err(|e| write_failed(size, &e))
+    }
+
+    fn tagged(&mut self, tag: &str, status: &str, text: &str) -> Step {
+        self.line(format!("{tag} {status} {text}").as_bytes())
+    }
+
+    fn flush(&mut self) -> Step {
+        let size = self.writer.pending();
+        let result = self.writer.flush();
+        result.map_err(|e| write_failed(size, &e))
+    }
+
+    /// Sends `* BYE <text>` with whatever else is pending, as a last word: without waiting
+    /// for a client that does not read (Dovecot's output is non-blocking).
+    fn bye(&mut self, text: &str) {
+        self.writer.get_mut().set_deadline(None);
+        let _ = self.stream.set_nonblocking(true);
+        // The connection is being closed: a failure to deliver the last word changes nothing.
+        let _ = self.line(format!("* BYE {text}").as_bytes());
+        let _ = self.writer.flush();
+    }
+}
+
+fn write_failed(size: usize, e: &io::Error) -> Disconnect {
+    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+        return Disconnect::Inactivity;
+    }
+    Disconnect::WriteFailed(format!("write(size={size}) failed: {}", os_error_text(e)))
+}
+
+/// A port as Dovecot's `net_str2port` reads it: 1 to 65535.
+fn parse_port(s: &str) -> Option<u16> {
+    s.parse::<u16>().ok().filter(|p| *p != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, FilterQuery};
+
+    fn load(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    fn imap_query(remote: &str) -> FilterQuery {
+        FilterQuery {
+            protocol: Some("imap".into()),
+            local_ip: Some("127.0.0.1".parse().unwrap()),
+            remote_ip: Some(remote.parse().unwrap()),
+            local_name: None,
+        }
+    }
+
+    #[test]
+    fn defaults_from_an_empty_config() {
+        let config = load("");
+        let s =
+            PreloginSettings::from_settings(&config.settings(&imap_query("127.0.0.1"))).unwrap();
+        let d = PreloginSettings::default();
+        assert_eq!(s.login_greeting, d.login_greeting);
+        assert_eq!(s.imap_id_send, "name *");
+        assert_eq!(s.ssl, SslMode::Yes);
+        assert!(s.disable_plaintext_auth);
+        assert_eq!(s.login_timeout, LOGIN_TIMEOUT);
+        assert_eq!(s.max_line_length, LOGIN_MAX_LINE_LENGTH);
+        assert!(s.login_trusted_networks.is_empty());
+    }
+
+    #[test]
+    fn filters_apply() {
+        let config = load(
+            "ssl = no\n\
+             login_trusted_networks = 10.0.0.0/8 192.168.0.1\n\
+             imap_id_log = *\n\
+             protocol imap {\n  login_greeting = IMAP here.\n  imap_capability = +XFOO\n}\n\
+             remote 10.0.0.0/8 {\n  disable_plaintext_auth = no\n  imap_literal_minus = yes\n}\n",
+        );
+        let s = PreloginSettings::from_settings(&config.settings(&imap_query("10.1.2.3"))).unwrap();
+        assert_eq!(s.login_greeting, "IMAP here.");
+        assert_eq!(s.imap_capability, "+XFOO");
+        assert_eq!(s.imap_id_log, "*");
+        assert_eq!(s.ssl, SslMode::No);
+        assert!(!s.disable_plaintext_auth);
+        assert!(s.imap_literal_minus);
+        assert_eq!(s.login_trusted_networks.len(), 2);
+        let other =
+            PreloginSettings::from_settings(&config.settings(&imap_query("127.0.0.1"))).unwrap();
+        assert!(other.disable_plaintext_auth);
+        assert!(!other.imap_literal_minus);
+    }
+
+    #[test]
+    fn unsupported_or_bad_values_are_errors() {
+        let config = load("login_greeting = %l ready\n");
+        let err = PreloginSettings::from_settings(&config.global()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "login_greeting = %l ready: %variables are not supported by cote yet"
+        );
+        let config = load("login_trusted_networks = 10.0.0.0/99\n");
+        let err = PreloginSettings::from_settings(&config.global()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "login_trusted_networks: Invalid network '10.0.0.0/99'"
+        );
+    }
+}
