@@ -173,7 +173,7 @@ impl<C> Generation<C> {
         }
         for (protocol, names) in missing {
             report.warnings.push(format!(
-                "protocol {protocol}: not implemented yet, not starting service {}",
+                "protocol {protocol}: service {} not implemented by cote yet, not started",
                 names.join(", ")
             ));
         }
