@@ -20,7 +20,7 @@ mod storage;
 
 use modules::{
     check_auth, check_director, check_doveadm, check_imap, check_lmtp, check_master_service,
-    check_pop3, check_ssl, check_stats,
+    check_pop3, check_ssl, check_stats, check_submission,
 };
 use storage::{check_mail_storage, check_namespaces};
 
@@ -190,6 +190,8 @@ impl Checker {
             self.check_master(set),
             check_pop3(set),
             check_stats(set),
+            check_submission(set),
+            check_submission(set),
         ];
         results.into_iter().filter_map(Result::err).collect()
     }

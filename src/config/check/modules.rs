@@ -211,3 +211,19 @@ pub(super) fn check_stats(set: View) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// submission and submission-login each check the workarounds (so a bad one is reported
+/// twice by dumps, as Dovecot does).
+pub(super) fn check_submission(set: View) -> Result<(), String> {
+    check_words(
+        "submission_client_workarounds",
+        set.str("submission_client_workarounds"),
+        &[
+            "whitespace-before-path",
+            "mailbox-for-path",
+            "implicit-auth-external",
+            "exotic-backend",
+        ],
+        "workaround",
+    )
+}

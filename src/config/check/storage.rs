@@ -1,7 +1,7 @@
 //! lib-storage's checks: mail storage settings, namespaces and mailboxes.
 
 use super::modules::hash_bits;
-use super::{words, View};
+use super::{check_words, words, View};
 
 /// lib-storage's `mail_storage_settings_check`.
 pub(super) fn check_mail_storage(set: View) -> Result<(), String> {
@@ -58,7 +58,62 @@ pub(super) fn check_mail_storage(set: View) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    check_imapc_pop3c(set)
+}
+
+/// The imapc and pop3c storage settings (dynamic parts of the storage settings).
+fn check_imapc_pop3c(set: View) -> Result<(), String> {
+    if set.number("imapc_max_idle_time") == 0 {
+        return Err("imapc_max_idle_time must not be 0".into());
+    }
+    const IMAPC_FEATURES: &[&str] = &[
+        "rfc822.size",
+        "guid-forced",
+        "fetch-headers",
+        "gmail-migration",
+        "search",
+        "zimbra-workarounds",
+        "no-examine",
+        "proxyauth",
+        "fetch-msn-workarounds",
+        "fetch-fix-broken-mails",
+        "modseq",
+        "delay-login",
+        "fetch-bodystructure",
+        "send-id",
+        "fetch-empty-is-expunged",
+        "no-msn-updates",
+        "acl",
+    ];
+    for feature in words(set.str("imapc_features"), &[' ', ',']) {
+        let throttle = feature
+            .get(..9)
+            .filter(|p| p.eq_ignore_ascii_case("throttle:"))
+            .map(|_| &feature[9..]);
+        if let Some(values) = throttle {
+            let parts: Vec<&str> = values.split(':').collect();
+            if parts.len() != 3
+                || parts
+                    .iter()
+                    .any(|p| crate::config::values::parse_uint(p).is_err())
+            {
+                return Err("imapc_features: Invalid throttle settings".into());
+            }
+            continue;
+        }
+        if !IMAPC_FEATURES
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(feature))
+        {
+            return Err(format!("imapc_features: Unknown feature: {feature}"));
+        }
+    }
+    check_words(
+        "pop3c_features",
+        set.str("pop3c_features"),
+        &["no-pipelining"],
+        "feature",
+    )
 }
 
 /// `%{method[:bits]}` items of a hash format (Dovecot's `hash_format_init`).
@@ -128,7 +183,7 @@ fn check_pop3_uidl_format(format: &str) -> Result<(), String> {
         i += 1;
     }
     if !ok {
-        return Err("pop3_uidl_format setting doesn't contain any % variables.".into());
+        return Err("pop3_uidl_format setting doesn't contain any %% variables.".into());
     }
     Ok(())
 }
@@ -232,7 +287,7 @@ mod tests {
         );
         assert_eq!(
             check_pop3_uidl_format("plain"),
-            Err("pop3_uidl_format setting doesn't contain any % variables.".to_string())
+            Err("pop3_uidl_format setting doesn't contain any %% variables.".to_string())
         );
     }
 
