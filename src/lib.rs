@@ -4,6 +4,7 @@
 //! `master` → protocols (`imap`) → `config`, `log`, `net`.
 
 pub mod config;
+pub mod errtext;
 pub mod imap;
 pub mod log;
 pub mod master;

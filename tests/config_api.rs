@@ -152,10 +152,21 @@ fn warnings_name_file_and_line() {
         format!("{path} line 1: mail_location is not implemented by cote yet, its value is ignored"),
     ];
     for warning in &expected {
-        assert!(warnings.contains(warning), "{warning:?} not in {warnings:?}");
+        assert!(
+            warnings.contains(warning),
+            "{warning:?} not in {warnings:?}"
+        );
     }
     // Set, but to its default (the imap service's own process_limit is 1024).
-    assert!(!warnings.iter().any(|w| w.contains("process_limit")), "{warnings:?}");
-    assert!(!warnings.iter().any(|w| w.contains("mail_attachment_min_size")), "{warnings:?}");
+    assert!(
+        !warnings.iter().any(|w| w.contains("process_limit")),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.contains("mail_attachment_min_size")),
+        "{warnings:?}"
+    );
     assert_eq!(config.global().str("mail_location"), "maildir:~/M");
 }

@@ -267,16 +267,24 @@ const CASES: &[Case] = &[
 #[test]
 fn unreadable_include_matches_doveconf() {
     let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("/nonexistent/target.conf", dir.path().join("dangling.conf")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target.conf", dir.path().join("dangling.conf"))
+        .unwrap();
     let conf = dir.path().join("dovecot.conf");
     std::fs::write(&conf, "!include dangling.conf\n").unwrap();
-    let args = vec!["-c".to_string(), conf.display().to_string(), "-n".to_string()];
+    let args = vec![
+        "-c".to_string(),
+        conf.display().to_string(),
+        "-n".to_string(),
+    ];
     let expected = format!(
         "Error in configuration file {} line 1: Couldn't open include file {}/dangling.conf: No such file or directory",
         conf.display(),
         dir.path().display()
     );
-    for run in [coteconf(dir.path(), &args, &[]), doveconf(dir.path(), &args, &[])] {
+    for run in [
+        coteconf(dir.path(), &args, &[]),
+        doveconf(dir.path(), &args, &[]),
+    ] {
         assert_eq!(fatal(&run.stderr), Some(expected.as_str()));
         assert_eq!(run.status, 89);
     }

@@ -82,14 +82,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The C library's text for an I/O error (`No such file or directory`), as Dovecot's `%m`.
-pub(crate) fn errno_text(error: &std::io::Error) -> String {
-    match error.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => error.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +99,9 @@ mod tests {
             "Error in configuration file x.conf: Missing '}'"
         );
         let e = std::io::Error::from_raw_os_error(2);
-        assert_eq!(errno_text(&e), "No such file or directory");
+        assert_eq!(
+            crate::errtext::os_error_text(&e),
+            "No such file or directory"
+        );
     }
 }

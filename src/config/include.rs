@@ -6,8 +6,6 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::error::errno_text;
-
 /// One file being read.
 struct Input {
     /// The path as it was named (relative paths stay relative), shared with origins.
@@ -128,7 +126,7 @@ impl InputStack {
                     return Err(format!(
                         "Couldn't open include file {}: {}",
                         path.display(),
-                        errno_text(&error)
+                        crate::errtext::os_error_text(&error)
                     ))
                 }
             }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::error::{errno_text, ConfigError};
+use super::error::ConfigError;
 use super::expand::{expand, Lookup};
 use super::filter::{parse_net, Filter};
 use super::include::InputStack;
@@ -102,7 +102,7 @@ pub(crate) fn parse(
         ConfigError::plain(format!(
             "open({}) failed: {}",
             path.display(),
-            errno_text(&error)
+            crate::errtext::os_error_text(&error)
         ))
     })?;
     let root_path: Arc<Path> = Arc::from(path);
@@ -381,13 +381,13 @@ impl Parser {
                             format!(
                                 "{full_key}: read({}) failed: {}",
                                 resolved.display(),
-                                errno_text(&error)
+                                crate::errtext::os_error_text(&error)
                             )
                         } else {
                             format!(
                                 "{full_key}: Can't open file {}: {}",
                                 resolved.display(),
-                                errno_text(&error)
+                                crate::errtext::os_error_text(&error)
                             )
                         };
                         self.error = Some(message);

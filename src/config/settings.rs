@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::check::{check_all, merged, Checker};
-use super::error::{errno_text, ConfigError};
+use super::error::ConfigError;
 use super::export::section_path_name;
 use super::filter::{Net, Query};
 use super::parser::{parse, FileValues, ParseOptions, Parsed};
@@ -352,7 +352,7 @@ fn read_error(
     let message = format!(
         "{key}: Can't open file {}: {}",
         path.display(),
-        errno_text(error)
+        crate::errtext::os_error_text(error)
     );
     match origin {
         Some(o) => ConfigError::at_line(&o.file, o.line, message),

@@ -19,8 +19,7 @@ use crate::imap::parser::{
 };
 use crate::net::conn::{parse_ip, parse_networks, InvalidNetwork};
 use crate::net::{
-    os_error_text, ConnInfo, DeadlineStream, IpNetwork, LineError, LineReader, ResponseWriter,
-    SslMode,
+    ConnInfo, DeadlineStream, IpNetwork, LineError, LineReader, ResponseWriter, SslMode,
 };
 
 /// Dovecot's imap-login reads commands through a 1026-byte input buffer
@@ -554,7 +553,10 @@ fn write_failed(size: usize, e: &io::Error) -> Disconnect {
     if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
         return Disconnect::Inactivity;
     }
-    Disconnect::WriteFailed(format!("write(size={size}) failed: {}", os_error_text(e)))
+    Disconnect::WriteFailed(format!(
+        "write(size={size}) failed: {}",
+        crate::errtext::os_error_text(e)
+    ))
 }
 
 /// A port as Dovecot's `net_str2port` reads it: 1 to 65535.

@@ -59,7 +59,7 @@ impl fmt::Display for LogError {
                     f,
                     "Can't open log file {}: {}",
                     path.display(),
-                    super::os_error(source)
+                    crate::errtext::os_error_text(source)
                 )
             }
             LogError::UnknownFacility(name) => write!(f, "Unknown syslog_facility: {name}"),

@@ -154,15 +154,6 @@ pub fn emit(level: Level, message: fmt::Arguments<'_>) {
     write_to(sink, level, prefix, &message);
 }
 
-/// An OS error as Dovecot prints `%m`: the bare strerror text ("Address already in use"),
-/// without Rust's "(os error N)".
-pub fn os_error(err: &std::io::Error) -> String {
-    match err.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => err.to_string(),
-    }
-}
-
 /// Writes `<prefix><Level>: <message>` to stderr, whatever the logger's destination: how
 /// command-line tools report errors (`cote: Fatal: ...`).
 pub fn print_stderr(prefix: &str, level: Level, message: &str) {

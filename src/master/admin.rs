@@ -96,7 +96,7 @@ pub fn run(verb: Verb, config_path: &Path, prefix: &str) -> u8 {
             let text = format!(
                 "open({}) failed: {}",
                 path.display(),
-                crate::log::os_error(&e)
+                crate::errtext::os_error_text(&e)
             );
             print_stderr(prefix, Level::Fatal, &text);
             return EX_TEMPFAIL;

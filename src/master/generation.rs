@@ -83,7 +83,7 @@ fn inet_sockets(
                     listener::ListenError(format!(
                         "listen({shown}, {}) failed: {}",
                         l.port,
-                        crate::log::os_error(&e)
+                        crate::errtext::os_error_text(&e)
                     ))
                 })
             });

@@ -15,7 +15,6 @@ use std::rc::Rc;
 use nix::unistd::{Group, User};
 
 use super::settings::UnixListenerSpec;
-use crate::log::os_error;
 
 /// What identifies a bound socket, so a reload can keep it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -263,7 +262,7 @@ pub fn bind_unix(
                             return Err(ListenError(format!(
                                 "unlink({}) failed: {}",
                                 path.display(),
-                                os_error(&e)
+                                crate::errtext::os_error_text(&e)
                             )));
                         }
                     }
@@ -272,7 +271,7 @@ pub fn bind_unix(
                     return Err(ListenError(format!(
                         "net_listen_unix({}) failed: {}",
                         path.display(),
-                        os_error(&e)
+                        crate::errtext::os_error_text(&e)
                     )))
                 }
             }
@@ -304,7 +303,7 @@ pub fn bind_unix(
                 path.display(),
                 uid.map_or(-1, i64::from),
                 gid.map_or(-1, i64::from),
-                os_error(&io::Error::last_os_error())
+                crate::errtext::os_error_text(&io::Error::last_os_error())
             )));
         }
     }

@@ -30,7 +30,7 @@ pub use settings::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::log::{os_error, Destinations, Level};
+use crate::log::{Destinations, Level};
 use generation::Generation;
 use pidfile::PidFile;
 use signals::MasterSignals;
@@ -92,7 +92,7 @@ pub fn run<C: MasterConfig>(
         StartError::fatal(format!(
             "realpath({}) failed: {}",
             options.config_path.display(),
-            os_error(&e)
+            crate::errtext::os_error_text(&e)
         ))
     })?;
     let config = C::load(&config_path)
@@ -157,13 +157,17 @@ fn start<C: MasterConfig>(
     if !options.foreground {
         daemonize()?;
     }
-    let signals = MasterSignals::install()
-        .map_err(|e| StartError::fatal(format!("signalfd() failed: {}", os_error(&e))))?;
+    let signals = MasterSignals::install().map_err(|e| {
+        StartError::fatal(format!(
+            "signalfd() failed: {}",
+            crate::errtext::os_error_text(&e)
+        ))
+    })?;
     pidfile::write(&pid_path).map_err(|e| {
         StartError::fatal(format!(
             "open({}) failed: {}",
             pid_path.display(),
-            os_error(&e)
+            crate::errtext::os_error_text(&e)
         ))
     })?;
 
@@ -239,7 +243,12 @@ fn daemonize() -> Result<(), StartError> {
         .read(true)
         .write(true)
         .open("/dev/null")
-        .map_err(|e| StartError::fatal(format!("open(/dev/null) failed: {}", os_error(&e))))?;
+        .map_err(|e| {
+            StartError::fatal(format!(
+                "open(/dev/null) failed: {}",
+                crate::errtext::os_error_text(&e)
+            ))
+        })?;
     for fd in 0..=2 {
         // SAFETY: dup2(2) onto the standard descriptors.
         if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&devnull), fd) } < 0 {

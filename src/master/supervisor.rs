@@ -23,7 +23,7 @@ use super::signals::{MasterSignal, MasterSignals, Sender};
 use super::status::SIZE as STATUS_SIZE;
 use super::worker::{WorkerListener, WorkerSpec};
 use super::MasterConfig;
-use crate::log::{os_error, ChildLog, Destinations};
+use crate::log::{ChildLog, Destinations};
 
 /// How long a stopping master waits for its children to die before SIGKILL.
 const MAX_DIE_WAIT: Duration = Duration::from_secs(5);
@@ -162,7 +162,7 @@ impl<C: MasterConfig> Master<C> {
                     log::error!(
                         "unlink({}) failed: {}",
                         self.pid_path.display(),
-                        os_error(&e)
+                        crate::errtext::os_error_text(&e)
                     );
                 }
                 self.notifier.send("STATUS=cote stopped");

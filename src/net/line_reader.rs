@@ -38,7 +38,7 @@ impl fmt::Display for LineError {
                 write!(
                     f,
                     "read(size={size}) failed: {}",
-                    crate::net::os_error_text(source)
+                    crate::errtext::os_error_text(source)
                 )
             }
         }

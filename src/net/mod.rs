@@ -11,12 +11,3 @@ pub use conn::{ConnInfo, IpNetwork, SslMode};
 pub use deadline::{DeadlineStream, SocketTimeouts};
 pub use line_reader::{LineError, LineReader};
 pub use response_writer::ResponseWriter;
-
-/// The text of an OS error as `strerror` gives it ("Connection reset by peer"), without Rust's
-/// " (os error N)" suffix: Dovecot-compatible log lines quote it.
-pub fn os_error_text(err: &std::io::Error) -> String {
-    match err.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => err.to_string(),
-    }
-}

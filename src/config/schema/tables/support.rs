@@ -15,7 +15,6 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "listen"),
     ("", "protocols"),
     ("", "shutdown_clients"),
-    ("", "verbose_proctitle"),
     // logging
     ("", "debug_log_path"),
     ("", "info_log_path"),
@@ -25,8 +24,6 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "mail_debug"),
     // login and authentication
     ("", "auth_debug"),
-    ("", "auth_mechanisms"),
-    ("", "auth_verbose"),
     ("", "disable_plaintext_auth"),
     ("", "login_greeting"),
     ("", "login_trusted_networks"),
@@ -36,10 +33,8 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "imap_id_log"),
     ("", "imap_id_send"),
     ("", "imap_literal_minus"),
-    ("", "imap_max_line_length"),
-    // service { }: `executable` is accepted as is, cote runs its own binaries.
+    // service { }
     ("service", "client_limit"),
-    ("service", "executable"),
     ("service", "idle_kill"),
     ("service", "name"),
     ("service", "process_limit"),
