@@ -3,6 +3,7 @@
 //! Everything that touches a shared file goes through `crate::fs`; the modules here turn
 //! bytes into typed values and back, and decide what to read, write and lock.
 
+pub mod flags;
 pub mod location;
 pub mod maildir;
 pub mod mutf7;
