@@ -97,11 +97,7 @@ pub fn flags(fname: &[u8]) -> (MailFlags, Vec<u8>) {
             b'T' => flags.insert(MailFlags::DELETED),
             b'D' => flags.insert(MailFlags::DRAFT),
             b'F' => flags.insert(MailFlags::FLAGGED),
-            KEYWORD_FIRST..=KEYWORD_LAST => {
-                if !keywords.contains(&c) {
-                    keywords.push(c);
-                }
-            }
+            KEYWORD_FIRST..=KEYWORD_LAST if !keywords.contains(&c) => keywords.push(c),
             _ => {}
         }
     }

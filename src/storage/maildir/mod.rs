@@ -2,4 +2,6 @@
 //! `dovecot-uidvalidity`, the subscriptions file, folder layout and permissions.
 
 pub mod filename;
+pub mod keywords;
+pub mod subscriptions;
 pub mod uidlist;
