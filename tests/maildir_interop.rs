@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cote::config::var_expand::{expand, MailUserVars, Vars};
-use cote::storage::maildir::{filename, keywords::Keywords, subscriptions::Subscriptions, uidlist::UidList};
+use cote::storage::maildir::{
+    filename, keywords::Keywords, subscriptions::Subscriptions, uidlist::UidList,
+};
 use cote::storage::names::{self, NameRules};
 use maildir_support::{list_dir, Oracle};
 
@@ -56,7 +58,11 @@ fn parse_dump(lines: &[String]) -> BTreeMap<String, BoxState> {
                 b.uid_next = parts[3].parse().unwrap();
             }
             "MSG" => {
-                let mut flags: Vec<String> = parts[3..].iter().filter(|f| !f.is_empty()).map(|f| f.to_string()).collect();
+                let mut flags: Vec<String> = parts[3..]
+                    .iter()
+                    .filter(|f| !f.is_empty())
+                    .map(|f| f.to_string())
+                    .collect();
                 flags.sort();
                 boxes
                     .entry(parts[1].to_string())
@@ -90,7 +96,11 @@ fn cote_read_box(dir: &Path) -> BoxState {
             let (flags, letters) = filename::flags(name.as_bytes());
             let mut names: Vec<String> = flags.names().map(str::to_string).collect();
             for l in letters {
-                names.push(kw.name_of_letter(l).expect("keyword letter is known").to_string());
+                names.push(
+                    kw.name_of_letter(l)
+                        .expect("keyword letter is known")
+                        .to_string(),
+                );
             }
             names.sort();
             state.messages.insert(uid, names);
@@ -103,7 +113,12 @@ fn cote_read_box(dir: &Path) -> BoxState {
 fn var_expansion_matches_dovecots_directories() {
     let location = "maildir:{dir}/mail/%2.256Nu/%1Mu/%2.1Mu/%u/%4.100Hu/%Ld/%-3.n/%.-2n";
     let oracle = Oracle::start(location, "");
-    let users = ["alice", "bob@example.com", "carol.smith@sub.example.org", "d"];
+    let users = [
+        "alice",
+        "bob@example.com",
+        "carol.smith@sub.example.org",
+        "d",
+    ];
     for user in users {
         oracle.imap(user, "c.select('INBOX')");
     }
@@ -119,7 +134,11 @@ fn var_expansion_matches_dovecots_directories() {
             Path::new(root).join("cur").is_dir(),
             "{user}: Dovecot did not create {root}; it made:\n{}",
             String::from_utf8_lossy(
-                &std::process::Command::new("find").arg(oracle.path("mail")).output().unwrap().stdout
+                &std::process::Command::new("find")
+                    .arg(oracle.path("mail"))
+                    .output()
+                    .unwrap()
+                    .stdout
             )
         );
     }
@@ -153,7 +172,11 @@ fn cote_reads_what_dovecot_wrote() {
     for b in boxes {
         let vname = cote::storage::mutf7::decode(b.as_bytes()).unwrap();
         let storage = names::storage_name(&rules, &vname).unwrap();
-        let dir = if storage == "INBOX" { root.clone() } else { root.join(format!(".{storage}")) };
+        let dir = if storage == "INBOX" {
+            root.clone()
+        } else {
+            root.join(format!(".{storage}"))
+        };
         assert!(dir.join("cur").is_dir(), "{b}: no {}", dir.display());
         if storage != "INBOX" {
             assert!(dir.join("maildirfolder").is_file(), "{b}: no maildirfolder");
@@ -165,7 +188,7 @@ fn cote_reads_what_dovecot_wrote() {
     let mut on_disk: Vec<String> = list_dir(&root)
         .into_iter()
         .filter(|n| n.starts_with('.') && n != "." && n != "..")
-        .map(|n| names::vname(&rules, n[1..].as_bytes()).unwrap())
+        .map(|n| names::vname(&rules, &n.as_bytes()[1..]).unwrap())
         .collect();
     on_disk.sort();
     assert_eq!(on_disk, vec!["Archive/2024", "Entwürfe", "a&b"]);
@@ -192,7 +215,10 @@ fn cote_reads_what_dovecot_wrote() {
     assert!(root.join(format!("dovecot-uidvalidity.{value}")).is_file());
     // UIDs and flags of INBOX, spelled out.
     let inbox = &dovecot["INBOX"];
-    assert_eq!(inbox.messages.keys().copied().collect::<Vec<_>>(), vec![1, 2, 4]);
+    assert_eq!(
+        inbox.messages.keys().copied().collect::<Vec<_>>(),
+        vec![1, 2, 4]
+    );
     assert_eq!(inbox.messages[&1], vec!["$Junk", "NonJunk", "\\Seen"]);
     assert_eq!(inbox.uid_next, 5);
 }

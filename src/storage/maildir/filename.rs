@@ -4,8 +4,9 @@
 //! Names are bytes: files written by other software may hold anything but `/` and NUL.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::fs::{host, FsError};
 
 use crate::storage::flags::MailFlags;
 
@@ -230,18 +231,6 @@ fn usecs(rest: &[u8]) -> Option<u64> {
     )
 }
 
-/// A host name Dovecot would refuse in file names (`Invalid system hostname`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidHostname(pub String);
-
-impl fmt::Display for InvalidHostname {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Invalid system hostname: '{}'", self.0)
-    }
-}
-
-impl std::error::Error for InvalidHostname {}
-
 /// Makes base names `<secs>.M<usecs>P<pid>.<host>` that are unique within this process:
 /// when the clock has not moved past the last name, the last time plus 1 µs is used.
 #[derive(Debug)]
@@ -252,17 +241,23 @@ pub struct BaseNameGenerator {
 }
 
 impl BaseNameGenerator {
-    /// `hostname` must not be empty nor contain `/`, CR, LF, TAB (Dovecot's rule) or `:`
-    /// (which would start the info part).
-    pub fn new(pid: u32, hostname: &str) -> Result<BaseNameGenerator, InvalidHostname> {
-        if hostname.is_empty() || hostname.contains(['/', '\r', '\n', '\t', ':']) {
-            return Err(InvalidHostname(hostname.to_string()));
+    /// `hostname` must pass Dovecot's check (`fs::host::check_hostname`) and, unlike in
+    /// Dovecot, hold no `:`, which would start the info part of every name.
+    pub fn new(pid: u32, hostname: &str) -> Result<BaseNameGenerator, FsError> {
+        host::check_hostname(hostname).map_err(FsError::InvalidHostname)?;
+        if hostname.contains(':') {
+            return Err(FsError::InvalidHostname(hostname.to_string()));
         }
         Ok(BaseNameGenerator {
             pid,
             hostname: hostname.to_string(),
             last: (0, 0),
         })
+    }
+
+    /// For this process on this host.
+    pub fn for_this_process() -> Result<BaseNameGenerator, FsError> {
+        BaseNameGenerator::new(std::process::id(), host::hostname()?)
     }
 
     /// The next base name at wall-clock time `now`.
@@ -363,6 +358,7 @@ mod tests {
             "1700000010.M999999P42.mx1"
         );
         assert!(BaseNameGenerator::new(1, "a/b").is_err());
+        assert!(BaseNameGenerator::new(1, "a:b").is_err());
         assert!(BaseNameGenerator::new(1, "").is_err());
         assert_eq!(
             BaseNameGenerator::new(1, "a\tb").unwrap_err().to_string(),
