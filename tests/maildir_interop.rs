@@ -222,3 +222,207 @@ fn cote_reads_what_dovecot_wrote() {
     assert_eq!(inbox.messages[&1], vec!["$Junk", "NonJunk", "\\Seen"]);
     assert_eq!(inbox.uid_next, 5);
 }
+
+/// What cote wrote into one mailbox: UID → flag names.
+fn expected(records: &[(u32, Vec<&str>)]) -> BTreeMap<u32, Vec<String>> {
+    records
+        .iter()
+        .map(|(uid, flags)| {
+            let mut f: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+            f.sort();
+            (*uid, f)
+        })
+        .collect()
+}
+
+#[test]
+fn dovecot_reads_what_cote_wrote() {
+    use cote::fs::{ops, CreatePerms, FsPolicy};
+    use cote::storage::flags::MailFlags;
+    use cote::storage::location::{resolve, FsProbe, LocationOwner};
+    use cote::storage::maildir::filename::BaseNameGenerator;
+    use cote::storage::maildir::keywords_file::KeywordsFile;
+    use cote::storage::maildir::uidlist_file::{Refresh, UidListFile};
+    use cote::storage::maildir::{layout, save, subscriptions_file, uidvalidity};
+
+    let oracle = Oracle::start(
+        "maildir:~/Maildir",
+        "namespace inbox {\n  inbox = yes\n  separator = /\n}\n",
+    );
+    let home = oracle.path("home/alice");
+    std::fs::create_dir_all(&home).unwrap();
+    let policy = FsPolicy::dovecot_defaults();
+    let owner = LocationOwner {
+        home: Some(home.to_str().unwrap()),
+        username: "alice",
+        has_inbox: true,
+    };
+    let loc = resolve("maildir:~/Maildir", owner, &FsProbe).unwrap();
+    let rules = NameRules::maildir_plus_plus('/');
+    let mut gen = BaseNameGenerator::for_this_process().unwrap();
+    let flag = |s: &str| -> MailFlags {
+        s.chars().fold(MailFlags::empty(), |f, c| {
+            f | match c {
+                'S' => MailFlags::SEEN,
+                'F' => MailFlags::FLAGGED,
+                'R' => MailFlags::ANSWERED,
+                'D' => MailFlags::DRAFT,
+                'T' => MailFlags::DELETED,
+                _ => MailFlags::empty(),
+            }
+        })
+    };
+    // (mailbox, [(flags, keywords)]) in delivery order
+    // (mailbox, [(flags, keywords)]) in delivery order
+    type Plan<'a> = Vec<(&'a str, Vec<(&'a str, Vec<&'a str>)>)>;
+    let plan: Plan = vec![
+        (
+            "INBOX",
+            vec![
+                ("", vec![]),
+                ("S", vec!["$Junk"]),
+                ("FR", vec!["custom", "$Junk"]),
+            ],
+        ),
+        ("Archive/2024", vec![("D", vec!["NonJunk"])]),
+        ("Entwürfe", vec![]),
+    ];
+    let msg = b"From: a@example.com\nSubject: hello\n\nbody\n";
+    let mut want: BTreeMap<String, BoxState> = BTreeMap::new();
+    for (vname, messages) in &plan {
+        let storage = names::storage_name_for_create(&rules, vname).unwrap();
+        assert!(layout::create_mailbox(&loc, &storage).unwrap());
+        let paths = loc.mailbox_paths(&storage);
+        let perms = CreatePerms::from_path(&paths.mailbox).unwrap().unwrap();
+        let mut kw = KeywordsFile::new(&paths.control, &policy);
+        let mut uidlist = UidListFile::new(&paths.mailbox, &paths.control, &policy);
+        let (mut lock, refresh) = uidlist.lock().unwrap();
+        assert_eq!(refresh, Refresh::Missing);
+        kw.refresh().unwrap();
+        let mut delivered = Vec::new();
+        for (flags, keywords) in messages {
+            let letters: Vec<u8> = keywords
+                .iter()
+                .map(|k| kw.keywords_mut().letter_or_add(k).unwrap())
+                .collect();
+            delivered.push(
+                save::deliver(
+                    &paths.mailbox,
+                    &mut gen,
+                    msg,
+                    flag(flags),
+                    &letters,
+                    &perms,
+                    &policy,
+                )
+                .unwrap(),
+            );
+        }
+        kw.commit(&lock, &perms).unwrap();
+        let validity = uidvalidity::next(
+            loc.control_root().unwrap(),
+            &layout::root_perms(&loc).unwrap(),
+        );
+        // the first file makes the uidlist (a rewrite), the rest is appended
+        let mut records = Vec::new();
+        for d in &delivered {
+            records.extend(
+                uidlist
+                    .add_files(&mut lock, vec![d.name.clone().into_bytes()], || validity)
+                    .unwrap(),
+            );
+        }
+        if delivered.is_empty() {
+            uidlist.add_files(&mut lock, vec![], || validity).unwrap();
+        }
+        lock.release().unwrap();
+        let mut state = BoxState {
+            uid_validity: validity,
+            uid_next: records.len() as u32 + 1,
+            ..Default::default()
+        };
+        for ((rec, (flags, keywords)), _) in records.iter().zip(messages).zip(&delivered) {
+            let mut names: Vec<&str> = flag(flags).names().collect();
+            names.extend(keywords.iter().copied());
+            state.messages.extend(expected(&[(rec.uid, names)]));
+        }
+        want.insert(cote::storage::mutf7::encode(vname), state);
+        subscriptions_file::set_subscribed(
+            &loc.subscriptions_path().unwrap(),
+            &layout::root_perms(&loc).unwrap(),
+            &policy,
+            storage.as_bytes(),
+            b'.',
+            true,
+        )
+        .unwrap();
+    }
+    // One more INBOX message, then a rewrite of the uidlist that drops an expunged one.
+    let inbox = loc.mailbox_paths("INBOX");
+    let perms = CreatePerms::from_path(&inbox.mailbox).unwrap().unwrap();
+    let mut uidlist = UidListFile::new(&inbox.mailbox, &inbox.control, &policy);
+    let (mut lock, _) = uidlist.lock().unwrap();
+    let d = save::deliver(
+        &inbox.mailbox,
+        &mut gen,
+        msg,
+        MailFlags::empty(),
+        b"",
+        &perms,
+        &policy,
+    )
+    .unwrap();
+    let rec = uidlist
+        .add_files(&mut lock, vec![d.name.into_bytes()], || unreachable!())
+        .unwrap();
+    assert_eq!(rec[0].uid, 4);
+    let first = uidlist.list().get(1).unwrap().filename.clone();
+    ops::unlink(
+        &inbox
+            .mailbox
+            .join("new")
+            .join(String::from_utf8(first).unwrap()),
+    )
+    .unwrap();
+    uidlist.expunge(&mut lock, &[1]).unwrap();
+    uidlist.rewrite(&mut lock).unwrap();
+    lock.release().unwrap();
+    let w = want.get_mut("INBOX").unwrap();
+    w.messages.remove(&1);
+    w.messages.insert(4, vec![]);
+    w.uid_next = 5;
+
+    maildir_support::chown_tree(&home);
+    let boxes: Vec<String> = want.keys().cloned().collect();
+    let box_refs: Vec<&str> = boxes.iter().map(String::as_str).collect();
+    let dovecot = parse_dump(&oracle.imap("alice", &py_dump_boxes(&box_refs)));
+    for b in &boxes {
+        assert_eq!(
+            dovecot[b],
+            want[b],
+            "mailbox {b}; Dovecot log:\n{}",
+            oracle.log()
+        );
+    }
+    let mut lsub = oracle.imap(
+        "alice",
+        "typ, data = c.lsub()\nfor d in data: print(d.decode().rsplit(' ', 1)[1].strip('\"'))",
+    );
+    lsub.sort();
+    let mut want_subs = boxes.clone();
+    want_subs.sort();
+    assert_eq!(lsub, want_subs);
+    assert_eq!(oracle.complaints(), Vec::<String>::new());
+
+    // And back: Dovecot appends to INBOX; cote's refresh reads the appended UID.
+    oracle.imap(
+        "alice",
+        &format!("c.append('INBOX', r'(\\Seen)', None, {MSG})"),
+    );
+    match uidlist.refresh().unwrap() {
+        Refresh::Read(_) => {}
+        other => panic!("expected Dovecot's append to be read, got {other:?}"),
+    }
+    assert_eq!(uidlist.list().next_uid(), 6);
+    assert_eq!(uidlist.list().get(5).map(|r| r.uid), Some(5));
+}

@@ -422,6 +422,25 @@ pub trait LocationProbe {
     fn is_rwx(&self, path: &Path) -> bool;
 }
 
+/// The probe over the real disk (through `crate::fs`). fs has no `access()` yet, so "may read
+/// and write" is judged by existence and type alone; a directory we may not use is found
+/// out at first use instead of being skipped by autodetection.
+pub struct FsProbe;
+
+impl LocationProbe for FsProbe {
+    fn is_dir(&self, path: &Path) -> bool {
+        matches!(crate::fs::ops::stat_if_exists(path), Ok(Some(st)) if st.is_dir())
+    }
+
+    fn is_rw_file(&self, path: &Path) -> bool {
+        matches!(crate::fs::ops::stat_if_exists(path), Ok(Some(st)) if !st.is_dir())
+    }
+
+    fn is_rwx(&self, path: &Path) -> bool {
+        self.is_dir(path)
+    }
+}
+
 /// A location ready to use: the format, the layout and every root path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailLocation {
