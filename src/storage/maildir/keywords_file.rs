@@ -111,3 +111,36 @@ impl KeywordsFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::maildir::uidlist_file::UidListFile;
+
+    #[test]
+    fn commit_under_the_uidlist_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = FsPolicy::dovecot_defaults();
+        let mut uidlist = UidListFile::new(dir.path(), dir.path(), &policy);
+        let (lock, _) = uidlist.lock().unwrap();
+        // a stale keywords lock from a crashed writer does not block us
+        std::fs::write(dir.path().join("dovecot-keywords.lock"), b"1:gone").unwrap();
+        let mut kw = KeywordsFile::new(dir.path(), &policy);
+        kw.refresh().unwrap();
+        assert_eq!(kw.keywords_mut().letter_or_add("$Junk"), Some(b'a'));
+        kw.commit(&lock, &CreatePerms::default()).unwrap();
+        let first = std::fs::metadata(dir.path().join("dovecot-keywords"))
+            .unwrap()
+            .mtime();
+        kw.keywords_mut().letter_or_add("NonJunk");
+        kw.commit(&lock, &CreatePerms::default()).unwrap();
+        let path = dir.path().join("dovecot-keywords");
+        assert_eq!(std::fs::read(&path).unwrap(), b"0 $Junk\n1 NonJunk\n");
+        // every version has a later mtime, even within one second
+        assert!(std::fs::metadata(&path).unwrap().mtime() > first);
+        assert!(!dir.path().join("dovecot-keywords.lock").exists());
+        let mut other = KeywordsFile::new(dir.path(), &policy);
+        other.refresh().unwrap();
+        assert_eq!(other.keywords().letter_of("nonjunk"), Some(b'b'));
+    }
+}

@@ -64,3 +64,24 @@ pub fn set_subscribed(
     lock.replace(policy, true)?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscribe_and_unsubscribe() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/subscriptions");
+        let policy = FsPolicy::dovecot_defaults();
+        let perms = CreatePerms::default();
+        assert!(read(&path).unwrap().names(b'.').is_empty());
+        assert!(set_subscribed(&path, &perms, &policy, b"a.b", b'.', true).unwrap());
+        assert!(!set_subscribed(&path, &perms, &policy, b"a.b", b'.', true).unwrap());
+        assert!(set_subscribed(&path, &perms, &policy, b"inbox", b'.', true).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"V\t2\n\na\tb\nINBOX\n");
+        assert!(set_subscribed(&path, &perms, &policy, b"a.b", b'.', false).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"V\t2\n\nINBOX\n");
+        assert!(!path.with_file_name("subscriptions.lock").exists());
+    }
+}
