@@ -125,7 +125,9 @@ impl Oracle {
     pub fn complaints(&self) -> Vec<String> {
         self.log()
             .lines()
-            .filter(|l| l.contains(": Error: ") || l.contains(": Warning: ") || l.contains(": Panic: "))
+            .filter(|l| {
+                l.contains(": Error: ") || l.contains(": Warning: ") || l.contains(": Panic: ")
+            })
             .map(str::to_string)
             .collect()
     }
