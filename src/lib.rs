@@ -10,3 +10,4 @@ pub mod imap;
 pub mod log;
 pub mod master;
 pub mod net;
+pub mod storage;
