@@ -7,5 +7,6 @@ pub mod config;
 pub mod errtext;
 pub mod imap;
 pub mod log;
+pub mod mail;
 pub mod master;
 pub mod net;
