@@ -285,6 +285,36 @@ pub fn decode_qp(input: &[u8]) -> (Vec<u8>, Option<DecodeError>) {
     (out, error)
 }
 
+/// How Dovecot stores a saved message (`mail_save_crlf = no`): CRLF becomes LF, a CR before
+/// anything else stays, a CR at the very end is dropped. The storage layer saves with this;
+/// sizes and answers are then computed on the stored bytes.
+pub fn to_lf(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut pending_cr = false;
+    for &b in data {
+        match b {
+            b'\r' => {
+                if pending_cr {
+                    out.push(b'\r');
+                }
+                pending_cr = true;
+            }
+            b'\n' => {
+                pending_cr = false;
+                out.push(b'\n');
+            }
+            _ => {
+                if pending_cr {
+                    out.push(b'\r');
+                    pending_cr = false;
+                }
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
 /// Bare LFs become CRLF (the form IMAP sends message data in).
 pub fn to_crlf(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 32);
@@ -326,6 +356,11 @@ mod tests {
             decode_qp(b"abc="),
             (b"abc=".to_vec(), Some(DecodeError::Truncated))
         );
+    }
+
+    #[test]
+    fn save_form() {
+        assert_eq!(to_lf(b"a\r\nb\rc\r\r\nd\r"), b"a\nb\rc\r\nd");
     }
 
     #[test]

@@ -113,12 +113,6 @@ impl Message {
 
     /// BINARY.SIZE[section].
     pub fn binary_size(&self, section: &Section) -> Result<u64, BinaryError> {
-        let whole = Section {
-            partial: None,
-            ..section.clone()
-        };
-        Ok(section::binary_section(&self.data, &self.root, &whole)?
-            .data
-            .len() as u64)
+        section::binary_size(&self.data, &self.root, section)
     }
 }

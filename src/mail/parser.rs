@@ -253,7 +253,23 @@ impl Parser<'_> {
                         }
                     }
                 }
-                body_offset = line_end(data, line);
+                let after = line_end(data, line);
+                // Dovecot looks for a boundary once more before it notices the header has
+                // ended: a boundary right after the empty line ends the header there, and
+                // the empty line goes to the enclosing part
+                let own = own_boundary.then(|| self.boundaries.len() - 1);
+                match self.boundary_at(after, &mut flags.overflow) {
+                    Some((index, epilogue)) if Some(index) != own => {
+                        body_offset = line;
+                        header_stop = Some(Stop::Boundary {
+                            index,
+                            line_start: after,
+                            text_start: after,
+                            epilogue,
+                        });
+                    }
+                    _ => body_offset = after,
+                }
                 break;
             }
             if let Some((index, epilogue)) = self.boundary_at(line, &mut flags.overflow) {

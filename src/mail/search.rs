@@ -199,11 +199,14 @@ impl Message {
     }
 
     /// The Date: header for SENTBEFORE/SENTON/SENTSINCE: the sender's local date and time as
-    /// seconds since the epoch (RFC 3501 ignores the zone), `None` without a valid Date.
-    pub fn sent_date(&self) -> Option<i64> {
-        let field = self.header_fields().into_iter().find(|f| f.is("Date"))?;
-        let (ts, offset) = date::parse_message_date(&field.value_oneline())?;
-        Some(ts + i64::from(offset) * 60)
+    /// seconds since the epoch (RFC 3501 ignores the zone); 0 (1970) without a valid Date,
+    /// as Dovecot treats it.
+    pub fn sent_date(&self) -> i64 {
+        self.header_fields()
+            .into_iter()
+            .find(|f| f.is("Date"))
+            .and_then(|f| date::parse_message_date(&f.value_oneline()))
+            .map_or(0, |(ts, offset)| ts + i64::from(offset) * 60)
     }
 
     /// The decoded (UTF-8) value of the first root header `name`.
@@ -215,10 +218,12 @@ impl Message {
 
 /// SENTBEFORE/SENTON/SENTSINCE against an IMAP date (`day` is the UTC timestamp of the
 /// searched day's midnight, from `date::parse_imap_date`).
-pub fn sent_matches(sent: Option<i64>, kind: DateMatch, day: i64) -> bool {
-    let Some(sent) = sent else {
-        return false;
-    };
+pub fn sent_matches(sent: i64, kind: DateMatch, day: i64) -> bool {
+    if sent < 0 {
+        // Dovecot 2.3 answers both SENTBEFORE and SENTSINCE (and never SENTON) for a date
+        // before 1970
+        return kind != DateMatch::On;
+    }
     match kind {
         DateMatch::Before => sent < day,
         DateMatch::On => sent >= day && sent < day + 86_400,

@@ -325,6 +325,8 @@ struct BinaryBuilder<'a> {
     copy_from: usize,
     converted: bool,
     has_nuls: bool,
+    /// Parts whose header or body changed: offset, new header size, new body size.
+    converted_parts: Vec<(usize, Option<u64>, Option<u64>)>,
 }
 
 impl BinaryBuilder<'_> {
@@ -362,7 +364,10 @@ impl BinaryBuilder<'_> {
                 header.extend_from_slice(b"Content-Transfer-Encoding: binary\r\n");
                 header.extend_from_slice(&eoh);
             }
-            self.out.extend_from_slice(&codec::to_crlf(&header));
+            let header = codec::to_crlf(&header);
+            self.converted_parts
+                .push((part.offset, Some(header.len() as u64), None));
+            self.out.extend_from_slice(&header);
             self.copy_from = part.body_offset;
         } else {
             self.copy_to(part.body_offset);
@@ -393,6 +398,12 @@ impl BinaryBuilder<'_> {
         self.converted = true;
         match decoded {
             (data, None) => {
+                match self.converted_parts.last_mut() {
+                    Some(last) if last.0 == part.offset => last.2 = Some(data.len() as u64),
+                    _ => self
+                        .converted_parts
+                        .push((part.offset, None, Some(data.len() as u64))),
+                }
                 self.out.extend_from_slice(&data);
                 Ok(())
             }
@@ -449,6 +460,7 @@ pub fn binary_section(
         copy_from: part.offset,
         converted: false,
         has_nuls: false,
+        converted_parts: Vec::new(),
     };
     builder.part(part, include_header)?;
     let literal8 = builder.converted || builder.has_nuls;
@@ -461,4 +473,77 @@ pub fn binary_section(
         data: out,
         literal8,
     })
+}
+
+/// The part a BINARY section decodes and whether its header is included; `None` when the
+/// section names no such part (or is not a decoding section).
+fn binary_part<'a>(root: &'a MessagePart, section: &Section) -> Option<(&'a MessagePart, bool)> {
+    match (&section.text, section.part.is_empty()) {
+        (SectionText::Whole, true) => Some((root, true)),
+        (SectionText::Text, true) => Some((root, false)),
+        (SectionText::Whole, false) => Some((find_part(root, &section.part)?, false)),
+        (SectionText::Text, false) => {
+            let found = find_part(root, &section.part)?;
+            let message = found.children.first().filter(|_| found.flags.message_rfc822)?;
+            Some((message, false))
+        }
+        _ => None,
+    }
+}
+
+fn find_by_offset(part: &MessagePart, offset: usize) -> Option<&MessagePart> {
+    if part.offset == offset {
+        return Some(part);
+    }
+    part.children.iter().find_map(|c| find_by_offset(c, offset))
+}
+
+/// BINARY.SIZE[section] as Dovecot computes it: the whole message is decoded first (so an
+/// undecodable part anywhere fails it), then the part's sizes are adjusted by the decoded
+/// parts found from its offset over its *virtual* size (Dovecot mixes the two, so a decoded
+/// part after it can be counted too).
+pub fn binary_size(data: &[u8], root: &MessagePart, section: &Section) -> Result<u64, BinaryError> {
+    let Some((part, include_header)) = binary_part(root, section) else {
+        if section.part.is_empty() || find_part(root, &section.part).is_some() {
+            let whole = Section {
+                partial: None,
+                ..section.clone()
+            };
+            return Ok(binary_section(data, root, &whole)?.data.len() as u64);
+        }
+        return Ok(0);
+    };
+    let mut builder = BinaryBuilder {
+        data,
+        out: Vec::new(),
+        copy_from: 0,
+        converted: false,
+        has_nuls: false,
+        converted_parts: Vec::new(),
+    };
+    builder.part(root, true)?;
+    let hdr = part.header_size(data).virtual_size;
+    let mut size = hdr + part.body_size(data).virtual_size;
+    let end = part.offset as u64 + size;
+    let mut root_header = None;
+    for &(offset, bin_hdr, bin_body) in &builder.converted_parts {
+        let Some(msg_part) = find_by_offset(root, offset) else {
+            continue;
+        };
+        if (offset as u64) < part.offset as u64 || offset as u64 >= end {
+            continue;
+        }
+        let msg_hdr = msg_part.header_size(data).virtual_size;
+        let bin_hdr = bin_hdr.unwrap_or(msg_hdr);
+        if offset == part.offset {
+            root_header = Some(bin_hdr);
+        }
+        size = size + bin_hdr + bin_body.unwrap_or(0)
+            - msg_hdr
+            - msg_part.body_size(data).virtual_size;
+    }
+    if !include_header {
+        size -= root_header.unwrap_or(hdr);
+    }
+    Ok(size)
 }
