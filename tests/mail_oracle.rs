@@ -34,13 +34,34 @@ enum ItemKind {
 }
 
 const ITEMS: &[Item] = &[
-    Item { fetch: "ENVELOPE", kind: ItemKind::Envelope },
-    Item { fetch: "BODYSTRUCTURE", kind: ItemKind::BodyStructure },
-    Item { fetch: "BODY", kind: ItemKind::Body },
-    Item { fetch: "RFC822.SIZE", kind: ItemKind::Size },
-    Item { fetch: "BODY.PEEK[]", kind: ItemKind::Section("", "", "BODY[]") },
-    Item { fetch: "BODY.PEEK[HEADER]", kind: ItemKind::Section("HEADER", "", "BODY[HEADER]") },
-    Item { fetch: "BODY.PEEK[TEXT]", kind: ItemKind::Section("TEXT", "", "BODY[TEXT]") },
+    Item {
+        fetch: "ENVELOPE",
+        kind: ItemKind::Envelope,
+    },
+    Item {
+        fetch: "BODYSTRUCTURE",
+        kind: ItemKind::BodyStructure,
+    },
+    Item {
+        fetch: "BODY",
+        kind: ItemKind::Body,
+    },
+    Item {
+        fetch: "RFC822.SIZE",
+        kind: ItemKind::Size,
+    },
+    Item {
+        fetch: "BODY.PEEK[]",
+        kind: ItemKind::Section("", "", "BODY[]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[HEADER]",
+        kind: ItemKind::Section("HEADER", "", "BODY[HEADER]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[TEXT]",
+        kind: ItemKind::Section("TEXT", "", "BODY[TEXT]"),
+    },
     Item {
         fetch: "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]",
         kind: ItemKind::Section(
@@ -57,24 +78,72 @@ const ITEMS: &[Item] = &[
             "BODY[HEADER.FIELDS.NOT (FROM SUBJECT)]",
         ),
     },
-    Item { fetch: "BODY.PEEK[1]", kind: ItemKind::Section("1", "", "BODY[1]") },
-    Item { fetch: "BODY.PEEK[1.MIME]", kind: ItemKind::Section("1.MIME", "", "BODY[1.MIME]") },
-    Item { fetch: "BODY.PEEK[2]", kind: ItemKind::Section("2", "", "BODY[2]") },
-    Item { fetch: "BODY.PEEK[2.MIME]", kind: ItemKind::Section("2.MIME", "", "BODY[2.MIME]") },
-    Item { fetch: "BODY.PEEK[1.1]", kind: ItemKind::Section("1.1", "", "BODY[1.1]") },
-    Item { fetch: "BODY.PEEK[2.HEADER]", kind: ItemKind::Section("2.HEADER", "", "BODY[2.HEADER]") },
-    Item { fetch: "BODY.PEEK[2.TEXT]", kind: ItemKind::Section("2.TEXT", "", "BODY[2.TEXT]") },
-    Item { fetch: "BODY.PEEK[1.HEADER]", kind: ItemKind::Section("1.HEADER", "", "BODY[1.HEADER]") },
-    Item { fetch: "BODY.PEEK[]<5.20>", kind: ItemKind::Section("", "<5.20>", "BODY[]<5>") },
-    Item { fetch: "BODY.PEEK[1]<3>", kind: ItemKind::Section("1", "<3>", "BODY[1]<3>") },
-    Item { fetch: "BODY.PEEK[TEXT]<100000.5>", kind: ItemKind::Section("TEXT", "<100000.5>", "BODY[TEXT]<100000>") },
+    Item {
+        fetch: "BODY.PEEK[1]",
+        kind: ItemKind::Section("1", "", "BODY[1]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[1.MIME]",
+        kind: ItemKind::Section("1.MIME", "", "BODY[1.MIME]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[2]",
+        kind: ItemKind::Section("2", "", "BODY[2]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[2.MIME]",
+        kind: ItemKind::Section("2.MIME", "", "BODY[2.MIME]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[1.1]",
+        kind: ItemKind::Section("1.1", "", "BODY[1.1]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[2.HEADER]",
+        kind: ItemKind::Section("2.HEADER", "", "BODY[2.HEADER]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[2.TEXT]",
+        kind: ItemKind::Section("2.TEXT", "", "BODY[2.TEXT]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[1.HEADER]",
+        kind: ItemKind::Section("1.HEADER", "", "BODY[1.HEADER]"),
+    },
+    Item {
+        fetch: "BODY.PEEK[]<5.20>",
+        kind: ItemKind::Section("", "<5.20>", "BODY[]<5>"),
+    },
+    Item {
+        fetch: "BODY.PEEK[1]<3>",
+        kind: ItemKind::Section("1", "<3>", "BODY[1]<3>"),
+    },
+    Item {
+        fetch: "BODY.PEEK[TEXT]<100000.5>",
+        kind: ItemKind::Section("TEXT", "<100000.5>", "BODY[TEXT]<100000>"),
+    },
     // BINARY.SIZE leaves Dovecot's session binary cache filled, which turns later BINARY[]
     // answers into literal8 whatever the message: the data items come first
-    Item { fetch: "BINARY.PEEK[]", kind: ItemKind::Binary("", "BINARY[]") },
-    Item { fetch: "BINARY.PEEK[1]", kind: ItemKind::Binary("1", "BINARY[1]") },
-    Item { fetch: "BINARY.SIZE[1]", kind: ItemKind::BinarySize("1", "BINARY.SIZE[1]") },
-    Item { fetch: "BINARY.PEEK[2]", kind: ItemKind::Binary("2", "BINARY[2]") },
-    Item { fetch: "BINARY.SIZE[2]", kind: ItemKind::BinarySize("2", "BINARY.SIZE[2]") },
+    Item {
+        fetch: "BINARY.PEEK[]",
+        kind: ItemKind::Binary("", "BINARY[]"),
+    },
+    Item {
+        fetch: "BINARY.PEEK[1]",
+        kind: ItemKind::Binary("1", "BINARY[1]"),
+    },
+    Item {
+        fetch: "BINARY.SIZE[1]",
+        kind: ItemKind::BinarySize("1", "BINARY.SIZE[1]"),
+    },
+    Item {
+        fetch: "BINARY.PEEK[2]",
+        kind: ItemKind::Binary("2", "BINARY[2]"),
+    },
+    Item {
+        fetch: "BINARY.SIZE[2]",
+        kind: ItemKind::BinarySize("2", "BINARY.SIZE[2]"),
+    },
 ];
 
 /// SEARCH queries: the IMAP text, and how we evaluate it.
@@ -88,16 +157,34 @@ enum Query {
 }
 
 const QUERIES: &[(&str, Query)] = &[
-    ("HEADER X-Custom needle", Query::Header("X-Custom", "needle")),
+    (
+        "HEADER X-Custom needle",
+        Query::Header("X-Custom", "needle"),
+    ),
     ("HEADER X-Custom \"\"", Query::Header("X-Custom", "")),
-    ("HEADER Message-ID example", Query::Header("Message-ID", "example")),
+    (
+        "HEADER Message-ID example",
+        Query::Header("Message-ID", "example"),
+    ),
     ("SUBJECT test", Query::Header("Subject", "test")),
-    ("SUBJECT \"r\u{e9}sum\u{e9}\"", Query::Header("Subject", "r\u{e9}sum\u{e9}")),
+    (
+        "SUBJECT \"r\u{e9}sum\u{e9}\"",
+        Query::Header("Subject", "r\u{e9}sum\u{e9}"),
+    ),
     ("SUBJECT resume", Query::Header("Subject", "resume")),
-    ("SUBJECT \"lots of whitespace\"", Query::Header("Subject", "lots of whitespace")),
-    ("SUBJECT \"caf\u{e9}\"", Query::Header("Subject", "caf\u{e9}")),
+    (
+        "SUBJECT \"lots of whitespace\"",
+        Query::Header("Subject", "lots of whitespace"),
+    ),
+    (
+        "SUBJECT \"caf\u{e9}\"",
+        Query::Header("Subject", "caf\u{e9}"),
+    ),
     ("FROM alice", Query::Header("From", "alice")),
-    ("FROM \"Keld J\u{f8}rn\"", Query::Header("From", "Keld J\u{f8}rn")),
+    (
+        "FROM \"Keld J\u{f8}rn\"",
+        Query::Header("From", "Keld J\u{f8}rn"),
+    ),
     ("FROM \"<searcher@\"", Query::Header("From", "<searcher@")),
     ("TO bob", Query::Header("To", "bob")),
     ("CC MISSING", Query::Header("Cc", "MISSING")),
@@ -111,14 +198,29 @@ const QUERIES: &[(&str, Query)] = &[
     ("BODY \"GR\u{dc}SSE\"", Query::Body("GR\u{dc}SSE")),
     ("TEXT needle", Query::Text("needle")),
     ("TEXT \"subject: test\"", Query::Text("subject: test")),
-    ("TEXT \"content-type: image\"", Query::Text("content-type: image")),
+    (
+        "TEXT \"content-type: image\"",
+        Query::Text("content-type: image"),
+    ),
     ("TEXT inner", Query::Text("inner")),
     ("LARGER 1000", Query::Larger(1000)),
     ("SMALLER 100", Query::Smaller(100)),
-    ("SENTBEFORE 1-Jan-2000", Query::Sent(DateMatch::Before, "1-Jan-2000")),
-    ("SENTON 7-Feb-1994", Query::Sent(DateMatch::On, "7-Feb-1994")),
-    ("SENTSINCE 1-Jan-2006", Query::Sent(DateMatch::Since, "1-Jan-2006")),
-    ("SENTON 13-Feb-1969", Query::Sent(DateMatch::On, "13-Feb-1969")),
+    (
+        "SENTBEFORE 1-Jan-2000",
+        Query::Sent(DateMatch::Before, "1-Jan-2000"),
+    ),
+    (
+        "SENTON 7-Feb-1994",
+        Query::Sent(DateMatch::On, "7-Feb-1994"),
+    ),
+    (
+        "SENTSINCE 1-Jan-2006",
+        Query::Sent(DateMatch::Since, "1-Jan-2006"),
+    ),
+    (
+        "SENTON 13-Feb-1969",
+        Query::Sent(DateMatch::On, "13-Feb-1969"),
+    ),
 ];
 
 fn corpus_dir() -> PathBuf {
@@ -133,7 +235,11 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .filter(|n| n.ends_with(".eml"))
         .collect();
     names.sort();
-    assert!(names.len() >= 60, "t/mail has only {} messages", names.len());
+    assert!(
+        names.len() >= 60,
+        "t/mail has only {} messages",
+        names.len()
+    );
     names
         .into_iter()
         .map(|n| {
@@ -179,7 +285,9 @@ fn ours(msg: &Message, item: &Item) -> Vec<u8> {
             out.extend_from_slice(b"BODY ");
             out.extend_from_slice(&msg.imap_body().expect("body"));
         }
-        ItemKind::Size => out.extend_from_slice(format!("RFC822.SIZE {}", msg.virtual_size()).as_bytes()),
+        ItemKind::Size => {
+            out.extend_from_slice(format!("RFC822.SIZE {}", msg.virtual_size()).as_bytes())
+        }
         ItemKind::Section(spec, partial, name) => {
             out.extend_from_slice(name.as_bytes());
             out.push(b' ');
@@ -205,9 +313,7 @@ fn search_ours(messages: &[Message], query: &Query) -> Vec<u8> {
     let mut hits = Vec::new();
     for (i, msg) in messages.iter().enumerate() {
         let hit = match query {
-            Query::Header(name, key) => {
-                msg.search_header(name, key, HeaderMatch::for_key(name))
-            }
+            Query::Header(name, key) => msg.search_header(name, key, HeaderMatch::for_key(name)),
             Query::Body(key) => msg.search_body(key),
             Query::Text(key) => msg.search_text(key),
             Query::Larger(n) => msg.virtual_size() > *n,
@@ -250,7 +356,11 @@ fn read_records(path: &Path) -> Vec<(String, Vec<u8>)> {
     let mut records = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
-        let nl = data[pos..].iter().position(|&b| b == b'\n').expect("record header") + pos;
+        let nl = data[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("record header")
+            + pos;
         let header = std::str::from_utf8(&data[pos..nl]).expect("utf-8 record header");
         let header = header.strip_prefix("== ").expect("record marker");
         let (label, len) = header.rsplit_once(' ').expect("record length");
@@ -276,7 +386,11 @@ fn snapshots_match() {
         let expected = read_records(&corpus_dir().join(format!("{name}.expected")));
         // Dovecot stores what APPEND gave it in its LF form; answers come from that
         let msg = Message::parse(codec::to_lf(&data));
-        assert_eq!(expected.len(), ITEMS.len(), "{name}.expected is stale: record it again");
+        assert_eq!(
+            expected.len(),
+            ITEMS.len(),
+            "{name}.expected is stale: record it again"
+        );
         for (item, (label, want)) in ITEMS.iter().zip(&expected) {
             assert_eq!(label, item.fetch, "{name}.expected is stale");
             let got = ours(&msg, item);
@@ -412,7 +526,10 @@ struct Client {
 }
 
 enum Reply {
-    Tagged { untagged: Vec<Vec<u8>>, status: Vec<u8> },
+    Tagged {
+        untagged: Vec<Vec<u8>>,
+        status: Vec<u8>,
+    },
     Disconnected,
 }
 
@@ -526,7 +643,12 @@ fn fetch_oracle(client: &mut Client, seq: usize, item: &Item) -> Option<Vec<u8>>
                 .iter()
                 .filter(|l| l.starts_with(prefix.as_bytes()))
                 .collect();
-            assert_eq!(fetch.len(), 1, "{cmd}: {:?}", untagged.iter().map(|l| show(l)).collect::<Vec<_>>());
+            assert_eq!(
+                fetch.len(),
+                1,
+                "{cmd}: {:?}",
+                untagged.iter().map(|l| show(l)).collect::<Vec<_>>()
+            );
             let line = fetch[0];
             let value = &line[prefix.len()..line.len() - 3];
             assert!(line.ends_with(b")\r\n"), "{cmd}: {}", show(line));

@@ -89,7 +89,7 @@ pub fn decode_base64(input: &[u8]) -> (Vec<u8>, Option<DecodeError>) {
                 buf = v;
             }
             2 => {
-                out.push(((buf << 4) & 0xff) | (v >> 2));
+                out.push((buf << 4) | (v >> 2));
                 buf = v;
             }
             _ => out.push(((buf << 6) & 0xc0) | v),
@@ -338,7 +338,10 @@ mod tests {
         assert_eq!(decode_base64(b"QQ= =\n"), (b"A".to_vec(), None));
         assert_eq!(decode_base64(b"QQ").1, Some(DecodeError::Truncated));
         assert_eq!(decode_base64(b"QQ=").1, Some(DecodeError::Truncated));
-        assert_eq!(decode_base64(b"aGVsbG8*gd29y").1, Some(DecodeError::Invalid));
+        assert_eq!(
+            decode_base64(b"aGVsbG8*gd29y").1,
+            Some(DecodeError::Invalid)
+        );
         assert_eq!(decode_base64(b"QQ==\nAAA=").1, Some(DecodeError::Invalid));
     }
 
@@ -365,12 +368,18 @@ mod tests {
 
     #[test]
     fn cte() {
-        assert_eq!(TransferEncoding::parse(b" Base64"), TransferEncoding::Base64);
+        assert_eq!(
+            TransferEncoding::parse(b" Base64"),
+            TransferEncoding::Base64
+        );
         assert_eq!(
             TransferEncoding::parse(b"base64 binary"),
             TransferEncoding::Unknown
         );
         assert_eq!(TransferEncoding::parse(b"x-uue"), TransferEncoding::Unknown);
-        assert_eq!(TransferEncoding::parse(b"7bit; x"), TransferEncoding::SevenEightBit);
+        assert_eq!(
+            TransferEncoding::parse(b"7bit; x"),
+            TransferEncoding::SevenEightBit
+        );
     }
 }

@@ -189,7 +189,8 @@ pub fn parse_imap_date(s: &[u8]) -> Option<i64> {
     };
     let month0 = MONTHS
         .iter()
-        .position(|m| rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(*m))? as u32;
+        .position(|m| rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(*m))?
+        as u32;
     let year = match &rest[3..] {
         [b'-', y @ ..] if y.len() == 4 && y.iter().all(u8::is_ascii_digit) => {
             y.iter().fold(0i64, |a, &c| a * 10 + i64::from(c - b'0'))

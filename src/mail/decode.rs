@@ -101,7 +101,10 @@ fn pieces(data: &[u8]) -> Vec<Piece<'_>> {
         // raw text before it goes out now, unless it is only whitespace (dropped even when
         // the encoded word turns out invalid, as Dovecot does)
         let between = &data[start..pos];
-        if !between.iter().all(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
+        if !between
+            .iter()
+            .all(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        {
             out.push(Piece::Raw(between));
         }
         let word_start = pos + 2;

@@ -93,7 +93,10 @@ impl<'a> HeaderField<'a> {
 
 /// Where a line starting at `pos` ends: the offset after its LF (or the end of input).
 pub fn line_end(data: &[u8], pos: usize) -> usize {
-    match data.get(pos..).and_then(|rest| rest.iter().position(|&b| b == b'\n')) {
+    match data
+        .get(pos..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+    {
         Some(i) => pos + i + 1,
         None => data.len(),
     }

@@ -162,7 +162,10 @@ impl Parser<'_> {
                 if len > 0 && line[len - 1] == b'\r' {
                     len -= 1;
                 }
-                (len, len > 2 && line[len - 1] == b'-' && line[len - 2] == b'-')
+                (
+                    len,
+                    len > 2 && line[len - 1] == b'-' && line[len - 2] == b'-',
+                )
             }
             None => (line.len().min(BOUNDARY_LINE_MAX_LEN), false),
         };

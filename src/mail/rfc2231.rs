@@ -4,12 +4,12 @@
 //! non-extended pieces); a set with missing indexes is left as separate `key*n` parameters.
 //! Values are not decoded: IMAP shows them raw.
 
-use super::rfc822::Rfc822Parser;
+use super::rfc822::{Param, Rfc822Parser};
 
 /// Parses `; key=value` parameters from the cursor to the end. Returns them in Dovecot's
 /// order (plain ones as they came, then the merged RFC 2231 ones sorted by name) and whether
 /// anything was broken on the way.
-pub fn parse(parser: &mut Rfc822Parser<'_>) -> (Vec<(Vec<u8>, Vec<u8>)>, bool) {
+pub fn parse(parser: &mut Rfc822Parser<'_>) -> (Vec<Param>, bool) {
     struct Piece {
         key: Vec<u8>,
         value: Vec<u8>,

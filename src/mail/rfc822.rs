@@ -2,6 +2,9 @@
 //! tokens, Content-Type values and parameters), with Dovecot's leniencies: the ENVELOPE and
 //! BODYSTRUCTURE answers depend on exactly where a broken value stops being read.
 
+/// A MIME parameter: name and (raw) value.
+pub type Param = (Vec<u8>, Vec<u8>);
+
 /// The input is not valid at this point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Broken;
@@ -388,7 +391,7 @@ impl<'a> Rfc822Parser<'a> {
     }
 
     /// One `; key=value` parameter. `Ok(None)` at the end of input.
-    pub fn parse_content_param(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>, Broken> {
+    pub fn parse_content_param(&mut self) -> Result<Option<Param>, Broken> {
         if self.at_end() {
             return Ok(None);
         }

@@ -220,9 +220,8 @@ impl Message {
 /// searched day's midnight, from `date::parse_imap_date`).
 pub fn sent_matches(sent: i64, kind: DateMatch, day: i64) -> bool {
     if sent < 0 {
-        // Dovecot 2.3 answers both SENTBEFORE and SENTSINCE (and never SENTON) for a date
-        // before 1970
-        return kind != DateMatch::On;
+        // a date before 1970 wraps around in Dovecot 2.3: it is "since" any day
+        return kind == DateMatch::Since;
     }
     match kind {
         DateMatch::Before => sent < day,

@@ -192,21 +192,19 @@ fn filter_header(
 ) -> Vec<u8> {
     let fields = part.fields(data);
     let mut out = Vec::new();
-    let mut last_newline = true;
     for field in &fields {
         let matched = names.iter().any(|n| n.eq_ignore_ascii_case(field.name));
         if matched == include {
             out.extend_from_slice(field.raw);
-            last_newline = field.has_newline;
         }
     }
-    let header_end = fields.last().map_or(part.offset, |f| f.offset + f.raw.len());
+    let header_end = fields
+        .last()
+        .map_or(part.offset, |f| f.offset + f.raw.len());
     if header_end < part.body_offset && header::is_empty_line(data, header_end) {
         out.extend_from_slice(&data[header_end..header::line_end(data, header_end)]);
     } else if add_missing_eoh {
-        if !last_newline {
-            out.push(b'\n');
-        }
+        // one line feed: it ends an unterminated last line, or is the missing empty line
         out.push(b'\n');
     }
     out
@@ -244,12 +242,12 @@ pub fn body_section(data: &[u8], root: &MessagePart, section: &Section) -> Vec<u
             SectionText::Whole => raw(0, data.len()),
             SectionText::Header => raw(root.offset, root.body_offset),
             SectionText::Text => raw(root.body_offset, root.end),
-            SectionText::HeaderFields(names) => {
-                replace_nuls(codec::to_crlf(&filter_header(data, root, names, true, true)))
-            }
-            SectionText::HeaderFieldsNot(names) => {
-                replace_nuls(codec::to_crlf(&filter_header(data, root, names, false, false)))
-            }
+            SectionText::HeaderFields(names) => replace_nuls(codec::to_crlf(&filter_header(
+                data, root, names, true, true,
+            ))),
+            SectionText::HeaderFieldsNot(names) => replace_nuls(codec::to_crlf(&filter_header(
+                data, root, names, false, false,
+            ))),
             SectionText::Mime => Vec::new(),
         };
     }
@@ -260,19 +258,15 @@ pub fn body_section(data: &[u8], root: &MessagePart, section: &Section) -> Vec<u
         SectionText::Whole => raw(part.body_offset, part.end),
         SectionText::Mime => raw(part.offset, part.body_offset),
         other => {
-            let Some(message) = part
-                .children
-                .first()
-                .filter(|_| part.flags.message_rfc822)
-            else {
+            let Some(message) = part.children.first().filter(|_| part.flags.message_rfc822) else {
                 return Vec::new();
             };
             match other {
                 SectionText::Header => raw(message.offset, message.body_offset),
                 SectionText::Text => raw(message.body_offset, message.end),
-                SectionText::HeaderFields(names) => replace_nuls(codec::to_crlf(
-                    &filter_header(data, message, names, true, false),
-                )),
+                SectionText::HeaderFields(names) => replace_nuls(codec::to_crlf(&filter_header(
+                    data, message, names, true, false,
+                ))),
                 SectionText::HeaderFieldsNot(names) => replace_nuls(codec::to_crlf(
                     &filter_header(data, message, names, false, false),
                 )),
@@ -484,7 +478,10 @@ fn binary_part<'a>(root: &'a MessagePart, section: &Section) -> Option<(&'a Mess
         (SectionText::Whole, false) => Some((find_part(root, &section.part)?, false)),
         (SectionText::Text, false) => {
             let found = find_part(root, &section.part)?;
-            let message = found.children.first().filter(|_| found.flags.message_rfc822)?;
+            let message = found
+                .children
+                .first()
+                .filter(|_| found.flags.message_rfc822)?;
             Some((message, false))
         }
         _ => None,
@@ -538,12 +535,15 @@ pub fn binary_size(data: &[u8], root: &MessagePart, section: &Section) -> Result
         if offset == part.offset {
             root_header = Some(bin_hdr);
         }
-        size = size + bin_hdr + bin_body.unwrap_or(0)
-            - msg_hdr
-            - msg_part.body_size(data).virtual_size;
+        // unsigned arithmetic that wraps, as Dovecot's does on odd structures
+        size = size
+            .wrapping_add(bin_hdr)
+            .wrapping_add(bin_body.unwrap_or(0))
+            .wrapping_sub(msg_hdr)
+            .wrapping_sub(msg_part.body_size(data).virtual_size);
     }
     if !include_header {
-        size -= root_header.unwrap_or(hdr);
+        size = size.wrapping_sub(root_header.unwrap_or(hdr));
     }
     Ok(size)
 }
