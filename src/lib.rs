@@ -8,6 +8,7 @@ pub mod errtext;
 pub mod fs;
 pub mod imap;
 pub mod log;
+pub mod mail;
 pub mod master;
 pub mod net;
 pub mod storage;
