@@ -6,6 +6,7 @@
 pub mod config;
 pub mod errtext;
 pub mod imap;
+pub mod index;
 pub mod log;
 pub mod master;
 pub mod net;

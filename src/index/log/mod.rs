@@ -1,0 +1,5 @@
+//! `cote.index.log`: the transaction log of one mailbox index.
+
+pub mod frame;
+pub mod header;
+pub mod record;

@@ -1,0 +1,11 @@
+//! Per-mailbox index: caches of the mailbox state that can always be rebuilt from the truth
+//! (DESIGN.md §3).
+
+pub mod codec;
+pub mod crc32c;
+pub mod flags;
+pub mod keywords;
+pub mod log;
+pub mod snapshot;
+pub mod state;
+pub mod uidset;

@@ -1,0 +1,3 @@
+//! `cote.index`: the snapshot of a mailbox index.
+
+pub mod format;
