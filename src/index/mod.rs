@@ -3,9 +3,12 @@
 
 pub mod codec;
 pub mod crc32c;
+pub mod error;
 pub mod flags;
 pub mod keywords;
 pub mod log;
 pub mod snapshot;
 pub mod state;
+pub mod transaction;
 pub mod uidset;
+pub mod view;

@@ -69,6 +69,17 @@ impl UidSet {
         self.ranges.iter().flat_map(|&(a, b)| a..=b)
     }
 
+    /// The part of the set below `bound`.
+    pub fn below(&self, bound: u32) -> UidSet {
+        let ranges = self
+            .ranges
+            .iter()
+            .take_while(|&&(first, _)| first < bound)
+            .map(|&(first, last)| (first, last.min(bound - 1)))
+            .collect();
+        UidSet { ranges }
+    }
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.put_u32(count_u32(self.ranges.len()));
         for &(a, b) in &self.ranges {
@@ -131,6 +142,14 @@ mod tests {
         s.insert(0);
         assert_eq!(s.ranges(), &[(1, 9), (u32::MAX - 1, u32::MAX)]);
         assert_eq!(s.len(), 11);
+    }
+
+    #[test]
+    fn below() {
+        let s: UidSet = [1, 2, 3, 7, 8, 20].into_iter().collect();
+        assert_eq!(s.below(8).ranges(), &[(1, 3), (7, 7)]);
+        assert_eq!(s.below(1), UidSet::new());
+        assert_eq!(UidSet::range(1, u32::MAX).below(5).ranges(), &[(1, 4)]);
     }
 
     #[test]
