@@ -1,6 +1,7 @@
 //! Per-mailbox index: caches of the mailbox state that can always be rebuilt from the truth
 //! (DESIGN.md §3).
 
+pub mod cache;
 pub mod codec;
 pub mod crc32c;
 pub mod error;
