@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::fs::FsError;
+
 /// Why an index operation failed.
 #[derive(Debug)]
 pub enum IndexError {
@@ -15,6 +17,14 @@ pub enum IndexError {
     UidOrder { uid: u32, next_uid: u32 },
     /// A request the index cannot hold (bad keyword name, too many keywords, oversized key).
     Invalid(String),
+    /// A file operation failed (the error names the call and the path).
+    Fs(FsError),
+}
+
+impl From<FsError> for IndexError {
+    fn from(e: FsError) -> IndexError {
+        IndexError::Fs(e)
+    }
 }
 
 impl IndexError {
@@ -38,8 +48,16 @@ impl fmt::Display for IndexError {
                 "append of UID {uid} below the index's next UID {next_uid}"
             ),
             IndexError::Invalid(reason) => write!(f, "Invalid index change: {reason}"),
+            IndexError::Fs(e) => e.fmt(f),
         }
     }
 }
 
-impl std::error::Error for IndexError {}
+impl std::error::Error for IndexError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            IndexError::Fs(e) => Some(e),
+            _ => None,
+        }
+    }
+}

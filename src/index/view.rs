@@ -3,8 +3,95 @@
 //! command, so expunges wait in the view until the session takes them; appended messages
 //! get the next sequence numbers at once (the session announces them with EXISTS).
 
+use super::error::IndexError;
+use super::mailbox::MailboxIndex;
 use super::state::{Change, MailboxState};
+use super::transaction::IndexTransaction;
 use super::uidset::UidSet;
+use super::writer::Committed;
+
+/// One session's view of a mailbox index: the index kept current, and the session's
+/// numbering of it.
+#[derive(Debug)]
+pub struct View {
+    index: MailboxIndex,
+    seqs: SeqMap,
+    /// SELECT (claims \Recent messages) rather than EXAMINE.
+    claims_recent: bool,
+}
+
+impl View {
+    /// Opens a view on `index`. With `claims_recent` (IMAP SELECT), the messages no session
+    /// has seen yet become this session's \Recent messages.
+    pub fn new(mut index: MailboxIndex, claims_recent: bool) -> Result<View, IndexError> {
+        let mut recent = UidSet::new();
+        if claims_recent && index.state().recent_count() > 0 {
+            let mut tx = IndexTransaction::new();
+            tx.claim_recent();
+            recent = index.commit(&tx)?.claimed_recent;
+        }
+        // Changes up to here are part of the initial numbering.
+        index.take_changes();
+        let seqs = SeqMap::new(index.state(), recent);
+        Ok(View {
+            index,
+            seqs,
+            claims_recent,
+        })
+    }
+
+    pub fn state(&self) -> &MailboxState {
+        self.index.state()
+    }
+
+    pub fn seqs(&self) -> &SeqMap {
+        &self.seqs
+    }
+
+    pub fn index(&self) -> &MailboxIndex {
+        &self.index
+    }
+
+    /// The index, for committing or locking (changes made through it reach the numbering
+    /// at the next [`refresh`](Self::refresh)).
+    pub fn index_mut(&mut self) -> &mut MailboxIndex {
+        &mut self.index
+    }
+
+    /// Reads new changes (by any session on any host), claims new \Recent messages when
+    /// this view does, and applies them to the numbering: appends at once, expunges pending
+    /// until [`take_expunges`](Self::take_expunges). Returns the changes for the session to
+    /// report (EXISTS, EXPUNGE, FETCH FLAGS).
+    pub fn refresh(&mut self) -> Result<Vec<Change>, IndexError> {
+        let mut changes = self.index.refresh()?;
+        let mut claimed = UidSet::new();
+        if self.claims_recent && self.index.state().recent_count() > 0 {
+            let mut tx = IndexTransaction::new();
+            tx.claim_recent();
+            claimed = self.index.commit(&tx)?.claimed_recent;
+            changes.extend(self.index.take_changes());
+        }
+        self.seqs.apply(&changes, &claimed);
+        Ok(changes)
+    }
+
+    /// Commits `tx` and applies the resulting changes (this session's and any read under
+    /// the lock) to the numbering; returns them too.
+    pub fn commit(
+        &mut self,
+        tx: &IndexTransaction,
+    ) -> Result<(Committed, Vec<Change>), IndexError> {
+        let committed = self.index.commit(tx)?;
+        let changes = self.index.take_changes();
+        self.seqs.apply(&changes, &committed.claimed_recent);
+        Ok((committed, changes))
+    }
+
+    /// Applies pending expunges to the numbering; see [`SeqMap::take_expunges`].
+    pub fn take_expunges(&mut self) -> Vec<(u32, u32)> {
+        self.seqs.take_expunges()
+    }
+}
 
 /// Sequence numbers ↔ UIDs for one session.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

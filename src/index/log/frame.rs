@@ -352,6 +352,15 @@ mod tests {
         );
     }
 
+    #[test]
+    fn damaged_length_is_damage_not_a_tail() {
+        // A flipped length makes the first transaction look longer than the file.
+        let txns = vec![(0, vec![]), (0, vec![])];
+        let (mut buf, _) = log_of(&txns);
+        buf[1] ^= 0x01;
+        assert_eq!(scan(&buf, 0).unwrap_err().offset, 0);
+    }
+
     proptest! {
         #[test]
         fn round_trip(txns in arb_txns(), base in 0u64..1000) {
