@@ -298,3 +298,103 @@ fn views_number_and_claim_recent() {
     assert_eq!(selected.seqs().recent_count(), 3);
     assert_eq!(selected.state().recent_count(), 0);
 }
+
+fn fields(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+#[test]
+fn cache_fields_are_shared_chained_and_purged() {
+    both_modes(|mmap_disable| {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(mmap_disable);
+        let mut a = create(dir.path(), &s, 3);
+        let mut b = MailboxIndex::open(dir.path(), s.clone()).unwrap();
+        assert!(a.cached_fields(1).unwrap().is_empty());
+        let w = a
+            .cache_fields(&[
+                (
+                    1,
+                    fields(&[("imap.envelope", "(env 1)"), ("size.virtual", "1021")]),
+                ),
+                (2, fields(&[("imap.envelope", "(env 2)")])),
+                (9, fields(&[("imap.envelope", "gone")])),
+            ])
+            .unwrap();
+        assert_eq!((w.written, w.skipped), (2, 1));
+        b.refresh().unwrap();
+        assert_eq!(
+            b.cached_fields(1).unwrap(),
+            fields(&[("imap.envelope", "(env 1)"), ("size.virtual", "1021")])
+        );
+        // A later record for the same message links to the earlier one; newest wins.
+        b.cache_fields(&[(
+            1,
+            fields(&[("imap.bodystructure", "(bs)"), ("size.virtual", "1022")]),
+        )])
+        .unwrap();
+        a.refresh().unwrap();
+        let got = a.cached_fields(1).unwrap();
+        assert_eq!(
+            got,
+            fields(&[
+                ("imap.bodystructure", "(bs)"),
+                ("size.virtual", "1022"),
+                ("imap.envelope", "(env 1)")
+            ])
+        );
+        let reset = a.state().cache_reset_id();
+        a.purge_cache().unwrap();
+        assert_ne!(a.state().cache_reset_id(), reset);
+        b.refresh().unwrap();
+        assert_eq!(b.cached_fields(1).unwrap(), got);
+        assert_eq!(
+            b.cached_fields(2).unwrap(),
+            fields(&[("imap.envelope", "(env 2)")])
+        );
+        assert!(b.cached_fields(3).unwrap().is_empty());
+    });
+}
+
+#[test]
+fn cache_limits_and_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(true);
+    s.cache_record_max_size = 200;
+    let mut a = create(dir.path(), &s, 3);
+    let big = "x".repeat(300);
+    let w = a
+        .cache_fields(&[
+            (1, fields(&[("body", &big)])),
+            (2, fields(&[("imap.envelope", "(e2)")])),
+            (3, fields(&[("imap.envelope", "(e3)")])),
+        ])
+        .unwrap();
+    assert_eq!((w.written, w.skipped), (2, 1));
+    assert!(a.cached_fields(1).unwrap().is_empty());
+    // Damage the record of message 2: it is dropped, message 3 is still served.
+    let path = dir.path().join("cote.index.cache");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"(e2)").unwrap();
+    bytes[at] = b'X';
+    std::fs::write(&path, &bytes).unwrap();
+    let mut b = MailboxIndex::open(dir.path(), s.clone()).unwrap();
+    assert!(b.cached_fields(2).unwrap().is_empty());
+    assert_eq!(
+        b.cached_fields(3).unwrap(),
+        fields(&[("imap.envelope", "(e3)")])
+    );
+    assert!(b
+        .cache_fields(&[(2, fields(&[("bad name", "v")]))])
+        .is_err());
+    // A cache that cannot grow: writes are skipped, nothing fails.
+    s.cache_max_size = 100;
+    let mut c = MailboxIndex::open(dir.path(), s.clone()).unwrap();
+    let w = c
+        .cache_fields(&[(2, fields(&[("imap.envelope", &"y".repeat(150))]))])
+        .unwrap();
+    assert_eq!((w.written, w.skipped), (0, 1));
+}

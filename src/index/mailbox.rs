@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fs::{FileKind, NfsCache};
 
+use super::cache::file::CacheState;
 use super::error::IndexError;
 use super::log::file::{LogFile, LogOpenError, Read};
 use super::log::header::LOG_HEADER_LEN;
@@ -34,6 +35,7 @@ pub struct MailboxIndex {
     pub(crate) invisible_tail: u64,
     /// Changes read or committed and not yet taken by the caller.
     pub(crate) changes: Vec<Change>,
+    pub(crate) cache: CacheState,
 }
 
 /// The pieces a full load produces.
@@ -240,6 +242,7 @@ impl MailboxIndex {
             snapshot_pos: loaded.snapshot_pos,
             invisible_tail: loaded.invisible_tail,
             changes: Vec::new(),
+            cache: CacheState::default(),
         })
     }
 

@@ -7,7 +7,7 @@
 //! with `pwrite` (never O_APPEND), syncs per `mail_fsync`, and unlocks.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::fs::{ops, DotLock, DotLockSettings, FileKind, FileLock, FsFile, LockKind, LockRequest};
 
@@ -22,6 +22,9 @@ use super::snapshot;
 use super::state::MailboxState;
 use super::transaction::IndexTransaction;
 use super::uidset::UidSet;
+
+/// A log lock wait this long is logged (as Dovecot does).
+const SLOW_LOCK_WARNING: Duration = Duration::from_secs(30);
 
 /// How often a writer follows a log replaced while it waited for the lock before giving up.
 const MAX_LOCK_RETRIES: usize = 10;
@@ -74,12 +77,21 @@ impl MailboxIndex {
     /// Takes the log lock and reads everything committed before it.
     pub fn lock(&mut self) -> Result<LockedIndex<'_>, IndexError> {
         for _ in 0..MAX_LOCK_RETRIES {
+            let started = Instant::now();
             let lock = FileLock::acquire(
                 &self.settings.fs,
                 FileKind::Index,
                 &self.log.file,
                 log_lock_request(),
             )?;
+            let waited = started.elapsed();
+            if waited >= SLOW_LOCK_WARNING {
+                log::warn!(
+                    "Locking transaction log file {} took {} seconds",
+                    self.log.path.display(),
+                    waited.as_secs()
+                );
+            }
             if !self.log.replaced(&self.nfs)? {
                 let locked = LockedIndex {
                     index: self,
