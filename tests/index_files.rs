@@ -398,3 +398,38 @@ fn cache_limits_and_damage() {
         .unwrap();
     assert_eq!((w.written, w.skipped), (0, 1));
 }
+
+#[test]
+fn an_older_snapshot_is_continued_through_log2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(true);
+    s.rewrite_min_log_bytes = 256;
+    s.rewrite_max_log_bytes = 1024;
+    s.log_rotate_min_size = 4096;
+    s.log_rotate_max_size = 4096;
+    let mut a = create(dir.path(), &s, 1);
+    let mut uid = 2;
+    let snapshot = dir.path().join(SNAPSHOT_NAME);
+    // Wait for a snapshot in the middle of the first log file, and keep a copy of it.
+    let old = loop {
+        append(&mut a, uid);
+        uid += 1;
+        let h = decode_header(&std::fs::read(&snapshot).unwrap()).unwrap();
+        if h.log_file_seq == 1 && h.log_offset > 1500 {
+            break std::fs::read(&snapshot).unwrap();
+        }
+    };
+    while a.log_position().0 == 1 {
+        append(&mut a, uid);
+        uid += 1;
+    }
+    append(&mut a, uid);
+    std::fs::write(&snapshot, &old).unwrap();
+    let b = MailboxIndex::open(dir.path(), s.clone()).unwrap();
+    assert_eq!(b.state(), a.state());
+    std::fs::remove_file(dir.path().join(LOG2_NAME)).unwrap();
+    assert!(matches!(
+        MailboxIndex::open(dir.path(), s.clone()),
+        Err(IndexError::NeedsRebuild { .. })
+    ));
+}

@@ -109,13 +109,15 @@ impl MailboxIndex {
         )))
     }
 
-    /// Commits `tx` in one locked write: lock, read the tail, resolve, write, unlock.
+    /// Commits `tx` in one locked write: lock, read the tail, resolve, write, unlock. Once
+    /// the transaction is written the commit has succeeded: a failure of the upkeep or of
+    /// the release after it is logged, not returned.
     pub fn commit(&mut self, tx: &IndexTransaction) -> Result<Committed, IndexError> {
         let mut locked = self.lock()?;
-        let committed = locked.commit(tx);
-        let unlocked = locked.unlock();
-        let committed = committed?;
-        unlocked?;
+        let committed = locked.commit(tx)?;
+        if let Err(e) = locked.unlock() {
+            log::error!("After committing to {}: {e}", self.dir.display());
+        }
         Ok(committed)
     }
 
