@@ -63,15 +63,42 @@ fn role_replacer(args: &[String]) -> ExitCode {
 fn atomic_replace_never_partial() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dovecot-keywords");
-    std::fs::write(&path, replacement(0)).unwrap();
-    let mut writer = child(&["replacer", path.to_str().unwrap(), "300"], &[])
+    replaced_whole(&path, &path);
+    // Only the target is left: no temp files.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// The reader on one mount, the replacer on another: with attribute caching, reads of a
+/// name that was just replaced fail with ESTALE, which the reads retry.
+fn shared_atomic_replace_across_mounts() {
+    let mounts = std::env::var(SHARED_MOUNTS_ENV).unwrap_or_default();
+    let mounts: Vec<&str> = mounts.split_whitespace().collect();
+    let name = format!("cote-fs-replace.{}", std::process::id());
+    let (read_dir, write_dir) = (
+        Path::new(mounts[0]).join(&name),
+        Path::new(mounts[1]).join(&name),
+    );
+    std::fs::create_dir(&read_dir).unwrap();
+    replaced_whole(
+        &read_dir.join("dovecot-keywords"),
+        &write_dir.join("dovecot-keywords"),
+    );
+    std::fs::remove_dir_all(&read_dir).unwrap();
+}
+
+/// Reads `read_path` in a loop while a child replaces `write_path` (the same file) 300
+/// times: every read is one whole version.
+fn replaced_whole(read_path: &Path, write_path: &Path) {
+    let path = read_path;
+    std::fs::write(path, replacement(0)).unwrap();
+    let mut writer = child(&["replacer", write_path.to_str().unwrap(), "300"], &[])
         .spawn()
         .unwrap();
     let mut reads = 0u32;
     let mut seen_new = false;
     loop {
         let done = writer.try_wait().unwrap().is_some();
-        let bytes = ops::read_file(&path).unwrap();
+        let bytes = ops::read_file(path).unwrap();
         assert!(
             valid_replacement(&bytes),
             "partial or mixed file of {} bytes",
@@ -85,9 +112,15 @@ fn atomic_replace_never_partial() {
     }
     assert!(writer.wait().unwrap().success());
     assert!(seen_new);
-    assert_eq!(ops::read_file(&path).unwrap(), replacement(300));
-    // Only the target is left: no temp files.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // Attribute caches may show the previous version a moment longer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ops::read_file(path).unwrap() != replacement(300) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "last version never seen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     println!("  {reads} whole reads during 300 replacements");
 }
 
@@ -175,17 +208,51 @@ fn valid_log(bytes: &[u8]) -> Result<(), String> {
 fn views_follow_appends_and_replacements() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cote.index.log");
-    std::fs::write(&path, b"gen 0\n").unwrap();
-    let mapped_policy = FsPolicy::dovecot_defaults();
-    let read_policy = FsPolicy {
-        mmap_disable: true,
+    views_follow_writer(&path, &path, FsPolicy::dovecot_defaults());
+}
+
+/// Readers on one mount of a shared volume, the writer on another
+/// (`COTE_FS_SHARED_MOUNTS="/mnt/g1 /mnt/g2"`), with `mail_nfs_index` flushing.
+fn shared_views_follow_writer_on_other_mount() {
+    let mounts = std::env::var(SHARED_MOUNTS_ENV).unwrap_or_default();
+    let mounts: Vec<&str> = mounts.split_whitespace().collect();
+    let name = format!("cote-fs-view.{}", std::process::id());
+    let (read_dir, write_dir) = (
+        Path::new(mounts[0]).join(&name),
+        Path::new(mounts[1]).join(&name),
+    );
+    std::fs::create_dir(&read_dir).unwrap();
+    let policy = FsPolicy {
+        nfs_index: true,
+        fsync: cote::fs::FsyncMode::Always,
         ..FsPolicy::dovecot_defaults()
     };
+    views_follow_writer(
+        &read_dir.join("cote.index.log"),
+        &write_dir.join("cote.index.log"),
+        policy,
+    );
+    std::fs::remove_dir_all(&read_dir).unwrap();
+}
+
+/// A mapped view (unless the mount refuses mmap) and a buffered view of `read_path` follow
+/// an appender writing through `write_path` (the same file).
+fn views_follow_writer(read_path: &Path, write_path: &Path, base: FsPolicy) {
+    let path = read_path;
+    std::fs::write(path, b"gen 0\n").unwrap();
+    let mapped_policy = FsPolicy {
+        mmap_disable: false,
+        ..base.clone()
+    };
+    let read_policy = FsPolicy {
+        mmap_disable: true,
+        ..base
+    };
     let mut mapped =
-        FileView::open(&path, &mapped_policy, FileKind::Index, ViewMode::AppendOnly).unwrap();
+        FileView::open(path, &mapped_policy, FileKind::Index, ViewMode::AppendOnly).unwrap();
     let mut buffered =
-        FileView::open(&path, &read_policy, FileKind::Index, ViewMode::AppendOnly).unwrap();
-    let mut writer = child(&["appender", path.to_str().unwrap(), "1000"], &[])
+        FileView::open(path, &read_policy, FileKind::Index, ViewMode::AppendOnly).unwrap();
+    let mut writer = child(&["appender", write_path.to_str().unwrap(), "1000"], &[])
         .spawn()
         .unwrap();
     let (mut appended, mut replaced) = (0, 0);
@@ -206,21 +273,32 @@ fn views_follow_appends_and_replacements() {
         }
     }
     assert!(writer.wait().unwrap().success());
-    let on_disk = std::fs::read(&path).unwrap();
+    let on_disk = ops::read_file(path).unwrap();
     mapped.refresh().unwrap();
     buffered.refresh().unwrap();
-    assert!(mapped.is_mapped() && !buffered.is_mapped());
+    assert!(!buffered.is_mapped());
+    println!("  mapped view really mapped: {}", mapped.is_mapped());
     assert_eq!(mapped.bytes(), on_disk.as_slice());
     assert_eq!(buffered.bytes(), on_disk.as_slice());
     assert!(on_disk.starts_with(b"gen 9\n"));
     println!("  refreshes: {appended} appended, {replaced} replaced");
 }
 
+const SHARED_MOUNTS_ENV: &str = "COTE_FS_SHARED_MOUNTS";
+
 const TESTS: &[Test] = &[
     ("atomic_replace_never_partial", atomic_replace_never_partial),
     (
         "views_follow_appends_and_replacements",
         views_follow_appends_and_replacements,
+    ),
+    (
+        "shared_atomic_replace_across_mounts",
+        shared_atomic_replace_across_mounts,
+    ),
+    (
+        "shared_views_follow_writer_on_other_mount",
+        shared_views_follow_writer_on_other_mount,
     ),
 ];
 
@@ -232,5 +310,14 @@ fn main() -> ExitCode {
             _ => ExitCode::from(2),
         };
     }
-    run(TESTS)
+    let shared = std::env::var(SHARED_MOUNTS_ENV).is_ok_and(|m| m.split_whitespace().count() >= 2);
+    if !shared {
+        println!("{SHARED_MOUNTS_ENV} not set: the shared_* tests are not run");
+    }
+    let tests: Vec<Test> = TESTS
+        .iter()
+        .filter(|(name, _)| shared || !name.starts_with("shared_"))
+        .copied()
+        .collect();
+    run(&tests)
 }

@@ -34,6 +34,7 @@ pub use file::FsFile;
 pub use lock::dotlock::{DotLock, DotLockSettings, LockProgress, ReleaseOutcome};
 pub use lock::fcntl::RecordLock;
 pub use lock::flock::FlockLock;
+pub use lock::lockfile::LockFile;
 pub use lock::{FileLock, LockKind, LockRequest};
 pub use nfs::NfsCache;
 pub use perms::CreatePerms;

@@ -7,10 +7,12 @@
 //! - [`flock`]: BSD `flock()`.
 //! - [`dotlock`]: `<file>.lock` files, Dovecot's algorithm.
 //! - [`FileLock`]: whichever of the three `lock_method` picks, for index files.
+//! - [`lockfile`]: lock files that exist only while held (`dovecot-vsize.lock`, ...).
 
 pub mod dotlock;
 pub mod fcntl;
 pub mod flock;
+pub mod lockfile;
 mod notify;
 mod proc_locks;
 

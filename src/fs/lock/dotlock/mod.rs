@@ -382,8 +382,18 @@ fn create(
     let mut got = false;
     let mut create_started = SystemTime::now();
     loop {
-        // Server time for staleness, only computed when it matters (a probe on first use).
-        let mut now = unix_secs(clock::server_now(&attempt.dir));
+        // "Now" on the server's clock. The first look uses what is known (local time if
+        // nothing is): a free lock needs no probe, and a creation measures the skew anyway.
+        // Once we wait, the skew is measured (a probe file) if still unknown.
+        let mut now = if first {
+            unix_secs(
+                clock::known_skew(&attempt.dir)
+                    .unwrap_or_default()
+                    .to_server(SystemTime::now()),
+            )
+        } else {
+            unix_secs(clock::server_now(&attempt.dir))
+        };
         if !first {
             let Some(deadline) = deadline else { break };
             if prev_last_change != attempt.last_change {
