@@ -433,3 +433,38 @@ fn an_older_snapshot_is_continued_through_log2() {
         Err(IndexError::NeedsRebuild { .. })
     ));
 }
+
+#[test]
+fn any_damaged_byte_is_refused_or_an_earlier_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(true);
+    let mut a = create(dir.path(), &s, 2);
+    let mut states = vec![a.state().clone()];
+    for uid in 3..12 {
+        append(&mut a, uid);
+        states.push(a.state().clone());
+        flag(&mut a, uid - 1, Flags::SEEN, "k");
+        states.push(a.state().clone());
+    }
+    let log = dir.path().join(LOG_NAME);
+    let good = std::fs::read(&log).unwrap();
+    let _ = std::fs::remove_file(dir.path().join(SNAPSHOT_NAME));
+    let (mut refused, mut earlier) = (0, 0);
+    for at in (0..good.len()).step_by(3) {
+        for mask in [0x01u8, 0x80] {
+            let mut bad = good.clone();
+            bad[at] ^= mask;
+            std::fs::write(&log, &bad).unwrap();
+            match MailboxIndex::open(dir.path(), s.clone()) {
+                Ok(index) => {
+                    // Only damage to the last transaction can look like a torn tail.
+                    assert_eq!(index.state(), &states[states.len() - 2], "byte {at}");
+                    earlier += 1;
+                }
+                Err(IndexError::NeedsRebuild { .. }) => refused += 1,
+                Err(e) => panic!("byte {at}: {e}"),
+            }
+        }
+    }
+    assert!(refused > 0 && earlier > 0);
+}

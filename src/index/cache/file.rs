@@ -94,7 +94,14 @@ impl CacheFile {
             Ok(len) => len,
             Err(why) => return Ok(Err(why.0)),
         };
-        let mut buf = vec![0u8; len.min(64 * 1024 * 1024)];
+        // A damaged length must not drive a big allocation: it cannot pass the file's end.
+        let file_len = self.file.metadata()?.len();
+        if u64::from(offset) + len as u64 > file_len {
+            return Ok(Err(format!(
+                "record of {len} bytes passes the end of the file"
+            )));
+        }
+        let mut buf = vec![0u8; len];
         let n = self.file.read_full_at(&mut buf, u64::from(offset))?;
         Ok(CacheRecord::decode(&buf[..n], offset, uid).map_err(|why| why.0))
     }
