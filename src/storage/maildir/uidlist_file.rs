@@ -264,6 +264,13 @@ impl UidListFile {
         Ok(added)
     }
 
+    /// Replaces the list (e.g. one [`UidList::restore`]d from the index) and writes it
+    /// whole.
+    pub fn restore(&mut self, lock: &mut UidListLock, list: UidList) -> Result<(), MaildirError> {
+        self.list = list;
+        self.rewrite(lock)
+    }
+
     /// Forgets expunged messages; the file is rewritten when Dovecot's compress rule says so
     /// (their lines stay until then).
     pub fn expunge(&mut self, lock: &mut UidListLock, uids: &[u32]) -> Result<(), MaildirError> {
