@@ -583,3 +583,6 @@ impl MailboxList for MaildirList {
         Ok(Box::new(mb))
     }
 }
+
+#[cfg(test)]
+mod tests;

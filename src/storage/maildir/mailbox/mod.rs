@@ -459,7 +459,7 @@ impl MaildirMailbox {
     }
 
     fn cache_inner(&mut self, mails: &mut [Mail]) {
-        let entries: Vec<(u32, Vec<(String, Vec<u8>)>)> = mails
+        let entries: Vec<(u32, crate::index::cache::file::Fields)> = mails
             .iter_mut()
             .map(|m| (m.uid, m.take_computed()))
             .filter(|(_, f)| !f.is_empty())
@@ -794,4 +794,4 @@ impl Mailbox for MaildirMailbox {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -184,6 +184,8 @@ impl Core {
         let full = scan.cur_read;
         let vname = self.vname.clone();
         let merr = |e| StorageError::from_maildir(Some(&vname), &e);
+        // Letters in file names mean what dovecot-keywords says now.
+        self.keywords.refresh().map_err(merr)?;
         if self.uidlist.list().header().is_none() && state.uidvalidity() != 0 {
             if !full {
                 return Ok(Reconciled::NeedFull);
@@ -261,6 +263,14 @@ impl Core {
                     }
                 }
                 None if uid >= next => return Ok(Reconciled::NeedFull),
+                // Last seen in new/ and gone from there: moved to cur/, or expunged.
+                None if self
+                    .names
+                    .get(&base)
+                    .is_some_and(|l| l.subdir == Subdir::New) =>
+                {
+                    return Ok(Reconciled::NeedFull)
+                }
                 None => {}
             }
         }

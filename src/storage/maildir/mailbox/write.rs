@@ -15,7 +15,7 @@ use crate::storage::api::{StoreRequest, StoreResult};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::maildir::filename;
 use crate::storage::maildir::scan::{FileLoc, Subdir};
-use crate::storage::maildir::sync_state::SyncState;
+use crate::storage::maildir::sync_state::{SyncState, SYNC_SECS};
 use crate::storage::maildir::uidlist_file::UidListLock;
 
 use super::core::{index_flags, keyword_names, mail_flags, messages_in, same_keywords, Core};
@@ -204,15 +204,21 @@ impl Core {
         }
     }
 
-    /// After our own changes to `new/` (`touched[0]`) and `cur/` (`touched[1]`), which a
-    /// sync had just brought up to date: their new times, read now (dirty, so read again
-    /// once the sync window passed, in case someone else changed them meanwhile).
+    /// After our own changes to `cur/` (`touched[1]`), which a sync had just brought up to
+    /// date: its new time, read now — still "dirty", so it is read again once the sync
+    /// window has passed, in case someone else changed it in the same clock tick (file
+    /// times are coarse). A pending re-read is never postponed by our changes: the earliest
+    /// check time is kept. `new/` (`touched[0]`) keeps its old stamp: it is small, and the
+    /// next sync reads it.
     pub fn stamp_touched(&self, st: &mut SyncState, touched: [bool; 2]) -> StorageResult<()> {
-        if touched[0] {
-            st.new = self.restamp(Subdir::New)?;
-        }
+        let _ = touched[0];
         if touched[1] {
+            let old = st.cur;
             st.cur = self.restamp(Subdir::Cur)?;
+            let pending = !old.is_unset() && old.check_time <= old.mtime + SYNC_SECS;
+            if pending {
+                st.cur.check_time = st.cur.check_time.min(old.check_time);
+            }
         }
         Ok(())
     }
