@@ -7,6 +7,7 @@ pub mod config;
 pub mod errtext;
 pub mod fs;
 pub mod imap;
+pub mod index;
 pub mod log;
 pub mod mail;
 pub mod master;
