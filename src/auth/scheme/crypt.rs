@@ -63,6 +63,16 @@ pub fn verify(password: &[u8], stored: &[u8]) -> Result<bool, String> {
     Ok(equal(&computed, stored))
 }
 
+/// MD5-CRYPT: only `$1$` hashes (Dovecot computes MD5-crypt whatever the stored prefix, so
+/// another crypt(3) hash under this name never matches).
+pub fn verify_md5_crypt(password: &[u8], stored: &[u8]) -> Result<bool, String> {
+    if !stored.starts_with(b"$1$") {
+        return Ok(false);
+    }
+    let computed = crypt(password, stored)?;
+    Ok(equal(&computed, stored))
+}
+
 fn sha_crypt_rounds(requested: u32) -> u32 {
     match requested {
         0 => 5000,

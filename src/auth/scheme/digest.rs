@@ -71,7 +71,7 @@ pub fn salted_verify(
 /// `MD5`: MD5-CRYPT data (`$1$...`) or else PLAIN-MD5 data in hex or base64.
 pub fn md5_verify(password: &[u8], raw: &[u8]) -> Result<bool, String> {
     if raw.starts_with(b"$1$") {
-        return super::crypt::verify(password, raw);
+        return super::crypt::verify_md5_crypt(password, raw);
     }
     match encoding::decode(raw, Encoding::Hex, false, 16) {
         Ok(md5) => Ok(equal(&unsalted(Method::PlainMd5, password), &md5)),

@@ -279,11 +279,10 @@ fn verify_raw(
     let method = scheme.method();
     match method {
         Method::Md5 => digest::md5_verify(password, raw).map_err(invalid),
-        Method::Md5Crypt
-        | Method::DesCrypt
-        | Method::Sha256Crypt
-        | Method::Sha512Crypt
-        | Method::Crypt => crypt::verify(password, raw).map_err(invalid),
+        Method::Md5Crypt => crypt::verify_md5_crypt(password, raw).map_err(invalid),
+        Method::DesCrypt | Method::Sha256Crypt | Method::Sha512Crypt | Method::Crypt => {
+            crypt::verify(password, raw).map_err(invalid)
+        }
         Method::BlfCrypt => crypt::verify_blowfish(password, raw).map_err(invalid),
         Method::Smd5 | Method::Ssha | Method::Ssha256 | Method::Ssha512 => {
             digest::salted_verify(method, scheme.name(), password, raw).map_err(invalid)

@@ -187,8 +187,9 @@ struct EchoOff {
 impl EchoOff {
     fn new(tty: &File) -> EchoOff {
         let fd = tty.as_raw_fd();
-        // SAFETY: termios is plain data; tcgetattr fills it for a valid descriptor.
+        // SAFETY: termios is plain data, for which all zeroes is a valid value.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is open (borrowed from `tty`) and `saved` is a valid termios to fill.
         if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
             return EchoOff { fd, saved: None };
         }
