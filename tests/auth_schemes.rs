@@ -3,7 +3,9 @@
 //! `coteadm pw` makes verifies in `doveadm pw -t`, and both tools answer the same errors,
 //! prompts and exit codes alike. The oracle missing is a failure, never a skip.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -30,7 +32,7 @@ impl Oracle {
     }
 
     /// `doveadm -c CONFIG pw ARGS`, with `stdin` as standard input.
-    fn pw(&self, args: &[&str], stdin: &[u8]) -> Output {
+    fn pw<A: AsRef<OsStr>>(&self, args: &[A], stdin: &[u8]) -> Output {
         let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("t/oracle/dovecot");
         let mut command = Command::new(&wrapper);
         command
@@ -52,7 +54,7 @@ impl Oracle {
 }
 
 /// `coteadm pw ARGS`.
-fn coteadm(args: &[&str], stdin: &[u8]) -> Output {
+fn coteadm<A: AsRef<OsStr>>(args: &[A], stdin: &[u8]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_coteadm"));
     command.arg("pw").args(args);
     run(command, stdin)
@@ -234,7 +236,7 @@ fn cote_reverse_verify_matches_doveadm() {
 
 /// Runs the same `pw` command line through both tools; they must agree on exit code,
 /// standard output and standard error.
-fn same_answer(oracle: &Oracle, args: &[&str], stdin: &[u8]) {
+fn same_answer<A: AsRef<OsStr> + std::fmt::Debug>(oracle: &Oracle, args: &[A], stdin: &[u8]) {
     let theirs = oracle.pw(args, stdin);
     let ours = coteadm(args, stdin);
     assert_eq!(
@@ -325,4 +327,20 @@ fn passwords_from_stdin_match_doveadm() {
     same_answer(&oracle, &["-s", "SHA"], b"");
     same_answer(&oracle, &["-t", "{PLAIN}x"], b"x\n");
     same_answer(&oracle, &["-t", "{PLAIN}x"], b"y\n");
+}
+
+#[test]
+fn non_utf8_passwords_match_doveadm() {
+    let oracle = Oracle::new();
+    let latin1 = OsString::from_vec(b"gr\xfc\xdf".to_vec());
+    for scheme in ["PLAIN", "PLAIN.B64", "SHA256", "CRAM-MD5"] {
+        same_answer(
+            &oracle,
+            &["-s".into(), scheme.into(), "-p".into(), latin1.clone()],
+            b"",
+        );
+    }
+    same_answer(&oracle, &["-s", "PLAIN"], b"gr\xfc\xdf\ngr\xfc\xdf\n");
+    let test = OsString::from_vec(b"{PLAIN}gr\xfc\xdf".to_vec());
+    same_answer(&oracle, &["-t".into(), test, "-p".into(), latin1], b"");
 }

@@ -120,13 +120,12 @@ pub fn decode(
     Ok(raw)
 }
 
-/// Writes raw bytes in `encoding`; `None` for text schemes whose bytes are not UTF-8 (a
-/// PLAIN password in another charset: its `.B64` form is the way to store it).
-pub fn encode(raw: &[u8], encoding: Encoding) -> Option<String> {
+/// Writes raw bytes in `encoding` (text schemes' bytes as they are).
+pub fn encode(raw: &[u8], encoding: Encoding) -> Vec<u8> {
     match encoding {
-        Encoding::None => String::from_utf8(raw.to_vec()).ok(),
-        Encoding::Hex => Some(hex_encode(raw)),
-        Encoding::Base64 => Some(base64_encode(raw)),
+        Encoding::None => raw.to_vec(),
+        Encoding::Hex => hex_encode(raw).into_bytes(),
+        Encoding::Base64 => base64_encode(raw).into_bytes(),
     }
 }
 

@@ -47,8 +47,8 @@ pub enum SchemeError {
     UserRequired { scheme: String },
     /// A plaintext with a NUL byte: no C-string based implementation could have hashed it.
     NulInPassword,
-    /// A generated password is not text in the scheme's encoding (a non-UTF-8 PLAIN password;
-    /// `{PLAIN.B64}` stores it).
+    /// A generated password is not UTF-8 text (a PLAIN password in another charset:
+    /// `{PLAIN.B64}` stores it as text).
     NotText { scheme: String },
     /// A SASL mechanism needs credentials that the stored scheme cannot provide.
     CredentialsUnavailable { wanted: String, have: String },
@@ -89,7 +89,7 @@ impl fmt::Display for SchemeError {
             SchemeError::NulInPassword => f.write_str("Password contains a NUL byte"),
             SchemeError::NotText { scheme } => write!(
                 f,
-                "{scheme} of this password is not UTF-8 text; store it as {{{scheme}.B64}}"
+                "The {scheme} form of this password is not UTF-8 text ({{{scheme}.B64}} is)"
             ),
             SchemeError::CredentialsUnavailable { wanted, have } => {
                 write!(f, "Requested {wanted} scheme, but we have only {have}")
@@ -200,21 +200,23 @@ pub fn generate(
 ) -> Result<String, SchemeError> {
     let name = scheme.to_ascii_uppercase();
     let data = generate_encoded(&name, password, Params { user, rounds })?;
-    Ok(format!("{{{name}}}{data}"))
+    match String::from_utf8(data) {
+        Ok(data) => Ok(format!("{{{name}}}{data}")),
+        Err(_) => Err(SchemeError::NotText { scheme: name }),
+    }
 }
 
-/// The data part of a new stored password, in the encoding `scheme` names.
+/// The data part of a new stored password, in the encoding `scheme` names. Bytes: a PLAIN
+/// password need not be UTF-8.
 pub fn generate_encoded(
     scheme: &str,
     password: &[u8],
     params: Params<'_>,
-) -> Result<String, SchemeError> {
+) -> Result<Vec<u8>, SchemeError> {
     let found =
         Scheme::lookup(scheme).ok_or_else(|| SchemeError::UnknownScheme(scheme.to_string()))?;
     let raw = generate_raw(found.method(), found.name(), password, params)?;
-    encoding::encode(&raw, found.encoding()).ok_or_else(|| SchemeError::NotText {
-        scheme: found.name().to_string(),
-    })
+    Ok(encoding::encode(&raw, found.encoding()))
 }
 
 /// Every scheme name, in the order `doveadm pw -l` lists them.

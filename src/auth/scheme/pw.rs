@@ -301,7 +301,10 @@ pub fn run(
         Err(e) => return fatal(stderr, &e.to_string()),
     };
     if !opts.reverse_verify && opts.test_hash.is_none() {
-        let _ = writeln!(stdout, "{{{scheme}}}{generated}");
+        let mut line = format!("{{{scheme}}}").into_bytes();
+        line.extend_from_slice(&generated);
+        line.push(b'\n');
+        let _ = stdout.write_all(&line);
         return 0;
     }
 
@@ -312,7 +315,7 @@ pub fn run(
         },
         None => StoredPassword {
             scheme: scheme.as_str().into(),
-            data: generated.as_bytes(),
+            data: &generated,
         },
     };
     let (found, raw) = match stored.decode() {
