@@ -6,7 +6,10 @@
 pub mod auth;
 pub mod config;
 pub mod errtext;
+pub mod fs;
 pub mod imap;
 pub mod log;
+pub mod mail;
 pub mod master;
 pub mod net;
+pub mod storage;

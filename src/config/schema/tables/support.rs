@@ -28,6 +28,14 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "login_greeting"),
     ("", "login_trusted_networks"),
     ("", "ssl"),
+    // shared files (src/fs)
+    ("", "dotlock_use_excl"),
+    ("", "lock_method"),
+    ("", "mail_fsync"),
+    ("", "mail_max_lock_timeout"),
+    ("", "mail_nfs_index"),
+    ("", "mail_nfs_storage"),
+    ("", "mmap_disable"),
     // imap
     ("", "imap_capability"),
     ("", "imap_id_log"),
