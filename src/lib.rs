@@ -3,9 +3,11 @@
 //! The layers follow DESIGN.md §2; dependencies point down only:
 //! `master` → protocols (`imap`) → `config`, `log`, `net`.
 
+pub mod auth;
 pub mod config;
 pub mod errtext;
 pub mod fs;
+pub mod hostname;
 pub mod imap;
 pub mod index;
 pub mod log;

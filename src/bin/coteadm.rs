@@ -1,8 +1,11 @@
-//! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`.
+//! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`, `pw`.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cote::auth::scheme::pw;
 use cote::config::cli::default_config_path;
 use cote::log::{print_stderr, Level};
 use cote::master::admin::{self, Verb};
@@ -16,9 +19,11 @@ fn usage_error(message: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1).peekable();
+    // Arguments as the OS gives them: a password after `pw -p` need not be UTF-8.
+    let mut args = std::env::args_os().skip(1).peekable();
     let mut config = None;
-    while let Some(arg) = args.next_if(|a| a.starts_with('-')) {
+    while let Some(arg) = args.next_if(|a| a.as_bytes().starts_with(b"-")) {
+        let arg = arg.to_string_lossy().into_owned();
         match arg.as_str() {
             "-c" => match args.next() {
                 Some(path) => config = Some(PathBuf::from(path)),
@@ -30,7 +35,11 @@ fn main() -> ExitCode {
             },
         }
     }
-    let words: Vec<String> = args.collect();
+    if args.next_if(|a| a == "pw").is_some() {
+        let rest: Vec<OsString> = args.collect();
+        return ExitCode::from(pw::main(&rest));
+    }
+    let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
     match Verb::parse(&words) {
         Ok(verb) => {
             let path = config.unwrap_or_else(default_config_path);

@@ -456,7 +456,10 @@ fn lookup_long(key: &[u8], table: &dyn VarTable) -> Lookup {
         "pid" => return Lookup::Found(std::process::id().to_string().into_bytes()),
         "uid" => return Lookup::Found(nix::unistd::geteuid().to_string().into_bytes()),
         "gid" => return Lookup::Found(nix::unistd::getegid().to_string().into_bytes()),
-        "hostname" => return Lookup::Found(system_hostname().into_bytes()),
+        "hostname" => {
+            let name = crate::hostname::hostname().unwrap_or_default();
+            return Lookup::Found(name.as_bytes().to_vec());
+        }
         _ => {}
     }
     let (name, data) = match key_str.split_once(':') {
@@ -485,16 +488,6 @@ fn lookup_long(key: &[u8], table: &dyn VarTable) -> Lookup {
         format!("UNSUPPORTED_VARIABLE_{name}").into_bytes(),
         format!("Unknown variable '%{name}'"),
     )
-}
-
-/// The host name Dovecot calls `my_hostname`: `$DOVECOT_HOSTNAME` or gethostname().
-pub fn system_hostname() -> String {
-    if let Ok(name) = std::env::var("DOVECOT_HOSTNAME") {
-        return name;
-    }
-    nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 fn apply_modifier(m: Modifier, v: Vec<u8>, spec: &mut Spec) -> Vec<u8> {

@@ -17,7 +17,12 @@ pub const EX_TEMPFAIL: u8 = 75;
 pub const EX_CONFIG: u8 = 78;
 
 /// The verbs implemented so far, as usage lines.
-pub const VERBS: &[&str] = &["log reopen", "reload", "stop"];
+pub const VERBS: &[&str] = &[
+    "log reopen",
+    "reload",
+    "stop",
+    "pw [-l] [-p plaintext] [-r rounds] [-s scheme] [-t hash] [-u user] [-V]",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
