@@ -358,6 +358,7 @@ impl UidListFile {
             &self.policy,
         )?;
         tmp.write_all(&data)?;
+        crate::storage::crash::point("uidlist-rewrite-written");
         if !lock.lock.is_ours()? {
             return Err(MaildirError::LockOverridden(self.path.clone()));
         }

@@ -177,6 +177,7 @@ impl Core {
             .collect();
         self.commit_keywords(ul)?;
         let moved = self.move_into_place(files, &letters)?;
+        crate::storage::crash::point("save-moved");
         let names: Vec<Vec<u8>> = moved.iter().map(|l| l.name.clone()).collect();
         let (root, perms) = (self.control_root.clone(), self.perms.clone());
         let added = match self
@@ -192,6 +193,7 @@ impl Core {
                 return Err(self.save_err(e));
             }
         };
+        crate::storage::crash::point("save-uid-assigned");
         let mut uids = Vec::with_capacity(files.len());
         let mut tx = IndexTransaction::new();
         let mut appends = Vec::new();

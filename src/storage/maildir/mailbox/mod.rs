@@ -315,6 +315,7 @@ impl MaildirMailbox {
     /// Moves files from `tmp/` into place and gives them UIDs; waits for the lock when UIDs
     /// are wanted or keywords need new letters.
     fn commit_files(&mut self, mut files: Vec<TmpMail>, assign_uids: bool) -> StorageResult<Saved> {
+        crate::storage::crash::point("save-tmp-written");
         let needs_lock = assign_uids
             || files
                 .iter()

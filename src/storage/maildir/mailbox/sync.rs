@@ -226,6 +226,7 @@ impl Core {
             self.uidlist
                 .add_files(ul, fresh, || uidvalidity::next(&root, &perms))
                 .map_err(merr)?;
+            crate::storage::crash::point("sync-uids-assigned");
         }
         let next = state.next_uid();
         let mut tx = IndexTransaction::new();
@@ -248,7 +249,7 @@ impl Core {
                         appends.push(self.append_from_file(uid, loc));
                     } else if let Some(m) = state.message(uid) {
                         if st.dirty.contains(uid) {
-                            self.retry_dirty(state, m, loc, st)?;
+                            self.retry_dirty(state, m, loc, st, ul)?;
                         } else if let Some((flags, kw)) = self.file_flags_differ(state, m, loc) {
                             tx.update_flags(UidSet::range(uid, uid), FlagMode::Replace, flags, kw);
                         }
@@ -395,9 +396,11 @@ impl Core {
         m: &MessageRecord,
         loc: &FileLoc,
         st: &mut SyncState,
+        ul: &UidListLock,
     ) -> StorageResult<()> {
         let names = keyword_names(state, m);
         let letters = self.letters_for(&names);
+        self.commit_keywords(ul)?;
         let name = filename::with_flags(&loc.name, mail_flags(m.flags), &letters);
         let done = |st: &mut SyncState| {
             st.dirty = st.dirty.iter().filter(|&u| u != m.uid).collect();

@@ -95,6 +95,8 @@ impl Core {
                 continue;
             }
             let letters = self.letters_for(&kw);
+            // A letter must be in dovecot-keywords before any file name uses it.
+            self.commit_keywords(ul)?;
             let file_flags = mail_flags(flags);
             let candidates = self.candidates(m, state);
             let renamed = self.file_do(&m.key, candidates, |path, loc| {
@@ -111,6 +113,7 @@ impl Core {
             });
             match renamed {
                 Ok(Some((to, _))) => {
+                    crate::storage::crash::point("flags-renamed");
                     touched[usize::from(to.subdir == Subdir::Cur)] = true;
                     self.remember(to);
                     updates.push((m.uid, flags, kw));
@@ -127,7 +130,6 @@ impl Core {
                 }
             }
         }
-        self.commit_keywords(ul)?;
         if !updates.is_empty() {
             let mut tx = IndexTransaction::new();
             for (uid, flags, kw) in &updates {
@@ -172,6 +174,7 @@ impl Core {
                 Ok(found) => {
                     if let Some((subdir, _)) = found {
                         touched[usize::from(subdir == Subdir::Cur)] = true;
+                        crate::storage::crash::point("expunge-unlinked");
                     }
                     expunged.insert(m.uid);
                     keys.push(m.key.to_vec());
@@ -190,6 +193,7 @@ impl Core {
             self.uidlist
                 .expunge(ul, &list)
                 .map_err(|e| StorageError::from_maildir(Some(&self.vname), &e))?;
+            crate::storage::crash::point("expunge-uidlist-written");
             let mut st = SyncState::decode(li.state().backend_state());
             st.dirty = st.dirty.iter().filter(|&u| !expunged.contains(u)).collect();
             self.stamp_touched(&mut st, touched)?;
