@@ -11,6 +11,11 @@
 //! - every worker's own view, refreshed incrementally, equals a fresh session's;
 //! - deleting `cote.index*` and rebuilding from the Maildir gives the same state.
 //!
+//! With `COTE_FS_SHARED_MOUNTS="/mnt/g1 /mnt/g2"` (two mounts of one GlusterFS volume, see
+//! shared/sharedfs-setup.sh) the `shared_*` tests run the same hammer across the mounts:
+//! half the workers on each, each mount a "host" (`DOVECOT_HOSTNAME`), with the settings
+//! Dovecot recommends for several hosts (NFS flushes, `mmap_disable`, `mail_fsync=always`).
+//!
 //! `harness = false`: the binary re-executes itself as the workers. Time per configuration:
 //! `COTE_STORAGE_HAMMER_MS` (default 6000). Throughput is printed, never asserted.
 
@@ -28,9 +33,25 @@ use cote::storage::api::{
 };
 use fs_support::{child, role, run, Test};
 use storage_support::{
-    flagged, fresh_snapshot, message, remove_index, settings, snapshot, token_of, uidlist, user,
-    Rng, Seen,
+    flagged, fresh_snapshot, message, remove_index, settings, shared_settings, snapshot, token_of,
+    uidlist, user, Rng, Seen,
 };
+
+const SHARED_MOUNTS_ENV: &str = "COTE_FS_SHARED_MOUNTS";
+
+/// The test's settings: local (`lock`, `mmap_disable`) or shared across mounts.
+fn config(
+    lock: &str,
+    mmap_disable: bool,
+    shared: bool,
+    temp: &Path,
+) -> cote::storage::settings::StorageSettings {
+    if shared {
+        shared_settings(lock, temp)
+    } else {
+        settings(lock, mmap_disable, temp)
+    }
+}
 
 const WORKERS: usize = 8;
 const SOURCE_MESSAGES: usize = 20;
@@ -68,12 +89,12 @@ impl Log {
     }
 }
 
-/// Worker: `hammer ROOT LOCK MMAP ID MILLIS LOG`. Logs every acknowledged operation:
+/// Worker: `hammer ROOT LOCK MMAP SHARED ID MILLIS LOG`. Logs every acknowledged operation:
 /// `S token uid`, `C srcuid destuid`, `K uid 0|1` (its keyword), `F uid 0|1` (\Flagged of
 /// its own message), `X uid`; then `DONE`; waits for ROOT/../verify, syncs and logs
 /// `V digest`.
 fn worker(args: &[String]) -> ExitCode {
-    let [root, lock, mmap, id, millis, log] = args else {
+    let [root, lock, mmap, shared, id, millis, log] = args else {
         return ExitCode::from(2);
     };
     let root = PathBuf::from(root);
@@ -84,7 +105,7 @@ fn worker(args: &[String]) -> ExitCode {
         .open(log)
         .expect("log"));
     let temp = root.parent().unwrap().to_path_buf();
-    let mut user = user(&root, settings(lock, mmap == "yes", &temp));
+    let mut user = user(&root, config(lock, mmap == "yes", shared == "yes", &temp));
     let mut inbox = user.open("INBOX", OpenOptions::ACCESS).expect("open INBOX");
     let mut source = user
         .open("Source", OpenOptions::ACCESS)
@@ -249,10 +270,52 @@ fn read_logs(dir: &Path) -> Expected {
     e
 }
 
+/// Where the workers run: a local temp dir, or one directory seen through each shared
+/// mount (workers alternate between them).
+struct Place {
+    _local: Option<tempfile::TempDir>,
+    /// The test directory through each mount (one entry when local).
+    dirs: Vec<PathBuf>,
+}
+
+impl Place {
+    fn new(shared: bool, tag: &str) -> Place {
+        if !shared {
+            let dir = tempfile::tempdir().unwrap();
+            let dirs = vec![dir.path().to_path_buf()];
+            return Place {
+                _local: Some(dir),
+                dirs,
+            };
+        }
+        let mounts = std::env::var(SHARED_MOUNTS_ENV).expect("shared mounts");
+        let name = format!("cote-storage.{}.{tag}", std::process::id());
+        let dirs: Vec<PathBuf> = mounts
+            .split_whitespace()
+            .map(|m| Path::new(m).join(&name))
+            .collect();
+        std::fs::create_dir(&dirs[0]).unwrap();
+        Place { _local: None, dirs }
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if self._local.is_none() {
+            let _ = std::fs::remove_dir_all(&self.dirs[0]);
+        }
+    }
+}
+
 fn run_config(lock: &str, mmap_disable: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("Maildir");
-    let mut setup = user(&root, settings(lock, mmap_disable, dir.path()));
+    run_place(lock, mmap_disable, false);
+}
+
+fn run_place(lock: &str, mmap_disable: bool, shared: bool) {
+    let place = Place::new(shared, lock);
+    let dir = &place.dirs[0];
+    let root = dir.join("Maildir");
+    let mut setup = user(&root, config(lock, mmap_disable, shared, dir));
     setup.create("Source").unwrap();
     let mut source = setup.open("Source", OpenOptions::ACCESS).unwrap();
     let mut source_tokens = HashMap::new();
@@ -282,19 +345,27 @@ fn run_config(lock: &str, mmap_disable: bool) {
     let started = Instant::now();
     let mut children = Vec::new();
     for id in 0..WORKERS {
-        let log = dir.path().join(format!("w{id}.log"));
+        let log = dir.join(format!("w{id}.log"));
+        let mount = id % place.dirs.len();
+        let host = format!("node{mount}");
         let args = [
             "hammer".to_string(),
-            root.display().to_string(),
+            place.dirs[mount].join("Maildir").display().to_string(),
             lock.to_string(),
             if mmap_disable { "yes" } else { "no" }.to_string(),
+            if shared { "yes" } else { "no" }.to_string(),
             id.to_string(),
             millis.to_string(),
             log.display().to_string(),
         ];
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = if shared {
+            vec![("DOVECOT_HOSTNAME", host.as_str())]
+        } else {
+            vec![]
+        };
         children.push(
-            child(&refs, &[])
+            child(&refs, &env)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .spawn()
@@ -306,7 +377,7 @@ fn run_config(lock: &str, mmap_disable: bool) {
     loop {
         let done = (0..WORKERS)
             .filter(|id| {
-                std::fs::read_to_string(dir.path().join(format!("w{id}.log")))
+                std::fs::read_to_string(dir.join(format!("w{id}.log")))
                     .is_ok_and(|t| t.contains("DONE\n"))
             })
             .count();
@@ -322,14 +393,14 @@ fn run_config(lock: &str, mmap_disable: bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let hammer_time = started.elapsed();
-    std::fs::write(dir.path().join("verify"), b"").unwrap();
+    std::fs::write(dir.join("verify"), b"").unwrap();
     for mut c in children {
         let status = c.wait().unwrap();
         assert!(status.success(), "a worker failed: {status}");
     }
-    let e = read_logs(dir.path());
+    let e = read_logs(dir);
 
-    let mut checker = user(&root, settings(lock, mmap_disable, dir.path()));
+    let mut checker = user(&root, config(lock, mmap_disable, shared, dir));
     let mut inbox = checker.open("INBOX", OpenOptions::EXAMINE).unwrap();
     inbox
         .sync(SyncFlags {
@@ -409,7 +480,8 @@ fn run_config(lock: &str, mmap_disable: bool) {
     assert_eq!(reopened.uidvalidity(), uidvalidity);
 
     println!(
-        "    lock_method={lock} mmap_disable={}: {} acknowledged operations in {:.1}s ({:.0}/s), {} messages at the end",
+        "    {}lock_method={lock} mmap_disable={}: {} acknowledged operations in {:.1}s ({:.0}/s), {} messages at the end",
+        if shared { "shared mounts, " } else { "" },
         if mmap_disable { "yes" } else { "no" },
         e.ops,
         hammer_time.as_secs_f64(),
@@ -437,6 +509,13 @@ fn hammer_dotlock_nommap() {
     run_config("dotlock", true);
 }
 
+fn shared_hammer_fcntl() {
+    run_place("fcntl", true, true);
+}
+fn shared_hammer_dotlock() {
+    run_place("dotlock", true, true);
+}
+
 fn main() -> ExitCode {
     if let Some(args) = role() {
         return match args.first().map(String::as_str) {
@@ -452,5 +531,13 @@ fn main() -> ExitCode {
         ("hammer_dotlock_mmap", hammer_dotlock_mmap),
         ("hammer_dotlock_nommap", hammer_dotlock_nommap),
     ];
-    run(tests)
+    let shared = std::env::var(SHARED_MOUNTS_ENV).is_ok_and(|m| m.split_whitespace().count() >= 2);
+    if !shared {
+        println!("{SHARED_MOUNTS_ENV} not set: the shared_* tests are not run");
+        return run(tests);
+    }
+    let mut all = tests.to_vec();
+    all.push(("shared_hammer_fcntl", shared_hammer_fcntl));
+    all.push(("shared_hammer_dotlock", shared_hammer_dotlock));
+    run(&all)
 }

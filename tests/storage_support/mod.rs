@@ -36,6 +36,20 @@ pub fn settings(lock: &str, mmap_disable: bool, temp_dir: &Path) -> StorageSetti
     s
 }
 
+/// The settings Dovecot recommends for several hosts on one FUSE/NFS store: NFS cache
+/// flushes for storage and index files, `mmap_disable = yes`, `mail_fsync = always`.
+pub fn shared_settings(lock: &str, temp_dir: &Path) -> StorageSettings {
+    let mut s = settings(lock, true, temp_dir);
+    let fs = FsPolicy {
+        nfs_storage: true,
+        nfs_index: true,
+        fsync: cote::fs::FsyncMode::Always,
+        ..s.fs.clone()
+    };
+    s = s.with_fs(fs);
+    s
+}
+
 /// A user whose INBOX namespace is `maildir:<root>` (plus `extra` location options).
 pub fn user(root: &Path, settings: StorageSettings) -> MailUser {
     user_at(&format!("maildir:{}", root.display()), root, settings)

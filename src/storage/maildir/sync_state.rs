@@ -14,7 +14,7 @@ use crate::index::uidset::UidSet;
 /// Dovecot's `MAILDIR_SYNC_SECS`: the clock drift allowed between hosts sharing the store.
 pub const SYNC_SECS: i64 = 1;
 
-const MAGIC: &[u8; 4] = b"cMD1";
+const MAGIC: &[u8; 4] = b"cMD2";
 /// At most this many dirty UID ranges are kept (the backend state is small).
 pub const MAX_DIRTY_RANGES: usize = 96;
 
@@ -45,6 +45,15 @@ impl DirStamp {
     }
 }
 
+/// `dovecot-uidlist` as last written or read under the lock: if it is still the same file
+/// with the same size and mtime, nobody assigned UIDs since, and it need not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileStamp {
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_nsecs: i64,
+}
+
 /// The Maildir sync state stored in the index.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SyncState {
@@ -52,6 +61,7 @@ pub struct SyncState {
     pub cur: DirStamp,
     /// Files were left in `new/` at the last read of it (a read-write session moves them).
     pub new_has_files: bool,
+    pub uidlist: FileStamp,
     /// When `tmp/` was last searched for stale files.
     pub last_tmp_scan: i64,
     /// How many times the index was rebuilt from the Maildir (modseqs restarted each time).
@@ -80,6 +90,11 @@ impl SyncState {
         let new = stamp(&mut r)?;
         let cur = stamp(&mut r)?;
         let new_has_files = r.u8()? != 0;
+        let uidlist = FileStamp {
+            ino: r.u64()?,
+            size: r.u64()?,
+            mtime_nsecs: r.i64()?,
+        };
         let last_tmp_scan = r.i64()?;
         let rebuilds = r.u32()?;
         let count = r.u32()? as usize;
@@ -98,6 +113,7 @@ impl SyncState {
             new,
             cur,
             new_has_files,
+            uidlist,
             last_tmp_scan,
             rebuilds,
             dirty,
@@ -116,6 +132,9 @@ impl SyncState {
             out.extend_from_slice(&s.check_time.to_le_bytes());
         }
         out.push(u8::from(self.new_has_files));
+        out.extend_from_slice(&self.uidlist.ino.to_le_bytes());
+        out.extend_from_slice(&self.uidlist.size.to_le_bytes());
+        out.extend_from_slice(&self.uidlist.mtime_nsecs.to_le_bytes());
         out.extend_from_slice(&self.last_tmp_scan.to_le_bytes());
         out.extend_from_slice(&self.rebuilds.to_le_bytes());
         let ranges = &self.dirty.ranges()[..self.dirty.ranges().len().min(MAX_DIRTY_RANGES)];
@@ -148,6 +167,9 @@ impl Reader<'_> {
     }
     fn u32(&mut self) -> Option<u32> {
         self.take::<4>().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take::<8>().map(u64::from_le_bytes)
     }
     fn i64(&mut self) -> Option<i64> {
         self.take::<8>().map(i64::from_le_bytes)
@@ -220,6 +242,11 @@ mod tests {
             new: stamp(100, 200),
             cur: stamp(101, 201),
             new_has_files: true,
+            uidlist: FileStamp {
+                ino: 9,
+                size: 10,
+                mtime_nsecs: -11,
+            },
             last_tmp_scan: 7,
             rebuilds: 2,
             dirty: UidSet::new(),

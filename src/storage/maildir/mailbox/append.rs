@@ -234,10 +234,15 @@ impl Core {
             moved.iter().any(|l| l.subdir == Subdir::Cur),
         ];
         st.new_has_files |= touched[0];
-        if let Err(e) = self.stamp_touched(&mut st, touched) {
-            log::error!("Mailbox {}: {e}", self.vname);
-        } else {
-            tx.set_backend_state(st.encode());
+        match self
+            .stamp_touched(&mut st, touched)
+            .and_then(|()| self.uidlist_stamp())
+        {
+            Ok(stamp) => {
+                st.uidlist = stamp;
+                tx.set_backend_state(st.encode());
+            }
+            Err(e) => log::error!("Mailbox {}: {e}", self.vname),
         }
         if let Err(e) = li.commit(&tx) {
             log::error!(

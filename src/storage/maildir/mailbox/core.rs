@@ -2,11 +2,11 @@
 //! `dovecot-keywords`, the file names last seen, and the helpers every operation uses
 //! (locking, finding a message's file, keyword letters, directory stamps).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::fs::{CreatePerms, FsError, FsResult};
+use crate::fs::{CreatePerms, FileKind, FsError, FsResult};
 use crate::index::flags::Flags;
 use crate::index::settings::IndexSettings;
 use crate::index::state::{MailboxState, MessageRecord};
@@ -15,7 +15,7 @@ use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::maildir::filename::{self, BaseNameGenerator};
 use crate::storage::maildir::keywords_file::KeywordsFile;
 use crate::storage::maildir::scan::{self, find_file, FileLoc, Subdir};
-use crate::storage::maildir::sync_state::{DirStamp, DirTimes};
+use crate::storage::maildir::sync_state::{DirStamp, DirTimes, FileStamp};
 use crate::storage::maildir::uidlist_file::{Refresh, UidListFile, UidListLock};
 use crate::storage::settings::StorageSettings;
 
@@ -38,6 +38,9 @@ pub(crate) struct Core {
     pub keywords: KeywordsFile,
     /// Where each message file (by base name) was last seen.
     pub names: HashMap<Vec<u8>, FileLoc>,
+    /// The base names last seen in `new/` (a partial sync reads only `new/`: one of these
+    /// missing there means it moved to `cur/` or was expunged).
+    pub in_new: HashSet<Vec<u8>>,
     pub namegen: BaseNameGenerator,
 }
 
@@ -175,7 +178,7 @@ impl Core {
             let found = find_file(&self.dir, base)
                 .map_err(|e| StorageError::from_maildir(Some(&self.vname), &e))?;
             let Some(loc) = found else {
-                self.names.remove(base);
+                self.forget(base);
                 return Ok(None);
             };
             match op(&loc.path(&self.dir), &loc) {
@@ -189,7 +192,34 @@ impl Core {
 
     /// Records where a message's file is now.
     pub fn remember(&mut self, loc: FileLoc) {
-        self.names.insert(filename::base(&loc.name).to_vec(), loc);
+        let base = filename::base(&loc.name).to_vec();
+        if loc.subdir == Subdir::New {
+            self.in_new.insert(base.clone());
+        } else {
+            self.in_new.remove(&base);
+        }
+        self.names.insert(base, loc);
+    }
+
+    /// Forgets a message file that is gone.
+    pub fn forget(&mut self, base: &[u8]) {
+        self.names.remove(base);
+        self.in_new.remove(base);
+    }
+
+    /// `dovecot-uidlist` as it is now (all zero when it does not exist).
+    pub fn uidlist_stamp(&self) -> StorageResult<FileStamp> {
+        let path = self.uidlist.path();
+        self.settings.fs.nfs(FileKind::Storage).flush_attr(path);
+        let st = crate::fs::ops::stat_if_exists(path).map_err(|e| self.fs_err(e))?;
+        Ok(st.map_or(FileStamp::default(), |st| {
+            use std::os::unix::fs::MetadataExt;
+            FileStamp {
+                ino: st.ino(),
+                size: st.size(),
+                mtime_nsecs: st.mtime().saturating_mul(1_000_000_000) + st.mtime_nsec(),
+            }
+        }))
     }
 }
 

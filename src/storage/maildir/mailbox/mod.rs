@@ -129,6 +129,7 @@ impl MaildirMailbox {
             read_only,
             move_new,
             names: Default::default(),
+            in_new: Default::default(),
             namegen,
         };
         let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {
@@ -167,7 +168,7 @@ impl MaildirMailbox {
         if self.claims_recent && self.index.state().recent_count() > 0 {
             let mut tx = IndexTransaction::new();
             tx.claim_recent();
-            claimed = self.index.commit(&tx)?.claimed_recent;
+            claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
             self.index.take_changes();
         }
         self.seqs = SeqMap::new(self.index.state(), claimed);
@@ -210,6 +211,7 @@ impl MaildirMailbox {
         };
         let result = match self.index.lock() {
             Ok(mut li) => {
+                remove_stale_newlock(&self.index_dir);
                 let r = op(&mut self.core, &mut li, &mut ul);
                 if let Err(e) = li.unlock() {
                     log::error!("Mailbox {}: {e}", self.core.vname);
@@ -228,9 +230,6 @@ impl MaildirMailbox {
     /// it under the locks and commit it to the index.
     fn sync_maildir(&mut self, flags: SyncFlags) -> StorageResult<()> {
         let st = SyncState::decode(self.index.state().backend_state());
-        if let Err(e) = self.core.uidlist.refresh() {
-            return Err(StorageError::from_maildir(Some(&self.core.vname), &e));
-        }
         let need = self.core.sync_hint(self.index.state(), &st, flags.full)?;
         if need {
             let outcome = self.with_locks(!flags.fast, |core, li, ul| {
@@ -253,7 +252,7 @@ impl MaildirMailbox {
         if self.claims_recent && self.index.state().recent_count() > 0 {
             let mut tx = IndexTransaction::new();
             tx.claim_recent();
-            claimed = self.index.commit(&tx)?.claimed_recent;
+            claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
             changes.extend(self.index.take_changes());
         }
         self.seqs.apply(&changes, &claimed);
@@ -301,6 +300,7 @@ impl MaildirMailbox {
         remove_stale_tmp(&self.core.dir.join("tmp"), now - TMP_DELETE_SECS)
             .map_err(|e| self.core.fs_err(e))?;
         let mut li = self.index.lock()?;
+        remove_stale_newlock(&self.index_dir);
         let mut st = SyncState::decode(li.state().backend_state());
         st.last_tmp_scan = now;
         let mut tx = IndexTransaction::new();
@@ -361,6 +361,13 @@ impl MaildirMailbox {
             internal_date: m.internal_date,
             save_date: m.save_date,
         };
+        if self.core.uidlist.list().header().is_none() {
+            // Not read yet in this session (a sync that found nothing new does not need it).
+            self.core
+                .uidlist
+                .refresh()
+                .map_err(|e| StorageError::from_maildir(Some(&self.core.vname), &e))?;
+        }
         let record = self.core.uidlist.list().get(uid);
         let guid = record
             .and_then(|r| r.extension(b'G'))
@@ -596,6 +603,35 @@ fn build_index(
         log::error!("Mailbox {}: {e}", core.vname);
     }
     result
+}
+
+/// Commits one index transaction (lock, commit, upkeep, unlock).
+fn commit_index(
+    index: &mut MailboxIndex,
+    index_dir: &Path,
+    tx: &IndexTransaction,
+) -> StorageResult<crate::index::writer::Committed> {
+    let mut li = index.lock()?;
+    remove_stale_newlock(index_dir);
+    let committed = li.commit(tx)?;
+    if let Err(e) = li.unlock() {
+        log::error!("After committing to {}: {e}", index_dir.display());
+    }
+    Ok(committed)
+}
+
+/// A `cote.index.log.newlock` found while we hold the log lock is a rotation whose
+/// process died (rotations happen only under the log lock). Its content is the new log, not
+/// `pid:host`, so the dotlock rules could only override it after its 180 s stale timeout,
+/// blocking every rotation until then. Workaround in the storage layer until the index
+/// layer does this itself when it takes the log lock.
+fn remove_stale_newlock(index_dir: &Path) {
+    let path = index_dir.join(format!("{LOG_NAME}.newlock"));
+    match ops::unlink_if_exists(&path) {
+        Ok(true) => log::warn!("Removed a stale {} (its writer died)", path.display()),
+        Ok(false) => {}
+        Err(e) => log::error!("{e}"),
+    }
 }
 
 /// A private directory for an `INDEX=MEMORY` index.

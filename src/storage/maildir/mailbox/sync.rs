@@ -48,22 +48,31 @@ enum Reconciled {
 }
 
 impl Core {
-    /// What must be read, judged under the locks (someone may have synced while we waited).
+    /// What must be read. `uidlist_current`: the in-memory uidlist was just read from the
+    /// file (under the lock, or because its stamp changed), so what it holds counts.
     fn sync_need(
         &self,
         state: &MailboxState,
         st: &SyncState,
         full: bool,
+        uidlist_current: bool,
     ) -> StorageResult<ScanNeed> {
         let times = self.dir_times()?;
         let now = scan::server_now(&self.dir);
         let mut need = quick_check(st, times, now, full, self.settings.maildir.very_dirty_syncs);
-        let list = self.uidlist.list();
-        if list.header().is_none() || state.uidvalidity() == 0 {
+        if state.uidvalidity() == 0 {
             need = ScanNeed::ALL;
         }
-        if list.next_uid() > state.next_uid() {
-            need.new = true;
+        if uidlist_current {
+            let list = self.uidlist.list();
+            if list.header().is_none() {
+                need = ScanNeed::ALL;
+            }
+            // UIDs the index has not got (assigned by Dovecot, or by a process that died
+            // before committing them to the index).
+            if list.next_uid() > state.next_uid() {
+                need.new = true;
+            }
         }
         if self.move_new && st.new_has_files {
             need.new = true;
@@ -72,14 +81,20 @@ impl Core {
     }
 
     /// Whether a sync may find something (judged without locks; the locked sync judges
-    /// again).
+    /// again). The uidlist is read only when it changed since the index recorded it.
     pub fn sync_hint(
-        &self,
+        &mut self,
         state: &MailboxState,
         st: &SyncState,
         full: bool,
     ) -> StorageResult<bool> {
-        Ok(self.sync_need(state, st, full)?.any())
+        let changed = self.uidlist_stamp()? != st.uidlist;
+        if changed {
+            self.uidlist
+                .refresh()
+                .map_err(|e| StorageError::from_maildir(Some(&self.vname), &e))?;
+        }
+        Ok(self.sync_need(state, st, full, changed)?.any())
     }
 
     /// Syncs the Maildir into the locked index and commits what changed. With `full`,
@@ -91,7 +106,7 @@ impl Core {
         full: bool,
     ) -> StorageResult<SyncOutcome> {
         let mut st = SyncState::decode(li.state().backend_state());
-        let need = self.sync_need(li.state(), &st, full)?;
+        let need = self.sync_need(li.state(), &st, full, true)?;
         if !need.any() {
             return Ok(SyncOutcome::Done);
         }
@@ -107,6 +122,7 @@ impl Core {
                 Reconciled::ValidityChanged => return Ok(SyncOutcome::ValidityChanged),
                 Reconciled::Done(mut tx) => {
                     self.stamp_after_scan(&mut st, &scan)?;
+                    st.uidlist = self.uidlist_stamp()?;
                     tx.set_backend_state(st.encode());
                     li.commit(&tx)?;
                     return Ok(SyncOutcome::Done);
@@ -132,6 +148,7 @@ impl Core {
         match self.reconcile(&empty, ul, &scan, &mut st)? {
             Reconciled::Done(mut tx) => {
                 self.stamp_after_scan(&mut st, &scan)?;
+                st.uidlist = self.uidlist_stamp()?;
                 tx.set_backend_state(st.encode());
                 Ok(*tx)
             }
@@ -234,13 +251,40 @@ impl Core {
         let mut gone = Vec::new();
         let mut expunge = UidSet::new();
         let mut reappeared = Vec::new();
-        let records: Vec<(u32, Vec<u8>)> = self
-            .uidlist
-            .list()
-            .records()
-            .iter()
-            .map(|r| (r.uid, filename::base(&r.filename).to_vec()))
-            .collect();
+        let list = self.uidlist.list();
+        let records: Vec<(u32, Vec<u8>)> = if full {
+            self.in_new = scan
+                .files
+                .iter()
+                .filter(|(_, l)| l.subdir == Subdir::New)
+                .map(|(b, _)| b.clone())
+                .collect();
+            list.records()
+                .iter()
+                .map(|r| (r.uid, filename::base(&r.filename).to_vec()))
+                .collect()
+        } else {
+            // Only new/ was read: what matters are the files there, the records the index
+            // has not got yet, and the files last seen in new/ (gone from there: moved to
+            // cur/ or expunged, which only a full read can tell).
+            if self.in_new.iter().any(|b| !scan.files.contains_key(b)) {
+                return Ok(Reconciled::NeedFull);
+            }
+            let mut v: Vec<(u32, Vec<u8>)> = scan
+                .files
+                .keys()
+                .filter_map(|b| list.uid_of(b).map(|uid| (uid, b.clone())))
+                .collect();
+            let tail = list.records().partition_point(|r| r.uid < next);
+            v.extend(
+                list.records()[tail..]
+                    .iter()
+                    .map(|r| (r.uid, filename::base(&r.filename).to_vec())),
+            );
+            v.sort();
+            v.dedup();
+            v
+        };
         for (uid, base) in records {
             match scan.files.get(&base) {
                 Some(loc) => {
@@ -264,32 +308,24 @@ impl Core {
                     }
                 }
                 None if uid >= next => return Ok(Reconciled::NeedFull),
-                // Last seen in new/ and gone from there: moved to cur/, or expunged.
-                None if self
-                    .names
-                    .get(&base)
-                    .is_some_and(|l| l.subdir == Subdir::New) =>
-                {
-                    return Ok(Reconciled::NeedFull)
-                }
                 None => {}
             }
         }
         // The index has messages the uidlist lost: expunged (and the uidlist rewritten) by
-        // someone who does not write this index.
-        for m in state.messages() {
-            if self.uidlist.list().get(m.uid).is_none() {
-                if !full {
-                    return Ok(Reconciled::NeedFull);
+        // someone who does not write this index. Their files went from cur/ (whose change
+        // makes the read full) or from new/ (caught above).
+        if full {
+            for m in state.messages() {
+                if self.uidlist.list().get(m.uid).is_none() {
+                    expunge.insert(m.uid);
                 }
-                expunge.insert(m.uid);
             }
         }
         if !gone.is_empty() {
             for &uid in &gone {
                 if let Some(rec) = self.uidlist.list().get(uid) {
                     let base = filename::base(&rec.filename).to_vec();
-                    self.names.remove(&base);
+                    self.forget(&base);
                 }
             }
             self.uidlist.expunge(ul, &gone).map_err(merr)?;

@@ -141,6 +141,7 @@ impl Core {
                 );
             }
             self.stamp_touched(&mut st, touched)?;
+            st.uidlist = self.uidlist_stamp()?;
             tx.set_backend_state(st.encode());
             let committed = li.commit(&tx)?;
             result.changed = updates
@@ -186,7 +187,7 @@ impl Core {
             }
         }
         for key in keys {
-            self.names.remove(&key);
+            self.forget(&key);
         }
         if !expunged.is_empty() {
             let list: Vec<u32> = expunged.iter().collect();
@@ -197,6 +198,7 @@ impl Core {
             let mut st = SyncState::decode(li.state().backend_state());
             st.dirty = st.dirty.iter().filter(|&u| !expunged.contains(u)).collect();
             self.stamp_touched(&mut st, touched)?;
+            st.uidlist = self.uidlist_stamp()?;
             let mut tx = IndexTransaction::new();
             tx.expunge(&expunged);
             tx.set_backend_state(st.encode());
