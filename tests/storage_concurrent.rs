@@ -201,7 +201,13 @@ fn worker(args: &[String]) -> ExitCode {
     }
     log.line("DONE");
     let go = root.parent().unwrap().join("verify");
+    let parent = nix::unistd::getppid();
+    let give_up = Instant::now() + Duration::from_secs(300);
     while !go.exists() {
+        // The parent failed (we were reparented) or forgot us: don't linger.
+        if nix::unistd::getppid() != parent || Instant::now() > give_up {
+            return ExitCode::from(5);
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     inbox
@@ -213,6 +219,20 @@ fn worker(args: &[String]) -> ExitCode {
     inbox.take_expunges();
     log.line(&format!("V {}", digest(&snapshot(&*inbox))));
     ExitCode::SUCCESS
+}
+
+/// Worker processes, killed (by pid) if the test fails before they finish.
+struct Workers(Vec<std::process::Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            if let Ok(None) = c.try_wait() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
 }
 
 /// What the workers' logs say must be true.
@@ -341,9 +361,22 @@ fn run_place(lock: &str, mmap_disable: bool, shared: bool) {
         .uidvalidity();
     drop(source);
 
+    // Through every mount, the mailboxes must be visible before the workers start (mounts
+    // that cache lookups may remember them as missing for a while).
+    for d in &place.dirs {
+        let until = Instant::now() + Duration::from_secs(60);
+        while !(d.join("Maildir/cur").is_dir() && d.join("Maildir/.Source/cur").is_dir()) {
+            assert!(
+                Instant::now() < until,
+                "{} never showed the mailboxes",
+                d.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
     let millis = hammer_ms();
     let started = Instant::now();
-    let mut children = Vec::new();
+    let mut children = Workers(Vec::new());
     for id in 0..WORKERS {
         let log = dir.join(format!("w{id}.log"));
         let mount = id % place.dirs.len();
@@ -364,7 +397,7 @@ fn run_place(lock: &str, mmap_disable: bool, shared: bool) {
         } else {
             vec![]
         };
-        children.push(
+        children.0.push(
             child(&refs, &env)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -384,7 +417,7 @@ fn run_place(lock: &str, mmap_disable: bool, shared: bool) {
         if done == WORKERS {
             break;
         }
-        for c in &mut children {
+        for c in &mut children.0 {
             if let Ok(Some(status)) = c.try_wait() {
                 assert!(status.success(), "a worker failed: {status}");
             }
@@ -394,7 +427,7 @@ fn run_place(lock: &str, mmap_disable: bool, shared: bool) {
     }
     let hammer_time = started.elapsed();
     std::fs::write(dir.join("verify"), b"").unwrap();
-    for mut c in children {
+    for c in &mut children.0 {
         let status = c.wait().unwrap();
         assert!(status.success(), "a worker failed: {status}");
     }

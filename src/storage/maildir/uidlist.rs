@@ -553,6 +553,15 @@ impl UidList {
         Ok(added)
     }
 
+    /// Makes sure new UIDs start at `next_uid` or later (Dovecot's
+    /// `maildir_sync_update_next_uid`: a uidlist that lost records — deleted, or read stale —
+    /// must never hand out a UID the index has seen).
+    pub fn raise_next_uid(&mut self, next_uid: u32) {
+        if next_uid > self.next_uid {
+            self.next_uid = next_uid;
+        }
+    }
+
     /// Forgets expunged messages (their lines stay in the file until it is rewritten).
     pub fn remove(&mut self, uid: u32) -> Option<UidListRecord> {
         let i = self.records.binary_search_by_key(&uid, |r| r.uid).ok()?;

@@ -179,6 +179,9 @@ impl Core {
         let moved = self.move_into_place(files, &letters)?;
         crate::storage::crash::point("save-moved");
         let names: Vec<Vec<u8>> = moved.iter().map(|l| l.name.clone()).collect();
+        if self.uidlist.list().uid_validity() == li.state().uidvalidity() {
+            self.uidlist.raise_next_uid(li.state().next_uid());
+        }
         let (root, perms) = (self.control_root.clone(), self.perms.clone());
         let added = match self
             .uidlist

@@ -314,15 +314,21 @@ impl MaildirMailbox {
 
     /// Moves files from `tmp/` into place and gives them UIDs; waits for the lock when UIDs
     /// are wanted or keywords need new letters.
+    /// A damaged index found before the files moved is rebuilt and the commit tried again
+    /// (the files are still in `tmp/`). Once they are in place with UIDs the save has
+    /// happened: a failure to refresh the session's view afterwards is logged, not
+    /// returned (the client would save again).
     fn commit_files(&mut self, mut files: Vec<TmpMail>, assign_uids: bool) -> StorageResult<Saved> {
         crate::storage::crash::point("save-tmp-written");
         let needs_lock = assign_uids
             || files
                 .iter()
                 .any(|f| self.core.known_letters(&f.keywords).len() < f.keywords.len().min(26));
-        let done = self.with_locks(needs_lock, |core, li, ul| {
-            core.sync_locked(li, ul, false)?;
-            core.commit_tmp_locked(li, ul, &mut files)
+        let done = self.run(|mb| {
+            mb.with_locks(needs_lock, |core, li, ul| {
+                core.sync_locked(li, ul, false)?;
+                core.commit_tmp_locked(li, ul, &mut files)
+            })
         })?;
         let uids = match done {
             Some(uids) => uids,
@@ -331,7 +337,9 @@ impl MaildirMailbox {
                 Vec::new()
             }
         };
-        self.refresh_index()?;
+        if let Err(e) = self.run(|mb| mb.refresh_index()) {
+            log::error!("Mailbox {}: after saving: {e}", self.core.vname);
+        }
         Ok(Saved {
             uidvalidity: self.core.uidlist.list().uid_validity(),
             uids,
@@ -738,14 +746,7 @@ impl Mailbox for MaildirMailbox {
                     m.internal_date,
                 )?);
             }
-            let mut files = Some(files);
-            self.run(|mb| match files.take() {
-                Some(f) => mb.commit_files(f, assign_uids),
-                None => Err(StorageError::critical(
-                    None,
-                    "save retried after its files were used",
-                )),
-            })
+            self.commit_files(files, assign_uids)
         })();
         result.map_err(|e| e.finish(&vname))
     }
@@ -770,7 +771,10 @@ impl Mailbox for MaildirMailbox {
                     core.store_locked(li, ul, uids, request)
                 })
             })?;
-            self.refresh_index()?;
+            // The change is made: a failure to refresh the view now is logged, not returned.
+            if let Err(e) = self.run(|mb| mb.refresh_index()) {
+                log::error!("Mailbox {}: after the change: {e}", self.core.vname);
+            }
             done.ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
         })();
         result.map_err(|e| e.finish(&vname))
@@ -791,7 +795,10 @@ impl Mailbox for MaildirMailbox {
                     core.expunge_locked(li, ul, uids)
                 })
             })?;
-            self.refresh_index()?;
+            // The change is made: a failure to refresh the view now is logged, not returned.
+            if let Err(e) = self.run(|mb| mb.refresh_index()) {
+                log::error!("Mailbox {}: after the change: {e}", self.core.vname);
+            }
             done.ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
         })();
         result.map_err(|e| e.finish(&vname))

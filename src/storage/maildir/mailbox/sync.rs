@@ -231,6 +231,10 @@ impl Core {
             );
             return Ok(Reconciled::ValidityChanged);
         }
+        // Never a UID the index has seen, whatever the uidlist we read says.
+        if uidvalidity == state.uidvalidity() {
+            self.uidlist.raise_next_uid(state.next_uid());
+        }
         // Files without a UID get one.
         let fresh: Vec<Vec<u8>> = scan
             .files
