@@ -361,3 +361,92 @@ impl MailUser {
         Ok(entries.into_values().collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn load(conf: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(
+            &path,
+            conf.replace("{dir}", &dir.path().display().to_string()),
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        (dir, config)
+    }
+
+    fn info(dir: &std::path::Path) -> MailUserInfo {
+        MailUserInfo {
+            username: "alice@example.com".into(),
+            home: Some(dir.join("home/alice").display().to_string()),
+            service: "imap".into(),
+            ..MailUserInfo::default()
+        }
+    }
+
+    #[test]
+    fn namespaces_from_the_configuration() {
+        let (dir, config) = load(
+            "mail_location = maildir:{dir}/mail/%d/%n\n\
+             namespace inbox {\n  inbox = yes\n  separator = /\n\
+               mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }\n}\n\
+             namespace shared {\n  prefix = Public/\n  separator = /\n  location = maildir:{dir}/public\n  subscriptions = no\n}\n",
+        );
+        let mut user = MailUser::new(&config.global(), info(dir.path())).unwrap();
+        let ns = user.namespaces();
+        assert_eq!(ns.len(), 2);
+        assert_eq!(ns[0].separator, '/');
+        assert_eq!(
+            ns[0].location.root_dir().unwrap(),
+            dir.path().join("mail/example.com/alice")
+        );
+        assert_eq!(
+            ns[0].mailbox_settings("Sent").unwrap().special_use,
+            ["\\Sent"]
+        );
+        user.create("Public/News").unwrap();
+        assert!(dir.path().join("public/.News/cur").is_dir());
+        let mut mb = user.open("INBOX", OpenOptions::ACCESS).unwrap();
+        assert_eq!(mb.status().unwrap().messages, 0);
+        assert!(dir.path().join("mail/example.com/alice/cur").is_dir());
+    }
+
+    #[test]
+    fn implicit_namespace_and_its_errors() {
+        let (dir, config) = load("mail_location = maildir:~/Maildir\n");
+        let user = MailUser::new(&config.global(), info(dir.path())).unwrap();
+        assert_eq!(user.namespaces().len(), 1);
+        assert!(user.namespaces()[0].config.inbox);
+        let (_dir, config) = load("mail_location = mbox:~/mail\n");
+        let err = MailUser::new(&config.global(), info(dir.path()))
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::NotImplemented);
+        assert!(err.client_text().contains("mbox"), "{}", err.client_text());
+        let (_dir, config) = load(
+            "mail_location = maildir:~/Maildir\nnamespace a {\n  prefix = A/\n  separator = /\n}\n",
+        );
+        let err = MailUser::new(&config.global(), info(dir.path()))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.client_text(),
+            "namespace configuration error: inbox=yes namespace missing"
+        );
+        let no_home = MailUserInfo {
+            home: None,
+            ..info(dir.path())
+        };
+        let (_dir, config) = load("mail_location = maildir:~/Maildir\n");
+        let err = MailUser::new(&config.global(), no_home).err().unwrap();
+        assert!(
+            err.client_text().contains("Home directory not set"),
+            "{}",
+            err.client_text()
+        );
+    }
+}
