@@ -3,6 +3,7 @@
 //! The layers follow DESIGN.md §2; dependencies point down only:
 //! `master` → protocols (`imap`) → `config`, `log`, `net`.
 
+pub mod auth;
 pub mod config;
 pub mod errtext;
 pub mod imap;
