@@ -58,7 +58,12 @@ fn parse(text: &str, userdb: bool, warn_missing: bool) -> (HashMap<String, Passw
             log.errors.push(format!("User {name} exists more than once"));
             continue;
         }
-        match parse_user(name, parts.get(1).copied(), &parts[2.min(parts.len())..], userdb, warn_missing) {
+        let args = &parts[2.min(parts.len())..];
+        if warn_missing && args.len() < 2 {
+            // Logged, but the user still works as a passdb entry.
+            log.errors.push(format!("User {name} is missing userdb info"));
+        }
+        match parse_user(name, parts.get(1).copied(), args, userdb) {
             Ok(user) => {
                 users.insert(name.to_string(), user);
             }
@@ -73,7 +78,6 @@ fn parse_user(
     password: Option<&str>,
     args: &[&str],
     userdb: bool,
-    warn_missing: bool,
 ) -> Result<PasswdUser, String> {
     let password = password.map(|pass| {
         let len = pass.len();
@@ -116,9 +120,7 @@ fn parse_user(
     }
     match args.next() {
         None => {
-            if warn_missing {
-                return Err(format!("User {name} is missing userdb info"));
-            }
+            // No userdb part: userdb lookups say "unknown user".
             user.uid = Some(0);
             user.gid = Some(0);
         }
@@ -567,7 +569,8 @@ lib:pass[34]
             log.errors,
             vec!["User bad has invalid UID 'root'", "User dup exists more than once"]
         );
-        let (_, log) = parse("bob:{PLAIN}pw2\n", true, true);
+        let (users, log) = parse("bob:{PLAIN}pw2\n", true, true);
         assert_eq!(log.errors, vec!["User bob is missing userdb info"]);
+        assert_eq!(users["bob"].uid, Some(0));
     }
 }

@@ -73,6 +73,8 @@ pub struct ClientConnection {
     writer: Mutex<UnixStream>,
     pub cookie: [u8; 16],
     pid: Mutex<u32>,
+    /// The client's protocol minor version (before 1.2 an empty `resp=` means none).
+    minor_version: std::sync::atomic::AtomicU32,
     login_requests: bool,
     requests: Mutex<HashMap<u32, Slot>>,
     closed: AtomicBool,
@@ -135,6 +137,7 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
         writer: Mutex::new(writer),
         cookie: new_cookie(),
         pid: Mutex::new(0),
+        minor_version: std::sync::atomic::AtomicU32::new(0),
         login_requests,
         requests: Mutex::new(HashMap::new()),
         closed: AtomicBool::new(false),
@@ -221,6 +224,8 @@ fn handshake_input(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, rea
         );
         return false;
     }
+    conn.minor_version
+        .store(parts[2].parse().unwrap_or(0), Ordering::SeqCst);
     let Some(Ok(cpid)) = read_line(reader, MAX_LINE_LENGTH) else {
         return false;
     };
@@ -390,6 +395,8 @@ fn auth_begin(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, args: &s
     // Protocol 1.2: an empty resp= (or "=") is an empty initial response.
     let data = match initial.as_deref() {
         None => None,
+        // Older clients (Exim) send an empty resp= for "no initial response".
+        Some("") if conn.minor_version.load(Ordering::SeqCst) < 2 => None,
         Some("") | Some("=") => Some(Vec::new()),
         Some(b64) => match base64::decode(b64) {
             Ok(d) => Some(d),
