@@ -135,9 +135,15 @@ pub struct AuthClient {
     /// The cookie a mail worker passes back in REQUEST, as hex.
     pub cookie: String,
     next_id: u32,
+    last: String,
 }
 
 impl AuthClient {
+    /// The last reply line as the server sent it.
+    pub fn last_line(&self) -> &str {
+        &self.last
+    }
+
     /// Connects and does the handshake; `client_pid` is our pid (CPID).
     pub fn connect(path: &Path, client_pid: u32) -> io::Result<AuthClient> {
         let stream = UnixStream::connect(path)?;
@@ -152,6 +158,7 @@ impl AuthClient {
             connect_uid: 0,
             cookie: String::new(),
             next_id: 1,
+            last: String::new(),
         };
         loop {
             let line = next_line(&mut client.reader)?;
@@ -247,8 +254,8 @@ impl AuthClient {
     }
 
     fn reply(&mut self) -> io::Result<AuthReply> {
-        let line = next_line(&mut self.reader)?;
-        AuthReply::parse(&line)
+        self.last = next_line(&mut self.reader)?;
+        AuthReply::parse(&self.last)
     }
 }
 
@@ -280,6 +287,7 @@ pub struct MasterClient {
     writer: UnixStream,
     pub server_pid: u32,
     next_id: u32,
+    last: String,
 }
 
 fn fields_of(parts: &[String]) -> Vec<(String, String)> {
@@ -310,6 +318,7 @@ impl MasterClient {
             writer,
             server_pid: 0,
             next_id: 1,
+            last: String::new(),
         };
         let version = next_line(&mut client.reader)?;
         if !version.starts_with("VERSION\t1\t") {
@@ -323,13 +332,18 @@ impl MasterClient {
         Ok(client)
     }
 
+    /// The last reply line as the server sent it.
+    pub fn last_line(&self) -> &str {
+        &self.last
+    }
+
     fn command(&mut self, body: &str) -> io::Result<(u32, Vec<String>)> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.writer
             .write_all(format!("{}\n", body.replace("{id}", &id.to_string())).as_bytes())?;
-        let line = next_line(&mut self.reader)?;
-        Ok((id, split_tabescaped(&line)))
+        self.last = next_line(&mut self.reader)?;
+        Ok((id, split_tabescaped(&self.last)))
     }
 
     fn user_reply(parts: Vec<String>) -> io::Result<UserReply> {

@@ -7,6 +7,7 @@
 //!   handler ([`server::serve_auth_worker`]).
 //! - [`client`]: what login workers, mail workers and coteadm use to talk to it.
 
+pub mod admin;
 pub mod base64;
 pub mod cache;
 pub mod client;

@@ -1,8 +1,10 @@
-//! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`.
+//! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
+//! `auth test`, `auth lookup`, `user`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cote::auth::admin::{self as auth_admin, AuthVerb};
 use cote::config::cli::default_config_path;
 use cote::log::{print_stderr, Level};
 use cote::master::admin::{self, Verb};
@@ -31,6 +33,22 @@ fn main() -> ExitCode {
         }
     }
     let words: Vec<String> = args.collect();
+    if let Some(verb) = AuthVerb::parse(&words) {
+        let verb = match verb {
+            Ok(v) => v,
+            Err(e) => return usage_error(&e),
+        };
+        let path = config.unwrap_or_else(default_config_path);
+        let config = match cote::config::Config::load(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                print_stderr(PREFIX, Level::Fatal, &format!("Error reading configuration: {e}"));
+                return ExitCode::from(admin::EX_CONFIG);
+            }
+        };
+        let code = auth_admin::run(&verb, &config, &mut std::io::stdout().lock());
+        return ExitCode::from(code);
+    }
     match Verb::parse(&words) {
         Ok(verb) => {
             let path = config.unwrap_or_else(default_config_path);
