@@ -109,7 +109,10 @@ passdb {
     // The filtered passdb is skipped for other domains.
     assert_eq!(verify(&a, "x@open.org", "pw").0, PassdbResult::Ok);
     // For its domain, its failure ends the chain.
-    assert_eq!(verify(&a, "x@locked.org", "pw").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "x@locked.org", "pw").0,
+        PassdbResult::PasswordMismatch
+    );
 }
 
 #[test]
@@ -130,7 +133,10 @@ passdb {
     let (_dir, a) = auth(
         conf,
         &[
-            ("users", "alice:{PLAIN}a\nnologinuser:{PLAIN}x::::::nologin\n"),
+            (
+                "users",
+                "alice:{PLAIN}a\nnologinuser:{PLAIN}x::::::nologin\n",
+            ),
             ("masters", "admin:{PLAIN}m\n"),
         ],
     );
@@ -140,7 +146,10 @@ passdb {
     assert_eq!(r.master_user.as_deref(), Some("admin"));
     // pass = yes: the login user must exist in the normal passdbs.
     assert_eq!(verify(&a, "ghost*admin", "m").0, PassdbResult::UserUnknown);
-    assert_eq!(verify(&a, "alice*admin", "a").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "alice*admin", "a").0,
+        PassdbResult::PasswordMismatch
+    );
     // Without master passdbs, a master login is refused.
     let (_dir2, plain) = auth(
         "auth_master_user_separator = *\npassdb {\n driver = static\n args = password=pw\n}\n",
@@ -165,14 +174,23 @@ passdb {
 ";
     let (dir, a) = auth(conf, &[("a.org.passwd", "alice:{PLAIN}one\n")]);
     assert_eq!(verify(&a, "alice@a.org", "one").0, PassdbResult::Ok);
-    assert_eq!(verify(&a, "alice@b.org", "one").0, PassdbResult::UserUnknown);
+    assert_eq!(
+        verify(&a, "alice@b.org", "one").0,
+        PassdbResult::UserUnknown
+    );
     // A new password (different size, so the change shows even within the same second).
     std::fs::write(dir.path().join("a.org.passwd"), "alice:{PLAIN}second\n").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(verify(&a, "alice@a.org", "second").0, PassdbResult::Ok);
-    assert_eq!(verify(&a, "alice@a.org", "one").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "alice@a.org", "one").0,
+        PassdbResult::PasswordMismatch
+    );
     // A user name can't reach other directories through %d.
-    assert_eq!(verify(&a, "alice@x/../a.org", "second").0, PassdbResult::UserUnknown);
+    assert_eq!(
+        verify(&a, "alice@x/../a.org", "second").0,
+        PassdbResult::UserUnknown
+    );
 }
 
 #[test]
@@ -196,7 +214,10 @@ userdb {
         assert_eq!(result, UserdbResult::InternalFailure);
     } else {
         assert_eq!(result, UserdbResult::Ok);
-        assert_eq!(r.userdb_reply.unwrap().get("home"), Some("/var/vmail/a.org/alice"));
+        assert_eq!(
+            r.userdb_reply.unwrap().get("home"),
+            Some("/var/vmail/a.org/alice")
+        );
     }
 }
 
@@ -243,15 +264,24 @@ userdb {
 ";
     let (dir, a) = auth(conf, &[("check.sh", script)]);
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.path().join("check.sh"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("check.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     let (result, r) = verify(&a, "alice", "secret");
     assert_eq!(result, PassdbResult::Ok);
     let reply = r.userdb_reply.unwrap();
     assert_eq!(reply.get("home"), Some("/home/alice"));
     assert_eq!(reply.get("mail"), Some("maildir:~/M"));
-    assert_eq!(verify(&a, "alice", "wrong").0, PassdbResult::PasswordMismatch);
-    assert_eq!(verify(&a, "bob", "secret").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "alice", "wrong").0,
+        PassdbResult::PasswordMismatch
+    );
+    assert_eq!(
+        verify(&a, "bob", "secret").0,
+        PassdbResult::PasswordMismatch
+    );
     let (result, r) = userdb(&a, "alice");
     assert_eq!(result, UserdbResult::Ok);
     assert_eq!(r.userdb_reply.unwrap().get("home"), Some("/home/alice"));
@@ -284,5 +314,8 @@ fn pam_service_file() {
     let conf = format!("passdb {{\n driver = pam\n args = {name}\n}}\n");
     let (_dir, a) = auth(&conf, &[]);
     assert_eq!(verify(&a, "root", "anything").0, PassdbResult::Ok);
-    assert_eq!(verify(&a, "daemon", "anything").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "daemon", "anything").0,
+        PassdbResult::PasswordMismatch
+    );
 }

@@ -138,7 +138,10 @@ impl AuthCache {
             request.db_log_at(Level::Debug, "cache miss");
             return None;
         };
-        request.db_log_at(Level::Debug, &format!("cache hit: {}", hide_password(&value)));
+        request.db_log_at(
+            Level::Debug,
+            &format!("cache hit: {}", hide_password(&value)),
+        );
         if value.is_empty() {
             request.log_login_failure("unknown user", false);
             return Some(PassdbResult::UserUnknown);
@@ -167,7 +170,7 @@ impl AuthCache {
                 None
             }
             Ok(false) => Some(PassdbResult::PasswordMismatch),
-            Err(()) => Some(PassdbResult::InternalFailure),
+            Err(_) => Some(PassdbResult::InternalFailure),
         }
     }
 
@@ -227,7 +230,10 @@ impl AuthCache {
         if value.is_empty() {
             return Some(UserdbResult::UserUnknown);
         }
-        for arg in value.split('\t').filter(|a| !a.is_empty() && *a != "\x01ignore") {
+        for arg in value
+            .split('\t')
+            .filter(|a| !a.is_empty() && *a != "\x01ignore")
+        {
             let (k, v) = super::fields::split_key_value(arg);
             let v = super::fields::tab_unescape(v);
             if k == "user" {
@@ -261,7 +267,10 @@ impl AuthCache {
                     if !value.is_empty() {
                         value.push('\t');
                     }
-                    value.push_str(&format!("user={}", super::fields::tab_escape(request.user())));
+                    value.push_str(&format!(
+                        "user={}",
+                        super::fields::tab_escape(request.user())
+                    ));
                 }
                 if value.is_empty() {
                     value.push_str("\x01ignore");

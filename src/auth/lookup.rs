@@ -19,15 +19,18 @@ pub struct Credentials {
     pub data: Vec<u8>,
 }
 
+/// The stored password can't be used (unknown scheme, bad data); already logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnusablePassword;
+
 /// Verifies a password against a stored one as a passdb does (Dovecot's
-/// auth_request_password_verify): Ok(true) = matches, Ok(false) = mismatch, Err = the stored
-/// password is unusable (logged).
+/// auth_request_password_verify): Ok(true) = matches, Ok(false) = mismatch.
 pub fn password_verify(
     request: &AuthRequest,
     plain: &str,
     stored: &StoredPassword,
     log_mismatch: bool,
-) -> Result<bool, ()> {
+) -> Result<bool, UnusablePassword> {
     if request.skip_password_check {
         return Ok(true);
     }
@@ -40,7 +43,7 @@ pub fn password_verify(
     }
     if let Err(e) = super::password::check(&stored.scheme, &stored.data) {
         request.db_log_at(Level::Error, &e.to_string());
-        return Err(());
+        return Err(UnusablePassword);
     }
     let user = request.original_username.as_deref().unwrap_or("");
     match super::password::verify(plain, &stored.scheme, &stored.data, user) {
@@ -67,7 +70,7 @@ pub fn password_verify(
                 Level::Error,
                 &format!("Invalid password{shown} in passdb: {e}"),
             );
-            Err(())
+            Err(UnusablePassword)
         }
     }
 }
@@ -247,8 +250,7 @@ impl Auth {
         }
         request.extra_fields.remove("nopassword");
         request.extra_fields.remove("noauthenticate");
-        let next_start = if request.requested_login_user.is_some() && result == PassdbResult::Ok
-        {
+        let next_start = if request.requested_login_user.is_some() && result == PassdbResult::Ok {
             request.master_user_login_finish();
             // The chain continues with the normal passdbs for the login user.
             PassdbRef {
@@ -431,11 +433,7 @@ impl Auth {
             Some(at) => at,
             None => {
                 request.mech_log_at(Level::Error, "All password databases were skipped");
-                return self.finish_credentials(
-                    request,
-                    PassdbResult::InternalFailure,
-                    Vec::new(),
-                );
+                return self.finish_credentials(request, PassdbResult::InternalFailure, Vec::new());
             }
         };
         loop {
@@ -511,7 +509,10 @@ impl Auth {
         if request.extra_fields.contains("noauthenticate") {
             return (PassdbResult::Next, Vec::new());
         }
-        let wanted = request.wanted_credentials_scheme.clone().unwrap_or_default();
+        let wanted = request
+            .wanted_credentials_scheme
+            .clone()
+            .unwrap_or_default();
         let Some(stored) = stored else {
             if wanted.is_empty() || request.delayed_credentials.is_some() {
                 return (PassdbResult::Ok, Vec::new());
@@ -533,7 +534,10 @@ impl Auth {
         } else if !super::password::is_alias(&stored.scheme, &wanted)
             && !super::password::is_alias(&stored.scheme, "PLAIN")
         {
-            let mut text = format!("Requested {wanted} scheme, but we have only {}", stored.scheme);
+            let mut text = format!(
+                "Requested {wanted} scheme, but we have only {}",
+                stored.scheme
+            );
             if request.settings.debug_passwords {
                 text.push_str(&format!(" (input: {})", stored.data));
             }
@@ -562,7 +566,12 @@ impl Auth {
         cache.verify_plain(request, passdb, key, password)
     }
 
-    fn cache_passdb_result(&self, request: &mut AuthRequest, passdb: &Passdb, result: PassdbResult) {
+    fn cache_passdb_result(
+        &self,
+        request: &mut AuthRequest,
+        passdb: &Passdb,
+        result: PassdbResult,
+    ) {
         if let (Some(cache), Some(key)) = (&self.cache, passdb.driver.cache_key()) {
             cache.save_passdb(request, passdb, key, result);
         }
@@ -598,7 +607,9 @@ impl Auth {
                 None => {
                     let result = self.run_userdb(request, index, userdb);
                     if let (Some(cache), Some(key)) = (&self.cache, userdb.driver.cache_key()) {
-                        if result != UserdbResult::InternalFailure && !request.userdb_lookup_tempfailed {
+                        if result != UserdbResult::InternalFailure
+                            && !request.userdb_lookup_tempfailed
+                        {
                             cache.save_userdb(request, userdb, key, result);
                         }
                     }
@@ -616,13 +627,12 @@ impl Auth {
                 Rule::ReturnFail | Rule::ContinueFail => request.userdb_success = false,
             }
             request.end_db_log(result.name());
-            let next = (index + 1..self.userdbs.len()).find(|&i| {
-                match self.userdbs[i].settings.skip {
+            let next =
+                (index + 1..self.userdbs.len()).find(|&i| match self.userdbs[i].settings.skip {
                     Skip::Found => !request.userdb_success,
                     Skip::NotFound => request.userdb_success,
                     _ => true,
-                }
-            });
+                });
             if let (true, Some(next)) = (rule.continues(), next) {
                 if result == UserdbResult::InternalFailure {
                     request.userdbs_seen_internal_failure = true;
@@ -752,9 +762,7 @@ impl Auth {
 
     /// Whether any userdb can list users.
     pub fn can_list_users(&self) -> bool {
-        self.userdbs
-            .iter()
-            .any(|u| u.driver.can_iterate())
+        self.userdbs.iter().any(|u| u.driver.can_iterate())
     }
 }
 
@@ -768,8 +776,14 @@ mod tests {
         assert!(wildcard_match("bob", "b?b"));
         assert!(!wildcard_match("bob", "a*"));
         assert!(wildcard_match("", "*"));
-        assert!(username_accepted(&["*@a.org".into(), "!bad@a.org".into()], "x@a.org"));
-        assert!(!username_accepted(&["*@a.org".into(), "!bad@a.org".into()], "bad@a.org"));
+        assert!(username_accepted(
+            &["*@a.org".into(), "!bad@a.org".into()],
+            "x@a.org"
+        ));
+        assert!(!username_accepted(
+            &["*@a.org".into(), "!bad@a.org".into()],
+            "bad@a.org"
+        ));
         assert!(!username_accepted(&["*@a.org".into()], "x@b.org"));
         assert!(username_accepted(&["!bad".into()], "x"));
     }

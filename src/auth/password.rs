@@ -32,7 +32,10 @@ impl std::fmt::Display for PasswordError {
         match self {
             PasswordError::UnknownScheme(s) => write!(f, "Unknown scheme {s}"),
             PasswordError::Invalid { scheme, reason } => {
-                write!(f, "Password data is not valid for scheme {scheme}: {reason}")
+                write!(
+                    f,
+                    "Password data is not valid for scheme {scheme}: {reason}"
+                )
             }
             PasswordError::NotConvertible { wanted, have } => {
                 write!(f, "Requested {wanted} scheme, but we have only {have}")
@@ -128,7 +131,9 @@ pub fn credentials(
     use crate::auth::mech::{cram_md5_context, ScramHash, ScramKeys};
     let scram = |hash| {
         let salt = crate::auth::mech::random_bytes(16);
-        ScramKeys::derive(hash, &raw, &salt, 4096).encode().into_bytes()
+        ScramKeys::derive(hash, &raw, &salt, 4096)
+            .encode()
+            .into_bytes()
     };
     match base_scheme(wanted).0.as_str() {
         "CRAM-MD5" | "HMAC-MD5" => Ok(cram_md5_context(&raw).to_vec()),

@@ -285,9 +285,7 @@ impl AuthRequest {
             "real_lip" => self.real_local_ip = ip(value).or(self.real_local_ip),
             "real_rip" => self.real_remote_ip = ip(value).or(self.real_remote_ip),
             "real_lport" => self.real_local_port = port(value).unwrap_or(self.real_local_port),
-            "real_rport" => {
-                self.real_remote_port = port(value).unwrap_or(self.real_remote_port)
-            }
+            "real_rport" => self.real_remote_port = port(value).unwrap_or(self.real_remote_port),
             "local_name" => self.local_name = Some(value.to_string()),
             "session" => self.session_id = Some(value.to_string()),
             "debug" => self.debug = true,
@@ -295,8 +293,11 @@ impl AuthRequest {
             "forward_fields" => {
                 for arg in value.split('\t').filter(|a| !a.is_empty()) {
                     let (k, v) = super::fields::split_key_value(arg);
-                    self.extra_fields
-                        .add(&format!("forward_{k}"), &super::fields::tab_unescape(v), false);
+                    self.extra_fields.add(
+                        &format!("forward_{k}"),
+                        &super::fields::tab_unescape(v),
+                        false,
+                    );
                 }
                 self.extra_fields.snapshot();
             }
@@ -369,7 +370,10 @@ impl AuthRequest {
                 .collect();
         }
         if !set.username_chars.is_empty() {
-            if let Some(bad) = user.bytes().find(|b| !set.username_chars.as_bytes().contains(b)) {
+            if let Some(bad) = user
+                .bytes()
+                .find(|b| !set.username_chars.as_bytes().contains(b))
+            {
                 return Err(format!(
                     "Username character disallowed by auth_username_chars: 0x{bad:02x} (username: {})",
                     sanitize(username, 128)
@@ -664,10 +668,7 @@ impl AuthRequest {
     fn validate_networks(&mut self, name: &str, networks: &str, remote: Option<IpAddr>) {
         let mut found = false;
         for net in networks.split([' ', ',']).filter(|n| !n.is_empty()) {
-            self.db_log_at(
-                Level::Debug,
-                &format!("{name}: Matching for network {net}"),
-            );
+            self.db_log_at(Level::Debug, &format!("{name}: Matching for network {net}"));
             if net == "local" {
                 if remote.is_none() {
                     found = true;
@@ -675,10 +676,9 @@ impl AuthRequest {
                 }
             } else {
                 match parse_net(net) {
-                    None => self.db_log_at(
-                        Level::Info,
-                        &format!("{name}: Invalid network '{net}'"),
-                    ),
+                    None => {
+                        self.db_log_at(Level::Info, &format!("{name}: Invalid network '{net}'"))
+                    }
                     Some((ip, bits)) => {
                         if remote.is_some_and(|r| ip_in_net(r, ip, bits)) {
                             found = true;
@@ -768,7 +768,11 @@ impl AuthRequest {
         self.debug_log(&format!(
             "{}Performing {} lookup",
             self.db_prefix(),
-            if self.userdb_lookup { "userdb" } else { "passdb" }
+            if self.userdb_lookup {
+                "userdb"
+            } else {
+                "passdb"
+            }
         ));
     }
 
@@ -776,7 +780,11 @@ impl AuthRequest {
         self.debug_log(&format!(
             "{}Finished {} lookup (result={result})",
             self.db_prefix(),
-            if self.userdb_lookup { "userdb" } else { "passdb" }
+            if self.userdb_lookup {
+                "userdb"
+            } else {
+                "passdb"
+            }
         ));
         self.db_log = None;
     }
@@ -1045,11 +1053,7 @@ impl VarTable for RequestVars<'_> {
             v(None, "real_rip", ip(r.real_remote_ip)),
             v(None, "real_lport", Some(r.real_local_port.to_string())),
             v(None, "real_rport", Some(r.real_remote_port.to_string())),
-            v(
-                None,
-                "domain_first",
-                after_at(u).map(|d| cut_at(&d)),
-            ),
+            v(None, "domain_first", after_at(u).map(|d| cut_at(&d))),
             v(
                 None,
                 "domain_last",
@@ -1072,7 +1076,11 @@ impl VarTable for RequestVars<'_> {
             v(None, "real_local_ip", ip(r.real_local_ip)),
             v(None, "real_remote_ip", ip(r.real_remote_ip)),
             v(None, "real_local_port", Some(r.real_local_port.to_string())),
-            v(None, "real_remote_port", Some(r.real_remote_port.to_string())),
+            v(
+                None,
+                "real_remote_port",
+                Some(r.real_remote_port.to_string()),
+            ),
             v(None, "mechanism", r.mech.map(str::to_string)),
             v(None, "original_user", Some(orig.clone())),
             v(None, "original_username", Some(cut_at(&orig))),
@@ -1105,7 +1113,11 @@ pub fn sanitize(s: &str, max: usize) -> String {
     if clean.chars().count() <= max {
         clean
     } else {
-        clean.chars().take(max.saturating_sub(3)).collect::<String>() + "..."
+        clean
+            .chars()
+            .take(max.saturating_sub(3))
+            .collect::<String>()
+            + "..."
     }
 }
 
@@ -1145,7 +1157,11 @@ pub fn parse_net(net: &str) -> Option<(IpAddr, u8)> {
         Some((ip, bits)) => (ip, Some(bits)),
         None => (net, None),
     };
-    let ip: IpAddr = ip.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let ip: IpAddr = ip
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let bits = match bits {
         Some(b) => b.parse::<u8>().ok().filter(|b| *b <= max)?,
@@ -1162,11 +1178,19 @@ pub fn ip_in_net(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     };
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - u32::from(bits)) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits))
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(bits))
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,

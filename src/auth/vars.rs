@@ -232,14 +232,19 @@ mod tests {
     fn expands_like_dovecot() {
         let t = table();
         assert_eq!(expand("%Lu", &t, None).unwrap(), "alice@example.com");
-        assert_eq!(expand("/etc/%d/%n", &t, None).unwrap(), "/etc/Example.COM/Alice");
+        assert_eq!(
+            expand("/etc/%d/%n", &t, None).unwrap(),
+            "/etc/Example.COM/Alice"
+        );
         assert_eq!(expand("%{user}%%", &t, None).unwrap(), "Alice@Example.COM%");
         assert_eq!(expand("%1n/%2.1Ln", &t, None).unwrap(), "A/i");
         assert_eq!(expand("%-3.2d", &t, None).unwrap(), "CO");
         assert_eq!(expand("%.-1n", &t, None).unwrap(), "Alic");
         assert_eq!(expand("%07n", &t, None).unwrap(), "00Alice");
         assert_eq!(expand("%05.3n", &t, None).unwrap(), "");
-        assert!(expand("%q", &t, None).unwrap_err().contains("Unknown variable"));
+        assert!(expand("%q", &t, None)
+            .unwrap_err()
+            .contains("Unknown variable"));
         assert!(has_vars("/a/%u") && !has_vars("/a/%%b"));
     }
 

@@ -9,7 +9,7 @@
 //! scripts written for Dovecot work unchanged.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -157,10 +157,7 @@ impl Checkpassword {
         output: Vec<u8>,
     ) -> Outcome {
         if let Some(signal) = status.signal() {
-            request.db_log_at(
-                Level::Error,
-                &format!("Child died with signal {signal}"),
-            );
+            request.db_log_at(Level::Error, &format!("Child died with signal {signal}"));
             return Outcome::InternalFailure;
         }
         if output.contains(&0) {
@@ -247,7 +244,7 @@ fn run(
     // The program may exit without reading; EPIPE then is not our error.
     let _ = writer.write_all(input);
     drop(writer);
-    let reader = std::fs::File::from(OwnedFd::from(from_child_r));
+    let reader = std::fs::File::from(from_child_r);
     let mut output = Vec::new();
     let read = reader.take(MAX_REPLY_LEN as u64).read_to_end(&mut output);
     let status = child
@@ -437,7 +434,10 @@ pub fn reply_main() -> i32 {
     // SAFETY: fd 4 is the pipe the auth process gave us; File takes it over for the write.
     let mut fd4 = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(4) };
     if let Err(e) = fd4.write_all(out.as_bytes()) {
-        eprintln!("Error: checkpassword: write_full() failed: {}", os_error_text(&e));
+        eprintln!(
+            "Error: checkpassword: write_full() failed: {}",
+            os_error_text(&e)
+        );
         return 111;
     }
     match env("AUTHORIZED").as_deref() {

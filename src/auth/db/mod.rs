@@ -149,13 +149,16 @@ pub fn new_userdb(
     })
 }
 
+/// Leading `key=value` options and the rest of a driver's args.
+pub type LeadingOptions<'a> = (Vec<(&'a str, &'a str)>, &'a str);
+
 /// Splits driver args of the form `key=value ... rest` into the known leading options and
 /// the rest (a path or command), as passwd-file and checkpassword read them.
 pub fn split_leading_options<'a>(
     args: &'a str,
     known: &[&str],
     driver: &str,
-) -> Result<(Vec<(&'a str, &'a str)>, &'a str), String> {
+) -> Result<LeadingOptions<'a>, String> {
     let mut options = Vec::new();
     let mut rest = args.trim_start();
     while !rest.is_empty() && !rest.starts_with('/') {

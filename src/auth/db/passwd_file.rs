@@ -55,13 +55,15 @@ fn parse(text: &str, userdb: bool, warn_missing: bool) -> (HashMap<String, Passw
         let parts: Vec<&str> = line.split(':').collect();
         let name = parts[0];
         if users.contains_key(name) {
-            log.errors.push(format!("User {name} exists more than once"));
+            log.errors
+                .push(format!("User {name} exists more than once"));
             continue;
         }
         let args = &parts[2.min(parts.len())..];
         if warn_missing && args.len() < 2 {
             // Logged, but the user still works as a passdb entry.
-            log.errors.push(format!("User {name} is missing userdb info"));
+            log.errors
+                .push(format!("User {name} is missing userdb info"));
         }
         match parse_user(name, parts.get(1).copied(), args, userdb) {
             Ok(user) => {
@@ -203,10 +205,13 @@ impl PasswdFileDb {
     /// Reads `path` into the cache, logging skipped lines.
     fn load(&self, path: &str) -> Result<(), String> {
         let text = std::fs::read(path).map_err(|e| open_error(path, &e))?;
-        let meta = std::fs::metadata(path).map_err(|e| {
-            format!("fstat({path}) failed: {}", os_error_text(&e))
-        })?;
-        let (users, log) = parse(&String::from_utf8_lossy(&text), self.userdb, self.warn_missing);
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("fstat({path}) failed: {}", os_error_text(&e)))?;
+        let (users, log) = parse(
+            &String::from_utf8_lossy(&text),
+            self.userdb,
+            self.warn_missing,
+        );
         for e in log.errors {
             crate::log::emit(Level::Error, format_args!("passwd-file {path}:{e}"));
         }
@@ -246,7 +251,10 @@ impl PasswdFileDb {
                         Ok(false)
                     }
                     std::io::ErrorKind::PermissionDenied => {
-                        request.db_log_at(Level::Error, &open_error(path, &e).replace("open(", "stat("));
+                        request.db_log_at(
+                            Level::Error,
+                            &open_error(path, &e).replace("open(", "stat("),
+                        );
                         Err(())
                     }
                     _ => {
@@ -262,7 +270,9 @@ impl PasswdFileDb {
         let current = {
             let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
             match files.get_mut(path) {
-                Some(f) if f.mtime == (meta.mtime(), meta.mtime_nsec()) && f.size == meta.size() => {
+                Some(f)
+                    if f.mtime == (meta.mtime(), meta.mtime_nsec()) && f.size == meta.size() =>
+                {
                     f.checked = Instant::now();
                     true
                 }
@@ -332,8 +342,7 @@ impl PasswdFileDb {
     fn iterate(&self, request: &AuthRequest) -> Result<Vec<String>, String> {
         if self.has_vars {
             return Err(
-                "passwd-file: User iteration isn't currently supported with %variable paths"
-                    .into(),
+                "passwd-file: User iteration isn't currently supported with %variable paths".into(),
             );
         }
         let text = std::fs::read(&self.path)
@@ -389,7 +398,11 @@ impl PasswdFilePassdb {
     }
 
     /// Sets the password and extra fields of a found user.
-    fn save_results(&self, request: &mut AuthRequest, user: &PasswdUser) -> Result<StoredPassword, ()> {
+    fn save_results(
+        &self,
+        request: &mut AuthRequest,
+        user: &PasswdUser,
+    ) -> Result<StoredPassword, ()> {
         let stored = StoredPassword::parse(user.password.as_deref().unwrap_or(""), &self.scheme);
         request.set_field(
             "password",
@@ -472,9 +485,7 @@ impl PasswdFileUserdb {
         if path.is_empty() {
             return Err("userdb passwd-file: Missing args".into());
         }
-        let format = options
-            .first()
-            .map_or(DEFAULT_USERNAME_FORMAT, |(_, v)| v);
+        let format = options.first().map_or(DEFAULT_USERNAME_FORMAT, |(_, v)| v);
         Ok(PasswdFileUserdb {
             db: PasswdFileDb::new(path, format, true, only_userdb),
         })
@@ -562,12 +573,18 @@ lib:pass[34]
             vec!["userdb_mail=maildir:~/Maildir", "allow_nets=10.0.0.0/8"]
         );
         assert_eq!(users["bob"].uid, Some(0), "no userdb part");
-        assert_eq!(users["old"].extra_fields, vec!["userdb_mail=maildir:~/Mail"]);
+        assert_eq!(
+            users["old"].extra_fields,
+            vec!["userdb_mail=maildir:~/Mail"]
+        );
         assert_eq!(users["lib"].password.as_deref(), Some("{PLAIN-MD5}pass"));
         assert!(!users.contains_key("bad"));
         assert_eq!(
             log.errors,
-            vec!["User bad has invalid UID 'root'", "User dup exists more than once"]
+            vec![
+                "User bad has invalid UID 'root'",
+                "User dup exists more than once"
+            ]
         );
         let (users, log) = parse("bob:{PLAIN}pw2\n", true, true);
         assert_eq!(log.errors, vec!["User bob is missing userdb info"]);

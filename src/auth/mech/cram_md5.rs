@@ -148,7 +148,13 @@ impl MechState for CramMd5 {
 }
 
 impl CramMd5 {
-    fn verify(&self, auth: &Auth, request: &mut AuthRequest, challenge: &str, response: &str) -> Step {
+    fn verify(
+        &self,
+        auth: &Auth,
+        request: &mut AuthRequest,
+        challenge: &str,
+        response: &str,
+    ) -> Step {
         let credentials = auth.lookup_credentials(request, "CRAM-MD5");
         match credentials.result {
             PassdbResult::Ok => {}

@@ -98,7 +98,9 @@ static MECHANISMS: &[Mechanism] = &[
 
 /// The mechanism called `name` (any case), if cote has it.
 pub fn find(name: &str) -> Option<&'static Mechanism> {
-    MECHANISMS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+    MECHANISMS
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case(name))
 }
 
 /// The static name of a mechanism, for requests read back from a worker.

@@ -217,7 +217,12 @@ impl Scram {
         }
     }
 
-    fn client_first(&mut self, auth: &Auth, request: &mut AuthRequest, text: &str) -> Result<(), String> {
+    fn client_first(
+        &mut self,
+        auth: &Auth,
+        request: &mut AuthRequest,
+        text: &str,
+    ) -> Result<(), String> {
         let (cbind, rest) = text
             .split_once(',')
             .ok_or("Invalid initial client message: Missing first ',' in GS2 header")?;
@@ -381,7 +386,11 @@ mod tests {
             let salted = hash.hi(b"pencil", &salt_raw, 4096);
             let client_key = hash.hmac(&salted, b"Client Key");
             let signature = hash.hmac(&keys.stored_key, auth_message.as_bytes());
-            let computed: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+            let computed: Vec<u8> = client_key
+                .iter()
+                .zip(&signature)
+                .map(|(a, b)| a ^ b)
+                .collect();
             assert_eq!(base64::encode(&computed), proof);
             let server_sig = hash.hmac(&keys.server_key, auth_message.as_bytes());
             assert_eq!(base64::encode(&server_sig), verifier);
