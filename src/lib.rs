@@ -6,7 +6,12 @@
 pub mod auth;
 pub mod config;
 pub mod errtext;
+pub mod fs;
+pub mod hostname;
 pub mod imap;
+pub mod index;
 pub mod log;
+pub mod mail;
 pub mod master;
 pub mod net;
+pub mod storage;

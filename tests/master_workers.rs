@@ -117,8 +117,10 @@ fn serves_and_preforks() {
     let setup = Setup::new();
     let server = start(&setup, "", "process_min_avail = 3");
     let before = wait_workers(&server, 3);
+    // A freshly forked worker names itself a moment after fork().
     for pid in &before {
-        assert_eq!(comm(*pid), "cote/imap-login");
+        let named = wait_for(LONG, || (comm(*pid) == "cote/imap-login").then_some(()));
+        assert!(named.is_some(), "worker {pid} is named {:?}", comm(*pid));
     }
     let mut c = Client::connect(setup.addr());
     assert!(before.contains(&c.worker), "a pre-forked worker took it");

@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod mech;
 pub mod password;
 pub mod request;
+pub mod scheme;
 pub mod server;
 pub mod settings;
 pub mod vars;

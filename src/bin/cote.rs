@@ -34,7 +34,7 @@ fn imap_login(config: &Config, conn: Connection) {
         remote_ip: Some(info.remote.ip()),
         local_name: None,
     };
-    match PreloginSettings::from_settings(&config.settings(&query)) {
+    match PreloginSettings::from_settings(&config.settings(&query), &info) {
         Ok(settings) => {
             serve_prelogin(stream, &settings, &info);
         }

@@ -1,10 +1,13 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
-//! `auth test`, `auth lookup`, `user`.
+//! `pw`, `auth test`, `auth lookup`, `user`.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cote::auth::admin::{self as auth_admin, AuthVerb};
+use cote::auth::scheme::pw;
 use cote::config::cli::default_config_path;
 use cote::log::{print_stderr, Level};
 use cote::master::admin::{self, Verb};
@@ -18,9 +21,11 @@ fn usage_error(message: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1).peekable();
+    // Arguments as the OS gives them: a password after `pw -p` need not be UTF-8.
+    let mut args = std::env::args_os().skip(1).peekable();
     let mut config = None;
-    while let Some(arg) = args.next_if(|a| a.starts_with('-')) {
+    while let Some(arg) = args.next_if(|a| a.as_bytes().starts_with(b"-")) {
+        let arg = arg.to_string_lossy().into_owned();
         match arg.as_str() {
             "-c" => match args.next() {
                 Some(path) => config = Some(PathBuf::from(path)),
@@ -32,26 +37,21 @@ fn main() -> ExitCode {
             },
         }
     }
-    let words: Vec<String> = args.collect();
+    if args.next_if(|a| a == "pw").is_some() {
+        let rest: Vec<OsString> = args.collect();
+        return ExitCode::from(pw::main(&rest));
+    }
+    let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
     if let Some(verb) = AuthVerb::parse(&words) {
         let verb = match verb {
             Ok(v) => v,
             Err(e) => return usage_error(&e),
         };
         let path = config.unwrap_or_else(default_config_path);
-        let config = match cote::config::Config::load(&path) {
-            Ok(c) => c,
-            Err(e) => {
-                print_stderr(
-                    PREFIX,
-                    Level::Fatal,
-                    &format!("Error reading configuration: {e}"),
-                );
-                return ExitCode::from(admin::EX_CONFIG);
-            }
+        return match admin::load_config(&path, PREFIX) {
+            Ok(config) => ExitCode::from(auth_admin::run(&verb, &config, &mut std::io::stdout().lock())),
+            Err(code) => ExitCode::from(code),
         };
-        let code = auth_admin::run(&verb, &config, &mut std::io::stdout().lock());
-        return ExitCode::from(code);
     }
     match Verb::parse(&words) {
         Ok(verb) => {

@@ -18,6 +18,7 @@ pub mod schema;
 mod settings;
 mod tree;
 mod values;
+pub mod var_expand;
 
 pub use error::ConfigError;
 pub use settings::{Config, FilterQuery, Section, Settings};

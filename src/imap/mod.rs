@@ -5,6 +5,7 @@ pub mod capability;
 pub mod id;
 pub mod parser;
 pub mod prelogin;
-pub mod quote;
+// IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
+pub use crate::mail::quote;
 
 pub use prelogin::{serve_prelogin, Disconnect, PreloginSettings};

@@ -11,6 +11,7 @@ use std::io::{self, ErrorKind};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::config::var_expand::{self, VarError, Vars};
 use crate::config::{ConfigError, Settings};
 use crate::imap::capability::{prelogin_capability, CapabilityInputs};
 use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
@@ -43,8 +44,7 @@ const MAX_SESSION_ID_LEN: usize = 64;
 /// connection's filters.
 #[derive(Debug, Clone)]
 pub struct PreloginSettings {
-    /// `login_greeting`, sent as it is (`from_settings` refuses `%` variables, which cote
-    /// does not expand yet).
+    /// `login_greeting`, its `%` variables expanded for this connection.
     pub login_greeting: String,
     pub login_trusted_networks: Vec<IpNetwork>,
     pub imap_capability: String,
@@ -78,14 +78,17 @@ impl Default for PreloginSettings {
 }
 
 impl PreloginSettings {
-    /// The settings as one connection sees them (`config.settings(&FilterQuery { protocol:
-    /// Some("imap".into()), local_ip, remote_ip, local_name })`). imap-login's command
-    /// length and login timeout are fixed in Dovecot, not settings.
-    pub fn from_settings(settings: &Settings) -> Result<Self, PreloginConfigError> {
-        let login_greeting = settings.read("login_greeting")?;
-        if login_greeting.contains('%') {
-            return Err(PreloginConfigError::GreetingVariables(login_greeting));
-        }
+    /// The settings as connection `conn` sees them (`config.settings(&FilterQuery {
+    /// protocol: Some("imap".into()), local_ip, remote_ip, local_name })`), with the login
+    /// variables expanded as Dovecot's login processes do (`%l %r %p %s`, `%{local_name}`).
+    /// imap-login's command length and login timeout are fixed in Dovecot, not settings.
+    pub fn from_settings(
+        settings: &Settings,
+        conn: &ConnInfo,
+    ) -> Result<Self, PreloginConfigError> {
+        let login_greeting =
+            var_expand::expand(&settings.read("login_greeting")?, &login_vars(conn, "imap"))
+                .map_err(PreloginConfigError::Expand)?;
         let networks = settings.read("login_trusted_networks")?;
         let login_trusted_networks =
             parse_networks(&networks).map_err(PreloginConfigError::TrustedNetworks)?;
@@ -115,8 +118,8 @@ pub enum PreloginConfigError {
     Config(ConfigError),
     TrustedNetworks(InvalidNetwork),
     Ssl(String),
-    /// `login_greeting` uses `%` variables, which cote does not expand yet.
-    GreetingVariables(String),
+    /// A `%` variable that does not exist in a login setting.
+    Expand(VarError),
 }
 
 impl fmt::Display for PreloginConfigError {
@@ -125,15 +128,28 @@ impl fmt::Display for PreloginConfigError {
             PreloginConfigError::Config(e) => e.fmt(f),
             PreloginConfigError::TrustedNetworks(e) => write!(f, "login_trusted_networks: {e}"),
             PreloginConfigError::Ssl(e) => f.write_str(e),
-            PreloginConfigError::GreetingVariables(greeting) => write!(
-                f,
-                "login_greeting = {greeting}: %variables are not supported by cote yet"
-            ),
+            PreloginConfigError::Expand(e) => write!(f, "Failed to expand settings: {e}"),
         }
     }
 }
 
 impl std::error::Error for PreloginConfigError {}
+
+/// The variables of login settings (Dovecot's `login_set_var_expand_table`).
+fn login_vars(conn: &ConnInfo, service: &str) -> Vars {
+    let local = conn.local.ip().to_string();
+    let remote = conn.remote.ip().to_string();
+    let pid = std::process::id().to_string();
+    let mut vars = Vars::new();
+    vars.set(Some(b'l'), Some("lip"), Some(&local));
+    vars.set(Some(b'r'), Some("rip"), Some(&remote));
+    vars.set(Some(b'p'), Some("pid"), Some(&pid));
+    vars.set(Some(b's'), Some("service"), Some(service));
+    vars.set(None, Some("local_name"), None);
+    vars.set(None, Some("local_ip"), Some(&local));
+    vars.set(None, Some("remote_ip"), Some(&remote));
+    vars
+}
 
 impl From<ConfigError> for PreloginConfigError {
     fn from(e: ConfigError) -> Self {
@@ -576,6 +592,14 @@ mod tests {
         Config::load(&path).unwrap()
     }
 
+    fn conn(remote: &str) -> ConnInfo {
+        ConnInfo::new(
+            "127.0.0.1:143".parse().unwrap(),
+            format!("{remote}:50000").parse().unwrap(),
+            false,
+        )
+    }
+
     fn imap_query(remote: &str) -> FilterQuery {
         FilterQuery {
             protocol: Some("imap".into()),
@@ -588,8 +612,11 @@ mod tests {
     #[test]
     fn defaults_from_an_empty_config() {
         let config = load("");
-        let s =
-            PreloginSettings::from_settings(&config.settings(&imap_query("127.0.0.1"))).unwrap();
+        let s = PreloginSettings::from_settings(
+            &config.settings(&imap_query("127.0.0.1")),
+            &conn("127.0.0.1"),
+        )
+        .unwrap();
         let d = PreloginSettings::default();
         assert_eq!(s.login_greeting, d.login_greeting);
         assert_eq!(s.imap_id_send, "name *");
@@ -609,7 +636,11 @@ mod tests {
              protocol imap {\n  login_greeting = IMAP here.\n  imap_capability = +XFOO\n}\n\
              remote 10.0.0.0/8 {\n  disable_plaintext_auth = no\n  imap_literal_minus = yes\n}\n",
         );
-        let s = PreloginSettings::from_settings(&config.settings(&imap_query("10.1.2.3"))).unwrap();
+        let s = PreloginSettings::from_settings(
+            &config.settings(&imap_query("10.1.2.3")),
+            &conn("10.1.2.3"),
+        )
+        .unwrap();
         assert_eq!(s.login_greeting, "IMAP here.");
         assert_eq!(s.imap_capability, "+XFOO");
         assert_eq!(s.imap_id_log, "*");
@@ -617,22 +648,35 @@ mod tests {
         assert!(!s.disable_plaintext_auth);
         assert!(s.imap_literal_minus);
         assert_eq!(s.login_trusted_networks.len(), 2);
-        let other =
-            PreloginSettings::from_settings(&config.settings(&imap_query("127.0.0.1"))).unwrap();
+        let other = PreloginSettings::from_settings(
+            &config.settings(&imap_query("127.0.0.1")),
+            &conn("127.0.0.1"),
+        )
+        .unwrap();
         assert!(other.disable_plaintext_auth);
         assert!(!other.imap_literal_minus);
     }
 
     #[test]
     fn unsupported_or_bad_values_are_errors() {
-        let config = load("login_greeting = %l ready\n");
-        let err = PreloginSettings::from_settings(&config.global()).unwrap_err();
+        let config = load("login_greeting = %l for %{rip} via %s: %{nosuch} ready\n");
+        let err = PreloginSettings::from_settings(&config.global(), &conn("10.0.0.9")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "login_greeting = %l ready: %variables are not supported by cote yet"
+            "Failed to expand settings: Unknown variable '%nosuch'"
+        );
+        let config = load("login_greeting = %l for %{rip} via %s (%p) ready\n");
+        let s = PreloginSettings::from_settings(&config.global(), &conn("10.0.0.9")).unwrap();
+        assert_eq!(
+            s.login_greeting,
+            format!(
+                "127.0.0.1 for 10.0.0.9 via imap ({}) ready",
+                std::process::id()
+            )
         );
         let config = load("login_trusted_networks = 10.0.0.0/99\n");
-        let err = PreloginSettings::from_settings(&config.global()).unwrap_err();
+        let err =
+            PreloginSettings::from_settings(&config.global(), &conn("127.0.0.1")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "login_trusted_networks: Invalid network '10.0.0.0/99'"

@@ -46,6 +46,23 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "login_greeting"),
     ("", "login_trusted_networks"),
     ("", "ssl"),
+    // shared files (src/fs)
+    ("", "dotlock_use_excl"),
+    ("", "lock_method"),
+    ("", "mail_fsync"),
+    ("", "mail_max_lock_timeout"),
+    ("", "mail_nfs_index"),
+    ("", "mail_nfs_storage"),
+    ("", "mmap_disable"),
+    // index files (src/index)
+    ("", "mail_cache_max_size"),
+    ("", "mail_cache_record_max_size"),
+    ("", "mail_index_log2_max_age"),
+    ("", "mail_index_log_rotate_max_size"),
+    ("", "mail_index_log_rotate_min_age"),
+    ("", "mail_index_log_rotate_min_size"),
+    ("", "mail_index_rewrite_max_log_bytes"),
+    ("", "mail_index_rewrite_min_log_bytes"),
     // imap
     ("", "imap_capability"),
     ("", "imap_id_log"),

@@ -1,0 +1,259 @@
+//! [`FsFile`]: an open shared file that remembers its path, so every failure names it. Opens
+//! retry ESTALE; reads and writes are positioned (`pread`/`pwrite`): the index log writes at
+//! the offset it read, never through O_APPEND, which tears across hosts.
+
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::error::{FsError, FsOp, FsResult};
+use super::estale;
+use super::perms::CreatePerms;
+use super::policy::{FsPolicy, SyncPoint};
+
+/// An open file and the path it was opened by.
+#[derive(Debug)]
+pub struct FsFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl FsFile {
+    /// Opens an existing file read-only.
+    pub fn open_read(path: &Path) -> FsResult<FsFile> {
+        open_with(path, FsOp::Open, OpenOptions::new().read(true))
+    }
+
+    /// Opens an existing file for reading and writing.
+    pub fn open_rw(path: &Path) -> FsResult<FsFile> {
+        open_with(path, FsOp::Open, OpenOptions::new().read(true).write(true))
+    }
+
+    /// Creates a new file, failing with EEXIST (see [`FsError::is_exists`]) if the name is
+    /// taken (`O_CREAT|O_EXCL`), with `perms`' exact file mode and group.
+    pub fn create_excl(path: &Path, perms: &CreatePerms) -> FsResult<FsFile> {
+        let file = open_with(
+            path,
+            FsOp::Create,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(perms.file_mode),
+        )?;
+        file.apply_perms(perms)?;
+        Ok(file)
+    }
+
+    /// Opens `path` for reading and writing, creating it (mode and group from `perms`) if
+    /// missing; an existing file keeps its contents.
+    pub fn open_or_create(path: &Path, perms: &CreatePerms) -> FsResult<FsFile> {
+        match FsFile::open_rw(path) {
+            Err(e) if e.is_not_found() => {}
+            other => return other,
+        }
+        match FsFile::create_excl(path, perms) {
+            // Someone else created it between our two calls: use theirs.
+            Err(e) if e.is_exists() => FsFile::open_rw(path),
+            other => other,
+        }
+    }
+
+    /// Creates or truncates `path` (`O_CREAT|O_TRUNC`): only for names that the caller
+    /// alone writes while holding a lock (`dovecot-uidlist.tmp` under the uidlist lock).
+    pub fn create_trunc(path: &Path, perms: &CreatePerms) -> FsResult<FsFile> {
+        let file = open_with(
+            path,
+            FsOp::Create,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(perms.file_mode),
+        )?;
+        file.apply_perms(perms)?;
+        Ok(file)
+    }
+
+    fn apply_perms(&self, perms: &CreatePerms) -> FsResult<()> {
+        perms.apply(&self.file, &self.path, perms.file_mode)
+    }
+
+    /// The path the file was opened by (it may since have been renamed or replaced).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open file, for `Read`/`Write`/`Seek` through `&File`.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// `fstat()`. ESTALE here means the file was replaced or deleted on the server (not
+    /// retried: the handle itself is stale).
+    pub fn metadata(&self) -> FsResult<Metadata> {
+        self.file
+            .metadata()
+            .map_err(|e| FsError::io(FsOp::Fstat, &self.path, e))
+    }
+
+    /// One `pread` at `offset`; returns how many bytes were read (0 at end of file).
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        loop {
+            match self.file.read_at(buf, offset) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other.map_err(|e| FsError::io(FsOp::Read, &self.path, e)),
+            }
+        }
+    }
+
+    /// Reads as much as fits in `buf` from `offset`; fewer bytes only at end of file.
+    pub fn read_full_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.read_at(&mut buf[done..], offset + done as u64)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Everything from `offset` to the current end of file.
+    pub fn read_from(&self, offset: u64) -> FsResult<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut pos = offset;
+        loop {
+            let n = self.read_at(&mut chunk, pos)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&chunk[..n]);
+            pos += n as u64;
+        }
+    }
+
+    /// Writes all of `data` at `offset` (`pwrite`, never O_APPEND).
+    pub fn write_all_at(&self, data: &[u8], offset: u64) -> FsResult<()> {
+        self.file
+            .write_all_at(data, offset)
+            .map_err(|e| FsError::io(FsOp::Write, &self.path, e))
+    }
+
+    /// `ftruncate()` to `len` bytes.
+    pub fn set_len(&self, len: u64) -> FsResult<()> {
+        self.file
+            .set_len(len)
+            .map_err(|e| FsError::io(FsOp::Truncate, &self.path, e))
+    }
+
+    /// Syncs the file if `policy`'s `mail_fsync` says so at `point`: `fsync` for
+    /// [`SyncPoint::Durable`], `fdatasync` for [`SyncPoint::Transaction`].
+    pub fn sync(&self, policy: &FsPolicy, point: SyncPoint) -> FsResult<()> {
+        if !policy.should_sync(point) {
+            return Ok(());
+        }
+        match point {
+            SyncPoint::Durable => self.sync_all_now(),
+            SyncPoint::Transaction => self.sync_data_now(),
+        }
+    }
+
+    /// `fsync()` regardless of policy.
+    pub fn sync_all_now(&self) -> FsResult<()> {
+        self.file
+            .sync_all()
+            .map_err(|e| FsError::io(FsOp::Fsync, &self.path, e))
+    }
+
+    /// `fdatasync()` regardless of policy (also the NFS write-cache flush).
+    pub fn sync_data_now(&self) -> FsResult<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| FsError::io(FsOp::Fdatasync, &self.path, e))
+    }
+
+    /// Sets the file's modification (and access) time (`futimens`); `None` is now.
+    pub fn set_mtime(&self, time: Option<std::time::SystemTime>) -> FsResult<()> {
+        let time = time.unwrap_or_else(std::time::SystemTime::now);
+        let times = fs::FileTimes::new().set_accessed(time).set_modified(time);
+        self.file
+            .set_times(times)
+            .map_err(|e| FsError::io(FsOp::Utime, &self.path, e))
+    }
+
+    /// A second handle on the same open file description (shares offset and OFD locks).
+    pub fn try_clone(&self) -> FsResult<FsFile> {
+        Ok(FsFile {
+            file: self
+                .file
+                .try_clone()
+                .map_err(|e| FsError::io(FsOp::Fcntl, &self.path, e))?,
+            path: self.path.clone(),
+        })
+    }
+
+    /// The file and path, for callers that need to own the `File`.
+    pub fn into_parts(self) -> (File, PathBuf) {
+        (self.file, self.path)
+    }
+}
+
+fn open_with(path: &Path, op: FsOp, options: &OpenOptions) -> FsResult<FsFile> {
+    let mut options = options.clone();
+    options.custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY);
+    let file = estale::retry(path, op, || options.open(path))?;
+    Ok(FsFile {
+        file,
+        path: path.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn positioned_io_and_exact_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let perms = CreatePerms {
+            file_mode: 0o664,
+            ..CreatePerms::default()
+        };
+        let f = FsFile::create_excl(&path, &perms).unwrap();
+        assert_eq!(f.metadata().unwrap().permissions().mode() & 0o777, 0o664);
+        f.write_all_at(b"hello", 0).unwrap();
+        f.write_all_at(b" world", 5).unwrap();
+        assert_eq!(f.read_from(0).unwrap(), b"hello world");
+        assert_eq!(f.read_from(6).unwrap(), b"world");
+        let mut buf = [0u8; 20];
+        assert_eq!(f.read_full_at(&mut buf, 0).unwrap(), 11);
+        f.set_len(5).unwrap();
+        assert_eq!(f.read_from(0).unwrap(), b"hello");
+        assert!(FsFile::create_excl(&path, &perms).unwrap_err().is_exists());
+        let g = FsFile::open_or_create(&path, &perms).unwrap();
+        assert_eq!(g.read_from(0).unwrap(), b"hello");
+        f.sync(&FsPolicy::dovecot_defaults(), SyncPoint::Durable)
+            .unwrap();
+    }
+
+    #[test]
+    fn open_retries_injected_estale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, b"x").unwrap();
+        let guard = estale::inject_estale(3);
+        FsFile::open_read(&path).unwrap();
+        assert_eq!(guard.attempts(), 4);
+        drop(guard);
+        let _guard = estale::inject_estale(100);
+        let err = FsFile::open_read(&path).unwrap_err();
+        assert!(err.is_stale(), "{err}");
+    }
+}

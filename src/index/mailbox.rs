@@ -1,0 +1,325 @@
+//! [`MailboxIndex`]: one process's handle on one mailbox's index files — the state replayed
+//! from the snapshot and the log, kept current by reading what other writers append.
+//!
+//! Opening loads `cote.index` (if it is of the log's generation) and replays the log from
+//! where the snapshot ends; refreshing reads only the bytes appended since, and follows a
+//! rotation through the new log's previous-file link. Whatever does not fit together (a
+//! damaged frame with valid data after it, an impossible record, a snapshot the log cannot
+//! continue) is logged once and reported as [`IndexError::NeedsRebuild`]: the caller
+//! rebuilds from the mailbox's truth with [`MailboxIndex::create`].
+
+use std::path::{Path, PathBuf};
+
+use crate::fs::{FileKind, NfsCache};
+
+use super::cache::file::CacheState;
+use super::error::IndexError;
+use super::log::file::{LogFile, LogOpenError, Read};
+use super::log::header::LOG_HEADER_LEN;
+use super::settings::{IndexSettings, LOG2_NAME, LOG_NAME};
+use super::snapshot;
+use super::state::{Change, MailboxState};
+
+/// One mailbox's index as this process sees it.
+#[derive(Debug)]
+pub struct MailboxIndex {
+    pub(crate) dir: PathBuf,
+    pub(crate) settings: IndexSettings,
+    pub(crate) nfs: NfsCache,
+    pub(crate) log: LogFile,
+    pub(crate) state: MailboxState,
+    /// The log position the snapshot on disk covers, as last seen or written.
+    pub(crate) snapshot_pos: (u32, u64),
+    /// Bytes after the last visible transaction at the last read (a write in progress or an
+    /// interrupted one).
+    pub(crate) invisible_tail: u64,
+    /// Changes read or committed and not yet taken by the caller.
+    pub(crate) changes: Vec<Change>,
+    pub(crate) cache: CacheState,
+}
+
+/// The pieces a full load produces.
+struct Loaded {
+    log: LogFile,
+    state: MailboxState,
+    snapshot_pos: (u32, u64),
+    invisible_tail: u64,
+}
+
+/// Logs a damaged index file once and turns it into the rebuild request.
+pub(crate) fn corrupted(path: &Path, what: &str, reason: &str) -> IndexError {
+    log::error!("Corrupted {what} {}: {reason}", path.display());
+    IndexError::NeedsRebuild {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+fn log_corrupted(log: &LogFile, reason: &str) -> IndexError {
+    corrupted(
+        &log.path,
+        "transaction log file",
+        &format!("seq {}: {reason}", log.header.file_seq),
+    )
+}
+
+/// Opens the log at `path`; a missing or foreign one means the index must be (re)built.
+pub(crate) fn open_log(path: &Path, nfs: &NfsCache) -> Result<LogFile, IndexError> {
+    match LogFile::open(path, nfs) {
+        Ok(log) => Ok(log),
+        Err(LogOpenError::Missing) => Err(IndexError::NeedsRebuild {
+            path: path.to_path_buf(),
+            reason: "missing".into(),
+        }),
+        Err(LogOpenError::BadHeader(why)) => Err(corrupted(path, "transaction log file", &why)),
+        Err(LogOpenError::Fs(e)) => Err(e.into()),
+    }
+}
+
+/// Reads and applies `log`'s transactions from its offset on. With `stop_at`, the log must
+/// end exactly there (a rotated log's successor says where). Returns the invisible tail.
+fn replay(
+    log: &mut LogFile,
+    state: &mut MailboxState,
+    nfs: &NfsCache,
+    locked: bool,
+    changes: &mut Vec<Change>,
+    stop_at: Option<u64>,
+) -> Result<u64, IndexError> {
+    let scan = match log.read_new(nfs, locked)? {
+        Read::Scanned(scan) => scan,
+        Read::Damaged { offset, reason } => {
+            return Err(log_corrupted(log, &format!("{reason} (offset={offset})")));
+        }
+        Read::Shrunk { len } => {
+            return Err(log_corrupted(
+                log,
+                &format!("file shrank to {len} bytes, {} were read", log.offset),
+            ));
+        }
+    };
+    for txn in &scan.transactions {
+        if stop_at.is_some_and(|stop| txn.end > stop) {
+            return Err(log_corrupted(
+                log,
+                &format!(
+                    "transaction at offset {} continues past the rotation point",
+                    txn.offset
+                ),
+            ));
+        }
+        if let Err(why) = state.apply(txn, changes) {
+            return Err(log_corrupted(
+                log,
+                &format!("{why} (offset={})", txn.offset),
+            ));
+        }
+        log.offset = txn.end;
+    }
+    if let Some(stop) = stop_at {
+        if log.offset != stop {
+            return Err(log_corrupted(
+                log,
+                &format!(
+                    "ends at offset {} but its successor says {stop}",
+                    log.offset
+                ),
+            ));
+        }
+    }
+    Ok(scan.invisible_tail)
+}
+
+fn load(dir: &Path, settings: &IndexSettings, nfs: &NfsCache) -> Result<Loaded, IndexError> {
+    let mut log = open_log(&dir.join(LOG_NAME), nfs)?;
+    let header = log.header.clone();
+    let snapshot =
+        snapshot::file::read(dir, settings)?.filter(|(h, _)| h.indexid == header.indexid);
+    let mut ignored = Vec::new();
+    let (mut state, start, snapshot_pos) = match snapshot {
+        Some((h, state)) if h.log_file_seq == header.file_seq => {
+            (state, h.log_offset, (h.log_file_seq, h.log_offset))
+        }
+        Some((h, mut state)) if h.log_file_seq == header.prev_file_seq => {
+            let pos = (h.log_file_seq, h.log_offset);
+            if h.log_offset != header.prev_file_offset {
+                // The snapshot ends inside the previous log: replay its rest from `.log.2`.
+                let mut prev = previous_log(dir, nfs, &header, h.log_offset)?;
+                replay(
+                    &mut prev,
+                    &mut state,
+                    nfs,
+                    false,
+                    &mut ignored,
+                    Some(header.prev_file_offset),
+                )?;
+            }
+            (state, LOG_HEADER_LEN as u64, pos)
+        }
+        _ if header.prev_file_seq == 0 => (
+            MailboxState::new(header.initial_modseq),
+            LOG_HEADER_LEN as u64,
+            (0, 0),
+        ),
+        _ => {
+            return Err(log_corrupted(
+                &log,
+                &format!(
+                    "continues log seq {}, but no snapshot covers it",
+                    header.prev_file_seq
+                ),
+            ));
+        }
+    };
+    if start == LOG_HEADER_LEN as u64 && state.highest_modseq() != header.initial_modseq {
+        return Err(log_corrupted(
+            &log,
+            &format!(
+                "initial modseq {} but the state before it has {}",
+                header.initial_modseq,
+                state.highest_modseq()
+            ),
+        ));
+    }
+    if header.uidvalidity != 0
+        && state.uidvalidity() != 0
+        && header.uidvalidity != state.uidvalidity()
+    {
+        return Err(log_corrupted(
+            &log,
+            &format!(
+                "uidvalidity {} but the snapshot has {}",
+                header.uidvalidity,
+                state.uidvalidity()
+            ),
+        ));
+    }
+    log.offset = start;
+    let invisible_tail = replay(&mut log, &mut state, nfs, false, &mut ignored, None)?;
+    Ok(Loaded {
+        log,
+        state,
+        snapshot_pos,
+        invisible_tail,
+    })
+}
+
+/// `.log.2` positioned at `offset`, checked to be the predecessor `header` names.
+fn previous_log(
+    dir: &Path,
+    nfs: &NfsCache,
+    header: &super::log::header::LogHeader,
+    offset: u64,
+) -> Result<LogFile, IndexError> {
+    let path = dir.join(LOG2_NAME);
+    let mut prev = open_log(&path, nfs)?;
+    if prev.header.indexid != header.indexid || prev.header.file_seq != header.prev_file_seq {
+        return Err(corrupted(
+            &path,
+            "transaction log file",
+            &format!(
+                "is seq {} of index {:#x}, seq {} of {:#x} was needed",
+                prev.header.file_seq, prev.header.indexid, header.prev_file_seq, header.indexid
+            ),
+        ));
+    }
+    prev.offset = offset;
+    Ok(prev)
+}
+
+impl MailboxIndex {
+    /// Opens the index in `dir` (the mailbox's `INDEX=` directory). A missing or damaged
+    /// index is [`IndexError::NeedsRebuild`].
+    pub fn open(dir: &Path, settings: IndexSettings) -> Result<MailboxIndex, IndexError> {
+        let nfs = settings.fs.nfs(FileKind::Index);
+        let loaded = load(dir, &settings, &nfs)?;
+        Ok(MailboxIndex {
+            dir: dir.to_path_buf(),
+            settings,
+            nfs,
+            log: loaded.log,
+            state: loaded.state,
+            snapshot_pos: loaded.snapshot_pos,
+            invisible_tail: loaded.invisible_tail,
+            changes: Vec::new(),
+            cache: CacheState::default(),
+        })
+    }
+
+    /// The mailbox state as of the last refresh or commit.
+    pub fn state(&self) -> &MailboxState {
+        &self.state
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn settings(&self) -> &IndexSettings {
+        &self.settings
+    }
+
+    /// The index generation (changes when the index is rebuilt).
+    pub fn indexid(&self) -> u32 {
+        self.log.header.indexid
+    }
+
+    /// Where this process has read the log to: (file sequence, offset).
+    pub fn log_position(&self) -> (u32, u64) {
+        (self.log.header.file_seq, self.log.offset)
+    }
+
+    /// Reads what other writers committed since the last look and returns every change not
+    /// yet taken (theirs and this process's own commits, in log order). After an error the
+    /// handle must not be used again: drop it (and rebuild on `NeedsRebuild`).
+    pub fn refresh(&mut self) -> Result<Vec<Change>, IndexError> {
+        self.read_tail(false)?;
+        if self.log.replaced(&self.nfs)? {
+            self.follow_replaced_log()?;
+        }
+        Ok(self.take_changes())
+    }
+
+    /// The changes collected so far, without reading the log.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    pub(crate) fn read_tail(&mut self, locked: bool) -> Result<(), IndexError> {
+        self.invisible_tail = replay(
+            &mut self.log,
+            &mut self.state,
+            &self.nfs,
+            locked,
+            &mut self.changes,
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// The name now points at another log: the next one after a rotation (continue in it)
+    /// or a rebuilt index (load it whole and report the difference).
+    pub(crate) fn follow_replaced_log(&mut self) -> Result<(), IndexError> {
+        // Whatever was committed to the old file before it was rotated.
+        self.read_tail(false)?;
+        let next = open_log(&self.log.path, &self.nfs)?;
+        let h = &next.header;
+        let continues = h.indexid == self.log.header.indexid
+            && h.prev_file_seq == self.log.header.file_seq
+            && h.prev_file_offset == self.log.offset
+            && h.initial_modseq == self.state.highest_modseq();
+        if continues {
+            self.log = next;
+            self.invisible_tail = 0;
+            return self.read_tail(false);
+        }
+        let loaded = load(&self.dir, &self.settings, &self.nfs)?;
+        self.changes.extend(self.state.diff(&loaded.state));
+        self.log = loaded.log;
+        self.state = loaded.state;
+        self.snapshot_pos = loaded.snapshot_pos;
+        self.invisible_tail = loaded.invisible_tail;
+        Ok(())
+    }
+}

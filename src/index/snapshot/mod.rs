@@ -1,0 +1,4 @@
+//! `cote.index`: the snapshot of a mailbox index.
+
+pub(crate) mod file;
+pub mod format;

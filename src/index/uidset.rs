@@ -1,0 +1,188 @@
+//! Sets of UIDs as sorted, disjoint, non-adjacent inclusive ranges.
+
+use super::codec::{count_u32, malformed, Malformed, Reader, Writer};
+
+/// A set of message UIDs (each ≥ 1).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UidSet {
+    ranges: Vec<(u32, u32)>,
+}
+
+impl UidSet {
+    pub fn new() -> Self {
+        UidSet::default()
+    }
+
+    /// The set `first..=last` (empty when `first > last`; uid 0 is dropped).
+    pub fn range(first: u32, last: u32) -> Self {
+        let mut set = UidSet::new();
+        set.insert_range(first, last);
+        set
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// How many UIDs the set holds.
+    pub fn len(&self) -> u64 {
+        self.ranges.iter().map(|&(a, b)| u64::from(b - a) + 1).sum()
+    }
+
+    pub fn ranges(&self) -> &[(u32, u32)] {
+        &self.ranges
+    }
+
+    pub fn contains(&self, uid: u32) -> bool {
+        let idx = self.ranges.partition_point(|&(_, last)| last < uid);
+        self.ranges.get(idx).is_some_and(|&(first, _)| first <= uid)
+    }
+
+    pub fn max(&self) -> Option<u32> {
+        self.ranges.last().map(|&(_, last)| last)
+    }
+
+    pub fn insert(&mut self, uid: u32) {
+        self.insert_range(uid, uid);
+    }
+
+    pub fn insert_range(&mut self, first: u32, last: u32) {
+        let first = first.max(1);
+        if first > last {
+            return;
+        }
+        // Ranges that overlap or touch [first, last] merge into one.
+        let start = self
+            .ranges
+            .partition_point(|&(_, l)| l < first.saturating_sub(1));
+        let end = self
+            .ranges
+            .partition_point(|&(f, _)| f <= last.saturating_add(1));
+        let mut merged = (first, last);
+        for &(f, l) in &self.ranges[start..end] {
+            merged = (merged.0.min(f), merged.1.max(l));
+        }
+        self.ranges.splice(start..end, [merged]);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ranges.iter().flat_map(|&(a, b)| a..=b)
+    }
+
+    /// The part of the set below `bound`.
+    pub fn below(&self, bound: u32) -> UidSet {
+        let ranges = self
+            .ranges
+            .iter()
+            .take_while(|&&(first, _)| first < bound)
+            .map(|&(first, last)| (first, last.min(bound - 1)))
+            .collect();
+        UidSet { ranges }
+    }
+
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u32(count_u32(self.ranges.len()));
+        for &(a, b) in &self.ranges {
+            out.put_u32(a);
+            out.put_u32(b);
+        }
+    }
+
+    /// Decodes and checks the canonical form (sorted, disjoint, non-adjacent, uid ≥ 1), so
+    /// that equal sets have equal encodings.
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<UidSet, Malformed> {
+        let count = r.count(8, "uid set")?;
+        let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(count);
+        for _ in 0..count {
+            let first = r.u32("uid range")?;
+            let last = r.u32("uid range")?;
+            if first == 0 || first > last {
+                return Err(malformed(format!("bad uid range {first}:{last}")));
+            }
+            if let Some(&(_, prev)) = ranges.last() {
+                if u64::from(first) <= u64::from(prev) + 1 {
+                    return Err(malformed(format!(
+                        "uid ranges out of order at {first}:{last}"
+                    )));
+                }
+            }
+            ranges.push((first, last));
+        }
+        Ok(UidSet { ranges })
+    }
+}
+
+impl FromIterator<u32> for UidSet {
+    fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Self {
+        let mut set = UidSet::new();
+        for uid in iter {
+            set.insert(uid);
+        }
+        set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn merges_adjacent_and_overlapping() {
+        let mut s = UidSet::new();
+        s.insert_range(5, 7);
+        s.insert_range(1, 2);
+        s.insert(3);
+        s.insert_range(9, 9);
+        assert_eq!(s.ranges(), &[(1, 3), (5, 7), (9, 9)]);
+        s.insert_range(4, 8);
+        assert_eq!(s.ranges(), &[(1, 9)]);
+        s.insert_range(u32::MAX - 1, u32::MAX);
+        s.insert(0);
+        assert_eq!(s.ranges(), &[(1, 9), (u32::MAX - 1, u32::MAX)]);
+        assert_eq!(s.len(), 11);
+    }
+
+    #[test]
+    fn below() {
+        let s: UidSet = [1, 2, 3, 7, 8, 20].into_iter().collect();
+        assert_eq!(s.below(8).ranges(), &[(1, 3), (7, 7)]);
+        assert_eq!(s.below(1), UidSet::new());
+        assert_eq!(UidSet::range(1, u32::MAX).below(5).ranges(), &[(1, 4)]);
+    }
+
+    #[test]
+    fn decode_refuses_non_canonical() {
+        for ranges in [
+            vec![(0u32, 1u32)],
+            vec![(3, 2)],
+            vec![(1, 2), (3, 4)],
+            vec![(5, 6), (1, 2)],
+        ] {
+            let mut buf = Vec::new();
+            buf.put_u32(ranges.len() as u32);
+            for (a, b) in ranges {
+                buf.put_u32(a);
+                buf.put_u32(b);
+            }
+            assert!(UidSet::decode(&mut Reader::new(&buf)).is_err());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_set(uids in proptest::collection::vec(1u32..200, 0..60)) {
+            let set: UidSet = uids.iter().copied().collect();
+            let model: BTreeSet<u32> = uids.iter().copied().collect();
+            prop_assert_eq!(set.iter().collect::<Vec<_>>(), model.iter().copied().collect::<Vec<_>>());
+            for uid in 0..201 {
+                prop_assert_eq!(set.contains(uid), model.contains(&uid));
+            }
+            let mut buf = Vec::new();
+            set.encode(&mut buf);
+            let mut r = Reader::new(&buf);
+            prop_assert_eq!(UidSet::decode(&mut r).unwrap(), set);
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Writing to a mailbox index: the log lock, commits, and what happens under the lock before
+//! it is released (snapshot rewrite, log rotation). Also creating (rebuilding) an index.
+//!
+//! A writer takes the log lock (`lock_method`, 180 s capped by `mail_max_lock_timeout`),
+//! makes sure the file it locked is still the log (a rotation may have replaced it while it
+//! waited), reads the tail it has not seen, writes at the end of the last valid transaction
+//! with `pwrite` (never O_APPEND), syncs per `mail_fsync`, and unlocks.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::fs::{ops, DotLock, DotLockSettings, FileKind, FileLock, FsFile, LockKind, LockRequest};
+
+use super::error::IndexError;
+use super::log::frame::{encode_transaction, Transaction};
+use super::log::header::{LogHeader, LOG_HEADER_LEN};
+use super::mailbox::{corrupted, open_log, MailboxIndex};
+use super::settings::{
+    IndexSettings, LOG2_NAME, LOG_LOCK_STALE_TIMEOUT, LOG_LOCK_TIMEOUT, LOG_NAME,
+};
+use super::snapshot;
+use super::state::MailboxState;
+use super::transaction::IndexTransaction;
+use super::uidset::UidSet;
+
+/// A log lock wait this long is logged (as Dovecot does).
+const SLOW_LOCK_WARNING: Duration = Duration::from_secs(30);
+
+/// How often a writer follows a log replaced while it waited for the lock before giving up.
+const MAX_LOCK_RETRIES: usize = 10;
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The highest modseq after the commit.
+    pub modseq: u64,
+    /// Messages the transaction claimed as \Recent for this session.
+    pub claimed_recent: UidSet,
+    /// Whether anything was written (a transaction that changes nothing is not).
+    pub written: bool,
+}
+
+/// The index with its log locked. Sync with the backing store (e.g. a Maildir rescan) while
+/// holding it: [`state`](Self::state) is current and no other writer can change it. Finish
+/// with [`unlock`](Self::unlock); dropping it releases the lock without the upkeep.
+#[derive(Debug)]
+pub struct LockedIndex<'a> {
+    index: &'a mut MailboxIndex,
+    lock: Option<FileLock>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn log_lock_request() -> LockRequest {
+    LockRequest {
+        kind: LockKind::Exclusive,
+        timeout: LOG_LOCK_TIMEOUT,
+        stale_timeout: LOG_LOCK_STALE_TIMEOUT,
+    }
+}
+
+fn newlock_settings(settings: &IndexSettings) -> DotLockSettings {
+    DotLockSettings::new(
+        &settings.fs,
+        FileKind::Index,
+        LOG_LOCK_TIMEOUT,
+        LOG_LOCK_STALE_TIMEOUT,
+    )
+    .with_suffix(".newlock")
+}
+
+impl MailboxIndex {
+    /// Takes the log lock and reads everything committed before it.
+    pub fn lock(&mut self) -> Result<LockedIndex<'_>, IndexError> {
+        for _ in 0..MAX_LOCK_RETRIES {
+            let started = Instant::now();
+            let lock = FileLock::acquire(
+                &self.settings.fs,
+                FileKind::Index,
+                &self.log.file,
+                log_lock_request(),
+            )?;
+            let waited = started.elapsed();
+            if waited >= SLOW_LOCK_WARNING {
+                log::warn!(
+                    "Locking transaction log file {} took {} seconds",
+                    self.log.path.display(),
+                    waited.as_secs()
+                );
+            }
+            if !self.log.replaced(&self.nfs)? {
+                let locked = LockedIndex {
+                    index: self,
+                    lock: Some(lock),
+                };
+                locked.index.read_tail(true)?;
+                return Ok(locked);
+            }
+            lock.release()?;
+            self.follow_replaced_log()?;
+        }
+        Err(IndexError::Invalid(format!(
+            "transaction log {} was replaced {MAX_LOCK_RETRIES} times while waiting for its lock",
+            self.log.path.display()
+        )))
+    }
+
+    /// Commits `tx` in one locked write: lock, read the tail, resolve, write, unlock. Once
+    /// the transaction is written the commit has succeeded: a failure of the upkeep or of
+    /// the release after it is logged, not returned.
+    pub fn commit(&mut self, tx: &IndexTransaction) -> Result<Committed, IndexError> {
+        let mut locked = self.lock()?;
+        let committed = locked.commit(tx)?;
+        if let Err(e) = locked.unlock() {
+            log::error!("After committing to {}: {e}", self.dir.display());
+        }
+        Ok(committed)
+    }
+
+    /// Creates the index in `dir` afresh — a new generation, replacing whatever is there —
+    /// holding what `contents` says (built by the caller from the mailbox's truth), with
+    /// modseqs continuing from `initial_modseq` (1 for a new mailbox; more than the old
+    /// index's highest when rebuilding, so that clients' CONDSTORE state stays valid).
+    pub fn create(
+        dir: &Path,
+        settings: IndexSettings,
+        contents: &IndexTransaction,
+        initial_modseq: u64,
+    ) -> Result<MailboxIndex, IndexError> {
+        ops::mkdir_parents(dir, &settings.perms)?;
+        let log_path = dir.join(LOG_NAME);
+        // Writers of the old log wait until it is replaced, then find the new one.
+        let old_file = match FsFile::open_rw(&log_path) {
+            Ok(file) => Some(file),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e.into()),
+        };
+        let old_lock = match &old_file {
+            Some(file) => Some(FileLock::acquire(
+                &settings.fs,
+                FileKind::Index,
+                file,
+                log_lock_request(),
+            )?),
+            None => None,
+        };
+        let old_indexid = old_file
+            .as_ref()
+            .and_then(|f| {
+                let mut head = [0u8; LOG_HEADER_LEN];
+                let n = f.read_full_at(&mut head, 0).ok()?;
+                LogHeader::decode(&head[..n]).ok()
+            })
+            .map_or(0, |h| h.indexid);
+
+        let mut state = MailboxState::new(initial_modseq.max(1));
+        let resolved = contents.resolve(&state)?;
+        let modseq = state.next_modseq(&resolved.records);
+        let body = encode_transaction(modseq, &resolved.records)
+            .map_err(|why| IndexError::Invalid(why.0))?;
+        let txn = Transaction {
+            offset: LOG_HEADER_LEN as u64,
+            end: (LOG_HEADER_LEN + body.len()) as u64,
+            modseq,
+            records: resolved.records,
+        };
+        let mut ignored = Vec::new();
+        state
+            .apply(&txn, &mut ignored)
+            .map_err(|why| IndexError::Invalid(why.0))?;
+        let header = LogHeader {
+            indexid: new_indexid(old_indexid),
+            uidvalidity: state.uidvalidity(),
+            file_seq: 1,
+            prev_file_seq: 0,
+            prev_file_offset: 0,
+            initial_modseq: initial_modseq.max(1),
+            create_time: now_secs(),
+        };
+        let mut bytes = header.encode();
+        if !txn.records.is_empty() {
+            bytes.extend(body);
+        }
+        let newlock =
+            DotLock::acquire_for_replace(&log_path, &newlock_settings(&settings), &settings.perms)?;
+        let Some(file) = newlock.file() else {
+            return Err(IndexError::Invalid("log lock has no file to write".into()));
+        };
+        file.write_all_at(&bytes, 0)?;
+        // The snapshot first: the moment the new log appears, it has its snapshot.
+        snapshot::file::write(
+            dir,
+            &settings,
+            &state,
+            header.indexid,
+            1,
+            bytes.len() as u64,
+        )?;
+        newlock.replace(&settings.fs, true)?;
+        ops::unlink_if_exists(&dir.join(LOG2_NAME))?;
+        if let Some(lock) = old_lock {
+            lock.release()?;
+        }
+        MailboxIndex::open(dir, settings)
+    }
+
+    /// Upkeep under the log lock: rewrite the snapshot when enough log has piled up after
+    /// it, rotate the log when it is big or old enough.
+    fn maintain(&mut self) -> Result<(), IndexError> {
+        let s = &self.settings;
+        let size = self.log.offset;
+        let age = self.log.age_secs(now_secs());
+        let rotate = size >= s.log_rotate_max_size
+            || (size >= s.log_rotate_min_size && age >= s.log_rotate_min_age.as_secs());
+        let seq = self.log.header.file_seq;
+        let unreplayed = if self.snapshot_pos.0 == seq {
+            size.saturating_sub(self.snapshot_pos.1)
+        } else {
+            size
+        };
+        let rewrite = rotate
+            || unreplayed >= s.rewrite_max_log_bytes
+            || (self.snapshot_pos.0 != seq && unreplayed >= s.rewrite_min_log_bytes);
+        if rewrite {
+            // Another writer may have rewritten it meanwhile.
+            if let Some(h) = snapshot::file::read_header(&self.dir, &self.settings)? {
+                if h.indexid == self.log.header.indexid {
+                    self.snapshot_pos = (h.log_file_seq, h.log_offset);
+                }
+            }
+            if self.snapshot_pos != (seq, size) {
+                snapshot::file::write(
+                    &self.dir,
+                    &self.settings,
+                    &self.state,
+                    self.log.header.indexid,
+                    seq,
+                    size,
+                )?;
+                self.snapshot_pos = (seq, size);
+            }
+            self.remove_old_log2()?;
+        }
+        if rotate {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
+    /// Removes `.log.2` once it is older than `mail_index_log2_max_age`.
+    fn remove_old_log2(&self) -> Result<(), IndexError> {
+        let path = self.dir.join(LOG2_NAME);
+        if let Some(meta) = ops::stat_if_exists(&path)? {
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| SystemTime::now().duration_since(m).ok())
+                .is_some_and(|age| age > self.settings.log2_max_age);
+            if old {
+                ops::unlink_if_exists(&path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the next log file: written into `.log.newlock`, the old log linked to
+    /// `.log.2` (a link, so `.log` never disappears), then renamed over `.log`.
+    fn rotate(&mut self) -> Result<(), IndexError> {
+        let header = LogHeader {
+            indexid: self.log.header.indexid,
+            uidvalidity: self.state.uidvalidity(),
+            file_seq: self.log.header.file_seq + 1,
+            prev_file_seq: self.log.header.file_seq,
+            prev_file_offset: self.log.offset,
+            initial_modseq: self.state.highest_modseq(),
+            create_time: now_secs(),
+        };
+        let log_path = self.dir.join(LOG_NAME);
+        let log2_path = self.dir.join(LOG2_NAME);
+        let newlock = DotLock::acquire_for_replace(
+            &log_path,
+            &newlock_settings(&self.settings),
+            &self.settings.perms,
+        )?;
+        let Some(file) = newlock.file() else {
+            return Err(IndexError::Invalid("log lock has no file to write".into()));
+        };
+        file.write_all_at(&header.encode(), 0)?;
+        ops::unlink_if_exists(&log2_path)?;
+        ops::link(&log_path, &log2_path, self.settings.fs.nfs_index)?;
+        newlock.replace(&self.settings.fs, true)?;
+        let next = open_log(&log_path, &self.nfs)?;
+        if next.header != header {
+            return Err(corrupted(
+                &log_path,
+                "transaction log file",
+                "is not the file this process just rotated in",
+            ));
+        }
+        self.log = next;
+        self.invisible_tail = 0;
+        Ok(())
+    }
+}
+
+/// A new index generation id: the time mixed with the pid, never 0 nor `old`.
+fn new_indexid(old: u32) -> u32 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut id = (now_secs() as u32) ^ nanos.rotate_left(13) ^ std::process::id().rotate_left(21);
+    while id == 0 || id == old {
+        id = id.wrapping_add(1);
+    }
+    id
+}
+
+impl LockedIndex<'_> {
+    /// The current state (everything committed before the lock was taken, and this holder's
+    /// own commits).
+    pub fn state(&self) -> &MailboxState {
+        &self.index.state
+    }
+
+    /// The index (directory, settings).
+    pub fn index(&self) -> &MailboxIndex {
+        self.index
+    }
+
+    /// Writes `tx` as one transaction.
+    pub fn commit(&mut self, tx: &IndexTransaction) -> Result<Committed, IndexError> {
+        let index = &mut *self.index;
+        let resolved = tx.resolve(&index.state)?;
+        if resolved.records.is_empty() {
+            return Ok(Committed {
+                modseq: index.state.highest_modseq(),
+                claimed_recent: resolved.claimed_recent,
+                written: false,
+            });
+        }
+        let modseq = index.state.next_modseq(&resolved.records);
+        let bytes = encode_transaction(modseq, &resolved.records)
+            .map_err(|why| IndexError::Invalid(why.0))?;
+        let offset = index.log.offset;
+        index.log.write_transaction(
+            &bytes,
+            index.invisible_tail,
+            &index.settings.fs,
+            &index.settings.hooks,
+        )?;
+        index.invisible_tail = 0;
+        let txn = Transaction {
+            offset,
+            end: index.log.offset,
+            modseq,
+            records: resolved.records,
+        };
+        if let Err(why) = index.state.apply(&txn, &mut index.changes) {
+            // Resolved records always fit the state they were resolved against.
+            return Err(corrupted(
+                &index.log.path,
+                "transaction log file",
+                &format!("own transaction does not apply: {why}"),
+            ));
+        }
+        Ok(Committed {
+            modseq,
+            claimed_recent: resolved.claimed_recent,
+            written: true,
+        })
+    }
+
+    /// Does the upkeep (snapshot rewrite, rotation) and releases the lock.
+    pub fn unlock(mut self) -> Result<(), IndexError> {
+        let upkeep = self.index.maintain();
+        let released = match self.lock.take() {
+            Some(lock) => lock.release().map_err(IndexError::from),
+            None => Ok(()),
+        };
+        upkeep?;
+        released
+    }
+}
+
+impl Drop for LockedIndex<'_> {
+    fn drop(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            if let Err(e) = lock.release() {
+                log::error!("{e}");
+            }
+        }
+    }
+}

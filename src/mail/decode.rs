@@ -1,0 +1,207 @@
+//! Text for searching: RFC 2047 encoded words and MIME charsets decoded to UTF-8, and the
+//! normalisation Dovecot 2.3 compares with (each character title-cased, then decomposed:
+//! `é` → `E` + U+0301, so SEARCH is case-insensitive and matches base letters).
+
+use unicode_normalization::char::decompose_compatible;
+
+use super::codec;
+
+/// A charset label's decoder; `None` when the charset is unknown.
+fn encoding(charset: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    encoding_rs::Encoding::for_label_no_replacement(charset.trim_ascii())
+}
+
+pub fn is_utf8_label(charset: &[u8]) -> bool {
+    charset.eq_ignore_ascii_case(b"utf-8") || charset.eq_ignore_ascii_case(b"utf8")
+}
+
+/// Converts `data` in `charset` to UTF-8; `None` for an unknown charset.
+pub fn charset_to_utf8(charset: &[u8], data: &[u8]) -> Option<String> {
+    if is_utf8_label(charset) {
+        return Some(String::from_utf8_lossy(data).into_owned());
+    }
+    let (text, _) = encoding(charset)?.decode_without_bom_handling(data);
+    Some(text.into_owned())
+}
+
+/// Title case as UnicodeData's simple mapping gives it: one character to one character.
+fn titlecase(c: char) -> char {
+    match c {
+        'Ǆ' | 'ǅ' | 'ǆ' => 'ǅ',
+        'Ǉ' | 'ǈ' | 'ǉ' => 'ǈ',
+        'Ǌ' | 'ǋ' | 'ǌ' => 'ǋ',
+        'Ǳ' | 'ǲ' | 'ǳ' => 'ǲ',
+        _ => {
+            let mut upper = c.to_uppercase();
+            match (upper.next(), upper.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        }
+    }
+}
+
+/// Dovecot's search normaliser over UTF-8 (invalid bytes become U+FFFD).
+pub fn normalize(data: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(data);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        decompose_compatible(titlecase(c), |d| out.push(d));
+    }
+    out.into_bytes()
+}
+
+/// Decodes one encoded word's text (`Q` or `B`).
+fn decode_word(encoding: u8, text: &[u8]) -> Option<Vec<u8>> {
+    match encoding.to_ascii_uppercase() {
+        b'Q' => {
+            let mut out = Vec::with_capacity(text.len());
+            let mut i = 0;
+            while i < text.len() {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match text[i] {
+                    b'_' => out.push(b' '),
+                    b'=' if i + 2 < text.len() + 1
+                        && text.get(i + 1).and_then(|&c| hex(c)).is_some()
+                        && text.get(i + 2).and_then(|&c| hex(c)).is_some() =>
+                    {
+                        let hi = hex(text[i + 1]).unwrap_or(0);
+                        let lo = hex(text[i + 2]).unwrap_or(0);
+                        out.push((hi * 16 + lo) as u8);
+                        i += 2;
+                    }
+                    c => out.push(c),
+                }
+                i += 1;
+            }
+            Some(out)
+        }
+        b'B' => Some(codec::decode_base64(text).0),
+        _ => None,
+    }
+}
+
+/// A piece of a header value: raw text, or an encoded word's decoded bytes and charset.
+enum Piece<'a> {
+    Raw(&'a [u8]),
+    Encoded(Vec<u8>, &'a [u8]),
+}
+
+/// Splits a header value into raw text and encoded words; whitespace between two encoded
+/// words is dropped.
+fn pieces(data: &[u8]) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while pos + 1 < data.len() {
+        if data[pos] != b'=' || data[pos + 1] != b'?' {
+            pos += 1;
+            continue;
+        }
+        // raw text before it goes out now, unless it is only whitespace (dropped even when
+        // the encoded word turns out invalid, as Dovecot does)
+        let between = &data[start..pos];
+        if !between
+            .iter()
+            .all(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        {
+            out.push(Piece::Raw(between));
+        }
+        let word_start = pos + 2;
+        let rest = &data[word_start..];
+        let marks: Vec<usize> = rest
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c == b'?')
+            .map(|(i, _)| i)
+            .take(3)
+            .collect();
+        let valid = marks.len() == 3 && rest.get(marks[2] + 1) == Some(&b'=');
+        let decoded = if valid {
+            let charset = &rest[..marks[0]];
+            rest.get(marks[0] + 1)
+                .and_then(|&enc| decode_word(enc, &rest[marks[1] + 1..marks[2]]))
+                .map(|bytes| (charset, bytes))
+        } else {
+            None
+        };
+        let Some((charset, bytes)) = decoded else {
+            // not an encoded word: its text stays, from the "=?" on
+            start = pos;
+            pos = word_start;
+            continue;
+        };
+        if !bytes.is_empty() {
+            out.push(Piece::Encoded(bytes, charset));
+        }
+        pos = word_start + marks[2] + 2;
+        start = pos;
+    }
+    if start < data.len() {
+        out.push(Piece::Raw(&data[start..]));
+    }
+    out
+}
+
+/// A header value with its encoded words decoded, as UTF-8 (for display, sorting).
+pub fn decode_header(data: &[u8]) -> String {
+    let mut out = String::new();
+    for piece in pieces(data) {
+        match piece {
+            Piece::Raw(raw) => out.push_str(&String::from_utf8_lossy(raw)),
+            Piece::Encoded(bytes, charset) => match charset_to_utf8(charset, &bytes) {
+                Some(text) => out.push_str(&text),
+                None => out.push_str(&String::from_utf8_lossy(&bytes)),
+            },
+        }
+    }
+    out
+}
+
+/// A header value as SEARCH sees it: decoded and normalised; the text of an encoded word in
+/// an unknown charset is kept (as valid UTF-8) but not normalised, as in Dovecot.
+pub fn header_search_text(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for piece in pieces(data) {
+        match piece {
+            Piece::Raw(raw) => out.extend_from_slice(&normalize(raw)),
+            Piece::Encoded(bytes, charset) => match charset_to_utf8(charset, &bytes) {
+                Some(text) => out.extend_from_slice(&normalize(text.as_bytes())),
+                None => out.extend_from_slice(String::from_utf8_lossy(&bytes).as_bytes()),
+            },
+        }
+    }
+    out
+}
+
+/// Body text as SEARCH sees it: converted from `charset` (UTF-8 when none is given or the
+/// charset is unknown) and normalised.
+pub fn body_search_text(charset: Option<&[u8]>, data: &[u8]) -> Vec<u8> {
+    let text = charset
+        .and_then(|c| charset_to_utf8(c, data))
+        .unwrap_or_else(|| String::from_utf8_lossy(data).into_owned());
+    normalize(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_words() {
+        assert_eq!(decode_header(b"=?UTF-8?B?w6k=?= test"), "é test");
+        assert_eq!(
+            decode_header(b"=?iso-8859-1?q?a=E9_b?= =?utf-8?q?c?="),
+            "aé bc"
+        );
+        assert_eq!(decode_header(b"=?bad"), "=?bad");
+        assert_eq!(decode_header(b"x =?x-unknown?q?abc?= y"), "x abc y");
+    }
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(normalize("héllo".as_bytes()), "HE\u{301}LLO".as_bytes());
+        assert_eq!(normalize("ß".as_bytes()), "ß".as_bytes());
+        assert_eq!(normalize(b"\xff"), "\u{fffd}".as_bytes());
+    }
+}

@@ -1,0 +1,235 @@
+//! ENVELOPE, BODY and BODYSTRUCTURE in IMAP syntax, byte for byte as Dovecot 2.3 writes them.
+
+use super::address::Address;
+use super::parser::MessagePart;
+use super::part_data::{ContentData, Envelope};
+use super::quote::{append_nstring, append_nstring_nolf, append_string_for_humans};
+
+const DEFAULT_CHARSET: &[u8] = b"us-ascii";
+const EMPTY_BODY: &[u8] = b"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";
+const EMPTY_BODYSTRUCTURE: &[u8] =
+    b"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)";
+
+fn append_string(out: &mut Vec<u8>, s: &[u8]) {
+    append_nstring(out, Some(s));
+}
+
+fn write_addresses(out: &mut Vec<u8>, addrs: &[Address]) {
+    if addrs.is_empty() {
+        out.extend_from_slice(b"NIL");
+        return;
+    }
+    out.push(b'(');
+    for addr in addrs {
+        out.push(b'(');
+        match &addr.name {
+            None => out.extend_from_slice(b"NIL"),
+            Some(name) => append_string_for_humans(out, name),
+        }
+        out.push(b' ');
+        append_nstring(out, addr.route.as_deref());
+        out.push(b' ');
+        append_nstring(out, addr.mailbox.as_deref());
+        out.push(b' ');
+        append_nstring(out, addr.domain.as_deref());
+        out.push(b')');
+    }
+    out.push(b')');
+}
+
+/// The ENVELOPE list's contents (without the outer parentheses).
+pub fn write_envelope(out: &mut Vec<u8>, env: &Envelope) {
+    append_nstring_nolf(out, env.date.as_deref());
+    out.push(b' ');
+    match &env.subject {
+        None => out.extend_from_slice(b"NIL"),
+        Some(subject) => append_string_for_humans(out, subject),
+    }
+    let or_from = |list: &'_ [Address]| -> Vec<Address> {
+        if list.is_empty() {
+            env.from.clone()
+        } else {
+            list.to_vec()
+        }
+    };
+    for list in [
+        env.from.clone(),
+        or_from(&env.sender),
+        or_from(&env.reply_to),
+        env.to.clone(),
+        env.cc.clone(),
+        env.bcc.clone(),
+    ] {
+        out.push(b' ');
+        write_addresses(out, &list);
+    }
+    out.push(b' ');
+    append_nstring_nolf(out, env.in_reply_to.as_deref());
+    out.push(b' ');
+    append_nstring_nolf(out, env.message_id.as_deref());
+}
+
+fn write_params(out: &mut Vec<u8>, params: &[(Vec<u8>, Vec<u8>)], default_charset: bool) {
+    if !default_charset && params.is_empty() {
+        out.extend_from_slice(b"NIL");
+        return;
+    }
+    out.push(b'(');
+    let mut seen_charset = false;
+    for (i, (name, value)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        if default_charset && name.eq_ignore_ascii_case(b"charset") {
+            seen_charset = true;
+        }
+        append_string(out, name);
+        out.push(b' ');
+        append_string(out, value);
+    }
+    if default_charset && !seen_charset {
+        if !params.is_empty() {
+            out.push(b' ');
+        }
+        out.extend_from_slice(b"\"charset\" \"");
+        out.extend_from_slice(DEFAULT_CHARSET);
+        out.push(b'"');
+    }
+    out.push(b')');
+}
+
+fn write_common_extension(out: &mut Vec<u8>, content: &ContentData) {
+    out.push(b' ');
+    match &content.disposition {
+        None => out.extend_from_slice(b"NIL"),
+        Some(disposition) => {
+            out.push(b'(');
+            append_string(out, disposition);
+            out.push(b' ');
+            write_params(out, &content.disposition_params, false);
+            out.push(b')');
+        }
+    }
+    out.push(b' ');
+    match &content.language {
+        None => out.extend_from_slice(b"NIL"),
+        Some(langs) => {
+            out.push(b'(');
+            for (i, lang) in langs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                append_string(out, lang);
+            }
+            out.push(b')');
+        }
+    }
+    out.push(b' ');
+    append_nstring_nolf(out, content.location.as_deref());
+}
+
+/// The structure could not be written: Dovecot reports such a message as broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StructureError(pub &'static str);
+
+/// Writes the BODYSTRUCTURE (`extended`) or BODY of `part` (without outer parentheses).
+pub fn write_bodystructure(
+    out: &mut Vec<u8>,
+    data: &[u8],
+    part: &MessagePart,
+    parent_digest: bool,
+    extended: bool,
+) -> Result<(), StructureError> {
+    let content = ContentData::of_part(data, part);
+    if part.flags.multipart {
+        if part.children.is_empty() {
+            out.extend_from_slice(if extended {
+                EMPTY_BODYSTRUCTURE
+            } else {
+                EMPTY_BODY
+            });
+        }
+        for child in &part.children {
+            out.push(b'(');
+            write_bodystructure(out, data, child, part.flags.multipart_digest, extended)?;
+            out.push(b')');
+        }
+        out.push(b' ');
+        let subtype = content
+            .content_type
+            .as_ref()
+            .map_or(&b""[..], |(_, sub)| sub.as_slice());
+        append_string(out, subtype);
+        if extended {
+            out.push(b' ');
+            write_params(out, &content.type_params, false);
+            write_common_extension(out, &content);
+        }
+        return Ok(());
+    }
+
+    let truncated = match &content.content_type {
+        _ if part.flags.message_rfc822 => false,
+        Some((main, sub)) => {
+            (main.eq_ignore_ascii_case(b"message") && sub.eq_ignore_ascii_case(b"rfc822"))
+                || main.eq_ignore_ascii_case(b"multipart")
+        }
+        None => parent_digest,
+    };
+    let text;
+    if part.flags.message_rfc822 {
+        out.extend_from_slice(b"\"message\" \"rfc822\"");
+        text = false;
+    } else if truncated {
+        out.extend_from_slice(b"\"application\" \"octet-stream\"");
+        text = false;
+    } else {
+        match &content.content_type {
+            None => {
+                text = true;
+                out.extend_from_slice(b"\"text\" \"plain\"");
+            }
+            Some((main, sub)) => {
+                text = main.eq_ignore_ascii_case(b"text");
+                append_string(out, main);
+                out.push(b' ');
+                append_string(out, sub);
+            }
+        }
+        if text != part.flags.text {
+            return Err(StructureError("text flag mismatch"));
+        }
+    }
+    out.push(b' ');
+    write_params(out, &content.type_params, text);
+    out.push(b' ');
+    append_nstring_nolf(out, content.id.as_deref());
+    out.push(b' ');
+    append_nstring_nolf(out, content.description.as_deref());
+    out.push(b' ');
+    match &content.transfer_encoding {
+        Some(cte) => append_string(out, cte),
+        None => out.extend_from_slice(b"\"7bit\""),
+    }
+    let body = part.body_size(data);
+    out.extend_from_slice(format!(" {}", body.virtual_size).as_bytes());
+    if text {
+        out.extend_from_slice(format!(" {}", body.lines).as_bytes());
+    } else if part.flags.message_rfc822 {
+        let Some(child) = part.children.first() else {
+            return Err(StructureError("message/rfc822 without a message"));
+        };
+        out.extend_from_slice(b" (");
+        write_envelope(out, &Envelope::from_fields(&child.fields(data)));
+        out.extend_from_slice(b") (");
+        write_bodystructure(out, data, child, false, extended)?;
+        out.push(b')');
+        out.extend_from_slice(format!(" {}", body.lines).as_bytes());
+    }
+    if extended {
+        out.push(b' ');
+        append_nstring_nolf(out, content.md5.as_deref());
+        write_common_extension(out, &content);
+    }
+    Ok(())
+}

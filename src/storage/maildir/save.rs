@@ -1,0 +1,134 @@
+//! Delivering a message file the Maildir way: write `tmp/<base>`, sync it, rename it into
+//! `new/<base>,S=<size>,W=<vsize>` (no flags) or `cur/<...>:2,<flags>`. The UID comes later,
+//! under the uidlist lock.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::filename::{self, BaseNameGenerator};
+use super::MaildirError;
+use crate::fs::{ops, CreatePerms, FsFile, FsPolicy, SyncPoint};
+use crate::storage::flags::MailFlags;
+
+/// How many fresh base names to try when `tmp/` already has the name.
+const CREATE_TRIES: usize = 10;
+
+/// A delivered file: its directory (`new` or `cur`) and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub subdir: &'static str,
+    pub name: String,
+}
+
+/// The RFC822.SIZE of `data`: its size with every bare LF counted as CRLF.
+pub fn virtual_size(data: &[u8]) -> u64 {
+    let bare_lf = data
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| c == b'\n' && (i == 0 || data[i - 1] != b'\r'))
+        .count();
+    (data.len() + bare_lf) as u64
+}
+
+/// Writes `data` as a new message of the Maildir at `dir`. `keywords` are file-name letters
+/// (from `Keywords::letter_or_add`). The file is synced per `mail_fsync` before it becomes
+/// visible, and the directory after.
+pub fn deliver(
+    dir: &Path,
+    names: &mut BaseNameGenerator,
+    data: &[u8],
+    flags: MailFlags,
+    keywords: &[u8],
+    perms: &CreatePerms,
+    policy: &FsPolicy,
+) -> Result<Delivered, MaildirError> {
+    let mut attempt = 0;
+    let (base, tmp) = loop {
+        let base = names.next(SystemTime::now());
+        let tmp = dir.join("tmp").join(&base);
+        match FsFile::create_excl(&tmp, perms) {
+            Ok(file) => {
+                let written = file
+                    .write_all_at(data, 0)
+                    .and_then(|()| file.sync(policy, SyncPoint::Durable));
+                if let Err(e) = written {
+                    drop(file);
+                    let _ = ops::unlink_if_exists(&tmp);
+                    return Err(e.into());
+                }
+                break (base, tmp);
+            }
+            Err(e) if e.is_exists() && attempt + 1 < CREATE_TRIES => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let name = filename::with_sizes(&base, Some(data.len() as u64), Some(virtual_size(data)));
+    let (subdir, name) = if flags.is_empty() && keywords.is_empty() {
+        ("new", name)
+    } else {
+        let full = filename::with_flags(name.as_bytes(), flags, keywords);
+        ("cur", String::from_utf8_lossy(&full).into_owned())
+    };
+    let dest_dir = dir.join(subdir);
+    if let Err(e) = ops::rename(&tmp, &dest_dir.join(&name)) {
+        let _ = ops::unlink_if_exists(&tmp);
+        return Err(e.into());
+    }
+    ops::fsync_dir(policy, &dest_dir, SyncPoint::Durable)?;
+    Ok(Delivered { subdir, name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(virtual_size(b"a\nb\r\nc\n"), 9);
+        assert_eq!(virtual_size(b"\n"), 2);
+        assert_eq!(virtual_size(b""), 0);
+    }
+
+    #[test]
+    fn delivers_into_new_and_cur() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        let mut names = BaseNameGenerator::new(7, "host").unwrap();
+        let policy = FsPolicy::dovecot_defaults();
+        let perms = CreatePerms::default();
+        let a = deliver(
+            dir.path(),
+            &mut names,
+            b"x\n",
+            MailFlags::empty(),
+            b"",
+            &perms,
+            &policy,
+        )
+        .unwrap();
+        assert_eq!(a.subdir, "new");
+        assert!(a.name.ends_with(".host,S=2,W=3"), "{}", a.name);
+        let b = deliver(
+            dir.path(),
+            &mut names,
+            b"y\r\n",
+            MailFlags::SEEN,
+            b"b",
+            &perms,
+            &policy,
+        )
+        .unwrap();
+        assert_eq!(b.subdir, "cur");
+        assert!(b.name.ends_with(",S=3,W=3:2,Sb"), "{}", b.name);
+        assert_eq!(
+            std::fs::read(dir.path().join("cur").join(&b.name)).unwrap(),
+            b"y\r\n"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+    }
+}

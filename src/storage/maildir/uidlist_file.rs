@@ -1,0 +1,486 @@
+//! `dovecot-uidlist` on disk: read without a lock (incrementally when the file only grew),
+//! changed only under `dovecot-uidlist.lock` (Dovecot's dotlock: stale after 120 s, waited
+//! for up to 122 s capped by `mail_max_lock_timeout`, touched every 10 s while held), either
+//! by appending lines at the end we read or by writing `dovecot-uidlist.tmp` and renaming it.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::uidlist::{self, ReadReport, UidList, UidListError, UidListRecord};
+use super::MaildirError;
+use crate::fs::{
+    ops, AtomicFile, CreatePerms, DotLock, DotLockSettings, FileKind, FsFile, FsPolicy, SyncPoint,
+    TempName,
+};
+
+/// Dovecot's `MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT`.
+pub const LOCK_STALE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a writer waits for the lock: the stale timeout plus 2 s.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(122);
+/// How often a held lock is touched (`MAILDIR_LOCK_TOUCH_SECS`).
+pub const LOCK_TOUCH_INTERVAL: Duration = Duration::from_secs(10);
+/// Dovecot's `MAILDIR_DELETE_RETRY_COUNT`: tries to recreate a missing control directory.
+const DELETE_RETRY_COUNT: usize = 3;
+/// Re-reads after ESTALE (`NFS_ESTALE_RETRY_COUNT`).
+const ESTALE_RETRY_COUNT: usize = 10;
+
+/// What a refresh found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// Same file, same size: nothing new.
+    Unchanged,
+    /// New lines (or a new file) were read.
+    Read(ReadReport),
+    /// There is no uidlist (a new mailbox, or one that lost it).
+    Missing,
+    /// The file was broken; as Dovecot does, it was logged and deleted so that it is rebuilt.
+    Broken(UidListError),
+}
+
+/// The uidlist of one mailbox and what was last read of it.
+#[derive(Debug)]
+pub struct UidListFile {
+    path: PathBuf,
+    mailbox_dir: PathBuf,
+    policy: FsPolicy,
+    list: UidList,
+    /// (dev, inode) of the file read, and how many bytes of it were read.
+    read: Option<(u64, u64, u64)>,
+    /// Lines read so far (the next line's number is this plus one).
+    lines_read: usize,
+}
+
+/// The held `dovecot-uidlist.lock`. Dropping it releases it.
+#[derive(Debug)]
+pub struct UidListLock {
+    lock: DotLock,
+    touched: Instant,
+}
+
+impl UidListLock {
+    /// Refreshes the lock's mtime when 10 s passed since the last touch, so that other
+    /// processes do not take it for stale during a long operation.
+    pub fn touch_if_due(&mut self) -> Result<(), MaildirError> {
+        if self.touched.elapsed() >= LOCK_TOUCH_INTERVAL {
+            self.lock.touch()?;
+            self.touched = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Releases the lock, failing if someone deleted or overrode it meanwhile.
+    pub fn release(self) -> Result<(), MaildirError> {
+        self.lock.release_checked().map_err(MaildirError::from)
+    }
+}
+
+impl UidListFile {
+    /// The uidlist in `control_dir` of the mailbox at `mailbox_dir` (the same directory
+    /// unless `CONTROL=` is set).
+    pub fn new(mailbox_dir: &Path, control_dir: &Path, policy: &FsPolicy) -> UidListFile {
+        UidListFile {
+            path: control_dir.join(uidlist::FILE_NAME),
+            mailbox_dir: mailbox_dir.to_path_buf(),
+            policy: policy.clone(),
+            list: UidList::new(),
+            read: None,
+            lines_read: 0,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What was read (and changed since).
+    pub fn list(&self) -> &UidList {
+        &self.list
+    }
+
+    /// Brings the in-memory list up to date with the file.
+    pub fn refresh(&mut self) -> Result<Refresh, MaildirError> {
+        let nfs = self.policy.nfs(FileKind::Storage);
+        nfs.flush_attr(&self.path);
+        let Some(st) = ops::stat_if_exists(&self.path)? else {
+            self.read = None;
+            self.lines_read = 0;
+            return Ok(Refresh::Missing);
+        };
+        let grown_from = match self.read {
+            Some((dev, ino, size)) if dev == st.dev() && ino == st.ino() => {
+                if st.len() == size {
+                    return Ok(Refresh::Unchanged);
+                }
+                (st.len() > size).then_some(size)
+            }
+            _ => None,
+        };
+        for attempt in 0.. {
+            match self.read_file(grown_from.filter(|_| attempt == 0)) {
+                Err(MaildirError::Fs(e)) if e.is_stale() && attempt < ESTALE_RETRY_COUNT => {
+                    continue
+                }
+                Err(MaildirError::Fs(e)) if e.is_not_found() => {
+                    self.read = None;
+                    return Ok(Refresh::Missing);
+                }
+                Err(MaildirError::BrokenUidList { error, .. })
+                    if grown_from.is_some() && attempt == 0 =>
+                {
+                    log::error!(
+                        "Broken or unexpectedly changed file {} line {}: {} - re-reading from beginning",
+                        self.path.display(),
+                        error.line,
+                        error.corruption
+                    );
+                    continue;
+                }
+                Err(MaildirError::BrokenUidList { error, .. }) => {
+                    log::error!(
+                        "Broken file {} line {}: {}",
+                        self.path.display(),
+                        error.line,
+                        error.corruption
+                    );
+                    ops::unlink_if_exists(&self.path)?;
+                    self.read = None;
+                    self.lines_read = 0;
+                    return Ok(Refresh::Broken(error));
+                }
+                other => return other.map(Refresh::Read),
+            }
+        }
+        unreachable!("the retry loop returns")
+    }
+
+    /// Reads the whole file, or from `from` when it only grew.
+    fn read_file(&mut self, from: Option<u64>) -> Result<ReadReport, MaildirError> {
+        let file = FsFile::open_read(&self.path)?;
+        let st = file.metadata()?;
+        let offset = from.unwrap_or(0);
+        let data = file.read_from(offset)?;
+        let result = match from {
+            Some(_) => self.list.read_appended(&data, self.lines_read + 1),
+            None => self.list.read_full(&data),
+        };
+        let report = result.map_err(|error| MaildirError::BrokenUidList {
+            path: self.path.clone(),
+            error,
+        })?;
+        let consumed = &data[..report.read_offset];
+        let lines = consumed.iter().filter(|&&c| c == b'\n').count();
+        self.lines_read = if from.is_some() {
+            self.lines_read + lines
+        } else {
+            lines
+        };
+        self.read = Some((st.dev(), st.ino(), offset + report.read_offset as u64));
+        for w in &report.warnings {
+            log::warn!("{}: {w:?}", self.path.display());
+        }
+        Ok(report)
+    }
+
+    fn lock_settings(&self) -> DotLockSettings {
+        DotLockSettings::new(
+            &self.policy,
+            FileKind::Storage,
+            LOCK_TIMEOUT,
+            LOCK_STALE_TIMEOUT,
+        )
+    }
+
+    /// Takes the lock (waiting as Dovecot does) and refreshes under it.
+    pub fn lock(&mut self) -> Result<(UidListLock, Refresh), MaildirError> {
+        let lock = self.with_control_dir(DotLock::acquire)?;
+        self.locked(lock)
+    }
+
+    /// Takes the lock only if it is free now; `None` when someone holds it.
+    pub fn try_lock(&mut self) -> Result<Option<(UidListLock, Refresh)>, MaildirError> {
+        match self.with_control_dir(DotLock::try_acquire)? {
+            Some(lock) => self.locked(lock).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn locked(&mut self, lock: DotLock) -> Result<(UidListLock, Refresh), MaildirError> {
+        let lock = UidListLock {
+            lock,
+            touched: Instant::now(),
+        };
+        let refresh = self.refresh()?;
+        Ok((lock, refresh))
+    }
+
+    /// Runs a lock attempt; a missing control directory is created (with the mailbox's
+    /// permissions) unless the mailbox itself is gone.
+    fn with_control_dir<T>(
+        &self,
+        attempt: impl Fn(&Path, &DotLockSettings) -> crate::fs::FsResult<T>,
+    ) -> Result<T, MaildirError> {
+        let set = self.lock_settings();
+        for i in 0.. {
+            match attempt(&self.path, &set) {
+                Err(e) if e.is_not_found() && i < DELETE_RETRY_COUNT => {
+                    self.create_control_dir()?
+                }
+                other => return other.map_err(MaildirError::from),
+            }
+        }
+        unreachable!("the retry loop returns")
+    }
+
+    fn create_control_dir(&self) -> Result<(), MaildirError> {
+        let Some(perms) = CreatePerms::from_path(&self.mailbox_dir)? else {
+            return Err(MaildirError::MailboxDeleted(self.mailbox_dir.clone()));
+        };
+        if let Some(dir) = self.path.parent() {
+            ops::mkdir_parents(dir, &perms)?;
+        }
+        Ok(())
+    }
+
+    /// Gives UIDs to new files (names as found in `new/` or `cur/`) and writes them: appended,
+    /// or the whole file when Dovecot's rules want a rewrite. A mailbox without a uidlist
+    /// gets one with the UIDVALIDITY `new_uid_validity` gives (and a new GUID).
+    pub fn add_files(
+        &mut self,
+        lock: &mut UidListLock,
+        names: Vec<Vec<u8>>,
+        new_uid_validity: impl FnOnce() -> u32,
+    ) -> Result<Vec<UidListRecord>, MaildirError> {
+        if self.list.header().is_none() {
+            self.list = UidList::create(new_uid_validity(), new_guid());
+        }
+        let added = self
+            .list
+            .assign_uids(names)
+            .map_err(|_| MaildirError::UidsExhausted(self.path.clone()))?;
+        if !added.is_empty() || self.read.is_none() {
+            self.write(lock, &added)?;
+        }
+        Ok(added)
+    }
+
+    /// Forgets expunged messages; the file is rewritten when Dovecot's compress rule says so
+    /// (their lines stay until then).
+    pub fn expunge(&mut self, lock: &mut UidListLock, uids: &[u32]) -> Result<(), MaildirError> {
+        for &uid in uids {
+            self.list.remove(uid);
+        }
+        if self.list.wants_compress(0) {
+            self.rewrite(lock)?;
+        }
+        Ok(())
+    }
+
+    /// Sets a record extension (`W` size, `G` GUID, ...): existing lines change only by a
+    /// rewrite, which this does.
+    pub fn set_extension(
+        &mut self,
+        lock: &mut UidListLock,
+        uid: u32,
+        key: u8,
+        value: Option<&[u8]>,
+    ) -> Result<bool, MaildirError> {
+        if !self.list.set_extension(uid, key, value) {
+            return Ok(false);
+        }
+        self.rewrite(lock)?;
+        Ok(true)
+    }
+
+    /// Appends `added` (already in the list), or rewrites when a rewrite is due.
+    fn write(
+        &mut self,
+        lock: &mut UidListLock,
+        added: &[UidListRecord],
+    ) -> Result<(), MaildirError> {
+        if self.read.is_none()
+            || self.list.rewrite_reason().is_some()
+            || self.list.wants_compress(added.len())
+        {
+            return self.rewrite(lock);
+        }
+        lock.touch_if_due()?;
+        let file = FsFile::open_rw(&self.path)?;
+        let st = file.metadata()?;
+        if self
+            .read
+            .is_none_or(|(dev, ino, _)| dev != st.dev() || ino != st.ino())
+        {
+            // Replaced since our refresh under the lock: only a lock override does that.
+            return Err(MaildirError::LockOverridden(self.path.clone()));
+        }
+        // Write at the end we know of, never with O_APPEND (torn across hosts).
+        let data = UidList::append_bytes(added);
+        let end = st.len();
+        file.write_all_at(&data, end)?;
+        file.sync(&self.policy, SyncPoint::Durable)?;
+        let after = file.metadata()?;
+        if after.len() != end + data.len() as u64 {
+            log::warn!(
+                "{}: file size changed unexpectedly after write",
+                self.path.display()
+            );
+            self.read = None;
+        } else {
+            self.read = Some((after.dev(), after.ino(), after.len()));
+            self.lines_read += added.len();
+        }
+        self.list.mark_appended(added.len());
+        Ok(())
+    }
+
+    /// Writes the whole file as `dovecot-uidlist.tmp` and renames it over the uidlist.
+    pub fn rewrite(&mut self, lock: &mut UidListLock) -> Result<(), MaildirError> {
+        lock.touch_if_due()?;
+        if self.list.header().is_none() {
+            return Ok(());
+        }
+        let perms = CreatePerms::from_path(&self.mailbox_dir)?
+            .ok_or_else(|| MaildirError::MailboxDeleted(self.mailbox_dir.clone()))?;
+        self.list.mark_rewritten();
+        let data = self.list.full_bytes();
+        let mut tmp = AtomicFile::create(
+            &self.path,
+            TempName::Fixed(format!("{}.tmp", uidlist::FILE_NAME).into()),
+            &perms,
+            &self.policy,
+        )?;
+        tmp.write_all(&data)?;
+        if !lock.lock.is_ours()? {
+            return Err(MaildirError::LockOverridden(self.path.clone()));
+        }
+        let meta = tmp.commit()?;
+        self.read = Some((meta.dev(), meta.ino(), meta.len()));
+        self.lines_read = data.iter().filter(|&&c| c == b'\n').count();
+        Ok(())
+    }
+}
+
+/// A new 128-bit mailbox GUID: random bytes from the kernel, or (should getrandom() fail)
+/// time, pid and a counter, which is what Dovecot's GUIDs are made of.
+pub fn new_guid() -> [u8; 16] {
+    let mut guid = [0u8; 16];
+    // SAFETY: the pointer and length describe `guid`.
+    let n = unsafe { libc::getrandom(guid.as_mut_ptr().cast(), guid.len(), 0) };
+    if n == guid.len() as isize {
+        return guid;
+    }
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    guid[..8].copy_from_slice(&now.as_nanos().to_le_bytes()[..8]);
+    guid[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    guid[12..].copy_from_slice(&count.to_le_bytes());
+    guid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, UidListFile) {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = FsPolicy::dovecot_defaults();
+        let file = UidListFile::new(dir.path(), dir.path(), &policy);
+        (dir, file)
+    }
+
+    fn names(n: std::ops::Range<u32>) -> Vec<Vec<u8>> {
+        n.map(|i| format!("17000000{i:02}.M1P1.h,S=1,W=2").into_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn create_append_and_reread() {
+        let (dir, mut file) = setup();
+        assert_eq!(file.refresh().unwrap(), Refresh::Missing);
+        let (mut lock, _) = file.lock().unwrap();
+        assert!(dir.path().join("dovecot-uidlist.lock").exists());
+        let added = file.add_files(&mut lock, names(0..3), || 1234).unwrap();
+        assert_eq!(
+            added.iter().map(|r| r.uid).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        let added = file
+            .add_files(&mut lock, names(3..5), || unreachable!())
+            .unwrap();
+        assert_eq!(added.iter().map(|r| r.uid).collect::<Vec<_>>(), vec![4, 5]);
+        lock.release().unwrap();
+        assert!(!dir.path().join("dovecot-uidlist.lock").exists());
+        let text = std::fs::read_to_string(dir.path().join("dovecot-uidlist")).unwrap();
+        assert!(text.starts_with("3 V1234 N4 G"), "{text}");
+        assert!(text.ends_with("4 :1700000003.M1P1.h,S=1,W=2\n5 :1700000004.M1P1.h,S=1,W=2\n"));
+        // another reader sees it all, then only what was appended
+        let policy = FsPolicy::dovecot_defaults();
+        let mut other = UidListFile::new(dir.path(), dir.path(), &policy);
+        assert!(matches!(other.refresh().unwrap(), Refresh::Read(_)));
+        assert_eq!(other.list().next_uid(), 6);
+        assert_eq!(other.refresh().unwrap(), Refresh::Unchanged);
+        let (mut lock, _) = file.lock().unwrap();
+        file.add_files(&mut lock, names(5..6), || 0).unwrap();
+        drop(lock);
+        assert!(matches!(other.refresh().unwrap(), Refresh::Read(_)));
+        assert_eq!(other.list().uid_of(b"1700000005.M1P1.h,S=1,W=2"), Some(6));
+    }
+
+    #[test]
+    fn expunges_compress_the_file() {
+        let (dir, mut file) = setup();
+        let (mut lock, _) = file.lock().unwrap();
+        file.add_files(&mut lock, names(0..8), || 7).unwrap();
+        file.expunge(&mut lock, &[1]).unwrap();
+        let lines = |d: &Path| {
+            std::fs::read_to_string(d.join("dovecot-uidlist"))
+                .unwrap()
+                .lines()
+                .count()
+        };
+        assert_eq!(lines(dir.path()), 9);
+        file.expunge(&mut lock, &[2]).unwrap();
+        assert_eq!(lines(dir.path()), 7);
+        assert!(!dir.path().join("dovecot-uidlist.tmp").exists());
+    }
+
+    #[test]
+    fn broken_file_is_removed() {
+        let (dir, mut file) = setup();
+        std::fs::write(dir.path().join("dovecot-uidlist"), b"3 V1 N1\n2 :a\n1 :b\n").unwrap();
+        match file.refresh().unwrap() {
+            Refresh::Broken(e) => assert_eq!(e.line, 3),
+            other => panic!("{other:?}"),
+        }
+        assert!(!dir.path().join("dovecot-uidlist").exists());
+    }
+
+    #[test]
+    fn lock_waits_for_another_holder() {
+        let (dir, mut file) = setup();
+        let policy = FsPolicy::dovecot_defaults();
+        let mut other = UidListFile::new(dir.path(), dir.path(), &policy);
+        let (held, _) = other.lock().unwrap();
+        assert!(file.try_lock().unwrap().is_none());
+        held.release().unwrap();
+        assert!(file.try_lock().unwrap().is_some());
+    }
+
+    #[test]
+    fn missing_control_dir_is_created_unless_the_mailbox_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = FsPolicy::dovecot_defaults();
+        let control = dir.path().join("ctl/.a");
+        let mut file = UidListFile::new(dir.path(), &control, &policy);
+        let (lock, _) = file.lock().unwrap();
+        assert!(control.is_dir());
+        drop(lock);
+        let mut gone =
+            UidListFile::new(&dir.path().join("nope"), &dir.path().join("ctl2"), &policy);
+        assert!(matches!(gone.lock(), Err(MaildirError::MailboxDeleted(_))));
+    }
+}
