@@ -207,10 +207,14 @@ fn run(
     env: &[(String, String)],
     input: &[u8],
 ) -> Result<(std::process::ExitStatus, Vec<u8>), String> {
-    let (to_child_r, to_child_w) =
-        nix::unistd::pipe().map_err(|e| format!("pipe() failed: {}", e.desc()))?;
-    let (from_child_r, from_child_w) =
-        nix::unistd::pipe().map_err(|e| format!("pipe() failed: {}", e.desc()))?;
+    // Close-on-exec: the child must not inherit the parent's ends (it would never see EOF on
+    // fd 3), nor may children spawned by other threads at the same time.
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| format!("pipe() failed: {}", e.desc()))
+    };
+    let (to_child_r, to_child_w) = pipe()?;
+    let (from_child_r, from_child_w) = pipe()?;
     let (fd3, fd4) = (to_child_r.as_raw_fd(), from_child_w.as_raw_fd());
     let mut command = Command::new(&args[0]);
     command
@@ -218,19 +222,30 @@ fn run(
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    // SAFETY: only dup2 (async-signal-safe) between fork and exec. dup2 clears CLOEXEC on
-    // the new descriptors; when the pipe already has number 3 or 4 it is moved away first.
+    // SAFETY: only fcntl and dup2 (async-signal-safe) between fork and exec. Every pipe end
+    // is close-on-exec; the two the program gets are moved to 3 and 4 by copies that are not
+    // (a pipe end that already has number 3 or 4 is moved out of the way first, and one that
+    // is in place just loses the flag, which dup2 onto itself would not clear).
     unsafe {
         command.pre_exec(move || {
             let (mut a, mut b) = (fd3, fd4);
             if a == 4 {
-                a = libc::dup(a);
+                a = libc::fcntl(a, libc::F_DUPFD_CLOEXEC, 5);
             }
             if b == 3 {
-                b = libc::dup(b);
+                b = libc::fcntl(b, libc::F_DUPFD_CLOEXEC, 5);
             }
-            if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
-                return Err(std::io::Error::last_os_error());
+            for (fd, target) in [(a, 3), (b, 4)] {
+                let ret = if fd == target {
+                    libc::fcntl(fd, libc::F_SETFD, 0)
+                } else if fd < 0 {
+                    -1
+                } else {
+                    libc::dup2(fd, target)
+                };
+                if ret < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
