@@ -6,8 +6,8 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::digest::equal;
-use super::encoding::base64_encode;
 use super::{salt, SchemeError};
+use crate::auth::base64;
 
 const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
@@ -74,7 +74,7 @@ pub fn generate(variant: Variant, password: &[u8], rounds: u32) -> Result<Vec<u8
         &mut hash,
     )
     .map_err(SchemeError::System)?;
-    let b64 = |raw: &[u8]| base64_encode(raw).trim_end_matches('=').to_string();
+    let b64 = |raw: &[u8]| base64::encode(raw).trim_end_matches('=').to_string();
     Ok(format!("${name}$v=19$m={m},t={t},p=1${}${}", b64(&salt), b64(&hash)).into_bytes())
 }
 
