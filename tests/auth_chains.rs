@@ -319,3 +319,67 @@ fn pam_service_file() {
         PassdbResult::PasswordMismatch
     );
 }
+
+/// Stored passwords in every form a passwd-file holds them go through the password schemes:
+/// `{SCHEME}` prefixes, a bare `$1$` (MD5-CRYPT) and bare crypt(3) strings (CRYPT, the
+/// passwd-file default), and credentials lookups convert or refuse as Dovecot does.
+#[test]
+fn stored_password_schemes() {
+    let ssha = cote::auth::scheme::generate("SSHA", b"secret", None, 0).unwrap();
+    let users = format!(
+        "md5:$1$saltsalt$9xy1btjgzLYfb7hivXtC//\n\
+         yes:$y$j9T$F5Jx5fExrKuPp53xLKQ..1$GmcwIgvdUC9qLWcKCi6gklUa1dM3ziD43YxYNURLKy0\n\
+         sha:{{SHA256-CRYPT}}$5$rounds=1000$0123456789abcdef$K/DksR0DT01hGc8g/kt9McEgrbFMKi9qrb1jehe7hn4\n\
+         ssha:{ssha}\n\
+         cram:{{CRAM-MD5}}cd3ba7deaad6e5ca23448ba42e379747a9e0f7f1fbc00c8a81bbaac395731b56\n\
+         plain:{{PLAIN}}secret\n\
+         odd:{{NOSUCH}}x\n\
+         badhex:{{PLAIN.HEX}}zz\n"
+    );
+    let conf = "passdb {\n  driver = passwd-file\n  args = @DIR@/users\n}\n";
+    let (_dir, a) = auth(conf, &[("users", &users)]);
+    for (user, password, want) in [
+        ("md5", "secret", PassdbResult::Ok),
+        ("md5", "Secret", PassdbResult::PasswordMismatch),
+        ("yes", "secret", PassdbResult::Ok),
+        ("yes", "wrong", PassdbResult::PasswordMismatch),
+        ("sha", "08/15!test~4711", PassdbResult::Ok),
+        ("sha", "secret", PassdbResult::PasswordMismatch),
+        ("ssha", "secret", PassdbResult::Ok),
+        ("ssha", "secreT", PassdbResult::PasswordMismatch),
+        ("cram", "secret", PassdbResult::Ok),
+        ("cram", "wrong", PassdbResult::PasswordMismatch),
+        // An unusable stored password is logged as an error; passwd-file then answers a
+        // mismatch, as Dovecot's does.
+        ("odd", "x", PassdbResult::PasswordMismatch),
+        ("badhex", "x", PassdbResult::PasswordMismatch),
+    ] {
+        assert_eq!(verify(&a, user, password).0, want, "{user} {password}");
+    }
+
+    let credentials = |user: &str, scheme: &str| {
+        let mut r = AuthRequest::new(Arc::clone(&a.settings));
+        r.service = "imap".into();
+        r.set_username(user, false).unwrap();
+        a.lookup_credentials(&mut r, scheme)
+    };
+    let cram = credentials("cram", "CRAM-MD5");
+    assert_eq!(cram.result, PassdbResult::Ok);
+    let from_plain = credentials("plain", "CRAM-MD5");
+    assert_eq!(
+        from_plain, cram,
+        "made from the plaintext, the same context"
+    );
+    let scram = credentials("plain", "SCRAM-SHA-256");
+    assert_eq!(scram.result, PassdbResult::Ok);
+    use cote::auth::scheme::{ScramCredentials, ScramHash};
+    assert!(ScramCredentials::parse(ScramHash::Sha256, &scram.data).is_ok());
+    assert_eq!(
+        credentials("sha", "CRAM-MD5").result,
+        PassdbResult::SchemeNotAvailable
+    );
+    assert_eq!(
+        credentials("plain", "NOSUCH").result,
+        PassdbResult::SchemeNotAvailable
+    );
+}

@@ -195,9 +195,11 @@ impl AuthCache {
                     // verified one, as Dovecot does.
                     None => match (&request.mech_password, result) {
                         (Some(pw), PassdbResult::Ok) => {
-                            use sha1::Digest;
-                            let digest = sha1::Sha1::digest(pw.as_bytes());
-                            format!("{{SHA1.HEX}}{}", hex(&digest))
+                            match crate::auth::scheme::generate("SHA1.HEX", pw.as_bytes(), None, 0)
+                            {
+                                Ok(stored) => stored,
+                                Err(_) => return,
+                            }
                         }
                         _ => return,
                     },
@@ -297,8 +299,4 @@ fn hide_password(value: &str) -> String {
         None if value.is_empty() => String::new(),
         None => "<hidden>".to_string(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

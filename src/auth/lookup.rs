@@ -8,6 +8,7 @@ use super::db::StoredPassword;
 use super::engine::{Auth, Passdb, Userdb};
 use super::fields::Fields;
 use super::request::{AuthRequest, PassdbRef, PassdbResult, UserdbResult, PASSWORD_MISMATCH};
+use super::scheme::{self, SchemeError};
 use super::settings::{Rule, Skip};
 use crate::log::Level;
 
@@ -41,12 +42,8 @@ pub fn password_verify(
         request.db_log_at(Level::Debug, "Allowing any password");
         return Ok(true);
     }
-    if let Err(e) = super::password::check(&stored.scheme, &stored.data) {
-        request.db_log_at(Level::Error, &e.to_string());
-        return Err(UnusablePassword);
-    }
-    let user = request.original_username.as_deref().unwrap_or("");
-    match super::password::verify(plain, &stored.scheme, &stored.data, user) {
+    let user = request.original_username.as_deref();
+    match stored.as_scheme().verify(plain.as_bytes(), user) {
         Ok(true) => Ok(true),
         Ok(false) => {
             if log_mismatch {
@@ -60,6 +57,12 @@ pub fn password_verify(
             }
             Ok(false)
         }
+        // The stored password can't be read: "Unknown scheme X", "Password data is not valid
+        // for scheme X: why".
+        Err(e @ (SchemeError::UnknownScheme(_) | SchemeError::InvalidEncoding { .. })) => {
+            request.db_log_at(Level::Error, &e.to_string());
+            Err(UnusablePassword)
+        }
         Err(e) => {
             let shown = if request.settings.debug_passwords {
                 format!(" '{}'", stored.data)
@@ -68,7 +71,7 @@ pub fn password_verify(
             };
             request.db_log_at(
                 Level::Error,
-                &format!("Invalid password{shown} in passdb: {e}"),
+                &format!("Invalid password{shown} in passdb: {}", e.reason()),
             );
             Err(UnusablePassword)
         }
@@ -523,29 +526,37 @@ impl Auth {
             );
             return (PassdbResult::SchemeNotAvailable, Vec::new());
         };
-        if let Err(e) = super::password::check(&stored.scheme, &stored.data) {
-            request.db_log_at(Level::Error, &e.to_string());
-            return (PassdbResult::SchemeNotAvailable, Vec::new());
-        }
-        let user = request.original_username.clone().unwrap_or_default();
+        let parsed = stored.as_scheme();
+        let have = match parsed.decode() {
+            Ok((have, _)) => have,
+            Err(e) => {
+                request.db_log_at(Level::Error, &e.to_string());
+                return (PassdbResult::SchemeNotAvailable, Vec::new());
+            }
+        };
         if wanted.is_empty() {
+            // Anything goes: say what we got, so that a blocking passdb knows.
             request.wanted_credentials_scheme =
                 Some(stored.scheme.split('.').next().unwrap_or("").to_string());
-        } else if !super::password::is_alias(&stored.scheme, &wanted)
-            && !super::password::is_alias(&stored.scheme, "PLAIN")
-        {
-            let mut text = format!(
-                "Requested {wanted} scheme, but we have only {}",
-                stored.scheme
-            );
-            if request.settings.debug_passwords {
-                text.push_str(&format!(" (input: {})", stored.data));
-            }
-            request.db_log_at(Level::Info, &text);
-            return (PassdbResult::SchemeNotAvailable, Vec::new());
         }
-        match super::password::credentials(&stored.scheme, &stored.data, &wanted, &user) {
+        let user = request.original_username.clone();
+        match scheme::credentials(&parsed, &wanted, user.as_deref()) {
             Ok(data) => (PassdbResult::Ok, data),
+            Err(SchemeError::UnknownScheme(_)) if have.is_plaintext() => {
+                request.db_log_at(Level::Error, &format!("Requested unknown scheme {wanted}"));
+                (PassdbResult::SchemeNotAvailable, Vec::new())
+            }
+            Err(SchemeError::UnknownScheme(_) | SchemeError::CredentialsUnavailable { .. }) => {
+                let mut text = format!(
+                    "Requested {wanted} scheme, but we have only {}",
+                    stored.scheme
+                );
+                if request.settings.debug_passwords {
+                    text.push_str(&format!(" (input: {})", stored.data));
+                }
+                request.db_log_at(Level::Info, &text);
+                (PassdbResult::SchemeNotAvailable, Vec::new())
+            }
             Err(e) => {
                 request.db_log_at(Level::Error, &e.to_string());
                 (PassdbResult::SchemeNotAvailable, Vec::new())

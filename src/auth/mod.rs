@@ -16,7 +16,7 @@ pub mod engine;
 pub mod fields;
 pub mod lookup;
 pub mod mech;
-pub mod password;
+pub mod random;
 pub mod request;
 pub mod scheme;
 pub mod server;

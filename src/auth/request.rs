@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::fields::{tab_escape, Fields};
+use super::scheme::StoredPassword;
 use super::settings::AuthSettings;
 use super::vars::{Var, VarTable};
 use crate::log::Level;
@@ -575,7 +576,8 @@ impl AuthRequest {
             return;
         } else if name == "nopassword" {
             if let Some(pw) = &self.passdb_password {
-                let (_, data) = super::password::split_scheme(pw);
+                let data = StoredPassword::parse_prefixed(pw.as_bytes())
+                    .map_or(pw.as_bytes(), |p| p.data());
                 if !data.is_empty() && !self.extra_fields.contains("noauthenticate") {
                     self.db_log_at(Level::Error, "nopassword set but password is non-empty");
                     return;

@@ -49,7 +49,11 @@ fn main() -> ExitCode {
         };
         let path = config.unwrap_or_else(default_config_path);
         return match admin::load_config(&path, PREFIX) {
-            Ok(config) => ExitCode::from(auth_admin::run(&verb, &config, &mut std::io::stdout().lock())),
+            Ok(config) => ExitCode::from(auth_admin::run(
+                &verb,
+                &config,
+                &mut std::io::stdout().lock(),
+            )),
             Err(code) => ExitCode::from(code),
         };
     }

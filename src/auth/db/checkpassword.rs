@@ -314,12 +314,11 @@ impl PassdbDriver for CheckpasswordPassdb {
             Outcome::Failure => PassdbResult::PasswordMismatch,
             Outcome::Ok(fields) => {
                 if let Some(pw) = Self::apply(request, &fields) {
-                    match crate::auth::password::split_scheme(&pw) {
-                        (Some(scheme), _) => {
-                            let scheme = scheme.to_string();
-                            request.set_field("password", &pw, Some(&scheme));
-                        }
-                        (None, _) => request.db_log_at(
+                    let scheme = crate::auth::scheme::StoredPassword::parse_prefixed(pw.as_bytes())
+                        .map(|parsed| parsed.scheme_name().to_string());
+                    match scheme {
+                        Some(scheme) => request.set_field("password", &pw, Some(&scheme)),
+                        None => request.db_log_at(
                             Level::Error,
                             "password field returned without {scheme} prefix",
                         ),

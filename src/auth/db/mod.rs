@@ -12,9 +12,11 @@ pub mod static_db;
 pub mod template;
 
 use super::request::{AuthRequest, PassdbResult, UserdbResult};
+use super::scheme;
 use super::settings::{AuthSettings, DbSettings};
 
-/// A stored password a passdb returned: its scheme and data.
+/// A stored password a passdb returned: its scheme name as written (with any encoding
+/// suffix) and its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPassword {
     pub scheme: String,
@@ -22,18 +24,19 @@ pub struct StoredPassword {
 }
 
 impl StoredPassword {
-    /// `{SCHEME}data`, or `data` in `default_scheme`.
+    /// `{SCHEME}data`, a bare `$1$salt$hash` (MD5-CRYPT), or else `data` in `default_scheme`
+    /// (Dovecot's password_get_scheme).
     pub fn parse(stored: &str, default_scheme: &str) -> StoredPassword {
-        match super::password::split_scheme(stored) {
-            (Some(scheme), data) => StoredPassword {
-                scheme: scheme.to_string(),
-                data: data.to_string(),
-            },
-            (None, data) => StoredPassword {
-                scheme: default_scheme.to_string(),
-                data: data.to_string(),
-            },
+        let parsed = scheme::StoredPassword::parse(stored.as_bytes(), default_scheme);
+        StoredPassword {
+            scheme: parsed.scheme_name().to_string(),
+            data: String::from_utf8_lossy(parsed.data()).into_owned(),
         }
+    }
+
+    /// The password as the scheme module verifies it and makes credentials from it.
+    pub fn as_scheme(&self) -> scheme::StoredPassword<'_> {
+        scheme::StoredPassword::new(&self.scheme, self.data.as_bytes())
     }
 }
 

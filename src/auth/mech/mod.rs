@@ -5,9 +5,6 @@ mod cram_md5;
 mod plaintext;
 mod scram;
 
-pub use cram_md5::{cram_md5_context, hmac_md5_from_context};
-pub use scram::{ScramHash, ScramKeys};
-
 use super::engine::Auth;
 use super::request::AuthRequest;
 
@@ -116,18 +113,4 @@ fn verify_step(result: super::request::PassdbResult) -> Step {
         PassdbResult::InternalFailure => Step::InternalFail,
         _ => Step::Fail,
     }
-}
-
-/// Random bytes for nonces and challenges.
-pub fn random_bytes(len: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; len];
-    if getrandom::fill(&mut buf).is_err() {
-        // The kernel's generator is unavailable: nothing safe to do but refuse to go on.
-        crate::log::emit(
-            crate::log::Level::Fatal,
-            format_args!("getrandom() failed: no secure random numbers"),
-        );
-        std::process::exit(crate::master::FATAL_EXIT);
-    }
-    buf
 }

@@ -5,9 +5,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::digest::equal;
-use super::{salt, SchemeError};
+use super::digest::constant_time_eq;
+use super::SchemeError;
 use crate::auth::base64;
+use crate::auth::random;
 
 /// Iteration counts Dovecot accepts (RFC 5802 says at least 4096) and writes.
 const MIN_ITERATIONS: u32 = 4096;
@@ -153,7 +154,7 @@ fn parse(hash: ScramHash, raw: &[u8]) -> Result<ScramCredentials, String> {
 
 /// New credentials: 16 random salt bytes, 4096 iterations.
 pub fn generate(hash: ScramHash, password: &[u8]) -> Result<Vec<u8>, SchemeError> {
-    let salt = salt::bytes::<SALT_LEN>()?.to_vec();
+    let salt = random::bytes::<SALT_LEN>()?.to_vec();
     let salted = hash.salted_password(password, &salt, DEFAULT_ITERATIONS);
     let (stored_key, server_key) = hash.keys(&salted);
     let credentials = ScramCredentials {
@@ -171,7 +172,7 @@ pub fn verify(hash: ScramHash, password: &[u8], raw: &[u8]) -> Result<bool, Stri
     let stored = parse(hash, raw)?;
     let salted = hash.salted_password(password, &stored.salt, stored.iterations);
     let (stored_key, _) = hash.keys(&salted);
-    Ok(equal(&stored_key, &stored.stored_key))
+    Ok(constant_time_eq(&stored_key, &stored.stored_key))
 }
 
 #[cfg(test)]

@@ -18,12 +18,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{hex, new_cookie, AuthService};
+use super::AuthService;
 use crate::auth::base64;
 use crate::auth::engine::Auth;
 use crate::auth::fields::{split_tabescaped, tab_escape};
 use crate::auth::mech::{MechState, Step};
+use crate::auth::random;
 use crate::auth::request::{sanitize, AuthRequest, PassdbResult};
+use crate::auth::scheme::hex_encode;
 use crate::log::Level;
 
 /// Dovecot's AUTH_CLIENT_MAX_LINE_LENGTH.
@@ -144,9 +146,16 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
     let Ok(writer) = stream.try_clone() else {
         return;
     };
+    let cookie = match random::bytes::<16>() {
+        Ok(cookie) => cookie,
+        Err(e) => {
+            crate::log::emit(Level::Error, format_args!("{e}"));
+            return;
+        }
+    };
     let conn = Arc::new(ClientConnection {
         writer: Mutex::new(writer),
-        cookie: new_cookie(),
+        cookie,
         pid: Mutex::new(0),
         minor_version: std::sync::atomic::AtomicU32::new(0),
         login_requests,
@@ -174,7 +183,7 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
     handshake.push_str(&format!(
         "SPID\t{}\nCUID\t{connect_uid}\nCOOKIE\t{}\nDONE",
         std::process::id(),
-        hex(&conn.cookie)
+        hex_encode(&conn.cookie)
     ));
     conn.send(&handshake);
     let mut reader = BufReader::new(stream);

@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::client::read_line;
-use super::{peer_credentials, unhex, AuthService};
+use super::{peer_credentials, AuthService};
 use crate::auth::fields::{split_key_value, split_tabescaped, tab_escape};
 use crate::auth::request::{sanitize, AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::scheme::{constant_time_eq, hex_decode};
 use crate::log::Level;
 
 /// Dovecot's MAX_INBUF_SIZE for master connections.
@@ -161,7 +162,7 @@ fn input_request(conn: &mut MasterConnection<'_>, args: &str) -> bool {
         conn.error("BUG: Master sent broken REQUEST");
         return false;
     };
-    let Some(cookie) = unhex(&list[3]).filter(|c| c.len() == 16) else {
+    let Some(cookie) = hex_decode(list[3].as_bytes()).filter(|c| c.len() == 16) else {
         conn.error("BUG: Master sent broken REQUEST cookie");
         return false;
     };
@@ -172,7 +173,7 @@ fn input_request(conn: &mut MasterConnection<'_>, args: &str) -> bool {
         ));
         return fail(conn);
     };
-    if !crate::auth::password::constant_time_eq(&client.cookie, &cookie) {
+    if !constant_time_eq(&client.cookie, &cookie) {
         conn.error(&format!(
             "Master requested auth for client {client_pid} with invalid cookie"
         ));
