@@ -50,9 +50,14 @@ impl AuthCache {
         })
     }
 
-    fn key(request: &AuthRequest, kind: &str, name: &str, template: &str) -> Option<String> {
-        let expanded = request.expand(template).ok()?;
-        Some(format!("{kind}:{name}\t{expanded}"))
+    /// Values are tab-escaped (the key's parts are tab-separated); unknown variables are
+    /// fine, they only make the key more specific (as in Dovecot).
+    fn key(request: &AuthRequest, kind: &str, name: &str, template: &str) -> String {
+        let expanded = match request.expand_escaped(template, super::fields::tab_escape) {
+            Ok(expanded) => expanded,
+            Err(e) => e.expanded,
+        };
+        format!("{kind}:{name}\t{expanded}")
     }
 
     /// The entry's value when fresh enough.
@@ -133,7 +138,7 @@ impl AuthCache {
         template: &str,
         password: &str,
     ) -> Option<PassdbResult> {
-        let key = Self::key(request, "passdb", passdb.settings.log_name(), template)?;
+        let key = Self::key(request, "passdb", passdb.settings.log_name(), template);
         let Some((value, last_success)) = self.get(&key) else {
             request.db_log_at(Level::Debug, "cache miss");
             return None;
@@ -182,9 +187,7 @@ impl AuthCache {
         template: &str,
         result: PassdbResult,
     ) {
-        let Some(key) = Self::key(request, "passdb", passdb.settings.log_name(), template) else {
-            return;
-        };
+        let key = Self::key(request, "passdb", passdb.settings.log_name(), template);
         match result {
             PassdbResult::UserUnknown => self.insert(key, String::new(), false),
             PassdbResult::PasswordMismatch | PassdbResult::Ok => {
@@ -223,7 +226,7 @@ impl AuthCache {
         userdb: &Userdb,
         template: &str,
     ) -> Option<UserdbResult> {
-        let key = Self::key(request, "userdb", userdb.settings.log_name(), template)?;
+        let key = Self::key(request, "userdb", userdb.settings.log_name(), template);
         let Some((value, _)) = self.get(&key) else {
             request.db_log_at(Level::Debug, "userdb cache miss");
             return None;
@@ -254,9 +257,7 @@ impl AuthCache {
         template: &str,
         result: UserdbResult,
     ) {
-        let Some(key) = Self::key(request, "userdb", userdb.settings.log_name(), template) else {
-            return;
-        };
+        let key = Self::key(request, "userdb", userdb.settings.log_name(), template);
         let value = match result {
             UserdbResult::UserUnknown => String::new(),
             UserdbResult::Ok => {

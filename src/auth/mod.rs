@@ -21,6 +21,5 @@ pub mod request;
 pub mod scheme;
 pub mod server;
 pub mod settings;
-pub mod vars;
 pub mod wire;
 pub mod worker;

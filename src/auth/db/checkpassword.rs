@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use super::{PassdbDriver, StoredPassword, UserdbDriver};
 use crate::auth::fields::split_tabescaped;
-use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request::{no_escape, AuthRequest, PassdbResult, UserdbResult};
 use crate::errtext::os_error_text;
 use crate::log::Level;
 
@@ -89,11 +89,11 @@ impl Checkpassword {
             let value = if v.is_empty() { "1" } else { v };
             env.push((k.to_ascii_uppercase(), value.to_string()));
         }
-        use crate::auth::vars::VarTable;
-        for var in request.vars().vars() {
-            if let Some(value) = var.value {
-                if !var.long.eq_ignore_ascii_case("password") {
-                    env.push((format!("AUTH_{}", var.long.to_ascii_uppercase()), value));
+        // Not the password: the environment of a process is not the place for it.
+        for var in request.var_list(request.user(), no_escape) {
+            if let (Some(long), Some(value)) = (var.long, var.value) {
+                if !long.eq_ignore_ascii_case("password") {
+                    env.push((format!("AUTH_{}", long.to_ascii_uppercase()), value));
                 }
             }
         }

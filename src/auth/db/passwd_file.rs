@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{split_leading_options, PassdbDriver, StoredPassword, UserdbDriver};
-use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request::{str_escape, AuthRequest, PassdbResult, UserdbResult};
+use crate::config::var_expand;
 use crate::errtext::os_error_text;
 use crate::log::Level;
 
@@ -169,6 +170,12 @@ struct PasswdFileDb {
     files: Mutex<HashMap<String, ParsedFile>>,
 }
 
+/// A user name must not add directories to a passwd-file path: it is cut at its first `/`
+/// (Dovecot's path_fix).
+fn path_fix(value: &str) -> String {
+    value.split('/').next().unwrap_or("").to_string()
+}
+
 /// How a lookup ended.
 enum Found {
     User(PasswdUser),
@@ -178,7 +185,7 @@ enum Found {
 
 impl PasswdFileDb {
     fn new(path: &str, username_format: &str, userdb: bool, warn_missing: bool) -> PasswdFileDb {
-        let has_vars = crate::auth::vars::has_vars(path);
+        let has_vars = var_expand::has_vars(path);
         let path = if has_vars {
             path.to_string()
         } else {
@@ -290,9 +297,7 @@ impl PasswdFileDb {
 
     fn lookup(&self, request: &AuthRequest) -> Found {
         let path = if self.has_vars {
-            // A user name must not add directories: cut it at the first '/'.
-            let cut = |v: &str| v.split('/').next().unwrap_or("").to_string();
-            match crate::auth::vars::expand(&self.path, &request.vars(), Some(&cut)) {
+            match request.expand_escaped(&self.path, path_fix) {
                 Ok(p) => p,
                 Err(e) => {
                     request.db_log_at(
@@ -310,7 +315,7 @@ impl PasswdFileDb {
             Ok(false) => return Found::Unknown,
             Err(()) => return Found::Failure,
         }
-        let username = match request.expand(&self.username_format) {
+        let username = match request.expand_escaped(&self.username_format, str_escape) {
             Ok(u) => u,
             Err(e) => {
                 request.db_log_at(
