@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod cli;
 mod connection;
+mod dirs;
 mod generation;
 mod listener;
 mod notify;
@@ -142,7 +143,9 @@ fn start<C: MasterConfig>(
             )))
         }
     }
-    create_base_dir(&settings.base_dir)?;
+    for warning in dirs::prepare(&settings).map_err(StartError::fatal)? {
+        log::warn!("{warning}");
+    }
     raise_fd_limit();
 
     let warnings = config.warnings();
@@ -209,21 +212,6 @@ fn raise_fd_limit() {
                 log::warn!("setrlimit(RLIMIT_NOFILE, {hard}) failed: {}", e.desc());
             }
         }
-    }
-}
-
-fn create_base_dir(base_dir: &Path) -> Result<(), StartError> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(base_dir)
-    {
-        Ok(()) => Ok(()),
-        Err(e) => Err(StartError::fatal(format!(
-            "mkdir({}) failed: {e}",
-            base_dir.display()
-        ))),
     }
 }
 

@@ -19,6 +19,10 @@ pub struct MasterSettings {
     pub ssl: bool,
     pub log: LogSettings,
     pub services: Vec<ServiceSpec>,
+    /// The user of the login services and their `group` (empty: the user's primary group):
+    /// that group may enter base_dir/login and base_dir/token-login.
+    pub login_user: String,
+    pub login_group: String,
 }
 
 /// One `service NAME { }` with its limits resolved (`0` meaning "the default_* value" has
@@ -130,16 +134,34 @@ fn inet_listener(l: &Section<'_>) -> InetListenerSpec {
     }
 }
 
-fn unix_listener(l: &Section<'_>) -> UnixListenerSpec {
+/// Dovecot's built-in services name their users `$default_internal_user` and
+/// `$default_login_user` and their groups `$default_internal_group`; the master puts in the
+/// configured names, as Dovecot's does (doveconf shows them as written).
+fn expand_owner(name: &str, g: &Settings<'_>) -> String {
+    match name {
+        "$default_internal_user" => g.str("default_internal_user"),
+        "$default_login_user" => g.str("default_login_user"),
+        "$default_internal_group" => g.str("default_internal_group"),
+        other => other,
+    }
+    .to_string()
+}
+
+fn unix_listener(l: &Section<'_>, g: &Settings<'_>) -> UnixListenerSpec {
     UnixListenerSpec {
         path: PathBuf::from(l.name()),
         mode: l.octal("mode"),
-        user: l.str("user").to_string(),
-        group: l.str("group").to_string(),
+        user: expand_owner(l.str("user"), g),
+        group: expand_owner(l.str("group"), g),
     }
 }
 
-fn service(config: &Config, s: &Section<'_>, defaults: &ServiceDefaults) -> ServiceSpec {
+fn service(
+    config: &Config,
+    g: &Settings<'_>,
+    s: &Section<'_>,
+    defaults: &ServiceDefaults,
+) -> ServiceSpec {
     let (process_limit, client_limit, idle_kill) = defaults.resolve(
         clamp_u32(s.uint("process_limit")),
         clamp_u32(s.uint("client_limit")),
@@ -162,7 +184,7 @@ fn service(config: &Config, s: &Section<'_>, defaults: &ServiceDefaults) -> Serv
         unix_listeners: s
             .sections("unix_listener")
             .iter()
-            .map(unix_listener)
+            .map(|l| unix_listener(l, g))
             .collect(),
     }
 }
@@ -202,6 +224,18 @@ impl MasterSettings {
             client_limit: clamp_u32(g.uint("default_client_limit")),
             idle_kill: g.time("default_idle_kill"),
         };
+        let services = g.sections("service");
+        // As Dovecot: the last login service's user and group.
+        let (login_user, login_group) = services
+            .iter()
+            .rfind(|s| s.str("type") == "login")
+            .map(|s| {
+                (
+                    expand_owner(s.str("user"), &g),
+                    expand_owner(s.str("group"), &g),
+                )
+            })
+            .unwrap_or_default();
         MasterSettings {
             base_dir: PathBuf::from(g.str("base_dir")),
             protocols: g
@@ -214,11 +248,12 @@ impl MasterSettings {
             shutdown_clients: g.bool("shutdown_clients"),
             ssl: g.str("ssl") != "no",
             log: log_settings(&g),
-            services: g
-                .sections("service")
+            services: services
                 .iter()
-                .map(|s| service(config, s, &defaults))
+                .map(|s| service(config, &g, s, &defaults))
                 .collect(),
+            login_user,
+            login_group,
         }
     }
 }
@@ -254,6 +289,7 @@ mod tests {
              log_path = /tmp/x.log\n\
              default_process_limit = 7\n\
              default_idle_kill = 30 secs\n\
+             default_internal_user = nobody\n\
              protocol imap {\n  auth_debug = yes\n}\n\
              service imap-login {\n\
                inet_listener imap {\n    port = 10143\n  }\n\
@@ -301,6 +337,23 @@ mod tests {
         assert_eq!(login.unix_listeners.len(), 1);
         assert_eq!(login.unix_listeners[0].path, PathBuf::from("login/x"));
         assert_eq!(login.unix_listeners[0].mode, 0o660);
+        // Built-in owners name the configured users and group.
+        assert_eq!(
+            (m.login_user.as_str(), m.login_group.as_str()),
+            ("dovenull", "")
+        );
+        let auth = m.services.iter().find(|s| s.name == "auth").unwrap();
+        let client = auth
+            .unix_listeners
+            .iter()
+            .find(|l| l.path.as_os_str() == "auth-client")
+            .unwrap();
+        assert_eq!((client.user.as_str(), client.mode), ("nobody", 0o600));
+        let dict = m.services.iter().find(|s| s.name == "dict").unwrap();
+        assert_eq!(
+            dict.unix_listeners[0].group, "dovecot",
+            "default_internal_group"
+        );
         // A built-in service that never idle-dies.
         let anvil = m.services.iter().find(|s| s.name == "anvil").unwrap();
         assert_eq!(anvil.idle_kill, None);
