@@ -7,8 +7,8 @@ pub mod nss;
 pub mod pam;
 pub mod passwd;
 pub mod passwd_file;
-pub mod shadow;
 pub mod static_db;
+pub mod system;
 pub mod template;
 
 use super::request::{AuthRequest, PassdbResult, UserdbResult};
@@ -120,8 +120,8 @@ pub fn new_passdb(
     Ok(match db.driver.as_str() {
         "passwd-file" => Box::new(passwd_file::PasswdFilePassdb::new(&db.args)?),
         "static" => Box::new(static_db::StaticPassdb::new(&db.args)),
-        "passwd" => Box::new(passwd::PasswdPassdb::new(&db.args)?),
-        "shadow" => Box::new(shadow::ShadowPassdb::new(&db.args)?),
+        "passwd" => Box::new(system::SystemPassdb::new(system::Source::Passwd, &db.args)?),
+        "shadow" => Box::new(system::SystemPassdb::new(system::Source::Shadow, &db.args)?),
         "checkpassword" => Box::new(checkpassword::CheckpasswordPassdb::new(&db.args)?),
         #[cfg(feature = "pam")]
         "pam" => Box::new(pam::PamPassdb::new(&db.args)?),
