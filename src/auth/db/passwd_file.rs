@@ -176,6 +176,28 @@ fn path_fix(value: &str) -> String {
     value.split('/').next().unwrap_or("").to_string()
 }
 
+/// An extra field `key=value` with the value's %variables expanded (a bare `key` has an
+/// empty value). A failed expansion is logged (naming the field as `shown`) and is an error.
+fn expand_extra_field(
+    request: &AuthRequest,
+    field: &str,
+    shown: &str,
+) -> Result<(String, String), ()> {
+    let Some((key, value)) = field.split_once('=') else {
+        return Ok((field.to_string(), String::new()));
+    };
+    match request.expand(value) {
+        Ok(value) => Ok((key.to_string(), value)),
+        Err(e) => {
+            request.db_log_at(
+                Level::Error,
+                &format!("Failed to expand extra field {shown}: {e}"),
+            );
+            Err(())
+        }
+    }
+}
+
 /// How a lookup ended.
 enum Found {
     User(PasswdUser),
@@ -415,19 +437,7 @@ impl PasswdFilePassdb {
             Some(&stored.scheme),
         );
         for field in &user.extra_fields {
-            let (key, value) = match field.split_once('=') {
-                Some((k, v)) => match request.expand(v) {
-                    Ok(v) => (k.to_string(), v),
-                    Err(e) => {
-                        request.db_log_at(
-                            Level::Error,
-                            &format!("Failed to expand extra field {field}: {e}"),
-                        );
-                        return Err(());
-                    }
-                },
-                None => (field.clone(), String::new()),
-            };
+            let (key, value) = expand_extra_field(request, field, field)?;
             request.set_field(&key, &value, None);
         }
         Ok(stored)
@@ -522,21 +532,11 @@ impl UserdbDriver for PasswdFileUserdb {
             request.set_userdb_field("home", home);
         }
         for field in &user.extra_fields {
-            let Some(field) = field.strip_prefix("userdb_") else {
+            let Some(userdb_field) = field.strip_prefix("userdb_") else {
                 continue;
             };
-            let (key, value) = match field.split_once('=') {
-                Some((k, v)) => match request.expand(v) {
-                    Ok(v) => (k.to_string(), v),
-                    Err(e) => {
-                        request.db_log_at(
-                            Level::Error,
-                            &format!("Failed to expand extra field userdb_{field}: {e}"),
-                        );
-                        return UserdbResult::InternalFailure;
-                    }
-                },
-                None => (field.to_string(), String::new()),
+            let Ok((key, value)) = expand_extra_field(request, userdb_field, field) else {
+                return UserdbResult::InternalFailure;
             };
             request.set_userdb_field(&key, &value);
         }
