@@ -314,19 +314,30 @@ impl Auth {
         })
     }
 
+    /// A master user login (`user*master`) with no master passdbs to check it: logged, and
+    /// then the user is unknown.
+    fn master_login_without_masterdbs(&self, request: &AuthRequest) -> bool {
+        let Some(login) = &request.requested_login_user else {
+            return false;
+        };
+        if !self.masterdbs.is_empty() {
+            return false;
+        }
+        request.mech_log_at(
+            Level::Info,
+            &format!(
+                "Attempted master login with no master passdbs (trying to log in as user: {login})"
+            ),
+        );
+        true
+    }
+
     /// Verifies the password the client gave (PLAIN, LOGIN, ...) through the passdb chain.
     pub fn verify_plain(&self, request: &mut AuthRequest, password: &str) -> PassdbResult {
         if request.mech_password.is_none() {
             request.mech_password = Some(password.to_string());
         }
-        if request.requested_login_user.is_some() && self.masterdbs.is_empty() {
-            request.mech_log_at(
-                Level::Info,
-                &format!(
-                    "Attempted master login with no master passdbs (trying to log in as user: {})",
-                    request.requested_login_user.as_deref().unwrap_or("")
-                ),
-            );
+        if self.master_login_without_masterdbs(request) {
             return self.finish_passdb(request, PassdbResult::UserUnknown);
         }
         if password.contains(['\x01', '\t', '\r', '\n']) {
@@ -422,14 +433,7 @@ impl Auth {
         if request.wanted_credentials_scheme.is_none() {
             request.wanted_credentials_scheme = Some(scheme.to_string());
         }
-        if request.requested_login_user.is_some() && self.masterdbs.is_empty() {
-            request.mech_log_at(
-                Level::Info,
-                &format!(
-                    "Attempted master login with no master passdbs (trying to log in as user: {})",
-                    request.requested_login_user.as_deref().unwrap_or("")
-                ),
-            );
+        if self.master_login_without_masterdbs(request) {
             return self.finish_credentials(request, PassdbResult::UserUnknown, Vec::new());
         }
         let mut at = match self.first_passdb(request, self.chain_start(request)) {

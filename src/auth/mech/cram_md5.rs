@@ -12,14 +12,9 @@ use crate::log::Level;
 pub(super) const CRAM_MD5: Mechanism = Mechanism {
     name: "CRAM-MD5",
     flags: MechFlags {
-        private: false,
-        anonymous: false,
-        plaintext: false,
         dictionary: true,
         active: true,
-        forward_secrecy: false,
-        mutual_auth: false,
-        allow_nuls: false,
+        ..MechFlags::NONE
     },
     passdb_need: PassdbNeed::LookupCredentials,
     new: || Box::new(CramMd5 { challenge: None }),

@@ -31,6 +31,18 @@ pub struct MechFlags {
 }
 
 impl MechFlags {
+    /// No property: what a mechanism's flags start from.
+    pub const NONE: MechFlags = MechFlags {
+        private: false,
+        anonymous: false,
+        plaintext: false,
+        dictionary: false,
+        active: false,
+        forward_secrecy: false,
+        mutual_auth: false,
+        allow_nuls: false,
+    };
+
     /// The handshake words, in Dovecot's order.
     pub fn words(&self) -> Vec<&'static str> {
         [

@@ -28,14 +28,8 @@ pub(super) const SCRAM_SHA256: Mechanism = Mechanism {
 };
 
 const MUTUAL: MechFlags = MechFlags {
-    private: false,
-    anonymous: false,
-    plaintext: false,
-    dictionary: false,
-    active: false,
-    forward_secrecy: false,
     mutual_auth: true,
-    allow_nuls: false,
+    ..MechFlags::NONE
 };
 
 struct Scram {
