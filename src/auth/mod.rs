@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod mech;
 pub mod random;
 pub mod request;
+pub mod request_vars;
 pub mod scheme;
 pub mod server;
 pub mod settings;

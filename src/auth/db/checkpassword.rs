@@ -16,7 +16,8 @@ use std::process::{Command, Stdio};
 
 use super::{PassdbDriver, StoredPassword, UserdbDriver};
 use crate::auth::fields::split_tabescaped;
-use crate::auth::request::{no_escape, AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request_vars::no_escape;
 use crate::errtext::os_error_text;
 use crate::log::Level;
 

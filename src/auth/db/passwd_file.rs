@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{split_leading_options, PassdbDriver, StoredPassword, UserdbDriver};
-use crate::auth::request::{str_escape, AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request_vars::str_escape;
 use crate::config::var_expand;
 use crate::errtext::os_error_text;
 use crate::log::Level;
