@@ -11,6 +11,8 @@ use cote::net::ConnInfo;
 fn registry() -> Registry<Config> {
     let mut registry = Registry::new();
     registry.register("imap-login", imap_login);
+    registry.register("auth", cote::auth::server::serve_auth);
+    registry.register("auth-worker", cote::auth::server::serve_auth_worker);
     registry
 }
 
