@@ -15,6 +15,7 @@ mod format;
 mod wire;
 
 pub use child::{ChildEnds, ChildLog};
+pub use format::timestamp;
 pub use destination::{Destinations, LogError, LogSettings};
 
 use std::fmt;

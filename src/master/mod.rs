@@ -9,6 +9,8 @@ pub mod admin;
 pub mod cli;
 mod connection;
 mod generation;
+pub mod handoff;
+pub mod mail_login;
 mod listener;
 mod notify;
 pub mod pidfile;

@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod line_reader;
 pub mod response_writer;
 pub mod tls;
+pub mod tls_proxy;
 
 pub use client_stream::ClientStream;
 pub use conn::{ConnInfo, IpNetwork, SslMode};

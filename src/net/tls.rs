@@ -194,6 +194,12 @@ impl TlsContext {
             options.insert(SslOptions::CIPHER_SERVER_PREFERENCE);
         }
         b.set_options(options);
+        // The login process proxies with non-blocking writes that may be retried from a
+        // different buffer position.
+        b.set_mode(
+            openssl::ssl::SslMode::ENABLE_PARTIAL_WRITE
+                | openssl::ssl::SslMode::ACCEPT_MOVING_WRITE_BUFFER,
+        );
         b.set_min_proto_version(min_protocol(&s.min_protocol)?)
             .map_err(|e| format!("Can't set ssl_min_protocol: {e}"))?;
         if !s.cipher_list.is_empty() {
