@@ -45,7 +45,10 @@ m.logout()
 #[test]
 fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
     let server = Server::start("");
-    let out = python(IMAPLIB, &[server.imap.to_string(), server.imaps.to_string()]);
+    let out = python(
+        IMAPLIB,
+        &[server.imap.to_string(), server.imaps.to_string()],
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "plain OK OK BYE", "{out}");
     assert!(
@@ -55,14 +58,14 @@ fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
     assert_eq!(lines[2], "imaps OK OK", "{out}");
     assert_eq!(lines[3], "cram OK", "{out}");
     assert_eq!(
-        lines[4],
-        "wrong b'[AUTHENTICATIONFAILED] Authentication failed.'",
+        lines[4], "wrong b'[AUTHENTICATIONFAILED] Authentication failed.'",
         "{out}"
     );
     // The login side logs Dovecot's login line; the mail side logs under mail_log_prefix.
     let login = server.wait_log("imap-login: Info: Login: user=<alice>, method=PLAIN");
     assert!(
-        login.contains("rip=127.0.0.1, lip=127.0.0.1, mpid=") && login.contains(", secured, session=<"),
+        login.contains("rip=127.0.0.1, lip=127.0.0.1, mpid=")
+            && login.contains(", secured, session=<"),
         "{login}"
     );
     let tls = server.wait_log("Login: user=<bob>, method=PLAIN");
@@ -85,7 +88,14 @@ fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
 fn openssl_s_client_starttls() {
     let server = Server::start("");
     let mut child = Command::new("openssl")
-        .args(["s_client", "-quiet", "-crlf", "-starttls", "imap", "-connect"])
+        .args([
+            "s_client",
+            "-quiet",
+            "-crlf",
+            "-starttls",
+            "imap",
+            "-connect",
+        ])
         .arg(format!("127.0.0.1:{}", server.imap))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -101,8 +111,9 @@ fn openssl_s_client_starttls() {
     let text = String::from_utf8_lossy(&out.stdout);
     // s_client asks CAPABILITY before STARTTLS, so the new list comes untagged.
     assert!(
-        text.contains("* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+\r\na OK Logged in\r\n")
-            && text.contains("b OK NOOP completed.\r\n")
+        text.contains(
+            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+\r\na OK Logged in\r\n"
+        ) && text.contains("b OK NOOP completed.\r\n")
             && text.contains("c OK Logout completed.\r\n"),
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
@@ -159,7 +170,10 @@ fn wrong_password_and_unknown_user_look_the_same() {
         );
         answers.push(answer);
     }
-    assert_eq!(answers[0], "a NO [AUTHENTICATIONFAILED] Authentication failed.");
+    assert_eq!(
+        answers[0],
+        "a NO [AUTHENTICATIONFAILED] Authentication failed."
+    );
     assert_eq!(answers[0], answers[1]);
 }
 

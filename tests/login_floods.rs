@@ -46,13 +46,21 @@ fn aborted_and_invalid_exchanges() {
         c.send(b"a AUTHENTICATE PLAIN\r\n");
         assert_eq!(c.line(), "+ ", "challenge {i}");
         c.send(b"*\r\n");
-        assert_eq!(c.line(), "a BAD Authentication aborted by client.", "abort {i}");
+        assert_eq!(
+            c.line(),
+            "a BAD Authentication aborted by client.",
+            "abort {i}"
+        );
     }
     for i in 0..100 {
         c.send(b"b AUTHENTICATE LOGIN\r\n");
         assert_eq!(c.line(), "+ VXNlcm5hbWU6", "challenge {i}");
         c.send(b"not*base64\r\n");
-        assert_eq!(c.line(), "b NO [ALERT] Invalid base64 in response", "answer {i}");
+        assert_eq!(
+            c.line(),
+            "b NO [ALERT] Invalid base64 in response",
+            "answer {i}"
+        );
     }
     c.send(b"c NOOP\r\n");
     assert_eq!(c.line(), "c OK NOOP completed.");

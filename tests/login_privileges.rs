@@ -42,7 +42,11 @@ fn processes_run_as_dovecot_does() {
         assert_eq!(gid, vec![dovenull_gid; 4], "login process {pid} gids");
         assert_eq!(groups, vec![dovenull_gid], "login process {pid} groups");
         let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap();
-        assert_eq!(root, server.base_dir().join("login"), "login process {pid} chroot");
+        assert_eq!(
+            root,
+            server.base_dir().join("login"),
+            "login process {pid} chroot"
+        );
     }
     // The auth service answered the login process: it runs as dovecot.
     for pid in server.workers("cote/auth") {

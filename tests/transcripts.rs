@@ -229,7 +229,10 @@ impl Server {
         let _ = writeln!(conf, "ssl = yes");
         let _ = writeln!(conf, "ssl_cert = <{}/cert.pem", root.display());
         let _ = writeln!(conf, "ssl_key = <{}/key.pem", root.display());
-        let _ = writeln!(conf, "auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256");
+        let _ = writeln!(
+            conf,
+            "auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256"
+        );
         let _ = writeln!(conf, "auth_failure_delay = 1 secs");
         for db in ["passdb", "userdb"] {
             let _ = writeln!(conf, "{db} {{");
@@ -342,7 +345,11 @@ impl std::io::Read for Io {
             Io::Tls(s) => match s.ssl_read(buf) {
                 Ok(n) => Ok(n),
                 Err(e) if e.code() == openssl::ssl::ErrorCode::ZERO_RETURN => Ok(0),
-                Err(e) if e.code() == openssl::ssl::ErrorCode::SYSCALL && e.io_error().is_none() => Ok(0),
+                Err(e)
+                    if e.code() == openssl::ssl::ErrorCode::SYSCALL && e.io_error().is_none() =>
+                {
+                    Ok(0)
+                }
                 Err(e) => Err(e
                     .into_io_error()
                     .unwrap_or_else(|e| std::io::Error::other(e.to_string()))),
@@ -414,8 +421,8 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
         };
         if let Step::Connect { proto, name, from } = step {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, server.ports[proto.as_str()]));
-            let stream =
-                connect_from(*from, addr).map_err(|e| fail(format!("connect {proto}: {e}"), &log))?;
+            let stream = connect_from(*from, addr)
+                .map_err(|e| fail(format!("connect {proto}: {e}"), &log))?;
             stream
                 .set_read_timeout(Some(LINE_TIMEOUT))
                 .map_err(|e| fail(e.to_string(), &log))?;
@@ -458,7 +465,11 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
                     return Err(fail("unread server data before @starttls".into(), &log));
                 }
                 let placeholder = Io::Plain(
-                    conn.reader.get_ref().tcp().try_clone().map_err(|e| fail(e.to_string(), &log))?,
+                    conn.reader
+                        .get_ref()
+                        .tcp()
+                        .try_clone()
+                        .map_err(|e| fail(e.to_string(), &log))?,
                 );
                 let io = std::mem::replace(conn.reader.get_mut(), placeholder);
                 let Io::Plain(tcp) = io else {
@@ -492,7 +503,11 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
                 Err(e) => return Err(fail(format!("expected: {pattern}\n     got: {e}"), &log)),
             },
             Step::Close => {
-                let _ = conn.reader.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                let _ = conn
+                    .reader
+                    .get_ref()
+                    .tcp()
+                    .shutdown(std::net::Shutdown::Both);
                 conn.closed = true;
                 let _ = writeln!(log, "[{name}: closed by client]");
             }

@@ -9,8 +9,7 @@ use cote::config::var_expand;
 use cote::config::{Config, FilterQuery};
 use cote::imap::postlogin::{serve_postlogin, LoginReply, PostloginSettings};
 use cote::imap::{
-    send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd,
-    PreloginSettings,
+    send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd, PreloginSettings,
 };
 use cote::master::handoff::{self, HandoffRequest};
 use cote::master::mail_login::{self, MailLogin};
@@ -117,7 +116,8 @@ fn hand_over(config: &Config, login: LoggedIn) {
         .encode(),
         input,
     };
-    let elements = |mpid: Option<u32>| conn.login_log_elements(&user, Some(&mechanism), mpid, secured);
+    let elements =
+        |mpid: Option<u32>| conn.login_log_elements(&user, Some(&mechanism), mpid, secured);
     let socket = base_dir_path(config, "login/imap");
     match handoff::hand_over(&socket, request, stream) {
         Ok(delivered) => {

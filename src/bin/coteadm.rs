@@ -51,7 +51,11 @@ fn main() -> ExitCode {
         let config = match cote::config::Config::load(&path) {
             Ok(c) => c,
             Err(e) => {
-                print_stderr(PREFIX, Level::Fatal, &format!("Error reading configuration: {e}"));
+                print_stderr(
+                    PREFIX,
+                    Level::Fatal,
+                    &format!("Error reading configuration: {e}"),
+                );
                 return ExitCode::from(admin::EX_CONFIG);
             }
         };

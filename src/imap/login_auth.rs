@@ -21,7 +21,10 @@ const PLAINTEXT_DISABLED: &str =
 
 /// What one authentication round trip ended with, before it becomes an IMAP reply.
 enum AuthEnd {
-    Success { user: String, id: u32 },
+    Success {
+        user: String,
+        id: u32,
+    },
     /// Already answered (abort, bad base64, a failure reply).
     Answered,
 }
@@ -74,7 +77,9 @@ impl Session<'_> {
                 _ => {
                     // The auth service refuses it before any lookup (code=invalid_base64).
                     self.attempts.count += 1;
-                    self.attempts.first.get_or_insert_with(std::time::Instant::now);
+                    self.attempts
+                        .first
+                        .get_or_insert_with(std::time::Instant::now);
                     self.attempts.mechanism = Some(mech);
                     self.attempts.last_failure = Some(FailureKind::InvalidBase64);
                     self.tagged(tag, "BAD", "Invalid base64 data in initial response")?;
@@ -99,9 +104,15 @@ impl Session<'_> {
             b"* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your \
               client did it anyway. If anyone was listening, the password was exposed.",
         )?;
-        self.tagged(tag, "NO", &format!("[PRIVACYREQUIRED] {PLAINTEXT_DISABLED}"))?;
+        self.tagged(
+            tag,
+            "NO",
+            &format!("[PRIVACYREQUIRED] {PLAINTEXT_DISABLED}"),
+        )?;
         self.attempts.count += 1;
-        self.attempts.first.get_or_insert_with(std::time::Instant::now);
+        self.attempts
+            .first
+            .get_or_insert_with(std::time::Instant::now);
         self.attempts.last_failure = Some(FailureKind::PlaintextDisallowed);
         if self.attempts.user.is_empty() {
             if let Some(user) = user {
@@ -123,7 +134,9 @@ impl Session<'_> {
                 self.log("Login failed: SSL required for authentication");
             }
             self.attempts.count += 1;
-            self.attempts.first.get_or_insert_with(std::time::Instant::now);
+            self.attempts
+                .first
+                .get_or_insert_with(std::time::Instant::now);
             self.tagged(
                 tag,
                 "NO",
@@ -132,7 +145,9 @@ impl Session<'_> {
             return Ok(Outcome::Continue);
         }
         self.attempts.count += 1;
-        self.attempts.first.get_or_insert_with(std::time::Instant::now);
+        self.attempts
+            .first
+            .get_or_insert_with(std::time::Instant::now);
         self.attempts.mechanism = Some(mech.to_string());
         self.attempts.aborted = false;
         if self.auth.is_none() {
@@ -149,11 +164,19 @@ impl Session<'_> {
             .into_iter()
             .find(|m| m.name == mech && !m.private);
         let Some(offered) = offered else {
-            self.fail(tag, Some("Unsupported authentication mechanism."), Some(FailureKind::MechInvalid))?;
+            self.fail(
+                tag,
+                Some("Unsupported authentication mechanism."),
+                Some(FailureKind::MechInvalid),
+            )?;
             return Ok(Outcome::Continue);
         };
         if !self.secured && self.settings.disable_plaintext_auth && offered.plaintext {
-            self.fail(tag, Some("Plaintext authentication disabled."), Some(FailureKind::PlaintextDisallowed))?;
+            self.fail(
+                tag,
+                Some("Plaintext authentication disabled."),
+                Some(FailureKind::PlaintextDisallowed),
+            )?;
             return Ok(Outcome::Continue);
         }
         match self.exchange(tag, mech, initial)? {
@@ -163,7 +186,7 @@ impl Session<'_> {
                     return Err(Disconnect::AuthServiceFailed);
                 };
                 self.attempts.user = user.clone();
-                Ok(Outcome::LoggedIn(self.into_logged_in(
+                Ok(Outcome::LoggedIn(self.logged_in(
                     tag,
                     user,
                     mech.to_string(),
@@ -222,7 +245,11 @@ impl Session<'_> {
                     log::error!("Auth service connection failed: {e}");
                     self.auth = None;
                     self.attempts.service_failed = true;
-                    self.tagged(tag, "NO", &format!("[UNAVAILABLE] {}", "Temporary authentication failure."))?;
+                    self.tagged(
+                        tag,
+                        "NO",
+                        &format!("[UNAVAILABLE] {}", "Temporary authentication failure."),
+                    )?;
                     return Ok(AuthEnd::Answered);
                 }
             };
@@ -248,7 +275,11 @@ impl Session<'_> {
                     let decoded = std::str::from_utf8(&line).ok().map(base64::decode);
                     let Some(Ok(data)) = decoded else {
                         let _ = auth.cancel(id);
-                        self.fail(tag, Some("Invalid base64 in response"), Some(FailureKind::InvalidBase64))?;
+                        self.fail(
+                            tag,
+                            Some("Invalid base64 in response"),
+                            Some(FailureKind::InvalidBase64),
+                        )?;
                         return Ok(AuthEnd::Answered);
                     };
                     reply = auth.cont(id, &data);
@@ -277,8 +308,17 @@ impl Session<'_> {
 
     /// A failure as the auth service described it (`code=`, `reason=`, `nologin`), answered
     /// the way imap-login answers each.
-    fn fail_with_fields(&mut self, tag: &str, fields: &[(String, String)]) -> Result<(), Disconnect> {
-        let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    fn fail_with_fields(
+        &mut self,
+        tag: &str,
+        fields: &[(String, String)],
+    ) -> Result<(), Disconnect> {
+        let get = |key: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
         let reason = get("reason");
         let kind = match get("code") {
             Some("authz_fail") => Some(FailureKind::AuthzFailed),
@@ -295,7 +335,12 @@ impl Session<'_> {
     }
 
     /// Dovecot's `imap_client_auth_result` for a failure.
-    fn fail(&mut self, tag: &str, reason: Option<&str>, kind: Option<FailureKind>) -> Result<(), Disconnect> {
+    fn fail(
+        &mut self,
+        tag: &str,
+        reason: Option<&str>,
+        kind: Option<FailureKind>,
+    ) -> Result<(), Disconnect> {
         self.attempts.last_failure = Some(kind.unwrap_or(FailureKind::Other));
         if self.settings.auth_verbose {
             let mech = self.attempts.mechanism.clone().unwrap_or_default();
@@ -307,7 +352,10 @@ impl Session<'_> {
         let (status, text) = match kind {
             Some(FailureKind::AuthzFailed) => (
                 "NO",
-                format!("[AUTHORIZATIONFAILED] {}", reason.unwrap_or("Authorization failed")),
+                format!(
+                    "[AUTHORIZATIONFAILED] {}",
+                    reason.unwrap_or("Authorization failed")
+                ),
             ),
             Some(FailureKind::TempFail) => {
                 let now = crate::log::timestamp("%Y-%m-%d %H:%M:%S");
@@ -317,10 +365,9 @@ impl Session<'_> {
                     format!("[UNAVAILABLE] Temporary authentication failure. [{host}:{now}]"),
                 )
             }
-            Some(FailureKind::PassExpired) => (
-                "NO",
-                format!("[EXPIRED] {}", reason.unwrap_or(AUTH_FAILED)),
-            ),
+            Some(FailureKind::PassExpired) => {
+                ("NO", format!("[EXPIRED] {}", reason.unwrap_or(AUTH_FAILED)))
+            }
             Some(FailureKind::InvalidBase64) if reason != Some("Invalid base64 in response") => {
                 ("BAD", reason.unwrap_or("Invalid base64 data").to_string())
             }

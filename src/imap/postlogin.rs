@@ -29,11 +29,46 @@ const MAX_TAG_LEN: usize = 126;
 /// The commands of IMAP4rev1 and the extensions Dovecot serves that need mailbox access:
 /// known, but not available in this build.
 const MAILBOX_COMMANDS: &[&str] = &[
-    "APPEND", "CHECK", "CLOSE", "COPY", "CREATE", "DELETE", "ENABLE", "EXAMINE", "EXPUNGE",
-    "FETCH", "GETMETADATA", "GETQUOTA", "GETQUOTAROOT", "IDLE", "LIST", "LSUB", "MOVE",
-    "NAMESPACE", "NOTIFY", "RENAME", "SEARCH", "SELECT", "SETMETADATA", "SORT", "STATUS",
-    "STORE", "SUBSCRIBE", "THREAD", "UID", "UNSELECT", "UNSUBSCRIBE", "GETACL", "SETACL",
-    "DELETEACL", "LISTRIGHTS", "MYRIGHTS", "COMPRESS", "X-CANCEL", "REPLACE", "ESEARCH",
+    "APPEND",
+    "CHECK",
+    "CLOSE",
+    "COPY",
+    "CREATE",
+    "DELETE",
+    "ENABLE",
+    "EXAMINE",
+    "EXPUNGE",
+    "FETCH",
+    "GETMETADATA",
+    "GETQUOTA",
+    "GETQUOTAROOT",
+    "IDLE",
+    "LIST",
+    "LSUB",
+    "MOVE",
+    "NAMESPACE",
+    "NOTIFY",
+    "RENAME",
+    "SEARCH",
+    "SELECT",
+    "SETMETADATA",
+    "SORT",
+    "STATUS",
+    "STORE",
+    "SUBSCRIBE",
+    "THREAD",
+    "UID",
+    "UNSELECT",
+    "UNSUBSCRIBE",
+    "GETACL",
+    "SETACL",
+    "DELETEACL",
+    "LISTRIGHTS",
+    "MYRIGHTS",
+    "COMPRESS",
+    "X-CANCEL",
+    "REPLACE",
+    "ESEARCH",
 ];
 
 /// What the authenticated session needs from the configuration.
@@ -273,7 +308,10 @@ impl<S: Read + Write> Session<'_, S> {
                 self.capability, login.tag
             )
         } else {
-            format!("{} OK [CAPABILITY {}] Logged in", login.tag, self.capability)
+            format!(
+                "{} OK [CAPABILITY {}] Logged in",
+                login.tag, self.capability
+            )
         };
         if let Err(e) = self.line(&reply).and_then(|()| self.flush()) {
             return e;
@@ -339,15 +377,18 @@ impl<S: Read + Write> Session<'_, S> {
                 Err(End::LoggedOut)
             }
             "ID" => self.id(tag, &args),
-            "LOGIN" | "AUTHENTICATE" => {
-                self.line(&format!("{tag} BAD Error in IMAP command {name}: Already logged in."))
-            }
+            "LOGIN" | "AUTHENTICATE" => self.line(&format!(
+                "{tag} BAD Error in IMAP command {name}: Already logged in."
+            )),
             "STARTTLS" => self.line(&format!("{tag} BAD TLS is already active.")),
             n if MAILBOX_COMMANDS.contains(&n) => self.line(&format!(
                 "{tag} NO [UNAVAILABLE] {name} is not available yet: mailbox access arrives \
                  with cote's IMAP server."
             )),
-            _ => self.bad(tag, &format!("Error in IMAP command {name}: Unknown command.")),
+            _ => self.bad(
+                tag,
+                &format!("Error in IMAP command {name}: Unknown command."),
+            ),
         }
     }
 
@@ -435,15 +476,21 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn raw_line(&mut self, line: &[u8]) -> Result<(), End> {
-        self.writer
-            .write_line(line)
-            .map_err(|e| End::Failed(format!("write failed: {}", crate::errtext::os_error_text(&e))))
+        self.writer.write_line(line).map_err(|e| {
+            End::Failed(format!(
+                "write failed: {}",
+                crate::errtext::os_error_text(&e)
+            ))
+        })
     }
 
     fn flush(&mut self) -> Result<(), End> {
-        self.writer
-            .flush()
-            .map_err(|e| End::Failed(format!("write failed: {}", crate::errtext::os_error_text(&e))))
+        self.writer.flush().map_err(|e| {
+            End::Failed(format!(
+                "write failed: {}",
+                crate::errtext::os_error_text(&e)
+            ))
+        })
     }
 }
 
@@ -515,7 +562,9 @@ mod tests {
         };
         let out = converse(login, b"", b"y LOGOUT\r\n");
         assert!(
-            out.starts_with("* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+\r\nx OK Logged in\r\n"),
+            out.starts_with(
+                "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+\r\nx OK Logged in\r\n"
+            ),
             "{out}"
         );
     }
@@ -534,7 +583,10 @@ mod tests {
         };
         let out = converse(login, b"", &b"x BOGUS\r\n".repeat(25));
         assert_eq!(out.matches("BAD").count(), 19);
-        assert!(out.ends_with("* BYE Too many invalid IMAP commands.\r\n"), "{out}");
+        assert!(
+            out.ends_with("* BYE Too many invalid IMAP commands.\r\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -11,10 +11,10 @@ use std::io::{self, ErrorKind};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::config::var_expand::{self, VarError, Vars};
-use crate::config::{ConfigError, Settings};
 use crate::auth::client::AuthClient;
+use crate::config::var_expand::{self, VarError, Vars};
 use crate::config::FilterQuery;
+use crate::config::{ConfigError, Settings};
 use crate::imap::capability::{prelogin_capability, CapabilityInputs, SaslMech};
 use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
 use crate::imap::parser::{
@@ -517,7 +517,10 @@ impl<'a> Session<'a> {
         let secs = a.first.map_or(0, |t| t.elapsed().as_secs());
         match a.last_failure {
             Some(FailureKind::AuthzFailed) => {
-                format!("(authorization failed, {} attempts in {secs} secs)", a.count)
+                format!(
+                    "(authorization failed, {} attempts in {secs} secs)",
+                    a.count
+                )
             }
             Some(FailureKind::TempFail) => "(auth service reported temporary failure)".into(),
             Some(FailureKind::UserDisabled) => "(user disabled)".into(),
@@ -572,7 +575,9 @@ impl<'a> Session<'a> {
         if name == "AUTHENTICATE" {
             // Its input is read raw: the SASL initial response may be far longer than any
             // IMAP argument may.
-            let rest = line.get(head.tag.len() + 1 + head.name.len()..).unwrap_or(&[]);
+            let rest = line
+                .get(head.tag.len() + 1 + head.name.len()..)
+                .unwrap_or(&[]);
             return self.authenticate(&head.tag, rest, end);
         }
         let options = if name == "ID" {
@@ -862,7 +867,7 @@ impl<'a> Session<'a> {
 
     /// What the session hands over after a login: the reader's unprocessed input goes with
     /// it. (The reader and writer hold the stream's other handles; they go with the session.)
-    pub(super) fn into_logged_in(
+    pub(super) fn logged_in(
         &mut self,
         tag: &str,
         user: String,

@@ -15,8 +15,8 @@ mod format;
 mod wire;
 
 pub use child::{ChildEnds, ChildLog};
-pub use format::timestamp;
 pub use destination::{Destinations, LogError, LogSettings};
+pub use format::timestamp;
 
 use std::fmt;
 use std::io::Write;

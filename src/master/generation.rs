@@ -164,8 +164,7 @@ impl<C> Generation<C> {
                 continue;
             };
             let identity = if privileges::is_root() {
-                match privileges::service_restrict(&spec.name, &spec.identity, &settings.base_dir)
-                {
+                match privileges::service_restrict(&spec.name, &spec.identity, &settings.base_dir) {
                     Ok(r) => Some(r),
                     Err(e) => {
                         report.fatal = Some(format!("service({}): {e}", spec.name));

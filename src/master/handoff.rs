@@ -219,8 +219,8 @@ pub fn send_request(
 pub fn receive_request(
     socket: &UnixStream,
 ) -> Result<(HandoffRequest, OwnedFd, u32), HandoffError> {
-    let peer = getsockopt(socket, sockopt::PeerCredentials)
-        .map_err(|e| HandoffError::Io(e.into()))?;
+    let peer =
+        getsockopt(socket, sockopt::PeerCredentials).map_err(|e| HandoffError::Io(e.into()))?;
     let peer_pid = u32::try_from(peer.pid()).map_err(|_| protocol("peer has no pid"))?;
     let mut buf = vec![0u8; MAX_HEADER];
     let (mut got, fd) = recv_with_fd(socket, &mut buf)?;
@@ -264,7 +264,10 @@ pub fn receive_request(
 }
 
 /// One read that may carry descriptors; keeps the first, closes any others.
-fn recv_with_fd(socket: &UnixStream, buf: &mut [u8]) -> Result<(usize, Option<OwnedFd>), HandoffError> {
+fn recv_with_fd(
+    socket: &UnixStream,
+    buf: &mut [u8],
+) -> Result<(usize, Option<OwnedFd>), HandoffError> {
     let mut cmsg = nix::cmsg_space!([RawFd; 4]);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
@@ -283,7 +286,10 @@ fn recv_with_fd(socket: &UnixStream, buf: &mut [u8]) -> Result<(usize, Option<Ow
             for c in cmsgs {
                 if let ControlMessageOwned::ScmRights(raw) = c {
                     // SAFETY: descriptors the kernel just installed in this process for us.
-                    fds.extend(raw.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+                    fds.extend(
+                        raw.into_iter()
+                            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                    );
                 }
             }
         }

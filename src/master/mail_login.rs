@@ -183,7 +183,8 @@ pub fn mail_user_restrict(
         None => (settings.str("mail_uid").to_string(), "mail_uid setting"),
     };
     if !uid_value.is_empty() {
-        let uid = privileges::parse_uid(&uid_value).map_err(|e| format!("{e} (from {uid_source})"))?;
+        let uid =
+            privileges::parse_uid(&uid_value).map_err(|e| format!("{e} (from {uid_source})"))?;
         if u64::from(uid) < first_uid || (last_uid != 0 && u64::from(uid) > last_uid) {
             return Err(format!(
                 "Mail access for users with UID {uid} not permitted \
@@ -198,7 +199,8 @@ pub fn mail_user_restrict(
         None => (settings.str("mail_gid").to_string(), "mail_gid setting"),
     };
     if !gid_value.is_empty() {
-        let gid = privileges::parse_gid(&gid_value).map_err(|e| format!("{e} (from {gid_source})"))?;
+        let gid =
+            privileges::parse_gid(&gid_value).map_err(|e| format!("{e} (from {gid_source})"))?;
         if gid < r.first_valid_gid || (r.last_valid_gid != 0 && gid > r.last_valid_gid) {
             return Err(format!(
                 "Mail access for users with GID {gid} not permitted \
@@ -326,8 +328,11 @@ mod tests {
              file, uid from userdb lookup)."
         );
         assert_eq!(
-            restrict("first_valid_uid = 0\nfirst_valid_gid = 0\n", &[("uid", "0"), ("gid", "0")])
-                .unwrap_err(),
+            restrict(
+                "first_valid_uid = 0\nfirst_valid_gid = 0\n",
+                &[("uid", "0"), ("gid", "0")]
+            )
+            .unwrap_err(),
             "Mail access not allowed for root"
         );
         assert_eq!(
@@ -350,7 +355,11 @@ mod tests {
     fn groups_and_chroot() {
         let r = restrict(
             "mail_privileged_group = root\nmail_access_groups = root\n",
-            &[("uid", "1000"), ("gid", "1000"), ("system_groups_user", "alice")],
+            &[
+                ("uid", "1000"),
+                ("gid", "1000"),
+                ("system_groups_user", "alice"),
+            ],
         )
         .unwrap();
         assert_eq!(r.privileged_gid, Some(0));
@@ -366,7 +375,11 @@ mod tests {
         );
         let chrooted = restrict(
             "valid_chroot_dirs = /srv/mail\n",
-            &[("uid", "1000"), ("gid", "1000"), ("home", "/srv/mail/./alice")],
+            &[
+                ("uid", "1000"),
+                ("gid", "1000"),
+                ("home", "/srv/mail/./alice"),
+            ],
         )
         .unwrap();
         assert_eq!(chrooted.chroot, Some(PathBuf::from("/srv/mail")));

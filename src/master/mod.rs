@@ -10,8 +10,8 @@ pub mod cli;
 mod connection;
 mod generation;
 pub mod handoff;
-pub mod mail_login;
 mod listener;
+pub mod mail_login;
 mod notify;
 pub mod pidfile;
 pub mod privileges;
@@ -246,19 +246,23 @@ fn create_login_dirs(settings: &MasterSettings) -> Result<(), StartError> {
         .filter(|s| s.identity.login && !s.identity.user.is_empty())
         .filter_map(|s| {
             if s.identity.group.is_empty() {
-                privileges::lookup_user(&s.identity.user).ok().map(|(_, g)| g)
+                privileges::lookup_user(&s.identity.user)
+                    .ok()
+                    .map(|(_, g)| g)
             } else {
                 privileges::lookup_group(&s.identity.group).ok()
             }
         })
-        .last();
+        .next_back();
     for name in ["login", "token-login", "empty"] {
         let dir = settings.base_dir.join(name);
         let private = name != "empty"
             && settings.services.iter().any(|s| {
-                s.unix_listeners
-                    .iter()
-                    .any(|l| l.path.parent().is_some_and(|p| p == std::path::Path::new(name)))
+                s.unix_listeners.iter().any(|l| {
+                    l.path
+                        .parent()
+                        .is_some_and(|p| p == std::path::Path::new(name))
+                })
             });
         let mode = if private { 0o750 } else { 0o755 };
         if let Err(e) = std::fs::DirBuilder::new().mode(mode).create(&dir) {
@@ -274,9 +278,8 @@ fn create_login_dirs(settings: &MasterSettings) -> Result<(), StartError> {
             continue;
         }
         let gid = if private { login_gid } else { None };
-        let fix = std::os::unix::fs::chown(&dir, Some(0), gid).and_then(|()| {
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
-        });
+        let fix = std::os::unix::fs::chown(&dir, Some(0), gid)
+            .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)));
         if let Err(e) = fix {
             return Err(StartError::fatal(format!(
                 "chown/chmod({}) failed: {}",

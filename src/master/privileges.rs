@@ -143,9 +143,10 @@ pub fn service_restrict(
         );
     }
     if !id.privileged_group.is_empty() {
-        r.privileged_gid = Some(lookup_group(&id.privileged_group).map_err(|e| {
-            format!("{e} (See service {name} {{ privileged_group }} setting)")
-        })?);
+        r.privileged_gid = Some(
+            lookup_group(&id.privileged_group)
+                .map_err(|e| format!("{e} (See service {name} {{ privileged_group }} setting)"))?,
+        );
     }
     for group in id.extra_groups.split([' ', ',']).filter(|g| !g.is_empty()) {
         r.extra_groups.push(
@@ -191,9 +192,8 @@ fn groups_list(r: &Restrict, primary: u32, preserve: bool) -> Result<Vec<Gid>, S
     let mut add_primary = r.privileged_gid.is_some();
     let mut list: Vec<u32> = Vec::new();
     if preserve {
-        let current = nix::unistd::getgroups().map_err(|e| {
-            format!("getgroups() failed: {}", errno_text(e))
-        })?;
+        let current = nix::unistd::getgroups()
+            .map_err(|e| format!("getgroups() failed: {}", errno_text(e)))?;
         list = current
             .into_iter()
             .map(Gid::as_raw)
@@ -325,12 +325,8 @@ fn chroot(dir: &Path) -> Result<(), String> {
             crate::errtext::os_error_text(&std::io::Error::last_os_error())
         ));
     }
-    std::env::set_current_dir("/").map_err(|e| {
-        format!(
-            "chdir(/) failed: {}",
-            crate::errtext::os_error_text(&e)
-        )
-    })?;
+    std::env::set_current_dir("/")
+        .map_err(|e| format!("chdir(/) failed: {}", crate::errtext::os_error_text(&e)))?;
     let _ = CHROOT.set(dir.to_path_buf());
     Ok(())
 }
@@ -338,13 +334,13 @@ fn chroot(dir: &Path) -> Result<(), String> {
 /// Root must really be gone: neither uid 0 nor gid 0 may be regained.
 fn verify_dropped(r: &Restrict, primary: u32, privileged: Option<u32>) -> Result<(), String> {
     let target = r.uid;
-    if target.is_some_and(|u| u != 0) || !r.allow_root {
-        if nix::unistd::setuid(Uid::from_raw(0)).is_ok() {
-            if !r.allow_root && matches!(target, None | Some(0)) {
-                return Err("This process must not be run as root".into());
-            }
-            return Err("We couldn't drop root privileges".into());
+    if (target.is_some_and(|u| u != 0) || !r.allow_root)
+        && nix::unistd::setuid(Uid::from_raw(0)).is_ok()
+    {
+        if !r.allow_root && matches!(target, None | Some(0)) {
+            return Err("This process must not be run as root".into());
         }
+        return Err("We couldn't drop root privileges".into());
     }
     let allow_root_gid = r.first_valid_gid == 0 && (primary == 0 || privileged == Some(0));
     if !allow_root_gid && target.is_some_and(|u| u != 0) {

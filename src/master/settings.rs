@@ -147,9 +147,10 @@ impl DefaultIds<'_> {
     /// Dovecot's expand_user: the whole value is the variable, or it is a plain name.
     fn user(&self, value: &str) -> (String, Option<&'static str>) {
         match value {
-            "$default_internal_user" => {
-                (self.internal_user.to_string(), Some("default_internal_user"))
-            }
+            "$default_internal_user" => (
+                self.internal_user.to_string(),
+                Some("default_internal_user"),
+            ),
             "$default_login_user" => (self.login_user.to_string(), Some("default_login_user")),
             other => (other.to_string(), None),
         }
@@ -380,7 +381,7 @@ mod tests {
         let client = auth
             .unix_listeners
             .iter()
-            .find(|l| l.path == PathBuf::from("auth-client"))
+            .find(|l| l.path == std::path::Path::new("auth-client"))
             .unwrap();
         assert_eq!(client.user, "dovecot");
         // A built-in service that never idle-dies.

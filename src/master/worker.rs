@@ -196,7 +196,9 @@ fn serve<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> io::Result<()> {
     let (wake_r, wake_w) = pipe(false)?;
     WAKE_FD.store(wake_w.as_raw_fd(), Ordering::SeqCst);
     open_devnull()?;
-    let devnull = *DEVNULL.get().ok_or_else(|| io::Error::other("/dev/null not open"))?;
+    let devnull = *DEVNULL
+        .get()
+        .ok_or_else(|| io::Error::other("/dev/null not open"))?;
     let listener_fds = spec.listeners.iter().map(|l| l.fd.as_raw_fd()).collect();
     let _ = QUIT_FDS.set((devnull, listener_fds));
     for (signal, handler) in [

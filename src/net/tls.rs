@@ -211,9 +211,8 @@ impl TlsContext {
             })?;
         }
         if !s.cipher_suites.is_empty() {
-            b.set_ciphersuites(&s.cipher_suites).map_err(|e| {
-                format!("Can't set ciphersuites to '{}': {e}", s.cipher_suites)
-            })?;
+            b.set_ciphersuites(&s.cipher_suites)
+                .map_err(|e| format!("Can't set ciphersuites to '{}': {e}", s.cipher_suites))?;
         }
         if !s.curve_list.is_empty() {
             b.set_groups_list(&s.curve_list).map_err(|_| {
@@ -225,7 +224,9 @@ impl TlsContext {
         }
         if !s.dh.is_empty() {
             let dh = Dh::params_from_pem(s.dh.as_bytes()).map_err(|e| {
-                format!("Can't load DH parameters (ssl_dh setting): Couldn't parse DH parameters: {e}")
+                format!(
+                    "Can't load DH parameters (ssl_dh setting): Couldn't parse DH parameters: {e}"
+                )
             })?;
             b.set_tmp_dh(&dh)
                 .map_err(|e| format!("Can't load DH parameters (ssl_dh setting): {e}"))?;
@@ -404,10 +405,12 @@ impl TlsServer {
             Err(HandshakeError::SetupFailure(e)) => Err(TlsError::Context(e.to_string())),
             Err(HandshakeError::Failure(mid)) => {
                 let error = mid.error();
-                if error
-                    .io_error()
-                    .is_some_and(|e| matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
-                {
+                if error.io_error().is_some_and(|e| {
+                    matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    )
+                }) {
                     return Err(TlsError::Timeout);
                 }
                 Err(TlsError::Handshake(handshake_text(error)))
@@ -512,7 +515,10 @@ impl TlsStream {
             return None;
         }
         let cert = self.inner.ssl().peer_certificate()?;
-        let entry = cert.subject_name().entries_by_nid(self.username_field).next()?;
+        let entry = cert
+            .subject_name()
+            .entries_by_nid(self.username_field)
+            .next()?;
         // A name with a NUL in it could pass for another user: no name at all then.
         let text = entry.data().to_string().ok()?;
         (!text.contains('\0')).then_some(text)

@@ -176,7 +176,11 @@ impl Drop for Server {
         let pid = self.pid();
         // SAFETY: signals to the master this test started and its process group.
         unsafe { libc::kill(pid, libc::SIGTERM) };
-        if wait_for(Duration::from_secs(10), || self.child.try_wait().ok().flatten()).is_none() {
+        if wait_for(Duration::from_secs(10), || {
+            self.child.try_wait().ok().flatten()
+        })
+        .is_none()
+        {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -191,7 +195,11 @@ pub fn ids(pid: i32) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         status
             .lines()
             .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+            .map(|v| {
+                v.split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     (field("Uid:"), field("Gid:"), field("Groups:"))

@@ -65,6 +65,10 @@ fn write(path: &Path, data: &[u8], mode: u32) {
 pub fn write_test_cert(dir: &Path) -> Result<(), ErrorStack> {
     let (key, cert) = make_cert("localhost", None)?;
     write(&dir.join("cert.pem"), &cert.to_pem()?, 0o644);
-    write(&dir.join("key.pem"), &key.private_key_to_pem_pkcs8()?, 0o600);
+    write(
+        &dir.join("key.pem"),
+        &key.private_key_to_pem_pkcs8()?,
+        0o600,
+    );
     Ok(())
 }
