@@ -111,3 +111,31 @@ fn processes_run_as_dovecot_does() {
     });
     assert!(bob.is_some(), "no mail process running as bob");
 }
+
+#[test]
+fn a_missing_login_user_stops_startup() {
+    if !is_root() {
+        eprintln!("not root: users are not looked up, nothing to check");
+        return;
+    }
+    for (config, message) in [
+        (
+            "default_login_user = no-such-login-user\n",
+            "default_login_user doesn't exist: no-such-login-user",
+        ),
+        (
+            "service imap-login {\n  user = no-such-login-user\n}\n",
+            "Fatal: service(imap-login): User doesn't exist: no-such-login-user \
+             (See service imap-login { user } setting)",
+        ),
+    ] {
+        let mut server = Server::spawn(config);
+        let status = wait_for(Duration::from_secs(20), || {
+            server.child.try_wait().ok().flatten()
+        })
+        .expect("cote kept running");
+        assert_eq!(status.code(), Some(89));
+        let logs = server.logs();
+        assert!(logs.contains(message), "{logs}");
+    }
+}

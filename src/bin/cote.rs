@@ -148,9 +148,17 @@ fn hand_over(config: &Config, login: LoggedIn) {
 /// process, becomes the user, and serves the authenticated state.
 fn imap_mail(config: &Config, conn: Connection) {
     let Stream::Unix(socket) = conn.stream else {
-        log::error!("service imap: only its unix listeners (login/imap) are supported");
+        log::error!("service imap: only its login/imap listener is supported");
         return;
     };
+    // imap-master serves imap-hibernate and doveadm in Dovecot; cote has neither yet.
+    if conn.listener.name != "login/imap" {
+        log::error!(
+            "service imap: connections to {} are not supported yet",
+            conn.listener.name
+        );
+        return;
+    }
     let Some(login) = mail_login::accept_login(config, socket, "imap") else {
         return;
     };

@@ -58,8 +58,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts a server with `extra` appended to the configuration.
+    /// Starts a server with `extra` appended to the configuration, and waits for it.
     pub fn start(extra: &str) -> Server {
+        let server = Server::spawn(extra);
+        let imap = server.imap;
+        let up = wait_for(Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", imap)).ok()
+        });
+        assert!(up.is_some(), "cote did not start:\n{}", server.logs());
+        server
+    }
+
+    /// Starts a server without waiting for it (for startup failures).
+    pub fn spawn(extra: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         // Started as root, the auth service reads the users file as its own user.
@@ -100,17 +111,12 @@ impl Server {
             .process_group(0)
             .spawn()
             .unwrap();
-        let server = Server {
+        Server {
             child,
             dir,
             imap,
             imaps,
-        };
-        let up = wait_for(Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", imap)).ok()
-        });
-        assert!(up.is_some(), "cote did not start:\n{}", server.logs());
-        server
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
