@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "../tls_support/mod.rs"]
-mod tls_support;
+pub mod tls_support;
 
 pub const USERS: &str = "\
 alice:{PLAIN}secret:1000:1000::/nonexistent/alice
