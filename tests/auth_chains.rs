@@ -109,7 +109,10 @@ passdb {
     // The filtered passdb is skipped for other domains.
     assert_eq!(verify(&a, "x@open.org", "pw").0, PassdbResult::Ok);
     // For its domain, its failure ends the chain.
-    assert_eq!(verify(&a, "x@locked.org", "pw").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "x@locked.org", "pw").0,
+        PassdbResult::PasswordMismatch
+    );
 }
 
 #[test]
@@ -130,7 +133,10 @@ passdb {
     let (_dir, a) = auth(
         conf,
         &[
-            ("users", "alice:{PLAIN}a\nnologinuser:{PLAIN}x::::::nologin\n"),
+            (
+                "users",
+                "alice:{PLAIN}a\nnologinuser:{PLAIN}x::::::nologin\n",
+            ),
             ("masters", "admin:{PLAIN}m\n"),
         ],
     );
@@ -140,7 +146,10 @@ passdb {
     assert_eq!(r.master_user.as_deref(), Some("admin"));
     // pass = yes: the login user must exist in the normal passdbs.
     assert_eq!(verify(&a, "ghost*admin", "m").0, PassdbResult::UserUnknown);
-    assert_eq!(verify(&a, "alice*admin", "a").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "alice*admin", "a").0,
+        PassdbResult::PasswordMismatch
+    );
     // Without master passdbs, a master login is refused.
     let (_dir2, plain) = auth(
         "auth_master_user_separator = *\npassdb {\n driver = static\n args = password=pw\n}\n",
@@ -165,14 +174,23 @@ passdb {
 ";
     let (dir, a) = auth(conf, &[("a.org.passwd", "alice:{PLAIN}one\n")]);
     assert_eq!(verify(&a, "alice@a.org", "one").0, PassdbResult::Ok);
-    assert_eq!(verify(&a, "alice@b.org", "one").0, PassdbResult::UserUnknown);
+    assert_eq!(
+        verify(&a, "alice@b.org", "one").0,
+        PassdbResult::UserUnknown
+    );
     // A new password (different size, so the change shows even within the same second).
     std::fs::write(dir.path().join("a.org.passwd"), "alice:{PLAIN}second\n").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(verify(&a, "alice@a.org", "second").0, PassdbResult::Ok);
-    assert_eq!(verify(&a, "alice@a.org", "one").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "alice@a.org", "one").0,
+        PassdbResult::PasswordMismatch
+    );
     // A user name can't reach other directories through %d.
-    assert_eq!(verify(&a, "alice@x/../a.org", "second").0, PassdbResult::UserUnknown);
+    assert_eq!(
+        verify(&a, "alice@x/../a.org", "second").0,
+        PassdbResult::UserUnknown
+    );
 }
 
 #[test]
@@ -196,7 +214,10 @@ userdb {
         assert_eq!(result, UserdbResult::InternalFailure);
     } else {
         assert_eq!(result, UserdbResult::Ok);
-        assert_eq!(r.userdb_reply.unwrap().get("home"), Some("/var/vmail/a.org/alice"));
+        assert_eq!(
+            r.userdb_reply.unwrap().get("home"),
+            Some("/var/vmail/a.org/alice")
+        );
     }
 }
 
@@ -243,15 +264,24 @@ userdb {
 ";
     let (dir, a) = auth(conf, &[("check.sh", script)]);
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.path().join("check.sh"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("check.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     let (result, r) = verify(&a, "alice", "secret");
     assert_eq!(result, PassdbResult::Ok);
     let reply = r.userdb_reply.unwrap();
     assert_eq!(reply.get("home"), Some("/home/alice"));
     assert_eq!(reply.get("mail"), Some("maildir:~/M"));
-    assert_eq!(verify(&a, "alice", "wrong").0, PassdbResult::PasswordMismatch);
-    assert_eq!(verify(&a, "bob", "secret").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "alice", "wrong").0,
+        PassdbResult::PasswordMismatch
+    );
+    assert_eq!(
+        verify(&a, "bob", "secret").0,
+        PassdbResult::PasswordMismatch
+    );
     let (result, r) = userdb(&a, "alice");
     assert_eq!(result, UserdbResult::Ok);
     assert_eq!(r.userdb_reply.unwrap().get("home"), Some("/home/alice"));
@@ -284,5 +314,72 @@ fn pam_service_file() {
     let conf = format!("passdb {{\n driver = pam\n args = {name}\n}}\n");
     let (_dir, a) = auth(&conf, &[]);
     assert_eq!(verify(&a, "root", "anything").0, PassdbResult::Ok);
-    assert_eq!(verify(&a, "daemon", "anything").0, PassdbResult::PasswordMismatch);
+    assert_eq!(
+        verify(&a, "daemon", "anything").0,
+        PassdbResult::PasswordMismatch
+    );
+}
+
+/// Stored passwords in every form a passwd-file holds them go through the password schemes:
+/// `{SCHEME}` prefixes, a bare `$1$` (MD5-CRYPT) and bare crypt(3) strings (CRYPT, the
+/// passwd-file default), and credentials lookups convert or refuse as Dovecot does.
+#[test]
+fn stored_password_schemes() {
+    let ssha = cote::auth::scheme::generate("SSHA", b"secret", None, 0).unwrap();
+    let users = format!(
+        "md5:$1$saltsalt$9xy1btjgzLYfb7hivXtC//\n\
+         yes:$y$j9T$F5Jx5fExrKuPp53xLKQ..1$GmcwIgvdUC9qLWcKCi6gklUa1dM3ziD43YxYNURLKy0\n\
+         sha:{{SHA256-CRYPT}}$5$rounds=1000$0123456789abcdef$K/DksR0DT01hGc8g/kt9McEgrbFMKi9qrb1jehe7hn4\n\
+         ssha:{ssha}\n\
+         cram:{{CRAM-MD5}}cd3ba7deaad6e5ca23448ba42e379747a9e0f7f1fbc00c8a81bbaac395731b56\n\
+         plain:{{PLAIN}}secret\n\
+         odd:{{NOSUCH}}x\n\
+         badhex:{{PLAIN.HEX}}zz\n"
+    );
+    let conf = "passdb {\n  driver = passwd-file\n  args = @DIR@/users\n}\n";
+    let (_dir, a) = auth(conf, &[("users", &users)]);
+    for (user, password, want) in [
+        ("md5", "secret", PassdbResult::Ok),
+        ("md5", "Secret", PassdbResult::PasswordMismatch),
+        ("yes", "secret", PassdbResult::Ok),
+        ("yes", "wrong", PassdbResult::PasswordMismatch),
+        ("sha", "08/15!test~4711", PassdbResult::Ok),
+        ("sha", "secret", PassdbResult::PasswordMismatch),
+        ("ssha", "secret", PassdbResult::Ok),
+        ("ssha", "secreT", PassdbResult::PasswordMismatch),
+        ("cram", "secret", PassdbResult::Ok),
+        ("cram", "wrong", PassdbResult::PasswordMismatch),
+        // An unusable stored password is logged as an error; passwd-file then answers a
+        // mismatch, as Dovecot's does.
+        ("odd", "x", PassdbResult::PasswordMismatch),
+        ("badhex", "x", PassdbResult::PasswordMismatch),
+    ] {
+        assert_eq!(verify(&a, user, password).0, want, "{user} {password}");
+    }
+
+    let credentials = |user: &str, scheme: &str| {
+        let mut r = AuthRequest::new(Arc::clone(&a.settings));
+        r.service = "imap".into();
+        r.set_username(user, false).unwrap();
+        a.lookup_credentials(&mut r, scheme)
+    };
+    let cram = credentials("cram", "CRAM-MD5");
+    assert_eq!(cram.result, PassdbResult::Ok);
+    let from_plain = credentials("plain", "CRAM-MD5");
+    assert_eq!(
+        from_plain, cram,
+        "made from the plaintext, the same context"
+    );
+    let scram = credentials("plain", "SCRAM-SHA-256");
+    assert_eq!(scram.result, PassdbResult::Ok);
+    use cote::auth::scheme::{ScramCredentials, ScramHash};
+    assert!(ScramCredentials::parse(ScramHash::Sha256, &scram.data).is_ok());
+    assert_eq!(
+        credentials("sha", "CRAM-MD5").result,
+        PassdbResult::SchemeNotAvailable
+    );
+    assert_eq!(
+        credentials("plain", "NOSUCH").result,
+        PassdbResult::SchemeNotAvailable
+    );
 }

@@ -23,7 +23,8 @@ fn handshake(raw: &mut Raw) -> Vec<String> {
     }
 }
 
-const AUTH_PREFIX: &str = "service=imap\tlip=127.0.0.1\trip=127.0.0.1\tlport=143\trport=5555\tsecured";
+const AUTH_PREFIX: &str =
+    "service=imap\tlip=127.0.0.1\trip=127.0.0.1\tlport=143\trport=5555\tsecured";
 
 #[test]
 fn handshake_and_plain_lines_as_dovecot() {
@@ -48,12 +49,18 @@ fn handshake_and_plain_lines_as_dovecot() {
     assert!(cookie.bytes().all(|b| b.is_ascii_hexdigit()));
 
     let auth = |raw: &mut Raw, id: u32, resp: &[u8]| {
-        raw.send(&format!("AUTH\t{id}\tPLAIN\t{AUTH_PREFIX}\tresp={}", b64(resp)));
+        raw.send(&format!(
+            "AUTH\t{id}\tPLAIN\t{AUTH_PREFIX}\tresp={}",
+            b64(resp)
+        ));
         raw.line()
     };
     // Hidden fields (the password, userdb_mail) leave Dovecot's trailing TAB.
     assert_eq!(auth(&mut raw, 1, b"\0alice\0secret"), "OK\t1\tuser=alice\t");
-    assert_eq!(auth(&mut raw, 4, b"\0carol\0pw3"), "OK\t4\tuser=carol\tnologin\treason=Go\\\taway");
+    assert_eq!(
+        auth(&mut raw, 4, b"\0carol\0pw3"),
+        "OK\t4\tuser=carol\tnologin\treason=Go\\\taway"
+    );
     assert_eq!(
         auth(&mut raw, 7, b"\0alice*master\0mpw"),
         "OK\t7\tuser=alice\toriginal_user=master\tauth_user=master"
@@ -63,7 +70,10 @@ fn handshake_and_plain_lines_as_dovecot() {
         auth(&mut raw, 9, b"\0Al ice\0x"),
         "FAIL\t9\tuser=Al ice\toriginal_user=Al ice"
     );
-    raw.send(&format!("AUTH\t13\tPLAIN\tservice=imap\tresp={}", b64(b"\0dave\0zz")));
+    raw.send(&format!(
+        "AUTH\t13\tPLAIN\tservice=imap\tresp={}",
+        b64(b"\0dave\0zz")
+    ));
     assert_eq!(raw.line(), "OK\t13\tuser=dave");
     // allow_nets: 127.0.0.1 is not in 10.0.0.0/8.
     assert_eq!(auth(&mut raw, 5, b"\0bob\0pw2"), "FAIL\t5\tuser=bob");
@@ -80,7 +90,10 @@ fn unknown_user_and_wrong_password_look_the_same() {
     let mut answers = Vec::new();
     for (id, resp) in [(2, b"\0alice\0wrong".as_slice()), (3, b"\0nobody\0wrong")] {
         let start = Instant::now();
-        raw.send(&format!("AUTH\t{id}\tPLAIN\t{AUTH_PREFIX}\tresp={}", b64(resp)));
+        raw.send(&format!(
+            "AUTH\t{id}\tPLAIN\t{AUTH_PREFIX}\tresp={}",
+            b64(resp)
+        ));
         let line = raw.line();
         // The failure delay (1 s here) is applied before either answer.
         assert!(start.elapsed() >= Duration::from_secs(1), "{line}");
@@ -101,12 +114,16 @@ fn login_then_master_request() {
         secured: Secured::Yes,
         ..AuthParams::default()
     };
-    let reply = login.begin("PLAIN", &params, Some(b"\0alice\0secret")).unwrap();
+    let reply = login
+        .begin("PLAIN", &params, Some(b"\0alice\0secret"))
+        .unwrap();
     let AuthReply::Ok { id, user, .. } = reply else {
         panic!("{reply:?}")
     };
     assert_eq!(user, "alice");
-    let reply = login.begin("PLAIN", &params, Some(b"\0alice*master\0mpw")).unwrap();
+    let reply = login
+        .begin("PLAIN", &params, Some(b"\0alice*master\0mpw"))
+        .unwrap();
     let AuthReply::Ok { id: master_id, .. } = reply else {
         panic!("{reply:?}")
     };
@@ -114,7 +131,10 @@ fn login_then_master_request() {
     let mut master = MasterClient::connect(&t.socket("auth-master")).unwrap();
     // A wrong cookie, a wrong pid: refused.
     let zero = "00".repeat(16);
-    assert!(matches!(master.request(4242, id, &zero, None).unwrap(), UserReply::Fail { .. }));
+    assert!(matches!(
+        master.request(4242, id, &zero, None).unwrap(),
+        UserReply::Fail { .. }
+    ));
     assert!(matches!(
         master.request(4243, id, &login.cookie, None).unwrap(),
         UserReply::Fail { .. }
@@ -145,20 +165,38 @@ fn login_then_master_request() {
     ));
     // A session pid that isn't the peer's is refused.
     assert!(matches!(
-        master.request(4242, master_id, &login.cookie, Some(1)).unwrap(),
+        master
+            .request(4242, master_id, &login.cookie, Some(1))
+            .unwrap(),
         UserReply::Fail { .. }
     ));
 
-    let reply = login.begin("PLAIN", &params, Some(b"\0alice*master\0mpw")).unwrap();
+    let reply = login
+        .begin("PLAIN", &params, Some(b"\0alice*master\0mpw"))
+        .unwrap();
     let AuthReply::Ok { id: master_id, .. } = reply else {
         panic!("{reply:?}")
     };
-    let UserReply::User { user, fields } = master.request(4242, master_id, &login.cookie, None).unwrap() else {
+    let UserReply::User { user, fields } = master
+        .request(4242, master_id, &login.cookie, None)
+        .unwrap()
+    else {
         panic!()
     };
     assert_eq!(user, "alice");
     let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys, ["uid", "gid", "home", "mail", "master_user", "auth_mech", "auth_user"]);
+    assert_eq!(
+        keys,
+        [
+            "uid",
+            "gid",
+            "home",
+            "mail",
+            "master_user",
+            "auth_mech",
+            "auth_user"
+        ]
+    );
 }
 
 #[test]
@@ -250,19 +288,29 @@ fn cram_md5_and_scram_against_plain_passwords() {
     };
     let challenge = String::from_utf8(data).unwrap();
     assert!(challenge.starts_with('<') && challenge.ends_with('>'));
-    let context = cote::auth::mech::cram_md5_context(b"secret");
-    let digest = cote::auth::mech::hmac_md5_from_context(&context, challenge.as_bytes());
+    // The client side with the hmac crate, not the server's code.
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<md5::Md5>::new_from_slice(b"secret").unwrap();
+    mac.update(challenge.as_bytes());
+    let digest = mac.finalize().into_bytes();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let reply = c.cont(id, format!("alice {hex}").as_bytes()).unwrap();
-    assert!(matches!(reply, AuthReply::Ok { ref user, .. } if user == "alice"), "{reply:?}");
+    assert!(
+        matches!(reply, AuthReply::Ok { ref user, .. } if user == "alice"),
+        "{reply:?}"
+    );
 
     // SCRAM-SHA-256, a full client side.
-    use cote::auth::mech::ScramHash;
+    use cote::auth::scheme::ScramHash;
     let hash = ScramHash::Sha256;
     let cnonce = "rOprNGfwEbeRWgbNEkqO";
     let first_bare = format!("n=alice,r={cnonce}");
     let AuthReply::Continue { id, data } = c
-        .begin("SCRAM-SHA-256", &params, Some(format!("n,,{first_bare}").as_bytes()))
+        .begin(
+            "SCRAM-SHA-256",
+            &params,
+            Some(format!("n,,{first_bare}").as_bytes()),
+        )
         .unwrap()
     else {
         panic!()
@@ -273,13 +321,17 @@ fn cram_md5_and_scram_against_plain_passwords() {
     assert!(nonce.starts_with(cnonce) && nonce.len() == cnonce.len() + 64);
     let salt = cote::auth::base64::decode(attrs[1].strip_prefix("s=").unwrap()).unwrap();
     let iterations: u32 = attrs[2].strip_prefix("i=").unwrap().parse().unwrap();
-    let salted = hash.hi(b"secret", &salt, iterations);
+    let salted = hash.salted_password(b"secret", &salt, iterations);
     let client_key = hash.hmac(&salted, b"Client Key");
     let stored_key = hash.hash(&client_key);
     let without_proof = format!("c=biws,r={nonce}");
     let auth_message = format!("{first_bare},{server_first},{without_proof}");
     let signature = hash.hmac(&stored_key, auth_message.as_bytes());
-    let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(a, b)| a ^ b)
+        .collect();
     let reply = c
         .cont(id, format!("{without_proof},p={}", b64(&proof)).as_bytes())
         .unwrap();
@@ -289,9 +341,15 @@ fn cram_md5_and_scram_against_plain_passwords() {
     };
     let server_key = hash.hmac(&salted, b"Server Key");
     let expected = hash.hmac(&server_key, auth_message.as_bytes());
-    assert_eq!(String::from_utf8(data).unwrap(), format!("v={}", b64(&expected)));
+    assert_eq!(
+        String::from_utf8(data).unwrap(),
+        format!("v={}", b64(&expected))
+    );
     let reply = c.cont(id, b"").unwrap();
-    assert!(matches!(reply, AuthReply::Ok { ref user, .. } if user == "alice"), "{reply:?}");
+    assert!(
+        matches!(reply, AuthReply::Ok { ref user, .. } if user == "alice"),
+        "{reply:?}"
+    );
 
     // A wrong proof fails (after the failure delay).
     let AuthReply::Continue { id, .. } = c

@@ -351,7 +351,7 @@ fn dotlock_live_holder_not_overridden() {
         },
     )
     .unwrap_err();
-    let host = cote::fs::host::hostname().unwrap();
+    let host = cote::hostname::hostname().unwrap();
     match &err {
         FsError::LockTimeout {
             holder: Some(h),

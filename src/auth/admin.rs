@@ -44,7 +44,9 @@ impl AuthVerb {
     /// Parses `auth test ...`, `auth lookup ...`, `user ...`; None = not an auth verb.
     pub fn parse(words: &[String]) -> Option<Result<AuthVerb, String>> {
         let (verb, rest) = match words {
-            [a, b, rest @ ..] if a == "auth" && (b == "test" || b == "lookup") => (b.as_str(), rest),
+            [a, b, rest @ ..] if a == "auth" && (b == "test" || b == "lookup") => {
+                (b.as_str(), rest)
+            }
             [a, rest @ ..] if a == "user" => ("user", rest),
             _ => return None,
         };
@@ -62,10 +64,12 @@ impl AuthVerb {
                     .ok_or_else(|| format!("option requires an argument -- '{name}'"))
             };
             match arg.as_str() {
-                "-a" => socket = Some(PathBuf::from(match value("a") {
-                    Ok(v) => v,
-                    Err(e) => return Some(Err(e)),
-                })),
+                "-a" => {
+                    socket = Some(PathBuf::from(match value("a") {
+                        Ok(v) => v,
+                        Err(e) => return Some(Err(e)),
+                    }))
+                }
                 "-x" => match value("x") {
                     Ok(v) => {
                         let (k, v) = v.split_once('=').unwrap_or((v.as_str(), ""));
@@ -131,19 +135,44 @@ fn socket_path(config: &Config, given: &Option<PathBuf>, default: &str) -> PathB
 /// Runs a verb, printing to `out`; returns the exit code.
 pub fn run(verb: &AuthVerb, config: &Config, out: &mut dyn Write) -> u8 {
     let result = match verb {
-        AuthVerb::Test { socket, info, master_user, user, password } => {
+        AuthVerb::Test {
+            socket,
+            info,
+            master_user,
+            user,
+            password,
+        } => {
             let path = socket_path(config, socket, "auth-client");
             test(&path, info, master_user.as_deref(), user, password, out)
         }
-        AuthVerb::Lookup { socket, info, field, users } => {
+        AuthVerb::Lookup {
+            socket,
+            info,
+            field,
+            users,
+        } => {
             let default = config.global().str("auth_socket_path").to_string();
             let path = socket_path(config, socket, &default);
             lookup(&path, info, field.as_deref(), users, out)
         }
-        AuthVerb::User { socket, info, field, userdb_only, masks } => {
+        AuthVerb::User {
+            socket,
+            info,
+            field,
+            userdb_only,
+            masks,
+        } => {
             let default = config.global().str("auth_socket_path").to_string();
             let path = socket_path(config, socket, &default);
-            user(config, &path, info, field.as_deref(), *userdb_only, masks, out)
+            user(
+                config,
+                &path,
+                info,
+                field.as_deref(),
+                *userdb_only,
+                masks,
+                out,
+            )
         }
     };
     match result {
@@ -258,7 +287,10 @@ fn lookup(
         if i > 0 {
             text.push('\n');
         }
-        match client.pass(user, &p.service, &extra).map_err(|e| e.to_string())? {
+        match client
+            .pass(user, &p.service, &extra)
+            .map_err(|e| e.to_string())?
+        {
             PassReply::Pass { .. } => {
                 let raw = raw_fields(client.last_line(), 2);
                 match field {
@@ -331,7 +363,11 @@ fn user(
     let mut client = MasterClient::connect(path).map_err(|e| connect_error(path, &e))?;
     let p = params(info);
     if masks.iter().any(|m| m.contains(['*', '?'])) {
-        let mask = if masks.len() == 1 { masks[0].as_str() } else { "*" };
+        let mask = if masks.len() == 1 {
+            masks[0].as_str()
+        } else {
+            "*"
+        };
         let users = client
             .list(mask, &p.service)
             .map_err(|_| "user listing failed".to_string())?;
@@ -358,7 +394,10 @@ fn user(
         if i > 0 {
             text.push('\n');
         }
-        match client.user(name, &p.service, &extra).map_err(|e| e.to_string())? {
+        match client
+            .user(name, &p.service, &extra)
+            .map_err(|e| e.to_string())?
+        {
             UserReply::User { user, fields } => {
                 if userdb_only {
                     let raw = raw_fields(client.last_line(), 3);

@@ -1,24 +1,42 @@
-//! Base64 as the auth protocols use it (`resp=`, `CONT`, SCRAM attributes): the standard
-//! alphabet, padding written, and padding optional when reading (clients differ).
+//! Base64 as Dovecot's `base64_encode`/`base64_decode` do it, for everything in the auth layer:
+//! the auth protocols (`resp=`, `CONT`), SASL (SCRAM attributes) and stored passwords
+//! (`{SCHEME.B64}`, SCRAM and SSHA data). Standard alphabet; padding is written and required;
+//! CR, LF, space and tab are skipped; bits after the last full byte are ignored.
 
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, Engine, GeneralPurpose, GeneralPurposeConfig};
 
 const ENGINE: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+        .with_decode_allow_trailing_bits(true),
 );
 
-pub fn encode(data: &[u8]) -> String {
-    ENGINE.encode(data)
+pub fn encode(raw: &[u8]) -> String {
+    ENGINE.encode(raw)
 }
 
+/// The text is not base64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvalidBase64;
 
-pub fn decode(text: &str) -> Result<Vec<u8>, InvalidBase64> {
-    ENGINE.decode(text).map_err(|_| InvalidBase64)
+impl std::fmt::Display for InvalidBase64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Invalid base64 data")
+    }
+}
+
+impl std::error::Error for InvalidBase64 {}
+
+pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, InvalidBase64> {
+    let compact: Vec<u8> = text
+        .as_ref()
+        .iter()
+        .copied()
+        .filter(|c| !matches!(c, b'\r' | b'\n' | b' ' | b'\t'))
+        .collect();
+    ENGINE.decode(compact).map_err(|_| InvalidBase64)
 }
 
 #[cfg(test)]
@@ -26,12 +44,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn padding_optional_alphabet_strict() {
+    fn as_dovecot_reads_it() {
         assert_eq!(encode(b"fo"), "Zm8=");
-        assert_eq!(decode("Zm8=").unwrap(), b"fo");
-        assert_eq!(decode("Zm8").unwrap(), b"fo");
-        assert!(decode("*").is_err());
-        assert!(decode("Z").is_err());
-        assert_eq!(decode("").unwrap(), b"");
+        assert_eq!(decode("c2VjcmV0").as_deref(), Ok(&b"secret"[..]));
+        assert_eq!(decode(b"c2Vj\r\ncmV0 ").as_deref(), Ok(&b"secret"[..]));
+        assert_eq!(decode("QQ==").as_deref(), Ok(&b"A"[..]));
+        // Padding is required; stray bits after the last byte are not an error.
+        assert_eq!(decode("QQ"), Err(InvalidBase64));
+        assert_eq!(decode("QQ="), Err(InvalidBase64));
+        assert_eq!(decode("QR==").as_deref(), Ok(&b"A"[..]));
+        assert_eq!(decode("!!!!"), Err(InvalidBase64));
+        assert_eq!(decode("*"), Err(InvalidBase64));
+        assert_eq!(decode("").as_deref(), Ok(&b""[..]));
     }
 }

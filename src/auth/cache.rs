@@ -50,9 +50,14 @@ impl AuthCache {
         })
     }
 
-    fn key(request: &AuthRequest, kind: &str, name: &str, template: &str) -> Option<String> {
-        let expanded = request.expand(template).ok()?;
-        Some(format!("{kind}:{name}\t{expanded}"))
+    /// Values are tab-escaped (the key's parts are tab-separated); unknown variables are
+    /// fine, they only make the key more specific (as in Dovecot).
+    fn key(request: &AuthRequest, kind: &str, name: &str, template: &str) -> String {
+        let expanded = match request.expand_escaped(template, super::fields::tab_escape) {
+            Ok(expanded) => expanded,
+            Err(e) => e.expanded,
+        };
+        format!("{kind}:{name}\t{expanded}")
     }
 
     /// The entry's value when fresh enough.
@@ -133,12 +138,15 @@ impl AuthCache {
         template: &str,
         password: &str,
     ) -> Option<PassdbResult> {
-        let key = Self::key(request, "passdb", passdb.settings.log_name(), template)?;
+        let key = Self::key(request, "passdb", passdb.settings.log_name(), template);
         let Some((value, last_success)) = self.get(&key) else {
             request.db_log_at(Level::Debug, "cache miss");
             return None;
         };
-        request.db_log_at(Level::Debug, &format!("cache hit: {}", hide_password(&value)));
+        request.db_log_at(
+            Level::Debug,
+            &format!("cache hit: {}", hide_password(&value)),
+        );
         if value.is_empty() {
             request.log_login_failure("unknown user", false);
             return Some(PassdbResult::UserUnknown);
@@ -167,7 +175,7 @@ impl AuthCache {
                 None
             }
             Ok(false) => Some(PassdbResult::PasswordMismatch),
-            Err(()) => Some(PassdbResult::InternalFailure),
+            Err(_) => Some(PassdbResult::InternalFailure),
         }
     }
 
@@ -179,9 +187,7 @@ impl AuthCache {
         template: &str,
         result: PassdbResult,
     ) {
-        let Some(key) = Self::key(request, "passdb", passdb.settings.log_name(), template) else {
-            return;
-        };
+        let key = Self::key(request, "passdb", passdb.settings.log_name(), template);
         match result {
             PassdbResult::UserUnknown => self.insert(key, String::new(), false),
             PassdbResult::PasswordMismatch | PassdbResult::Ok => {
@@ -192,9 +198,11 @@ impl AuthCache {
                     // verified one, as Dovecot does.
                     None => match (&request.mech_password, result) {
                         (Some(pw), PassdbResult::Ok) => {
-                            use sha1::Digest;
-                            let digest = sha1::Sha1::digest(pw.as_bytes());
-                            format!("{{SHA1.HEX}}{}", hex(&digest))
+                            match crate::auth::scheme::generate("SHA1.HEX", pw.as_bytes(), None, 0)
+                            {
+                                Ok(stored) => stored,
+                                Err(_) => return,
+                            }
                         }
                         _ => return,
                     },
@@ -218,7 +226,7 @@ impl AuthCache {
         userdb: &Userdb,
         template: &str,
     ) -> Option<UserdbResult> {
-        let key = Self::key(request, "userdb", userdb.settings.log_name(), template)?;
+        let key = Self::key(request, "userdb", userdb.settings.log_name(), template);
         let Some((value, _)) = self.get(&key) else {
             request.db_log_at(Level::Debug, "userdb cache miss");
             return None;
@@ -227,7 +235,10 @@ impl AuthCache {
         if value.is_empty() {
             return Some(UserdbResult::UserUnknown);
         }
-        for arg in value.split('\t').filter(|a| !a.is_empty() && *a != "\x01ignore") {
+        for arg in value
+            .split('\t')
+            .filter(|a| !a.is_empty() && *a != "\x01ignore")
+        {
             let (k, v) = super::fields::split_key_value(arg);
             let v = super::fields::tab_unescape(v);
             if k == "user" {
@@ -246,9 +257,7 @@ impl AuthCache {
         template: &str,
         result: UserdbResult,
     ) {
-        let Some(key) = Self::key(request, "userdb", userdb.settings.log_name(), template) else {
-            return;
-        };
+        let key = Self::key(request, "userdb", userdb.settings.log_name(), template);
         let value = match result {
             UserdbResult::UserUnknown => String::new(),
             UserdbResult::Ok => {
@@ -261,7 +270,10 @@ impl AuthCache {
                     if !value.is_empty() {
                         value.push('\t');
                     }
-                    value.push_str(&format!("user={}", super::fields::tab_escape(request.user())));
+                    value.push_str(&format!(
+                        "user={}",
+                        super::fields::tab_escape(request.user())
+                    ));
                 }
                 if value.is_empty() {
                     value.push_str("\x01ignore");
@@ -288,8 +300,4 @@ fn hide_password(value: &str) -> String {
         None if value.is_empty() => String::new(),
         None => "<hidden>".to_string(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

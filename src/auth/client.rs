@@ -117,7 +117,10 @@ impl AuthReply {
                 };
                 Ok(AuthReply::Ok { id, user, fields })
             }
-            "FAIL" => Ok(AuthReply::Fail { id, fields: fields(2) }),
+            "FAIL" => Ok(AuthReply::Fail {
+                id,
+                fields: fields(2),
+            }),
             _ => Err(protocol_error(&format!(
                 "auth server sent an unknown reply: {line}"
             ))),
@@ -164,17 +167,23 @@ impl AuthClient {
             let line = next_line(&mut client.reader)?;
             let parts: Vec<&str> = line.split('\t').collect();
             match parts[0] {
-                "VERSION" => {
-                    if parts.get(1) != Some(&"1") {
-                        return Err(protocol_error("auth server has an incompatible version"));
-                    }
+                "VERSION" if parts.get(1) != Some(&"1") => {
+                    return Err(protocol_error("auth server has an incompatible version"));
                 }
+                "VERSION" => {}
                 "MECH" => client.mechanisms.push(MechInfo {
                     name: parts.get(1).unwrap_or(&"").to_string(),
-                    flags: parts[2.min(parts.len())..].iter().map(|s| s.to_string()).collect(),
+                    flags: parts[2.min(parts.len())..]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
                 }),
-                "SPID" => client.server_pid = parts.get(1).and_then(|p| p.parse().ok()).unwrap_or(0),
-                "CUID" => client.connect_uid = parts.get(1).and_then(|p| p.parse().ok()).unwrap_or(0),
+                "SPID" => {
+                    client.server_pid = parts.get(1).and_then(|p| p.parse().ok()).unwrap_or(0)
+                }
+                "CUID" => {
+                    client.connect_uid = parts.get(1).and_then(|p| p.parse().ok()).unwrap_or(0)
+                }
                 "COOKIE" => client.cookie = parts.get(1).unwrap_or(&"").to_string(),
                 "DONE" => return Ok(client),
                 _ => {}
@@ -195,7 +204,10 @@ impl AuthClient {
     ) -> io::Result<AuthReply> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        let mut line = format!("AUTH\t{id}\t{mech}\tservice={}", tab_escape(&params.service));
+        let mut line = format!(
+            "AUTH\t{id}\t{mech}\tservice={}",
+            tab_escape(&params.service)
+        );
         if let Some(ip) = params.local_ip {
             line.push_str(&format!("\tlip={ip}"));
         }
@@ -276,9 +288,13 @@ pub enum UserReply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PassReply {
     /// The fields, `user=` first.
-    Pass { fields: Vec<(String, String)> },
+    Pass {
+        fields: Vec<(String, String)>,
+    },
     NotFound,
-    Fail { reason: Option<String> },
+    Fail {
+        reason: Option<String>,
+    },
 }
 
 /// A connection to `auth-master` or `auth-userdb`.
@@ -356,7 +372,9 @@ impl MasterClient {
             "FAIL" => Ok(UserReply::Fail {
                 reason: reason_of(&parts[2.min(parts.len())..]),
             }),
-            other => Err(protocol_error(&format!("auth server sent an unknown reply: {other}"))),
+            other => Err(protocol_error(&format!(
+                "auth server sent an unknown reply: {other}"
+            ))),
         }
     }
 
@@ -378,7 +396,11 @@ impl MasterClient {
     }
 
     fn lookup_params(user: &str, service: &str, params: &[(String, String)]) -> String {
-        let mut body = format!("\t{{id}}\t{}\tservice={}", tab_escape(user), tab_escape(service));
+        let mut body = format!(
+            "\t{{id}}\t{}\tservice={}",
+            tab_escape(user),
+            tab_escape(service)
+        );
         for (k, v) in params {
             body.push_str(&format!("\t{}={}", tab_escape(k), tab_escape(v)));
         }
@@ -386,14 +408,30 @@ impl MasterClient {
     }
 
     /// A userdb lookup.
-    pub fn user(&mut self, user: &str, service: &str, params: &[(String, String)]) -> io::Result<UserReply> {
-        let (_, parts) = self.command(&format!("USER{}", Self::lookup_params(user, service, params)))?;
+    pub fn user(
+        &mut self,
+        user: &str,
+        service: &str,
+        params: &[(String, String)],
+    ) -> io::Result<UserReply> {
+        let (_, parts) = self.command(&format!(
+            "USER{}",
+            Self::lookup_params(user, service, params)
+        ))?;
         Self::user_reply(parts)
     }
 
     /// A passdb lookup (no password check).
-    pub fn pass(&mut self, user: &str, service: &str, params: &[(String, String)]) -> io::Result<PassReply> {
-        let (_, parts) = self.command(&format!("PASS{}", Self::lookup_params(user, service, params)))?;
+    pub fn pass(
+        &mut self,
+        user: &str,
+        service: &str,
+        params: &[(String, String)],
+    ) -> io::Result<PassReply> {
+        let (_, parts) = self.command(&format!(
+            "PASS{}",
+            Self::lookup_params(user, service, params)
+        ))?;
         match parts[0].as_str() {
             "PASS" => Ok(PassReply::Pass {
                 fields: fields_of(&parts[2.min(parts.len())..]),
@@ -402,7 +440,9 @@ impl MasterClient {
             "FAIL" => Ok(PassReply::Fail {
                 reason: reason_of(&parts[2.min(parts.len())..]),
             }),
-            other => Err(protocol_error(&format!("auth server sent an unknown reply: {other}"))),
+            other => Err(protocol_error(&format!(
+                "auth server sent an unknown reply: {other}"
+            ))),
         }
     }
 

@@ -8,6 +8,7 @@ use super::db::StoredPassword;
 use super::engine::{Auth, Passdb, Userdb};
 use super::fields::Fields;
 use super::request::{AuthRequest, PassdbRef, PassdbResult, UserdbResult, PASSWORD_MISMATCH};
+use super::scheme::{self, SchemeError};
 use super::settings::{Rule, Skip};
 use crate::log::Level;
 
@@ -19,15 +20,18 @@ pub struct Credentials {
     pub data: Vec<u8>,
 }
 
+/// The stored password can't be used (unknown scheme, bad data); already logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnusablePassword;
+
 /// Verifies a password against a stored one as a passdb does (Dovecot's
-/// auth_request_password_verify): Ok(true) = matches, Ok(false) = mismatch, Err = the stored
-/// password is unusable (logged).
+/// auth_request_password_verify): Ok(true) = matches, Ok(false) = mismatch.
 pub fn password_verify(
     request: &AuthRequest,
     plain: &str,
     stored: &StoredPassword,
     log_mismatch: bool,
-) -> Result<bool, ()> {
+) -> Result<bool, UnusablePassword> {
     if request.skip_password_check {
         return Ok(true);
     }
@@ -38,12 +42,8 @@ pub fn password_verify(
         request.db_log_at(Level::Debug, "Allowing any password");
         return Ok(true);
     }
-    if let Err(e) = super::password::check(&stored.scheme, &stored.data) {
-        request.db_log_at(Level::Error, &e.to_string());
-        return Err(());
-    }
-    let user = request.original_username.as_deref().unwrap_or("");
-    match super::password::verify(plain, &stored.scheme, &stored.data, user) {
+    let user = request.original_username.as_deref();
+    match stored.as_scheme().verify(plain.as_bytes(), user) {
         Ok(true) => Ok(true),
         Ok(false) => {
             if log_mismatch {
@@ -57,6 +57,12 @@ pub fn password_verify(
             }
             Ok(false)
         }
+        // The stored password can't be read: "Unknown scheme X", "Password data is not valid
+        // for scheme X: why".
+        Err(e @ (SchemeError::UnknownScheme(_) | SchemeError::InvalidEncoding { .. })) => {
+            request.db_log_at(Level::Error, &e.to_string());
+            Err(UnusablePassword)
+        }
         Err(e) => {
             let shown = if request.settings.debug_passwords {
                 format!(" '{}'", stored.data)
@@ -65,9 +71,9 @@ pub fn password_verify(
             };
             request.db_log_at(
                 Level::Error,
-                &format!("Invalid password{shown} in passdb: {e}"),
+                &format!("Invalid password{shown} in passdb: {}", e.reason()),
             );
-            Err(())
+            Err(UnusablePassword)
         }
     }
 }
@@ -247,8 +253,7 @@ impl Auth {
         }
         request.extra_fields.remove("nopassword");
         request.extra_fields.remove("noauthenticate");
-        let next_start = if request.requested_login_user.is_some() && result == PassdbResult::Ok
-        {
+        let next_start = if request.requested_login_user.is_some() && result == PassdbResult::Ok {
             request.master_user_login_finish();
             // The chain continues with the normal passdbs for the login user.
             PassdbRef {
@@ -309,19 +314,30 @@ impl Auth {
         })
     }
 
+    /// A master user login (`user*master`) with no master passdbs to check it: logged, and
+    /// then the user is unknown.
+    fn master_login_without_masterdbs(&self, request: &AuthRequest) -> bool {
+        let Some(login) = &request.requested_login_user else {
+            return false;
+        };
+        if !self.masterdbs.is_empty() {
+            return false;
+        }
+        request.mech_log_at(
+            Level::Info,
+            &format!(
+                "Attempted master login with no master passdbs (trying to log in as user: {login})"
+            ),
+        );
+        true
+    }
+
     /// Verifies the password the client gave (PLAIN, LOGIN, ...) through the passdb chain.
     pub fn verify_plain(&self, request: &mut AuthRequest, password: &str) -> PassdbResult {
         if request.mech_password.is_none() {
             request.mech_password = Some(password.to_string());
         }
-        if request.requested_login_user.is_some() && self.masterdbs.is_empty() {
-            request.mech_log_at(
-                Level::Info,
-                &format!(
-                    "Attempted master login with no master passdbs (trying to log in as user: {})",
-                    request.requested_login_user.as_deref().unwrap_or("")
-                ),
-            );
+        if self.master_login_without_masterdbs(request) {
             return self.finish_passdb(request, PassdbResult::UserUnknown);
         }
         if password.contains(['\x01', '\t', '\r', '\n']) {
@@ -417,25 +433,14 @@ impl Auth {
         if request.wanted_credentials_scheme.is_none() {
             request.wanted_credentials_scheme = Some(scheme.to_string());
         }
-        if request.requested_login_user.is_some() && self.masterdbs.is_empty() {
-            request.mech_log_at(
-                Level::Info,
-                &format!(
-                    "Attempted master login with no master passdbs (trying to log in as user: {})",
-                    request.requested_login_user.as_deref().unwrap_or("")
-                ),
-            );
+        if self.master_login_without_masterdbs(request) {
             return self.finish_credentials(request, PassdbResult::UserUnknown, Vec::new());
         }
         let mut at = match self.first_passdb(request, self.chain_start(request)) {
             Some(at) => at,
             None => {
                 request.mech_log_at(Level::Error, "All password databases were skipped");
-                return self.finish_credentials(
-                    request,
-                    PassdbResult::InternalFailure,
-                    Vec::new(),
-                );
+                return self.finish_credentials(request, PassdbResult::InternalFailure, Vec::new());
             }
         };
         loop {
@@ -511,7 +516,10 @@ impl Auth {
         if request.extra_fields.contains("noauthenticate") {
             return (PassdbResult::Next, Vec::new());
         }
-        let wanted = request.wanted_credentials_scheme.clone().unwrap_or_default();
+        let wanted = request
+            .wanted_credentials_scheme
+            .clone()
+            .unwrap_or_default();
         let Some(stored) = stored else {
             if wanted.is_empty() || request.delayed_credentials.is_some() {
                 return (PassdbResult::Ok, Vec::new());
@@ -522,26 +530,37 @@ impl Auth {
             );
             return (PassdbResult::SchemeNotAvailable, Vec::new());
         };
-        if let Err(e) = super::password::check(&stored.scheme, &stored.data) {
-            request.db_log_at(Level::Error, &e.to_string());
-            return (PassdbResult::SchemeNotAvailable, Vec::new());
-        }
-        let user = request.original_username.clone().unwrap_or_default();
+        let parsed = stored.as_scheme();
+        let have = match parsed.decode() {
+            Ok((have, _)) => have,
+            Err(e) => {
+                request.db_log_at(Level::Error, &e.to_string());
+                return (PassdbResult::SchemeNotAvailable, Vec::new());
+            }
+        };
         if wanted.is_empty() {
+            // Anything goes: say what we got, so that a blocking passdb knows.
             request.wanted_credentials_scheme =
                 Some(stored.scheme.split('.').next().unwrap_or("").to_string());
-        } else if !super::password::is_alias(&stored.scheme, &wanted)
-            && !super::password::is_alias(&stored.scheme, "PLAIN")
-        {
-            let mut text = format!("Requested {wanted} scheme, but we have only {}", stored.scheme);
-            if request.settings.debug_passwords {
-                text.push_str(&format!(" (input: {})", stored.data));
-            }
-            request.db_log_at(Level::Info, &text);
-            return (PassdbResult::SchemeNotAvailable, Vec::new());
         }
-        match super::password::credentials(&stored.scheme, &stored.data, &wanted, &user) {
+        let user = request.original_username.clone();
+        match scheme::credentials(&parsed, &wanted, user.as_deref()) {
             Ok(data) => (PassdbResult::Ok, data),
+            Err(SchemeError::UnknownScheme(_)) if have.is_plaintext() => {
+                request.db_log_at(Level::Error, &format!("Requested unknown scheme {wanted}"));
+                (PassdbResult::SchemeNotAvailable, Vec::new())
+            }
+            Err(SchemeError::UnknownScheme(_) | SchemeError::CredentialsUnavailable { .. }) => {
+                let mut text = format!(
+                    "Requested {wanted} scheme, but we have only {}",
+                    stored.scheme
+                );
+                if request.settings.debug_passwords {
+                    text.push_str(&format!(" (input: {})", stored.data));
+                }
+                request.db_log_at(Level::Info, &text);
+                (PassdbResult::SchemeNotAvailable, Vec::new())
+            }
             Err(e) => {
                 request.db_log_at(Level::Error, &e.to_string());
                 (PassdbResult::SchemeNotAvailable, Vec::new())
@@ -562,7 +581,12 @@ impl Auth {
         cache.verify_plain(request, passdb, key, password)
     }
 
-    fn cache_passdb_result(&self, request: &mut AuthRequest, passdb: &Passdb, result: PassdbResult) {
+    fn cache_passdb_result(
+        &self,
+        request: &mut AuthRequest,
+        passdb: &Passdb,
+        result: PassdbResult,
+    ) {
         if let (Some(cache), Some(key)) = (&self.cache, passdb.driver.cache_key()) {
             cache.save_passdb(request, passdb, key, result);
         }
@@ -598,7 +622,9 @@ impl Auth {
                 None => {
                     let result = self.run_userdb(request, index, userdb);
                     if let (Some(cache), Some(key)) = (&self.cache, userdb.driver.cache_key()) {
-                        if result != UserdbResult::InternalFailure && !request.userdb_lookup_tempfailed {
+                        if result != UserdbResult::InternalFailure
+                            && !request.userdb_lookup_tempfailed
+                        {
                             cache.save_userdb(request, userdb, key, result);
                         }
                     }
@@ -616,13 +642,12 @@ impl Auth {
                 Rule::ReturnFail | Rule::ContinueFail => request.userdb_success = false,
             }
             request.end_db_log(result.name());
-            let next = (index + 1..self.userdbs.len()).find(|&i| {
-                match self.userdbs[i].settings.skip {
+            let next =
+                (index + 1..self.userdbs.len()).find(|&i| match self.userdbs[i].settings.skip {
                     Skip::Found => !request.userdb_success,
                     Skip::NotFound => request.userdb_success,
                     _ => true,
-                }
-            });
+                });
             if let (true, Some(next)) = (rule.continues(), next) {
                 if result == UserdbResult::InternalFailure {
                     request.userdbs_seen_internal_failure = true;
@@ -752,9 +777,7 @@ impl Auth {
 
     /// Whether any userdb can list users.
     pub fn can_list_users(&self) -> bool {
-        self.userdbs
-            .iter()
-            .any(|u| u.driver.can_iterate())
+        self.userdbs.iter().any(|u| u.driver.can_iterate())
     }
 }
 
@@ -768,8 +791,14 @@ mod tests {
         assert!(wildcard_match("bob", "b?b"));
         assert!(!wildcard_match("bob", "a*"));
         assert!(wildcard_match("", "*"));
-        assert!(username_accepted(&["*@a.org".into(), "!bad@a.org".into()], "x@a.org"));
-        assert!(!username_accepted(&["*@a.org".into(), "!bad@a.org".into()], "bad@a.org"));
+        assert!(username_accepted(
+            &["*@a.org".into(), "!bad@a.org".into()],
+            "x@a.org"
+        ));
+        assert!(!username_accepted(
+            &["*@a.org".into(), "!bad@a.org".into()],
+            "bad@a.org"
+        ));
         assert!(!username_accepted(&["*@a.org".into()], "x@b.org"));
         assert!(username_accepted(&["!bad".into()], "x"));
     }

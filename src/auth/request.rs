@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::fields::{tab_escape, Fields};
+use super::request_vars::no_escape;
+use super::scheme::StoredPassword;
 use super::settings::AuthSettings;
-use super::vars::{Var, VarTable};
 use crate::log::Level;
 
 /// How the client connection is protected (`secured`, `secured=tls` in AUTH).
@@ -285,9 +286,7 @@ impl AuthRequest {
             "real_lip" => self.real_local_ip = ip(value).or(self.real_local_ip),
             "real_rip" => self.real_remote_ip = ip(value).or(self.real_remote_ip),
             "real_lport" => self.real_local_port = port(value).unwrap_or(self.real_local_port),
-            "real_rport" => {
-                self.real_remote_port = port(value).unwrap_or(self.real_remote_port)
-            }
+            "real_rport" => self.real_remote_port = port(value).unwrap_or(self.real_remote_port),
             "local_name" => self.local_name = Some(value.to_string()),
             "session" => self.session_id = Some(value.to_string()),
             "debug" => self.debug = true,
@@ -295,8 +294,11 @@ impl AuthRequest {
             "forward_fields" => {
                 for arg in value.split('\t').filter(|a| !a.is_empty()) {
                     let (k, v) = super::fields::split_key_value(arg);
-                    self.extra_fields
-                        .add(&format!("forward_{k}"), &super::fields::tab_unescape(v), false);
+                    self.extra_fields.add(
+                        &format!("forward_{k}"),
+                        &super::fields::tab_unescape(v),
+                        false,
+                    );
                 }
                 self.extra_fields.snapshot();
             }
@@ -369,7 +371,10 @@ impl AuthRequest {
                 .collect();
         }
         if !set.username_chars.is_empty() {
-            if let Some(bad) = user.bytes().find(|b| !set.username_chars.as_bytes().contains(b)) {
+            if let Some(bad) = user
+                .bytes()
+                .find(|b| !set.username_chars.as_bytes().contains(b))
+            {
                 return Err(format!(
                     "Username character disallowed by auth_username_chars: 0x{bad:02x} (username: {})",
                     sanitize(username, 128)
@@ -377,13 +382,14 @@ impl AuthRequest {
             }
         }
         if !set.username_format.is_empty() {
-            let table = self.var_table_for(&user);
-            user = super::vars::expand(&set.username_format, &table, None).map_err(|e| {
-                format!(
-                    "Failed to expand username_format={}: {e}",
-                    set.username_format
-                )
-            })?;
+            user = self
+                .expand_for(&set.username_format, &user, no_escape)
+                .map_err(|e| {
+                    format!(
+                        "Failed to expand username_format={}: {e}",
+                        set.username_format
+                    )
+                })?;
         }
         if user.is_empty() {
             return Err("Empty username".to_string());
@@ -571,7 +577,8 @@ impl AuthRequest {
             return;
         } else if name == "nopassword" {
             if let Some(pw) = &self.passdb_password {
-                let (_, data) = super::password::split_scheme(pw);
+                let data = StoredPassword::parse_prefixed(pw.as_bytes())
+                    .map_or(pw.as_bytes(), |p| p.data());
                 if !data.is_empty() && !self.extra_fields.contains("noauthenticate") {
                     self.db_log_at(Level::Error, "nopassword set but password is non-empty");
                     return;
@@ -664,10 +671,7 @@ impl AuthRequest {
     fn validate_networks(&mut self, name: &str, networks: &str, remote: Option<IpAddr>) {
         let mut found = false;
         for net in networks.split([' ', ',']).filter(|n| !n.is_empty()) {
-            self.db_log_at(
-                Level::Debug,
-                &format!("{name}: Matching for network {net}"),
-            );
+            self.db_log_at(Level::Debug, &format!("{name}: Matching for network {net}"));
             if net == "local" {
                 if remote.is_none() {
                     found = true;
@@ -675,10 +679,9 @@ impl AuthRequest {
                 }
             } else {
                 match parse_net(net) {
-                    None => self.db_log_at(
-                        Level::Info,
-                        &format!("{name}: Invalid network '{net}'"),
-                    ),
+                    None => {
+                        self.db_log_at(Level::Info, &format!("{name}: Invalid network '{net}'"))
+                    }
                     Some((ip, bits)) => {
                         if remote.is_some_and(|r| ip_in_net(r, ip, bits)) {
                             found = true;
@@ -702,26 +705,6 @@ impl AuthRequest {
             ),
         }
         self.failed = true;
-    }
-
-    // ---- variables ----------------------------------------------------------------------
-
-    /// The `%` variables of this request with `%u` being `username`.
-    fn var_table_for(&self, username: &str) -> RequestVars<'_> {
-        RequestVars {
-            request: self,
-            username: username.to_string(),
-        }
-    }
-
-    /// The `%` variables of this request.
-    pub fn vars(&self) -> RequestVars<'_> {
-        self.var_table_for(self.user())
-    }
-
-    /// Expands `template` with this request's variables.
-    pub fn expand(&self, template: &str) -> Result<String, String> {
-        super::vars::expand(template, &self.vars(), None)
     }
 
     // ---- logging ------------------------------------------------------------------------
@@ -768,7 +751,11 @@ impl AuthRequest {
         self.debug_log(&format!(
             "{}Performing {} lookup",
             self.db_prefix(),
-            if self.userdb_lookup { "userdb" } else { "passdb" }
+            if self.userdb_lookup {
+                "userdb"
+            } else {
+                "passdb"
+            }
         ));
     }
 
@@ -776,7 +763,11 @@ impl AuthRequest {
         self.debug_log(&format!(
             "{}Finished {} lookup (result={result})",
             self.db_prefix(),
-            if self.userdb_lookup { "userdb" } else { "passdb" }
+            if self.userdb_lookup {
+                "userdb"
+            } else {
+                "passdb"
+            }
         ));
         self.db_log = None;
     }
@@ -981,120 +972,6 @@ impl AuthRequest {
     }
 }
 
-/// A request's `%` variables (Dovecot's auth_request_get_var_expand_table).
-pub struct RequestVars<'a> {
-    request: &'a AuthRequest,
-    username: String,
-}
-
-fn cut_at(s: &str) -> String {
-    s.split('@').next().unwrap_or("").to_string()
-}
-
-fn after_at(s: &str) -> Option<String> {
-    s.find('@').map(|i| s[i + 1..].to_string())
-}
-
-impl VarTable for RequestVars<'_> {
-    fn vars(&self) -> Vec<Var> {
-        let r = self.request;
-        let u = &self.username;
-        let v = |short: Option<char>, long: &'static str, value: Option<String>| Var {
-            short,
-            long,
-            value,
-        };
-        let ip = |a: Option<IpAddr>| a.map(|a| a.to_string());
-        let orig = r.original_username.clone().unwrap_or_else(|| u.clone());
-        let auth_user = r.master_user.clone().unwrap_or_else(|| orig.clone());
-        let login = r.requested_login_user.clone();
-        let home = r
-            .userdb_reply
-            .as_ref()
-            .and_then(|f| f.get("home"))
-            .map(str::to_string);
-        let secured = match r.secured {
-            Secured::No => "",
-            Secured::Yes => "secured",
-            Secured::Tls => "TLS",
-        };
-        vec![
-            v(Some('u'), "user", Some(u.clone())),
-            v(Some('n'), "username", Some(cut_at(u))),
-            v(Some('d'), "domain", after_at(u)),
-            v(Some('s'), "service", Some(r.service.clone())),
-            v(Some('h'), "home", home),
-            v(Some('l'), "lip", ip(r.local_ip)),
-            v(Some('r'), "rip", ip(r.remote_ip)),
-            v(Some('p'), "pid", Some(r.client_pid.to_string())),
-            v(Some('w'), "password", r.mech_password.clone()),
-            v(Some('m'), "mech", r.mech.map(str::to_string)),
-            v(Some('c'), "secured", Some(secured.to_string())),
-            v(Some('a'), "lport", Some(r.local_port.to_string())),
-            v(Some('b'), "rport", Some(r.remote_port.to_string())),
-            v(
-                Some('k'),
-                "cert",
-                Some(if r.valid_client_cert { "valid" } else { "" }.to_string()),
-            ),
-            v(None, "login_user", login.clone()),
-            v(None, "login_username", login.as_deref().map(cut_at)),
-            v(None, "login_domain", login.as_deref().and_then(after_at)),
-            v(None, "session", r.session_id.clone()),
-            v(None, "real_lip", ip(r.real_local_ip)),
-            v(None, "real_rip", ip(r.real_remote_ip)),
-            v(None, "real_lport", Some(r.real_local_port.to_string())),
-            v(None, "real_rport", Some(r.real_remote_port.to_string())),
-            v(
-                None,
-                "domain_first",
-                after_at(u).map(|d| cut_at(&d)),
-            ),
-            v(
-                None,
-                "domain_last",
-                u.rfind('@').map(|i| u[i + 1..].to_string()),
-            ),
-            v(None, "master_user", r.master_user.clone()),
-            v(None, "session_pid", r.session_pid.map(|p| p.to_string())),
-            v(None, "orig_user", Some(orig.clone())),
-            v(None, "orig_username", Some(cut_at(&orig))),
-            v(None, "orig_domain", after_at(&orig)),
-            v(None, "auth_user", Some(auth_user.clone())),
-            v(None, "auth_username", Some(cut_at(&auth_user))),
-            v(None, "auth_domain", after_at(&auth_user)),
-            v(None, "local_name", r.local_name.clone()),
-            v(None, "client_id", r.client_id.clone()),
-            v(None, "local_ip", ip(r.local_ip)),
-            v(None, "remote_ip", ip(r.remote_ip)),
-            v(None, "local_port", Some(r.local_port.to_string())),
-            v(None, "remote_port", Some(r.remote_port.to_string())),
-            v(None, "real_local_ip", ip(r.real_local_ip)),
-            v(None, "real_remote_ip", ip(r.real_remote_ip)),
-            v(None, "real_local_port", Some(r.real_local_port.to_string())),
-            v(None, "real_remote_port", Some(r.real_remote_port.to_string())),
-            v(None, "mechanism", r.mech.map(str::to_string)),
-            v(None, "original_user", Some(orig.clone())),
-            v(None, "original_username", Some(cut_at(&orig))),
-            v(None, "original_domain", after_at(&orig)),
-        ]
-    }
-
-    fn func(&self, name: &str) -> Option<String> {
-        let r = self.request;
-        if let Some(key) = name.strip_prefix("passdb:") {
-            let (key, default) = key.split_once(':').unwrap_or((key, ""));
-            return Some(r.extra_fields.get(key).unwrap_or(default).to_string());
-        }
-        if let Some(key) = name.strip_prefix("userdb:") {
-            let (key, default) = key.split_once(':').unwrap_or((key, ""));
-            let value = r.userdb_reply.as_ref().and_then(|f| f.get(key));
-            return Some(value.unwrap_or(default).to_string());
-        }
-        None
-    }
-}
-
 /// Dovecot's str_sanitize: control characters become `?`, and a value longer than `max`
 /// characters is cut with `...`.
 pub fn sanitize(s: &str, max: usize) -> String {
@@ -1105,7 +982,11 @@ pub fn sanitize(s: &str, max: usize) -> String {
     if clean.chars().count() <= max {
         clean
     } else {
-        clean.chars().take(max.saturating_sub(3)).collect::<String>() + "..."
+        clean
+            .chars()
+            .take(max.saturating_sub(3))
+            .collect::<String>()
+            + "..."
     }
 }
 
@@ -1145,7 +1026,11 @@ pub fn parse_net(net: &str) -> Option<(IpAddr, u8)> {
         Some((ip, bits)) => (ip, Some(bits)),
         None => (net, None),
     };
-    let ip: IpAddr = ip.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let ip: IpAddr = ip
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let bits = match bits {
         Some(b) => b.parse::<u8>().ok().filter(|b| *b <= max)?,
@@ -1162,11 +1047,19 @@ pub fn ip_in_net(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     };
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - u32::from(bits)) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits))
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(bits))
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,

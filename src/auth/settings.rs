@@ -262,8 +262,8 @@ impl AuthSettings {
             base_dir: PathBuf::from("/run/dovecot"),
             mechanisms: vec!["PLAIN".to_string()],
             username_format: "%Lu".to_string(),
-            username_chars:
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@".to_string(),
+            username_chars: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+                .to_string(),
             username_translation: Vec::new(),
             default_realm: String::new(),
             realms: Vec::new(),

@@ -81,24 +81,29 @@ impl WorkerClient {
     }
 
     /// Sends `command` and reads reply lines until `done` says the reply is complete.
-    fn call(&self, command: &str, mut done: impl FnMut(&str) -> bool) -> Result<Vec<String>, String> {
+    fn call(
+        &self,
+        command: &str,
+        mut done: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
         let id = self.pool.next_id.fetch_add(1, Ordering::Relaxed);
         let mut conn = self.connect()?;
         let line = format!("{id}\t{command}\n");
-        conn.get_mut()
-            .write_all(line.as_bytes())
-            .map_err(|e| format!("auth-worker: write() failed: {}", crate::errtext::os_error_text(&e)))?;
+        conn.get_mut().write_all(line.as_bytes()).map_err(|e| {
+            format!(
+                "auth-worker: write() failed: {}",
+                crate::errtext::os_error_text(&e)
+            )
+        })?;
         let mut lines = Vec::new();
         loop {
             let text = match read_line(&mut conn, MAX_LINE) {
                 Line::Text(t) => t,
                 Line::TooLong => return Err("auth-worker: Reply line too long".into()),
-                Line::Closed => {
-                    return Err(
-                        "auth-worker: Aborted: worker process died unexpectedly or lookup timed out"
-                            .into(),
-                    )
-                }
+                Line::Closed => return Err(
+                    "auth-worker: Aborted: worker process died unexpectedly or lookup timed out"
+                        .into(),
+                ),
             };
             let Some(rest) = text.strip_prefix(&format!("{id}\t")) else {
                 return Err(format!("auth-worker: Invalid reply: {text}"));
@@ -133,7 +138,12 @@ impl WorkerClient {
         }
     }
 
-    pub fn verify_plain(&self, request: &mut AuthRequest, at: PassdbRef, password: &str) -> PassdbResult {
+    pub fn verify_plain(
+        &self,
+        request: &mut AuthRequest,
+        at: PassdbRef,
+        password: &str,
+    ) -> PassdbResult {
         let command = format!(
             "PASSV\t{}\t{}\t{}\t{}",
             u8::from(at.master),
@@ -155,7 +165,12 @@ impl WorkerClient {
         request: &mut AuthRequest,
         at: PassdbRef,
     ) -> (PassdbResult, Option<StoredPassword>) {
-        let command = format!("PASSL\t{}\t{}\t{}", u8::from(at.master), at.index, request.export());
+        let command = format!(
+            "PASSL\t{}\t{}\t{}",
+            u8::from(at.master),
+            at.index,
+            request.export()
+        );
         match self.single(request, command) {
             Some((result, changes)) => {
                 let stored = apply_changes(request, &changes);
@@ -177,7 +192,11 @@ impl WorkerClient {
         }
     }
 
-    pub fn list_users(&self, request: &AuthRequest, index: usize) -> Option<Result<Vec<String>, String>> {
+    pub fn list_users(
+        &self,
+        request: &AuthRequest,
+        index: usize,
+    ) -> Option<Result<Vec<String>, String>> {
         let command = format!("LIST\t{index}\t{}", request.export());
         match self.call(&command, |line| !line.starts_with("LIST\t")) {
             Err(e) => Some(Err(e)),
@@ -320,7 +339,10 @@ pub fn handle_line(auths: &AuthSet, line: &str) -> Option<Vec<String>> {
             };
             let mut out = changes(&request, &user_before);
             if let Some(s) = stored {
-                out.push(format!("stored={}", tab_escape(&format!("{}\t{}", s.scheme, s.data))));
+                out.push(format!(
+                    "stored={}",
+                    tab_escape(&format!("{}\t{}", s.scheme, s.data))
+                ));
             }
             let mut body = result.name().to_string();
             for c in out {
@@ -366,7 +388,11 @@ pub fn handle_line(auths: &AuthSet, line: &str) -> Option<Vec<String>> {
                     lines.push(format!("{id}\tDONE\tfail"));
                 }
                 Some(Ok(users)) => {
-                    lines.extend(users.iter().map(|u| format!("{id}\tLIST\t{}", tab_escape(u))));
+                    lines.extend(
+                        users
+                            .iter()
+                            .map(|u| format!("{id}\tLIST\t{}", tab_escape(u))),
+                    );
                     lines.push(format!("{id}\tDONE\t"));
                 }
             }
@@ -388,14 +414,20 @@ pub fn serve(auths: &AuthSet, stream: UnixStream) {
             Line::Text(t) => t,
             Line::Closed => return,
             Line::TooLong => {
-                crate::log::emit(Level::Error, format_args!("auth-worker: request line too long"));
+                crate::log::emit(
+                    Level::Error,
+                    format_args!("auth-worker: request line too long"),
+                );
                 return;
             }
         };
         let Some(replies) = handle_line(auths, &text) else {
             crate::log::emit(
                 Level::Error,
-                format_args!("BUG: Auth-worker received invalid request: {}", super::request::sanitize(&text, 80)),
+                format_args!(
+                    "BUG: Auth-worker received invalid request: {}",
+                    super::request::sanitize(&text, 80)
+                ),
             );
             return;
         };

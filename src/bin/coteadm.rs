@@ -48,19 +48,14 @@ fn main() -> ExitCode {
             Err(e) => return usage_error(&e),
         };
         let path = config.unwrap_or_else(default_config_path);
-        let config = match cote::config::Config::load(&path) {
-            Ok(c) => c,
-            Err(e) => {
-                print_stderr(
-                    PREFIX,
-                    Level::Fatal,
-                    &format!("Error reading configuration: {e}"),
-                );
-                return ExitCode::from(admin::EX_CONFIG);
-            }
+        return match admin::load_config(&path, PREFIX) {
+            Ok(config) => ExitCode::from(auth_admin::run(
+                &verb,
+                &config,
+                &mut std::io::stdout().lock(),
+            )),
+            Err(code) => ExitCode::from(code),
         };
-        let code = auth_admin::run(&verb, &config, &mut std::io::stdout().lock());
-        return ExitCode::from(code);
     }
     match Verb::parse(&words) {
         Ok(verb) => {

@@ -11,7 +11,7 @@ use super::error::{FsError, FsResult};
 use super::file::FsFile;
 use super::perms::CreatePerms;
 use super::policy::{FsPolicy, SyncPoint};
-use super::{host, ops, random};
+use super::{ops, random};
 
 /// How the temp file is named.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl AtomicFile {
                 let name = format!(
                     "{}.{}.{}.{}.tmp",
                     base.to_string_lossy(),
-                    host::hostname()?,
+                    super::hostname()?,
                     std::process::id(),
                     random::hex(16)
                 )

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::error::{FsError, FsOp, FsResult};
 use super::file::FsFile;
 use super::perms::CreatePerms;
-use super::{host, ops, random};
+use super::{ops, random};
 
 /// A skew over this is logged.
 const SKEW_LOG_THRESHOLD: Duration = Duration::from_secs(1);
@@ -117,7 +117,7 @@ pub fn known_skew(dir: &Path) -> Option<ClockSkew> {
 pub fn measure_skew(dir: &Path) -> FsResult<ClockSkew> {
     let name = format!(
         ".cote-clock.{}.{}.{}",
-        host::hostname()?.replace([':', '/'], "_"),
+        super::hostname()?.replace([':', '/'], "_"),
         std::process::id(),
         random::hex(8)
     );

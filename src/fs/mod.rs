@@ -12,14 +12,12 @@
 //! - [`lock`]: fcntl (OFD), flock and dotlocks, with deadlines and no `alarm()`.
 //! - [`clock`]: the file server's time, skew logging, a wall clock that never goes back.
 //! - [`view`]: index files as bytes, mapped or read per `mmap_disable`.
-//! - [`host`]: this host's name as Dovecot determines it.
 
 pub mod atomic;
 pub mod clock;
 pub mod error;
 pub mod estale;
 pub mod file;
-pub mod host;
 pub mod lock;
 pub mod nfs;
 pub mod ops;
@@ -40,3 +38,8 @@ pub use nfs::NfsCache;
 pub use perms::CreatePerms;
 pub use policy::{FileKind, FsPolicy, FsyncMode, LockMethod, SyncPoint};
 pub use view::{FileIdentity, FileView, Refresh, ViewMode};
+
+/// This host's name (`crate::hostname`), as an fs error when the system's name is unusable.
+pub(crate) fn hostname() -> FsResult<&'static str> {
+    crate::hostname::hostname().map_err(FsError::InvalidHostname)
+}

@@ -359,7 +359,7 @@ impl Session<'_> {
             ),
             Some(FailureKind::TempFail) => {
                 let now = crate::log::timestamp("%Y-%m-%d %H:%M:%S");
-                let host = crate::config::var_expand::system_hostname();
+                let host = crate::hostname::hostname().unwrap_or("localhost");
                 (
                     "NO",
                     format!("[UNAVAILABLE] Temporary authentication failure. [{host}:{now}]"),

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod cli;
 mod connection;
+mod dirs;
 mod generation;
 pub mod handoff;
 mod listener;
@@ -146,8 +147,9 @@ fn start<C: MasterConfig>(
             )))
         }
     }
-    create_base_dir(&settings.base_dir)?;
-    create_login_dirs(&settings)?;
+    for warning in dirs::prepare(&settings).map_err(StartError::fatal)? {
+        log::warn!("{warning}");
+    }
     raise_fd_limit();
 
     let warnings = config.warnings();
@@ -217,78 +219,6 @@ fn raise_fd_limit() {
             }
         }
     }
-}
-
-fn create_base_dir(base_dir: &Path) -> Result<(), StartError> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(base_dir)
-    {
-        Ok(()) => Ok(()),
-        Err(e) => Err(StartError::fatal(format!(
-            "mkdir({}) failed: {e}",
-            base_dir.display()
-        ))),
-    }
-}
-
-/// `base_dir/login` and `base_dir/token-login` hold the sockets login processes use and are
-/// the root of their chroot: when the auth service has a socket in one, it is made only
-/// searchable by the login user's group (0750, root-owned), as Dovecot does; otherwise it
-/// just has to exist. `base_dir/empty` is the empty chroot of services that need nothing.
-fn create_login_dirs(settings: &MasterSettings) -> Result<(), StartError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let login_gid = settings
-        .services
-        .iter()
-        .filter(|s| s.identity.login && !s.identity.user.is_empty())
-        .filter_map(|s| {
-            if s.identity.group.is_empty() {
-                privileges::lookup_user(&s.identity.user)
-                    .ok()
-                    .map(|(_, g)| g)
-            } else {
-                privileges::lookup_group(&s.identity.group).ok()
-            }
-        })
-        .next_back();
-    for name in ["login", "token-login", "empty"] {
-        let dir = settings.base_dir.join(name);
-        let private = name != "empty"
-            && settings.services.iter().any(|s| {
-                s.unix_listeners.iter().any(|l| {
-                    l.path
-                        .parent()
-                        .is_some_and(|p| p == std::path::Path::new(name))
-                })
-            });
-        let mode = if private { 0o750 } else { 0o755 };
-        if let Err(e) = std::fs::DirBuilder::new().mode(mode).create(&dir) {
-            if e.kind() != std::io::ErrorKind::AlreadyExists {
-                return Err(StartError::fatal(format!(
-                    "mkdir({}) failed: {}",
-                    dir.display(),
-                    crate::errtext::os_error_text(&e)
-                )));
-            }
-        }
-        if !privileges::is_root() {
-            continue;
-        }
-        let gid = if private { login_gid } else { None };
-        let fix = std::os::unix::fs::chown(&dir, Some(0), gid)
-            .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)));
-        if let Err(e) = fix {
-            return Err(StartError::fatal(format!(
-                "chown/chmod({}) failed: {}",
-                dir.display(),
-                crate::errtext::os_error_text(&e)
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Forks into the background: the parent exits, the child leads a new session with stdio on

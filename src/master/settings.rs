@@ -19,6 +19,10 @@ pub struct MasterSettings {
     pub ssl: bool,
     pub log: LogSettings,
     pub services: Vec<ServiceSpec>,
+    /// The user of the login services and their `group` (empty: the user's primary group):
+    /// that group may enter base_dir/login and base_dir/token-login.
+    pub login_user: String,
+    pub login_group: String,
 }
 
 /// One `service NAME { }` with its limits resolved (`0` meaning "the default_* value" has
@@ -271,6 +275,13 @@ impl MasterSettings {
             internal_user: g.str("default_internal_user"),
             internal_group: g.str("default_internal_group"),
         };
+        let services = g.sections("service");
+        // As Dovecot: the last login service's user and group.
+        let (login_user, login_group) = services
+            .iter()
+            .rfind(|s| s.str("type") == "login")
+            .map(|s| (ids.user(s.str("user")).0, ids.group(s.str("group"))))
+            .unwrap_or_default();
         MasterSettings {
             base_dir: PathBuf::from(g.str("base_dir")),
             protocols: g
@@ -283,11 +294,12 @@ impl MasterSettings {
             shutdown_clients: g.bool("shutdown_clients"),
             ssl: g.str("ssl") != "no",
             log: log_settings(&g),
-            services: g
-                .sections("service")
+            services: services
                 .iter()
                 .map(|s| service(config, s, &defaults, &ids))
                 .collect(),
+            login_user,
+            login_group,
         }
     }
 }
@@ -323,6 +335,7 @@ mod tests {
              log_path = /tmp/x.log\n\
              default_process_limit = 7\n\
              default_idle_kill = 30 secs\n\
+             default_internal_user = nobody\n\
              protocol imap {\n  auth_debug = yes\n}\n\
              service imap-login {\n\
                inet_listener imap {\n    port = 10143\n  }\n\
@@ -376,14 +389,24 @@ mod tests {
         assert_eq!(login.identity.user_default, Some("default_login_user"));
         assert_eq!(login.identity.chroot, "login");
         assert!(login.identity.login);
+        // Built-in owners name the configured users and group.
+        assert_eq!(
+            (m.login_user.as_str(), m.login_group.as_str()),
+            ("dovenull", "")
+        );
         let auth = m.services.iter().find(|s| s.name == "auth").unwrap();
-        assert_eq!(auth.identity.user, "dovecot");
         let client = auth
             .unix_listeners
             .iter()
-            .find(|l| l.path == std::path::Path::new("auth-client"))
+            .find(|l| l.path.as_os_str() == "auth-client")
             .unwrap();
-        assert_eq!(client.user, "dovecot");
+        assert_eq!((client.user.as_str(), client.mode), ("nobody", 0o600));
+        assert_eq!(auth.identity.user, "nobody");
+        let dict = m.services.iter().find(|s| s.name == "dict").unwrap();
+        assert_eq!(
+            dict.unix_listeners[0].group, "dovecot",
+            "default_internal_group"
+        );
         // A built-in service that never idle-dies.
         let anvil = m.services.iter().find(|s| s.name == "anvil").unwrap();
         assert_eq!(anvil.idle_kill, None);

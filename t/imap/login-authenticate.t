@@ -13,8 +13,6 @@ C: !!!
 S: a2 NO [ALERT] Invalid base64 in response
 C: a3 AUTHENTICATE PLAIN !!!
 S: a3 BAD Invalid base64 data in initial response
-C: a4 AUTHENTICATE PLAIN  AGFsaWNlAHNlY3JldA==
-S: a4 BAD Invalid base64 data in initial response
 C: a5 AUTHENTICATE FOO
 S: a5 NO [ALERT] Unsupported authentication mechanism.
 C: a6 AUTHENTICATE EXTERNAL
@@ -33,10 +31,11 @@ S: * BYE Logging out
 S: a9 OK Logout completed.
 @eof
 
-# SASL-IR, mechanism name in any case.
+# SASL-IR, mechanism name in any case; whitespace inside base64 is skipped (Dovecot's
+# decoder), so an extra space before the response is harmless.
 @connect imap ir
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
-C: b1 AUTHENTICATE plain AGJvYgBodW50ZXIy
+C: b1 AUTHENTICATE plain  AGJvYgBodW50ZXIy
 S: b1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
 C: b2 LOGOUT
 S: * BYE Logging out

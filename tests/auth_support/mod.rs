@@ -69,7 +69,9 @@ impl Raw {
     }
 
     pub fn send(&mut self, line: &str) {
-        self.writer.write_all(format!("{line}\n").as_bytes()).unwrap();
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
     }
 
     /// The next line without its LF; "" when the server closed the connection.

@@ -9,7 +9,7 @@
 //! scripts written for Dovecot work unchanged.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use super::{PassdbDriver, StoredPassword, UserdbDriver};
 use crate::auth::fields::split_tabescaped;
 use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request_vars::no_escape;
 use crate::errtext::os_error_text;
 use crate::log::Level;
 
@@ -89,11 +90,11 @@ impl Checkpassword {
             let value = if v.is_empty() { "1" } else { v };
             env.push((k.to_ascii_uppercase(), value.to_string()));
         }
-        use crate::auth::vars::VarTable;
-        for var in request.vars().vars() {
-            if let Some(value) = var.value {
-                if !var.long.eq_ignore_ascii_case("password") {
-                    env.push((format!("AUTH_{}", var.long.to_ascii_uppercase()), value));
+        // Not the password: the environment of a process is not the place for it.
+        for var in request.var_list(request.user(), no_escape) {
+            if let (Some(long), Some(value)) = (var.long, var.value) {
+                if !long.eq_ignore_ascii_case("password") {
+                    env.push((format!("AUTH_{}", long.to_ascii_uppercase()), value));
                 }
             }
         }
@@ -157,10 +158,7 @@ impl Checkpassword {
         output: Vec<u8>,
     ) -> Outcome {
         if let Some(signal) = status.signal() {
-            request.db_log_at(
-                Level::Error,
-                &format!("Child died with signal {signal}"),
-            );
+            request.db_log_at(Level::Error, &format!("Child died with signal {signal}"));
             return Outcome::InternalFailure;
         }
         if output.contains(&0) {
@@ -210,10 +208,14 @@ fn run(
     env: &[(String, String)],
     input: &[u8],
 ) -> Result<(std::process::ExitStatus, Vec<u8>), String> {
-    let (to_child_r, to_child_w) =
-        nix::unistd::pipe().map_err(|e| format!("pipe() failed: {}", e.desc()))?;
-    let (from_child_r, from_child_w) =
-        nix::unistd::pipe().map_err(|e| format!("pipe() failed: {}", e.desc()))?;
+    // Close-on-exec: the child must not inherit the parent's ends (it would never see EOF on
+    // fd 3), nor may children spawned by other threads at the same time.
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| format!("pipe() failed: {}", e.desc()))
+    };
+    let (to_child_r, to_child_w) = pipe()?;
+    let (from_child_r, from_child_w) = pipe()?;
     let (fd3, fd4) = (to_child_r.as_raw_fd(), from_child_w.as_raw_fd());
     let mut command = Command::new(&args[0]);
     command
@@ -221,19 +223,30 @@ fn run(
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    // SAFETY: only dup2 (async-signal-safe) between fork and exec. dup2 clears CLOEXEC on
-    // the new descriptors; when the pipe already has number 3 or 4 it is moved away first.
+    // SAFETY: only fcntl and dup2 (async-signal-safe) between fork and exec. Every pipe end
+    // is close-on-exec; the two the program gets are moved to 3 and 4 by copies that are not
+    // (a pipe end that already has number 3 or 4 is moved out of the way first, and one that
+    // is in place just loses the flag, which dup2 onto itself would not clear).
     unsafe {
         command.pre_exec(move || {
             let (mut a, mut b) = (fd3, fd4);
             if a == 4 {
-                a = libc::dup(a);
+                a = libc::fcntl(a, libc::F_DUPFD_CLOEXEC, 5);
             }
             if b == 3 {
-                b = libc::dup(b);
+                b = libc::fcntl(b, libc::F_DUPFD_CLOEXEC, 5);
             }
-            if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
-                return Err(std::io::Error::last_os_error());
+            for (fd, target) in [(a, 3), (b, 4)] {
+                let ret = if fd == target {
+                    libc::fcntl(fd, libc::F_SETFD, 0)
+                } else if fd < 0 {
+                    -1
+                } else {
+                    libc::dup2(fd, target)
+                };
+                if ret < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
@@ -247,7 +260,7 @@ fn run(
     // The program may exit without reading; EPIPE then is not our error.
     let _ = writer.write_all(input);
     drop(writer);
-    let reader = std::fs::File::from(OwnedFd::from(from_child_r));
+    let reader = std::fs::File::from(from_child_r);
     let mut output = Vec::new();
     let read = reader.take(MAX_REPLY_LEN as u64).read_to_end(&mut output);
     let status = child
@@ -302,12 +315,11 @@ impl PassdbDriver for CheckpasswordPassdb {
             Outcome::Failure => PassdbResult::PasswordMismatch,
             Outcome::Ok(fields) => {
                 if let Some(pw) = Self::apply(request, &fields) {
-                    match crate::auth::password::split_scheme(&pw) {
-                        (Some(scheme), _) => {
-                            let scheme = scheme.to_string();
-                            request.set_field("password", &pw, Some(&scheme));
-                        }
-                        (None, _) => request.db_log_at(
+                    let scheme = crate::auth::scheme::StoredPassword::parse_prefixed(pw.as_bytes())
+                        .map(|parsed| parsed.scheme_name().to_string());
+                    match scheme {
+                        Some(scheme) => request.set_field("password", &pw, Some(&scheme)),
+                        None => request.db_log_at(
                             Level::Error,
                             "password field returned without {scheme} prefix",
                         ),
@@ -437,7 +449,10 @@ pub fn reply_main() -> i32 {
     // SAFETY: fd 4 is the pipe the auth process gave us; File takes it over for the write.
     let mut fd4 = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(4) };
     if let Err(e) = fd4.write_all(out.as_bytes()) {
-        eprintln!("Error: checkpassword: write_full() failed: {}", os_error_text(&e));
+        eprintln!(
+            "Error: checkpassword: write_full() failed: {}",
+            os_error_text(&e)
+        );
         return 111;
     }
     match env("AUTHORIZED").as_deref() {

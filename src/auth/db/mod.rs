@@ -7,14 +7,16 @@ pub mod nss;
 pub mod pam;
 pub mod passwd;
 pub mod passwd_file;
-pub mod shadow;
 pub mod static_db;
+pub mod system;
 pub mod template;
 
 use super::request::{AuthRequest, PassdbResult, UserdbResult};
+use super::scheme;
 use super::settings::{AuthSettings, DbSettings};
 
-/// A stored password a passdb returned: its scheme and data.
+/// A stored password a passdb returned: its scheme name as written (with any encoding
+/// suffix) and its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPassword {
     pub scheme: String,
@@ -22,18 +24,19 @@ pub struct StoredPassword {
 }
 
 impl StoredPassword {
-    /// `{SCHEME}data`, or `data` in `default_scheme`.
+    /// `{SCHEME}data`, a bare `$1$salt$hash` (MD5-CRYPT), or else `data` in `default_scheme`
+    /// (Dovecot's password_get_scheme).
     pub fn parse(stored: &str, default_scheme: &str) -> StoredPassword {
-        match super::password::split_scheme(stored) {
-            (Some(scheme), data) => StoredPassword {
-                scheme: scheme.to_string(),
-                data: data.to_string(),
-            },
-            (None, data) => StoredPassword {
-                scheme: default_scheme.to_string(),
-                data: data.to_string(),
-            },
+        let parsed = scheme::StoredPassword::parse(stored.as_bytes(), default_scheme);
+        StoredPassword {
+            scheme: parsed.scheme_name().to_string(),
+            data: String::from_utf8_lossy(parsed.data()).into_owned(),
         }
+    }
+
+    /// The password as the scheme module verifies it and makes credentials from it.
+    pub fn as_scheme(&self) -> scheme::StoredPassword<'_> {
+        scheme::StoredPassword::new(&self.scheme, self.data.as_bytes())
     }
 }
 
@@ -117,8 +120,8 @@ pub fn new_passdb(
     Ok(match db.driver.as_str() {
         "passwd-file" => Box::new(passwd_file::PasswdFilePassdb::new(&db.args)?),
         "static" => Box::new(static_db::StaticPassdb::new(&db.args)),
-        "passwd" => Box::new(passwd::PasswdPassdb::new(&db.args)?),
-        "shadow" => Box::new(shadow::ShadowPassdb::new(&db.args)?),
+        "passwd" => Box::new(system::SystemPassdb::new(system::Source::Passwd, &db.args)?),
+        "shadow" => Box::new(system::SystemPassdb::new(system::Source::Shadow, &db.args)?),
         "checkpassword" => Box::new(checkpassword::CheckpasswordPassdb::new(&db.args)?),
         #[cfg(feature = "pam")]
         "pam" => Box::new(pam::PamPassdb::new(&db.args)?),
@@ -149,13 +152,16 @@ pub fn new_userdb(
     })
 }
 
+/// Leading `key=value` options and the rest of a driver's args.
+pub type LeadingOptions<'a> = (Vec<(&'a str, &'a str)>, &'a str);
+
 /// Splits driver args of the form `key=value ... rest` into the known leading options and
 /// the rest (a path or command), as passwd-file and checkpassword read them.
 pub fn split_leading_options<'a>(
     args: &'a str,
     known: &[&str],
     driver: &str,
-) -> Result<(Vec<(&'a str, &'a str)>, &'a str), String> {
+) -> Result<LeadingOptions<'a>, String> {
     let mut options = Vec::new();
     let mut rest = args.trim_start();
     while !rest.is_empty() && !rest.starts_with('/') {

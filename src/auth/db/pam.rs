@@ -43,12 +43,8 @@ struct PamResponse {
     resp_retcode: c_int,
 }
 
-type ConvFn = extern "C" fn(
-    c_int,
-    *mut *const PamMessage,
-    *mut *mut PamResponse,
-    *mut c_void,
-) -> c_int;
+type ConvFn =
+    extern "C" fn(c_int, *mut *const PamMessage, *mut *mut PamResponse, *mut c_void) -> c_int;
 
 #[repr(C)]
 struct PamConv {
@@ -121,10 +117,16 @@ extern "C" fn conversation(
             String::new()
         } else {
             // SAFETY: a NUL-terminated message from PAM.
-            unsafe { CStr::from_ptr(m.msg) }.to_string_lossy().into_owned()
+            unsafe { CStr::from_ptr(m.msg) }
+                .to_string_lossy()
+                .into_owned()
         };
-        ctx.prompts
-            .push(format!("#{}/{} style={} msg={text}", i + 1, count, m.msg_style));
+        ctx.prompts.push(format!(
+            "#{}/{} style={} msg={text}",
+            i + 1,
+            count,
+            m.msg_style
+        ));
         let answer = match m.msg_style {
             PAM_PROMPT_ECHO_ON => malloc_str(&ctx.user),
             PAM_PROMPT_ECHO_OFF => {
@@ -212,7 +214,8 @@ impl PamPassdb {
 
     fn missing_service_file(service: &str) -> Option<String> {
         let path = format!("/etc/pam.d/{service}");
-        let missing = std::fs::metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        let missing =
+            std::fs::metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
         (missing && std::path::Path::new("/etc/pam.d").is_dir()).then_some(path)
     }
 
@@ -358,7 +361,11 @@ impl PamPassdb {
                 Level::Error,
                 &format!("pam_get_item(PAM_USER) failed: {}", strerror(pamh, status)),
             );
-            return if status == PAM_SUCCESS { PAM_AUTH_ERR } else { status };
+            return if status == PAM_SUCCESS {
+                PAM_AUTH_ERR
+            } else {
+                status
+            };
         }
         // SAFETY: PAM_USER is a NUL-terminated string owned by the handle.
         let user = unsafe { CStr::from_ptr(item.cast()) }
@@ -376,7 +383,9 @@ fn strerror(pamh: *mut PamHandle, status: c_int) -> String {
         return format!("error {status}");
     }
     // SAFETY: a NUL-terminated static string.
-    unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(text) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 impl PassdbDriver for PamPassdb {

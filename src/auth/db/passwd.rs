@@ -1,119 +1,13 @@
-//! passwd: the system's users through NSS (getpwnam_r), as passdb (the password field, scheme
-//! CRYPT; mostly `x` on shadowed systems) and userdb (uid, gid, home).
+//! userdb passwd: the system's users through NSS (getpwnam_r): uid, gid, home. (passdb passwd
+//! is in `system`, with passdb shadow.)
 
-use super::nss::{getpwnam, is_valid_passwd, PasswdEntry};
+use super::nss::getpwnam;
 use super::template::Template;
-use super::{PassdbDriver, StoredPassword, UserdbDriver};
-use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
+use super::UserdbDriver;
+use crate::auth::request::{AuthRequest, UserdbResult};
 use crate::auth::settings::AuthSettings;
 use crate::errtext::os_error_text;
 use crate::log::Level;
-
-const PASS_SCHEME: &str = "CRYPT";
-
-/// Parses `blocking=no` (the only argument passwd and shadow take).
-pub(super) fn parse_blocking(args: &str, driver: &str) -> Result<bool, String> {
-    match args.trim() {
-        "" | "blocking=yes" => Ok(true),
-        "blocking=no" => Ok(false),
-        other => Err(format!("passdb {driver}: Unknown setting: {other}")),
-    }
-}
-
-pub struct PasswdPassdb {
-    blocking: bool,
-}
-
-impl PasswdPassdb {
-    pub fn new(args: &str) -> Result<PasswdPassdb, String> {
-        Ok(PasswdPassdb {
-            blocking: parse_blocking(args, "passwd")?,
-        })
-    }
-
-    fn lookup(&self, request: &mut AuthRequest) -> Result<PasswdEntry, PassdbResult> {
-        request.db_log_at(Level::Debug, "lookup");
-        match getpwnam(request.user()) {
-            Err(e) => {
-                request.db_log_at(
-                    Level::Error,
-                    &format!("getpwnam() failed: {}", os_error_text(&e)),
-                );
-                Err(PassdbResult::InternalFailure)
-            }
-            Ok(None) => {
-                request.log_login_failure("unknown user", false);
-                Err(PassdbResult::UserUnknown)
-            }
-            Ok(Some(pw)) if !is_valid_passwd(&pw.passwd) => {
-                request.db_log_at(
-                    Level::Info,
-                    &format!("invalid password field '{}'", pw.passwd),
-                );
-                Err(PassdbResult::UserDisabled)
-            }
-            Ok(Some(pw)) => {
-                request.set_field("password", &pw.passwd, Some(PASS_SCHEME));
-                Ok(pw)
-            }
-        }
-    }
-}
-
-impl PassdbDriver for PasswdPassdb {
-    fn driver(&self) -> &'static str {
-        "passwd"
-    }
-
-    fn blocking(&self) -> bool {
-        self.blocking
-    }
-
-    fn default_scheme(&self) -> &str {
-        PASS_SCHEME
-    }
-
-    fn cache_key(&self) -> Option<&str> {
-        Some("%u")
-    }
-
-    fn verify_plain(&self, request: &mut AuthRequest, password: &str) -> PassdbResult {
-        let pw = match self.lookup(request) {
-            Ok(pw) => pw,
-            Err(result) => return result,
-        };
-        let stored = StoredPassword {
-            scheme: PASS_SCHEME.to_string(),
-            data: pw.passwd.clone(),
-        };
-        match crate::auth::lookup::password_verify(request, password, &stored, true) {
-            Ok(true) => {
-                request.set_field("user", &pw.name, None);
-                PassdbResult::Ok
-            }
-            _ => PassdbResult::PasswordMismatch,
-        }
-    }
-
-    fn lookup_credentials(
-        &self,
-        request: &mut AuthRequest,
-    ) -> (PassdbResult, Option<StoredPassword>) {
-        match self.lookup(request) {
-            Ok(pw) => {
-                request.set_field("user", &pw.name, None);
-                (
-                    PassdbResult::Ok,
-                    Some(StoredPassword {
-                        scheme: PASS_SCHEME.to_string(),
-                        data: pw.passwd,
-                    }),
-                )
-            }
-            Err(result) => (result, None),
-        }
-    }
-}
 
 /// `userdb { driver = passwd [args = fields...] }`
 pub struct PasswdUserdb {

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::{split_leading_options, PassdbDriver, StoredPassword, UserdbDriver};
 use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request_vars::str_escape;
+use crate::config::var_expand;
 use crate::errtext::os_error_text;
 use crate::log::Level;
 
@@ -55,13 +57,15 @@ fn parse(text: &str, userdb: bool, warn_missing: bool) -> (HashMap<String, Passw
         let parts: Vec<&str> = line.split(':').collect();
         let name = parts[0];
         if users.contains_key(name) {
-            log.errors.push(format!("User {name} exists more than once"));
+            log.errors
+                .push(format!("User {name} exists more than once"));
             continue;
         }
         let args = &parts[2.min(parts.len())..];
         if warn_missing && args.len() < 2 {
             // Logged, but the user still works as a passdb entry.
-            log.errors.push(format!("User {name} is missing userdb info"));
+            log.errors
+                .push(format!("User {name} is missing userdb info"));
         }
         match parse_user(name, parts.get(1).copied(), args, userdb) {
             Ok(user) => {
@@ -167,6 +171,34 @@ struct PasswdFileDb {
     files: Mutex<HashMap<String, ParsedFile>>,
 }
 
+/// A user name must not add directories to a passwd-file path: it is cut at its first `/`
+/// (Dovecot's path_fix).
+fn path_fix(value: &str) -> String {
+    value.split('/').next().unwrap_or("").to_string()
+}
+
+/// An extra field `key=value` with the value's %variables expanded (a bare `key` has an
+/// empty value). A failed expansion is logged (naming the field as `shown`) and is an error.
+fn expand_extra_field(
+    request: &AuthRequest,
+    field: &str,
+    shown: &str,
+) -> Result<(String, String), ()> {
+    let Some((key, value)) = field.split_once('=') else {
+        return Ok((field.to_string(), String::new()));
+    };
+    match request.expand(value) {
+        Ok(value) => Ok((key.to_string(), value)),
+        Err(e) => {
+            request.db_log_at(
+                Level::Error,
+                &format!("Failed to expand extra field {shown}: {e}"),
+            );
+            Err(())
+        }
+    }
+}
+
 /// How a lookup ended.
 enum Found {
     User(PasswdUser),
@@ -176,7 +208,7 @@ enum Found {
 
 impl PasswdFileDb {
     fn new(path: &str, username_format: &str, userdb: bool, warn_missing: bool) -> PasswdFileDb {
-        let has_vars = crate::auth::vars::has_vars(path);
+        let has_vars = var_expand::has_vars(path);
         let path = if has_vars {
             path.to_string()
         } else {
@@ -203,10 +235,13 @@ impl PasswdFileDb {
     /// Reads `path` into the cache, logging skipped lines.
     fn load(&self, path: &str) -> Result<(), String> {
         let text = std::fs::read(path).map_err(|e| open_error(path, &e))?;
-        let meta = std::fs::metadata(path).map_err(|e| {
-            format!("fstat({path}) failed: {}", os_error_text(&e))
-        })?;
-        let (users, log) = parse(&String::from_utf8_lossy(&text), self.userdb, self.warn_missing);
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("fstat({path}) failed: {}", os_error_text(&e)))?;
+        let (users, log) = parse(
+            &String::from_utf8_lossy(&text),
+            self.userdb,
+            self.warn_missing,
+        );
         for e in log.errors {
             crate::log::emit(Level::Error, format_args!("passwd-file {path}:{e}"));
         }
@@ -246,7 +281,10 @@ impl PasswdFileDb {
                         Ok(false)
                     }
                     std::io::ErrorKind::PermissionDenied => {
-                        request.db_log_at(Level::Error, &open_error(path, &e).replace("open(", "stat("));
+                        request.db_log_at(
+                            Level::Error,
+                            &open_error(path, &e).replace("open(", "stat("),
+                        );
                         Err(())
                     }
                     _ => {
@@ -262,7 +300,9 @@ impl PasswdFileDb {
         let current = {
             let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
             match files.get_mut(path) {
-                Some(f) if f.mtime == (meta.mtime(), meta.mtime_nsec()) && f.size == meta.size() => {
+                Some(f)
+                    if f.mtime == (meta.mtime(), meta.mtime_nsec()) && f.size == meta.size() =>
+                {
                     f.checked = Instant::now();
                     true
                 }
@@ -280,9 +320,7 @@ impl PasswdFileDb {
 
     fn lookup(&self, request: &AuthRequest) -> Found {
         let path = if self.has_vars {
-            // A user name must not add directories: cut it at the first '/'.
-            let cut = |v: &str| v.split('/').next().unwrap_or("").to_string();
-            match crate::auth::vars::expand(&self.path, &request.vars(), Some(&cut)) {
+            match request.expand_escaped(&self.path, path_fix) {
                 Ok(p) => p,
                 Err(e) => {
                     request.db_log_at(
@@ -300,7 +338,7 @@ impl PasswdFileDb {
             Ok(false) => return Found::Unknown,
             Err(()) => return Found::Failure,
         }
-        let username = match request.expand(&self.username_format) {
+        let username = match request.expand_escaped(&self.username_format, str_escape) {
             Ok(u) => u,
             Err(e) => {
                 request.db_log_at(
@@ -332,8 +370,7 @@ impl PasswdFileDb {
     fn iterate(&self, request: &AuthRequest) -> Result<Vec<String>, String> {
         if self.has_vars {
             return Err(
-                "passwd-file: User iteration isn't currently supported with %variable paths"
-                    .into(),
+                "passwd-file: User iteration isn't currently supported with %variable paths".into(),
             );
         }
         let text = std::fs::read(&self.path)
@@ -389,7 +426,11 @@ impl PasswdFilePassdb {
     }
 
     /// Sets the password and extra fields of a found user.
-    fn save_results(&self, request: &mut AuthRequest, user: &PasswdUser) -> Result<StoredPassword, ()> {
+    fn save_results(
+        &self,
+        request: &mut AuthRequest,
+        user: &PasswdUser,
+    ) -> Result<StoredPassword, ()> {
         let stored = StoredPassword::parse(user.password.as_deref().unwrap_or(""), &self.scheme);
         request.set_field(
             "password",
@@ -397,19 +438,7 @@ impl PasswdFilePassdb {
             Some(&stored.scheme),
         );
         for field in &user.extra_fields {
-            let (key, value) = match field.split_once('=') {
-                Some((k, v)) => match request.expand(v) {
-                    Ok(v) => (k.to_string(), v),
-                    Err(e) => {
-                        request.db_log_at(
-                            Level::Error,
-                            &format!("Failed to expand extra field {field}: {e}"),
-                        );
-                        return Err(());
-                    }
-                },
-                None => (field.clone(), String::new()),
-            };
+            let (key, value) = expand_extra_field(request, field, field)?;
             request.set_field(&key, &value, None);
         }
         Ok(stored)
@@ -472,9 +501,7 @@ impl PasswdFileUserdb {
         if path.is_empty() {
             return Err("userdb passwd-file: Missing args".into());
         }
-        let format = options
-            .first()
-            .map_or(DEFAULT_USERNAME_FORMAT, |(_, v)| v);
+        let format = options.first().map_or(DEFAULT_USERNAME_FORMAT, |(_, v)| v);
         Ok(PasswdFileUserdb {
             db: PasswdFileDb::new(path, format, true, only_userdb),
         })
@@ -506,21 +533,11 @@ impl UserdbDriver for PasswdFileUserdb {
             request.set_userdb_field("home", home);
         }
         for field in &user.extra_fields {
-            let Some(field) = field.strip_prefix("userdb_") else {
+            let Some(userdb_field) = field.strip_prefix("userdb_") else {
                 continue;
             };
-            let (key, value) = match field.split_once('=') {
-                Some((k, v)) => match request.expand(v) {
-                    Ok(v) => (k.to_string(), v),
-                    Err(e) => {
-                        request.db_log_at(
-                            Level::Error,
-                            &format!("Failed to expand extra field userdb_{field}: {e}"),
-                        );
-                        return UserdbResult::InternalFailure;
-                    }
-                },
-                None => (field.to_string(), String::new()),
+            let Ok((key, value)) = expand_extra_field(request, userdb_field, field) else {
+                return UserdbResult::InternalFailure;
             };
             request.set_userdb_field(&key, &value);
         }
@@ -562,12 +579,18 @@ lib:pass[34]
             vec!["userdb_mail=maildir:~/Maildir", "allow_nets=10.0.0.0/8"]
         );
         assert_eq!(users["bob"].uid, Some(0), "no userdb part");
-        assert_eq!(users["old"].extra_fields, vec!["userdb_mail=maildir:~/Mail"]);
+        assert_eq!(
+            users["old"].extra_fields,
+            vec!["userdb_mail=maildir:~/Mail"]
+        );
         assert_eq!(users["lib"].password.as_deref(), Some("{PLAIN-MD5}pass"));
         assert!(!users.contains_key("bad"));
         assert_eq!(
             log.errors,
-            vec!["User bad has invalid UID 'root'", "User dup exists more than once"]
+            vec![
+                "User bad has invalid UID 'root'",
+                "User dup exists more than once"
+            ]
         );
         let (users, log) = parse("bob:{PLAIN}pw2\n", true, true);
         assert_eq!(log.errors, vec!["User bob is missing userdb info"]);

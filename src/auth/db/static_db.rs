@@ -21,7 +21,10 @@ impl StaticPassdb {
         StaticPassdb { template, password }
     }
 
-    fn save_fields(&self, request: &mut AuthRequest) -> Result<Option<StoredPassword>, PassdbResult> {
+    fn save_fields(
+        &self,
+        request: &mut AuthRequest,
+    ) -> Result<Option<StoredPassword>, PassdbResult> {
         request.db_log_at(Level::Debug, "lookup");
         if let Err(e) = self.template.export_passdb(request) {
             request.db_log_at(Level::Error, &format!("Failed to expand template: {e}"));

@@ -5,9 +5,6 @@ mod cram_md5;
 mod plaintext;
 mod scram;
 
-pub use cram_md5::{cram_md5_context, hmac_md5_from_context};
-pub use scram::{ScramHash, ScramKeys};
-
 use super::engine::Auth;
 use super::request::AuthRequest;
 
@@ -34,6 +31,18 @@ pub struct MechFlags {
 }
 
 impl MechFlags {
+    /// No property: what a mechanism's flags start from.
+    pub const NONE: MechFlags = MechFlags {
+        private: false,
+        anonymous: false,
+        plaintext: false,
+        dictionary: false,
+        active: false,
+        forward_secrecy: false,
+        mutual_auth: false,
+        allow_nuls: false,
+    };
+
     /// The handshake words, in Dovecot's order.
     pub fn words(&self) -> Vec<&'static str> {
         [
@@ -98,7 +107,9 @@ static MECHANISMS: &[Mechanism] = &[
 
 /// The mechanism called `name` (any case), if cote has it.
 pub fn find(name: &str) -> Option<&'static Mechanism> {
-    MECHANISMS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+    MECHANISMS
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case(name))
 }
 
 /// The static name of a mechanism, for requests read back from a worker.
@@ -114,18 +125,4 @@ fn verify_step(result: super::request::PassdbResult) -> Step {
         PassdbResult::InternalFailure => Step::InternalFail,
         _ => Step::Fail,
     }
-}
-
-/// Random bytes for nonces and challenges.
-pub fn random_bytes(len: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; len];
-    if getrandom::fill(&mut buf).is_err() {
-        // The kernel's generator is unavailable: nothing safe to do but refuse to go on.
-        crate::log::emit(
-            crate::log::Level::Fatal,
-            format_args!("getrandom() failed: no secure random numbers"),
-        );
-        std::process::exit(crate::master::FATAL_EXIT);
-    }
-    buf
 }

@@ -9,14 +9,9 @@ use crate::log::Level;
 pub(super) const PLAIN: Mechanism = Mechanism {
     name: "PLAIN",
     flags: MechFlags {
-        private: false,
-        anonymous: false,
         plaintext: true,
-        dictionary: false,
-        active: false,
-        forward_secrecy: false,
-        mutual_auth: false,
         allow_nuls: true,
+        ..MechFlags::NONE
     },
     passdb_need: PassdbNeed::VerifyPlain,
     new: || Box::new(Plain),
@@ -25,14 +20,8 @@ pub(super) const PLAIN: Mechanism = Mechanism {
 pub(super) const LOGIN: Mechanism = Mechanism {
     name: "LOGIN",
     flags: MechFlags {
-        private: false,
-        anonymous: false,
         plaintext: true,
-        dictionary: false,
-        active: false,
-        forward_secrecy: false,
-        mutual_auth: false,
-        allow_nuls: false,
+        ..MechFlags::NONE
     },
     passdb_need: PassdbNeed::VerifyPlain,
     new: || Box::new(Login { have_user: false }),
@@ -40,16 +29,7 @@ pub(super) const LOGIN: Mechanism = Mechanism {
 
 pub(super) const EXTERNAL: Mechanism = Mechanism {
     name: "EXTERNAL",
-    flags: MechFlags {
-        private: false,
-        anonymous: false,
-        plaintext: false,
-        dictionary: false,
-        active: false,
-        forward_secrecy: false,
-        mutual_auth: false,
-        allow_nuls: false,
-    },
+    flags: MechFlags::NONE,
     passdb_need: PassdbNeed::VerifyPlain,
     new: || Box::new(External),
 };
@@ -57,14 +37,9 @@ pub(super) const EXTERNAL: Mechanism = Mechanism {
 pub(super) const ANONYMOUS: Mechanism = Mechanism {
     name: "ANONYMOUS",
     flags: MechFlags {
-        private: false,
         anonymous: true,
-        plaintext: false,
-        dictionary: false,
-        active: false,
-        forward_secrecy: false,
-        mutual_auth: false,
         allow_nuls: true,
+        ..MechFlags::NONE
     },
     passdb_need: PassdbNeed::Nothing,
     new: || Box::new(Anonymous),

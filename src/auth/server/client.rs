@@ -18,12 +18,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{hex, new_cookie, AuthService};
+use super::AuthService;
 use crate::auth::base64;
 use crate::auth::engine::Auth;
 use crate::auth::fields::{split_tabescaped, tab_escape};
 use crate::auth::mech::{MechState, Step};
+use crate::auth::random;
 use crate::auth::request::{sanitize, AuthRequest, PassdbResult};
+use crate::auth::scheme::hex_encode;
 use crate::log::Level;
 
 /// Dovecot's AUTH_CLIENT_MAX_LINE_LENGTH.
@@ -68,6 +70,13 @@ impl Slot {
     }
 }
 
+/// A successful login waiting for its REQUEST: the request and the engine that did it.
+pub(super) type FinishedLogin = (Box<AuthRequest>, Arc<Auth>);
+
+/// The request asked for has not finished successfully.
+#[derive(Debug)]
+pub(super) struct NotFinished;
+
 /// One connection of an authentication client.
 pub struct ClientConnection {
     writer: Mutex<UnixStream>,
@@ -105,12 +114,13 @@ impl ClientConnection {
         self.requests.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes the finished login `id` for the master's REQUEST.
-    pub(super) fn take_finished(&self, id: u32) -> Option<Result<(Box<AuthRequest>, Arc<Auth>), ()>> {
+    /// Takes the login `id` for the master's REQUEST: None = no such request, Err = it has
+    /// not finished successfully (it is dropped either way).
+    pub(super) fn take_finished(&self, id: u32) -> Option<Result<FinishedLogin, NotFinished>> {
         let mut slots = self.slots();
         match slots.remove(&id)? {
             Slot::Finished { request, auth, .. } => Some(Ok((request, auth))),
-            _ => Some(Err(())),
+            _ => Some(Err(NotFinished)),
         }
     }
 
@@ -121,7 +131,10 @@ impl ClientConnection {
 }
 
 /// Reads one line: None at EOF or on error, Err(()) if too long.
-pub(super) fn read_line(reader: &mut BufReader<UnixStream>, max: usize) -> Option<Result<String, ()>> {
+pub(super) fn read_line(
+    reader: &mut BufReader<UnixStream>,
+    max: usize,
+) -> Option<Result<String, ()>> {
     match crate::auth::wire::read_line(reader, max) {
         crate::auth::wire::Line::Text(t) => Some(Ok(t)),
         crate::auth::wire::Line::Closed => None,
@@ -133,9 +146,16 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
     let Ok(writer) = stream.try_clone() else {
         return;
     };
+    let cookie = match random::bytes::<16>() {
+        Ok(cookie) => cookie,
+        Err(e) => {
+            crate::log::emit(Level::Error, format_args!("{e}"));
+            return;
+        }
+    };
     let conn = Arc::new(ClientConnection {
         writer: Mutex::new(writer),
-        cookie: new_cookie(),
+        cookie,
         pid: Mutex::new(0),
         minor_version: std::sync::atomic::AtomicU32::new(0),
         login_requests,
@@ -163,7 +183,7 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
     handshake.push_str(&format!(
         "SPID\t{}\nCUID\t{connect_uid}\nCOOKIE\t{}\nDONE",
         std::process::id(),
-        hex(&conn.cookie)
+        hex_encode(&conn.cookie)
     ));
     conn.send(&handshake);
     let mut reader = BufReader::new(stream);
@@ -199,7 +219,11 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
 }
 
 /// VERSION then CPID; false = close the connection.
-fn handshake_input(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, reader: &mut BufReader<UnixStream>) -> bool {
+fn handshake_input(
+    service: &Arc<AuthService>,
+    conn: &Arc<ClientConnection>,
+    reader: &mut BufReader<UnixStream>,
+) -> bool {
     let Some(Ok(version)) = read_line(reader, MAX_LINE_LENGTH) else {
         return false;
     };
@@ -242,7 +266,10 @@ fn handshake_input(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, rea
     let pid = match pid.parse::<u32>() {
         Ok(p) if p != 0 => p,
         _ => {
-            crate::log::emit(Level::Error, format_args!("BUG: Authentication client said it's PID 0"));
+            crate::log::emit(
+                Level::Error,
+                format_args!("BUG: Authentication client said it's PID 0"),
+            );
             return false;
         }
     };
@@ -274,7 +301,10 @@ fn handle_line(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, line: &
                 true
             }
             Err(_) => {
-                crate::log::emit(Level::Error, format_args!("BUG: Authentication client sent broken CANCEL"));
+                crate::log::emit(
+                    Level::Error,
+                    format_args!("BUG: Authentication client sent broken CANCEL"),
+                );
                 false
             }
         };
@@ -341,7 +371,10 @@ fn auth_begin(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, args: &s
         );
         return false;
     }
-    let service_name = params.iter().find(|(k, _)| k == "service").map(|(_, v)| v.clone());
+    let service_name = params
+        .iter()
+        .find(|(k, _)| k == "service")
+        .map(|(_, v)| v.clone());
     let Some(service_name) = service_name else {
         crate::log::emit(
             Level::Error,
@@ -361,7 +394,9 @@ fn auth_begin(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, args: &s
         slots.retain(|_, s| s.since().elapsed() < REQUEST_TIMEOUT);
         if slots.len() >= MAX_REQUESTS {
             drop(slots);
-            conn.send(&format!("FAIL\t{id}\tcode=temp_fail\treason=Too many requests"));
+            conn.send(&format!(
+                "FAIL\t{id}\tcode=temp_fail\treason=Too many requests"
+            ));
             return true;
         }
         slots.insert(id, Slot::Busy(Instant::now()));
@@ -382,14 +417,24 @@ fn auth_begin(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, args: &s
         request.import_auth(k, v);
     }
     if auth.settings.ssl_require_client_cert && !request.valid_client_cert {
-        fail_immediately(conn, &request, "", "Client didn't present valid SSL certificate");
+        fail_immediately(
+            conn,
+            &request,
+            "",
+            "Client didn't present valid SSL certificate",
+        );
         return true;
     }
     if auth.settings.ssl_require_client_cert
         && auth.settings.ssl_username_from_cert
         && !request.cert_username
     {
-        fail_immediately(conn, &request, "", "SSL certificate didn't contain username");
+        fail_immediately(
+            conn,
+            &request,
+            "",
+            "SSL certificate didn't contain username",
+        );
         return true;
     }
     // Protocol 1.2: an empty resp= (or "=") is an empty initial response.
@@ -433,7 +478,10 @@ fn fail_immediately(conn: &ClientConnection, request: &AuthRequest, code: &str, 
 
 fn spawn_step(conn: &Arc<ClientConnection>, id: u32, step: impl FnOnce() + Send + 'static) {
     if let Err(e) = std::thread::Builder::new().spawn(step) {
-        crate::log::emit(Level::Error, format_args!("Can't create a thread for an auth request: {e}"));
+        crate::log::emit(
+            Level::Error,
+            format_args!("Can't create a thread for an auth request: {e}"),
+        );
         conn.slots().remove(&id);
         conn.send(&format!("FAIL\t{id}\tcode=temp_fail"));
     }
@@ -441,11 +489,17 @@ fn spawn_step(conn: &Arc<ClientConnection>, id: u32, step: impl FnOnce() + Send 
 
 fn auth_continue(conn: &Arc<ClientConnection>, args: &str) -> bool {
     let Some((id, data)) = args.split_once('\t') else {
-        crate::log::emit(Level::Error, format_args!("BUG: Authentication client sent broken CONT request"));
+        crate::log::emit(
+            Level::Error,
+            format_args!("BUG: Authentication client sent broken CONT request"),
+        );
         return false;
     };
     let Ok(id) = id.parse::<u32>() else {
-        crate::log::emit(Level::Error, format_args!("BUG: Authentication client sent broken CONT request"));
+        crate::log::emit(
+            Level::Error,
+            format_args!("BUG: Authentication client sent broken CONT request"),
+        );
         return false;
     };
     let slot = {
@@ -465,7 +519,9 @@ fn auth_continue(conn: &Arc<ClientConnection>, args: &str) -> bool {
     };
     let slot = match slot {
         None => {
-            conn.send(&format!("FAIL\t{id}\treason=Authentication request timed out"));
+            conn.send(&format!(
+                "FAIL\t{id}\treason=Authentication request timed out"
+            ));
             return true;
         }
         Some(Err(())) => {
@@ -477,9 +533,19 @@ fn auth_continue(conn: &Arc<ClientConnection>, args: &str) -> bool {
     };
     let decoded = base64::decode(data);
     match slot {
-        Slot::Continue { mech, request, auth, .. } => {
+        Slot::Continue {
+            mech,
+            request,
+            auth,
+            ..
+        } => {
             let Ok(data) = decoded else {
-                fail_immediately(conn, &request, "invalid_base64", "Invalid base64 data in continued response");
+                fail_immediately(
+                    conn,
+                    &request,
+                    "invalid_base64",
+                    "Invalid base64 data in continued response",
+                );
                 return true;
             };
             let conn = Arc::clone(conn);
@@ -597,7 +663,12 @@ fn append_extra_fields(request: &AuthRequest, line: &mut String) {
     }
 }
 
-fn finish_success(conn: &Arc<ClientConnection>, mut request: AuthRequest, auth: Arc<Auth>, final_data: Vec<u8>) {
+fn finish_success(
+    conn: &Arc<ClientConnection>,
+    mut request: AuthRequest,
+    auth: Arc<Auth>,
+    final_data: Vec<u8>,
+) {
     let id = request.id;
     request.successful = true;
     if !final_data.is_empty() {

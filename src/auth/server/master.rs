@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::client::read_line;
-use super::{peer_credentials, unhex, AuthService};
+use super::{peer_credentials, AuthService};
 use crate::auth::fields::{split_key_value, split_tabescaped, tab_escape};
 use crate::auth::request::{sanitize, AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::scheme::{constant_time_eq, hex_decode};
 use crate::log::Level;
 
 /// Dovecot's MAX_INBUF_SIZE for master connections.
@@ -59,7 +60,12 @@ impl MasterConnection<'_> {
     }
 }
 
-pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, userdb_only: bool, path: &Path) {
+pub(super) fn serve(
+    service: &Arc<AuthService>,
+    stream: UnixStream,
+    userdb_only: bool,
+    path: &Path,
+) {
     let Ok(writer) = stream.try_clone() else {
         return;
     };
@@ -90,14 +96,16 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, userdb_only:
     loop {
         let line = match read_line(&mut reader, MAX_LINE) {
             None => return,
-            Some(Err(())) => {
+            Some(Err(_)) => {
                 conn.error(&format!("BUG: Master sent us more than {MAX_LINE} bytes"));
                 return;
             }
             Some(Ok(line)) => line,
         };
         if conn.handshake.is_none() {
-            let major = line.strip_prefix("VERSION\t").map(|v| v.split('\t').next().unwrap_or(""));
+            let major = line
+                .strip_prefix("VERSION\t")
+                .map(|v| v.split('\t').next().unwrap_or(""));
             if major != Some("1") {
                 conn.error("Master not compatible with this server (mixed old and new binaries?)");
                 return;
@@ -154,7 +162,7 @@ fn input_request(conn: &mut MasterConnection<'_>, args: &str) -> bool {
         conn.error("BUG: Master sent broken REQUEST");
         return false;
     };
-    let Some(cookie) = unhex(&list[3]).filter(|c| c.len() == 16) else {
+    let Some(cookie) = hex_decode(list[3].as_bytes()).filter(|c| c.len() == 16) else {
         conn.error("BUG: Master sent broken REQUEST cookie");
         return false;
     };
@@ -165,22 +173,26 @@ fn input_request(conn: &mut MasterConnection<'_>, args: &str) -> bool {
         ));
         return fail(conn);
     };
-    if !crate::auth::password::constant_time_eq(&client.cookie, &cookie) {
+    if !constant_time_eq(&client.cookie, &cookie) {
         conn.error(&format!(
             "Master requested auth for client {client_pid} with invalid cookie"
         ));
         return fail(conn);
     }
     if !client.login_requests() {
-        conn.error(&format!("Master requested auth for non-login client {client_pid}"));
+        conn.error(&format!(
+            "Master requested auth for non-login client {client_pid}"
+        ));
         return fail(conn);
     }
     let (mut request, auth) = match client.take_finished(client_id) {
         None => {
-            conn.error(&format!("Master request {client_pid}.{client_id} not found"));
+            conn.error(&format!(
+                "Master request {client_pid}.{client_id} not found"
+            ));
             return fail(conn);
         }
-        Some(Err(())) => {
+        Some(Err(_)) => {
             conn.error(&format!(
                 "Master requested unfinished authentication request {client_pid}.{client_id}"
             ));
@@ -219,7 +231,11 @@ fn input_request(conn: &mut MasterConnection<'_>, args: &str) -> bool {
                 line.push_str(&reply.visible_line());
             }
             if let Some(master) = &request.master_user {
-                if !request.userdb_reply.as_ref().is_some_and(|r| r.contains("master_user")) {
+                if !request
+                    .userdb_reply
+                    .as_ref()
+                    .is_some_and(|r| r.contains("master_user"))
+                {
                     line.push_str(&format!("\tmaster_user={}", tab_escape(master)));
                 }
             }
@@ -242,15 +258,22 @@ fn input_request(conn: &mut MasterConnection<'_>, args: &str) -> bool {
     conn.send(&line)
 }
 
+/// A USER/PASS lookup about to run: its id, request, engine, and whether the user name
+/// was acceptable.
+type LookupStart = (
+    u32,
+    AuthRequest,
+    Arc<crate::auth::engine::Auth>,
+    Result<(), String>,
+);
+
 /// Parses `<id> <user> [params]` of USER/PASS; None = a broken command (close).
-fn lookup_request(
-    conn: &MasterConnection<'_>,
-    args: &str,
-    command: &str,
-) -> Option<(u32, AuthRequest, Arc<crate::auth::engine::Auth>, Result<(), String>)> {
+fn lookup_request(conn: &MasterConnection<'_>, args: &str, command: &str) -> Option<LookupStart> {
     let list = split_tabescaped(args);
-    let (Some(id), Some(user)) = (list.first().and_then(|v| v.parse::<u32>().ok()), list.get(1))
-    else {
+    let (Some(id), Some(user)) = (
+        list.first().and_then(|v| v.parse::<u32>().ok()),
+        list.get(1),
+    ) else {
         conn.error(&format!("BUG: Master sent broken {command}"));
         return None;
     };
@@ -259,7 +282,9 @@ fn lookup_request(
         .find_map(|i| i.strip_prefix("service="))
         .map(str::to_string);
     let Some(service) = service else {
-        conn.error(&format!("BUG: Master sent {command} request without service"));
+        conn.error(&format!(
+            "BUG: Master sent {command} request without service"
+        ));
         return None;
     };
     let auth = match conn.service.auths.get(&service) {
@@ -375,9 +400,9 @@ fn input_pass(conn: &mut MasterConnection<'_>, args: &str) -> bool {
         PassdbResult::UserUnknown | PassdbResult::UserDisabled | PassdbResult::PassExpired => {
             format!("NOTFOUND\t{id}")
         }
-        PassdbResult::SchemeNotAvailable => format!(
-            "FAIL\t{id}\treason=Configured passdbs don't support credentials lookups"
-        ),
+        PassdbResult::SchemeNotAvailable => {
+            format!("FAIL\t{id}\treason=Configured passdbs don't support credentials lookups")
+        }
         _ => format!("FAIL\t{id}"),
     };
     conn.send(&line)

@@ -163,28 +163,6 @@ pub fn serve_auth_worker(config: &Config, conn: Connection) {
     super::worker::serve(auths, stream);
 }
 
-/// The hex of 16 random bytes.
-fn new_cookie() -> [u8; 16] {
-    let bytes = super::mech::random_bytes(16);
-    let mut cookie = [0u8; 16];
-    cookie.copy_from_slice(&bytes);
-    cookie
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// Peer credentials of a unix socket (SO_PEERCRED): pid, uid, gid.
 fn peer_credentials(stream: &UnixStream) -> Option<(i32, u32, u32)> {
     use std::os::fd::AsRawFd;
@@ -217,7 +195,5 @@ mod tests {
         assert_eq!(kind("/var/spool/postfix/private/auth"), SocketKind::Client);
         assert_eq!(kind("/run/dovecot/auth-master"), SocketKind::Master);
         assert_eq!(kind("/run/dovecot/auth-userdb"), SocketKind::Userdb);
-        assert_eq!(unhex(&hex(&[1, 0xab])).unwrap(), vec![1, 0xab]);
-        assert!(unhex("zz").is_none());
     }
 }

@@ -6,7 +6,6 @@
 //! when a wait timed out.
 
 use super::super::error::LockHolder;
-use super::super::host;
 
 /// The first holder of a `kinds` lock (`POSIX`, `OFDLCK`, `FLOCK`) on the inode `(dev, ino)`.
 pub(super) fn holder(dev: u64, ino: u64, kinds: &[&str]) -> Option<LockHolder> {
@@ -78,7 +77,7 @@ fn find(text: &str, want: &str, kinds: &[&str]) -> Option<LockHolder> {
         }
         Some(LockHolder {
             pid: (pid > 0).then_some(pid),
-            host: host::hostname().ok().map(str::to_string),
+            host: crate::fs::hostname().ok().map(str::to_string),
         })
     })
 }

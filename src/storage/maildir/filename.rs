@@ -6,7 +6,8 @@
 use std::cmp::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::fs::{host, FsError};
+use crate::fs::FsError;
+use crate::hostname;
 
 use crate::storage::flags::MailFlags;
 
@@ -241,10 +242,10 @@ pub struct BaseNameGenerator {
 }
 
 impl BaseNameGenerator {
-    /// `hostname` must pass Dovecot's check (`fs::host::check_hostname`) and, unlike in
+    /// `hostname` must pass Dovecot's check (`hostname::check_hostname`) and, unlike in
     /// Dovecot, hold no `:`, which would start the info part of every name.
     pub fn new(pid: u32, hostname: &str) -> Result<BaseNameGenerator, FsError> {
-        host::check_hostname(hostname).map_err(FsError::InvalidHostname)?;
+        hostname::check_hostname(hostname).map_err(FsError::InvalidHostname)?;
         if hostname.contains(':') {
             return Err(FsError::InvalidHostname(hostname.to_string()));
         }
@@ -257,7 +258,7 @@ impl BaseNameGenerator {
 
     /// For this process on this host.
     pub fn for_this_process() -> Result<BaseNameGenerator, FsError> {
-        BaseNameGenerator::new(std::process::id(), host::hostname()?)
+        BaseNameGenerator::new(std::process::id(), crate::fs::hostname()?)
     }
 
     /// The next base name at wall-clock time `now`.

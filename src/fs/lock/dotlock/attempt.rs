@@ -9,7 +9,6 @@ use std::time::Duration;
 use super::DotLockSettings;
 use crate::fs::error::{FsResult, LockHolder};
 use crate::fs::file::FsFile;
-use crate::fs::host;
 use crate::fs::lock::notify::{self, Wake};
 use crate::fs::nfs::NfsCache;
 use crate::fs::ops;
@@ -296,7 +295,7 @@ impl<'a> Attempt<'a> {
             Some(prefix) => self.dir.join(prefix),
             None => self.dir.join(format!(
                 ".temp.{}.{}.",
-                host::hostname()?,
+                crate::fs::hostname()?,
                 std::process::id()
             )),
         };
@@ -350,7 +349,7 @@ fn link_counting(temp: &Path, lock: &Path) -> FsResult<()> {
 
 /// Writes `<pid>:<host>`; on failure leaves the file empty, as Dovecot does.
 fn write_pid_to(file: &FsFile, nfs_flush: bool) -> FsResult<()> {
-    let content = format!("{}:{}", std::process::id(), host::hostname()?);
+    let content = format!("{}:{}", std::process::id(), crate::fs::hostname()?);
     let written = file.write_all_at(content.as_bytes(), 0).and_then(|()| {
         if nfs_flush {
             file.sync_data_now()
@@ -379,7 +378,7 @@ pub(super) fn parse_content(content: &[u8]) -> Option<LockHolder> {
 fn read_local_pid(lock_path: &Path) -> Option<i32> {
     let content = ops::read_file(lock_path).ok()?;
     let holder = parse_content(&content)?;
-    let ours = host::hostname().ok()?;
+    let ours = crate::fs::hostname().ok()?;
     if holder.host.as_deref() != Some(ours) {
         return None;
     }

@@ -3,7 +3,6 @@
 use super::attempt::{parse_content, ChangeInfo};
 use super::*;
 use crate::fs::error::LockHolder;
-use crate::fs::host;
 
 fn settings(timeout_ms: u64, stale_secs: u64, use_excl: bool) -> DotLockSettings {
     DotLockSettings {
@@ -26,7 +25,7 @@ fn content_is_pid_colon_host() {
         let content = std::fs::read_to_string(lock.lock_path()).unwrap();
         assert_eq!(
             content,
-            format!("{}:{}", std::process::id(), host::hostname().unwrap())
+            format!("{}:{}", std::process::id(), crate::fs::hostname().unwrap())
         );
         assert_eq!(lock.release().unwrap(), ReleaseOutcome::Released);
         // Only the protected name's directory entries remain: no lock, no temp file.
@@ -95,7 +94,7 @@ fn dead_local_holder_is_overridden() {
     // A pid that cannot exist (above pid_max's ceiling).
     std::fs::write(
         &lock_path,
-        format!("{}:{}", 1 << 23, host::hostname().unwrap()),
+        format!("{}:{}", 1 << 23, crate::fs::hostname().unwrap()),
     )
     .unwrap();
     age(&lock_path, 10);
@@ -131,7 +130,7 @@ fn foreign_stale_lock_is_overridden_only_when_old() {
     );
     assert_eq!(
         std::fs::read_to_string(&lock_path).unwrap(),
-        format!("{}:{}", std::process::id(), host::hostname().unwrap())
+        format!("{}:{}", std::process::id(), crate::fs::hostname().unwrap())
     );
     drop(lock);
     assert!(!lock_path.exists());

@@ -1,18 +1,16 @@
 //! This host's name as Dovecot determines it: `DOVECOT_HOSTNAME` if set, else
 //! `gethostname()`; empty names and names with `/`, CR, LF or TAB are refused. Dotlock
-//! contents (`pid:host`) and Maildir file names use it.
+//! contents (`pid:host`), Maildir file names and `%{hostname}` use it.
 
 use std::sync::OnceLock;
-
-use super::error::{FsError, FsResult};
 
 /// The environment variable that overrides the system host name (Dovecot's `MY_HOSTNAME_ENV`).
 pub const HOSTNAME_ENV: &str = "DOVECOT_HOSTNAME";
 
 static HOSTNAME: OnceLock<Result<String, String>> = OnceLock::new();
 
-/// This host's name, determined once per process.
-pub fn hostname() -> FsResult<&'static str> {
+/// This host's name, determined once per process; the error is Dovecot's reason.
+pub fn hostname() -> Result<&'static str, String> {
     let found = HOSTNAME.get_or_init(|| {
         let name = match std::env::var_os(HOSTNAME_ENV) {
             Some(value) => value.to_string_lossy().into_owned(),
@@ -23,10 +21,7 @@ pub fn hostname() -> FsResult<&'static str> {
         };
         check_hostname(&name).map(|()| name)
     });
-    match found {
-        Ok(name) => Ok(name.as_str()),
-        Err(message) => Err(FsError::InvalidHostname(message.clone())),
-    }
+    found.as_deref().map_err(String::clone)
 }
 
 /// Dovecot's rule: not empty, none of `/`, CR, LF, TAB. The error carries the name.
@@ -47,8 +42,6 @@ mod tests {
         for bad in ["", "a/b", "a\rb", "a\nb", "a\tb"] {
             assert_eq!(check_hostname(bad), Err(bad.to_string()));
         }
-        let e = FsError::InvalidHostname("a/b".into());
-        assert_eq!(e.to_string(), "Invalid system hostname: 'a/b'");
     }
 
     #[test]
