@@ -4,6 +4,7 @@
 pub mod capability;
 pub mod id;
 mod login_auth;
+mod login_settings;
 pub mod parser;
 pub mod postlogin;
 pub mod prelogin;
