@@ -10,9 +10,12 @@ pub mod cli;
 mod connection;
 mod dirs;
 mod generation;
+pub mod handoff;
 mod listener;
+pub mod mail_login;
 mod notify;
 pub mod pidfile;
+pub mod privileges;
 mod process;
 mod registry;
 mod service;
@@ -23,9 +26,10 @@ mod supervisor;
 mod worker;
 
 pub use connection::{Address, Connection, ListenerInfo, Stream};
-pub use registry::{Handler, Registry};
+pub use registry::{Handler, InitHook, Registry};
 pub use settings::{
-    InetListenerSpec, MasterSettings, ServiceDefaults, ServiceSpec, UnixListenerSpec,
+    InetListenerSpec, MasterSettings, ServiceDefaults, ServiceIdentity, ServiceSpec,
+    UnixListenerSpec,
 };
 
 use std::path::{Path, PathBuf};
@@ -152,8 +156,10 @@ fn start<C: MasterConfig>(
     let protocols = settings.protocols.join(", ");
     let (generation, report) = Generation::build(Arc::new(config), settings, &registry, None)
         .map_err(|r| StartError {
+            fatal: r
+                .fatal
+                .unwrap_or_else(|| "Failed to start listeners".into()),
             errors: r.errors,
-            fatal: "Failed to start listeners".into(),
             exit_code: FATAL_EXIT,
         })?;
 

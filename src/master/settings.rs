@@ -44,6 +44,23 @@ pub struct ServiceSpec {
     pub debug: bool,
     pub inet_listeners: Vec<InetListenerSpec>,
     pub unix_listeners: Vec<UnixListenerSpec>,
+    pub identity: ServiceIdentity,
+}
+
+/// Who a service's processes run as, with Dovecot's `$default_*` values already put in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceIdentity {
+    /// Empty: the master's own user.
+    pub user: String,
+    /// The `default_*_user` setting `user` came from, for error messages.
+    pub user_default: Option<&'static str>,
+    pub group: String,
+    pub extra_groups: String,
+    pub privileged_group: String,
+    /// Absolute, or relative to base_dir; empty for none.
+    pub chroot: String,
+    /// `type = login`: never runs as root.
+    pub login: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +140,34 @@ fn clamp_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The `default_*` users and group that built-in service settings name as `$variables`.
+struct DefaultIds<'a> {
+    login_user: &'a str,
+    internal_user: &'a str,
+    internal_group: &'a str,
+}
+
+impl DefaultIds<'_> {
+    /// Dovecot's expand_user: the whole value is the variable, or it is a plain name.
+    fn user(&self, value: &str) -> (String, Option<&'static str>) {
+        match value {
+            "$default_internal_user" => (
+                self.internal_user.to_string(),
+                Some("default_internal_user"),
+            ),
+            "$default_login_user" => (self.login_user.to_string(), Some("default_login_user")),
+            other => (other.to_string(), None),
+        }
+    }
+
+    fn group(&self, value: &str) -> String {
+        match value {
+            "$default_internal_group" => self.internal_group.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn inet_listener(l: &Section<'_>) -> InetListenerSpec {
     InetListenerSpec {
         name: l.name().to_string(),
@@ -134,33 +179,33 @@ fn inet_listener(l: &Section<'_>) -> InetListenerSpec {
     }
 }
 
-/// Dovecot's built-in services name their users `$default_internal_user` and
-/// `$default_login_user` and their groups `$default_internal_group`; the master puts in the
-/// configured names, as Dovecot's does (doveconf shows them as written).
-fn expand_owner(name: &str, g: &Settings<'_>) -> String {
-    match name {
-        "$default_internal_user" => g.str("default_internal_user"),
-        "$default_login_user" => g.str("default_login_user"),
-        "$default_internal_group" => g.str("default_internal_group"),
-        other => other,
-    }
-    .to_string()
-}
-
-fn unix_listener(l: &Section<'_>, g: &Settings<'_>) -> UnixListenerSpec {
+fn unix_listener(l: &Section<'_>, ids: &DefaultIds<'_>) -> UnixListenerSpec {
     UnixListenerSpec {
         path: PathBuf::from(l.name()),
         mode: l.octal("mode"),
-        user: expand_owner(l.str("user"), g),
-        group: expand_owner(l.str("group"), g),
+        user: ids.user(l.str("user")).0,
+        group: ids.group(l.str("group")),
+    }
+}
+
+fn identity(s: &Section<'_>, ids: &DefaultIds<'_>) -> ServiceIdentity {
+    let (user, user_default) = ids.user(s.str("user"));
+    ServiceIdentity {
+        user,
+        user_default,
+        group: ids.group(s.str("group")),
+        extra_groups: ids.group(s.str("extra_groups")),
+        privileged_group: ids.group(s.str("privileged_group")),
+        chroot: s.str("chroot").to_string(),
+        login: s.str("type") == "login",
     }
 }
 
 fn service(
     config: &Config,
-    g: &Settings<'_>,
     s: &Section<'_>,
     defaults: &ServiceDefaults,
+    ids: &DefaultIds<'_>,
 ) -> ServiceSpec {
     let (process_limit, client_limit, idle_kill) = defaults.resolve(
         clamp_u32(s.uint("process_limit")),
@@ -184,8 +229,9 @@ fn service(
         unix_listeners: s
             .sections("unix_listener")
             .iter()
-            .map(|l| unix_listener(l, g))
+            .map(|l| unix_listener(l, ids))
             .collect(),
+        identity: identity(s, ids),
     }
 }
 
@@ -224,17 +270,17 @@ impl MasterSettings {
             client_limit: clamp_u32(g.uint("default_client_limit")),
             idle_kill: g.time("default_idle_kill"),
         };
+        let ids = DefaultIds {
+            login_user: g.str("default_login_user"),
+            internal_user: g.str("default_internal_user"),
+            internal_group: g.str("default_internal_group"),
+        };
         let services = g.sections("service");
         // As Dovecot: the last login service's user and group.
         let (login_user, login_group) = services
             .iter()
             .rfind(|s| s.str("type") == "login")
-            .map(|s| {
-                (
-                    expand_owner(s.str("user"), &g),
-                    expand_owner(s.str("group"), &g),
-                )
-            })
+            .map(|s| (ids.user(s.str("user")).0, ids.group(s.str("group"))))
             .unwrap_or_default();
         MasterSettings {
             base_dir: PathBuf::from(g.str("base_dir")),
@@ -250,7 +296,7 @@ impl MasterSettings {
             log: log_settings(&g),
             services: services
                 .iter()
-                .map(|s| service(config, &g, s, &defaults))
+                .map(|s| service(config, s, &defaults, &ids))
                 .collect(),
             login_user,
             login_group,
@@ -317,6 +363,8 @@ mod tests {
         assert!(login.debug, "auth_debug in protocol imap");
         let imap = m.services.iter().find(|s| s.name == "imap").unwrap();
         assert!(!imap.debug, "mail_debug is off");
+        assert_eq!(imap.identity.user, "");
+        assert_eq!(imap.identity.extra_groups, "dovecot");
         let pop3_login = m.services.iter().find(|s| s.name == "pop3-login").unwrap();
         assert!(!pop3_login.debug);
         let imap = login
@@ -337,6 +385,10 @@ mod tests {
         assert_eq!(login.unix_listeners.len(), 1);
         assert_eq!(login.unix_listeners[0].path, PathBuf::from("login/x"));
         assert_eq!(login.unix_listeners[0].mode, 0o660);
+        assert_eq!(login.identity.user, "dovenull");
+        assert_eq!(login.identity.user_default, Some("default_login_user"));
+        assert_eq!(login.identity.chroot, "login");
+        assert!(login.identity.login);
         // Built-in owners name the configured users and group.
         assert_eq!(
             (m.login_user.as_str(), m.login_group.as_str()),
@@ -349,6 +401,7 @@ mod tests {
             .find(|l| l.path.as_os_str() == "auth-client")
             .unwrap();
         assert_eq!((client.user.as_str(), client.mode), ("nobody", 0o600));
+        assert_eq!(auth.identity.user, "nobody");
         let dict = m.services.iter().find(|s| s.name == "dict").unwrap();
         assert_eq!(
             dict.unix_listeners[0].group, "dovecot",
