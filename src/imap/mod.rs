@@ -2,9 +2,13 @@
 //! Never touches files.
 
 pub mod capability;
+pub mod flags;
 pub mod id;
+pub mod mailbox_name;
 pub mod parser;
 pub mod prelogin;
+pub mod response;
+pub mod seqset;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 
