@@ -2,12 +2,16 @@
 //! Never touches files.
 
 pub mod capability;
+pub mod fetch_response;
 pub mod flags;
 pub mod id;
+pub mod localtime;
+pub mod mail_session;
 pub mod mailbox_name;
 pub mod parser;
 pub mod prelogin;
 pub mod response;
+pub mod search_eval;
 pub mod seqset;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
