@@ -110,9 +110,7 @@ pub fn write_item<M: MailMessage + ?Sized>(
         FetchItem::Rfc822Size => {
             response.item(&name, message.virtual_size()?.to_string().as_bytes())
         }
-        FetchItem::Modseq => {
-            response.item(&name, format!("({})", message.modseq()?).as_bytes())
-        }
+        FetchItem::Modseq => response.item(&name, format!("({})", message.modseq()?).as_bytes()),
         FetchItem::SaveDate | FetchItem::XSaveDate => match message.save_date()? {
             Some(ts) => response.item(&name, &datetime_value(ts)),
             None => response.item(&name, b"NIL"),

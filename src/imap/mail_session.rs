@@ -13,6 +13,8 @@
 
 use std::fmt;
 use std::io::Read;
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
 
 use crate::imap::flags::FlagList;
 use crate::imap::parser::append::MessageInfo;
@@ -74,7 +76,10 @@ impl MailError {
 
     /// `Mailbox doesn't exist: <name>`.
     pub fn mailbox_not_found(name: &str) -> MailError {
-        MailError::new(MailErrorKind::NotFound, format!("Mailbox doesn't exist: {name}"))
+        MailError::new(
+            MailErrorKind::NotFound,
+            format!("Mailbox doesn't exist: {name}"),
+        )
     }
 
     /// The response code of a `NO` for this error. `nonexistent`: the command reports a
@@ -292,6 +297,18 @@ pub trait MailSession {
     fn append_commit(&mut self) -> Result<AppendResult, MailError>;
     /// Drops an APPEND that failed or was cut off.
     fn append_abort(&mut self);
+
+    /// While idling: a descriptor that becomes readable when the selected mailbox may have
+    /// changed (inotify on this host's changes); `None` to rely on the periodic check alone.
+    fn change_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// While idling: how often to look for changes other hosts made
+    /// (`mailbox_idle_check_interval`).
+    fn idle_check_interval(&self) -> Duration {
+        Duration::from_secs(30)
+    }
 }
 
 /// One message of the selected mailbox: what FETCH and SEARCH read. Everything about the
@@ -350,7 +367,12 @@ pub trait MailMessage {
     }
 
     /// HEADER/FROM/TO/CC/BCC/SUBJECT search.
-    fn header_contains(&mut self, field: &str, value: &str, how: HeaderMatch) -> Result<bool, MailError> {
+    fn header_contains(
+        &mut self,
+        field: &str,
+        value: &str,
+        how: HeaderMatch,
+    ) -> Result<bool, MailError> {
         Ok(self.parsed()?.search_header(field, value, how))
     }
 
@@ -398,7 +420,10 @@ mod tests {
         let err = |kind| MailError::new(kind, "x");
         assert_eq!(err(MailErrorKind::Temp).code(false), Some(Code::ServerBug));
         assert_eq!(err(MailErrorKind::NotFound).code(false), None);
-        assert_eq!(err(MailErrorKind::NotFound).code(true), Some(Code::Nonexistent));
+        assert_eq!(
+            err(MailErrorKind::NotFound).code(true),
+            Some(Code::Nonexistent)
+        );
         assert_eq!(err(MailErrorKind::Params).code(false), Some(Code::Cannot));
         assert_eq!(err(MailErrorKind::Conversion).code(false), None);
         // A text with its own code keeps it.

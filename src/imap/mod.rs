@@ -13,6 +13,7 @@ pub mod prelogin;
 pub mod response;
 pub mod search_eval;
 pub mod seqset;
+pub mod session;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 

@@ -50,7 +50,8 @@ impl Program {
 /// Sequence and UID sets become sets of existing UIDs (keys `Uid(Set(..))`); `$` becomes the
 /// saved UIDs (an empty set when nothing was saved: it matches nothing, as in Dovecot).
 fn resolve(key: &SearchKey, env: &SearchEnv<'_>) -> SearchKey {
-    let uids_of = |set: &UidSet| SearchKey::Uid(SetArg::Set(SequenceSet::from_numbers(set.clone())));
+    let uids_of =
+        |set: &UidSet| SearchKey::Uid(SetArg::Set(SequenceSet::from_numbers(set.clone())));
     match key {
         SearchKey::Sequence(SetArg::Set(set)) => {
             let seqs = set.seqs(env.uids.len() as u32);
@@ -121,9 +122,7 @@ fn matches<M: MailMessage + ?Sized>(
             date_matches(date + i64::from((env.utc_offset)(date)) * 60, *how, *day)
         }
         SearchKey::Date(DateField::Saved, how, day) => match message.save_date()? {
-            Some(date) => {
-                date_matches(date + i64::from((env.utc_offset)(date)) * 60, *how, *day)
-            }
+            Some(date) => date_matches(date + i64::from((env.utc_offset)(date)) * 60, *how, *day),
             None => false,
         },
         SearchKey::Date(DateField::Sent, how, day) => {
@@ -302,7 +301,9 @@ mod tests {
 
     #[test]
     fn unsupported_keys_say_so() {
-        let args: Vec<Arg> = ["INTHREAD", "REFERENCES", "ALL"].map(|w| Arg::Atom(w.into())).to_vec();
+        let args: Vec<Arg> = ["INTHREAD", "REFERENCES", "ALL"]
+            .map(|w| Arg::Atom(w.into()))
+            .to_vec();
         let search = parse_search(&args, false).unwrap();
         let mut msgs = messages();
         let tz = |_ts: i64| 0;

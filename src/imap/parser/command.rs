@@ -73,7 +73,8 @@ impl CommandError {
         }
     }
 
-    pub(crate) fn invalid_arguments() -> CommandError {
+    /// `Invalid arguments.`
+    pub fn invalid_arguments() -> CommandError {
         CommandError::bad("Invalid arguments.")
     }
 

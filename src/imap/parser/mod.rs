@@ -327,6 +327,20 @@ impl CommandParser {
         Ok(Head { tag, name })
     }
 
+    /// Reads one more command name from the rest of the line: the command after `UID`.
+    pub fn next_name(&mut self) -> Result<String, HeadError> {
+        let (name, consumed) = match self.word(0, false) {
+            Word::Done { len, consumed } if len > 0 => (ascii(&self.frag[..len]), consumed),
+            Word::Done { .. } | Word::Invalid => {
+                return Err(HeadError::InvalidName { tag: String::new() })
+            }
+            Word::BufferFull => return Err(HeadError::BufferFull),
+        };
+        self.frag.drain(..consumed);
+        self.line_size += consumed;
+        Ok(name)
+    }
+
     /// Parses the command's arguments from the rest of its first line.
     pub fn args(&mut self) -> Result<Progress, ParseError> {
         self.parse()
