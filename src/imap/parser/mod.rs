@@ -743,4 +743,6 @@ pub mod store;
 pub use command::{parse_command, ArgsNeeded, Command, CommandError, CommandName, ParseContext};
 
 #[cfg(test)]
+mod roundtrip_tests;
+#[cfg(test)]
 mod tests;
