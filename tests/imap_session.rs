@@ -25,6 +25,10 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "cote refuses `{5}x` before sending + OK (Dovecot sends + OK, then BAD)",
     ),
     (
+        "literal size then space",
+        "cote refuses `{5} ` before sending + OK (Dovecot sends + OK)",
+    ),
+    (
         "append date as atom",
         "Dovecot waits for the literal's first byte before answering; cote answers at once",
     ),

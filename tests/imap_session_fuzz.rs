@@ -76,7 +76,9 @@ fn the_script_runs_to_logout() {
         println!("{text}");
     }
     assert_eq!(reason, Disconnect::Logout, "{text}");
-    for tag in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r"] {
+    for tag in [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+    ] {
         assert!(
             text.contains(&format!("\r\n{tag} OK")),
             "{tag} did not succeed:\n{text}"

@@ -349,7 +349,7 @@ impl MailSession for FakeMailSession {
                     .to_string(),
                 );
             }
-            if !request.extended || request.returns.children {
+            if !request.lsub && (!request.extended || request.returns.children) {
                 attributes.push(
                     if has_children {
                         "\\HasChildren"
@@ -612,6 +612,9 @@ impl MailSession for FakeMailSession {
             .map(|m| m.uid)
             .collect();
         mailbox.messages.retain(|m| !expunged.contains(m.uid));
+        if !expunged.is_empty() {
+            mailbox.highest_modseq += 1;
+        }
         Ok(expunged)
     }
 
@@ -639,9 +642,13 @@ impl MailSession for FakeMailSession {
             result.source.insert(m.uid);
             result.destination.push(uid);
             if self.is_selected(to) {
+                // Copied by this session: \Recent here.
                 if let Some(selected) = &mut self.selected {
                     selected.changes.new.push(uid);
+                    selected.changes.new_recent.insert(uid);
                 }
+                let unclaimed = &mut self.mailboxes[to_index].unclaimed_recent;
+                *unclaimed = unclaimed.iter().filter(|&u| u != uid).collect();
             }
         }
         if moving {

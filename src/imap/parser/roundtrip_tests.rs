@@ -126,7 +126,10 @@ fn arb_set() -> impl Strategy<Value = SetArg> {
     prop_oneof![
         Just(SetArg::SavedResult),
         proptest::collection::vec((1u32..50, 0u32..5), 1..4).prop_map(|ranges| {
-            let text: Vec<String> = ranges.iter().map(|(a, n)| format!("{a}:{}", a + n)).collect();
+            let text: Vec<String> = ranges
+                .iter()
+                .map(|(a, n)| format!("{a}:{}", a + n))
+                .collect();
             SetArg::Set(SequenceSet::parse(text.join(",").as_bytes()).unwrap())
         }),
     ]
@@ -144,11 +147,20 @@ fn arb_key() -> impl Strategy<Value = SearchKey> {
         Just(MailFlags::DRAFT),
         Just(MailFlags::FLAGGED),
     ];
-    let field = prop_oneof![Just(DateField::Internal), Just(DateField::Sent), Just(DateField::Saved)];
-    let how = prop_oneof![Just(DateMatch::Before), Just(DateMatch::On), Just(DateMatch::Since)];
+    let field = prop_oneof![
+        Just(DateField::Internal),
+        Just(DateField::Sent),
+        Just(DateField::Saved)
+    ];
+    let how = prop_oneof![
+        Just(DateMatch::Before),
+        Just(DateMatch::On),
+        Just(DateMatch::Since)
+    ];
     let leaf = prop_oneof![
         Just(SearchKey::All),
-        arb_set().prop_filter("$ alone is the sequence key", |s| *s != SetArg::SavedResult)
+        arb_set()
+            .prop_filter("$ alone is the sequence key", |s| *s != SetArg::SavedResult)
             .prop_map(SearchKey::Sequence),
         arb_set().prop_map(SearchKey::Uid),
         (flag, any::<bool>()).prop_map(|(f, s)| SearchKey::Flag(f, s)),
@@ -173,12 +185,16 @@ fn arb_key() -> impl Strategy<Value = SearchKey> {
         arb_text().prop_map(SearchKey::Text),
         (1u32..u32::MAX).prop_map(SearchKey::Younger),
         (1u32..u32::MAX).prop_map(SearchKey::Older),
-        any::<u64>().prop_map(|modseq| SearchKey::Modseq { entry: None, modseq }),
+        any::<u64>().prop_map(|modseq| SearchKey::Modseq {
+            entry: None,
+            modseq
+        }),
     ];
     leaf.prop_recursive(5, 40, 4, |inner| {
         prop_oneof![
             inner.clone().prop_map(|k| SearchKey::Not(Box::new(k))),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| SearchKey::Or(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| SearchKey::Or(Box::new(a), Box::new(b))),
             proptest::collection::vec(inner, 1..4).prop_map(SearchKey::And),
         ]
     })
@@ -210,7 +226,11 @@ fn arb_fetch_item() -> impl Strategy<Value = (String, String)> {
     ];
     let partial = proptest::option::of((0u64..1000, proptest::option::of(0u64..1000)));
     let section = (part, text, partial, 0u8..3).prop_map(|(part, text, partial, kind)| {
-        let mut spec = part.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
+        let mut spec = part
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(".");
         if !text.is_empty() {
             if !spec.is_empty() {
                 spec.push('.');

@@ -57,16 +57,29 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 if is_inbox(&mailbox) {
                     return Ok(Reply::no(None, "INBOX can't be deleted."));
                 }
-                if self.mail.is_selected(&mailbox) {
+                let selected = self.mail.is_selected(&mailbox);
+                if selected {
                     // Deleting the selected mailbox closes it first (Dovecot).
                     self.view = None;
                     self.saved_result = None;
-                    let _ = self.mail.close(false);
+                    if let Err(e) = self.mail.close(false) {
+                        return Ok(Reply::mail_error(&e, false));
+                    }
                 }
-                Ok(match self.mail.delete(&mailbox) {
+                let reply = match self.mail.delete(&mailbox) {
                     Ok(()) => Reply::ok("Delete completed."),
+                    // A mailbox with children: no NONEXISTENT-style code.
+                    Err(e) if e.kind == MailErrorKind::Exists => Reply::no(None, e.text),
                     Err(e) => Reply::mail_error(&e, true),
-                })
+                };
+                if !selected {
+                    return Ok(reply);
+                }
+                // The client's view is gone: as Dovecot, answer, then end the session.
+                self.tagged(reply)?;
+                let text = "Selected mailbox was deleted, have to disconnect.";
+                self.bye(text);
+                Err(Disconnect::MailboxInconsistent(text.to_string()))
             }
             Command::Rename { from, to } => Ok(match self.mail.rename(&from, &to) {
                 Ok(()) => Reply::ok("Rename completed."),

@@ -84,7 +84,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         set_seen: bool,
         implicit_flags: Option<usize>,
     ) -> Result<Fetched, MailError> {
-        let (flags, seen_set) = {
+        let (flags, seen_set, modseq) = {
             let mut message = match self.mail.message(uid) {
                 Ok(message) => message,
                 Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
@@ -95,6 +95,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     return Ok(Fetched::Unchanged);
                 }
             }
+            let modseq = if fetch.items.contains(&FetchItem::Modseq) {
+                Some(message.modseq()?)
+            } else {
+                None
+            };
             let needs_flags = set_seen || fetch.has_flags();
             let flags = if needs_flags {
                 Some(message.flags()?)
@@ -105,8 +110,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 && flags
                     .as_ref()
                     .is_some_and(|f| !f.system.contains(MailFlags::SEEN));
-            (flags, seen_set)
+            (flags, seen_set, modseq)
         };
+        if let Some(modseq) = modseq {
+            self.modseq_sent(modseq);
+        }
         let flags = match (flags, seen_set) {
             (Some(mut flags), true) => {
                 let change = FlagChange {
@@ -233,13 +241,16 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         ))
     }
 
-    /// `* seq FETCH ([UID n ]MODSEQ (m))`.
+    /// `* seq FETCH ([UID n ]MODSEQ (m))` (with UID after UID STORE, and always under
+    /// QRESYNC).
     fn send_modseq(&mut self, seq: u32, uid: u32, with_uid: bool) -> Step {
+        let with_uid = with_uid || self.enabled.qresync;
         let modseq = match self.mail.message(uid).and_then(|mut m| m.modseq()) {
             Ok(modseq) => modseq,
             Err(e) if e.kind == MailErrorKind::Expunged => return Ok(()),
             Err(e) => return self.untagged(Status::No, None, &e.text),
         };
+        self.modseq_sent(modseq);
         let mut response = FetchResponse::new(seq);
         if with_uid {
             response.item("UID", uid.to_string().as_bytes());

@@ -139,6 +139,15 @@ struct Enabled {
     qresync: bool,
 }
 
+/// QRESYNC's HIGHESTMODSEQ bookkeeping (RFC 7162 §3.2.10), as Dovecot keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct ModseqReports {
+    /// The highest modseq the client was told of with nothing held back.
+    last_full: u64,
+    /// The highest MODSEQ sent in FETCH responses since the last report.
+    highest_fetched: u64,
+}
+
 /// A command's tagged answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Reply {
@@ -206,6 +215,7 @@ pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     /// The selected mailbox as the client sees it.
     view: Option<View>,
     enabled: Enabled,
+    modseqs: ModseqReports,
     /// SEARCHRES's `$`: UIDs.
     saved_result: Option<UidSet>,
     bad_commands: u32,
@@ -234,6 +244,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             parser: CommandParser::new(limits),
             view: None,
             enabled: Enabled::default(),
+            modseqs: ModseqReports::default(),
             saved_result: None,
             bad_commands: 0,
             id_logged: false,
@@ -341,7 +352,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
     }
 
     /// Sends the tagged reply, after the mailbox updates an OK allows.
-    fn finish(&mut self, command: CommandName, reply: Reply) -> Step {
+    fn finish(&mut self, command: CommandName, mut reply: Reply) -> Step {
         // SELECT and EXAMINE have just told the client everything.
         let fresh = matches!(command, CommandName::Select | CommandName::Examine);
         if reply.status == Status::Ok && self.view.is_some() && !fresh {
@@ -358,8 +369,60 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 expunges,
                 command.is_uid() && matches!(command, CommandName::Store { .. }),
             )?;
+            if self.enabled.qresync {
+                self.report_highest_modseq(&mut reply)?;
+            }
+        }
+        if fresh && reply.status == Status::Ok {
+            self.modseqs = ModseqReports {
+                last_full: self.mail.highest_modseq(),
+                highest_fetched: 0,
+            };
         }
         self.tagged(reply)
+    }
+
+    /// Under QRESYNC, a HIGHESTMODSEQ the client cannot know from the MODSEQs it was sent
+    /// (expunges and new messages raise it): in the tagged OK if it has no code yet, else
+    /// untagged. While expunges are held back, the one from before them, so that a client
+    /// that resynchronizes later does not miss them (Dovecot's rules).
+    fn report_highest_modseq(&mut self, reply: &mut Reply) -> Step {
+        if self.view.as_ref().is_none_or(|v| v.no_modseq) {
+            return Ok(());
+        }
+        let delayed = self
+            .view
+            .as_ref()
+            .is_some_and(|v| !v.pending_expunges.is_empty());
+        let highest = self.mail.highest_modseq();
+        let ModseqReports {
+            last_full,
+            highest_fetched,
+        } = self.modseqs;
+        let send = if delayed && highest_fetched > last_full {
+            Some(last_full)
+        } else if !delayed && highest > last_full && highest > highest_fetched {
+            Some(highest)
+        } else {
+            None
+        };
+        if let Some(modseq) = send {
+            if reply.status == Status::Ok && reply.code.is_none() {
+                reply.code = Some(Code::HighestModseq(modseq));
+            } else {
+                self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?;
+            }
+        }
+        if !delayed {
+            self.modseqs.last_full = highest;
+        }
+        self.modseqs.highest_fetched = 0;
+        Ok(())
+    }
+
+    /// A MODSEQ was sent in a FETCH response.
+    fn modseq_sent(&mut self, modseq: u64) {
+        self.modseqs.highest_fetched = self.modseqs.highest_fetched.max(modseq);
     }
 
     fn parse_context(&self) -> ParseContext {

@@ -181,13 +181,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     }
 
     /// `* n EXPUNGE` for each (or `* VANISHED` under QRESYNC), removing them from the view.
+    /// The RECENT count follows with the next sync, once for the whole command.
     pub(super) fn send_expunges(&mut self, uids: &UidSet) -> Step {
         let Some(view) = self.view.as_mut() else {
             return Ok(());
         };
         let known: UidSet = uids.iter().filter(|&u| view.seq_of(u).is_some()).collect();
         let seqs = view.remove(&known);
-        let recent = view.recent.len() as u32;
         if self.enabled.qresync {
             if !known.is_empty() {
                 self.line(format!("* VANISHED {}", format_set(&known)).as_bytes())?;
@@ -197,7 +197,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.line(format!("* {seq} EXPUNGE").as_bytes())?;
             }
         }
-        self.send_recent_if_changed(recent)
+        Ok(())
     }
 
     fn send_recent_if_changed(&mut self, recent: u32) -> Step {
@@ -227,8 +227,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         self.line(permanent.as_bytes())
     }
 
-    /// `* seq FETCH ([UID n ][MODSEQ (m) ]FLAGS (...))` for a flag change.
+    /// `* seq FETCH ([UID n ][MODSEQ (m) ]FLAGS (...))` for a flag change (with UID after
+    /// UID STORE, and always under QRESYNC).
     pub(super) fn send_flags(&mut self, seq: u32, uid: u32, with_uid: bool) -> Step {
+        let with_uid = with_uid || self.enabled.qresync;
         let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
         let with_modseq =
             self.enabled.condstore && !self.view.as_ref().is_some_and(|v| v.no_modseq);
@@ -243,6 +245,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             response.item("UID", uid.to_string().as_bytes());
         }
         if let Some(modseq) = modseq {
+            self.modseq_sent(modseq);
             response.item("MODSEQ", format!("({modseq})").as_bytes());
         }
         response.item("FLAGS", &flags_value(&flags, recent));
