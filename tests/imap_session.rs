@@ -14,7 +14,7 @@ mod imap_support;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cote::imap::session::{Disconnect, Session, SessionSettings};
+use cote::imap::session::{ClientWorkarounds, Disconnect, Session, SessionSettings, SessionStats};
 use cote::storage::flags::MailFlags;
 use imap_support::{External, FakeMailSession};
 
@@ -484,6 +484,83 @@ fn saved_search_result() -> Result<(), String> {
     )
 }
 
+/// The logout counters (`imap_logout_format`).
+fn logout_counters() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let settings = settings();
+    let input = b"S SELECT INBOX\r\na FETCH 1 (BODY.PEEK[HEADER] BODY.PEEK[TEXT] RFC822.SIZE)\r\n\
+        b STORE 1:3 +FLAGS (\\Deleted)\r\nc COPY 1:2 Trash\r\nd EXPUNGE\r\n\
+        e APPEND INBOX {5+}\r\nhello\r\nf LOGOUT\r\n";
+    let mut output = Vec::new();
+    let mut session = Session::new(&mut mail, &input[..], &mut output, &settings);
+    let reason = session.run();
+    let stats = session.stats();
+    drop(session);
+    if reason != Disconnect::Logout {
+        return Err(format!("{reason:?}: {}", String::from_utf8_lossy(&output)));
+    }
+    let expected = SessionStats {
+        input: input.len() as u64,
+        output: output.len() as u64,
+        fetch_hdr_count: 1,
+        fetch_hdr_bytes: 195,
+        fetch_body_count: 1,
+        fetch_body_bytes: 40,
+        // 1:3 lacked \Deleted; EXPUNGE removes them and 4, which had it.
+        deleted: 3,
+        expunged: 4,
+        trashed: 2,
+        appended: 1,
+    };
+    if stats != expected {
+        return Err(format!("{stats:#?}\n{}", String::from_utf8_lossy(&output)));
+    }
+    Ok(())
+}
+
+/// `delay-newmail`: new messages and expunges wait for NOOP; `tb-extra-mailbox-sep`: a
+/// trailing separator is dropped from names.
+fn client_workarounds() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    mail.schedule(
+        1,
+        External::Append(b"Subject: new\r\n\r\nbody\r\n".to_vec()),
+    );
+    mail.schedule(1, External::Expunge(5));
+    let settings = SessionSettings {
+        workarounds: ClientWorkarounds {
+            delay_newmail: true,
+            tb_extra_mailbox_sep: true,
+            tb_lsub_flags: false,
+        },
+        ..settings()
+    };
+    let input = "S SELECT INBOX\r\na UID FETCH 1 UID\r\nb NOOP\r\nc STATUS Sent/ (MESSAGES)\r\n";
+    let (output, _) = run_session(&mut mail, input.as_bytes(), &settings);
+    let (lines, _) = split_lines(&output);
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("S OK"))
+        .ok_or("no SELECT")?;
+    expect_lines(
+        &lines[start + 1..],
+        &[
+            "* 1 FETCH (UID 1)",
+            "a OK Fetch completed ({*} secs).",
+            "* 5 EXPUNGE",
+            "* 5 EXISTS",
+            "* 4 RECENT",
+            "b OK NOOP completed ({*} secs).",
+            "* STATUS Sent (MESSAGES 0)",
+            "c OK Status completed ({*} secs).",
+        ],
+    )
+}
+
 type Test = fn() -> Result<(), String>;
 
 fn main() -> ExitCode {
@@ -521,7 +598,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    let tests: [(&str, Test); 6] = [
+    let tests: [(&str, Test); 8] = [
+        ("logout_counters", logout_counters),
+        ("client_workarounds", client_workarounds),
         (
             "expunges_wait_for_an_allowed_point",
             expunges_wait_for_an_allowed_point,

@@ -84,6 +84,17 @@ pub struct ItemContext {
     pub recent: bool,
 }
 
+/// What an item sent of the message's data (for the session's counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataSent {
+    /// No message data (flags, sizes, dates...).
+    None,
+    /// Header data: RFC822.HEADER, `[HEADER...]`, `[n.MIME]`; its size.
+    Header(u64),
+    /// Body data (whole message, text, parts, BINARY); its size.
+    Body(u64),
+}
+
 /// Adds `item` of `message` to `response`. FLAGS comes from `flags` when given (a FETCH that
 /// just set `\Seen` already has them).
 pub fn write_item<M: MailMessage + ?Sized>(
@@ -92,7 +103,23 @@ pub fn write_item<M: MailMessage + ?Sized>(
     item: &FetchItem,
     ctx: ItemContext,
     flags: Option<&FlagList>,
-) -> Result<(), MailError> {
+) -> Result<DataSent, MailError> {
+    let header = |section: &Section| {
+        matches!(
+            section.text,
+            SectionText::Header
+                | SectionText::HeaderFields(_)
+                | SectionText::HeaderFieldsNot(_)
+                | SectionText::Mime
+        )
+    };
+    let sent = |is_header: bool, len: usize| {
+        if is_header {
+            DataSent::Header(len as u64)
+        } else {
+            DataSent::Body(len as u64)
+        }
+    };
     let name = item.reply_name();
     match item {
         FetchItem::Flags => {
@@ -142,31 +169,32 @@ pub fn write_item<M: MailMessage + ?Sized>(
         FetchItem::Envelope => response.item(&name, &message.envelope()?),
         FetchItem::Body => response.item(&name, &message.body_structure(false)?),
         FetchItem::BodyStructure => response.item(&name, &message.body_structure(true)?),
-        FetchItem::Rfc822 => {
-            let data = message.body_section(&whole(SectionText::Whole))?;
+        FetchItem::Rfc822 | FetchItem::Rfc822Header | FetchItem::Rfc822Text => {
+            let text = match item {
+                FetchItem::Rfc822 => SectionText::Whole,
+                FetchItem::Rfc822Header => SectionText::Header,
+                _ => SectionText::Text,
+            };
+            let section = whole(text);
+            let data = message.body_section(&section)?;
             response.literal(&name, &data, false);
-        }
-        FetchItem::Rfc822Header => {
-            let data = message.body_section(&whole(SectionText::Header))?;
-            response.literal(&name, &data, false);
-        }
-        FetchItem::Rfc822Text => {
-            let data = message.body_section(&whole(SectionText::Text))?;
-            response.literal(&name, &data, false);
+            return Ok(sent(header(&section), data.len()));
         }
         FetchItem::BodySection(SectionItem { section, .. }) => {
             let data = message.body_section(section)?;
             response.literal(&name, &data, false);
+            return Ok(sent(header(section), data.len()));
         }
         FetchItem::Binary(SectionItem { section, .. }) => {
             let data = message.binary_section(section)?;
             response.literal(&name, &data.data, data.literal8);
+            return Ok(sent(header(section), data.data.len()));
         }
         FetchItem::BinarySize(SectionItem { section, .. }) => {
             response.item(&name, message.binary_size(section)?.to_string().as_bytes())
         }
     }
-    Ok(())
+    Ok(DataSent::None)
 }
 
 /// The whole message's section `text` (RFC822, RFC822.HEADER, RFC822.TEXT).

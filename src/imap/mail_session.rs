@@ -220,6 +220,8 @@ pub struct CopyResult {
     pub source: UidSet,
     /// The UIDs they got, in the same order. Empty when storage cannot tell.
     pub destination: Vec<u32>,
+    /// The destination is the `\Trash` special-use mailbox (the logout line counts these).
+    pub destination_is_trash: bool,
 }
 
 /// What an APPEND did (`[APPENDUID ...]`).
@@ -258,8 +260,8 @@ pub trait MailSession {
     /// Opens a mailbox as the selected one (closing any other without expunging).
     fn select(&mut self, name: &str, read_only: bool) -> Result<SelectedMailbox, MailError>;
     /// Closes the selected mailbox; `expunge`: first expunge its `\Deleted` messages (CLOSE),
-    /// silently.
-    fn close(&mut self, expunge: bool) -> Result<(), MailError>;
+    /// silently. Returns the UIDs expunged.
+    fn close(&mut self, expunge: bool) -> Result<UidSet, MailError>;
     /// Whether `name` is the selected mailbox.
     fn is_selected(&self, name: &str) -> bool;
 

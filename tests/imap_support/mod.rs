@@ -479,12 +479,14 @@ impl MailSession for FakeMailSession {
         Ok(selected)
     }
 
-    fn close(&mut self, expunge: bool) -> Result<(), MailError> {
-        if expunge {
-            self.expunge(None)?;
-        }
+    fn close(&mut self, expunge: bool) -> Result<UidSet, MailError> {
+        let expunged = if expunge {
+            self.expunge(None)?
+        } else {
+            UidSet::new()
+        };
         self.selected = None;
-        Ok(())
+        Ok(expunged)
     }
 
     fn is_selected(&self, name: &str) -> bool {
@@ -631,6 +633,7 @@ impl MailSession for FakeMailSession {
             .collect();
         let mut result = CopyResult {
             uid_validity: self.mailboxes[to_index].uid_validity,
+            destination_is_trash: self.mailboxes[to_index].name == "Trash",
             ..CopyResult::default()
         };
         for m in copies {

@@ -35,6 +35,9 @@ pub struct ParseContext {
     pub nonpermanent_modseqs: bool,
     /// How mailbox names are written.
     pub names: NameEncoding,
+    /// `imap_client_workarounds = tb-extra-mailbox-sep`: drop this separator from the end of
+    /// mailbox names.
+    pub strip_separator: Option<char>,
 }
 
 /// Why a command is refused.
@@ -430,9 +433,16 @@ fn mailbox_arg(args: &[Arg], ctx: &ParseContext) -> Result<String, CommandError>
 
 /// A mailbox name from the wire (`NO Mailbox name is not valid mUTF-7`).
 pub(crate) fn decode_name(wire: &[u8], ctx: &ParseContext) -> Result<String, CommandError> {
-    ctx.names
+    let mut name = ctx
+        .names
         .decode(wire)
-        .map_err(|e| CommandError::no(None, e.to_string()))
+        .map_err(|e| CommandError::no(None, e.to_string()))?;
+    if let Some(sep) = ctx.strip_separator {
+        if name.len() > sep.len_utf8() && name.ends_with(sep) {
+            name.pop();
+        }
+    }
+    Ok(name)
 }
 
 /// A message set argument of FETCH, STORE, COPY and MOVE: `$`, a UID set, or a sequence set

@@ -102,7 +102,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                         self.mail.append_abort();
                         return self.append_failed(failure);
                     }
-                    return Ok(Some(match self.mail.append_commit() {
+                    let committed = self.mail.append_commit();
+                    if committed.is_ok() {
+                        self.stats.appended += u64::from(reader.messages);
+                    }
+                    return Ok(Some(match committed {
                         Ok(result) if result.uids.is_empty() => Reply::ok("Append completed."),
                         Ok(result) => {
                             let uids: UidSet = result.uids.iter().copied().collect();

@@ -122,7 +122,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.view = None;
                 self.saved_result = None;
                 Ok(match self.mail.close(!read_only) {
-                    Ok(()) => Reply::ok("Close completed."),
+                    Ok(expunged) => {
+                        self.stats.expunged += expunged.len();
+                        Reply::ok("Close completed.")
+                    }
                     Err(e) => Reply::mail_error(&e, false),
                 })
             }
@@ -130,7 +133,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.view = None;
                 self.saved_result = None;
                 Ok(match self.mail.close(false) {
-                    Ok(()) => Reply::ok("Unselect completed."),
+                    Ok(_) => Reply::ok("Unselect completed."),
                     Err(e) => Reply::mail_error(&e, false),
                 })
             }
@@ -438,6 +441,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
         match self.mail.expunge(uids) {
             Ok(expunged) => {
+                self.stats.expunged += expunged.len();
                 self.send_expunges(&expunged)?;
                 Ok(Reply::ok("Expunge completed."))
             }
@@ -458,6 +462,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
+        if result.destination_is_trash {
+            self.stats.trashed += result.source.len();
+        }
         let destination: UidSet = result.destination.iter().copied().collect();
         let code = (!result.destination.is_empty())
             .then(|| Code::CopyUid(result.uid_validity, result.source.clone(), destination));

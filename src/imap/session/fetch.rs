@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 
 use super::{Disconnect, Reply, Session, Step, WaitInput};
-use crate::imap::fetch_response::{flags_value, write_item, FetchResponse, ItemContext};
+use crate::imap::fetch_response::{flags_value, write_item, DataSent, FetchResponse, ItemContext};
 use crate::imap::flags::{check_new_keyword, FlagList};
 use crate::imap::mail_session::{FlagChange, MailError, MailErrorKind, MailMessage, MailSession};
 use crate::imap::parser::fetch::{Fetch, FetchItem};
@@ -149,7 +149,15 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 }
             }
             match write_item(&mut response, &mut message, item, ctx, flags.as_ref()) {
-                Ok(()) => {}
+                Ok(DataSent::None) => {}
+                Ok(DataSent::Header(bytes)) => {
+                    self.stats.fetch_hdr_count += 1;
+                    self.stats.fetch_hdr_bytes += bytes;
+                }
+                Ok(DataSent::Body(bytes)) => {
+                    self.stats.fetch_body_count += 1;
+                    self.stats.fetch_body_bytes += bytes;
+                }
                 Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
                 Err(e) => return Err(e),
             }
@@ -200,6 +208,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
         }
         let uids = self.resolve_set(&store.set, store.uid);
+        let deleting =
+            store.flags.system.contains(MailFlags::DELETED) && store.mode != StoreMode::Remove;
+        let newly_deleted = if deleting {
+            self.count_without(&uids, MailFlags::DELETED)
+        } else {
+            0
+        };
         let change = FlagChange {
             mode: store.mode,
             flags: store.flags.clone(),
@@ -209,6 +224,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(result) => result,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
+        if deleting {
+            self.stats.deleted += newly_deleted.min(result.changed.len());
+        }
         self.announce_keywords()?;
         let condstore = self.enabled.condstore;
         for uid in result.changed.iter() {
@@ -239,6 +257,18 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Code::Modified(modified),
             "Conditional store failed.",
         ))
+    }
+
+    /// How many of `uids` lack `flag` (for the logout line's `deleted`).
+    fn count_without(&mut self, uids: &UidSet, flag: MailFlags) -> u64 {
+        uids.iter()
+            .filter(|&uid| {
+                self.mail
+                    .message(uid)
+                    .and_then(|mut m| m.flags())
+                    .is_ok_and(|f| !f.system.contains(flag))
+            })
+            .count() as u64
     }
 
     /// `* seq FETCH ([UID n ]MODSEQ (m))` (with UID after UID STORE, and always under

@@ -11,7 +11,7 @@ use crate::imap::response::Status;
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     pub(super) fn idle(&mut self) -> Step<Reply> {
         if self.view.is_some() {
-            self.sync(true, false)?;
+            self.sync(true, true, false)?;
         }
         self.line(b"+ idling")?;
         self.flush()?;
@@ -31,7 +31,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
             if self.view.is_some() {
                 let before = self.writer.pending();
-                self.sync(true, false)?;
+                self.sync(true, true, false)?;
                 if self.writer.pending() != before {
                     last_output = Instant::now();
                 }

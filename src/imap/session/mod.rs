@@ -25,6 +25,7 @@ mod fetch;
 mod idle;
 mod input;
 mod search;
+mod stats;
 mod view;
 
 use std::fmt;
@@ -42,6 +43,7 @@ use crate::index::uidset::UidSet;
 use crate::net::{LineError, LineReader, ResponseWriter};
 
 pub use input::{WaitInput, Wake};
+pub use stats::{Counted, SessionStats};
 
 use view::View;
 
@@ -75,6 +77,93 @@ pub struct SessionSettings {
     pub id_log: String,
     /// The largest message APPEND accepts (APPENDLIMIT); `None`: no limit.
     pub append_limit: Option<u64>,
+    /// `imap_client_workarounds`.
+    pub workarounds: ClientWorkarounds,
+}
+
+/// `imap_client_workarounds`: Dovecot's compatibility switches for broken clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientWorkarounds {
+    /// `delay-newmail`: new messages and expunges are reported only after NOOP, CHECK and
+    /// IDLE (Outlook Express and Netscape 4 lost them otherwise).
+    pub delay_newmail: bool,
+    /// `tb-extra-mailbox-sep`: a mailbox name's trailing hierarchy separator is dropped
+    /// (Thunderbird sometimes adds one).
+    pub tb_extra_mailbox_sep: bool,
+    /// `tb-lsub-flags`: LSUB shows `\Noselect` and children flags. Reaches storage through
+    /// [`crate::imap::parser::list::List`]'s request; cote's LSUB answer needs nothing else.
+    pub tb_lsub_flags: bool,
+}
+
+impl ClientWorkarounds {
+    /// Parses the setting (names separated by spaces or commas, any case).
+    pub fn parse(value: &str) -> Result<ClientWorkarounds, String> {
+        let mut workarounds = ClientWorkarounds::default();
+        for name in value.split([' ', ',']).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "delay-newmail" => workarounds.delay_newmail = true,
+                "tb-extra-mailbox-sep" => workarounds.tb_extra_mailbox_sep = true,
+                "tb-lsub-flags" => workarounds.tb_lsub_flags = true,
+                _ => {
+                    return Err(format!(
+                        "imap_client_workarounds: Unknown workaround: {name}"
+                    ))
+                }
+            }
+        }
+        Ok(workarounds)
+    }
+}
+
+/// Settings the IMAP session cannot work with (Dovecot's texts).
+#[derive(Debug)]
+pub enum SessionConfigError {
+    Config(crate::config::ConfigError),
+    Invalid(String),
+}
+
+impl fmt::Display for SessionConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionConfigError::Config(e) => e.fmt(f),
+            SessionConfigError::Invalid(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for SessionConfigError {}
+
+impl SessionSettings {
+    /// The settings of a user's session (`config.settings(...)` for its protocol and
+    /// addresses); `capability` is the post-login capability list, built by the login side.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        capability: String,
+    ) -> Result<SessionSettings, SessionConfigError> {
+        let workarounds = ClientWorkarounds::parse(settings.str("imap_client_workarounds"))
+            .map_err(SessionConfigError::Invalid)?;
+        let max_line_length = usize::try_from(settings.size("imap_max_line_length"))
+            .unwrap_or(usize::MAX)
+            // A limit too small for any command cannot work; Dovecot's imap_max_line_length
+            // below a few bytes is equally unusable.
+            .max(64);
+        Ok(SessionSettings {
+            capability,
+            max_line_length,
+            literal_minus: settings.bool("imap_literal_minus"),
+            max_keyword_length: usize::try_from(settings.uint("mail_max_keyword_length"))
+                .unwrap_or(usize::MAX),
+            idle_notify_interval: settings.time("imap_idle_notify_interval"),
+            id_send: settings
+                .read("imap_id_send")
+                .map_err(SessionConfigError::Config)?,
+            id_log: settings
+                .read("imap_id_log")
+                .map_err(SessionConfigError::Config)?,
+            append_limit: None,
+            workarounds,
+        })
+    }
 }
 
 impl Default for SessionSettings {
@@ -89,6 +178,7 @@ impl Default for SessionSettings {
             id_send: "name *".to_string(),
             id_log: String::new(),
             append_limit: None,
+            workarounds: ClientWorkarounds::default(),
         }
     }
 }
@@ -209,8 +299,8 @@ struct Current {
 pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     mail: &'a mut S,
     settings: &'a SessionSettings,
-    reader: LineReader<R>,
-    writer: ResponseWriter<W>,
+    reader: LineReader<Counted<R>>,
+    writer: ResponseWriter<Counted<W>>,
     parser: CommandParser,
     /// The selected mailbox as the client sees it.
     view: Option<View>,
@@ -221,6 +311,10 @@ pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     bad_commands: u32,
     id_logged: bool,
     current: Current,
+    /// For the logout line (the byte counts live in the streams).
+    stats: SessionStats,
+    /// tb-extra-mailbox-sep: the separator to drop from the end of mailbox names.
+    strip_separator: Option<char>,
 }
 
 impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
@@ -239,8 +333,11 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             // Twice the line length: a line of many short arguments is read whole and found too
             // long by the parser, while one argument longer than the limit does not fit (Dovecot
             // parses as data arrives, so its buffer holds one argument, not one line).
-            reader: LineReader::new(input, settings.max_line_length.saturating_mul(2)),
-            writer: ResponseWriter::new(output, OUTPUT_FLUSH_AT),
+            reader: LineReader::new(
+                Counted::new(input),
+                settings.max_line_length.saturating_mul(2),
+            ),
+            writer: ResponseWriter::new(Counted::new(output), OUTPUT_FLUSH_AT),
             parser: CommandParser::new(limits),
             view: None,
             enabled: Enabled::default(),
@@ -248,6 +345,8 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             saved_result: None,
             bad_commands: 0,
             id_logged: false,
+            stats: SessionStats::default(),
+            strip_separator: None,
             current: Current {
                 tag: String::new(),
                 display_name: String::new(),
@@ -257,9 +356,26 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         }
     }
 
+    /// What the session did so far (for `imap_logout_format`).
+    pub fn stats(&self) -> SessionStats {
+        SessionStats {
+            input: self.reader.get_ref().count(),
+            output: self.writer.get_ref().count(),
+            ..self.stats
+        }
+    }
+
     /// Serves commands until the client logs out, misbehaves or goes away. The caller has
     /// sent the tagged OK of the login.
     pub fn run(&mut self) -> Disconnect {
+        if self.settings.workarounds.tb_extra_mailbox_sep {
+            self.strip_separator = self
+                .mail
+                .namespaces()
+                .iter()
+                .find(|ns| ns.kind == crate::imap::mail_session::NamespaceKind::Private)
+                .and_then(|ns| ns.separator);
+        }
         loop {
             if let Err(reason) = self.command() {
                 // The connection ends: whatever could not be delivered changes nothing.
@@ -365,8 +481,20 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                         | CommandName::Sort { .. }
                         | CommandName::Thread { .. }
                 );
+            // delay-newmail: new messages and expunges wait for a command that asks for them.
+            let safe = matches!(
+                command,
+                CommandName::Noop
+                    | CommandName::Check
+                    | CommandName::Idle
+                    | CommandName::Append
+                    | CommandName::Copy { .. }
+                    | CommandName::Move { .. }
+            );
+            let new_mail = safe || !self.settings.workarounds.delay_newmail;
             self.sync(
-                expunges,
+                expunges && new_mail,
+                new_mail,
                 command.is_uid() && matches!(command, CommandName::Store { .. }),
             )?;
             if self.enabled.qresync {
@@ -432,6 +560,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             qresync: self.enabled.qresync,
             nonpermanent_modseqs: self.view.as_ref().is_some_and(|v| v.no_modseq),
             names: NameEncoding::ModifiedUtf7,
+            strip_separator: self.strip_separator,
         }
     }
 
@@ -590,4 +719,45 @@ fn write_failed(size: usize, e: &io::Error) -> Disconnect {
         "write(size={size}) failed: {}",
         crate::errtext::os_error_text(e)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn load(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    #[test]
+    fn settings_from_the_configuration() {
+        let config = load("");
+        let s = SessionSettings::from_settings(&config.global(), "IMAP4rev1".into()).unwrap();
+        let d = SessionSettings::default();
+        assert_eq!(s.max_line_length, d.max_line_length);
+        assert_eq!(s.max_keyword_length, 50);
+        assert_eq!(s.idle_notify_interval, Duration::from_secs(120));
+        assert_eq!(s.id_send, "name *");
+        assert_eq!(s.workarounds, ClientWorkarounds::default());
+        let config = load(
+            "imap_max_line_length = 1k\nmail_max_keyword_length = 10\n\
+             imap_idle_notify_interval = 5 secs\nimap_literal_minus = yes\n\
+             imap_client_workarounds = delay-newmail,TB-EXTRA-MAILBOX-SEP\n",
+        );
+        let s = SessionSettings::from_settings(&config.global(), String::new()).unwrap();
+        assert_eq!(s.max_line_length, 1024);
+        assert_eq!(s.max_keyword_length, 10);
+        assert_eq!(s.idle_notify_interval, Duration::from_secs(5));
+        assert!(s.literal_minus && s.workarounds.delay_newmail);
+        assert!(s.workarounds.tb_extra_mailbox_sep && !s.workarounds.tb_lsub_flags);
+        // The configuration refuses unknown names already when it is loaded; the same text.
+        assert_eq!(
+            ClientWorkarounds::parse("delay-newmail frobnicate").unwrap_err(),
+            "imap_client_workarounds: Unknown workaround: frobnicate"
+        );
+    }
 }

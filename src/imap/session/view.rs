@@ -30,6 +30,9 @@ pub(super) struct View {
     pub no_modseq: bool,
     /// Expunges not yet reported (held back during FETCH, STORE, SEARCH).
     pub pending_expunges: UidSet,
+    /// New messages not yet reported (`delay-newmail`), and which of them are recent.
+    pub pending_new: Vec<u32>,
+    pub pending_new_recent: UidSet,
     /// The RECENT count last sent.
     pub recent_sent: u32,
 }
@@ -45,6 +48,8 @@ impl View {
             allow_new_keywords: selected.allow_new_keywords,
             no_modseq: selected.highest_modseq.is_none(),
             pending_expunges: UidSet::new(),
+            pending_new: Vec::new(),
+            pending_new_recent: UidSet::new(),
             recent_sent: selected.recent.len() as u32,
         }
     }
@@ -121,9 +126,10 @@ impl View {
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     /// Reports what changed in the selected mailbox: flag changes, then expunges (when
-    /// `expunges` allows them, else they wait), then new messages and the RECENT count.
-    /// `with_uid`: FETCH responses carry UID (after UID STORE, as Dovecot).
-    pub(super) fn sync(&mut self, expunges: bool, with_uid: bool) -> Step {
+    /// `expunges` allows them, else they wait), then new messages (when `new_mail` allows
+    /// them) and the RECENT count. `with_uid`: FETCH responses carry UID (after UID STORE, as
+    /// Dovecot).
+    pub(super) fn sync(&mut self, expunges: bool, new_mail: bool, with_uid: bool) -> Step {
         let changes = match self.mail.sync() {
             Ok(changes) => changes,
             Err(e) if e.kind == MailErrorKind::Temp => {
@@ -163,14 +169,26 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let Some(view) = self.view.as_mut() else {
             return Ok(());
         };
+        view.pending_new.extend(&changes.new);
+        for uid in changes.new_recent.iter() {
+            view.pending_new_recent.insert(uid);
+        }
+        if !new_mail {
+            return Ok(());
+        }
         let before = view.messages();
-        for &uid in &changes.new {
+        for uid in std::mem::take(&mut view.pending_new) {
+            if view.pending_expunges.contains(uid) {
+                continue;
+            }
             if view.uids.last().is_none_or(|&last| uid > last) {
                 view.uids.push(uid);
             }
         }
-        for uid in changes.new_recent.iter() {
-            view.recent.insert(uid);
+        for uid in std::mem::take(&mut view.pending_new_recent).iter() {
+            if view.seq_of(uid).is_some() {
+                view.recent.insert(uid);
+            }
         }
         let messages = view.messages();
         let recent = view.recent.len() as u32;
