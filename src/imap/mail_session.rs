@@ -244,7 +244,8 @@ pub trait MailSession {
 
     /// LIST and LSUB: the mailboxes matching the request, with their attributes. A
     /// non-extended `LIST ref ""` asks for the hierarchy root of the reference: one entry
-    /// with `\Noselect`, the separator and the root name (often empty).
+    /// with `\Noselect`, the separator and the root name (often empty). LSUB answers carry
+    /// no attributes unless `returns.children` asks for them (`tb-lsub-flags`).
     fn list(&mut self, request: &List) -> Result<Vec<ListEntry>, MailError>;
 
     fn create(&mut self, name: &str) -> Result<(), MailError>;

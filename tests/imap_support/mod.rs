@@ -349,7 +349,12 @@ impl MailSession for FakeMailSession {
                     .to_string(),
                 );
             }
-            if !request.lsub && (!request.extended || request.returns.children) {
+            let children = if request.lsub {
+                request.returns.children
+            } else {
+                !request.extended || request.returns.children
+            };
+            if children {
                 attributes.push(
                     if has_children {
                         "\\HasChildren"

@@ -320,7 +320,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     }
 
     fn list(&mut self, list: &List, lsub: bool) -> Step<Reply> {
-        let entries = match self.mail.list(list) {
+        let mut request = list.clone();
+        if lsub && self.settings.workarounds.tb_lsub_flags {
+            request.returns.children = true;
+        }
+        let entries = match self.mail.list(&request) {
             Ok(entries) => entries,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };

@@ -90,8 +90,8 @@ pub struct ClientWorkarounds {
     /// `tb-extra-mailbox-sep`: a mailbox name's trailing hierarchy separator is dropped
     /// (Thunderbird sometimes adds one).
     pub tb_extra_mailbox_sep: bool,
-    /// `tb-lsub-flags`: LSUB shows `\Noselect` and children flags. Reaches storage through
-    /// [`crate::imap::parser::list::List`]'s request; cote's LSUB answer needs nothing else.
+    /// `tb-lsub-flags`: LSUB shows `\Noselect` and children flags (the LSUB request reaches
+    /// storage with `returns.children` set).
     pub tb_lsub_flags: bool,
 }
 
