@@ -166,6 +166,8 @@ pub struct SelectedMailbox {
     pub uids: Vec<u32>,
     /// The messages that are `\Recent` in this session (RFC 3501: one session only).
     pub recent: UidSet,
+    /// The first message without `\Seen` (`[UNSEEN n]`).
+    pub first_unseen_uid: Option<u32>,
     /// The mailbox's keywords (FLAGS).
     pub keywords: Vec<String>,
     /// Keywords are stored permanently (listed in PERMANENTFLAGS).

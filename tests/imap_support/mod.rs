@@ -468,6 +468,11 @@ impl MailSession for FakeMailSession {
         let selected = SelectedMailbox {
             uids: mailbox.messages.iter().map(|m| m.uid).collect(),
             recent,
+            first_unseen_uid: mailbox
+                .messages
+                .iter()
+                .find(|m| !m.flags.system.contains(MailFlags::SEEN))
+                .map(|m| m.uid),
             keywords: mailbox.keywords.clone(),
             permanent_keywords: true,
             allow_new_keywords: true,

@@ -245,7 +245,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         self.line(format!("* {} RECENT", view.recent_sent).as_bytes())?;
         let read_only = view.read_only;
         self.view = Some(view);
-        if let Some(seq) = self.first_unseen()? {
+        let first_unseen = selected
+            .first_unseen_uid
+            .and_then(|uid| self.view.as_ref().and_then(|v| v.seq_of(uid)));
+        if let Some(seq) = first_unseen {
             self.untagged(Status::Ok, Some(&Code::Unseen(seq)), "First unseen.")?;
         }
         self.untagged(
@@ -286,37 +289,6 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             (Code::ReadWrite, "Select completed.")
         };
         Ok(Reply::ok_with(code, text))
-    }
-
-    /// The first message without `\Seen`.
-    fn first_unseen(&mut self) -> Step<Option<u32>> {
-        let uids = self
-            .view
-            .as_ref()
-            .map(|v| v.uids.clone())
-            .unwrap_or_default();
-        for (i, uid) in uids.into_iter().enumerate() {
-            let flags = match self.mail.message(uid) {
-                Ok(mut message) => crate::imap::mail_session::MailMessage::flags(&mut message),
-                Err(e) => Err(e),
-            };
-            match flags {
-                Ok(flags)
-                    if !flags
-                        .system
-                        .contains(crate::storage::flags::MailFlags::SEEN) =>
-                {
-                    return Ok(Some(i as u32 + 1))
-                }
-                Ok(_) => {}
-                Err(e) if e.kind == MailErrorKind::Expunged => {}
-                Err(e) => {
-                    self.untagged(Status::No, None, &e.text)?;
-                    return Ok(None);
-                }
-            }
-        }
-        Ok(None)
     }
 
     fn list(&mut self, list: &List, lsub: bool) -> Step<Reply> {
