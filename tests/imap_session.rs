@@ -561,6 +561,32 @@ fn client_workarounds() -> Result<(), String> {
     )
 }
 
+/// A client that goes away in the middle of an APPEND leaves nothing behind, and the messages
+/// of a MULTIAPPEND are saved together or not at all.
+fn append_cut_off_saves_nothing() -> Result<(), String> {
+    for input in [
+        &b"a APPEND Sent {10}\r\nhel"[..],
+        b"a APPEND Sent {5+}\r\nhello {10+}\r\nwor",
+        b"a APPEND Sent {5+}\r\nhello (\\Seen) {5+}\r\nworld",
+    ] {
+        let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+        let (output, reason) = run_session(&mut mail, input, &settings());
+        let sent = mail
+            .mailboxes
+            .iter()
+            .find(|m| m.name == "Sent")
+            .ok_or("no Sent")?;
+        if reason != Disconnect::ClientClosed || !sent.messages.is_empty() {
+            return Err(format!(
+                "{reason:?}, {} saved: {}",
+                sent.messages.len(),
+                String::from_utf8_lossy(&output)
+            ));
+        }
+    }
+    Ok(())
+}
+
 type Test = fn() -> Result<(), String>;
 
 fn main() -> ExitCode {
@@ -598,7 +624,8 @@ fn main() -> ExitCode {
             }
         }
     }
-    let tests: [(&str, Test); 8] = [
+    let tests: [(&str, Test); 9] = [
+        ("append_cut_off_saves_nothing", append_cut_off_saves_nothing),
         ("logout_counters", logout_counters),
         ("client_workarounds", client_workarounds),
         (

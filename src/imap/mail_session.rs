@@ -300,7 +300,7 @@ pub trait MailSession {
     fn append_message_end(&mut self) -> Result<(), MailError>;
     /// ...and all of them saved at once. Nothing is saved before this returns Ok.
     fn append_commit(&mut self) -> Result<AppendResult, MailError>;
-    /// Drops an APPEND that failed or was cut off.
+    /// Drops an APPEND that failed or was cut off (nothing when none is in progress).
     fn append_abort(&mut self);
 
     /// While idling: a descriptor that becomes readable when the selected mailbox may have

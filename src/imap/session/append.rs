@@ -53,8 +53,17 @@ struct StepsDone {
 }
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
-    /// Runs APPEND; `None` when the command was already answered as a parse error.
+    /// Runs APPEND; `None` when the command was already answered as a parse error. Whatever
+    /// ends the session meanwhile drops the messages not committed.
     pub(super) fn append(&mut self, end: LineEnd) -> Step<Option<Reply>> {
+        let result = self.append_command(end);
+        if result.is_err() {
+            self.mail.append_abort();
+        }
+        result
+    }
+
+    fn append_command(&mut self, end: LineEnd) -> Step<Option<Reply>> {
         let Some((args, _)) = self.read_args(Some(1), end)? else {
             return Ok(None);
         };
