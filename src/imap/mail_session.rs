@@ -350,17 +350,17 @@ pub trait MailMessage {
         structure.map_err(|e| MailError::new(MailErrorKind::InvalidData, e.0))
     }
 
-    /// BODY[section]<partial>.
+    /// `BODY[section]<partial>`.
     fn body_section(&mut self, section: &Section) -> Result<Vec<u8>, MailError> {
         Ok(self.parsed()?.body_section(section))
     }
 
-    /// BINARY[section]<partial>.
+    /// `BINARY[section]<partial>`.
     fn binary_section(&mut self, section: &Section) -> Result<BinaryData, MailError> {
         self.parsed()?.binary_section(section).map_err(binary_error)
     }
 
-    /// BINARY.SIZE[section].
+    /// `BINARY.SIZE[section]`.
     fn binary_size(&mut self, section: &Section) -> Result<u64, MailError> {
         self.parsed()?.binary_size(section).map_err(binary_error)
     }

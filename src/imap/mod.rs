@@ -1,5 +1,10 @@
 //! imap layer (see DESIGN.md §2): the IMAP protocol — parsing commands, answering them.
 //! Never touches files.
+//!
+//! Before login: `prelogin` (with `capability`, `id`). After login: `session` runs commands
+//! read by `parser` (tokenizer and typed commands) against the storage through the traits of
+//! `mail_session`; `seqset`, `flags`, `mailbox_name`, `response`, `fetch_response` and
+//! `search_eval` are the protocol's value types, encoders and evaluators.
 
 pub mod capability;
 pub mod fetch_response;
