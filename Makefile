@@ -16,18 +16,25 @@ CARGO    ?= cargo
 ORACLE_DIR   ?= target/dovecot-oracle
 ORACLE_DEBS  := dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 
-.PHONY: all build run test bench oracle install install-compat clean
+.PHONY: all build run test bench oracle install install-compat clean build-deps
 
 all: build
 
-build:
+build: build-deps
 	$(CARGO) build --release
+
+# The default build links libpam (passdb pam) and libcrypt: say which package is missing
+# rather than let the linker fail. (`cargo build --no-default-features` needs no libpam.)
+build-deps:
+	@printf 'int main(void) { return 0; }\n' | $${CC:-cc} -x c - -o /dev/null -lpam -lcrypt 2>/dev/null || { \
+	    echo "cote links libpam and libcrypt: sudo apt-get install build-essential libpam0g-dev libcrypt-dev" >&2; \
+	    exit 1; }
 
 run: build
 	mkdir -p var
 	./target/release/cote -F -c etc/cote.conf
 
-test: oracle
+test: build-deps oracle
 	COTE_DOVECOT_ROOT=$${COTE_DOVECOT_ROOT:-$(abspath $(ORACLE_DIR))} $(CARGO) test --release
 
 bench:

@@ -369,9 +369,15 @@ fn dotlock_live_holder_not_overridden() {
             .contains(&format!("held by {}:{host}", holder.pid())),
         "{err}"
     );
-    assert!(progress
-        .iter()
-        .any(|p| matches!(p, LockProgress::Locked { .. })));
+    // The waiter reports once per second of waiting; whether a report says "locked" or
+    // "stale, will override" depends on which seconds a loaded machine lets it observe
+    // (utime() above made the lock's ctime "now"), so only the reporting itself is checked.
+    assert!(
+        progress
+            .iter()
+            .any(|p| matches!(p, LockProgress::Locked { .. } | LockProgress::Stale { .. })),
+        "{progress:?}"
+    );
     assert_eq!(holder.finish(), 0);
     // Released: free now.
     DotLock::acquire(

@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
 use cote::imap::parser::ParseError;
-use cote::imap::{serve_prelogin, Disconnect, PreloginSettings};
+use cote::imap::{serve_prelogin, Disconnect, LoginServices, PreloginEnd, PreloginSettings};
 use cote::net::ConnInfo;
 
 /// Log records of every thread, to check each session's own lines.
@@ -63,7 +63,12 @@ fn open(source: &str, settings: PreloginSettings) -> Client {
     let socket = nix_bind_connect(source, target);
     let (server_stream, _) = listener.accept().unwrap();
     let conn = ConnInfo::from_stream(&server_stream, false).unwrap();
-    let server = thread::spawn(move || serve_prelogin(server_stream, &settings, &conn));
+    let server = thread::spawn(move || {
+        match serve_prelogin(server_stream, &settings, &conn, LoginServices::default()) {
+            PreloginEnd::Disconnected(reason) => reason,
+            PreloginEnd::LoggedIn(_) => panic!("logged in without an auth service"),
+        }
+    });
     let server_thread = server.thread().id();
     socket
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -255,21 +260,20 @@ fn unknown_commands_get_bad_and_the_third_ends_the_session() {
     assert_disconnect_log(&logs, "Too many invalid commands", LOCAL);
 }
 
+/// A session without an auth service or TLS (the login tests with both are
+/// tests/login_*.rs and t/imap/login-*.t).
 #[test]
-fn login_authenticate_starttls_are_not_available_yet() {
+fn login_authenticate_starttls_without_auth_or_tls() {
     let mut c = connect(PreloginSettings::default());
     c.exchange(
         "a LOGIN bob secret\r\n",
-        &["a NO [UNAVAILABLE] Authentication is not available in this build of cote yet."],
+        &["a NO [UNAVAILABLE] Authentication is not available: the auth service cannot be reached."],
     );
     c.exchange(
         "b AUTHENTICATE PLAIN\r\n",
-        &["b NO [UNAVAILABLE] Authentication is not available in this build of cote yet."],
+        &["b NO [UNAVAILABLE] Authentication is not available: the auth service cannot be reached."],
     );
-    c.exchange(
-        "c STARTTLS\r\n",
-        &["c NO [UNAVAILABLE] TLS is not available in this build of cote yet."],
-    );
+    c.exchange("c STARTTLS\r\n", &["c BAD TLS support isn't enabled."]);
     // LOGIN with the wrong arguments is an invalid command, as in Dovecot.
     c.exchange(
         "d LOGIN bob\r\n",

@@ -13,22 +13,41 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+#[path = "tls_support/mod.rs"]
+mod tls_support;
+use tls_support::write_test_cert;
+
 const LINE_TIMEOUT: Duration = Duration::from_secs(10);
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Protocol name in `@connect` → (service, inet_listener) in the configuration.
 const LISTENERS: &[(&str, &str, &str)] = &[
     ("imap", "imap-login", "imap"),
+    ("imaps", "imap-login", "imaps"),
     ("pop3", "pop3-login", "pop3"),
     ("lmtp", "lmtp", "lmtp"),
 ];
+
+/// Listeners whose clients start TLS at once.
+const IMPLICIT_TLS: &[&str] = &["imaps"];
+
+/// The users of the template's passwd-file (passdb and userdb).
+const USERS: &str = "\
+alice:{PLAIN}secret:1000:1000::/nonexistent/alice
+bob:{PLAIN}hunter2:1001:1001::/nonexistent/bob
+";
 
 // ---------------------------------------------------------------------------------------------
 // Transcript files
 
 #[derive(Debug)]
 enum Step {
-    Connect { proto: String, name: String },
+    Connect {
+        proto: String,
+        name: String,
+        from: Option<Ipv4Addr>,
+    },
+    StartTls,
     Use(String),
     Send(Vec<u8>),
     Expect(String),
@@ -74,14 +93,26 @@ fn parse_transcript(path: &Path) -> Result<Transcript, String> {
                     continue;
                 }
                 "connect" => {
-                    let mut words = args.split_whitespace();
+                    let mut words: Vec<&str> = args.split_whitespace().collect();
+                    let mut from = None;
+                    if let Some(at) = words.iter().position(|w| *w == "from") {
+                        let ip = words
+                            .get(at + 1)
+                            .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+                            .filter(|ip| ip.is_loopback())
+                            .ok_or_else(|| err("@connect ... from IP: a 127.0.0.0/8 address"))?;
+                        from = Some(ip);
+                        words.truncate(at);
+                    }
+                    let mut words = words.into_iter();
                     let proto = words.next().unwrap_or("imap").to_string();
                     if !LISTENERS.iter().any(|(p, _, _)| *p == proto) {
                         return Err(err(&format!("unknown protocol {proto:?}")));
                     }
                     let name = words.next().unwrap_or(&proto).to_string();
-                    Step::Connect { proto, name }
+                    Step::Connect { proto, name, from }
                 }
+                "starttls" => Step::StartTls,
                 "use" => Step::Use(args.to_string()),
                 "send" => Step::Send(unescape(args).map_err(|e| err(&e))?),
                 "repeat" => {
@@ -195,7 +226,26 @@ impl Server {
         let _ = writeln!(conf, "log_path = {}/cote.log", root.display());
         let _ = writeln!(conf, "listen = 127.0.0.1");
         let _ = writeln!(conf, "protocols = imap");
-        let _ = writeln!(conf, "ssl = no");
+        let _ = writeln!(conf, "ssl = yes");
+        let _ = writeln!(conf, "ssl_cert = <{}/cert.pem", root.display());
+        let _ = writeln!(conf, "ssl_key = <{}/key.pem", root.display());
+        let _ = writeln!(
+            conf,
+            "auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256"
+        );
+        let _ = writeln!(conf, "auth_failure_delay = 1 secs");
+        for db in ["passdb", "userdb"] {
+            let _ = writeln!(conf, "{db} {{");
+            let _ = writeln!(conf, "  driver = passwd-file");
+            let _ = writeln!(conf, "  args = {}/users", root.display());
+            let _ = writeln!(conf, "}}");
+        }
+        write_test_cert(root).map_err(|e| format!("test certificate: {e}"))?;
+        fs::write(root.join("users"), USERS).map_err(|e| format!("users: {e}"))?;
+        // Started as root, the auth service reads the users file as its own user.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod: {e}"))?;
         for (proto, service, listener) in LISTENERS {
             let port = free_port();
             ports.insert(proto.to_string(), port);
@@ -282,10 +332,80 @@ impl Drop for Server {
 // ---------------------------------------------------------------------------------------------
 // Playing a transcript
 
+/// The client side of a connection: plain, or TLS after `@starttls` / on `imaps`.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<openssl::ssl::SslStream<TcpStream>>),
+}
+
+impl std::io::Read for Io {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Io::Plain(s) => s.read(buf),
+            Io::Tls(s) => match s.ssl_read(buf) {
+                Ok(n) => Ok(n),
+                Err(e) if e.code() == openssl::ssl::ErrorCode::ZERO_RETURN => Ok(0),
+                Err(e)
+                    if e.code() == openssl::ssl::ErrorCode::SYSCALL && e.io_error().is_none() =>
+                {
+                    Ok(0)
+                }
+                Err(e) => Err(e
+                    .into_io_error()
+                    .unwrap_or_else(|e| std::io::Error::other(e.to_string()))),
+            },
+        }
+    }
+}
+
+impl Write for Io {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Io::Plain(s) => s.write(buf),
+            Io::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Io::Plain(s) => s.flush(),
+            Io::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Io {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Io::Plain(s) => s,
+            Io::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+/// A TLS client that takes any certificate (the server's is self-signed).
+fn tls_connect(stream: TcpStream) -> Result<Io, String> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
+    builder.set_verify(SslVerifyMode::NONE);
+    let connector = builder.build();
+    connector
+        .configure()
+        .map_err(|e| e.to_string())?
+        .verify_hostname(false)
+        .connect("localhost", stream)
+        .map(|s| Io::Tls(Box::new(s)))
+        .map_err(|e| format!("TLS handshake: {e}"))
+}
+
 struct Connection {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Io>,
     closed: bool,
+}
+
+impl Connection {
+    fn writer(&mut self) -> &mut Io {
+        self.reader.get_mut()
+    }
 }
 
 fn play(t: &Transcript, server: &Server) -> Result<(), String> {
@@ -299,20 +419,23 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
                 t.path.display()
             )
         };
-        if let Step::Connect { proto, name } = step {
+        if let Step::Connect { proto, name, from } = step {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, server.ports[proto.as_str()]));
-            let stream = TcpStream::connect_timeout(&addr, LINE_TIMEOUT)
+            let stream = connect_from(*from, addr)
                 .map_err(|e| fail(format!("connect {proto}: {e}"), &log))?;
             stream
                 .set_read_timeout(Some(LINE_TIMEOUT))
                 .map_err(|e| fail(e.to_string(), &log))?;
-            let writer = stream.try_clone().map_err(|e| fail(e.to_string(), &log))?;
+            let io = if IMPLICIT_TLS.contains(&proto.as_str()) {
+                tls_connect(stream).map_err(|e| fail(e, &log))?
+            } else {
+                Io::Plain(stream)
+            };
             let _ = writeln!(log, "[{name}: connected to {proto}]");
             conns.insert(
                 name.clone(),
                 Connection {
-                    reader: BufReader::new(stream),
-                    writer,
+                    reader: BufReader::new(io),
                     closed: false,
                 },
             );
@@ -337,11 +460,30 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
             return Err(fail(format!("no connection named {name}"), &log));
         };
         match step {
+            Step::StartTls => {
+                if !conn.reader.buffer().is_empty() {
+                    return Err(fail("unread server data before @starttls".into(), &log));
+                }
+                let placeholder = Io::Plain(
+                    conn.reader
+                        .get_ref()
+                        .tcp()
+                        .try_clone()
+                        .map_err(|e| fail(e.to_string(), &log))?,
+                );
+                let io = std::mem::replace(conn.reader.get_mut(), placeholder);
+                let Io::Plain(tcp) = io else {
+                    return Err(fail("@starttls: TLS is already active".into(), &log));
+                };
+                let tls = tls_connect(tcp).map_err(|e| fail(e, &log))?;
+                conn.reader = BufReader::new(tls);
+                let _ = writeln!(log, "[{name}: TLS started]");
+            }
             Step::Send(bytes) => {
                 let _ = writeln!(log, "C: {}", printable(bytes).trim_end_matches("\\r\\n"));
                 // A server that closes while the client still sends (BYE on a flood) resets
                 // the connection: that is recorded, and the next S:/@eof decides.
-                if let Err(e) = conn.writer.write_all(bytes) {
+                if let Err(e) = conn.writer().write_all(bytes) {
                     let _ = writeln!(log, "[{name}: send failed: {e}]");
                 }
             }
@@ -361,7 +503,11 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
                 Err(e) => return Err(fail(format!("expected: {pattern}\n     got: {e}"), &log)),
             },
             Step::Close => {
-                let _ = conn.writer.shutdown(std::net::Shutdown::Both);
+                let _ = conn
+                    .reader
+                    .get_ref()
+                    .tcp()
+                    .shutdown(std::net::Shutdown::Both);
                 conn.closed = true;
                 let _ = writeln!(log, "[{name}: closed by client]");
             }
@@ -391,6 +537,7 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
         let _ = conn
             .reader
             .get_ref()
+            .tcp()
             .set_read_timeout(Some(Duration::from_millis(200)));
         if let Ok(Some(line)) = read_line(&mut conn.reader) {
             return Err(format!(
@@ -402,8 +549,46 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
     Ok(())
 }
 
+/// A connection to `addr` from the loopback address `from` (Dovecot treats 127.0.0.2 →
+/// 127.0.0.1 as not secured).
+fn connect_from(from: Option<Ipv4Addr>, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let Some(from) = from else {
+        return TcpStream::connect_timeout(&addr, LINE_TIMEOUT);
+    };
+    // SAFETY: a new socket; bind and connect with valid sockaddr_in structures.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let sockaddr = |ip: Ipv4Addr, port: u16| libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(ip.octets()),
+            },
+            sin_zero: [0; 8],
+        };
+        let local = sockaddr(from, 0);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let SocketAddr::V4(v4) = addr else {
+            return Err(std::io::Error::other("IPv4 only"));
+        };
+        let remote = sockaddr(*v4.ip(), v4.port());
+        if libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
+    }
+}
+
 /// One server line without its CRLF; `None` at EOF.
-fn read_line(reader: &mut BufReader<TcpStream>) -> Result<Option<String>, String> {
+fn read_line(reader: &mut BufReader<Io>) -> Result<Option<String>, String> {
     let mut buf = Vec::new();
     match reader.read_until(b'\n', &mut buf) {
         Ok(0) => Ok(None),

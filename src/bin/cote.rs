@@ -1,17 +1,51 @@
 //! `cote`: the master process and Dovecot's `dovecot` command line.
 
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cote::config::var_expand;
 use cote::config::{Config, FilterQuery};
-use cote::imap::{serve_prelogin, PreloginSettings};
+use cote::imap::postlogin::{serve_postlogin, LoginReply, PostloginSettings};
+use cote::imap::{
+    send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd, PreloginSettings,
+};
+use cote::master::handoff::{self, HandoffRequest};
+use cote::master::mail_login::{self, MailLogin};
+use cote::master::privileges::visible_path;
 use cote::master::{cli, Connection, Registry, Stream};
+use cote::net::tls::TlsServer;
+use cote::net::tls_proxy;
 use cote::net::ConnInfo;
 
 /// The services this binary runs, by service name.
 fn registry() -> Registry<Config> {
     let mut registry = Registry::new();
     registry.register("imap-login", imap_login);
+    registry.register_init("imap-login", imap_login_init);
+    registry.register("imap", imap_mail);
+    registry.register("auth", cote::auth::server::serve_auth);
+    registry.register("auth-worker", cote::auth::server::serve_auth_worker);
     registry
+}
+
+/// A login process, still root: TLS keys are read now, before it chroots and drops
+/// privileges.
+fn imap_login_init(config: &Config) -> Result<(), String> {
+    let imap = config.settings(&FilterQuery {
+        protocol: Some("imap".into()),
+        ..FilterQuery::default()
+    });
+    if imap.str("ssl") != "no" {
+        TlsServer::prepare(config, "imap");
+    }
+    Ok(())
+}
+
+/// A socket under base_dir, as this (possibly chrooted) process reaches it.
+fn base_dir_path(config: &Config, relative: &str) -> PathBuf {
+    visible_path(&Path::new(config.global().str("base_dir")).join(relative))
 }
 
 /// `service imap-login`: IMAP before authentication, one connection per call.
@@ -34,12 +68,156 @@ fn imap_login(config: &Config, conn: Connection) {
         remote_ip: Some(info.remote.ip()),
         local_name: None,
     };
-    match PreloginSettings::from_settings(&config.settings(&query), &info) {
-        Ok(settings) => {
-            serve_prelogin(stream, &settings, &info);
+    let settings = match PreloginSettings::from_settings(&config.settings(&query), &info) {
+        Ok(settings) => settings,
+        Err(e) => {
+            log::error!("{e}");
+            return;
         }
-        Err(e) => log::error!("{e}"),
+    };
+    let auth_socket = base_dir_path(config, "login/login");
+    let services = LoginServices {
+        auth_socket: Some(&auth_socket),
+        tls: TlsServer::get(),
+    };
+    if let PreloginEnd::LoggedIn(login) = serve_prelogin(stream, &settings, &info, services) {
+        hand_over(config, *login);
     }
+}
+
+/// After a login: the client goes to a mail process (`service imap`'s `login/imap`); a TLS
+/// client stays here, relayed in plaintext to it.
+fn hand_over(config: &Config, login: LoggedIn) {
+    let LoggedIn {
+        stream,
+        conn,
+        secured,
+        user,
+        mechanism,
+        auth,
+        auth_id,
+        tag,
+        untagged_capability,
+        input,
+    } = login;
+    let request = HandoffRequest {
+        auth_server_pid: auth.server_pid,
+        auth_id,
+        cookie_hex: auth.cookie.clone(),
+        local: conn.local,
+        remote: conn.remote,
+        secured,
+        tls: conn.tls,
+        session_id: conn.session_id.clone(),
+        prefix: LoginReply {
+            tag,
+            untagged_capability,
+        }
+        .encode(),
+        input,
+    };
+    let elements =
+        |mpid: Option<u32>| conn.login_log_elements(&user, Some(&mechanism), mpid, secured);
+    let socket = base_dir_path(config, "login/imap");
+    match handoff::hand_over(&socket, request, stream) {
+        Ok(delivered) => {
+            log::info!("Login: {}", elements(Some(delivered.mail_pid)));
+            // The mail process has verified the login: the auth connection can go.
+            drop(auth);
+            if let Some((tls, plain)) = delivered.proxy {
+                if let Err(e) = tls_proxy::proxy(tls.into_inner(), plain) {
+                    log::error!("TLS proxy failed: {e}");
+                }
+            }
+        }
+        Err(failed) => {
+            log::error!("{}", failed.error);
+            log::info!(
+                "Disconnected: Internal login failure (pid={} id={auth_id}): {}",
+                std::process::id(),
+                elements(None)
+            );
+            if let Some(mut stream) = failed.stream {
+                send_internal_failure(&mut stream);
+            }
+        }
+    }
+}
+
+/// `service imap`: a mail process. It takes over one logged-in client from a login
+/// process, becomes the user, and serves the authenticated state.
+fn imap_mail(config: &Config, conn: Connection) {
+    let Stream::Unix(socket) = conn.stream else {
+        log::error!("service imap: only its login/imap listener is supported");
+        return;
+    };
+    // imap-master serves imap-hibernate and doveadm in Dovecot; cote has neither yet.
+    if conn.listener.name != "login/imap" {
+        log::error!(
+            "service imap: connections to {} are not supported yet",
+            conn.listener.name
+        );
+        return;
+    }
+    let Some(login) = mail_login::accept_login(config, socket, "imap") else {
+        return;
+    };
+    let settings = config.settings(&FilterQuery {
+        protocol: Some("imap".into()),
+        local_ip: Some(login.request.local.ip()),
+        remote_ip: Some(login.request.remote.ip()),
+        local_name: None,
+    });
+    match var_expand::expand(settings.str("mail_log_prefix"), &login.vars) {
+        Ok(prefix) => cote::log::set_prefix(&prefix),
+        Err(e) => log::error!("Failed to expand mail_log_prefix: {e}"),
+    }
+    serve_mail_client(&settings, login);
+}
+
+fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
+    let Some(reply) = LoginReply::decode(&login.request.prefix) else {
+        log::error!("Login process sent no IMAP tag");
+        return;
+    };
+    let MailLogin {
+        request,
+        client,
+        setup,
+        vars,
+        ..
+    } = login;
+    let stream = if request.tls {
+        Stream::Unix(UnixStream::from(client))
+    } else {
+        Stream::Tcp(TcpStream::from(client))
+    };
+    if let Err(e) = setup {
+        log::error!("{e}");
+        let text = format!(
+            "{} OK Logged in, but initialization failed.\r\n\
+             * BYE Internal error occurred. Refer to server log for more information.\r\n",
+            reply.tag
+        );
+        let mut stream = stream;
+        let _ = std::io::Write::write_all(&mut stream, text.as_bytes());
+        return;
+    }
+    let postlogin = match PostloginSettings::from_settings(settings) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{e}");
+            return;
+        }
+    };
+    let reader = match stream.try_clone() {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("dup() failed: {e}");
+            return;
+        }
+    };
+    serve_postlogin(reader, stream, request.input, &reply, &postlogin, &vars);
 }
 
 fn main() -> ExitCode {

@@ -1,10 +1,12 @@
-//! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`, `pw`.
+//! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
+//! `pw`, `auth test`, `auth lookup`, `user`.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cote::auth::admin::{self as auth_admin, AuthVerb};
 use cote::auth::scheme::pw;
 use cote::config::cli::default_config_path;
 use cote::log::{print_stderr, Level};
@@ -40,6 +42,21 @@ fn main() -> ExitCode {
         return ExitCode::from(pw::main(&rest));
     }
     let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    if let Some(verb) = AuthVerb::parse(&words) {
+        let verb = match verb {
+            Ok(v) => v,
+            Err(e) => return usage_error(&e),
+        };
+        let path = config.unwrap_or_else(default_config_path);
+        return match admin::load_config(&path, PREFIX) {
+            Ok(config) => ExitCode::from(auth_admin::run(
+                &verb,
+                &config,
+                &mut std::io::stdout().lock(),
+            )),
+            Err(code) => ExitCode::from(code),
+        };
+    }
     match Verb::parse(&words) {
         Ok(verb) => {
             let path = config.unwrap_or_else(default_config_path);

@@ -80,6 +80,16 @@ impl Config {
         &self.warnings
     }
 
+    /// Every `local_name` filter section's names, as written (space-separated, `*`
+    /// wildcards): a login process prepares a TLS context for each before dropping root.
+    pub fn local_names(&self) -> Vec<&str> {
+        self.parsed
+            .filters
+            .iter()
+            .filter_map(|f| f.filter.local_name.as_deref())
+            .collect()
+    }
+
     /// The global settings, no filter applied.
     pub fn global(&self) -> Settings<'_> {
         Settings {

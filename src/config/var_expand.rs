@@ -220,6 +220,24 @@ pub fn uses_var(template: &str, short: u8, long: &str) -> bool {
     false
 }
 
+/// Whether `template` has any variable at all, `%%` not counting (Dovecot's loop over
+/// `var_get_key`, e.g. for a passwd-file path that names one file per user or domain).
+pub fn has_vars(template: &str) -> bool {
+    let s = template.as_bytes();
+    let mut i = 0;
+    while i + 1 < s.len() {
+        if s[i] == b'%' {
+            let key_at = parse_spec(s, i + 1).next;
+            if s.get(key_at) != Some(&b'%') {
+                return true;
+            }
+            i = key_at;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// How a variable's value is transformed.
 #[derive(Clone, Copy)]
 enum Modifier {
@@ -494,16 +512,7 @@ fn apply_modifier(m: Modifier, v: Vec<u8>, spec: &mut Spec) -> Vec<u8> {
     match m {
         Modifier::Lower => v.to_ascii_lowercase(),
         Modifier::Upper => v.to_ascii_uppercase(),
-        Modifier::Escape => {
-            let mut out = Vec::with_capacity(v.len());
-            for c in v {
-                if matches!(c, b'"' | b'\\' | b'\'') {
-                    out.push(b'\\');
-                }
-                out.push(c);
-            }
-            out
-        }
+        Modifier::Escape => str_escape(&v),
         Modifier::Hex => {
             let n = std::str::from_utf8(&v)
                 .ok()
@@ -556,6 +565,18 @@ fn apply_modifier(m: Modifier, v: Vec<u8>, spec: &mut Spec) -> Vec<u8> {
             v
         }
     }
+}
+
+/// Dovecot's `str_escape()` (the `%E` modifier): a backslash before `"`, `'` and `\`.
+pub fn str_escape(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    for &c in value {
+        if matches!(c, b'"' | b'\\' | b'\'') {
+            out.push(b'\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `%H`/`%N` print the hash in hex, zero-padded to the offset's length, and use up the offset.

@@ -1,10 +1,19 @@
-//! The pre-login CAPABILITY list, built with Dovecot 2.3's rules (imap-login's
-//! `get_capability`, `is_login_cmd_disabled` and the SASL mechanism filter).
+//! The CAPABILITY lists: pre-login with Dovecot 2.3's rules (imap-login's `get_capability`,
+//! `is_login_cmd_disabled` and the SASL mechanism filter), and the post-login list of what
+//! this build's authenticated state really answers.
 
 use crate::net::SslMode;
 
 /// Dovecot 2.3's built-in pre-login list (`CAPABILITY_BANNER_STRING`).
 pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
+
+/// What cote answers after login until the IMAP server (issue 5) lands: CAPABILITY, NOOP, ID
+/// and LOGOUT. The rule is to list only what a client can use: IMAP4rev1 (the baseline no
+/// client connects without), ID, and the literal syntax the command reader takes
+/// (LITERAL+/LITERAL-, appended as Dovecot does); SASL-IR and LOGIN-REFERRALS stay because
+/// Dovecot repeats them after login and they promise nothing more. ENABLE, IDLE and Dovecot's
+/// post-login extensions (SORT, THREAD, CONDSTORE, ...) arrive with the commands behind them.
+pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID";
 
 /// A SASL mechanism as the auth service announces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,23 +68,36 @@ impl CapabilityInputs<'_> {
     }
 }
 
-/// The capability list sent in the greeting and for CAPABILITY before login.
-pub fn prelogin_capability(inputs: &CapabilityInputs) -> String {
-    let mut caps = match inputs.imap_capability {
-        "" => PRELOGIN_BANNER.to_string(),
+/// `banner` as `imap_capability` changes it: empty keeps it, `+X Y` appends, anything else
+/// replaces it (and then no LITERAL+/LITERAL- is added).
+fn base_list(banner: &str, imap_capability: &str, literal_minus: bool) -> String {
+    let mut caps = match imap_capability {
+        "" => banner.to_string(),
         custom => match custom.strip_prefix('+') {
-            Some(extra) => format!("{PRELOGIN_BANNER} {extra}"),
-            None => custom.to_string(),
+            Some(extra) => format!("{banner} {extra}"),
+            None => return custom.to_string(),
         },
     };
-    let explicit = !inputs.imap_capability.is_empty() && !inputs.imap_capability.starts_with('+');
-    if !explicit {
-        caps.push_str(if inputs.imap_literal_minus {
-            " LITERAL-"
-        } else {
-            " LITERAL+"
-        });
-    }
+    caps.push_str(if literal_minus {
+        " LITERAL-"
+    } else {
+        " LITERAL+"
+    });
+    caps
+}
+
+/// The capability list after login (see [`POSTLOGIN_BANNER`] for what it holds).
+pub fn postlogin_capability(imap_capability: &str, literal_minus: bool) -> String {
+    base_list(POSTLOGIN_BANNER, imap_capability, literal_minus)
+}
+
+/// The capability list sent in the greeting and for CAPABILITY before login.
+pub fn prelogin_capability(inputs: &CapabilityInputs) -> String {
+    let mut caps = base_list(
+        PRELOGIN_BANNER,
+        inputs.imap_capability,
+        inputs.imap_literal_minus,
+    );
     if inputs.tls_available && inputs.ssl != SslMode::No && !inputs.tls_active {
         caps.push_str(" STARTTLS");
     }
@@ -244,6 +266,19 @@ mod tests {
             prelogin_capability(&tls),
             format!("{BASE} LITERAL+ AUTH=PLAIN AUTH=LOGIN")
         );
+    }
+
+    #[test]
+    fn postlogin_list_follows_imap_capability() {
+        assert_eq!(
+            postlogin_capability("", false),
+            "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+"
+        );
+        assert_eq!(
+            postlogin_capability("+XFOO", true),
+            "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID XFOO LITERAL-"
+        );
+        assert_eq!(postlogin_capability("IMAP4rev1 X", false), "IMAP4rev1 X");
     }
 
     #[test]

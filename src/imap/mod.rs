@@ -1,11 +1,31 @@
 //! imap layer (see DESIGN.md §2): the IMAP protocol — parsing commands, answering them.
 //! Never touches files.
+//!
+//! Before login: `prelogin` (with `capability`, `id`). After login: `session` runs commands
+//! read by `parser` (tokenizer and typed commands) against the storage through the traits of
+//! `mail_session`; `seqset`, `flags`, `mailbox_name`, `response`, `fetch_response` and
+//! `search_eval` are the protocol's value types, encoders and evaluators.
 
 pub mod capability;
+pub mod fetch_response;
+pub mod flags;
 pub mod id;
+pub mod localtime;
+mod login_auth;
+mod login_settings;
+pub mod mail_session;
+pub mod mailbox_name;
 pub mod parser;
+pub mod postlogin;
 pub mod prelogin;
+pub mod response;
+pub mod search_eval;
+pub mod seqset;
+pub mod session;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 
-pub use prelogin::{serve_prelogin, Disconnect, PreloginSettings};
+pub use prelogin::{
+    send_internal_failure, serve_prelogin, Disconnect, LoggedIn, LoginServices, PreloginEnd,
+    PreloginSettings,
+};

@@ -1,27 +1,30 @@
 //! The IMAP session before login, answering as Dovecot 2.3's imap-login does: the greeting,
-//! CAPABILITY, NOOP, ID, ENABLE, LOGOUT, `BAD` for anything else, the login timeout and the
-//! limits on what a client may send before it has authenticated.
+//! CAPABILITY, NOOP, ID, ENABLE, LOGOUT, STARTTLS, LOGIN and AUTHENTICATE (`login_auth.rs`),
+//! `BAD` for anything else, the login timeout and the limits on what a client may send before
+//! it has authenticated.
 //!
-//! LOGIN, AUTHENTICATE and STARTTLS need the auth service and TLS, which this build does not
-//! have yet: they are answered `NO [UNAVAILABLE]`, and the capability list says so
-//! (LOGINDISABLED, no AUTH=, no STARTTLS).
+//! The session knows nothing about processes: a successful login ends it with
+//! [`PreloginEnd::LoggedIn`], and the caller hands the connection to a mail process.
 
 use std::fmt;
 use std::io::{self, ErrorKind};
-use std::net::TcpStream;
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use crate::config::var_expand::{self, VarError, Vars};
-use crate::config::{ConfigError, Settings};
-use crate::imap::capability::{prelogin_capability, CapabilityInputs};
+use crate::auth::client::AuthClient;
+use crate::config::FilterQuery;
+use crate::imap::capability::{prelogin_capability, CapabilityInputs, SaslMech};
 use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
 use crate::imap::parser::{
     Arg, ArgOptions, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
 };
-use crate::net::conn::{parse_ip, parse_networks, InvalidNetwork};
+use crate::net::conn::parse_ip;
+use crate::net::tls::{TlsError, TlsServer};
 use crate::net::{
-    ConnInfo, DeadlineStream, IpNetwork, LineError, LineReader, ResponseWriter, SslMode,
+    ClientStream, ConnInfo, DeadlineStream, LineError, LineReader, ResponseWriter, SslMode,
 };
+
+pub use super::login_settings::{PreloginConfigError, PreloginSettings};
 
 /// Dovecot's imap-login reads commands through a 1026-byte input buffer
 /// (`LOGIN_MAX_INBUF_SIZE`): no single argument may be larger.
@@ -39,123 +42,8 @@ const MAX_BAD_COMMANDS: u32 = 3;
 const OUTPUT_FLUSH_AT: usize = 4096;
 /// Dovecot's limit on `x-session-id` from a trusted proxy (`LOGIN_MAX_SESSION_ID_LEN`).
 const MAX_SESSION_ID_LEN: usize = 64;
-
-/// What the pre-login session needs from the configuration, already resolved for this
-/// connection's filters.
-#[derive(Debug, Clone)]
-pub struct PreloginSettings {
-    /// `login_greeting`, its `%` variables expanded for this connection.
-    pub login_greeting: String,
-    pub login_trusted_networks: Vec<IpNetwork>,
-    pub imap_capability: String,
-    pub imap_literal_minus: bool,
-    pub imap_id_send: String,
-    pub imap_id_log: String,
-    pub ssl: SslMode,
-    pub disable_plaintext_auth: bool,
-    /// A client that has not logged in this long after connecting is disconnected.
-    pub login_timeout: Duration,
-    /// Bytes of one command, literals included.
-    pub max_line_length: usize,
-}
-
-impl Default for PreloginSettings {
-    /// Dovecot 2.3's defaults as Debian builds it.
-    fn default() -> Self {
-        PreloginSettings {
-            login_greeting: "Dovecot (Debian) ready.".to_string(),
-            login_trusted_networks: Vec::new(),
-            imap_capability: String::new(),
-            imap_literal_minus: false,
-            imap_id_send: "name *".to_string(),
-            imap_id_log: String::new(),
-            ssl: SslMode::Yes,
-            disable_plaintext_auth: true,
-            login_timeout: LOGIN_TIMEOUT,
-            max_line_length: LOGIN_MAX_LINE_LENGTH,
-        }
-    }
-}
-
-impl PreloginSettings {
-    /// The settings as connection `conn` sees them (`config.settings(&FilterQuery {
-    /// protocol: Some("imap".into()), local_ip, remote_ip, local_name })`), with the login
-    /// variables expanded as Dovecot's login processes do (`%l %r %p %s`, `%{local_name}`).
-    /// imap-login's command length and login timeout are fixed in Dovecot, not settings.
-    pub fn from_settings(
-        settings: &Settings,
-        conn: &ConnInfo,
-    ) -> Result<Self, PreloginConfigError> {
-        let login_greeting =
-            var_expand::expand(&settings.read("login_greeting")?, &login_vars(conn, "imap"))
-                .map_err(PreloginConfigError::Expand)?;
-        let networks = settings.read("login_trusted_networks")?;
-        let login_trusted_networks =
-            parse_networks(&networks).map_err(PreloginConfigError::TrustedNetworks)?;
-        let ssl = settings
-            .str("ssl")
-            .parse()
-            .map_err(PreloginConfigError::Ssl)?;
-        Ok(PreloginSettings {
-            login_greeting,
-            login_trusted_networks,
-            imap_capability: settings.read("imap_capability")?,
-            imap_literal_minus: settings.bool("imap_literal_minus"),
-            imap_id_send: settings.read("imap_id_send")?,
-            imap_id_log: settings.read("imap_id_log")?,
-            ssl,
-            disable_plaintext_auth: settings.bool("disable_plaintext_auth"),
-            login_timeout: LOGIN_TIMEOUT,
-            max_line_length: LOGIN_MAX_LINE_LENGTH,
-        })
-    }
-}
-
-/// Settings the pre-login session cannot work with.
-#[derive(Debug)]
-pub enum PreloginConfigError {
-    /// A `key = <file` value could not be read.
-    Config(ConfigError),
-    TrustedNetworks(InvalidNetwork),
-    Ssl(String),
-    /// A `%` variable that does not exist in a login setting.
-    Expand(VarError),
-}
-
-impl fmt::Display for PreloginConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PreloginConfigError::Config(e) => e.fmt(f),
-            PreloginConfigError::TrustedNetworks(e) => write!(f, "login_trusted_networks: {e}"),
-            PreloginConfigError::Ssl(e) => f.write_str(e),
-            PreloginConfigError::Expand(e) => write!(f, "Failed to expand settings: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for PreloginConfigError {}
-
-/// The variables of login settings (Dovecot's `login_set_var_expand_table`).
-fn login_vars(conn: &ConnInfo, service: &str) -> Vars {
-    let local = conn.local.ip().to_string();
-    let remote = conn.remote.ip().to_string();
-    let pid = std::process::id().to_string();
-    let mut vars = Vars::new();
-    vars.set(Some(b'l'), Some("lip"), Some(&local));
-    vars.set(Some(b'r'), Some("rip"), Some(&remote));
-    vars.set(Some(b'p'), Some("pid"), Some(&pid));
-    vars.set(Some(b's'), Some("service"), Some(service));
-    vars.set(None, Some("local_name"), None);
-    vars.set(None, Some("local_ip"), Some(&local));
-    vars.set(None, Some("remote_ip"), Some(&remote));
-    vars
-}
-
-impl From<ConfigError> for PreloginConfigError {
-    fn from(e: ConfigError) -> Self {
-        PreloginConfigError::Config(e)
-    }
-}
+/// The most a SASL response (initial or continued) may hold (`LOGIN_MAX_AUTH_BUF_SIZE`).
+pub const MAX_AUTH_RESPONSE: usize = 8192;
 
 /// Why a pre-login session ended. `Display` is the reason in Dovecot's
 /// `Disconnected: <reason> (no auth attempts in N secs)` log line.
@@ -176,6 +64,14 @@ pub enum Disconnect {
     LiteralTooLarge(ParseError),
     /// The login timeout passed.
     Inactivity,
+    /// A SASL response longer than Dovecot's 8 KiB.
+    AuthResponseTooLarge,
+    /// TLS could not be started (no usable certificate): Dovecot's `TLS initialization failed.`
+    TlsInitFailed,
+    /// The TLS handshake failed (`TLS handshaking: SSL_accept() failed: ...`).
+    TlsHandshake(String),
+    /// The auth service went away in the middle of an authentication.
+    AuthServiceFailed,
 }
 
 impl fmt::Display for Disconnect {
@@ -190,64 +86,201 @@ impl fmt::Display for Disconnect {
             Disconnect::InputBufferFull => f.write_str("Input buffer full"),
             Disconnect::LiteralTooLarge(e) => f.write_str(e.message()),
             Disconnect::Inactivity => f.write_str("Inactivity"),
+            Disconnect::AuthResponseTooLarge => f.write_str("Authentication response too large"),
+            Disconnect::TlsInitFailed => f.write_str("TLS initialization failed."),
+            Disconnect::TlsHandshake(e) => write!(f, "TLS handshaking: {e}"),
+            Disconnect::AuthServiceFailed => f.write_str("Auth process broken"),
         }
     }
 }
 
-/// Serves one client connection until it logs out, misbehaves, times out or goes away, and
-/// logs Dovecot's disconnect line. `conn` describes the accepted connection.
+/// What a login session may use besides the client: the auth service and TLS.
+#[derive(Clone, Copy, Default)]
+pub struct LoginServices<'a> {
+    /// The auth service's socket for logins (`login/login`), as this process sees it. `None`:
+    /// no authentication here (LOGIN and AUTHENTICATE are refused as unavailable).
+    pub auth_socket: Option<&'a Path>,
+    /// TLS contexts prepared at startup; `None`: no TLS in this process.
+    pub tls: Option<&'a TlsServer>,
+}
+
+/// A client that logged in: everything the mail process needs to take over.
+pub struct LoggedIn {
+    /// The connection; plain TCP, or TLS that the login process must keep serving.
+    pub stream: ClientStream,
+    pub conn: ConnInfo,
+    pub secured: bool,
+    /// The user name the auth service logged in.
+    pub user: String,
+    /// The SASL mechanism (`PLAIN` for LOGIN).
+    pub mechanism: String,
+    /// The auth connection, kept open until the mail process has verified the login.
+    pub auth: AuthClient,
+    /// The id of the successful request on that connection.
+    pub auth_id: u32,
+    /// The tag of the LOGIN/AUTHENTICATE command the mail process answers.
+    pub tag: String,
+    /// The client asked CAPABILITY before logging in: it gets the new list untagged.
+    pub untagged_capability: bool,
+    /// Client input read but not processed (pipelined after the login command).
+    pub input: Vec<u8>,
+}
+
+/// Dovecot's last word to a client whose login could not be handed to a mail process.
+pub fn send_internal_failure(stream: &mut ClientStream) {
+    let bye =
+        b"* BYE [UNAVAILABLE] Internal login failure. Refer to server log for more information.\r\n";
+    // Without waiting for a client that does not read: the connection is closed next.
+    let _ = stream.with_tcp(|s| s.set_nonblocking(true));
+    let _ = io::Write::write_all(stream, bye);
+}
+
+/// How a pre-login session ended.
+pub enum PreloginEnd {
+    Disconnected(Disconnect),
+    LoggedIn(Box<LoggedIn>),
+}
+
+/// Serves one client connection until it logs in, logs out, misbehaves, times out or goes
+/// away; a disconnect is logged with Dovecot's line. `conn` describes the accepted
+/// connection; on an implicit-TLS listener (`conn.tls`) the handshake comes first.
 pub fn serve_prelogin(
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     settings: &PreloginSettings,
     conn: &ConnInfo,
-) -> Disconnect {
-    let mut session = Session::new(&stream, settings, conn.clone());
-    let reason = session.run();
-    let secs = session.conn.accepted_at.elapsed().as_secs();
-    session.log(&format!(
-        "Disconnected: {reason} (no auth attempts in {secs} secs)"
-    ));
-    reason
+    services: LoginServices<'_>,
+) -> PreloginEnd {
+    let deadline = conn.accepted_at.checked_add(settings.login_timeout);
+    let stream = if conn.tls {
+        match start_tls(stream, conn, services.tls, deadline) {
+            Ok(s) => s,
+            Err(reason) => {
+                let info = conn.login_log_elements("", None, None, true);
+                log::info!("Disconnected: {reason} (no auth attempts in 0 secs): {info}");
+                return PreloginEnd::Disconnected(reason);
+            }
+        }
+    } else {
+        ClientStream::plain(stream)
+    };
+    let mut session = Session::new(stream, settings, conn.clone(), services, deadline);
+    match session.run() {
+        Ok(logged_in) => PreloginEnd::LoggedIn(logged_in),
+        Err(reason) => {
+            let suffix = session.disconnect_suffix();
+            let line = format!("Disconnected: {reason} {suffix}");
+            session.log(&line);
+            PreloginEnd::Disconnected(reason)
+        }
+    }
+}
+
+/// The server side of a TLS handshake on `stream`, for the connection `conn`.
+fn start_tls(
+    stream: std::net::TcpStream,
+    conn: &ConnInfo,
+    tls: Option<&TlsServer>,
+    deadline: Option<Instant>,
+) -> Result<ClientStream, Disconnect> {
+    let Some(tls) = tls else {
+        log::error!("TLS is not available in this process");
+        return Err(Disconnect::TlsInitFailed);
+    };
+    let query = FilterQuery {
+        protocol: Some("imap".into()),
+        local_ip: Some(conn.local.ip()),
+        remote_ip: Some(conn.remote.ip()),
+        local_name: None,
+    };
+    match tls.accept(stream, &query, deadline) {
+        Ok(s) => Ok(ClientStream::tls(s)),
+        Err(TlsError::Context(e)) => {
+            let info = conn.login_log_elements("", None, None, true);
+            log::error!("Failed to initialize SSL server context: {e}: {info}");
+            Err(Disconnect::TlsInitFailed)
+        }
+        Err(TlsError::Timeout) => Err(Disconnect::Inactivity),
+        Err(e @ TlsError::Handshake(_)) => Err(Disconnect::TlsHandshake(e.to_string())),
+    }
 }
 
 /// Ends the session: `Err` carries the reason.
-type Step = Result<(), Disconnect>;
+pub(super) type Step = Result<(), Disconnect>;
 
-struct Session<'a> {
-    stream: &'a TcpStream,
-    settings: &'a PreloginSettings,
-    conn: ConnInfo,
-    trusted: bool,
-    secured: bool,
-    capability: String,
-    reader: LineReader<DeadlineStream<&'a TcpStream>>,
-    writer: ResponseWriter<DeadlineStream<&'a TcpStream>>,
-    parser: CommandParser,
-    bad_commands: u32,
+/// What one command did to the session.
+pub(super) enum Outcome {
+    Continue,
+    LoggedIn(Box<LoggedIn>),
+}
+
+pub(super) struct Session<'a> {
+    pub(super) stream: ClientStream,
+    pub(super) settings: &'a PreloginSettings,
+    pub(super) services: LoginServices<'a>,
+    pub(super) conn: ConnInfo,
+    pub(super) deadline: Option<Instant>,
+    pub(super) trusted: bool,
+    pub(super) secured: bool,
+    pub(super) capability: String,
+    pub(super) reader: LineReader<DeadlineStream<ClientStream>>,
+    pub(super) writer: ResponseWriter<DeadlineStream<ClientStream>>,
+    pub(super) parser: CommandParser,
+    pub(super) bad_commands: u32,
     /// The first successful ID has been handled (logged, trusted fields taken).
     id_done: bool,
+    /// The auth service connection, made when the session starts; `None` when there is no
+    /// auth socket or it could not be reached.
+    pub(super) auth: Option<AuthClient>,
+    /// The client sent CAPABILITY: after login it gets the new list untagged.
+    pub(super) capability_requested: bool,
+    /// What the disconnect line says about authentication.
+    pub(super) attempts: AuthAttempts,
+}
+
+/// The authentication history of a session, for Dovecot's disconnect reasons.
+#[derive(Debug, Default)]
+pub(super) struct AuthAttempts {
+    pub count: u32,
+    pub first: Option<Instant>,
+    /// The user name from the last attempt (`user=<...>` in log lines).
+    pub user: String,
+    /// The mechanism of the last attempt.
+    pub mechanism: Option<String>,
+    /// Dovecot's `code=` of the last failure, or the login-side reason.
+    pub last_failure: Option<FailureKind>,
+    /// The last attempt was aborted by the client (`*`).
+    pub aborted: bool,
+    /// The auth service could not be talked to.
+    pub service_failed: bool,
+}
+
+/// Failure kinds that have their own disconnect reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FailureKind {
+    AuthzFailed,
+    TempFail,
+    UserDisabled,
+    PassExpired,
+    InvalidBase64,
+    LoginDisabled,
+    MechInvalid,
+    PlaintextDisallowed,
+    Other,
 }
 
 impl<'a> Session<'a> {
-    fn new(stream: &'a TcpStream, settings: &'a PreloginSettings, conn: ConnInfo) -> Self {
+    fn new(
+        stream: ClientStream,
+        settings: &'a PreloginSettings,
+        conn: ConnInfo,
+        services: LoginServices<'a>,
+        deadline: Option<Instant>,
+    ) -> Self {
         let trusted = settings
             .login_trusted_networks
             .iter()
             .any(|net| net.contains(conn.remote.ip()));
         let secured = conn.is_secured(trusted);
-        let capability = prelogin_capability(&CapabilityInputs {
-            imap_capability: &settings.imap_capability,
-            imap_literal_minus: settings.imap_literal_minus,
-            ssl: settings.ssl,
-            // Issue 4 (auth and TLS) turns these on.
-            tls_available: false,
-            tls_active: conn.tls,
-            secured,
-            disable_plaintext_auth: settings.disable_plaintext_auth,
-            mechanisms: &[],
-        });
-        // No deadline at all if it would be beyond what Instant can hold.
-        let deadline = conn.accepted_at.checked_add(settings.login_timeout);
         let limits = ParserLimits {
             max_line: settings.max_line_length,
             max_token: LOGIN_INPUT_BUFFER_SIZE,
@@ -258,62 +291,169 @@ impl<'a> Session<'a> {
             max_tag: MAX_TAG_LEN,
             literal_minus: settings.imap_literal_minus,
         };
-        Session {
-            stream,
-            settings,
-            conn,
-            trusted,
-            secured,
-            capability,
+        let auth = services.auth_socket.and_then(|path| {
+            match AuthClient::connect(path, std::process::id()) {
+                Ok(client) => Some(client),
+                Err(e) => {
+                    log::error!(
+                        "net_connect_unix({}) failed: {}",
+                        path.display(),
+                        crate::errtext::os_error_text(&e)
+                    );
+                    None
+                }
+            }
+        });
+        let mut session = Session {
             reader: LineReader::new(
-                DeadlineStream::new(stream, deadline),
+                DeadlineStream::new(stream.clone(), deadline),
                 settings.max_line_length + LOGIN_INPUT_BUFFER_SIZE,
             ),
-            writer: ResponseWriter::new(DeadlineStream::new(stream, deadline), OUTPUT_FLUSH_AT),
+            writer: ResponseWriter::new(
+                DeadlineStream::new(stream.clone(), deadline),
+                OUTPUT_FLUSH_AT,
+            ),
+            stream,
+            settings,
+            services,
+            conn,
+            deadline,
+            trusted,
+            secured,
+            capability: String::new(),
             parser: CommandParser::new(limits),
             bad_commands: 0,
             id_done: false,
-        }
+            auth,
+            capability_requested: false,
+            attempts: AuthAttempts::default(),
+        };
+        session.capability = session.compute_capability();
+        session
     }
 
-    fn log(&self, message: &str) {
+    /// The mechanisms the auth service offers, in its order.
+    pub(super) fn mechanisms(&self) -> Vec<SaslMech> {
+        self.auth.as_ref().map_or_else(Vec::new, |auth| {
+            auth.mechanisms
+                .iter()
+                .map(|m| SaslMech {
+                    name: m.name.to_ascii_uppercase(),
+                    plaintext: m.plaintext(),
+                    private: m.flags.iter().any(|f| f == "private"),
+                })
+                .collect()
+        })
+    }
+
+    fn compute_capability(&self) -> String {
+        let mechanisms = self.mechanisms();
+        prelogin_capability(&CapabilityInputs {
+            imap_capability: &self.settings.imap_capability,
+            imap_literal_minus: self.settings.imap_literal_minus,
+            ssl: self.settings.ssl,
+            tls_available: self.services.tls.is_some(),
+            tls_active: self.stream.is_tls(),
+            secured: self.secured,
+            disable_plaintext_auth: self.settings.disable_plaintext_auth,
+            mechanisms: &mechanisms,
+        })
+    }
+
+    pub(super) fn log(&self, message: &str) {
         log::info!(
             "{message}: {}",
-            self.conn.login_log_elements("", self.secured)
+            self.conn.login_log_elements(
+                &self.attempts.user,
+                self.attempts.mechanism.as_deref(),
+                None,
+                self.secured
+            )
         );
     }
 
-    fn run(&mut self) -> Disconnect {
+    /// Dovecot's parenthesized explanation after `Disconnected: <reason>`.
+    fn disconnect_suffix(&self) -> String {
+        let a = &self.attempts;
+        if a.count == 0 {
+            let secs = self.conn.accepted_at.elapsed().as_secs();
+            return format!("(no auth attempts in {secs} secs)");
+        }
+        if self.settings.auth_ssl_require_client_cert && !self.stream.is_tls() {
+            return "(cert required, client didn't start TLS)".into();
+        }
+        if a.aborted && a.count == 1 {
+            return "(aborted authentication)".into();
+        }
+        if a.service_failed {
+            return "(auth process communication failure)".into();
+        }
+        let secs = a.first.map_or(0, |t| t.elapsed().as_secs());
+        match a.last_failure {
+            Some(FailureKind::AuthzFailed) => {
+                format!(
+                    "(authorization failed, {} attempts in {secs} secs)",
+                    a.count
+                )
+            }
+            Some(FailureKind::TempFail) => "(auth service reported temporary failure)".into(),
+            Some(FailureKind::UserDisabled) => "(user disabled)".into(),
+            Some(FailureKind::PassExpired) => "(password expired)".into(),
+            Some(FailureKind::InvalidBase64) => "(sent invalid base64 in response)".into(),
+            Some(FailureKind::LoginDisabled) => "(login disabled)".into(),
+            Some(FailureKind::MechInvalid) => "(tried to use unsupported auth mechanism)".into(),
+            Some(FailureKind::PlaintextDisallowed) => {
+                "(tried to use disallowed plaintext auth)".into()
+            }
+            Some(FailureKind::Other) | None => {
+                format!("(auth failed, {} attempts in {secs} secs)", a.count)
+            }
+        }
+    }
+
+    fn run(&mut self) -> Result<Box<LoggedIn>, Disconnect> {
         let greeting = format!(
             "* OK [CAPABILITY {}] {}",
             self.capability, self.settings.login_greeting
         );
-        let mut step = self.line(greeting.as_bytes()).and_then(|()| self.flush());
+        self.line(greeting.as_bytes())?;
+        self.flush()?;
         loop {
-            if let Err(reason) = step {
-                return reason;
+            if let Outcome::LoggedIn(done) = self.command()? {
+                return Ok(done);
             }
-            step = self.command();
-            if step.is_ok() && !self.reader.has_buffered_line() {
-                step = self.flush();
+            if !self.reader.has_buffered_line() {
+                self.flush()?;
             }
         }
     }
 
     /// Reads, parses and answers one command.
-    fn command(&mut self) -> Step {
+    fn command(&mut self) -> Result<Outcome, Disconnect> {
         let (line, end) = self.read_line()?;
         let head = match self.parser.start(&line, end) {
             Ok(head) => head,
             Err(HeadError::InvalidTag) => {
-                return self.invalid_command("*").and_then(|()| self.rest(end))
+                self.invalid_command("*")?;
+                self.rest(end)?;
+                return Ok(Outcome::Continue);
             }
             Err(HeadError::InvalidName { tag }) => {
-                return self.invalid_command(&tag).and_then(|()| self.rest(end))
+                self.invalid_command(&tag)?;
+                self.rest(end)?;
+                return Ok(Outcome::Continue);
             }
             Err(HeadError::BufferFull) => return Err(self.buffer_full()),
         };
         let name = head.name.to_ascii_uppercase();
+        if name == "AUTHENTICATE" {
+            // Its input is read raw: the SASL initial response may be far longer than any
+            // IMAP argument may.
+            let rest = line
+                .get(head.tag.len() + 1 + head.name.len()..)
+                .unwrap_or(&[]);
+            return self.authenticate(&head.tag, rest, end);
+        }
         let options = if name == "ID" {
             // Dovecot reads ID's parameter list one argument at a time, each allowed one
             // list, and ignores whatever follows the list.
@@ -326,59 +466,103 @@ impl<'a> Session<'a> {
             self.parser.default_options()
         };
         let Some(args) = self.read_args(&head.tag, end, options)? else {
-            return Ok(());
+            return Ok(Outcome::Continue);
         };
         let tag = head.tag.as_str();
         match name.as_str() {
             "CAPABILITY" => {
+                self.capability_requested = true;
                 let caps = format!("* CAPABILITY {}", self.capability);
                 self.line(caps.as_bytes())?;
                 self.tagged(
                     tag,
                     "OK",
                     "Pre-login capabilities listed, post-login capabilities have more.",
-                )
+                )?;
             }
-            "NOOP" => self.tagged(tag, "OK", "NOOP completed."),
+            "NOOP" => self.tagged(tag, "OK", "NOOP completed.")?,
             "LOGOUT" => {
                 self.line(b"* BYE Logging out")?;
                 self.tagged(tag, "OK", "Logout completed.")?;
                 self.flush()?;
-                Err(Disconnect::Logout)
+                return Err(Disconnect::Logout);
             }
             "ENABLE" => {
                 self.line(b"* ENABLED")?;
-                self.tagged(tag, "OK", "ENABLE ignored in non-authenticated state.")
+                self.tagged(tag, "OK", "ENABLE ignored in non-authenticated state.")?;
             }
-            "ID" => self.id(tag, &args),
-            "STARTTLS" if self.settings.ssl == SslMode::No => {
-                self.tagged(tag, "BAD", "TLS support isn't enabled.")
-            }
-            "STARTTLS" => self.tagged(
-                tag,
-                "NO",
-                "[UNAVAILABLE] TLS is not available in this build of cote yet.",
-            ),
+            "ID" => self.id(tag, &args)?,
+            "STARTTLS" => self.starttls(tag)?,
             "LOGIN" => {
-                let valid = args.len() == 2 && args.iter().all(|a| a.as_astring().is_some());
-                if !valid {
-                    return self.invalid_command(tag);
-                }
-                self.auth_unavailable(tag)
-            }
-            "AUTHENTICATE" => {
-                if args.is_empty() {
-                    return self.invalid_command(tag);
-                }
-                self.auth_unavailable(tag)
+                let (Some(user), Some(pass), 2) = (
+                    args.first().and_then(Arg::as_astring),
+                    args.get(1).and_then(Arg::as_astring),
+                    args.len(),
+                ) else {
+                    self.invalid_command(tag)?;
+                    return Ok(Outcome::Continue);
+                };
+                let (user, pass) = (user.to_vec(), pass.to_vec());
+                return self.login(tag, &user, &pass);
             }
             _ if tag.eq_ignore_ascii_case("LOGIN") => self.tagged(
                 tag,
                 "BAD",
                 "First parameter in line is IMAP's command tag, not the command name. \
                  Add that before the command, like: a login user pass",
-            ),
-            _ => self.invalid_command(tag),
+            )?,
+            _ => self.invalid_command(tag)?,
+        }
+        Ok(Outcome::Continue)
+    }
+
+    /// STARTTLS: the OK goes out in plaintext, whatever the client sent after the command is
+    /// thrown away (it was sent before TLS, so it must not pass for TLS input), and the
+    /// session continues over TLS with the capability list recomputed.
+    fn starttls(&mut self, tag: &str) -> Step {
+        if self.stream.is_tls() {
+            return self.tagged(tag, "BAD", "TLS is already active.");
+        }
+        if self.settings.ssl == SslMode::No || self.services.tls.is_none() {
+            return self.tagged(tag, "BAD", "TLS support isn't enabled.");
+        }
+        self.tagged(tag, "OK", "Begin TLS negotiation now.")?;
+        self.flush()?;
+        let discarded = self.reader.take_buffered();
+        if !discarded.is_empty() {
+            log::debug!(
+                "STARTTLS: discarded {} bytes sent after the command",
+                discarded.len()
+            );
+        }
+        let ClientStream::Plain(tcp) = &self.stream else {
+            return Err(Disconnect::TlsInitFailed);
+        };
+        let tcp = match tcp.try_clone() {
+            Ok(t) => t,
+            Err(e) => return Err(Disconnect::ReadFailed(crate::errtext::os_error_text(&e))),
+        };
+        match start_tls(tcp, &self.conn, self.services.tls, self.deadline) {
+            Ok(stream) => {
+                self.stream = stream.clone();
+                self.reader = LineReader::new(
+                    DeadlineStream::new(stream.clone(), self.deadline),
+                    self.settings.max_line_length + LOGIN_INPUT_BUFFER_SIZE,
+                );
+                self.writer = ResponseWriter::new(
+                    DeadlineStream::new(stream, self.deadline),
+                    OUTPUT_FLUSH_AT,
+                );
+                self.conn.tls = true;
+                self.secured = true;
+                self.capability = self.compute_capability();
+                Ok(())
+            }
+            Err(Disconnect::TlsInitFailed) => {
+                self.bye("[UNAVAILABLE] TLS initialization failed.");
+                Err(Disconnect::TlsInitFailed)
+            }
+            Err(reason) => Err(reason),
         }
     }
 
@@ -427,7 +611,7 @@ impl<'a> Session<'a> {
     ///
     /// Deliberate difference: Dovecot overflows already when the rest of a refused line is
     /// longer than its 1026-byte buffer; cote skips any refused line up to its limit.
-    fn rest(&mut self, end: LineEnd) -> Step {
+    pub(super) fn rest(&mut self, end: LineEnd) -> Step {
         match end {
             LineEnd::Complete => Ok(()),
             LineEnd::Truncated => Err(self.buffer_full()),
@@ -457,8 +641,7 @@ impl<'a> Session<'a> {
     }
 
     /// A trusted proxy (`login_trusted_networks`) passes the real client's addresses and its
-    /// session id in ID; they replace this connection's in the logs. (`x-proxy-ttl` and
-    /// `x-forward-*` matter only to authentication, which comes with issue 4.)
+    /// session id in ID; they replace this connection's in the logs and the auth request.
     fn take_proxy_fields(&mut self, params: &IdParams) {
         for (key, value) in params {
             let Some(value) = value.as_deref().and_then(|v| std::str::from_utf8(v).ok()) else {
@@ -494,17 +677,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn auth_unavailable(&mut self, tag: &str) -> Step {
-        self.tagged(
-            tag,
-            "NO",
-            "[UNAVAILABLE] Authentication is not available in this build of cote yet.",
-        )
-    }
-
     /// BAD for a command imap-login does not know or cannot parse; the third one ends the
     /// session.
-    fn invalid_command(&mut self, tag: &str) -> Step {
+    pub(super) fn invalid_command(&mut self, tag: &str) -> Step {
         self.bad_commands += 1;
         if self.bad_commands >= MAX_BAD_COMMANDS {
             self.bye("Too many invalid IMAP commands.");
@@ -518,7 +693,7 @@ impl<'a> Session<'a> {
         Disconnect::InputBufferFull
     }
 
-    fn read_line(&mut self) -> Result<(Vec<u8>, LineEnd), Disconnect> {
+    pub(super) fn read_line(&mut self) -> Result<(Vec<u8>, LineEnd), Disconnect> {
         match self.reader.read_line() {
             Ok(Some(line)) => Ok((line.to_vec(), LineEnd::Complete)),
             Ok(None) => Err(Disconnect::ClientClosed),
@@ -538,17 +713,17 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn line(&mut self, line: &[u8]) -> Step {
+    pub(super) fn line(&mut self, line: &[u8]) -> Step {
         let size = self.writer.pending() + line.len() + 2;
         let result = self.writer.write_line(line);
         result.map_err(|e| write_failed(size, &e))
     }
 
-    fn tagged(&mut self, tag: &str, status: &str, text: &str) -> Step {
+    pub(super) fn tagged(&mut self, tag: &str, status: &str, text: &str) -> Step {
         self.line(format!("{tag} {status} {text}").as_bytes())
     }
 
-    fn flush(&mut self) -> Step {
+    pub(super) fn flush(&mut self) -> Step {
         let size = self.writer.pending();
         let result = self.writer.flush();
         result.map_err(|e| write_failed(size, &e))
@@ -556,12 +731,37 @@ impl<'a> Session<'a> {
 
     /// Sends `* BYE <text>` with whatever else is pending, as a last word: without waiting
     /// for a client that does not read (Dovecot's output is non-blocking).
-    fn bye(&mut self, text: &str) {
+    pub(super) fn bye(&mut self, text: &str) {
         self.writer.get_mut().set_deadline(None);
-        let _ = self.stream.set_nonblocking(true);
+        let _ = self.stream.with_tcp(|s| s.set_nonblocking(true));
         // The connection is being closed: a failure to deliver the last word changes nothing.
         let _ = self.line(format!("* BYE {text}").as_bytes());
         let _ = self.writer.flush();
+    }
+
+    /// What the session hands over after a login: the reader's unprocessed input goes with
+    /// it. (The reader and writer hold the stream's other handles; they go with the session.)
+    pub(super) fn logged_in(
+        &mut self,
+        tag: &str,
+        user: String,
+        mechanism: String,
+        auth: AuthClient,
+        auth_id: u32,
+    ) -> Box<LoggedIn> {
+        let input = self.reader.take_buffered();
+        Box::new(LoggedIn {
+            stream: self.stream.clone(),
+            conn: self.conn.clone(),
+            secured: self.secured,
+            user,
+            mechanism,
+            auth,
+            auth_id,
+            tag: tag.to_string(),
+            untagged_capability: self.capability_requested,
+            input,
+        })
     }
 }
 
@@ -578,108 +778,4 @@ fn write_failed(size: usize, e: &io::Error) -> Disconnect {
 /// A port as Dovecot's `net_str2port` reads it: 1 to 65535.
 fn parse_port(s: &str) -> Option<u16> {
     s.parse::<u16>().ok().filter(|p| *p != 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Config, FilterQuery};
-
-    fn load(text: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dovecot.conf");
-        std::fs::write(&path, text).unwrap();
-        Config::load(&path).unwrap()
-    }
-
-    fn conn(remote: &str) -> ConnInfo {
-        ConnInfo::new(
-            "127.0.0.1:143".parse().unwrap(),
-            format!("{remote}:50000").parse().unwrap(),
-            false,
-        )
-    }
-
-    fn imap_query(remote: &str) -> FilterQuery {
-        FilterQuery {
-            protocol: Some("imap".into()),
-            local_ip: Some("127.0.0.1".parse().unwrap()),
-            remote_ip: Some(remote.parse().unwrap()),
-            local_name: None,
-        }
-    }
-
-    #[test]
-    fn defaults_from_an_empty_config() {
-        let config = load("");
-        let s = PreloginSettings::from_settings(
-            &config.settings(&imap_query("127.0.0.1")),
-            &conn("127.0.0.1"),
-        )
-        .unwrap();
-        let d = PreloginSettings::default();
-        assert_eq!(s.login_greeting, d.login_greeting);
-        assert_eq!(s.imap_id_send, "name *");
-        assert_eq!(s.ssl, SslMode::Yes);
-        assert!(s.disable_plaintext_auth);
-        assert_eq!(s.login_timeout, LOGIN_TIMEOUT);
-        assert_eq!(s.max_line_length, LOGIN_MAX_LINE_LENGTH);
-        assert!(s.login_trusted_networks.is_empty());
-    }
-
-    #[test]
-    fn filters_apply() {
-        let config = load(
-            "ssl = no\n\
-             login_trusted_networks = 10.0.0.0/8 192.168.0.1\n\
-             imap_id_log = *\n\
-             protocol imap {\n  login_greeting = IMAP here.\n  imap_capability = +XFOO\n}\n\
-             remote 10.0.0.0/8 {\n  disable_plaintext_auth = no\n  imap_literal_minus = yes\n}\n",
-        );
-        let s = PreloginSettings::from_settings(
-            &config.settings(&imap_query("10.1.2.3")),
-            &conn("10.1.2.3"),
-        )
-        .unwrap();
-        assert_eq!(s.login_greeting, "IMAP here.");
-        assert_eq!(s.imap_capability, "+XFOO");
-        assert_eq!(s.imap_id_log, "*");
-        assert_eq!(s.ssl, SslMode::No);
-        assert!(!s.disable_plaintext_auth);
-        assert!(s.imap_literal_minus);
-        assert_eq!(s.login_trusted_networks.len(), 2);
-        let other = PreloginSettings::from_settings(
-            &config.settings(&imap_query("127.0.0.1")),
-            &conn("127.0.0.1"),
-        )
-        .unwrap();
-        assert!(other.disable_plaintext_auth);
-        assert!(!other.imap_literal_minus);
-    }
-
-    #[test]
-    fn unsupported_or_bad_values_are_errors() {
-        let config = load("login_greeting = %l for %{rip} via %s: %{nosuch} ready\n");
-        let err = PreloginSettings::from_settings(&config.global(), &conn("10.0.0.9")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Failed to expand settings: Unknown variable '%nosuch'"
-        );
-        let config = load("login_greeting = %l for %{rip} via %s (%p) ready\n");
-        let s = PreloginSettings::from_settings(&config.global(), &conn("10.0.0.9")).unwrap();
-        assert_eq!(
-            s.login_greeting,
-            format!(
-                "127.0.0.1 for 10.0.0.9 via imap ({}) ready",
-                std::process::id()
-            )
-        );
-        let config = load("login_trusted_networks = 10.0.0.0/99\n");
-        let err =
-            PreloginSettings::from_settings(&config.global(), &conn("127.0.0.1")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "login_trusted_networks: Invalid network '10.0.0.0/99'"
-        );
-    }
 }

@@ -16,6 +16,7 @@ mod wire;
 
 pub use child::{ChildEnds, ChildLog};
 pub use destination::{Destinations, LogError, LogSettings};
+pub use format::timestamp;
 
 use std::fmt;
 use std::io::Write;

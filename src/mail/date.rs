@@ -200,6 +200,41 @@ pub fn parse_imap_date(s: &[u8]) -> Option<i64> {
     Some(utc_timestamp(year, month0, day, 0, 0, 0))
 }
 
+/// Parses an IMAP `date-time` (`dd-Mon-yyyy hh:mm:ss +zzzz`, the day possibly one digit after
+/// a space): the UTC timestamp and the zone offset in minutes. As in Dovecot the time fields
+/// are not range-checked (they run on, as mktime normalises them) and a zone that is not
+/// `+hhmm`/`-hhmm` counts as UTC.
+pub fn parse_imap_datetime(s: &[u8]) -> Option<(i64, i32)> {
+    let lead = usize::from(s.first() == Some(&b' '));
+    let date_end = lead + s[lead..].iter().position(|&c| c == b' ')?;
+    let day = parse_imap_date(&s[..date_end])?;
+    let time = &s[date_end + 1..];
+    let field = |i: usize, sep: u8| -> Option<i64> {
+        match time.get(i..i + 3)? {
+            [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && *c == sep => {
+                Some(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            }
+            _ => None,
+        }
+    };
+    let (hour, min, sec) = (field(0, b':')?, field(3, b':')?, field(6, b' ')?);
+    let zone = &time[9..];
+    let offset = match zone.get(..5) {
+        Some([sign @ (b'+' | b'-'), digits @ ..]) if digits.iter().all(u8::is_ascii_digit) => {
+            let d = |i: usize| i32::from(digits[i] - b'0');
+            let minutes = (d(0) * 10 + d(1)) * 60 + d(2) * 10 + d(3);
+            if *sign == b'+' {
+                minutes
+            } else {
+                -minutes
+            }
+        }
+        _ => 0,
+    };
+    let local = day + hour * 3600 + min * 60 + sec;
+    Some((local - i64::from(offset) * 60, offset))
+}
+
 /// INTERNALDATE's form: `dd-Mon-yyyy hh:mm:ss +zzzz` for `ts` shown in the zone
 /// `offset_minutes` east of UTC.
 pub fn format_imap_datetime(ts: i64, offset_minutes: i32) -> String {
@@ -242,5 +277,46 @@ mod tests {
             "01-Jul-2003 10:52:37 +0200"
         );
         assert_eq!(format_imap_datetime(0, -90), "31-Dec-1969 22:30:00 -0130");
+    }
+
+    #[test]
+    fn imap_datetimes() {
+        let jan1 = utc_timestamp(2020, 0, 1, 10, 0, 0);
+        assert_eq!(
+            parse_imap_datetime(b"01-Jan-2020 10:00:00 +0100"),
+            Some((jan1 - 3600, 60))
+        );
+        assert_eq!(
+            parse_imap_datetime(b" 1-Jan-2020 10:00:00 -0030"),
+            Some((jan1 + 1800, -30))
+        );
+        // An unreadable zone is UTC; the time runs on.
+        assert_eq!(
+            parse_imap_datetime(b"1-Jan-2020 10:00:00 EST"),
+            Some((jan1, 0))
+        );
+        assert_eq!(
+            parse_imap_datetime(b"1-Jan-2020 10:00:60 +0000"),
+            Some((jan1 + 60, 0))
+        );
+        for bad in [
+            &b"2020-01-01"[..],
+            b"01-Jan-2020",
+            b"01-Jan-2020 10:00",
+            b"01-Jan-2020 10:00:00",
+            b"01-Jan-2020 1:00:00 +0000",
+            b"01-Jan-20 10:00:00 +0000",
+            b"",
+            b" ",
+        ] {
+            assert_eq!(
+                parse_imap_datetime(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let (ts, off) = parse_imap_datetime(b"08-Feb-1994 05:52:25 +0000").unwrap();
+        assert_eq!(format_imap_datetime(ts, off), "08-Feb-1994 05:52:25 +0000");
     }
 }

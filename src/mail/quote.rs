@@ -47,6 +47,18 @@ pub fn append_nstring(out: &mut Vec<u8>, s: Option<&[u8]>) {
     }
 }
 
+/// Appends an `astring`: the bytes as they are when they are all ASTRING-CHARs (atom
+/// characters or `]`), otherwise a string as [`append_nstring`] writes it. The empty string and
+/// `NIL` are quoted, so that neither reads as NIL (Dovecot's `imap_append_astring`).
+pub fn append_astring(out: &mut Vec<u8>, s: &[u8]) {
+    let astring_char = |c: u8| c > b' ' && c < 0x7f && !b"(){%*\"\\".contains(&c);
+    if s.is_empty() || s.eq_ignore_ascii_case(b"NIL") || !s.iter().all(|&c| astring_char(c)) {
+        append_nstring(out, Some(s));
+    } else {
+        out.extend_from_slice(s);
+    }
+}
+
 /// Appends an `nstring` after removing CR and LF, putting a space where a line break was not
 /// followed by whitespace (Dovecot's `imap_append_nstring_nolf`, used for header values).
 pub fn append_nstring_nolf(out: &mut Vec<u8>, s: Option<&[u8]>) {
@@ -151,6 +163,22 @@ mod tests {
         out.clear();
         append_nstring_nolf(&mut out, Some(b"<x@y>\n<z@w>"));
         assert_eq!(out, b"\"<x@y> <z@w>\"");
+    }
+
+    #[test]
+    fn astring() {
+        let astring = |s: &[u8]| {
+            let mut out = Vec::new();
+            append_astring(&mut out, s);
+            out
+        };
+        assert_eq!(astring(b"INBOX"), b"INBOX");
+        assert_eq!(astring(b"Archive/2023]"), b"Archive/2023]");
+        assert_eq!(astring(b""), b"\"\"");
+        assert_eq!(astring(b"nil"), b"\"nil\"");
+        assert_eq!(astring(b"a b"), b"\"a b\"");
+        assert_eq!(astring(b"a*"), b"\"a*\"");
+        assert_eq!(astring("ü".as_bytes()), b"{2}\r\n\xc3\xbc");
     }
 
     #[test]

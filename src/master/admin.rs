@@ -67,17 +67,23 @@ pub fn usage(program: &str) -> String {
 
 /// Runs `verb` against the master `config_path` describes; returns the exit code.
 /// `prefix` starts each error line (`coteadm: `, `cote: `).
+/// The configuration a command-line verb works with; on error, prints doveadm's message and
+/// gives its exit code.
+pub fn load_config(config_path: &Path, prefix: &str) -> Result<Config, u8> {
+    Config::load(config_path).map_err(|e| {
+        print_stderr(
+            prefix,
+            Level::Fatal,
+            &format!("Error reading configuration: {e}"),
+        );
+        EX_CONFIG
+    })
+}
+
 pub fn run(verb: Verb, config_path: &Path, prefix: &str) -> u8 {
-    let config = match Config::load(config_path) {
+    let config = match load_config(config_path, prefix) {
         Ok(c) => c,
-        Err(e) => {
-            print_stderr(
-                prefix,
-                Level::Fatal,
-                &format!("Error reading configuration: {e}"),
-            );
-            return EX_CONFIG;
-        }
+        Err(code) => return code,
     };
     let path = pidfile::path(Path::new(config.global().str("base_dir")));
     let pid = match pidfile::read(&path) {

@@ -95,3 +95,13 @@ impl Stream {
         })
     }
 }
+
+impl crate::net::SocketTimeouts for Stream {
+    fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        Stream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        Stream::set_write_timeout(self, timeout)
+    }
+}

@@ -10,7 +10,8 @@ use nix::fcntl::OFlag;
 
 use super::connection::ListenerInfo;
 use super::listener::{self, ListenerKey, SocketSet};
-use super::registry::{Handler, Registry};
+use super::privileges::{self, Restrict};
+use super::registry::{Handler, InitHook, Registry};
 use super::service::{Service, ServiceSocket};
 use super::settings::{MasterSettings, ServiceSpec};
 use super::status::StatusReader;
@@ -20,8 +21,11 @@ pub struct Generation<C> {
     pub settings: MasterSettings,
     pub sockets: SocketSet,
     pub services: Vec<Service>,
-    /// `handlers[i]` serves `services[i]`.
+    /// `handlers[i]` serves `services[i]`; `inits[i]` prepares its processes.
     pub handlers: Vec<Handler<C>>,
+    pub inits: Vec<Option<InitHook<C>>>,
+    /// What `services[i]`'s processes become (None: not started as root, no change).
+    pub identities: Vec<Option<Restrict>>,
     pub status_read: OwnedFd,
     pub status_write: OwnedFd,
     pub status: StatusReader,
@@ -35,6 +39,8 @@ pub struct Generation<C> {
 pub struct BuildReport {
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
+    /// An error that is the whole story (a service's user does not exist).
+    pub fatal: Option<String>,
 }
 
 fn inet_sockets(
@@ -47,13 +53,8 @@ fn inet_sockets(
     let backlog = listener::backlog(spec.process_limit, spec.effective_client_limit());
     let mut out = Vec::new();
     for l in spec.inet_listeners.iter().filter(|l| l.port != 0) {
-        if l.ssl {
-            if settings.ssl {
-                report.warnings.push(format!(
-                    "service({}): inet_listener {} has ssl = yes, and TLS is not implemented yet: not listening on port {}",
-                    spec.name, l.name, l.port
-                ));
-            }
+        // With ssl = no, implicit-TLS listeners are silently left out (as Dovecot).
+        if l.ssl && !settings.ssl {
             continue;
         }
         let addresses = if l.address.is_empty() {
@@ -92,7 +93,7 @@ fn inet_sockets(
                     socket,
                     info: ListenerInfo {
                         name: l.name.clone(),
-                        ssl: false,
+                        ssl: l.ssl,
                         haproxy: l.haproxy,
                     },
                     unix_path: None,
@@ -145,6 +146,8 @@ impl<C> Generation<C> {
         let mut sockets = SocketSet::default();
         let mut services = Vec::new();
         let mut handlers = Vec::new();
+        let mut inits = Vec::new();
+        let mut identities = Vec::new();
         let mut missing: Vec<(String, Vec<String>)> = Vec::new();
         for spec in settings
             .services
@@ -160,6 +163,17 @@ impl<C> Generation<C> {
                 }
                 continue;
             };
+            let identity = if privileges::is_root() {
+                match privileges::service_restrict(&spec.name, &spec.identity, &settings.base_dir) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        report.fatal = Some(format!("service({}): {e}", spec.name));
+                        return Err(report);
+                    }
+                }
+            } else {
+                None
+            };
             let mut socks = inet_sockets(spec, &settings, &mut sockets, previous, &mut report);
             socks.extend(unix_sockets(
                 spec,
@@ -170,6 +184,8 @@ impl<C> Generation<C> {
             ));
             services.push(Service::new(spec.clone(), socks));
             handlers.push(handler);
+            inits.push(registry.init(&spec.name));
+            identities.push(identity);
         }
         for (protocol, names) in missing {
             report.warnings.push(format!(
@@ -200,6 +216,8 @@ impl<C> Generation<C> {
                 sockets,
                 services,
                 handlers,
+                inits,
+                identities,
                 status_read,
                 status_write,
                 status: StatusReader::default(),

@@ -196,7 +196,19 @@ fn bind_unix_once(path: &Path, backlog: u32) -> io::Result<OwnedFd> {
 }
 
 /// The uid and gid a unix listener's `user`/`group` name, or None where empty.
-fn owner(spec: &UnixListenerSpec) -> Result<(Option<u32>, Option<u32>), ListenError> {
+///
+/// Only a master started as root changes owners. Not started as root, privilege changes are
+/// skipped (DESIGN.md §1): the socket stays the running user's, with its configured mode, and
+/// the names are not looked up, so a user that exists only on production machines does not
+/// stop a developer's server. (Dovecot would try the chown and fail with EPERM; its rootless
+/// setups configure their own user everywhere instead.)
+fn owner(
+    spec: &UnixListenerSpec,
+    privileged: bool,
+) -> Result<(Option<u32>, Option<u32>), ListenError> {
+    if !privileged {
+        return Ok((None, None));
+    }
     let uid = if spec.user.is_empty() {
         None
     } else {
@@ -237,7 +249,7 @@ pub fn bind_unix(
     spec: &UnixListenerSpec,
     backlog: u32,
 ) -> Result<OwnedFd, ListenError> {
-    let (uid, gid) = owner(spec)?;
+    let (uid, gid) = owner(spec, nix::unistd::geteuid().is_root())?;
     // The mode is applied through the umask so the socket never exists with wider access;
     // the master is single-threaded, so changing the umask briefly is safe.
     // SAFETY: umask(2) has no preconditions.
@@ -419,7 +431,7 @@ mod tests {
     }
 
     #[test]
-    fn unix_listener_unknown_owner_is_an_error() {
+    fn unix_listener_owners_only_when_privileged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sock");
         let spec = UnixListenerSpec {
@@ -428,8 +440,28 @@ mod tests {
             user: "no-such-user-cote".into(),
             group: String::new(),
         };
-        let err = bind_unix(&path, &spec, 4).unwrap_err().to_string();
+        let err = owner(&spec, true).unwrap_err().to_string();
         assert_eq!(err, "User doesn't exist: no-such-user-cote");
+        // Not root: owners are neither looked up nor changed.
+        assert_eq!(owner(&spec, false).unwrap(), (None, None));
+        let group = UnixListenerSpec {
+            user: String::new(),
+            group: "no-such-group-cote".into(),
+            ..spec
+        };
+        let err = owner(&group, true).unwrap_err().to_string();
+        assert_eq!(err, "Group doesn't exist: no-such-group-cote");
+        assert_eq!(
+            owner(
+                &UnixListenerSpec {
+                    group: "root".into(),
+                    ..group
+                },
+                true
+            )
+            .unwrap(),
+            (None, Some(0))
+        );
     }
 
     #[test]

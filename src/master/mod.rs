@@ -8,10 +8,14 @@
 pub mod admin;
 pub mod cli;
 mod connection;
+mod dirs;
 mod generation;
+pub mod handoff;
 mod listener;
+pub mod mail_login;
 mod notify;
 pub mod pidfile;
+pub mod privileges;
 mod process;
 mod registry;
 mod service;
@@ -22,9 +26,10 @@ mod supervisor;
 mod worker;
 
 pub use connection::{Address, Connection, ListenerInfo, Stream};
-pub use registry::{Handler, Registry};
+pub use registry::{Handler, InitHook, Registry};
 pub use settings::{
-    InetListenerSpec, MasterSettings, ServiceDefaults, ServiceSpec, UnixListenerSpec,
+    InetListenerSpec, MasterSettings, ServiceDefaults, ServiceIdentity, ServiceSpec,
+    UnixListenerSpec,
 };
 
 use std::path::{Path, PathBuf};
@@ -142,15 +147,19 @@ fn start<C: MasterConfig>(
             )))
         }
     }
-    create_base_dir(&settings.base_dir)?;
+    for warning in dirs::prepare(&settings).map_err(StartError::fatal)? {
+        log::warn!("{warning}");
+    }
     raise_fd_limit();
 
     let warnings = config.warnings();
     let protocols = settings.protocols.join(", ");
     let (generation, report) = Generation::build(Arc::new(config), settings, &registry, None)
         .map_err(|r| StartError {
+            fatal: r
+                .fatal
+                .unwrap_or_else(|| "Failed to start listeners".into()),
             errors: r.errors,
-            fatal: "Failed to start listeners".into(),
             exit_code: FATAL_EXIT,
         })?;
 
@@ -209,21 +218,6 @@ fn raise_fd_limit() {
                 log::warn!("setrlimit(RLIMIT_NOFILE, {hard}) failed: {}", e.desc());
             }
         }
-    }
-}
-
-fn create_base_dir(base_dir: &Path) -> Result<(), StartError> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(base_dir)
-    {
-        Ok(()) => Ok(()),
-        Err(e) => Err(StartError::fatal(format!(
-            "mkdir({}) failed: {e}",
-            base_dir.display()
-        ))),
     }
 }
 

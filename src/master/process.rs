@@ -53,6 +53,24 @@ fn child_main<C: Send + Sync + 'static>(
         log::emit(Level::Fatal, format_args!("Worker setup failed: {err}"));
         std::process::exit(super::FATAL_EXIT);
     }
+    // Still root here: the service reads what only root may (TLS keys), then the process
+    // becomes what its service says before it accepts a single connection.
+    if let Some(init) = spec.init {
+        if let Err(err) = init(&spec.config) {
+            log::emit(Level::Fatal, format_args!("{err}"));
+            std::process::exit(super::FATAL_EXIT);
+        }
+    }
+    if let Err(err) = worker::open_devnull() {
+        log::emit(Level::Fatal, format_args!("open(/dev/null) failed: {err}"));
+        std::process::exit(super::FATAL_EXIT);
+    }
+    if let Some(identity) = &spec.identity {
+        if let Err(err) = super::privileges::drop_service_privileges(identity) {
+            log::emit(Level::Fatal, format_args!("{err}"));
+            std::process::exit(super::FATAL_EXIT);
+        }
+    }
     worker::run(spec)
 }
 

@@ -373,6 +373,7 @@ mod tests {
             debug: false,
             inet_listeners: Vec::new(),
             unix_listeners: Vec::new(),
+            identity: Default::default(),
         }
     }
 

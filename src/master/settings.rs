@@ -19,6 +19,10 @@ pub struct MasterSettings {
     pub ssl: bool,
     pub log: LogSettings,
     pub services: Vec<ServiceSpec>,
+    /// The user of the login services and their `group` (empty: the user's primary group):
+    /// that group may enter base_dir/login and base_dir/token-login.
+    pub login_user: String,
+    pub login_group: String,
 }
 
 /// One `service NAME { }` with its limits resolved (`0` meaning "the default_* value" has
@@ -40,6 +44,23 @@ pub struct ServiceSpec {
     pub debug: bool,
     pub inet_listeners: Vec<InetListenerSpec>,
     pub unix_listeners: Vec<UnixListenerSpec>,
+    pub identity: ServiceIdentity,
+}
+
+/// Who a service's processes run as, with Dovecot's `$default_*` values already put in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceIdentity {
+    /// Empty: the master's own user.
+    pub user: String,
+    /// The `default_*_user` setting `user` came from, for error messages.
+    pub user_default: Option<&'static str>,
+    pub group: String,
+    pub extra_groups: String,
+    pub privileged_group: String,
+    /// Absolute, or relative to base_dir; empty for none.
+    pub chroot: String,
+    /// `type = login`: never runs as root.
+    pub login: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +140,34 @@ fn clamp_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The `default_*` users and group that built-in service settings name as `$variables`.
+struct DefaultIds<'a> {
+    login_user: &'a str,
+    internal_user: &'a str,
+    internal_group: &'a str,
+}
+
+impl DefaultIds<'_> {
+    /// Dovecot's expand_user: the whole value is the variable, or it is a plain name.
+    fn user(&self, value: &str) -> (String, Option<&'static str>) {
+        match value {
+            "$default_internal_user" => (
+                self.internal_user.to_string(),
+                Some("default_internal_user"),
+            ),
+            "$default_login_user" => (self.login_user.to_string(), Some("default_login_user")),
+            other => (other.to_string(), None),
+        }
+    }
+
+    fn group(&self, value: &str) -> String {
+        match value {
+            "$default_internal_group" => self.internal_group.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn inet_listener(l: &Section<'_>) -> InetListenerSpec {
     InetListenerSpec {
         name: l.name().to_string(),
@@ -130,16 +179,34 @@ fn inet_listener(l: &Section<'_>) -> InetListenerSpec {
     }
 }
 
-fn unix_listener(l: &Section<'_>) -> UnixListenerSpec {
+fn unix_listener(l: &Section<'_>, ids: &DefaultIds<'_>) -> UnixListenerSpec {
     UnixListenerSpec {
         path: PathBuf::from(l.name()),
         mode: l.octal("mode"),
-        user: l.str("user").to_string(),
-        group: l.str("group").to_string(),
+        user: ids.user(l.str("user")).0,
+        group: ids.group(l.str("group")),
     }
 }
 
-fn service(config: &Config, s: &Section<'_>, defaults: &ServiceDefaults) -> ServiceSpec {
+fn identity(s: &Section<'_>, ids: &DefaultIds<'_>) -> ServiceIdentity {
+    let (user, user_default) = ids.user(s.str("user"));
+    ServiceIdentity {
+        user,
+        user_default,
+        group: ids.group(s.str("group")),
+        extra_groups: ids.group(s.str("extra_groups")),
+        privileged_group: ids.group(s.str("privileged_group")),
+        chroot: s.str("chroot").to_string(),
+        login: s.str("type") == "login",
+    }
+}
+
+fn service(
+    config: &Config,
+    s: &Section<'_>,
+    defaults: &ServiceDefaults,
+    ids: &DefaultIds<'_>,
+) -> ServiceSpec {
     let (process_limit, client_limit, idle_kill) = defaults.resolve(
         clamp_u32(s.uint("process_limit")),
         clamp_u32(s.uint("client_limit")),
@@ -162,8 +229,9 @@ fn service(config: &Config, s: &Section<'_>, defaults: &ServiceDefaults) -> Serv
         unix_listeners: s
             .sections("unix_listener")
             .iter()
-            .map(unix_listener)
+            .map(|l| unix_listener(l, ids))
             .collect(),
+        identity: identity(s, ids),
     }
 }
 
@@ -202,6 +270,18 @@ impl MasterSettings {
             client_limit: clamp_u32(g.uint("default_client_limit")),
             idle_kill: g.time("default_idle_kill"),
         };
+        let ids = DefaultIds {
+            login_user: g.str("default_login_user"),
+            internal_user: g.str("default_internal_user"),
+            internal_group: g.str("default_internal_group"),
+        };
+        let services = g.sections("service");
+        // As Dovecot: the last login service's user and group.
+        let (login_user, login_group) = services
+            .iter()
+            .rfind(|s| s.str("type") == "login")
+            .map(|s| (ids.user(s.str("user")).0, ids.group(s.str("group"))))
+            .unwrap_or_default();
         MasterSettings {
             base_dir: PathBuf::from(g.str("base_dir")),
             protocols: g
@@ -214,11 +294,12 @@ impl MasterSettings {
             shutdown_clients: g.bool("shutdown_clients"),
             ssl: g.str("ssl") != "no",
             log: log_settings(&g),
-            services: g
-                .sections("service")
+            services: services
                 .iter()
-                .map(|s| service(config, s, &defaults))
+                .map(|s| service(config, s, &defaults, &ids))
                 .collect(),
+            login_user,
+            login_group,
         }
     }
 }
@@ -254,6 +335,7 @@ mod tests {
              log_path = /tmp/x.log\n\
              default_process_limit = 7\n\
              default_idle_kill = 30 secs\n\
+             default_internal_user = nobody\n\
              protocol imap {\n  auth_debug = yes\n}\n\
              service imap-login {\n\
                inet_listener imap {\n    port = 10143\n  }\n\
@@ -281,6 +363,8 @@ mod tests {
         assert!(login.debug, "auth_debug in protocol imap");
         let imap = m.services.iter().find(|s| s.name == "imap").unwrap();
         assert!(!imap.debug, "mail_debug is off");
+        assert_eq!(imap.identity.user, "");
+        assert_eq!(imap.identity.extra_groups, "dovecot");
         let pop3_login = m.services.iter().find(|s| s.name == "pop3-login").unwrap();
         assert!(!pop3_login.debug);
         let imap = login
@@ -301,6 +385,28 @@ mod tests {
         assert_eq!(login.unix_listeners.len(), 1);
         assert_eq!(login.unix_listeners[0].path, PathBuf::from("login/x"));
         assert_eq!(login.unix_listeners[0].mode, 0o660);
+        assert_eq!(login.identity.user, "dovenull");
+        assert_eq!(login.identity.user_default, Some("default_login_user"));
+        assert_eq!(login.identity.chroot, "login");
+        assert!(login.identity.login);
+        // Built-in owners name the configured users and group.
+        assert_eq!(
+            (m.login_user.as_str(), m.login_group.as_str()),
+            ("dovenull", "")
+        );
+        let auth = m.services.iter().find(|s| s.name == "auth").unwrap();
+        let client = auth
+            .unix_listeners
+            .iter()
+            .find(|l| l.path.as_os_str() == "auth-client")
+            .unwrap();
+        assert_eq!((client.user.as_str(), client.mode), ("nobody", 0o600));
+        assert_eq!(auth.identity.user, "nobody");
+        let dict = m.services.iter().find(|s| s.name == "dict").unwrap();
+        assert_eq!(
+            dict.unix_listeners[0].group, "dovecot",
+            "default_internal_group"
+        );
         // A built-in service that never idle-dies.
         let anvil = m.services.iter().find(|s| s.name == "anvil").unwrap();
         assert_eq!(anvil.idle_kill, None);

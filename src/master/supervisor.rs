@@ -286,6 +286,8 @@ impl<C: MasterConfig> Master<C> {
         let service = &g.services[i];
         let spec = WorkerSpec {
             handler: g.handlers[i],
+            init: g.inits[i],
+            identity: g.identities[i].clone(),
             config: Arc::clone(&g.config),
             client_limit: service.client_limit(),
             service_count: service.spec.service_count,
@@ -425,7 +427,7 @@ impl<C: MasterConfig> Master<C> {
         let (generation, report) = match built {
             Ok(ok) => ok,
             Err(report) => {
-                for e in &report.errors {
+                for e in report.errors.iter().chain(&report.fatal) {
                     log::error!("{e}");
                 }
                 return Err("Config reload failed: couldn't start the listeners, keeping the old configuration".into());

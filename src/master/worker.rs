@@ -21,7 +21,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 use super::connection::{Address, Connection, ListenerInfo, Stream};
-use super::registry::Handler;
+use super::privileges::Restrict;
+use super::registry::{Handler, InitHook};
 use super::status::Status;
 
 /// A listening socket as the worker sees it.
@@ -34,6 +35,10 @@ pub struct WorkerListener<'a> {
 
 pub struct WorkerSpec<'a, C> {
     pub handler: Handler<C>,
+    /// Runs first, while the process is still root.
+    pub init: Option<InitHook<C>>,
+    /// What the process becomes before it accepts anything.
+    pub identity: Option<Restrict>,
     pub config: Arc<C>,
     pub client_limit: u32,
     pub service_count: u32,
@@ -52,6 +57,17 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static IDLE: AtomicBool = AtomicBool::new(true);
 /// For SIGQUIT: a /dev/null descriptor and the listener descriptors to replace with it.
 static QUIT_FDS: OnceLock<(RawFd, Vec<RawFd>)> = OnceLock::new();
+/// /dev/null, opened before a chroot hides it.
+static DEVNULL: OnceLock<RawFd> = OnceLock::new();
+
+/// Opens what the worker loop needs from the filesystem, before the process chroots.
+pub fn open_devnull() -> io::Result<()> {
+    if DEVNULL.get().is_none() {
+        let fd = std::fs::File::open("/dev/null")?.into_raw_fd();
+        let _ = DEVNULL.set(fd);
+    }
+    Ok(())
+}
 
 fn wake(byte: &'static [u8; 1]) {
     let fd = WAKE_FD.load(Ordering::SeqCst);
@@ -179,7 +195,10 @@ pub fn run<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> ! {
 fn serve<C: Send + Sync + 'static>(spec: WorkerSpec<'_, C>) -> io::Result<()> {
     let (wake_r, wake_w) = pipe(false)?;
     WAKE_FD.store(wake_w.as_raw_fd(), Ordering::SeqCst);
-    let devnull = std::fs::File::open("/dev/null")?.into_raw_fd();
+    open_devnull()?;
+    let devnull = *DEVNULL
+        .get()
+        .ok_or_else(|| io::Error::other("/dev/null not open"))?;
     let listener_fds = spec.listeners.iter().map(|l| l.fd.as_raw_fd()).collect();
     let _ = QUIT_FDS.set((devnull, listener_fds));
     for (signal, handler) in [

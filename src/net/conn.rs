@@ -69,13 +69,28 @@ impl ConnInfo {
 
     /// What Dovecot's default `login_log_format_elements` (`user=<%u> method=%m rip=%r lip=%l
     /// mpid=%e %c session=<%{session}>`) expands to for this connection: elements whose
-    /// variables are all empty are left out, except `user`.
-    pub fn login_log_elements(&self, user: &str, secured: bool) -> String {
-        let mut out = format!(
-            "user=<{user}>, rip={}, lip={}",
+    /// variables are all empty are left out, except `user`. `method` is the SASL mechanism
+    /// once the client tried one, `mpid` the mail process's pid after a login.
+    pub fn login_log_elements(
+        &self,
+        user: &str,
+        method: Option<&str>,
+        mpid: Option<u32>,
+        secured: bool,
+    ) -> String {
+        let mut out = format!("user=<{user}>");
+        if let Some(method) = method {
+            out.push_str(", method=");
+            out.push_str(method);
+        }
+        out.push_str(&format!(
+            ", rip={}, lip={}",
             self.remote.ip(),
             self.local.ip()
-        );
+        ));
+        if let Some(pid) = mpid {
+            out.push_str(&format!(", mpid={pid}"));
+        }
         if self.tls {
             out.push_str(", TLS");
         } else if secured {
@@ -288,21 +303,21 @@ mod tests {
         c.session_id = "S".into();
         assert!(c.is_secured(false));
         assert_eq!(
-            c.login_log_elements("", true),
+            c.login_log_elements("", None, None, true),
             "user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<S>"
         );
         c.remote = addr("127.0.0.2:50000");
         assert!(!c.is_secured(false));
         assert!(c.is_secured(true));
         assert_eq!(
-            c.login_log_elements("bob", false),
-            "user=<bob>, rip=127.0.0.2, lip=127.0.0.1, session=<S>"
+            c.login_log_elements("bob", Some("PLAIN"), None, false),
+            "user=<bob>, method=PLAIN, rip=127.0.0.2, lip=127.0.0.1, session=<S>"
         );
         c.tls = true;
         assert!(c.is_secured(false));
         assert_eq!(
-            c.login_log_elements("", true),
-            "user=<>, rip=127.0.0.2, lip=127.0.0.1, TLS, session=<S>"
+            c.login_log_elements("alice", Some("PLAIN"), Some(42), true),
+            "user=<alice>, method=PLAIN, rip=127.0.0.2, lip=127.0.0.1, mpid=42, TLS, session=<S>"
         );
     }
 

@@ -102,6 +102,17 @@ impl<R: Read> LineReader<R> {
         !self.discarding && memchr_lf(&self.buf[self.start..self.end]).is_some()
     }
 
+    /// Takes the bytes read from the peer but not consumed yet: the input a login hands over
+    /// to the mail process with the connection, or discards at STARTTLS (so nothing sent in
+    /// plaintext can pass for something sent over TLS).
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        let data = self.buf[self.start..self.end].to_vec();
+        self.start = 0;
+        self.end = 0;
+        self.discarding = false;
+        data
+    }
+
     /// Reads the next line, without its line end. `Ok(None)`: the peer closed the connection
     /// cleanly between two lines.
     pub fn read_line(&mut self) -> Result<Option<&[u8]>, LineError> {
@@ -393,6 +404,8 @@ mod tests {
         line(&mut r);
         // Only a partial line is left.
         assert!(!r.has_buffered_line());
+        assert_eq!(r.take_buffered(), b"c".to_vec());
+        assert!(r.take_buffered().is_empty());
     }
 
     proptest! {

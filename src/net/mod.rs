@@ -2,11 +2,15 @@
 //! sockets with hard limits, and what a login process knows about a connection. Nothing
 //! protocol-specific lives here; IMAP, POP3 and LMTP build on it.
 
+pub mod client_stream;
 pub mod conn;
 pub mod deadline;
 pub mod line_reader;
 pub mod response_writer;
+pub mod tls;
+pub mod tls_proxy;
 
+pub use client_stream::ClientStream;
 pub use conn::{ConnInfo, IpNetwork, SslMode};
 pub use deadline::{DeadlineStream, SocketTimeouts};
 pub use line_reader::{LineError, LineReader};

@@ -5,9 +5,10 @@
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use super::digest::equal;
-use super::encoding::base64_encode;
-use super::{salt, SchemeError};
+use super::digest::constant_time_eq;
+use super::SchemeError;
+use crate::auth::base64;
+use crate::auth::random;
 
 const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
@@ -63,7 +64,7 @@ pub fn generate(variant: Variant, password: &[u8], rounds: u32) -> Result<Vec<u8
     };
     let params = Params::new(m, t, 1, Some(HASH_LEN))
         .map_err(|e| SchemeError::System(format!("argon2 parameters m={m},t={t} refused: {e}")))?;
-    let salt = salt::bytes::<SALT_LEN>()?;
+    let salt = random::bytes::<SALT_LEN>()?;
     let mut hash = [0u8; HASH_LEN];
     hash_into(
         algorithm,
@@ -74,7 +75,7 @@ pub fn generate(variant: Variant, password: &[u8], rounds: u32) -> Result<Vec<u8
         &mut hash,
     )
     .map_err(SchemeError::System)?;
-    let b64 = |raw: &[u8]| base64_encode(raw).trim_end_matches('=').to_string();
+    let b64 = |raw: &[u8]| base64::encode(raw).trim_end_matches('=').to_string();
     Ok(format!("${name}$v=19$m={m},t={t},p=1${}${}", b64(&salt), b64(&hash)).into_bytes())
 }
 
@@ -112,7 +113,7 @@ pub fn verify(password: &[u8], raw: &[u8]) -> Result<bool, String> {
         salt.as_ref(),
         &mut computed,
     )?;
-    Ok(equal(&computed, stored.as_bytes()))
+    Ok(constant_time_eq(&computed, stored.as_bytes()))
 }
 
 #[cfg(test)]

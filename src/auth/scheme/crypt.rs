@@ -4,8 +4,9 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
-use super::digest::equal;
+use super::digest::constant_time_eq;
 use super::{salt, SchemeError};
+use crate::auth::random;
 
 #[link(name = "crypt")]
 extern "C" {
@@ -60,7 +61,7 @@ pub fn verify(password: &[u8], stored: &[u8]) -> Result<bool, String> {
         return Ok(false);
     }
     let computed = crypt(password, stored)?;
-    Ok(equal(&computed, stored))
+    Ok(constant_time_eq(&computed, stored))
 }
 
 /// MD5-CRYPT: only `$1$` hashes (Dovecot computes MD5-crypt whatever the stored prefix, so
@@ -70,7 +71,7 @@ pub fn verify_md5_crypt(password: &[u8], stored: &[u8]) -> Result<bool, String> 
         return Ok(false);
     }
     let computed = crypt(password, stored)?;
-    Ok(equal(&computed, stored))
+    Ok(constant_time_eq(&computed, stored))
 }
 
 fn sha_crypt_rounds(requested: u32) -> u32 {
@@ -121,7 +122,7 @@ fn blowfish_cost(requested: u32) -> u32 {
 
 /// BLF-CRYPT (and CRYPT's generation): `$2y$`, cost 5 by default, clamped to 4..=31.
 pub fn generate_blowfish(password: &[u8], rounds: u32) -> Result<Vec<u8>, SchemeError> {
-    let salt = salt::bytes::<16>()?;
+    let salt = random::bytes::<16>()?;
     let parts = bcrypt::hash_with_salt(password, blowfish_cost(rounds), salt)
         .map_err(|e| SchemeError::System(format!("bcrypt failed: {e}")))?;
     Ok(parts.format_for_version(BLF_VERSION).into_bytes())
@@ -163,7 +164,10 @@ pub fn verify_blowfish(password: &[u8], stored: &[u8]) -> Result<bool, String> {
         _ => return Err(invalid()),
     }
     let parts = bcrypt::hash_with_salt(password, cost, salt).map_err(|_| invalid())?;
-    Ok(equal(parts.format_for_version(version).as_bytes(), stored))
+    Ok(constant_time_eq(
+        parts.format_for_version(version).as_bytes(),
+        stored,
+    ))
 }
 
 #[cfg(test)]

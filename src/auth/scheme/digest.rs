@@ -9,13 +9,14 @@ use subtle::ConstantTimeEq;
 
 use super::encoding::{self, Encoding};
 use super::table::Method;
-use super::{salt, SchemeError};
+use super::SchemeError;
+use crate::auth::random;
 
 /// Salt length Dovecot generates for SMD5 and SSHA*; any length verifies.
 const SALT_LEN: usize = 4;
 
 /// Constant-time equality (the length is not secret).
-pub fn equal(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
@@ -46,7 +47,7 @@ pub fn unsalted(method: Method, password: &[u8]) -> Vec<u8> {
 
 /// A new salted digest (SMD5, SSHA, SSHA256, SSHA512) with a 4-byte salt.
 pub fn salted_generate(method: Method, password: &[u8]) -> Result<Vec<u8>, SchemeError> {
-    let salt = salt::bytes::<SALT_LEN>()?;
+    let salt = random::bytes::<SALT_LEN>()?;
     let mut raw = digest_for(method, &[password, &salt]).unwrap_or_default();
     raw.extend_from_slice(&salt);
     Ok(raw)
@@ -65,7 +66,7 @@ pub fn salted_verify(
     }
     let (stored, salt) = raw.split_at(digest_len);
     let computed = digest_for(method, &[password, salt]).unwrap_or_default();
-    Ok(equal(&computed, stored))
+    Ok(constant_time_eq(&computed, stored))
 }
 
 /// `MD5`: MD5-CRYPT data (`$1$...`) or else PLAIN-MD5 data in hex or base64.
@@ -74,7 +75,10 @@ pub fn md5_verify(password: &[u8], raw: &[u8]) -> Result<bool, String> {
         return super::crypt::verify_md5_crypt(password, raw);
     }
     match encoding::decode(raw, Encoding::Hex, false, 16) {
-        Ok(md5) => Ok(equal(&unsalted(Method::PlainMd5, password), &md5)),
+        Ok(md5) => Ok(constant_time_eq(
+            &unsalted(Method::PlainMd5, password),
+            &md5,
+        )),
         Err(_) => Err("Not a valid MD5-CRYPT or PLAIN-MD5 password".to_string()),
     }
 }
@@ -113,9 +117,9 @@ pub fn plain_trunc_verify(password: &[u8], raw: &[u8]) -> Result<bool, String> {
         .ok()
         .and_then(|d| d.parse::<usize>().ok());
     if truncated_len == Some(rest.len()) && password.len() >= rest.len() {
-        return Ok(equal(&password[..rest.len()], rest));
+        return Ok(constant_time_eq(&password[..rest.len()], rest));
     }
-    Ok(equal(password, rest))
+    Ok(constant_time_eq(password, rest))
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! The text encodings of a stored password's raw bytes: Dovecot's `.HEX` / `.B64` / `.BASE64`
 //! suffixes, each scheme's default, and Dovecot's hex-or-base64 guess for fixed-size digests.
 
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, Engine, GeneralPurpose, GeneralPurposeConfig};
+use crate::auth::base64;
 
 /// How raw password bytes are written in a stored password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,30 +10,6 @@ pub enum Encoding {
     None,
     Hex,
     Base64,
-}
-
-/// Dovecot's base64 reader: standard alphabet, padding required, bits after the last full
-/// byte ignored (whitespace is removed before decoding).
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
-        .with_decode_allow_trailing_bits(true),
-);
-
-pub fn base64_encode(raw: &[u8]) -> String {
-    BASE64.encode(raw)
-}
-
-/// Decodes base64 as Dovecot does: CR, LF, space and tab anywhere are skipped; the padding
-/// must be complete. `None` when the text is not base64.
-pub fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
-    let compact: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|c| !matches!(c, b'\r' | b'\n' | b' ' | b'\t'))
-        .collect();
-    BASE64.decode(compact).ok()
 }
 
 pub fn hex_encode(raw: &[u8]) -> String {
@@ -106,10 +81,10 @@ pub fn decode(
         Encoding::None => text.to_vec(),
         Encoding::Hex => match hex_decode(text) {
             Some(raw) => raw,
-            None if guessed => base64_decode(text).ok_or(DecodeError::NotBase64)?,
+            None if guessed => base64::decode(text).map_err(|_| DecodeError::NotBase64)?,
             None => return Err(DecodeError::NotHex),
         },
-        Encoding::Base64 => base64_decode(text).ok_or(DecodeError::NotBase64)?,
+        Encoding::Base64 => base64::decode(text).map_err(|_| DecodeError::NotBase64)?,
     };
     if raw_len != 0 && raw.len() != raw_len {
         return Err(DecodeError::WrongLength {
@@ -125,29 +100,13 @@ pub fn encode(raw: &[u8], encoding: Encoding) -> Vec<u8> {
     match encoding {
         Encoding::None => raw.to_vec(),
         Encoding::Hex => hex_encode(raw).into_bytes(),
-        Encoding::Base64 => base64_encode(raw).into_bytes(),
+        Encoding::Base64 => base64::encode(raw).into_bytes(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_as_dovecot_reads_it() {
-        assert_eq!(base64_decode(b"c2VjcmV0").as_deref(), Some(&b"secret"[..]));
-        assert_eq!(
-            base64_decode(b"c2Vj\r\ncmV0 ").as_deref(),
-            Some(&b"secret"[..])
-        );
-        assert_eq!(base64_decode(b"QQ==").as_deref(), Some(&b"A"[..]));
-        // Padding is required; stray bits after the last byte are not an error.
-        assert_eq!(base64_decode(b"QQ"), None);
-        assert_eq!(base64_decode(b"QQ="), None);
-        assert_eq!(base64_decode(b"QR==").as_deref(), Some(&b"A"[..]));
-        assert_eq!(base64_decode(b"!!!!"), None);
-        assert_eq!(base64_decode(b"").as_deref(), Some(&b""[..]));
-    }
 
     #[test]
     fn hex_round_trip_and_errors() {

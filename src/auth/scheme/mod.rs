@@ -24,7 +24,8 @@ use std::fmt;
 
 pub use cram_md5::CramMd5Context;
 pub use credentials::credentials;
-pub use encoding::{DecodeError, Encoding};
+pub use digest::constant_time_eq;
+pub use encoding::{hex_decode, hex_encode, DecodeError, Encoding};
 pub use scram::{ScramCredentials, ScramHash};
 pub use table::Scheme;
 
@@ -101,6 +102,12 @@ impl fmt::Display for SchemeError {
 
 impl std::error::Error for SchemeError {}
 
+impl From<crate::auth::random::RandomError> for SchemeError {
+    fn from(e: crate::auth::random::RandomError) -> SchemeError {
+        SchemeError::System(e.to_string())
+    }
+}
+
 /// What generation may vary: the user name (DIGEST-MD5 binds it) and the cost (`-r` of
 /// `doveadm pw`; 0 means the scheme's default).
 #[derive(Debug, Clone, Copy, Default)]
@@ -117,6 +124,14 @@ pub struct StoredPassword<'a> {
 }
 
 impl<'a> StoredPassword<'a> {
+    /// A password already split into its scheme name (with any encoding suffix) and data.
+    pub fn new(scheme: &'a str, data: &'a [u8]) -> StoredPassword<'a> {
+        StoredPassword {
+            scheme: Cow::Borrowed(scheme),
+            data,
+        }
+    }
+
     /// Reads `{SCHEME}data`; a bare `$1$salt$hash` is MD5-CRYPT (anything after a further `$`
     /// is ignored, as Dovecot does); other text is `default_scheme` data.
     pub fn parse(stored: &'a [u8], default_scheme: &'a str) -> StoredPassword<'a> {
@@ -289,7 +304,7 @@ fn verify_raw(
         Method::Smd5 | Method::Ssha | Method::Ssha256 | Method::Ssha512 => {
             digest::salted_verify(method, scheme.name(), password, raw).map_err(invalid)
         }
-        Method::Plain => Ok(digest::equal(password, raw)),
+        Method::Plain => Ok(digest::constant_time_eq(password, raw)),
         Method::PlainTrunc => digest::plain_trunc_verify(password, raw).map_err(invalid),
         Method::ScramSha1 => scram::verify(ScramHash::Sha1, password, raw).map_err(invalid),
         Method::ScramSha256 => scram::verify(ScramHash::Sha256, password, raw).map_err(invalid),
@@ -306,7 +321,7 @@ fn verify_raw(
         | Method::DigestMd5 => {
             let params = Params { user, rounds: 0 };
             let expected = generate_raw(method, scheme.name(), password, params)?;
-            Ok(digest::equal(&expected, raw))
+            Ok(digest::constant_time_eq(&expected, raw))
         }
     }
 }

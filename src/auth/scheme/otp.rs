@@ -7,7 +7,8 @@ use md5::{Digest, Md5};
 use sha1::Sha1;
 
 use super::encoding::{hex_decode, hex_encode};
-use super::{salt, SchemeError};
+use super::SchemeError;
+use crate::auth::random;
 
 const HASH_LEN: usize = 8;
 const MAX_SEED_LEN: usize = 16;
@@ -146,7 +147,7 @@ pub fn generate(password: &[u8]) -> Result<Vec<u8>, SchemeError> {
     let entry = Entry {
         algorithm: Algorithm::Sha1,
         sequence: DEFAULT_SEQUENCE,
-        seed: hex_encode(&salt::bytes::<{ MAX_SEED_LEN / 2 }>()?).into_bytes(),
+        seed: hex_encode(&random::bytes::<{ MAX_SEED_LEN / 2 }>()?).into_bytes(),
     };
     let hash = entry.algorithm.hash(&entry.seed, password, entry.sequence);
     Ok(entry.render(&hash).into_bytes())
@@ -157,7 +158,7 @@ pub fn verify(password: &[u8], raw: &[u8]) -> Result<bool, String> {
     let entry = parse(raw).ok_or("Invalid OTP data in passdb")?;
     let hash = entry.algorithm.hash(&entry.seed, password, entry.sequence);
     let expected = entry.render(&hash).to_ascii_lowercase();
-    Ok(super::digest::equal(
+    Ok(super::digest::constant_time_eq(
         expected.as_bytes(),
         &raw.to_ascii_lowercase(),
     ))

@@ -3,7 +3,7 @@
 
 use sha1::Sha1;
 
-use super::digest::equal;
+use super::digest::constant_time_eq;
 use super::encoding::{hex_decode, hex_encode};
 use super::{salt, SchemeError};
 
@@ -43,7 +43,7 @@ pub fn verify(password: &[u8], raw: &[u8]) -> Result<bool, String> {
     let stored = hex_decode(hash)
         .filter(|k| k.len() == KEY_LEN)
         .ok_or("PBKDF2 hash not 160bit hex-encoded")?;
-    Ok(equal(&derive(password, salt, rounds), &stored))
+    Ok(constant_time_eq(&derive(password, salt, rounds), &stored))
 }
 
 #[cfg(test)]

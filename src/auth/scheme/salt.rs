@@ -1,23 +1,15 @@
-//! Random salts from the operating system's generator.
+//! crypt(3)-style salt characters, drawn from the auth layer's random source.
 
 use super::SchemeError;
+use crate::auth::random;
 
 /// The characters of crypt(3) salts, 64 of them.
 const SALT_CHARS: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// `N` random bytes.
-pub fn bytes<const N: usize>() -> Result<[u8; N], SchemeError> {
-    let mut out = [0u8; N];
-    getrandom::fill(&mut out)
-        .map_err(|e| SchemeError::System(format!("getrandom() failed: {e}")))?;
-    Ok(out)
-}
-
 /// `len` random salt characters, uniformly drawn (64 characters: six bits of each byte).
 pub fn chars(len: usize) -> Result<String, SchemeError> {
     let mut raw = vec![0u8; len];
-    getrandom::fill(&mut raw)
-        .map_err(|e| SchemeError::System(format!("getrandom() failed: {e}")))?;
+    random::fill(&mut raw)?;
     Ok(raw
         .iter()
         .map(|b| char::from(SALT_CHARS[usize::from(b & 63)]))
@@ -35,6 +27,5 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert!(a.bytes().all(|c| SALT_CHARS.contains(&c)));
         assert_ne!(a, b);
-        assert_ne!(bytes::<16>().unwrap(), bytes::<16>().unwrap());
     }
 }

@@ -5,9 +5,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::digest::equal;
-use super::encoding::{base64_decode, base64_encode};
-use super::{salt, SchemeError};
+use super::digest::constant_time_eq;
+use super::SchemeError;
+use crate::auth::base64;
+use crate::auth::random;
 
 /// Iteration counts Dovecot accepts (RFC 5802 says at least 4096) and writes.
 const MIN_ITERATIONS: u32 = 4096;
@@ -116,9 +117,9 @@ impl ScramCredentials {
         format!(
             "{},{},{},{}",
             self.iterations,
-            base64_encode(&self.salt),
-            base64_encode(&self.stored_key),
-            base64_encode(&self.server_key)
+            base64::encode(&self.salt),
+            base64::encode(&self.stored_key),
+            base64::encode(&self.server_key)
         )
     }
 }
@@ -135,9 +136,10 @@ fn parse(hash: ScramHash, raw: &[u8]) -> Result<ScramCredentials, String> {
         .and_then(|s| s.parse::<u32>().ok())
         .filter(|i| (MIN_ITERATIONS..=MAX_ITERATIONS).contains(i))
         .ok_or_else(|| format!("Invalid {name} iteration count in passdb"))?;
-    let salt = base64_decode(salt).ok_or_else(|| format!("Invalid {name} salt in passdb"))?;
+    let salt = base64::decode(salt).map_err(|_| format!("Invalid {name} salt in passdb"))?;
     let key = |text: &[u8], what: &str| {
-        base64_decode(text)
+        base64::decode(text)
+            .ok()
             .filter(|k| k.len() == hash.digest_len())
             .ok_or_else(|| format!("Invalid {name} {what} in passdb"))
     };
@@ -152,7 +154,7 @@ fn parse(hash: ScramHash, raw: &[u8]) -> Result<ScramCredentials, String> {
 
 /// New credentials: 16 random salt bytes, 4096 iterations.
 pub fn generate(hash: ScramHash, password: &[u8]) -> Result<Vec<u8>, SchemeError> {
-    let salt = salt::bytes::<SALT_LEN>()?.to_vec();
+    let salt = random::bytes::<SALT_LEN>()?.to_vec();
     let salted = hash.salted_password(password, &salt, DEFAULT_ITERATIONS);
     let (stored_key, server_key) = hash.keys(&salted);
     let credentials = ScramCredentials {
@@ -170,7 +172,7 @@ pub fn verify(hash: ScramHash, password: &[u8], raw: &[u8]) -> Result<bool, Stri
     let stored = parse(hash, raw)?;
     let salted = hash.salted_password(password, &stored.salt, stored.iterations);
     let (stored_key, _) = hash.keys(&salted);
-    Ok(equal(&stored_key, &stored.stored_key))
+    Ok(constant_time_eq(&stored_key, &stored.stored_key))
 }
 
 #[cfg(test)]
@@ -188,7 +190,7 @@ mod tests {
         proof_b64: &str,
         signature_b64: &str,
     ) {
-        let salt = base64_decode(salt_b64.as_bytes()).unwrap();
+        let salt = base64::decode(salt_b64).unwrap();
         let salted = hash.salted_password(password, &salt, 4096);
         let (stored_key, server_key) = hash.keys(&salted);
         let stored = ScramCredentials {
@@ -202,7 +204,7 @@ mod tests {
         assert_eq!(verify(hash, password, stored.as_bytes()), Ok(true));
         assert_eq!(verify(hash, b"pencil2", stored.as_bytes()), Ok(false));
 
-        let proof = base64_decode(proof_b64.as_bytes()).unwrap();
+        let proof = base64::decode(proof_b64).unwrap();
         let client_signature = hash.hmac(&stored_key, auth_message.as_bytes());
         let client_key: Vec<u8> = proof
             .iter()
@@ -211,7 +213,7 @@ mod tests {
             .collect();
         assert_eq!(hash.hash(&client_key), stored_key);
         assert_eq!(
-            base64_encode(&hash.hmac(&server_key, auth_message.as_bytes())),
+            base64::encode(&hash.hmac(&server_key, auth_message.as_bytes())),
             signature_b64
         );
     }

@@ -143,6 +143,16 @@ fn uses_var_finds_keys() {
 }
 
 #[test]
+fn has_vars_ignores_escaped_percents() {
+    assert!(has_vars("/etc/%d/passwd"));
+    assert!(has_vars("/etc/%{domain}"));
+    assert!(has_vars("/etc/%%%Ln"));
+    assert!(!has_vars("/etc/100%%/passwd"));
+    assert!(!has_vars("/etc/passwd%"));
+    assert!(!has_vars(""));
+}
+
+#[test]
 fn wildcards() {
     assert!(wildcard_match(b"", b"**"));
     assert!(!wildcard_match(b"", b"?"));
@@ -158,6 +168,7 @@ proptest! {
         let v = user("alice@example.com");
         let _ = expand(&template, &v);
         let _ = uses_var(&template, b'h', "home");
+        let _ = has_vars(&template);
     }
 
     #[test]

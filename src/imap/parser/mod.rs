@@ -12,6 +12,12 @@
 //! A line the reader cut at its limit is fed as [`LineEnd::Truncated`]: errors in its first
 //! part are still found, and a command that never completes within the limits is
 //! [`ParseError::BufferFull`].
+//!
+//! Like Dovecot, a command may read only its first arguments ([`CommandParser::args_counted`]):
+//! the rest of the line is then never looked at. APPEND streams its message literals instead of
+//! holding them ([`CommandParser::args_streaming`]).
+//!
+//! The typed commands built from these arguments live in the submodules.
 
 use std::fmt;
 
@@ -78,6 +84,8 @@ pub struct ParserLimits {
 }
 
 /// How one command's arguments are parsed where that differs from the parser's defaults.
+/// (List limits; [`CommandParser::args_counted`] and [`CommandParser::args_streaming`] set
+/// the other ways of reading.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArgOptions {
     /// `(` per command; 0 means no limit.
@@ -194,6 +202,38 @@ impl std::error::Error for ParseError {}
 /// RFC 7888: LITERAL- allows non-synchronizing literals up to this size.
 const LITERAL_MINUS_MAX: u64 = 4096;
 
+/// How the current command's arguments are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mode {
+    max_lists: usize,
+    max_depth: usize,
+    /// Stop once this many top-level arguments are read (0: read the whole line).
+    count: usize,
+    /// `~{n}` allowed, and literals are streamed by the caller: their size is not limited by
+    /// the line length and their data is not held (APPEND).
+    streaming: bool,
+}
+
+impl Mode {
+    fn from_options(options: ArgOptions) -> Mode {
+        Mode {
+            max_lists: options.max_lists,
+            max_depth: options.max_depth,
+            count: usize::from(options.first_only),
+            streaming: false,
+        }
+    }
+}
+
+/// The arguments of a command whose literals are streamed, as far as they are parsed: the
+/// top-level ones and the lists still open (outermost first), each since the last streamed
+/// literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialArgs<'a> {
+    pub root: &'a [Arg],
+    pub open: &'a [Vec<Arg>],
+}
+
 /// The incremental command parser. One per connection; each [`CommandParser::start`] begins a
 /// new command.
 #[derive(Debug)]
@@ -209,8 +249,12 @@ pub struct CommandParser {
     open: Vec<Vec<Arg>>,
     lists_opened: usize,
     awaiting_literal: bool,
+    /// The announced literal is a literal8 (`~{n}`).
+    literal8: bool,
+    /// Where a counted read stopped in the fragment being parsed.
+    stopped_at: Option<usize>,
     /// For the current command.
-    options: ArgOptions,
+    mode: Mode,
 }
 
 /// How an atom-like word (tag, command name) ended.
@@ -226,10 +270,10 @@ enum Word {
 
 impl CommandParser {
     pub fn new(limits: ParserLimits) -> Self {
-        let options = default_options(&limits);
+        let mode = Mode::from_options(default_options(&limits));
         CommandParser {
             limits,
-            options,
+            mode,
             frag: Vec::new(),
             end: LineEnd::Complete,
             line_size: 0,
@@ -237,6 +281,8 @@ impl CommandParser {
             open: Vec::new(),
             lists_opened: 0,
             awaiting_literal: false,
+            literal8: false,
+            stopped_at: None,
         }
     }
 
@@ -254,7 +300,8 @@ impl CommandParser {
         self.open.clear();
         self.lists_opened = 0;
         self.awaiting_literal = false;
-        self.options = default_options(&self.limits);
+        self.literal8 = false;
+        self.mode = Mode::from_options(default_options(&self.limits));
     }
 
     /// Begins a command: reads its tag and name from the first line and keeps the rest of
@@ -280,6 +327,20 @@ impl CommandParser {
         Ok(Head { tag, name })
     }
 
+    /// Reads one more command name from the rest of the line: the command after `UID`.
+    pub fn next_name(&mut self) -> Result<String, HeadError> {
+        let (name, consumed) = match self.word(0, false) {
+            Word::Done { len, consumed } if len > 0 => (ascii(&self.frag[..len]), consumed),
+            Word::Done { .. } | Word::Invalid => {
+                return Err(HeadError::InvalidName { tag: String::new() })
+            }
+            Word::BufferFull => return Err(HeadError::BufferFull),
+        };
+        self.frag.drain(..consumed);
+        self.line_size += consumed;
+        Ok(name)
+    }
+
     /// Parses the command's arguments from the rest of its first line.
     pub fn args(&mut self) -> Result<Progress, ParseError> {
         self.parse()
@@ -288,8 +349,67 @@ impl CommandParser {
     /// Like [`CommandParser::args`], with options for this command (until the next
     /// [`CommandParser::start`]).
     pub fn args_with(&mut self, options: ArgOptions) -> Result<Progress, ParseError> {
-        self.options = options;
+        self.mode = Mode::from_options(options);
         self.parse()
+    }
+
+    /// Reads only the first `count` arguments (at least one); the rest of the line is not
+    /// parsed, as Dovecot's commands that take a fixed number of arguments read them.
+    pub fn args_counted(&mut self, count: usize) -> Result<Progress, ParseError> {
+        self.mode = Mode {
+            count: count.max(1),
+            ..Mode::from_options(default_options(&self.limits))
+        };
+        self.parse()
+    }
+
+    /// Reads the arguments of a command that streams its literals (APPEND): `~{n}` literal8
+    /// is allowed, and an announced literal's size is limited only by LITERAL-. After
+    /// [`Progress::Literal`] the caller looks at [`CommandParser::partial_args`], reads or
+    /// skips the data itself, calls [`CommandParser::literal_streamed`] and continues with
+    /// [`CommandParser::continue_line`].
+    pub fn args_streaming(&mut self) -> Result<Progress, ParseError> {
+        self.mode = Mode {
+            streaming: true,
+            ..Mode::from_options(default_options(&self.limits))
+        };
+        self.parse()
+    }
+
+    /// How many more bytes this command may hold: the room for a literal that is not
+    /// streamed (APPEND's mailbox name).
+    pub fn line_room(&self) -> usize {
+        self.limits.max_line.saturating_sub(self.line_size)
+    }
+
+    /// Whether the literal announced last is a literal8 (`~{n}`).
+    pub fn literal_is_binary(&self) -> bool {
+        self.literal8
+    }
+
+    /// The arguments parsed since the last streamed literal (streaming mode).
+    pub fn partial_args(&self) -> PartialArgs<'_> {
+        PartialArgs {
+            root: &self.root,
+            open: &self.open,
+        }
+    }
+
+    /// The caller consumed the announced literal's data itself. The arguments parsed so far
+    /// are dropped (the caller has used them); the lists still open stay open. Between two
+    /// messages (no list open) the line length starts again from zero, as Dovecot resets its
+    /// parser for each message of a MULTIAPPEND.
+    pub fn literal_streamed(&mut self) {
+        debug_assert!(self.awaiting_literal, "no literal was announced");
+        self.awaiting_literal = false;
+        self.root.clear();
+        for list in &mut self.open {
+            list.clear();
+        }
+        if self.open.is_empty() {
+            self.line_size = 0;
+            self.lists_opened = 0;
+        }
     }
 
     /// Parses a line that holds only arguments (a setting written in IMAP syntax, such as
@@ -363,13 +483,24 @@ impl CommandParser {
         }
     }
 
-    /// Parses `frag` to its end.
+    /// Parses `frag` to its end, or up to the argument count of a counted read: then the
+    /// unparsed rest stays in `frag` for a later read in another mode (APPEND reads its
+    /// mailbox first, then streams).
     fn parse(&mut self) -> Result<Progress, ParseError> {
         let data = std::mem::take(&mut self.frag);
+        self.stopped_at = None;
         let result = self.parse_fragment(&data);
-        self.line_size += data.len();
-        self.frag = data;
-        self.frag.clear();
+        match self.stopped_at.take() {
+            Some(pos) => {
+                self.line_size += pos;
+                self.frag = data[pos..].to_vec();
+            }
+            None => {
+                self.line_size += data.len();
+                self.frag = data;
+                self.frag.clear();
+            }
+        }
         result
     }
 
@@ -377,6 +508,10 @@ impl CommandParser {
         let truncated = self.end == LineEnd::Truncated;
         let mut pos = 0;
         loop {
+            if self.mode.count > 0 && self.open.is_empty() && self.root.len() >= self.mode.count {
+                self.stopped_at = Some(pos);
+                return Ok(Progress::Done(std::mem::take(&mut self.root)));
+            }
             while pos < data.len() && data[pos] == b' ' {
                 pos += 1;
             }
@@ -401,15 +536,22 @@ impl CommandParser {
                     pos = next;
                 }
                 b'~' if data.get(pos + 1) == Some(&b'{') => {
-                    return Err(ParseError::Literal8NotAllowed)
+                    if !self.mode.streaming {
+                        return Err(ParseError::Literal8NotAllowed);
+                    }
+                    self.literal8 = true;
+                    return self.literal_announcement(data, pos + 1);
                 }
-                b'{' => return self.literal_announcement(data, pos),
+                b'{' => {
+                    self.literal8 = false;
+                    return self.literal_announcement(data, pos);
+                }
                 b'(' => {
-                    let ArgOptions {
+                    let Mode {
                         max_lists,
                         max_depth,
                         ..
-                    } = self.options;
+                    } = self.mode;
                     if (max_lists > 0 && self.lists_opened >= max_lists)
                         || self.open.len() >= max_depth
                     {
@@ -436,9 +578,6 @@ impl CommandParser {
             // Dovecot checks the size consumed before the argument it just finished.
             if self.line_size + start > self.limits.max_line {
                 return Err(ParseError::LineTooLong);
-            }
-            if self.options.first_only && self.open.is_empty() {
-                return Ok(Progress::Done(std::mem::take(&mut self.root)));
             }
         }
     }
@@ -543,6 +682,15 @@ impl CommandParser {
             return Err(ParseError::NonSyncLiteralTooLarge);
         }
         let consumed = self.line_size + after;
+        if self.mode.streaming {
+            // Only the size itself counts toward the line; the caller streams the data.
+            self.line_size += 2;
+            self.awaiting_literal = true;
+            return Ok(Progress::Literal {
+                size: usize::try_from(size).map_err(|_| ParseError::LiteralTooLarge)?,
+                sync: !nonsync,
+            });
+        }
         let left = self.limits.max_line.saturating_sub(consumed);
         if consumed >= self.limits.max_line || size > left as u64 {
             return Err(ParseError::LiteralTooLarge);
@@ -583,5 +731,18 @@ fn ascii(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
+pub mod append;
+pub mod command;
+pub mod fetch;
+pub mod list;
+pub mod search;
+pub mod select;
+pub mod sort;
+pub mod store;
+
+pub use command::{parse_command, ArgsNeeded, Command, CommandError, CommandName, ParseContext};
+
+#[cfg(test)]
+mod roundtrip_tests;
 #[cfg(test)]
 mod tests;

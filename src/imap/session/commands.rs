@@ -1,0 +1,474 @@
+//! Running the commands that are not FETCH/STORE, SEARCH, APPEND or IDLE.
+
+use std::io::{Read, Write};
+
+use super::view::View;
+use super::{Disconnect, Reply, Session, Step, WaitInput};
+use crate::imap::id::{id_log_text, id_reply};
+use crate::imap::mail_session::{MailErrorKind, MailSession, NamespaceKind};
+use crate::imap::parser::list::{List, StatusItems};
+use crate::imap::parser::select::Select;
+use crate::imap::parser::{Command, CommandName};
+use crate::imap::response::{Code, Status};
+use crate::imap::seqset::SetArg;
+use crate::index::uidset::UidSet;
+use crate::mail::quote::{append_astring, append_nstring};
+
+impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
+    /// Runs a parsed command; returns its tagged answer.
+    pub(super) fn execute(&mut self, name: CommandName, command: Command) -> Step<Reply> {
+        match command {
+            Command::Capability => {
+                let caps = format!("* CAPABILITY {}", self.settings.capability);
+                self.line(caps.as_bytes())?;
+                Ok(Reply::ok("Capability completed."))
+            }
+            Command::Noop => Ok(Reply::ok("NOOP completed.")),
+            Command::Logout => {
+                self.untagged(Status::Bye, None, "Logging out")?;
+                self.tagged(Reply::ok("Logout completed."))?;
+                self.flush()?;
+                Err(Disconnect::Logout)
+            }
+            Command::Id(params) => {
+                if !self.id_logged {
+                    self.id_logged = true;
+                    if let Some(text) = params
+                        .as_ref()
+                        .and_then(|p| id_log_text(p, &self.settings.id_log))
+                    {
+                        log::info!("ID sent: {text}");
+                    }
+                }
+                let mut line = b"* ID ".to_vec();
+                line.extend_from_slice(&id_reply(&self.settings.id_send));
+                self.line(&line)?;
+                Ok(Reply::ok("ID completed."))
+            }
+            Command::Enable(names) => self.enable(&names),
+            Command::Namespace => self.namespace(),
+            Command::Idle => self.idle(),
+            Command::Select(select) => self.select(select),
+            Command::Create(mailbox) => Ok(match self.mail.create(&mailbox) {
+                Ok(()) => Reply::ok("Create completed."),
+                Err(e) => Reply::mail_error(&e, false),
+            }),
+            Command::Delete(mailbox) => {
+                if is_inbox(&mailbox) {
+                    return Ok(Reply::no(None, "INBOX can't be deleted."));
+                }
+                let selected = self.mail.is_selected(&mailbox);
+                if selected {
+                    // Deleting the selected mailbox closes it first (Dovecot).
+                    self.view = None;
+                    self.saved_result = None;
+                    if let Err(e) = self.mail.close(false) {
+                        return Ok(Reply::mail_error(&e, false));
+                    }
+                }
+                let reply = match self.mail.delete(&mailbox) {
+                    Ok(()) => Reply::ok("Delete completed."),
+                    // A mailbox with children: no NONEXISTENT-style code.
+                    Err(e) if e.kind == MailErrorKind::Exists => Reply::no(None, e.text),
+                    Err(e) => Reply::mail_error(&e, true),
+                };
+                if !selected {
+                    return Ok(reply);
+                }
+                // The client's view is gone: as Dovecot, answer, then end the session.
+                self.tagged(reply)?;
+                let text = "Selected mailbox was deleted, have to disconnect.";
+                self.bye(text);
+                Err(Disconnect::MailboxInconsistent(text.to_string()))
+            }
+            Command::Rename { from, to } => Ok(match self.mail.rename(&from, &to) {
+                Ok(()) => Reply::ok("Rename completed."),
+                Err(e) => Reply::mail_error(&e, true),
+            }),
+            Command::Subscribe(mailbox) => Ok(match self.mail.set_subscribed(&mailbox, true) {
+                Ok(()) => Reply::ok("Subscribe completed."),
+                Err(e) => Reply::mail_error(&e, false),
+            }),
+            Command::Unsubscribe(mailbox) => Ok(match self.mail.set_subscribed(&mailbox, false) {
+                Ok(()) => Reply::ok("Unsubscribe completed."),
+                Err(e) => Reply::mail_error(&e, true),
+            }),
+            Command::List(list) => self.list(&list, name == CommandName::Lsub),
+            Command::Status(status) => {
+                let result = self.mail.status(&status.mailbox, &status.items);
+                let values = match result {
+                    Ok(values) => values,
+                    Err(e) => return Ok(Reply::mail_error(&e, false)),
+                };
+                if status.items.highest_modseq {
+                    self.enable_condstore()?;
+                }
+                self.send_status(&status.mailbox, &status.items, &values)?;
+                if self.mail.is_selected(&status.mailbox) {
+                    Ok(Reply::ok_with(
+                        Code::ClientBug,
+                        "Status on selected mailbox completed.",
+                    ))
+                } else {
+                    Ok(Reply::ok("Status completed."))
+                }
+            }
+            Command::Check => Ok(match self.mail.check() {
+                Ok(()) => Reply::ok("Check completed."),
+                Err(e) => Reply::mail_error(&e, false),
+            }),
+            Command::Close => {
+                let read_only = self.view.as_ref().is_some_and(|v| v.read_only);
+                self.view = None;
+                self.saved_result = None;
+                Ok(match self.mail.close(!read_only) {
+                    Ok(expunged) => {
+                        self.stats.expunged += expunged.len();
+                        Reply::ok("Close completed.")
+                    }
+                    Err(e) => Reply::mail_error(&e, false),
+                })
+            }
+            Command::Unselect => {
+                self.view = None;
+                self.saved_result = None;
+                Ok(match self.mail.close(false) {
+                    Ok(_) => Reply::ok("Unselect completed."),
+                    Err(e) => Reply::mail_error(&e, false),
+                })
+            }
+            Command::Expunge => self.expunge(None),
+            Command::UidExpunge(set) => {
+                let uids = self.resolve_uids(&set);
+                self.expunge(Some(&uids))
+            }
+            Command::Copy {
+                set,
+                uid,
+                mailbox,
+                moving,
+            } => self.copy(&set, uid, &mailbox, moving),
+            Command::Fetch(fetch) => self.fetch(&fetch),
+            Command::Store(store) => self.store(&store),
+            Command::Search(search) => self.search(&search),
+            Command::Sort(_) => Ok(Reply::no(
+                Some(Code::Cannot),
+                "SORT is not supported by this build of cote yet.",
+            )),
+            Command::Thread(_) => Ok(Reply::no(
+                Some(Code::Cannot),
+                "THREAD is not supported by this build of cote yet.",
+            )),
+        }
+    }
+
+    /// ENABLE: `* ENABLED` lists the extensions enabled now (Dovecot lists them again when
+    /// they already were).
+    fn enable(&mut self, names: &[String]) -> Step<Reply> {
+        let mut enabled = Vec::new();
+        for name in names {
+            match name.as_str() {
+                "CONDSTORE" => {
+                    self.enable_condstore()?;
+                    enabled.push(name.as_str());
+                }
+                "QRESYNC" => {
+                    self.enable_condstore()?;
+                    self.enabled.qresync = true;
+                    enabled.push(name.as_str());
+                }
+                _ => {}
+            }
+        }
+        if !enabled.is_empty() {
+            self.line(format!("* ENABLED {}", enabled.join(" ")).as_bytes())?;
+        }
+        Ok(Reply::ok("Enabled."))
+    }
+
+    /// CONDSTORE becomes enabled (explicitly or by a command that uses modseqs): a selected
+    /// mailbox's HIGHESTMODSEQ is reported then.
+    pub(super) fn enable_condstore(&mut self) -> Step {
+        if self.enabled.condstore {
+            return Ok(());
+        }
+        self.enabled.condstore = true;
+        if self.view.as_ref().is_some_and(|v| !v.no_modseq) {
+            let code = Code::HighestModseq(self.mail.highest_modseq());
+            self.untagged(Status::Ok, Some(&code), "Highest")?;
+        }
+        Ok(())
+    }
+
+    fn namespace(&mut self) -> Step<Reply> {
+        let namespaces = self.mail.namespaces();
+        let mut line = b"* NAMESPACE".to_vec();
+        for kind in [
+            NamespaceKind::Private,
+            NamespaceKind::Shared,
+            NamespaceKind::Public,
+        ] {
+            line.push(b' ');
+            let of_kind: Vec<_> = namespaces.iter().filter(|n| n.kind == kind).collect();
+            if of_kind.is_empty() {
+                line.extend_from_slice(b"NIL");
+                continue;
+            }
+            line.push(b'(');
+            for ns in of_kind {
+                line.push(b'(');
+                let prefix = crate::storage::mutf7::encode(&ns.prefix);
+                append_nstring(&mut line, Some(prefix.as_bytes()));
+                line.push(b' ');
+                write_separator(&mut line, ns.separator);
+                line.push(b')');
+            }
+            line.push(b')');
+        }
+        self.line(&line)?;
+        Ok(Reply::ok("Namespace completed."))
+    }
+
+    fn select(&mut self, select: Select) -> Step<Reply> {
+        self.close_selected()?;
+        if select.condstore {
+            self.enable_condstore()?;
+        }
+        let selected = match self.mail.select(&select.mailbox, select.read_only) {
+            Ok(selected) => selected,
+            Err(e) => return Ok(Reply::mail_error(&e, false)),
+        };
+        let view = View::new(&selected);
+        self.line(view.flags_line().as_bytes())?;
+        self.line(view.permanent_flags_line().as_bytes())?;
+        self.line(format!("* {} EXISTS", view.messages()).as_bytes())?;
+        self.line(format!("* {} RECENT", view.recent_sent).as_bytes())?;
+        let read_only = view.read_only;
+        self.view = Some(view);
+        let first_unseen = selected
+            .first_unseen_uid
+            .and_then(|uid| self.view.as_ref().and_then(|v| v.seq_of(uid)));
+        if let Some(seq) = first_unseen {
+            self.untagged(Status::Ok, Some(&Code::Unseen(seq)), "First unseen.")?;
+        }
+        self.untagged(
+            Status::Ok,
+            Some(&Code::UidValidity(selected.uid_validity)),
+            "UIDs valid",
+        )?;
+        self.untagged(
+            Status::Ok,
+            Some(&Code::UidNext(selected.uid_next)),
+            "Predicted next UID",
+        )?;
+        match selected.highest_modseq {
+            None => self.untagged(
+                Status::Ok,
+                Some(&Code::NoModseq),
+                "No permanent modsequences",
+            )?,
+            Some(modseq) if self.enabled.condstore => {
+                self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?
+            }
+            Some(_) => {}
+        }
+        if select.qresync.as_ref().is_some_and(|q| {
+            q.uid_validity == selected.uid_validity && selected.highest_modseq.is_some()
+        }) {
+            // The resynchronization data (RFC 7162 §3.2.5) needs storage support for
+            // expunged UIDs by modseq: the mailbox is selected, the client is told.
+            self.untagged(
+                Status::No,
+                None,
+                "QRESYNC resynchronization is not supported by this build of cote yet",
+            )?;
+        }
+        let (code, text) = if read_only {
+            (Code::ReadOnly, "Examine completed.")
+        } else {
+            (Code::ReadWrite, "Select completed.")
+        };
+        Ok(Reply::ok_with(code, text))
+    }
+
+    fn list(&mut self, list: &List, lsub: bool) -> Step<Reply> {
+        let mut request = list.clone();
+        if lsub && self.settings.workarounds.tb_lsub_flags {
+            request.returns.children = true;
+        }
+        let entries = match self.mail.list(&request) {
+            Ok(entries) => entries,
+            Err(e) => return Ok(Reply::mail_error(&e, false)),
+        };
+        let word = if lsub { "LSUB" } else { "LIST" };
+        for entry in entries {
+            let mut line = format!("* {word} (").into_bytes();
+            line.extend_from_slice(entry.attributes.join(" ").as_bytes());
+            line.extend_from_slice(b") ");
+            write_separator(&mut line, entry.separator);
+            line.push(b' ');
+            crate::imap::mailbox_name::NameEncoding::ModifiedUtf7.append(&mut line, &entry.name);
+            for info in &entry.child_info {
+                line.extend_from_slice(format!(" (CHILDINFO (\"{info}\"))").as_bytes());
+            }
+            self.line(&line)?;
+            if let (Some(items), true) = (list.returns.status.as_ref(), entry.selectable) {
+                match self.mail.status(&entry.name, items) {
+                    Ok(values) => self.send_status(&entry.name, items, &values)?,
+                    // A mailbox that went away meanwhile has no status.
+                    Err(e) if e.kind == MailErrorKind::NotFound => {}
+                    Err(e) => self.untagged(Status::No, None, &e.text)?,
+                }
+            }
+        }
+        Ok(Reply::ok(if lsub {
+            "Lsub completed."
+        } else {
+            "List completed."
+        }))
+    }
+
+    /// `* STATUS name (ITEM n ...)` in Dovecot's item order.
+    fn send_status(
+        &mut self,
+        mailbox: &str,
+        items: &StatusItems,
+        values: &crate::imap::mail_session::MailboxStatus,
+    ) -> Step {
+        let mut line = b"* STATUS ".to_vec();
+        crate::imap::mailbox_name::NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
+        line.extend_from_slice(b" (");
+        let mut parts = Vec::new();
+        if items.messages {
+            parts.push(format!("MESSAGES {}", values.messages));
+        }
+        if items.recent {
+            parts.push(format!("RECENT {}", values.recent));
+        }
+        if items.uid_next {
+            parts.push(format!("UIDNEXT {}", values.uid_next));
+        }
+        if items.uid_validity {
+            parts.push(format!("UIDVALIDITY {}", values.uid_validity));
+        }
+        if items.unseen {
+            parts.push(format!("UNSEEN {}", values.unseen));
+        }
+        if items.highest_modseq {
+            parts.push(format!("HIGHESTMODSEQ {}", values.highest_modseq));
+        }
+        if items.size {
+            parts.push(format!("SIZE {}", values.size));
+        }
+        if items.x_size {
+            parts.push(format!("X-SIZE {}", values.size));
+        }
+        line.extend_from_slice(parts.join(" ").as_bytes());
+        if items.x_guid {
+            if !parts.is_empty() {
+                line.push(b' ');
+            }
+            line.extend_from_slice(b"X-GUID ");
+            append_astring(&mut line, values.guid.as_bytes());
+        }
+        line.push(b')');
+        self.line(&line)
+    }
+
+    /// The UIDs a UID set argument names in the view (`$`: the saved result).
+    pub(super) fn resolve_uids(&self, set: &SetArg) -> UidSet {
+        let Some(view) = self.view.as_ref() else {
+            return UidSet::new();
+        };
+        match set {
+            SetArg::Set(set) => set.uids(&view.uids),
+            SetArg::SavedResult => self.saved_uids(),
+        }
+    }
+
+    /// The UIDs of a message set argument (sequence numbers, or UIDs with `uid`).
+    pub(super) fn resolve_set(&self, set: &SetArg, uid: bool) -> UidSet {
+        let Some(view) = self.view.as_ref() else {
+            return UidSet::new();
+        };
+        match set {
+            SetArg::Set(set) if uid => set.uids(&view.uids),
+            SetArg::Set(set) => set
+                .seqs(view.messages())
+                .iter()
+                .filter_map(|seq| view.uid_of(seq))
+                .collect(),
+            SetArg::SavedResult => self.saved_uids(),
+        }
+    }
+
+    /// The saved result, as far as those messages still exist.
+    fn saved_uids(&self) -> UidSet {
+        let (Some(view), Some(saved)) = (self.view.as_ref(), self.saved_result.as_ref()) else {
+            return UidSet::new();
+        };
+        saved.iter().filter(|&u| view.seq_of(u).is_some()).collect()
+    }
+
+    fn expunge(&mut self, uids: Option<&UidSet>) -> Step<Reply> {
+        if self.view.as_ref().is_some_and(|v| v.read_only) {
+            // Dovecot answers OK and expunges nothing in a read-only mailbox.
+            return Ok(Reply::ok("Expunge completed."));
+        }
+        match self.mail.expunge(uids) {
+            Ok(expunged) => {
+                self.stats.expunged += expunged.len();
+                self.send_expunges(&expunged)?;
+                Ok(Reply::ok("Expunge completed."))
+            }
+            Err(e) => Ok(Reply::mail_error(&e, false)),
+        }
+    }
+
+    fn copy(&mut self, set: &SetArg, uid: bool, mailbox: &str, moving: bool) -> Step<Reply> {
+        let uids = self.resolve_set(set, uid);
+        if uids.is_empty() {
+            return Ok(Reply::ok("No messages found."));
+        }
+        let moving = moving && !self.view.as_ref().is_some_and(|v| v.read_only);
+        let result = match self.mail.copy(&uids, mailbox, moving) {
+            Ok(result) => result,
+            Err(e) if e.kind == MailErrorKind::NotFound => {
+                return Ok(Reply::no(Some(Code::TryCreate), e.text))
+            }
+            Err(e) => return Ok(Reply::mail_error(&e, false)),
+        };
+        if result.destination_is_trash {
+            self.stats.trashed += result.source.len();
+        }
+        let destination: UidSet = result.destination.iter().copied().collect();
+        let code = (!result.destination.is_empty())
+            .then(|| Code::CopyUid(result.uid_validity, result.source.clone(), destination));
+        if moving {
+            if let Some(code) = &code {
+                self.untagged(Status::Ok, Some(code), "Moved UIDs.")?;
+            }
+            self.send_expunges(&result.source)?;
+            return Ok(Reply::ok("Move completed."));
+        }
+        Ok(match code {
+            Some(code) => Reply::ok_with(code, "Copy completed."),
+            None => Reply::ok("Copy completed."),
+        })
+    }
+}
+
+/// `"/"`, `"\\"` or NIL.
+fn write_separator(out: &mut Vec<u8>, separator: Option<char>) {
+    match separator {
+        Some(sep) => {
+            let mut buf = [0u8; 4];
+            crate::mail::quote::append_quoted(out, sep.encode_utf8(&mut buf).as_bytes())
+        }
+        None => out.extend_from_slice(b"NIL"),
+    }
+}
+
+fn is_inbox(name: &str) -> bool {
+    name.eq_ignore_ascii_case("INBOX")
+}

@@ -1,0 +1,763 @@
+//! The IMAP session after login, as Dovecot 2.3's imap process runs it: commands read with
+//! the limits of `imap_max_line_length`, checked by the typed parser, run against a
+//! [`MailSession`], answered with Dovecot's texts and its `(n.nnn + n.nnn secs)` timing.
+//!
+//! States (RFC 3501 §3): the session starts *authenticated* (the not-authenticated state is
+//! the login process's, `prelogin.rs`); SELECT/EXAMINE make it *selected*, CLOSE/UNSELECT (and a
+//! failed SELECT) authenticated again; LOGOUT ends it. Commands of the selected state answer
+//! `BAD No mailbox selected.` without a mailbox.
+//!
+//! Pipelining (RFC 3501 §5.5): a client may send commands without waiting for answers. cote
+//! runs them one at a time, in order, which the RFC always allows: no command's answers mix
+//! with another's and none can be ambiguous, so Dovecot's `* BAD [CLIENTBUG] Command pipelining
+//! results in ambiguity.` never arises. (Dovecot starts a pipelined command while another
+//! waits for output or input when their effects on sequence numbers cannot collide; the
+//! answers are the same, only their interleaving differs.) Answers are flushed when no
+//! further command is waiting in the input buffer.
+//!
+//! Untagged updates about the selected mailbox (EXPUNGE, EXISTS, RECENT, FETCH FLAGS, FLAGS)
+//! are sent before each tagged OK. EXPUNGE is held back while answering FETCH, STORE and
+//! SEARCH (RFC 3501 §7.4.1) and sent after a later command.
+
+mod append;
+mod commands;
+mod fetch;
+mod idle;
+mod input;
+mod search;
+mod stats;
+mod view;
+
+use std::fmt;
+use std::io::{self, ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::imap::mail_session::MailSession;
+use crate::imap::mailbox_name::NameEncoding;
+use crate::imap::parser::{
+    parse_command, Arg, ArgsNeeded, CommandError, CommandName, CommandParser, HeadError, LineEnd,
+    ParseContext, ParseError, ParserLimits, Progress,
+};
+use crate::imap::response::{tagged, untagged, Code, Status, Timing};
+use crate::index::uidset::UidSet;
+use crate::net::{LineError, LineReader, ResponseWriter};
+
+pub use input::{WaitInput, Wake};
+pub use stats::{Counted, SessionStats};
+
+use view::View;
+
+/// Dovecot's `CLIENT_MAX_BAD_COMMANDS`: this many invalid commands in a row end the session.
+pub const MAX_BAD_COMMANDS: u32 = 20;
+/// Dovecot's default `imap_max_line_length`.
+pub const DEFAULT_MAX_LINE_LENGTH: usize = 65536;
+/// Answers are written out at the latest when this much is pending.
+const OUTPUT_FLUSH_AT: usize = 64 * 1024;
+/// List nesting in one command. Dovecot has no limit after login; cote's bounds the parse
+/// tree's depth.
+const MAX_LIST_DEPTH: usize = 100;
+
+/// The settings a mail session's IMAP side uses.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// The post-login capability list (CAPABILITY).
+    pub capability: String,
+    /// `imap_max_line_length`: bytes of one command, literals (but not APPEND's messages)
+    /// included; also the longest single argument.
+    pub max_line_length: usize,
+    /// `imap_literal_minus`.
+    pub literal_minus: bool,
+    /// `mail_max_keyword_length`.
+    pub max_keyword_length: usize,
+    /// `imap_idle_notify_interval`: `* OK Still here` while idling.
+    pub idle_notify_interval: Duration,
+    /// `imap_id_send`.
+    pub id_send: String,
+    /// `imap_id_log`.
+    pub id_log: String,
+    /// The largest message APPEND accepts (APPENDLIMIT); `None`: no limit.
+    pub append_limit: Option<u64>,
+    /// `imap_client_workarounds`.
+    pub workarounds: ClientWorkarounds,
+}
+
+/// `imap_client_workarounds`: Dovecot's compatibility switches for broken clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientWorkarounds {
+    /// `delay-newmail`: new messages and expunges are reported only after NOOP, CHECK and
+    /// IDLE (Outlook Express and Netscape 4 lost them otherwise).
+    pub delay_newmail: bool,
+    /// `tb-extra-mailbox-sep`: a mailbox name's trailing hierarchy separator is dropped
+    /// (Thunderbird sometimes adds one).
+    pub tb_extra_mailbox_sep: bool,
+    /// `tb-lsub-flags`: LSUB shows `\Noselect` and children flags (the LSUB request reaches
+    /// storage with `returns.children` set).
+    pub tb_lsub_flags: bool,
+}
+
+impl ClientWorkarounds {
+    /// Parses the setting (names separated by spaces or commas, any case).
+    pub fn parse(value: &str) -> Result<ClientWorkarounds, String> {
+        let mut workarounds = ClientWorkarounds::default();
+        for name in value.split([' ', ',']).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "delay-newmail" => workarounds.delay_newmail = true,
+                "tb-extra-mailbox-sep" => workarounds.tb_extra_mailbox_sep = true,
+                "tb-lsub-flags" => workarounds.tb_lsub_flags = true,
+                _ => {
+                    return Err(format!(
+                        "imap_client_workarounds: Unknown workaround: {name}"
+                    ))
+                }
+            }
+        }
+        Ok(workarounds)
+    }
+}
+
+/// Settings the IMAP session cannot work with (Dovecot's texts).
+#[derive(Debug)]
+pub enum SessionConfigError {
+    Config(crate::config::ConfigError),
+    Invalid(String),
+}
+
+impl fmt::Display for SessionConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionConfigError::Config(e) => e.fmt(f),
+            SessionConfigError::Invalid(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for SessionConfigError {}
+
+impl SessionSettings {
+    /// The settings of a user's session (`config.settings(...)` for its protocol and
+    /// addresses); `capability` is the post-login capability list, built by the login side.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        capability: String,
+    ) -> Result<SessionSettings, SessionConfigError> {
+        let workarounds = ClientWorkarounds::parse(settings.str("imap_client_workarounds"))
+            .map_err(SessionConfigError::Invalid)?;
+        let max_line_length = usize::try_from(settings.size("imap_max_line_length"))
+            .unwrap_or(usize::MAX)
+            // A limit too small for any command cannot work; Dovecot's imap_max_line_length
+            // below a few bytes is equally unusable.
+            .max(64);
+        Ok(SessionSettings {
+            capability,
+            max_line_length,
+            literal_minus: settings.bool("imap_literal_minus"),
+            max_keyword_length: usize::try_from(settings.uint("mail_max_keyword_length"))
+                .unwrap_or(usize::MAX),
+            idle_notify_interval: settings.time("imap_idle_notify_interval"),
+            id_send: settings
+                .read("imap_id_send")
+                .map_err(SessionConfigError::Config)?,
+            id_log: settings
+                .read("imap_id_log")
+                .map_err(SessionConfigError::Config)?,
+            append_limit: None,
+            workarounds,
+        })
+    }
+}
+
+impl Default for SessionSettings {
+    /// Dovecot 2.3's defaults.
+    fn default() -> Self {
+        SessionSettings {
+            capability: String::new(),
+            max_line_length: DEFAULT_MAX_LINE_LENGTH,
+            literal_minus: false,
+            max_keyword_length: crate::imap::flags::DEFAULT_MAX_KEYWORD_LENGTH,
+            idle_notify_interval: Duration::from_secs(120),
+            id_send: "name *".to_string(),
+            id_log: String::new(),
+            append_limit: None,
+            workarounds: ClientWorkarounds::default(),
+        }
+    }
+}
+
+/// Why a session ended (`Display`: the reason Dovecot logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    Logout,
+    ClientClosed,
+    ReadFailed(String),
+    WriteFailed(String),
+    TooManyInvalidCommands,
+    /// A literal larger than a command may be (`* BYE Literal size too large`).
+    LiteralTooLarge(String),
+    /// No command for too long (the stream's deadline).
+    Inactivity,
+    /// FETCH could not read a message (Dovecot's `imap_fetch_failure = disconnect-immediately`).
+    FetchFailed(String),
+    /// The selected mailbox changed under the session in a way IMAP cannot report (its
+    /// UIDVALIDITY changed, or storage failed to sync).
+    MailboxInconsistent(String),
+}
+
+impl fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Disconnect::Logout => f.write_str("Logged out"),
+            Disconnect::ClientClosed => f.write_str("Connection closed"),
+            Disconnect::ReadFailed(e) | Disconnect::WriteFailed(e) => {
+                write!(f, "Connection closed: {e}")
+            }
+            Disconnect::TooManyInvalidCommands => f.write_str("Too many invalid IMAP commands."),
+            Disconnect::LiteralTooLarge(e) => f.write_str(e),
+            Disconnect::Inactivity => f.write_str("Inactivity"),
+            Disconnect::FetchFailed(e) => write!(f, "FETCH failed: {e}"),
+            Disconnect::MailboxInconsistent(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Ends the session with `Err`.
+type Step<T = ()> = Result<T, Disconnect>;
+
+/// What the client enabled (RFC 5161 ENABLE, or implicitly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Enabled {
+    condstore: bool,
+    qresync: bool,
+}
+
+/// QRESYNC's HIGHESTMODSEQ bookkeeping (RFC 7162 §3.2.10), as Dovecot keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct ModseqReports {
+    /// The highest modseq the client was told of with nothing held back.
+    last_full: u64,
+    /// The highest MODSEQ sent in FETCH responses since the last report.
+    highest_fetched: u64,
+}
+
+/// A command's tagged answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reply {
+    status: Status,
+    code: Option<Code>,
+    text: String,
+}
+
+impl Reply {
+    fn ok(text: impl Into<String>) -> Reply {
+        Reply {
+            status: Status::Ok,
+            code: None,
+            text: text.into(),
+        }
+    }
+
+    fn ok_with(code: Code, text: impl Into<String>) -> Reply {
+        Reply {
+            status: Status::Ok,
+            code: Some(code),
+            text: text.into(),
+        }
+    }
+
+    fn no(code: Option<Code>, text: impl Into<String>) -> Reply {
+        Reply {
+            status: Status::No,
+            code,
+            text: text.into(),
+        }
+    }
+
+    fn bad(text: impl Into<String>) -> Reply {
+        Reply {
+            status: Status::Bad,
+            code: None,
+            text: text.into(),
+        }
+    }
+
+    /// A storage error as `NO [CODE] text`.
+    fn mail_error(e: &crate::imap::mail_session::MailError, nonexistent: bool) -> Reply {
+        Reply::no(e.code(nonexistent), e.text.clone())
+    }
+}
+
+/// The command being run.
+struct Current {
+    tag: String,
+    /// For error texts: `FETCH`, `UID FETCH`.
+    display_name: String,
+    started: Instant,
+    /// Time spent waiting for the client (literal data, IDLE).
+    waited: Duration,
+}
+
+/// One IMAP session after login.
+pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
+    mail: &'a mut S,
+    settings: &'a SessionSettings,
+    reader: LineReader<Counted<R>>,
+    writer: ResponseWriter<Counted<W>>,
+    parser: CommandParser,
+    /// The selected mailbox as the client sees it.
+    view: Option<View>,
+    enabled: Enabled,
+    modseqs: ModseqReports,
+    /// SEARCHRES's `$`: UIDs.
+    saved_result: Option<UidSet>,
+    bad_commands: u32,
+    id_logged: bool,
+    current: Current,
+    /// For the logout line (the byte counts live in the streams).
+    stats: SessionStats,
+    /// tb-extra-mailbox-sep: the separator to drop from the end of mailbox names.
+    strip_separator: Option<char>,
+}
+
+impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
+    pub fn new(mail: &'a mut S, input: R, output: W, settings: &'a SessionSettings) -> Self {
+        let limits = ParserLimits {
+            max_line: settings.max_line_length,
+            max_token: settings.max_line_length,
+            max_lists: 0,
+            max_depth: MAX_LIST_DEPTH,
+            max_tag: settings.max_line_length,
+            literal_minus: settings.literal_minus,
+        };
+        Session {
+            mail,
+            settings,
+            // Twice the line length: a line of many short arguments is read whole and found too
+            // long by the parser, while one argument longer than the limit does not fit (Dovecot
+            // parses as data arrives, so its buffer holds one argument, not one line).
+            reader: LineReader::new(
+                Counted::new(input),
+                settings.max_line_length.saturating_mul(2),
+            ),
+            writer: ResponseWriter::new(Counted::new(output), OUTPUT_FLUSH_AT),
+            parser: CommandParser::new(limits),
+            view: None,
+            enabled: Enabled::default(),
+            modseqs: ModseqReports::default(),
+            saved_result: None,
+            bad_commands: 0,
+            id_logged: false,
+            stats: SessionStats::default(),
+            strip_separator: None,
+            current: Current {
+                tag: String::new(),
+                display_name: String::new(),
+                started: Instant::now(),
+                waited: Duration::ZERO,
+            },
+        }
+    }
+
+    /// What the session did so far (for `imap_logout_format`).
+    pub fn stats(&self) -> SessionStats {
+        SessionStats {
+            input: self.reader.get_ref().count(),
+            output: self.writer.get_ref().count(),
+            ..self.stats
+        }
+    }
+
+    /// Serves commands until the client logs out, misbehaves or goes away. The caller has
+    /// sent the tagged OK of the login.
+    pub fn run(&mut self) -> Disconnect {
+        if self.settings.workarounds.tb_extra_mailbox_sep {
+            self.strip_separator = self
+                .mail
+                .namespaces()
+                .iter()
+                .find(|ns| ns.kind == crate::imap::mail_session::NamespaceKind::Private)
+                .and_then(|ns| ns.separator);
+        }
+        loop {
+            if let Err(reason) = self.command() {
+                // The connection ends: whatever could not be delivered changes nothing.
+                let _ = self.writer.flush();
+                return reason;
+            }
+            if !self.reader.has_buffered_line() {
+                if let Err(reason) = self.flush() {
+                    return reason;
+                }
+            }
+        }
+    }
+
+    /// Reads, checks and runs one command.
+    fn command(&mut self) -> Step {
+        let (line, end) = self.read_line()?;
+        self.current = Current {
+            tag: String::new(),
+            display_name: String::new(),
+            started: Instant::now(),
+            waited: Duration::ZERO,
+        };
+        let head = match self.parser.start(&line, end) {
+            Ok(head) => head,
+            Err(HeadError::InvalidTag) => return self.param_error("Invalid tag."),
+            Err(HeadError::InvalidName { tag }) => {
+                self.current.tag = tag;
+                return self.param_error("Invalid command name.");
+            }
+            Err(HeadError::BufferFull) => return self.param_error("Too long argument."),
+        };
+        self.current.tag = head.tag;
+        let uid = head.name.eq_ignore_ascii_case("UID");
+        let name = if uid {
+            match self.parser.next_name() {
+                Ok(name) => name,
+                Err(HeadError::BufferFull) => {
+                    self.current.display_name = "UID".into();
+                    return self.param_error("Too long argument.");
+                }
+                Err(_) => return self.param_error("Invalid command name."),
+            }
+        } else {
+            head.name
+        };
+        let upper = name.to_ascii_uppercase();
+        self.current.display_name = if uid { format!("UID {upper}") } else { upper };
+        let Some(command) = CommandName::lookup(&name, uid) else {
+            return self.param_error("Unknown command.");
+        };
+        let count = match command.args_needed() {
+            ArgsNeeded::Append => {
+                return match self.append(end)? {
+                    Some(reply) => self.finish(command, reply),
+                    None => Ok(()),
+                }
+            }
+            ArgsNeeded::None => Some(0),
+            ArgsNeeded::All => None,
+            ArgsNeeded::Count(n) => Some(n),
+        };
+        let args = if count == Some(0) {
+            Vec::new()
+        } else {
+            match self.read_args(count, end)? {
+                Some((args, _)) => args,
+                None => return Ok(()),
+            }
+        };
+        let ctx = self.parse_context();
+        let parsed = parse_command(command, &args, &ctx);
+        drop(args);
+        let cmd = match parsed {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                if matches!(command, CommandName::Select | CommandName::Examine) {
+                    self.close_selected()?;
+                }
+                return match e {
+                    CommandError::Bad(text) => self.param_error(&text),
+                    CommandError::Reply { status, code, text } => {
+                        self.tagged(Reply { status, code, text })
+                    }
+                };
+            }
+        };
+        let reply = self.execute(command, cmd)?;
+        self.finish(command, reply)
+    }
+
+    /// Sends the tagged reply, after the mailbox updates an OK allows.
+    fn finish(&mut self, command: CommandName, mut reply: Reply) -> Step {
+        // SELECT and EXAMINE have just told the client everything.
+        let fresh = matches!(command, CommandName::Select | CommandName::Examine);
+        if reply.status == Status::Ok && self.view.is_some() && !fresh {
+            let expunges = command.breaks_sequences()
+                || !matches!(
+                    command,
+                    CommandName::Fetch { .. }
+                        | CommandName::Store { .. }
+                        | CommandName::Search { .. }
+                        | CommandName::Sort { .. }
+                        | CommandName::Thread { .. }
+                );
+            // delay-newmail: new messages and expunges wait for a command that asks for them.
+            let safe = matches!(
+                command,
+                CommandName::Noop
+                    | CommandName::Check
+                    | CommandName::Idle
+                    | CommandName::Append
+                    | CommandName::Copy { .. }
+                    | CommandName::Move { .. }
+            );
+            let new_mail = safe || !self.settings.workarounds.delay_newmail;
+            self.sync(
+                expunges && new_mail,
+                new_mail,
+                command.is_uid() && matches!(command, CommandName::Store { .. }),
+            )?;
+            if self.enabled.qresync {
+                self.report_highest_modseq(&mut reply)?;
+            }
+        }
+        if fresh && reply.status == Status::Ok {
+            self.modseqs = ModseqReports {
+                last_full: self.mail.highest_modseq(),
+                highest_fetched: 0,
+            };
+        }
+        self.tagged(reply)
+    }
+
+    /// Under QRESYNC, a HIGHESTMODSEQ the client cannot know from the MODSEQs it was sent
+    /// (expunges and new messages raise it): in the tagged OK if it has no code yet, else
+    /// untagged. While expunges are held back, the one from before them, so that a client
+    /// that resynchronizes later does not miss them (Dovecot's rules).
+    fn report_highest_modseq(&mut self, reply: &mut Reply) -> Step {
+        if self.view.as_ref().is_none_or(|v| v.no_modseq) {
+            return Ok(());
+        }
+        let delayed = self
+            .view
+            .as_ref()
+            .is_some_and(|v| !v.pending_expunges.is_empty());
+        let highest = self.mail.highest_modseq();
+        let ModseqReports {
+            last_full,
+            highest_fetched,
+        } = self.modseqs;
+        let send = if delayed && highest_fetched > last_full {
+            Some(last_full)
+        } else if !delayed && highest > last_full && highest > highest_fetched {
+            Some(highest)
+        } else {
+            None
+        };
+        if let Some(modseq) = send {
+            if reply.status == Status::Ok && reply.code.is_none() {
+                reply.code = Some(Code::HighestModseq(modseq));
+            } else {
+                self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?;
+            }
+        }
+        if !delayed {
+            self.modseqs.last_full = highest;
+        }
+        self.modseqs.highest_fetched = 0;
+        Ok(())
+    }
+
+    /// A MODSEQ was sent in a FETCH response.
+    fn modseq_sent(&mut self, modseq: u64) {
+        self.modseqs.highest_fetched = self.modseqs.highest_fetched.max(modseq);
+    }
+
+    fn parse_context(&self) -> ParseContext {
+        ParseContext {
+            selected: self.view.is_some(),
+            messages: self.view.as_ref().map_or(0, |v| v.messages()),
+            qresync: self.enabled.qresync,
+            nonpermanent_modseqs: self.view.as_ref().is_some_and(|v| v.no_modseq),
+            names: NameEncoding::ModifiedUtf7,
+            strip_separator: self.strip_separator,
+        }
+    }
+
+    /// The arguments, all of them or the first `count`, with how the last line read ended;
+    /// `None` when the command was answered (a parse error).
+    fn read_args(
+        &mut self,
+        count: Option<usize>,
+        mut end: LineEnd,
+    ) -> Step<Option<(Vec<Arg>, LineEnd)>> {
+        let mut progress = match count {
+            None => self.parser.args(),
+            Some(n) => self.parser.args_counted(n),
+        };
+        loop {
+            match progress {
+                Ok(Progress::Done(args)) => return Ok(Some((args, end))),
+                Ok(Progress::Literal { size, sync }) => {
+                    let data = self.read_literal(size, sync)?;
+                    self.parser.provide_literal(data);
+                    let (line, line_end) = self.read_line()?;
+                    end = line_end;
+                    progress = self.parser.continue_line(&line, end);
+                }
+                Err(e) => {
+                    self.parse_error(e)?;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// Answers a tokenizer error: `BAD`, or `* BYE` and the end for a literal too large.
+    fn parse_error(&mut self, e: ParseError) -> Step {
+        match e {
+            // Dovecot skips the rest of the line and goes on.
+            ParseError::BufferFull => self.param_error("Too long argument."),
+            e if e.is_fatal() => {
+                self.bye(e.message());
+                Err(Disconnect::LiteralTooLarge(e.message().to_string()))
+            }
+            e => self.param_error(e.message()),
+        }
+    }
+
+    /// Reads a literal's data (after `+ OK` for a synchronizing one).
+    fn read_literal(&mut self, size: usize, sync: bool) -> Step<Vec<u8>> {
+        if sync {
+            self.line(b"+ OK")?;
+            self.flush()?;
+        }
+        let waiting = Instant::now();
+        let mut data = Vec::with_capacity(size.min(64 * 1024));
+        let result = self.reader.read_exact_into(size, &mut data);
+        self.current.waited += waiting.elapsed();
+        result.map_err(|e| self.read_failed(e))?;
+        Ok(data)
+    }
+
+    fn read_line(&mut self) -> Step<(Vec<u8>, LineEnd)> {
+        match self.reader.read_line() {
+            Ok(Some(line)) => Ok((line.to_vec(), LineEnd::Complete)),
+            Ok(None) => Err(Disconnect::ClientClosed),
+            Err(LineError::TooLong { head, .. }) => Ok((head, LineEnd::Truncated)),
+            Err(e) => Err(self.read_failed(e)),
+        }
+    }
+
+    fn read_failed(&mut self, e: LineError) -> Disconnect {
+        match e {
+            LineError::Timeout => {
+                self.bye("Disconnected for inactivity.");
+                Disconnect::Inactivity
+            }
+            LineError::Eof { .. } | LineError::TooLong { .. } => Disconnect::ClientClosed,
+            io @ LineError::Io { .. } => Disconnect::ReadFailed(io.to_string()),
+        }
+    }
+
+    /// `BAD Error in IMAP command NAME: <text>` (or `... in IMAP tag`/`IMAP command:` when the
+    /// tag or the name could not be read); the limit of invalid commands in a row ends the
+    /// session.
+    fn param_error(&mut self, text: &str) -> Step {
+        let message = if self.current.tag.is_empty() {
+            format!("Error in IMAP tag: {text}")
+        } else if self.current.display_name.is_empty() {
+            format!("Error in IMAP command: {text}")
+        } else {
+            format!(
+                "Error in IMAP command {}: {text}",
+                self.current.display_name
+            )
+        };
+        self.write_tagged(&Reply::bad(message))?;
+        self.bad_commands += 1;
+        if self.bad_commands >= MAX_BAD_COMMANDS {
+            self.bye("Too many invalid IMAP commands.");
+            return Err(Disconnect::TooManyInvalidCommands);
+        }
+        Ok(())
+    }
+
+    /// The tagged reply of a command that ran (its arguments were right): the invalid
+    /// command count starts again.
+    fn tagged(&mut self, reply: Reply) -> Step {
+        self.bad_commands = 0;
+        self.write_tagged(&reply)
+    }
+
+    fn write_tagged(&mut self, reply: &Reply) -> Step {
+        let elapsed = self.current.started.elapsed();
+        let timing = Timing {
+            running: elapsed.saturating_sub(self.current.waited),
+            waiting: self.current.waited,
+            since_last_run: Duration::ZERO,
+        };
+        let line = tagged(
+            &self.current.tag,
+            reply.status,
+            reply.code.as_ref(),
+            &reply.text,
+            Some(&timing),
+        );
+        self.line(&line)
+    }
+
+    fn untagged(&mut self, status: Status, code: Option<&Code>, text: &str) -> Step {
+        self.line(&untagged(status, code, text))
+    }
+
+    fn line(&mut self, line: &[u8]) -> Step {
+        let size = self.writer.pending() + line.len() + 2;
+        let result = self.writer.write_line(line);
+        result.map_err(|e| write_failed(size, &e))
+    }
+
+    fn flush(&mut self) -> Step {
+        let size = self.writer.pending();
+        let result = self.writer.flush();
+        result.map_err(|e| write_failed(size, &e))
+    }
+
+    /// `* BYE <text>`, as the last word.
+    fn bye(&mut self, text: &str) {
+        // The connection is being closed: a failure to deliver it changes nothing.
+        let _ = self.untagged(Status::Bye, None, text);
+        let _ = self.writer.flush();
+    }
+}
+
+fn write_failed(size: usize, e: &io::Error) -> Disconnect {
+    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+        return Disconnect::Inactivity;
+    }
+    Disconnect::WriteFailed(format!(
+        "write(size={size}) failed: {}",
+        crate::errtext::os_error_text(e)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn load(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    #[test]
+    fn settings_from_the_configuration() {
+        let config = load("");
+        let s = SessionSettings::from_settings(&config.global(), "IMAP4rev1".into()).unwrap();
+        let d = SessionSettings::default();
+        assert_eq!(s.max_line_length, d.max_line_length);
+        assert_eq!(s.max_keyword_length, 50);
+        assert_eq!(s.idle_notify_interval, Duration::from_secs(120));
+        assert_eq!(s.id_send, "name *");
+        assert_eq!(s.workarounds, ClientWorkarounds::default());
+        let config = load(
+            "imap_max_line_length = 1k\nmail_max_keyword_length = 10\n\
+             imap_idle_notify_interval = 5 secs\nimap_literal_minus = yes\n\
+             imap_client_workarounds = delay-newmail,TB-EXTRA-MAILBOX-SEP\n",
+        );
+        let s = SessionSettings::from_settings(&config.global(), String::new()).unwrap();
+        assert_eq!(s.max_line_length, 1024);
+        assert_eq!(s.max_keyword_length, 10);
+        assert_eq!(s.idle_notify_interval, Duration::from_secs(5));
+        assert!(s.literal_minus && s.workarounds.delay_newmail);
+        assert!(s.workarounds.tb_extra_mailbox_sep && !s.workarounds.tb_lsub_flags);
+        // The configuration refuses unknown names already when it is loaded; the same text.
+        assert_eq!(
+            ClientWorkarounds::parse("delay-newmail frobnicate").unwrap_err(),
+            "imap_client_workarounds: Unknown workaround: frobnicate"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! SEARCH, with ESEARCH's RETURN options and SEARCHRES's SAVE.
+
+use std::io::{Read, Write};
+
+use super::{Reply, Session, Step, WaitInput};
+use crate::imap::localtime::{now, utc_offset_minutes};
+use crate::imap::mail_session::{MailErrorKind, MailMessage, MailSession};
+use crate::imap::parser::search::{Search, SearchKey, SearchReturn};
+use crate::imap::response::Code;
+use crate::imap::search_eval::{Program, SearchEnv};
+use crate::imap::seqset::format_set;
+use crate::index::uidset::UidSet;
+use crate::mail::quote::append_nstring;
+
+/// A matching message.
+struct Found {
+    seq: u32,
+    uid: u32,
+    modseq: u64,
+}
+
+impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
+    pub(super) fn search(&mut self, search: &Search) -> Step<Reply> {
+        let uses_modseq = search.program.iter().any(SearchKey::uses_modseq);
+        if uses_modseq {
+            self.enable_condstore()?;
+        }
+        if search.returns.is_some_and(|r| r.update || r.relevancy) {
+            return Ok(Reply::no(
+                Some(Code::Cannot),
+                "SEARCH RETURN (UPDATE/RELEVANCY) is not supported by this build of cote yet.",
+            ));
+        }
+        let uids = self
+            .view
+            .as_ref()
+            .map(|v| v.uids.clone())
+            .unwrap_or_default();
+        let saved = self.saved_result.clone();
+        let offset = |ts: i64| utc_offset_minutes(ts);
+        let env = SearchEnv {
+            now: now(),
+            uids: &uids,
+            saved: saved.as_ref(),
+            utc_offset: &offset,
+        };
+        let program = Program::new(&search.program, &env);
+        let mut found = Vec::new();
+        let mut lost = false;
+        for (i, &uid) in uids.iter().enumerate() {
+            let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
+            let result = self.mail.message(uid).and_then(|mut message| {
+                if !program.matches(&mut message, recent, &env)? {
+                    return Ok(None);
+                }
+                let modseq = if uses_modseq { message.modseq()? } else { 0 };
+                Ok(Some(modseq))
+            });
+            match result {
+                Ok(Some(modseq)) => found.push(Found {
+                    seq: i as u32 + 1,
+                    uid,
+                    modseq,
+                }),
+                Ok(None) => {}
+                Err(e) if e.kind == MailErrorKind::Expunged => lost = true,
+                Err(e) => return Ok(Reply::mail_error(&e, false)),
+            }
+        }
+        let id = |f: &Found| if search.uid { f.uid } else { f.seq };
+        match search.returns {
+            None => {
+                let mut line = String::from("* SEARCH");
+                for f in &found {
+                    line.push_str(&format!(" {}", id(f)));
+                }
+                if uses_modseq {
+                    if let Some(max) = found.iter().map(|f| f.modseq).max() {
+                        line.push_str(&format!(" (MODSEQ {max})"));
+                    }
+                }
+                self.line(line.as_bytes())?;
+            }
+            Some(ret) => self.esearch(&ret, search.uid, &found, uses_modseq, &id)?,
+        }
+        Ok(if lost {
+            Reply::ok_with(Code::ExpungeIssued, "Search completed.")
+        } else {
+            Reply::ok("Search completed.")
+        })
+    }
+
+    /// `* ESEARCH (TAG "t") [UID] MIN MAX ALL PARTIAL COUNT MODSEQ` (Dovecot's order), and
+    /// SAVE.
+    fn esearch(
+        &mut self,
+        ret: &SearchReturn,
+        uid: bool,
+        found: &[Found],
+        uses_modseq: bool,
+        id: &dyn Fn(&Found) -> u32,
+    ) -> Step {
+        let in_partial = |i: usize| {
+            ret.partial
+                .is_none_or(|(first, last)| (first as usize..=last as usize).contains(&(i + 1)))
+        };
+        // What MIN/MAX alone, or PARTIAL, reduce the result to (for SAVE and MODSEQ).
+        let only_min_max = (ret.min || ret.max) && !ret.all && !ret.count && ret.partial.is_none();
+        let mut kept: Vec<&Found> = Vec::new();
+        for (i, f) in found.iter().enumerate() {
+            let keep = if only_min_max {
+                (ret.min && i == 0) || (ret.max && i + 1 == found.len())
+            } else if ret.partial.is_some() && !(ret.count && ret.save) {
+                in_partial(i)
+            } else {
+                true
+            };
+            if keep {
+                kept.push(f);
+            }
+        }
+        if ret.save {
+            self.saved_result = Some(kept.iter().map(|f| f.uid).collect());
+        }
+        if !ret.sends_esearch() {
+            return Ok(());
+        }
+        let mut line = b"* ESEARCH (TAG ".to_vec();
+        append_nstring(&mut line, Some(self.current.tag.as_bytes()));
+        line.push(b')');
+        let mut text = String::new();
+        if uid {
+            text.push_str(" UID");
+        }
+        if let (true, Some(first)) = (ret.min, found.first()) {
+            text.push_str(&format!(" MIN {}", id(first)));
+        }
+        if let (true, Some(last)) = (ret.max, found.last()) {
+            text.push_str(&format!(" MAX {}", id(last)));
+        }
+        if ret.all && !found.is_empty() {
+            let set: UidSet = found.iter().map(id).collect();
+            text.push_str(&format!(" ALL {}", format_set(&set)));
+        }
+        if let Some((first, last)) = ret.partial {
+            let set: UidSet = found
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| in_partial(*i))
+                .map(|(_, f)| id(f))
+                .collect();
+            let set = if set.is_empty() {
+                "NIL".to_string()
+            } else {
+                format_set(&set)
+            };
+            text.push_str(&format!(" PARTIAL ({first}:{last} {set})"));
+        }
+        if ret.count {
+            text.push_str(&format!(" COUNT {}", found.len()));
+        }
+        if uses_modseq {
+            if let Some(max) = kept.iter().map(|f| f.modseq).max() {
+                text.push_str(&format!(" MODSEQ {max}"));
+            }
+        }
+        line.extend_from_slice(text.as_bytes());
+        self.line(&line)
+    }
+}

@@ -1,0 +1,43 @@
+# LOGIN on loopback (127.0.0.1 -> 127.0.0.1 is "secured"): plaintext logins are allowed.
+# The mail process answers with the post-login capability list, then serves the
+# authenticated state (CAPABILITY, NOOP, ID, LOGOUT until the IMAP server lands).
+@connect imap
+S: * OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5 AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256] Dovecot (Debian) ready.
+C: a1 LOGIN alice secret
+S: a1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
+C: a2 CAPABILITY
+S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+
+S: a2 OK Capability completed.
+C: a3 NOOP
+S: a3 OK NOOP completed.
+C: a4 ID NIL
+S: * ID ("name" "cote")
+S: a4 OK ID completed.
+C: a5 SELECT INBOX
+S: a5 NO [UNAVAILABLE] SELECT is not available yet: mailbox access arrives with cote's IMAP server.
+C: a6 FROBNICATE
+S: a6 BAD Error in IMAP command FROBNICATE: Unknown command.
+C: a7 LOGIN alice secret
+S: a7 BAD Error in IMAP command LOGIN: Already logged in.
+C: a8 LOGOUT
+S: * BYE Logging out
+S: a8 OK Logout completed.
+@eof
+
+# A client that asked CAPABILITY before logging in gets the new list untagged (Dovecot's
+# rule for clients that may ignore the response code); a literal password works too, and
+# commands pipelined after LOGIN reach the mail process.
+@connect imap second
+S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
+C: b1 CAPABILITY
+S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5 AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256
+S: b1 OK Pre-login capabilities listed, post-login capabilities have more.
+C: b2 LOGIN "bob" {7}
+S: + OK
+@send "hunter2\r\nb3 NOOP\r\nb4 LOGOUT\r\n"
+S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+
+S: b2 OK Logged in
+S: b3 OK NOOP completed.
+S: * BYE Logging out
+S: b4 OK Logout completed.
+@eof

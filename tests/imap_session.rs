@@ -1,0 +1,659 @@
+//! The IMAP session after login, against the `FakeMailSession` test double: every case of
+//! `t/imap/session/*.session` (Dovecot 2.3.19.1's answers, recorded by
+//! `t/oracle/imap-session-probe`) is replayed through `cote::imap::session::Session` and the
+//! answers compared, except the cases listed in `DIFFERENCES` with the reason cote answers
+//! otherwise. Then tests of what the recordings cannot show: updates from other sessions,
+//! pipelining, IDLE.
+//!
+//! Runs without libtest's harness: the time zone is set to UTC (as on the machine that
+//! recorded the cases) before any thread exists. `cargo test --test imap_session -- WORD`
+//! runs the cases whose name contains WORD.
+
+mod imap_support;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cote::imap::session::{ClientWorkarounds, Disconnect, Session, SessionSettings, SessionStats};
+use cote::storage::flags::MailFlags;
+use imap_support::{External, FakeMailSession};
+
+/// Cases where cote deliberately answers otherwise than Dovecot, and why.
+const DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "literal size then junk",
+        "cote refuses `{5}x` before sending + OK (Dovecot sends + OK, then BAD)",
+    ),
+    (
+        "literal size then space",
+        "cote refuses `{5} ` before sending + OK (Dovecot sends + OK)",
+    ),
+    (
+        "append date as atom",
+        "Dovecot waits for the literal's first byte before answering; cote answers at once",
+    ),
+    (
+        "append catenate bad part",
+        "Dovecot then reads the rest of the line as a new command; cote skips it",
+    ),
+    (
+        "append catenate url",
+        "CATENATE URLs need URL fetching (issue 10); the double refuses them",
+    ),
+    (
+        "search return nothing found",
+        "Dovecot creates a keyword that SEARCH KEYWORD names; cote does not",
+    ),
+    (
+        "fetch savedate",
+        "the save date is the time of the probe's APPEND",
+    ),
+    ("fetch x-guid", "the GUID is Dovecot's Maildir file name"),
+    (
+        "fetch preview",
+        "PREVIEW needs preview generation (issue 10)",
+    ),
+    (
+        "fetch preview lazy",
+        "PREVIEW needs preview generation (issue 10)",
+    ),
+    (
+        "fetch snippet",
+        "PREVIEW needs preview generation (issue 10)",
+    ),
+    (
+        "fetch body peek part 0",
+        "mail layer: Dovecot treats BODY[0] as BODY[1]",
+    ),
+    ("sort", "SORT is issue 10; cote answers NO [CANNOT]"),
+    ("sort reverse date", "SORT is issue 10"),
+    ("sort display", "SORT is issue 10"),
+    ("sort return", "SORT is issue 10"),
+    ("uid sort", "SORT is issue 10"),
+    ("thread references", "THREAD is issue 10"),
+    ("thread orderedsubject", "THREAD is issue 10"),
+    (
+        "uid fetch vanished",
+        "VANISHED needs expunged UIDs by modseq (issue 10)",
+    ),
+    ("search inthread", "INTHREAD needs THREAD (issue 10)"),
+    (
+        "copy huge number",
+        "cote refuses a number beyond 4294967295; Dovecot wraps it around (to 1)",
+    ),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("t/imap/session")
+}
+
+/// What a case expects from the server, line by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expect {
+    /// `S:` with `{*}` wildcards.
+    Line(String),
+    /// `@recv`: exact bytes.
+    Bytes(Vec<u8>),
+    /// `@partial`: bytes without CRLF at the end.
+    Partial(Vec<u8>),
+}
+
+#[derive(Debug, Default)]
+struct Case {
+    file: String,
+    name: String,
+    line: usize,
+    state: String,
+    enable: Option<String>,
+    input: Vec<u8>,
+    expect: Vec<Expect>,
+    eof: bool,
+}
+
+fn unescape(s: &str) -> Vec<u8> {
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("bytes must be quoted: {s}"));
+    let mut out = Vec::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push(b'\r'),
+            Some('n') => out.push(b'\n'),
+            Some('t') => out.push(b'\t'),
+            Some('0') => out.push(0),
+            Some('\\') => out.push(b'\\'),
+            Some('"') => out.push(b'"'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                out.push(u8::from_str_radix(&hex, 16).expect("hex escape"));
+            }
+            other => panic!("bad escape {other:?} in {s}"),
+        }
+    }
+    out
+}
+
+fn parse_cases(path: &Path) -> Vec<Case> {
+    let text = std::fs::read_to_string(path).expect("session file");
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut cases = Vec::new();
+    let mut case: Option<Case> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim_start();
+        if let Some(name) = line.strip_prefix("== ") {
+            cases.extend(case.take());
+            case = Some(Case {
+                file: file.clone(),
+                name: name.to_string(),
+                line: i + 1,
+                state: "authenticated".into(),
+                ..Case::default()
+            });
+            continue;
+        }
+        let Some(case) = case.as_mut() else { continue };
+        if let Some(state) = line.strip_prefix("@state ") {
+            case.state = state.trim().to_string();
+        } else if let Some(enable) = line.strip_prefix("@enable ") {
+            case.enable = Some(enable.trim().to_string());
+        } else if line == "C:" || line.starts_with("C: ") {
+            case.input
+                .extend_from_slice(line.get(3..).unwrap_or("").as_bytes());
+            case.input.extend_from_slice(b"\r\n");
+        } else if let Some(bytes) = line.strip_prefix("@send ") {
+            case.input.extend(unescape(bytes));
+        } else if let Some(rest) = line.strip_prefix("@repeat ") {
+            let (count, bytes) = rest.split_once(' ').expect("@repeat N \"bytes\"");
+            let bytes = unescape(bytes);
+            for _ in 0..count.parse::<usize>().expect("count") {
+                case.input.extend_from_slice(&bytes);
+            }
+        } else if line == "S:" || line.starts_with("S: ") {
+            case.expect
+                .push(Expect::Line(line.get(3..).unwrap_or("").to_string()));
+        } else if let Some(bytes) = line.strip_prefix("@recv ") {
+            case.expect.push(Expect::Bytes(unescape(bytes)));
+        } else if let Some(bytes) = line.strip_prefix("@partial ") {
+            case.expect.push(Expect::Partial(unescape(bytes)));
+        } else if line == "@eof" {
+            case.eof = true;
+        }
+    }
+    cases.extend(case);
+    cases
+}
+
+/// `{*}` matches any run of characters.
+fn matches(pattern: &str, line: &str) -> bool {
+    let parts: Vec<&str> = pattern.split("{*}").collect();
+    if parts.len() == 1 {
+        return pattern == line;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !line.starts_with(first) || line.len() < first.len() + last.len() || !line.ends_with(last) {
+        return false;
+    }
+    let mut rest = &line[first.len()..line.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn settings() -> SessionSettings {
+    SessionSettings {
+        capability: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY".into(),
+        // What the probe's Dovecot sent (cote's own default name is "cote").
+        id_send: "name Dovecot".into(),
+        ..SessionSettings::default()
+    }
+}
+
+/// Runs `input` through a session over `mail`; returns the output and how it ended.
+fn run_session(
+    mail: &mut FakeMailSession,
+    input: &[u8],
+    settings: &SessionSettings,
+) -> (Vec<u8>, Disconnect) {
+    let mut output = Vec::new();
+    let reason = Session::new(mail, input, &mut output, settings).run();
+    (output, reason)
+}
+
+/// Splits output at CRLF; the last element is what followed the last CRLF.
+fn split_lines(output: &[u8]) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let mut lines = Vec::new();
+    let mut rest = output;
+    while let Some(at) = rest.windows(2).position(|w| w == b"\r\n") {
+        lines.push(rest[..at].to_vec());
+        rest = &rest[at + 2..];
+    }
+    (lines, rest.to_vec())
+}
+
+/// Runs one case; `Err` describes the first mismatch.
+fn run_case(case: &Case) -> Result<(), String> {
+    let settings = settings();
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let mut input = Vec::new();
+    let mut setup_tags = Vec::new();
+    if let Some(enable) = &case.enable {
+        input.extend_from_slice(format!("E ENABLE {enable}\r\n").as_bytes());
+        setup_tags.push("E ");
+    }
+    match case.state.as_str() {
+        "selected" => {
+            input.extend_from_slice(b"S SELECT INBOX\r\n");
+            setup_tags.push("S ");
+        }
+        "examined" => {
+            input.extend_from_slice(b"S EXAMINE INBOX\r\n");
+            setup_tags.push("S ");
+        }
+        _ => {}
+    }
+    input.extend_from_slice(&case.input);
+    let (output, reason) = run_session(&mut mail, &input, &settings);
+    let (mut lines, partial) = split_lines(&output);
+    // Drop the setup commands' answers.
+    for tag in &setup_tags {
+        let end = lines
+            .iter()
+            .position(|l| l.starts_with(tag.as_bytes()))
+            .ok_or_else(|| format!("setup command {tag:?} was not answered"))?;
+        lines.drain(..=end);
+    }
+    let shown = |lines: &[Vec<u8>]| {
+        lines
+            .iter()
+            .map(|l| format!("    {}", String::from_utf8_lossy(l)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut got = lines.iter();
+    for expect in &case.expect {
+        match expect {
+            Expect::Partial(bytes) => {
+                if partial != *bytes {
+                    return Err(format!("expected partial {bytes:?}, got {partial:?}"));
+                }
+                continue;
+            }
+            Expect::Line(_) | Expect::Bytes(_) => {}
+        }
+        let Some(line) = got.next() else {
+            return Err(format!(
+                "expected {expect:?}, got nothing more; all:\n{}",
+                shown(&lines)
+            ));
+        };
+        let ok = match expect {
+            Expect::Line(pattern) => std::str::from_utf8(line).is_ok_and(|l| matches(pattern, l)),
+            Expect::Bytes(bytes) => line == bytes,
+            Expect::Partial(_) => true,
+        };
+        if !ok {
+            return Err(format!(
+                "expected {expect:?}\n       got {:?}\n  all:\n{}",
+                String::from_utf8_lossy(line),
+                shown(&lines)
+            ));
+        }
+    }
+    if let Some(extra) = got.next() {
+        return Err(format!(
+            "unexpected {:?}\n  all:\n{}",
+            String::from_utf8_lossy(extra),
+            shown(&lines)
+        ));
+    }
+    let closed_by_server = reason != Disconnect::ClientClosed;
+    if closed_by_server != case.eof {
+        return Err(format!(
+            "session ended with {reason:?}; expected the server to close it: {}",
+            case.eof
+        ));
+    }
+    Ok(())
+}
+
+/// The answers to `input` after `S SELECT INBOX` (whose answer is left out).
+fn after_select(mail: &mut FakeMailSession, input: &str) -> Vec<String> {
+    let all = format!("S SELECT INBOX\r\n{input}");
+    let (output, _) = run_session(mail, all.as_bytes(), &settings());
+    let (lines, _) = split_lines(&output);
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("S OK"))
+        .expect("SELECT answered");
+    lines[start + 1..].to_vec()
+}
+
+/// Checks `lines` against patterns.
+fn expect_lines(lines: &[String], patterns: &[&str]) -> Result<(), String> {
+    if lines.len() == patterns.len() && lines.iter().zip(patterns).all(|(l, p)| matches(p, l)) {
+        return Ok(());
+    }
+    Err(format!("expected {patterns:#?}\ngot {lines:#?}"))
+}
+
+/// Another session's EXPUNGE is not reported while answering FETCH, STORE or SEARCH (RFC
+/// 3501 §7.4.1) — sequence numbers would shift under the client — but after NOOP; flag
+/// changes and new messages are reported at once, new messages after the held-back expunge
+/// has been applied.
+fn expunges_wait_for_an_allowed_point() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    // SELECT does not sync (it has just told everything): sync 1 is after "a FETCH".
+    mail.schedule(1, External::Expunge(2));
+    mail.schedule(1, External::Flags(3, MailFlags::FLAGGED));
+    mail.schedule(
+        2,
+        External::Append(b"Subject: new\r\n\r\nbody\r\n".to_vec()),
+    );
+    let lines = after_select(
+        &mut mail,
+        "a FETCH 2 UID\r\nb SEARCH ALL\r\nc NOOP\r\nd FETCH 5 UID\r\n",
+    );
+    expect_lines(
+        &lines,
+        &[
+            "* 2 FETCH (UID 2)",
+            "* 3 FETCH (FLAGS (\\Flagged \\Recent))",
+            "a OK Fetch completed ({*} secs).",
+            // Message 2 is gone but still counted until the expunge is reported.
+            "* SEARCH 1 3 4 5",
+            "* 6 EXISTS",
+            "b OK [EXPUNGEISSUED] Search completed ({*} secs).",
+            "* 2 EXPUNGE",
+            "* 4 RECENT",
+            "c OK NOOP completed ({*} secs).",
+            "* 5 FETCH (UID 6)",
+            "d OK Fetch completed ({*} secs).",
+        ],
+    )
+}
+
+/// Pipelined commands are answered in order, each completely, and answers are written out
+/// together (one flush at the end of the batch is not observable here; the order is).
+fn pipelined_commands_in_order() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let lines = after_select(
+        &mut mail,
+        "a STORE 1 +FLAGS (\\Deleted)\r\nb EXPUNGE\r\nc FETCH 1 UID\r\nd UID FETCH 1 UID\r\n",
+    );
+    expect_lines(
+        &lines,
+        &[
+            "* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent))",
+            "a OK Store completed ({*} secs).",
+            "* 4 EXPUNGE",
+            "* 1 EXPUNGE",
+            "* 3 RECENT",
+            "b OK Expunge completed ({*} secs).",
+            "* 1 FETCH (UID 2)",
+            "c OK Fetch completed ({*} secs).",
+            "d OK Fetch completed ({*} secs).",
+        ],
+    )
+}
+
+/// IDLE reports changes while idling and ends with DONE.
+fn idle_reports_changes() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    mail.schedule(
+        1,
+        External::Append(b"Subject: new\r\n\r\nbody\r\n".to_vec()),
+    );
+    let lines = after_select(&mut mail, "a IDLE\r\nDONE\r\n");
+    expect_lines(
+        &lines,
+        &["* 6 EXISTS", "+ idling", "a OK Idle completed ({*} secs)."],
+    )
+}
+
+/// MOVE reports the moved messages as expunged, with COPYUID first (RFC 6851).
+fn move_expunges_the_source() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let lines = after_select(&mut mail, "a MOVE 2:3 Trash\r\nb UID MOVE 99 Trash\r\n");
+    expect_lines(
+        &lines,
+        &[
+            "* OK [COPYUID {*} 2:3 1:2] Moved UIDs.",
+            "* 3 EXPUNGE",
+            "* 2 EXPUNGE",
+            "* 3 RECENT",
+            "a OK Move completed ({*} secs).",
+            "b OK No messages found ({*} secs).",
+        ],
+    )
+}
+
+/// MULTIAPPEND with flags, date and a literal8, then the messages as FETCH shows them.
+fn multiappend_round_trip() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let lines = after_select(
+        &mut mail,
+        "a APPEND INBOX (\\Flagged kw) \"02-Jan-2020 03:04:05 +0100\" {11+}\r\nSubject: x\n ~{4+}\r\nab\0c\r\nb FETCH 6:7 (FLAGS INTERNALDATE RFC822.SIZE)\r\n",
+    );
+    expect_lines(
+        &lines,
+        &[
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 Junk kw)",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 Junk kw \\*)] Flags permitted.",
+            "* 7 EXISTS",
+            "* 7 RECENT",
+            "a OK [APPENDUID 1700000001 6:7] Append completed ({*} secs).",
+            "* 6 FETCH (FLAGS (\\Flagged \\Recent kw) INTERNALDATE \"02-Jan-2020 02:04:05 +0000\" RFC822.SIZE 12)",
+            "* 7 FETCH (FLAGS (\\Recent) INTERNALDATE {*} RFC822.SIZE 4)",
+            "b OK Fetch completed ({*} secs).",
+        ],
+    )
+}
+
+/// A SEARCH RETURN (SAVE) result used by later commands (RFC 5182).
+fn saved_search_result() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let lines = after_select(
+        &mut mail,
+        "a SEARCH RETURN (SAVE) UNSEEN\r\nb STORE $ +FLAGS.SILENT (\\Seen)\r\nc SEARCH UNSEEN\r\nd UID SEARCH RETURN (COUNT ALL) UID $\r\n",
+    );
+    expect_lines(
+        &lines,
+        &[
+            "a OK Search completed ({*} secs).",
+            "b OK Store completed ({*} secs).",
+            "* SEARCH",
+            "c OK Search completed ({*} secs).",
+            "* ESEARCH (TAG \"d\") UID ALL 3:5 COUNT 3",
+            "d OK Search completed ({*} secs).",
+        ],
+    )
+}
+
+/// The logout counters (`imap_logout_format`).
+fn logout_counters() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let settings = settings();
+    let input = b"S SELECT INBOX\r\na FETCH 1 (BODY.PEEK[HEADER] BODY.PEEK[TEXT] RFC822.SIZE)\r\n\
+        b STORE 1:3 +FLAGS (\\Deleted)\r\nc COPY 1:2 Trash\r\nd EXPUNGE\r\n\
+        e APPEND INBOX {5+}\r\nhello\r\nf LOGOUT\r\n";
+    let mut output = Vec::new();
+    let mut session = Session::new(&mut mail, &input[..], &mut output, &settings);
+    let reason = session.run();
+    let stats = session.stats();
+    drop(session);
+    if reason != Disconnect::Logout {
+        return Err(format!("{reason:?}: {}", String::from_utf8_lossy(&output)));
+    }
+    let expected = SessionStats {
+        input: input.len() as u64,
+        output: output.len() as u64,
+        fetch_hdr_count: 1,
+        fetch_hdr_bytes: 195,
+        fetch_body_count: 1,
+        fetch_body_bytes: 40,
+        // 1:3 lacked \Deleted; EXPUNGE removes them and 4, which had it.
+        deleted: 3,
+        expunged: 4,
+        trashed: 2,
+        appended: 1,
+    };
+    if stats != expected {
+        return Err(format!("{stats:#?}\n{}", String::from_utf8_lossy(&output)));
+    }
+    Ok(())
+}
+
+/// `delay-newmail`: new messages and expunges wait for NOOP; `tb-extra-mailbox-sep`: a
+/// trailing separator is dropped from names.
+fn client_workarounds() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    mail.schedule(
+        1,
+        External::Append(b"Subject: new\r\n\r\nbody\r\n".to_vec()),
+    );
+    mail.schedule(1, External::Expunge(5));
+    let settings = SessionSettings {
+        workarounds: ClientWorkarounds {
+            delay_newmail: true,
+            tb_extra_mailbox_sep: true,
+            tb_lsub_flags: false,
+        },
+        ..settings()
+    };
+    let input = "S SELECT INBOX\r\na UID FETCH 1 UID\r\nb NOOP\r\nc STATUS Sent/ (MESSAGES)\r\n";
+    let (output, _) = run_session(&mut mail, input.as_bytes(), &settings);
+    let (lines, _) = split_lines(&output);
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("S OK"))
+        .ok_or("no SELECT")?;
+    expect_lines(
+        &lines[start + 1..],
+        &[
+            "* 1 FETCH (UID 1)",
+            "a OK Fetch completed ({*} secs).",
+            "* 5 EXPUNGE",
+            "* 5 EXISTS",
+            "* 4 RECENT",
+            "b OK NOOP completed ({*} secs).",
+            "* STATUS Sent (MESSAGES 0)",
+            "c OK Status completed ({*} secs).",
+        ],
+    )
+}
+
+/// A client that goes away in the middle of an APPEND leaves nothing behind, and the messages
+/// of a MULTIAPPEND are saved together or not at all.
+fn append_cut_off_saves_nothing() -> Result<(), String> {
+    for input in [
+        &b"a APPEND Sent {10}\r\nhel"[..],
+        b"a APPEND Sent {5+}\r\nhello {10+}\r\nwor",
+        b"a APPEND Sent {5+}\r\nhello (\\Seen) {5+}\r\nworld",
+    ] {
+        let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+        let (output, reason) = run_session(&mut mail, input, &settings());
+        let sent = mail
+            .mailboxes
+            .iter()
+            .find(|m| m.name == "Sent")
+            .ok_or("no Sent")?;
+        if reason != Disconnect::ClientClosed || !sent.messages.is_empty() {
+            return Err(format!(
+                "{reason:?}, {} saved: {}",
+                sent.messages.len(),
+                String::from_utf8_lossy(&output)
+            ));
+        }
+    }
+    Ok(())
+}
+
+type Test = fn() -> Result<(), String>;
+
+fn main() -> ExitCode {
+    // Before any thread exists: INTERNALDATE and SEARCH dates use the local zone, which was
+    // UTC where the answers were recorded.
+    std::env::set_var("TZ", "UTC");
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root())
+        .expect("t/imap/session")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "session"))
+        .collect();
+    files.sort();
+    let (mut passed, mut failed, mut differ) = (0, 0, 0);
+    for file in &files {
+        for case in parse_cases(file) {
+            if !filters.is_empty() && !filters.iter().any(|f| case.name.contains(f.as_str())) {
+                continue;
+            }
+            if let Some((_, why)) = DIFFERENCES.iter().find(|(name, _)| *name == case.name) {
+                differ += 1;
+                println!("differs  {}: {} ({why})", case.file, case.name);
+                continue;
+            }
+            match run_case(&case) {
+                Ok(()) => passed += 1,
+                Err(e) => {
+                    failed += 1;
+                    println!("FAILED   {}:{}: {}\n  {e}", case.file, case.line, case.name);
+                }
+            }
+        }
+    }
+    let tests: [(&str, Test); 9] = [
+        ("append_cut_off_saves_nothing", append_cut_off_saves_nothing),
+        ("logout_counters", logout_counters),
+        ("client_workarounds", client_workarounds),
+        (
+            "expunges_wait_for_an_allowed_point",
+            expunges_wait_for_an_allowed_point,
+        ),
+        ("pipelined_commands_in_order", pipelined_commands_in_order),
+        ("idle_reports_changes", idle_reports_changes),
+        ("move_expunges_the_source", move_expunges_the_source),
+        ("multiappend_round_trip", multiappend_round_trip),
+        ("saved_search_result", saved_search_result),
+    ];
+    for (name, test) in tests {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        match test() {
+            Ok(()) => passed += 1,
+            Err(e) => {
+                failed += 1;
+                println!("FAILED   {name}: {e}");
+            }
+        }
+    }
+    println!("imap_session: {passed} passed, {failed} failed, {differ} known differences");
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

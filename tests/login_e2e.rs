@@ -1,0 +1,202 @@
+//! Logging in to a real cote with real clients: Python's imaplib (plain LOGIN, STARTTLS,
+//! imaps, CRAM-MD5), `openssl s_client -starttls imap`, and the log lines both sides write.
+
+mod login_support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use login_support::{python, Client, Server};
+
+const IMAPLIB: &str = r#"
+import imaplib, ssl, sys
+port, sport = int(sys.argv[1]), int(sys.argv[2])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+
+m = imaplib.IMAP4("127.0.0.1", port)
+print("plain", m.login("alice", "secret")[0], m.noop()[0], m.logout()[0])
+
+m = imaplib.IMAP4("127.0.0.1", port)
+m.starttls(ssl_context=ctx)
+typ, caps = m.capability()
+print("starttls", m.login("bob", "hunter2")[0], m.capabilities)
+m.logout()
+
+m = imaplib.IMAP4_SSL("127.0.0.1", sport, ssl_context=ctx)
+print("imaps", m.login("alice", "secret")[0], m.noop()[0])
+m.logout()
+
+m = imaplib.IMAP4("127.0.0.1", port)
+print("cram", m.login_cram_md5("alice", "secret")[0])
+m.logout()
+
+m = imaplib.IMAP4("127.0.0.1", port)
+try:
+    m.login("alice", "wrong")
+    print("wrong", "OK?!")
+except imaplib.IMAP4.error as e:
+    print("wrong", e)
+m.logout()
+"#;
+
+#[test]
+fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
+    let server = Server::start("");
+    let out = python(
+        IMAPLIB,
+        &[server.imap.to_string(), server.imaps.to_string()],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "plain OK OK BYE", "{out}");
+    assert!(
+        lines[1].starts_with("starttls OK (") && lines[1].contains("'IMAP4REV1'"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "imaps OK OK", "{out}");
+    assert_eq!(lines[3], "cram OK", "{out}");
+    assert_eq!(
+        lines[4], "wrong b'[AUTHENTICATIONFAILED] Authentication failed.'",
+        "{out}"
+    );
+    // The login side logs Dovecot's login line; the mail side logs under mail_log_prefix.
+    let login = server.wait_log("imap-login: Info: Login: user=<alice>, method=PLAIN");
+    assert!(
+        login.contains("rip=127.0.0.1, lip=127.0.0.1, mpid=")
+            && login.contains(", secured, session=<"),
+        "{login}"
+    );
+    let tls = server.wait_log("Login: user=<bob>, method=PLAIN");
+    assert!(tls.contains(", TLS, session=<"), "{tls}");
+    let cram = server.wait_log("Login: user=<alice>, method=CRAM-MD5");
+    let mpid = cram
+        .split("mpid=")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap()
+        .to_string();
+    let logout = server.wait_log(&format!("imap(alice)<{mpid}><"));
+    assert!(
+        logout.contains(": Info: Disconnected: Logged out in=") && logout.contains(" deleted=0 "),
+        "{logout}"
+    );
+}
+
+#[test]
+fn openssl_s_client_starttls() {
+    let server = Server::start("");
+    let mut child = Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-crlf",
+            "-starttls",
+            "imap",
+            "-connect",
+        ])
+        .arg(format!("127.0.0.1:{}", server.imap))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"a LOGIN alice secret\nb NOOP\nc LOGOUT\n")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // s_client asks CAPABILITY before STARTTLS, so the new list comes untagged.
+    assert!(
+        text.contains(
+            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+\r\na OK Logged in\r\n"
+        ) && text.contains("b OK NOOP completed.\r\n")
+            && text.contains("c OK Logout completed.\r\n"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.wait_log("Login: user=<alice>, method=PLAIN");
+}
+
+/// STARTTLS with a command pipelined behind it in the same packet: the plaintext command is
+/// never executed, before or after the handshake.
+#[test]
+fn starttls_injection_is_not_executed() {
+    let server = Server::start("");
+    let mut c = Client::connect(server.imap);
+    assert!(c.line().starts_with("* OK [CAPABILITY "));
+    c.send(b"a STARTTLS\r\nb NOOP\r\n");
+    assert_eq!(c.line(), "a OK Begin TLS negotiation now.");
+    // The bytes after STARTTLS were read with it and thrown away: a TLS handshake works,
+    // and the first answer over TLS is to the first command sent over TLS.
+    let mut builder =
+        openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client()).unwrap();
+    builder.set_verify(openssl::ssl::SslVerifyMode::NONE);
+    let mut tls = builder
+        .build()
+        .configure()
+        .unwrap()
+        .verify_hostname(false)
+        .connect("localhost", c.stream.try_clone().unwrap())
+        .unwrap();
+    tls.write_all(b"c NOOP\r\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.ends_with(b"\r\n") {
+        let n = std::io::Read::read(&mut tls, &mut buf).unwrap();
+        assert!(n > 0, "closed");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&got), "c OK NOOP completed.\r\n");
+}
+
+/// A wrong password and an unknown user: the same answer, both after auth_failure_delay.
+#[test]
+fn wrong_password_and_unknown_user_look_the_same() {
+    let server = Server::start("");
+    let mut answers = Vec::new();
+    for login in ["a LOGIN alice wrong\r\n", "a LOGIN nosuchuser wrong\r\n"] {
+        let mut c = Client::connect(server.imap);
+        c.line();
+        let start = Instant::now();
+        c.send(login.as_bytes());
+        let answer = c.line();
+        assert!(
+            start.elapsed() >= Duration::from_millis(900),
+            "answered before the failure delay: {answer}"
+        );
+        answers.push(answer);
+    }
+    assert_eq!(
+        answers[0],
+        "a NO [AUTHENTICATIONFAILED] Authentication failed."
+    );
+    assert_eq!(answers[0], answers[1]);
+}
+
+/// A user whose uid is below first_valid_uid: authentication succeeds, the mail process
+/// refuses to become the user, as Dovecot does.
+#[test]
+fn mail_process_refuses_uids_out_of_range() {
+    let server = Server::start("");
+    let mut c = Client::connect(server.imap);
+    c.line();
+    c.send(b"a LOGIN low pw\r\n");
+    assert_eq!(c.line(), "a OK Logged in, but initialization failed.");
+    assert_eq!(
+        c.line(),
+        "* BYE Internal error occurred. Refer to server log for more information."
+    );
+    assert!(c.closed());
+    let line = server.wait_log("imap(low)<");
+    assert!(
+        line.ends_with(
+            "Error: Mail access for users with UID 100 not permitted (see first_valid_uid in \
+             config file, uid from userdb lookup)."
+        ),
+        "{line}"
+    );
+}

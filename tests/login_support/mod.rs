@@ -1,0 +1,267 @@
+//! A real `cote -F` for the login tests: loopback listeners on free ports (imap and imaps),
+//! a passwd-file passdb/userdb, a fresh TLS certificate, logs in a temporary directory.
+//! Dropping the server stops it by pid (SIGTERM, then SIGKILL to its process group).
+
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[path = "../tls_support/mod.rs"]
+pub mod tls_support;
+
+pub const USERS: &str = "\
+alice:{PLAIN}secret:1000:1000::/nonexistent/alice
+bob:{PLAIN}hunter2:1001:1001::/nonexistent/bob
+low:{PLAIN}pw:100:100::/nonexistent/low
+";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Polls `f` until it returns Some or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub imap: u16,
+    pub imaps: u16,
+}
+
+impl Server {
+    /// Starts a server with `extra` appended to the configuration, and waits for it.
+    pub fn start(extra: &str) -> Server {
+        let server = Server::spawn(extra);
+        let imap = server.imap;
+        let up = wait_for(Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", imap)).ok()
+        });
+        assert!(up.is_some(), "cote did not start:\n{}", server.logs());
+        server
+    }
+
+    /// Starts a server without waiting for it (for startup failures).
+    pub fn spawn(extra: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // Started as root, the auth service reads the users file as its own user.
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+        tls_support::write_test_cert(root).unwrap();
+        fs::write(root.join("users"), USERS).unwrap();
+        let (imap, imaps) = (free_port(), free_port());
+        let mut conf = String::new();
+        let r = root.display();
+        let _ = write!(
+            conf,
+            "base_dir = {r}/run\n\
+             state_dir = {r}/lib\n\
+             log_path = {r}/cote.log\n\
+             listen = 127.0.0.1\n\
+             protocols = imap\n\
+             ssl = yes\n\
+             ssl_cert = <{r}/cert.pem\n\
+             ssl_key = <{r}/key.pem\n\
+             auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256\n\
+             auth_failure_delay = 1 secs\n\
+             passdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
+             userdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
+             service imap-login {{\n\
+             \x20 inet_listener imap {{\n    port = {imap}\n  }}\n\
+             \x20 inet_listener imaps {{\n    port = {imaps}\n  }}\n\
+             }}\n\
+             {extra}\n"
+        );
+        fs::write(root.join("cote.conf"), conf).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_cote"))
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("cote.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(root.join("stderr")).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        Server {
+            child,
+            dir,
+            imap,
+            imaps,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn base_dir(&self) -> PathBuf {
+        self.path("run")
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for name in ["stderr", "cote.log"] {
+            if let Ok(text) = fs::read_to_string(self.path(name)) {
+                let _ = write!(out, "--- {name} ---\n{text}");
+            }
+        }
+        out
+    }
+
+    /// Waits until the log has a line containing `needle`; returns that line.
+    pub fn wait_log(&self, needle: &str) -> String {
+        wait_for(Duration::from_secs(20), || {
+            fs::read_to_string(self.path("cote.log"))
+                .ok()?
+                .lines()
+                .find(|l| l.contains(needle))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| panic!("no log line with {needle:?}:\n{}", self.logs()))
+    }
+
+    /// The master's children whose process name is `comm` (`cote/imap-login`).
+    pub fn workers(&self, comm: &str) -> Vec<i32> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some((_, rest)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let parent = fields.get(1).and_then(|p| p.parse::<i32>().ok());
+            let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if parent == Some(self.pid()) && fields[0] != "Z" && name.trim_end() == comm {
+                out.push(pid);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = self.pid();
+        // SAFETY: signals to the master this test started and its process group.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        if wait_for(Duration::from_secs(10), || {
+            self.child.try_wait().ok().flatten()
+        })
+        .is_none()
+        {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+}
+
+/// `(uid, gid)` lines of /proc/PID/status: real, effective, saved, filesystem ids.
+pub fn ids(pid: i32) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| {
+                v.split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    (field("Uid:"), field("Gid:"), field("Groups:"))
+}
+
+/// A line-based IMAP client over plain TCP.
+pub struct Client {
+    pub reader: BufReader<TcpStream>,
+    pub stream: TcpStream,
+}
+
+impl Client {
+    pub fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Client {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+        }
+    }
+
+    pub fn send(&mut self, data: &[u8]) {
+        self.stream.write_all(data).unwrap();
+    }
+
+    /// The next line without CRLF; "" at EOF.
+    pub fn line(&mut self) -> String {
+        let mut buf = Vec::new();
+        let _ = self.reader.read_until(b'\n', &mut buf);
+        String::from_utf8_lossy(&buf)
+            .trim_end_matches(['\r', '\n'])
+            .to_string()
+    }
+
+    /// Reads until the server closes; true when it did (not a timeout).
+    pub fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).is_ok()
+    }
+}
+
+/// Runs `python3 -c script args...`; returns stdout, panicking with stderr on failure.
+pub fn python(script: &str, args: &[String]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,196 @@
+//! TLS settings end to end: Debian's stock 10-ssl.conf (its snakeoil-style paths pointed at a
+//! certificate made for the test), SNI with `local_name` sections, client certificates and
+//! EXTERNAL, and a broken certificate.
+
+#[path = "config_support/mod.rs"]
+mod config_support;
+mod login_support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode};
+use openssl::x509::X509;
+
+use login_support::{tls_support, Client, Server};
+
+fn tls_client(
+    port: u16,
+    sni: Option<&str>,
+    client_cert: Option<(&PKey<Private>, &X509)>,
+) -> SslStream<TcpStream> {
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    builder.set_verify(SslVerifyMode::NONE);
+    if let Some((key, cert)) = client_cert {
+        builder.set_private_key(key).unwrap();
+        builder.set_certificate(cert).unwrap();
+    }
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut config = builder.build().configure().unwrap();
+    config.set_use_server_name_indication(sni.is_some());
+    config
+        .verify_hostname(false)
+        .connect(sni.unwrap_or("localhost"), tcp)
+        .unwrap()
+}
+
+fn read_line(tls: &mut SslStream<TcpStream>) -> String {
+    let mut reader = BufReader::new(tls);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    line.trim_end().to_string()
+}
+
+fn peer_cn(tls: &SslStream<TcpStream>) -> String {
+    let cert = tls.ssl().peer_certificate().unwrap();
+    let entry = cert
+        .subject_name()
+        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+        .next()
+        .unwrap();
+    entry.data().to_string().unwrap()
+}
+
+#[test]
+fn debian_stock_ssl_settings() {
+    let root = config_support::oracle_root();
+    let stock = fs::read_to_string(root.join("usr/share/dovecot/conf.d/10-ssl.conf")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    tls_support::write_test_cert(dir.path()).unwrap();
+    // Debian's key is root:ssl-cert 0640, readable by root alone here: cote reads it before
+    // its login processes give up root.
+    let key = dir.path().join("key.pem");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
+    let conf = stock
+        .replace(
+            "/etc/dovecot/private/dovecot.pem",
+            dir.path().join("cert.pem").to_str().unwrap(),
+        )
+        .replace("/etc/dovecot/private/dovecot.key", key.to_str().unwrap())
+        .replace(
+            "/usr/share/dovecot/dh.pem",
+            root.join("usr/share/dovecot/dh.pem").to_str().unwrap(),
+        );
+    assert!(conf.contains("ssl_dh = <"), "{conf}");
+    let server = Server::start(&conf);
+    let mut tls = tls_client(server.imaps, None, None);
+    assert!(read_line(&mut tls).starts_with("* OK [CAPABILITY IMAP4rev1 "));
+    tls.write_all(b"a LOGIN alice secret\r\n").unwrap();
+    assert!(read_line(&mut tls).starts_with("a OK [CAPABILITY "));
+    // STARTTLS with the same settings, and the minimum protocol holds: TLS 1.1 is refused.
+    let mut c = Client::connect(server.imap);
+    c.line();
+    c.send(b"s STARTTLS\r\n");
+    assert_eq!(c.line(), "s OK Begin TLS negotiation now.");
+    let mut old = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    old.set_verify(SslVerifyMode::NONE);
+    old.set_max_proto_version(Some(openssl::ssl::SslVersion::TLS1_1))
+        .unwrap();
+    let refused = old
+        .build()
+        .configure()
+        .unwrap()
+        .verify_hostname(false)
+        .connect("localhost", c.stream.try_clone().unwrap());
+    assert!(
+        refused.is_err(),
+        "TLS 1.1 accepted with ssl_min_protocol = TLSv1.2"
+    );
+}
+
+#[test]
+fn sni_picks_the_local_name_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let (key, cert) = tls_support::make_cert("mail.example.test", None).unwrap();
+    fs::write(dir.path().join("other.pem"), cert.to_pem().unwrap()).unwrap();
+    fs::write(
+        dir.path().join("other.key"),
+        key.private_key_to_pem_pkcs8().unwrap(),
+    )
+    .unwrap();
+    fs::set_permissions(
+        dir.path().join("other.key"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let d = dir.path().display();
+    let server = Server::start(&format!(
+        "local_name mail.example.test {{\n  ssl_cert = <{d}/other.pem\n  ssl_key = <{d}/other.key\n}}\n"
+    ));
+    let default = tls_client(server.imaps, None, None);
+    assert_eq!(peer_cn(&default), "localhost");
+    let mut named = tls_client(server.imaps, Some("mail.example.test"), None);
+    assert_eq!(peer_cn(&named), "mail.example.test");
+    assert!(read_line(&mut named).starts_with("* OK "));
+    let unknown = tls_client(server.imaps, Some("other.example.test"), None);
+    assert_eq!(peer_cn(&unknown), "localhost");
+}
+
+#[test]
+fn external_with_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let (ca_key, ca) = tls_support::make_cert("Test CA", None).unwrap();
+    let (alice_key, alice) = tls_support::make_cert("alice", Some((&ca_key, &ca))).unwrap();
+    let (stranger_key, stranger) = tls_support::make_cert("alice", None).unwrap();
+    fs::write(dir.path().join("ca.pem"), ca.to_pem().unwrap()).unwrap();
+    let d = dir.path().display();
+    // The certificate is the credential: a passdb for EXTERNAL that needs no password (the
+    // usual Dovecot setup), after the passwd-file one whose password check fails for it.
+    let server = Server::start(&format!(
+        "ssl_ca = <{d}/ca.pem\n\
+         ssl_verify_client_cert = yes\n\
+         auth_ssl_username_from_cert = yes\n\
+         auth_mechanisms = plain external\n\
+         passdb {{\n  driver = static\n  args = nopassword=y\n  mechanisms = external\n}}\n"
+    ));
+    let mut tls = tls_client(server.imaps, None, Some((&alice_key, &alice)));
+    let greeting = read_line(&mut tls);
+    assert!(greeting.contains(" AUTH=EXTERNAL"), "{greeting}");
+    tls.write_all(b"a AUTHENTICATE EXTERNAL =\r\n").unwrap();
+    let answer = read_line(&mut tls);
+    assert!(
+        answer.starts_with("a OK [CAPABILITY "),
+        "{answer}\n{}",
+        server.logs()
+    );
+    server.wait_log("Login: user=<alice>, method=EXTERNAL");
+    // A certificate the CA did not sign proves nothing.
+    let mut tls = tls_client(server.imaps, None, Some((&stranger_key, &stranger)));
+    read_line(&mut tls);
+    tls.write_all(b"b AUTHENTICATE EXTERNAL =\r\n").unwrap();
+    let answer = read_line(&mut tls);
+    assert!(answer.starts_with("b NO "), "{answer}");
+}
+
+#[test]
+fn unusable_certificate_fails_tls_only() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(dir.path().join("empty.pem"), "").unwrap();
+    let server = Server::start(&format!("ssl_cert = <{}/empty.pem\n", dir.path().display()));
+    // Plaintext still works; STARTTLS is offered (as Dovecot does) and fails cleanly.
+    let mut c = Client::connect(server.imap);
+    assert!(c.line().contains(" STARTTLS "));
+    c.send(b"a STARTTLS\r\n");
+    assert_eq!(c.line(), "a OK Begin TLS negotiation now.");
+    assert_eq!(c.line(), "* BYE [UNAVAILABLE] TLS initialization failed.");
+    assert!(c.closed());
+    let line = server.wait_log("Failed to initialize SSL server context");
+    assert!(
+        line.contains("Can't load SSL certificate (ssl_cert setting): The certificate is empty"),
+        "{line}"
+    );
+    server.wait_log("Disconnected: TLS initialization failed.");
+    let mut c = Client::connect(server.imap);
+    c.line();
+    c.send(b"b LOGIN alice secret\r\n");
+    assert!(c.line().starts_with("b OK [CAPABILITY "));
+}
