@@ -150,6 +150,25 @@ fn run(root: &Path, mmap_disable: bool, saves: usize) -> Vec<Row> {
     ));
     let (_, d) = time(|| mb.status().expect("status"));
     rows.push(Row(format!("status [{tag}]"), d, String::new()));
+    // FETCH ENVELOPE of 1,000 messages in a fresh session: parsed and cached, then cached.
+    let uids: Vec<u32> = mb.seqs().uids()[..1000.min(mb.seqs().count() as usize)].to_vec();
+    for pass in ["parsed, then cached", "from the cache"] {
+        let mut fresh = u.open("INBOX", OpenOptions::EXAMINE).expect("open");
+        let (_, d) = time(|| {
+            let mut mails = Vec::new();
+            for &uid in &uids {
+                let mut mail = fresh.mail(uid).expect("mail");
+                mail.envelope().expect("envelope");
+                mails.push(mail);
+            }
+            fresh.cache(&mut mails).expect("cache");
+        });
+        rows.push(Row(
+            format!("envelope of {} messages, {pass} [{tag}]", uids.len()),
+            d,
+            String::new(),
+        ));
+    }
     let data = b"From: a@example.com\r\nSubject: saved\r\n\r\nsaved body\r\n";
     let (_, d) = time(|| {
         for _ in 0..saves {

@@ -260,6 +260,12 @@ impl MaildirMailbox {
             }
         }
         self.clean_tmp_if_due()?;
+        // File names of messages are predicted from their flags and keyword letters: the
+        // letters must be the current ones.
+        self.core
+            .keywords
+            .refresh()
+            .map_err(|e| StorageError::from_maildir(Some(&self.core.vname), &e))?;
         Ok(())
     }
 
