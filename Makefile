@@ -2,6 +2,7 @@
 #
 #   make run        start cote in the foreground on the embedded default (etc/cote.conf)
 #   make test       the whole test suite (unit, config oracle, transcripts in t/)
+#   make bench      benchmarks (figures only, nothing asserted)
 #   make install    PREFIX=/usr/local DESTDIR=   (install-compat adds dovecot/doveconf/doveadm links)
 
 PREFIX   ?= /usr/local
@@ -15,7 +16,7 @@ CARGO    ?= cargo
 ORACLE_DIR   ?= target/dovecot-oracle
 ORACLE_DEBS  := dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 
-.PHONY: all build run test oracle install install-compat clean build-deps
+.PHONY: all build run test bench oracle install install-compat clean build-deps
 
 all: build
 
@@ -35,6 +36,9 @@ run: build
 
 test: build-deps oracle
 	COTE_DOVECOT_ROOT=$${COTE_DOVECOT_ROOT:-$(abspath $(ORACLE_DIR))} $(CARGO) test --release
+
+bench:
+	$(CARGO) bench --bench storage
 
 # Extract Debian's dovecot packages once; apt-get download and dpkg-deb -x need no root.
 oracle: $(ORACLE_DIR)/usr/bin/doveconf

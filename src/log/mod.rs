@@ -11,7 +11,7 @@
 
 mod child;
 mod destination;
-mod format;
+pub(crate) mod format;
 mod wire;
 
 pub use child::{ChildEnds, ChildLog};

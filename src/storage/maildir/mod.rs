@@ -1,17 +1,21 @@
 //! Maildir in Dovecot 2.3's formats: file names, `dovecot-uidlist`, `dovecot-keywords`,
 //! `dovecot-uidvalidity`, the subscriptions file, folder layout and permissions.
 //!
-//! The format modules (`filename`, `uidlist`, `keywords`, `subscriptions`) turn bytes into
-//! typed values and back; the `*_file` modules, `uidvalidity`, `layout` and `save` do the file
-//! work, all of it through `crate::fs`.
+//! The format modules (`filename`, `uidlist`, `keywords`, `subscriptions`, `sync_state`) turn
+//! bytes into typed values and back; the `*_file` modules, `uidvalidity`, `layout`, `save` and
+//! `scan` do the file work, all of it through `crate::fs`; [`mailbox`] puts them together
+//! with cote's index into the storage API's mailbox.
 
 pub mod filename;
 pub mod keywords;
 pub mod keywords_file;
 pub mod layout;
+pub mod mailbox;
 pub mod save;
+pub mod scan;
 pub mod subscriptions;
 pub mod subscriptions_file;
+pub mod sync_state;
 pub mod uidlist;
 pub mod uidlist_file;
 pub mod uidvalidity;

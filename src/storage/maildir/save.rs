@@ -30,6 +30,64 @@ pub fn virtual_size(data: &[u8]) -> u64 {
     (data.len() + bare_lf) as u64
 }
 
+/// A message written into `tmp/`, not yet visible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpFile {
+    /// The base name it was created with (`<secs>.M<usecs>P<pid>.<host>`).
+    pub base: String,
+    pub path: std::path::PathBuf,
+}
+
+/// Writes `data` into `tmp/<base>` of the Maildir at `dir` (a fresh base name, created with
+/// O_EXCL), synced per `mail_fsync`, its mtime set to `mtime` when given (the INTERNALDATE).
+pub fn write_tmp(
+    dir: &Path,
+    names: &mut BaseNameGenerator,
+    data: &[u8],
+    mtime: Option<SystemTime>,
+    perms: &CreatePerms,
+    policy: &FsPolicy,
+) -> Result<TmpFile, MaildirError> {
+    let mut attempt = 0;
+    loop {
+        let base = names.next(crate::fs::clock::wall_now());
+        let path = dir.join("tmp").join(&base);
+        match FsFile::create_excl(&path, perms) {
+            Ok(file) => {
+                let written = file
+                    .write_all_at(data, 0)
+                    .and_then(|()| match mtime {
+                        Some(t) => file.set_mtime(Some(t)),
+                        None => Ok(()),
+                    })
+                    .and_then(|()| file.sync(policy, SyncPoint::Durable));
+                if let Err(e) = written {
+                    drop(file);
+                    let _ = ops::unlink_if_exists(&path);
+                    return Err(e.into());
+                }
+                return Ok(TmpFile { base, path });
+            }
+            Err(e) if e.is_exists() && attempt + 1 < CREATE_TRIES => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The name a file gets in `new/` (no flags) or `cur/` (flags or keyword letters).
+pub fn dest_name(
+    base_with_sizes: &str,
+    flags: MailFlags,
+    keywords: &[u8],
+) -> (&'static str, String) {
+    if flags.is_empty() && keywords.is_empty() {
+        ("new", base_with_sizes.to_string())
+    } else {
+        let full = filename::with_flags(base_with_sizes.as_bytes(), flags, keywords);
+        ("cur", String::from_utf8_lossy(&full).into_owned())
+    }
+}
+
 /// Writes `data` as a new message of the Maildir at `dir`. `keywords` are file-name letters
 /// (from `Keywords::letter_or_add`). The file is synced per `mail_fsync` before it becomes
 /// visible, and the directory after.
@@ -42,36 +100,12 @@ pub fn deliver(
     perms: &CreatePerms,
     policy: &FsPolicy,
 ) -> Result<Delivered, MaildirError> {
-    let mut attempt = 0;
-    let (base, tmp) = loop {
-        let base = names.next(SystemTime::now());
-        let tmp = dir.join("tmp").join(&base);
-        match FsFile::create_excl(&tmp, perms) {
-            Ok(file) => {
-                let written = file
-                    .write_all_at(data, 0)
-                    .and_then(|()| file.sync(policy, SyncPoint::Durable));
-                if let Err(e) = written {
-                    drop(file);
-                    let _ = ops::unlink_if_exists(&tmp);
-                    return Err(e.into());
-                }
-                break (base, tmp);
-            }
-            Err(e) if e.is_exists() && attempt + 1 < CREATE_TRIES => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let name = filename::with_sizes(&base, Some(data.len() as u64), Some(virtual_size(data)));
-    let (subdir, name) = if flags.is_empty() && keywords.is_empty() {
-        ("new", name)
-    } else {
-        let full = filename::with_flags(name.as_bytes(), flags, keywords);
-        ("cur", String::from_utf8_lossy(&full).into_owned())
-    };
+    let tmp = write_tmp(dir, names, data, None, perms, policy)?;
+    let name = filename::with_sizes(&tmp.base, Some(data.len() as u64), Some(virtual_size(data)));
+    let (subdir, name) = dest_name(&name, flags, keywords);
     let dest_dir = dir.join(subdir);
-    if let Err(e) = ops::rename(&tmp, &dest_dir.join(&name)) {
-        let _ = ops::unlink_if_exists(&tmp);
+    if let Err(e) = ops::rename(&tmp.path, &dest_dir.join(&name)) {
+        let _ = ops::unlink_if_exists(&tmp.path);
         return Err(e.into());
     }
     ops::fsync_dir(policy, &dest_dir, SyncPoint::Durable)?;

@@ -494,6 +494,35 @@ impl UidList {
         }
     }
 
+    /// A list rebuilt from what the index knew after the file was lost: `records` keep
+    /// their UIDs (names reduced to base names, duplicates dropped), the next UID is at
+    /// least `next_uid`. The whole file is written on the next write.
+    pub fn restore(
+        uid_validity: u32,
+        guid: [u8; 16],
+        next_uid: u32,
+        mut records: Vec<(u32, Vec<u8>)>,
+    ) -> UidList {
+        records.sort_by_key(|r| r.0);
+        let mut list = UidList::create(uid_validity, guid);
+        for (uid, name) in records {
+            let base = filename::base(&name).to_vec();
+            if uid == 0 || list.by_base.contains_key(&base) || list.last_seen_uid >= uid {
+                continue;
+            }
+            list.by_base.insert(base.clone(), uid);
+            list.last_seen_uid = uid;
+            list.records.push(UidListRecord {
+                uid,
+                extensions: Vec::new(),
+                filename: base,
+            });
+        }
+        list.next_uid = next_uid.max(list.last_seen_uid.saturating_add(1)).max(1);
+        list.rewrite = Some(RewriteReason::Repair);
+        list
+    }
+
     /// Gives new files their UIDs, in Dovecot's order (`maildir_filename_sort_cmp`), and
     /// returns the new records. Files already listed keep their UID. Call with the uidlist
     /// lock held and the file freshly read; then append or rewrite.
@@ -522,6 +551,15 @@ impl UidList {
             added.push(record);
         }
         Ok(added)
+    }
+
+    /// Makes sure new UIDs start at `next_uid` or later (Dovecot's
+    /// `maildir_sync_update_next_uid`: a uidlist that lost records — deleted, or read stale —
+    /// must never hand out a UID the index has seen).
+    pub fn raise_next_uid(&mut self, next_uid: u32) {
+        if next_uid > self.next_uid {
+            self.next_uid = next_uid;
+        }
     }
 
     /// Forgets expunged messages (their lines stay in the file until it is rewritten).

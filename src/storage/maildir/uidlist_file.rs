@@ -264,6 +264,18 @@ impl UidListFile {
         Ok(added)
     }
 
+    /// See [`UidList::raise_next_uid`].
+    pub fn raise_next_uid(&mut self, next_uid: u32) {
+        self.list.raise_next_uid(next_uid);
+    }
+
+    /// Replaces the list (e.g. one [`UidList::restore`]d from the index) and writes it
+    /// whole.
+    pub fn restore(&mut self, lock: &mut UidListLock, list: UidList) -> Result<(), MaildirError> {
+        self.list = list;
+        self.rewrite(lock)
+    }
+
     /// Forgets expunged messages; the file is rewritten when Dovecot's compress rule says so
     /// (their lines stay until then).
     pub fn expunge(&mut self, lock: &mut UidListLock, uids: &[u32]) -> Result<(), MaildirError> {
@@ -305,8 +317,15 @@ impl UidListFile {
             return self.rewrite(lock);
         }
         lock.touch_if_due()?;
-        let file = FsFile::open_rw(&self.path)?;
-        let st = file.metadata()?;
+        // A stale handle (a file system that cached the name of the file we replaced last
+        // time): write the whole list anew, which we may since we hold the lock and read
+        // it under the lock.
+        let opened = FsFile::open_rw(&self.path).and_then(|f| f.metadata().map(|st| (f, st)));
+        let (file, st) = match opened {
+            Ok(v) => v,
+            Err(e) if e.is_stale() => return self.rewrite(lock),
+            Err(e) => return Err(e.into()),
+        };
         if self
             .read
             .is_none_or(|(dev, ino, _)| dev != st.dev() || ino != st.ino())
@@ -351,6 +370,7 @@ impl UidListFile {
             &self.policy,
         )?;
         tmp.write_all(&data)?;
+        crate::storage::crash::point("uidlist-rewrite-written");
         if !lock.lock.is_ours()? {
             return Err(MaildirError::LockOverridden(self.path.clone()));
         }

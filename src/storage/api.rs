@@ -1,0 +1,242 @@
+//! The storage API the protocols (IMAP, POP3, LMTP) use, and nothing else: a [`Mailbox`]
+//! (a session's open mailbox: its numbering, its change stream, saving, copying, flag
+//! changes, expunges, message access) and a [`MailboxList`] (one namespace's mailboxes:
+//! listing, create, delete, rename, subscriptions, status). [`MailUser`](super::user::MailUser)
+//! routes full mailbox names to the namespace they belong to.
+//!
+//! Changes made by anyone — this session, another process, another host, Dovecot on the same
+//! Maildir — reach a session as a [`Change`] stream from [`Mailbox::sync`]; expunges stay
+//! numbered until the session takes them ([`Mailbox::take_expunges`]), since IMAP may only
+//! renumber at certain points.
+
+use super::error::StorageResult;
+use super::mail::Mail;
+use super::namespace::Namespace;
+
+pub use crate::index::state::Change;
+pub use crate::index::transaction::FlagMode;
+pub use crate::index::uidset::UidSet;
+pub use crate::index::view::SeqMap;
+pub use crate::storage::flags::MailFlags;
+
+/// How a session opens a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// No changes at all (EXAMINE, or a read-only Maildir).
+    pub read_only: bool,
+    /// Claim the messages no session has seen as this session's \Recent ones, and move
+    /// `new/` to `cur/` (IMAP SELECT).
+    pub claim_recent: bool,
+}
+
+impl OpenOptions {
+    /// IMAP SELECT.
+    pub const SELECT: OpenOptions = OpenOptions {
+        read_only: false,
+        claim_recent: true,
+    };
+    /// IMAP EXAMINE.
+    pub const EXAMINE: OpenOptions = OpenOptions {
+        read_only: true,
+        claim_recent: false,
+    };
+    /// Opened to save into, copy into or ask STATUS of: writable, claims nothing.
+    pub const ACCESS: OpenOptions = OpenOptions {
+        read_only: false,
+        claim_recent: false,
+    };
+}
+
+/// How hard [`Mailbox::sync`] looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncFlags {
+    /// Read directories even when they only might have changed (Dovecot's FULL_READ: CHECK,
+    /// SELECT).
+    pub full: bool,
+    /// Don't wait for the Maildir lock: if someone holds it, only refresh from the index
+    /// (Dovecot's FAST: NOOP and IDLE polls).
+    pub fast: bool,
+}
+
+/// One message as the session's view knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageInfo {
+    pub uid: u32,
+    pub flags: MailFlags,
+    pub keywords: Vec<String>,
+    pub modseq: u64,
+    pub recent: bool,
+}
+
+/// STATUS values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MailboxStatus {
+    pub messages: u32,
+    pub recent: u32,
+    pub uidnext: u32,
+    pub uidvalidity: u32,
+    pub unseen: u32,
+    pub highest_modseq: u64,
+    /// The sum of the messages' RFC822.SIZE (STATUS SIZE).
+    pub vsize: u64,
+    /// The sum of the stored sizes.
+    pub psize: u64,
+    /// Every keyword the mailbox has (IMAP's FLAGS list).
+    pub keywords: Vec<String>,
+}
+
+/// A flag change (STORE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRequest {
+    pub mode: FlagMode,
+    pub flags: MailFlags,
+    pub keywords: Vec<String>,
+    /// CONDSTORE UNCHANGEDSINCE: messages with a higher modseq are left alone.
+    pub unchanged_since: Option<u64>,
+}
+
+/// What a STORE did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoreResult {
+    /// Messages whose flags or keywords changed, with their new modseq.
+    pub changed: Vec<(u32, u64)>,
+    /// Messages skipped because they changed after UNCHANGEDSINCE.
+    pub modified: UidSet,
+    /// Messages that were expunged meanwhile.
+    pub expunged: UidSet,
+}
+
+/// A message to save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage<'a> {
+    /// The message as received (CRLF or LF); stored in Dovecot's LF form.
+    pub data: &'a [u8],
+    pub flags: MailFlags,
+    pub keywords: Vec<String>,
+    /// INTERNALDATE (UNIX seconds); `None`: now.
+    pub internal_date: Option<i64>,
+}
+
+/// What a save or copy did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Saved {
+    pub uidvalidity: u32,
+    /// The new UIDs in order; empty when UIDs were not asked for and the Maildir lock was
+    /// busy (the messages are safely stored and get UIDs at the next sync).
+    pub uids: Vec<u32>,
+}
+
+/// What a copy or move did (COPYUID).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Copied {
+    pub uidvalidity: u32,
+    pub src_uids: Vec<u32>,
+    pub dest_uids: Vec<u32>,
+}
+
+/// A session's open mailbox.
+pub trait Mailbox {
+    /// The name clients see.
+    fn vname(&self) -> &str;
+    fn is_read_only(&self) -> bool;
+    fn uidvalidity(&self) -> u32;
+    /// Looks at the backing store and the index: returns every change since the last call
+    /// (new messages, expunges, flag and keyword changes, by anyone). Appends are numbered
+    /// at once; expunges wait for [`take_expunges`](Self::take_expunges).
+    fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>>;
+    /// The session's numbering.
+    fn seqs(&self) -> &SeqMap;
+    /// Renumbers after expunges; returns them as (seq, uid), highest seq first.
+    fn take_expunges(&mut self) -> Vec<(u32, u32)>;
+    /// What the view knows about a message (`None`: no such UID, or expunged and taken).
+    fn info(&self, uid: u32) -> Option<MessageInfo>;
+    /// Every keyword name the mailbox has.
+    fn keywords(&self) -> Vec<String>;
+    fn highest_modseq(&self) -> u64;
+    fn status(&mut self) -> StorageResult<MailboxStatus>;
+    /// Saves messages (one transaction). With `assign_uids` (IMAP APPEND: APPENDUID) the
+    /// Maildir lock is waited for; without (LMTP), a busy lock leaves UIDs to a later sync.
+    /// Returns only once the data is durable (per `mail_fsync`) and, when given, the UIDs
+    /// are in `dovecot-uidlist`.
+    fn save(&mut self, messages: &[NewMessage<'_>], assign_uids: bool) -> StorageResult<Saved>;
+    /// Copies messages from `src` (hard links when allowed).
+    fn copy_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied>;
+    /// Copies, then expunges the originals.
+    fn move_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
+        let copied = self.copy_from(src, uids)?;
+        let done: UidSet = copied.src_uids.iter().copied().collect();
+        src.expunge(&done)?;
+        Ok(copied)
+    }
+    /// Changes flags and keywords.
+    fn store(&mut self, uids: &UidSet, request: &StoreRequest) -> StorageResult<StoreResult>;
+    /// Expunges messages; returns those that were expunged (by us or already by others).
+    fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet>;
+    /// A message's data and metadata (read lazily).
+    fn mail(&mut self, uid: u32) -> StorageResult<Mail>;
+    /// Stores in the index cache what reading `mails` computed (envelope, structure, sizes).
+    fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()>;
+    /// For hard-link copies: the message's current file and the mailbox's file permissions.
+    fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>>;
+}
+
+/// A message file another mailbox may link to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSource {
+    pub path: std::path::PathBuf,
+    /// The source mailbox's permissions for new files: links only between equal ones.
+    pub perms: crate::fs::CreatePerms,
+}
+
+/// One mailbox as a namespace's list has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedMailbox {
+    /// The name inside the namespace (clients' separator, UTF-8).
+    pub name: String,
+    /// It exists as a mailbox (otherwise it is only the parent of others: \Noselect).
+    pub selectable: bool,
+    pub has_children: bool,
+    /// \NoInferiors.
+    pub no_inferiors: bool,
+}
+
+/// LIST attributes of one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListAttributes {
+    pub noselect: bool,
+    pub nonexistent: bool,
+    pub noinferiors: bool,
+    /// `Some(true)`: \HasChildren, `Some(false)`: \HasNoChildren.
+    pub children: Option<bool>,
+    pub subscribed: bool,
+    /// RFC 6154 special-use flags (`\Sent`, ...).
+    pub special_use: Vec<String>,
+}
+
+/// A LIST reply line's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    pub vname: String,
+    pub separator: char,
+    pub attributes: ListAttributes,
+}
+
+/// One namespace's mailboxes.
+pub trait MailboxList {
+    fn namespace(&self) -> &Namespace;
+    /// Every mailbox (and every parent of one) in the namespace.
+    fn mailboxes(&mut self) -> StorageResult<Vec<ListedMailbox>>;
+    /// Whether the mailbox exists (selectable).
+    fn exists(&mut self, name: &str) -> StorageResult<bool>;
+    /// CREATE; `directory` (a name ending with the separator) asks for a place for children
+    /// only, where the layout has such a thing.
+    fn create(&mut self, name: &str, directory: bool) -> StorageResult<()>;
+    /// DELETE: the mailbox's messages and directory; its children stay.
+    fn delete(&mut self, name: &str) -> StorageResult<()>;
+    /// RENAME within this namespace, children too.
+    fn rename(&mut self, old: &str, new: &str) -> StorageResult<()>;
+    /// The subscribed names (inside this namespace), as the subscriptions file has them.
+    fn subscriptions(&mut self) -> StorageResult<Vec<String>>;
+    fn set_subscribed(&mut self, name: &str, subscribed: bool) -> StorageResult<()>;
+    fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>>;
+}

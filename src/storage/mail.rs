@@ -1,0 +1,359 @@
+//! [`Mail`]: one message of an open mailbox — what the index knows (flags, keywords, modseq,
+//! sizes, dates), what the index cache holds (envelope, body structure), and the message
+//! itself, read from its file only when something needs it.
+//!
+//! Values computed from the file (a parsed envelope, a size that was not in the file name)
+//! are remembered in [`Mail::computed`]; [`Mailbox::cache`](super::api::Mailbox::cache)
+//! writes them to the index cache so the next FETCH does not read the file again.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::fs::{FsError, FsFile};
+use crate::mail::Message;
+
+use super::error::{ErrorKind, StorageError, StorageResult};
+use super::flags::MailFlags;
+use super::maildir::filename;
+use super::maildir::scan::{find_file, FileLoc};
+
+/// Cache field names (`cote.index.cache`).
+pub mod field {
+    pub const ENVELOPE: &str = "imap.envelope";
+    pub const BODYSTRUCTURE: &str = "imap.bodystructure";
+    pub const BODY: &str = "imap.body";
+    pub const VIRTUAL_SIZE: &str = "size.virtual";
+    pub const PHYSICAL_SIZE: &str = "size.physical";
+    pub const RECEIVED_DATE: &str = "date.received";
+    pub const SAVE_DATE: &str = "date.save";
+}
+
+/// Where a message's file is (Maildir): the mailbox directory, the base name, and the names
+/// to try first.
+#[derive(Debug, Clone)]
+pub(crate) struct MailFile {
+    pub mailbox_dir: PathBuf,
+    pub base: Vec<u8>,
+    pub candidates: Vec<FileLoc>,
+}
+
+impl MailFile {
+    /// Opens the file: the known names first, then a search of `cur/` and `new/` (it was
+    /// renamed by a flag change elsewhere). `None`: expunged.
+    fn open(&mut self) -> StorageResult<Option<(FsFile, PathBuf)>> {
+        for loc in &self.candidates {
+            let path = loc.path(&self.mailbox_dir);
+            match FsFile::open_read(&path) {
+                Ok(f) => return Ok(Some((f, path))),
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(StorageError::from_fs(None, &e)),
+            }
+        }
+        // Renamed since we last knew: look for it (twice, in case it moved while we looked).
+        for _ in 0..2 {
+            let Some(loc) = find_file(&self.mailbox_dir, &self.base)? else {
+                return Ok(None);
+            };
+            let path = loc.path(&self.mailbox_dir);
+            match FsFile::open_read(&path) {
+                Ok(f) => {
+                    self.candidates.insert(0, loc);
+                    return Ok(Some((f, path)));
+                }
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(StorageError::from_fs(None, &e)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The file name this message was last seen under.
+    fn name(&self) -> Option<&[u8]> {
+        self.candidates.first().map(|l| l.name.as_slice())
+    }
+}
+
+/// What the index knows about the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct IndexedMeta {
+    pub physical_size: Option<u64>,
+    pub virtual_size: Option<u64>,
+    pub internal_date: Option<i64>,
+    pub save_date: Option<i64>,
+}
+
+/// One message.
+#[derive(Debug)]
+pub struct Mail {
+    pub uid: u32,
+    pub flags: MailFlags,
+    pub keywords: Vec<String>,
+    pub modseq: u64,
+    pub recent: bool,
+    vname: String,
+    guid: String,
+    pop3_uidl: Option<String>,
+    broken_filename_sizes: bool,
+    file: MailFile,
+    meta: IndexedMeta,
+    cached: Vec<(String, Vec<u8>)>,
+    computed: Vec<(String, Vec<u8>)>,
+    data: Option<Vec<u8>>,
+    parsed: Option<Message>,
+    times: Option<(i64, i64)>,
+}
+
+/// What a mailbox knows to build a [`Mail`] from.
+pub(crate) struct MailParts {
+    pub uid: u32,
+    pub flags: MailFlags,
+    pub keywords: Vec<String>,
+    pub modseq: u64,
+    pub recent: bool,
+    pub vname: String,
+    pub guid: String,
+    pub pop3_uidl: Option<String>,
+    pub broken_filename_sizes: bool,
+    pub file: MailFile,
+    pub meta: IndexedMeta,
+    pub cached: Vec<(String, Vec<u8>)>,
+}
+
+impl Mail {
+    pub(crate) fn new(p: MailParts) -> Mail {
+        Mail {
+            uid: p.uid,
+            flags: p.flags,
+            keywords: p.keywords,
+            modseq: p.modseq,
+            recent: p.recent,
+            vname: p.vname,
+            guid: p.guid,
+            pop3_uidl: p.pop3_uidl,
+            broken_filename_sizes: p.broken_filename_sizes,
+            file: p.file,
+            meta: p.meta,
+            cached: p.cached,
+            computed: Vec::new(),
+            data: None,
+            parsed: None,
+            times: None,
+        }
+    }
+
+    fn err(&self, e: StorageError) -> StorageError {
+        e.for_uid(self.uid).in_mailbox(&self.vname)
+    }
+
+    fn expunged(&self) -> StorageError {
+        StorageError::new(ErrorKind::Expunged, "Message was expunged")
+            .for_uid(self.uid)
+            .in_mailbox(&self.vname)
+    }
+
+    /// The message as stored (Dovecot's LF form for what cote and Dovecot saved).
+    pub fn raw(&mut self) -> StorageResult<&[u8]> {
+        if self.data.is_none() {
+            let Some((file, path)) = self.file.open().map_err(|e| self.err(e))? else {
+                return Err(self.expunged());
+            };
+            let read = file
+                .read_from(0)
+                .and_then(|d| file.metadata().map(|m| (d, m)));
+            let (data, meta) = read
+                .map_err(|e: FsError| self.err(StorageError::from_fs(None, &e).at_path(&path)))?;
+            self.times.get_or_insert((meta.mtime(), meta.ctime()));
+            self.data = Some(data);
+        }
+        Ok(self.data.as_deref().unwrap_or_default())
+    }
+
+    /// The parsed message (header, body, MIME parts, sections).
+    pub fn message(&mut self) -> StorageResult<&Message> {
+        if self.parsed.is_none() {
+            let data = self.raw()?.to_vec();
+            self.parsed = Some(Message::parse(data));
+        }
+        match &self.parsed {
+            Some(m) => Ok(m),
+            None => Err(self.expunged()),
+        }
+    }
+
+    /// The stored size.
+    pub fn physical_size(&mut self) -> StorageResult<u64> {
+        if let Some(s) = self.meta.physical_size {
+            return Ok(s);
+        }
+        if let Some(s) = self.cached_u64(field::PHYSICAL_SIZE) {
+            return Ok(s);
+        }
+        if let Some(s) = self
+            .file
+            .name()
+            .and_then(|n| filename::quick_size(n, false, self.broken_filename_sizes))
+        {
+            return Ok(s);
+        }
+        let size = self.raw()?.len() as u64;
+        self.meta.physical_size = Some(size);
+        self.remember(field::PHYSICAL_SIZE, size.to_string().into_bytes());
+        Ok(size)
+    }
+
+    /// RFC822.SIZE: the size with CRLF line ends.
+    pub fn virtual_size(&mut self) -> StorageResult<u64> {
+        if let Some(s) = self.meta.virtual_size {
+            return Ok(s);
+        }
+        if let Some(s) = self.cached_u64(field::VIRTUAL_SIZE) {
+            return Ok(s);
+        }
+        if let Some(s) = self
+            .file
+            .name()
+            .and_then(|n| filename::quick_size(n, true, self.broken_filename_sizes))
+        {
+            return Ok(s);
+        }
+        let size = super::maildir::save::virtual_size(self.raw()?);
+        self.meta.virtual_size = Some(size);
+        self.remember(field::VIRTUAL_SIZE, size.to_string().into_bytes());
+        Ok(size)
+    }
+
+    /// INTERNALDATE (UNIX seconds): the file's mtime.
+    pub fn internal_date(&mut self) -> StorageResult<i64> {
+        if let Some(d) = self.meta.internal_date {
+            return Ok(d);
+        }
+        if let Some(d) = self.cached_i64(field::RECEIVED_DATE) {
+            return Ok(d);
+        }
+        let (mtime, _) = self.file_times()?;
+        self.meta.internal_date = Some(mtime);
+        self.remember(field::RECEIVED_DATE, mtime.to_string().into_bytes());
+        Ok(mtime)
+    }
+
+    /// When the message was saved into this mailbox: what was recorded, else the file's
+    /// ctime (as Dovecot).
+    pub fn save_date(&mut self) -> StorageResult<i64> {
+        if let Some(d) = self.meta.save_date {
+            return Ok(d);
+        }
+        if let Some(d) = self.cached_i64(field::SAVE_DATE) {
+            return Ok(d);
+        }
+        let (_, ctime) = self.file_times()?;
+        self.meta.save_date = Some(ctime);
+        self.remember(field::SAVE_DATE, ctime.to_string().into_bytes());
+        Ok(ctime)
+    }
+
+    /// The message GUID: the uidlist's `G` field, else the file's base name.
+    pub fn guid(&self) -> &str {
+        &self.guid
+    }
+
+    /// The POP3 UIDL the uidlist records for this message (`P` field), if any.
+    pub fn pop3_uidl(&self) -> Option<&str> {
+        self.pop3_uidl.as_deref()
+    }
+
+    /// ENVELOPE, from the cache or parsed.
+    pub fn envelope(&mut self) -> StorageResult<Vec<u8>> {
+        if let Some(v) = self.cached_field(field::ENVELOPE) {
+            return Ok(v.to_vec());
+        }
+        let env = self.message()?.imap_envelope();
+        self.remember(field::ENVELOPE, env.clone());
+        Ok(env)
+    }
+
+    /// BODYSTRUCTURE (`extended`) or BODY, from the cache or parsed.
+    pub fn body_structure(&mut self, extended: bool) -> StorageResult<Vec<u8>> {
+        let name = if extended {
+            field::BODYSTRUCTURE
+        } else {
+            field::BODY
+        };
+        if let Some(v) = self.cached_field(name) {
+            return Ok(v.to_vec());
+        }
+        let msg = self.message()?;
+        let result = if extended {
+            msg.imap_bodystructure()
+        } else {
+            msg.imap_body()
+        };
+        let value = result.map_err(|e| {
+            self.err(StorageError::critical(
+                None,
+                format!("Can't build {name}: {}", e.0),
+            ))
+        })?;
+        self.remember(name, value.clone());
+        Ok(value)
+    }
+
+    /// Fields computed from the file that the cache does not have yet.
+    pub fn computed(&self) -> &[(String, Vec<u8>)] {
+        &self.computed
+    }
+
+    pub(crate) fn take_computed(&mut self) -> Vec<(String, Vec<u8>)> {
+        std::mem::take(&mut self.computed)
+    }
+
+    fn file_times(&mut self) -> StorageResult<(i64, i64)> {
+        if let Some(t) = self.times {
+            return Ok(t);
+        }
+        let Some((file, path)) = self.file.open().map_err(|e| self.err(e))? else {
+            return Err(self.expunged());
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| self.err(StorageError::from_fs(None, &e).at_path(&path)))?;
+        let t = (meta.mtime(), meta.ctime());
+        self.times = Some(t);
+        Ok(t)
+    }
+
+    fn cached_field(&self, name: &str) -> Option<&[u8]> {
+        self.cached
+            .iter()
+            .chain(self.computed.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn cached_u64(&self, name: &str) -> Option<u64> {
+        std::str::from_utf8(self.cached_field(name)?)
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    fn cached_i64(&self, name: &str) -> Option<i64> {
+        std::str::from_utf8(self.cached_field(name)?)
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    fn remember(&mut self, name: &str, value: Vec<u8>) {
+        if !self.computed.iter().any(|(n, _)| n == name) {
+            self.computed.push((name.to_string(), value));
+        }
+    }
+
+    /// Where the file was last seen (for tests and tools).
+    pub fn last_path(&self) -> Option<PathBuf> {
+        self.file
+            .candidates
+            .first()
+            .map(|l| l.path(Path::new(&self.file.mailbox_dir)))
+    }
+}

@@ -1,0 +1,332 @@
+//! Saving and copying (Dovecot's `maildir-save.c`, `maildir-copy.c`): each message is first
+//! written into `tmp/` (in Dovecot's LF form, synced per `mail_fsync`, mtime = INTERNALDATE)
+//! or hard-linked there from the source mailbox; then, under the uidlist lock, the files are
+//! renamed into `new/` (no flags) or `cur/` (`:2,<flags>`), given UIDs in `dovecot-uidlist`
+//! and appended to the index. Without the lock (a delivery that needs no UID when the lock
+//! is busy), the files are only moved into place: a later sync gives them UIDs.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::fs::{clock, ops, FsError, SyncPoint};
+use crate::index::transaction::{AppendMessage, IndexTransaction};
+use crate::index::writer::LockedIndex;
+use crate::storage::error::{ErrorKind, StorageError, StorageResult, NO_QUOTA_TEXT};
+use crate::storage::flags::MailFlags;
+use crate::storage::maildir::filename;
+use crate::storage::maildir::save::{dest_name, virtual_size, write_tmp};
+use crate::storage::maildir::scan::{FileLoc, Subdir};
+use crate::storage::maildir::sync_state::SyncState;
+use crate::storage::maildir::uidlist_file::UidListLock;
+use crate::storage::maildir::uidvalidity;
+
+use super::core::{index_flags, Core};
+
+/// A message in `tmp/`, waiting to be moved into place; removed if dropped before.
+#[derive(Debug)]
+pub(crate) struct TmpMail {
+    pub tmp: PathBuf,
+    /// The base name it gets (with `,S=` and `,W=`).
+    pub base: String,
+    pub flags: MailFlags,
+    pub keywords: Vec<String>,
+    pub internal_date: i64,
+    pub save_date: i64,
+    pub physical_size: u64,
+    pub virtual_size: u64,
+    /// Keep the source's base name (a copy): checked against the uidlist under the lock.
+    pub preserved_base: bool,
+    done: bool,
+}
+
+impl Drop for TmpMail {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = ops::unlink_if_exists(&self.tmp) {
+                log::error!("{e}");
+            }
+        }
+    }
+}
+
+fn secs_to_time(secs: i64) -> SystemTime {
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    }
+}
+
+/// Whether `base` may serve as a base name in another mailbox: a name Dovecot's rules
+/// accept, without `/`, `:` or a leading `.`.
+fn usable_base(base: &[u8]) -> bool {
+    !base.is_empty()
+        && base[0] != b'.'
+        && !base.contains(&b'/')
+        && !base.contains(&filename::INFO_SEP)
+        && !base.contains(&0)
+}
+
+impl Core {
+    fn save_err(&self, e: crate::storage::maildir::MaildirError) -> StorageError {
+        StorageError::from_maildir(Some(&self.vname), &e)
+    }
+
+    /// Writes one message into `tmp/`.
+    pub fn write_tmp(
+        &mut self,
+        data: &[u8],
+        flags: MailFlags,
+        keywords: Vec<String>,
+        internal_date: Option<i64>,
+    ) -> StorageResult<TmpMail> {
+        let data = crate::mail::codec::to_lf(data);
+        let now = clock::unix_secs(clock::wall_now());
+        let date = internal_date.unwrap_or(now);
+        let tmp = write_tmp(
+            &self.dir,
+            &mut self.namegen,
+            &data,
+            Some(secs_to_time(date)),
+            &self.perms,
+            &self.settings.fs,
+        )
+        .map_err(|e| self.save_err(e))?;
+        let (psize, vsize) = (data.len() as u64, virtual_size(&data));
+        Ok(TmpMail {
+            tmp: tmp.path,
+            base: filename::with_sizes(&tmp.base, Some(psize), Some(vsize)),
+            flags,
+            keywords,
+            internal_date: date,
+            save_date: now,
+            physical_size: psize,
+            virtual_size: vsize,
+            preserved_base: false,
+            done: false,
+        })
+    }
+
+    /// Hard-links a message file into `tmp/` (a copy that shares the data). `Ok(None)`
+    /// when linking is not possible here (another file system, permissions, a vanished
+    /// source): the caller copies the data instead.
+    #[allow(clippy::too_many_arguments)]
+    pub fn link_tmp(
+        &mut self,
+        src: &Path,
+        guid: &str,
+        flags: MailFlags,
+        keywords: Vec<String>,
+        internal_date: i64,
+        physical_size: u64,
+        virtual_size: u64,
+    ) -> StorageResult<Option<TmpMail>> {
+        let fresh = self.namegen.next(clock::wall_now());
+        let tmp = self.dir.join("tmp").join(&fresh);
+        match ops::link(src, &tmp, self.settings.fs.nfs_storage) {
+            Ok(()) => {}
+            Err(e) if e.is_no_space() => {
+                return Err(StorageError::new(ErrorKind::NoQuota, NO_QUOTA_TEXT))
+            }
+            Err(e) if link_impossible(&e) => return Ok(None),
+            Err(e) => return Err(self.fs_err(e)),
+        }
+        let keep = usable_base(guid.as_bytes());
+        let base = if keep {
+            guid.to_string()
+        } else {
+            filename::with_sizes(&fresh, Some(physical_size), Some(virtual_size))
+        };
+        Ok(Some(TmpMail {
+            tmp,
+            base,
+            flags,
+            keywords,
+            internal_date,
+            save_date: clock::unix_secs(clock::wall_now()),
+            physical_size,
+            virtual_size,
+            preserved_base: keep,
+            done: false,
+        }))
+    }
+
+    /// Moves the files into place and gives them UIDs, under both locks (a sync has just
+    /// run). Returns the UIDs in the order of `files`. Once the UIDs are in the uidlist the
+    /// save has happened: an index failure after that is logged (the next sync repairs it).
+    pub fn commit_tmp_locked(
+        &mut self,
+        li: &mut LockedIndex<'_>,
+        ul: &mut UidListLock,
+        files: &mut [TmpMail],
+    ) -> StorageResult<Vec<u32>> {
+        self.keywords.refresh().map_err(|e| self.save_err(e))?;
+        for f in files.iter_mut() {
+            if f.preserved_base && self.uidlist.list().uid_of(f.base.as_bytes()).is_some() {
+                // The same message is here already (copied twice): a fresh name.
+                let fresh = self.namegen.next(clock::wall_now());
+                f.base = filename::with_sizes(&fresh, Some(f.physical_size), Some(f.virtual_size));
+                f.preserved_base = false;
+            }
+        }
+        let letters: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| self.letters_for(&f.keywords))
+            .collect();
+        self.commit_keywords(ul)?;
+        let moved = self.move_into_place(files, &letters)?;
+        crate::storage::crash::point("save-moved");
+        let names: Vec<Vec<u8>> = moved.iter().map(|l| l.name.clone()).collect();
+        if self.uidlist.list().uid_validity() == li.state().uidvalidity() {
+            self.uidlist.raise_next_uid(li.state().next_uid());
+        }
+        let (root, perms) = (self.control_root.clone(), self.perms.clone());
+        let added = match self
+            .uidlist
+            .add_files(ul, names, || uidvalidity::next(&root, &perms))
+        {
+            Ok(added) => added,
+            Err(e) => {
+                // Not acknowledged: take the files back out, nobody has seen them with UIDs.
+                for loc in &moved {
+                    let _ = ops::unlink_if_exists(&loc.path(&self.dir));
+                }
+                return Err(self.save_err(e));
+            }
+        };
+        crate::storage::crash::point("save-uid-assigned");
+        let mut uids = Vec::with_capacity(files.len());
+        let mut tx = IndexTransaction::new();
+        let mut appends = Vec::new();
+        let mut appended_new = 0u32;
+        for (f, loc) in files.iter().zip(&moved) {
+            let base = filename::base(&loc.name);
+            let uid = added
+                .iter()
+                .find(|r| filename::base(&r.filename) == base)
+                .map(|r| r.uid)
+                .or_else(|| self.uidlist.list().uid_of(base))
+                .unwrap_or(0);
+            uids.push(uid);
+            self.remember(loc.clone());
+            if uid != 0 {
+                appended_new += u32::from(loc.subdir == Subdir::New);
+                appends.push(AppendMessage {
+                    uid,
+                    flags: index_flags(f.flags),
+                    keywords: f.keywords.clone(),
+                    key: base.to_vec(),
+                    physical_size: Some(f.physical_size),
+                    virtual_size: Some(f.virtual_size),
+                    internal_date: Some(f.internal_date),
+                    save_date: Some(f.save_date),
+                });
+            }
+        }
+        appends.sort_by_key(|a| a.uid);
+        for a in appends {
+            tx.append(a);
+        }
+        tx.set_next_uid(self.uidlist.list().next_uid());
+        if li.state().uidvalidity() == 0 {
+            tx.set_uidvalidity(self.uidlist.list().uid_validity());
+        }
+        let mut st = SyncState::decode(li.state().backend_state());
+        let touched = [
+            moved.iter().any(|l| l.subdir == Subdir::New),
+            moved.iter().any(|l| l.subdir == Subdir::Cur),
+        ];
+        st.new_has_files |= touched[0];
+        st.new_known += appended_new;
+        match self
+            .stamp_touched(&mut st, touched)
+            .and_then(|()| self.uidlist_stamp())
+        {
+            Ok(stamp) => {
+                st.uidlist = stamp;
+                tx.set_backend_state(st.encode());
+            }
+            Err(e) => log::error!("Mailbox {}: {e}", self.vname),
+        }
+        if let Err(e) = li.commit(&tx) {
+            log::error!(
+                "Mailbox {}: saved with UIDs {uids:?}, but the index commit failed (repaired by the next sync): {e}",
+                self.vname
+            );
+        }
+        Ok(uids)
+    }
+
+    /// Moves the files into place without the lock (UIDs come with a later sync). Keywords
+    /// without a letter yet are not written (the caller waits for the lock when there are
+    /// such).
+    pub fn commit_tmp_unlocked(&mut self, files: &mut [TmpMail]) -> StorageResult<()> {
+        let letters: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| self.known_letters(&f.keywords))
+            .collect();
+        self.move_into_place(files, &letters).map(drop)
+    }
+
+    /// Renames each file from `tmp/` into `new/` or `cur/` and syncs the directories; on
+    /// failure the files already moved are removed again (not acknowledged, no UID yet).
+    fn move_into_place(
+        &mut self,
+        files: &mut [TmpMail],
+        letters: &[Vec<u8>],
+    ) -> StorageResult<Vec<FileLoc>> {
+        let mut moved: Vec<FileLoc> = Vec::with_capacity(files.len());
+        for (f, letters) in files.iter_mut().zip(letters) {
+            let (sub, name) = dest_name(&f.base, f.flags, letters);
+            let loc = FileLoc {
+                subdir: if sub == "new" {
+                    Subdir::New
+                } else {
+                    Subdir::Cur
+                },
+                name: name.into_bytes(),
+            };
+            let dest = self.dir.join(sub).join(OsStr::from_bytes(&loc.name));
+            let result = if f.preserved_base {
+                // Never replace a file that has this name already.
+                ops::link(&f.tmp, &dest, false).and_then(|()| ops::unlink(&f.tmp))
+            } else {
+                ops::rename(&f.tmp, &dest)
+            };
+            if let Err(e) = result {
+                for l in &moved {
+                    let _ = ops::unlink_if_exists(&l.path(&self.dir));
+                }
+                return Err(self.fs_err(e));
+            }
+            f.done = true;
+            moved.push(loc);
+        }
+        for (sub, used) in [
+            ("new", moved.iter().any(|l| l.subdir == Subdir::New)),
+            ("cur", moved.iter().any(|l| l.subdir == Subdir::Cur)),
+        ] {
+            if used {
+                ops::fsync_dir(&self.settings.fs, &self.dir.join(sub), SyncPoint::Durable)
+                    .map_err(|e| self.fs_err(e))?;
+            }
+        }
+        Ok(moved)
+    }
+}
+
+/// link() errors that mean "copy the data instead" (Dovecot's EACCES, ECANTLINK, EEXIST).
+fn link_impossible(e: &FsError) -> bool {
+    matches!(
+        e.errno(),
+        Some(libc::ENOENT)
+            | Some(libc::EXDEV)
+            | Some(libc::EPERM)
+            | Some(libc::EACCES)
+            | Some(libc::EMLINK)
+            | Some(libc::EEXIST)
+            | Some(libc::ENOTSUP)
+    )
+}

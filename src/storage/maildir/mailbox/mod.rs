@@ -1,0 +1,648 @@
+//! [`MaildirMailbox`]: the [`Mailbox`] of a Maildir, with cote's index as the cache that
+//! makes it fast and shares changes between sessions.
+//!
+//! Every change to the Maildir happens under `dovecot-uidlist.lock` (always a dotlock,
+//! shared with Dovecot) and then the index log lock (`lock_method`), in that order: a sync
+//! first (so file names and UIDs are current), then the operation, then one index commit.
+//! Sessions see each other's changes (and Dovecot's, found by syncing) through the index
+//! log. The index is a cache: missing, damaged or from another mailbox generation, it is
+//! rebuilt from `dovecot-uidlist` and the file names.
+
+mod access;
+mod append;
+mod core;
+mod sync;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::fs::{ops, CreatePerms};
+use crate::index::mailbox::MailboxIndex;
+use crate::index::settings::{IndexSettings, LOG_NAME};
+use crate::index::state::Change;
+use crate::index::transaction::IndexTransaction;
+use crate::index::uidset::UidSet;
+use crate::index::view::SeqMap;
+use crate::index::writer::LockedIndex;
+use crate::storage::api::{
+    Copied, LinkSource, Mailbox, MailboxStatus, MessageInfo, NewMessage, OpenOptions, Saved,
+    StoreRequest, StoreResult, SyncFlags,
+};
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
+use crate::storage::location::MailLocation;
+use crate::storage::mail::Mail;
+use crate::storage::maildir::filename::BaseNameGenerator;
+use crate::storage::maildir::keywords_file::KeywordsFile;
+use crate::storage::maildir::sync_state::SyncState;
+use crate::storage::maildir::uidlist_file::{UidListFile, UidListLock};
+use crate::storage::maildir::{layout, scan};
+use crate::storage::settings::StorageSettings;
+
+use self::append::TmpMail;
+use self::core::{keyword_names, mail_flags, Core};
+use self::sync::SyncOutcome;
+use self::write::check_keywords;
+
+/// Dovecot's `MAILDIR_TMP_DELETE_SECS`: files in `tmp/` untouched this long are stale.
+const TMP_DELETE_SECS: i64 = 36 * 60 * 60;
+
+/// What opening a Maildir mailbox needs.
+pub struct OpenRequest<'a> {
+    pub vname: &'a str,
+    pub location: &'a MailLocation,
+    /// The name inside the namespace's list (`INBOX`, `Folder.Sub`, `Folder/Sub`).
+    pub storage_name: &'a str,
+    pub settings: Arc<StorageSettings>,
+    pub options: OpenOptions,
+    /// Create the mailbox if it does not exist (INBOX, `auto = create`).
+    pub autocreate: bool,
+}
+
+/// An `INDEX=MEMORY` index: a private directory removed when the mailbox closes.
+struct MemoryIndexDir(PathBuf);
+
+impl Drop for MemoryIndexDir {
+    fn drop(&mut self) {
+        if let Err(e) = super::super::list::remove_tree(&self.0) {
+            log::error!("Removing the in-memory index {}: {e}", self.0.display());
+        }
+    }
+}
+
+/// An open Maildir mailbox.
+pub struct MaildirMailbox {
+    core: Core,
+    index: MailboxIndex,
+    index_dir: PathBuf,
+    seqs: SeqMap,
+    claims_recent: bool,
+    pending: Vec<Change>,
+    uidvalidity: u32,
+    /// The "can't lock, showing only old mails" warning was logged.
+    sync_denied_logged: bool,
+    _memory_index: Option<MemoryIndexDir>,
+}
+
+impl MaildirMailbox {
+    /// Opens (and syncs) a mailbox.
+    pub fn open(req: OpenRequest<'_>) -> StorageResult<MaildirMailbox> {
+        let vname = req.vname.to_string();
+        let fin = |e: StorageError| e.finish(&vname);
+        let paths = req.location.mailbox_paths(req.storage_name);
+        let exists = layout::is_maildir(&paths.mailbox).map_err(|e| fin(e.into()))?;
+        if !exists {
+            if !req.autocreate {
+                return Err(StorageError::not_found(&vname));
+            }
+            match layout::create_mailbox(req.location, req.storage_name) {
+                Ok(_) => {}
+                Err(e) => return Err(fin(e.into())),
+            }
+        }
+        let perms = CreatePerms::from_path(&paths.mailbox)
+            .map_err(|e| fin(e.into()))?
+            .ok_or_else(|| StorageError::not_found(&vname))?;
+        let control_root = req
+            .location
+            .control_root()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| paths.mailbox.clone());
+        let (index_dir, memory) = match &paths.index {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let dir = memory_index_dir(&req.settings.temp_dir).map_err(fin)?;
+                (dir.clone(), Some(MemoryIndexDir(dir)))
+            }
+        };
+        let mut index_settings: IndexSettings = req.settings.index.clone();
+        index_settings.perms = perms.clone();
+        let read_only = req.options.read_only;
+        let move_new = !read_only && (req.options.claim_recent || req.settings.maildir.empty_new);
+        let namegen = BaseNameGenerator::for_this_process().map_err(|e| fin(e.into()))?;
+        let mut core = Core {
+            vname: vname.clone(),
+            dir: paths.mailbox.clone(),
+            control_root,
+            uidlist: UidListFile::new(&paths.mailbox, &paths.control, &req.settings.fs),
+            keywords: KeywordsFile::new(&paths.control, &req.settings.fs),
+            settings: req.settings.clone(),
+            index_settings: index_settings.clone(),
+            perms,
+            read_only,
+            move_new,
+            names: Default::default(),
+            namegen,
+        };
+        let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {
+            Ok(index) => index,
+            Err(e) => {
+                let e = StorageError::from(e);
+                if !e.needs_index_rebuild() {
+                    return Err(fin(e));
+                }
+                build_index(&mut core, &index_dir, None).map_err(fin)?
+            }
+        };
+        let mut mb = MaildirMailbox {
+            core,
+            index,
+            index_dir,
+            seqs: SeqMap::default(),
+            claims_recent: req.options.claim_recent && !read_only,
+            pending: Vec::new(),
+            uidvalidity: 0,
+            sync_denied_logged: false,
+            _memory_index: memory,
+        };
+        mb.run(|mb| mb.open_view()).map_err(fin)?;
+        Ok(mb)
+    }
+
+    /// The first sync and the session's numbering.
+    fn open_view(&mut self) -> StorageResult<()> {
+        self.sync_maildir(SyncFlags::default())?;
+        self.index.refresh()?;
+        self.index.take_changes();
+        if self.index.state().is_deleted() {
+            return Err(StorageError::not_found(&self.core.vname));
+        }
+        let mut claimed = UidSet::new();
+        if self.claims_recent && self.index.state().recent_count() > 0 {
+            let mut tx = IndexTransaction::new();
+            tx.claim_recent();
+            claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
+            self.index.take_changes();
+        }
+        self.seqs = SeqMap::new(self.index.state(), claimed);
+        self.uidvalidity = self.index.state().uidvalidity();
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Runs `f`; when it finds the index damaged, rebuilds the index and runs it again.
+    fn run<T>(&mut self, mut f: impl FnMut(&mut Self) -> StorageResult<T>) -> StorageResult<T> {
+        match f(self) {
+            Err(e) if e.needs_index_rebuild() => {
+                self.rebuild_index(None)?;
+                f(self)
+            }
+            other => other,
+        }
+    }
+
+    /// Rebuilds the index from the Maildir; the session's numbering follows (what changed
+    /// shows as changes). `uidvalidity`: the new mailbox generation, when it changed.
+    fn rebuild_index(&mut self, uidvalidity: Option<u32>) -> StorageResult<()> {
+        let fresh = build_index(&mut self.core, &self.index_dir, uidvalidity)?;
+        let changes = self.index.state().diff(fresh.state());
+        self.index = fresh;
+        self.seqs.apply(&changes, &UidSet::new());
+        self.pending.extend(changes);
+        Ok(())
+    }
+
+    /// Takes the uidlist lock (waiting, or only if free) and then the index lock, runs `op`
+    /// with both, and releases them. `None`: the lock was busy and not waited for.
+    fn with_locks<T>(
+        &mut self,
+        blocking: bool,
+        op: impl FnOnce(&mut Core, &mut LockedIndex<'_>, &mut UidListLock) -> StorageResult<T>,
+    ) -> StorageResult<Option<T>> {
+        let Some(mut ul) = self.core.lock_uidlist(blocking)? else {
+            return Ok(None);
+        };
+        let result = match self.index.lock() {
+            Ok(mut li) => {
+                remove_stale_newlock(&self.index_dir);
+                let r = op(&mut self.core, &mut li, &mut ul);
+                if let Err(e) = li.unlock() {
+                    log::error!("Mailbox {}: {e}", self.core.vname);
+                }
+                r
+            }
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = ul.release() {
+            log::error!("Mailbox {}: {e}", self.core.vname);
+        }
+        result.map(Some)
+    }
+
+    /// The Maildir part of a sync: if a quick look says something may have changed, read
+    /// it under the locks and commit it to the index.
+    fn sync_maildir(&mut self, flags: SyncFlags) -> StorageResult<()> {
+        let st = SyncState::decode(self.index.state().backend_state());
+        let need = self.core.sync_hint(self.index.state(), &st, flags.full)?;
+        if need {
+            let locked = self.with_locks(!flags.fast, |core, li, ul| {
+                core.sync_locked(li, ul, flags.full)
+            });
+            let outcome = match locked {
+                // A Maildir we may read but not lock (Dovecot: "showing only old mails").
+                Err(e) if e.kind() == ErrorKind::Perm => {
+                    if !self.sync_denied_logged {
+                        self.sync_denied_logged = true;
+                        log::warn!(
+                            "Mailbox {}: can't lock it to sync ({}), showing only old mails",
+                            self.core.vname,
+                            e.internal().unwrap_or(e.client_text())
+                        );
+                    }
+                    None
+                }
+                other => other?,
+            };
+            if outcome == Some(SyncOutcome::ValidityChanged) {
+                let uv = self.core.uidlist.list().uid_validity();
+                self.rebuild_index(Some(uv))?;
+            }
+        }
+        self.clean_tmp_if_due()?;
+        // File names of messages are predicted from their flags and keyword letters: the
+        // letters must be the current ones.
+        self.core
+            .keywords
+            .refresh()
+            .map_err(|e| StorageError::from_maildir(Some(&self.core.vname), &e))?;
+        Ok(())
+    }
+
+    /// Reads what the index log got since the last look (this session's commits included),
+    /// claims new \Recent messages when this session does, and numbers new messages.
+    fn refresh_index(&mut self) -> StorageResult<()> {
+        let mut changes = self.index.refresh()?;
+        let mut claimed = UidSet::new();
+        if self.claims_recent && self.index.state().recent_count() > 0 {
+            let mut tx = IndexTransaction::new();
+            tx.claim_recent();
+            claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
+            changes.extend(self.index.take_changes());
+        }
+        self.seqs.apply(&changes, &claimed);
+        self.pending.extend(changes);
+        Ok(())
+    }
+
+    /// The session must close the mailbox: it was deleted or recreated.
+    fn check_still_there(&self) -> StorageResult<()> {
+        let state = self.index.state();
+        if state.is_deleted() {
+            return Err(StorageError::mailbox_gone(
+                &self.core.vname,
+                "Mailbox was deleted under us",
+            ));
+        }
+        if self.uidvalidity != 0 && state.uidvalidity() != self.uidvalidity {
+            return Err(StorageError::mailbox_gone(
+                &self.core.vname,
+                "Mailbox UIDVALIDITY changed",
+            ));
+        }
+        Ok(())
+    }
+
+    fn sync_inner(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
+        self.refresh_index()?;
+        self.sync_maildir(flags)?;
+        self.refresh_index()?;
+        self.check_still_there()?;
+        Ok(std::mem::take(&mut self.pending))
+    }
+
+    /// Removes stale files from `tmp/` every `mail_temp_scan_interval`.
+    fn clean_tmp_if_due(&mut self) -> StorageResult<()> {
+        let interval = self.core.settings.temp_scan_interval.as_secs() as i64;
+        if self.core.read_only || interval == 0 {
+            return Ok(());
+        }
+        let st = SyncState::decode(self.index.state().backend_state());
+        let now = scan::server_now(&self.core.dir);
+        if st.last_tmp_scan + interval > now {
+            return Ok(());
+        }
+        remove_stale_tmp(&self.core.dir.join("tmp"), now - TMP_DELETE_SECS)
+            .map_err(|e| self.core.fs_err(e))?;
+        let mut li = self.index.lock()?;
+        remove_stale_newlock(&self.index_dir);
+        let mut st = SyncState::decode(li.state().backend_state());
+        st.last_tmp_scan = now;
+        let mut tx = IndexTransaction::new();
+        tx.set_backend_state(st.encode());
+        let result = li.commit(&tx);
+        if let Err(e) = li.unlock() {
+            log::error!("Mailbox {}: {e}", self.core.vname);
+        }
+        result.map(drop).map_err(StorageError::from)
+    }
+
+    /// Moves files from `tmp/` into place and gives them UIDs; waits for the lock when UIDs
+    /// are wanted or keywords need new letters.
+    /// A damaged index found before the files moved is rebuilt and the commit tried again
+    /// (the files are still in `tmp/`). Once they are in place with UIDs the save has
+    /// happened: a failure to refresh the session's view afterwards is logged, not
+    /// returned (the client would save again).
+    fn commit_files(&mut self, mut files: Vec<TmpMail>, assign_uids: bool) -> StorageResult<Saved> {
+        crate::storage::crash::point("save-tmp-written");
+        let needs_lock = assign_uids
+            || files
+                .iter()
+                .any(|f| self.core.known_letters(&f.keywords).len() < f.keywords.len().min(26));
+        let done = self.run(|mb| {
+            mb.with_locks(needs_lock, |core, li, ul| {
+                core.sync_locked(li, ul, false)?;
+                core.commit_tmp_locked(li, ul, &mut files)
+            })
+        })?;
+        let uids = match done {
+            Some(uids) => uids,
+            None => {
+                self.core.commit_tmp_unlocked(&mut files)?;
+                Vec::new()
+            }
+        };
+        if let Err(e) = self.run(|mb| mb.refresh_index()) {
+            log::error!("Mailbox {}: after saving: {e}", self.core.vname);
+        }
+        Ok(Saved {
+            uidvalidity: self.core.uidlist.list().uid_validity(),
+            uids,
+        })
+    }
+
+    fn writable(&self) -> StorageResult<()> {
+        if self.core.read_only {
+            Err(StorageError::read_only(&self.core.vname))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Opens the index if someone else built it meanwhile (with the expected UIDVALIDITY),
+/// else builds it from the Maildir, holding the uidlist lock.
+fn build_index(
+    core: &mut Core,
+    index_dir: &Path,
+    uidvalidity: Option<u32>,
+) -> StorageResult<MailboxIndex> {
+    let Some(mut ul) = core.lock_uidlist(true)? else {
+        return Err(StorageError::critical(
+            Some(&core.vname),
+            "uidlist lock not taken",
+        ));
+    };
+    let result = (|| {
+        let existed = ops::stat_if_exists(&index_dir.join(LOG_NAME))?.is_some();
+        if existed {
+            if let Ok(index) = MailboxIndex::open(index_dir, core.index_settings.clone()) {
+                let uv = index.state().uidvalidity();
+                if uidvalidity.is_none_or(|want| want == uv) {
+                    return Ok(index);
+                }
+            }
+        }
+        let rebuilds = u32::from(existed);
+        let contents = core.rebuild_contents(&mut ul, rebuilds)?;
+        let index = MailboxIndex::create(index_dir, core.index_settings.clone(), &contents, 1)?;
+        if existed {
+            log::warn!(
+                "Mailbox {}: index {} rebuilt from the Maildir (modseqs restart)",
+                core.vname,
+                index_dir.display()
+            );
+        }
+        Ok(index)
+    })();
+    if let Err(e) = ul.release() {
+        log::error!("Mailbox {}: {e}", core.vname);
+    }
+    result
+}
+
+/// Commits one index transaction (lock, commit, upkeep, unlock).
+fn commit_index(
+    index: &mut MailboxIndex,
+    index_dir: &Path,
+    tx: &IndexTransaction,
+) -> StorageResult<crate::index::writer::Committed> {
+    let mut li = index.lock()?;
+    remove_stale_newlock(index_dir);
+    let committed = li.commit(tx)?;
+    if let Err(e) = li.unlock() {
+        log::error!("After committing to {}: {e}", index_dir.display());
+    }
+    Ok(committed)
+}
+
+/// A `cote.index.log.newlock` found while we hold the log lock is a rotation whose
+/// process died (rotations happen only under the log lock). Its content is the new log, not
+/// `pid:host`, so the dotlock rules could only override it after its 180 s stale timeout,
+/// blocking every rotation until then. Workaround in the storage layer until the index
+/// layer does this itself when it takes the log lock.
+fn remove_stale_newlock(index_dir: &Path) {
+    let path = index_dir.join(format!("{LOG_NAME}.newlock"));
+    match ops::unlink_if_exists(&path) {
+        Ok(true) => log::warn!("Removed a stale {} (its writer died)", path.display()),
+        Ok(false) => {}
+        Err(e) => log::error!("{e}"),
+    }
+}
+
+/// A private directory for an `INDEX=MEMORY` index.
+fn memory_index_dir(temp_dir: &Path) -> StorageResult<PathBuf> {
+    let name = format!(
+        "cote-memindex.{}.{:x}",
+        std::process::id(),
+        u64::from(crate::storage::maildir::uidlist_file::new_guid()[0])
+            | (u64::from(crate::storage::maildir::uidlist_file::new_guid()[1]) << 8)
+            | (std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos() as u64)
+                << 16)
+    );
+    let dir = temp_dir.join(name);
+    ops::mkdir(&dir, &CreatePerms::default())?;
+    Ok(dir)
+}
+
+/// Removes files in `tmp/` older than `min_time` by every timestamp (Dovecot's
+/// `unlink_old_files`).
+fn remove_stale_tmp(tmp: &Path, min_time: i64) -> Result<(), crate::fs::FsError> {
+    use std::os::unix::fs::MetadataExt;
+    for entry in ops::read_dir(tmp)? {
+        let path = tmp.join(&entry.name);
+        let Some(st) = ops::lstat_if_exists(&path)? else {
+            continue;
+        };
+        if st.is_dir() {
+            continue;
+        }
+        if st.mtime() < min_time && st.ctime() < min_time && st.atime() < min_time {
+            ops::unlink_if_exists(&path)?;
+            log::debug!("Removed stale temporary file {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+impl Mailbox for MaildirMailbox {
+    fn vname(&self) -> &str {
+        &self.core.vname
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.core.read_only
+    }
+
+    fn uidvalidity(&self) -> u32 {
+        self.uidvalidity
+    }
+
+    fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
+        let vname = self.core.vname.clone();
+        self.run(|mb| mb.sync_inner(flags))
+            .map_err(|e| e.finish(&vname))
+    }
+
+    fn seqs(&self) -> &SeqMap {
+        &self.seqs
+    }
+
+    fn take_expunges(&mut self) -> Vec<(u32, u32)> {
+        self.seqs.take_expunges()
+    }
+
+    fn info(&self, uid: u32) -> Option<MessageInfo> {
+        let state = self.index.state();
+        let m = state.message(uid)?;
+        Some(MessageInfo {
+            uid,
+            flags: mail_flags(m.flags),
+            keywords: keyword_names(state, m),
+            modseq: m.modseq,
+            recent: self.seqs.is_recent(uid),
+        })
+    }
+
+    fn keywords(&self) -> Vec<String> {
+        self.index.state().keyword_names().to_vec()
+    }
+
+    fn highest_modseq(&self) -> u64 {
+        self.index.state().highest_modseq()
+    }
+
+    fn status(&mut self) -> StorageResult<MailboxStatus> {
+        let vname = self.core.vname.clone();
+        self.run(|mb| mb.status_inner())
+            .map_err(|e| e.finish(&vname))
+    }
+
+    fn save(&mut self, messages: &[NewMessage<'_>], assign_uids: bool) -> StorageResult<Saved> {
+        let vname = self.core.vname.clone();
+        let result = (|| {
+            self.writable()?;
+            let mut files = Vec::with_capacity(messages.len());
+            for m in messages {
+                check_keywords(&m.keywords)?;
+                files.push(self.core.write_tmp(
+                    m.data,
+                    m.flags,
+                    m.keywords.clone(),
+                    m.internal_date,
+                )?);
+            }
+            self.commit_files(files, assign_uids)
+        })();
+        result.map_err(|e| e.finish(&vname))
+    }
+
+    fn copy_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
+        let vname = self.core.vname.clone();
+        self.copy_inner(src, uids).map_err(|e| e.finish(&vname))
+    }
+
+    fn store(&mut self, uids: &UidSet, request: &StoreRequest) -> StorageResult<StoreResult> {
+        let vname = self.core.vname.clone();
+        let result = (|| {
+            self.writable()?;
+            let done = self.run(|mb| {
+                mb.with_locks(true, |core, li, ul| {
+                    if core.sync_locked(li, ul, false)? == SyncOutcome::ValidityChanged {
+                        return Err(StorageError::mailbox_gone(
+                            &core.vname,
+                            "Mailbox UIDVALIDITY changed",
+                        ));
+                    }
+                    core.store_locked(li, ul, uids, request)
+                })
+            })?;
+            // The change is made: a failure to refresh the view now is logged, not returned.
+            if let Err(e) = self.run(|mb| mb.refresh_index()) {
+                log::error!("Mailbox {}: after the change: {e}", self.core.vname);
+            }
+            done.ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
+        })();
+        result.map_err(|e| e.finish(&vname))
+    }
+
+    fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
+        let vname = self.core.vname.clone();
+        let result = (|| {
+            self.writable()?;
+            let done = self.run(|mb| {
+                mb.with_locks(true, |core, li, ul| {
+                    if core.sync_locked(li, ul, false)? == SyncOutcome::ValidityChanged {
+                        return Err(StorageError::mailbox_gone(
+                            &core.vname,
+                            "Mailbox UIDVALIDITY changed",
+                        ));
+                    }
+                    core.expunge_locked(li, ul, uids)
+                })
+            })?;
+            // The change is made: a failure to refresh the view now is logged, not returned.
+            if let Err(e) = self.run(|mb| mb.refresh_index()) {
+                log::error!("Mailbox {}: after the change: {e}", self.core.vname);
+            }
+            done.ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
+        })();
+        result.map_err(|e| e.finish(&vname))
+    }
+
+    fn mail(&mut self, uid: u32) -> StorageResult<Mail> {
+        let vname = self.core.vname.clone();
+        self.mail_inner(uid).map_err(|e| e.finish(&vname))
+    }
+
+    fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()> {
+        self.cache_inner(mails);
+        Ok(())
+    }
+
+    fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>> {
+        let vname = self.core.vname.clone();
+        let state = self.index.state();
+        let Some(m) = state.message(uid) else {
+            return Ok(None);
+        };
+        let candidates = self.core.candidates(m, state);
+        let key = m.key.to_vec();
+        let found = self
+            .core
+            .file_do(&key, candidates, |path, _| ops::stat(path).map(drop))
+            .map_err(|e| e.finish(&vname))?;
+        Ok(found.map(|((), loc)| {
+            let path = loc.path(&self.core.dir);
+            self.core.remember(loc);
+            LinkSource {
+                path,
+                perms: self.core.perms.clone(),
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

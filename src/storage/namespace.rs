@@ -1,0 +1,476 @@
+//! Namespaces: `namespace NAME { inbox prefix separator type list hidden subscriptions
+//! location }` with `mailbox NAME { special_use auto }` sections, as Dovecot 2.3 builds and
+//! checks them (`mail-namespace.c`), and the lookup of the namespace a mailbox name belongs to.
+
+use crate::config::Settings;
+use crate::storage::error::{ErrorKind, StorageError};
+use crate::storage::location::{MailFormat, MailLocation};
+use crate::storage::names::NameRules;
+
+/// `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceType {
+    Private,
+    Shared,
+    Public,
+}
+
+/// `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListMode {
+    /// The namespace's mailboxes (and its prefix) are listed.
+    Yes,
+    /// Only mailboxes asked for by name (prefix included in the pattern).
+    No,
+    /// The prefix is listed only when it has children.
+    Children,
+}
+
+/// `mailbox NAME { auto }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoMailbox {
+    No,
+    /// Created when first used (and listed as existing).
+    Create,
+    /// Created and always subscribed (never written to the subscriptions file).
+    Subscribe,
+}
+
+/// One `mailbox` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxSettings {
+    /// The name inside the namespace (without the prefix).
+    pub name: String,
+    /// RFC 6154 flags, as configured (`\Sent`, ...).
+    pub special_use: Vec<String>,
+    pub auto: AutoMailbox,
+}
+
+/// The configuration of one namespace, as read from its section (before the storage is set
+/// up): values `%`-expanded by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceConfig {
+    pub name: String,
+    pub kind: NamespaceType,
+    pub prefix: String,
+    /// `separator`; empty: the layout's.
+    pub separator: String,
+    pub inbox: bool,
+    pub hidden: bool,
+    pub list: ListMode,
+    pub subscriptions: bool,
+    /// `location`; empty: userdb `mail`, else `mail_location`.
+    pub location: String,
+    pub ignore_on_failure: bool,
+    pub mailboxes: Vec<MailboxSettings>,
+}
+
+impl NamespaceConfig {
+    /// The namespace Dovecot creates when none is configured: INBOX, no prefix, listed.
+    pub fn implicit_inbox() -> NamespaceConfig {
+        NamespaceConfig {
+            name: String::new(),
+            kind: NamespaceType::Private,
+            prefix: String::new(),
+            separator: String::new(),
+            inbox: true,
+            hidden: false,
+            list: ListMode::Yes,
+            subscriptions: true,
+            location: String::new(),
+            ignore_on_failure: false,
+            mailboxes: Vec::new(),
+        }
+    }
+
+    /// The enabled namespace sections of `settings`, in configuration order, with `prefix`
+    /// and `location` passed through `expand` (Dovecot's `%` variables of the user).
+    pub fn from_settings(
+        settings: &Settings<'_>,
+        expand: &dyn Fn(&str) -> Result<String, StorageError>,
+    ) -> Result<Vec<NamespaceConfig>, StorageError> {
+        let mut out = Vec::new();
+        for section in settings.sections("namespace") {
+            if section.bool("disabled") {
+                continue;
+            }
+            let kind = match section.str("type") {
+                "shared" => NamespaceType::Shared,
+                "public" => NamespaceType::Public,
+                _ => NamespaceType::Private,
+            };
+            let list = match section.str("list") {
+                "no" => ListMode::No,
+                "children" => ListMode::Children,
+                _ => ListMode::Yes,
+            };
+            let mut mailboxes = Vec::new();
+            for mb in section.sections("mailbox") {
+                let name = match mb.str("name") {
+                    "" => mb.name().to_string(),
+                    n => n.to_string(),
+                };
+                let auto = match mb.str("auto") {
+                    "create" => AutoMailbox::Create,
+                    "subscribe" => AutoMailbox::Subscribe,
+                    _ => AutoMailbox::No,
+                };
+                mailboxes.push(MailboxSettings {
+                    name,
+                    special_use: mb
+                        .str("special_use")
+                        .split(' ')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    auto,
+                });
+            }
+            out.push(NamespaceConfig {
+                name: section.name().to_string(),
+                kind,
+                prefix: expand(section.str("prefix"))?,
+                separator: section.str("separator").to_string(),
+                inbox: section.bool("inbox"),
+                hidden: section.bool("hidden"),
+                list,
+                subscriptions: section.bool("subscriptions"),
+                location: expand(section.str("location"))?,
+                ignore_on_failure: section.bool("ignore_on_failure"),
+                mailboxes,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A namespace with its storage set up.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    pub config: NamespaceConfig,
+    pub location: MailLocation,
+    /// The hierarchy separator clients see.
+    pub separator: char,
+    /// How names map onto this namespace's mailbox list.
+    pub rules: NameRules,
+}
+
+impl Namespace {
+    /// Sets up `config` on `location`. Only Maildir is implemented; other formats and
+    /// dynamic shared namespaces are refused with a clear error.
+    pub fn new(config: NamespaceConfig, location: MailLocation) -> Result<Namespace, StorageError> {
+        if location.format != MailFormat::Maildir {
+            return Err(StorageError::not_implemented(format!(
+                "Namespace '{}': the {} mail storage",
+                config.prefix,
+                location.format.name()
+            )));
+        }
+        if config.kind == NamespaceType::Shared && config.prefix.contains('%') {
+            return Err(StorageError::not_implemented(format!(
+                "Namespace '{}': dynamic shared namespaces",
+                config.prefix
+            )));
+        }
+        let layout_sep = location.layout.separator();
+        let separator = config.separator.chars().next().unwrap_or(layout_sep);
+        let mut rules = match location.layout {
+            crate::storage::location::Layout::Fs => {
+                let dirname =
+                    Some(location.settings.maildir_name.clone()).filter(|d| !d.is_empty());
+                NameRules::maildir_fs(separator, dirname)
+            }
+            _ => NameRules::maildir_plus_plus(separator),
+        };
+        rules.list_sep = layout_sep;
+        rules.has_inbox = config.inbox;
+        rules.has_prefix = !config.prefix.is_empty();
+        Ok(Namespace {
+            config,
+            location,
+            separator,
+            rules,
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.config.prefix
+    }
+
+    /// Whether LIST shows this namespace's mailboxes.
+    pub fn is_listed(&self) -> bool {
+        self.config.list != ListMode::No
+    }
+
+    /// The `mailbox` settings of a name inside this namespace (INBOX case-insensitively).
+    pub fn mailbox_settings(&self, name: &str) -> Option<&MailboxSettings> {
+        self.config.mailboxes.iter().find(|m| {
+            m.name == name
+                || (self.config.inbox
+                    && m.name.eq_ignore_ascii_case("INBOX")
+                    && name.eq_ignore_ascii_case("INBOX"))
+        })
+    }
+
+    /// The full name clients see for `name` inside this namespace.
+    pub fn vname(&self, name: &str) -> String {
+        if name.eq_ignore_ascii_case("INBOX") && self.config.inbox {
+            return "INBOX".to_string();
+        }
+        if name.is_empty() {
+            // The namespace root itself: its prefix without the trailing separator.
+            return self
+                .prefix()
+                .strip_suffix(self.separator)
+                .unwrap_or(self.prefix())
+                .to_string();
+        }
+        format!("{}{name}", self.prefix())
+    }
+
+    /// Whether `vname` (a full name) belongs to this namespace by its prefix, and how well
+    /// (Dovecot's `mail_namespace_is_usable_prefix`).
+    fn usable_prefix(&self, vname: &str, inbox: bool) -> bool {
+        let prefix = self.prefix();
+        if vname.starts_with(prefix) {
+            return true;
+        }
+        if inbox && prefix.starts_with("INBOX") {
+            if let (Some(p), Some(v)) = (prefix.get(5..), vname.get(5..)) {
+                if v.starts_with(p) {
+                    return true;
+                }
+            }
+        }
+        // The namespace prefix itself, without its separator.
+        matches!(prefix.strip_suffix(self.separator), Some(root) if !root.is_empty() && root == vname)
+    }
+}
+
+/// Checks a set of namespaces as Dovecot's `namespaces_check()` does; errors read as
+/// `namespace configuration error: ...`.
+pub fn check(namespaces: &[Namespace]) -> Result<(), StorageError> {
+    let err = |why: String| {
+        StorageError::new(
+            ErrorKind::NotPossible,
+            format!("namespace configuration error: {why}"),
+        )
+    };
+    let mut inbox_seen = false;
+    let mut visible = false;
+    let mut list_yes = false;
+    let mut list_sep: Option<char> = None;
+    let mut subscriptions = 0;
+    for (i, ns) in namespaces.iter().enumerate() {
+        let prefix = ns.prefix();
+        if namespaces[i + 1..].iter().any(|o| o.prefix() == prefix) {
+            return Err(err(format!("Duplicate namespace prefix: \"{prefix}\"")));
+        }
+        if !ns.config.hidden {
+            visible = true;
+        }
+        if ns.config.inbox {
+            if inbox_seen {
+                return Err(err("There can be only one namespace with inbox=yes".into()));
+            }
+            inbox_seen = true;
+        }
+        let listed = ns.config.list != ListMode::No;
+        if !prefix.is_empty() && listed && !prefix.ends_with(ns.separator) {
+            return Err(err(format!(
+                "list=yes requires prefix={prefix} to end with separator {}",
+                ns.separator
+            )));
+        }
+        if !prefix.is_empty() && listed && prefix.starts_with(ns.separator) {
+            return Err(err(format!(
+                "list=yes requires prefix={prefix} not to start with separator"
+            )));
+        }
+        if listed {
+            if ns.config.list == ListMode::Yes {
+                list_yes = true;
+            }
+            match list_sep {
+                None => list_sep = Some(ns.separator),
+                Some(sep) if sep != ns.separator => {
+                    return Err(err(
+                        "All list=yes namespaces must use the same separator".into()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if ns.config.subscriptions {
+            subscriptions += 1;
+        }
+        if prefix
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("INBOX"))
+            && !prefix.starts_with("INBOX")
+        {
+            return Err(StorageError::new(
+                ErrorKind::NotPossible,
+                format!("Invalid server configuration: Namespace prefix={prefix} must be uppercase INBOX"),
+            ));
+        }
+    }
+    if !inbox_seen {
+        return Err(err("inbox=yes namespace missing".into()));
+    }
+    if !list_yes {
+        return Err(err("list=yes namespace missing".into()));
+    }
+    if !visible {
+        return Err(err("hidden=no namespace missing".into()));
+    }
+    if subscriptions == 0 {
+        return Err(err("subscriptions=yes namespace missing".into()));
+    }
+    Ok(())
+}
+
+/// The namespace a full mailbox name belongs to (Dovecot's `mail_namespace_find`): for
+/// `INBOX` the inbox=yes namespace, else the one with the longest matching prefix. Returns
+/// its index and the name inside it (`""` for the namespace root; `INBOX` normalized).
+pub fn find(namespaces: &[Namespace], vname: &str) -> Option<(usize, String)> {
+    let inbox = vname
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("INBOX"));
+    if inbox && vname.len() == 5 {
+        let i = namespaces
+            .iter()
+            .position(|ns| ns.config.inbox)
+            .or_else(|| namespaces.iter().position(|ns| ns.prefix().is_empty()))?;
+        return Some((i, "INBOX".to_string()));
+    }
+    let mut best: Option<usize> = None;
+    for (i, ns) in namespaces.iter().enumerate() {
+        if ns.usable_prefix(vname, inbox)
+            && best.is_none_or(|b| ns.prefix().len() >= namespaces[b].prefix().len())
+        {
+            best = Some(i);
+        }
+    }
+    let i = best?;
+    let ns = &namespaces[i];
+    let prefix = ns.prefix();
+    let inner = if vname
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    {
+        &vname[prefix.len()..]
+    } else {
+        // The prefix itself without its separator: the namespace root.
+        ""
+    };
+    // `INBOX` inside its namespace in any case is INBOX.
+    let inner = if ns.config.inbox && inner.eq_ignore_ascii_case("INBOX") {
+        "INBOX".to_string()
+    } else {
+        inner.to_string()
+    };
+    Some((i, inner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::location::{resolve, LocationOwner, LocationProbe};
+    use std::path::Path;
+
+    struct NoDisk;
+    impl LocationProbe for NoDisk {
+        fn is_dir(&self, _: &Path) -> bool {
+            false
+        }
+        fn is_rw_file(&self, _: &Path) -> bool {
+            false
+        }
+        fn is_rwx(&self, _: &Path) -> bool {
+            false
+        }
+    }
+
+    fn ns(prefix: &str, sep: &str, inbox: bool, list: ListMode) -> Namespace {
+        let owner = LocationOwner {
+            home: Some("/home/u"),
+            username: "u",
+            has_inbox: inbox,
+        };
+        let loc = resolve("maildir:~/Maildir", owner, &NoDisk).unwrap();
+        let config = NamespaceConfig {
+            prefix: prefix.to_string(),
+            separator: sep.to_string(),
+            inbox,
+            list,
+            ..NamespaceConfig::implicit_inbox()
+        };
+        Namespace::new(config, loc).unwrap()
+    }
+
+    #[test]
+    fn default_separator_is_the_layouts() {
+        let n = ns("", "", true, ListMode::Yes);
+        assert_eq!(n.separator, '.');
+        assert_eq!(n.rules.list_sep, '.');
+        let n = ns("", "/", true, ListMode::Yes);
+        assert_eq!(n.separator, '/');
+    }
+
+    #[test]
+    fn checks_like_dovecot() {
+        let msg = |v: Vec<Namespace>| check(&v).unwrap_err().client_text().to_string();
+        assert!(check(&[ns("", "", true, ListMode::Yes)]).is_ok());
+        assert_eq!(
+            msg(vec![ns("", "", false, ListMode::Yes)]),
+            "namespace configuration error: inbox=yes namespace missing"
+        );
+        assert_eq!(
+            msg(vec![
+                ns("", "/", true, ListMode::Yes),
+                ns("", "/", false, ListMode::Yes)
+            ]),
+            "namespace configuration error: Duplicate namespace prefix: \"\""
+        );
+        assert_eq!(
+            msg(vec![
+                ns("", "/", true, ListMode::Yes),
+                ns("Shared", "/", false, ListMode::Yes)
+            ]),
+            "namespace configuration error: list=yes requires prefix=Shared to end with separator /"
+        );
+        assert_eq!(
+            msg(vec![
+                ns("", "/", true, ListMode::Yes),
+                ns("x.", ".", false, ListMode::Yes)
+            ]),
+            "namespace configuration error: All list=yes namespaces must use the same separator"
+        );
+        assert_eq!(
+            msg(vec![ns("Inbox/", "/", true, ListMode::Yes)]),
+            "Invalid server configuration: Namespace prefix=Inbox/ must be uppercase INBOX"
+        );
+    }
+
+    #[test]
+    fn finds_the_namespace_of_a_name() {
+        let set = vec![
+            ns("", "/", true, ListMode::Yes),
+            ns("Other/", "/", false, ListMode::Yes),
+            ns("Other/Deep/", "/", false, ListMode::Yes),
+        ];
+        assert_eq!(find(&set, "inbox"), Some((0, "INBOX".into())));
+        assert_eq!(find(&set, "Sent"), Some((0, "Sent".into())));
+        assert_eq!(find(&set, "Other/x"), Some((1, "x".into())));
+        assert_eq!(find(&set, "Other"), Some((1, "".into())));
+        assert_eq!(find(&set, "Other/Deep/y"), Some((2, "y".into())));
+        let prefixed = vec![ns("INBOX/", "/", true, ListMode::Yes)];
+        assert_eq!(find(&prefixed, "INBOX"), Some((0, "INBOX".into())));
+        assert_eq!(find(&prefixed, "inbox/Sent"), Some((0, "Sent".into())));
+        assert_eq!(find(&prefixed, "Sent"), None);
+        assert_eq!(set[1].vname("x"), "Other/x");
+        assert_eq!(set[1].vname(""), "Other");
+        assert_eq!(set[0].vname("inbox"), "INBOX");
+    }
+}

@@ -1,0 +1,116 @@
+//! What the storage layer takes from the configuration: the fs and index policies and the
+//! Maildir settings, read once per user.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::Settings;
+use crate::fs::{CreatePerms, FsPolicy};
+use crate::index::settings::IndexSettings;
+
+/// The `maildir_*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaildirSettings {
+    /// `maildir_copy_with_hardlinks`: COPY links the file when permissions allow.
+    pub copy_with_hardlinks: bool,
+    /// `maildir_very_dirty_syncs`: assume only cote/Dovecot change `cur/`; rescan it only
+    /// when its mtime changes or a file is not found.
+    pub very_dirty_syncs: bool,
+    /// `maildir_stat_dirs`: LIST stat()s entries whose type readdir does not tell.
+    pub stat_dirs: bool,
+    /// `maildir_empty_new`: always move `new/` to `cur/` when syncing.
+    pub empty_new: bool,
+    /// `maildir_broken_filename_sizes`: ignore `,S=` in file names.
+    pub broken_filename_sizes: bool,
+}
+
+impl Default for MaildirSettings {
+    /// Dovecot's defaults.
+    fn default() -> MaildirSettings {
+        MaildirSettings {
+            copy_with_hardlinks: true,
+            very_dirty_syncs: false,
+            stat_dirs: false,
+            empty_new: false,
+            broken_filename_sizes: false,
+        }
+    }
+}
+
+/// The storage settings of one user's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSettings {
+    pub fs: FsPolicy,
+    /// Index tuning; `perms` is replaced per mailbox by the mailbox directory's.
+    pub index: IndexSettings,
+    pub maildir: MaildirSettings,
+    /// `mail_temp_scan_interval`: how often `tmp/` is searched for stale files (0: never).
+    pub temp_scan_interval: Duration,
+    /// `mail_temp_dir` (expanded): where `INDEX=MEMORY` indexes live while a mailbox is open.
+    pub temp_dir: PathBuf,
+}
+
+impl StorageSettings {
+    /// The settings of a loaded configuration (values already validated). `temp_dir` is
+    /// `mail_temp_dir` after `%` expansion by the caller.
+    pub fn from_settings(settings: &Settings<'_>, temp_dir: PathBuf) -> StorageSettings {
+        StorageSettings {
+            fs: FsPolicy::from_settings(settings),
+            index: IndexSettings::from_settings(settings, CreatePerms::default()),
+            maildir: MaildirSettings {
+                copy_with_hardlinks: settings.bool("maildir_copy_with_hardlinks"),
+                very_dirty_syncs: settings.bool("maildir_very_dirty_syncs"),
+                stat_dirs: settings.bool("maildir_stat_dirs"),
+                empty_new: settings.bool("maildir_empty_new"),
+                broken_filename_sizes: settings.bool("maildir_broken_filename_sizes"),
+            },
+            temp_scan_interval: settings.time("mail_temp_scan_interval"),
+            temp_dir,
+        }
+    }
+
+    /// Dovecot's defaults (for tests and tools).
+    pub fn dovecot_defaults() -> StorageSettings {
+        StorageSettings {
+            fs: FsPolicy::dovecot_defaults(),
+            index: IndexSettings::dovecot_defaults(CreatePerms::default()),
+            maildir: MaildirSettings::default(),
+            temp_scan_interval: Duration::from_secs(7 * 86400),
+            temp_dir: PathBuf::from("/tmp"),
+        }
+    }
+
+    /// The same settings with another fs policy (the index's follows).
+    pub fn with_fs(mut self, fs: FsPolicy) -> StorageSettings {
+        self.index.fs = fs.clone();
+        self.fs = fs;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn reads_the_maildir_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(
+            &path,
+            "maildir_copy_with_hardlinks = no\nmaildir_very_dirty_syncs = yes\n\
+             maildir_empty_new = yes\nmail_temp_scan_interval = 1d\nmmap_disable = yes\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        let s = StorageSettings::from_settings(&config.global(), PathBuf::from("/var/tmp"));
+        assert!(!s.maildir.copy_with_hardlinks);
+        assert!(s.maildir.very_dirty_syncs && s.maildir.empty_new);
+        assert!(!s.maildir.stat_dirs && !s.maildir.broken_filename_sizes);
+        assert_eq!(s.temp_scan_interval, Duration::from_secs(86400));
+        assert!(s.fs.mmap_disable && s.index.fs.mmap_disable);
+        let d = StorageSettings::dovecot_defaults();
+        assert_eq!(d.maildir, MaildirSettings::default());
+    }
+}

@@ -1,0 +1,452 @@
+//! [`MailUser`]: one user's mail — the user's identity, the storage settings, and the
+//! namespaces built from the configuration (Dovecot's `mail_namespaces_init`: the configured
+//! `namespace` sections, or the implicit INBOX namespace on `mail_location`) — and the
+//! operations on full mailbox names that protocols call: open, create, delete, rename,
+//! subscribe, status, LIST.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::var_expand::{self, MailUserVars, Vars};
+use crate::config::Settings;
+use crate::storage::api::{
+    ListAttributes, ListEntry, Mailbox, MailboxList, MailboxStatus, OpenOptions,
+};
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
+use crate::storage::list::glob::Glob;
+use crate::storage::list::MaildirList;
+use crate::storage::location::{self, FsProbe, LocationOwner};
+use crate::storage::namespace::{self, ListMode, Namespace, NamespaceConfig};
+use crate::storage::settings::StorageSettings;
+
+/// Who the user is, as the userdb said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailUserInfo {
+    pub username: String,
+    pub home: Option<String>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// The userdb `mail` field (expanded by the userdb), overriding `mail_location`.
+    pub mail: Option<String>,
+    /// `imap`, `pop3`, `lmtp`...
+    pub service: String,
+    pub session: Option<String>,
+    pub local_ip: Option<String>,
+    pub remote_ip: Option<String>,
+    /// Other userdb fields, for `%{userdb:...}`.
+    pub userdb_fields: Option<Vec<(String, String)>>,
+}
+
+/// What LIST asks for besides the patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListOptions {
+    /// Only subscribed mailboxes (LSUB, LIST (SUBSCRIBED)).
+    pub subscribed_only: bool,
+    /// Say which mailboxes are subscribed.
+    pub return_subscribed: bool,
+}
+
+/// One user's mail.
+pub struct MailUser {
+    info: MailUserInfo,
+    settings: Arc<StorageSettings>,
+    lists: Vec<MaildirList>,
+}
+
+impl MailUser {
+    /// The user's storage from `settings` (a loaded configuration's, filtered for the
+    /// connection). Fails as Dovecot does for namespace configuration errors, an unusable
+    /// `mail_location`, and with a clear error for storage formats cote does not implement.
+    pub fn new(settings: &Settings<'_>, info: MailUserInfo) -> StorageResult<MailUser> {
+        let hostname = Some(settings.str("hostname").to_string()).filter(|h| !h.is_empty());
+        let vars = Vars::mail_user(&MailUserVars {
+            user: info.username.clone(),
+            auth_user: None,
+            service: info.service.clone(),
+            home: info.home.clone(),
+            local_ip: info.local_ip.clone(),
+            remote_ip: info.remote_ip.clone(),
+            uid: info.uid,
+            gid: info.gid,
+            session: info.session.clone(),
+            hostname,
+            userdb_fields: info.userdb_fields.clone(),
+        });
+        let expand = |template: &str| -> StorageResult<String> {
+            var_expand::expand(template, &vars).map_err(|e| {
+                StorageError::critical(None, format!("Failed to expand {template:?}: {e}"))
+            })
+        };
+        let temp_dir = PathBuf::from(expand(settings.str("mail_temp_dir"))?);
+        let storage = Arc::new(StorageSettings::from_settings(settings, temp_dir));
+        let mail_location = expand(settings.str("mail_location"))?;
+        let mut configs = NamespaceConfig::from_settings(settings, &expand)?;
+        let implicit = configs.is_empty();
+        if implicit {
+            configs.push(NamespaceConfig::implicit_inbox());
+        }
+        MailUser::with_namespaces(info, storage, configs, &mail_location, implicit)
+    }
+
+    /// The user's storage from already-built parts (tests and tools).
+    pub fn with_namespaces(
+        info: MailUserInfo,
+        settings: Arc<StorageSettings>,
+        configs: Vec<NamespaceConfig>,
+        mail_location: &str,
+        implicit: bool,
+    ) -> StorageResult<MailUser> {
+        let mut namespaces = Vec::new();
+        for config in configs {
+            let loc = location::effective_location(
+                Some(config.location.as_str()),
+                info.mail.as_deref(),
+                mail_location,
+            )
+            .to_string();
+            let owner = LocationOwner {
+                home: info.home.as_deref(),
+                username: &info.username,
+                has_inbox: config.inbox,
+            };
+            let ignore = config.ignore_on_failure;
+            let prefix = config.prefix.clone();
+            let made = location::resolve(&loc, owner, &FsProbe)
+                .map_err(|e| {
+                    let text = if implicit && loc.is_empty() {
+                        format!("mail_location not set and autodetection failed: {e}")
+                    } else if implicit {
+                        format!("Initializing mail storage from mail_location setting failed: {e}")
+                    } else {
+                        format!("Namespace '{prefix}': {e}")
+                    };
+                    StorageError::new(ErrorKind::Temp, text)
+                })
+                .and_then(|location| Namespace::new(config, location));
+            match made {
+                Ok(ns) => namespaces.push(ns),
+                Err(e) if ignore => {
+                    log::debug!("Skipping namespace {prefix}: {}", e.client_text());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        namespace::check(&namespaces)?;
+        let lists = namespaces
+            .into_iter()
+            .map(|ns| MaildirList::new(ns, settings.clone()))
+            .collect();
+        Ok(MailUser {
+            info,
+            settings,
+            lists,
+        })
+    }
+
+    pub fn info(&self) -> &MailUserInfo {
+        &self.info
+    }
+
+    pub fn settings(&self) -> &StorageSettings {
+        &self.settings
+    }
+
+    pub fn namespaces(&self) -> Vec<&Namespace> {
+        self.lists.iter().map(|l| l.namespace()).collect()
+    }
+
+    /// The mailbox list a full name belongs to, and the name inside it.
+    pub fn list_for(&mut self, vname: &str) -> StorageResult<(&mut dyn MailboxList, String)> {
+        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
+        let (i, inner) =
+            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        Ok((&mut self.lists[i], inner))
+    }
+
+    /// Opens a mailbox by its full name.
+    pub fn open(&mut self, vname: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
+        let (list, inner) = self.list_for(vname)?;
+        list.open(&inner, options)
+    }
+
+    /// CREATE; a name ending with the separator asks for a directory only.
+    pub fn create(&mut self, vname: &str) -> StorageResult<()> {
+        let (list, inner) = self.list_for(vname)?;
+        let sep = list.namespace().separator;
+        match inner.strip_suffix(sep) {
+            Some(dir) => list.create(dir, true),
+            None => list.create(&inner, false),
+        }
+    }
+
+    pub fn delete(&mut self, vname: &str) -> StorageResult<()> {
+        let (list, inner) = self.list_for(vname)?;
+        list.delete(&inner)
+    }
+
+    /// RENAME (within one namespace).
+    pub fn rename(&mut self, old: &str, new: &str) -> StorageResult<()> {
+        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
+        let (i, old_inner) =
+            namespace::find(&namespaces, old).ok_or_else(|| StorageError::not_found(old))?;
+        let (j, new_inner) =
+            namespace::find(&namespaces, new).ok_or_else(|| StorageError::not_found(new))?;
+        if i != j {
+            return Err(StorageError::not_possible(
+                "Can't rename mailboxes across specified storages.",
+            ));
+        }
+        self.lists[i].rename(&old_inner, &new_inner)
+    }
+
+    /// The namespace that keeps the subscription of `vname`: its own when it has
+    /// subscriptions, else the one with subscriptions whose prefix is the longest match.
+    fn subscription_list(&mut self, vname: &str) -> StorageResult<(usize, String)> {
+        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
+        let (i, inner) =
+            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        if namespaces[i].config.subscriptions {
+            return Ok((i, inner));
+        }
+        namespaces
+            .iter()
+            .enumerate()
+            .filter(|(_, ns)| ns.config.subscriptions && vname.starts_with(ns.prefix()))
+            .max_by_key(|(_, ns)| ns.prefix().len())
+            .map(|(j, ns)| (j, vname[ns.prefix().len()..].to_string()))
+            .ok_or_else(|| StorageError::not_possible("This namespace has no subscriptions"))
+    }
+
+    pub fn set_subscribed(&mut self, vname: &str, subscribed: bool) -> StorageResult<()> {
+        let (i, inner) = self.subscription_list(vname)?;
+        self.lists[i].set_subscribed(&inner, subscribed)
+    }
+
+    /// Every subscribed full name.
+    pub fn subscriptions(&mut self) -> StorageResult<Vec<String>> {
+        let mut out = Vec::new();
+        for list in &mut self.lists {
+            if !list.namespace().config.subscriptions {
+                continue;
+            }
+            let prefix = list.namespace().prefix().to_string();
+            let inbox = list.namespace().config.inbox;
+            for name in list.subscriptions()? {
+                if inbox && name == "INBOX" {
+                    out.push(name);
+                } else {
+                    out.push(format!("{prefix}{name}"));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// STATUS of a mailbox by its full name.
+    pub fn status(&mut self, vname: &str) -> StorageResult<MailboxStatus> {
+        let mut mb = self.open(vname, OpenOptions::ACCESS)?;
+        mb.status()
+    }
+
+    /// LIST: the mailboxes (and namespace prefixes) of every listed namespace whose full
+    /// name matches one of `patterns` (reference already applied), with their attributes.
+    pub fn list(
+        &mut self,
+        patterns: &[String],
+        options: ListOptions,
+    ) -> StorageResult<Vec<ListEntry>> {
+        let subscribed: HashSet<String> = if options.subscribed_only || options.return_subscribed {
+            self.subscriptions()?.into_iter().collect()
+        } else {
+            HashSet::new()
+        };
+        let mut entries: BTreeMap<String, ListEntry> = BTreeMap::new();
+        for list in &mut self.lists {
+            let ns = list.namespace().clone();
+            let globs: Vec<Glob> = patterns
+                .iter()
+                .map(|p| Glob::new(p, ns.separator))
+                .collect();
+            let asked =
+                !ns.prefix().is_empty() && globs.iter().any(|g| g.names_prefix(ns.prefix()));
+            if !ns.is_listed() && !asked {
+                continue;
+            }
+            let matches = |vname: &str| globs.iter().any(|g| g.matches(vname));
+            let mailboxes = list.mailboxes()?;
+            let mut add = |vname: String, attributes: ListAttributes| {
+                entries
+                    .entry(vname.clone())
+                    .and_modify(|e| {
+                        let a = &mut e.attributes;
+                        if !attributes.noselect {
+                            a.noselect = false;
+                        }
+                        if attributes.children == Some(true) {
+                            a.children = Some(true);
+                        }
+                        a.subscribed |= attributes.subscribed;
+                    })
+                    .or_insert(ListEntry {
+                        vname,
+                        separator: ns.separator,
+                        attributes,
+                    });
+            };
+            let prefix_root = ns.vname("");
+            if !ns.prefix().is_empty()
+                && (ns.config.list == ListMode::Yes
+                    || (ns.config.list == ListMode::Children && !mailboxes.is_empty())
+                    || asked)
+                && matches(&prefix_root)
+                && !options.subscribed_only
+            {
+                add(
+                    prefix_root.clone(),
+                    ListAttributes {
+                        noselect: true,
+                        children: Some(!mailboxes.is_empty()),
+                        subscribed: subscribed.contains(&prefix_root),
+                        ..ListAttributes::default()
+                    },
+                );
+            }
+            for m in mailboxes {
+                let vname = ns.vname(&m.name);
+                if !matches(&vname) {
+                    continue;
+                }
+                let is_subscribed = subscribed.contains(&vname);
+                if options.subscribed_only && !is_subscribed {
+                    continue;
+                }
+                let special_use = ns
+                    .mailbox_settings(&m.name)
+                    .map(|s| s.special_use.clone())
+                    .unwrap_or_default();
+                add(
+                    vname,
+                    ListAttributes {
+                        noselect: !m.selectable,
+                        nonexistent: false,
+                        noinferiors: m.no_inferiors,
+                        children: Some(m.has_children),
+                        subscribed: is_subscribed,
+                        special_use,
+                    },
+                );
+            }
+            if options.subscribed_only {
+                // Subscribed names that no longer exist are still listed (\NonExistent).
+                for vname in &subscribed {
+                    let in_ns = {
+                        let all: Vec<Namespace> = vec![ns.clone()];
+                        namespace::find(&all, vname).is_some()
+                    };
+                    if in_ns && matches(vname) {
+                        add(
+                            vname.clone(),
+                            ListAttributes {
+                                noselect: true,
+                                nonexistent: true,
+                                subscribed: true,
+                                ..ListAttributes::default()
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(entries.into_values().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn load(conf: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(
+            &path,
+            conf.replace("{dir}", &dir.path().display().to_string()),
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        (dir, config)
+    }
+
+    fn info(dir: &std::path::Path) -> MailUserInfo {
+        MailUserInfo {
+            username: "alice@example.com".into(),
+            home: Some(dir.join("home/alice").display().to_string()),
+            service: "imap".into(),
+            ..MailUserInfo::default()
+        }
+    }
+
+    #[test]
+    fn namespaces_from_the_configuration() {
+        let (dir, config) = load(
+            "mail_location = maildir:{dir}/mail/%d/%n\n\
+             namespace inbox {\n  inbox = yes\n  separator = /\n\
+               mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }\n}\n\
+             namespace shared {\n  prefix = Public/\n  separator = /\n  location = maildir:{dir}/public\n  subscriptions = no\n}\n",
+        );
+        let mut user = MailUser::new(&config.global(), info(dir.path())).unwrap();
+        let ns = user.namespaces();
+        assert_eq!(ns.len(), 2);
+        assert_eq!(ns[0].separator, '/');
+        assert_eq!(
+            ns[0].location.root_dir().unwrap(),
+            dir.path().join("mail/example.com/alice")
+        );
+        assert_eq!(
+            ns[0].mailbox_settings("Sent").unwrap().special_use,
+            ["\\Sent"]
+        );
+        user.create("Public/News").unwrap();
+        assert!(dir.path().join("public/.News/cur").is_dir());
+        let mut mb = user.open("INBOX", OpenOptions::ACCESS).unwrap();
+        assert_eq!(mb.status().unwrap().messages, 0);
+        assert!(dir.path().join("mail/example.com/alice/cur").is_dir());
+    }
+
+    #[test]
+    fn implicit_namespace_and_its_errors() {
+        let (dir, config) = load("mail_location = maildir:~/Maildir\n");
+        let user = MailUser::new(&config.global(), info(dir.path())).unwrap();
+        assert_eq!(user.namespaces().len(), 1);
+        assert!(user.namespaces()[0].config.inbox);
+        let (_dir, config) = load("mail_location = mbox:~/mail\n");
+        let err = MailUser::new(&config.global(), info(dir.path()))
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::NotImplemented);
+        assert!(err.client_text().contains("mbox"), "{}", err.client_text());
+        let (_dir, config) = load(
+            "mail_location = maildir:~/Maildir\nnamespace a {\n  prefix = A/\n  separator = /\n}\n",
+        );
+        let err = MailUser::new(&config.global(), info(dir.path()))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.client_text(),
+            "namespace configuration error: inbox=yes namespace missing"
+        );
+        let no_home = MailUserInfo {
+            home: None,
+            ..info(dir.path())
+        };
+        let (_dir, config) = load("mail_location = maildir:~/Maildir\n");
+        let err = MailUser::new(&config.global(), no_home).err().unwrap();
+        assert!(
+            err.client_text().contains("Home directory not set"),
+            "{}",
+            err.client_text()
+        );
+    }
+}
