@@ -28,6 +28,43 @@ pub fn test_info_separator() -> InfoSeparator {
     }
 }
 
+/// Every path under `root` (`root` itself not included) whose name holds `byte`.
+pub fn names_holding(root: &Path, byte: u8) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            // Removed meanwhile (a mailbox deleted by the test).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", dir.display()),
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            if entry.file_name().as_encoded_bytes().contains(&byte) {
+                found.push(entry.path());
+            }
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+/// When the tests run with another info separator than `:` ([`INFO_SEPARATOR_ENV`]), fails if
+/// any name under `root` holds a `:`: a share that refuses `:` could not hold the store.
+pub fn check_cifs_names(root: &Path) {
+    if test_info_separator().byte() != b':' {
+        let colons = names_holding(root, b':');
+        assert!(
+            colons.is_empty(),
+            "names with ':' under {}: {colons:?}",
+            root.display()
+        );
+    }
+}
+
 /// The storage settings for a lock method (`fcntl`, `flock`, `dotlock`) and `mmap_disable`,
 /// with small index rotation thresholds so that log rotations and snapshot rewrites happen
 /// while others read, and the info separator of [`test_info_separator`].

@@ -76,6 +76,30 @@ impl Fixture {
     }
 }
 
+impl Drop for Fixture {
+    /// Run with another separator than `:`, no test may leave a name holding `:` (a share
+    /// that refuses `:` could not hold the store).
+    fn drop(&mut self) {
+        if self.sep().byte() == b':' || std::thread::panicking() {
+            return;
+        }
+        let mut dirs = vec![self.dir.path().to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let entry = entry.unwrap();
+                assert!(
+                    !entry.file_name().as_encoded_bytes().contains(&b':'),
+                    "a name with ':': {}",
+                    entry.path().display()
+                );
+                if entry.file_type().unwrap().is_dir() {
+                    dirs.push(entry.path());
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn msg(text: &str) -> Vec<u8> {
     format!("From: a@example.com\r\nSubject: {text}\r\n\r\nbody {text}\r\n").into_bytes()
 }
@@ -500,14 +524,10 @@ fn unchanged_since_skips_newer_messages() {
 
 #[test]
 fn separate_and_memory_indexes() {
-    let fx = Fixture::with_location_suffix(":INDEX=%h/idx");
-    let loc = fx
+    let mut fx = Fixture::with_location_suffix(":INDEX=%h/idx");
+    fx.location = fx
         .location
         .replace("%h", &fx.dir.path().display().to_string());
-    let fx = Fixture {
-        location: loc,
-        ..fx
-    };
     let mut mb = fx.open("INBOX", OpenOptions::ACCESS);
     save(&mut *mb, "x", MailFlags::empty(), &[]);
     // Maildir++ under INDEX=: a directory per mailbox, INBOX's is `.INBOX`.
