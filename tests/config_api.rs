@@ -231,4 +231,22 @@ fn cote_own_setting_is_checked_and_dumped_only_when_set() {
     assert!(config.warnings().is_empty(), "{:?}", config.warnings());
     let config = Config::load(&plain).unwrap();
     assert_eq!(config.global().str("maildir_info_separator"), ":");
+    // One store, one separator: not per protocol or listener.
+    for filter in ["protocol lmtp", "local 127.0.0.1", "remote 10.0.0.0/8"] {
+        let conf = write(
+            dir.path(),
+            "filter.conf",
+            &format!("ssl = no\nmaildir_info_separator = ;\n{filter} {{\n  maildir_info_separator = ;\n}}\n"),
+        );
+        let error = Config::load(&conf).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "Error in configuration file {} line 4: maildir_info_separator can't be set \
+                 inside a filter: it applies to the whole store",
+                conf.display()
+            ),
+            "{filter}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Maildir file names: `<base>[,S=<size>][,W=<vsize>][:2,<flags>]`, as Dovecot 2.3 writes and
-//! reads them (`maildir-filename.c`, `maildir-filename-flags.c`).
+//! reads them (`maildir-filename.c`, `maildir-filename-flags.c`), with `:` replaced by the
+//! store's [`InfoSeparator`] (`maildir_info_separator`, for shares that refuse `:`).
 //!
 //! Names are bytes: files written by other software may hold anything but `/` and NUL.
 

@@ -13,9 +13,10 @@ use super::super::{Support, ValueCheck};
 ///
 /// - `maildir_info_separator` (default `:`): the Maildir info separator, for stores on shares
 ///   that refuse `:` in file names (CIFS/SMB); Dovecot 2.3 has it as a compile-time constant.
-///   One printable ASCII character, not a letter or digit and not `/ . , =`. Every cote
-///   server and tool on one store must use the same one: a name is read with the configured
-///   separator only, so files named with another one look flagless to it.
+///   One printable ASCII character, not a letter or digit and not `/ . , =`; global only
+///   (refused inside `protocol`/`local`/`remote` filters). Every cote server and tool on one
+///   store must use the same one: a name is read with the configured separator only, so
+///   files named with another one look flagless to it. Dovecot can't share such a store.
 const COTE_OWN: &[(&str, &str, ValueCheck)] =
     &[("", "maildir_info_separator", check_maildir_info_separator)];
 
