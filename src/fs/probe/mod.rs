@@ -1,0 +1,393 @@
+//! Probes of a directory's file system for `coteadm fs-check DIR [DIR2]`: what locks, mmap,
+//! caches, O_APPEND, names, the server's clock and fsync really do there, measured with the
+//! same fs-layer calls cote makes. With DIR2 (a second mount of the same file system, as a
+//! second server would see it) changes made through DIR are observed through DIR2.
+//!
+//! Every file lives in a private subdirectory ([`scratch`]) removed at the end, also on
+//! error or interruption. Probes needing other processes drive workers ([`worker`]): fresh
+//! execs of the tool. [`run`] runs every probe group; a group that fails as a whole records
+//! its error and the others still run.
+//!
+//! Probe groups, one concept each: [`locks`] (fcntl OFD/classic, flock), [`dotlocks`]
+//! (O_EXCL and link races), [`mmap`], [`staleness`] (attributes, names, data), [`append`],
+//! [`names`] (`:` in file names), [`timing`] (clock skew, fsync and rename latency).
+
+pub mod append;
+pub mod dotlocks;
+pub mod locks;
+pub mod mmap;
+pub mod names;
+pub mod results;
+pub mod scratch;
+pub mod staleness;
+pub mod timing;
+pub mod worker;
+
+use std::fmt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::error::FsError;
+use super::ops;
+pub use results::*;
+use scratch::Scratch;
+pub use worker::{WorkerCommand, WORKER_VERB};
+
+/// How often observations are repeated while waiting for a change to show.
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Set (by a signal handler) to stop a run early; every wait checks it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks a running probe to stop as soon as it can (async-signal-safe: one atomic store).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+pub(crate) fn check_interrupted() -> Result<(), ProbeError> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        Err(ProbeError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// What to probe and how hard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeOptions {
+    pub dir: PathBuf,
+    pub dir2: Option<PathBuf>,
+    /// Longest wait for a change to show through the observer path (and for DIR2's marker).
+    pub wait: Duration,
+    /// Rounds of each dotlock race.
+    pub dotlock_rounds: u32,
+    /// Lines each of the two O_APPEND writers writes.
+    pub append_lines: u32,
+    /// fsync and rename samples.
+    pub latency_samples: u32,
+    /// How to start a worker process.
+    pub worker: WorkerCommand,
+}
+
+impl ProbeOptions {
+    /// The defaults: bounded well under a minute even where every wait runs out.
+    pub fn new(dir: PathBuf, dir2: Option<PathBuf>, worker: WorkerCommand) -> ProbeOptions {
+        ProbeOptions {
+            dir,
+            dir2,
+            wait: Duration::from_secs(8),
+            dotlock_rounds: 100,
+            append_lines: 1000,
+            latency_samples: 20,
+            worker,
+        }
+    }
+
+    /// A quicker, coarser run (a few seconds where nothing is stale).
+    pub fn quick(mut self) -> ProbeOptions {
+        self.wait = Duration::from_secs(3);
+        self.dotlock_rounds = 20;
+        self.append_lines = 200;
+        self.latency_samples = 5;
+        self
+    }
+}
+
+/// Why a run could not be done (single probe failures are results, not errors).
+#[derive(Debug)]
+pub enum ProbeError {
+    NotFound(PathBuf),
+    NotADirectory(PathBuf),
+    NotWritable {
+        path: PathBuf,
+        source: FsError,
+    },
+    /// DIR2 did not show the marker written through DIR.
+    NotSameFilesystem {
+        dir: PathBuf,
+        dir2: PathBuf,
+        waited: Duration,
+    },
+    Fs(FsError),
+    Worker(String),
+    Interrupted,
+}
+
+impl From<FsError> for ProbeError {
+    fn from(e: FsError) -> ProbeError {
+        ProbeError::Fs(e)
+    }
+}
+
+impl fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProbeError::NotFound(path) => write!(f, "{}: No such directory", path.display()),
+            ProbeError::NotADirectory(path) => write!(f, "{}: Not a directory", path.display()),
+            ProbeError::NotWritable { path, source } => {
+                write!(f, "{} is not writable: {source}", path.display())
+            }
+            ProbeError::NotSameFilesystem { dir, dir2, waited } => write!(
+                f,
+                "{} is not the directory {} seen through another mount: a marker file \
+                 written through the second did not appear through the first within {:.1} s",
+                dir2.display(),
+                dir.display(),
+                waited.as_secs_f64()
+            ),
+            ProbeError::Fs(e) => write!(f, "{e}"),
+            ProbeError::Worker(text) => write!(f, "probe worker: {text}"),
+            ProbeError::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+/// What [`run`] tells its progress callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Group `index` (1-based) of `total` starts.
+    Start {
+        index: usize,
+        total: usize,
+        name: &'static str,
+    },
+    /// It ended after `elapsed`; `error` if it failed as a whole.
+    Done {
+        name: &'static str,
+        elapsed: Duration,
+        error: Option<String>,
+    },
+}
+
+/// The probe groups in the order they run.
+pub const GROUPS: [&str; 7] = [
+    "locks",
+    "dotlocks",
+    "mmap",
+    "staleness",
+    "append",
+    "names",
+    "timing",
+];
+
+/// Runs every probe. Fails only when the run cannot start (DIR missing or not writable,
+/// DIR2 not the same file system) or is interrupted; the private directory is removed
+/// either way.
+pub fn run(
+    opts: &ProbeOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ProbeResults, ProbeError> {
+    let start = Instant::now();
+    let (mut scratch, same_device) = Scratch::create(&opts.dir, opts.dir2.as_deref(), opts.wait)?;
+    let dirs = DirInfo {
+        dir: opts.dir.clone(),
+        dir2: opts.dir2.clone(),
+        fs_type: fs_type(&opts.dir),
+        fs_type2: opts.dir2.as_deref().map(fs_type),
+        same_device,
+    };
+    let total = GROUPS.len();
+    let mut index = 0;
+    let mut group = |name: &'static str,
+                     f: &mut dyn FnMut() -> Result<(), ProbeError>|
+     -> Result<(), ProbeError> {
+        index += 1;
+        progress(Progress::Start { index, total, name });
+        let t = Instant::now();
+        let outcome = f();
+        let error = match &outcome {
+            Ok(()) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        progress(Progress::Done {
+            name,
+            elapsed: t.elapsed(),
+            error,
+        });
+        match outcome {
+            Err(ProbeError::Interrupted) => Err(ProbeError::Interrupted),
+            _ => Ok(()),
+        }
+    };
+    let s = &scratch;
+    let mut locks = Err(String::new());
+    let mut dotlocks = Err(String::new());
+    let mut mmap = Err(String::new());
+    let mut staleness = Err(String::new());
+    let mut append = Err(String::new());
+    let mut names = Err(String::new());
+    let mut timing = Err(String::new());
+    // Each group stores its outcome (an error as text) and hands the error on for the
+    // progress display; only an interruption stops the run.
+    fn keep<T>(slot: &mut Result<T, String>, r: Result<T, ProbeError>) -> Result<(), ProbeError> {
+        match r {
+            Ok(v) => {
+                *slot = Ok(v);
+                Ok(())
+            }
+            Err(e) => {
+                *slot = Err(e.to_string());
+                Err(e)
+            }
+        }
+    }
+    let outcome = (|| {
+        group("locks", &mut || keep(&mut locks, locks::probe(s, opts)))?;
+        group("dotlocks", &mut || {
+            keep(&mut dotlocks, dotlocks::probe(s, opts))
+        })?;
+        group("mmap", &mut || keep(&mut mmap, mmap::probe(s, opts)))?;
+        group("staleness", &mut || {
+            keep(&mut staleness, staleness::probe(s, opts))
+        })?;
+        group("append", &mut || keep(&mut append, append::probe(s, opts)))?;
+        group("names", &mut || keep(&mut names, names::probe(s)))?;
+        group("timing", &mut || keep(&mut timing, timing::probe(s, opts)))
+    })();
+    let removed = scratch.remove();
+    outcome?;
+    removed?;
+    Ok(ProbeResults {
+        dirs,
+        wait: opts.wait,
+        locks,
+        dotlocks,
+        mmap,
+        staleness,
+        append,
+        names,
+        timing,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Polls `seen` every [`POLL_INTERVAL`] until it is true or `wait` has passed since `since`.
+pub(crate) fn wait_until(
+    since: Instant,
+    wait: Duration,
+    mut seen: impl FnMut() -> Result<bool, FsError>,
+) -> Result<Seen, ProbeError> {
+    let mut first = true;
+    loop {
+        match seen() {
+            Ok(true) => {
+                return Ok(Seen::After(if first {
+                    Duration::ZERO
+                } else {
+                    since.elapsed()
+                }))
+            }
+            Ok(false) => {}
+            Err(e) => return Ok(Seen::Failed(e.to_string())),
+        }
+        first = false;
+        if since.elapsed() >= wait {
+            return Ok(Seen::NotWithin(wait));
+        }
+        check_interrupted()?;
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// The file-system type of `dir` as the mount table names it (`ext4`, `fuse.glusterfs`,
+/// `nfs4`, `cifs`): the mount whose device number is `dir`'s.
+pub fn fs_type(dir: &Path) -> String {
+    let Ok(meta) = ops::stat(dir) else {
+        return "unknown".into();
+    };
+    let dev = meta.dev();
+    let wanted = format!(
+        "{}:{}",
+        nix::sys::stat::major(dev),
+        nix::sys::stat::minor(dev)
+    );
+    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return "unknown".into();
+    };
+    mountinfo_type(&table, &wanted).unwrap_or_else(|| "unknown".into())
+}
+
+/// The type field of the first mountinfo line for device `major:minor`.
+fn mountinfo_type(table: &str, dev: &str) -> Option<String> {
+    table.lines().find_map(|line| {
+        let mut fields = line.split(' ');
+        if fields.nth(2)? != dev {
+            return None;
+        }
+        let (_, after) = line.split_once(" - ")?;
+        after.split(' ').next().map(str::to_string)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_type_by_device() {
+        let table = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
+                     40 22 0:45 / /mnt/g1 rw,relatime shared:20 - fuse.glusterfs 127.0.0.2:/v rw\n";
+        assert_eq!(
+            mountinfo_type(table, "0:45").as_deref(),
+            Some("fuse.glusterfs")
+        );
+        assert_eq!(mountinfo_type(table, "8:1").as_deref(), Some("ext4"));
+        assert_eq!(mountinfo_type(table, "9:9"), None);
+    }
+
+    #[test]
+    fn waits_report_immediate_late_and_never() {
+        let now = Instant::now();
+        assert_eq!(
+            wait_until(now, Duration::from_secs(1), || Ok(true)).unwrap(),
+            Seen::After(Duration::ZERO)
+        );
+        let mut n = 0;
+        let late = wait_until(now, Duration::from_secs(5), || {
+            n += 1;
+            Ok(n > 2)
+        })
+        .unwrap();
+        assert!(late.was_seen() && !late.is_immediate());
+        assert_eq!(
+            wait_until(Instant::now(), Duration::from_millis(30), || Ok(false)).unwrap(),
+            Seen::NotWithin(Duration::from_millis(30))
+        );
+    }
+
+    #[test]
+    fn missing_and_plain_file_dirs_are_refused_and_nothing_is_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = |dir: PathBuf, dir2: Option<PathBuf>| {
+            ProbeOptions::new(
+                dir,
+                dir2,
+                WorkerCommand {
+                    program: PathBuf::from("/nonexistent"),
+                    args: vec![],
+                },
+            )
+        };
+        let err = run(&opts(tmp.path().join("nope"), None), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, ProbeError::NotFound(_)), "{err}");
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        let err = run(&opts(file, None), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, ProbeError::NotADirectory(_)), "{err}");
+        // A DIR2 that is another directory never shows the marker.
+        let other = tempfile::tempdir().unwrap();
+        let mut o = opts(tmp.path().to_path_buf(), Some(other.path().to_path_buf()));
+        o.wait = Duration::from_millis(50);
+        let err = run(&o, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, ProbeError::NotSameFilesystem { .. }), "{err}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("file")]);
+    }
+}
