@@ -298,10 +298,16 @@ pub fn advise(r: &ProbeResults) -> Advice {
                     .as_ref()
                     .filter(|s| !s.is_immediate())
                 {
-                    Some(format!(
-                        "a mapping through DIR2 saw a write through DIR {}",
-                        describe_seen(seen)
-                    ))
+                    Some(match seen {
+                        Seen::After(d) => format!(
+                            "a mapping through DIR2 saw a write through DIR only after {}",
+                            format_duration(*d)
+                        ),
+                        other => format!(
+                            "a mapping through DIR2 did not see a write through DIR ({})",
+                            describe_seen(other)
+                        ),
+                    })
                 } else if reach == Reach::Unmeasured {
                     Some("mappings through a second mount were not measured".into())
                 } else {
