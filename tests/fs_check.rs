@@ -2,7 +2,8 @@
 //! made in a private mount namespace (`unshare -m`, as root; otherwise DIR itself is given
 //! again as DIR2). On a local disk the results are known: every lock excludes, mappings are
 //! coherent, no O_APPEND line tears, ':' is allowed, and nothing is left behind. Also the
-//! errors: missing DIR, DIR2 not the same directory, read-only DIR, bad usage.
+//! errors: missing DIR, DIR2 not the same directory, read-only DIR, bad usage. Under
+//! `faketime` (installed by .ci/run) a clock 3 s ahead of the file server's is measured.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -239,5 +240,25 @@ fn read_only_dir_is_refused() {
     assert_eq!(out.status.code(), Some(73), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is not writable"), "{stderr}");
+    assert_empty(dir.path());
+}
+
+#[test]
+fn clock_skew_under_faketime() {
+    let dir = tempfile::tempdir().unwrap();
+    let Ok(out) = Command::new("faketime")
+        .args(["-f", "+3s", COTEADM, "fs-check", "--json", "--quick"])
+        .arg(dir.path())
+        .output()
+    else {
+        eprintln!("faketime is not installed: clock skew case not run");
+        return;
+    };
+    let json = parse(&out);
+    let skew = at(&json, &["timing", "clock_skew_ms"]).as_i64().unwrap();
+    // The local clock is 3 s ahead: the server's is 3 s behind (less the probe's own time).
+    assert!((-3500..=-2500).contains(&skew), "skew {skew} ms");
+    let notes = at(&json, &["notes"]).to_string();
+    assert!(notes.contains("3.0 s behind"), "{notes}");
     assert_empty(dir.path());
 }

@@ -455,9 +455,10 @@ fn notes(r: &ProbeResults, reach: Reach) -> Vec<String> {
     }
     if let Ok(s) = &r.staleness {
         if reach == Reach::SecondClient && !s.rename.was_seen() {
-            notes.push(
-                "a rename stayed invisible to the other mount (GlusterFS md-cache does this with stat-prefetch on): keep users on one server (director), or turn the cache off".into(),
-            );
+            notes.push(format!(
+                "a rename through DIR was not visible through DIR2 ({}): another server misses moved messages that long (GlusterFS's md-cache can hide renames for minutes with stat-prefetch on); keep each user on one server (director), or turn that caching off",
+                describe_seen(&s.rename)
+            ));
         }
     }
     for (group, error) in [

@@ -216,7 +216,7 @@ fn attribute_caching_gluster_needs_storage_flushes_and_warns_about_renames() {
     assert!(advice
         .notes
         .iter()
-        .any(|n| n.contains("rename stayed invisible")));
+        .any(|n| n.contains("rename through DIR was not visible through DIR2 (not within 8.0 s)")));
 }
 
 #[test]
