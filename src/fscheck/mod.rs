@@ -1,8 +1,8 @@
 //! `coteadm fs-check [--json] [--quick] [--wait SECS] DIR [DIR2]`: probes a directory (and a
 //! second mount of the same file system) with [`crate::fs::probe`], prints what it found
 //! and the settings to use ([`recommend`]), as text ([`report`]) or JSON ([`json`]). A
-//! progress display goes to stderr while it runs: one updated line on a terminal, a line
-//! per probe group otherwise.
+//! progress display goes to stderr while it runs: one updated line with a ticking clock on a
+//! terminal, a line per probe group otherwise.
 //!
 //! Exit codes (sysexits): 0 done (even if single probes failed: the report says which),
 //! 64 usage, 65 DIR2 is not the same file system, 66 a directory is missing or not one,
@@ -15,7 +15,10 @@ pub mod report;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::fs::probe::{self, ProbeError, ProbeOptions, Progress, WorkerCommand};
 
@@ -98,37 +101,91 @@ pub fn exit_code(e: &ProbeError) -> u8 {
     }
 }
 
-/// stderr progress: one line rewritten in place on a terminal, else a line per group.
+/// stderr progress: on a terminal one line rewritten in place, with the running group's
+/// elapsed time ticking (a helper thread repaints it: some probes wait seconds); otherwise a
+/// line per finished group.
 struct ProgressDisplay {
-    tty: bool,
+    /// The running group's label and start, shared with the ticker.
+    current: Arc<Mutex<Option<(String, Instant)>>>,
+    ticker: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+const TICK: Duration = Duration::from_millis(250);
+
+fn paint(current: &Mutex<Option<(String, Instant)>>) {
+    let guard = current.lock().unwrap_or_else(|p| p.into_inner());
+    let mut err = std::io::stderr().lock();
+    let _ = match &*guard {
+        Some((label, start)) => write!(
+            err,
+            "\r\x1b[Kfs-check: {label} ... {:.1} s",
+            start.elapsed().as_secs_f64()
+        ),
+        None => write!(err, "\r\x1b[K"),
+    };
+    let _ = err.flush();
 }
 
 impl ProgressDisplay {
+    fn new(tty: bool) -> ProgressDisplay {
+        let current = Arc::new(Mutex::new(None));
+        let ticker = tty.then(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let (stop2, current2) = (Arc::clone(&stop), Arc::clone(&current));
+            let thread = std::thread::spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    if current2.lock().map(|c| c.is_some()).unwrap_or(false) {
+                        paint(&current2);
+                    }
+                }
+            });
+            (stop, thread)
+        });
+        ProgressDisplay { current, ticker }
+    }
+
     fn show(&self, event: Progress) {
-        let mut err = std::io::stderr().lock();
-        let _ = match (&event, self.tty) {
-            (Progress::Start { index, total, name }, true) => {
-                write!(err, "\r\x1b[Kfs-check: [{index}/{total}] {name} ...")
+        let tty = self.ticker.is_some();
+        match event {
+            Progress::Start { index, total, name } => {
+                if tty {
+                    *self.current.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((format!("[{index}/{total}] {name}"), Instant::now()));
+                    paint(&self.current);
+                }
             }
-            (Progress::Start { .. }, false) => Ok(()),
-            (Progress::Done { .. }, true) => write!(err, "\r\x1b[K"),
-            (
-                Progress::Done {
-                    name,
-                    elapsed,
-                    error,
-                },
-                false,
-            ) => match error {
-                None => writeln!(
-                    err,
-                    "fs-check: {name}: done in {:.1} s",
-                    elapsed.as_secs_f64()
-                ),
-                Some(e) => writeln!(err, "fs-check: {name}: failed: {e}"),
-            },
-        };
-        let _ = err.flush();
+            Progress::Done {
+                name,
+                elapsed,
+                error,
+            } => {
+                if tty {
+                    *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    paint(&self.current);
+                } else {
+                    let mut err = std::io::stderr().lock();
+                    let _ = match error {
+                        None => writeln!(
+                            err,
+                            "fs-check: {name}: done in {:.1} s",
+                            elapsed.as_secs_f64()
+                        ),
+                        Some(e) => writeln!(err, "fs-check: {name}: failed: {e}"),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Stops the ticker and clears its line.
+    fn finish(&mut self) {
+        if let Some((stop, thread)) = self.ticker.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = thread.join();
+            *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            paint(&self.current);
+        }
     }
 }
 
@@ -168,15 +225,12 @@ pub fn main(args: &[OsString], worker: WorkerCommand, prefix: &str) -> u8 {
         opts.wait = wait;
     }
     catch_signals();
-    let display = ProgressDisplay {
-        tty: std::io::stderr().is_terminal(),
-    };
-    let results = match probe::run(&opts, &mut |event| display.show(event)) {
+    let mut display = ProgressDisplay::new(std::io::stderr().is_terminal());
+    let outcome = probe::run(&opts, &mut |event| display.show(event));
+    display.finish();
+    let results = match outcome {
         Ok(r) => r,
         Err(e) => {
-            if display.tty {
-                eprint!("\r\x1b[K");
-            }
             eprintln!("{prefix}Fatal: fs-check: {e}");
             return exit_code(&e);
         }
