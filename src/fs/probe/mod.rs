@@ -190,79 +190,65 @@ pub fn run(
         fs_type2: opts.dir2.as_deref().map(fs_type),
         same_device,
     };
-    let total = GROUPS.len();
-    let mut index = 0;
-    let mut group = |name: &'static str,
-                     f: &mut dyn FnMut() -> Result<(), ProbeError>|
-     -> Result<(), ProbeError> {
-        index += 1;
-        progress(Progress::Start { index, total, name });
-        let t = Instant::now();
-        let outcome = f();
-        let error = match &outcome {
-            Ok(()) => None,
-            Err(e) => Some(e.to_string()),
-        };
-        progress(Progress::Done {
-            name,
-            elapsed: t.elapsed(),
-            error,
-        });
-        match outcome {
-            Err(ProbeError::Interrupted) => Err(ProbeError::Interrupted),
-            _ => Ok(()),
-        }
-    };
     let s = &scratch;
-    let mut locks = Err(String::new());
-    let mut dotlocks = Err(String::new());
-    let mut mmap = Err(String::new());
-    let mut staleness = Err(String::new());
-    let mut append = Err(String::new());
-    let mut names = Err(String::new());
-    let mut timing = Err(String::new());
-    // Each group stores its outcome (an error as text) and hands the error on for the
-    // progress display; only an interruption stops the run.
-    fn keep<T>(slot: &mut Result<T, String>, r: Result<T, ProbeError>) -> Result<(), ProbeError> {
-        match r {
-            Ok(v) => {
-                *slot = Ok(v);
-                Ok(())
-            }
-            Err(e) => {
-                *slot = Err(e.to_string());
-                Err(e)
-            }
-        }
-    }
-    let outcome = (|| {
-        group("locks", &mut || keep(&mut locks, locks::probe(s, opts)))?;
-        group("dotlocks", &mut || {
-            keep(&mut dotlocks, dotlocks::probe(s, opts))
-        })?;
-        group("mmap", &mut || keep(&mut mmap, mmap::probe(s, opts)))?;
-        group("staleness", &mut || {
-            keep(&mut staleness, staleness::probe(s, opts))
-        })?;
-        group("append", &mut || keep(&mut append, append::probe(s, opts)))?;
-        group("names", &mut || keep(&mut names, names::probe(s)))?;
-        group("timing", &mut || keep(&mut timing, timing::probe(s, opts)))
+    let mut groups = GroupRunner { index: 0, progress };
+    let outcome = (|| -> Result<ProbeResults, ProbeError> {
+        Ok(ProbeResults {
+            locks: groups.run("locks", || locks::probe(s, opts))?,
+            dotlocks: groups.run("dotlocks", || dotlocks::probe(s, opts))?,
+            mmap: groups.run("mmap", || mmap::probe(s, opts))?,
+            staleness: groups.run("staleness", || staleness::probe(s, opts))?,
+            append: groups.run("append", || append::probe(s, opts))?,
+            names: groups.run("names", || names::probe(s))?,
+            timing: groups.run("timing", || timing::probe(s, opts))?,
+            dirs,
+            wait: opts.wait,
+            elapsed: Duration::ZERO,
+        })
     })();
     let removed = scratch.remove();
-    outcome?;
+    let results = outcome?;
     removed?;
     Ok(ProbeResults {
-        dirs,
-        wait: opts.wait,
-        locks,
-        dotlocks,
-        mmap,
-        staleness,
-        append,
-        names,
-        timing,
         elapsed: start.elapsed(),
+        ..results
     })
+}
+
+/// Runs probe groups in turn, telling the progress callback.
+struct GroupRunner<'a> {
+    index: usize,
+    progress: &'a mut dyn FnMut(Progress),
+}
+
+impl GroupRunner<'_> {
+    /// Runs one group: its failure becomes its result (as text), only an interruption
+    /// stops the run.
+    fn run<T>(
+        &mut self,
+        name: &'static str,
+        probe: impl FnOnce() -> Result<T, ProbeError>,
+    ) -> Result<Result<T, String>, ProbeError> {
+        check_interrupted()?;
+        self.index += 1;
+        (self.progress)(Progress::Start {
+            index: self.index,
+            total: GROUPS.len(),
+            name,
+        });
+        let start = Instant::now();
+        let outcome = probe();
+        (self.progress)(Progress::Done {
+            name,
+            elapsed: start.elapsed(),
+            error: outcome.as_ref().err().map(ToString::to_string),
+        });
+        match outcome {
+            Ok(v) => Ok(Ok(v)),
+            Err(ProbeError::Interrupted) => Err(ProbeError::Interrupted),
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    }
 }
 
 /// Polls `seen` every [`POLL_INTERVAL`] until it is true or `wait` has passed since `since`.
