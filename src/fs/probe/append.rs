@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::results::AppendResult;
+use super::results::{AppendResult, Seen};
 use super::scratch::Scratch;
 use super::worker::{append_line, Worker};
-use super::{check_interrupted, ProbeError, ProbeOptions, POLL_INTERVAL};
-use crate::fs::{CreatePerms, FsFile};
+use super::{wait_until, ProbeError, ProbeOptions};
+use crate::fs::{CreatePerms, FsError, FsFile};
 
 const READY_WAIT: Duration = Duration::from_secs(30);
 /// How long the writers may take (a slow network file system, many lines).
@@ -66,15 +66,15 @@ pub fn probe(scratch: &Scratch, opts: &ProbeOptions) -> Result<AppendResult, Pro
     drop((a, b));
     let expected_size = 2 * u64::from(n) * append_line('A', 0).len() as u64;
     // The other mount's writes may reach the server a little after its close.
-    let start = Instant::now();
-    let data = loop {
-        let data = FsFile::open_read(&scratch.a.join(name))?.read_from(0)?;
-        if data.len() as u64 >= expected_size || start.elapsed() >= opts.wait {
-            break data;
-        }
-        check_interrupted()?;
-        std::thread::sleep(POLL_INTERVAL);
-    };
+    let path = scratch.a.join(name);
+    let mut data = Vec::new();
+    let read = wait_until(Instant::now(), opts.wait, || {
+        data = FsFile::open_read(&path)?.read_from(0)?;
+        Ok(data.len() as u64 >= expected_size)
+    })?;
+    if let Seen::Failed(reason) = read {
+        return Err(ProbeError::Fs(FsError::Invalid { path, reason }));
+    }
     let intact = count_intact(&data, &['A', 'B']);
     Ok(AppendResult {
         lines_per_writer: n,

@@ -129,14 +129,20 @@ impl fmt::Display for ProbeError {
             ProbeError::NotWritable { path, source } => {
                 write!(f, "{} is not writable: {source}", path.display())
             }
-            ProbeError::NotSameFilesystem { dir, dir2, waited } => write!(
-                f,
-                "{} is not the directory {} seen through another mount: a marker file \
-                 written through the second did not appear through the first within {:.1} s",
-                dir2.display(),
-                dir.display(),
-                waited.as_secs_f64()
-            ),
+            ProbeError::NotSameFilesystem { dir, dir2, waited } => {
+                write!(
+                    f,
+                    "{} is not the directory {} seen through another mount: a marker file \
+                     written through the second did not appear through the first",
+                    dir2.display(),
+                    dir.display()
+                )?;
+                if waited.is_zero() {
+                    Ok(())
+                } else {
+                    write!(f, " within {:.1} s", waited.as_secs_f64())
+                }
+            }
             ProbeError::Fs(e) => write!(f, "{e}"),
             ProbeError::Worker(text) => write!(f, "probe worker: {text}"),
             ProbeError::Interrupted => f.write_str("interrupted"),

@@ -6,8 +6,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::ProbeError;
-use crate::fs::{ops, random, CreatePerms, FsFile};
+use super::{ProbeError, Seen};
+use crate::fs::{ops, random, CreatePerms, FsError, FsFile};
 
 const MARKER: &str = "marker";
 
@@ -85,25 +85,32 @@ impl Scratch {
         if let Some(dir2) = dir2 {
             // On one device there is one cache: the marker shows at once or never.
             let wait = if same_device { Duration::ZERO } else { wait };
-            let start = Instant::now();
-            loop {
-                super::check_interrupted()?;
-                match ops::read_file_if_exists(&scratch.b.join(MARKER)) {
-                    Ok(Some(found)) if found == token.as_bytes() => break,
-                    Ok(_) => {}
-                    Err(e) if e.is_stale() => {}
-                    Err(e) => return Err(ProbeError::Fs(e)),
-                }
-                if start.elapsed() >= wait {
-                    let e = ProbeError::NotSameFilesystem {
+            let marker = scratch.b.join(MARKER);
+            let seen =
+                super::wait_until(Instant::now(), wait, || {
+                    match ops::read_file_if_exists(&marker) {
+                        Ok(found) => Ok(found.is_some_and(|f| f == token.as_bytes())),
+                        Err(e) if e.is_stale() => Ok(false),
+                        Err(e) => Err(e),
+                    }
+                })?;
+            match seen {
+                Seen::After(_) => {}
+                Seen::NotWithin(waited) => {
+                    scratch.remove()?;
+                    return Err(ProbeError::NotSameFilesystem {
                         dir: dir.to_path_buf(),
                         dir2: dir2.to_path_buf(),
-                        waited: wait,
-                    };
-                    scratch.remove()?;
-                    return Err(e);
+                        waited,
+                    });
                 }
-                std::thread::sleep(super::POLL_INTERVAL);
+                Seen::Failed(e) => {
+                    scratch.remove()?;
+                    return Err(ProbeError::Fs(FsError::Invalid {
+                        path: marker,
+                        reason: e,
+                    }));
+                }
             }
         }
         Ok((scratch, same_device))

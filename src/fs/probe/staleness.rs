@@ -3,11 +3,12 @@
 //! changed through DIR; all observations are then polled together until each shows the new
 //! state or the wait runs out, so the whole probe takes at most one wait.
 
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::results::{Seen, StalenessResults};
 use super::scratch::Scratch;
-use super::{check_interrupted, ProbeError, ProbeOptions, POLL_INTERVAL};
+use super::{check_interrupted, wait_until, ProbeError, ProbeOptions, POLL_INTERVAL};
 use crate::fs::{ops, CreatePerms, FsError, FsFile};
 
 /// The mtime the probe sets: far from any "now", so a cached value can't match by chance.
@@ -30,41 +31,34 @@ fn write_new(scratch: &Scratch, name: &str, data: &[u8]) -> Result<(), FsError> 
     file.sync_all_now()
 }
 
-fn exists(path: &std::path::Path) -> Result<bool, FsError> {
+fn exists(path: &Path) -> Result<bool, FsError> {
     Ok(ops::stat_if_exists(path)?.is_some())
 }
 
-fn read_all(path: &std::path::Path) -> Result<Vec<u8>, FsError> {
+fn read_all(path: &Path) -> Result<Vec<u8>, FsError> {
     FsFile::open_read(path)?.read_from(0)
 }
 
-fn listed(dir: &std::path::Path, name: &str) -> Result<bool, FsError> {
+fn listed(dir: &Path, name: &str) -> Result<bool, FsError> {
     Ok(ops::read_dir(dir)?.iter().any(|e| e.name == name))
 }
 
-/// Waits (up to `wait`) until the observer sees what `check` wants; the priming look.
+/// Waits (up to `wait`) until the observer (through `dir`) sees what `check` wants; the
+/// priming look that fills its caches.
 fn prime(
+    dir: &Path,
     wait: Duration,
-    mut check: impl FnMut() -> Result<bool, FsError>,
+    check: impl FnMut() -> Result<bool, FsError>,
 ) -> Result<(), ProbeError> {
-    let start = Instant::now();
-    loop {
-        match check() {
-            Ok(true) => return Ok(()),
-            Ok(false) | Err(_) if start.elapsed() < wait => {}
-            Ok(false) => {
-                return Err(ProbeError::Fs(FsError::Invalid {
-                    path: "observer".into(),
-                    reason:
-                        "files made for the probe never became visible through the observer path"
-                            .into(),
-                }))
-            }
-            Err(e) => return Err(ProbeError::Fs(e)),
-        }
-        check_interrupted()?;
-        std::thread::sleep(POLL_INTERVAL);
-    }
+    let reason = match wait_until(Instant::now(), wait, check)? {
+        Seen::After(_) => return Ok(()),
+        Seen::NotWithin(_) => "the probe's files never showed through this path".to_string(),
+        Seen::Failed(e) => format!("the probe's files can't be read through this path: {e}"),
+    };
+    Err(ProbeError::Fs(FsError::Invalid {
+        path: dir.to_path_buf(),
+        reason,
+    }))
 }
 
 /// Adds an observation of a change complete now.
@@ -102,18 +96,20 @@ pub fn probe(scratch: &Scratch, opts: &ProbeOptions) -> Result<StalenessResults,
 
     // The observer's first look: caches now hold the old state.
     let wait = opts.wait;
-    prime(wait, || Ok(ops::stat(&b.join("size"))?.len() == 10))?;
-    prime(wait, || exists(&b.join("mtime")))?;
-    prime(wait, || exists(&b.join("gone")))?;
-    prime(wait, || Ok(!exists(&b.join("new-name"))?))?;
-    prime(wait, || Ok(!listed(&b.join("listing"), "f")?))?;
-    prime(wait, || {
+    prime(b, wait, || {
+        Ok(ops::stat_if_exists(&b.join("size"))?.is_some_and(|m| m.len() == 10))
+    })?;
+    prime(b, wait, || exists(&b.join("mtime")))?;
+    prime(b, wait, || exists(&b.join("gone")))?;
+    prime(b, wait, || Ok(!exists(&b.join("new-name"))?))?;
+    prime(b, wait, || Ok(!listed(&b.join("listing"), "f")?))?;
+    prime(b, wait, || {
         Ok(exists(&b.join("tmp/x"))? && !exists(&b.join("new/x"))?)
     })?;
-    prime(wait, || Ok(read_all(&b.join("data-reopen"))? == old))?;
+    prime(b, wait, || Ok(read_all(&b.join("data-reopen"))? == old))?;
     let held = FsFile::open_read(&b.join("data-fd"))?;
     let mut buf = vec![0u8; DATA_SIZE];
-    prime(wait, || {
+    prime(b, wait, || {
         held.read_full_at(&mut buf, 0)?;
         Ok(buf == old)
     })?;
