@@ -123,6 +123,20 @@ fn assert_local_disk(json: &Json, dir2: bool) {
     ] {
         seen_at_once(&["staleness", what]);
     }
+    for count in [
+        "plain_estale",
+        "plain_enoent",
+        "plain_other_errors",
+        "cote_failures",
+        "mixed",
+    ] {
+        assert_eq!(
+            at(json, &["replace", count]).as_i64(),
+            Some(0),
+            "replace {count}"
+        );
+    }
+    assert!(at(json, &["replace", "cote_reads"]).as_i64() > Some(0));
     assert_eq!(at(json, &["append", "torn"]).as_i64(), Some(0));
     assert_eq!(
         at(json, &["append", "size"]),

@@ -148,6 +148,21 @@ pub fn render(r: &ProbeResults, advice: &Advice) -> Json {
             }),
         )
         .with(
+            "replace",
+            group(&r.replace, |x| {
+                Json::object()
+                    .with("replacements", x.replacements)
+                    .with("plain_reads", x.plain_reads)
+                    .with("plain_estale", x.plain_estale)
+                    .with("plain_enoent", x.plain_enoent)
+                    .with("plain_other_errors", x.plain_other_errors)
+                    .with("cote_reads", x.cote_reads)
+                    .with("cote_failures", x.cote_failures)
+                    .with("mixed", x.mixed)
+                    .with("first_error", x.first_error.clone())
+            }),
+        )
+        .with(
             "append",
             group(&r.append, |a| {
                 Json::object()

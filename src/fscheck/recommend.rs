@@ -433,6 +433,24 @@ fn notes(r: &ProbeResults, reach: Reach) -> Vec<String> {
             ));
         }
     }
+    if let Ok(x) = &r.replace {
+        let plain = x.plain_estale + x.plain_enoent + x.plain_other_errors;
+        if plain > 0 {
+            notes.push(format!(
+                "{plain} of {} reads of a file replaced through the other mount failed ({} ESTALE, {} ENOENT): cote retries these, tools that don't will see errors",
+                x.plain_reads, x.plain_estale, x.plain_enoent
+            ));
+        }
+        if x.cote_failures > 0 || x.mixed > 0 {
+            notes.push(format!(
+                "even with ESTALE retries {} of {} reads of a replaced file failed and {} gave partial content{}: don't let two servers share a mailbox here",
+                x.cote_failures,
+                x.cote_reads,
+                x.mixed,
+                x.first_error.as_ref().map(|e| format!(" (first: {e})")).unwrap_or_default()
+            ));
+        }
+    }
     if let Ok(a) = &r.append {
         if a.torn > 0 || a.size != a.expected_size {
             notes.push(format!(
@@ -466,6 +484,7 @@ fn notes(r: &ProbeResults, reach: Reach) -> Vec<String> {
         ("dotlocks", r.dotlocks.as_ref().err()),
         ("mmap", r.mmap.as_ref().err()),
         ("staleness", r.staleness.as_ref().err()),
+        ("replace", r.replace.as_ref().err()),
         ("append", r.append.as_ref().err()),
         ("names", r.names.as_ref().err()),
         ("timing", r.timing.as_ref().err()),

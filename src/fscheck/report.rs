@@ -194,6 +194,31 @@ pub fn render(r: &ProbeResults, advice: &Advice) -> String {
 
     let _ = writeln!(
         out,
+        "\nReading through {other} a file replaced (temp + rename) through DIR meanwhile"
+    );
+    match &r.replace {
+        Ok(x) => {
+            let _ = writeln!(
+                out,
+                "  {} replacements; plain reads: {} ESTALE, {} ENOENT, {} other errors of {}",
+                x.replacements, x.plain_estale, x.plain_enoent, x.plain_other_errors, x.plain_reads
+            );
+            let _ = writeln!(
+                out,
+                "  reads through cote (ESTALE retried): {} failed of {}; partial content: {}",
+                x.cote_failures, x.cote_reads, x.mixed
+            );
+            if let Some(e) = &x.first_error {
+                let _ = writeln!(out, "  first error: {e}");
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  error: {e}");
+        }
+    }
+
+    let _ = writeln!(
+        out,
         "\nO_APPEND (two writers at once, through DIR and {other})"
     );
     match &r.append {

@@ -9,7 +9,8 @@
 //! its error and the others still run.
 //!
 //! Probe groups, one concept each: [`locks`] (fcntl OFD/classic, flock), [`dotlocks`]
-//! (O_EXCL and link races), [`mmap`], [`staleness`] (attributes, names, data), [`append`],
+//! (O_EXCL and link races), [`mmap`], [`staleness`] (attributes, names, data), [`replace`]
+//! (reading a file another host replaces: ESTALE), [`append`],
 //! [`names`] (`:` in file names), [`timing`] (clock skew, fsync and rename latency).
 
 pub mod append;
@@ -17,6 +18,7 @@ pub mod dotlocks;
 pub mod locks;
 pub mod mmap;
 pub mod names;
+pub mod replace;
 pub mod results;
 pub mod scratch;
 pub mod staleness;
@@ -63,6 +65,8 @@ pub struct ProbeOptions {
     pub wait: Duration,
     /// Rounds of each dotlock race.
     pub dotlock_rounds: u32,
+    /// Times the replace probe replaces its file.
+    pub replace_rounds: u32,
     /// Lines each of the two O_APPEND writers writes.
     pub append_lines: u32,
     /// fsync and rename samples.
@@ -79,6 +83,7 @@ impl ProbeOptions {
             dir2,
             wait: Duration::from_secs(8),
             dotlock_rounds: 100,
+            replace_rounds: 200,
             append_lines: 1000,
             latency_samples: 20,
             worker,
@@ -89,6 +94,7 @@ impl ProbeOptions {
     pub fn quick(mut self) -> ProbeOptions {
         self.wait = Duration::from_secs(3);
         self.dotlock_rounds = 20;
+        self.replace_rounds = 50;
         self.append_lines = 200;
         self.latency_samples = 5;
         self
@@ -170,11 +176,12 @@ pub enum Progress {
 }
 
 /// The probe groups in the order they run.
-pub const GROUPS: [&str; 7] = [
+pub const GROUPS: [&str; 8] = [
     "locks",
     "dotlocks",
     "mmap",
     "staleness",
+    "replace",
     "append",
     "names",
     "timing",
@@ -204,6 +211,7 @@ pub fn run(
             dotlocks: groups.run("dotlocks", || dotlocks::probe(s, opts))?,
             mmap: groups.run("mmap", || mmap::probe(s, opts))?,
             staleness: groups.run("staleness", || staleness::probe(s, opts))?,
+            replace: groups.run("replace", || replace::probe(s, opts))?,
             append: groups.run("append", || append::probe(s, opts))?,
             names: groups.run("names", || names::probe(s))?,
             timing: groups.run("timing", || timing::probe(s, opts))?,

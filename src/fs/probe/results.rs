@@ -200,6 +200,23 @@ pub struct AppendResult {
     pub size: u64,
 }
 
+/// Reads through the observer path of a file replaced (temp + rename) through DIR meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReplaceResult {
+    pub replacements: u32,
+    /// Plain `open` + `read`, no retries.
+    pub plain_reads: u32,
+    pub plain_estale: u32,
+    pub plain_enoent: u32,
+    pub plain_other_errors: u32,
+    /// Reads through cote's fs layer (ESTALE retried).
+    pub cote_reads: u32,
+    pub cote_failures: u32,
+    /// Reads (of either kind) that gave no whole version.
+    pub mixed: u32,
+    pub first_error: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameResults {
     /// Creating a file named with `:` (and finding it through the observer path).
@@ -269,6 +286,7 @@ pub struct ProbeResults {
     pub dotlocks: Result<DotlockResults, String>,
     pub mmap: Result<MmapResults, String>,
     pub staleness: Result<StalenessResults, String>,
+    pub replace: Result<ReplaceResult, String>,
     pub append: Result<AppendResult, String>,
     pub names: Result<NameResults, String>,
     pub timing: Result<TimingResults, String>,

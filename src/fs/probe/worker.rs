@@ -9,6 +9,7 @@
 //! | `dotlock excl\|link NAME` | `won` / `lost` / `err TEXT` | one dotlock attempt; a won lock is held |
 //! | `release` | `ok` / `err TEXT` | drop what is held |
 //! | `append NAME TAG N` | `ready`, then after `go`: `done` / `err TEXT` | N O_APPEND lines |
+//! | `replace NAME N` | `done` / `err TEXT` | replace NAME N times by temp file + rename |
 //!
 //! NAME is relative to DIR and plain ASCII (the parent makes the names). A worker exits when
 //! its stdin closes, so it never outlives the parent by more than a command.
@@ -27,7 +28,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use super::results::RecordLockMethod;
 use super::ProbeError;
 use crate::fs::lock::dotlock::{DotLock, DotLockSettings, DEFAULT_SUFFIX};
-use crate::fs::{FlockLock, FsError, FsFile, LockKind, RecordLock};
+use crate::fs::{
+    replace_file, CreatePerms, FlockLock, FsError, FsFile, FsPolicy, LockKind, RecordLock,
+};
 
 /// How to start a worker: the program and the arguments before the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,26 +111,31 @@ impl Worker {
 
     /// Reads one answer line, waiting at most `timeout`.
     pub fn receive(&mut self, timeout: Duration) -> Result<String, ProbeError> {
+        self.try_receive(timeout)?.ok_or_else(|| {
+            ProbeError::Worker(format!(
+                "worker {} did not answer within {} s",
+                self.name,
+                timeout.as_secs()
+            ))
+        })
+    }
+
+    /// Reads one answer line if one comes within `timeout` (zero: only what is there now).
+    pub fn try_receive(&mut self, timeout: Duration) -> Result<Option<String>, ProbeError> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.pending.drain(..=end).collect();
-                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
+                return Ok(Some(String::from_utf8_lossy(&line[..end]).into_owned()));
             }
             super::check_interrupted()?;
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(ProbeError::Worker(format!(
-                    "worker {} did not answer within {} s",
-                    self.name,
-                    timeout.as_secs()
-                )));
-            }
             // Wake at least every 200 ms to notice an interruption.
             let slice = left.min(Duration::from_millis(200));
             let millis = u16::try_from(slice.as_millis()).unwrap_or(u16::MAX);
             let mut fds = [PollFd::new(self.stdout.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, PollTimeout::from(millis)) {
+                Ok(0) if left.is_zero() => return Ok(None),
                 Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
                 Ok(_) => {}
                 Err(e) => return Err(ProbeError::Worker(format!("poll failed: {}", e.desc()))),
@@ -242,6 +250,13 @@ pub fn main(args: &[OsString]) -> u8 {
                 },
                 Held::Nothing => "ok".to_string(),
             },
+            ["replace", name, count] => match count.parse::<u32>() {
+                Ok(count) => match replace(&dir.join(name), count) {
+                    Ok(()) => "done".to_string(),
+                    Err(e) => format!("err {e}"),
+                },
+                Err(_) => format!("err bad count {count}"),
+            },
             ["append", name, tag, count] => {
                 match append(&dir.join(name), tag, count, &mut input, &mut stdout) {
                     Ok(()) => "done".to_string(),
@@ -288,6 +303,27 @@ fn try_dotlock(path: &Path, use_excl: bool) -> Result<Option<DotLock>, FsError> 
         temp_prefix: None,
     };
     DotLock::try_acquire(path, &settings)
+}
+
+/// The content of the `round`th version of a replaced file: one byte repeated, so a reader
+/// can tell a whole version from a mix.
+pub fn replaced_content(round: u32) -> Vec<u8> {
+    vec![b'0' + (round % 10) as u8; 4096]
+}
+
+/// Replaces `path` `count` times the way cote rewrites files (temp file, fsync, rename over
+/// it, directory fsync).
+fn replace(path: &Path, count: u32) -> Result<(), FsError> {
+    let policy = FsPolicy::dovecot_defaults();
+    for round in 1..=count {
+        replace_file(
+            path,
+            &replaced_content(round),
+            &CreatePerms::default(),
+            &policy,
+        )?;
+    }
+    Ok(())
 }
 
 /// Opens `path` with O_APPEND (cote itself never writes that way: this measures what other

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::fs::probe::{
-    AppendResult, DotlockRace, DotlockResults, Latency, MmapResults, NameResults, StalenessResults,
-    TimingResults,
+    AppendResult, DotlockRace, DotlockResults, Latency, MmapResults, NameResults, ReplaceResult,
+    StalenessResults, TimingResults,
 };
 
 const WAIT: Duration = Duration::from_secs(8);
@@ -86,6 +86,12 @@ fn local() -> ProbeResults {
             sees_other_mount_write: None,
         }),
         staleness: Ok(staleness_all(at_once())),
+        replace: Ok(ReplaceResult {
+            replacements: 100,
+            plain_reads: 400,
+            cote_reads: 400,
+            ..ReplaceResult::default()
+        }),
         append: Ok(AppendResult {
             lines_per_writer: 1000,
             intact: 2000,
@@ -358,4 +364,35 @@ fn shared_types_are_recognised() {
     for t in ["ext4", "xfs", "btrfs", "tmpfs", "overlay"] {
         assert!(!is_shared_type(t), "{t}");
     }
+}
+
+#[test]
+fn estale_for_readers_of_replaced_files_is_noted() {
+    let mut r = gluster();
+    r.replace = Ok(ReplaceResult {
+        replacements: 100,
+        plain_reads: 400,
+        plain_estale: 31,
+        cote_reads: 400,
+        ..ReplaceResult::default()
+    });
+    let notes = advise(&r).notes.join("\n");
+    assert!(
+        notes.contains("31 of 400 reads of a file replaced through the other mount failed (31 ESTALE, 0 ENOENT)"),
+        "{notes}"
+    );
+    assert!(!notes.contains("even with ESTALE retries"), "{notes}");
+    if let Ok(x) = &mut r.replace {
+        x.cote_failures = 2;
+        x.first_error = Some("open(/x) failed: Stale file handle".into());
+    }
+    let notes = advise(&r).notes.join("\n");
+    assert!(
+        notes.contains("even with ESTALE retries 2 of 400"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("(first: open(/x) failed: Stale file handle)"),
+        "{notes}"
+    );
 }
