@@ -189,6 +189,25 @@ pub fn mkdir_parents(path: &Path, perms: &CreatePerms) -> FsResult<()> {
     }
 }
 
+/// Removes a directory tree (or a single file); a missing one is fine.
+pub fn remove_tree(path: &Path) -> FsResult<()> {
+    let meta = match lstat_if_exists(path)? {
+        Some(m) => m,
+        None => return Ok(()),
+    };
+    if !meta.is_dir() {
+        unlink_if_exists(path)?;
+        return Ok(());
+    }
+    for entry in read_dir(path)? {
+        remove_tree(&path.join(&entry.name))?;
+    }
+    match rmdir(path) {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
 /// `rmdir()`.
 pub fn rmdir(path: &Path) -> FsResult<()> {
     estale::retry(path, FsOp::Rmdir, || fs::remove_dir(path))
