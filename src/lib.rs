@@ -11,7 +11,6 @@ pub mod fscheck;
 pub mod hostname;
 pub mod imap;
 pub mod index;
-pub mod json;
 pub mod log;
 pub mod mail;
 pub mod master;

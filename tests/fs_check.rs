@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use cote::json::Json;
+use serde_json::{json, Value};
 
 const COTEADM: &str = env!("CARGO_BIN_EXE_coteadm");
 
@@ -36,7 +36,7 @@ fn in_mount_namespace(script: &str) -> Option<Output> {
         .ok()
 }
 
-fn parse(out: &Output) -> Json {
+fn parse(out: &Output) -> Value {
     assert!(
         out.status.success(),
         "fs-check failed: {}\n{}",
@@ -44,16 +44,16 @@ fn parse(out: &Output) -> Json {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    Json::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-fn at(json: &Json, path: &[&str]) -> Json {
-    json.pointer(path)
-        .unwrap_or_else(|| panic!("no {path:?} in {}", json.pretty()))
+fn at(json: &Value, path: &[&str]) -> Value {
+    json.pointer(&format!("/{}", path.join("/")))
+        .unwrap_or_else(|| panic!("no {path:?} in {json:#}"))
         .clone()
 }
 
-fn str_at(json: &Json, path: &[&str]) -> String {
+fn str_at(json: &Value, path: &[&str]) -> String {
     at(json, path)
         .as_str()
         .unwrap_or_else(|| panic!("{path:?} is not a string"))
@@ -73,7 +73,7 @@ fn assert_empty(dir: &Path) {
 }
 
 /// The results every local disk must give; `dir2`: the cross-mount fields were measured.
-fn assert_local_disk(json: &Json, dir2: bool) {
+fn assert_local_disk(json: &Value, dir2: bool) {
     for method in ["fcntl_ofd", "fcntl_classic", "flock"] {
         assert_eq!(str_at(json, &["locks", method, "same_mount"]), "excludes");
         let other = at(json, &["locks", method, "other_mount"]);
@@ -92,20 +92,16 @@ fn assert_local_disk(json: &Json, dir2: bool) {
     for mode in ["excl", "link"] {
         let race = at(json, &["dotlocks", mode]);
         assert_eq!(
-            race.get("excludes").and_then(Json::as_bool),
+            race.get("excludes").and_then(Value::as_bool),
             Some(true),
             "{mode}: {race}"
         );
-        assert_eq!(race.get("both_won").and_then(Json::as_i64), Some(0));
+        assert_eq!(race.get("both_won").and_then(Value::as_i64), Some(0));
     }
     assert_eq!(str_at(json, &["mmap", "shared_map"]), "ok");
     let seen_at_once = |path: &[&str]| {
         let v = at(json, path);
-        assert_eq!(
-            v.get("seen_after_ms"),
-            Some(&Json::Float(0.0)),
-            "{path:?}: {v}"
-        );
+        assert_eq!(v.get("seen_after_ms"), Some(&json!(0.0)), "{path:?}: {v}");
     };
     seen_at_once(&["mmap", "sees_same_mount_write"]);
     if dir2 {
@@ -143,7 +139,7 @@ fn assert_local_disk(json: &Json, dir2: bool) {
         at(json, &["append", "expected_size"])
     );
     assert_eq!(at(json, &["names", "colon_allowed"]).as_bool(), Some(true));
-    assert!(at(json, &["timing", "fsync", "median_ms"]) != Json::Null);
+    assert!(!at(json, &["timing", "fsync", "median_ms"]).is_null());
     let recommended = |name: &str| str_at(json, &["recommended", name, "value"]);
     assert_eq!(recommended("mmap_disable"), "no");
     assert_eq!(recommended("lock_method"), "fcntl");

@@ -237,7 +237,7 @@ pub fn main(args: &[OsString], worker: WorkerCommand, prefix: &str) -> u8 {
     };
     let advice = recommend::advise(&results);
     let text = if request.json {
-        json::render(&results, &advice).pretty() + "\n"
+        format!("{:#}\n", json::render(&results, &advice))
     } else {
         report::render(&results, &advice)
     };

@@ -497,4 +497,4 @@ fn notes(r: &ProbeResults, reach: Reach) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -56,7 +56,7 @@ fn staleness_all(seen: Seen) -> StalenessResults {
 }
 
 /// A local disk probed alone: everything works at once.
-fn local() -> ProbeResults {
+pub(in crate::fscheck) fn local() -> ProbeResults {
     ProbeResults {
         dirs: DirInfo {
             dir: PathBuf::from("/srv/mail"),
