@@ -179,16 +179,17 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
     }
 
-    /// APPENDLIMIT: a message literal larger than the limit is refused before it is read.
+    /// `quota_max_mail_size`: a message literal larger than the limit is refused before it
+    /// is read, with the quota plugin's answer.
     fn check_append_limit(&self, size: usize, steps: &[AppendStep]) -> Result<(), CommandError> {
-        let Some(limit) = self.settings.append_limit else {
+        let Some(limit) = self.settings.max_mail_size else {
             return Ok(());
         };
         let message = steps.iter().any(|s| matches!(s, AppendStep::Data { .. }));
         if message && size as u64 > limit {
             return Err(CommandError::no(
-                Some(Code::Other("TOOBIG".into())),
-                format!("Message too large (APPENDLIMIT is {limit} bytes)."),
+                Some(Code::Limit),
+                "Mail size is larger than the maximum size allowed by server configuration",
             ));
         }
         Ok(())

@@ -167,6 +167,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     fn enable(&mut self, names: &[String]) -> Step<Reply> {
         let mut enabled = Vec::new();
         for name in names {
+            // Only what the capability list promises can be enabled.
+            if !self.advertises(name) {
+                continue;
+            }
             match name.as_str() {
                 "CONDSTORE" => {
                     self.enable_condstore()?;
