@@ -17,72 +17,7 @@ use std::process::ExitCode;
 use cote::imap::session::{ClientWorkarounds, Disconnect, Session, SessionSettings, SessionStats};
 use cote::storage::flags::MailFlags;
 use imap_support::{External, FakeMailSession};
-use session_cases::{check, matches, parse_cases, root, split_lines, Case};
-
-/// Cases where cote deliberately answers otherwise than Dovecot, and why.
-const DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "literal size then junk",
-        "cote refuses `{5}x` before sending + OK (Dovecot sends + OK, then BAD)",
-    ),
-    (
-        "literal size then space",
-        "cote refuses `{5} ` before sending + OK (Dovecot sends + OK)",
-    ),
-    (
-        "append date as atom",
-        "Dovecot waits for the literal's first byte before answering; cote answers at once",
-    ),
-    (
-        "append catenate bad part",
-        "Dovecot then reads the rest of the line as a new command; cote skips it",
-    ),
-    (
-        "append catenate url",
-        "CATENATE URLs need URL fetching (issue 10); the double refuses them",
-    ),
-    (
-        "search return nothing found",
-        "Dovecot creates a keyword that SEARCH KEYWORD names; cote does not",
-    ),
-    (
-        "fetch savedate",
-        "the save date is the time of the probe's APPEND",
-    ),
-    ("fetch x-guid", "the GUID is Dovecot's Maildir file name"),
-    (
-        "fetch preview",
-        "PREVIEW needs preview generation (issue 10)",
-    ),
-    (
-        "fetch preview lazy",
-        "PREVIEW needs preview generation (issue 10)",
-    ),
-    (
-        "fetch snippet",
-        "PREVIEW needs preview generation (issue 10)",
-    ),
-    (
-        "fetch body peek part 0",
-        "mail layer: Dovecot treats BODY[0] as BODY[1]",
-    ),
-    ("sort", "SORT is issue 10; cote answers NO [CANNOT]"),
-    ("sort reverse date", "SORT is issue 10"),
-    ("sort display", "SORT is issue 10"),
-    ("sort return", "SORT is issue 10"),
-    ("uid sort", "SORT is issue 10"),
-    ("thread references", "THREAD is issue 10"),
-    ("thread orderedsubject", "THREAD is issue 10"),
-    (
-        "uid fetch vanished",
-        "VANISHED needs expunged UIDs by modseq (issue 10)",
-    ),
-    ("search inthread", "INTHREAD needs THREAD (issue 10)"),
-    (
-        "copy huge number",
-        "cote refuses a number beyond 4294967295; Dovecot wraps it around (to 1)",
-    ),
-];
+use session_cases::{check, matches, parse_cases, root, split_lines, Case, DIFFERENCES};
 
 fn settings() -> SessionSettings {
     SessionSettings {

@@ -269,7 +269,11 @@ impl Server {
             let _ = writeln!(conf, "}}");
         }
         for line in extra_config {
-            let _ = writeln!(conf, "{}", line.replace("{root}", &root.display().to_string()));
+            let _ = writeln!(
+                conf,
+                "{}",
+                line.replace("{root}", &root.display().to_string())
+            );
         }
         let conf_path = root.join("cote.conf");
         fs::write(&conf_path, conf).map_err(|e| format!("write config: {e}"))?;
@@ -741,7 +745,8 @@ fn main() -> ExitCode {
         .iter()
         .filter_map(|f| f.strip_prefix("session:").map(str::to_string))
         .collect();
-    let replay_all = filters.is_empty() || filters.iter().any(|f| "imap/session".contains(f.as_str()));
+    let replay_all =
+        filters.is_empty() || filters.iter().any(|f| "imap/session".contains(f.as_str()));
     if replay_all || !case_filters.is_empty() {
         let config: Vec<String> = replay::CONFIG.iter().map(|l| l.to_string()).collect();
         match Server::start(&config) {

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use cote::config::var_expand;
 use cote::config::{Config, FilterQuery};
 use cote::imap::postlogin::{serve_postlogin, LoginReply, PostloginSettings};
-use cote::storage::user::MailUserInfo;
 use cote::imap::{
     send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd, PreloginSettings,
 };
@@ -19,6 +18,7 @@ use cote::master::{cli, Connection, Registry, Stream};
 use cote::net::tls::TlsServer;
 use cote::net::tls_proxy;
 use cote::net::ConnInfo;
+use cote::storage::user::MailUserInfo;
 
 /// The services this binary runs, by service name.
 fn registry() -> Registry<Config> {
@@ -209,7 +209,9 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
     };
     let var = |name: &str| {
         use cote::config::var_expand::VarTable;
-        vars.long(name).filter(|v| !v.is_empty()).map(str::to_string)
+        vars.long(name)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
     };
     let info = MailUserInfo {
         username: user,

@@ -90,7 +90,11 @@ fn base_list(banner: &str, imap_capability: &str, literal_minus: bool) -> String
 /// Dovecot's imap process builds it: `imap_capability` applied, LITERAL+ (or LITERAL-), and
 /// SPECIAL-USE when the user has special-use mailboxes configured. An `imap_capability`
 /// that replaces the list is taken as it is.
-pub fn postlogin_capability(imap_capability: &str, literal_minus: bool, special_use: bool) -> String {
+pub fn postlogin_capability(
+    imap_capability: &str,
+    literal_minus: bool,
+    special_use: bool,
+) -> String {
     let mut caps = base_list(POSTLOGIN_BANNER, imap_capability, literal_minus);
     let replaced = !imap_capability.is_empty() && !imap_capability.starts_with('+');
     if special_use && !replaced {

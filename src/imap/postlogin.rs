@@ -101,7 +101,9 @@ impl PostloginSettings {
         session.max_mail_size = quota_max_mail_size(settings)?;
         Ok(PostloginSettings {
             session,
-            imap_capability: settings.read("imap_capability").map_err(|e| e.to_string())?,
+            imap_capability: settings
+                .read("imap_capability")
+                .map_err(|e| e.to_string())?,
             imap_literal_minus: settings.bool("imap_literal_minus"),
             imap_logout_format: settings
                 .read("imap_logout_format")
@@ -129,8 +131,7 @@ fn quota_max_mail_size(settings: &Settings) -> Result<Option<u64>, String> {
     else {
         return Ok(None);
     };
-    let size = crate::config::parse_size(value)
-        .map_err(|e| format!("quota_max_mail_size: {e}"))?;
+    let size = crate::config::parse_size(value).map_err(|e| format!("quota_max_mail_size: {e}"))?;
     Ok((size > 0).then_some(size))
 }
 

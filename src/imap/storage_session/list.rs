@@ -338,7 +338,11 @@ fn entry(namespaces: &[Namespace], name: String, f: &Found, want: &Want) -> List
     if nonexistent {
         attributes.push("\\NonExistent");
     }
-    let children = if want.return_children { a.children } else { None };
+    let children = if want.return_children {
+        a.children
+    } else {
+        None
+    };
     if children == Some(true) {
         attributes.push("\\HasChildren");
     } else if a.noinferiors {

@@ -94,8 +94,6 @@ impl MailMessage for StorageMessage<'_> {
     }
 
     fn body_structure(&mut self, extended: bool) -> Result<Vec<u8>, MailError> {
-        self.mail()?
-            .body_structure(extended)
-            .map_err(message_error)
+        self.mail()?.body_structure(extended).map_err(message_error)
     }
 }

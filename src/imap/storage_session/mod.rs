@@ -68,10 +68,12 @@ impl StorageSession {
     /// Whether any namespace configures a special-use mailbox (Dovecot advertises
     /// SPECIAL-USE only then).
     pub fn has_special_use_mailboxes(&self) -> bool {
-        self.user
-            .namespaces()
-            .iter()
-            .any(|ns| ns.config.mailboxes.iter().any(|m| !m.special_use.is_empty()))
+        self.user.namespaces().iter().any(|ns| {
+            ns.config
+                .mailboxes
+                .iter()
+                .any(|m| !m.special_use.is_empty())
+        })
     }
 
     /// The name as storage keys it: INBOX in any case is INBOX, the namespace's own form
@@ -91,9 +93,11 @@ impl StorageSession {
         let namespaces: Vec<crate::storage::namespace::Namespace> =
             self.user.namespaces().into_iter().cloned().collect();
         namespace::find(&namespaces, name).is_some_and(|(i, inner)| {
-            namespaces[i]
-                .mailbox_settings(&inner)
-                .is_some_and(|m| m.special_use.iter().any(|u| u.eq_ignore_ascii_case("\\Trash")))
+            namespaces[i].mailbox_settings(&inner).is_some_and(|m| {
+                m.special_use
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case("\\Trash"))
+            })
         })
     }
 
@@ -241,9 +245,7 @@ impl MailSession for StorageSession {
     }
 
     fn highest_modseq(&self) -> u64 {
-        self.selected
-            .as_ref()
-            .map_or(0, Selected::highest_modseq)
+        self.selected.as_ref().map_or(0, Selected::highest_modseq)
     }
 
     fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {

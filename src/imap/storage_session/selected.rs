@@ -18,14 +18,12 @@ use crate::imap::mail_session::{
 };
 use crate::imap::parser::store::StoreMode;
 use crate::index::uidset::UidSet;
-use crate::storage::api::{
-    Change, Copied, FlagMode, MailFlags, Mailbox, StoreRequest, SyncFlags,
-};
+use crate::storage::api::{Change, Copied, FlagMode, MailFlags, Mailbox, StoreRequest, SyncFlags};
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::mail::Mail;
 
-use super::message::StorageMessage;
 use super::mail_error;
+use super::message::StorageMessage;
 
 /// Maildir has 26 keyword letters: with all of them used, no new keyword can be stored
 /// (PERMANENTFLAGS then has no `\*`, as Dovecot's Maildir says).

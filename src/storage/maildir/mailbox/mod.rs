@@ -173,6 +173,8 @@ impl MaildirMailbox {
             tx.claim_recent();
             claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
             self.index.take_changes();
+        } else if !self.claims_recent {
+            claimed = unclaimed_recent(self.index.state());
         }
         self.seqs = SeqMap::new(self.index.state(), claimed);
         self.uidvalidity = self.index.state().uidvalidity();
@@ -278,6 +280,8 @@ impl MaildirMailbox {
             tx.claim_recent();
             claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
             changes.extend(self.index.take_changes());
+        } else if !self.claims_recent {
+            claimed = unclaimed_recent(self.index.state());
         }
         self.seqs.apply(&changes, &claimed);
         self.pending.extend(changes);
@@ -418,6 +422,17 @@ fn build_index(
         log::error!("Mailbox {}: {e}", core.vname);
     }
     result
+}
+
+/// What a session that claims nothing (EXAMINE) sees as \Recent: the messages no session
+/// has claimed yet, as Dovecot's read-only views show them (left for the next SELECT).
+fn unclaimed_recent(state: &crate::index::state::MailboxState) -> UidSet {
+    state
+        .messages()
+        .iter()
+        .map(|m| m.uid)
+        .filter(|&uid| uid >= state.first_recent_uid())
+        .collect()
 }
 
 /// Commits one index transaction (lock, commit, upkeep, unlock).
