@@ -114,8 +114,8 @@ fn openssl_s_client_starttls() {
         text.contains(
             "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
              CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+\r\na OK Logged in\r\n"
-        ) && text.contains("b OK NOOP completed.\r\n")
-            && text.contains("c OK Logout completed.\r\n"),
+        ) && text.contains("b OK NOOP completed (")
+            && text.contains("c OK Logout completed ("),
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );

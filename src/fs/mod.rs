@@ -12,6 +12,7 @@
 //! - [`lock`]: fcntl (OFD), flock and dotlocks, with deadlines and no `alarm()`.
 //! - [`clock`]: the file server's time, skew logging, a wall clock that never goes back.
 //! - [`view`]: index files as bytes, mapped or read per `mmap_disable`.
+//! - [`watch`]: inotify on directories, to wake IDLE on this host's changes.
 
 pub mod atomic;
 pub mod clock;
@@ -25,6 +26,7 @@ pub mod perms;
 pub mod policy;
 mod random;
 pub mod view;
+pub mod watch;
 
 pub use atomic::{replace_file, AtomicFile, TempName};
 pub use error::{FsError, FsOp, FsResult, LockHolder};
@@ -38,6 +40,7 @@ pub use nfs::NfsCache;
 pub use perms::CreatePerms;
 pub use policy::{FileKind, FsPolicy, FsyncMode, LockMethod, SyncPoint};
 pub use view::{FileIdentity, FileView, Refresh, ViewMode};
+pub use watch::DirWatch;
 
 /// This host's name (`crate::hostname`), as an fs error when the system's name is unusable.
 pub(crate) fn hostname() -> FsResult<&'static str> {

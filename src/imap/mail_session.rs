@@ -305,7 +305,7 @@ pub trait MailSession {
 
     /// While idling: a descriptor that becomes readable when the selected mailbox may have
     /// changed (inotify on this host's changes); `None` to rely on the periodic check alone.
-    fn change_fd(&self) -> Option<BorrowedFd<'_>> {
+    fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
         None
     }
 

@@ -337,8 +337,8 @@ impl MailSession for StorageSession {
         self.append = None;
     }
 
-    fn change_fd(&self) -> Option<BorrowedFd<'_>> {
-        self.selected.as_ref().and_then(Selected::change_fd)
+    fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
+        self.selected.as_mut().and_then(Selected::change_fd)
     }
 
     fn idle_check_interval(&self) -> Duration {

@@ -114,9 +114,9 @@ impl Selected {
         self.mailbox.seqs().recent_count()
     }
 
-    /// Inotify on this host's changes: not offered by storage yet, IDLE polls.
-    pub fn change_fd(&self) -> Option<BorrowedFd<'_>> {
-        None
+    /// Readable when this host changed the mailbox (storage's inotify), for IDLE.
+    pub fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
+        self.mailbox.change_fd()
     }
 
     /// What others changed since the last call (this session's own changes left out).

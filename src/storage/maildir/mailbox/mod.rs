@@ -81,7 +81,18 @@ pub struct MaildirMailbox {
     uidvalidity: u32,
     /// The "can't lock, showing only old mails" warning was logged.
     sync_denied_logged: bool,
+    /// inotify on `new/`, `cur/` and the index directory, once IDLE asked for it.
+    watch: ChangeWatch,
     _memory_index: Option<MemoryIndexDir>,
+}
+
+/// Whether the mailbox's directories are watched (see [`Mailbox::change_fd`]).
+#[derive(Debug)]
+enum ChangeWatch {
+    NotAsked,
+    Watching(crate::fs::DirWatch),
+    /// Starting failed (logged once): changes are seen by periodic syncs only.
+    Failed,
 }
 
 impl MaildirMailbox {
@@ -153,6 +164,7 @@ impl MaildirMailbox {
             pending: Vec::new(),
             uidvalidity: 0,
             sync_denied_logged: false,
+            watch: ChangeWatch::NotAsked,
             _memory_index: memory,
         };
         mb.run(|mb| mb.open_view()).map_err(fin)?;
@@ -516,6 +528,13 @@ impl Mailbox for MaildirMailbox {
 
     fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
         let vname = self.core.vname.clone();
+        // Emptied before looking, so a change made after the look wakes the next wait.
+        if let ChangeWatch::Watching(watch) = &self.watch {
+            if let Err(e) = watch.drain() {
+                log::error!("Mailbox {vname}: {e}");
+                self.watch = ChangeWatch::Failed;
+            }
+        }
         self.run(|mb| mb.sync_inner(flags))
             .map_err(|e| e.finish(&vname))
     }
@@ -634,6 +653,28 @@ impl Mailbox for MaildirMailbox {
     fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()> {
         self.cache_inner(mails);
         Ok(())
+    }
+
+    fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        if let ChangeWatch::NotAsked = self.watch {
+            let (new, cur) = (self.core.dir.join("new"), self.core.dir.join("cur"));
+            self.watch = match crate::fs::DirWatch::new(&[&new, &cur, &self.index_dir]) {
+                Ok(watch) => ChangeWatch::Watching(watch),
+                Err(e) => {
+                    // Like Dovecot past its inotify limits: IDLE still sees changes, later.
+                    log::warn!(
+                        "Mailbox {}: {e}: changes are noticed every \
+                         mailbox_idle_check_interval only",
+                        self.core.vname
+                    );
+                    ChangeWatch::Failed
+                }
+            };
+        }
+        match &self.watch {
+            ChangeWatch::Watching(watch) => Some(std::os::fd::AsFd::as_fd(watch)),
+            ChangeWatch::NotAsked | ChangeWatch::Failed => None,
+        }
     }
 
     fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>> {
