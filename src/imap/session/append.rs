@@ -85,10 +85,16 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let mut reader = AppendReader::default();
         let mut progress = self.parser.args_streaming();
+        // A failure known when a LITERAL+ message is announced is answered at once, as
+        // Dovecot does; the rest of the command is then read and dropped.
+        let mut answered = false;
         loop {
             match progress {
                 Err(e) => {
                     self.mail.append_abort();
+                    if answered {
+                        return Ok(None);
+                    }
                     if let Some(failure) = failed {
                         return self.append_failed(failure);
                     }
@@ -109,6 +115,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     }
                     if let Some(failure) = failed {
                         self.mail.append_abort();
+                        if answered {
+                            return Ok(None);
+                        }
                         return self.append_failed(failure);
                     }
                     let committed = self.mail.append_commit();
@@ -157,6 +166,18 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                             self.mail.append_abort();
                             let failure = failed.unwrap_or_else(CommandError::invalid_arguments);
                             return self.append_failed(failure);
+                        }
+                        if let (false, Some(CommandError::Reply { status, code, text })) =
+                            (answered, &failed)
+                        {
+                            let reply = Reply {
+                                status: *status,
+                                code: code.clone(),
+                                text: text.clone(),
+                            };
+                            self.tagged(reply)?;
+                            self.flush()?;
+                            answered = true;
                         }
                         self.skip_literal(size)?;
                     }
