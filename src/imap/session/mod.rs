@@ -479,6 +479,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 };
             }
         };
+        self.mail.begin_command();
         let reply = self.execute(command, cmd)?;
         self.finish(command, reply)
     }

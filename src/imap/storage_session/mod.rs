@@ -337,6 +337,18 @@ impl MailSession for StorageSession {
         self.append = None;
     }
 
+    fn begin_command(&mut self) {
+        if let Some(selected) = self.selected.as_mut() {
+            selected.begin_command();
+        }
+    }
+
+    fn expunges_reported(&mut self, uids: &UidSet) {
+        if let Some(selected) = self.selected.as_mut() {
+            selected.forget(uids);
+        }
+    }
+
     fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
         self.selected.as_mut().and_then(Selected::change_fd)
     }

@@ -18,7 +18,9 @@ use crate::imap::mail_session::{
 };
 use crate::imap::parser::store::StoreMode;
 use crate::index::uidset::UidSet;
-use crate::storage::api::{Change, Copied, FlagMode, MailFlags, Mailbox, StoreRequest, SyncFlags};
+use crate::storage::api::{
+    Change, Copied, FlagMode, MailFlags, Mailbox, MessageInfo, StoreRequest, SyncFlags,
+};
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::mail::Mail;
 
@@ -44,6 +46,13 @@ pub(super) struct Selected {
     known_max: u32,
     /// Messages read by FETCH with fields to add to the cache.
     cache_queue: Vec<Mail>,
+    /// The index was read since the command began (or the last sync).
+    refreshed: bool,
+    /// Changes read before the command's first message access, for the next sync.
+    unreported: Vec<Change>,
+    /// Messages others expunged that the client has not been told of yet, as they were
+    /// last (FETCH and SEARCH still see them, as in Dovecot).
+    gone: HashMap<u32, MessageInfo>,
 }
 
 impl Selected {
@@ -89,6 +98,9 @@ impl Selected {
             own_expunges: UidSet::new(),
             known_max: uids.last().copied().unwrap_or(0),
             cache_queue: Vec::new(),
+            refreshed: true,
+            unreported: Vec::new(),
+            gone: HashMap::new(),
         };
         Ok((selected, first))
     }
@@ -124,8 +136,20 @@ impl Selected {
     /// the UIDs the session knows, and the expunges it holds), flag changes from the stream.
     pub fn sync(&mut self) -> StorageResult<MailboxChanges> {
         self.flush_cache();
-        let changes = self.mailbox.sync(SyncFlags::default())?;
+        let mut changes = std::mem::take(&mut self.unreported);
+        changes.extend(self.mailbox.sync(SyncFlags::default())?);
+        self.refreshed = true;
         let mut out = MailboxChanges::default();
+        // What storage still shows of messages expunged by others, before it lets them go.
+        for change in &changes {
+            if let Change::Expunged { uid } = *change {
+                if uid <= self.known_max && !self.own_expunges.contains(uid) {
+                    if let Some(info) = self.mailbox.info(uid) {
+                        self.gone.insert(uid, info);
+                    }
+                }
+            }
+        }
         // The session keeps its own numbering and holds expunges back itself.
         for (_, uid) in self.mailbox.take_expunges() {
             if uid > self.known_max {
@@ -169,10 +193,42 @@ impl Selected {
         Ok(out)
     }
 
+    /// The client was told of these expunges.
+    pub fn forget(&mut self, uids: &UidSet) {
+        for uid in uids.iter() {
+            self.gone.remove(&uid);
+        }
+    }
+
+    /// A command begins: its first message access reads the index anew.
+    pub fn begin_command(&mut self) {
+        self.refreshed = false;
+    }
+
+    /// Dovecot's views show messages with their newest flags, and messages expunged
+    /// meanwhile as they last were, before the session reports either: so the first access
+    /// in a command reads what changed (without waiting for the Maildir lock), and keeps
+    /// it for the next [`sync`](Self::sync) to report.
+    fn refresh_once(&mut self) -> Result<(), MailError> {
+        if self.refreshed {
+            return Ok(());
+        }
+        self.refreshed = true;
+        let quick = SyncFlags {
+            full: false,
+            fast: true,
+        };
+        let changes = self.mailbox.sync(quick).map_err(mail_error)?;
+        self.unreported.extend(changes);
+        Ok(())
+    }
+
     pub fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {
+        self.refresh_once()?;
         let info = self
             .mailbox
             .info(uid)
+            .or_else(|| self.gone.get(&uid).cloned())
             .ok_or_else(|| MailError::new(MailErrorKind::Expunged, "Message was expunged"))?;
         Ok(StorageMessage::new(self, info))
     }

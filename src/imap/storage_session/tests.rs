@@ -158,3 +158,38 @@ fn copy_and_append_into_another_mailbox_and_status() {
         MailErrorKind::NotFound
     );
 }
+
+#[test]
+fn a_message_expunged_by_another_session_shows_as_it_was_last_until_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    let mut b = session(dir.path());
+    let uid = append(&mut a, "INBOX", MESSAGE, MailFlags::SEEN);
+    a.select("INBOX", false).unwrap();
+    b.select("INBOX", false).unwrap();
+    b.store(&uids(&[uid]), &change(StoreMode::Add, MailFlags::DELETED))
+        .unwrap();
+    b.expunge(None).unwrap();
+
+    // A command of a's reads the newest flags, though nothing was reported yet.
+    a.begin_command();
+    let flags = a.message(uid).unwrap().flags().unwrap();
+    assert_eq!(flags.system, MailFlags::SEEN | MailFlags::DELETED);
+    let changes = a.sync().unwrap();
+    assert_eq!(changes.flags_changed, uids(&[uid]));
+    assert_eq!(changes.expunged, uids(&[uid]));
+    // Until the client is told, the message keeps showing (its flags; its content is gone).
+    a.begin_command();
+    let mut message = a.message(uid).unwrap();
+    assert!(message.flags().unwrap().system.contains(MailFlags::DELETED));
+    assert_eq!(
+        message.parsed().err().map(|e| e.kind),
+        Some(MailErrorKind::Expunged)
+    );
+    drop(message);
+    a.expunges_reported(&uids(&[uid]));
+    assert_eq!(
+        a.message(uid).err().map(|e| e.kind),
+        Some(MailErrorKind::Expunged)
+    );
+}

@@ -14,13 +14,14 @@ mod core;
 mod sync;
 mod write;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fs::{ops, CreatePerms};
 use crate::index::mailbox::MailboxIndex;
 use crate::index::settings::{IndexSettings, LOG_NAME};
-use crate::index::state::Change;
+use crate::index::state::{Change, MailboxState, MessageRecord};
 use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
 use crate::index::view::SeqMap;
@@ -83,6 +84,9 @@ pub struct MaildirMailbox {
     sync_denied_logged: bool,
     /// inotify on `new/`, `cur/` and the index directory, once IDLE asked for it.
     watch: ChangeWatch,
+    /// Messages expunged (by anyone) that the session still numbers until it takes the
+    /// expunges: what it last knew of them, as Dovecot's views keep showing them.
+    gone: HashMap<u32, MessageInfo>,
     _memory_index: Option<MemoryIndexDir>,
 }
 
@@ -165,6 +169,7 @@ impl MaildirMailbox {
             uidvalidity: 0,
             sync_denied_logged: false,
             watch: ChangeWatch::NotAsked,
+            gone: HashMap::new(),
             _memory_index: memory,
         };
         mb.run(|mb| mb.open_view()).map_err(fin)?;
@@ -191,6 +196,8 @@ impl MaildirMailbox {
         self.seqs = SeqMap::new(self.index.state(), claimed);
         self.uidvalidity = self.index.state().uidvalidity();
         self.pending.clear();
+        self.index.take_retired();
+        self.gone.clear();
         Ok(())
     }
 
@@ -210,9 +217,17 @@ impl MaildirMailbox {
     fn rebuild_index(&mut self, uidvalidity: Option<u32>) -> StorageResult<()> {
         let fresh = build_index(&mut self.core, &self.index_dir, uidvalidity)?;
         let changes = self.index.state().diff(fresh.state());
+        let old = self.index.state();
+        let missing: Vec<MessageInfo> = old
+            .messages()
+            .iter()
+            .filter(|m| fresh.state().message(m.uid).is_none())
+            .map(|m| self.info_of(old, m))
+            .collect();
         self.index = fresh;
         self.seqs.apply(&changes, &UidSet::new());
         self.pending.extend(changes);
+        self.keep_gone(missing);
         Ok(())
     }
 
@@ -297,7 +312,31 @@ impl MaildirMailbox {
         }
         self.seqs.apply(&changes, &claimed);
         self.pending.extend(changes);
+        let retired = self.index.take_retired();
+        let state = self.index.state();
+        let retired: Vec<MessageInfo> = retired.iter().map(|m| self.info_of(state, m)).collect();
+        self.keep_gone(retired);
         Ok(())
+    }
+
+    /// A message as the session sees it.
+    fn info_of(&self, state: &MailboxState, m: &MessageRecord) -> MessageInfo {
+        MessageInfo {
+            uid: m.uid,
+            flags: mail_flags(m.flags),
+            keywords: keyword_names(state, m),
+            modseq: m.modseq,
+            recent: self.seqs.is_recent(m.uid),
+        }
+    }
+
+    /// Keeps what the session knew of messages just expunged that it still numbers.
+    fn keep_gone(&mut self, infos: Vec<MessageInfo>) {
+        for info in infos {
+            if self.seqs.is_expunged(info.uid) {
+                self.gone.insert(info.uid, info);
+            }
+        }
     }
 
     /// The session must close the mailbox: it was deleted or recreated.
@@ -544,19 +583,19 @@ impl Mailbox for MaildirMailbox {
     }
 
     fn take_expunges(&mut self) -> Vec<(u32, u32)> {
-        self.seqs.take_expunges()
+        let taken = self.seqs.take_expunges();
+        for (_, uid) in &taken {
+            self.gone.remove(uid);
+        }
+        taken
     }
 
     fn info(&self, uid: u32) -> Option<MessageInfo> {
         let state = self.index.state();
-        let m = state.message(uid)?;
-        Some(MessageInfo {
-            uid,
-            flags: mail_flags(m.flags),
-            keywords: keyword_names(state, m),
-            modseq: m.modseq,
-            recent: self.seqs.is_recent(uid),
-        })
+        match state.message(uid) {
+            Some(m) => Some(self.info_of(state, m)),
+            None => self.gone.get(&uid).cloned(),
+        }
     }
 
     fn keywords(&self) -> Vec<String> {
