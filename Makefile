@@ -31,9 +31,13 @@ build-deps:
 	    echo "cote links libpam and libcrypt: sudo apt-get install build-essential libpam0g-dev libcrypt-dev" >&2; \
 	    exit 1; }
 
+# The demo users' passwd-file needs an absolute path; started as root, mail processes run as
+# nobody (see etc/conf.d/10-auth.conf and 10-mail.conf).
 run: build
-	mkdir -p var
-	./target/release/cote -F -c etc/cote.conf
+	mkdir -p var/mail
+	if [ "$$(id -u)" = 0 ]; then chown nobody:nogroup var/mail; fi
+	if [ "$$(id -u)" = 0 ]; then export COTE_DEMO_MAIL_USER=nobody COTE_DEMO_MAIL_GROUP=nogroup; fi; \
+	COTE_DEMO_USERS=$(CURDIR)/etc/users ./target/release/cote -F -c etc/cote.conf
 
 test: build-deps oracle
 	COTE_DOVECOT_ROOT=$${COTE_DOVECOT_ROOT:-$(abspath $(ORACLE_DIR))} $(CARGO) test --release

@@ -178,6 +178,12 @@ pub trait Mailbox {
     fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()>;
     /// For hard-link copies: the message's current file and the mailbox's file permissions.
     fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>>;
+    /// A descriptor that becomes readable when this host changes the mailbox (IDLE waits on
+    /// it); watching starts at the first call and [`sync`](Self::sync) rearms it. `None`
+    /// where there is no such thing: other hosts' changes are only seen by syncing.
+    fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
 }
 
 /// A message file another mailbox may link to.
