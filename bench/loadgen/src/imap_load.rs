@@ -142,11 +142,15 @@ fn mix_session(
 ) -> Result<(), ClientError> {
     let mut client = target.session(user, stats)?;
     let mut selected = Selected::default();
-    // Without a selected mailbox the mix cannot run: the session ends (and is counted).
+    // Without a selected mailbox the mix cannot run: the session ends, counted as a SELECT
+    // error, and the next one waits a little (no tight login loop against a broken server).
     let start = Instant::now();
     let reply = client.command("SELECT INBOX")?;
-    reply.expect_ok("SELECT")?;
-    selected.apply(&reply)?;
+    if let Err(err) = reply.expect_ok("SELECT").and_then(|()| selected.apply(&reply)) {
+        stats.error("SELECT", &format!("{user}: {err}"));
+        thread::sleep(Duration::from_millis(50));
+        return Ok(());
+    }
     stats.ok("SELECT", start.elapsed());
     let mut done = 0;
     while Instant::now() < deadline && (mode == Mode::Persistent || done < CHURN_COMMANDS) {
@@ -429,8 +433,9 @@ pub fn run_logins(target: &Target, clients: usize, duration: Duration) -> (Stats
     (total, start.elapsed())
 }
 
-/// SELECT then `FETCH 1:* (FLAGS UID RFC822.SIZE)`, checking that every message answers.
-pub fn run_fetch_all(target: &Target, expect: Option<u32>) -> (Stats, Duration) {
+/// SELECT then `FETCH 1:* (FLAGS UID RFC822.SIZE)` `repeat` times, checking that every
+/// message answers.
+pub fn run_fetch_all(target: &Target, expect: Option<u32>, repeat: usize) -> (Stats, Duration) {
     let mut stats = Stats::default();
     let start = Instant::now();
     let user = target.user(0).to_string();
@@ -448,14 +453,16 @@ pub fn run_fetch_all(target: &Target, expect: Option<u32>) -> (Stats, Duration) 
             }
             .map(|()| drop(reply))
         })?;
-        timed(&mut stats, "FETCH-1:*", || {
-            let reply = checked(
-                &mut client,
-                &mut selected,
-                "FETCH 1:* (FLAGS UID RFC822.SIZE)",
-            )?;
-            expect_fetches(&reply, 1..=selected.exists, "RFC822.SIZE")
-        })?;
+        for _ in 0..repeat {
+            timed(&mut stats, "FETCH-1:*", || {
+                let reply = checked(
+                    &mut client,
+                    &mut selected,
+                    "FETCH 1:* (FLAGS UID RFC822.SIZE)",
+                )?;
+                expect_fetches(&reply, 1..=selected.exists, "RFC822.SIZE")
+            })?;
+        }
         timed(&mut stats, "LOGOUT", || {
             client.command("LOGOUT")?.expect_ok("LOGOUT")
         })
@@ -528,18 +535,39 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Opens `sessions` logged-in sessions with INBOX selected, prints `READY <n>` on stdout and
 /// holds them until stdin closes; then logs them out.
 pub fn run_idle(target: &Target, sessions: usize) -> (Stats, Duration) {
-    let mut stats = Stats::default();
+    /// Sessions are opened by this many threads at once (logins take milliseconds each).
+    const OPENERS: usize = 8;
     let start = Instant::now();
+    let handles: Vec<_> = (0..OPENERS)
+        .map(|opener| {
+            let target = target.clone();
+            thread::spawn(move || {
+                let mut stats = Stats::default();
+                let mut open = Vec::new();
+                for n in (opener..sessions).step_by(OPENERS) {
+                    let user = target.user(n).to_string();
+                    let result = target.session(&user, &mut stats).and_then(|mut client| {
+                        client.command("SELECT INBOX")?.expect_ok("SELECT")?;
+                        Ok(client)
+                    });
+                    match result {
+                        Ok(client) => open.push(client),
+                        Err(err) => stats.error("SESSION", &format!("{user}: {err}")),
+                    }
+                }
+                (stats, open)
+            })
+        })
+        .collect();
+    let mut stats = Stats::default();
     let mut open = Vec::with_capacity(sessions);
-    for n in 0..sessions {
-        let user = target.user(n).to_string();
-        let result = target.session(&user, &mut stats).and_then(|mut client| {
-            client.command("SELECT INBOX")?.expect_ok("SELECT")?;
-            Ok(client)
-        });
-        match result {
-            Ok(client) => open.push(client),
-            Err(err) => stats.error("SESSION", &format!("{user}: {err}")),
+    for handle in handles {
+        match handle.join() {
+            Ok((theirs, mut clients)) => {
+                stats.merge(theirs);
+                open.append(&mut clients);
+            }
+            Err(_) => stats.error("CLIENT", "a client thread panicked"),
         }
     }
     println!("READY {}", open.len());

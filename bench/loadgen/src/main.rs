@@ -3,7 +3,7 @@
 //!   cote-loadgen corpus --maildir DIR --count N [--seed S] [--profile mixed|small]
 //!   cote-loadgen imap-mix --addr A --users U --clients N --seconds T --mode churn|persistent
 //!   cote-loadgen logins|pop3|lmtp --addr A --users U --clients N --seconds T
-//!   cote-loadgen fetch-all --addr A --users U [--expect N]
+//!   cote-loadgen fetch-all --addr A --users U [--expect N] [--repeat R]
 //!   cote-loadgen search-text --addr A --users U --count N [--seed S] [--profile P] [--repeat R]
 //!   cote-loadgen idle --addr A --users U --sessions N      (holds them until stdin closes)
 //!
@@ -147,6 +147,7 @@ fn run(args: &[String]) -> Result<(), String> {
         "fetch-all" => imap_load::run_fetch_all(
             &opts.target()?,
             opts.0.get("expect").and_then(|n| n.parse().ok()),
+            opts.num("repeat", Some(1))?,
         ),
         "search-text" => imap_load::run_search_text(
             &opts.target()?,
