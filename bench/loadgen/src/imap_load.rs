@@ -146,7 +146,10 @@ fn mix_session(
     // error, and the next one waits a little (no tight login loop against a broken server).
     let start = Instant::now();
     let reply = client.command("SELECT INBOX")?;
-    if let Err(err) = reply.expect_ok("SELECT").and_then(|()| selected.apply(&reply)) {
+    if let Err(err) = reply
+        .expect_ok("SELECT")
+        .and_then(|()| selected.apply(&reply))
+    {
         stats.error("SELECT", &format!("{user}: {err}"));
         thread::sleep(Duration::from_millis(50));
         return Ok(());
