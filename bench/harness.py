@@ -16,6 +16,7 @@ COTE_DOVECOT_ROOT (the unpacked Dovecot, see t/oracle/dovecot).
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import resource
@@ -568,6 +569,18 @@ def git_commit():
         return "unknown"
 
 
+def binary_identity(path):
+    """`--version` and sha256 of a binary: the results say which build ran."""
+    try:
+        version = subprocess.run([path, "--version"], capture_output=True, text=True,
+                                 timeout=10).stdout.strip()
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+    except (OSError, subprocess.SubprocessError) as err:
+        return {"path": path, "error": str(err)}
+    return {"path": path, "version": version, "sha256": digest}
+
+
 def machine():
     mem_kb = 0
     with open("/proc/meminfo") as f:
@@ -641,7 +654,7 @@ def main():
     finished = datetime.datetime.now(datetime.timezone.utc)
     meta = {"date": started.isoformat(timespec="seconds"), "profile": profile_name,
             "seconds": round((finished - started).total_seconds()), "commit": git_commit(),
-            "cote": cote_binary(), "machine": machine(), "settings": p,
+            "cote": binary_identity(cote_binary()), "machine": machine(), "settings": p,
             "config": "bench/conf/bench.conf.in (same file for both servers)"}
     heading = (f"cote bench ({profile_name}) {meta['date']} commit {meta['commit'][:12]} "
                f"cores {meta['machine']['cores']} memory {meta['machine']['memory_mb']} MB "
