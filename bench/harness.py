@@ -500,7 +500,7 @@ def fmt(value, digits=1):
 def summarize(rows):
     """The table: medians per side and ratios B / A."""
     lines = []
-    header = (f"{'workload':<34} {'unit':<16} {'A':<8} {'B':<11} {'A rate':>10} {'B rate':>10} "
+    header = (f"{'workload':<40} {'unit':<16} {'A':<8} {'B':<11} {'A rate':>10} {'B rate':>10} "
               f"{'B/A':>6} {'A cpu':>9} {'B cpu':>9} {'B/A':>6} {'other':>6} trust")
     lines.append(header)
     lines.append("-" * len(header))
@@ -542,11 +542,11 @@ def summarize(rows):
         entry.update(rate_ratio=rate_ratio, cpu_ratio=cpu_ratio, other_cores=other, trust=trust)
         table.append(entry)
         lines.append(
-            f"{name:<34} {unit:<16} {a:<8} {b:<11} {fmt(sa['rate']):>10} {fmt(sb['rate']):>10} "
+            f"{name:<40} {unit:<16} {a:<8} {b:<11} {fmt(sa['rate']):>10} {fmt(sb['rate']):>10} "
             f"{fmt(rate_ratio, 2):>6} {fmt(sa['cpu_per']):>9} {fmt(sb['cpu_per']):>9} "
             f"{fmt(cpu_ratio, 2):>6} {fmt(other, 2):>6} {trust}")
         if unit.startswith("RSS"):
-            lines.append(f"{'':<34} {'PSS kB/session':<16} {'':<8} {'':<11} "
+            lines.append(f"{'':<40} {'PSS kB/session':<16} {'':<8} {'':<11} "
                          f"{fmt(sa['pss_per']):>10} {fmt(sb['pss_per']):>10}")
         for reason in reasons:
             lines.append(f"    {reason[:160]}")
