@@ -280,3 +280,52 @@ fn dovecot_serves_what_cote_wrote() {
     );
     assert!(oracle.complaints().is_empty(), "{:?}", oracle.complaints());
 }
+
+/// cote appends (under the same locks) to a file Dovecot wrote and keeps using: Dovecot
+/// serves the new messages with the UIDs cote gave them, and its old ones untouched.
+#[test]
+fn dovecot_serves_what_cote_appended_to_its_file() {
+    let oracle = Oracle::start(LOCATION, "");
+    oracle.imap(
+        "alice",
+        "c.create('Shared')\n\
+         c.append('Shared', r'(\\Seen $Work)', None, b'Subject: d1\\r\\n\\r\\none\\r\\n')\n\
+         c.append('Shared', None, None, b'Subject: d2\\r\\n\\r\\ntwo\\r\\n')\n",
+    );
+    let before = parse_dump(&oracle.imap("alice", &py_dump("Shared")));
+    let path = oracle.path("mail/alice/Shared");
+    let kws = vec!["$Work".to_string()];
+    let policy = cote::fs::FsPolicy::dovecot_defaults();
+    let locks = cote::fs::lock::mbox::MboxLockSettings::dovecot_defaults();
+    let (validity, uids) = cote::storage::mbox::spool::append_messages(
+        &policy,
+        &locks,
+        &path,
+        &[NewMessage {
+            sender: "carol@example.com",
+            received: 1_764_000_000,
+            local_offset_minutes: 0,
+            uid: 0,
+            flags: MailFlags::FLAGGED,
+            keywords: &kws,
+            base: None,
+            message: b"Subject: c3\r\n\r\nFrom cote\r\n",
+        }],
+        1,
+    )
+    .unwrap();
+    assert_eq!(validity, before.uid_validity);
+    assert_eq!(uids, [before.uid_next]);
+    let after = parse_dump(&oracle.imap("alice", &py_dump("Shared")));
+    let mut expected = before.messages.clone();
+    expected.insert(
+        uids[0],
+        (
+            vec!["$Work".to_string(), "\\Flagged".to_string()],
+            b"Subject: c3\r\n\r\nFrom cote\r\n".to_vec(),
+        ),
+    );
+    assert_eq!(after.messages, expected);
+    assert_eq!(after.uid_next, uids[0] + 1);
+    assert!(oracle.complaints().is_empty(), "{:?}", oracle.complaints());
+}

@@ -8,3 +8,4 @@
 //! `namespace.rs` answers an `mbox:` location with a not-implemented error.
 
 pub mod format;
+pub mod spool;
