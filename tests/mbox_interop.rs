@@ -329,3 +329,57 @@ fn dovecot_serves_what_cote_appended_to_its_file() {
     assert_eq!(after.uid_next, uids[0] + 1);
     assert!(oracle.complaints().is_empty(), "{:?}", oracle.complaints());
 }
+
+/// cote changes flags and keywords in place in a file Dovecot wrote (and has indexed):
+/// Dovecot notices and serves the new flags, bodies unchanged.
+#[test]
+fn dovecot_sees_flags_cote_changed_in_place() {
+    let oracle = Oracle::start(LOCATION, "");
+    oracle.imap(
+        "alice",
+        "c.create('Flags')\n\
+         c.append('Flags', r'(\\Seen $Work)', None, b'Subject: f1\\r\\n\\r\\none\\r\\n')\n\
+         c.append('Flags', r'(Later)', None, b'Subject: f2\\r\\n\\r\\nFrom two\\r\\n')\n\
+         c.select('Flags')\nc.uid('FETCH', '1:*', '(FLAGS)')\nc.unselect()\n",
+    );
+    let before = parse_dump(&oracle.imap("alice", &py_dump("Flags")));
+    let path = oracle.path("mail/alice/Flags");
+    let policy = cote::fs::FsPolicy::dovecot_defaults();
+    let locks = cote::fs::lock::mbox::MboxLockSettings::dovecot_defaults();
+    let later = vec!["Later".to_string()];
+    let both = vec!["$Work".to_string(), "Later".to_string()];
+    let missing = cote::storage::mbox::spool::update_flags(
+        &policy,
+        &locks,
+        &path,
+        &[
+            cote::storage::mbox::spool::FlagUpdate {
+                uid: 1,
+                flags: MailFlags::ANSWERED | MailFlags::DELETED,
+                keywords: &later,
+            },
+            cote::storage::mbox::spool::FlagUpdate {
+                uid: 2,
+                flags: MailFlags::SEEN | MailFlags::FLAGGED | MailFlags::DRAFT,
+                keywords: &both,
+            },
+        ],
+    )
+    .unwrap();
+    assert!(missing.is_empty());
+    let after = parse_dump(&oracle.imap("alice", &py_dump("Flags")));
+    let flags = |uid: u32| after.messages[&uid].0.clone();
+    assert_eq!(flags(1), ["Later", "\\Answered", "\\Deleted"]);
+    assert_eq!(
+        flags(2),
+        ["$Work", "Later", "\\Draft", "\\Flagged", "\\Seen"]
+    );
+    for uid in [1, 2] {
+        assert_eq!(after.messages[&uid].1, before.messages[&uid].1);
+    }
+    assert_eq!(
+        (after.uid_validity, after.uid_next),
+        (before.uid_validity, before.uid_next)
+    );
+    assert!(oracle.complaints().is_empty(), "{:?}", oracle.complaints());
+}

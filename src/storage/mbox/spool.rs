@@ -10,10 +10,14 @@
 //!   between the two steps loses nothing: an `X-UID:` equal to the next UID is accepted by
 //!   Dovecot's rules and ours.
 //!
+//! - [`update_flags`]: headers rewritten in place within their padding (flags, keywords).
+//!
 //! Not implemented (clear errors, never silent): appending to a file holding messages
 //! without a valid `X-UID:` (mail another program delivered; giving them UIDs needs the
 //! header rewrite), and new keyword names in a file whose `X-IMAPbase:` does not list them
-//! (that header would have to grow).
+//! (that header would have to grow), and flag changes that do not fit in a header's
+//! padding: all three need the whole-file rewrite (moving data, crash-safe), which expunge
+//! needs too and which is not written yet.
 
 use std::path::Path;
 
@@ -23,8 +27,10 @@ use crate::mail::header::fields;
 use crate::storage::error::{StorageError, StorageResult};
 
 use super::format::{
-    append_message, assign_uids, parse_mbox, ImapBase, MboxFile, NewMessage, UidAssignment,
+    append_message, assign_uids, parse_mbox, rewrite_header, HeaderUpdate, ImapBase, MboxFile,
+    NewMessage, UidAssignment,
 };
+use crate::storage::flags::MailFlags;
 
 /// An mbox file as read under its read locks.
 #[derive(Debug, Clone)]
@@ -191,6 +197,83 @@ pub fn append_messages(
     }
     lock.release()?;
     Ok((base.uid_validity, uids))
+}
+
+/// A flag and keyword change for one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagUpdate<'a> {
+    pub uid: u32,
+    pub flags: MailFlags,
+    pub keywords: &'a [String],
+}
+
+/// Rewrites the headers of the messages in `updates` in place under `mbox_write_locks`
+/// (see [`rewrite_header`]); returns the UIDs that are not in the file (expunged). Nothing
+/// is written unless every update fits: one that needs the file rewritten is refused as
+/// not implemented, as are keywords `X-IMAPbase:` does not list and files holding messages
+/// without an `X-UID:`.
+pub fn update_flags(
+    policy: &FsPolicy,
+    locks: &MboxLockSettings,
+    path: &Path,
+    updates: &[FlagUpdate<'_>],
+) -> StorageResult<Vec<u32>> {
+    let lock = MboxLock::acquire(policy, locks, path, LockKind::Exclusive)?;
+    let file = lock.file();
+    let snapshot = parse(path, file.read_from(0)?)?;
+    if snapshot.uids.uids.iter().any(|u| !u.in_file) {
+        return Err(StorageError::not_implemented(
+            "changing flags in an mbox holding messages without a valid X-UID header (giving \
+             them UIDs needs an mbox header rewrite)",
+        )
+        .at_path(path));
+    }
+    let known: &[String] = snapshot.file.base.as_ref().map_or(&[], |b| &b.keywords);
+    let mut writes = Vec::with_capacity(updates.len());
+    let mut missing = Vec::new();
+    for u in updates {
+        let Some(i) = snapshot.uids.uids.iter().position(|a| a.uid == u.uid) else {
+            missing.push(u.uid);
+            continue;
+        };
+        if let Some(k) = u
+            .keywords
+            .iter()
+            .find(|k| !known.iter().any(|b| b.eq_ignore_ascii_case(k)))
+        {
+            return Err(StorageError::not_implemented(format!(
+                "adding keyword {k} to an mbox whose X-IMAPbase header does not list it \
+                 (that header would need a rewrite)"
+            ))
+            .at_path(path)
+            .for_uid(u.uid));
+        }
+        let msg = &snapshot.file.messages[i];
+        let is_first = i == 0 && snapshot.file.pseudo.is_none();
+        let update = HeaderUpdate {
+            uid: u.uid,
+            flags: u.flags,
+            keywords: u.keywords,
+            base: snapshot.file.base.as_ref().filter(|_| is_first),
+        };
+        let bytes = rewrite_header(&snapshot.data, msg, &update).ok_or_else(|| {
+            StorageError::not_implemented(
+                "a flag change that does not fit in the mbox header's padding (it needs an \
+                 mbox rewrite)",
+            )
+            .at_path(path)
+            .for_uid(u.uid)
+        })?;
+        writes.push((msg.header_offset as u64, bytes));
+    }
+    for (offset, bytes) in &writes {
+        file.write_all_at(bytes, *offset)?;
+    }
+    if !writes.is_empty() {
+        file.sync(policy, SyncPoint::Durable)?;
+    }
+    lock.release()?;
+    Ok(missing)
 }
 
 #[cfg(test)]

@@ -159,3 +159,61 @@ fn a_held_dotlock_makes_appends_wait_then_time_out() {
     assert_eq!(err.kind(), ErrorKind::Temp, "{err}");
     assert!(std::fs::read(&path).unwrap().is_empty());
 }
+
+#[test]
+fn flags_change_in_place_and_missing_uids_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("box");
+    std::fs::write(&path, b"").unwrap();
+    let policy = FsPolicy::dovecot_defaults();
+    let kws = vec!["$Work".to_string(), "Later".to_string()];
+    append_messages(
+        &policy,
+        &locks(),
+        &path,
+        &[
+            message(b"Subject: 1\n\nbody\n", MailFlags::empty(), &kws[..1]),
+            message(b"Subject: 2\n\nFrom x\n", MailFlags::SEEN, &kws),
+        ],
+        5,
+    )
+    .unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    let missing = update_flags(
+        &policy,
+        &locks(),
+        &path,
+        &[
+            FlagUpdate {
+                uid: 1,
+                flags: MailFlags::ALL,
+                keywords: &kws,
+            },
+            FlagUpdate {
+                uid: 2,
+                flags: MailFlags::empty(),
+                keywords: &[],
+            },
+            FlagUpdate {
+                uid: 9,
+                flags: MailFlags::SEEN,
+                keywords: &[],
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(missing, [9]);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    let snap = read_mbox(&policy, &locks(), &path).unwrap();
+    let m = &snap.file.messages;
+    assert_eq!(
+        (m[0].meta.flags, &m[0].meta.keywords),
+        (MailFlags::ALL, &kws)
+    );
+    assert_eq!(
+        (m[1].meta.flags, m[1].meta.keywords.len()),
+        (MailFlags::empty(), 0)
+    );
+    assert_eq!(m[1].visible(&snap.data), b"Subject: 2\n\nFrom x\n");
+    assert_eq!(snap.file.base.as_ref().map(|b| b.last_uid), Some(2));
+}

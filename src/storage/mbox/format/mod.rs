@@ -7,6 +7,7 @@
 //!   the message clients see.
 //! - [`parse`]: a whole file into messages (Content-Length trusted only when a valid From_
 //!   line follows exactly where it says), and UID assignment as Dovecot's sync does it.
+//! - [`rewrite`]: a header rewritten in place (flags, keywords, UID) within its padding.
 //! - [`write`]: one message appended as Dovecot's save code writes it.
 //!
 //! Like Dovecot, cote neither quotes nor unquotes `>From ` body lines: a body line starting
@@ -16,6 +17,7 @@
 pub mod from_line;
 pub mod meta;
 pub mod parse;
+pub mod rewrite;
 pub mod write;
 
 pub use from_line::{format_from_line, parse_from_line, FromLine};
@@ -23,4 +25,5 @@ pub use meta::{ImapBase, MessageMeta};
 pub use parse::{
     assign_uids, parse_mbox, AssignedUid, MboxFile, MboxFormatError, MboxMessage, UidAssignment,
 };
+pub use rewrite::{rewrite_header, HeaderUpdate};
 pub use write::{append_message, NewMessage};
