@@ -383,3 +383,40 @@ fn dovecot_sees_flags_cote_changed_in_place() {
     );
     assert!(oracle.complaints().is_empty(), "{:?}", oracle.complaints());
 }
+
+/// A spool another program wrote (no Dovecot headers, `>From ` quoting, a wrong
+/// Content-Length, body lines that look like From_ lines, forged X-UID and Status): cote
+/// splits it into the same messages, with the same UIDs and flags, as Dovecot.
+#[test]
+fn foreign_spool_splits_like_dovecot() {
+    let oracle = Oracle::start(LOCATION, "");
+    oracle.imap("alice", "c.select('INBOX')");
+    let spool: &[u8] = b"From MAILER-DAEMON Thu Nov 29 22:33:52 2001\n\
+Subject: one\nX-UID: 5\nStatus: RO\n\nbody\n>From quoted\nFrom here on, not a separator\n\n\
+From bob@example.com  Fri Nov 30 01:02:03 2001\n\
+Subject: two\nContent-Length: 3\nX-Status: AF\n\nabc\nFrom x\nstill two\n\n\
+From \"a b\"@example.com Sat, 1 Dec 2001 10:00:00\n\
+Subject: three\nContent-Length: 4\n\nabc\n\n\
+From c@d Sun Dec  2 10:00 2001 +0200\nSubject: four\n\nFrom c@d Sun Dec  2 10:00 2001\n\n\
+From e@f Mon Dec  3 11:00:00 2001\nSubject: five\n\nlast, no final newline";
+    let path = oracle.path("mail/alice/inbox");
+    std::fs::write(&path, spool).unwrap();
+    chown_tree(&path);
+    // cote reads the bytes as written (Dovecot will add its headers when it syncs)
+    let file = parse_mbox(spool).unwrap();
+    let uids = assign_uids(&file);
+    let mut cote = Messages::new();
+    for (m, uid) in file.messages.iter().zip(&uids.uids) {
+        let mut flags: Vec<String> = m.meta.flags.names().map(str::to_string).collect();
+        flags.sort();
+        cote.insert(uid.uid, (flags, crlf(&m.visible(spool))));
+    }
+    let dovecot = parse_dump(&oracle.imap("alice", &py_dump("INBOX")));
+    assert_eq!(cote, dovecot.messages);
+    // the From_ line in message four's body splits it; Content-Length 3 is wrong
+    assert_eq!(cote.len(), 6);
+    assert_eq!(uids.uid_next, dovecot.uid_next);
+    // and what Dovecot made of the file still reads the same
+    let synced = cote_read(&path);
+    assert_eq!(synced.messages, dovecot.messages);
+}
