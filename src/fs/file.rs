@@ -186,6 +186,14 @@ impl FsFile {
             .map_err(|e| FsError::io(FsOp::Utime, &self.path, e))
     }
 
+    /// Sets the file's modification time only (`futimens`, access time untouched: mbox
+    /// readers compare the two to tell new mail).
+    pub fn set_modified(&self, time: std::time::SystemTime) -> FsResult<()> {
+        self.file
+            .set_times(fs::FileTimes::new().set_modified(time))
+            .map_err(|e| FsError::io(FsOp::Utime, &self.path, e))
+    }
+
     /// A second handle on the same open file description (shares offset and OFD locks).
     pub fn try_clone(&self) -> FsResult<FsFile> {
         Ok(FsFile {

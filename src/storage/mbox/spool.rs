@@ -266,10 +266,24 @@ pub fn update_flags(
         })?;
         writes.push((msg.header_offset as u64, bytes));
     }
+    let mtime_before = file.metadata()?.modified().ok();
     for (offset, bytes) in &writes {
         file.write_all_at(bytes, *offset)?;
     }
     if !writes.is_empty() {
+        // The size is unchanged: readers that synced in the same second (Dovecot compares
+        // whole seconds and the size) would miss the change, and a writer among them would
+        // put its old flags back. The mtime goes to the next second to tell them.
+        if let (Some(before), Ok(after)) = (mtime_before, file.metadata()?.modified()) {
+            let secs = |t: std::time::SystemTime| {
+                t.duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            };
+            if secs(after) <= secs(before) {
+                let next = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs(before) + 1);
+                file.set_modified(next)?;
+            }
+        }
         file.sync(policy, SyncPoint::Durable)?;
     }
     lock.release()?;
