@@ -346,6 +346,9 @@ impl<C: MasterConfig> Master<C> {
     }
 
     fn reap(&mut self, now: Instant) {
+        // A child's status written before it died must count: else a child that had
+        // started and served could be taken for a startup failure and throttle the service.
+        self.read_status(now);
         loop {
             let status = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return,
