@@ -220,6 +220,26 @@ pub fn uses_var(template: &str, short: u8, long: &str) -> bool {
     false
 }
 
+/// The one-letter keys `template` uses, in order (`%u`, `%08Xv`; `%{...}` and `%%` are not
+/// counted): Dovecot's loop over `var_get_key`, as pop3 builds its UIDL key mask with.
+pub fn short_keys(template: &str) -> Vec<u8> {
+    let s = template.as_bytes();
+    let mut keys = Vec::new();
+    let mut i = 0;
+    while i + 1 < s.len() {
+        if s[i] == b'%' {
+            let key_at = parse_spec(s, i + 1).next;
+            match s.get(key_at) {
+                Some(b'{') | Some(b'%') | None => {}
+                Some(&key) => keys.push(key),
+            }
+            i = key_at;
+        }
+        i += 1;
+    }
+    keys
+}
+
 /// Whether `template` has any variable at all, `%%` not counting (Dovecot's loop over
 /// `var_get_key`, e.g. for a passwd-file path that names one file per user or domain).
 pub fn has_vars(template: &str) -> bool {
