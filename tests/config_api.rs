@@ -137,7 +137,7 @@ fn warnings_name_file_and_line() {
     let conf = write(
         dir.path(),
         "x.conf",
-        "mail_location = maildir:~/M#x\n\
+        "mail_attachment_dir = /var/att/M#x\n\
          protocol imap {\n  mail_max_userip_connections = 5\n}\n\
          mail_max_userip_connections = 7\n\
          service imap {\n  process_limit = 1024\n}\n\
@@ -149,7 +149,7 @@ fn warnings_name_file_and_line() {
     let expected = [
         format!("Configuration file {path} line 1: Ambiguous '#' character in line, treating it as comment. Add a space before it to remove this warning."),
         format!("{path} line 5: Global setting mail_max_userip_connections won't change the setting inside an earlier filter at {path} line 3 (if this is intentional, avoid this warning by moving the global setting before {path} line 3)"),
-        format!("{path} line 1: mail_location is not implemented by cote yet, its value is ignored"),
+        format!("{path} line 1: mail_attachment_dir is not implemented by cote yet, its value is ignored"),
     ];
     for warning in &expected {
         assert!(
@@ -168,5 +168,5 @@ fn warnings_name_file_and_line() {
             .any(|w| w.contains("mail_attachment_min_size")),
         "{warnings:?}"
     );
-    assert_eq!(config.global().str("mail_location"), "maildir:~/M");
+    assert_eq!(config.global().str("mail_attachment_dir"), "/var/att/M");
 }

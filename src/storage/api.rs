@@ -9,8 +9,6 @@
 //! numbered until the session takes them ([`Mailbox::take_expunges`]), since IMAP may only
 //! renumber at certain points.
 
-use crate::index::view::SeqMap;
-
 use super::error::StorageResult;
 use super::mail::Mail;
 use super::namespace::Namespace;
@@ -18,6 +16,7 @@ use super::namespace::Namespace;
 pub use crate::index::state::Change;
 pub use crate::index::transaction::FlagMode;
 pub use crate::index::uidset::UidSet;
+pub use crate::index::view::SeqMap;
 pub use crate::storage::flags::MailFlags;
 
 /// How a session opens a mailbox.

@@ -14,7 +14,7 @@ use crate::index::uidset::UidSet;
 /// Dovecot's `MAILDIR_SYNC_SECS`: the clock drift allowed between hosts sharing the store.
 pub const SYNC_SECS: i64 = 1;
 
-const MAGIC: &[u8; 4] = b"cMD2";
+const MAGIC: &[u8; 4] = b"cMD3";
 /// At most this many dirty UID ranges are kept (the backend state is small).
 pub const MAX_DIRTY_RANGES: usize = 96;
 
@@ -61,6 +61,10 @@ pub struct SyncState {
     pub cur: DirStamp,
     /// Files were left in `new/` at the last read of it (a read-write session moves them).
     pub new_has_files: bool,
+    /// How many indexed messages were in `new/` at the last look (kept current by saves and
+    /// expunges there). Fewer found by a read of `new/` alone means some left it — moved to
+    /// `cur/` or expunged — which only a read of `cur/` can tell apart.
+    pub new_known: u32,
     pub uidlist: FileStamp,
     /// When `tmp/` was last searched for stale files.
     pub last_tmp_scan: i64,
@@ -90,6 +94,7 @@ impl SyncState {
         let new = stamp(&mut r)?;
         let cur = stamp(&mut r)?;
         let new_has_files = r.u8()? != 0;
+        let new_known = r.u32()?;
         let uidlist = FileStamp {
             ino: r.u64()?,
             size: r.u64()?,
@@ -113,6 +118,7 @@ impl SyncState {
             new,
             cur,
             new_has_files,
+            new_known,
             uidlist,
             last_tmp_scan,
             rebuilds,
@@ -132,6 +138,7 @@ impl SyncState {
             out.extend_from_slice(&s.check_time.to_le_bytes());
         }
         out.push(u8::from(self.new_has_files));
+        out.extend_from_slice(&self.new_known.to_le_bytes());
         out.extend_from_slice(&self.uidlist.ino.to_le_bytes());
         out.extend_from_slice(&self.uidlist.size.to_le_bytes());
         out.extend_from_slice(&self.uidlist.mtime_nsecs.to_le_bytes());
@@ -242,6 +249,7 @@ mod tests {
             new: stamp(100, 200),
             cur: stamp(101, 201),
             new_has_files: true,
+            new_known: 4,
             uidlist: FileStamp {
                 ino: 9,
                 size: 10,

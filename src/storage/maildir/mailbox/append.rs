@@ -200,6 +200,7 @@ impl Core {
         let mut uids = Vec::with_capacity(files.len());
         let mut tx = IndexTransaction::new();
         let mut appends = Vec::new();
+        let mut appended_new = 0u32;
         for (f, loc) in files.iter().zip(&moved) {
             let base = filename::base(&loc.name);
             let uid = added
@@ -211,6 +212,7 @@ impl Core {
             uids.push(uid);
             self.remember(loc.clone());
             if uid != 0 {
+                appended_new += u32::from(loc.subdir == Subdir::New);
                 appends.push(AppendMessage {
                     uid,
                     flags: index_flags(f.flags),
@@ -237,6 +239,7 @@ impl Core {
             moved.iter().any(|l| l.subdir == Subdir::Cur),
         ];
         st.new_has_files |= touched[0];
+        st.new_known += appended_new;
         match self
             .stamp_touched(&mut st, touched)
             .and_then(|()| self.uidlist_stamp())

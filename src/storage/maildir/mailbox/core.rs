@@ -2,7 +2,7 @@
 //! `dovecot-keywords`, the file names last seen, and the helpers every operation uses
 //! (locking, finding a message's file, keyword letters, directory stamps).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,9 +38,6 @@ pub(crate) struct Core {
     pub keywords: KeywordsFile,
     /// Where each message file (by base name) was last seen.
     pub names: HashMap<Vec<u8>, FileLoc>,
-    /// The base names last seen in `new/` (a partial sync reads only `new/`: one of these
-    /// missing there means it moved to `cur/` or was expunged).
-    pub in_new: HashSet<Vec<u8>>,
     pub namegen: BaseNameGenerator,
 }
 
@@ -193,18 +190,12 @@ impl Core {
     /// Records where a message's file is now.
     pub fn remember(&mut self, loc: FileLoc) {
         let base = filename::base(&loc.name).to_vec();
-        if loc.subdir == Subdir::New {
-            self.in_new.insert(base.clone());
-        } else {
-            self.in_new.remove(&base);
-        }
         self.names.insert(base, loc);
     }
 
     /// Forgets a message file that is gone.
     pub fn forget(&mut self, base: &[u8]) {
         self.names.remove(base);
-        self.in_new.remove(base);
     }
 
     /// `dovecot-uidlist` as it is now (all zero when it does not exist).

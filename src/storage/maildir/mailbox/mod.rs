@@ -132,7 +132,6 @@ impl MaildirMailbox {
             read_only,
             move_new,
             names: Default::default(),
-            in_new: Default::default(),
             namegen,
         };
         let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {

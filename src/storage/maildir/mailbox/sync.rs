@@ -257,21 +257,22 @@ impl Core {
         let mut reappeared = Vec::new();
         let list = self.uidlist.list();
         let records: Vec<(u32, Vec<u8>)> = if full {
-            self.in_new = scan
-                .files
-                .iter()
-                .filter(|(_, l)| l.subdir == Subdir::New)
-                .map(|(b, _)| b.clone())
-                .collect();
             list.records()
                 .iter()
                 .map(|r| (r.uid, filename::base(&r.filename).to_vec()))
                 .collect()
         } else {
-            // Only new/ was read: what matters are the files there, the records the index
-            // has not got yet, and the files last seen in new/ (gone from there: moved to
-            // cur/ or expunged, which only a full read can tell).
-            if self.in_new.iter().any(|b| !scan.files.contains_key(b)) {
+            // Only new/ was read: what matters are the files there and the records the
+            // index has not got yet — unless indexed files left new/ (moved to cur/ or
+            // expunged, which only a full read can tell).
+            let known_in_new = scan
+                .files
+                .iter()
+                .filter(|(b, l)| {
+                    l.subdir == Subdir::New && list.uid_of(b).is_some_and(|uid| uid < next)
+                })
+                .count();
+            if known_in_new < st.new_known as usize {
                 return Ok(Reconciled::NeedFull);
             }
             let mut v: Vec<(u32, Vec<u8>)> = scan
@@ -346,6 +347,11 @@ impl Core {
         }
         tx.set_next_uid(self.uidlist.list().next_uid());
         tx.expunge(&expunge);
+        st.new_known = scan
+            .files
+            .values()
+            .filter(|l| l.subdir == Subdir::New)
+            .count() as u32;
         self.commit_keywords(ul)?;
         Ok(Reconciled::Done(Box::new(tx)))
     }

@@ -561,3 +561,22 @@ fn read_only_and_expunged_errors() {
     assert_eq!(err.client_text(), "Message was expunged");
     assert!(fx.user().open("Nope", OpenOptions::ACCESS).is_err());
 }
+
+#[test]
+fn a_message_deleted_from_new_is_expunged_for_a_fresh_session() {
+    let fx = Fixture::new();
+    let mut mb = fx.open("INBOX", OpenOptions::ACCESS);
+    save(&mut *mb, "a", MailFlags::empty(), &[]);
+    save(&mut *mb, "b", MailFlags::empty(), &[]);
+    drop(mb);
+    // Another program (or a writer that died right after its unlink) removes one.
+    let victim = files(&fx.root().join("new")).remove(0);
+    std::fs::remove_file(fx.root().join("new").join(victim)).unwrap();
+    // A fresh process knows nothing of what was in new/ but what the index recorded.
+    let mut mb = fx.open("INBOX", OpenOptions::ACCESS);
+    mb.sync(SyncFlags::default()).unwrap();
+    mb.take_expunges();
+    assert_eq!(mb.seqs().count(), 1);
+    let uid = mb.seqs().uids()[0];
+    assert!(mb.mail(uid).unwrap().raw().is_ok());
+}

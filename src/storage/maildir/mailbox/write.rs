@@ -167,6 +167,7 @@ impl Core {
         let mut touched = [false; 2];
         let mut failure = None;
         let mut keys = Vec::new();
+        let mut left_new = 0u32;
         for m in messages_in(state, uids) {
             let candidates = self.candidates(m, state);
             match self.file_do(&m.key, candidates, |path, loc| {
@@ -175,6 +176,7 @@ impl Core {
                 Ok(found) => {
                     if let Some((subdir, _)) = found {
                         touched[usize::from(subdir == Subdir::Cur)] = true;
+                        left_new += u32::from(subdir == Subdir::New);
                         crate::storage::crash::point("expunge-unlinked");
                     }
                     expunged.insert(m.uid);
@@ -197,6 +199,7 @@ impl Core {
             crate::storage::crash::point("expunge-uidlist-written");
             let mut st = SyncState::decode(li.state().backend_state());
             st.dirty = st.dirty.iter().filter(|&u| !expunged.contains(u)).collect();
+            st.new_known = st.new_known.saturating_sub(left_new);
             self.stamp_touched(&mut st, touched)?;
             st.uidlist = self.uidlist_stamp()?;
             let mut tx = IndexTransaction::new();
