@@ -96,6 +96,27 @@ impl Vars {
     }
 }
 
+/// Two tables as one, `first` winning: a logout format's counters over the user's variables
+/// (where `%u` is the user unless the format's own table has a `%u`).
+pub struct Layered<'a> {
+    pub first: &'a dyn VarTable,
+    pub then: &'a dyn VarTable,
+}
+
+impl VarTable for Layered<'_> {
+    fn short(&self, key: u8) -> Option<&str> {
+        self.first.short(key).or_else(|| self.then.short(key))
+    }
+    fn long(&self, name: &str) -> Option<&str> {
+        self.first.long(name).or_else(|| self.then.long(name))
+    }
+    fn func(&self, name: &str, data: &str) -> Option<String> {
+        self.first
+            .func(name, data)
+            .or_else(|| self.then.func(name, data))
+    }
+}
+
 /// What [`Vars::mail_user`] is built from.
 #[derive(Debug, Default, Clone)]
 pub struct MailUserVars {

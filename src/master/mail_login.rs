@@ -16,8 +16,9 @@ use std::time::Duration;
 use super::handoff::{self, HandoffRequest};
 use super::privileges::{self, Restrict};
 use crate::auth::client::{MasterClient, UserReply};
-use crate::config::var_expand::{self, MailUserVars, Vars};
+use crate::config::var_expand::{self, MailUserVars, VarTable, Vars};
 use crate::config::{Config, FilterQuery, Settings};
+use crate::storage::user::MailUserInfo;
 
 /// How long the login process may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,6 +37,31 @@ pub struct MailLogin {
     pub setup: Result<(), String>,
     /// The variables of mail settings for this user (`mail_log_prefix`, logout formats).
     pub vars: Vars,
+}
+
+impl MailLogin {
+    /// Who the user is, for the storage (`MailUser`) of `service`: the userdb's answer as
+    /// the process applied it (uid, gid, home).
+    pub fn user_info(&self, service: &str) -> MailUserInfo {
+        let var = |name: &str| {
+            self.vars
+                .long(name)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        MailUserInfo {
+            username: self.user.clone(),
+            home: var("home"),
+            uid: var("uid").and_then(|v| v.parse().ok()),
+            gid: var("gid").and_then(|v| v.parse().ok()),
+            mail: field(&self.userdb_fields, "mail").map(str::to_string),
+            service: service.to_string(),
+            session: Some(self.request.session_id.clone()),
+            local_ip: Some(self.request.local.ip().to_string()),
+            remote_ip: Some(self.request.remote.ip().to_string()),
+            userdb_fields: Some(self.userdb_fields.clone()),
+        }
+    }
 }
 
 /// Why a hand-off was refused (logged; the login process tells the client).

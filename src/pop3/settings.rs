@@ -5,6 +5,8 @@ use std::fmt;
 
 use crate::config::Settings;
 
+use super::uidl::UidlFormat;
+
 /// `pop3_client_workarounds`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Workarounds {
@@ -51,7 +53,7 @@ pub enum UidlDuplicates {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pop3Settings {
-    pub uidl_format: String,
+    pub uidl_format: UidlFormat,
     pub save_uidl: bool,
     pub reuse_xuidl: bool,
     pub lock_session: bool,
@@ -78,35 +80,13 @@ impl fmt::Display for Pop3ConfigError {
 
 impl std::error::Error for Pop3ConfigError {}
 
-impl Default for Pop3Settings {
-    /// Dovecot's defaults.
-    fn default() -> Self {
-        Pop3Settings {
-            uidl_format: "%08Xu%08Xv".into(),
-            save_uidl: false,
-            reuse_xuidl: false,
-            lock_session: false,
-            no_flag_updates: false,
-            enable_last: false,
-            workarounds: Workarounds::default(),
-            logout_format: "top=%t/%p, retr=%r/%b, del=%d/%m, size=%s".into(),
-            delete_type: DeleteType::Expunge,
-            deleted_flag: None,
-            fast_size_lookups: false,
-            uidl_duplicates: UidlDuplicates::Allow,
-        }
-    }
-}
-
 impl Pop3Settings {
     /// The settings of a user's connection (`settings` filtered for `protocol pop3` and the
     /// connection's addresses). Values the config layer already checked are trusted; what
     /// it can't check is refused with Dovecot's text.
     pub fn from_settings(settings: &Settings) -> Result<Pop3Settings, Pop3ConfigError> {
-        let uidl_format = settings.str("pop3_uidl_format").to_string();
-        if !super::uidl::format_has_key(&uidl_format) {
-            return Err(Pop3ConfigError("Invalid pop3_uidl_format".into()));
-        }
+        let uidl_format = UidlFormat::new(settings.str("pop3_uidl_format"))
+            .ok_or_else(|| Pop3ConfigError("Invalid pop3_uidl_format".into()))?;
         let deleted_flag = settings.str("pop3_deleted_flag");
         let delete_type = match (settings.str("pop3_delete_type"), deleted_flag) {
             ("expunge", _) | ("default", "") => DeleteType::Expunge,
@@ -159,17 +139,21 @@ mod tests {
     #[test]
     fn defaults_and_values() {
         let s = Pop3Settings::from_settings(&load("").global()).unwrap();
-        assert_eq!(s, Pop3Settings::default());
+        assert_eq!(s.uidl_format, UidlFormat::new("%08Xu%08Xv").unwrap());
+        assert_eq!(s.delete_type, DeleteType::Expunge);
+        assert_eq!(s.workarounds, Workarounds::default());
+        assert_eq!(s.logout_format, "top=%t/%p, retr=%r/%b, del=%d/%m, size=%s");
+        assert!(!s.enable_last && !s.lock_session && !s.save_uidl && !s.reuse_xuidl);
         let s = Pop3Settings::from_settings(
             &load(
-                "pop3_deleted_flag = $POP3Deleted\npop3_client_workarounds = oe-ns-eoh, Outlook-No-Nuls\n\
+                "pop3_deleted_flag = POP3Deleted\npop3_client_workarounds = oe-ns-eoh, Outlook-No-Nuls\n\
                  pop3_uidl_format = %g\npop3_uidl_duplicates = rename\n",
             )
             .global(),
         )
         .unwrap();
         assert_eq!(s.delete_type, DeleteType::Flag);
-        assert_eq!(s.deleted_flag.as_deref(), Some("$POP3Deleted"));
+        assert_eq!(s.deleted_flag.as_deref(), Some("POP3Deleted"));
         assert!(s.workarounds.oe_ns_eoh && s.workarounds.outlook_no_nuls);
         assert_eq!(s.uidl_duplicates, UidlDuplicates::Rename);
         let s = Pop3Settings::from_settings(
@@ -178,12 +162,6 @@ mod tests {
         .unwrap();
         assert_eq!(s.delete_type, DeleteType::Expunge);
         assert_eq!(s.deleted_flag.as_deref(), Some("X"));
-        assert_eq!(
-            Pop3Settings::from_settings(&load("pop3_uidl_format = plain\n").global())
-                .unwrap_err()
-                .0,
-            "Invalid pop3_uidl_format"
-        );
         assert!(Workarounds::parse("nosuch").is_err());
     }
 }
