@@ -200,7 +200,8 @@ fn split_command(line: &[u8]) -> (String, &[u8]) {
     )
 }
 
-/// A number as Dovecot's `str_parse_uint` reads it: digits, then the rest.
+/// A number as Dovecot's `str_parse_*` reads it: digits, then the rest; `None` when it
+/// does not fit 64 bits (Dovecot then names the whole argument in its error).
 fn parse_number(args: &[u8]) -> Option<(u64, &[u8])> {
     let digits = args.iter().take_while(|b| b.is_ascii_digit()).count();
     let mut n: u64 = 0;
@@ -208,12 +209,6 @@ fn parse_number(args: &[u8]) -> Option<(u64, &[u8])> {
         n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
     }
     Some((n, &args[digits..]))
-}
-
-/// What follows the leading digits of `args` (Dovecot names it in "too large" errors).
-fn after_digits(args: &[u8]) -> String {
-    let digits = args.iter().take_while(|b| b.is_ascii_digit()).count();
-    String::from_utf8_lossy(&args[digits..]).into_owned()
 }
 
 impl<S: Read + Write> Session<'_, S> {
@@ -301,10 +296,15 @@ impl<S: Read + Write> Session<'_, S> {
             self.err(&format!("Invalid message number: {shown}"))?;
             return Ok(None);
         }
-        let Some((n, rest)) = parse_number(args).filter(|(n, _)| *n <= u64::from(u32::MAX)) else {
-            self.err(&format!("Message number too large: {}", after_digits(args)))?;
+        let Some((n, rest)) = parse_number(args) else {
+            self.err(&format!("Message number too large: {shown}"))?;
             return Ok(None);
         };
+        if n > u64::from(u32::MAX) {
+            let rest = String::from_utf8_lossy(rest).into_owned();
+            self.err(&format!("Message number too large: {rest}"))?;
+            return Ok(None);
+        }
         let expected = if then_space { Some(&b' ') } else { None };
         if rest.first() != expected {
             let rest = String::from_utf8_lossy(rest).into_owned();
@@ -375,7 +375,7 @@ impl<S: Read + Write> Session<'_, S> {
             return self.err(&format!("Invalid size: {shown}"));
         }
         let Some((lines, after)) = parse_number(rest) else {
-            return self.err(&format!("Size too large: {}", after_digits(rest)));
+            return self.err(&format!("Size too large: {shown}"));
         };
         if !after.is_empty() {
             let tail = String::from_utf8_lossy(after).into_owned();

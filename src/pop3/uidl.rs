@@ -99,20 +99,15 @@ impl UidlFormat {
     }
 }
 
-/// The first `X-UIDL:` header's value, unfolded and trimmed; `None` when there is none or it
-/// is empty.
+/// The first `X-UIDL:` header's value, unfolded, as Dovecot reads it (whitespace after the
+/// colon skipped, trailing whitespace kept); `None` when there is none.
 fn x_uidl(mail: &mut Mail) -> Result<Option<String>, UidlError> {
     let message = mail.message().map_err(UidlError::Storage)?;
-    let value = message
+    Ok(message
         .header_fields()
         .into_iter()
         .find(|f| f.is("X-UIDL"))
-        .map(|f| {
-            String::from_utf8_lossy(&f.value_oneline())
-                .trim()
-                .to_string()
-        });
-    Ok(value.filter(|v| !v.is_empty()))
+        .map(|f| String::from_utf8_lossy(&f.value_oneline()).into_owned()))
 }
 
 /// `pop3_uidl_duplicates = rename`: a UIDL seen before gets `-2`, `-3`, ... (the count of
