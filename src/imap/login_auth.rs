@@ -180,7 +180,7 @@ impl Session<'_> {
                     mech.to_string(),
                     auth,
                     id,
-                )))
+                )?))
             }
         }
     }

@@ -645,7 +645,8 @@ impl<'a> Session<'a> {
     }
 
     /// What the session hands over after a login: the reader's unprocessed input goes with
-    /// it. (The reader and writer hold the stream's other handles; they go with the session.)
+    /// it, and the answers to commands pipelined before the login are sent first. (The
+    /// reader and writer hold the stream's other handles; they go with the session.)
     pub(super) fn logged_in(
         &mut self,
         tag: &str,
@@ -653,9 +654,10 @@ impl<'a> Session<'a> {
         mechanism: String,
         auth: AuthClient,
         auth_id: u32,
-    ) -> Box<LoggedIn> {
+    ) -> Result<Box<LoggedIn>, Disconnect> {
+        self.flush()?;
         let input = self.reader.take_buffered();
-        Box::new(LoggedIn {
+        Ok(Box::new(LoggedIn {
             stream: self.stream.clone(),
             conn: self.conn.clone(),
             secured: self.secured,
@@ -666,7 +668,7 @@ impl<'a> Session<'a> {
             tag: tag.to_string(),
             untagged_capability: self.capability_requested,
             input,
-        })
+        }))
     }
 }
 

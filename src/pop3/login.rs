@@ -354,13 +354,13 @@ impl<'a> Session<'a> {
                 self.xclient(&with_key).map(|()| Outcome::Continue)
             }
             _ => {
+                self.reply(false, "Unknown command.")?;
                 self.bad_commands += 1;
                 if self.bad_commands >= MAX_BAD_COMMANDS {
                     self.reply(false, "Too many invalid bad commands.")?;
                     self.flush()?;
                     return Err(Disconnect::TooManyBadCommands);
                 }
-                self.reply(false, "Unknown command.")?;
                 return Ok(Outcome::Continue);
             }
         };
@@ -518,16 +518,17 @@ impl<'a> Session<'a> {
     }
 
     /// What the session hands over after a login: the reader's unprocessed input goes with
-    /// it.
+    /// it, and what was answered before (USER's `+OK` in a pipeline) is sent first.
     pub(super) fn logged_in(
         &mut self,
         user: String,
         mechanism: String,
         auth: AuthClient,
         auth_id: u32,
-    ) -> Box<LoggedIn> {
+    ) -> Result<Box<LoggedIn>, Disconnect> {
+        self.flush()?;
         let input = self.reader.take_buffered();
-        Box::new(LoggedIn {
+        Ok(Box::new(LoggedIn {
             stream: self.stream.clone(),
             conn: self.conn.clone(),
             secured: self.secured,
@@ -537,7 +538,7 @@ impl<'a> Session<'a> {
             auth_id,
             prefix: Vec::new(),
             input,
-        })
+        }))
     }
 }
 

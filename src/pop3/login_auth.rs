@@ -238,7 +238,7 @@ impl Session<'_> {
                     mech.to_string(),
                     auth,
                     id,
-                )))
+                )?))
             }
             SaslOutcome::ServiceFailed(e) => {
                 log::error!("Auth service connection failed: {e}");
