@@ -10,6 +10,7 @@ pub mod fs;
 pub mod hostname;
 pub mod imap;
 pub mod index;
+pub mod lmtp;
 pub mod log;
 pub mod login;
 pub mod mail;

@@ -17,6 +17,8 @@ use cote::master::{cli, Connection, Registry, Stream};
 use cote::net::tls::TlsServer;
 use cote::net::ConnInfo;
 
+#[path = "cote/lmtp.rs"]
+mod lmtp;
 #[path = "cote/login_handoff.rs"]
 mod login_handoff;
 #[path = "cote/pop3.rs"]
@@ -31,6 +33,7 @@ fn registry() -> Registry<Config> {
     registry.register("pop3-login", pop3::pop3_login);
     registry.register_init("pop3-login", pop3::pop3_login_init);
     registry.register("pop3", pop3::pop3_mail);
+    registry.register("lmtp", lmtp::lmtp);
     registry.register("auth", cote::auth::server::serve_auth);
     registry.register("auth-worker", cote::auth::server::serve_auth_worker);
     registry

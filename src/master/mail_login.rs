@@ -143,13 +143,7 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         ..MailUserVars::default()
     };
     // The user becomes who the userdb says before anything the client sent is looked at.
-    let setup = mail_user_restrict(&settings, &userdb_fields, &mut user_vars).and_then(|r| {
-        if privileges::is_root() {
-            privileges::restrict_access(&r)
-        } else {
-            Ok(())
-        }
-    });
+    let setup = become_user(&settings, &userdb_fields, &mut user_vars);
     let vars = Vars::mail_user(&user_vars);
     // Auth succeeded, so the login process logs the login either way (as Dovecot's does); a
     // failed setup is the mail process's to report.
@@ -188,6 +182,22 @@ fn chroot_allowed(valid: &str, dir: &str) -> bool {
     valid
         .split(':')
         .any(|prefix| !prefix.is_empty() && dir.starts_with(prefix))
+}
+
+/// Makes this process the user the userdb `fields` describe (when started as root; as
+/// anyone else, only `vars` is filled in): uid, gid, groups, chroot. Fills in the uid, gid
+/// and home of `vars`.
+pub fn become_user(
+    settings: &Settings,
+    fields: &[(String, String)],
+    vars: &mut MailUserVars,
+) -> Result<(), String> {
+    let restrict = mail_user_restrict(settings, fields, vars)?;
+    if privileges::is_root() {
+        privileges::restrict_access(&restrict)
+    } else {
+        Ok(())
+    }
 }
 
 /// What the mail process becomes for this user (Dovecot's `service_parse_privileges` and
