@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod errtext;
 pub mod fs;
 pub mod hostname;

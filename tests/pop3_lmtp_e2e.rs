@@ -108,3 +108,65 @@ fn python_lmtp_delivers_and_poplib_reads() {
         }
     }
 }
+
+/// cote-lda as an MTA's `mailbox_command` runs it: the message on stdin (an mbox `From ` line
+/// first is dropped), dovecot-lda's exit codes, and the result read back over POP3.
+#[test]
+fn lda_delivers_with_dovecot_lda_exit_codes() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let mail = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(mail.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let pop3 = free_port();
+    let server = Server::start(&format!(
+        "protocols = imap pop3\n\
+         mail_location = maildir:{}/%u\n\
+         service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
+         inet_listener pop3s {{\n    port = 0\n  }}\n}}\n",
+        mail.path().display()
+    ));
+    let lda = |args: &[&str], message: &[u8]| -> (u8, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cote-lda"))
+            .arg("-c")
+            .arg(server.path("cote.conf"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(message).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1) as u8,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let message = b"From sender@example.com  Sat Nov 28 21:00:00 2026\nSubject: lda\n\n.body\n";
+    assert_eq!(lda(&["-d", "alice"], message).0, 0, "{}", server.logs());
+    assert_eq!(
+        lda(&["-d", "alice", "-m", "NoSuchBox", "-f", "<s@x>"], message).0,
+        0
+    );
+    let (code, stderr) = lda(&["-d", "nosuch"], message);
+    assert_eq!(code, 67, "{stderr}");
+    let (code, stderr) = lda(&["-x"], message);
+    assert_eq!(code, 64, "{stderr}");
+    if login_support::is_root() {
+        let (code, stderr) = lda(&[], message);
+        assert_eq!(code, 64, "{stderr}");
+        assert!(stderr.contains("-d user"), "{stderr}");
+    }
+    let out = python(
+        r#"
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]))
+p.user("alice")
+p.pass_("secret")
+print(p.stat()[0], [l.decode() for l in p.retr(1)[1]])
+p.quit()
+"#,
+        &[pop3.to_string()],
+    );
+    assert_eq!(out.trim(), "2 ['Subject: lda', '', '.body']");
+}

@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use cote::auth::client::{MasterClient, UserReply};
 use cote::config::var_expand::{self, MailUserVars, Vars};
 use cote::config::{Config, FilterQuery, Settings};
+use cote::delivery;
 use cote::lmtp::message::HdrDeliveryAddress;
 use cote::lmtp::{serve_lmtp, Delivered, Deliverer, LmtpSettings, Lookup, Peer, Recipient};
 use cote::master::mail_login::become_user;
 use cote::master::{Connection, Stream};
-use cote::storage::api::{MailFlags, NewMessage, OpenOptions};
 use cote::storage::error::{ErrorKind, StorageError};
 use cote::storage::user::{MailUser, MailUserInfo};
 
@@ -297,39 +297,9 @@ fn save_as_user(
     } else {
         "INBOX"
     };
-    // A detail mailbox that does not exist is created (`lda_mailbox_autocreate`) or
-    // replaced by INBOX, as Dovecot's delivery does.
-    let mut name = wanted;
-    if wanted != "INBOX" {
-        match user
-            .list_for(wanted)
-            .and_then(|(list, inner)| list.exists(&inner))
-        {
-            Ok(true) => {}
-            Ok(false) if settings.bool("lda_mailbox_autocreate") => {
-                if let Err(e) = user.create(wanted) {
-                    log::info!("Can't create mailbox {wanted}: {}", e.client_text());
-                    name = "INBOX";
-                }
-            }
-            Ok(false) | Err(_) => name = "INBOX",
-        }
-    }
-    let mut mailbox = match user.open(name, OpenOptions::ACCESS) {
-        Ok(m) => m,
-        Err(e) => return failure(&e, settings),
-    };
-    let new = NewMessage {
-        data: message,
-        flags: MailFlags::empty(),
-        keywords: Vec::new(),
-        internal_date: None,
-    };
-    match mailbox.save(&[new], false) {
-        Ok(_) => {
-            log::info!("msgid={}: saved mail to {name}", message_id(message));
-            Delivered::Saved
-        }
+    let autocreate = settings.bool("lda_mailbox_autocreate");
+    match delivery::deliver(&mut user, wanted, autocreate, message) {
+        Ok(_) => Delivered::Saved,
         Err(e) => failure(&e, settings),
     }
 }
@@ -353,20 +323,4 @@ fn failure(e: &StorageError, settings: &Settings) -> Delivered {
         },
         _ => Delivered::Rejected(text),
     }
-}
-
-/// The Message-ID for the log line (`unspecified` without one).
-fn message_id(message: &[u8]) -> String {
-    let parsed = cote::mail::Message::parse(message.to_vec());
-    parsed
-        .header_fields()
-        .into_iter()
-        .find(|f| f.is("Message-ID"))
-        .map(|f| {
-            String::from_utf8_lossy(&f.value_oneline())
-                .trim()
-                .to_string()
-        })
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "unspecified".into())
 }
