@@ -171,7 +171,7 @@ impl Pair {
 }
 
 /// The configuration both servers run: POP3 only, a static passdb (password `pw`), Maildir
-/// under the temp dir; other UIDL settings for clients from 127.0.0.2 and 127.0.0.3.
+/// under the temp dir; other settings for clients from 127.0.0.2 to 127.0.0.5.
 fn config(d: &Path, name: &str, port: u16) -> String {
     let d = d.display();
     format!(
@@ -187,7 +187,9 @@ fn config(d: &Path, name: &str, port: u16) -> String {
          service anvil {{\n  chroot =\n}}\n\
          remote 127.0.0.2 {{\n  pop3_uidl_format = %v.%u:%f:%g\n}}\n\
          remote 127.0.0.3 {{\n  pop3_reuse_xuidl = yes\n  pop3_uidl_duplicates = rename\n  \
-         pop3_enable_last = yes\n  pop3_uidl_format = %08Xv%08Xu\n}}\n"
+         pop3_enable_last = yes\n  pop3_uidl_format = %08Xv%08Xu\n}}\n\
+         remote 127.0.0.4 {{\n  pop3_deleted_flag = POP3Deleted\n  pop3_delete_type = flag\n}}\n\
+         remote 127.0.0.5 {{\n  pop3_save_uidl = yes\n  pop3_uidl_format = %f\n}}\n"
     )
 }
 
@@ -328,6 +330,8 @@ fn files(pair: &Pair, user: &str) -> Vec<String> {
 const LOCAL: Ipv4Addr = Ipv4Addr::LOCALHOST;
 const FORMAT_ALL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 const XUIDL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+const DELETE_FLAG: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
+const SAVE_UIDL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 5);
 
 /// Reading commands, their errors, and UIDLs in three formats, on a mailbox Dovecot indexed
 /// first (alice) and one cote indexed first (bob).
@@ -423,4 +427,45 @@ fn update_state_matches_dovecot() {
     let by_cote = run("carol", pair.cote.port, &cross);
     let by_dovecot = run("carol", pair.dovecot.port, &cross);
     assert_eq!(by_cote, by_dovecot, "{}", pair.logs());
+}
+
+/// `pop3_delete_type = flag`: DELE + QUIT sets `pop3_deleted_flag` instead of expunging, and
+/// those messages are hidden from sessions that have the flag configured (erin: cote, frank:
+/// Dovecot).
+#[test]
+fn deleted_flag_matches_dovecot() {
+    let pair = Pair::start();
+    for user in ["erin", "frank"] {
+        pair.mailbox(user);
+    }
+    let run = |user: &str, port: u16, from: Ipv4Addr, commands: &[&str]| {
+        converse(port, from, user, commands)
+            .iter()
+            .map(|l| l.replace(user, "USER"))
+            .collect::<Vec<_>>()
+    };
+    for (from, commands) in [
+        (DELETE_FLAG, &["DELE 2", "DELE 3", "QUIT"][..]),
+        (DELETE_FLAG, &["STAT", "LIST", "QUIT"][..]),
+        (LOCAL, &["STAT", "LIST", "QUIT"][..]),
+    ] {
+        let cote = run("erin", pair.cote.port, from, commands);
+        let dovecot = run("frank", pair.dovecot.port, from, commands);
+        assert_eq!(cote, dovecot, "{}", pair.logs());
+    }
+    assert_eq!(files(&pair, "erin").len(), MESSAGES.len());
+}
+
+/// UIDLs Dovecot saved in dovecot-uidlist (`pop3_save_uidl`, here with another format) win
+/// over `pop3_uidl_format` for cote as for Dovecot.
+#[test]
+fn saved_uidls_are_used() {
+    let pair = Pair::start();
+    pair.mailbox("gina");
+    converse(pair.dovecot.port, SAVE_UIDL, "gina", &["UIDL", "QUIT"]);
+    let out = pair.same("gina", LOCAL, &["UIDL", "UIDL 3", "QUIT"]);
+    assert!(
+        out.iter().any(|l| l.starts_with("1 1700000000.M1P1.host")),
+        "{out:?}"
+    );
 }
