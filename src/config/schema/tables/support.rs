@@ -131,6 +131,15 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "pop3_reuse_xuidl"),
     ("", "pop3_uidl_duplicates"),
     ("", "pop3_uidl_format"),
+    // lmtp and lda (lmtp_rcpt_check_quota, lmtp_user_concurrency_limit, lmtp_proxy and
+    // lda_mailbox_autosubscribe are not)
+    ("", "hostname"),
+    ("", "lda_mailbox_autocreate"),
+    ("", "lmtp_add_received_header"),
+    ("", "lmtp_hdr_delivery_address"),
+    ("", "lmtp_save_to_detail_mailbox"),
+    ("", "quota_full_tempfail"),
+    ("", "recipient_delimiter"),
     // passdb { } and userdb { }
     ("passdb", "args"),
     ("passdb", "auth_verbose"),
