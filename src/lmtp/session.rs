@@ -9,7 +9,8 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use crate::net::{LineError, LineReader, ResponseWriter};
+use crate::net::conn::parse_ip;
+use crate::net::{IpNetwork, LineError, LineReader, ResponseWriter};
 
 use super::address::{parse_path, Address};
 use super::message::{added_headers, DeliveryHeaders, HdrDeliveryAddress};
@@ -78,6 +79,8 @@ pub struct LmtpSettings {
     pub recipient_delimiter: String,
     pub lmtp_add_received_header: bool,
     pub lmtp_hdr_delivery_address: HdrDeliveryAddress,
+    /// `login_trusted_networks`: clients that may send XCLIENT.
+    pub trusted_networks: Vec<IpNetwork>,
 }
 
 /// The peer, for the Received header and log lines.
@@ -109,7 +112,10 @@ struct Session<'a, R: Read, W: Write, D: Deliverer> {
     reader: LineReader<R>,
     writer: ResponseWriter<W>,
     settings: &'a LmtpSettings,
-    peer: &'a Peer,
+    /// The client; a trusted proxy may change the address with XCLIENT.
+    peer: Peer,
+    /// The connection's own peer may send XCLIENT.
+    trusted: bool,
     deliverer: &'a mut D,
     helo: Option<String>,
     transaction: Option<Transaction>,
@@ -127,17 +133,22 @@ pub fn serve_lmtp<R: Read, W: Write, D: Deliverer>(
     deliverer: &mut D,
 ) {
     log::info!("Connect from {}", peer.name);
+    let trusted = peer
+        .ip
+        .is_some_and(|ip| settings.trusted_networks.iter().any(|net| net.contains(ip)));
     let mut session = Session {
         reader: LineReader::new(reader, MAX_LINE),
         writer: ResponseWriter::new(writer, OUTPUT_FLUSH_AT),
         settings,
-        peer,
+        peer: peer.clone(),
+        trusted,
         deliverer,
         helo: None,
         transaction: None,
         rcpt_seq: 0,
     };
     let end = session.run();
+    let peer = &session.peer;
     let state = if session.transaction.is_some() {
         "MAIL FROM"
     } else {
@@ -193,12 +204,16 @@ fn parameters(rest: &[u8]) -> Vec<(String, String)> {
 }
 
 impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
-    fn run(&mut self) -> End {
+    fn greeting(&mut self) -> Result<(), End> {
         let greeting = format!(
             "220 {} {}",
             self.settings.hostname, self.settings.login_greeting
         );
-        if let Err(end) = self.line(&greeting) {
+        self.line(&greeting)
+    }
+
+    fn run(&mut self) -> End {
+        if let Err(end) = self.greeting() {
             return end;
         }
         loop {
@@ -250,6 +265,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
                 self.line("250 2.0.0 OK")
             }
             "NOOP" => self.line("250 2.0.0 OK"),
+            "XCLIENT" => self.xclient(rest),
             "VRFY" => {
                 if rest.is_empty() {
                     return self.line("501 5.5.4 Invalid parameters");
@@ -279,11 +295,42 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         }
         self.reset();
         self.helo = Some(domain);
-        let text = format!(
-            "250-{}\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 PIPELINING",
+        let mut text = format!(
+            "250-{}\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250",
             self.settings.hostname
         );
+        if self.trusted {
+            text.push_str(
+                "-PIPELINING\r\n250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT",
+            );
+        } else {
+            text.push_str(" PIPELINING");
+        }
         self.line(&text)
+    }
+
+    /// XCLIENT from a trusted proxy: the real client's address and LHLO name, for the
+    /// Received header; the session starts over with a new greeting.
+    fn xclient(&mut self, rest: &[u8]) -> Result<(), End> {
+        if !self.trusted {
+            return self.line("550 5.7.14 You are not from trusted IP");
+        }
+        if self.transaction.is_some() {
+            return self.line("503 5.5.0 XCLIENT not permitted during a mail transaction");
+        }
+        for (key, value) in parameters(rest) {
+            match key.as_str() {
+                "ADDR" => {
+                    if let Some(ip) = parse_ip(&value) {
+                        self.peer.ip = Some(ip);
+                    }
+                }
+                "HELO" => self.helo = Some(value),
+                // PORT, PROTO, LOGIN, SESSION, TTL, TIMEOUT change nothing cote records.
+                _ => {}
+            }
+        }
+        self.greeting()
     }
 
     fn mail(&mut self, rest: &[u8]) -> Result<(), End> {

@@ -16,6 +16,7 @@ use cote::lmtp::message::HdrDeliveryAddress;
 use cote::lmtp::{serve_lmtp, Delivered, Deliverer, LmtpSettings, Lookup, Peer, Recipient};
 use cote::master::mail_login::become_user;
 use cote::master::{Connection, Stream};
+use cote::net::conn::parse_networks;
 use cote::storage::error::{ErrorKind, StorageError};
 use cote::storage::user::{MailUser, MailUserInfo};
 
@@ -42,12 +43,20 @@ pub fn lmtp(config: &Config, conn: Connection) {
             .to_string(),
         name => name.to_string(),
     };
+    let trusted_networks = match parse_networks(settings.str("login_trusted_networks")) {
+        Ok(n) => n,
+        Err(e) => {
+            log::error!("login_trusted_networks: {e}");
+            return;
+        }
+    };
     let lmtp_settings = LmtpSettings {
         hostname,
         login_greeting: settings.str("login_greeting").to_string(),
         recipient_delimiter: settings.str("recipient_delimiter").to_string(),
         lmtp_add_received_header: settings.bool("lmtp_add_received_header"),
         lmtp_hdr_delivery_address: hdr_delivery_address,
+        trusted_networks,
     };
     let peer = Peer {
         ip: peer_ip,
