@@ -171,7 +171,7 @@ impl Pair {
 }
 
 /// The configuration both servers run: POP3 only, a static passdb (password `pw`), Maildir
-/// under the temp dir; other settings for clients from 127.0.0.2 to 127.0.0.5.
+/// under the temp dir; other settings for clients from 127.0.0.2 to 127.0.0.6.
 fn config(d: &Path, name: &str, port: u16) -> String {
     let d = d.display();
     format!(
@@ -189,7 +189,8 @@ fn config(d: &Path, name: &str, port: u16) -> String {
          remote 127.0.0.3 {{\n  pop3_reuse_xuidl = yes\n  pop3_uidl_duplicates = rename\n  \
          pop3_enable_last = yes\n  pop3_uidl_format = %08Xv%08Xu\n}}\n\
          remote 127.0.0.4 {{\n  pop3_deleted_flag = POP3Deleted\n  pop3_delete_type = flag\n}}\n\
-         remote 127.0.0.5 {{\n  pop3_save_uidl = yes\n  pop3_uidl_format = %f\n}}\n"
+         remote 127.0.0.5 {{\n  pop3_save_uidl = yes\n  pop3_uidl_format = %f\n}}\n\
+         remote 127.0.0.6 {{\n  pop3_lock_session = yes\n}}\n"
     )
 }
 
@@ -265,6 +266,11 @@ fn converse(port: u16, from: Ipv4Addr, user: &str, commands: &[&str]) -> Vec<Str
                 out.push(line.clone());
                 Some(line)
             }
+            // A server that closed with our command unread resets the connection.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                out.push("<closed>".into());
+                None
+            }
             Err(e) => panic!("read: {e}; so far: {out:?}"),
         }
     };
@@ -332,6 +338,7 @@ const FORMAT_ALL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 const XUIDL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 const DELETE_FLAG: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
 const SAVE_UIDL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 5);
+const LOCK_SESSION: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 6);
 
 /// Reading commands, their errors, and UIDLs in three formats, on a mailbox Dovecot indexed
 /// first (alice) and one cote indexed first (bob).
@@ -468,4 +475,58 @@ fn saved_uidls_are_used() {
         out.iter().any(|l| l.starts_with("1 1700000000.M1P1.host")),
         "{out:?}"
     );
+}
+
+/// A logged-in session kept open (its lock held) until dropped.
+fn hold_session(port: u16, from: Ipv4Addr, user: &str) -> TcpStream {
+    let stream = connect_from(from, port);
+    stream.set_read_timeout(Some(LINE_TIMEOUT)).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream.try_clone().unwrap();
+    let mut line = String::new();
+    for command in [format!("USER {user}"), "PASS pw".to_string()] {
+        reader.read_line(&mut line).unwrap();
+        line.clear();
+        writer
+            .write_all(format!("{command}\r\n").as_bytes())
+            .unwrap();
+    }
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "+OK Logged in.\r\n");
+    stream
+}
+
+/// `pop3_lock_session`: cote and Dovecot take the same lock file, so a session of either
+/// keeps the other out ([IN-USE] after the 10 seconds' wait), and it is free again after.
+#[test]
+fn session_lock_excludes_the_other_server() {
+    let pair = Pair::start();
+    pair.mailbox("hank");
+    let in_use = [
+        "+OK Dovecot (Debian) ready. <challenge>",
+        "C: USER hank",
+        "+OK",
+        "C: PASS pw",
+        "-ERR [IN-USE] Mailbox is locked by another POP3 session.",
+        "C: STAT",
+        "<closed>",
+    ];
+    let holder = hold_session(pair.cote.port, LOCK_SESSION, "hank");
+    assert_eq!(
+        converse(pair.dovecot.port, LOCK_SESSION, "hank", &["STAT"]),
+        in_use,
+        "{}",
+        pair.logs()
+    );
+    drop(holder);
+    let holder = hold_session(pair.dovecot.port, LOCK_SESSION, "hank");
+    assert_eq!(
+        converse(pair.cote.port, LOCK_SESSION, "hank", &["STAT"]),
+        in_use,
+        "{}",
+        pair.logs()
+    );
+    drop(holder);
+    let free = converse(pair.cote.port, LOCK_SESSION, "hank", &["STAT", "QUIT"]);
+    assert_eq!(free[4], "+OK Logged in.", "{free:?}");
 }

@@ -6,13 +6,14 @@
 use std::cell::Cell;
 use std::io::{self, ErrorKind as IoErrorKind, Read, Write};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::var_expand::{self, Layered, Vars};
 use crate::config::Settings;
 use crate::net::counted::{Counted, Prefixed};
 use crate::net::{LineError, LineReader, ResponseWriter, SocketTimeouts};
 use crate::storage::error::{ErrorKind, StorageError};
+use crate::storage::session_lock::{Pop3SessionLock, STALE};
 use crate::storage::user::{MailUser, MailUserInfo};
 
 use super::login::CAPABILITY_LINES;
@@ -28,6 +29,9 @@ const MAX_LINE: usize = 2048 - 2;
 /// Bad commands in a row before the session ends (more than this: `CLIENT_MAX_BAD_COMMANDS`).
 const MAX_BAD_COMMANDS: u32 = 20;
 const OUTPUT_FLUSH_AT: usize = 64 * 1024;
+/// Dovecot's answer when the user's storage can't be set up (`MAIL_ERRSTR_CRITICAL_MSG`).
+pub const INTERNAL_ERROR: &str =
+    "-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.";
 
 /// Why the session ended: the reason in Dovecot's `Disconnected:` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +78,9 @@ type Reader<S> = LineReader<Counted<Prefixed<S>>>;
 type Writer<S> = ResponseWriter<Counted<S>>;
 
 struct Session<'a, S: Read + Write> {
+    /// `pop3_lock_session`: held until the session ends, touched as commands come.
+    session_lock: Option<Pop3SessionLock>,
+    lock_touched: Instant,
     reader: Reader<S>,
     writer: Writer<S>,
     settings: &'a Pop3Settings,
@@ -107,33 +114,51 @@ pub fn serve_session<S: Read + Write + SocketTimeouts>(
     let bytes_out = Rc::new(Cell::new(0));
     let mut writer =
         ResponseWriter::new(Counted::new(writer, Rc::clone(&bytes_out)), OUTPUT_FLUSH_AT);
-    if settings.lock_session {
-        // RFC 1939's exclusive lock needs the session lock file, which cote's storage does
-        // not offer yet: refuse rather than let two sessions delete each other's messages.
-        log::error!("pop3_lock_session = yes is not implemented by cote yet");
-        let _ = writer.write_line(b"-ERR [SYS/TEMP] Failed to create POP3 session lock.");
-        let _ = writer.flush();
-        log::info!("Disconnected: Couldn't lock POP3 session");
+    // Dovecot sets up the user's namespaces after `+OK Logged in.` unless it must lock the
+    // session first (RFC 1939: the lock comes before the positive answer).
+    let logged_in = |writer: &mut Writer<S>| {
+        writer
+            .write_line(b"+OK Logged in.")
+            .and_then(|()| writer.flush())
+            .is_ok()
+    };
+    if !settings.lock_session && !logged_in(&mut writer) {
         return;
     }
-    // Before the mailbox is opened (which may take long): the client is logged in.
-    if writer
-        .write_line(b"+OK Logged in.")
-        .and_then(|()| writer.flush())
-        .is_err()
-    {
-        return;
-    }
-    // Dovecot sets up the user's namespaces after `+OK Logged in.` too: a failure is only
-    // logged.
     let mut user = match MailUser::new(config, user) {
         Ok(u) => u,
         Err(e) => {
+            if settings.lock_session {
+                let _ = writer.write_line(INTERNAL_ERROR.as_bytes());
+                let _ = writer.flush();
+            }
             let detail = e.internal().unwrap_or(e.client_text()).to_string();
             log::error!("{detail}");
             log::info!("Disconnected: {detail}");
             return;
         }
+    };
+    let session_lock = if settings.lock_session {
+        let refused = match user.lock_pop3_session() {
+            Ok(Some(lock)) => Ok(lock),
+            Ok(None) => Err("-ERR [IN-USE] Mailbox is locked by another POP3 session."),
+            Err(e) => {
+                log::error!("{}", e.internal().unwrap_or(e.client_text()));
+                Err("-ERR [SYS/TEMP] Failed to create POP3 session lock.")
+            }
+        };
+        match refused {
+            Ok(lock) if logged_in(&mut writer) => Some(lock),
+            Ok(_) => return,
+            Err(text) => {
+                let _ = writer.write_line(text.as_bytes());
+                let _ = writer.flush();
+                log::info!("Disconnected: Couldn't lock POP3 session");
+                return;
+            }
+        }
+    } else {
+        None
     };
     let maildrop = match Maildrop::open(&mut user, settings) {
         Ok(m) => m,
@@ -150,6 +175,8 @@ pub fn serve_session<S: Read + Write + SocketTimeouts>(
         log::warn!("pop3_save_uidl = yes: cote does not save UIDLs yet (they are computed)");
     }
     let mut session = Session {
+        session_lock,
+        lock_touched: Instant::now(),
         reader: LineReader::new(
             Counted::new(Prefixed::new(input, reader), Rc::clone(&bytes_in)),
             MAX_LINE,
@@ -250,6 +277,7 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn command(&mut self, line: &[u8]) -> Step {
+        self.refresh_lock()?;
         let (name, args) = split_command(line);
         match name.as_str() {
             "" => self.err("Unknown command."),
@@ -272,6 +300,23 @@ impl<S: Read + Write> Session<'_, S> {
             "UIDL" => self.uidl(args),
             _ => self.err(&format!("Unknown command: {name}")),
         }
+    }
+
+    /// Keeps the session lock from looking stale (at most every half the stale time).
+    fn refresh_lock(&mut self) -> Result<(), End> {
+        let Some(lock) = self.session_lock.as_mut() else {
+            return Ok(());
+        };
+        if self.lock_touched.elapsed() < STALE / 2 {
+            return Ok(());
+        }
+        if let Err(e) = lock.refresh() {
+            log::error!("{}", e.internal().unwrap_or(e.client_text()));
+            self.last_word("-ERR [SYS/TEMP] Couldn't update POP3 session lock.");
+            return Err(End::Storage("Couldn't lock POP3 session"));
+        }
+        self.lock_touched = Instant::now();
+        Ok(())
     }
 
     fn capa(&mut self) -> Step {

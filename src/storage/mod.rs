@@ -16,5 +16,6 @@ pub mod maildir;
 pub mod mutf7;
 pub mod names;
 pub mod namespace;
+pub mod session_lock;
 pub mod settings;
 pub mod user;

@@ -11,6 +11,7 @@ use cote::master::mail_login::{self, MailLogin};
 use cote::master::{Connection, Stream};
 use cote::net::tls::TlsServer;
 use cote::net::ConnInfo;
+use cote::pop3::session::INTERNAL_ERROR;
 use cote::pop3::{send_internal_failure, serve_login, serve_session, LoginEnd, Pop3Settings};
 
 /// A pop3-login process, still root: TLS keys are read now, before it chroots and drops
@@ -93,10 +94,6 @@ pub fn pop3_mail(config: &Config, conn: Connection) {
     serve_mail_client(&settings, login);
 }
 
-/// Dovecot's answer when the user's mail can't be set up (`MAIL_ERRSTR_CRITICAL_MSG`).
-const INIT_FAILED: &[u8] =
-    b"-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.\r\n";
-
 fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
     let info = login.user_info("pop3");
     let MailLogin {
@@ -118,7 +115,8 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
         Err(e) => {
             log::error!("{e}");
             // The client is closed next: whether it read this changes nothing.
-            let _ = std::io::Write::write_all(&mut stream, INIT_FAILED);
+            let line = format!("{INTERNAL_ERROR}\r\n");
+            let _ = std::io::Write::write_all(&mut stream, line.as_bytes());
             return;
         }
     };

@@ -121,11 +121,12 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "imap_literal_minus"),
     ("", "imap_logout_format"),
     ("", "imap_max_line_length"),
-    // pop3 (pop3_save_uidl, pop3_lock_session and pop3_fast_size_lookups are not)
+    // pop3 (pop3_save_uidl and pop3_fast_size_lookups are not)
     ("", "pop3_client_workarounds"),
     ("", "pop3_delete_type"),
     ("", "pop3_deleted_flag"),
     ("", "pop3_enable_last"),
+    ("", "pop3_lock_session"),
     ("", "pop3_logout_format"),
     ("", "pop3_no_flag_updates"),
     ("", "pop3_reuse_xuidl"),
