@@ -562,3 +562,111 @@ fn write_failed(e: &io::Error) -> End {
         crate::errtext::os_error_text(e)
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Knows alice and bob; bob's mailbox fails temporarily; `broken` makes lookups fail.
+    #[derive(Default)]
+    struct Fake {
+        saved: Vec<(String, Vec<u8>)>,
+    }
+
+    impl Deliverer for Fake {
+        fn lookup(&mut self, user: &str) -> Lookup {
+            match user {
+                "alice" | "bob" => Lookup::Found,
+                "broken" => Lookup::TempFail,
+                _ => Lookup::NotFound,
+            }
+        }
+        fn deliver(&mut self, rcpt: &Recipient, message: &[u8]) -> Delivered {
+            if rcpt.user == "bob" {
+                return Delivered::TempFail {
+                    text: "Mailbox is locked".into(),
+                    internal: false,
+                };
+            }
+            self.saved.push((rcpt.user.clone(), message.to_vec()));
+            Delivered::Saved
+        }
+    }
+
+    fn converse(input: &str, deliverer: &mut Fake) -> Vec<String> {
+        let settings = LmtpSettings {
+            hostname: "mx".into(),
+            login_greeting: "ready.".into(),
+            recipient_delimiter: "+".into(),
+            lmtp_add_received_header: false,
+            lmtp_hdr_delivery_address: HdrDeliveryAddress::Final,
+            trusted_networks: Vec::new(),
+        };
+        let peer = Peer {
+            ip: None,
+            name: "local".into(),
+        };
+        let mut out = Vec::new();
+        serve_lmtp(input.as_bytes(), &mut out, &settings, &peer, deliverer);
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn one_reply_per_recipient_and_failures_stay_with_theirs() {
+        let mut fake = Fake::default();
+        let out = converse(
+            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice+box>\r\nRCPT TO:<broken>\r\n\
+             RCPT TO:<bob>\r\nRCPT TO:<carol>\r\nDATA\r\nSubject: t\r\n\r\n..a\r\n.\r\nQUIT\r\n",
+            &mut fake,
+        );
+        assert_eq!(out[0], "220 mx ready.");
+        assert_eq!(
+            out[5..9],
+            [
+                "250 2.1.0 OK",
+                "250 2.1.5 OK",
+                "451 4.3.0 <broken> Temporary internal error",
+                "250 2.1.5 OK",
+            ]
+        );
+        assert_eq!(out[9], "550 5.1.1 <carol> User doesn't exist: carol");
+        assert_eq!(out[10], "354 OK");
+        assert!(
+            out[11].starts_with("250 2.0.0 <alice+box> ") && out[11].ends_with(" Saved"),
+            "{out:?}"
+        );
+        assert_eq!(out[12], "451 4.2.0 <bob> Mailbox is locked");
+        assert_eq!(out[13], "221 2.0.0 Bye");
+        assert_eq!(fake.saved.len(), 1);
+        assert_eq!(fake.saved[0].0, "alice");
+        assert_eq!(
+            fake.saved[0].1,
+            b"Return-Path: <s@x>\nSubject: t\n\n.a\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn nothing_is_delivered_without_the_final_dot() {
+        let mut fake = Fake::default();
+        let out = converse(
+            "LHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<alice>\r\nDATA\r\nSubject: t\r\n\r\nhalf",
+            &mut fake,
+        );
+        assert_eq!(out.last().map(String::as_str), Some("354 OK"));
+        assert!(fake.saved.is_empty());
+    }
+
+    #[test]
+    fn session_ids_count_every_rcpt() {
+        let mut fake = Fake::default();
+        let out = converse(
+            "MAIL FROM:<>\r\nRCPT TO:<carol>\r\nRCPT TO:<alice>\r\nDATA\r\nx\r\n.\r\n",
+            &mut fake,
+        );
+        assert!(out[5].contains(":R2 Saved"), "{out:?}");
+    }
+}
