@@ -171,7 +171,7 @@ impl Pair {
 }
 
 /// The configuration both servers run: POP3 only, a static passdb (password `pw`), Maildir
-/// under the temp dir; other settings for clients from 127.0.0.2 to 127.0.0.6.
+/// under the temp dir; other settings for clients from 127.0.0.2 to 127.0.0.7.
 fn config(d: &Path, name: &str, port: u16) -> String {
     let d = d.display();
     format!(
@@ -190,7 +190,9 @@ fn config(d: &Path, name: &str, port: u16) -> String {
          pop3_enable_last = yes\n  pop3_uidl_format = %08Xv%08Xu\n}}\n\
          remote 127.0.0.4 {{\n  pop3_deleted_flag = POP3Deleted\n  pop3_delete_type = flag\n}}\n\
          remote 127.0.0.5 {{\n  pop3_save_uidl = yes\n  pop3_uidl_format = %f\n}}\n\
-         remote 127.0.0.6 {{\n  pop3_lock_session = yes\n}}\n"
+         remote 127.0.0.6 {{\n  pop3_lock_session = yes\n}}\n\
+         remote 127.0.0.7 {{\n  pop3_uidl_format = %f\n  pop3_logout_format = \
+         %{{uidl_change}} top=%t/%p retr=%r/%b del=%d/%m/%{{deleted_bytes}} size=%s user=%u\n}}\n"
     )
 }
 
@@ -339,6 +341,7 @@ const XUIDL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 const DELETE_FLAG: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
 const SAVE_UIDL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 5);
 const LOCK_SESSION: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 6);
+const LOGOUT_FORMAT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 7);
 
 /// Reading commands, their errors, and UIDLs in three formats, on a mailbox Dovecot indexed
 /// first (alice) and one cote indexed first (bob).
@@ -529,4 +532,47 @@ fn session_lock_excludes_the_other_server() {
     drop(holder);
     let free = converse(pair.cote.port, LOCK_SESSION, "hank", &["STAT", "QUIT"]);
     assert_eq!(free[4], "+OK Logged in.", "{free:?}");
+}
+
+/// What `Disconnected:` lines of `user`'s POP3 sessions say after the log prefix.
+fn disconnects(log: &Path, user: &str) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("pop3({user})")))
+        .filter_map(|l| l.split_once("Disconnected: ").map(|(_, r)| r.to_string()))
+        .collect()
+}
+
+/// `pop3_logout_format` with every counter and `%{uidl_change}`: the same log line as
+/// Dovecot's for the same session (ivan: cote, judy: Dovecot; UIDLs from the file names,
+/// which both mailboxes share).
+#[test]
+fn logout_lines_match_dovecot() {
+    let pair = Pair::start();
+    for user in ["ivan", "judy"] {
+        pair.mailbox(user);
+    }
+    for commands in [
+        &["UIDL", "RETR 3", "TOP 1 2", "DELE 4", "DELE 5", "QUIT"][..],
+        &["UIDL", "RETR 1", "RETR 2", "QUIT"][..],
+        &["STAT", "DELE 1", "DROP"][..],
+    ] {
+        converse(pair.cote.port, LOGOUT_FORMAT, "ivan", commands);
+        converse(pair.dovecot.port, LOGOUT_FORMAT, "judy", commands);
+    }
+    // The mail processes log the line as they end; wait for both servers' three lines.
+    let deadline = Instant::now() + LINE_TIMEOUT;
+    let (mut cote, mut dovecot) = (Vec::new(), Vec::new());
+    while Instant::now() < deadline {
+        cote = disconnects(&pair.cote.log, "ivan");
+        dovecot = disconnects(&pair.dovecot.log, "judy");
+        if cote.len() == 3 && dovecot.len() == 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dovecot: Vec<String> = dovecot.iter().map(|l| l.replace("judy", "ivan")).collect();
+    assert_eq!(cote, dovecot, "{}", pair.logs());
+    assert!(cote[0].contains(" -> "), "{cote:?}");
 }

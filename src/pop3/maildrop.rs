@@ -47,6 +47,28 @@ pub struct Maildrop {
     flag_updates: bool,
 }
 
+/// A message number that exists in the maildrop (1-based); only [`Maildrop::check`] and
+/// [`Maildrop::numbers`] make one, so it always indexes a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MsgNum(u32);
+
+impl MsgNum {
+    /// The number as POP3 shows it.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    fn index(self) -> usize {
+        self.0 as usize - 1
+    }
+}
+
+impl std::fmt::Display for MsgNum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A message number that can't be used, with Dovecot's reply text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MsgnumError {
@@ -140,26 +162,36 @@ impl Maildrop {
     }
 
     /// Message `n` (1-based), if it exists and is not marked deleted.
-    pub fn check(&self, n: u32) -> Result<(), MsgnumError> {
+    pub fn check(&self, n: u32) -> Result<MsgNum, MsgnumError> {
         let Some(message) = n.checked_sub(1).and_then(|i| self.messages.get(i as usize)) else {
             return Err(MsgnumError::NoSuchMessage(n));
         };
         if message.deleted {
             return Err(MsgnumError::Deleted);
         }
-        Ok(())
+        Ok(MsgNum(n))
     }
 
-    fn message(&self, n: u32) -> &Message {
-        &self.messages[n as usize - 1]
+    /// Every message number, deleted ones too.
+    pub fn numbers(&self) -> impl Iterator<Item = MsgNum> {
+        (1..=self.count()).map(MsgNum)
     }
 
-    pub fn size(&self, n: u32) -> u64 {
+    fn message(&self, n: MsgNum) -> &Message {
+        &self.messages[n.index()]
+    }
+
+    pub fn size(&self, n: MsgNum) -> u64 {
         self.message(n).size
     }
 
-    pub fn uid(&self, n: u32) -> u32 {
+    pub fn uid(&self, n: MsgNum) -> u32 {
         self.message(n).uid
+    }
+
+    /// Marked deleted (DELE) in this session.
+    pub fn is_deleted(&self, n: MsgNum) -> bool {
+        self.message(n).deleted
     }
 
     /// The numbers and sizes of the messages not marked deleted.
@@ -171,9 +203,9 @@ impl Maildrop {
             .map(|(i, m)| (i as u32 + 1, m.size))
     }
 
-    /// DELE (message `n` was checked).
-    pub fn delete(&mut self, n: u32) {
-        let message = &mut self.messages[n as usize - 1];
+    /// DELE.
+    pub fn delete(&mut self, n: MsgNum) {
+        let message = &mut self.messages[n.index()];
         if !message.deleted {
             message.deleted = true;
             self.deleted_count += 1;
@@ -181,15 +213,15 @@ impl Maildrop {
         }
     }
 
-    /// The message `n` (checked) from storage; `retrieved`: RETR (not TOP), which counts
-    /// for LAST and marks an unseen message to get \Seen.
-    pub fn mail(&mut self, n: u32, retrieved: bool) -> StorageResult<Mail> {
+    /// The message `n` from storage; `retrieved`: RETR (not TOP), which counts for LAST and
+    /// marks an unseen message to get \Seen.
+    pub fn mail(&mut self, n: MsgNum, retrieved: bool) -> StorageResult<Mail> {
         let uid = self.uid(n);
         let mail = self.mailbox.mail(uid)?;
         if retrieved {
-            self.last_seen = self.last_seen.max(n);
+            self.last_seen = self.last_seen.max(n.get());
             if self.flag_updates && !mail.flags.contains(MailFlags::SEEN) {
-                self.messages[n as usize - 1].retrieved_unseen = true;
+                self.messages[n.index()].retrieved_unseen = true;
             }
         }
         Ok(mail)

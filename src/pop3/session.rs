@@ -17,7 +17,7 @@ use crate::storage::session_lock::{Pop3SessionLock, STALE};
 use crate::storage::user::{MailUser, MailUserInfo};
 
 use super::login::CAPABILITY_LINES;
-use super::maildrop::{Maildrop, MsgnumError};
+use super::maildrop::{Maildrop, MsgNum, MsgnumError};
 use super::message_reply::{message_reply, Extent};
 use super::settings::{Pop3Settings, UidlDuplicates};
 use super::uidl::{DuplicateRenamer, UidlError};
@@ -335,7 +335,7 @@ impl<S: Read + Write> Session<'_, S> {
         &mut self,
         args: &'b [u8],
         then_space: bool,
-    ) -> Result<Option<(u32, &'b [u8])>, End> {
+    ) -> Result<Option<(MsgNum, &'b [u8])>, End> {
         let shown = String::from_utf8_lossy(args).into_owned();
         if !args.first().is_some_and(u8::is_ascii_digit) {
             self.err(&format!("Invalid message number: {shown}"))?;
@@ -356,9 +356,8 @@ impl<S: Read + Write> Session<'_, S> {
             self.err(&format!("Noise after message number: {rest}"))?;
             return Ok(None);
         }
-        let n = n as u32;
-        match self.maildrop.check(n) {
-            Ok(()) => {}
+        let n = match self.maildrop.check(n as u32) {
+            Ok(n) => n,
             Err(MsgnumError::NoSuchMessage(n)) => {
                 self.err(&format!("There's no message {n}."))?;
                 return Ok(None);
@@ -367,7 +366,7 @@ impl<S: Read + Write> Session<'_, S> {
                 self.err("Message is deleted.")?;
                 return Ok(None);
             }
-        }
+        };
         let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
         Ok(Some((n, &rest[start..])))
     }
@@ -404,8 +403,8 @@ impl<S: Read + Write> Session<'_, S> {
         let Some((n, _)) = self.msgnum(args, false)? else {
             return Ok(false);
         };
-        if self.lowest_retr.is_none_or(|low| n < low) {
-            self.lowest_retr = Some(n);
+        if self.lowest_retr.is_none_or(|low| n.get() < low) {
+            self.lowest_retr = Some(n.get());
         }
         self.stats.retr_count += 1;
         self.fetch(n, Extent::Whole)
@@ -431,7 +430,7 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     /// RETR and TOP: the message, byte-stuffed with CRLF line ends.
-    fn fetch(&mut self, n: u32, extent: Extent) -> Step {
+    fn fetch(&mut self, n: MsgNum, extent: Extent) -> Step {
         let retrieved = extent == Extent::Whole;
         let body = self.maildrop.mail(n, retrieved).and_then(|mut mail| {
             let data = mail.raw()?;
@@ -439,7 +438,7 @@ impl<S: Read + Write> Session<'_, S> {
         });
         let body = match body {
             Ok(b) => b,
-            Err(e) if e.kind() == ErrorKind::Expunged => return self.expunged(n),
+            Err(e) if e.kind() == ErrorKind::Expunged => return self.expunged(n.get()),
             Err(e) => {
                 self.line(&storage_error_line(&e))?;
                 return Ok(false);
@@ -518,9 +517,9 @@ impl<S: Read + Write> Session<'_, S> {
         }
         let uidls = self.uidls.as_deref().unwrap_or_default();
         if let Some(n) = single {
-            return match uidls.get(n as usize - 1).cloned().flatten() {
+            return match uidls.get(n.get() as usize - 1).cloned().flatten() {
                 Some(uidl) => self.line(&format!("+OK {n} {uidl}")),
-                None => self.expunged(n),
+                None => self.expunged(n.get()),
             };
         }
         let mut text = String::from("+OK");
@@ -540,7 +539,8 @@ impl<S: Read + Write> Session<'_, S> {
         let mut renamer = (self.settings.uidl_duplicates == UidlDuplicates::Rename)
             .then(DuplicateRenamer::default);
         let mut uidls = Vec::with_capacity(self.maildrop.count() as usize);
-        for n in 1..=self.maildrop.count() {
+        let numbers: Vec<MsgNum> = self.maildrop.numbers().collect();
+        for n in numbers {
             let mut mail = match self.maildrop.mail(n, false) {
                 Ok(m) => m,
                 Err(e) if e.kind() == ErrorKind::Expunged => {
@@ -641,22 +641,21 @@ impl<S: Read + Write> Session<'_, S> {
         let Some(uidls) = &self.uidls else {
             return String::new();
         };
-        let hash = |keep: &dyn Fn(usize) -> bool| {
-            uidls
+        let numbers: Vec<MsgNum> = self.maildrop.numbers().collect();
+        let hash = |keep: &dyn Fn(MsgNum) -> bool| {
+            numbers
                 .iter()
-                .enumerate()
-                .filter(|(i, _)| keep(*i))
+                .zip(uidls)
+                .filter(|(n, _)| keep(**n))
                 .fold(0u32, |h, (_, u)| {
                     h ^ crc32(u.as_deref().unwrap_or_default().as_bytes())
                 })
         };
         let count = uidls.len();
+        // Messages below the first one RETRieved were probably left by an earlier session.
         let old_count = self.lowest_retr.map_or(count, |low| low as usize - 1);
-        let old_hash = hash(&|i| i < old_count);
-        let deleted: Vec<bool> = (1..=count as u32)
-            .map(|n| self.maildrop.check(n).is_err())
-            .collect();
-        let new_hash = hash(&|i| !deleted[i]);
+        let old_hash = hash(&|n| (n.get() as usize) <= old_count);
+        let new_hash = hash(&|n| !self.maildrop.is_deleted(n));
         let new_count = count - self.maildrop.deleted_count() as usize;
         if old_hash == new_hash && old_count == new_count {
             format!("{old_count}/{old_hash:08x}")
