@@ -227,6 +227,14 @@ impl Maildrop {
         Ok(mail)
     }
 
+    /// Records computed UIDLs in the storage (`pop3_save_uidl`).
+    pub fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()> {
+        if self.mailbox.is_read_only() {
+            return Ok(());
+        }
+        self.mailbox.save_pop3_uidls(uidls)
+    }
+
     /// RSET: nothing is marked deleted or retrieved any more. With `pop3_enable_last`, every
     /// message loses \Seen too (RFC 1460's LAST semantics).
     pub fn reset(&mut self, unseen_all: bool) -> StorageResult<()> {

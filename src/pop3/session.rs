@@ -171,9 +171,6 @@ pub fn serve_session<S: Read + Write + SocketTimeouts>(
             return;
         }
     };
-    if settings.save_uidl {
-        log::warn!("pop3_save_uidl = yes: cote does not save UIDLs yet (they are computed)");
-    }
     let mut session = Session {
         session_lock,
         lock_touched: Instant::now(),
@@ -539,6 +536,8 @@ impl<S: Read + Write> Session<'_, S> {
         let mut renamer = (self.settings.uidl_duplicates == UidlDuplicates::Rename)
             .then(DuplicateRenamer::default);
         let mut uidls = Vec::with_capacity(self.maildrop.count() as usize);
+        // `pop3_save_uidl`: the UIDLs the storage does not have yet, to be recorded.
+        let mut to_save = Vec::new();
         let numbers: Vec<MsgNum> = self.maildrop.numbers().collect();
         for n in numbers {
             let mut mail = match self.maildrop.mail(n, false) {
@@ -557,10 +556,24 @@ impl<S: Read + Write> Session<'_, S> {
                 }
                 Err(e) => return Err(e),
             };
-            uidls.push(Some(match &mut renamer {
+            let uidl = match &mut renamer {
                 Some(r) => r.unique(uidl),
                 None => uidl,
-            }));
+            };
+            if self.settings.save_uidl && mail.pop3_uidl().is_none() {
+                to_save.push((mail.uid, uidl.clone()));
+            }
+            uidls.push(Some(uidl));
+        }
+        if !to_save.is_empty() {
+            // The UIDLs were computed and are answered either way; only their permanence
+            // is lost when saving fails.
+            if let Err(e) = self.maildrop.save_pop3_uidls(&to_save) {
+                log::error!(
+                    "Saving POP3 UIDLs failed: {}",
+                    e.internal().unwrap_or(e.client_text())
+                );
+            }
         }
         Ok(uidls)
     }

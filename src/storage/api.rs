@@ -178,6 +178,10 @@ pub trait Mailbox {
     fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()>;
     /// For hard-link copies: the message's current file and the mailbox's file permissions.
     fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>>;
+    /// Records POP3 UIDLs (`pop3_save_uidl`, Maildir's `P` uidlist field) so that they stay
+    /// what they are whatever `pop3_uidl_format` says later: (uid, uidl); messages gone
+    /// meanwhile are skipped.
+    fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()>;
 }
 
 /// A message file another mailbox may link to.

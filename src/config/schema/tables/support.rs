@@ -121,7 +121,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "imap_literal_minus"),
     ("", "imap_logout_format"),
     ("", "imap_max_line_length"),
-    // pop3 (pop3_save_uidl and pop3_fast_size_lookups are not)
+    // pop3 (pop3_fast_size_lookups is not)
     ("", "pop3_client_workarounds"),
     ("", "pop3_delete_type"),
     ("", "pop3_deleted_flag"),
@@ -130,6 +130,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "pop3_logout_format"),
     ("", "pop3_no_flag_updates"),
     ("", "pop3_reuse_xuidl"),
+    ("", "pop3_save_uidl"),
     ("", "pop3_uidl_duplicates"),
     ("", "pop3_uidl_format"),
     // lmtp and lda (lmtp_rcpt_check_quota, lmtp_user_concurrency_limit, lmtp_proxy and
