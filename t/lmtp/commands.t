@@ -68,3 +68,10 @@ S: 501 5.5.4 Invalid parameters
 C: QUIT
 S: 221 2.0.0 Bye
 @eof
+
+# Nothing is answered after QUIT, even when it was pipelined.
+@connect lmtp after-quit
+S: 220 {*} Dovecot (Debian) ready.
+@send "QUIT\r\nNOOP\r\n"
+S: 221 2.0.0 Bye
+@eof

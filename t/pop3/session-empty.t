@@ -120,3 +120,14 @@ S: +OK Logged in.
 @send "\r\n"
 S: -ERR Input line too long.
 @eof
+
+# Nothing is answered after QUIT, even when it was pipelined.
+@connect pop3 after-quit
+S: +OK Dovecot (Debian) ready.
+C: USER alice
+S: +OK
+C: PASS secret
+S: +OK Logged in.
+@send "QUIT\r\nSTAT\r\n"
+S: +OK Logging out.
+@eof
