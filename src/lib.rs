@@ -8,6 +8,7 @@ pub mod config;
 pub mod delivery;
 pub mod errtext;
 pub mod fs;
+pub mod fscheck;
 pub mod hostname;
 pub mod imap;
 pub mod index;
