@@ -3,7 +3,9 @@
 #   make run        start cote in the foreground on the embedded default (etc/cote.conf)
 #   make test       the whole test suite (unit, config oracle, transcripts in t/)
 #   make test-cifs-names   the storage tests with maildir_info_separator = ; (no ':' in names)
-#   make bench      benchmarks (figures only, nothing asserted)
+#   make bench      cote against Dovecot 2.3 side by side (bench/README.md; ~20 min, root)
+#   make bench-quick    every workload briefly (under 3 minutes): tests the harness
+#   make bench-storage  the storage-layer benchmark (figures only, nothing asserted)
 #   make install    PREFIX=/usr/local DESTDIR=   (install-compat adds dovecot/doveconf/doveadm links)
 
 PREFIX   ?= /usr/local
@@ -17,7 +19,7 @@ CARGO    ?= cargo
 ORACLE_DIR   ?= target/dovecot-oracle
 ORACLE_DEBS  := dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 
-.PHONY: all build run test test-cifs-names bench oracle install install-compat clean build-deps
+.PHONY: all build run test test-cifs-names bench bench-quick bench-storage bench-build oracle install install-compat clean build-deps
 
 all: build
 
@@ -31,9 +33,13 @@ build-deps:
 	    echo "cote links libpam and libcrypt: sudo apt-get install build-essential libpam0g-dev libcrypt-dev" >&2; \
 	    exit 1; }
 
+# The demo users' passwd-file needs an absolute path; started as root, mail processes run as
+# nobody (see etc/conf.d/10-auth.conf and 10-mail.conf).
 run: build
-	mkdir -p var
-	./target/release/cote -F -c etc/cote.conf
+	mkdir -p var/mail
+	if [ "$$(id -u)" = 0 ]; then chown nobody:nogroup var/mail; fi
+	if [ "$$(id -u)" = 0 ]; then export COTE_DEMO_MAIL_USER=nobody COTE_DEMO_MAIL_GROUP=nogroup; fi; \
+	COTE_DEMO_USERS=$(CURDIR)/etc/users ./target/release/cote -F -c etc/cote.conf
 
 test: build-deps oracle
 	COTE_DOVECOT_ROOT=$${COTE_DOVECOT_ROOT:-$(abspath $(ORACLE_DIR))} $(CARGO) test --release
@@ -45,7 +51,19 @@ test-cifs-names: build-deps
 	COTE_TEST_MAILDIR_INFO_SEPARATOR=';' COTE_STORAGE_HAMMER_MS=2000 $(CARGO) test --release \
 	    --test storage_crash --test storage_concurrent --test maildir_cifs_names
 
-bench:
+# The harness starts a private Dovecot (from the unpacked oracle) and cote on free loopback
+# ports and drives both with cote-loadgen (bench/loadgen, a workspace member, not linked into
+# the server). COTE_BENCH_COTE=path points it at another cote binary.
+bench-build: build-deps oracle
+	$(CARGO) build --release --workspace --bins
+
+bench: bench-build
+	COTE_DOVECOT_ROOT=$${COTE_DOVECOT_ROOT:-$(abspath $(ORACLE_DIR))} python3 bench/harness.py
+
+bench-quick: bench-build
+	COTE_DOVECOT_ROOT=$${COTE_DOVECOT_ROOT:-$(abspath $(ORACLE_DIR))} python3 bench/harness.py --quick
+
+bench-storage:
 	$(CARGO) bench --bench storage
 
 # Extract Debian's dovecot packages once; apt-get download and dpkg-deb -x need no root.

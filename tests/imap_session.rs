@@ -10,205 +10,14 @@
 //! runs the cases whose name contains WORD.
 
 mod imap_support;
+mod session_cases;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cote::imap::session::{ClientWorkarounds, Disconnect, Session, SessionSettings, SessionStats};
 use cote::storage::flags::MailFlags;
 use imap_support::{External, FakeMailSession};
-
-/// Cases where cote deliberately answers otherwise than Dovecot, and why.
-const DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "literal size then junk",
-        "cote refuses `{5}x` before sending + OK (Dovecot sends + OK, then BAD)",
-    ),
-    (
-        "literal size then space",
-        "cote refuses `{5} ` before sending + OK (Dovecot sends + OK)",
-    ),
-    (
-        "append date as atom",
-        "Dovecot waits for the literal's first byte before answering; cote answers at once",
-    ),
-    (
-        "append catenate bad part",
-        "Dovecot then reads the rest of the line as a new command; cote skips it",
-    ),
-    (
-        "append catenate url",
-        "CATENATE URLs need URL fetching (issue 10); the double refuses them",
-    ),
-    (
-        "search return nothing found",
-        "Dovecot creates a keyword that SEARCH KEYWORD names; cote does not",
-    ),
-    (
-        "fetch savedate",
-        "the save date is the time of the probe's APPEND",
-    ),
-    ("fetch x-guid", "the GUID is Dovecot's Maildir file name"),
-    (
-        "fetch preview",
-        "PREVIEW needs preview generation (issue 10)",
-    ),
-    (
-        "fetch preview lazy",
-        "PREVIEW needs preview generation (issue 10)",
-    ),
-    (
-        "fetch snippet",
-        "PREVIEW needs preview generation (issue 10)",
-    ),
-    (
-        "fetch body peek part 0",
-        "mail layer: Dovecot treats BODY[0] as BODY[1]",
-    ),
-    ("sort", "SORT is issue 10; cote answers NO [CANNOT]"),
-    ("sort reverse date", "SORT is issue 10"),
-    ("sort display", "SORT is issue 10"),
-    ("sort return", "SORT is issue 10"),
-    ("uid sort", "SORT is issue 10"),
-    ("thread references", "THREAD is issue 10"),
-    ("thread orderedsubject", "THREAD is issue 10"),
-    (
-        "uid fetch vanished",
-        "VANISHED needs expunged UIDs by modseq (issue 10)",
-    ),
-    ("search inthread", "INTHREAD needs THREAD (issue 10)"),
-    (
-        "copy huge number",
-        "cote refuses a number beyond 4294967295; Dovecot wraps it around (to 1)",
-    ),
-];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("t/imap/session")
-}
-
-/// What a case expects from the server, line by line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Expect {
-    /// `S:` with `{*}` wildcards.
-    Line(String),
-    /// `@recv`: exact bytes.
-    Bytes(Vec<u8>),
-    /// `@partial`: bytes without CRLF at the end.
-    Partial(Vec<u8>),
-}
-
-#[derive(Debug, Default)]
-struct Case {
-    file: String,
-    name: String,
-    line: usize,
-    state: String,
-    enable: Option<String>,
-    input: Vec<u8>,
-    expect: Vec<Expect>,
-    eof: bool,
-}
-
-fn unescape(s: &str) -> Vec<u8> {
-    let inner = s
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or_else(|| panic!("bytes must be quoted: {s}"));
-    let mut out = Vec::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        match chars.next() {
-            Some('r') => out.push(b'\r'),
-            Some('n') => out.push(b'\n'),
-            Some('t') => out.push(b'\t'),
-            Some('0') => out.push(0),
-            Some('\\') => out.push(b'\\'),
-            Some('"') => out.push(b'"'),
-            Some('x') => {
-                let hex: String = chars.by_ref().take(2).collect();
-                out.push(u8::from_str_radix(&hex, 16).expect("hex escape"));
-            }
-            other => panic!("bad escape {other:?} in {s}"),
-        }
-    }
-    out
-}
-
-fn parse_cases(path: &Path) -> Vec<Case> {
-    let text = std::fs::read_to_string(path).expect("session file");
-    let file = path.file_name().unwrap().to_string_lossy().into_owned();
-    let mut cases = Vec::new();
-    let mut case: Option<Case> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim_start();
-        if let Some(name) = line.strip_prefix("== ") {
-            cases.extend(case.take());
-            case = Some(Case {
-                file: file.clone(),
-                name: name.to_string(),
-                line: i + 1,
-                state: "authenticated".into(),
-                ..Case::default()
-            });
-            continue;
-        }
-        let Some(case) = case.as_mut() else { continue };
-        if let Some(state) = line.strip_prefix("@state ") {
-            case.state = state.trim().to_string();
-        } else if let Some(enable) = line.strip_prefix("@enable ") {
-            case.enable = Some(enable.trim().to_string());
-        } else if line == "C:" || line.starts_with("C: ") {
-            case.input
-                .extend_from_slice(line.get(3..).unwrap_or("").as_bytes());
-            case.input.extend_from_slice(b"\r\n");
-        } else if let Some(bytes) = line.strip_prefix("@send ") {
-            case.input.extend(unescape(bytes));
-        } else if let Some(rest) = line.strip_prefix("@repeat ") {
-            let (count, bytes) = rest.split_once(' ').expect("@repeat N \"bytes\"");
-            let bytes = unescape(bytes);
-            for _ in 0..count.parse::<usize>().expect("count") {
-                case.input.extend_from_slice(&bytes);
-            }
-        } else if line == "S:" || line.starts_with("S: ") {
-            case.expect
-                .push(Expect::Line(line.get(3..).unwrap_or("").to_string()));
-        } else if let Some(bytes) = line.strip_prefix("@recv ") {
-            case.expect.push(Expect::Bytes(unescape(bytes)));
-        } else if let Some(bytes) = line.strip_prefix("@partial ") {
-            case.expect.push(Expect::Partial(unescape(bytes)));
-        } else if line == "@eof" {
-            case.eof = true;
-        }
-    }
-    cases.extend(case);
-    cases
-}
-
-/// `{*}` matches any run of characters.
-fn matches(pattern: &str, line: &str) -> bool {
-    let parts: Vec<&str> = pattern.split("{*}").collect();
-    if parts.len() == 1 {
-        return pattern == line;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !line.starts_with(first) || line.len() < first.len() + last.len() || !line.ends_with(last) {
-        return false;
-    }
-    let mut rest = &line[first.len()..line.len() - last.len()];
-    for part in &parts[1..parts.len() - 1] {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    true
-}
+use session_cases::{check, matches, parse_cases, root, split_lines, Case, DIFFERENCES};
 
 fn settings() -> SessionSettings {
     SessionSettings {
@@ -228,17 +37,6 @@ fn run_session(
     let mut output = Vec::new();
     let reason = Session::new(mail, input, &mut output, settings).run();
     (output, reason)
-}
-
-/// Splits output at CRLF; the last element is what followed the last CRLF.
-fn split_lines(output: &[u8]) -> (Vec<Vec<u8>>, Vec<u8>) {
-    let mut lines = Vec::new();
-    let mut rest = output;
-    while let Some(at) = rest.windows(2).position(|w| w == b"\r\n") {
-        lines.push(rest[..at].to_vec());
-        rest = &rest[at + 2..];
-    }
-    (lines, rest.to_vec())
 }
 
 /// Runs one case; `Err` describes the first mismatch.
@@ -273,58 +71,8 @@ fn run_case(case: &Case) -> Result<(), String> {
             .ok_or_else(|| format!("setup command {tag:?} was not answered"))?;
         lines.drain(..=end);
     }
-    let shown = |lines: &[Vec<u8>]| {
-        lines
-            .iter()
-            .map(|l| format!("    {}", String::from_utf8_lossy(l)))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let mut got = lines.iter();
-    for expect in &case.expect {
-        match expect {
-            Expect::Partial(bytes) => {
-                if partial != *bytes {
-                    return Err(format!("expected partial {bytes:?}, got {partial:?}"));
-                }
-                continue;
-            }
-            Expect::Line(_) | Expect::Bytes(_) => {}
-        }
-        let Some(line) = got.next() else {
-            return Err(format!(
-                "expected {expect:?}, got nothing more; all:\n{}",
-                shown(&lines)
-            ));
-        };
-        let ok = match expect {
-            Expect::Line(pattern) => std::str::from_utf8(line).is_ok_and(|l| matches(pattern, l)),
-            Expect::Bytes(bytes) => line == bytes,
-            Expect::Partial(_) => true,
-        };
-        if !ok {
-            return Err(format!(
-                "expected {expect:?}\n       got {:?}\n  all:\n{}",
-                String::from_utf8_lossy(line),
-                shown(&lines)
-            ));
-        }
-    }
-    if let Some(extra) = got.next() {
-        return Err(format!(
-            "unexpected {:?}\n  all:\n{}",
-            String::from_utf8_lossy(extra),
-            shown(&lines)
-        ));
-    }
     let closed_by_server = reason != Disconnect::ClientClosed;
-    if closed_by_server != case.eof {
-        return Err(format!(
-            "session ended with {reason:?}; expected the server to close it: {}",
-            case.eof
-        ));
-    }
-    Ok(())
+    check(case, &lines, &partial, closed_by_server)
 }
 
 /// The answers to `input` after `S SELECT INBOX` (whose answer is left out).
@@ -597,13 +345,7 @@ fn main() -> ExitCode {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root())
-        .expect("t/imap/session")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "session"))
-        .collect();
-    files.sort();
+    let files = session_cases::files();
     let (mut passed, mut failed, mut differ) = (0, 0, 0);
     for file in &files {
         for case in parse_cases(file) {

@@ -112,9 +112,10 @@ fn openssl_s_client_starttls() {
     // s_client asks CAPABILITY before STARTTLS, so the new list comes untagged.
     assert!(
         text.contains(
-            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+\r\na OK Logged in\r\n"
-        ) && text.contains("b OK NOOP completed.\r\n")
-            && text.contains("c OK Logout completed.\r\n"),
+            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
+             CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+\r\na OK Logged in\r\n"
+        ) && text.contains("b OK NOOP completed (")
+            && text.contains("c OK Logout completed ("),
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );

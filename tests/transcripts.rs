@@ -13,6 +13,10 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+#[path = "transcripts/replay.rs"]
+mod replay;
+#[path = "session_cases/mod.rs"]
+mod session_cases;
 #[path = "tls_support/mod.rs"]
 mod tls_support;
 use tls_support::write_test_cert;
@@ -32,10 +36,11 @@ const LISTENERS: &[(&str, &str, &str)] = &[
 /// Listeners whose clients start TLS at once.
 const IMPLICIT_TLS: &[&str] = &["imaps", "pop3s"];
 
-/// The users of the template's passwd-file (passdb and userdb).
+/// The users of the template's passwd-file (passdb and userdb); `{root}` is the server's
+/// directory.
 const USERS: &str = "\
-alice:{PLAIN}secret:1000:1000::/nonexistent/alice
-bob:{PLAIN}hunter2:1001:1001::/nonexistent/bob
+alice:{PLAIN}secret:1000:1000::{root}/home/alice
+bob:{PLAIN}hunter2:1001:1001::{root}/home/bob
 ";
 
 // ---------------------------------------------------------------------------------------------
@@ -235,6 +240,7 @@ impl Server {
             "auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256"
         );
         let _ = writeln!(conf, "auth_failure_delay = 1 secs");
+        let _ = writeln!(conf, "mail_location = maildir:{}/mail/%u", root.display());
         for db in ["passdb", "userdb"] {
             let _ = writeln!(conf, "{db} {{");
             let _ = writeln!(conf, "  driver = passwd-file");
@@ -242,11 +248,18 @@ impl Server {
             let _ = writeln!(conf, "}}");
         }
         write_test_cert(root).map_err(|e| format!("test certificate: {e}"))?;
-        fs::write(root.join("users"), USERS).map_err(|e| format!("users: {e}"))?;
-        // Started as root, the auth service reads the users file as its own user.
+        let users = USERS.replace("{root}", &root.display().to_string());
+        fs::write(root.join("users"), users).map_err(|e| format!("users: {e}"))?;
+        // Started as root, the auth service reads the users file as its own user; mail
+        // processes run as the users, each making its own directories.
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(root, fs::Permissions::from_mode(0o755))
             .map_err(|e| format!("chmod: {e}"))?;
+        for dir in ["mail", "home"] {
+            fs::create_dir(root.join(dir)).map_err(|e| format!("mkdir {dir}: {e}"))?;
+            fs::set_permissions(root.join(dir), fs::Permissions::from_mode(0o1777))
+                .map_err(|e| format!("chmod {dir}: {e}"))?;
+        }
         for (proto, service, listener) in LISTENERS {
             let port = free_port();
             ports.insert(proto.to_string(), port);
@@ -301,6 +314,18 @@ impl Server {
             }
             thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Every user's mail and home directory removed: each transcript starts with none.
+    fn fresh_mail(&self) -> Result<(), String> {
+        for dir in ["mail", "home"] {
+            let dir = self.dir.path().join(dir);
+            for entry in fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+                let path = entry.map_err(|e| e.to_string())?.path();
+                fs::remove_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+        Ok(())
     }
 
     fn logs(&self) -> String {
@@ -702,6 +727,10 @@ fn main() -> ExitCode {
         };
         for t in &transcripts {
             let shown = t.path.strip_prefix(&root).unwrap_or(&t.path).display();
+            if let Err(e) = server.fresh_mail() {
+                failures.push(format!("{shown}: {e}"));
+                continue;
+            }
             match play(t, &server) {
                 Ok(()) => {
                     passed += 1;
@@ -714,6 +743,28 @@ fn main() -> ExitCode {
             }
         }
         server.stop();
+    }
+    // Dovecot's recorded session cases: `session` (or a part of `imap/session`) runs all,
+    // `session:NAME` those whose name contains NAME.
+    let case_filters: Vec<String> = filters
+        .iter()
+        .filter_map(|f| f.strip_prefix("session:").map(str::to_string))
+        .collect();
+    let replay_all =
+        filters.is_empty() || filters.iter().any(|f| "imap/session".contains(f.as_str()));
+    if replay_all || !case_filters.is_empty() {
+        let config: Vec<String> = replay::CONFIG.iter().map(|l| l.to_string()).collect();
+        match Server::start(&config) {
+            Ok(server) => {
+                let (ok, failed, _) = replay::replay(&server, &case_filters);
+                passed += ok;
+                for f in failed {
+                    failures.push(format!("{f}{}", server.logs()));
+                }
+                server.stop();
+            }
+            Err(e) => failures.push(format!("server for the session cases: {e}")),
+        }
     }
     for f in &failures {
         println!("\n---- failure ----\n{f}");

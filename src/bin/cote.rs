@@ -16,6 +16,7 @@ use cote::master::privileges::visible_path;
 use cote::master::{cli, Connection, Registry, Stream};
 use cote::net::tls::TlsServer;
 use cote::net::ConnInfo;
+use cote::storage::user::MailUserInfo;
 
 #[path = "cote/lmtp.rs"]
 mod lmtp;
@@ -154,15 +155,11 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
     let MailLogin {
         request,
         client,
+        user,
+        userdb_fields,
         setup,
         vars,
-        ..
     } = login;
-    let stream = if request.tls {
-        Stream::Unix(UnixStream::from(client))
-    } else {
-        Stream::Tcp(TcpStream::from(client))
-    };
     if let Err(e) = setup {
         log::error!("{e}");
         let text = format!(
@@ -170,7 +167,7 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
              * BYE Internal error occurred. Refer to server log for more information.\r\n",
             reply.tag
         );
-        let mut stream = stream;
+        let mut stream = client_stream(request.tls, client);
         let _ = std::io::Write::write_all(&mut stream, text.as_bytes());
         return;
     }
@@ -181,14 +178,64 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
             return;
         }
     };
-    let reader = match stream.try_clone() {
-        Ok(r) => r,
-        Err(e) => {
-            log::error!("dup() failed: {e}");
-            return;
-        }
+    let var = |name: &str| {
+        use cote::config::var_expand::VarTable;
+        vars.long(name)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
     };
-    serve_postlogin(reader, stream, request.input, &reply, &postlogin, &vars);
+    let info = MailUserInfo {
+        username: user,
+        home: var("home"),
+        uid: var("uid").and_then(|v| v.parse().ok()),
+        gid: var("gid").and_then(|v| v.parse().ok()),
+        mail: userdb_fields
+            .iter()
+            .find(|(k, _)| k == "mail")
+            .map(|(_, v)| v.clone()),
+        service: "imap".to_string(),
+        session: Some(request.session_id.clone()),
+        local_ip: Some(request.local.ip().to_string()),
+        remote_ip: Some(request.remote.ip().to_string()),
+        userdb_fields: Some(userdb_fields),
+    };
+    // A TLS client stays in its login process, which relays plaintext over a socketpair.
+    macro_rules! serve {
+        ($stream:expr) => {{
+            let stream = $stream;
+            let reader = match stream.try_clone() {
+                Ok(r) => r,
+                Err(e) => {
+                    log::error!("dup() failed: {e}");
+                    return;
+                }
+            };
+            serve_postlogin(
+                reader,
+                stream,
+                request.input,
+                &reply,
+                settings,
+                &postlogin,
+                info,
+                &vars,
+            )
+        }};
+    }
+    if request.tls {
+        serve!(UnixStream::from(client))
+    } else {
+        serve!(TcpStream::from(client))
+    }
+}
+
+/// The client's socket as it arrived: a TCP connection, or the TLS proxy's socketpair end.
+fn client_stream(tls: bool, client: std::os::fd::OwnedFd) -> Stream {
+    if tls {
+        Stream::Unix(UnixStream::from(client))
+    } else {
+        Stream::Tcp(TcpStream::from(client))
+    }
 }
 
 fn main() -> ExitCode {

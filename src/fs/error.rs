@@ -37,6 +37,8 @@ pub enum FsOp {
     Flock,
     Mmap,
     Gethostname,
+    /// inotify: starting to watch a directory, or reading its events.
+    Watch,
 }
 
 impl FsOp {
@@ -65,6 +67,7 @@ impl FsOp {
             FsOp::Flock => "flock",
             FsOp::Mmap => "mmap",
             FsOp::Gethostname => "gethostname",
+            FsOp::Watch => "inotify_add_watch",
         }
     }
 }

@@ -13,6 +13,7 @@
 //! - [`clock`]: the file server's time, skew logging, a wall clock that never goes back.
 //! - [`view`]: index files as bytes, mapped or read per `mmap_disable`.
 //! - [`probe`]: what a file system really does (locks, mmap, caches), for `coteadm fs-check`.
+//! - [`watch`]: inotify on directories, to wake IDLE on this host's changes.
 
 pub mod atomic;
 pub mod clock;
@@ -27,6 +28,7 @@ pub mod policy;
 pub mod probe;
 mod random;
 pub mod view;
+pub mod watch;
 
 pub use atomic::{replace_file, AtomicFile, TempName};
 pub use error::{FsError, FsOp, FsResult, LockHolder};
@@ -40,6 +42,7 @@ pub use nfs::NfsCache;
 pub use perms::CreatePerms;
 pub use policy::{FileKind, FsPolicy, FsyncMode, LockMethod, SyncPoint};
 pub use view::{FileIdentity, FileView, Refresh, ViewMode};
+pub use watch::DirWatch;
 
 /// This host's name (`crate::hostname`), as an fs error when the system's name is unusable.
 pub(crate) fn hostname() -> FsResult<&'static str> {

@@ -8,13 +8,13 @@ use crate::net::SslMode;
 /// Dovecot 2.3's built-in pre-login list (`CAPABILITY_BANNER_STRING`).
 pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
 
-/// What cote answers after login until the IMAP server (issue 5) lands: CAPABILITY, NOOP, ID
-/// and LOGOUT. The rule is to list only what a client can use: IMAP4rev1 (the baseline no
-/// client connects without), ID, and the literal syntax the command reader takes
-/// (LITERAL+/LITERAL-, appended as Dovecot does); SASL-IR and LOGIN-REFERRALS stay because
-/// Dovecot repeats them after login and they promise nothing more. ENABLE, IDLE and Dovecot's
-/// post-login extensions (SORT, THREAD, CONDSTORE, ...) arrive with the commands behind them.
-pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID";
+/// The post-login list: Dovecot 2.3's `CAPABILITY_STRING` in its order, with only what
+/// cote implements end to end. Left out until they work (issue 10): SORT, SORT=DISPLAY,
+/// THREAD=*, URL-PARTIAL, CATENATE, I18NLEVEL=1, CONDSTORE, QRESYNC, ESEARCH, ESORT,
+/// SEARCHRES, WITHIN, CONTEXT=SEARCH, BINARY, SNIPPET=FUZZY, PREVIEW=FUZZY, PREVIEW,
+/// STATUS=SIZE, SAVEDATE (and NOTIFY, which Dovecot adds with mailbox list indexes).
+pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE \
+MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE";
 
 pub use crate::login::SaslMech;
 
@@ -78,9 +78,21 @@ fn base_list(banner: &str, imap_capability: &str, literal_minus: bool) -> String
     caps
 }
 
-/// The capability list after login (see [`POSTLOGIN_BANNER`] for what it holds).
-pub fn postlogin_capability(imap_capability: &str, literal_minus: bool) -> String {
-    base_list(POSTLOGIN_BANNER, imap_capability, literal_minus)
+/// The capability list after login (see [`POSTLOGIN_BANNER`] for what it holds), as
+/// Dovecot's imap process builds it: `imap_capability` applied, LITERAL+ (or LITERAL-), and
+/// SPECIAL-USE when the user has special-use mailboxes configured. An `imap_capability`
+/// that replaces the list is taken as it is.
+pub fn postlogin_capability(
+    imap_capability: &str,
+    literal_minus: bool,
+    special_use: bool,
+) -> String {
+    let mut caps = base_list(POSTLOGIN_BANNER, imap_capability, literal_minus);
+    let replaced = !imap_capability.is_empty() && !imap_capability.starts_with('+');
+    if special_use && !replaced {
+        caps.push_str(" SPECIAL-USE");
+    }
+    caps
 }
 
 /// The capability list sent in the greeting and for CAPABILITY before login.
@@ -262,15 +274,20 @@ mod tests {
 
     #[test]
     fn postlogin_list_follows_imap_capability() {
+        let base = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
+                    CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE";
         assert_eq!(
-            postlogin_capability("", false),
-            "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+"
+            postlogin_capability("", false, false),
+            format!("{base} LITERAL+")
         );
         assert_eq!(
-            postlogin_capability("+XFOO", true),
-            "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID XFOO LITERAL-"
+            postlogin_capability("+XFOO", true, true),
+            format!("{base} XFOO LITERAL- SPECIAL-USE")
         );
-        assert_eq!(postlogin_capability("IMAP4rev1 X", false), "IMAP4rev1 X");
+        assert_eq!(
+            postlogin_capability("IMAP4rev1 X", false, true),
+            "IMAP4rev1 X"
+        );
     }
 
     #[test]

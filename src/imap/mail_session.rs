@@ -303,9 +303,17 @@ pub trait MailSession {
     /// Drops an APPEND that failed or was cut off (nothing when none is in progress).
     fn append_abort(&mut self);
 
+    /// A command is about to run: what its messages show may be read as they are now (the
+    /// newest flags, as Dovecot's views show them); the changes are still reported by the
+    /// next [`sync`](Self::sync).
+    fn begin_command(&mut self) {}
+
+    /// The client was told of these expunges: the messages are no longer asked for.
+    fn expunges_reported(&mut self, _uids: &UidSet) {}
+
     /// While idling: a descriptor that becomes readable when the selected mailbox may have
     /// changed (inotify on this host's changes); `None` to rely on the periodic check alone.
-    fn change_fd(&self) -> Option<BorrowedFd<'_>> {
+    fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
         None
     }
 

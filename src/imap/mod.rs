@@ -1,9 +1,10 @@
 //! imap layer (see DESIGN.md §2): the IMAP protocol — parsing commands, answering them.
 //! Never touches files.
 //!
-//! Before login: `prelogin` (with `capability`, `id`). After login: `session` runs commands
-//! read by `parser` (tokenizer and typed commands) against the storage through the traits of
-//! `mail_session`; `seqset`, `flags`, `mailbox_name`, `response`, `fetch_response` and
+//! Before login: `prelogin` (with `capability`, `id`). After login: `postlogin` sets up the
+//! user's storage and `session` runs commands read by `parser` (tokenizer and typed commands)
+//! against it through the traits of `mail_session`, implemented over the storage API by
+//! `storage_session`; `seqset`, `flags`, `mailbox_name`, `response`, `fetch_response` and
 //! `search_eval` are the protocol's value types, encoders and evaluators.
 
 pub mod capability;
@@ -22,6 +23,7 @@ pub mod response;
 pub mod search_eval;
 pub mod seqset;
 pub mod session;
+pub mod storage_session;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 

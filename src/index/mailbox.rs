@@ -285,6 +285,12 @@ impl MailboxIndex {
         Ok(self.take_changes())
     }
 
+    /// The records of messages expunged since the last call (see
+    /// [`MailboxState::take_retired`]).
+    pub fn take_retired(&mut self) -> Vec<super::state::MessageRecord> {
+        self.state.take_retired()
+    }
+
     /// The changes collected so far, without reading the log.
     pub fn take_changes(&mut self) -> Vec<Change> {
         std::mem::take(&mut self.changes)

@@ -50,7 +50,7 @@ pub enum Change {
 }
 
 /// The index state of a mailbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct MailboxState {
     pub(crate) uidvalidity: u32,
     pub(crate) next_uid: u32,
@@ -63,7 +63,30 @@ pub struct MailboxState {
     pub(crate) messages: Vec<MessageRecord>,
     pub(crate) seen_count: u32,
     pub(crate) deleted_count: u32,
+    /// The records of the messages that applying transactions expunged since the last
+    /// [`take_retired`](Self::take_retired): a session still shows such a message (its flags
+    /// as they were last) until it reports the expunge. Not part of the state's value:
+    /// equality ignores it, and a state loaded from a snapshot has none.
+    pub(crate) retired: Vec<MessageRecord>,
 }
+
+impl PartialEq for MailboxState {
+    fn eq(&self, other: &MailboxState) -> bool {
+        self.uidvalidity == other.uidvalidity
+            && self.next_uid == other.next_uid
+            && self.highest_modseq == other.highest_modseq
+            && self.first_recent_uid == other.first_recent_uid
+            && self.deleted == other.deleted
+            && self.backend_state == other.backend_state
+            && self.keywords == other.keywords
+            && self.cache_reset_id == other.cache_reset_id
+            && self.messages == other.messages
+            && self.seen_count == other.seen_count
+            && self.deleted_count == other.deleted_count
+    }
+}
+
+impl Eq for MailboxState {}
 
 impl MailboxState {
     /// The empty state a new log file starts from.
@@ -80,6 +103,7 @@ impl MailboxState {
             messages: Vec::new(),
             seen_count: 0,
             deleted_count: 0,
+            retired: Vec::new(),
         }
     }
 
@@ -190,7 +214,11 @@ impl MailboxState {
             self.apply_record(record, txn.modseq, &mut expunged, changes)?;
         }
         if !expunged.is_empty() {
-            self.messages.retain(|m| !expunged.contains(&m.uid));
+            let (gone, kept) = std::mem::take(&mut self.messages)
+                .into_iter()
+                .partition(|m| expunged.contains(&m.uid));
+            self.messages = kept;
+            self.retired.extend::<Vec<MessageRecord>>(gone);
         }
         self.highest_modseq = txn.modseq;
         Ok(())
@@ -396,6 +424,11 @@ impl MailboxState {
             HeaderUpdate::BackendState(blob) => self.backend_state = blob.clone(),
         }
         Ok(())
+    }
+
+    /// The records of the messages expunged since the last call (see `retired`).
+    pub fn take_retired(&mut self) -> Vec<MessageRecord> {
+        std::mem::take(&mut self.retired)
     }
 
     /// The changes that turn `self` into `newer` as a session sees them, for when a view has

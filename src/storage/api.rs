@@ -182,6 +182,12 @@ pub trait Mailbox {
     /// what they are whatever `pop3_uidl_format` says later: (uid, uidl); messages gone
     /// meanwhile are skipped.
     fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()>;
+    /// A descriptor that becomes readable when this host changes the mailbox (IDLE waits on
+    /// it); watching starts at the first call and [`sync`](Self::sync) rearms it. `None`
+    /// where there is no such thing: other hosts' changes are only seen by syncing.
+    fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
 }
 
 /// A message file another mailbox may link to.

@@ -13,6 +13,7 @@ pub mod list;
 pub mod location;
 pub mod mail;
 pub mod maildir;
+pub mod mbox;
 pub mod mutf7;
 pub mod names;
 pub mod namespace;

@@ -25,10 +25,10 @@ S: + VXNlcm5hbWU6
 C: YWxpY2U=
 S: + UGFzc3dvcmQ6
 C: c2VjcmV0
-S: a8 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
+S: a8 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+] Logged in
 C: a9 LOGOUT
 S: * BYE Logging out
-S: a9 OK Logout completed.
+S: a9 OK Logout completed ({*} secs).
 @eof
 
 # SASL-IR, mechanism name in any case; whitespace inside base64 is skipped (Dovecot's
@@ -36,10 +36,10 @@ S: a9 OK Logout completed.
 @connect imap ir
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: b1 AUTHENTICATE plain  AGJvYgBodW50ZXIy
-S: b1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
+S: b1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+] Logged in
 C: b2 LOGOUT
 S: * BYE Logging out
-S: b2 OK Logout completed.
+S: b2 OK Logout completed ({*} secs).
 @eof
 
 # Without SASL-IR: the response on its own line.
@@ -48,10 +48,10 @@ S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: c1 AUTHENTICATE PLAIN
 S: + 
 C: AGFsaWNlAHNlY3JldA==
-S: c1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
+S: c1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+] Logged in
 C: c2 LOGOUT
 S: * BYE Logging out
-S: c2 OK Logout completed.
+S: c2 OK Logout completed ({*} secs).
 @eof
 
 # An empty mechanism name is an invalid command.

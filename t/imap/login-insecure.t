@@ -20,9 +20,9 @@ S: a5 OK Pre-login capabilities listed, post-login capabilities have more.
 C: a6 STARTTLS
 S: a6 BAD TLS is already active.
 C: a7 LOGIN alice secret
-S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+
+S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+
 S: a7 OK Logged in
 C: a8 LOGOUT
 S: * BYE Logging out
-S: a8 OK Logout completed.
+S: a8 OK Logout completed ({*} secs).
 @eof

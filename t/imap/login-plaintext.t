@@ -1,27 +1,33 @@
 # LOGIN on loopback (127.0.0.1 -> 127.0.0.1 is "secured"): plaintext logins are allowed.
 # The mail process answers with the post-login capability list, then serves the
-# authenticated state (CAPABILITY, NOOP, ID, LOGOUT until the IMAP server lands).
+# authenticated state: the user's (new, empty) INBOX can be selected.
 @connect imap
 S: * OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5 AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256] Dovecot (Debian) ready.
 C: a1 LOGIN alice secret
-S: a1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
+S: a1 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+] Logged in
 C: a2 CAPABILITY
-S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+
-S: a2 OK Capability completed.
+S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+
+S: a2 OK Capability completed ({*} secs).
 C: a3 NOOP
-S: a3 OK NOOP completed.
+S: a3 OK NOOP completed ({*} secs).
 C: a4 ID NIL
 S: * ID ("name" "cote")
-S: a4 OK ID completed.
+S: a4 OK ID completed ({*} secs).
 C: a5 SELECT INBOX
-S: a5 NO [UNAVAILABLE] SELECT is not available yet: mailbox access arrives with cote's IMAP server.
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.
+S: * 0 EXISTS
+S: * 0 RECENT
+S: * OK [UIDVALIDITY {*}] UIDs valid
+S: * OK [UIDNEXT 1] Predicted next UID
+S: a5 OK [READ-WRITE] Select completed ({*} secs).
 C: a6 FROBNICATE
-S: a6 BAD Error in IMAP command FROBNICATE: Unknown command.
+S: a6 BAD Error in IMAP command FROBNICATE: Unknown command ({*} secs).
 C: a7 LOGIN alice secret
-S: a7 BAD Error in IMAP command LOGIN: Already logged in.
+S: a7 BAD Error in IMAP command LOGIN: Unknown command ({*} secs).
 C: a8 LOGOUT
 S: * BYE Logging out
-S: a8 OK Logout completed.
+S: a8 OK Logout completed ({*} secs).
 @eof
 
 # A client that asked CAPABILITY before logging in gets the new list untagged (Dovecot's
@@ -35,9 +41,9 @@ S: b1 OK Pre-login capabilities listed, post-login capabilities have more.
 C: b2 LOGIN "bob" {7}
 S: + OK
 @send "hunter2\r\nb3 NOOP\r\nb4 LOGOUT\r\n"
-S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+
+S: * CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+
 S: b2 OK Logged in
-S: b3 OK NOOP completed.
+S: b3 OK NOOP completed ({*} secs).
 S: * BYE Logging out
-S: b4 OK Logout completed.
+S: b4 OK Logout completed ({*} secs).
 @eof

@@ -5,12 +5,12 @@ C: a1 STARTTLS
 S: a1 OK Begin TLS negotiation now.
 @starttls
 C: a2 LOGIN alice secret
-S: a2 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
+S: a2 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+] Logged in
 C: a3 NOOP
-S: a3 OK NOOP completed.
+S: a3 OK NOOP completed ({*} secs).
 C: a4 LOGOUT
 S: * BYE Logging out
-S: a4 OK Logout completed.
+S: a4 OK Logout completed ({*} secs).
 @eof
 
 @connect imaps
@@ -18,13 +18,13 @@ S: * OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AU
 C: b1 STARTTLS
 S: b1 BAD TLS is already active.
 C: b2 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==
-S: b2 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID LITERAL+] Logged in
+S: b2 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+] Logged in
 C: b3 ID ("name" "transcript")
 S: * ID ("name" "cote")
-S: b3 OK ID completed.
+S: b3 OK ID completed ({*} secs).
 C: b4 LOGOUT
 S: * BYE Logging out
-S: b4 OK Logout completed.
+S: b4 OK Logout completed ({*} secs).
 @eof
 
 # STARTTLS injection: a command pipelined after STARTTLS in the same packet is plaintext

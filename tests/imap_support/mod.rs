@@ -406,17 +406,36 @@ impl MailSession for FakeMailSession {
         Ok(())
     }
 
+    /// Dovecot's Maildir rules: INBOX cannot be renamed; children move along, and a name
+    /// that is only a parent of others can be renamed too.
     fn rename(&mut self, from: &str, to: &str) -> Result<(), MailError> {
-        let i = self
-            .find(from)
-            .ok_or_else(|| MailError::mailbox_not_found(from))?;
-        if self.find(to).is_some() {
+        if from.eq_ignore_ascii_case("INBOX") {
+            return Err(MailError::new(
+                MailErrorKind::NotPossible,
+                "Renaming INBOX isn't supported",
+            ));
+        }
+        let (from, to) = (canonical(from), canonical(to));
+        let children = format!("{from}/");
+        let moving: Vec<usize> = (0..self.mailboxes.len())
+            .filter(|&i| {
+                let name = &self.mailboxes[i].name;
+                *name == from || name.starts_with(&children)
+            })
+            .collect();
+        if moving.is_empty() {
+            return Err(MailError::mailbox_not_found(&from));
+        }
+        if self.find(&to).is_some() {
             return Err(MailError::new(
                 MailErrorKind::Exists,
                 "Target mailbox already exists",
             ));
         }
-        self.mailboxes[i].name = canonical(to);
+        for i in moving {
+            let name = &mut self.mailboxes[i].name;
+            *name = format!("{to}{}", &name[from.len()..]);
+        }
         Ok(())
     }
 

@@ -77,6 +77,9 @@ impl Server {
         fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
         tls_support::write_test_cert(root).unwrap();
         fs::write(root.join("users"), USERS).unwrap();
+        // Mail processes (running as the users when started as root) make their Maildirs here.
+        fs::create_dir(root.join("mail")).unwrap();
+        fs::set_permissions(root.join("mail"), fs::Permissions::from_mode(0o1777)).unwrap();
         let (imap, imaps) = (free_port(), free_port());
         let mut conf = String::new();
         let r = root.display();
@@ -92,6 +95,7 @@ impl Server {
              ssl_key = <{r}/key.pem\n\
              auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256\n\
              auth_failure_delay = 1 secs\n\
+             mail_location = maildir:{r}/mail/%u\n\
              passdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
              userdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
              service imap-login {{\n\

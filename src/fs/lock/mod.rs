@@ -13,6 +13,7 @@ pub mod dotlock;
 pub mod fcntl;
 pub mod flock;
 pub mod lockfile;
+pub mod mbox;
 mod notify;
 mod proc_locks;
 

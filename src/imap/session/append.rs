@@ -85,10 +85,16 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let mut reader = AppendReader::default();
         let mut progress = self.parser.args_streaming();
+        // A failure known when a LITERAL+ message is announced is answered at once, as
+        // Dovecot does; the rest of the command is then read and dropped.
+        let mut answered = false;
         loop {
             match progress {
                 Err(e) => {
                     self.mail.append_abort();
+                    if answered {
+                        return Ok(None);
+                    }
                     if let Some(failure) = failed {
                         return self.append_failed(failure);
                     }
@@ -109,6 +115,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     }
                     if let Some(failure) = failed {
                         self.mail.append_abort();
+                        if answered {
+                            return Ok(None);
+                        }
                         return self.append_failed(failure);
                     }
                     let committed = self.mail.append_commit();
@@ -158,6 +167,18 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                             let failure = failed.unwrap_or_else(CommandError::invalid_arguments);
                             return self.append_failed(failure);
                         }
+                        if let (false, Some(CommandError::Reply { status, code, text })) =
+                            (answered, &failed)
+                        {
+                            let reply = Reply {
+                                status: *status,
+                                code: code.clone(),
+                                text: text.clone(),
+                            };
+                            self.tagged(reply)?;
+                            self.flush()?;
+                            answered = true;
+                        }
                         self.skip_literal(size)?;
                     }
                     self.parser.literal_streamed();
@@ -179,16 +200,17 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
     }
 
-    /// APPENDLIMIT: a message literal larger than the limit is refused before it is read.
+    /// `quota_max_mail_size`: a message literal larger than the limit is refused before it
+    /// is read, with the quota plugin's answer.
     fn check_append_limit(&self, size: usize, steps: &[AppendStep]) -> Result<(), CommandError> {
-        let Some(limit) = self.settings.append_limit else {
+        let Some(limit) = self.settings.max_mail_size else {
             return Ok(());
         };
         let message = steps.iter().any(|s| matches!(s, AppendStep::Data { .. }));
         if message && size as u64 > limit {
             return Err(CommandError::no(
-                Some(Code::Other("TOOBIG".into())),
-                format!("Message too large (APPENDLIMIT is {limit} bytes)."),
+                Some(Code::Limit),
+                "Mail size is larger than the maximum size allowed by server configuration",
             ));
         }
         Ok(())

@@ -81,14 +81,32 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.bye(text);
                 Err(Disconnect::MailboxInconsistent(text.to_string()))
             }
-            Command::Rename { from, to } => Ok(match self.mail.rename(&from, &to) {
-                Ok(()) => Reply::ok("Rename completed."),
-                Err(e) => Reply::mail_error(&e, true),
-            }),
-            Command::Subscribe(mailbox) => Ok(match self.mail.set_subscribed(&mailbox, true) {
-                Ok(()) => Reply::ok("Subscribe completed."),
-                Err(e) => Reply::mail_error(&e, false),
-            }),
+            Command::Rename { from, to } => {
+                // Dovecot refuses box -> box/child: it may break clients and has no use.
+                if self.is_own_child(&from, &to) {
+                    return Ok(Reply::no(None, "Can't rename mailbox under its own child."));
+                }
+                Ok(match self.mail.rename(&from, &to) {
+                    Ok(()) => Reply::ok("Rename completed."),
+                    Err(e) => Reply::mail_error(&e, true),
+                })
+            }
+            Command::Subscribe(mailbox) => {
+                // Only a name that exists (as a mailbox, or a parent of some) is subscribed,
+                // as Dovecot's SUBSCRIBE checks; no response code, as Dovecot's.
+                match self.mailbox_exists(&mailbox) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let text = format!("Mailbox doesn't exist: {mailbox}");
+                        return Ok(Reply::no(None, text));
+                    }
+                    Err(e) => return Ok(Reply::mail_error(&e, false)),
+                }
+                Ok(match self.mail.set_subscribed(&mailbox, true) {
+                    Ok(()) => Reply::ok("Subscribe completed."),
+                    Err(e) => Reply::mail_error(&e, false),
+                })
+            }
             Command::Unsubscribe(mailbox) => Ok(match self.mail.set_subscribed(&mailbox, false) {
                 Ok(()) => Reply::ok("Unsubscribe completed."),
                 Err(e) => Reply::mail_error(&e, true),
@@ -167,6 +185,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     fn enable(&mut self, names: &[String]) -> Step<Reply> {
         let mut enabled = Vec::new();
         for name in names {
+            // Only what the capability list promises can be enabled.
+            if !self.advertises(name) {
+                continue;
+            }
             match name.as_str() {
                 "CONDSTORE" => {
                     self.enable_condstore()?;
@@ -466,6 +488,41 @@ fn write_separator(out: &mut Vec<u8>, separator: Option<char>) {
             crate::mail::quote::append_quoted(out, sep.encode_utf8(&mut buf).as_bytes())
         }
         None => out.extend_from_slice(b"NIL"),
+    }
+}
+
+impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
+    /// Whether `to` is below `from` in `from`'s namespace hierarchy.
+    fn is_own_child(&self, from: &str, to: &str) -> bool {
+        let separator = self
+            .mail
+            .namespaces()
+            .into_iter()
+            .filter(|ns| from.starts_with(ns.prefix.as_str()))
+            .max_by_key(|ns| ns.prefix.len())
+            .and_then(|ns| ns.separator);
+        separator.is_some_and(|sep| {
+            to.strip_prefix(from)
+                .is_some_and(|rest| rest.starts_with(sep))
+        })
+    }
+
+    /// Whether `name` is a mailbox or the parent of one (what LIST shows for it). A name
+    /// with LIST wildcards cannot be asked that way and counts as existing.
+    fn mailbox_exists(&mut self, name: &str) -> Result<bool, crate::imap::mail_session::MailError> {
+        if name.contains(['*', '%']) {
+            return Ok(true);
+        }
+        let request = List {
+            lsub: false,
+            reference: String::new(),
+            patterns: vec![name.to_string()],
+            selection: Default::default(),
+            returns: Default::default(),
+            extended: false,
+        };
+        let same = |listed: &str| listed == name || (is_inbox(listed) && is_inbox(name));
+        Ok(self.mail.list(&request)?.iter().any(|e| same(&e.name)))
     }
 }
 

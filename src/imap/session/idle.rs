@@ -11,6 +11,8 @@ use crate::imap::response::Status;
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     pub(super) fn idle(&mut self) -> Step<Reply> {
         if self.view.is_some() {
+            // Watching starts before the first look: nothing changed in between is missed.
+            let _ = self.mail.change_fd();
             self.sync(true, true, false)?;
         }
         self.line(b"+ idling")?;

@@ -75,8 +75,9 @@ pub struct SessionSettings {
     pub id_send: String,
     /// `imap_id_log`.
     pub id_log: String,
-    /// The largest message APPEND accepts (APPENDLIMIT); `None`: no limit.
-    pub append_limit: Option<u64>,
+    /// The largest message APPEND accepts (the quota plugin's `quota_max_mail_size`);
+    /// `None`: no limit.
+    pub max_mail_size: Option<u64>,
     /// `imap_client_workarounds`.
     pub workarounds: ClientWorkarounds,
 }
@@ -160,7 +161,7 @@ impl SessionSettings {
             id_log: settings
                 .read("imap_id_log")
                 .map_err(SessionConfigError::Config)?,
-            append_limit: None,
+            max_mail_size: None,
             workarounds,
         })
     }
@@ -177,7 +178,7 @@ impl Default for SessionSettings {
             idle_notify_interval: Duration::from_secs(120),
             id_send: "name *".to_string(),
             id_log: String::new(),
-            append_limit: None,
+            max_mail_size: None,
             workarounds: ClientWorkarounds::default(),
         }
     }
@@ -365,6 +366,21 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         }
     }
 
+    /// Sends the answer to the login command (the first thing the client hears from the
+    /// mail process).
+    pub fn login_reply(&mut self, reply: &[u8]) -> Result<(), Disconnect> {
+        self.line(reply)?;
+        self.flush()
+    }
+
+    /// Whether the capability list advertises `name` (ENABLE enables only those).
+    fn advertises(&self, name: &str) -> bool {
+        self.settings
+            .capability
+            .split(' ')
+            .any(|c| c.eq_ignore_ascii_case(name))
+    }
+
     /// Serves commands until the client logs out, misbehaves or goes away. The caller has
     /// sent the tagged OK of the login.
     pub fn run(&mut self) -> Disconnect {
@@ -463,6 +479,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 };
             }
         };
+        self.mail.begin_command();
         let reply = self.execute(command, cmd)?;
         self.finish(command, reply)
     }

@@ -145,13 +145,12 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
         };
         self.announce_keywords()?;
+        // Also for a message whose expunge is still to be reported: it keeps its number
+        // until then, and storage shows its flags as they were last (as Dovecot does).
         for uid in changes.flags_changed.iter() {
             let Some(view) = self.view.as_ref() else {
                 return Ok(());
             };
-            if view.pending_expunges.contains(uid) || changes.expunged.contains(uid) {
-                continue;
-            }
             if let Some(seq) = view.seq_of(uid) {
                 self.send_flags(seq, uid, with_uid)?;
             }
@@ -206,6 +205,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let known: UidSet = uids.iter().filter(|&u| view.seq_of(u).is_some()).collect();
         let seqs = view.remove(&known);
+        self.mail.expunges_reported(&known);
         if self.enabled.qresync {
             if !known.is_empty() {
                 self.line(format!("* VANISHED {}", format_set(&known)).as_bytes())?;

@@ -309,7 +309,8 @@ proptest! {
     }
 
     /// The changes reported while replaying, applied to the old uid list, give the new one;
-    /// and `diff` of two states reports the same appends and expunges.
+    /// `diff` of two states reports the same appends and expunges; the records retired are
+    /// those of the expunged messages.
     #[test]
     fn changes_and_diff_agree(ops in proptest::collection::vec(arb_op(), 0..20), split in any::<prop::sample::Index>()) {
         let mut model = Model::new();
@@ -321,11 +322,21 @@ proptest! {
         for txn in &scanned.transactions[..at] {
             state.apply(txn, &mut ignored).unwrap();
         }
+        state.take_retired();
         let before = state.clone();
         let mut changes = Vec::new();
         for txn in &scanned.transactions[at..] {
             state.apply(txn, &mut changes).unwrap();
         }
+        let retired: BTreeSet<u32> = state.take_retired().iter().map(|m| m.uid).collect();
+        let expunged: BTreeSet<u32> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Expunged { uid } => Some(*uid),
+                _ => None,
+            })
+            .collect();
+        prop_assert_eq!(retired, expunged);
         let mut uids: BTreeSet<u32> = before.messages().iter().map(|m| m.uid).collect();
         for c in &changes {
             match c {

@@ -14,13 +14,14 @@ mod core;
 mod sync;
 mod write;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fs::{ops, CreatePerms};
 use crate::index::mailbox::MailboxIndex;
 use crate::index::settings::{IndexSettings, LOG_NAME};
-use crate::index::state::Change;
+use crate::index::state::{Change, MailboxState, MessageRecord};
 use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
 use crate::index::view::SeqMap;
@@ -81,7 +82,21 @@ pub struct MaildirMailbox {
     uidvalidity: u32,
     /// The "can't lock, showing only old mails" warning was logged.
     sync_denied_logged: bool,
+    /// inotify on `new/`, `cur/` and the index directory, once IDLE asked for it.
+    watch: ChangeWatch,
+    /// Messages expunged (by anyone) that the session still numbers until it takes the
+    /// expunges: what it last knew of them, as Dovecot's views keep showing them.
+    gone: HashMap<u32, MessageInfo>,
     _memory_index: Option<MemoryIndexDir>,
+}
+
+/// Whether the mailbox's directories are watched (see [`Mailbox::change_fd`]).
+#[derive(Debug)]
+enum ChangeWatch {
+    NotAsked,
+    Watching(crate::fs::DirWatch),
+    /// Starting failed (logged once): changes are seen by periodic syncs only.
+    Failed,
 }
 
 impl MaildirMailbox {
@@ -154,6 +169,8 @@ impl MaildirMailbox {
             pending: Vec::new(),
             uidvalidity: 0,
             sync_denied_logged: false,
+            watch: ChangeWatch::NotAsked,
+            gone: HashMap::new(),
             _memory_index: memory,
         };
         mb.run(|mb| mb.open_view()).map_err(fin)?;
@@ -174,10 +191,14 @@ impl MaildirMailbox {
             tx.claim_recent();
             claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
             self.index.take_changes();
+        } else if !self.claims_recent {
+            claimed = unclaimed_recent(self.index.state());
         }
         self.seqs = SeqMap::new(self.index.state(), claimed);
         self.uidvalidity = self.index.state().uidvalidity();
         self.pending.clear();
+        self.index.take_retired();
+        self.gone.clear();
         Ok(())
     }
 
@@ -197,9 +218,17 @@ impl MaildirMailbox {
     fn rebuild_index(&mut self, uidvalidity: Option<u32>) -> StorageResult<()> {
         let fresh = build_index(&mut self.core, &self.index_dir, uidvalidity)?;
         let changes = self.index.state().diff(fresh.state());
+        let old = self.index.state();
+        let missing: Vec<MessageInfo> = old
+            .messages()
+            .iter()
+            .filter(|m| fresh.state().message(m.uid).is_none())
+            .map(|m| self.info_of(old, m))
+            .collect();
         self.index = fresh;
         self.seqs.apply(&changes, &UidSet::new());
         self.pending.extend(changes);
+        self.keep_gone(missing);
         Ok(())
     }
 
@@ -279,10 +308,36 @@ impl MaildirMailbox {
             tx.claim_recent();
             claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
             changes.extend(self.index.take_changes());
+        } else if !self.claims_recent {
+            claimed = unclaimed_recent(self.index.state());
         }
         self.seqs.apply(&changes, &claimed);
         self.pending.extend(changes);
+        let retired = self.index.take_retired();
+        let state = self.index.state();
+        let retired: Vec<MessageInfo> = retired.iter().map(|m| self.info_of(state, m)).collect();
+        self.keep_gone(retired);
         Ok(())
+    }
+
+    /// A message as the session sees it.
+    fn info_of(&self, state: &MailboxState, m: &MessageRecord) -> MessageInfo {
+        MessageInfo {
+            uid: m.uid,
+            flags: mail_flags(m.flags),
+            keywords: keyword_names(state, m),
+            modseq: m.modseq,
+            recent: self.seqs.is_recent(m.uid),
+        }
+    }
+
+    /// Keeps what the session knew of messages just expunged that it still numbers.
+    fn keep_gone(&mut self, infos: Vec<MessageInfo>) {
+        for info in infos {
+            if self.seqs.is_expunged(info.uid) {
+                self.gone.insert(info.uid, info);
+            }
+        }
     }
 
     /// The session must close the mailbox: it was deleted or recreated.
@@ -421,6 +476,17 @@ fn build_index(
     result
 }
 
+/// What a session that claims nothing (EXAMINE) sees as \Recent: the messages no session
+/// has claimed yet, as Dovecot's read-only views show them (left for the next SELECT).
+fn unclaimed_recent(state: &crate::index::state::MailboxState) -> UidSet {
+    state
+        .messages()
+        .iter()
+        .map(|m| m.uid)
+        .filter(|&uid| uid >= state.first_recent_uid())
+        .collect()
+}
+
 /// Commits one index transaction (lock, commit, upkeep, unlock).
 fn commit_index(
     index: &mut MailboxIndex,
@@ -502,6 +568,13 @@ impl Mailbox for MaildirMailbox {
 
     fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
         let vname = self.core.vname.clone();
+        // Emptied before looking, so a change made after the look wakes the next wait.
+        if let ChangeWatch::Watching(watch) = &self.watch {
+            if let Err(e) = watch.drain() {
+                log::error!("Mailbox {vname}: {e}");
+                self.watch = ChangeWatch::Failed;
+            }
+        }
         self.run(|mb| mb.sync_inner(flags))
             .map_err(|e| e.finish(&vname))
     }
@@ -511,19 +584,19 @@ impl Mailbox for MaildirMailbox {
     }
 
     fn take_expunges(&mut self) -> Vec<(u32, u32)> {
-        self.seqs.take_expunges()
+        let taken = self.seqs.take_expunges();
+        for (_, uid) in &taken {
+            self.gone.remove(uid);
+        }
+        taken
     }
 
     fn info(&self, uid: u32) -> Option<MessageInfo> {
         let state = self.index.state();
-        let m = state.message(uid)?;
-        Some(MessageInfo {
-            uid,
-            flags: mail_flags(m.flags),
-            keywords: keyword_names(state, m),
-            modseq: m.modseq,
-            recent: self.seqs.is_recent(uid),
-        })
+        match state.message(uid) {
+            Some(m) => Some(self.info_of(state, m)),
+            None => self.gone.get(&uid).cloned(),
+        }
     }
 
     fn keywords(&self) -> Vec<String> {
@@ -639,6 +712,28 @@ impl Mailbox for MaildirMailbox {
             .map(drop)
         })();
         result.map_err(|e| e.finish(&vname))
+    }
+
+    fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        if let ChangeWatch::NotAsked = self.watch {
+            let (new, cur) = (self.core.dir.join("new"), self.core.dir.join("cur"));
+            self.watch = match crate::fs::DirWatch::new(&[&new, &cur, &self.index_dir]) {
+                Ok(watch) => ChangeWatch::Watching(watch),
+                Err(e) => {
+                    // Like Dovecot past its inotify limits: IDLE still sees changes, later.
+                    log::warn!(
+                        "Mailbox {}: {e}: changes are noticed every \
+                         mailbox_idle_check_interval only",
+                        self.core.vname
+                    );
+                    ChangeWatch::Failed
+                }
+            };
+        }
+        match &self.watch {
+            ChangeWatch::Watching(watch) => Some(std::os::fd::AsFd::as_fd(watch)),
+            ChangeWatch::NotAsked | ChangeWatch::Failed => None,
+        }
     }
 
     fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>> {

@@ -1,0 +1,349 @@
+//! The lock set an mbox file is read or written under, as `mbox_read_locks` and
+//! `mbox_write_locks` list it: `dotlock`, `dotlock_try`, `fcntl`, `flock`, `lockf`, taken in
+//! the order given (the order is what keeps cote, Postfix `local`, procmail and mutt from
+//! deadlocking each other), all within one deadline (`mbox_lock_timeout`, capped by
+//! `mail_max_lock_timeout`), released in reverse order.
+//!
+//! - `dotlock`: `<mbox>.lock`, Dovecot's algorithm, overridden once neither it nor the mbox
+//!   changed for `mbox_dotlock_change_timeout`. Exclusive even in a read set.
+//! - `dotlock_try`: the same, but a directory where we may not create it (EACCES, or no
+//!   space) skips it instead of failing.
+//! - `fcntl`: a classic per-process POSIX record lock, the kind the MTA and mail readers
+//!   take (an open-file-description lock would conflict with our own `lockf`). Its hazard:
+//!   closing ANY descriptor of the mbox in this process drops it, so the mbox is opened once,
+//!   here, and read and written through [`MboxLock::file`] while the lock is held.
+//! - `flock`: BSD `flock()` on the same descriptor (not through a duplicate, whose closing
+//!   would drop the fcntl locks).
+//! - `lockf`: what glibc's `lockf(F_TLOCK)` on offset 0 is, an exclusive classic record
+//!   lock over the whole file (lockf has no shared mode, so it is exclusive in a read set
+//!   too, as in Dovecot).
+//!
+//! The file is opened at the first record lock (or after all dotlocks), and once every
+//! lock is held the path must still name the opened file: a file another program replaced
+//! while we waited is locked afresh (Dovecot's "open latest").
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+
+use super::super::error::{FsError, FsOp, FsResult};
+use super::super::file::FsFile;
+use super::super::policy::{FileKind, FsPolicy};
+use super::dotlock::{DotLock, DotLockSettings};
+use super::fcntl::RecordLock;
+use super::{deadline_after, record_lock_backoff, timeout_error, LockKind};
+
+/// One entry of `mbox_read_locks` / `mbox_write_locks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MboxLockMethod {
+    Dotlock,
+    DotlockTry,
+    Fcntl,
+    Flock,
+    Lockf,
+}
+
+impl MboxLockMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            MboxLockMethod::Dotlock => "dotlock",
+            MboxLockMethod::DotlockTry => "dotlock_try",
+            MboxLockMethod::Fcntl => "fcntl",
+            MboxLockMethod::Flock => "flock",
+            MboxLockMethod::Lockf => "lockf",
+        }
+    }
+
+    /// A space-separated list, as Dovecot reads it: names in any case, no duplicates.
+    /// `setting` names the setting in the error.
+    pub fn parse_list(setting: &str, value: &str) -> Result<Vec<MboxLockMethod>, String> {
+        const ALL: [MboxLockMethod; 5] = [
+            MboxLockMethod::Dotlock,
+            MboxLockMethod::DotlockTry,
+            MboxLockMethod::Fcntl,
+            MboxLockMethod::Flock,
+            MboxLockMethod::Lockf,
+        ];
+        let mut out = Vec::new();
+        for word in value.split(' ').filter(|w| !w.is_empty()) {
+            let method = ALL
+                .into_iter()
+                .find(|m| m.name().eq_ignore_ascii_case(word))
+                .ok_or_else(|| format!("{setting}: Invalid value {word}"))?;
+            if out.contains(&method) {
+                return Err(format!("{setting}: Duplicated value {word}"));
+            }
+            out.push(method);
+        }
+        Ok(out)
+    }
+}
+
+/// `mbox_read_locks`, `mbox_write_locks`, `mbox_lock_timeout`,
+/// `mbox_dotlock_change_timeout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MboxLockSettings {
+    pub read_locks: Vec<MboxLockMethod>,
+    pub write_locks: Vec<MboxLockMethod>,
+    pub lock_timeout: Duration,
+    pub dotlock_change_timeout: Duration,
+}
+
+impl MboxLockSettings {
+    /// The settings of a loaded configuration; a bad lock list is an error naming the
+    /// setting (Dovecot refuses to start on it).
+    pub fn from_settings(
+        settings: &crate::config::Settings<'_>,
+    ) -> Result<MboxLockSettings, String> {
+        Ok(MboxLockSettings {
+            read_locks: MboxLockMethod::parse_list(
+                "mbox_read_locks",
+                settings.str("mbox_read_locks"),
+            )?,
+            write_locks: MboxLockMethod::parse_list(
+                "mbox_write_locks",
+                settings.str("mbox_write_locks"),
+            )?,
+            lock_timeout: settings.time("mbox_lock_timeout"),
+            dotlock_change_timeout: settings.time("mbox_dotlock_change_timeout"),
+        })
+    }
+
+    /// The defaults of Debian's Dovecot 2.3 (what `doveconf -a` shows, and cote's
+    /// configuration defaults): read `fcntl`, write `fcntl dotlock` (Debian Policy's order;
+    /// upstream writes `dotlock fcntl`), 5 min, 2 min.
+    pub fn dovecot_defaults() -> MboxLockSettings {
+        MboxLockSettings {
+            read_locks: vec![MboxLockMethod::Fcntl],
+            write_locks: vec![MboxLockMethod::Fcntl, MboxLockMethod::Dotlock],
+            lock_timeout: Duration::from_secs(300),
+            dotlock_change_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One held lock of the set.
+#[derive(Debug)]
+enum Held {
+    Dotlock(DotLock),
+    Record(RecordLock),
+    /// `flock()` on [`MboxLock::file`] itself.
+    Flock,
+}
+
+/// An mbox file locked by every method of its lock list, and the descriptor to use while
+/// holding it. Dropping it releases everything (logging failures); [`MboxLock::release`]
+/// reports them.
+#[derive(Debug)]
+pub struct MboxLock {
+    // Field order matters on drop: the locks go before the file is closed.
+    held: Vec<Held>,
+    kind: LockKind,
+    file: FsFile,
+}
+
+impl MboxLock {
+    /// Locks `path` for reading (`Shared`, the read list) or writing (`Exclusive`, the
+    /// write list), opening it read-only or read-write. Fails with
+    /// [`FsError::LockTimeout`] once the deadline passes; nothing stays locked then.
+    pub fn acquire(
+        policy: &FsPolicy,
+        settings: &MboxLockSettings,
+        path: &Path,
+        kind: LockKind,
+    ) -> FsResult<MboxLock> {
+        let start = Instant::now();
+        let deadline = deadline_after(policy.lock_timeout(settings.lock_timeout));
+        loop {
+            let lock = MboxLock::acquire_once(policy, settings, path, kind, deadline, start)?;
+            // A file replaced (renamed over) while we waited: lock the new one instead.
+            let opened = lock.file.metadata()?;
+            let current = super::super::ops::stat(path)?;
+            if (opened.dev(), opened.ino()) == (current.dev(), current.ino()) {
+                return Ok(lock);
+            }
+            lock.release()?;
+            if Instant::now() >= deadline {
+                return Err(timeout_error(path, None, start));
+            }
+        }
+    }
+
+    fn acquire_once(
+        policy: &FsPolicy,
+        settings: &MboxLockSettings,
+        path: &Path,
+        kind: LockKind,
+        deadline: Instant,
+        start: Instant,
+    ) -> FsResult<MboxLock> {
+        let methods = match kind {
+            LockKind::Shared => &settings.read_locks,
+            LockKind::Exclusive => &settings.write_locks,
+        };
+        let mut held = Vec::with_capacity(methods.len());
+        let mut file = None;
+        for &method in methods {
+            match method {
+                MboxLockMethod::Dotlock | MboxLockMethod::DotlockTry => {
+                    let dot = DotLockSettings::new(
+                        policy,
+                        FileKind::Storage,
+                        deadline.saturating_duration_since(Instant::now()),
+                        settings.dotlock_change_timeout,
+                    );
+                    match DotLock::acquire(path, &dot) {
+                        Ok(lock) => held.push(Held::Dotlock(lock)),
+                        Err(e)
+                            if method == MboxLockMethod::DotlockTry
+                                && (e.is_permission() || e.is_no_space()) =>
+                        {
+                            log::debug!("{}: dotlock_try skipped: {e}", path.display());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                MboxLockMethod::Fcntl | MboxLockMethod::Lockf | MboxLockMethod::Flock => {
+                    if file.is_none() {
+                        file = Some(open(path, kind, methods)?);
+                    }
+                    if let Some(f) = &file {
+                        held.push(wait_record(f, method, kind, deadline, start)?);
+                    }
+                }
+            }
+        }
+        let file = match file {
+            Some(f) => f,
+            None => open(path, kind, methods)?,
+        };
+        Ok(MboxLock { held, kind, file })
+    }
+
+    /// The mbox, opened after the dotlocks were taken; read and write only through it.
+    pub fn file(&self) -> &FsFile {
+        &self.file
+    }
+
+    pub fn kind(&self) -> LockKind {
+        self.kind
+    }
+
+    /// Refreshes the dotlocks' mtime, so a long rewrite is not taken for a stale lock.
+    pub fn touch(&mut self) -> FsResult<()> {
+        for h in &mut self.held {
+            if let Held::Dotlock(d) = h {
+                d.touch()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases everything in reverse order; the first failure is returned (a dotlock
+    /// that was overridden meanwhile is [`FsError::LockLost`]), the rest are still released.
+    pub fn release(mut self) -> FsResult<()> {
+        let mut result = Ok(());
+        while let Some(h) = self.held.pop() {
+            let r = match h {
+                Held::Dotlock(d) => d.release_checked(),
+                Held::Record(r) => r.unlock(),
+                Held::Flock => unflock(&self.file),
+            };
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    }
+}
+
+impl Drop for MboxLock {
+    fn drop(&mut self) {
+        // reverse order; each lock's own Drop logs what fails
+        while let Some(h) = self.held.pop() {
+            if let Held::Flock = h {
+                if let Err(e) = unflock(&self.file) {
+                    log::error!("{e}");
+                }
+            }
+        }
+    }
+}
+
+/// Read-only for a read set, unless it holds `lockf` (an exclusive record lock needs a
+/// descriptor open for writing).
+fn open(path: &Path, kind: LockKind, methods: &[MboxLockMethod]) -> FsResult<FsFile> {
+    if kind == LockKind::Exclusive || methods.contains(&MboxLockMethod::Lockf) {
+        FsFile::open_rw(path)
+    } else {
+        FsFile::open_read(path)
+    }
+}
+
+/// One non-blocking `flock()` on the mbox's own descriptor. (The flock module's locks hold
+/// a duplicate descriptor, and closing one after a failed attempt would drop this process's
+/// fcntl locks on the file.)
+fn try_flock(file: &FsFile, kind: LockKind) -> FsResult<bool> {
+    let op = match kind {
+        LockKind::Shared => libc::LOCK_SH,
+        LockKind::Exclusive => libc::LOCK_EX,
+    };
+    // SAFETY: flock on a descriptor we own for the duration of the call.
+    let r = unsafe { libc::flock(file.file().as_raw_fd(), op | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Ok(false);
+    }
+    Err(FsError::io(FsOp::Flock, file.path(), e))
+}
+
+fn unflock(file: &FsFile) -> FsResult<()> {
+    // SAFETY: flock on a descriptor we own for the duration of the call.
+    let r = unsafe { libc::flock(file.file().as_raw_fd(), libc::LOCK_UN) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(FsError::io(
+            FsOp::Flock,
+            file.path(),
+            std::io::Error::last_os_error(),
+        ))
+    }
+}
+
+/// Waits for one fcntl, lockf or flock lock until `deadline`.
+fn wait_record(
+    file: &FsFile,
+    method: MboxLockMethod,
+    kind: LockKind,
+    deadline: Instant,
+    start: Instant,
+) -> FsResult<Held> {
+    let mut backoff = record_lock_backoff();
+    loop {
+        let got = match method {
+            MboxLockMethod::Flock => try_flock(file, kind)?.then_some(Held::Flock),
+            MboxLockMethod::Lockf => {
+                RecordLock::try_lock_owned(file, LockKind::Exclusive, false)?.map(Held::Record)
+            }
+            _ => RecordLock::try_lock_owned(file, kind, false)?.map(Held::Record),
+        };
+        if let Some(h) = got {
+            return Ok(h);
+        }
+        if Instant::now() >= deadline {
+            let holder = super::fcntl::holder(file, kind);
+            return Err(timeout_error(file.path(), holder, start));
+        }
+        backoff.sleep(deadline);
+    }
+}
+
+#[cfg(test)]
+#[path = "mbox_tests.rs"]
+mod tests;

@@ -1,0 +1,138 @@
+//! APPEND and MULTIAPPEND: the messages are collected as they arrive and saved in one storage
+//! transaction at the end, so either all of them are saved or none (RFC 3502).
+//!
+//! Into the selected mailbox the messages are saved through the selected instance: it claims
+//! them at once, so they are `\Recent` in this session as Dovecot makes them.
+
+use std::io::Read;
+
+use crate::imap::flags::FlagList;
+use crate::imap::mail_session::{AppendResult, MailError, MailErrorKind};
+use crate::imap::parser::append::MessageInfo;
+use crate::storage::api::{Mailbox, NewMessage};
+use crate::storage::error::StorageResult;
+
+use super::selected::Selected;
+
+/// Where the messages go.
+enum Target {
+    Selected,
+    Other(Box<dyn Mailbox>),
+}
+
+/// One message being received.
+struct Pending {
+    flags: FlagList,
+    date: Option<i64>,
+    data: Vec<u8>,
+}
+
+pub(super) struct AppendTx {
+    target: Target,
+    done: Vec<Pending>,
+    current: Option<Pending>,
+}
+
+impl AppendTx {
+    pub fn into_selected() -> AppendTx {
+        AppendTx::new(Target::Selected)
+    }
+
+    pub fn into_other(mailbox: Box<dyn Mailbox>) -> AppendTx {
+        AppendTx::new(Target::Other(mailbox))
+    }
+
+    fn new(target: Target) -> AppendTx {
+        AppendTx {
+            target,
+            done: Vec::new(),
+            current: None,
+        }
+    }
+
+    pub fn message(&mut self, info: &MessageInfo) -> Result<(), MailError> {
+        self.current = Some(Pending {
+            flags: info.flags.clone(),
+            date: info.date.map(|(timestamp, _)| timestamp),
+            data: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// The message's data, or one CATENATE TEXT part of it (appended to what came before).
+    pub fn data(&mut self, data: &mut dyn Read, binary: bool) -> Result<(), MailError> {
+        if binary {
+            return Err(MailError::new(
+                MailErrorKind::NotPossible,
+                "APPEND of binary data (literal8) is not supported by this build of cote yet",
+            ));
+        }
+        let current = self.current.as_mut().ok_or_else(no_message)?;
+        data.read_to_end(&mut current.data).map_err(|e| {
+            MailError::new(
+                MailErrorKind::Temp,
+                format!(
+                    "Reading the message failed: {}",
+                    crate::errtext::os_error_text(&e)
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    pub fn url(&mut self, url: &[u8]) -> Result<(), MailError> {
+        Err(MailError::new(
+            MailErrorKind::NotPossible,
+            format!(
+                "[BADURL {}] CATENATE URLs are not supported by this build of cote yet",
+                String::from_utf8_lossy(url)
+            ),
+        ))
+    }
+
+    pub fn message_end(&mut self) -> Result<(), MailError> {
+        let current = self.current.take().ok_or_else(no_message)?;
+        if current.data.is_empty() {
+            // Dovecot's text; no response code.
+            return Err(MailError::new(
+                MailErrorKind::InvalidData,
+                "Can't save a zero byte message.",
+            ));
+        }
+        self.done.push(current);
+        Ok(())
+    }
+
+    /// Saves every message at once; with the UIDs they got (APPENDUID).
+    pub fn commit(self, selected: Option<&mut Selected>) -> StorageResult<AppendResult> {
+        let messages: Vec<NewMessage<'_>> = self
+            .done
+            .iter()
+            .map(|m| NewMessage {
+                data: &m.data,
+                flags: m.flags.system,
+                keywords: m.flags.keywords.clone(),
+                internal_date: m.date,
+            })
+            .collect();
+        let saved = match (self.target, selected) {
+            (Target::Other(mut mailbox), _) => mailbox.save(&messages, true)?,
+            (Target::Selected, Some(selected)) => selected.mailbox.save(&messages, true)?,
+            // The selected mailbox was closed in the middle of the APPEND: cannot happen,
+            // commands run one at a time.
+            (Target::Selected, None) => {
+                return Err(crate::storage::error::StorageError::not_possible(
+                    "The mailbox was closed during APPEND",
+                ))
+            }
+        };
+        Ok(AppendResult {
+            uid_validity: saved.uidvalidity,
+            uids: saved.uids,
+        })
+    }
+}
+
+fn no_message() -> MailError {
+    MailError::new(MailErrorKind::NotPossible, "No APPEND message in progress")
+}

@@ -1,0 +1,372 @@
+//! [`StorageSession`]: the IMAP session's [`MailSession`] over the storage API — one user's
+//! [`MailUser`], the selected [`Mailbox`](crate::storage::api::Mailbox) and an APPEND in
+//! progress. It translates, and decides nothing about the protocol: names, flags and changes
+//! go to storage in storage's terms, and come back in the session's.
+//!
+//! - `selected`: the selected mailbox — its change stream filtered of this session's own
+//!   changes (the session reports those from the commands' results), \Recent, the cache
+//!   writes FETCH leaves behind.
+//! - `message`: one message, read lazily (flags from the index, content from the file only
+//!   when asked; ENVELOPE and BODYSTRUCTURE from `cote.index.cache` when there).
+//! - `list`: LIST and LSUB with Dovecot 2.3's rules for references, subscriptions,
+//!   RECURSIVEMATCH and the flags each form returns.
+//! - `append`: APPEND and MULTIAPPEND, saved in one storage transaction.
+
+mod append;
+mod list;
+mod message;
+mod selected;
+
+use std::io::Read;
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+use crate::imap::mail_session::{
+    AppendResult, CopyResult, FlagChange, ListEntry, MailError, MailErrorKind, MailSession,
+    MailboxChanges, MailboxStatus, Namespace, NamespaceKind, SelectedMailbox, StoreResult,
+};
+use crate::imap::parser::append::MessageInfo;
+use crate::imap::parser::list::{List, StatusItems};
+use crate::index::uidset::UidSet;
+use crate::storage::api::OpenOptions;
+use crate::storage::error::{ErrorKind, StorageError};
+use crate::storage::namespace::{self, NamespaceType};
+use crate::storage::user::MailUser;
+
+pub use message::StorageMessage;
+
+use append::AppendTx;
+use selected::Selected;
+
+/// Dovecot's default `mailbox_idle_check_interval`.
+pub const DEFAULT_IDLE_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// One user's mail, as the IMAP session sees it.
+pub struct StorageSession {
+    user: MailUser,
+    selected: Option<Selected>,
+    append: Option<AppendTx>,
+    /// `mailbox_idle_check_interval`: how often IDLE looks for other hosts' changes.
+    idle_check_interval: Duration,
+}
+
+impl StorageSession {
+    pub fn new(user: MailUser, idle_check_interval: Duration) -> StorageSession {
+        StorageSession {
+            user,
+            selected: None,
+            append: None,
+            // A zero interval would spin; Dovecot's minimum is one second.
+            idle_check_interval: idle_check_interval.max(Duration::from_secs(1)),
+        }
+    }
+
+    pub fn user(&self) -> &MailUser {
+        &self.user
+    }
+
+    /// Whether any namespace configures a special-use mailbox (Dovecot advertises
+    /// SPECIAL-USE only then).
+    pub fn has_special_use_mailboxes(&self) -> bool {
+        self.user.namespaces().iter().any(|ns| {
+            ns.config
+                .mailboxes
+                .iter()
+                .any(|m| !m.special_use.is_empty())
+        })
+    }
+
+    /// The name as storage keys it: INBOX in any case is INBOX, the namespace's own form
+    /// otherwise (for comparing with the selected mailbox).
+    fn canonical(&self, name: &str) -> String {
+        let namespaces: Vec<crate::storage::namespace::Namespace> =
+            self.user.namespaces().into_iter().cloned().collect();
+        match namespace::find(&namespaces, name) {
+            Some((i, inner)) => namespaces[i].vname(&inner),
+            None => name.to_string(),
+        }
+    }
+
+    /// Whether `name` is a `\Trash` special-use mailbox (the logout line counts messages
+    /// copied there).
+    fn is_trash(&self, name: &str) -> bool {
+        let namespaces: Vec<crate::storage::namespace::Namespace> =
+            self.user.namespaces().into_iter().cloned().collect();
+        namespace::find(&namespaces, name).is_some_and(|(i, inner)| {
+            namespaces[i].mailbox_settings(&inner).is_some_and(|m| {
+                m.special_use
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case("\\Trash"))
+            })
+        })
+    }
+
+    fn selected_mut(&mut self) -> Result<&mut Selected, MailError> {
+        self.selected
+            .as_mut()
+            .ok_or_else(|| MailError::new(MailErrorKind::NotPossible, "No mailbox selected"))
+    }
+}
+
+/// A storage error as the session reports it. Internal errors were logged by storage; the
+/// client sees Dovecot's "Internal error occurred" text.
+pub(crate) fn mail_error(e: StorageError) -> MailError {
+    let kind = match e.kind() {
+        // The selected mailbox was deleted or recreated under the session: it cannot go on.
+        _ if e.closes_mailbox() => MailErrorKind::NotFound,
+        ErrorKind::Temp => MailErrorKind::Temp,
+        ErrorKind::Unavailable => MailErrorKind::Unavailable,
+        ErrorKind::NotPossible | ErrorKind::NotImplemented => MailErrorKind::NotPossible,
+        ErrorKind::Params => MailErrorKind::Params,
+        ErrorKind::Perm => MailErrorKind::Perm,
+        ErrorKind::NoQuota => MailErrorKind::NoQuota,
+        ErrorKind::NotFound => MailErrorKind::NotFound,
+        ErrorKind::Exists => MailErrorKind::Exists,
+        ErrorKind::Expunged => MailErrorKind::Expunged,
+        ErrorKind::InUse => MailErrorKind::InUse,
+        ErrorKind::Limit => MailErrorKind::Limit,
+    };
+    MailError::new(kind, e.client_text())
+}
+
+impl MailSession for StorageSession {
+    type Message<'a> = StorageMessage<'a>;
+
+    fn namespaces(&self) -> Vec<Namespace> {
+        self.user
+            .namespaces()
+            .into_iter()
+            .filter(|ns| !ns.config.hidden)
+            .map(|ns| Namespace {
+                prefix: ns.prefix().to_string(),
+                separator: Some(ns.separator),
+                kind: match ns.config.kind {
+                    NamespaceType::Private => NamespaceKind::Private,
+                    NamespaceType::Shared => NamespaceKind::Shared,
+                    NamespaceType::Public => NamespaceKind::Public,
+                },
+            })
+            .collect()
+    }
+
+    fn list(&mut self, request: &List) -> Result<Vec<ListEntry>, MailError> {
+        list::list(&mut self.user, request).map_err(mail_error)
+    }
+
+    fn create(&mut self, name: &str) -> Result<(), MailError> {
+        self.user.create(name).map_err(mail_error)
+    }
+
+    fn delete(&mut self, name: &str) -> Result<(), MailError> {
+        self.user.delete(name).map_err(mail_error)
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), MailError> {
+        self.user.rename(from, to).map_err(mail_error)
+    }
+
+    fn set_subscribed(&mut self, name: &str, subscribed: bool) -> Result<(), MailError> {
+        self.user
+            .set_subscribed(name, subscribed)
+            .map_err(mail_error)
+    }
+
+    fn status(&mut self, name: &str, items: &StatusItems) -> Result<MailboxStatus, MailError> {
+        if items.x_guid {
+            return Err(MailError::new(
+                MailErrorKind::NotPossible,
+                "STATUS X-GUID is not supported by this build of cote yet",
+            ));
+        }
+        // The selected mailbox too is asked through another instance: its own would hand
+        // the changes its sync finds to STATUS instead of to the session.
+        let mut status = self.user.status(name).map_err(mail_error)?;
+        if self.is_selected(name) {
+            // Those this session claimed (the other instance counts the unclaimed ones).
+            status.recent += self.selected.as_ref().map_or(0, Selected::recent_count);
+        }
+        Ok(MailboxStatus {
+            messages: status.messages,
+            recent: status.recent,
+            uid_next: status.uidnext,
+            uid_validity: status.uidvalidity,
+            unseen: status.unseen,
+            highest_modseq: status.highest_modseq,
+            size: status.vsize,
+            guid: String::new(),
+        })
+    }
+
+    fn select(&mut self, name: &str, read_only: bool) -> Result<SelectedMailbox, MailError> {
+        self.close(false)?;
+        let options = if read_only {
+            OpenOptions::EXAMINE
+        } else {
+            OpenOptions::SELECT
+        };
+        let vname = self.canonical(name);
+        let mailbox = self.user.open(name, options).map_err(mail_error)?;
+        let (selected, first) = Selected::open(vname, mailbox, read_only).map_err(mail_error)?;
+        self.selected = Some(selected);
+        Ok(first)
+    }
+
+    fn close(&mut self, expunge: bool) -> Result<UidSet, MailError> {
+        let Some(mut selected) = self.selected.take() else {
+            return Ok(UidSet::new());
+        };
+        let expunged = if expunge && !selected.read_only() {
+            selected.expunge(None).map_err(mail_error)?
+        } else {
+            UidSet::new()
+        };
+        selected.flush_cache();
+        Ok(expunged)
+    }
+
+    fn is_selected(&self, name: &str) -> bool {
+        self.selected
+            .as_ref()
+            .is_some_and(|s| s.vname() == self.canonical(name))
+    }
+
+    fn sync(&mut self) -> Result<MailboxChanges, MailError> {
+        match self.selected.as_mut() {
+            Some(selected) => selected.sync().map_err(mail_error),
+            None => Ok(MailboxChanges::default()),
+        }
+    }
+
+    fn keywords(&self) -> Vec<String> {
+        self.selected
+            .as_ref()
+            .map(Selected::keywords)
+            .unwrap_or_default()
+    }
+
+    fn highest_modseq(&self) -> u64 {
+        self.selected.as_ref().map_or(0, Selected::highest_modseq)
+    }
+
+    fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {
+        self.selected_mut()?.message(uid)
+    }
+
+    fn store(&mut self, uids: &UidSet, change: &FlagChange) -> Result<StoreResult, MailError> {
+        self.selected_mut()?.store(uids, change).map_err(mail_error)
+    }
+
+    fn expunge(&mut self, uids: Option<&UidSet>) -> Result<UidSet, MailError> {
+        let selected = self.selected_mut()?;
+        if selected.read_only() {
+            return Ok(UidSet::new());
+        }
+        selected.expunge(uids).map_err(mail_error)
+    }
+
+    fn copy(&mut self, uids: &UidSet, to: &str, moving: bool) -> Result<CopyResult, MailError> {
+        let destination_is_trash = self.is_trash(to);
+        let mut dest = self
+            .user
+            .open(to, OpenOptions::ACCESS)
+            .map_err(mail_error)?;
+        let copied = self
+            .selected_mut()?
+            .copy_to(&mut *dest, uids, moving)
+            .map_err(mail_error)?;
+        Ok(CopyResult {
+            uid_validity: copied.uidvalidity,
+            source: copied.src_uids.iter().copied().collect(),
+            destination: copied.dest_uids,
+            destination_is_trash,
+        })
+    }
+
+    fn check(&mut self) -> Result<(), MailError> {
+        // Everything a command changed is durable when it answers (storage syncs files and
+        // the index per `mail_fsync`); what remains is the cache FETCH filled.
+        if let Some(selected) = self.selected.as_mut() {
+            selected.flush_cache();
+        }
+        Ok(())
+    }
+
+    fn append_begin(&mut self, mailbox: &str) -> Result<(), MailError> {
+        self.append = None;
+        let selected_here = self
+            .selected
+            .as_ref()
+            .is_some_and(|s| !s.read_only() && s.vname() == self.canonical(mailbox));
+        let tx = if selected_here {
+            AppendTx::into_selected()
+        } else {
+            let target = self
+                .user
+                .open(mailbox, OpenOptions::ACCESS)
+                .map_err(mail_error)?;
+            AppendTx::into_other(target)
+        };
+        self.append = Some(tx);
+        Ok(())
+    }
+
+    fn append_message(&mut self, info: &MessageInfo) -> Result<(), MailError> {
+        self.append_tx()?.message(info)
+    }
+
+    fn append_data(&mut self, data: &mut dyn Read, binary: bool) -> Result<(), MailError> {
+        self.append_tx()?.data(data, binary)
+    }
+
+    fn append_url(&mut self, url: &[u8]) -> Result<(), MailError> {
+        self.append_tx()?.url(url)
+    }
+
+    fn append_message_end(&mut self) -> Result<(), MailError> {
+        self.append_tx()?.message_end()
+    }
+
+    fn append_commit(&mut self) -> Result<AppendResult, MailError> {
+        let Some(tx) = self.append.take() else {
+            return Err(no_append());
+        };
+        tx.commit(self.selected.as_mut()).map_err(mail_error)
+    }
+
+    fn append_abort(&mut self) {
+        self.append = None;
+    }
+
+    fn begin_command(&mut self) {
+        if let Some(selected) = self.selected.as_mut() {
+            selected.begin_command();
+        }
+    }
+
+    fn expunges_reported(&mut self, uids: &UidSet) {
+        if let Some(selected) = self.selected.as_mut() {
+            selected.forget(uids);
+        }
+    }
+
+    fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
+        self.selected.as_mut().and_then(Selected::change_fd)
+    }
+
+    fn idle_check_interval(&self) -> Duration {
+        self.idle_check_interval
+    }
+}
+
+impl StorageSession {
+    fn append_tx(&mut self) -> Result<&mut AppendTx, MailError> {
+        self.append.as_mut().ok_or_else(no_append)
+    }
+}
+
+fn no_append() -> MailError {
+    MailError::new(MailErrorKind::NotPossible, "No APPEND in progress")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,341 @@
+//! The selected mailbox: the storage [`Mailbox`] opened by SELECT or EXAMINE, and what the
+//! session needs on top of it.
+//!
+//! Storage reports every change through [`Mailbox::sync`], this session's own included. The
+//! IMAP session reports its own STORE, EXPUNGE and MOVE from their results, so those are
+//! taken out of the stream here: a flag change by the modseq it got, an expunge by its UID.
+//! A change of the same message by someone else has another modseq and still comes through.
+//!
+//! FETCH leaves parsed ENVELOPE/BODYSTRUCTURE and sizes on the messages it read; they are
+//! written to the index cache in batches (and at every sync), so the next FETCH, in this
+//! session or another, does not read the file again.
+
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+
+use crate::imap::mail_session::{
+    FlagChange, MailError, MailErrorKind, MailboxChanges, SelectedMailbox, StoreResult,
+};
+use crate::imap::parser::store::StoreMode;
+use crate::index::uidset::UidSet;
+use crate::storage::api::{
+    Change, Copied, FlagMode, MailFlags, Mailbox, MessageInfo, StoreRequest, SyncFlags,
+};
+use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::mail::Mail;
+
+use super::mail_error;
+use super::message::StorageMessage;
+
+/// Maildir has 26 keyword letters: with all of them used, no new keyword can be stored
+/// (PERMANENTFLAGS then has no `\*`, as Dovecot's Maildir says).
+const MAX_KEYWORDS: usize = 26;
+
+/// Messages whose computed fields wait for a cache write; written at this many.
+const CACHE_BATCH: usize = 16;
+
+pub(super) struct Selected {
+    vname: String,
+    pub(super) mailbox: Box<dyn Mailbox>,
+    read_only: bool,
+    /// Flag changes this session made, by UID: the modseq each got.
+    own_flags: HashMap<u32, u64>,
+    /// Expunges this session made (and reported) that the change stream still has to show.
+    own_expunges: UidSet,
+    /// The highest UID the session has been given (new messages come above it).
+    known_max: u32,
+    /// Messages read by FETCH with fields to add to the cache.
+    cache_queue: Vec<Mail>,
+    /// The index was read since the command began (or the last sync).
+    refreshed: bool,
+    /// Changes read before the command's first message access, for the next sync.
+    unreported: Vec<Change>,
+    /// Messages others expunged that the client has not been told of yet, as they were
+    /// last (FETCH and SEARCH still see them, as in Dovecot).
+    gone: HashMap<u32, MessageInfo>,
+}
+
+impl Selected {
+    /// The mailbox just opened, and how the client first sees it.
+    pub fn open(
+        vname: String,
+        mut mailbox: Box<dyn Mailbox>,
+        read_only: bool,
+    ) -> StorageResult<(Selected, SelectedMailbox)> {
+        let status = mailbox.status()?;
+        // STATUS synced the mailbox: whatever that found is part of the first view.
+        mailbox.take_expunges();
+        let uids = mailbox.seqs().uids().to_vec();
+        let recent: UidSet = uids
+            .iter()
+            .copied()
+            .filter(|&uid| mailbox.seqs().is_recent(uid))
+            .collect();
+        let first_unseen_uid = uids.iter().copied().find(|&uid| {
+            mailbox
+                .info(uid)
+                .is_some_and(|i| !i.flags.contains(MailFlags::SEEN))
+        });
+        let keywords = mailbox.keywords();
+        let read_only = read_only || mailbox.is_read_only();
+        let first = SelectedMailbox {
+            uids: uids.clone(),
+            recent,
+            first_unseen_uid,
+            allow_new_keywords: keywords.len() < MAX_KEYWORDS,
+            keywords,
+            permanent_keywords: true,
+            read_only,
+            uid_validity: mailbox.uidvalidity(),
+            uid_next: status.uidnext,
+            highest_modseq: Some(mailbox.highest_modseq()),
+        };
+        let selected = Selected {
+            vname,
+            mailbox,
+            read_only,
+            own_flags: HashMap::new(),
+            own_expunges: UidSet::new(),
+            known_max: uids.last().copied().unwrap_or(0),
+            cache_queue: Vec::new(),
+            refreshed: true,
+            unreported: Vec::new(),
+            gone: HashMap::new(),
+        };
+        Ok((selected, first))
+    }
+
+    pub fn vname(&self) -> &str {
+        &self.vname
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn keywords(&self) -> Vec<String> {
+        self.mailbox.keywords()
+    }
+
+    pub fn highest_modseq(&self) -> u64 {
+        self.mailbox.highest_modseq()
+    }
+
+    /// \Recent messages of this session (STATUS on the selected mailbox counts them).
+    pub fn recent_count(&self) -> u32 {
+        self.mailbox.seqs().recent_count()
+    }
+
+    /// Readable when this host changed the mailbox (storage's inotify), for IDLE.
+    pub fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
+        self.mailbox.change_fd()
+    }
+
+    /// What others changed since the last call (this session's own changes left out).
+    /// New messages and expunges are read from the mailbox's numbering (what it has beyond
+    /// the UIDs the session knows, and the expunges it holds), flag changes from the stream.
+    pub fn sync(&mut self) -> StorageResult<MailboxChanges> {
+        self.flush_cache();
+        let mut changes = std::mem::take(&mut self.unreported);
+        changes.extend(self.mailbox.sync(SyncFlags::default())?);
+        self.refreshed = true;
+        let mut out = MailboxChanges::default();
+        // What storage still shows of messages expunged by others, before it lets them go.
+        for change in &changes {
+            if let Change::Expunged { uid } = *change {
+                if uid <= self.known_max && !self.own_expunges.contains(uid) {
+                    if let Some(info) = self.mailbox.info(uid) {
+                        self.gone.insert(uid, info);
+                    }
+                }
+            }
+        }
+        // The session keeps its own numbering and holds expunges back itself.
+        for (_, uid) in self.mailbox.take_expunges() {
+            if uid > self.known_max {
+                // Came and went before the session heard of it.
+                continue;
+            }
+            if self.own_expunges.contains(uid) {
+                self.own_expunges = without(&self.own_expunges, uid);
+            } else {
+                out.expunged.insert(uid);
+            }
+        }
+        for change in changes {
+            if let Change::Flags { uid, modseq } = change {
+                match self.own_flags.get(&uid) {
+                    Some(&own) if own == modseq => {
+                        self.own_flags.remove(&uid);
+                    }
+                    // A change older than this session's own: the session reported the
+                    // flags after both already.
+                    Some(&own) if own > modseq => {}
+                    _ => {
+                        self.own_flags.remove(&uid);
+                        out.flags_changed.insert(uid);
+                    }
+                }
+            }
+        }
+        let seqs = self.mailbox.seqs();
+        let uids = seqs.uids();
+        let first_new = uids.partition_point(|&uid| uid <= self.known_max);
+        for &uid in &uids[first_new..] {
+            out.new.push(uid);
+            if seqs.is_recent(uid) {
+                out.new_recent.insert(uid);
+            }
+        }
+        if let Some(&last) = uids.last() {
+            self.known_max = self.known_max.max(last);
+        }
+        Ok(out)
+    }
+
+    /// The client was told of these expunges.
+    pub fn forget(&mut self, uids: &UidSet) {
+        for uid in uids.iter() {
+            self.gone.remove(&uid);
+        }
+    }
+
+    /// A command begins: its first message access reads the index anew.
+    pub fn begin_command(&mut self) {
+        self.refreshed = false;
+    }
+
+    /// Dovecot's views show messages with their newest flags, and messages expunged
+    /// meanwhile as they last were, before the session reports either: so the first access
+    /// in a command reads what changed (without waiting for the Maildir lock), and keeps
+    /// it for the next [`sync`](Self::sync) to report.
+    fn refresh_once(&mut self) -> Result<(), MailError> {
+        if self.refreshed {
+            return Ok(());
+        }
+        self.refreshed = true;
+        let quick = SyncFlags {
+            full: false,
+            fast: true,
+        };
+        let changes = self.mailbox.sync(quick).map_err(mail_error)?;
+        self.unreported.extend(changes);
+        Ok(())
+    }
+
+    pub fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {
+        self.refresh_once()?;
+        let info = self
+            .mailbox
+            .info(uid)
+            .or_else(|| self.gone.get(&uid).cloned())
+            .ok_or_else(|| MailError::new(MailErrorKind::Expunged, "Message was expunged"))?;
+        Ok(StorageMessage::new(self, info))
+    }
+
+    pub fn store(&mut self, uids: &UidSet, change: &FlagChange) -> StorageResult<StoreResult> {
+        let request = StoreRequest {
+            mode: match change.mode {
+                StoreMode::Replace => FlagMode::Replace,
+                StoreMode::Add => FlagMode::Add,
+                StoreMode::Remove => FlagMode::Remove,
+            },
+            flags: change.flags.system,
+            keywords: change.flags.keywords.clone(),
+            unchanged_since: change.unchanged_since,
+        };
+        let done = self.mailbox.store(uids, &request)?;
+        let mut result = StoreResult {
+            modified: done.modified,
+            ..StoreResult::default()
+        };
+        for (uid, modseq) in done.changed {
+            self.own_flags.insert(uid, modseq);
+            result.changed.insert(uid);
+        }
+        Ok(result)
+    }
+
+    /// Expunges the `\Deleted` messages (of `uids`, or all); returns the UIDs expunged.
+    pub fn expunge(&mut self, uids: Option<&UidSet>) -> StorageResult<UidSet> {
+        // The flags as of the last sync, as Dovecot's view has them: a change not synced
+        // yet is not looked at (syncing here would take changes the client must be told).
+        let deleted: UidSet = self
+            .mailbox
+            .seqs()
+            .uids()
+            .iter()
+            .copied()
+            .filter(|&uid| uids.is_none_or(|set| set.contains(uid)))
+            .filter(|&uid| {
+                self.mailbox
+                    .info(uid)
+                    .is_some_and(|i| i.flags.contains(MailFlags::DELETED))
+            })
+            .collect();
+        if deleted.is_empty() {
+            return Ok(deleted);
+        }
+        let expunged = self.mailbox.expunge(&deleted)?;
+        for uid in expunged.iter() {
+            self.own_expunges.insert(uid);
+        }
+        Ok(expunged)
+    }
+
+    /// COPY or MOVE into `dest` (another instance, also when it is this mailbox).
+    pub fn copy_to(
+        &mut self,
+        dest: &mut dyn Mailbox,
+        uids: &UidSet,
+        moving: bool,
+    ) -> StorageResult<Copied> {
+        let copied = if moving {
+            dest.move_from(&mut *self.mailbox, uids)?
+        } else {
+            dest.copy_from(&mut *self.mailbox, uids)?
+        };
+        if moving {
+            for &uid in &copied.src_uids {
+                self.own_expunges.insert(uid);
+            }
+        }
+        Ok(copied)
+    }
+
+    /// A message FETCH read, with fields for the cache.
+    pub fn queue_cache(&mut self, mail: Mail) {
+        self.cache_queue.push(mail);
+        if self.cache_queue.len() >= CACHE_BATCH {
+            self.flush_cache();
+        }
+    }
+
+    /// Writes the queued fields to the cache. The cache is best effort: a failure loses
+    /// nothing the mailbox holds, so it is logged and forgotten.
+    pub fn flush_cache(&mut self) {
+        if self.cache_queue.is_empty() {
+            return;
+        }
+        let mut mails = std::mem::take(&mut self.cache_queue);
+        if let Err(e) = self.mailbox.cache(&mut mails) {
+            log::error!("Mailbox {}: caching fetched fields: {e}", self.vname);
+        }
+    }
+}
+
+impl Drop for Selected {
+    fn drop(&mut self) {
+        self.flush_cache();
+    }
+}
+
+/// `set` without `uid`.
+fn without(set: &UidSet, uid: u32) -> UidSet {
+    set.iter().filter(|&u| u != uid).collect()
+}
+
+/// Storage's errors as the session's (for the message module).
+pub(super) fn message_error(e: StorageError) -> MailError {
+    mail_error(e)
+}

@@ -1,0 +1,195 @@
+//! [`StorageSession`] over a real Maildir: two sessions on one user's store (as two processes
+//! would have them) see each other's changes through storage, and their own only from the
+//! commands' results.
+
+use super::*;
+use crate::config::Config;
+use crate::imap::flags::FlagList;
+use crate::imap::mail_session::MailMessage;
+use crate::imap::parser::store::StoreMode;
+use crate::storage::api::MailFlags;
+use crate::storage::user::MailUserInfo;
+
+fn user(dir: &std::path::Path) -> MailUser {
+    let path = dir.join("cote.conf");
+    std::fs::write(
+        &path,
+        format!(
+            "mail_location = maildir:{}/mail\nnamespace inbox {{\n  inbox = yes\n  separator = /\n}}\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    let info = MailUserInfo {
+        username: "alice".into(),
+        home: Some(dir.join("home").display().to_string()),
+        service: "imap".into(),
+        ..MailUserInfo::default()
+    };
+    MailUser::new(&config.global(), info).unwrap()
+}
+
+fn session(dir: &std::path::Path) -> StorageSession {
+    StorageSession::new(user(dir), DEFAULT_IDLE_CHECK_INTERVAL)
+}
+
+fn append(s: &mut StorageSession, mailbox: &str, text: &[u8], flags: MailFlags) -> u32 {
+    s.append_begin(mailbox).unwrap();
+    s.append_message(&MessageInfo {
+        flags: FlagList {
+            system: flags,
+            keywords: Vec::new(),
+        },
+        date: None,
+        catenate: false,
+    })
+    .unwrap();
+    s.append_data(&mut &text[..], false).unwrap();
+    s.append_message_end().unwrap();
+    let result = s.append_commit().unwrap();
+    assert_eq!(result.uids.len(), 1);
+    result.uids[0]
+}
+
+fn change(mode: StoreMode, flags: MailFlags) -> FlagChange {
+    FlagChange {
+        mode,
+        flags: FlagList {
+            system: flags,
+            keywords: Vec::new(),
+        },
+        unchanged_since: None,
+    }
+}
+
+fn uids(list: &[u32]) -> UidSet {
+    list.iter().copied().collect()
+}
+
+const MESSAGE: &[u8] = b"From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n";
+
+#[test]
+fn another_sessions_changes_come_through_sync_and_own_ones_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    let mut b = session(dir.path());
+    let first = append(&mut a, "INBOX", MESSAGE, MailFlags::empty());
+    let selected = a.select("INBOX", false).unwrap();
+    assert_eq!(selected.uids, [first]);
+    assert!(selected.recent.contains(first));
+    b.select("INBOX", false).unwrap();
+
+    // b appends: both see a new message (IMAP reports one's own APPEND with EXISTS too),
+    // \Recent only for b, whose SELECT claimed it.
+    let second = append(&mut b, "INBOX", MESSAGE, MailFlags::empty());
+    let own = b.sync().unwrap();
+    assert_eq!(own.new, [second]);
+    assert!(own.new_recent.contains(second));
+    let changes = a.sync().unwrap();
+    assert_eq!(changes.new, [second]);
+    assert!(changes.new_recent.is_empty());
+    assert!(changes.expunged.is_empty() && changes.flags_changed.is_empty());
+
+    // b stores \Seen on the first: a is told, b is not (it answered from the result).
+    let stored = b
+        .store(&uids(&[first]), &change(StoreMode::Add, MailFlags::SEEN))
+        .unwrap();
+    assert!(stored.changed.contains(first));
+    assert!(b.sync().unwrap().flags_changed.is_empty());
+    let changes = a.sync().unwrap();
+    assert_eq!(changes.flags_changed, uids(&[first]));
+    let flags = a.message(first).unwrap().flags().unwrap();
+    assert!(flags.system.contains(MailFlags::SEEN));
+
+    // a expunges the second: b is told, a is not.
+    a.store(
+        &uids(&[second]),
+        &change(StoreMode::Add, MailFlags::DELETED),
+    )
+    .unwrap();
+    assert_eq!(a.expunge(None).unwrap(), uids(&[second]));
+    assert!(a.sync().unwrap().expunged.is_empty());
+    let changes = b.sync().unwrap();
+    assert_eq!(changes.expunged, uids(&[second]));
+    // Nothing more for either.
+    assert_eq!(a.sync().unwrap(), MailboxChanges::default());
+    assert_eq!(b.sync().unwrap(), MailboxChanges::default());
+}
+
+#[test]
+fn examine_shows_unclaimed_messages_as_recent_and_leaves_them_to_select() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    let uid = append(&mut a, "INBOX", MESSAGE, MailFlags::empty());
+    let examined = a.select("INBOX", true).unwrap();
+    assert!(examined.read_only);
+    assert!(examined.recent.contains(uid));
+    a.close(false).unwrap();
+    let mut b = session(dir.path());
+    let selected = b.select("INBOX", false).unwrap();
+    assert!(selected.recent.contains(uid), "EXAMINE claimed it");
+    let again = a.select("INBOX", true).unwrap();
+    assert!(again.recent.is_empty(), "claimed by the SELECT");
+}
+
+#[test]
+fn copy_and_append_into_another_mailbox_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    a.create("Archive").unwrap();
+    let uid = append(&mut a, "INBOX", MESSAGE, MailFlags::FLAGGED);
+    a.select("INBOX", false).unwrap();
+    let copied = a.copy(&uids(&[uid]), "Archive", false).unwrap();
+    assert_eq!(copied.source, uids(&[uid]));
+    assert_eq!(copied.destination.len(), 1);
+    let items = StatusItems::default();
+    let archive = a.status("Archive", &items).unwrap();
+    assert_eq!(archive.messages, 1);
+    assert_eq!(archive.uid_validity, copied.uid_validity);
+    // STATUS of the selected mailbox counts the \Recent messages this session claimed.
+    let inbox = a.status("inbox", &items).unwrap();
+    assert_eq!((inbox.messages, inbox.recent), (1, 1));
+    assert!(a.is_selected("inbox"));
+    // Into a mailbox that does not exist: TRYCREATE's error kind.
+    a.append_begin("Nope").unwrap_err();
+    assert_eq!(
+        a.copy(&uids(&[uid]), "Nope", false).unwrap_err().kind,
+        MailErrorKind::NotFound
+    );
+}
+
+#[test]
+fn a_message_expunged_by_another_session_shows_as_it_was_last_until_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    let mut b = session(dir.path());
+    let uid = append(&mut a, "INBOX", MESSAGE, MailFlags::SEEN);
+    a.select("INBOX", false).unwrap();
+    b.select("INBOX", false).unwrap();
+    b.store(&uids(&[uid]), &change(StoreMode::Add, MailFlags::DELETED))
+        .unwrap();
+    b.expunge(None).unwrap();
+
+    // A command of a's reads the newest flags, though nothing was reported yet.
+    a.begin_command();
+    let flags = a.message(uid).unwrap().flags().unwrap();
+    assert_eq!(flags.system, MailFlags::SEEN | MailFlags::DELETED);
+    let changes = a.sync().unwrap();
+    assert_eq!(changes.flags_changed, uids(&[uid]));
+    assert_eq!(changes.expunged, uids(&[uid]));
+    // Until the client is told, the message keeps showing (its flags; its content is gone).
+    a.begin_command();
+    let mut message = a.message(uid).unwrap();
+    assert!(message.flags().unwrap().system.contains(MailFlags::DELETED));
+    assert_eq!(
+        message.parsed().err().map(|e| e.kind),
+        Some(MailErrorKind::Expunged)
+    );
+    drop(message);
+    a.expunges_reported(&uids(&[uid]));
+    assert_eq!(
+        a.message(uid).err().map(|e| e.kind),
+        Some(MailErrorKind::Expunged)
+    );
+}

@@ -1,0 +1,228 @@
+//! Dovecot's own mbox headers: what they say about a message, and which header fields are
+//! hidden from clients (and dropped from incoming mail) because they belong to the store.
+
+use crate::mail::header::HeaderField;
+use crate::storage::flags::MailFlags;
+
+/// The header fields Dovecot keeps for itself, hidden from every message clients see.
+pub const DOVECOT_HEADERS: [&str; 7] = [
+    "Content-Length",
+    "Status",
+    "X-IMAP",
+    "X-IMAPbase",
+    "X-Keywords",
+    "X-Status",
+    "X-UID",
+];
+
+/// `Status:` letters: `R` is \Seen, `O` marks a message some reader has already seen as not
+/// new (Dovecot's "not \Recent").
+pub const STATUS_SEEN: u8 = b'R';
+pub const STATUS_OLD: u8 = b'O';
+/// `X-Status:` letters and the flags they stand for, in the order Dovecot writes them.
+pub const XSTATUS_FLAGS: [(u8, MailFlags); 4] = [
+    (b'A', MailFlags::ANSWERED),
+    (b'F', MailFlags::FLAGGED),
+    (b'T', MailFlags::DRAFT),
+    (b'D', MailFlags::DELETED),
+];
+
+/// Whether `name` is one of [`DOVECOT_HEADERS`].
+pub fn is_dovecot_header(name: &[u8]) -> bool {
+    DOVECOT_HEADERS
+        .iter()
+        .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// `X-IMAPbase:` (first message) or `X-IMAP:` (the pseudo message): the mailbox's
+/// UIDVALIDITY, the last UID given out, and the keyword names in use.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImapBase {
+    pub uid_validity: u32,
+    pub last_uid: u32,
+    pub keywords: Vec<String>,
+}
+
+impl ImapBase {
+    /// `<uidvalidity> <last uid> <keyword>...`; `None` unless both numbers parse and
+    /// UIDVALIDITY is not zero.
+    pub fn parse(value: &[u8]) -> Option<ImapBase> {
+        let text = std::str::from_utf8(value).ok()?;
+        let mut words = text.split_ascii_whitespace();
+        let uid_validity: u32 = words.next()?.parse().ok()?;
+        let last_uid: u32 = words.next()?.parse().ok()?;
+        if uid_validity == 0 {
+            return None;
+        }
+        let mut keywords: Vec<String> = Vec::new();
+        for w in words {
+            if !keywords.iter().any(|k| k.eq_ignore_ascii_case(w)) {
+                keywords.push(w.to_string());
+            }
+        }
+        Some(ImapBase {
+            uid_validity,
+            last_uid,
+            keywords,
+        })
+    }
+
+    /// The UID the next new message gets.
+    pub fn uid_next(&self) -> u32 {
+        self.last_uid.saturating_add(1)
+    }
+
+    /// The header value as Dovecot writes it (last UID in ten digits, so it can be
+    /// rewritten in place).
+    pub fn value(&self) -> String {
+        let mut s = format!("{} {:010}", self.uid_validity, self.last_uid);
+        for k in &self.keywords {
+            s.push(' ');
+            s.push_str(k);
+        }
+        s
+    }
+}
+
+/// What Dovecot's headers of one message say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageMeta {
+    /// `X-IMAPbase:` (only meaningful on the first message).
+    pub imap_base: Option<ImapBase>,
+    /// `X-IMAP:`: this message is Dovecot's pseudo message holding the mailbox data.
+    pub pseudo: Option<ImapBase>,
+    /// `X-UID:` as written (trusted only within the limits [`super::assign_uids`] applies).
+    pub x_uid: Option<u32>,
+    pub flags: MailFlags,
+    /// `Status:` has `O`: not \Recent.
+    pub old: bool,
+    /// `X-Keywords:` as written, in order, duplicates removed.
+    pub keywords: Vec<String>,
+    /// `Content-Length:` (the body's length in bytes).
+    pub content_length: Option<u64>,
+}
+
+impl MessageMeta {
+    /// Reads Dovecot's headers among `fields`; other fields are ignored, and a value that
+    /// does not parse counts as absent (it is untrusted input, not an error).
+    pub fn from_fields(fields: &[HeaderField<'_>]) -> MessageMeta {
+        let mut meta = MessageMeta::default();
+        for f in fields {
+            let value = f.value_oneline();
+            let trimmed = value.trim_ascii();
+            if f.is("X-IMAPbase") {
+                meta.imap_base = meta.imap_base.or_else(|| ImapBase::parse(trimmed));
+            } else if f.is("X-IMAP") {
+                meta.pseudo = meta.pseudo.or_else(|| ImapBase::parse(trimmed));
+            } else if f.is("X-UID") {
+                meta.x_uid = meta.x_uid.or_else(|| parse_number(trimmed));
+            } else if f.is("Status") {
+                for &c in trimmed {
+                    match c {
+                        STATUS_SEEN => meta.flags.insert(MailFlags::SEEN),
+                        STATUS_OLD => meta.old = true,
+                        _ => {}
+                    }
+                }
+            } else if f.is("X-Status") {
+                for &c in trimmed {
+                    if let Some((_, flag)) = XSTATUS_FLAGS.iter().find(|(l, _)| *l == c) {
+                        meta.flags.insert(*flag);
+                    }
+                }
+            } else if f.is("X-Keywords") {
+                let text = String::from_utf8_lossy(trimmed);
+                for w in text.split_ascii_whitespace() {
+                    if !meta.keywords.iter().any(|k| k.eq_ignore_ascii_case(w)) {
+                        meta.keywords.push(w.to_string());
+                    }
+                }
+            } else if f.is("Content-Length") {
+                meta.content_length = meta.content_length.or_else(|| parse_number(trimmed));
+            }
+        }
+        meta
+    }
+}
+
+/// A decimal number without sign or junk.
+fn parse_number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// `Status: ` + letters, and `X-Status: ` + letters when any of its flags is set: the lines
+/// Dovecot writes for `flags` (`old`: not \Recent any more).
+pub fn status_lines(flags: MailFlags, old: bool) -> String {
+    let mut s = String::from("Status: ");
+    if flags.contains(MailFlags::SEEN) {
+        s.push(char::from(STATUS_SEEN));
+    }
+    if old {
+        s.push(char::from(STATUS_OLD));
+    }
+    s.push('\n');
+    let x: String = XSTATUS_FLAGS
+        .iter()
+        .filter(|(_, f)| flags.contains(*f))
+        .map(|(c, _)| char::from(*c))
+        .collect();
+    if !x.is_empty() {
+        s.push_str("X-Status: ");
+        s.push_str(&x);
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::header::fields;
+
+    #[test]
+    fn reads_dovecot_headers() {
+        let h = b"From: a@b\nX-IMAPbase: 1795878599 0000000002 $Work Other\nX-UID: 1\n\
+                  Status: RO\nX-Status: AFD\nX-Keywords: $Work  Other $work   \n\
+                  Content-Length: 25\n\n";
+        let meta = MessageMeta::from_fields(&fields(h, 0, h.len()));
+        let base = meta.imap_base.clone().unwrap();
+        assert_eq!((base.uid_validity, base.last_uid), (1795878599, 2));
+        assert_eq!(base.keywords, ["$Work", "Other"]);
+        assert_eq!(base.uid_next(), 3);
+        assert_eq!(base.value(), "1795878599 0000000002 $Work Other");
+        assert_eq!(meta.x_uid, Some(1));
+        assert!(meta.old);
+        assert_eq!(
+            meta.flags,
+            MailFlags::SEEN | MailFlags::ANSWERED | MailFlags::FLAGGED | MailFlags::DELETED
+        );
+        assert_eq!(meta.keywords, ["$Work", "Other"]);
+        assert_eq!(meta.content_length, Some(25));
+        assert_eq!(meta.pseudo, None);
+    }
+
+    #[test]
+    fn bad_values_count_as_absent() {
+        let h = b"X-UID: 1x\nContent-Length: -4\nX-IMAPbase: 0 5\nX-IMAP: abc\n\n";
+        let meta = MessageMeta::from_fields(&fields(h, 0, h.len()));
+        assert_eq!(meta, MessageMeta::default());
+        assert!(ImapBase::parse(b"1 99999999999").is_none());
+    }
+
+    #[test]
+    fn status_lines_as_dovecot_writes_them() {
+        assert_eq!(status_lines(MailFlags::empty(), false), "Status: \n");
+        assert_eq!(
+            status_lines(
+                MailFlags::SEEN | MailFlags::DRAFT | MailFlags::ANSWERED,
+                true
+            ),
+            "Status: RO\nX-Status: AT\n"
+        );
+        assert!(is_dovecot_header(b"x-uid"));
+        assert!(!is_dovecot_header(b"X-UIDx"));
+    }
+}
