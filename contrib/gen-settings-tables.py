@@ -30,6 +30,9 @@ DOVECOT_GIT = os.environ.get("DOVECOT_GIT", "/work/.mirror/dovecot+core/repo")
 ORACLE_ROOT = os.environ.get("DOVECOT_ORACLE", "/opt/dovecot")
 
 SNAPSHOT_EMPTY = "t/config/doveconf-a-s.txt"
+# cote's own settings, which Dovecot does not have: section kind -> {key: (type, default)}.
+# Their value checks and documentation are in src/config/schema/tables/support.rs (COTE_OWN).
+COTE_OWN = {"": {"maildir_info_separator": ("Str", ":")}}
 SNAPSHOT_EMPTY_NOT_HIDDEN = "t/config/doveconf-a.txt"
 SNAPSHOT_SECTIONS = "t/config/doveconf-sections-a-s.txt"
 CONF_EMPTY = "t/config/doveconf-empty.conf"
@@ -430,6 +433,11 @@ def generate():
     # source must be printed unless its default is NULL.
     for key in sorted(set(root_values) - set(root.settings)):
         die("root: %s is printed by doveconf but not defined in the source" % key)
+    for key, (rust, default) in COTE_OWN[""].items():
+        if key in root.settings:
+            die("root: cote's own %s is a Dovecot setting" % key)
+        root.settings[key] = Row(rust, False, False, False)
+        root_values[key] = default
 
     # Generic defaults of each section kind, from the probe's one instance of each.
     generic = {}

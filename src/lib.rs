@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod errtext;
 pub mod fs;
+pub mod fscheck;
 pub mod hostname;
 pub mod imap;
 pub mod index;

@@ -170,3 +170,83 @@ fn warnings_name_file_and_line() {
     );
     assert_eq!(config.global().str("mail_attachment_dir"), "/var/att/M");
 }
+
+/// `maildir_info_separator` is cote's own: its value is checked where it is set, and the dumps
+/// show it only when the configuration sets it (so they stay doveconf's otherwise).
+#[test]
+fn cote_own_setting_is_checked_and_dumped_only_when_set() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["ab", "a", "/", ".", ",", "="] {
+        let conf = write(
+            dir.path(),
+            "bad.conf",
+            &format!("ssl = no\n\nmaildir_info_separator = {bad}\n"),
+        );
+        let error = Config::load(&conf).unwrap_err();
+        assert_eq!(error.line(), Some(3), "{bad}");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "Error in configuration file {} line 3: maildir_info_separator ",
+                conf.display()
+            )),
+            "{text}"
+        );
+    }
+    let coteconf = |conf: &Path, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_coteconf"))
+            .arg("-c")
+            .arg(conf)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plain = write(dir.path(), "plain.conf", "ssl = no\n");
+    let semicolon = write(
+        dir.path(),
+        "semi.conf",
+        "ssl = no\nmaildir_info_separator = ;\n",
+    );
+    let colon = write(
+        dir.path(),
+        "colon.conf",
+        "ssl = no\nmaildir_info_separator = :\n",
+    );
+    for args in [&["-n"][..], &["-a"], &["-a", "-s"]] {
+        assert!(
+            !coteconf(&plain, args).contains("maildir_info_separator"),
+            "{args:?}"
+        );
+        assert!(
+            coteconf(&semicolon, args).contains("\nmaildir_info_separator = ;\n"),
+            "{args:?}"
+        );
+    }
+    assert!(!coteconf(&colon, &["-n"]).contains("maildir_info_separator"));
+    assert!(coteconf(&colon, &["-N"]).contains("\nmaildir_info_separator = :\n"));
+    let config = Config::load(&semicolon).unwrap();
+    assert_eq!(config.global().str("maildir_info_separator"), ";");
+    assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+    let config = Config::load(&plain).unwrap();
+    assert_eq!(config.global().str("maildir_info_separator"), ":");
+    // One store, one separator: not per protocol or listener.
+    for filter in ["protocol lmtp", "local 127.0.0.1", "remote 10.0.0.0/8"] {
+        let conf = write(
+            dir.path(),
+            "filter.conf",
+            &format!("ssl = no\nmaildir_info_separator = ;\n{filter} {{\n  maildir_info_separator = ;\n}}\n"),
+        );
+        let error = Config::load(&conf).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "Error in configuration file {} line 4: maildir_info_separator can't be set \
+                 inside a filter: it applies to the whole store",
+                conf.display()
+            ),
+            "{filter}"
+        );
+    }
+}

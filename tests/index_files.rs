@@ -468,3 +468,57 @@ fn any_damaged_byte_is_refused_or_an_earlier_state() {
     }
     assert!(refused > 0 && earlier > 0);
 }
+
+/// The log lock is never on `cote.index.log`, which rotations and rebuilds rename over while
+/// holding it (CIFS refuses to rename over a file its client holds locked): an fcntl/flock
+/// lock is on `cote.index.lock`, which nobody renames.
+#[test]
+fn the_log_lock_is_on_a_file_of_its_own() {
+    use cote::fs::{FlockLock, FsFile, LockKind, LockMethod, RecordLock};
+    use cote::index::settings::LOCK_NAME;
+    for method in [LockMethod::Fcntl, LockMethod::Flock] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = settings(false);
+        s.fs.lock_method = method;
+        let mut a = create(dir.path(), &s, 1);
+        let held = |name: &str| {
+            let file = FsFile::open_rw(&dir.path().join(name)).unwrap();
+            match method {
+                LockMethod::Fcntl => match RecordLock::try_lock(&file, LockKind::Exclusive) {
+                    Ok(Some(lock)) => lock.unlock().map(|()| false).unwrap(),
+                    Ok(None) => true,
+                    Err(e) => panic!("{e}"),
+                },
+                _ => match FlockLock::try_lock(&file, LockKind::Exclusive) {
+                    Ok(Some(lock)) => lock.unlock().map(|()| false).unwrap(),
+                    Ok(None) => true,
+                    Err(e) => panic!("{e}"),
+                },
+            }
+        };
+        let locked = a.lock().unwrap();
+        assert!(held(LOCK_NAME), "{method:?}: the lock file is locked");
+        assert!(!held(LOG_NAME), "{method:?}: the log is not");
+        locked.unlock().unwrap();
+        assert!(!held(LOCK_NAME));
+
+        // Deleted under an open index, the lock file is opened again: two handles never both
+        // hold the lock on two different files.
+        s.fs.max_lock_timeout = Some(std::time::Duration::from_secs(1));
+        let mut a = MailboxIndex::open(dir.path(), s.clone()).unwrap();
+        let mut b = MailboxIndex::open(dir.path(), s.clone()).unwrap();
+        append(&mut a, 2);
+        std::fs::remove_file(dir.path().join(LOCK_NAME)).unwrap();
+        let b_locked = b.lock().unwrap();
+        let err = a.lock().map(|_| ()).unwrap_err();
+        assert!(
+            matches!(&err, IndexError::Fs(e) if e.is_lock_timeout()),
+            "{method:?}: {err}"
+        );
+        b_locked.unlock().unwrap();
+        append(&mut a, 3);
+        b.refresh().unwrap();
+        assert_eq!(b.state(), a.state());
+        assert_eq!(a.state().messages().len(), 3);
+    }
+}

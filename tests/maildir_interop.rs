@@ -10,7 +10,7 @@ use std::path::Path;
 
 use cote::config::var_expand::{expand, MailUserVars, Vars};
 use cote::storage::maildir::{
-    filename, keywords::Keywords, subscriptions::Subscriptions, uidlist::UidList,
+    filename::InfoSeparator, keywords::Keywords, subscriptions::Subscriptions, uidlist::UidList,
 };
 use cote::storage::names::{self, NameRules};
 use maildir_support::{list_dir, Oracle};
@@ -80,7 +80,7 @@ fn parse_dump(lines: &[String]) -> BTreeMap<String, BoxState> {
 /// dovecot-keywords for keyword names.
 fn cote_read_box(dir: &Path) -> BoxState {
     let data = std::fs::read(dir.join("dovecot-uidlist")).expect("dovecot-uidlist");
-    let mut list = UidList::new();
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
     list.read_full(&data).expect("uidlist parses");
     let kw = Keywords::parse(&std::fs::read(dir.join("dovecot-keywords")).unwrap_or_default());
     let mut state = BoxState {
@@ -93,7 +93,7 @@ fn cote_read_box(dir: &Path) -> BoxState {
             let uid = list
                 .uid_of(name.as_bytes())
                 .unwrap_or_else(|| panic!("{name} is not in the uidlist"));
-            let (flags, letters) = filename::flags(name.as_bytes());
+            let (flags, letters) = InfoSeparator::DOVECOT.flags(name.as_bytes());
             let mut names: Vec<String> = flags.names().map(str::to_string).collect();
             for l in letters {
                 names.push(
@@ -259,7 +259,7 @@ fn dovecot_reads_what_cote_wrote() {
     };
     let loc = resolve("maildir:~/Maildir", owner, &FsProbe).unwrap();
     let rules = NameRules::maildir_plus_plus('/');
-    let mut gen = BaseNameGenerator::for_this_process().unwrap();
+    let mut gen = BaseNameGenerator::for_this_process(InfoSeparator::DOVECOT).unwrap();
     let flag = |s: &str| -> MailFlags {
         s.chars().fold(MailFlags::empty(), |f, c| {
             f | match c {
@@ -295,7 +295,12 @@ fn dovecot_reads_what_cote_wrote() {
         let paths = loc.mailbox_paths(&storage);
         let perms = CreatePerms::from_path(&paths.mailbox).unwrap().unwrap();
         let mut kw = KeywordsFile::new(&paths.control, &policy);
-        let mut uidlist = UidListFile::new(&paths.mailbox, &paths.control, &policy);
+        let mut uidlist = UidListFile::new(
+            &paths.mailbox,
+            &paths.control,
+            &policy,
+            InfoSeparator::DOVECOT,
+        );
         let (mut lock, refresh) = uidlist.lock().unwrap();
         assert_eq!(refresh, Refresh::Missing);
         kw.refresh().unwrap();
@@ -360,7 +365,12 @@ fn dovecot_reads_what_cote_wrote() {
     // One more INBOX message, then a rewrite of the uidlist that drops an expunged one.
     let inbox = loc.mailbox_paths("INBOX");
     let perms = CreatePerms::from_path(&inbox.mailbox).unwrap().unwrap();
-    let mut uidlist = UidListFile::new(&inbox.mailbox, &inbox.control, &policy);
+    let mut uidlist = UidListFile::new(
+        &inbox.mailbox,
+        &inbox.control,
+        &policy,
+        InfoSeparator::DOVECOT,
+    );
     let (mut lock, _) = uidlist.lock().unwrap();
     let d = save::deliver(
         &inbox.mailbox,

@@ -33,8 +33,8 @@ use cote::storage::api::{
 };
 use fs_support::{child, role, run, Test};
 use storage_support::{
-    flagged, fresh_snapshot, message, remove_index, settings, shared_settings, snapshot, token_of,
-    uidlist, user, Rng, Seen,
+    check_cifs_names, flagged, fresh_snapshot, message, remove_index, settings, shared_settings,
+    snapshot, token_of, uidlist, user, Rng, Seen,
 };
 
 const SHARED_MOUNTS_ENV: &str = "COTE_FS_SHARED_MOUNTS";
@@ -511,6 +511,7 @@ fn run_place(lock: &str, mmap_disable: bool, shared: bool) {
     assert_eq!(rebuilt, snap, "state after rebuilding the index");
     let reopened = checker.open("INBOX", OpenOptions::EXAMINE).unwrap();
     assert_eq!(reopened.uidvalidity(), uidvalidity);
+    check_cifs_names(dir);
 
     println!(
         "    {}lock_method={lock} mmap_disable={}: {} acknowledged operations in {:.1}s ({:.0}/s), {} messages at the end",

@@ -30,7 +30,8 @@ use cote::storage::crash::CRASH_AT_ENV;
 use cote::storage::settings::StorageSettings;
 use fs_support::{child, role, run, Test};
 use storage_support::{
-    fresh_snapshot, message, remove_index, settings, snapshot, token_of, uidlist, user, Rng,
+    check_cifs_names, fresh_snapshot, message, remove_index, settings, snapshot, token_of, uidlist,
+    user, Rng,
 };
 
 const FULL: SyncFlags = SyncFlags {
@@ -202,6 +203,7 @@ fn point_test(
     let mut mb = user.open("INBOX", OpenOptions::ACCESS).unwrap();
     let next = save_one(&mut *mb, "after", MailFlags::empty());
     assert!(next > *state.keys().last().unwrap_or(&0));
+    check_cifs_names(dir.path());
 }
 
 fn tokens(state: &BTreeMap<u32, (String, Vec<&'static str>, Vec<String>)>) -> Vec<String> {
@@ -446,6 +448,7 @@ fn random_kills() {
             assert_eq!(v.2.contains(kw), *on, "{kw} on UID {uid}");
         }
     }
+    check_cifs_names(dir.path());
     println!(
         "    {rounds} writers killed; {acked} acknowledged operations checked, {} messages at the end",
         state.len()

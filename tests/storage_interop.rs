@@ -43,13 +43,16 @@ fn cote_user(root: &Path) -> MailUser {
         ..NamespaceConfig::implicit_inbox()
     };
     let home = root.parent().unwrap();
+    let mut settings = settings("fcntl", false, home);
+    // Dovecot shares this store: its separator is always ':'.
+    settings.maildir.info_separator = cote::storage::maildir::filename::InfoSeparator::DOVECOT;
     MailUser::with_namespaces(
         MailUserInfo {
             username: "alice".into(),
             home: Some(home.display().to_string()),
             ..MailUserInfo::default()
         },
-        std::sync::Arc::new(settings("fcntl", false, home)),
+        std::sync::Arc::new(settings),
         vec![ns],
         &format!("maildir:{}", root.display()),
         false,

@@ -1,5 +1,5 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
-//! `pw`, `auth test`, `auth lookup`, `user`.
+//! `pw`, `auth test`, `auth lookup`, `user`, and cote's own `fs-check`.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -9,6 +9,9 @@ use std::process::ExitCode;
 use cote::auth::admin::{self as auth_admin, AuthVerb};
 use cote::auth::scheme::pw;
 use cote::config::cli::default_config_path;
+use cote::errtext::os_error_text;
+use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
+use cote::fscheck;
 use cote::log::{print_stderr, Level};
 use cote::master::admin::{self, Verb};
 
@@ -36,6 +39,31 @@ fn main() -> ExitCode {
                 None => return usage_error(&format!("Unknown option: {arg}")),
             },
         }
+    }
+    if args.next_if(|a| a == "fs-check").is_some() {
+        let rest: Vec<OsString> = args.collect();
+        return match std::env::current_exe() {
+            Ok(program) => {
+                let worker = WorkerCommand {
+                    program,
+                    args: vec![OsString::from(WORKER_VERB)],
+                };
+                ExitCode::from(fscheck::main(&rest, worker, PREFIX))
+            }
+            Err(e) => {
+                print_stderr(
+                    PREFIX,
+                    Level::Fatal,
+                    &format!("Can't find this program's path: {}", os_error_text(&e)),
+                );
+                ExitCode::from(fscheck::EX_SOFTWARE)
+            }
+        };
+    }
+    // fs-check's probe worker (started by fs-check itself, not for users).
+    if args.next_if(|a| a == WORKER_VERB).is_some() {
+        let rest: Vec<OsString> = args.collect();
+        return ExitCode::from(probe::worker::main(&rest));
     }
     if args.next_if(|a| a == "pw").is_some() {
         let rest: Vec<OsString> = args.collect();

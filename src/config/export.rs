@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::schema::SettingDef;
+use super::schema::{SettingDef, Support};
 use super::tree::{Node, Scalar, Slot};
 use super::values::{section_escape, Value};
 
@@ -144,6 +144,10 @@ impl Exporter {
         parent_unique: bool,
         is_name_key: bool,
     ) -> Option<String> {
+        if def.support == Support::CoteOwn && !scalar.changed {
+            // Dovecot's dumps don't have it: an unset one keeps cote's dumps equal to theirs.
+            return None;
+        }
         let mut dump_default = match self.scope {
             Scope::AllWithHidden => true,
             Scope::AllWithoutHidden => !def.hidden || scalar.changed,

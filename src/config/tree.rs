@@ -474,6 +474,9 @@ impl Tree {
             SettingType::Alias(_) => Err(format!("Unknown setting: {key}")),
             ref ty => {
                 let parsed = Value::parse(ty, value)?;
+                if let Some(check) = def.check {
+                    check(value)?;
+                }
                 node.slots[index] = Slot::Scalar(Scalar {
                     value: parsed,
                     text: value.to_string(),

@@ -1,7 +1,9 @@
 //! Atomic replacement of a whole file: write a temp file in the same directory, sync it per
 //! `mail_fsync`, rename it over the target, sync the directory. Readers see the old file or
 //! the new one, never a mix. Temp names never contain `:` (CIFS), and nothing we hold a lock
-//! on is ever renamed.
+//! on is ever renamed (see [`ops::rename`]). The Maildir info separator does not matter here:
+//! these temp files are never in `cur/` or `new/`, and Maildir's own `tmp/` names come from
+//! `BaseNameGenerator`, which refuses a host name holding `:` or the separator.
 
 use std::ffi::OsString;
 use std::fs::Metadata;

@@ -12,6 +12,7 @@
 //! - [`lock`]: fcntl (OFD), flock and dotlocks, with deadlines and no `alarm()`.
 //! - [`clock`]: the file server's time, skew logging, a wall clock that never goes back.
 //! - [`view`]: index files as bytes, mapped or read per `mmap_disable`.
+//! - [`probe`]: what a file system really does (locks, mmap, caches), for `coteadm fs-check`.
 //! - [`watch`]: inotify on directories, to wake IDLE on this host's changes.
 
 pub mod atomic;
@@ -24,6 +25,7 @@ pub mod nfs;
 pub mod ops;
 pub mod perms;
 pub mod policy;
+pub mod probe;
 mod random;
 pub mod view;
 pub mod watch;

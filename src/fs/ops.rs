@@ -96,8 +96,22 @@ pub fn read_dir(dir: &Path) -> FsResult<Vec<DirEntry>> {
     })
 }
 
-/// `rename()`: atomically replaces `to`. Never rename a file we hold an fcntl/flock lock on
-/// (CIFS refuses, and the lock would follow the old name's semantics).
+/// `rename()`: atomically replaces `to`. Never rename a file, nor rename over one, that we
+/// hold open with an fcntl/flock lock: CIFS refuses ("Text file is busy").
+///
+/// Every rename cote makes, checked against that rule:
+/// - [`AtomicFile::commit`](super::AtomicFile::commit) (snapshot `cote.index`, cache purge,
+///   `dovecot-uidlist` rewrite) and [`DotLock::replace`](super::DotLock::replace)
+///   (`dovecot-keywords`, `subscriptions`, a new `cote.index.log`): the temp or lock file is
+///   closed first; locks are dotlocks or on other files. The targets may be open (a mapped
+///   snapshot, the old log and cache) but none is locked by us: the index log lock is on
+///   `cote.index.lock` (fcntl/flock) or is the dotlock `cote.index.log.lock`, never on the
+///   log that a rotation or rebuild replaces; the cache lock is held only while appending,
+///   never across a purge.
+/// - Maildir message files (`tmp/` → `new/`/`cur/`, `new/` → `cur/`, flag changes, duplicate
+///   and broken-name fixes): never locked, and closed before they are renamed.
+/// - Mailbox rename and delete rename directories; no lock is held on a file inside them
+///   while they are renamed.
 pub fn rename(from: &Path, to: &Path) -> FsResult<()> {
     estale::retry2(from, to, FsOp::Rename, || fs::rename(from, to))
 }
@@ -172,6 +186,25 @@ pub fn mkdir_parents(path: &Path, perms: &CreatePerms) -> FsResult<()> {
             }
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Removes a directory tree (or a single file); a missing one is fine.
+pub fn remove_tree(path: &Path) -> FsResult<()> {
+    let meta = match lstat_if_exists(path)? {
+        Some(m) => m,
+        None => return Ok(()),
+    };
+    if !meta.is_dir() {
+        unlink_if_exists(path)?;
+        return Ok(());
+    }
+    for entry in read_dir(path)? {
+        remove_tree(&path.join(&entry.name))?;
+    }
+    match rmdir(path) {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
     }
 }
 

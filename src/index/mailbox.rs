@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fs::{FileKind, NfsCache};
+use crate::fs::{FileKind, FsFile, NfsCache};
 
 use super::cache::file::CacheState;
 use super::error::IndexError;
@@ -36,6 +36,9 @@ pub struct MailboxIndex {
     /// Changes read or committed and not yet taken by the caller.
     pub(crate) changes: Vec<Change>,
     pub(crate) cache: CacheState,
+    /// `cote.index.lock`, opened at the first fcntl/flock log lock and kept open (closing
+    /// it would drop a classic POSIX lock of this process).
+    pub(crate) lock_file: Option<FsFile>,
 }
 
 /// The pieces a full load produces.
@@ -243,6 +246,7 @@ impl MailboxIndex {
             invisible_tail: loaded.invisible_tail,
             changes: Vec::new(),
             cache: CacheState::default(),
+            lock_file: None,
         })
     }
 

@@ -13,6 +13,10 @@ pub const LOG_NAME: &str = "cote.index.log";
 pub const LOG2_NAME: &str = "cote.index.log.2";
 /// `cote.index.cache`: cached message fields.
 pub const CACHE_NAME: &str = "cote.index.cache";
+/// `cote.index.lock`: the file the log lock is taken on with `lock_method = fcntl` or
+/// `flock`. It is never renamed nor replaced, so replacing the log (rotation, rebuild) never
+/// renames over a file we hold locked. (With `dotlock` the lock is `cote.index.log.lock`.)
+pub const LOCK_NAME: &str = "cote.index.lock";
 
 /// How long a writer waits for the log lock (Dovecot's 180 s), before `mail_max_lock_timeout`.
 pub const LOG_LOCK_TIMEOUT: Duration = Duration::from_secs(180);

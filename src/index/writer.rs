@@ -2,21 +2,30 @@
 //! it is released (snapshot rewrite, log rotation). Also creating (rebuilding) an index.
 //!
 //! A writer takes the log lock (`lock_method`, 180 s capped by `mail_max_lock_timeout`),
-//! makes sure the file it locked is still the log (a rotation may have replaced it while it
+//! makes sure the log it has open is still the log (a rotation may have replaced it while it
 //! waited), reads the tail it has not seen, writes at the end of the last valid transaction
 //! with `pwrite` (never O_APPEND), syncs per `mail_fsync`, and unlocks.
+//!
+//! The log lock is never on the log itself: an fcntl/flock lock is on `cote.index.lock`, a
+//! dotlock is `cote.index.log.lock`. Rotations and rebuilds rename a new log over
+//! `cote.index.log` while holding the lock, and CIFS refuses to rename over a file its client
+//! holds locked ("Text file is busy").
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::fs::{ops, DotLock, DotLockSettings, FileKind, FileLock, FsFile, LockKind, LockRequest};
+use crate::fs::{
+    ops, DotLock, DotLockSettings, FileKind, FileLock, FsFile, LockKind, LockMethod, LockRequest,
+    NfsCache,
+};
 
 use super::error::IndexError;
 use super::log::frame::{encode_transaction, Transaction};
 use super::log::header::{LogHeader, LOG_HEADER_LEN};
 use super::mailbox::{corrupted, open_log, MailboxIndex};
 use super::settings::{
-    IndexSettings, LOG2_NAME, LOG_LOCK_STALE_TIMEOUT, LOG_LOCK_TIMEOUT, LOG_NAME,
+    IndexSettings, LOCK_NAME, LOG2_NAME, LOG_LOCK_STALE_TIMEOUT, LOG_LOCK_TIMEOUT, LOG_NAME,
 };
 use super::snapshot;
 use super::state::MailboxState;
@@ -28,6 +37,9 @@ const SLOW_LOCK_WARNING: Duration = Duration::from_secs(30);
 
 /// How often a writer follows a log replaced while it waited for the lock before giving up.
 const MAX_LOCK_RETRIES: usize = 10;
+
+/// How often a writer reopens `cote.index.lock` when it was deleted or replaced under it.
+const MAX_LOCK_FILE_RETRIES: usize = 10;
 
 /// What a commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +75,52 @@ fn log_lock_request() -> LockRequest {
     }
 }
 
+/// Takes the log lock of the index in `dir`: the dotlock `cote.index.log.lock` (on `log`,
+/// whose cached data it then flushes per `mail_nfs_index`), or an fcntl/flock lock on
+/// `cote.index.lock` (kept open in `lock_file`). `None` only with `dotlock` and no log yet.
+///
+/// A lock on `cote.index.lock` is checked to be on the file the name still holds (someone
+/// may have deleted the index files): else the name is opened again. The log's cached pages
+/// are then revalidated as a lock on the log itself would have done on NFS.
+fn acquire_log_lock(
+    dir: &Path,
+    settings: &IndexSettings,
+    nfs: &NfsCache,
+    log: Option<&FsFile>,
+    lock_file: &mut Option<FsFile>,
+) -> Result<Option<FileLock>, IndexError> {
+    if settings.fs.lock_method == LockMethod::Dotlock {
+        let Some(log) = log else {
+            return Ok(None);
+        };
+        let lock = FileLock::acquire(&settings.fs, FileKind::Index, log, log_lock_request())?;
+        return Ok(Some(lock));
+    }
+    let path = dir.join(LOCK_NAME);
+    for _ in 0..MAX_LOCK_FILE_RETRIES {
+        let file = match lock_file.take() {
+            Some(file) => file,
+            None => FsFile::open_or_create(&path, &settings.perms)?,
+        };
+        let lock = FileLock::acquire(&settings.fs, FileKind::Index, &file, log_lock_request())?;
+        nfs.flush_attr(&path);
+        let ours = file.metadata()?;
+        let named = ops::stat_if_exists(&path)?;
+        if named.is_some_and(|st| st.dev() == ours.dev() && st.ino() == ours.ino()) {
+            *lock_file = Some(file);
+            if let Some(log) = log {
+                nfs.flush_read_cache(log, false);
+            }
+            return Ok(Some(lock));
+        }
+        lock.release()?;
+    }
+    Err(IndexError::Invalid(format!(
+        "{} was replaced {MAX_LOCK_FILE_RETRIES} times while locking it",
+        path.display()
+    )))
+}
+
 fn newlock_settings(settings: &IndexSettings) -> DotLockSettings {
     DotLockSettings::new(
         &settings.fs,
@@ -78,12 +136,14 @@ impl MailboxIndex {
     pub fn lock(&mut self) -> Result<LockedIndex<'_>, IndexError> {
         for _ in 0..MAX_LOCK_RETRIES {
             let started = Instant::now();
-            let lock = FileLock::acquire(
-                &self.settings.fs,
-                FileKind::Index,
-                &self.log.file,
-                log_lock_request(),
-            )?;
+            let lock = acquire_log_lock(
+                &self.dir,
+                &self.settings,
+                &self.nfs,
+                Some(&self.log.file),
+                &mut self.lock_file,
+            )?
+            .ok_or_else(|| IndexError::Invalid("no log lock for an open log".into()))?;
             let waited = started.elapsed();
             if waited >= SLOW_LOCK_WARNING {
                 log::warn!(
@@ -139,15 +199,9 @@ impl MailboxIndex {
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         };
-        let old_lock = match &old_file {
-            Some(file) => Some(FileLock::acquire(
-                &settings.fs,
-                FileKind::Index,
-                file,
-                log_lock_request(),
-            )?),
-            None => None,
-        };
+        let nfs = settings.fs.nfs(FileKind::Index);
+        let mut lock_file = None;
+        let old_lock = acquire_log_lock(dir, &settings, &nfs, old_file.as_ref(), &mut lock_file)?;
         let old_indexid = old_file
             .as_ref()
             .and_then(|f| {

@@ -22,6 +22,7 @@ pub const VERBS: &[&str] = &[
     "reload",
     "stop",
     "pw [-l] [-p plaintext] [-r rounds] [-s scheme] [-t hash] [-u user] [-V]",
+    crate::fscheck::USAGE,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use crate::mail::Message;
 
 use super::error::{ErrorKind, StorageError, StorageResult};
 use super::flags::MailFlags;
-use super::maildir::filename;
+use super::maildir::filename::InfoSeparator;
 use super::maildir::scan::{find_file, FileLoc};
 
 /// Cache field names (`cote.index.cache`).
@@ -35,6 +35,8 @@ pub(crate) struct MailFile {
     pub mailbox_dir: PathBuf,
     pub base: Vec<u8>,
     pub candidates: Vec<FileLoc>,
+    /// The store's info separator, which the names are read with.
+    pub sep: InfoSeparator,
 }
 
 impl MailFile {
@@ -51,7 +53,7 @@ impl MailFile {
         }
         // Renamed since we last knew: look for it (twice, in case it moved while we looked).
         for _ in 0..2 {
-            let Some(loc) = find_file(&self.mailbox_dir, &self.base)? else {
+            let Some(loc) = find_file(&self.mailbox_dir, &self.base, self.sep)? else {
                 return Ok(None);
             };
             let path = loc.path(&self.mailbox_dir);
@@ -188,11 +190,11 @@ impl Mail {
         if let Some(s) = self.cached_u64(field::PHYSICAL_SIZE) {
             return Ok(s);
         }
-        if let Some(s) = self
-            .file
-            .name()
-            .and_then(|n| filename::quick_size(n, false, self.broken_filename_sizes))
-        {
+        if let Some(s) = self.file.name().and_then(|n| {
+            self.file
+                .sep
+                .quick_size(n, false, self.broken_filename_sizes)
+        }) {
             return Ok(s);
         }
         let size = self.raw()?.len() as u64;
@@ -209,11 +211,11 @@ impl Mail {
         if let Some(s) = self.cached_u64(field::VIRTUAL_SIZE) {
             return Ok(s);
         }
-        if let Some(s) = self
-            .file
-            .name()
-            .and_then(|n| filename::quick_size(n, true, self.broken_filename_sizes))
-        {
+        if let Some(s) = self.file.name().and_then(|n| {
+            self.file
+                .sep
+                .quick_size(n, true, self.broken_filename_sizes)
+        }) {
             return Ok(s);
         }
         let size = super::maildir::save::virtual_size(self.raw()?);

@@ -166,6 +166,21 @@ impl Namespace {
                 location.format.name()
             )));
         }
+        // Both change how names are stored on disk: ignoring them would create other files.
+        for (given, what) in [
+            (location.settings.broken_char.is_some(), "BROKENCHAR="),
+            (
+                location.settings.utf8,
+                "UTF-8 mailbox names on disk (:UTF-8)",
+            ),
+        ] {
+            if given {
+                return Err(StorageError::not_implemented(format!(
+                    "Namespace '{}': {what}",
+                    config.prefix
+                )));
+            }
+        }
         if config.kind == NamespaceType::Shared && config.prefix.contains('%') {
             return Err(StorageError::not_implemented(format!(
                 "Namespace '{}': dynamic shared namespaces",

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::fs::{CreatePerms, FsPolicy};
 use crate::index::settings::IndexSettings;
+use crate::storage::maildir::filename::InfoSeparator;
 
 /// The `maildir_*` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub struct MaildirSettings {
     pub empty_new: bool,
     /// `maildir_broken_filename_sizes`: ignore `,S=` in file names.
     pub broken_filename_sizes: bool,
+    /// `maildir_info_separator` (cote's own): `:` as in Dovecot, or another character for
+    /// shares that refuse `:` in file names.
+    pub info_separator: InfoSeparator,
 }
 
 impl Default for MaildirSettings {
@@ -33,6 +37,7 @@ impl Default for MaildirSettings {
             stat_dirs: false,
             empty_new: false,
             broken_filename_sizes: false,
+            info_separator: InfoSeparator::DOVECOT,
         }
     }
 }
@@ -63,6 +68,9 @@ impl StorageSettings {
                 stat_dirs: settings.bool("maildir_stat_dirs"),
                 empty_new: settings.bool("maildir_empty_new"),
                 broken_filename_sizes: settings.bool("maildir_broken_filename_sizes"),
+                // Checked when the configuration was loaded.
+                info_separator: InfoSeparator::parse(settings.str("maildir_info_separator"))
+                    .unwrap_or_default(),
             },
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,
@@ -100,7 +108,8 @@ mod tests {
         std::fs::write(
             &path,
             "maildir_copy_with_hardlinks = no\nmaildir_very_dirty_syncs = yes\n\
-             maildir_empty_new = yes\nmail_temp_scan_interval = 1d\nmmap_disable = yes\n",
+             maildir_empty_new = yes\nmail_temp_scan_interval = 1d\nmmap_disable = yes\n\
+             maildir_info_separator = ;\n",
         )
         .unwrap();
         let config = Config::load(&path).unwrap();
@@ -108,9 +117,11 @@ mod tests {
         assert!(!s.maildir.copy_with_hardlinks);
         assert!(s.maildir.very_dirty_syncs && s.maildir.empty_new);
         assert!(!s.maildir.stat_dirs && !s.maildir.broken_filename_sizes);
+        assert_eq!(s.maildir.info_separator.flags_prefix(), b";2,");
         assert_eq!(s.temp_scan_interval, Duration::from_secs(86400));
         assert!(s.fs.mmap_disable && s.index.fs.mmap_disable);
         let d = StorageSettings::dovecot_defaults();
         assert_eq!(d.maildir, MaildirSettings::default());
+        assert_eq!(d.maildir.info_separator, InfoSeparator::DOVECOT);
     }
 }

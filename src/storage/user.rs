@@ -427,6 +427,13 @@ mod tests {
             .unwrap();
         assert_eq!(err.kind(), ErrorKind::NotImplemented);
         assert!(err.client_text().contains("mbox"), "{}", err.client_text());
+        for suffix in [":BROKENCHAR=_", ":UTF-8"] {
+            let (_dir, config) = load(&format!("mail_location = maildir:~/Maildir{suffix}\n"));
+            let err = MailUser::new(&config.global(), info(dir.path()))
+                .err()
+                .unwrap();
+            assert_eq!(err.kind(), ErrorKind::NotImplemented, "{suffix}");
+        }
         let (_dir, config) = load(
             "mail_location = maildir:~/Maildir\nnamespace a {\n  prefix = A/\n  separator = /\n}\n",
         );

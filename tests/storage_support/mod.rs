@@ -10,13 +10,64 @@ use std::sync::Arc;
 
 use cote::fs::{FsPolicy, LockMethod};
 use cote::storage::api::{MailFlags, Mailbox, OpenOptions, SyncFlags};
+use cote::storage::maildir::filename::InfoSeparator;
 use cote::storage::namespace::NamespaceConfig;
 use cote::storage::settings::StorageSettings;
 use cote::storage::user::{MailUser, MailUserInfo};
 
+/// Set to a `maildir_info_separator` value (`;`), runs the storage tests with that separator
+/// (`make test-cifs-names`); read only here and by the unit tests' fixture.
+pub const INFO_SEPARATOR_ENV: &str = "COTE_TEST_MAILDIR_INFO_SEPARATOR";
+
+/// The info separator the tests run with: [`INFO_SEPARATOR_ENV`]'s, else Dovecot's `:`.
+pub fn test_info_separator() -> InfoSeparator {
+    match std::env::var(INFO_SEPARATOR_ENV) {
+        Ok(text) => InfoSeparator::parse(&text)
+            .unwrap_or_else(|e| panic!("{INFO_SEPARATOR_ENV}={text:?}: {e}")),
+        Err(_) => InfoSeparator::DOVECOT,
+    }
+}
+
+/// Every path under `root` (`root` itself not included) whose name holds `byte`.
+pub fn names_holding(root: &Path, byte: u8) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            // Removed meanwhile (a mailbox deleted by the test).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", dir.display()),
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            if entry.file_name().as_encoded_bytes().contains(&byte) {
+                found.push(entry.path());
+            }
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+/// When the tests run with another info separator than `:` ([`INFO_SEPARATOR_ENV`]), fails if
+/// any name under `root` holds a `:`: a share that refuses `:` could not hold the store.
+pub fn check_cifs_names(root: &Path) {
+    if test_info_separator().byte() != b':' {
+        let colons = names_holding(root, b':');
+        assert!(
+            colons.is_empty(),
+            "names with ':' under {}: {colons:?}",
+            root.display()
+        );
+    }
+}
+
 /// The storage settings for a lock method (`fcntl`, `flock`, `dotlock`) and `mmap_disable`,
 /// with small index rotation thresholds so that log rotations and snapshot rewrites happen
-/// while others read.
+/// while others read, and the info separator of [`test_info_separator`].
 pub fn settings(lock: &str, mmap_disable: bool, temp_dir: &Path) -> StorageSettings {
     let fs = FsPolicy {
         lock_method: match lock {
@@ -33,6 +84,7 @@ pub fn settings(lock: &str, mmap_disable: bool, temp_dir: &Path) -> StorageSetti
     s.index.log_rotate_min_size = 16 * 1024;
     s.index.log_rotate_max_size = 64 * 1024;
     s.temp_dir = temp_dir.to_path_buf();
+    s.maildir.info_separator = test_info_separator();
     s
 }
 

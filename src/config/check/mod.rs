@@ -68,6 +68,7 @@ pub(crate) fn check_all(parsed: &Parsed, checker: &mut Checker) -> Result<(), Co
             .filter(|s| s.changed)
             .map(|s| s.text.clone())
     };
+    check_global_only(parsed)?;
     let global_ssl = explicit_ssl(&parsed.filters[0].tree.root).unwrap_or_default();
     let mut ssl_warned = false;
     for filter in &parsed.filters {
@@ -80,6 +81,29 @@ pub(crate) fn check_all(parsed: &Parsed, checker: &mut Checker) -> Result<(), Co
             ssl_warned = true;
         }
         checker.check(&view).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Settings that must be the same for every protocol, listener and client address: cote's
+/// own `maildir_info_separator`, since every process on a store must read and write its
+/// Maildir file names alike.
+const GLOBAL_ONLY: &[&str] = &["maildir_info_separator"];
+
+/// Refuses a [`GLOBAL_ONLY`] setting inside a filter, naming the file and line.
+fn check_global_only(parsed: &Parsed) -> Result<(), ConfigError> {
+    for filter in &parsed.filters[1..] {
+        for key in GLOBAL_ONLY {
+            let Some(scalar) = filter.tree.root.scalar(key).filter(|s| s.changed) else {
+                continue;
+            };
+            let message =
+                format!("{key} can't be set inside a filter: it applies to the whole store");
+            return Err(match &scalar.meta.origin {
+                Some(o) => ConfigError::at_line(&o.file, o.line, message),
+                None => ConfigError::in_file(&parsed.path, message),
+            });
+        }
     }
     Ok(())
 }

@@ -49,7 +49,15 @@ pub enum Support {
     /// The value is parsed and validated, but cote does not act on it yet: setting it to a
     /// non-default value logs one warning naming the file and line.
     NotImplemented,
+    /// cote's own setting, which Dovecot does not have (listed in `support.rs`): implemented,
+    /// and the dumps print it only when the configuration sets it, so that `coteconf -a` of a
+    /// configuration Dovecot accepts stays `doveconf -a`'s.
+    CoteOwn,
 }
+
+/// A check of one setting's value beyond its type, run where the value is parsed so that the
+/// error names the file and line.
+pub type ValueCheck = fn(&str) -> Result<(), String>;
 
 /// One setting definition.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +76,8 @@ pub struct SettingDef {
     /// `userdb`, `base_dir`, `first_valid_uid`, ...): it is refused inside `local`, `remote` and
     /// `local_name` filters.
     pub auth: bool,
+    /// The value's own check, if the setting has one (cote's own settings).
+    pub check: Option<ValueCheck>,
 }
 
 /// The settings allowed inside one kind of section (or at the top level).
@@ -107,5 +117,7 @@ pub struct Renamed {
     pub new: &'static str,
 }
 
+mod cote_own;
 mod tables;
+pub use cote_own::maildir_info_separator;
 pub use tables::{builtin_sections, renamed, root, section};

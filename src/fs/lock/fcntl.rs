@@ -63,8 +63,19 @@ pub struct RecordLock {
 impl RecordLock {
     /// One non-blocking attempt; `Ok(None)` when another holder conflicts.
     pub fn try_lock(file: &FsFile, kind: LockKind) -> FsResult<Option<RecordLock>> {
+        let ofd = ofd_supported(&file.file());
+        RecordLock::try_lock_owned(file, kind, ofd)
+    }
+
+    /// [`try_lock`](Self::try_lock) with the lock's owner chosen by the caller: an
+    /// open-file-description lock (`ofd`, fails with EINVAL where the kernel lacks them) or
+    /// a classic per-process one (what Dovecot takes), for `coteadm fs-check`'s probes.
+    pub fn try_lock_owned(
+        file: &FsFile,
+        kind: LockKind,
+        ofd: bool,
+    ) -> FsResult<Option<RecordLock>> {
         let fd = file.file();
-        let ofd = ofd_supported(&fd);
         let fl = whole_file(lock_type(kind));
         let result = if ofd {
             fcntl(fd, FcntlArg::F_OFD_SETLK(&fl))
@@ -152,6 +163,11 @@ impl Drop for RecordLock {
             log::error!("{e}");
         }
     }
+}
+
+/// Whether this kernel has open-file-description locks (probed once, on `file`).
+pub fn ofd_locks_supported(file: &FsFile) -> bool {
+    ofd_supported(&file.file())
 }
 
 /// Who holds a lock conflicting with `kind` on `file`: `F_OFD_GETLK`/`F_GETLK` give a pid

@@ -24,24 +24,7 @@ use crate::storage::names;
 use crate::storage::namespace::{AutoMailbox, Namespace};
 use crate::storage::settings::StorageSettings;
 
-/// Removes a directory tree (through `crate::fs`); a missing one is fine.
-pub(crate) fn remove_tree(path: &Path) -> Result<(), FsError> {
-    let meta = match ops::lstat_if_exists(path)? {
-        Some(m) => m,
-        None => return Ok(()),
-    };
-    if !meta.is_dir() {
-        ops::unlink_if_exists(path)?;
-        return Ok(());
-    }
-    for entry in ops::read_dir(path)? {
-        remove_tree(&path.join(&entry.name))?;
-    }
-    match ops::rmdir(path) {
-        Err(e) if e.is_not_found() => Ok(()),
-        other => other,
-    }
-}
+pub(crate) use crate::fs::ops::remove_tree;
 
 /// One namespace's Maildir mailboxes.
 pub struct MaildirList {

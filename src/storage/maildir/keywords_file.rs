@@ -121,7 +121,12 @@ mod tests {
     fn commit_under_the_uidlist_lock() {
         let dir = tempfile::tempdir().unwrap();
         let policy = FsPolicy::dovecot_defaults();
-        let mut uidlist = UidListFile::new(dir.path(), dir.path(), &policy);
+        let mut uidlist = UidListFile::new(
+            dir.path(),
+            dir.path(),
+            &policy,
+            crate::storage::maildir::filename::InfoSeparator::DOVECOT,
+        );
         let (lock, _) = uidlist.lock().unwrap();
         // a stale keywords lock from a crashed writer does not block us
         std::fs::write(dir.path().join("dovecot-keywords.lock"), b"1:gone").unwrap();

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::filename::{self, BaseNameGenerator};
+use super::filename::{self, BaseNameGenerator, InfoSeparator};
 use super::MaildirError;
 use crate::fs::{ops, CreatePerms, FsFile, FsPolicy, SyncPoint};
 use crate::storage::flags::MailFlags;
@@ -76,6 +76,7 @@ pub fn write_tmp(
 
 /// The name a file gets in `new/` (no flags) or `cur/` (flags or keyword letters).
 pub fn dest_name(
+    sep: InfoSeparator,
     base_with_sizes: &str,
     flags: MailFlags,
     keywords: &[u8],
@@ -83,7 +84,7 @@ pub fn dest_name(
     if flags.is_empty() && keywords.is_empty() {
         ("new", base_with_sizes.to_string())
     } else {
-        let full = filename::with_flags(base_with_sizes.as_bytes(), flags, keywords);
+        let full = sep.with_flags(base_with_sizes.as_bytes(), flags, keywords);
         ("cur", String::from_utf8_lossy(&full).into_owned())
     }
 }
@@ -102,7 +103,7 @@ pub fn deliver(
 ) -> Result<Delivered, MaildirError> {
     let tmp = write_tmp(dir, names, data, None, perms, policy)?;
     let name = filename::with_sizes(&tmp.base, Some(data.len() as u64), Some(virtual_size(data)));
-    let (subdir, name) = dest_name(&name, flags, keywords);
+    let (subdir, name) = dest_name(names.separator(), &name, flags, keywords);
     let dest_dir = dir.join(subdir);
     if let Err(e) = ops::rename(&tmp.path, &dest_dir.join(&name)) {
         let _ = ops::unlink_if_exists(&tmp.path);
@@ -129,7 +130,7 @@ mod tests {
         for sub in ["tmp", "new", "cur"] {
             std::fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        let mut names = BaseNameGenerator::new(7, "host").unwrap();
+        let mut names = BaseNameGenerator::new(7, "host", InfoSeparator::DOVECOT).unwrap();
         let policy = FsPolicy::dovecot_defaults();
         let perms = CreatePerms::default();
         let a = deliver(

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::filename::{self, BaseNameGenerator, INFO_SEP};
+use super::filename::{self, BaseNameGenerator, InfoSeparator};
 use super::sync_state::{DirStamp, DirTimes};
 use super::MaildirError;
 use crate::fs::{clock, ops, FsError};
@@ -173,6 +173,7 @@ fn read_dir(
         }
         Err(e) => return Err(e.into()),
     };
+    let sep = names.separator();
     let mut moved = 0;
     let mut left = false;
     for entry in entries {
@@ -180,7 +181,7 @@ fn read_dir(
         if name.first() == Some(&b'.') {
             continue;
         }
-        if name.first() == Some(&INFO_SEP) {
+        if name.first() == Some(&sep.byte()) {
             rename_empty_basename(mailbox_dir, &dir, name, names)?;
             continue;
         }
@@ -190,8 +191,8 @@ fn read_dir(
         };
         if subdir == Subdir::New && move_new {
             let mut dest = name.to_vec();
-            if !dest.contains(&INFO_SEP) {
-                dest.extend_from_slice(filename::FLAGS_PREFIX);
+            if !dest.contains(&sep.byte()) {
+                dest.extend_from_slice(sep.flags_prefix());
             }
             let from = dir.join(&entry.name);
             let to = mailbox_dir
@@ -226,7 +227,7 @@ fn read_dir(
         } else if subdir == Subdir::New {
             left = true;
         }
-        let base = filename::base(&loc.name).to_vec();
+        let base = sep.base(&loc.name).to_vec();
         match scan.files.get(&base) {
             Some(prev) if prev.name == loc.name && prev.subdir == loc.subdir => {}
             Some(prev) => {
@@ -303,8 +304,9 @@ fn fix_duplicate(
         }
         return Ok(());
     }
-    let size = filename::size_field(&second.name, filename::FIELD_SIZE);
-    let vsize = filename::size_field(&second.name, filename::FIELD_VSIZE);
+    let sep = names.separator();
+    let size = sep.size_field(&second.name, filename::FIELD_SIZE);
+    let vsize = sep.size_field(&second.name, filename::FIELD_VSIZE);
     let fresh = filename::with_sizes(&names.next(clock::wall_now()), size, vsize);
     let new = mailbox_dir.join("new").join(&fresh);
     match ops::rename(&path2, &new) {
@@ -319,7 +321,11 @@ fn fix_duplicate(
 
 /// Looks for the file of `base` by reading `cur/` and `new/` (after the names we knew
 /// failed): `None` when it is gone.
-pub fn find_file(mailbox_dir: &Path, base: &[u8]) -> Result<Option<FileLoc>, MaildirError> {
+pub fn find_file(
+    mailbox_dir: &Path,
+    base: &[u8],
+    sep: InfoSeparator,
+) -> Result<Option<FileLoc>, MaildirError> {
     for subdir in [Subdir::Cur, Subdir::New] {
         let dir = mailbox_dir.join(subdir.name());
         let entries = match ops::read_dir(&dir) {
@@ -331,7 +337,7 @@ pub fn find_file(mailbox_dir: &Path, base: &[u8]) -> Result<Option<FileLoc>, Mai
         };
         for entry in entries {
             let name = entry.name.as_bytes();
-            if name.first() != Some(&b'.') && filename::base(name) == base {
+            if name.first() != Some(&b'.') && sep.base(name) == base {
                 return Ok(Some(FileLoc {
                     subdir,
                     name: name.to_vec(),
@@ -362,7 +368,7 @@ mod tests {
         std::fs::write(d.join("new/2.M1P1.h:2,S"), b"b").unwrap();
         std::fs::write(d.join("cur/3.M1P1.h:2,F"), b"c").unwrap();
         std::fs::write(d.join("cur/.hidden"), b"c").unwrap();
-        let mut names = BaseNameGenerator::new(1, "h").unwrap();
+        let mut names = BaseNameGenerator::new(1, "h", InfoSeparator::DOVECOT).unwrap();
         let s = scan(ScanOptions {
             mailbox_dir: d,
             move_new: false,
@@ -386,10 +392,15 @@ mod tests {
         assert!(d.join("cur/1.M1P1.h,S=1:2,").exists());
         assert!(d.join("cur/2.M1P1.h:2,S").exists());
         assert_eq!(
-            find_file(d, b"3.M1P1.h").unwrap().unwrap().name,
+            find_file(d, b"3.M1P1.h", InfoSeparator::DOVECOT)
+                .unwrap()
+                .unwrap()
+                .name,
             b"3.M1P1.h:2,F"
         );
-        assert!(find_file(d, b"9.M1P1.h").unwrap().is_none());
+        assert!(find_file(d, b"9.M1P1.h", InfoSeparator::DOVECOT)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -399,7 +410,7 @@ mod tests {
         std::fs::write(d.join("cur/5.M1P1.h,S=1,W=2:2,S"), b"one").unwrap();
         std::fs::write(d.join("cur/5.M1P1.h,S=1,W=2:2,F"), b"two").unwrap();
         std::fs::write(d.join("cur/:2,S"), b"x").unwrap();
-        let mut names = BaseNameGenerator::new(1, "h").unwrap();
+        let mut names = BaseNameGenerator::new(1, "h", InfoSeparator::DOVECOT).unwrap();
         let s = scan(ScanOptions {
             mailbox_dir: d,
             move_new: false,

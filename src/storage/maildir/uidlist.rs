@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::filename;
+use super::filename::InfoSeparator;
 
 /// The file's name in the control directory.
 pub const FILE_NAME: &str = "dovecot-uidlist";
@@ -170,6 +170,8 @@ pub struct UidList {
     /// Lines read from the file since it was last written whole (for the compress rule).
     read_records_count: usize,
     rewrite: Option<RewriteReason>,
+    /// The store's info separator: names are keyed by what comes before it.
+    sep: InfoSeparator,
 }
 
 /// Lines of `data`: split at LF with a CR before it removed and a NUL ending the line (C
@@ -229,11 +231,18 @@ pub struct ReadReport {
 }
 
 impl UidList {
-    pub fn new() -> UidList {
+    /// An empty list for a store whose names use `sep`.
+    pub fn new(sep: InfoSeparator) -> UidList {
         UidList {
             next_uid: 1,
+            sep,
             ..UidList::default()
         }
+    }
+
+    /// The info separator its names are read with.
+    pub fn separator(&self) -> InfoSeparator {
+        self.sep
     }
 
     pub fn header(&self) -> Option<&UidListHeader> {
@@ -271,7 +280,7 @@ impl UidList {
 
     /// The UID of a file, by name with or without its info part.
     pub fn uid_of(&self, fname: &[u8]) -> Option<u32> {
-        self.by_base.get(filename::base(fname)).copied()
+        self.by_base.get(self.sep.base(fname)).copied()
     }
 
     /// Reads the whole file, replacing the records. What was learnt from earlier reads
@@ -302,6 +311,7 @@ impl UidList {
         let mut fresh = UidList {
             header: Some(header),
             next_uid: 1,
+            sep: self.sep,
             ..UidList::default()
         };
         let mut warnings = Vec::new();
@@ -421,7 +431,7 @@ impl UidList {
         if rest.contains(&b'/') {
             return Err(err(Corruption::BrokenFilename(lossy(rest))));
         }
-        let base = filename::base(rest).to_vec();
+        let base = self.sep.base(rest).to_vec();
         if let Some(&old_uid) = self.by_base.get(&base) {
             if old_uid != uid {
                 warnings.push(ReadWarning::DuplicateFile {
@@ -480,7 +490,7 @@ impl UidList {
     }
 
     /// Starts a new uidlist (no file yet): Dovecot writes it whole on the first change.
-    pub fn create(uid_validity: u32, guid: [u8; 16]) -> UidList {
+    pub fn create(sep: InfoSeparator, uid_validity: u32, guid: [u8; 16]) -> UidList {
         UidList {
             header: Some(UidListHeader {
                 version: VERSION,
@@ -490,6 +500,7 @@ impl UidList {
                 extensions: Vec::new(),
             }),
             next_uid: 1,
+            sep,
             ..UidList::default()
         }
     }
@@ -498,15 +509,16 @@ impl UidList {
     /// their UIDs (names reduced to base names, duplicates dropped), the next UID is at
     /// least `next_uid`. The whole file is written on the next write.
     pub fn restore(
+        sep: InfoSeparator,
         uid_validity: u32,
         guid: [u8; 16],
         next_uid: u32,
         mut records: Vec<(u32, Vec<u8>)>,
     ) -> UidList {
         records.sort_by_key(|r| r.0);
-        let mut list = UidList::create(uid_validity, guid);
+        let mut list = UidList::create(sep, uid_validity, guid);
         for (uid, name) in records {
-            let base = filename::base(&name).to_vec();
+            let base = sep.base(&name).to_vec();
             if uid == 0 || list.by_base.contains_key(&base) || list.last_seen_uid >= uid {
                 continue;
             }
@@ -530,8 +542,8 @@ impl UidList {
         &mut self,
         mut names: Vec<Vec<u8>>,
     ) -> Result<Vec<UidListRecord>, UidsExhausted> {
-        names.sort_by(|a, b| filename::sort_cmp(a, b));
-        names.dedup_by(|a, b| filename::same_base(a, b));
+        names.sort_by(|a, b| self.sep.sort_cmp(a, b));
+        names.dedup_by(|a, b| self.sep.same_base(a, b));
         names.retain(|n| self.uid_of(n).is_none());
         if (u64::from(self.next_uid) + names.len() as u64) >= u64::from(u32::MAX) {
             return Err(UidsExhausted);
@@ -543,7 +555,7 @@ impl UidList {
             let record = UidListRecord {
                 uid,
                 extensions: Vec::new(),
-                filename: filename::base(&name).to_vec(),
+                filename: self.sep.base(&name).to_vec(),
             };
             self.by_base.insert(record.filename.clone(), uid);
             self.last_seen_uid = uid;
@@ -566,7 +578,7 @@ impl UidList {
     pub fn remove(&mut self, uid: u32) -> Option<UidListRecord> {
         let i = self.records.binary_search_by_key(&uid, |r| r.uid).ok()?;
         let rec = self.records.remove(i);
-        self.by_base.remove(filename::base(&rec.filename));
+        self.by_base.remove(self.sep.base(&rec.filename));
         Some(rec)
     }
 
@@ -594,10 +606,10 @@ impl UidList {
     }
 
     /// The lines to append for `records` (which must already be in this list).
-    pub fn append_bytes(records: &[UidListRecord]) -> Vec<u8> {
+    pub fn append_bytes(&self, records: &[UidListRecord]) -> Vec<u8> {
         let mut out = Vec::new();
         for r in records {
-            write_record(&mut out, r);
+            write_record(&mut out, r, self.sep);
         }
         out
     }
@@ -621,7 +633,7 @@ impl UidList {
         }
         out.push(b'\n');
         for r in &self.records {
-            write_record(&mut out, r);
+            write_record(&mut out, r, self.sep);
         }
         out
     }
@@ -664,7 +676,7 @@ impl fmt::Display for UidsExhausted {
 
 impl std::error::Error for UidsExhausted {}
 
-fn write_record(out: &mut Vec<u8>, r: &UidListRecord) {
+fn write_record(out: &mut Vec<u8>, r: &UidListRecord, sep: InfoSeparator) {
     out.extend_from_slice(r.uid.to_string().as_bytes());
     for (k, v) in &r.extensions {
         out.push(b' ');
@@ -673,7 +685,7 @@ fn write_record(out: &mut Vec<u8>, r: &UidListRecord) {
     }
     out.extend_from_slice(b" :");
     // 2.3 writes the name without its info part.
-    out.extend_from_slice(filename::base(&r.filename));
+    out.extend_from_slice(sep.base(&r.filename));
     out.push(b'\n');
 }
 

@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::filename::InfoSeparator;
 use super::uidlist::{self, ReadReport, UidList, UidListError, UidListRecord};
 use super::MaildirError;
 use crate::fs::{
@@ -77,13 +78,18 @@ impl UidListLock {
 
 impl UidListFile {
     /// The uidlist in `control_dir` of the mailbox at `mailbox_dir` (the same directory
-    /// unless `CONTROL=` is set).
-    pub fn new(mailbox_dir: &Path, control_dir: &Path, policy: &FsPolicy) -> UidListFile {
+    /// unless `CONTROL=` is set), whose file names use the info separator `sep`.
+    pub fn new(
+        mailbox_dir: &Path,
+        control_dir: &Path,
+        policy: &FsPolicy,
+        sep: InfoSeparator,
+    ) -> UidListFile {
         UidListFile {
             path: control_dir.join(uidlist::FILE_NAME),
             mailbox_dir: mailbox_dir.to_path_buf(),
             policy: policy.clone(),
-            list: UidList::new(),
+            list: UidList::new(sep),
             read: None,
             lines_read: 0,
         }
@@ -252,7 +258,7 @@ impl UidListFile {
         new_uid_validity: impl FnOnce() -> u32,
     ) -> Result<Vec<UidListRecord>, MaildirError> {
         if self.list.header().is_none() {
-            self.list = UidList::create(new_uid_validity(), new_guid());
+            self.list = UidList::create(self.list.separator(), new_uid_validity(), new_guid());
         }
         let added = self
             .list
@@ -334,7 +340,7 @@ impl UidListFile {
             return Err(MaildirError::LockOverridden(self.path.clone()));
         }
         // Write at the end we know of, never with O_APPEND (torn across hosts).
-        let data = UidList::append_bytes(added);
+        let data = self.list.append_bytes(added);
         let end = st.len();
         file.write_all_at(&data, end)?;
         file.sync(&self.policy, SyncPoint::Durable)?;
@@ -408,7 +414,7 @@ mod tests {
     fn setup() -> (tempfile::TempDir, UidListFile) {
         let dir = tempfile::tempdir().unwrap();
         let policy = FsPolicy::dovecot_defaults();
-        let file = UidListFile::new(dir.path(), dir.path(), &policy);
+        let file = UidListFile::new(dir.path(), dir.path(), &policy, InfoSeparator::DOVECOT);
         (dir, file)
     }
 
@@ -439,7 +445,7 @@ mod tests {
         assert!(text.ends_with("4 :1700000003.M1P1.h,S=1,W=2\n5 :1700000004.M1P1.h,S=1,W=2\n"));
         // another reader sees it all, then only what was appended
         let policy = FsPolicy::dovecot_defaults();
-        let mut other = UidListFile::new(dir.path(), dir.path(), &policy);
+        let mut other = UidListFile::new(dir.path(), dir.path(), &policy, InfoSeparator::DOVECOT);
         assert!(matches!(other.refresh().unwrap(), Refresh::Read(_)));
         assert_eq!(other.list().next_uid(), 6);
         assert_eq!(other.refresh().unwrap(), Refresh::Unchanged);
@@ -483,7 +489,7 @@ mod tests {
     fn lock_waits_for_another_holder() {
         let (dir, mut file) = setup();
         let policy = FsPolicy::dovecot_defaults();
-        let mut other = UidListFile::new(dir.path(), dir.path(), &policy);
+        let mut other = UidListFile::new(dir.path(), dir.path(), &policy, InfoSeparator::DOVECOT);
         let (held, _) = other.lock().unwrap();
         assert!(file.try_lock().unwrap().is_none());
         held.release().unwrap();
@@ -495,12 +501,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let policy = FsPolicy::dovecot_defaults();
         let control = dir.path().join("ctl/.a");
-        let mut file = UidListFile::new(dir.path(), &control, &policy);
+        let mut file = UidListFile::new(dir.path(), &control, &policy, InfoSeparator::DOVECOT);
         let (lock, _) = file.lock().unwrap();
         assert!(control.is_dir());
         drop(lock);
-        let mut gone =
-            UidListFile::new(&dir.path().join("nope"), &dir.path().join("ctl2"), &policy);
+        let mut gone = UidListFile::new(
+            &dir.path().join("nope"),
+            &dir.path().join("ctl2"),
+            &policy,
+            InfoSeparator::DOVECOT,
+        );
         assert!(matches!(gone.lock(), Err(MaildirError::MailboxDeleted(_))));
     }
 }

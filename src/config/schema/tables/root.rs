@@ -230,6 +230,7 @@ pub(super) static ROOT: SectionInfo = SectionInfo {
         set("", "maildir_broken_filename_sizes", Bool, "no"),
         set("", "maildir_copy_with_hardlinks", Bool, "yes"),
         set("", "maildir_empty_new", Bool, "no"),
+        set("", "maildir_info_separator", Str, ":"),
         set("", "maildir_stat_dirs", Bool, "no"),
         set("", "maildir_very_dirty_syncs", Bool, "no"),
         set("", "master_user_separator", Str, ""),

@@ -1,8 +1,24 @@
 //! Which settings cote acts on. Every setting not listed here is parsed and validated but
 //! `NotImplemented`: setting it to a non-default value logs a warning. To mark a setting
 //! implemented, add its line here (the tests check that every line names a real setting).
+//!
+//! cote's own settings, which Dovecot does not have, are listed in `COTE_OWN` with the check
+//! of their value; the generator adds their rows to the tables (`COTE_OWN` in
+//! contrib/gen-settings-tables.py, with type and default).
 
-use super::super::Support;
+use super::super::cote_own::check_maildir_info_separator;
+use super::super::{Support, ValueCheck};
+
+/// cote's own settings: (section kind, key, value check).
+///
+/// - `maildir_info_separator` (default `:`): the Maildir info separator, for stores on shares
+///   that refuse `:` in file names (CIFS/SMB); Dovecot 2.3 has it as a compile-time constant.
+///   One printable ASCII character, not a letter or digit and not `/ . , =`; global only
+///   (refused inside `protocol`/`local`/`remote` filters). Every cote server and tool on one
+///   store must use the same one: a name is read with the configured separator only, so
+///   files named with another one look flagless to it. Dovecot can't share such a store.
+const COTE_OWN: &[(&str, &str, ValueCheck)] =
+    &[("", "maildir_info_separator", check_maildir_info_separator)];
 
 /// (section kind, key); `""` is the top level.
 const IMPLEMENTED: &[(&str, &str)] = &[
@@ -174,6 +190,9 @@ const IMPLEMENTED: &[(&str, &str)] = &[
 
 /// Whether cote implements setting `key` of section kind `kind`.
 pub(super) const fn of(kind: &str, key: &str) -> Support {
+    if check_of(kind, key).is_some() {
+        return Support::CoteOwn;
+    }
     let mut i = 0;
     while i < IMPLEMENTED.len() {
         if bytes_eq(IMPLEMENTED[i].0, kind) && bytes_eq(IMPLEMENTED[i].1, key) {
@@ -182,6 +201,18 @@ pub(super) const fn of(kind: &str, key: &str) -> Support {
         i += 1;
     }
     Support::NotImplemented
+}
+
+/// The value check of setting `key` of section kind `kind`, if it is one of cote's own.
+pub(super) const fn check_of(kind: &str, key: &str) -> Option<ValueCheck> {
+    let mut i = 0;
+    while i < COTE_OWN.len() {
+        if bytes_eq(COTE_OWN[i].0, kind) && bytes_eq(COTE_OWN[i].1, key) {
+            return Some(COTE_OWN[i].2);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `a == b`, usable in a const fn.
@@ -203,4 +234,9 @@ const fn bytes_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 pub(super) fn implemented() -> &'static [(&'static str, &'static str)] {
     IMPLEMENTED
+}
+
+#[cfg(test)]
+pub(super) fn cote_own() -> impl Iterator<Item = (&'static str, &'static str)> {
+    COTE_OWN.iter().map(|(kind, key, _)| (*kind, *key))
 }

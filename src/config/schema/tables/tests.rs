@@ -41,6 +41,7 @@ fn kind_name(info: &SectionInfo) -> &'static str {
 fn printed(info: &SectionInfo, s: &SettingDef, unique: bool) -> bool {
     let name_in_header = unique && info.name_key == Some(s.key);
     !name_in_header
+        && s.support != Support::CoteOwn
         && !s.null_default
         && !matches!(
             s.ty,
@@ -335,6 +336,36 @@ fn support_list_names_real_settings() {
         setting(section("service").unwrap(), "executable").support,
         Support::NotImplemented
     );
+}
+
+#[test]
+fn cote_own_settings_are_in_the_tables_and_not_dovecots() {
+    let dovecot: BTreeSet<String> = snapshot("doveconf-a-s.txt")
+        .values
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let mut count = 0;
+    for (kind, key) in support::cote_own() {
+        assert_eq!(
+            kind, "",
+            "only top-level cote settings are known to the generator"
+        );
+        let s = setting(root(), key);
+        assert_eq!(s.support, Support::CoteOwn, "{key}");
+        assert!(s.check.is_some(), "{key}");
+        assert!(!dovecot.contains(key), "{key} is a Dovecot setting");
+        check_canonical(&s.ty, s.default).unwrap();
+        assert_eq!((s.check.unwrap())(s.default), Ok(()), "{key}: default");
+        count += 1;
+    }
+    let in_tables = all_sections()
+        .iter()
+        .flat_map(|info| info.settings)
+        .filter(|s| s.support == Support::CoteOwn || s.check.is_some())
+        .count();
+    assert_eq!(count, in_tables);
+    assert_eq!(setting(root(), "maildir_info_separator").default, ":");
 }
 
 // ---- the tables against doveconf ----------------------------------------------------------

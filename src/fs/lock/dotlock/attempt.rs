@@ -293,11 +293,11 @@ impl<'a> Attempt<'a> {
         let prefix = match &self.set.temp_prefix {
             Some(prefix) if prefix.starts_with('/') => PathBuf::from(prefix),
             Some(prefix) => self.dir.join(prefix),
-            None => self.dir.join(format!(
-                ".temp.{}.{}.",
-                crate::fs::hostname()?,
-                std::process::id()
-            )),
+            // Temp names never hold ':' (CIFS refuses it), whatever the host is called.
+            None => self.dir.join(
+                format!(".temp.{}.{}.", crate::fs::hostname()?, std::process::id())
+                    .replace(':', "_"),
+            ),
         };
         let mut name = prefix.into_os_string();
         name.push(random::hex(16));

@@ -54,6 +54,7 @@ impl MaildirMailbox {
                 mailbox_dir: self.core.dir.clone(),
                 base: m.key.to_vec(),
                 candidates,
+                sep: self.core.sep(),
             },
             meta,
             cached: Vec::new(),

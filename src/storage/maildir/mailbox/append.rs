@@ -15,7 +15,7 @@ use crate::index::transaction::{AppendMessage, IndexTransaction};
 use crate::index::writer::LockedIndex;
 use crate::storage::error::{ErrorKind, StorageError, StorageResult, NO_QUOTA_TEXT};
 use crate::storage::flags::MailFlags;
-use crate::storage::maildir::filename;
+use crate::storage::maildir::filename::{self, InfoSeparator};
 use crate::storage::maildir::save::{dest_name, virtual_size, write_tmp};
 use crate::storage::maildir::scan::{FileLoc, Subdir};
 use crate::storage::maildir::sync_state::SyncState;
@@ -60,12 +60,14 @@ fn secs_to_time(secs: i64) -> SystemTime {
 }
 
 /// Whether `base` may serve as a base name in another mailbox: a name Dovecot's rules
-/// accept, without `/`, `:` or a leading `.`.
-fn usable_base(base: &[u8]) -> bool {
+/// accept, without `/`, the info separator, `:` (which a store with another separator may
+/// not be able to hold) or a leading `.`.
+fn usable_base(base: &[u8], sep: InfoSeparator) -> bool {
     !base.is_empty()
         && base[0] != b'.'
         && !base.contains(&b'/')
-        && !base.contains(&filename::INFO_SEP)
+        && !base.contains(&sep.byte())
+        && !base.contains(&b':')
         && !base.contains(&0)
 }
 
@@ -133,7 +135,7 @@ impl Core {
             Err(e) if link_impossible(&e) => return Ok(None),
             Err(e) => return Err(self.fs_err(e)),
         }
-        let keep = usable_base(guid.as_bytes());
+        let keep = usable_base(guid.as_bytes(), self.sep());
         let base = if keep {
             guid.to_string()
         } else {
@@ -202,10 +204,10 @@ impl Core {
         let mut appends = Vec::new();
         let mut appended_new = 0u32;
         for (f, loc) in files.iter().zip(&moved) {
-            let base = filename::base(&loc.name);
+            let base = self.sep().base(&loc.name);
             let uid = added
                 .iter()
-                .find(|r| filename::base(&r.filename) == base)
+                .find(|r| self.sep().base(&r.filename) == base)
                 .map(|r| r.uid)
                 .or_else(|| self.uidlist.list().uid_of(base))
                 .unwrap_or(0);
@@ -279,7 +281,7 @@ impl Core {
     ) -> StorageResult<Vec<FileLoc>> {
         let mut moved: Vec<FileLoc> = Vec::with_capacity(files.len());
         for (f, letters) in files.iter_mut().zip(letters) {
-            let (sub, name) = dest_name(&f.base, f.flags, letters);
+            let (sub, name) = dest_name(self.sep(), &f.base, f.flags, letters);
             let loc = FileLoc {
                 subdir: if sub == "new" {
                     Subdir::New

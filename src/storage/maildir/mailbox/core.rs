@@ -12,7 +12,7 @@ use crate::index::settings::IndexSettings;
 use crate::index::state::{MailboxState, MessageRecord};
 use crate::index::uidset::UidSet;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::maildir::filename::{self, BaseNameGenerator};
+use crate::storage::maildir::filename::{BaseNameGenerator, InfoSeparator};
 use crate::storage::maildir::keywords_file::KeywordsFile;
 use crate::storage::maildir::scan::{self, find_file, FileLoc, Subdir};
 use crate::storage::maildir::sync_state::{DirStamp, DirTimes, FileStamp};
@@ -42,6 +42,11 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// The info separator the store's file names are read and built with.
+    pub fn sep(&self) -> InfoSeparator {
+        self.settings.maildir.info_separator
+    }
+
     /// The uidlist lock: waited for, or with `blocking = false` only taken when free
     /// (`None`). Refreshes the uidlist under it.
     pub fn lock_uidlist(&mut self, blocking: bool) -> StorageResult<Option<UidListLock>> {
@@ -140,7 +145,7 @@ impl Core {
         let flags = crate::storage::flags::MailFlags::from_bits_truncate(m.flags.bits());
         let predicted = FileLoc {
             subdir: Subdir::Cur,
-            name: filename::with_flags(&m.key, flags, &letters),
+            name: self.sep().with_flags(&m.key, flags, &letters),
         };
         if !out.contains(&predicted) {
             out.push(predicted);
@@ -172,7 +177,7 @@ impl Core {
             }
         }
         for _ in 0..2 {
-            let found = find_file(&self.dir, base)
+            let found = find_file(&self.dir, base, self.sep())
                 .map_err(|e| StorageError::from_maildir(Some(&self.vname), &e))?;
             let Some(loc) = found else {
                 self.forget(base);
@@ -189,7 +194,7 @@ impl Core {
 
     /// Records where a message's file is now.
     pub fn remember(&mut self, loc: FileLoc) {
-        let base = filename::base(&loc.name).to_vec();
+        let base = self.sep().base(&loc.name).to_vec();
         self.names.insert(base, loc);
     }
 

@@ -134,12 +134,13 @@ impl MaildirMailbox {
         index_settings.perms = perms.clone();
         let read_only = req.options.read_only;
         let move_new = !read_only && (req.options.claim_recent || req.settings.maildir.empty_new);
-        let namegen = BaseNameGenerator::for_this_process().map_err(|e| fin(e.into()))?;
+        let sep = req.settings.maildir.info_separator;
+        let namegen = BaseNameGenerator::for_this_process(sep).map_err(|e| fin(e.into()))?;
         let mut core = Core {
             vname: vname.clone(),
             dir: paths.mailbox.clone(),
             control_root,
-            uidlist: UidListFile::new(&paths.mailbox, &paths.control, &req.settings.fs),
+            uidlist: UidListFile::new(&paths.mailbox, &paths.control, &req.settings.fs, sep),
             keywords: KeywordsFile::new(&paths.control, &req.settings.fs),
             settings: req.settings.clone(),
             index_settings: index_settings.clone(),

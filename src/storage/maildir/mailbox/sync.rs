@@ -22,7 +22,6 @@ use crate::index::transaction::{AppendMessage, FlagMode, IndexTransaction};
 use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::maildir::filename;
 use crate::storage::maildir::scan::{self, FileLoc, Scan, ScanOptions, Subdir};
 use crate::storage::maildir::sync_state::{quick_check, ScanNeed, SyncState};
 use crate::storage::maildir::uidlist::UidList;
@@ -214,7 +213,13 @@ impl Core {
                 .filter(|m| scan.files.contains_key(&*m.key))
                 .map(|m| (m.uid, m.key.to_vec()))
                 .collect();
-            let list = UidList::restore(state.uidvalidity(), new_guid(), state.next_uid(), records);
+            let list = UidList::restore(
+                self.sep(),
+                state.uidvalidity(),
+                new_guid(),
+                state.next_uid(),
+                records,
+            );
             log::warn!(
                 "Maildir {}: {} was lost, restored from the index",
                 self.dir.display(),
@@ -259,7 +264,7 @@ impl Core {
         let records: Vec<(u32, Vec<u8>)> = if full {
             list.records()
                 .iter()
-                .map(|r| (r.uid, filename::base(&r.filename).to_vec()))
+                .map(|r| (r.uid, self.sep().base(&r.filename).to_vec()))
                 .collect()
         } else {
             // Only new/ was read: what matters are the files there and the records the
@@ -284,7 +289,7 @@ impl Core {
             v.extend(
                 list.records()[tail..]
                     .iter()
-                    .map(|r| (r.uid, filename::base(&r.filename).to_vec())),
+                    .map(|r| (r.uid, self.sep().base(&r.filename).to_vec())),
             );
             v.sort();
             v.dedup();
@@ -329,7 +334,7 @@ impl Core {
         if !gone.is_empty() {
             for &uid in &gone {
                 if let Some(rec) = self.uidlist.list().get(uid) {
-                    let base = filename::base(&rec.filename).to_vec();
+                    let base = self.sep().base(&rec.filename).to_vec();
                     self.forget(&base);
                 }
             }
@@ -387,7 +392,7 @@ impl Core {
         for rec in added {
             if let Some((_, loc)) = reappeared
                 .iter()
-                .find(|(_, l)| filename::base(&l.name) == filename::base(&rec.filename))
+                .find(|(_, l)| self.sep().base(&l.name) == self.sep().base(&rec.filename))
             {
                 appends.push(self.append_from_file(rec.uid, loc));
             }
@@ -397,15 +402,15 @@ impl Core {
 
     /// An index record for a file found on disk.
     fn append_from_file(&mut self, uid: u32, loc: &FileLoc) -> AppendMessage {
-        let (flags, letters) = filename::flags(&loc.name);
+        let (flags, letters) = self.sep().flags(&loc.name);
         let broken = self.settings.maildir.broken_filename_sizes;
         AppendMessage {
             uid,
             flags: index_flags(flags),
             keywords: self.names_for(&letters),
-            key: filename::base(&loc.name).to_vec(),
-            physical_size: filename::quick_size(&loc.name, false, broken),
-            virtual_size: filename::quick_size(&loc.name, true, broken),
+            key: self.sep().base(&loc.name).to_vec(),
+            physical_size: self.sep().quick_size(&loc.name, false, broken),
+            virtual_size: self.sep().quick_size(&loc.name, true, broken),
             internal_date: None,
             save_date: None,
         }
@@ -419,7 +424,7 @@ impl Core {
         m: &MessageRecord,
         loc: &FileLoc,
     ) -> Option<(crate::index::flags::Flags, Vec<String>)> {
-        let (flags, letters) = filename::flags(&loc.name);
+        let (flags, letters) = self.sep().flags(&loc.name);
         let file_kw = self.names_for(&letters);
         let idx_kw = keyword_names(state, m);
         let kw = self.keywords.keywords();
@@ -447,7 +452,9 @@ impl Core {
         let names = keyword_names(state, m);
         let letters = self.letters_for(&names);
         self.commit_keywords(ul)?;
-        let name = filename::with_flags(&loc.name, mail_flags(m.flags), &letters);
+        let name = self
+            .sep()
+            .with_flags(&loc.name, mail_flags(m.flags), &letters);
         let done = |st: &mut SyncState| {
             st.dirty = st.dirty.iter().filter(|&u| u != m.uid).collect();
         };

@@ -8,6 +8,7 @@ use crate::storage::api::{
     Change, FlagMode, MailFlags, Mailbox, NewMessage, OpenOptions, StoreRequest, SyncFlags, UidSet,
 };
 use crate::storage::error::ErrorKind;
+use crate::storage::maildir::filename::InfoSeparator;
 use crate::storage::namespace::NamespaceConfig;
 use crate::storage::settings::StorageSettings;
 use crate::storage::user::{MailUser, MailUserInfo};
@@ -28,6 +29,10 @@ impl Fixture {
         let location = format!("maildir:{}/Maildir{suffix}", dir.path().display());
         let mut settings = StorageSettings::dovecot_defaults();
         settings.temp_dir = dir.path().to_path_buf();
+        // Set (`make test-cifs-names`), the tests run with another Maildir info separator.
+        if let Ok(text) = std::env::var("COTE_TEST_MAILDIR_INFO_SEPARATOR") {
+            settings.maildir.info_separator = InfoSeparator::parse(&text).unwrap();
+        }
         Fixture {
             dir,
             location,
@@ -37,6 +42,16 @@ impl Fixture {
 
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("Maildir")
+    }
+
+    /// The info separator the tests run with.
+    pub fn sep(&self) -> InfoSeparator {
+        self.settings.maildir.info_separator
+    }
+
+    /// A file name's info part with `letters`: `:2,Sa`.
+    pub fn info(&self, letters: &str) -> String {
+        format!("{}2,{letters}", char::from(self.sep().byte()))
     }
 
     pub fn user(&self) -> MailUser {
@@ -58,6 +73,30 @@ impl Fixture {
 
     pub fn open(&self, name: &str, options: OpenOptions) -> Box<dyn Mailbox> {
         self.user().open(name, options).unwrap()
+    }
+}
+
+impl Drop for Fixture {
+    /// Run with another separator than `:`, no test may leave a name holding `:` (a share
+    /// that refuses `:` could not hold the store).
+    fn drop(&mut self) {
+        if self.sep().byte() == b':' || std::thread::panicking() {
+            return;
+        }
+        let mut dirs = vec![self.dir.path().to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let entry = entry.unwrap();
+                assert!(
+                    !entry.file_name().as_encoded_bytes().contains(&b':'),
+                    "a name with ':': {}",
+                    entry.path().display()
+                );
+                if entry.file_type().unwrap().is_dir() {
+                    dirs.push(entry.path());
+                }
+            }
+        }
     }
 }
 
@@ -124,7 +163,7 @@ fn save_store_expunge_in_dovecot_formats() {
     assert_eq!(new.len(), 1, "{new:?}");
     assert!(new[0].contains(",S=") && new[0].contains(",W="), "{new:?}");
     let cur = files(&fx.root().join("cur"));
-    assert!(cur[0].ends_with(":2,Sa"), "{cur:?}");
+    assert!(cur[0].ends_with(&fx.info("Sa")), "{cur:?}");
     // Stored in LF form: S= is the LF size, W= the CRLF one.
     let data = std::fs::read(fx.root().join("new").join(&new[0])).unwrap();
     assert!(!data.contains(&b'\r'));
@@ -151,7 +190,7 @@ fn save_store_expunge_in_dovecot_formats() {
     assert_eq!(info.flags, MailFlags::FLAGGED);
     assert_eq!(info.keywords, vec!["Work"]);
     let cur = files(&fx.root().join("cur"));
-    assert!(cur.iter().any(|n| n.ends_with(":2,Fb")), "{cur:?}");
+    assert!(cur.iter().any(|n| n.ends_with(&fx.info("Fb"))), "{cur:?}");
     assert!(files(&fx.root().join("new")).is_empty());
 
     // Another session sees it all.
@@ -220,7 +259,7 @@ fn other_writers_changes_are_seen() {
     let a = save(&mut *mb, "one", MailFlags::empty(), &[]);
     // A delivery by another program (no uidlist lock, straight into new/).
     let mut names =
-        crate::storage::maildir::filename::BaseNameGenerator::new(4242, "other").unwrap();
+        crate::storage::maildir::filename::BaseNameGenerator::new(4242, "other", fx.sep()).unwrap();
     let delivered = crate::storage::maildir::save::deliver(
         &fx.root(),
         &mut names,
@@ -241,7 +280,7 @@ fn other_writers_changes_are_seen() {
     let new = fx
         .root()
         .join("cur")
-        .join(format!("{}:2,S", delivered.name));
+        .join(format!("{}{}", delivered.name, fx.info("S")));
     std::fs::rename(&old, &new).unwrap();
     let changes = mb.sync(FULL).unwrap();
     assert!(
@@ -397,12 +436,10 @@ fn copies_link_or_copy_and_keep_flags() {
         if links {
             // Dovecot keeps the source's base name (its GUID) for linked copies.
             assert_eq!(
-                crate::storage::maildir::filename::base(
-                    src_path.file_name().unwrap().as_encoded_bytes()
-                ),
-                crate::storage::maildir::filename::base(
-                    dest_path.file_name().unwrap().as_encoded_bytes()
-                )
+                fx.sep()
+                    .base(src_path.file_name().unwrap().as_encoded_bytes()),
+                fx.sep()
+                    .base(dest_path.file_name().unwrap().as_encoded_bytes())
             );
         }
         assert_eq!(
@@ -432,7 +469,10 @@ fn keywords_past_26_live_in_the_index() {
     store(&mut *mb, uid, FlagMode::Add, MailFlags::empty(), &refs);
     let path = mb.mail(uid).unwrap().last_path().unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.ends_with(":2,abcdefghijklmnopqrstuvwxyz"), "{name}");
+    assert!(
+        name.ends_with(&fx.info("abcdefghijklmnopqrstuvwxyz")),
+        "{name}"
+    );
     assert_eq!(mb.info(uid).unwrap().keywords.len(), 30);
     // A full sync keeps the index-only ones.
     let mut other = fx.open("INBOX", OpenOptions::ACCESS);
@@ -484,14 +524,10 @@ fn unchanged_since_skips_newer_messages() {
 
 #[test]
 fn separate_and_memory_indexes() {
-    let fx = Fixture::with_location_suffix(":INDEX=%h/idx");
-    let loc = fx
+    let mut fx = Fixture::with_location_suffix(":INDEX=%h/idx");
+    fx.location = fx
         .location
         .replace("%h", &fx.dir.path().display().to_string());
-    let fx = Fixture {
-        location: loc,
-        ..fx
-    };
     let mut mb = fx.open("INBOX", OpenOptions::ACCESS);
     save(&mut *mb, "x", MailFlags::empty(), &[]);
     // Maildir++ under INDEX=: a directory per mailbox, INBOX's is `.INBOX`.

@@ -13,7 +13,6 @@ use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::api::{StoreRequest, StoreResult};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
-use crate::storage::maildir::filename;
 use crate::storage::maildir::scan::{FileLoc, Subdir};
 use crate::storage::maildir::sync_state::{SyncState, SYNC_SECS};
 use crate::storage::maildir::uidlist_file::UidListLock;
@@ -99,8 +98,9 @@ impl Core {
             self.commit_keywords(ul)?;
             let file_flags = mail_flags(flags);
             let candidates = self.candidates(m, state);
+            let sep = self.sep();
             let renamed = self.file_do(&m.key, candidates, |path, loc| {
-                let name = filename::with_flags(&loc.name, file_flags, &letters);
+                let name = sep.with_flags(&loc.name, file_flags, &letters);
                 let to = FileLoc {
                     subdir: loc.subdir,
                     name,

@@ -7,7 +7,7 @@ const OBSERVED: &[u8] = b"3 V1795877873 N3 G10c0212851ee0a6b6056000083ecc375\n\
 3 :1795878481.M713573P22112.vm,S=43,W=47\n";
 
 fn read(data: &[u8]) -> Result<UidList, UidListError> {
-    let mut list = UidList::new();
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
     list.read_full(data).map(|_| list)
 }
 
@@ -184,7 +184,7 @@ fn every_corruption_is_reported() {
 #[test]
 fn repairs_are_warnings() {
     let g = "G10c0212851ee0a6b6056000083ecc375";
-    let mut list = UidList::new();
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
     let report = list
         .read_full(format!("3 V1 N1 {g}\n1 s5 W7 :a\n2 :b\n3 :a\n").as_bytes())
         .unwrap();
@@ -219,7 +219,7 @@ fn repairs_are_warnings() {
 fn incremental_reads() {
     let g = "G10c0212851ee0a6b6056000083ecc375";
     let first = format!("3 V9 N1 {g}\n1 :a\n2 :b\n3 :c");
-    let mut list = UidList::new();
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
     let report = list.read_full(first.as_bytes()).unwrap();
     // the torn last line is not visible yet
     assert_eq!(list.records().len(), 2);
@@ -244,7 +244,7 @@ fn incremental_reads() {
     );
     assert_eq!(list.records(), &before[..]);
     // a rewritten file with the same UIDVALIDITY and a lower N is broken
-    let mut list = UidList::new();
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
     list.read_full(format!("3 V9 N5 {g}\n").as_bytes()).unwrap();
     let e = list
         .read_full(format!("3 V9 N3 {g}\n").as_bytes())
@@ -258,7 +258,7 @@ fn incremental_reads() {
 #[test]
 fn next_uid_never_goes_down() {
     let g = "G10c0212851ee0a6b6056000083ecc375";
-    let mut list = UidList::new();
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
     list.read_full(format!("3 V9 N20 {g}\n1 :a\n").as_bytes())
         .unwrap();
     assert_eq!(list.next_uid(), 20);
@@ -268,7 +268,7 @@ fn next_uid_never_goes_down() {
     assert_eq!(list.next_uid(), 5);
     assert_eq!(list.rewrite_reason(), Some(RewriteReason::Repair));
     // an appended read never lowers next_uid
-    let mut list = UidList::new();
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
     list.read_full(format!("3 V9 N20 {g}\n").as_bytes())
         .unwrap();
     list.read_appended(b"3 :x\n", 2).unwrap();
@@ -277,7 +277,7 @@ fn next_uid_never_goes_down() {
 
 #[test]
 fn assigning_and_writing() {
-    let mut list = UidList::create(1700000000, [0xab; 16]);
+    let mut list = UidList::create(InfoSeparator::DOVECOT, 1700000000, [0xab; 16]);
     let added = list
         .assign_uids(vec![
             b"1700000001.M2P1.h,S=5,W=6:2,S".to_vec(),
@@ -303,11 +303,11 @@ fn assigning_and_writing() {
         .unwrap()
         .is_empty());
     assert_eq!(
-        String::from_utf8(UidList::append_bytes(&added[1..])).unwrap(),
+        String::from_utf8(list.append_bytes(&added[1..])).unwrap(),
         "2 :1700000001.M2P1.h,S=5,W=6\n3 :1700000001.M10P1.h,S=5,W=6\n"
     );
     let full = list.full_bytes();
-    let mut reread = UidList::new();
+    let mut reread = UidList::new(InfoSeparator::DOVECOT);
     reread.read_full(&full).unwrap();
     assert_eq!(reread.records(), list.records());
     assert_eq!(reread.next_uid(), 4);
@@ -316,7 +316,7 @@ fn assigning_and_writing() {
 
 #[test]
 fn compress_rule() {
-    let mut list = UidList::create(1, [1; 16]);
+    let mut list = UidList::create(InfoSeparator::DOVECOT, 1, [1; 16]);
     let names: Vec<Vec<u8>> = (0..8).map(|i| format!("{i}.M1P1.h").into_bytes()).collect();
     list.assign_uids(names).unwrap();
     list.mark_rewritten();
@@ -333,7 +333,7 @@ proptest! {
     #[test]
     fn round_trip(validity in 1u32..u32::MAX, count in 0usize..20, gaps in proptest::collection::vec(1u32..5, 20),
                   exts in proptest::collection::vec(proptest::option::of(0u32..100000), 20)) {
-        let mut list = UidList::create(validity, [7; 16]);
+        let mut list = UidList::create(InfoSeparator::DOVECOT, validity, [7; 16]);
         let names: Vec<Vec<u8>> = (0..count).map(|i| format!("{}.M{i}P9.host,S={i}", 1_700_000_000 + i).into_bytes()).collect();
         list.assign_uids(names).unwrap();
         for (i, rec) in list.records().to_vec().iter().enumerate() {
@@ -345,7 +345,7 @@ proptest! {
             }
         }
         let bytes = list.full_bytes();
-        let mut reread = UidList::new();
+        let mut reread = UidList::new(InfoSeparator::DOVECOT);
         reread.read_full(&bytes).unwrap();
         prop_assert_eq!(reread.records(), list.records());
         prop_assert_eq!(reread.uid_validity(), validity);
@@ -355,7 +355,7 @@ proptest! {
 
     #[test]
     fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let mut list = UidList::new();
+        let mut list = UidList::new(InfoSeparator::DOVECOT);
         let _ = list.read_full(&data);
         let _ = list.read_appended(&data, 2);
     }
@@ -365,7 +365,7 @@ proptest! {
         let mut data = OBSERVED.to_vec();
         let i = flip % data.len();
         data[i] = byte;
-        let mut list = UidList::new();
+        let mut list = UidList::new(InfoSeparator::DOVECOT);
         if list.read_full(&data).is_ok() {
             // whatever was accepted is strictly ordered
             prop_assert!(list.records().windows(2).all(|w| w[0].uid < w[1].uid));
