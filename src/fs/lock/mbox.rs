@@ -219,6 +219,13 @@ impl MboxLock {
             Some(f) => f,
             None => open(path, kind, methods)?,
         };
+        // With NFS flushing, a dotlock alone does not revalidate cached data; a record or
+        // flock lock did already (and no flush may run then: its lock-and-close would drop
+        // our classic fcntl locks).
+        let record_locked = held.iter().any(|h| !matches!(h, Held::Dotlock(_)));
+        policy
+            .nfs(FileKind::Storage)
+            .flush_read_cache(&file, record_locked);
         Ok(MboxLock { held, kind, file })
     }
 
