@@ -16,7 +16,6 @@ use cote::master::privileges::visible_path;
 use cote::master::{cli, Connection, Registry, Stream};
 use cote::net::tls::TlsServer;
 use cote::net::ConnInfo;
-use cote::storage::user::MailUserInfo;
 
 #[path = "cote/lmtp.rs"]
 mod lmtp;
@@ -152,13 +151,13 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
         log::error!("Login process sent no IMAP tag");
         return;
     };
+    let info = login.user_info("imap");
     let MailLogin {
         request,
         client,
-        user,
-        userdb_fields,
         setup,
         vars,
+        ..
     } = login;
     if let Err(e) = setup {
         log::error!("{e}");
@@ -177,27 +176,6 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
             log::error!("{e}");
             return;
         }
-    };
-    let var = |name: &str| {
-        use cote::config::var_expand::VarTable;
-        vars.long(name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let info = MailUserInfo {
-        username: user,
-        home: var("home"),
-        uid: var("uid").and_then(|v| v.parse().ok()),
-        gid: var("gid").and_then(|v| v.parse().ok()),
-        mail: userdb_fields
-            .iter()
-            .find(|(k, _)| k == "mail")
-            .map(|(_, v)| v.clone()),
-        service: "imap".to_string(),
-        session: Some(request.session_id.clone()),
-        local_ip: Some(request.local.ip().to_string()),
-        remote_ip: Some(request.remote.ip().to_string()),
-        userdb_fields: Some(userdb_fields),
     };
     // A TLS client stays in its login process, which relays plaintext over a socketpair.
     macro_rules! serve {

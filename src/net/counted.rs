@@ -59,11 +59,16 @@ impl<S> Prefixed<S> {
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// Some of the prefix is still unread.
+    pub fn has_prefix(&self) -> bool {
+        (self.prefix.position() as usize) < self.prefix.get_ref().len()
+    }
 }
 
 impl<S: Read> Read for Prefixed<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if (self.prefix.position() as usize) < self.prefix.get_ref().len() {
+        if self.has_prefix() {
             return self.prefix.read(buf);
         }
         self.inner.read(buf)
