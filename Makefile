@@ -80,6 +80,7 @@ install: build
 	install -m 0755 target/release/cote $(DESTDIR)$(SBINDIR)/cote
 	install -m 0755 target/release/coteconf $(DESTDIR)$(BINDIR)/coteconf
 	install -m 0755 target/release/coteadm $(DESTDIR)$(BINDIR)/coteadm
+	install -m 0755 target/release/cote-lda $(DESTDIR)$(SBINDIR)/cote-lda
 	install -m 0644 contrib/cote.service contrib/cote.logrotate $(DESTDIR)$(DATADIR)/contrib/
 	install -m 0755 contrib/cote.init $(DESTDIR)$(DATADIR)/contrib/
 
@@ -88,6 +89,7 @@ install-compat: install
 	ln -sf cote $(DESTDIR)$(SBINDIR)/dovecot
 	ln -sf coteconf $(DESTDIR)$(BINDIR)/doveconf
 	ln -sf coteadm $(DESTDIR)$(BINDIR)/doveadm
+	ln -sf cote-lda $(DESTDIR)$(SBINDIR)/dovecot-lda
 
 clean:
 	$(CARGO) clean

@@ -5,14 +5,18 @@
 
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod errtext;
 pub mod fs;
 pub mod fscheck;
 pub mod hostname;
 pub mod imap;
 pub mod index;
+pub mod lmtp;
 pub mod log;
+pub mod login;
 pub mod mail;
 pub mod master;
 pub mod net;
+pub mod pop3;
 pub mod storage;

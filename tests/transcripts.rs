@@ -29,11 +29,12 @@ const LISTENERS: &[(&str, &str, &str)] = &[
     ("imap", "imap-login", "imap"),
     ("imaps", "imap-login", "imaps"),
     ("pop3", "pop3-login", "pop3"),
+    ("pop3s", "pop3-login", "pop3s"),
     ("lmtp", "lmtp", "lmtp"),
 ];
 
 /// Listeners whose clients start TLS at once.
-const IMPLICIT_TLS: &[&str] = &["imaps"];
+const IMPLICIT_TLS: &[&str] = &["imaps", "pop3s"];
 
 /// The users of the template's passwd-file (passdb and userdb); `{root}` is the server's
 /// directory.
@@ -268,6 +269,10 @@ impl Server {
             let _ = writeln!(conf, "  }}");
             let _ = writeln!(conf, "}}");
         }
+        // Mail processes run as the users, each making its own directories under mail/.
+        fs::create_dir(root.join("mail")).map_err(|e| format!("mkdir mail: {e}"))?;
+        fs::set_permissions(root.join("mail"), fs::Permissions::from_mode(0o1777))
+            .map_err(|e| format!("chmod mail: {e}"))?;
         for line in extra_config {
             let _ = writeln!(
                 conf,

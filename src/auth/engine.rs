@@ -42,6 +42,7 @@ pub struct Auth {
 impl Auth {
     /// Builds the engine; an error is what Dovecot's auth process dies with at startup.
     pub fn new(settings: AuthSettings) -> Result<Auth, String> {
+        mech::apop::note_start();
         let settings = Arc::new(settings);
         let mut mechanisms = Vec::new();
         for name in &settings.mechanisms {

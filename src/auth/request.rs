@@ -117,6 +117,8 @@ pub struct AuthRequest {
     pub id: u32,
     /// The login process's CPID; 0 for lookups that are not logins.
     pub client_pid: u32,
+    /// The auth connection's CUID (APOP challenges name it).
+    pub connect_uid: u32,
     pub mech: Option<&'static str>,
     pub service: String,
     pub user: Option<String>,
@@ -187,6 +189,7 @@ impl AuthRequest {
             settings,
             id: 0,
             client_pid: 0,
+            connect_uid: 0,
             mech: None,
             service: String::new(),
             user: None,

@@ -11,14 +11,18 @@ use cote::imap::postlogin::{serve_postlogin, LoginReply, PostloginSettings};
 use cote::imap::{
     send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd, PreloginSettings,
 };
-use cote::master::handoff::{self, HandoffRequest};
 use cote::master::mail_login::{self, MailLogin};
 use cote::master::privileges::visible_path;
 use cote::master::{cli, Connection, Registry, Stream};
 use cote::net::tls::TlsServer;
-use cote::net::tls_proxy;
 use cote::net::ConnInfo;
-use cote::storage::user::MailUserInfo;
+
+#[path = "cote/lmtp.rs"]
+mod lmtp;
+#[path = "cote/login_handoff.rs"]
+mod login_handoff;
+#[path = "cote/pop3.rs"]
+mod pop3;
 
 /// The services this binary runs, by service name.
 fn registry() -> Registry<Config> {
@@ -26,6 +30,10 @@ fn registry() -> Registry<Config> {
     registry.register("imap-login", imap_login);
     registry.register_init("imap-login", imap_login_init);
     registry.register("imap", imap_mail);
+    registry.register("pop3-login", pop3::pop3_login);
+    registry.register_init("pop3-login", pop3::pop3_login_init);
+    registry.register("pop3", pop3::pop3_mail);
+    registry.register("lmtp", lmtp::lmtp);
     registry.register("auth", cote::auth::server::serve_auth);
     registry.register("auth-worker", cote::auth::server::serve_auth_worker);
     registry
@@ -86,63 +94,25 @@ fn imap_login(config: &Config, conn: Connection) {
     }
 }
 
-/// After a login: the client goes to a mail process (`service imap`'s `login/imap`); a TLS
-/// client stays here, relayed in plaintext to it.
+/// After an IMAP login: the client goes to `service imap` (see [`login_handoff`]).
 fn hand_over(config: &Config, login: LoggedIn) {
-    let LoggedIn {
-        stream,
-        conn,
-        secured,
-        user,
-        mechanism,
-        auth,
-        auth_id,
-        tag,
-        untagged_capability,
-        input,
-    } = login;
-    let request = HandoffRequest {
-        auth_server_pid: auth.server_pid,
-        auth_id,
-        cookie_hex: auth.cookie.clone(),
-        local: conn.local,
-        remote: conn.remote,
-        secured,
-        tls: conn.tls,
-        session_id: conn.session_id.clone(),
-        prefix: LoginReply {
-            tag,
-            untagged_capability,
-        }
-        .encode(),
-        input,
-    };
-    let elements =
-        |mpid: Option<u32>| conn.login_log_elements(&user, Some(&mechanism), mpid, secured);
-    let socket = base_dir_path(config, "login/imap");
-    match handoff::hand_over(&socket, request, stream) {
-        Ok(delivered) => {
-            log::info!("Login: {}", elements(Some(delivered.mail_pid)));
-            // The mail process has verified the login: the auth connection can go.
-            drop(auth);
-            if let Some((tls, plain)) = delivered.proxy {
-                if let Err(e) = tls_proxy::proxy(tls.into_inner(), plain) {
-                    log::error!("TLS proxy failed: {e}");
-                }
-            }
-        }
-        Err(failed) => {
-            log::error!("{}", failed.error);
-            log::info!(
-                "Disconnected: Internal login failure (pid={} id={auth_id}): {}",
-                std::process::id(),
-                elements(None)
-            );
-            if let Some(mut stream) = failed.stream {
-                send_internal_failure(&mut stream);
-            }
-        }
+    let prefix = LoginReply {
+        tag: login.tag,
+        untagged_capability: login.untagged_capability,
     }
+    .encode();
+    let login = cote::login::LoggedIn {
+        stream: login.stream,
+        conn: login.conn,
+        secured: login.secured,
+        user: login.user,
+        mechanism: login.mechanism,
+        auth: login.auth,
+        auth_id: login.auth_id,
+        prefix,
+        input: login.input,
+    };
+    login_handoff::hand_over(config, login, "login/imap", send_internal_failure);
 }
 
 /// `service imap`: a mail process. It takes over one logged-in client from a login
@@ -181,13 +151,13 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
         log::error!("Login process sent no IMAP tag");
         return;
     };
+    let info = login.user_info("imap");
     let MailLogin {
         request,
         client,
-        user,
-        userdb_fields,
         setup,
         vars,
+        ..
     } = login;
     if let Err(e) = setup {
         log::error!("{e}");
@@ -206,27 +176,6 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
             log::error!("{e}");
             return;
         }
-    };
-    let var = |name: &str| {
-        use cote::config::var_expand::VarTable;
-        vars.long(name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let info = MailUserInfo {
-        username: user,
-        home: var("home"),
-        uid: var("uid").and_then(|v| v.parse().ok()),
-        gid: var("gid").and_then(|v| v.parse().ok()),
-        mail: userdb_fields
-            .iter()
-            .find(|(k, _)| k == "mail")
-            .map(|(_, v)| v.clone()),
-        service: "imap".to_string(),
-        session: Some(request.session_id.clone()),
-        local_ip: Some(request.local.ip().to_string()),
-        remote_ip: Some(request.remote.ip().to_string()),
-        userdb_fields: Some(userdb_fields),
     };
     // A TLS client stays in its login process, which relays plaintext over a socketpair.
     macro_rules! serve {

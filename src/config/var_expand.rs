@@ -96,6 +96,27 @@ impl Vars {
     }
 }
 
+/// Two tables as one, `first` winning: a logout format's counters over the user's variables
+/// (where `%u` is the user unless the format's own table has a `%u`).
+pub struct Layered<'a> {
+    pub first: &'a dyn VarTable,
+    pub then: &'a dyn VarTable,
+}
+
+impl VarTable for Layered<'_> {
+    fn short(&self, key: u8) -> Option<&str> {
+        self.first.short(key).or_else(|| self.then.short(key))
+    }
+    fn long(&self, name: &str) -> Option<&str> {
+        self.first.long(name).or_else(|| self.then.long(name))
+    }
+    fn func(&self, name: &str, data: &str) -> Option<String> {
+        self.first
+            .func(name, data)
+            .or_else(|| self.then.func(name, data))
+    }
+}
+
 /// What [`Vars::mail_user`] is built from.
 #[derive(Debug, Default, Clone)]
 pub struct MailUserVars {
@@ -218,6 +239,26 @@ pub fn uses_var(template: &str, short: u8, long: &str) -> bool {
         i += 1;
     }
     false
+}
+
+/// The one-letter keys `template` uses, in order (`%u`, `%08Xv`; `%{...}` and `%%` are not
+/// counted): Dovecot's loop over `var_get_key`, as pop3 builds its UIDL key mask with.
+pub fn short_keys(template: &str) -> Vec<u8> {
+    let s = template.as_bytes();
+    let mut keys = Vec::new();
+    let mut i = 0;
+    while i + 1 < s.len() {
+        if s[i] == b'%' {
+            let key_at = parse_spec(s, i + 1).next;
+            match s.get(key_at) {
+                Some(b'{') | Some(b'%') | None => {}
+                Some(&key) => keys.push(key),
+            }
+            i = key_at;
+        }
+        i += 1;
+    }
+    keys
 }
 
 /// Whether `template` has any variable at all, `%%` not counting (Dovecot's loop over

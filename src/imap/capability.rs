@@ -2,6 +2,7 @@
 //! `is_login_cmd_disabled` and the SASL mechanism filter), and the post-login list of what
 //! this build's authenticated state really answers.
 
+use crate::login::mechanisms;
 use crate::net::SslMode;
 
 /// Dovecot 2.3's built-in pre-login list (`CAPABILITY_BANNER_STRING`).
@@ -15,16 +16,7 @@ pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE I
 pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE \
 MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE";
 
-/// A SASL mechanism as the auth service announces it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SaslMech {
-    /// Upper case, as advertised (`PLAIN`, `CRAM-MD5`).
-    pub name: String,
-    /// Sends the password in the clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2).
-    pub plaintext: bool,
-    /// Never advertised (APOP, DOVECOT-TOKEN).
-    pub private: bool,
-}
+pub use crate::login::SaslMech;
 
 /// Everything the pre-login capability depends on.
 #[derive(Debug, Clone)]
@@ -47,14 +39,14 @@ pub struct CapabilityInputs<'a> {
 }
 
 impl CapabilityInputs<'_> {
-    /// The mechanisms this client may see as `AUTH=`: none at all on an unsecured connection
-    /// when `ssl = required`; never private ones; plaintext ones only when secured or
-    /// `disable_plaintext_auth = no`.
+    /// The mechanisms this client may see as `AUTH=` (see [`mechanisms::advertised`]).
     pub fn advertised_mechanisms(&self) -> impl Iterator<Item = &SaslMech> {
-        let none = !self.secured && self.ssl == SslMode::Required;
-        self.mechanisms.iter().filter(move |m| {
-            !none && !m.private && (self.secured || !self.disable_plaintext_auth || !m.plaintext)
-        })
+        mechanisms::advertised(
+            self.mechanisms,
+            self.secured,
+            self.ssl,
+            self.disable_plaintext_auth,
+        )
     }
 
     /// Whether the LOGIN command is refused (LOGINDISABLED): on a secured connection when

@@ -7,12 +7,14 @@
 //! into IMAP: `[AUTHENTICATIONFAILED]`, `[UNAVAILABLE]`, `[PRIVACYREQUIRED]`, ...
 
 use crate::auth::base64;
-use crate::auth::client::{AuthParams, AuthReply};
+use crate::auth::client::AuthParams;
 use crate::auth::request::Secured;
 use crate::imap::parser::LineEnd;
+use crate::login::sasl::{self, SaslClient, SaslOutcome};
+use crate::login::FailureKind;
 use crate::net::{ClientStream, SslMode};
 
-use super::prelogin::{Disconnect, FailureKind, Outcome, Session, MAX_AUTH_RESPONSE};
+use super::prelogin::{Disconnect, Outcome, Session, MAX_AUTH_RESPONSE};
 
 /// Dovecot's texts.
 const AUTH_FAILED: &str = "Authentication failed.";
@@ -76,12 +78,8 @@ impl Session<'_> {
                 Some(Ok(decoded)) => Some(decoded),
                 _ => {
                     // The auth service refuses it before any lookup (code=invalid_base64).
-                    self.attempts.count += 1;
-                    self.attempts
-                        .first
-                        .get_or_insert_with(std::time::Instant::now);
+                    self.attempts.refused(FailureKind::InvalidBase64);
                     self.attempts.mechanism = Some(mech);
-                    self.attempts.last_failure = Some(FailureKind::InvalidBase64);
                     self.tagged(tag, "BAD", "Invalid base64 data in initial response")?;
                     return Ok(Outcome::Continue);
                 }
@@ -109,11 +107,7 @@ impl Session<'_> {
             "NO",
             &format!("[PRIVACYREQUIRED] {PLAINTEXT_DISABLED}"),
         )?;
-        self.attempts.count += 1;
-        self.attempts
-            .first
-            .get_or_insert_with(std::time::Instant::now);
-        self.attempts.last_failure = Some(FailureKind::PlaintextDisallowed);
+        self.attempts.refused(FailureKind::PlaintextDisallowed);
         if self.attempts.user.is_empty() {
             if let Some(user) = user {
                 self.attempts.user = String::from_utf8_lossy(user).into_owned();
@@ -133,10 +127,7 @@ impl Session<'_> {
             if self.settings.auth_verbose {
                 self.log("Login failed: SSL required for authentication");
             }
-            self.attempts.count += 1;
-            self.attempts
-                .first
-                .get_or_insert_with(std::time::Instant::now);
+            self.attempts.start();
             self.tagged(
                 tag,
                 "NO",
@@ -144,10 +135,7 @@ impl Session<'_> {
             )?;
             return Ok(Outcome::Continue);
         }
-        self.attempts.count += 1;
-        self.attempts
-            .first
-            .get_or_insert_with(std::time::Instant::now);
+        self.attempts.start();
         self.attempts.mechanism = Some(mech.to_string());
         self.attempts.aborted = false;
         if self.auth.is_none() {
@@ -192,7 +180,7 @@ impl Session<'_> {
                     mech.to_string(),
                     auth,
                     id,
-                )))
+                )?))
             }
         }
     }
@@ -225,8 +213,7 @@ impl Session<'_> {
         }
     }
 
-    /// The rounds with the auth service: challenges go to the client as `+ <base64>`, its
-    /// answers come back a line each.
+    /// The rounds with the auth service (see [`sasl::relay`]), answered the IMAP way.
     fn exchange(
         &mut self,
         tag: &str,
@@ -234,104 +221,45 @@ impl Session<'_> {
         initial: Option<Vec<u8>>,
     ) -> Result<AuthEnd, Disconnect> {
         let params = self.auth_params();
-        let Some(auth) = self.auth.as_mut() else {
+        let Some(mut auth) = self.auth.take() else {
             return Err(Disconnect::AuthServiceFailed);
         };
-        let mut reply = auth.begin(mech, &params, initial.as_deref());
-        loop {
-            let answer = match reply {
-                Ok(r) => r,
-                Err(e) => {
-                    log::error!("Auth service connection failed: {e}");
-                    self.auth = None;
-                    self.attempts.service_failed = true;
-                    self.tagged(
-                        tag,
-                        "NO",
-                        &format!("[UNAVAILABLE] {}", "Temporary authentication failure."),
-                    )?;
-                    return Ok(AuthEnd::Answered);
+        let outcome = sasl::relay(&mut auth, mech, &params, initial.as_deref(), self);
+        self.auth = Some(auth);
+        match outcome? {
+            SaslOutcome::Success { id, user } => Ok(AuthEnd::Success { user, id }),
+            SaslOutcome::ServiceFailed(e) => {
+                log::error!("Auth service connection failed: {e}");
+                self.auth = None;
+                self.attempts.service_failed = true;
+                self.tagged(tag, "NO", "[UNAVAILABLE] Temporary authentication failure.")?;
+                Ok(AuthEnd::Answered)
+            }
+            SaslOutcome::Aborted => {
+                self.attempts.aborted = true;
+                self.tagged(tag, "BAD", "Authentication aborted by client.")?;
+                Ok(AuthEnd::Answered)
+            }
+            SaslOutcome::InvalidResponse => {
+                self.fail(
+                    tag,
+                    Some("Invalid base64 in response"),
+                    Some(FailureKind::InvalidBase64),
+                )?;
+                Ok(AuthEnd::Answered)
+            }
+            SaslOutcome::Refused { user, fields } => {
+                if let Some(user) = user {
+                    self.attempts.user = user;
                 }
-            };
-            match answer {
-                AuthReply::Continue { id, data } => {
-                    let challenge = format!("+ {}", base64::encode(&data));
-                    self.line(challenge.as_bytes())?;
-                    self.flush()?;
-                    let (line, end) = self.read_line()?;
-                    if line.len() > MAX_AUTH_RESPONSE || end == LineEnd::Truncated {
-                        return Err(Disconnect::AuthResponseTooLarge);
-                    }
-                    let Some(auth) = self.auth.as_mut() else {
-                        return Err(Disconnect::AuthServiceFailed);
-                    };
-                    if line == b"*" {
-                        // The auth service needs no answer to a cancel.
-                        let _ = auth.cancel(id);
-                        self.attempts.aborted = true;
-                        self.tagged(tag, "BAD", "Authentication aborted by client.")?;
-                        return Ok(AuthEnd::Answered);
-                    }
-                    let decoded = std::str::from_utf8(&line).ok().map(base64::decode);
-                    let Some(Ok(data)) = decoded else {
-                        let _ = auth.cancel(id);
-                        self.fail(
-                            tag,
-                            Some("Invalid base64 in response"),
-                            Some(FailureKind::InvalidBase64),
-                        )?;
-                        return Ok(AuthEnd::Answered);
-                    };
-                    reply = auth.cont(id, &data);
-                }
-                AuthReply::Ok { id, user, fields } => {
-                    let nologin = fields.iter().any(|(k, _)| k == "nologin" || k == "proxy");
-                    if nologin {
-                        // Logins of this user are refused (or proxied elsewhere, which cote
-                        // does not do): the reason, if any, is for the client.
-                        self.attempts.user = user;
-                        self.fail_with_fields(tag, &fields)?;
-                        return Ok(AuthEnd::Answered);
-                    }
-                    return Ok(AuthEnd::Success { user, id });
-                }
-                AuthReply::Fail { fields, .. } => {
-                    if let Some((_, user)) = fields.iter().find(|(k, _)| k == "user") {
-                        self.attempts.user = user.clone();
-                    }
-                    self.fail_with_fields(tag, &fields)?;
-                    return Ok(AuthEnd::Answered);
-                }
+                self.fail(
+                    tag,
+                    sasl::reason(&fields),
+                    FailureKind::from_fields(&fields),
+                )?;
+                Ok(AuthEnd::Answered)
             }
         }
-    }
-
-    /// A failure as the auth service described it (`code=`, `reason=`, `nologin`), answered
-    /// the way imap-login answers each.
-    fn fail_with_fields(
-        &mut self,
-        tag: &str,
-        fields: &[(String, String)],
-    ) -> Result<(), Disconnect> {
-        let get = |key: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        let reason = get("reason");
-        let kind = match get("code") {
-            Some("authz_fail") => Some(FailureKind::AuthzFailed),
-            Some("temp_fail") => Some(FailureKind::TempFail),
-            Some("user_disabled") => Some(FailureKind::UserDisabled),
-            Some("pass_expired") => Some(FailureKind::PassExpired),
-            Some("invalid_base64") => Some(FailureKind::InvalidBase64),
-            Some("auth_mech_invalid") => Some(FailureKind::MechInvalid),
-            Some("auth_mech_ssl_required") => Some(FailureKind::PlaintextDisallowed),
-            _ if fields.iter().any(|(k, _)| k == "nologin") => Some(FailureKind::LoginDisabled),
-            _ => None,
-        };
-        self.fail(tag, reason, kind)
     }
 
     /// Dovecot's `imap_client_auth_result` for a failure.
@@ -389,5 +317,20 @@ impl Session<'_> {
             },
         };
         self.tagged(tag, status, &text)
+    }
+}
+
+impl SaslClient for Session<'_> {
+    type Error = Disconnect;
+
+    fn challenge(&mut self, data: &[u8]) -> Result<Vec<u8>, Disconnect> {
+        let challenge = format!("+ {}", base64::encode(data));
+        self.line(challenge.as_bytes())?;
+        self.flush()?;
+        let (line, end) = self.read_line()?;
+        if line.len() > MAX_AUTH_RESPONSE || end == LineEnd::Truncated {
+            return Err(Disconnect::AuthResponseTooLarge);
+        }
+        Ok(line)
     }
 }

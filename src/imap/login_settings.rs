@@ -1,12 +1,10 @@
 //! What an IMAP login session takes from the configuration: [`PreloginSettings`], resolved
 //! for one connection (its filters, the login `%` variables).
 
-use std::fmt;
 use std::time::Duration;
 
-use crate::config::var_expand::{self, VarError, Vars};
-use crate::config::{ConfigError, Settings};
-use crate::net::conn::{parse_networks, InvalidNetwork};
+use crate::config::Settings;
+use crate::login::settings::LoginSettings;
 use crate::net::{ConnInfo, IpNetwork, SslMode};
 
 use super::prelogin::{LOGIN_MAX_LINE_LENGTH, LOGIN_TIMEOUT};
@@ -63,27 +61,18 @@ impl PreloginSettings {
         settings: &Settings,
         conn: &ConnInfo,
     ) -> Result<Self, PreloginConfigError> {
-        let login_greeting =
-            var_expand::expand(&settings.read("login_greeting")?, &login_vars(conn, "imap"))
-                .map_err(PreloginConfigError::Expand)?;
-        let networks = settings.read("login_trusted_networks")?;
-        let login_trusted_networks =
-            parse_networks(&networks).map_err(PreloginConfigError::TrustedNetworks)?;
-        let ssl = settings
-            .str("ssl")
-            .parse()
-            .map_err(PreloginConfigError::Ssl)?;
+        let common = LoginSettings::from_settings(settings, conn, "imap")?;
         Ok(PreloginSettings {
-            login_greeting,
-            login_trusted_networks,
+            login_greeting: common.login_greeting,
+            login_trusted_networks: common.login_trusted_networks,
             imap_capability: settings.read("imap_capability")?,
             imap_literal_minus: settings.bool("imap_literal_minus"),
             imap_id_send: settings.read("imap_id_send")?,
             imap_id_log: settings.read("imap_id_log")?,
-            ssl,
-            disable_plaintext_auth: settings.bool("disable_plaintext_auth"),
-            auth_ssl_require_client_cert: settings.bool("auth_ssl_require_client_cert"),
-            auth_verbose: settings.bool("auth_verbose"),
+            ssl: common.ssl,
+            disable_plaintext_auth: common.disable_plaintext_auth,
+            auth_ssl_require_client_cert: common.auth_ssl_require_client_cert,
+            auth_verbose: common.auth_verbose,
             login_timeout: LOGIN_TIMEOUT,
             max_line_length: LOGIN_MAX_LINE_LENGTH,
         })
@@ -91,50 +80,7 @@ impl PreloginSettings {
 }
 
 /// Settings the pre-login session cannot work with.
-#[derive(Debug)]
-pub enum PreloginConfigError {
-    /// A `key = <file` value could not be read.
-    Config(ConfigError),
-    TrustedNetworks(InvalidNetwork),
-    Ssl(String),
-    /// A `%` variable that does not exist in a login setting.
-    Expand(VarError),
-}
-
-impl fmt::Display for PreloginConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PreloginConfigError::Config(e) => e.fmt(f),
-            PreloginConfigError::TrustedNetworks(e) => write!(f, "login_trusted_networks: {e}"),
-            PreloginConfigError::Ssl(e) => f.write_str(e),
-            PreloginConfigError::Expand(e) => write!(f, "Failed to expand settings: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for PreloginConfigError {}
-
-/// The variables of login settings (Dovecot's `login_set_var_expand_table`).
-fn login_vars(conn: &ConnInfo, service: &str) -> Vars {
-    let local = conn.local.ip().to_string();
-    let remote = conn.remote.ip().to_string();
-    let pid = std::process::id().to_string();
-    let mut vars = Vars::new();
-    vars.set(Some(b'l'), Some("lip"), Some(&local));
-    vars.set(Some(b'r'), Some("rip"), Some(&remote));
-    vars.set(Some(b'p'), Some("pid"), Some(&pid));
-    vars.set(Some(b's'), Some("service"), Some(service));
-    vars.set(None, Some("local_name"), None);
-    vars.set(None, Some("local_ip"), Some(&local));
-    vars.set(None, Some("remote_ip"), Some(&remote));
-    vars
-}
-
-impl From<ConfigError> for PreloginConfigError {
-    fn from(e: ConfigError) -> Self {
-        PreloginConfigError::Config(e)
-    }
-}
+pub use crate::login::settings::LoginConfigError as PreloginConfigError;
 
 #[cfg(test)]
 mod tests {

@@ -9,11 +9,12 @@ use std::io::{self, Read, Write};
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
-use crate::config::var_expand::{self, VarTable, Vars};
+use crate::config::var_expand::{self, Layered, Vars};
 use crate::config::Settings;
 use crate::imap::capability::postlogin_capability;
 use crate::imap::session::{Disconnect, Session, SessionSettings, SessionStats, WaitInput, Wake};
 use crate::imap::storage_session::StorageSession;
+use crate::net::counted::Prefixed;
 use crate::net::SocketTimeouts;
 use crate::storage::error::CRITICAL_TEXT;
 use crate::storage::user::{MailUser, MailUserInfo};
@@ -53,32 +54,12 @@ impl LoginReply {
 }
 
 /// The client's input: what the login process had read already, then the socket.
-struct Prefixed<S> {
-    prefix: io::Cursor<Vec<u8>>,
-    inner: S,
-}
-
-impl<S> Prefixed<S> {
-    fn has_prefix(&self) -> bool {
-        (self.prefix.position() as usize) < self.prefix.get_ref().len()
-    }
-}
-
-impl<S: Read> Read for Prefixed<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.has_prefix() {
-            return self.prefix.read(buf);
-        }
-        self.inner.read(buf)
-    }
-}
-
 impl<S: WaitInput> WaitInput for Prefixed<S> {
     fn wait_input(&self, timeout: Duration, change: Option<BorrowedFd<'_>>) -> io::Result<Wake> {
         if self.has_prefix() {
             return Ok(Wake::Input);
         }
-        self.inner.wait_input(timeout, change)
+        self.get_ref().wait_input(timeout, change)
     }
 }
 
@@ -171,10 +152,7 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
         settings.imap_literal_minus,
         mail.has_special_use_mailboxes(),
     );
-    let input = Prefixed {
-        prefix: io::Cursor::new(input),
-        inner: reader,
-    };
+    let input = Prefixed::new(input, reader);
     let mut session = Session::new(&mut mail, input, writer, &session_settings);
     let capability = session_settings.capability.clone();
     let reply = if login.untagged_capability {
@@ -198,33 +176,16 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
     log::info!("Disconnected: {reason} {stats}");
 }
 
-/// The logout variables first, then the user's (where `%i` is the uid).
-struct LogoutVars<'a> {
-    logout: Vars,
-    user: &'a Vars,
-}
-
-impl VarTable for LogoutVars<'_> {
-    fn short(&self, key: u8) -> Option<&str> {
-        self.logout.short(key).or_else(|| self.user.short(key))
-    }
-    fn long(&self, name: &str) -> Option<&str> {
-        self.logout.long(name).or_else(|| self.user.long(name))
-    }
-    fn func(&self, name: &str, data: &str) -> Option<String> {
-        self.user.func(name, data)
-    }
-}
-
 /// `imap_logout_format` for this session (`%{autoexpunged}` is 0: cote has no
 /// autoexpunge yet).
 fn logout_stats(format: &str, user_vars: &Vars, stats: &SessionStats) -> String {
     let mut vars = Vars::new();
     stats.set_vars(&mut vars);
     vars.set(None, Some("autoexpunged"), Some("0"));
-    let table = LogoutVars {
-        logout: vars,
-        user: user_vars,
+    // The logout variables first, then the user's (where `%i` is the uid).
+    let table = Layered {
+        first: &vars,
+        then: user_vars,
     };
     var_expand::expand(format, &table).unwrap_or_else(|e| {
         log::error!("Failed to expand imap_logout_format={format}: {e}");
@@ -275,10 +236,7 @@ mod tests {
     #[test]
     fn prefixed_input_is_ready_at_once() {
         let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let mut input = Prefixed {
-            prefix: io::Cursor::new(b"x".to_vec()),
-            inner: a,
-        };
+        let mut input = Prefixed::new(b"x".to_vec(), a);
         assert_eq!(
             input.wait_input(Duration::from_secs(10), None).unwrap(),
             Wake::Input

@@ -8,18 +8,18 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::auth::client::AuthClient;
-use crate::config::FilterQuery;
-use crate::imap::capability::{prelogin_capability, CapabilityInputs, SaslMech};
+use crate::imap::capability::{prelogin_capability, CapabilityInputs};
 use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
 use crate::imap::parser::{
     Arg, ArgOptions, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
 };
+use crate::login::tls::{self, TlsFailure};
+use crate::login::{AuthAttempts, SaslMech};
 use crate::net::conn::parse_ip;
-use crate::net::tls::{TlsError, TlsServer};
+use crate::net::tls::TlsServer;
 use crate::net::{
     ClientStream, ConnInfo, DeadlineStream, LineError, LineReader, ResponseWriter, SslMode,
 };
@@ -94,15 +94,7 @@ impl fmt::Display for Disconnect {
     }
 }
 
-/// What a login session may use besides the client: the auth service and TLS.
-#[derive(Clone, Copy, Default)]
-pub struct LoginServices<'a> {
-    /// The auth service's socket for logins (`login/login`), as this process sees it. `None`:
-    /// no authentication here (LOGIN and AUTHENTICATE are refused as unavailable).
-    pub auth_socket: Option<&'a Path>,
-    /// TLS contexts prepared at startup; `None`: no TLS in this process.
-    pub tls: Option<&'a TlsServer>,
-}
+pub use crate::login::LoginServices;
 
 /// A client that logged in: everything the mail process needs to take over.
 pub struct LoggedIn {
@@ -182,26 +174,11 @@ fn start_tls(
     tls: Option<&TlsServer>,
     deadline: Option<Instant>,
 ) -> Result<ClientStream, Disconnect> {
-    let Some(tls) = tls else {
-        log::error!("TLS is not available in this process");
-        return Err(Disconnect::TlsInitFailed);
-    };
-    let query = FilterQuery {
-        protocol: Some("imap".into()),
-        local_ip: Some(conn.local.ip()),
-        remote_ip: Some(conn.remote.ip()),
-        local_name: None,
-    };
-    match tls.accept(stream, &query, deadline) {
-        Ok(s) => Ok(ClientStream::tls(s)),
-        Err(TlsError::Context(e)) => {
-            let info = conn.login_log_elements("", None, None, true);
-            log::error!("Failed to initialize SSL server context: {e}: {info}");
-            Err(Disconnect::TlsInitFailed)
-        }
-        Err(TlsError::Timeout) => Err(Disconnect::Inactivity),
-        Err(e @ TlsError::Handshake(_)) => Err(Disconnect::TlsHandshake(e.to_string())),
-    }
+    tls::start_tls(stream, conn, tls, deadline, "imap").map_err(|e| match e {
+        TlsFailure::InitFailed => Disconnect::TlsInitFailed,
+        TlsFailure::Timeout => Disconnect::Inactivity,
+        TlsFailure::Handshake(e) => Disconnect::TlsHandshake(e),
+    })
 }
 
 /// Ends the session: `Err` carries the reason.
@@ -235,37 +212,6 @@ pub(super) struct Session<'a> {
     pub(super) capability_requested: bool,
     /// What the disconnect line says about authentication.
     pub(super) attempts: AuthAttempts,
-}
-
-/// The authentication history of a session, for Dovecot's disconnect reasons.
-#[derive(Debug, Default)]
-pub(super) struct AuthAttempts {
-    pub count: u32,
-    pub first: Option<Instant>,
-    /// The user name from the last attempt (`user=<...>` in log lines).
-    pub user: String,
-    /// The mechanism of the last attempt.
-    pub mechanism: Option<String>,
-    /// Dovecot's `code=` of the last failure, or the login-side reason.
-    pub last_failure: Option<FailureKind>,
-    /// The last attempt was aborted by the client (`*`).
-    pub aborted: bool,
-    /// The auth service could not be talked to.
-    pub service_failed: bool,
-}
-
-/// Failure kinds that have their own disconnect reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum FailureKind {
-    AuthzFailed,
-    TempFail,
-    UserDisabled,
-    PassExpired,
-    InvalidBase64,
-    LoginDisabled,
-    MechInvalid,
-    PlaintextDisallowed,
-    Other,
 }
 
 impl<'a> Session<'a> {
@@ -334,16 +280,7 @@ impl<'a> Session<'a> {
 
     /// The mechanisms the auth service offers, in its order.
     pub(super) fn mechanisms(&self) -> Vec<SaslMech> {
-        self.auth.as_ref().map_or_else(Vec::new, |auth| {
-            auth.mechanisms
-                .iter()
-                .map(|m| SaslMech {
-                    name: m.name.to_ascii_uppercase(),
-                    plaintext: m.plaintext(),
-                    private: m.flags.iter().any(|f| f == "private"),
-                })
-                .collect()
-        })
+        SaslMech::offered_by(self.auth.as_ref())
     }
 
     fn compute_capability(&self) -> String {
@@ -374,41 +311,9 @@ impl<'a> Session<'a> {
 
     /// Dovecot's parenthesized explanation after `Disconnected: <reason>`.
     fn disconnect_suffix(&self) -> String {
-        let a = &self.attempts;
-        if a.count == 0 {
-            let secs = self.conn.accepted_at.elapsed().as_secs();
-            return format!("(no auth attempts in {secs} secs)");
-        }
-        if self.settings.auth_ssl_require_client_cert && !self.stream.is_tls() {
-            return "(cert required, client didn't start TLS)".into();
-        }
-        if a.aborted && a.count == 1 {
-            return "(aborted authentication)".into();
-        }
-        if a.service_failed {
-            return "(auth process communication failure)".into();
-        }
-        let secs = a.first.map_or(0, |t| t.elapsed().as_secs());
-        match a.last_failure {
-            Some(FailureKind::AuthzFailed) => {
-                format!(
-                    "(authorization failed, {} attempts in {secs} secs)",
-                    a.count
-                )
-            }
-            Some(FailureKind::TempFail) => "(auth service reported temporary failure)".into(),
-            Some(FailureKind::UserDisabled) => "(user disabled)".into(),
-            Some(FailureKind::PassExpired) => "(password expired)".into(),
-            Some(FailureKind::InvalidBase64) => "(sent invalid base64 in response)".into(),
-            Some(FailureKind::LoginDisabled) => "(login disabled)".into(),
-            Some(FailureKind::MechInvalid) => "(tried to use unsupported auth mechanism)".into(),
-            Some(FailureKind::PlaintextDisallowed) => {
-                "(tried to use disallowed plaintext auth)".into()
-            }
-            Some(FailureKind::Other) | None => {
-                format!("(auth failed, {} attempts in {secs} secs)", a.count)
-            }
-        }
+        let cert_required = self.settings.auth_ssl_require_client_cert && !self.stream.is_tls();
+        self.attempts
+            .disconnect_suffix(self.conn.accepted_at, cert_required)
     }
 
     fn run(&mut self) -> Result<Box<LoggedIn>, Disconnect> {
@@ -740,7 +645,8 @@ impl<'a> Session<'a> {
     }
 
     /// What the session hands over after a login: the reader's unprocessed input goes with
-    /// it. (The reader and writer hold the stream's other handles; they go with the session.)
+    /// it, and the answers to commands pipelined before the login are sent first. (The
+    /// reader and writer hold the stream's other handles; they go with the session.)
     pub(super) fn logged_in(
         &mut self,
         tag: &str,
@@ -748,9 +654,10 @@ impl<'a> Session<'a> {
         mechanism: String,
         auth: AuthClient,
         auth_id: u32,
-    ) -> Box<LoggedIn> {
+    ) -> Result<Box<LoggedIn>, Disconnect> {
+        self.flush()?;
         let input = self.reader.take_buffered();
-        Box::new(LoggedIn {
+        Ok(Box::new(LoggedIn {
             stream: self.stream.clone(),
             conn: self.conn.clone(),
             secured: self.secured,
@@ -761,7 +668,7 @@ impl<'a> Session<'a> {
             tag: tag.to_string(),
             untagged_capability: self.capability_requested,
             input,
-        })
+        }))
     }
 }
 

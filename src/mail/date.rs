@@ -250,9 +250,38 @@ pub fn format_imap_datetime(ts: i64, offset_minutes: i32) -> String {
     )
 }
 
+/// RFC 5322's date-time (`Sat, 28 Nov 2026 21:29:20 +0000`) for `ts` shown in the zone
+/// `offset_minutes` east of UTC, as Dovecot's `message_date_create` writes it.
+pub fn format_message_date(ts: i64, offset_minutes: i32) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let local = ts + i64::from(offset_minutes) * 60;
+    let (year, month0, day, hour, min, sec) = civil_from_timestamp(local);
+    let weekday = WEEKDAYS[local.div_euclid(86_400).rem_euclid(7) as usize];
+    let sign = if offset_minutes >= 0 { '+' } else { '-' };
+    let off = offset_minutes.unsigned_abs();
+    format!(
+        "{weekday}, {day:02} {} {year:04} {hour:02}:{min:02}:{sec:02} {sign}{:02}{:02}",
+        std::str::from_utf8(MONTHS[month0 as usize]).unwrap_or("Jan"),
+        off / 60,
+        off % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_date_format() {
+        assert_eq!(
+            format_message_date(1_795_901_360, 0),
+            "Sat, 28 Nov 2026 21:29:20 +0000"
+        );
+        assert_eq!(
+            format_message_date(0, -90),
+            "Wed, 31 Dec 1969 22:30:00 -0130"
+        );
+    }
 
     #[test]
     fn message_dates() {

@@ -16,8 +16,9 @@ use std::time::Duration;
 use super::handoff::{self, HandoffRequest};
 use super::privileges::{self, Restrict};
 use crate::auth::client::{MasterClient, UserReply};
-use crate::config::var_expand::{self, MailUserVars, Vars};
+use crate::config::var_expand::{self, MailUserVars, VarTable, Vars};
 use crate::config::{Config, FilterQuery, Settings};
+use crate::storage::user::MailUserInfo;
 
 /// How long the login process may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,6 +37,31 @@ pub struct MailLogin {
     pub setup: Result<(), String>,
     /// The variables of mail settings for this user (`mail_log_prefix`, logout formats).
     pub vars: Vars,
+}
+
+impl MailLogin {
+    /// Who the user is, for the storage (`MailUser`) of `service`: the userdb's answer as
+    /// the process applied it (uid, gid, home).
+    pub fn user_info(&self, service: &str) -> MailUserInfo {
+        let var = |name: &str| {
+            self.vars
+                .long(name)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        MailUserInfo {
+            username: self.user.clone(),
+            home: var("home"),
+            uid: var("uid").and_then(|v| v.parse().ok()),
+            gid: var("gid").and_then(|v| v.parse().ok()),
+            mail: field(&self.userdb_fields, "mail").map(str::to_string),
+            service: service.to_string(),
+            session: Some(self.request.session_id.clone()),
+            local_ip: Some(self.request.local.ip().to_string()),
+            remote_ip: Some(self.request.remote.ip().to_string()),
+            userdb_fields: Some(self.userdb_fields.clone()),
+        }
+    }
 }
 
 /// Why a hand-off was refused (logged; the login process tells the client).
@@ -117,13 +143,7 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         ..MailUserVars::default()
     };
     // The user becomes who the userdb says before anything the client sent is looked at.
-    let setup = mail_user_restrict(&settings, &userdb_fields, &mut user_vars).and_then(|r| {
-        if privileges::is_root() {
-            privileges::restrict_access(&r)
-        } else {
-            Ok(())
-        }
-    });
+    let setup = become_user(&settings, &userdb_fields, &mut user_vars);
     let vars = Vars::mail_user(&user_vars);
     // Auth succeeded, so the login process logs the login either way (as Dovecot's does); a
     // failed setup is the mail process's to report.
@@ -162,6 +182,22 @@ fn chroot_allowed(valid: &str, dir: &str) -> bool {
     valid
         .split(':')
         .any(|prefix| !prefix.is_empty() && dir.starts_with(prefix))
+}
+
+/// Makes this process the user the userdb `fields` describe (when started as root; as
+/// anyone else, only `vars` is filled in): uid, gid, groups, chroot. Fills in the uid, gid
+/// and home of `vars`.
+pub fn become_user(
+    settings: &Settings,
+    fields: &[(String, String)],
+    vars: &mut MailUserVars,
+) -> Result<(), String> {
+    let restrict = mail_user_restrict(settings, fields, vars)?;
+    if privileges::is_root() {
+        privileges::restrict_access(&restrict)
+    } else {
+        Ok(())
+    }
 }
 
 /// What the mail process becomes for this user (Dovecot's `service_parse_privileges` and

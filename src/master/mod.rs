@@ -28,7 +28,7 @@ mod worker;
 pub use connection::{Address, Connection, ListenerInfo, Stream};
 pub use registry::{Handler, InitHook, Registry};
 pub use settings::{
-    InetListenerSpec, MasterSettings, ServiceDefaults, ServiceIdentity, ServiceSpec,
+    log_settings, InetListenerSpec, MasterSettings, ServiceDefaults, ServiceIdentity, ServiceSpec,
     UnixListenerSpec,
 };
 

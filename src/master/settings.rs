@@ -249,7 +249,8 @@ fn debug(config: &Config, s: &Section<'_>) -> bool {
     config.settings(&query).bool(key)
 }
 
-fn log_settings(g: &Settings<'_>) -> LogSettings {
+/// The log destinations a configuration names (also for tools that log on their own).
+pub fn log_settings(g: &Settings<'_>) -> LogSettings {
     LogSettings {
         log_path: g.str("log_path").to_string(),
         info_log_path: g.str("info_log_path").to_string(),

@@ -4,6 +4,7 @@
 
 pub mod client_stream;
 pub mod conn;
+pub mod counted;
 pub mod deadline;
 pub mod line_reader;
 pub mod response_writer;

@@ -178,6 +178,10 @@ pub trait Mailbox {
     fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()>;
     /// For hard-link copies: the message's current file and the mailbox's file permissions.
     fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>>;
+    /// Records POP3 UIDLs (`pop3_save_uidl`, Maildir's `P` uidlist field) so that they stay
+    /// what they are whatever `pop3_uidl_format` says later: (uid, uidl); messages gone
+    /// meanwhile are skipped.
+    fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()>;
     /// A descriptor that becomes readable when this host changes the mailbox (IDLE waits on
     /// it); watching starts at the first call and [`sync`](Self::sync) rearms it. `None`
     /// where there is no such thing: other hosts' changes are only seen by syncing.

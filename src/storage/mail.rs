@@ -258,6 +258,12 @@ impl Mail {
         &self.guid
     }
 
+    /// The backend's name for the message (Maildir: the file's base name, without the
+    /// `:2,` info): Dovecot's storage id, POP3's `%f`.
+    pub fn storage_id(&self) -> String {
+        String::from_utf8_lossy(&self.file.base).into_owned()
+    }
+
     /// The POP3 UIDL the uidlist records for this message (`P` field), if any.
     pub fn pop3_uidl(&self) -> Option<&str> {
         self.pop3_uidl.as_deref()

@@ -17,5 +17,6 @@ pub mod mbox;
 pub mod mutf7;
 pub mod names;
 pub mod namespace;
+pub mod session_lock;
 pub mod settings;
 pub mod user;

@@ -82,6 +82,8 @@ const LIVE_DIFFERENCES: &[(&str, &str)] = &[
 
 /// How long the server may stay silent before a case's answer is taken as complete.
 const QUIET: Duration = Duration::from_millis(1500);
+/// How long a loaded machine may take between two lines of an answer that has an end.
+const ANSWER_LIMIT: Duration = Duration::from_secs(30);
 /// Cases run on this many connections at once.
 const THREADS: usize = 4;
 
@@ -224,7 +226,10 @@ fn run_case(server: &Server, case: &Case, user: &str) -> Result<(), String> {
     if trailer {
         conn.send(b"ZZZ X-COTE-END\r\n");
     }
-    let (mut lines, ended) = conn.read(|l| trailer && l.starts_with(b"ZZZ "), QUIET);
+    // With the trailer, its answer marks the end however slow the server is; without it,
+    // only silence can.
+    let wait = if trailer { ANSWER_LIMIT } else { QUIET };
+    let (mut lines, ended) = conn.read(|l| trailer && l.starts_with(b"ZZZ "), wait);
     if ended {
         lines.pop();
     }

@@ -1,6 +1,7 @@
 //! SASL mechanisms as the auth service runs them: each one turns client data into the next
 //! step (a challenge, success, failure), asking the passdbs through the engine.
 
+pub mod apop;
 mod cram_md5;
 mod plaintext;
 mod scram;
@@ -103,6 +104,7 @@ static MECHANISMS: &[Mechanism] = &[
     scram::SCRAM_SHA1,
     scram::SCRAM_SHA256,
     plaintext::ANONYMOUS,
+    apop::APOP,
 ];
 
 /// The mechanism called `name` (any case), if cote has it.

@@ -81,6 +81,8 @@ pub(super) struct NotFinished;
 pub struct ClientConnection {
     writer: Mutex<UnixStream>,
     pub cookie: [u8; 16],
+    /// The CUID sent in the handshake.
+    connect_uid: u32,
     pid: Mutex<u32>,
     /// The client's protocol minor version (before 1.2 an empty `resp=` means none).
     minor_version: std::sync::atomic::AtomicU32,
@@ -153,9 +155,11 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
             return;
         }
     };
+    let connect_uid = service.next_connect_uid.fetch_add(1, Ordering::Relaxed);
     let conn = Arc::new(ClientConnection {
         writer: Mutex::new(writer),
         cookie,
+        connect_uid,
         pid: Mutex::new(0),
         minor_version: std::sync::atomic::AtomicU32::new(0),
         login_requests,
@@ -169,7 +173,6 @@ pub(super) fn serve(service: &Arc<AuthService>, stream: UnixStream, login_reques
             return;
         }
     };
-    let connect_uid = service.next_connect_uid.fetch_add(1, Ordering::Relaxed);
     let mut handshake = String::from("VERSION\t1\t2\n");
     for m in &auth.mechanisms {
         handshake.push_str("MECH\t");
@@ -411,6 +414,7 @@ fn auth_begin(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, args: &s
     let mut request = AuthRequest::new(Arc::clone(&auth.settings));
     request.id = id;
     request.client_pid = pid;
+    request.connect_uid = conn.connect_uid;
     request.mech = Some(mech.name);
     request.auth_only = !conn.login_requests;
     for (k, v) in &params {

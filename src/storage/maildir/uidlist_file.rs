@@ -310,6 +310,24 @@ impl UidListFile {
         Ok(true)
     }
 
+    /// Sets extension `key` of several records with one rewrite; records that are gone are
+    /// skipped. Returns how many were set.
+    pub fn set_extensions(
+        &mut self,
+        lock: &mut UidListLock,
+        key: u8,
+        values: &[(u32, &[u8])],
+    ) -> Result<usize, MaildirError> {
+        let set = values
+            .iter()
+            .filter(|(uid, value)| self.list.set_extension(*uid, key, Some(value)))
+            .count();
+        if set > 0 {
+            self.rewrite(lock)?;
+        }
+        Ok(set)
+    }
+
     /// Appends `added` (already in the list), or rewrites when a rewrite is due.
     fn write(
         &mut self,

@@ -137,6 +137,27 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "imap_literal_minus"),
     ("", "imap_logout_format"),
     ("", "imap_max_line_length"),
+    // pop3 (pop3_fast_size_lookups is not)
+    ("", "pop3_client_workarounds"),
+    ("", "pop3_delete_type"),
+    ("", "pop3_deleted_flag"),
+    ("", "pop3_enable_last"),
+    ("", "pop3_lock_session"),
+    ("", "pop3_logout_format"),
+    ("", "pop3_no_flag_updates"),
+    ("", "pop3_reuse_xuidl"),
+    ("", "pop3_save_uidl"),
+    ("", "pop3_uidl_duplicates"),
+    ("", "pop3_uidl_format"),
+    // lmtp and lda (lmtp_rcpt_check_quota, lmtp_user_concurrency_limit, lmtp_proxy and
+    // lda_mailbox_autosubscribe are not)
+    ("", "hostname"),
+    ("", "lda_mailbox_autocreate"),
+    ("", "lmtp_add_received_header"),
+    ("", "lmtp_hdr_delivery_address"),
+    ("", "lmtp_save_to_detail_mailbox"),
+    ("", "quota_full_tempfail"),
+    ("", "recipient_delimiter"),
     // passdb { } and userdb { }
     ("passdb", "args"),
     ("passdb", "auth_verbose"),

@@ -695,6 +695,25 @@ impl Mailbox for MaildirMailbox {
         Ok(())
     }
 
+    fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()> {
+        let vname = self.core.vname.clone();
+        let result = (|| {
+            self.writable()?;
+            let values: Vec<(u32, &[u8])> =
+                uidls.iter().map(|(uid, u)| (*uid, u.as_bytes())).collect();
+            self.run(|mb| {
+                mb.with_locks(true, |core, _, ul| {
+                    core.uidlist
+                        .set_extensions(ul, b'P', &values)
+                        .map_err(|e| StorageError::from_maildir(Some(&core.vname), &e))
+                })
+            })?
+            .ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
+            .map(drop)
+        })();
+        result.map_err(|e| e.finish(&vname))
+    }
+
     fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
         if let ChangeWatch::NotAsked = self.watch {
             let (new, cur) = (self.core.dir.join("new"), self.core.dir.join("cur"));

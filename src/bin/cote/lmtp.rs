@@ -1,0 +1,335 @@
+//! `service lmtp`: LMTP on its unix and inet listeners. Recipients are looked up in the
+//! userdb (`auth-userdb`); each delivery runs in a child process that becomes the recipient
+//! (uid, gid, groups, as a mail process does) and saves through the storage API, so files
+//! are created as the user and a failure stays with that recipient.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use cote::auth::client::{MasterClient, UserReply};
+use cote::config::var_expand::{self, MailUserVars, Vars};
+use cote::config::{Config, FilterQuery, Settings};
+use cote::delivery;
+use cote::lmtp::message::HdrDeliveryAddress;
+use cote::lmtp::{serve_lmtp, Delivered, Deliverer, LmtpSettings, Lookup, Peer, Recipient};
+use cote::master::mail_login::become_user;
+use cote::master::{Connection, Stream};
+use cote::net::conn::parse_networks;
+use cote::storage::error::{ErrorKind, StorageError};
+use cote::storage::user::{MailUser, MailUserInfo};
+
+/// `service lmtp`: one connection per call.
+pub fn lmtp(config: &Config, conn: Connection) {
+    let peer_ip = conn.remote.ip();
+    let settings = config.settings(&FilterQuery {
+        protocol: Some("lmtp".into()),
+        local_ip: conn.local.ip(),
+        remote_ip: peer_ip,
+        local_name: None,
+    });
+    let hdr_delivery_address =
+        match HdrDeliveryAddress::parse(settings.str("lmtp_hdr_delivery_address")) {
+            Some(h) => h,
+            None => {
+                log::error!("Invalid lmtp_hdr_delivery_address");
+                return;
+            }
+        };
+    let hostname = match settings.str("hostname") {
+        "" => cote::hostname::hostname()
+            .unwrap_or("localhost")
+            .to_string(),
+        name => name.to_string(),
+    };
+    let trusted_networks = match parse_networks(settings.str("login_trusted_networks")) {
+        Ok(n) => n,
+        Err(e) => {
+            log::error!("login_trusted_networks: {e}");
+            return;
+        }
+    };
+    let lmtp_settings = LmtpSettings {
+        hostname,
+        login_greeting: settings.str("login_greeting").to_string(),
+        recipient_delimiter: settings.str("recipient_delimiter").to_string(),
+        lmtp_add_received_header: settings.bool("lmtp_add_received_header"),
+        lmtp_hdr_delivery_address: hdr_delivery_address,
+        trusted_networks,
+    };
+    let peer = Peer {
+        ip: peer_ip,
+        name: peer_ip.map_or_else(|| "local".to_string(), |ip| ip.to_string()),
+    };
+    let mut deliverer = UserDelivery {
+        settings: &settings,
+        userdb_socket: crate::base_dir_path(config, "auth-userdb"),
+        userdb: None,
+        users: HashMap::new(),
+        local_ip: conn.local.ip().map(|ip| ip.to_string()),
+        remote_ip: peer_ip.map(|ip| ip.to_string()),
+    };
+    let reader = match &conn.stream {
+        Stream::Tcp(s) => s.try_clone().map(Stream::Tcp),
+        Stream::Unix(s) => s.try_clone().map(Stream::Unix),
+    };
+    let reader = match reader {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("dup() failed: {e}");
+            return;
+        }
+    };
+    let _ = reader.set_read_timeout(Some(cote::lmtp::session::IDLE_TIMEOUT));
+    let _ = conn
+        .stream
+        .set_write_timeout(Some(cote::lmtp::session::IDLE_TIMEOUT));
+    serve_lmtp(reader, conn.stream, &lmtp_settings, &peer, &mut deliverer);
+}
+
+/// Looks recipients up in the userdb and delivers as each of them.
+struct UserDelivery<'a> {
+    settings: &'a Settings<'a>,
+    userdb_socket: PathBuf,
+    userdb: Option<MasterClient>,
+    /// The userdb's answer for each user looked up: its user name and fields.
+    users: HashMap<String, (String, Vec<(String, String)>)>,
+    local_ip: Option<String>,
+    remote_ip: Option<String>,
+}
+
+impl Deliverer for UserDelivery<'_> {
+    fn lookup(&mut self, user: &str) -> Lookup {
+        if self.userdb.is_none() {
+            match MasterClient::connect(&self.userdb_socket) {
+                Ok(c) => self.userdb = Some(c),
+                Err(e) => {
+                    log::error!(
+                        "Failed to lookup user {user}: connect({}) failed: {}",
+                        self.userdb_socket.display(),
+                        cote::errtext::os_error_text(&e)
+                    );
+                    return Lookup::TempFail;
+                }
+            }
+        }
+        let mut params = Vec::new();
+        if let Some(ip) = &self.local_ip {
+            params.push(("lip".to_string(), ip.clone()));
+        }
+        if let Some(ip) = &self.remote_ip {
+            params.push(("rip".to_string(), ip.clone()));
+        }
+        let reply = match self.userdb.as_mut() {
+            Some(client) => client.user(user, "lmtp", &params),
+            None => return Lookup::TempFail,
+        };
+        match reply {
+            Ok(UserReply::User { user: name, fields }) => {
+                self.users.insert(user.to_string(), (name, fields));
+                Lookup::Found
+            }
+            Ok(UserReply::NotFound) => Lookup::NotFound,
+            Ok(UserReply::Fail { reason }) => {
+                log::error!(
+                    "Failed to lookup user {user}: {}",
+                    reason.unwrap_or_else(|| "Internal error".into())
+                );
+                Lookup::TempFail
+            }
+            Err(e) => {
+                // The connection is unusable; the next lookup reconnects.
+                self.userdb = None;
+                log::error!(
+                    "Failed to lookup user {user}: {}",
+                    cote::errtext::os_error_text(&e)
+                );
+                Lookup::TempFail
+            }
+        }
+    }
+
+    fn deliver(&mut self, rcpt: &Recipient, message: &[u8]) -> Delivered {
+        let Some((name, fields)) = self.users.get(&rcpt.user) else {
+            return internal_failure();
+        };
+        let vars = MailUserVars {
+            user: name.clone(),
+            service: "lmtp".into(),
+            local_ip: self.local_ip.clone(),
+            remote_ip: self.remote_ip.clone(),
+            session: Some(rcpt.session_id.clone()),
+            userdb_fields: Some(fields.clone()),
+            ..MailUserVars::default()
+        };
+        in_child(|| save_as_user(self.settings, fields, vars, &rcpt.detail, message))
+    }
+}
+
+fn internal_failure() -> Delivered {
+    Delivered::TempFail {
+        text: "Temporary internal error".into(),
+        internal: true,
+    }
+}
+
+/// Runs `work` in a child process (which becomes the user there) and returns its result.
+fn in_child(work: impl FnOnce() -> Delivered) -> Delivered {
+    let (mut parent_end, mut child_end) = match UnixStream::pair() {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("socketpair() failed: {}", cote::errtext::os_error_text(&e));
+            return internal_failure();
+        }
+    };
+    // SAFETY: the lmtp worker is single-threaded; the child only runs `work` and exits.
+    match unsafe { nix::unistd::fork() } {
+        Err(e) => {
+            log::error!("fork() failed: {}", e.desc());
+            internal_failure()
+        }
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(parent_end);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .unwrap_or_else(|_| internal_failure());
+            let _ = child_end.write_all(encode(&result).as_bytes());
+            drop(child_end);
+            std::process::exit(0)
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(child_end);
+            let mut answer = String::new();
+            let read = parent_end.read_to_string(&mut answer);
+            let _ = nix::sys::wait::waitpid(child, None);
+            match read {
+                Ok(_) => decode(&answer).unwrap_or_else(|| {
+                    log::error!("Delivery process {child} ended without a result");
+                    internal_failure()
+                }),
+                Err(e) => {
+                    log::error!(
+                        "Reading the delivery result failed: {}",
+                        cote::errtext::os_error_text(&e)
+                    );
+                    internal_failure()
+                }
+            }
+        }
+    }
+}
+
+/// A result over the child's socket: `KIND\ttext`.
+fn encode(d: &Delivered) -> String {
+    let (kind, text) = match d {
+        Delivered::Saved => ("saved", ""),
+        Delivered::TempFail {
+            text,
+            internal: true,
+        } => ("internal", text.as_str()),
+        Delivered::TempFail { text, .. } => ("temp", text.as_str()),
+        Delivered::OverQuota {
+            text,
+            temporary: true,
+        } => ("quota-temp", text.as_str()),
+        Delivered::OverQuota { text, .. } => ("quota", text.as_str()),
+        Delivered::Rejected(text) => ("rejected", text.as_str()),
+    };
+    format!("{kind}\t{}", text.replace(['\t', '\r', '\n'], " "))
+}
+
+fn decode(s: &str) -> Option<Delivered> {
+    let (kind, text) = s.split_once('\t')?;
+    let text = text.to_string();
+    Some(match kind {
+        "saved" => Delivered::Saved,
+        "internal" => Delivered::TempFail {
+            text,
+            internal: true,
+        },
+        "temp" => Delivered::TempFail {
+            text,
+            internal: false,
+        },
+        "quota-temp" => Delivered::OverQuota {
+            text,
+            temporary: true,
+        },
+        "quota" => Delivered::OverQuota {
+            text,
+            temporary: false,
+        },
+        "rejected" => Delivered::Rejected(text),
+        _ => return None,
+    })
+}
+
+/// In the delivery child: becomes the user and saves `message` into the detail mailbox
+/// (`lmtp_save_to_detail_mailbox`) or INBOX.
+fn save_as_user(
+    settings: &Settings,
+    fields: &[(String, String)],
+    mut vars: MailUserVars,
+    detail: &str,
+    message: &[u8],
+) -> Delivered {
+    if let Err(e) = become_user(settings, fields, &mut vars) {
+        log::error!("{e}");
+        return internal_failure();
+    }
+    let expanded = Vars::mail_user(&vars);
+    match var_expand::expand(settings.str("mail_log_prefix"), &expanded) {
+        Ok(prefix) => cote::log::set_prefix(&prefix),
+        Err(e) => log::error!("Failed to expand mail_log_prefix: {e}"),
+    }
+    let info = MailUserInfo {
+        username: vars.user.clone(),
+        home: vars.home.clone(),
+        uid: vars.uid,
+        gid: vars.gid,
+        mail: fields
+            .iter()
+            .find(|(k, _)| k == "mail")
+            .map(|(_, v)| v.clone()),
+        service: "lmtp".into(),
+        session: vars.session.clone(),
+        local_ip: vars.local_ip.clone(),
+        remote_ip: vars.remote_ip.clone(),
+        userdb_fields: Some(fields.to_vec()),
+    };
+    let mut user = match MailUser::new(settings, info) {
+        Ok(u) => u,
+        Err(e) => return failure(&e, settings),
+    };
+    let wanted = if settings.bool("lmtp_save_to_detail_mailbox") && !detail.is_empty() {
+        detail
+    } else {
+        "INBOX"
+    };
+    let autocreate = settings.bool("lda_mailbox_autocreate");
+    match delivery::deliver(&mut user, wanted, autocreate, message) {
+        Ok(_) => Delivered::Saved,
+        Err(e) => failure(&e, settings),
+    }
+}
+
+/// A storage failure as the recipient's reply (over quota: temporary with
+/// `quota_full_tempfail`).
+fn failure(e: &StorageError, settings: &Settings) -> Delivered {
+    let text = e.client_text().to_string();
+    log::error!(
+        "Saving the message failed: {}",
+        e.internal().unwrap_or(&text)
+    );
+    match e.kind() {
+        ErrorKind::NoQuota => Delivered::OverQuota {
+            text,
+            temporary: settings.bool("quota_full_tempfail"),
+        },
+        ErrorKind::Temp | ErrorKind::Unavailable | ErrorKind::InUse => Delivered::TempFail {
+            text,
+            internal: e.internal().is_some(),
+        },
+        _ => Delivered::Rejected(text),
+    }
+}

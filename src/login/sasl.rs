@@ -1,0 +1,97 @@
+//! Relaying one SASL authentication between a client and the auth service: challenges go
+//! to the client (the protocol writes them, `+ <base64>` in IMAP and POP3), its answers come
+//! back a line each, `*` aborts. The auth service decides; what it decided comes back as a
+//! [`SaslOutcome`] for the protocol to answer in its own words.
+
+use std::io;
+
+use crate::auth::base64;
+use crate::auth::client::{AuthClient, AuthParams, AuthReply};
+
+/// The protocol side of the exchange.
+pub trait SaslClient {
+    /// Why the session ends (the client went away, timed out, sent too much).
+    type Error;
+    /// Sends the challenge `data` (decoded) to the client and returns its answer line as
+    /// sent (base64, or `*`), without the line end.
+    fn challenge(&mut self, data: &[u8]) -> Result<Vec<u8>, Self::Error>;
+}
+
+/// How an authentication ended.
+#[derive(Debug)]
+pub enum SaslOutcome {
+    /// Logged in as `user`: the request `id` on the auth connection, for the mail process.
+    Success { id: u32, user: String },
+    /// The auth service refused (FAIL, or OK with `nologin`/`proxy`, which cote treats as a
+    /// refusal): `user` when it named one, `fields` for the reason and code.
+    Refused {
+        user: Option<String>,
+        fields: Vec<(String, String)>,
+    },
+    /// The client sent `*`.
+    Aborted,
+    /// The client's answer was not base64 (the request was cancelled).
+    InvalidResponse,
+    /// The auth service connection failed; it is unusable from now on.
+    ServiceFailed(io::Error),
+}
+
+/// Runs the exchange for `mech` with `initial` (the initial response, decoded).
+pub fn relay<C: SaslClient>(
+    auth: &mut AuthClient,
+    mech: &str,
+    params: &AuthParams,
+    initial: Option<&[u8]>,
+    client: &mut C,
+) -> Result<SaslOutcome, C::Error> {
+    let mut reply = auth.begin(mech, params, initial);
+    loop {
+        let answer = match reply {
+            Ok(r) => r,
+            Err(e) => return Ok(SaslOutcome::ServiceFailed(e)),
+        };
+        match answer {
+            AuthReply::Continue { id, data } => {
+                let line = client.challenge(&data)?;
+                if line == b"*" {
+                    // The auth service needs no answer to a cancel; a failure to send it
+                    // shows at the next request.
+                    let _ = auth.cancel(id);
+                    return Ok(SaslOutcome::Aborted);
+                }
+                let decoded = std::str::from_utf8(&line).ok().map(base64::decode);
+                let Some(Ok(data)) = decoded else {
+                    let _ = auth.cancel(id);
+                    return Ok(SaslOutcome::InvalidResponse);
+                };
+                reply = auth.cont(id, &data);
+            }
+            AuthReply::Ok { id, user, fields } => {
+                // Logins of this user are refused, or proxied elsewhere (which cote does not
+                // do): the reason, if any, is for the client.
+                if fields.iter().any(|(k, _)| k == "nologin" || k == "proxy") {
+                    return Ok(SaslOutcome::Refused {
+                        user: Some(user),
+                        fields,
+                    });
+                }
+                return Ok(SaslOutcome::Success { id, user });
+            }
+            AuthReply::Fail { fields, .. } => {
+                let user = fields
+                    .iter()
+                    .find(|(k, _)| k == "user")
+                    .map(|(_, v)| v.clone());
+                return Ok(SaslOutcome::Refused { user, fields });
+            }
+        }
+    }
+}
+
+/// The `reason=` of a refusal.
+pub fn reason(fields: &[(String, String)]) -> Option<&str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == "reason")
+        .map(|(_, v)| v.as_str())
+}
