@@ -269,10 +269,6 @@ impl Server {
             let _ = writeln!(conf, "  }}");
             let _ = writeln!(conf, "}}");
         }
-        // Mail processes run as the users, each making its own directories under mail/.
-        fs::create_dir(root.join("mail")).map_err(|e| format!("mkdir mail: {e}"))?;
-        fs::set_permissions(root.join("mail"), fs::Permissions::from_mode(0o1777))
-            .map_err(|e| format!("chmod mail: {e}"))?;
         for line in extra_config {
             let _ = writeln!(
                 conf,
