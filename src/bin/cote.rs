@@ -5,13 +5,12 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cote::config::var_expand;
 use cote::config::{Config, FilterQuery};
 use cote::imap::postlogin::{serve_postlogin, LoginReply, PostloginSettings};
 use cote::imap::{
     send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd, PreloginSettings,
 };
-use cote::master::mail_login::{self, MailLogin};
+use cote::master::mail_login::MailLogin;
 use cote::master::privileges::visible_path;
 use cote::master::{cli, Connection, Registry, Stream};
 use cote::net::tls::TlsServer;
@@ -118,31 +117,9 @@ fn hand_over(config: &Config, login: LoggedIn) {
 /// `service imap`: a mail process. It takes over one logged-in client from a login
 /// process, becomes the user, and serves the authenticated state.
 fn imap_mail(config: &Config, conn: Connection) {
-    let Stream::Unix(socket) = conn.stream else {
-        log::error!("service imap: only its login/imap listener is supported");
+    let Some((settings, login)) = login_handoff::take_over(config, conn, "imap") else {
         return;
     };
-    // imap-master serves imap-hibernate and doveadm in Dovecot; cote has neither yet.
-    if conn.listener.name != "login/imap" {
-        log::error!(
-            "service imap: connections to {} are not supported yet",
-            conn.listener.name
-        );
-        return;
-    }
-    let Some(login) = mail_login::accept_login(config, socket, "imap") else {
-        return;
-    };
-    let settings = config.settings(&FilterQuery {
-        protocol: Some("imap".into()),
-        local_ip: Some(login.request.local.ip()),
-        remote_ip: Some(login.request.remote.ip()),
-        local_name: None,
-    });
-    match var_expand::expand(settings.str("mail_log_prefix"), &login.vars) {
-        Ok(prefix) => cote::log::set_prefix(&prefix),
-        Err(e) => log::error!("Failed to expand mail_log_prefix: {e}"),
-    }
     serve_mail_client(&settings, login);
 }
 

@@ -2,9 +2,12 @@
 //! `login/<protocol>` socket; a TLS client stays in the login process, relayed in plaintext
 //! to the mail process.
 
-use cote::config::Config;
+use cote::config::var_expand;
+use cote::config::{Config, FilterQuery, Settings};
 use cote::login::LoggedIn;
 use cote::master::handoff::{self, HandoffRequest};
+use cote::master::mail_login::{self, MailLogin};
+use cote::master::{Connection, Stream};
 use cote::net::{tls_proxy, ClientStream};
 
 /// Hands `login` to the mail process listening on `socket` (relative to base_dir); when
@@ -64,4 +67,38 @@ pub fn hand_over(
             }
         }
     }
+}
+
+/// The mail process's side (`service imap`, `service pop3`): takes over one logged-in client
+/// from the `login/<protocol>` socket, becomes the user, and returns the protocol's settings
+/// for this client with the log prefix set. `None`: refused and logged.
+pub fn take_over<'a>(
+    config: &'a Config,
+    conn: Connection,
+    protocol: &str,
+) -> Option<(Settings<'a>, MailLogin)> {
+    let Stream::Unix(socket) = conn.stream else {
+        log::error!("service {protocol}: only its login/{protocol} listener is supported");
+        return None;
+    };
+    // imap-master serves imap-hibernate and doveadm in Dovecot; cote has neither yet.
+    if conn.listener.name != format!("login/{protocol}") {
+        log::error!(
+            "service {protocol}: connections to {} are not supported yet",
+            conn.listener.name
+        );
+        return None;
+    }
+    let login = mail_login::accept_login(config, socket, protocol)?;
+    let settings = config.settings(&FilterQuery {
+        protocol: Some(protocol.into()),
+        local_ip: Some(login.request.local.ip()),
+        remote_ip: Some(login.request.remote.ip()),
+        local_name: None,
+    });
+    match var_expand::expand(settings.str("mail_log_prefix"), &login.vars) {
+        Ok(prefix) => cote::log::set_prefix(&prefix),
+        Err(e) => log::error!("Failed to expand mail_log_prefix: {e}"),
+    }
+    Some((settings, login))
 }

@@ -4,10 +4,9 @@
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 
-use cote::config::var_expand;
 use cote::config::{Config, FilterQuery};
 use cote::login::{LoginServices, LoginSettings};
-use cote::master::mail_login::{self, MailLogin};
+use cote::master::mail_login::MailLogin;
 use cote::master::{Connection, Stream};
 use cote::net::tls::TlsServer;
 use cote::net::ConnInfo;
@@ -67,30 +66,9 @@ pub fn pop3_login(config: &Config, conn: Connection) {
 /// `service pop3`: takes over one logged-in client from a login process, becomes the user,
 /// and serves the TRANSACTION state.
 pub fn pop3_mail(config: &Config, conn: Connection) {
-    let Stream::Unix(socket) = conn.stream else {
-        log::error!("service pop3: only its login/pop3 listener is supported");
+    let Some((settings, login)) = crate::login_handoff::take_over(config, conn, "pop3") else {
         return;
     };
-    if conn.listener.name != "login/pop3" {
-        log::error!(
-            "service pop3: connections to {} are not supported",
-            conn.listener.name
-        );
-        return;
-    }
-    let Some(login) = mail_login::accept_login(config, socket, "pop3") else {
-        return;
-    };
-    let settings = config.settings(&FilterQuery {
-        protocol: Some("pop3".into()),
-        local_ip: Some(login.request.local.ip()),
-        remote_ip: Some(login.request.remote.ip()),
-        local_name: None,
-    });
-    match var_expand::expand(settings.str("mail_log_prefix"), &login.vars) {
-        Ok(prefix) => cote::log::set_prefix(&prefix),
-        Err(e) => log::error!("Failed to expand mail_log_prefix: {e}"),
-    }
     serve_mail_client(&settings, login);
 }
 
