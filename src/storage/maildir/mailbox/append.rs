@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::fs::{clock, ops, FsError, SyncPoint};
 use crate::index::transaction::{AppendMessage, IndexTransaction};
+use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::error::{ErrorKind, StorageError, StorageResult, NO_QUOTA_TEXT};
 use crate::storage::flags::MailFlags;
@@ -156,14 +157,19 @@ impl Core {
     }
 
     /// Moves the files into place and gives them UIDs, under both locks (a sync has just
-    /// run). Returns the UIDs in the order of `files`. Once the UIDs are in the uidlist the
-    /// save has happened: an index failure after that is logged (the next sync repairs it).
+    /// run). Returns the UIDs in the order of `files`, and with `claim_recent` (the saving
+    /// session claims \Recent messages) the messages it claimed in the same commit: as in
+    /// Dovecot, the session that saves a message sees it as \Recent, not another session
+    /// that happens to sync between the save and the saver's next look. Once the UIDs are in
+    /// the uidlist the save has happened: an index failure after that is logged (the next
+    /// sync repairs it).
     pub fn commit_tmp_locked(
         &mut self,
         li: &mut LockedIndex<'_>,
         ul: &mut UidListLock,
         files: &mut [TmpMail],
-    ) -> StorageResult<Vec<u32>> {
+        claim_recent: bool,
+    ) -> StorageResult<(Vec<u32>, UidSet)> {
         self.keywords.refresh().map_err(|e| self.save_err(e))?;
         for f in files.iter_mut() {
             if f.preserved_base && self.uidlist.list().uid_of(f.base.as_bytes()).is_some() {
@@ -252,13 +258,20 @@ impl Core {
             }
             Err(e) => log::error!("Mailbox {}: {e}", self.vname),
         }
-        if let Err(e) = li.commit(&tx) {
-            log::error!(
-                "Mailbox {}: saved with UIDs {uids:?}, but the index commit failed (repaired by the next sync): {e}",
-                self.vname
-            );
+        if claim_recent {
+            tx.claim_recent();
         }
-        Ok(uids)
+        let claimed = match li.commit(&tx) {
+            Ok(committed) => committed.claimed_recent,
+            Err(e) => {
+                log::error!(
+                    "Mailbox {}: saved with UIDs {uids:?}, but the index commit failed (repaired by the next sync): {e}",
+                    self.vname
+                );
+                UidSet::new()
+            }
+        };
+        Ok((uids, claimed))
     }
 
     /// Moves the files into place without the lock (UIDs come with a later sync). Keywords

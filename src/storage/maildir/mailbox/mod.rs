@@ -404,14 +404,18 @@ impl MaildirMailbox {
             || files
                 .iter()
                 .any(|f| self.core.known_letters(&f.keywords).len() < f.keywords.len().min(26));
+        let claim_recent = self.claims_recent;
         let done = self.run(|mb| {
             mb.with_locks(needs_lock, |core, li, ul| {
                 core.sync_locked(li, ul, false)?;
-                core.commit_tmp_locked(li, ul, &mut files)
+                core.commit_tmp_locked(li, ul, &mut files, claim_recent)
             })
         })?;
         let uids = match done {
-            Some(uids) => uids,
+            Some((uids, claimed)) => {
+                self.seqs.apply(&[], &claimed);
+                uids
+            }
             None => {
                 self.core.commit_tmp_unlocked(&mut files)?;
                 Vec::new()
