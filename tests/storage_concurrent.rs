@@ -303,6 +303,13 @@ impl Place {
         if !shared {
             let dir = tempfile::tempdir().unwrap();
             let dirs = vec![dir.path().to_path_buf()];
+            if std::env::var_os("COTE_KEEP_TEST_DIR").is_some() {
+                println!("    keeping {}", dir.path().display());
+                return Place {
+                    _local: None,
+                    dirs: vec![dir.into_path()],
+                };
+            }
             return Place {
                 _local: Some(dir),
                 dirs,
@@ -321,7 +328,7 @@ impl Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        if self._local.is_none() {
+        if self._local.is_none() && std::env::var_os("COTE_KEEP_TEST_DIR").is_none() {
             let _ = std::fs::remove_dir_all(&self.dirs[0]);
         }
     }
