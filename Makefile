@@ -19,7 +19,7 @@ CARGO    ?= cargo
 ORACLE_DIR   ?= target/dovecot-oracle
 ORACLE_DEBS  := dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 
-.PHONY: all build run test test-cifs-names bench bench-quick bench-storage bench-build oracle install install-compat clean build-deps
+.PHONY: all build run test test-cifs-names test-cluster test-cluster-matrix bench bench-quick bench-storage bench-build oracle install install-compat clean build-deps
 
 all: build
 
@@ -50,6 +50,19 @@ test-cifs-names: build-deps
 	COTE_TEST_MAILDIR_INFO_SEPARATOR=';' $(CARGO) test --release --lib -- storage::
 	COTE_TEST_MAILDIR_INFO_SEPARATOR=';' COTE_STORAGE_HAMMER_MS=2000 $(CARGO) test --release \
 	    --test storage_crash --test storage_concurrent --test maildir_cifs_names
+
+# Two nodes on two FUSE mounts of one GlusterFS volume (../shared/sharedfs-setup.sh; root,
+# /dev/fuse) under mixed LMTP/IMAP/POP3 load, then the invariant checker (tests/cluster/run.py).
+# test-cluster: one quick cell; test-cluster-matrix: profiles x lock_method x mmap_disable x
+# mail_nfs_*, a table on stderr and results in target/cluster-matrix.json.
+CLUSTER_ARGS ?= --profile cto --lock fcntl --seconds 30
+test-cluster: build-deps
+	$(CARGO) build --release --bin cote -p cote-loadgen
+	python3 tests/cluster/run.py $(CLUSTER_ARGS)
+
+test-cluster-matrix: build-deps
+	$(CARGO) build --release --bin cote -p cote-loadgen
+	python3 tests/cluster/run.py --matrix --seconds 30 --json target/cluster-matrix.json
 
 # The harness starts a private Dovecot (from the unpacked oracle) and cote on free loopback
 # ports and drives both with cote-loadgen (bench/loadgen, a workspace member, not linked into

@@ -14,13 +14,13 @@ use crate::stats::Stats;
 /// Deliveries per LMTP session before QUIT and a new connection.
 const DELIVERIES_PER_SESSION: usize = 10;
 
-struct LineConn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+pub(crate) struct LineConn {
+    pub(crate) reader: BufReader<TcpStream>,
+    pub(crate) writer: TcpStream,
 }
 
 impl LineConn {
-    fn connect(addr: &str, timeout: Duration) -> Result<LineConn, ClientError> {
+    pub(crate) fn connect(addr: &str, timeout: Duration) -> Result<LineConn, ClientError> {
         let stream = TcpStream::connect(addr)?;
         stream.set_read_timeout(Some(timeout))?;
         stream.set_nodelay(true)?;
@@ -30,7 +30,7 @@ impl LineConn {
         })
     }
 
-    fn line(&mut self) -> Result<String, ClientError> {
+    pub(crate) fn line(&mut self) -> Result<String, ClientError> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
             return Err(wrong("server closed the connection"));
@@ -38,14 +38,14 @@ impl LineConn {
         Ok(line.trim_end().to_string())
     }
 
-    fn send(&mut self, text: &str) -> Result<(), ClientError> {
+    pub(crate) fn send(&mut self, text: &str) -> Result<(), ClientError> {
         self.writer.write_all(text.as_bytes())?;
         self.writer.write_all(b"\r\n")?;
         Ok(())
     }
 
     /// POP3: a line that must start with `+OK`.
-    fn ok(&mut self, command: &str) -> Result<String, ClientError> {
+    pub(crate) fn ok(&mut self, command: &str) -> Result<String, ClientError> {
         let line = self.line()?;
         if line.starts_with("+OK") {
             Ok(line)
@@ -55,7 +55,7 @@ impl LineConn {
     }
 
     /// SMTP/LMTP: one reply (possibly multi-line) whose code must start with `class`.
-    fn reply(&mut self, command: &str, class: char) -> Result<String, ClientError> {
+    pub(crate) fn reply(&mut self, command: &str, class: char) -> Result<String, ClientError> {
         loop {
             let line = self.line()?;
             if line.as_bytes().get(3) == Some(&b'-') {

@@ -6,10 +6,12 @@
 //!   cote-loadgen fetch-all --addr A --users U [--expect N] [--repeat R]
 //!   cote-loadgen search-text --addr A --users U --count N [--seed S] [--profile P] [--repeat R]
 //!   cote-loadgen idle --addr A --users U --sessions N      (holds them until stdin closes)
+//!   cote-loadgen cluster-load|cluster-check ...            (see src/cluster/mod.rs)
 //!
 //! Users: `--users bench%d:1-50` (user names bench1..bench50) or a comma list. The password is
 //! `--password` (default `pw`). Each run prints a table on stderr and one JSON line on stdout.
 
+mod cluster;
 mod corpus;
 mod imap;
 mod imap_load;
@@ -69,6 +71,13 @@ impl Options {
     fn target(&self) -> Result<Target, String> {
         Ok(Target {
             addr: self.str("addr")?.to_string(),
+            ..self.target_without_addr()?
+        })
+    }
+
+    fn target_without_addr(&self) -> Result<Target, String> {
+        Ok(Target {
+            addr: String::new(),
             users: parse_users(self.str("users")?)?,
             password: self
                 .0
@@ -76,6 +85,16 @@ impl Options {
                 .cloned()
                 .unwrap_or_else(|| "pw".to_string()),
             timeout: Duration::from_secs(self.num("timeout", Some(120))?),
+        })
+    }
+
+    fn cluster(&self) -> Result<cluster::Cluster, String> {
+        let target = self.target_without_addr()?;
+        Ok(cluster::Cluster {
+            nodes: cluster::parse_nodes(self.str("nodes")?)?,
+            users: target.users,
+            password: target.password,
+            timeout: target.timeout,
         })
     }
 
@@ -157,6 +176,27 @@ fn run(args: &[String]) -> Result<(), String> {
             opts.num("repeat", Some(3))?,
         ),
         "idle" => imap_load::run_idle(&opts.target()?, opts.num("sessions", None)?),
+        "cluster-load" => {
+            let cluster = opts.cluster()?;
+            let dir = PathBuf::from(opts.str("journal")?);
+            cluster::run_load(
+                &cluster,
+                opts.num("workers", Some(8))?,
+                seconds()?,
+                &dir,
+                seed,
+            )?
+        }
+        "cluster-check" => {
+            let cluster = opts.cluster()?;
+            let dir = PathBuf::from(opts.str("journal")?);
+            let settle = Duration::from_secs(opts.num("settle", Some(30))?);
+            return if cluster::run_check(&cluster, &dir, settle)? {
+                Ok(())
+            } else {
+                Err("the cluster's invariants do not hold (see above)".to_string())
+            };
+        }
         "pop3" => line_load::run_pop3(&opts.target()?, clients()?, seconds()?),
         "lmtp" => line_load::run_lmtp(&opts.target()?, clients()?, seconds()?, seed),
         other => return Err(format!("unknown command {other:?}")),
