@@ -57,11 +57,11 @@ test-cifs-names: build-deps
 # mail_nfs_*, a table on stderr and results in target/cluster-matrix.json.
 CLUSTER_ARGS ?= --profile cto --lock fcntl --seconds 30
 test-cluster: build-deps
-	$(CARGO) build --release --bin cote -p cote-loadgen
+	$(CARGO) build --release --workspace --bins
 	python3 tests/cluster/run.py $(CLUSTER_ARGS)
 
 test-cluster-matrix: build-deps
-	$(CARGO) build --release --bin cote -p cote-loadgen
+	$(CARGO) build --release --workspace --bins
 	python3 tests/cluster/run.py --matrix --seconds 30 --json target/cluster-matrix.json
 
 # The harness starts a private Dovecot (from the unpacked oracle) and cote on free loopback

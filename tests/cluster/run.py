@@ -307,6 +307,8 @@ def run_cell(a, work):
                 for name in ("server.log", "stdout"):
                     if os.path.exists(os.path.join(n.root, name)):
                         shutil.copy(os.path.join(n.root, name), os.path.join(kept, f"{n.name}.{name}"))
+            if os.environ.get("COTE_CLUSTER_KEEP_STORE"):
+                shutil.copytree(stores[0], os.path.join(kept, "store"), symlinks=True)
             cell["kept"] = kept
             log(f"journals and server logs kept in {kept}")
         return cell

@@ -326,7 +326,9 @@ pub fn find_file(
     base: &[u8],
     sep: InfoSeparator,
 ) -> Result<Option<FileLoc>, MaildirError> {
-    for subdir in [Subdir::Cur, Subdir::New] {
+    // new/ first: files only ever move from new/ to cur/, so one moving between the two
+    // reads is found in cur/ (read second), never missed in both.
+    for subdir in [Subdir::New, Subdir::Cur] {
         let dir = mailbox_dir.join(subdir.name());
         let entries = match ops::read_dir(&dir) {
             Ok(entries) => entries,

@@ -176,10 +176,17 @@ impl Core {
                 Err(e) => return Err(self.fs_err(e)),
             }
         }
-        for _ in 0..2 {
+        // A file renamed (its flags changed by another program, or another host) while a
+        // directory is read may be missed by that read: "gone" only after two reads agree.
+        let mut missing = 0;
+        for _ in 0..4 {
             let found = find_file(&self.dir, base, self.sep())
                 .map_err(|e| StorageError::from_maildir(Some(&self.vname), &e))?;
             let Some(loc) = found else {
+                missing += 1;
+                if missing < 2 {
+                    continue;
+                }
                 self.forget(base);
                 return Ok(None);
             };
