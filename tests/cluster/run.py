@@ -347,6 +347,7 @@ def matrix(a, work):
     for profile, lock, mmap_disable, nfs in cells:
         a.profile, a.lock, a.mmap_disable, a.nfs = profile, lock, mmap_disable, nfs
         cell_work = tempfile.mkdtemp(prefix="cell-", dir=work)
+        os.chmod(cell_work, 0o755)  # the servers' unprivileged processes read under it
         cell = run_cell(a, cell_work)
         log(f"{profile:8} {lock:7} mmap_disable={mmap_disable:3} nfs={nfs:3} {summary_line(cell)}")
         results.append(cell)
