@@ -307,7 +307,7 @@ impl Place {
                 println!("    keeping {}", dir.path().display());
                 return Place {
                     _local: None,
-                    dirs: vec![dir.into_path()],
+                    dirs: vec![dir.keep()],
                 };
             }
             return Place {

@@ -18,8 +18,18 @@ impl<S> Counted<S> {
         Counted { inner, count }
     }
 
+    /// A stream counting into a counter of its own (read with [`Counted::count`]).
+    pub fn own(inner: S) -> Counted<S> {
+        Counted::new(inner, Rc::default())
+    }
+
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The bytes counted so far.
+    pub fn count(&self) -> u64 {
+        self.count.get()
     }
 }
 

@@ -42,8 +42,9 @@ use crate::imap::response::{tagged, untagged, Code, Status, Timing};
 use crate::index::uidset::UidSet;
 use crate::net::{LineError, LineReader, ResponseWriter};
 
+use crate::net::counted::Counted;
 pub use input::{WaitInput, Wake};
-pub use stats::{Counted, SessionStats};
+pub use stats::SessionStats;
 
 use view::View;
 
@@ -335,10 +336,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             // long by the parser, while one argument longer than the limit does not fit (Dovecot
             // parses as data arrives, so its buffer holds one argument, not one line).
             reader: LineReader::new(
-                Counted::new(input),
+                Counted::own(input),
                 settings.max_line_length.saturating_mul(2),
             ),
-            writer: ResponseWriter::new(Counted::new(output), OUTPUT_FLUSH_AT),
+            writer: ResponseWriter::new(Counted::own(output), OUTPUT_FLUSH_AT),
             parser: CommandParser::new(limits),
             view: None,
             enabled: Enabled::default(),

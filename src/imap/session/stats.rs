@@ -1,12 +1,13 @@
 //! What a session did, for the logout line (`imap_logout_format`: `in=%i out=%o deleted=...`),
-//! and the byte counters behind `%i` and `%o`.
+//! and the byte counters behind `%i` and `%o` (the session's streams are `net::counted::Counted`).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use super::{WaitInput, Wake};
 use crate::config::var_expand::Vars;
+use crate::net::counted::Counted;
 
 /// Dovecot's logout counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,46 +54,9 @@ impl SessionStats {
     }
 }
 
-/// A stream that counts the bytes through it.
-#[derive(Debug)]
-pub struct Counted<T> {
-    inner: T,
-    count: u64,
-}
-
-impl<T> Counted<T> {
-    pub fn new(inner: T) -> Self {
-        Counted { inner, count: 0 }
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 impl<R: WaitInput> WaitInput for Counted<R> {
     fn wait_input(&self, timeout: Duration, change: Option<BorrowedFd<'_>>) -> io::Result<Wake> {
-        self.inner.wait_input(timeout, change)
+        self.get_ref().wait_input(timeout, change)
     }
 }
 
@@ -100,13 +64,14 @@ impl<R: WaitInput> WaitInput for Counted<R> {
 mod tests {
     use super::*;
     use crate::config::var_expand::expand;
+    use std::io::{Read, Write};
 
     #[test]
     fn counts_and_variables() {
-        let mut input = Counted::new(&b"abc"[..]);
+        let mut input = Counted::own(&b"abc"[..]);
         let mut buf = [0u8; 8];
         assert_eq!(input.read(&mut buf).unwrap(), 3);
-        let mut output = Counted::new(Vec::new());
+        let mut output = Counted::own(Vec::new());
         output.write_all(b"hello").unwrap();
         let stats = SessionStats {
             input: input.count(),
