@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cote::imap::parser::ParseError;
 use cote::imap::{serve_prelogin, Disconnect, LoginServices, PreloginEnd, PreloginSettings};
+use cote::login::SessionEnd;
 use cote::net::ConnInfo;
 
 /// Log records of every thread, to check each session's own lines.
@@ -191,7 +192,7 @@ fn greeting_capability_noop_enable_logout() {
         &["* BYE Logging out", "d OK Logout completed."],
     );
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::Logout);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::LoggedOut));
     assert_eq!(logs.len(), 1);
     assert_disconnect_log(&logs, "Aborted login by logging out", LOCAL);
 }
@@ -206,7 +207,7 @@ fn pipelined_commands_are_all_answered() {
         "* BYE Logging out",
         "c OK Logout completed.",
     ]);
-    assert_eq!(c.closed().0, Disconnect::Logout);
+    assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::LoggedOut));
 }
 
 #[test]
@@ -320,7 +321,7 @@ fn id_reply_and_log() {
     );
     drop(c.stream.shutdown(Shutdown::Write));
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::ClientClosed);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::ClientClosed));
     assert_eq!(logs.len(), 2, "{logs:?}");
     assert!(
         logs[0].starts_with(&format!(
@@ -383,7 +384,7 @@ fn literals() {
     c.send(b"d NOOP {2000}\r\n");
     c.expect(&["* BYE Input buffer full, aborting"]);
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::InputBufferFull);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::InputBufferFull));
     assert_disconnect_log(&logs, "Input buffer full", LOCAL);
 
     let mut c = connect(PreloginSettings::default());
@@ -414,7 +415,7 @@ fn one_megabyte_atom_ends_the_session() {
     c.expect(&["* BYE Input buffer full, aborting"]);
     let (reason, _) = c.closed();
     writer.join().unwrap();
-    assert_eq!(reason, Disconnect::InputBufferFull);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::InputBufferFull));
 }
 
 #[test]
@@ -430,7 +431,7 @@ fn one_megabyte_of_arguments_is_too_long_then_overflows() {
     ]);
     let (reason, _) = c.closed();
     writer.join().unwrap();
-    assert_eq!(reason, Disconnect::InputBufferFull);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::InputBufferFull));
 }
 
 #[test]
@@ -471,7 +472,7 @@ fn client_disconnects_mid_line() {
     c.expect(&["a OK NOOP completed."]);
     c.stream.shutdown(Shutdown::Write).unwrap();
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::ClientClosed);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::ClientClosed));
     assert_disconnect_log(&logs, "Connection closed", LOCAL);
 }
 
@@ -480,7 +481,7 @@ fn client_disconnects_mid_literal() {
     let mut c = connect(PreloginSettings::default());
     c.send(b"a NOOP {10+}\r\nabc");
     c.stream.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(c.closed().0, Disconnect::ClientClosed);
+    assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::ClientClosed));
 }
 
 #[test]
@@ -505,7 +506,7 @@ fn connection_reset_is_logged_with_the_error() {
     drop(reader);
     let (reason, logs) = server_result(server, server_thread);
     match &reason {
-        Disconnect::ReadFailed(text) => {
+        Disconnect::Session(SessionEnd::ReadFailed(text)) => {
             assert!(text.starts_with("read(size="), "{text}");
             assert!(
                 text.ends_with(") failed: Connection reset by peer"),
@@ -542,7 +543,7 @@ fn login_timeout_disconnects_idle_and_busy_clients() {
     let mut c = connect(settings.clone());
     c.expect(&["* BYE Disconnected for inactivity."]);
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::Inactivity);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::Inactivity));
     assert_disconnect_log(&logs, "Inactivity", LOCAL);
 
     // The deadline counts from the connection, not from the last command (as in Dovecot).
@@ -553,7 +554,7 @@ fn login_timeout_disconnects_idle_and_busy_clients() {
     }
     c.send(b"b NO");
     c.expect(&["* BYE Disconnected for inactivity."]);
-    assert_eq!(c.closed().0, Disconnect::Inactivity);
+    assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::Inactivity));
 }
 
 #[test]
@@ -571,6 +572,6 @@ fn many_sessions_at_once_stay_independent() {
             &format!("{tag} LOGOUT\r\n"),
             &["* BYE Logging out", &format!("{tag} OK Logout completed.")],
         );
-        assert_eq!(c.closed().0, Disconnect::Logout);
+        assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::LoggedOut));
     }
 }

@@ -1,5 +1,6 @@
 //! Logging in to a real cote with real clients: Python's imaplib (plain LOGIN, STARTTLS,
-//! imaps, CRAM-MD5), `openssl s_client -starttls imap`, and the log lines both sides write.
+//! imaps, CRAM-MD5) and poplib (USER/PASS, STLS, pop3s), `openssl s_client -starttls imap`,
+//! and the log lines both sides write.
 
 mod login_support;
 
@@ -82,6 +83,62 @@ fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
         logout.contains(": Info: Disconnected: Logged out in=") && logout.contains(" deleted=0 "),
         "{logout}"
     );
+}
+
+const POPLIB: &str = r#"
+import poplib, ssl, sys
+port, sport = int(sys.argv[1]), int(sys.argv[2])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+
+p = poplib.POP3("127.0.0.1", port)
+print("plain", p.user("alice").decode(), p.pass_("secret").decode(), p.quit().decode())
+
+p = poplib.POP3("127.0.0.1", port)
+p.stls(context=ctx)
+print("stls", p.user("bob").decode(), p.pass_("hunter2").decode(), p.stat())
+p.quit()
+
+p = poplib.POP3_SSL("127.0.0.1", sport, context=ctx)
+print("pop3s", p.user("alice").decode(), p.pass_("secret").decode(), p.stat())
+p.quit()
+
+p = poplib.POP3("127.0.0.1", port)
+p.user("alice")
+try:
+    p.pass_("wrong")
+    print("wrong", "OK?!")
+except poplib.error_proto as e:
+    print("wrong", e)
+p.quit()
+"#;
+
+#[test]
+fn python_poplib_logs_in_over_plain_stls_and_pop3s() {
+    let (pop3, pop3s) = (login_support::free_port(), login_support::free_port());
+    let server = Server::start(&format!(
+        "protocols = imap pop3\n\
+         service pop3-login {{\n\
+         \x20 inet_listener pop3 {{\n    port = {pop3}\n  }}\n\
+         \x20 inet_listener pop3s {{\n    port = {pop3s}\n  }}\n\
+         }}\n"
+    ));
+    let out = python(POPLIB, &[pop3.to_string(), pop3s.to_string()]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "plain +OK +OK Logged in. +OK Logging out.",
+            "stls +OK +OK Logged in. (0, 0)",
+            "pop3s +OK +OK Logged in. (0, 0)",
+            "wrong b'-ERR [AUTH] Authentication failed.'",
+        ],
+        "{out}\n{}",
+        server.logs()
+    );
+    let stls = server.wait_log("pop3-login: Info: Login: user=<bob>, method=PLAIN");
+    assert!(stls.contains(", TLS, session=<"), "{stls}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use cote::config::{Config, FilterQuery};
 use cote::imap::postlogin::{serve_postlogin, LoginReply, PostloginSettings};
 use cote::imap::{
-    send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd, PreloginSettings,
+    send_internal_failure, serve_prelogin, LoginServices, PreloginEnd, PreloginSettings,
 };
 use cote::master::mail_login::MailLogin;
 use cote::master::privileges::visible_path;
@@ -89,29 +89,8 @@ fn imap_login(config: &Config, conn: Connection) {
         tls: TlsServer::get(),
     };
     if let PreloginEnd::LoggedIn(login) = serve_prelogin(stream, &settings, &info, services) {
-        hand_over(config, *login);
+        login_handoff::hand_over(config, *login, "login/imap", send_internal_failure);
     }
-}
-
-/// After an IMAP login: the client goes to `service imap` (see [`login_handoff`]).
-fn hand_over(config: &Config, login: LoggedIn) {
-    let prefix = LoginReply {
-        tag: login.tag,
-        untagged_capability: login.untagged_capability,
-    }
-    .encode();
-    let login = cote::login::LoggedIn {
-        stream: login.stream,
-        conn: login.conn,
-        secured: login.secured,
-        user: login.user,
-        mechanism: login.mechanism,
-        auth: login.auth,
-        auth_id: login.auth_id,
-        prefix,
-        input: login.input,
-    };
-    login_handoff::hand_over(config, login, "login/imap", send_internal_failure);
 }
 
 /// `service imap`: a mail process. It takes over one logged-in client from a login

@@ -55,10 +55,13 @@ impl LoginSettings {
 
     /// Whether the client comes from `login_trusted_networks`.
     pub fn trusts(&self, conn: &ConnInfo) -> bool {
-        self.login_trusted_networks
-            .iter()
-            .any(|net| net.contains(conn.remote.ip()))
+        trusted(&self.login_trusted_networks, conn)
     }
+}
+
+/// Whether the client of `conn` comes from one of `networks` (`login_trusted_networks`).
+pub fn trusted(networks: &[IpNetwork], conn: &ConnInfo) -> bool {
+    networks.iter().any(|net| net.contains(conn.remote.ip()))
 }
 
 impl Default for LoginSettings {

@@ -18,33 +18,25 @@ pub fn hand_over(
     socket: &str,
     internal_failure: fn(&mut ClientStream),
 ) {
-    let LoggedIn {
-        stream,
-        conn,
-        secured,
-        user,
-        mechanism,
-        auth,
-        auth_id,
-        prefix,
-        input,
-    } = login;
+    let conn = &login.conn;
     let request = HandoffRequest {
-        auth_server_pid: auth.server_pid,
-        auth_id,
-        cookie_hex: auth.cookie.clone(),
+        auth_server_pid: login.auth.server_pid,
+        auth_id: login.auth_id,
+        cookie_hex: login.auth.cookie.clone(),
         local: conn.local,
         remote: conn.remote,
-        secured,
+        secured: login.secured,
         tls: conn.tls,
         session_id: conn.session_id.clone(),
-        prefix,
-        input,
+        prefix: login.prefix,
+        input: login.input,
     };
-    let elements =
-        |mpid: Option<u32>| conn.login_log_elements(&user, Some(&mechanism), mpid, secured);
+    let (auth, auth_id) = (login.auth, login.auth_id);
+    let elements = |mpid: Option<u32>| {
+        conn.login_log_elements(&login.user, Some(&login.mechanism), mpid, login.secured)
+    };
     let socket = crate::base_dir_path(config, socket);
-    match handoff::hand_over(&socket, request, stream) {
+    match handoff::hand_over(&socket, request, login.stream) {
         Ok(delivered) => {
             log::info!("Login: {}", elements(Some(delivered.mail_pid)));
             // The mail process has verified the login: the auth connection can go.
