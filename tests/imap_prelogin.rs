@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cote::imap::parser::ParseError;
 use cote::imap::{serve_prelogin, Disconnect, LoginServices, PreloginEnd, PreloginSettings};
-use cote::login::SessionEnd;
+use cote::login::{LoginSettings, SessionEnd};
 use cote::net::ConnInfo;
 
 /// Log records of every thread, to check each session's own lines.
@@ -213,7 +213,10 @@ fn pipelined_commands_are_all_answered() {
 #[test]
 fn custom_greeting_and_capability() {
     let settings = PreloginSettings {
-        login_greeting: "Mail here.".into(),
+        login: LoginSettings {
+            login_greeting: "Mail here.".into(),
+            ..LoginSettings::default()
+        },
         imap_capability: "+XFOO".into(),
         imap_literal_minus: true,
         ..PreloginSettings::default()
@@ -288,7 +291,10 @@ fn login_authenticate_starttls_without_auth_or_tls() {
 
     // With ssl = no, STARTTLS gets Dovecot's own answer.
     let settings = PreloginSettings {
-        ssl: cote::net::SslMode::No,
+        login: LoginSettings {
+            ssl: cote::net::SslMode::No,
+            ..LoginSettings::default()
+        },
         ..PreloginSettings::default()
     };
     let mut c = connect(settings);
@@ -336,7 +342,10 @@ fn id_reply_and_log() {
 #[test]
 fn trusted_proxy_passes_the_client_address_in_id() {
     let settings = PreloginSettings {
-        login_trusted_networks: cote::net::conn::parse_networks("127.0.0.2/32").unwrap(),
+        login: LoginSettings {
+            login_trusted_networks: cote::net::conn::parse_networks("127.0.0.2/32").unwrap(),
+            ..LoginSettings::default()
+        },
         ..PreloginSettings::default()
     };
     let mut c = open("127.0.0.2", settings);

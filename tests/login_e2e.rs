@@ -10,13 +10,16 @@ use std::time::{Duration, Instant};
 
 use login_support::{python, Client, Server};
 
-const IMAPLIB: &str = r#"
-import imaplib, ssl, sys
+/// The start of the Python scripts: the ports, and a TLS context that takes any certificate.
+const PREAMBLE: &str = r#"
+import imaplib, poplib, ssl, sys
 port, sport = int(sys.argv[1]), int(sys.argv[2])
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
+"#;
 
+const IMAPLIB: &str = r#"
 m = imaplib.IMAP4("127.0.0.1", port)
 print("plain", m.login("alice", "secret")[0], m.noop()[0], m.logout()[0])
 
@@ -47,7 +50,7 @@ m.logout()
 fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
     let server = Server::start("");
     let out = python(
-        IMAPLIB,
+        &[PREAMBLE, IMAPLIB].concat(),
         &[server.imap.to_string(), server.imaps.to_string()],
     );
     let lines: Vec<&str> = out.lines().collect();
@@ -86,12 +89,6 @@ fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
 }
 
 const POPLIB: &str = r#"
-import poplib, ssl, sys
-port, sport = int(sys.argv[1]), int(sys.argv[2])
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-
 p = poplib.POP3("127.0.0.1", port)
 print("plain", p.user("alice").decode(), p.pass_("secret").decode(), p.quit().decode())
 
@@ -124,7 +121,10 @@ fn python_poplib_logs_in_over_plain_stls_and_pop3s() {
          \x20 inet_listener pop3s {{\n    port = {pop3s}\n  }}\n\
          }}\n"
     ));
-    let out = python(POPLIB, &[pop3.to_string(), pop3s.to_string()]);
+    let out = python(
+        &[PREAMBLE, POPLIB].concat(),
+        &[pop3.to_string(), pop3s.to_string()],
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,

@@ -117,15 +117,8 @@ impl<'a> AuthReplies<'a> for Session<'a> {
         )
     }
 
-    fn auth_unavailable(&mut self) -> Step {
-        self.auth_reply(
-            "NO",
-            "[UNAVAILABLE] Authentication is not available: the auth service cannot be reached.",
-        )
-    }
-
-    fn auth_service_failed(&mut self) -> Step {
-        self.auth_reply("NO", "[UNAVAILABLE] Temporary authentication failure.")
+    fn temp_failed(&mut self, text: &str) -> Step {
+        self.auth_reply("NO", &format!("[UNAVAILABLE] {text}"))
     }
 
     fn aborted(&mut self) -> Step {
@@ -141,14 +134,6 @@ impl<'a> AuthReplies<'a> for Session<'a> {
                     reason.unwrap_or("Authorization failed")
                 ),
             ),
-            Some(FailureKind::TempFail) => {
-                let now = crate::log::timestamp("%Y-%m-%d %H:%M:%S");
-                let host = crate::hostname::hostname().unwrap_or("localhost");
-                (
-                    "NO",
-                    format!("[UNAVAILABLE] Temporary authentication failure. [{host}:{now}]"),
-                )
-            }
             Some(FailureKind::PassExpired) => {
                 ("NO", format!("[EXPIRED] {}", reason.unwrap_or(AUTH_FAILED)))
             }

@@ -15,8 +15,7 @@ use crate::imap::parser::{
     Arg, ArgOptions, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
 };
 use crate::imap::postlogin::LoginReply;
-use crate::login::connection::{self, AuthPolicy, InputLine, LoginSession, Outcome, Wire};
-use crate::login::settings::trusted;
+use crate::login::connection::{self, InputLine, LoginSession, Outcome, Wire};
 use crate::login::{
     LoggedIn, LoginConnection, LoginServices, SessionEnd, LOGIN_INPUT_BUFFER_SIZE,
     MAX_BAD_COMMANDS, MAX_SESSION_ID_LEN,
@@ -121,7 +120,7 @@ impl<'a> LoginSession<'a> for Session<'a> {
     fn greeting(&mut self) -> String {
         format!(
             "* OK [CAPABILITY {}] {}",
-            self.capability, self.settings.login_greeting
+            self.capability, self.settings.login.login_greeting
         )
     }
 
@@ -227,13 +226,6 @@ impl<'a> Session<'a> {
         wire: Wire,
         deadline: Option<Instant>,
     ) -> Self {
-        let trusted = trusted(&settings.login_trusted_networks, &conn);
-        let policy = AuthPolicy {
-            ssl: settings.ssl,
-            disable_plaintext_auth: settings.disable_plaintext_auth,
-            auth_verbose: settings.auth_verbose,
-            require_client_cert: settings.auth_ssl_require_client_cert,
-        };
         let limits = ParserLimits {
             max_line: settings.max_line_length,
             max_token: LOGIN_INPUT_BUFFER_SIZE,
@@ -244,7 +236,7 @@ impl<'a> Session<'a> {
             max_tag: MAX_TAG_LEN,
             literal_minus: settings.imap_literal_minus,
         };
-        let c = LoginConnection::new(stream, conn, trusted, services, policy, wire, deadline);
+        let c = LoginConnection::new(stream, conn, &settings.login, services, wire, deadline);
         let mut session = Session {
             c,
             settings,
@@ -264,11 +256,11 @@ impl<'a> Session<'a> {
         prelogin_capability(&CapabilityInputs {
             imap_capability: &self.settings.imap_capability,
             imap_literal_minus: self.settings.imap_literal_minus,
-            ssl: self.settings.ssl,
+            ssl: self.settings.login.ssl,
             tls_available: self.c.services.tls.is_some(),
             tls_active: self.c.stream.is_tls(),
             secured: self.c.secured,
-            disable_plaintext_auth: self.settings.disable_plaintext_auth,
+            disable_plaintext_auth: self.settings.login.disable_plaintext_auth,
             mechanisms: &mechanisms,
         })
     }

@@ -25,14 +25,14 @@ pub trait AuthReplies<'a>:
 {
     /// `ssl = required` and the connection is not secured.
     fn ssl_required(&mut self) -> Result<(), Self::Error>;
-    /// There is no auth service to ask.
-    fn auth_unavailable(&mut self) -> Result<(), Self::Error>;
-    /// The auth service connection failed during the exchange.
-    fn auth_service_failed(&mut self) -> Result<(), Self::Error>;
+    /// A temporary failure (`[UNAVAILABLE]`, `[SYS/TEMP]`) saying `text`: no auth service
+    /// to ask, or it failed, or the user has too many sessions.
+    fn temp_failed(&mut self, text: &str) -> Result<(), Self::Error>;
     /// The client aborted the exchange (`*`).
     fn aborted(&mut self) -> Result<(), Self::Error>;
-    /// A refusal, of `kind` when it has its own answer, with the auth service's (or the
-    /// login process's) `reason` when there is one.
+    /// A refusal, of `kind` when it has its own answer (never `TempFail`: that is
+    /// [`Self::temp_failed`]), with the auth service's (or the login process's) `reason`
+    /// when there is one.
     fn failed(
         &mut self,
         reason: Option<&str>,
@@ -75,13 +75,21 @@ pub fn authenticate<'a, S: AuthReplies<'a>>(
                 return Err(SessionEnd::AuthServiceFailed.into());
             };
             connection.attempts.user = user.clone();
+            if connection.userip_limit_reached(&user) {
+                // Authenticated, but not let in: Dovecot's reply, and the session ends.
+                let end = SessionEnd::UserIpLimit(connection.policy.userip_limit);
+                connection.attempts.no_extra_reason = true;
+                session.temp_failed(&end.to_string())?;
+                session.connection().flush()?;
+                return Err(end.into());
+            }
             return Ok(Some(Authenticated { user, id, auth }));
         }
         SaslOutcome::ServiceFailed(e) => {
             log::error!("Auth service connection failed: {e}");
             connection.auth = None;
             connection.attempts.service_failed = true;
-            session.auth_service_failed()?;
+            session.temp_failed("Temporary authentication failure.")?;
         }
         SaslOutcome::Aborted => {
             connection.attempts.aborted = true;
@@ -126,7 +134,8 @@ pub fn refused_early<'a, S: AuthReplies<'a>>(
     attempts.aborted = false;
     if connection.auth.is_none() {
         connection.attempts.last_failure = Some(FailureKind::TempFail);
-        session.auth_unavailable()?;
+        session
+            .temp_failed("Authentication is not available: the auth service cannot be reached.")?;
         return Ok(true);
     }
     let offered = connection
@@ -165,5 +174,11 @@ fn fail<'a, S: AuthReplies<'a>>(
         "Authenticate {mech} failed: {}",
         reason.unwrap_or(AUTH_FAILED)
     ));
+    if kind == Some(FailureKind::TempFail) {
+        // Where and when, for the admin the user asks.
+        let now = crate::log::timestamp("%Y-%m-%d %H:%M:%S");
+        let host = crate::hostname::hostname().unwrap_or("localhost");
+        return session.temp_failed(&format!("Temporary authentication failure. [{host}:{now}]"));
+    }
     session.failed(reason, kind)
 }

@@ -16,7 +16,7 @@ use crate::net::{
 };
 
 use super::tls::{start_tls, TlsFailure};
-use super::{AuthAttempts, FailureKind, LoggedIn, LoginServices, SaslMech};
+use super::{AuthAttempts, FailureKind, LoggedIn, LoginServices, LoginSettings, SaslMech};
 
 /// Answers are written out at the latest when this much is pending (`LOGIN_MAX_OUTBUF_SIZE`).
 const OUTPUT_FLUSH_AT: usize = 4096;
@@ -46,6 +46,9 @@ pub enum SessionEnd {
     AuthResponseTooLarge,
     /// The auth service went away in the middle of an authentication.
     AuthServiceFailed,
+    /// The user has `mail_max_userip_connections` (this number) sessions from the client's
+    /// address already.
+    UserIpLimit(u32),
 }
 
 impl fmt::Display for SessionEnd {
@@ -62,6 +65,11 @@ impl fmt::Display for SessionEnd {
             SessionEnd::InputBufferFull => f.write_str("Input buffer full"),
             SessionEnd::AuthResponseTooLarge => f.write_str("Authentication response too large"),
             SessionEnd::AuthServiceFailed => f.write_str("Auth process broken"),
+            SessionEnd::UserIpLimit(limit) => write!(
+                f,
+                "Maximum number of connections from user+IP exceeded \
+                 (mail_max_userip_connections={limit})"
+            ),
         }
     }
 }
@@ -86,6 +94,8 @@ pub struct AuthPolicy {
     /// `auth_ssl_require_client_cert`: for the disconnect reason when a client never
     /// started TLS.
     pub require_client_cert: bool,
+    /// `mail_max_userip_connections`: sessions a user may have from one address; 0: any.
+    pub userip_limit: u32,
 }
 
 /// What differs between the protocols in how a connection is run.
@@ -130,26 +140,22 @@ pub struct LoginConnection<'a> {
 
 impl<'a> LoginConnection<'a> {
     /// The connection `conn` over `stream` (TLS already started on an implicit-TLS
-    /// listener), connected to the auth service when there is one.
+    /// listener) with its `settings`, connected to the auth service when there is one.
     pub fn new(
         stream: ClientStream,
         conn: ConnInfo,
-        trusted: bool,
+        settings: &LoginSettings,
         services: LoginServices<'a>,
-        policy: AuthPolicy,
         wire: Wire,
         deadline: Option<Instant>,
     ) -> Self {
+        let trusted = settings.trusts(&conn);
         let secured = conn.is_secured(trusted);
         let auth = services.auth_socket.and_then(|path| {
             match AuthClient::connect(path, std::process::id()) {
                 Ok(client) => Some(client),
                 Err(e) => {
-                    log::error!(
-                        "net_connect_unix({}) failed: {}",
-                        path.display(),
-                        crate::errtext::os_error_text(&e)
-                    );
+                    log::error!("{}", crate::errtext::connect_error_text(path, &e));
                     None
                 }
             }
@@ -163,7 +169,7 @@ impl<'a> LoginConnection<'a> {
             stream,
             conn,
             services,
-            policy,
+            policy: settings.policy(),
             deadline,
             trusted,
             secured,
@@ -198,6 +204,30 @@ impl<'a> LoginConnection<'a> {
         if self.attempts.user.is_empty() {
             if let Some(user) = user {
                 self.attempts.user = String::from_utf8_lossy(user).into_owned();
+            }
+        }
+    }
+
+    /// Whether `user` has `mail_max_userip_connections` sessions from this client's address
+    /// already (Dovecot's `anvil_check_too_many_connections`). When anvil cannot be asked,
+    /// the login goes ahead, as in Dovecot.
+    pub fn userip_limit_reached(&self, user: &str) -> bool {
+        let (limit, Some(anvil)) = (self.policy.userip_limit, self.services.anvil) else {
+            return false;
+        };
+        if limit == 0 {
+            return false;
+        }
+        let ident = super::anvil::userip_ident(self.wire.service, self.conn.remote.ip(), user);
+        let count = anvil
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lookup(&ident);
+        match count {
+            Ok(count) => count >= limit,
+            Err(e) => {
+                log::error!("anvil lookup failed: {e}");
+                false
             }
         }
     }
@@ -448,8 +478,10 @@ pub fn serve<'a, S: LoginSession<'a>>(
     let mut session = session(stream);
     run(&mut session).inspect_err(|reason| {
         let connection = session.connection();
-        let suffix = connection.disconnect_suffix();
-        connection.log(&format!("Disconnected: {reason} {suffix}"));
+        match connection.disconnect_suffix() {
+            suffix if suffix.is_empty() => connection.log(&format!("Disconnected: {reason}")),
+            suffix => connection.log(&format!("Disconnected: {reason} {suffix}")),
+        }
     })
 }
 

@@ -4,10 +4,11 @@
 //! SASL mechanisms a connection may see ([`mechanisms`]), relaying SASL rounds to the auth
 //! service ([`sasl`]), the authentication history behind the disconnect reasons
 //! ([`attempts`]), starting TLS on a login connection ([`tls`]) and the `%` variables of
-//! login settings ([`vars`]).
+//! login settings ([`vars`]); sessions per user+IP across processes ([`anvil`]).
 //!
 //! The protocols keep their own wording: each turns these results into its replies.
 
+pub mod anvil;
 pub mod attempts;
 pub mod authenticate;
 pub mod connection;
@@ -25,6 +26,7 @@ pub use settings::{LoginConfigError, LoginSettings};
 pub use tls::TlsFailure;
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::auth::client::AuthClient;
@@ -51,6 +53,8 @@ pub struct LoginServices<'a> {
     pub auth_socket: Option<&'a Path>,
     /// TLS contexts prepared at startup; `None`: no TLS in this process.
     pub tls: Option<&'a TlsServer>,
+    /// The anvil service, for `mail_max_userip_connections`; `None`: no limit is checked.
+    pub anvil: Option<&'a Mutex<anvil::AnvilClient>>,
 }
 
 /// A client that logged in, as the login process hands it to a mail process.

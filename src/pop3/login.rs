@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::login::connection::{self, AuthPolicy, InputLine, LoginSession, Outcome, Wire};
+use crate::login::connection::{self, InputLine, LoginSession, Outcome, Wire};
 use crate::login::mechanisms::advertised;
 use crate::login::{
     LoggedIn, LoginConnection, LoginServices, LoginSettings, SessionEnd, LOGIN_INPUT_BUFFER_SIZE,
@@ -193,15 +193,8 @@ impl<'a> Session<'a> {
         wire: Wire,
         deadline: Option<Instant>,
     ) -> Self {
-        let trusted = settings.trusts(&conn);
-        let policy = AuthPolicy {
-            ssl: settings.ssl,
-            disable_plaintext_auth: settings.disable_plaintext_auth,
-            auth_verbose: settings.auth_verbose,
-            require_client_cert: settings.auth_ssl_require_client_cert,
-        };
         Session {
-            c: LoginConnection::new(stream, conn, trusted, services, policy, wire, deadline),
+            c: LoginConnection::new(stream, conn, settings, services, wire, deadline),
             settings,
             bad_commands: 0,
             last_user: None,

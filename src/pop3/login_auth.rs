@@ -194,15 +194,8 @@ impl<'a> AuthReplies<'a> for Session<'a> {
         )
     }
 
-    fn auth_unavailable(&mut self) -> Step {
-        self.result(
-            Reply::TempFail,
-            "Authentication is not available: the auth service cannot be reached.",
-        )
-    }
-
-    fn auth_service_failed(&mut self) -> Step {
-        self.result(Reply::TempFail, "Temporary authentication failure.")
+    fn temp_failed(&mut self, text: &str) -> Step {
+        self.result(Reply::TempFail, text)
     }
 
     fn aborted(&mut self) -> Step {
@@ -211,14 +204,6 @@ impl<'a> AuthReplies<'a> for Session<'a> {
 
     fn failed(&mut self, reason: Option<&str>, kind: Option<FailureKind>) -> Step {
         match kind {
-            Some(FailureKind::TempFail) => {
-                let now = crate::log::timestamp("%Y-%m-%d %H:%M:%S");
-                let host = crate::hostname::hostname().unwrap_or("localhost");
-                self.result(
-                    Reply::TempFail,
-                    &format!("Temporary authentication failure. [{host}:{now}]"),
-                )
-            }
             Some(FailureKind::AuthzFailed) => {
                 self.result(Reply::Auth, reason.unwrap_or("Authorization failed"))
             }
