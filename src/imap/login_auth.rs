@@ -121,6 +121,10 @@ impl<'a> AuthReplies<'a> for Session<'a> {
         self.auth_reply("NO", &format!("[UNAVAILABLE] {text}"))
     }
 
+    fn limit_reached(&mut self, text: &str) -> Step {
+        self.auth_reply("NO", &format!("[LIMIT] {text}"))
+    }
+
     fn aborted(&mut self) -> Step {
         self.auth_reply("BAD", "Authentication aborted by client.")
     }

@@ -26,8 +26,10 @@ pub trait AuthReplies<'a>:
     /// `ssl = required` and the connection is not secured.
     fn ssl_required(&mut self) -> Result<(), Self::Error>;
     /// A temporary failure (`[UNAVAILABLE]`, `[SYS/TEMP]`) saying `text`: no auth service
-    /// to ask, or it failed, or the user has too many sessions.
+    /// to ask, or it failed.
     fn temp_failed(&mut self, text: &str) -> Result<(), Self::Error>;
+    /// The user has too many sessions already (`[LIMIT]`, `[IN-USE]`), saying `text`.
+    fn limit_reached(&mut self, text: &str) -> Result<(), Self::Error>;
     /// The client aborted the exchange (`*`).
     fn aborted(&mut self) -> Result<(), Self::Error>;
     /// A refusal, of `kind` when it has its own answer (never `TempFail`: that is
@@ -79,7 +81,7 @@ pub fn authenticate<'a, S: AuthReplies<'a>>(
                 // Authenticated, but not let in: Dovecot's reply, and the session ends.
                 let end = SessionEnd::UserIpLimit(connection.policy.userip_limit);
                 connection.attempts.no_extra_reason = true;
-                session.temp_failed(&end.to_string())?;
+                session.limit_reached(&end.to_string())?;
                 session.connection().flush()?;
                 return Err(end.into());
             }

@@ -198,6 +198,10 @@ impl<'a> AuthReplies<'a> for Session<'a> {
         self.result(Reply::TempFail, text)
     }
 
+    fn limit_reached(&mut self, text: &str) -> Step {
+        self.line(format!("-ERR [IN-USE] {text}").as_bytes())
+    }
+
     fn aborted(&mut self) -> Step {
         self.result(Reply::Plain, "Authentication aborted by client.")
     }

@@ -1,7 +1,8 @@
 # mail_max_userip_connections: a user's sessions from one address are counted across mail
-# processes (anvil). Past the limit the login is refused after authentication with
-# Dovecot's reply and the connection ends; other users, other addresses and other protocols
-# are counted apart; a session that ends no longer counts once its connection has closed.
+# processes (anvil). Past the limit the login is refused after authentication with the reply
+# Debian's Dovecot 2.3.19.1 gives ([LIMIT], [IN-USE]) and the connection ends; other users,
+# other addresses and other protocols are counted apart; a session that ends no longer
+# counts once its connection has closed.
 @config protocols = imap pop3
 @config mail_max_userip_connections = 1
 @connect imap first
@@ -11,7 +12,7 @@ S: a1 OK [CAPABILITY {*}] Logged in
 @connect imap second
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: b1 LOGIN alice secret
-S: b1 NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=1)
+S: b1 NO [LIMIT] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=1)
 @eof
 @connect imap bob
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
@@ -35,7 +36,7 @@ S: +OK Dovecot (Debian) ready.
 C: USER alice
 S: +OK
 C: PASS secret
-S: -ERR [SYS/TEMP] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=1)
+S: -ERR [IN-USE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=1)
 @eof
 @use first
 C: a2 LOGOUT
