@@ -9,6 +9,16 @@ pub fn os_error_text(err: &std::io::Error) -> String {
     }
 }
 
+/// Dovecot's line for a unix socket that could not be connected to:
+/// `net_connect_unix(<path>) failed: <error>`.
+pub fn connect_error_text(path: &std::path::Path, err: &std::io::Error) -> String {
+    format!(
+        "net_connect_unix({}) failed: {}",
+        path.display(),
+        os_error_text(err)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

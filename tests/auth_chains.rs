@@ -115,6 +115,33 @@ passdb {
     );
 }
 
+/// result_internalfail: a passdb that fails internally (its file is a directory) hands the
+/// decision on (`continue`, the default) or ends the chain with the failure (`return`).
+#[test]
+fn internal_failures_follow_result_internalfail() {
+    for (rule, expected) in [
+        ("continue", PassdbResult::Ok),
+        ("return", PassdbResult::InternalFailure),
+    ] {
+        let conf = format!(
+            "
+passdb {{
+  driver = passwd-file
+  args = @DIR@/broken
+  result_internalfail = {rule}
+}}
+passdb {{
+  driver = static
+  args = password=pw
+}}
+"
+        );
+        let (dir, a) = auth(&conf, &[]);
+        std::fs::create_dir(dir.path().join("broken")).unwrap();
+        assert_eq!(verify(&a, "x", "pw").0, expected, "{rule}");
+    }
+}
+
 #[test]
 fn master_users_and_pass() {
     let conf = "
@@ -191,6 +218,52 @@ passdb {
         verify(&a, "alice@x/../a.org", "second").0,
         PassdbResult::UserUnknown
     );
+}
+
+/// auth_cache_size / auth_cache_ttl / auth_cache_negative_ttl: within the ttl the cache
+/// answers even after the passwd-file changed; a password that does not match an entry that
+/// last succeeded goes to the passdb (it may have changed); unknown users are remembered
+/// for the negative ttl. Past the ttl the passdb answers again.
+#[test]
+fn auth_cache_answers_within_its_ttl() {
+    let conf = |ttl: &str| {
+        format!(
+            "
+auth_cache_size = 1M
+auth_cache_ttl = {ttl}
+auth_cache_negative_ttl = {ttl}
+passdb {{
+  driver = passwd-file
+  args = @DIR@/users
+}}
+"
+        )
+    };
+    let files = [("users", "alice:{PLAIN}one\n")];
+    let (dir, cached) = auth(&conf("1 hour"), &files);
+    let (short_dir, short) = auth(&conf("1 secs"), &files);
+    for a in [&cached, &short] {
+        assert_eq!(verify(a, "alice", "one").0, PassdbResult::Ok);
+        assert_eq!(verify(a, "bob", "pw").0, PassdbResult::UserUnknown);
+    }
+    // New passwords and a new user (a different size, so the change shows at once).
+    for d in [&dir, &short_dir] {
+        std::fs::write(
+            d.path().join("users"),
+            "alice:{PLAIN}second\nbob:{PLAIN}pw\n",
+        )
+        .unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(verify(&cached, "alice", "one").0, PassdbResult::Ok);
+    assert_eq!(verify(&cached, "bob", "pw").0, PassdbResult::UserUnknown);
+    assert_eq!(verify(&cached, "alice", "second").0, PassdbResult::Ok);
+    // Past the ttl: the file's answers.
+    assert_eq!(
+        verify(&short, "alice", "one").0,
+        PassdbResult::PasswordMismatch
+    );
+    assert_eq!(verify(&short, "bob", "pw").0, PassdbResult::Ok);
 }
 
 #[test]

@@ -171,6 +171,32 @@ fn warnings_name_file_and_line() {
     assert_eq!(config.global().str("mail_attachment_dir"), "/var/att/M");
 }
 
+/// Inside `local_name`, cote applies the TLS settings (the certificate of the SNI name) and
+/// nothing else: each other setting there gets a warning.
+#[test]
+fn local_name_settings_other_than_tls_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(
+        dir.path(),
+        "x.conf",
+        "local_name mail.example.org {\n  ssl_cert = </dev/null\n  login_greeting = Hi\n}\n",
+    );
+    let config = Config::load(&conf).unwrap();
+    let path = conf.display();
+    let warnings: Vec<&String> = config
+        .warnings()
+        .iter()
+        .filter(|w| w.contains("local_name"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [&format!(
+            "{path} line 3: login_greeting inside local_name is not implemented by cote yet \
+             (only ssl_* settings are), its value is ignored"
+        )]
+    );
+}
+
 /// `maildir_info_separator` is cote's own: its value is checked where it is set, and the dumps
 /// show it only when the configuration sets it (so they stay doveconf's otherwise).
 #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cote::imap::parser::ParseError;
 use cote::imap::{serve_prelogin, Disconnect, LoginServices, PreloginEnd, PreloginSettings};
+use cote::login::{LoginSettings, SessionEnd};
 use cote::net::ConnInfo;
 
 /// Log records of every thread, to check each session's own lines.
@@ -191,7 +192,7 @@ fn greeting_capability_noop_enable_logout() {
         &["* BYE Logging out", "d OK Logout completed."],
     );
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::Logout);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::LoggedOut));
     assert_eq!(logs.len(), 1);
     assert_disconnect_log(&logs, "Aborted login by logging out", LOCAL);
 }
@@ -206,13 +207,16 @@ fn pipelined_commands_are_all_answered() {
         "* BYE Logging out",
         "c OK Logout completed.",
     ]);
-    assert_eq!(c.closed().0, Disconnect::Logout);
+    assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::LoggedOut));
 }
 
 #[test]
 fn custom_greeting_and_capability() {
     let settings = PreloginSettings {
-        login_greeting: "Mail here.".into(),
+        login: LoginSettings {
+            login_greeting: "Mail here.".into(),
+            ..LoginSettings::default()
+        },
         imap_capability: "+XFOO".into(),
         imap_literal_minus: true,
         ..PreloginSettings::default()
@@ -287,7 +291,10 @@ fn login_authenticate_starttls_without_auth_or_tls() {
 
     // With ssl = no, STARTTLS gets Dovecot's own answer.
     let settings = PreloginSettings {
-        ssl: cote::net::SslMode::No,
+        login: LoginSettings {
+            ssl: cote::net::SslMode::No,
+            ..LoginSettings::default()
+        },
         ..PreloginSettings::default()
     };
     let mut c = connect(settings);
@@ -320,7 +327,7 @@ fn id_reply_and_log() {
     );
     drop(c.stream.shutdown(Shutdown::Write));
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::ClientClosed);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::ClientClosed));
     assert_eq!(logs.len(), 2, "{logs:?}");
     assert!(
         logs[0].starts_with(&format!(
@@ -335,7 +342,10 @@ fn id_reply_and_log() {
 #[test]
 fn trusted_proxy_passes_the_client_address_in_id() {
     let settings = PreloginSettings {
-        login_trusted_networks: cote::net::conn::parse_networks("127.0.0.2/32").unwrap(),
+        login: LoginSettings {
+            login_trusted_networks: cote::net::conn::parse_networks("127.0.0.2/32").unwrap(),
+            ..LoginSettings::default()
+        },
         ..PreloginSettings::default()
     };
     let mut c = open("127.0.0.2", settings);
@@ -383,7 +393,7 @@ fn literals() {
     c.send(b"d NOOP {2000}\r\n");
     c.expect(&["* BYE Input buffer full, aborting"]);
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::InputBufferFull);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::InputBufferFull));
     assert_disconnect_log(&logs, "Input buffer full", LOCAL);
 
     let mut c = connect(PreloginSettings::default());
@@ -414,7 +424,7 @@ fn one_megabyte_atom_ends_the_session() {
     c.expect(&["* BYE Input buffer full, aborting"]);
     let (reason, _) = c.closed();
     writer.join().unwrap();
-    assert_eq!(reason, Disconnect::InputBufferFull);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::InputBufferFull));
 }
 
 #[test]
@@ -430,7 +440,7 @@ fn one_megabyte_of_arguments_is_too_long_then_overflows() {
     ]);
     let (reason, _) = c.closed();
     writer.join().unwrap();
-    assert_eq!(reason, Disconnect::InputBufferFull);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::InputBufferFull));
 }
 
 #[test]
@@ -471,7 +481,7 @@ fn client_disconnects_mid_line() {
     c.expect(&["a OK NOOP completed."]);
     c.stream.shutdown(Shutdown::Write).unwrap();
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::ClientClosed);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::ClientClosed));
     assert_disconnect_log(&logs, "Connection closed", LOCAL);
 }
 
@@ -480,7 +490,7 @@ fn client_disconnects_mid_literal() {
     let mut c = connect(PreloginSettings::default());
     c.send(b"a NOOP {10+}\r\nabc");
     c.stream.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(c.closed().0, Disconnect::ClientClosed);
+    assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::ClientClosed));
 }
 
 #[test]
@@ -505,7 +515,7 @@ fn connection_reset_is_logged_with_the_error() {
     drop(reader);
     let (reason, logs) = server_result(server, server_thread);
     match &reason {
-        Disconnect::ReadFailed(text) => {
+        Disconnect::Session(SessionEnd::ReadFailed(text)) => {
             assert!(text.starts_with("read(size="), "{text}");
             assert!(
                 text.ends_with(") failed: Connection reset by peer"),
@@ -542,7 +552,7 @@ fn login_timeout_disconnects_idle_and_busy_clients() {
     let mut c = connect(settings.clone());
     c.expect(&["* BYE Disconnected for inactivity."]);
     let (reason, logs) = c.closed();
-    assert_eq!(reason, Disconnect::Inactivity);
+    assert_eq!(reason, Disconnect::Session(SessionEnd::Inactivity));
     assert_disconnect_log(&logs, "Inactivity", LOCAL);
 
     // The deadline counts from the connection, not from the last command (as in Dovecot).
@@ -553,7 +563,7 @@ fn login_timeout_disconnects_idle_and_busy_clients() {
     }
     c.send(b"b NO");
     c.expect(&["* BYE Disconnected for inactivity."]);
-    assert_eq!(c.closed().0, Disconnect::Inactivity);
+    assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::Inactivity));
 }
 
 #[test]
@@ -571,6 +581,6 @@ fn many_sessions_at_once_stay_independent() {
             &format!("{tag} LOGOUT\r\n"),
             &["* BYE Logging out", &format!("{tag} OK Logout completed.")],
         );
-        assert_eq!(c.closed().0, Disconnect::Logout);
+        assert_eq!(c.closed().0, Disconnect::Session(SessionEnd::LoggedOut));
     }
 }

@@ -1,5 +1,6 @@
 //! Logging in to a real cote with real clients: Python's imaplib (plain LOGIN, STARTTLS,
-//! imaps, CRAM-MD5), `openssl s_client -starttls imap`, and the log lines both sides write.
+//! imaps, CRAM-MD5) and poplib (USER/PASS, STLS, pop3s), `openssl s_client -starttls imap`,
+//! and the log lines both sides write.
 
 mod login_support;
 
@@ -9,13 +10,16 @@ use std::time::{Duration, Instant};
 
 use login_support::{python, Client, Server};
 
-const IMAPLIB: &str = r#"
-import imaplib, ssl, sys
+/// The start of the Python scripts: the ports, and a TLS context that takes any certificate.
+const PREAMBLE: &str = r#"
+import imaplib, poplib, ssl, sys
 port, sport = int(sys.argv[1]), int(sys.argv[2])
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
+"#;
 
+const IMAPLIB: &str = r#"
 m = imaplib.IMAP4("127.0.0.1", port)
 print("plain", m.login("alice", "secret")[0], m.noop()[0], m.logout()[0])
 
@@ -46,7 +50,7 @@ m.logout()
 fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
     let server = Server::start("");
     let out = python(
-        IMAPLIB,
+        &[PREAMBLE, IMAPLIB].concat(),
         &[server.imap.to_string(), server.imaps.to_string()],
     );
     let lines: Vec<&str> = out.lines().collect();
@@ -82,6 +86,59 @@ fn python_imaplib_logs_in_over_plain_starttls_and_imaps() {
         logout.contains(": Info: Disconnected: Logged out in=") && logout.contains(" deleted=0 "),
         "{logout}"
     );
+}
+
+const POPLIB: &str = r#"
+p = poplib.POP3("127.0.0.1", port)
+print("plain", p.user("alice").decode(), p.pass_("secret").decode(), p.quit().decode())
+
+p = poplib.POP3("127.0.0.1", port)
+p.stls(context=ctx)
+print("stls", p.user("bob").decode(), p.pass_("hunter2").decode(), p.stat())
+p.quit()
+
+p = poplib.POP3_SSL("127.0.0.1", sport, context=ctx)
+print("pop3s", p.user("alice").decode(), p.pass_("secret").decode(), p.stat())
+p.quit()
+
+p = poplib.POP3("127.0.0.1", port)
+p.user("alice")
+try:
+    p.pass_("wrong")
+    print("wrong", "OK?!")
+except poplib.error_proto as e:
+    print("wrong", e)
+p.quit()
+"#;
+
+#[test]
+fn python_poplib_logs_in_over_plain_stls_and_pop3s() {
+    let (pop3, pop3s) = (login_support::free_port(), login_support::free_port());
+    let server = Server::start(&format!(
+        "protocols = imap pop3\n\
+         service pop3-login {{\n\
+         \x20 inet_listener pop3 {{\n    port = {pop3}\n  }}\n\
+         \x20 inet_listener pop3s {{\n    port = {pop3s}\n  }}\n\
+         }}\n"
+    ));
+    let out = python(
+        &[PREAMBLE, POPLIB].concat(),
+        &[pop3.to_string(), pop3s.to_string()],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "plain +OK +OK Logged in. +OK Logging out.",
+            "stls +OK +OK Logged in. (0, 0)",
+            "pop3s +OK +OK Logged in. (0, 0)",
+            "wrong b'-ERR [AUTH] Authentication failed.'",
+        ],
+        "{out}\n{}",
+        server.logs()
+    );
+    let stls = server.wait_log("pop3-login: Info: Login: user=<bob>, method=PLAIN");
+    assert!(stls.contains(", TLS, session=<"), "{stls}");
 }
 
 #[test]

@@ -13,22 +13,26 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode};
+use openssl::ssl::{
+    HandshakeError, SslConnector, SslConnectorBuilder, SslMethod, SslStream, SslVerifyMode,
+};
 use openssl::x509::X509;
 
 use login_support::{tls_support, Client, Server};
 
-fn tls_client(
-    port: u16,
-    sni: Option<&str>,
-    client_cert: Option<(&PKey<Private>, &X509)>,
-) -> SslStream<TcpStream> {
+/// A client that takes any certificate.
+fn client_builder() -> SslConnectorBuilder {
     let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
     builder.set_verify(SslVerifyMode::NONE);
-    if let Some((key, cert)) = client_cert {
-        builder.set_private_key(key).unwrap();
-        builder.set_certificate(cert).unwrap();
-    }
+    builder
+}
+
+/// The handshake with the server on `port`, naming `sni` if given.
+fn handshake(
+    builder: SslConnectorBuilder,
+    port: u16,
+    sni: Option<&str>,
+) -> Result<SslStream<TcpStream>, HandshakeError<TcpStream>> {
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut config = builder.build().configure().unwrap();
@@ -36,7 +40,19 @@ fn tls_client(
     config
         .verify_hostname(false)
         .connect(sni.unwrap_or("localhost"), tcp)
-        .unwrap()
+}
+
+fn tls_client(
+    port: u16,
+    sni: Option<&str>,
+    client_cert: Option<(&PKey<Private>, &X509)>,
+) -> SslStream<TcpStream> {
+    let mut builder = client_builder();
+    if let Some((key, cert)) = client_cert {
+        builder.set_private_key(key).unwrap();
+        builder.set_certificate(cert).unwrap();
+    }
+    handshake(builder, port, sni).unwrap()
 }
 
 fn read_line(tls: &mut SslStream<TcpStream>) -> String {
@@ -88,8 +104,7 @@ fn debian_stock_ssl_settings() {
     c.line();
     c.send(b"s STARTTLS\r\n");
     assert_eq!(c.line(), "s OK Begin TLS negotiation now.");
-    let mut old = SslConnector::builder(SslMethod::tls_client()).unwrap();
-    old.set_verify(SslVerifyMode::NONE);
+    let mut old = client_builder();
     old.set_max_proto_version(Some(openssl::ssl::SslVersion::TLS1_1))
         .unwrap();
     let refused = old
@@ -104,12 +119,19 @@ fn debian_stock_ssl_settings() {
     );
 }
 
-#[test]
-fn sni_picks_the_local_name_certificate() {
+/// A directory every process may read, with a new certificate for `name` in `file`; its
+/// key is for the caller to store.
+fn dir_with_cert(name: &str, file: &str) -> (tempfile::TempDir, PKey<Private>) {
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let (key, cert) = tls_support::make_cert("mail.example.test", None).unwrap();
-    fs::write(dir.path().join("other.pem"), cert.to_pem().unwrap()).unwrap();
+    let (key, cert) = tls_support::make_cert(name, None).unwrap();
+    fs::write(dir.path().join(file), cert.to_pem().unwrap()).unwrap();
+    (dir, key)
+}
+
+#[test]
+fn sni_picks_the_local_name_certificate() {
+    let (dir, key) = dir_with_cert("mail.example.test", "other.pem");
     fs::write(
         dir.path().join("other.key"),
         key.private_key_to_pem_pkcs8().unwrap(),
@@ -193,4 +215,93 @@ fn unusable_certificate_fails_tls_only() {
     c.line();
     c.send(b"b LOGIN alice secret\r\n");
     assert!(c.line().starts_with("b OK [CAPABILITY "));
+}
+
+/// A TLS 1.2 client offering `ciphers` (in its order of preference) and `groups`.
+fn tls12_client(
+    port: u16,
+    ciphers: &str,
+    groups: &str,
+) -> Result<SslStream<TcpStream>, HandshakeError<TcpStream>> {
+    let mut builder = client_builder();
+    builder
+        .set_max_proto_version(Some(openssl::ssl::SslVersion::TLS1_2))
+        .unwrap();
+    builder.set_cipher_list(ciphers).unwrap();
+    builder.set_groups_list(groups).unwrap();
+    handshake(builder, port, None)
+}
+
+/// ssl_key_password (the key is encrypted), ssl_cipher_list with ssl_prefer_server_ciphers,
+/// ssl_dh (the server's first choice is a DHE suite) and ssl_curve_list, as clients see them.
+#[test]
+fn key_password_ciphers_curves_and_dh() {
+    let (dir, key) = dir_with_cert("localhost", "cert.pem");
+    let encrypted = key
+        .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"sesame")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&encrypted).contains("ENCRYPTED"));
+    fs::write(dir.path().join("key.pem"), encrypted).unwrap();
+    fs::set_permissions(
+        dir.path().join("key.pem"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let dh = config_support::oracle_root().join("usr/share/dovecot/dh.pem");
+    let d = dir.path().display();
+    let tls = |password: &str| {
+        format!(
+            "ssl_cert = <{d}/cert.pem\n\
+             ssl_key = <{d}/key.pem\n\
+             ssl_key_password = {password}\n\
+             ssl_cipher_list = DHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256\n\
+             ssl_prefer_server_ciphers = yes\n\
+             ssl_curve_list = P-384\n\
+             ssl_dh = <{}\n",
+            dh.display()
+        )
+    };
+    let server = Server::start(&tls("sesame"));
+    // The client prefers ECDHE; the server's order wins, and its DHE needs ssl_dh.
+    let mut tls12 = tls12_client(
+        server.imaps,
+        "ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384",
+        "P-384:X25519",
+    )
+    .unwrap();
+    assert_eq!(
+        tls12.ssl().current_cipher().unwrap().name(),
+        "DHE-RSA-AES256-GCM-SHA384"
+    );
+    assert!(read_line(&mut tls12).starts_with("* OK [CAPABILITY "));
+    // ECDHE only on the curve the server allows.
+    let ecdhe = tls12_client(server.imaps, "ECDHE-RSA-AES128-GCM-SHA256", "P-384").unwrap();
+    assert_eq!(
+        ecdhe.ssl().current_cipher().unwrap().name(),
+        "ECDHE-RSA-AES128-GCM-SHA256"
+    );
+    assert!(
+        tls12_client(server.imaps, "ECDHE-RSA-AES128-GCM-SHA256", "X25519").is_err(),
+        "a curve outside ssl_curve_list was accepted"
+    );
+    assert!(
+        tls12_client(server.imaps, "ECDHE-RSA-AES256-GCM-SHA384", "P-384").is_err(),
+        "a cipher outside ssl_cipher_list was accepted"
+    );
+    drop(server);
+
+    // A wrong password: TLS fails with Dovecot's hint, plaintext still works.
+    let server = Server::start(&tls("wrong"));
+    let mut c = Client::connect(server.imap);
+    c.line();
+    c.send(b"a STARTTLS\r\n");
+    assert_eq!(c.line(), "a OK Begin TLS negotiation now.");
+    assert_eq!(c.line(), "* BYE [UNAVAILABLE] TLS initialization failed.");
+    let line = server.wait_log("Failed to initialize SSL server context");
+    assert!(
+        line.contains(
+            "Couldn't parse private SSL key (ssl_key setting) (maybe ssl_key_password is wrong?)"
+        ),
+        "{line}"
+    );
 }

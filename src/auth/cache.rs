@@ -301,3 +301,55 @@ fn hide_password(value: &str) -> String {
         None => "<hidden>".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(max_bytes: u64, ttl: Duration) -> AuthCache {
+        AuthCache {
+            max_bytes,
+            ttl,
+            negative_ttl: Duration::ZERO,
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn size_limit_drops_the_oldest() {
+        // Each entry: key 1 + value 1 + 64 bytes of overhead.
+        let c = cache(3 * 66, Duration::from_secs(3600));
+        for key in ["a", "b", "c", "d"] {
+            c.insert(key.into(), "v".into(), true);
+        }
+        assert_eq!(c.get("a"), None);
+        assert_eq!(c.get("d"), Some(("v".into(), true)));
+        assert_eq!(c.inner.lock().unwrap().bytes, 3 * 66);
+        // Replacing an entry accounts for its old size.
+        c.insert("d".into(), "w".into(), false);
+        assert_eq!(c.get("d"), Some(("w".into(), false)));
+        assert_eq!(c.inner.lock().unwrap().bytes, 3 * 66);
+        assert_eq!(c.clear(&[]), 3);
+        // An entry larger than the whole cache is not kept.
+        c.insert("big".into(), "x".repeat(300), true);
+        assert_eq!(c.get("big"), None);
+    }
+
+    #[test]
+    fn entries_expire_with_their_ttl() {
+        let c = cache(1 << 20, Duration::ZERO);
+        c.insert("a".into(), "v".into(), true);
+        assert_eq!(c.get("a"), None);
+        // Negative entries ("" = unknown user) use the negative ttl.
+        let c = AuthCache {
+            negative_ttl: Duration::from_secs(3600),
+            ..cache(1 << 20, Duration::ZERO)
+        };
+        c.insert("u".into(), String::new(), false);
+        assert_eq!(c.get("u"), Some((String::new(), false)));
+    }
+}

@@ -67,13 +67,8 @@ impl WorkerClient {
         {
             return Ok(conn);
         }
-        let stream = UnixStream::connect(&self.pool.path).map_err(|e| {
-            format!(
-                "net_connect_unix({}) failed: {}",
-                self.pool.path.display(),
-                crate::errtext::os_error_text(&e)
-            )
-        })?;
+        let stream = UnixStream::connect(&self.pool.path)
+            .map_err(|e| crate::errtext::connect_error_text(&self.pool.path, &e))?;
         stream
             .set_read_timeout(Some(LOOKUP_TIMEOUT))
             .map_err(|e| e.to_string())?;

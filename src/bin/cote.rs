@@ -7,14 +7,11 @@ use std::process::ExitCode;
 
 use cote::config::{Config, FilterQuery};
 use cote::imap::postlogin::{serve_postlogin, LoginReply, PostloginSettings};
-use cote::imap::{
-    send_internal_failure, serve_prelogin, LoggedIn, LoginServices, PreloginEnd, PreloginSettings,
-};
+use cote::imap::{send_internal_failure, serve_prelogin, PreloginEnd, PreloginSettings};
 use cote::master::mail_login::MailLogin;
 use cote::master::privileges::visible_path;
 use cote::master::{cli, Connection, Registry, Stream};
 use cote::net::tls::TlsServer;
-use cote::net::ConnInfo;
 
 #[path = "cote/lmtp.rs"]
 mod lmtp;
@@ -27,27 +24,29 @@ mod pop3;
 fn registry() -> Registry<Config> {
     let mut registry = Registry::new();
     registry.register("imap-login", imap_login);
-    registry.register_init("imap-login", imap_login_init);
+    registry.register_init("imap-login", |config| login_init(config, "imap"));
     registry.register("imap", imap_mail);
     registry.register("pop3-login", pop3::pop3_login);
-    registry.register_init("pop3-login", pop3::pop3_login_init);
+    registry.register_init("pop3-login", |config| login_init(config, "pop3"));
     registry.register("pop3", pop3::pop3_mail);
     registry.register("lmtp", lmtp::lmtp);
     registry.register("auth", cote::auth::server::serve_auth);
     registry.register("auth-worker", cote::auth::server::serve_auth_worker);
+    registry.register("anvil", cote::login::anvil::serve_anvil);
     registry
 }
 
-/// A login process, still root: TLS keys are read now, before it chroots and drops
-/// privileges.
-fn imap_login_init(config: &Config) -> Result<(), String> {
-    let imap = config.settings(&FilterQuery {
-        protocol: Some("imap".into()),
+/// A login process of `protocol`, still root: TLS keys are read and anvil is connected now,
+/// before it chroots and drops privileges.
+fn login_init(config: &Config, protocol: &str) -> Result<(), String> {
+    let settings = config.settings(&FilterQuery {
+        protocol: Some(protocol.into()),
         ..FilterQuery::default()
     });
-    if imap.str("ssl") != "no" {
-        TlsServer::prepare(config, "imap");
+    if settings.str("ssl") != "no" {
+        TlsServer::prepare(config, protocol);
     }
+    cote::login::anvil::prepare_login(config);
     Ok(())
 }
 
@@ -58,60 +57,17 @@ fn base_dir_path(config: &Config, relative: &str) -> PathBuf {
 
 /// `service imap-login`: IMAP before authentication, one connection per call.
 fn imap_login(config: &Config, conn: Connection) {
-    let Stream::Tcp(stream) = conn.stream else {
-        log::error!("Unix socket listeners are not supported for IMAP clients");
-        return;
-    };
-    let info = match ConnInfo::from_stream(&stream, conn.listener.ssl) {
-        Ok(info) => info,
-        // The client went away between accept() and here: nothing to answer.
-        Err(e) => {
-            log::info!("Disconnected: {e}");
-            return;
-        }
-    };
-    let query = FilterQuery {
-        protocol: Some("imap".into()),
-        local_ip: Some(info.local.ip()),
-        remote_ip: Some(info.remote.ip()),
-        local_name: None,
-    };
-    let settings = match PreloginSettings::from_settings(&config.settings(&query), &info) {
-        Ok(settings) => settings,
-        Err(e) => {
-            log::error!("{e}");
-            return;
-        }
-    };
-    let auth_socket = base_dir_path(config, "login/login");
-    let services = LoginServices {
-        auth_socket: Some(&auth_socket),
-        tls: TlsServer::get(),
-    };
-    if let PreloginEnd::LoggedIn(login) = serve_prelogin(stream, &settings, &info, services) {
-        hand_over(config, *login);
-    }
-}
-
-/// After an IMAP login: the client goes to `service imap` (see [`login_handoff`]).
-fn hand_over(config: &Config, login: LoggedIn) {
-    let prefix = LoginReply {
-        tag: login.tag,
-        untagged_capability: login.untagged_capability,
-    }
-    .encode();
-    let login = cote::login::LoggedIn {
-        stream: login.stream,
-        conn: login.conn,
-        secured: login.secured,
-        user: login.user,
-        mechanism: login.mechanism,
-        auth: login.auth,
-        auth_id: login.auth_id,
-        prefix,
-        input: login.input,
-    };
-    login_handoff::hand_over(config, login, "login/imap", send_internal_failure);
+    login_handoff::serve_login_client(
+        config,
+        conn,
+        "imap",
+        PreloginSettings::from_settings,
+        |stream, settings, info, services| match serve_prelogin(stream, settings, info, services) {
+            PreloginEnd::LoggedIn(login) => Some(login),
+            PreloginEnd::Disconnected(_) => None,
+        },
+        send_internal_failure,
+    );
 }
 
 /// `service imap`: a mail process. It takes over one logged-in client from a login

@@ -66,6 +66,7 @@ impl Config {
         check_all(&parsed, &mut checker)?;
         warnings.extend(checker.warnings);
         warnings.extend(not_implemented_warnings(&parsed));
+        warnings.extend(local_name_warnings(&parsed));
         Ok(Config { parsed, warnings })
     }
 
@@ -166,6 +167,38 @@ fn not_implemented_warnings(parsed: &Parsed) -> Vec<String> {
     let mut out = Vec::new();
     for filter in &parsed.filters {
         walk(&filter.tree.root, &pristine, "", &mut out);
+    }
+    out
+}
+
+/// One warning per setting inside a `local_name` filter that is not a TLS setting: cote
+/// picks the certificate and TLS settings by SNI, but does not apply other settings of the
+/// name (Dovecot re-reads the login settings for it).
+fn local_name_warnings(parsed: &Parsed) -> Vec<String> {
+    let mut out = Vec::new();
+    for filter in parsed
+        .filters
+        .iter()
+        .filter(|f| f.filter.local_name.is_some())
+    {
+        let node = &filter.tree.root;
+        for (def, slot) in node.info.settings.iter().zip(&node.slots) {
+            let Slot::Scalar(scalar) = slot else {
+                continue;
+            };
+            if !scalar.changed || def.key.starts_with("ssl_") {
+                continue;
+            }
+            let place = match &scalar.meta.origin {
+                Some(o) => format!("{} line {}", o.file.display(), o.line),
+                None => "configuration".to_string(),
+            };
+            out.push(format!(
+                "{place}: {} inside local_name is not implemented by cote yet (only ssl_* \
+                 settings are), its value is ignored",
+                def.key
+            ));
+        }
     }
     out
 }

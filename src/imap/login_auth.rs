@@ -1,35 +1,17 @@
-//! LOGIN and AUTHENTICATE before login: the SASL exchange relayed to the auth service
-//! (Dovecot's auth client protocol), with imap-login's checks, replies and response codes.
-//!
-//! The auth service does the waiting (`auth_failure_delay`) and decides; this side checks
-//! what Dovecot's login process checks itself (TLS required, plaintext allowed, the
-//! mechanism offered, the size and base64 of the client's responses) and turns the answer
-//! into IMAP: `[AUTHENTICATIONFAILED]`, `[UNAVAILABLE]`, `[PRIVACYREQUIRED]`, ...
+//! LOGIN and AUTHENTICATE before login: imap-login's parsing of the commands and its replies
+//! and response codes (`[AUTHENTICATIONFAILED]`, `[UNAVAILABLE]`, `[PRIVACYREQUIRED]`, ...)
+//! to an authentication run by [`crate::login::authenticate`].
 
 use crate::auth::base64;
-use crate::auth::client::AuthParams;
-use crate::auth::request::Secured;
 use crate::imap::parser::LineEnd;
-use crate::login::sasl::{self, SaslClient, SaslOutcome};
-use crate::login::FailureKind;
-use crate::net::{ClientStream, SslMode};
+use crate::login::authenticate::{
+    authenticate, AuthReplies, Authenticated, AUTH_FAILED, PLAINTEXT_DISABLED,
+};
+use crate::login::connection::Outcome;
+use crate::login::sasl::SaslClient;
+use crate::login::{FailureKind, SessionEnd};
 
-use super::prelogin::{Disconnect, Outcome, Session, MAX_AUTH_RESPONSE};
-
-/// Dovecot's texts.
-const AUTH_FAILED: &str = "Authentication failed.";
-const PLAINTEXT_DISABLED: &str =
-    "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
-
-/// What one authentication round trip ended with, before it becomes an IMAP reply.
-enum AuthEnd {
-    Success {
-        user: String,
-        id: u32,
-    },
-    /// Already answered (abort, bad base64, a failure reply).
-    Answered,
-}
+use super::prelogin::{Disconnect, Session, Step, MAX_AUTH_RESPONSE};
 
 impl Session<'_> {
     /// `LOGIN user pass`: PLAIN with the two arguments, if plaintext logins are allowed here.
@@ -39,15 +21,25 @@ impl Session<'_> {
         user: &[u8],
         pass: &[u8],
     ) -> Result<Outcome, Disconnect> {
-        if !self.plaintext_allowed(tag, Some(user))? {
+        if !self.c.plaintext_allowed() {
+            self.c.refuse_plaintext(Some(user));
+            self.line(
+                b"* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your \
+                  client did it anyway. If anyone was listening, the password was exposed.",
+            )?;
+            self.tagged(
+                tag,
+                "NO",
+                &format!("[PRIVACYREQUIRED] {PLAINTEXT_DISABLED}"),
+            )?;
             return Ok(Outcome::Continue);
         }
         let mut initial = vec![0u8];
         initial.extend_from_slice(user);
         initial.push(0);
         initial.extend_from_slice(pass);
-        self.attempts.user = String::from_utf8_lossy(user).into_owned();
-        self.sasl(tag, "PLAIN", Some(initial))
+        self.c.attempts.user = String::from_utf8_lossy(user).into_owned();
+        self.sasl(tag, "PLAIN", Some(&initial))
     }
 
     /// `AUTHENTICATE mech [initial-response]`, `rest` being the command line after the
@@ -68,7 +60,7 @@ impl Session<'_> {
         let mech = String::from_utf8_lossy(&rest[..mech_len]).to_ascii_uppercase();
         let initial = rest.get(mech_len + 1..).unwrap_or(&[]);
         if initial.len() > MAX_AUTH_RESPONSE || end == LineEnd::Truncated {
-            return Err(Disconnect::AuthResponseTooLarge);
+            return Err(SessionEnd::AuthResponseTooLarge.into());
         }
         // Dovecot: no initial response, or `=` for an empty one.
         let initial = match initial {
@@ -78,205 +70,66 @@ impl Session<'_> {
                 Some(Ok(decoded)) => Some(decoded),
                 _ => {
                     // The auth service refuses it before any lookup (code=invalid_base64).
-                    self.attempts.refused(FailureKind::InvalidBase64);
-                    self.attempts.mechanism = Some(mech);
+                    self.c.attempts.refused(FailureKind::InvalidBase64);
+                    self.c.attempts.mechanism = Some(mech);
                     self.tagged(tag, "BAD", "Invalid base64 data in initial response")?;
                     return Ok(Outcome::Continue);
                 }
             },
         };
-        self.sasl(tag, &mech, initial)
+        self.sasl(tag, &mech, initial.as_deref())
     }
 
-    /// Dovecot's `client_check_plaintext_auth` for LOGIN: on an insecure connection with
-    /// plaintext logins disabled the password was sent in the clear anyway; say so.
-    fn plaintext_allowed(&mut self, tag: &str, user: Option<&[u8]>) -> Result<bool, Disconnect> {
-        let ssl_required = self.settings.ssl == SslMode::Required;
-        if self.secured || (!self.settings.disable_plaintext_auth && !ssl_required) {
-            return Ok(true);
-        }
-        if self.settings.auth_verbose {
-            self.log("Login failed: Plaintext authentication disabled");
-        }
-        self.line(
-            b"* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your \
-              client did it anyway. If anyone was listening, the password was exposed.",
-        )?;
-        self.tagged(
-            tag,
-            "NO",
-            &format!("[PRIVACYREQUIRED] {PLAINTEXT_DISABLED}"),
-        )?;
-        self.attempts.refused(FailureKind::PlaintextDisallowed);
-        if self.attempts.user.is_empty() {
-            if let Some(user) = user {
-                self.attempts.user = String::from_utf8_lossy(user).into_owned();
-            }
-        }
-        Ok(false)
-    }
-
-    /// One authentication with `mech`: the checks, then the exchange with the auth service.
+    /// One authentication with `mech`, answered for the command tagged `tag`.
     fn sasl(
         &mut self,
         tag: &str,
         mech: &str,
-        initial: Option<Vec<u8>>,
+        initial: Option<&[u8]>,
     ) -> Result<Outcome, Disconnect> {
-        if !self.secured && self.settings.ssl == SslMode::Required {
-            if self.settings.auth_verbose {
-                self.log("Login failed: SSL required for authentication");
-            }
-            self.attempts.start();
-            self.tagged(
-                tag,
-                "NO",
-                "[PRIVACYREQUIRED] Authentication not allowed until SSL/TLS is enabled.",
-            )?;
-            return Ok(Outcome::Continue);
-        }
-        self.attempts.start();
-        self.attempts.mechanism = Some(mech.to_string());
-        self.attempts.aborted = false;
-        if self.auth.is_none() {
-            self.attempts.last_failure = Some(FailureKind::TempFail);
-            self.tagged(
-                tag,
-                "NO",
-                "[UNAVAILABLE] Authentication is not available: the auth service cannot be reached.",
-            )?;
-            return Ok(Outcome::Continue);
-        }
-        let offered = self
-            .mechanisms()
-            .into_iter()
-            .find(|m| m.name == mech && !m.private);
-        let Some(offered) = offered else {
-            self.fail(
-                tag,
-                Some("Unsupported authentication mechanism."),
-                Some(FailureKind::MechInvalid),
-            )?;
+        self.auth_tag = tag.to_string();
+        let Some(Authenticated { user, id, auth }) = authenticate(self, mech, initial, false)?
+        else {
             return Ok(Outcome::Continue);
         };
-        if !self.secured && self.settings.disable_plaintext_auth && offered.plaintext {
-            self.fail(
-                tag,
-                Some("Plaintext authentication disabled."),
-                Some(FailureKind::PlaintextDisallowed),
-            )?;
-            return Ok(Outcome::Continue);
-        }
-        match self.exchange(tag, mech, initial)? {
-            AuthEnd::Answered => Ok(Outcome::Continue),
-            AuthEnd::Success { user, id } => {
-                let Some(auth) = self.auth.take() else {
-                    return Err(Disconnect::AuthServiceFailed);
-                };
-                self.attempts.user = user.clone();
-                Ok(Outcome::LoggedIn(self.logged_in(
-                    tag,
-                    user,
-                    mech.to_string(),
-                    auth,
-                    id,
-                )?))
-            }
-        }
+        Ok(Outcome::LoggedIn(self.logged_in(
+            tag,
+            user,
+            mech.to_string(),
+            auth,
+            id,
+        )?))
     }
 
-    fn auth_params(&self) -> AuthParams {
-        let (valid_client_cert, cert_username) = match &self.stream {
-            ClientStream::Tls(tls) => {
-                let tls = tls.borrow();
-                (tls.has_valid_client_cert(), tls.cert_username())
-            }
-            ClientStream::Plain(_) => (false, None),
-        };
-        AuthParams {
-            service: "imap".into(),
-            local_ip: Some(self.conn.local.ip()),
-            remote_ip: Some(self.conn.remote.ip()),
-            local_port: self.conn.local.port(),
-            remote_port: self.conn.remote.port(),
-            secured: if self.stream.is_tls() {
-                Secured::Tls
-            } else if self.secured {
-                Secured::Yes
-            } else {
-                Secured::No
-            },
-            session: Some(self.conn.session_id.clone()),
-            valid_client_cert,
-            cert_username,
-            ..AuthParams::default()
-        }
+    /// The tagged answer to the authentication command being run.
+    fn auth_reply(&mut self, status: &str, text: &str) -> Step {
+        let tag = self.auth_tag.clone();
+        self.tagged(&tag, status, text)
+    }
+}
+
+/// Dovecot's `imap_client_auth_result`.
+impl<'a> AuthReplies<'a> for Session<'a> {
+    fn ssl_required(&mut self) -> Step {
+        self.auth_reply(
+            "NO",
+            "[PRIVACYREQUIRED] Authentication not allowed until SSL/TLS is enabled.",
+        )
     }
 
-    /// The rounds with the auth service (see [`sasl::relay`]), answered the IMAP way.
-    fn exchange(
-        &mut self,
-        tag: &str,
-        mech: &str,
-        initial: Option<Vec<u8>>,
-    ) -> Result<AuthEnd, Disconnect> {
-        let params = self.auth_params();
-        let Some(mut auth) = self.auth.take() else {
-            return Err(Disconnect::AuthServiceFailed);
-        };
-        let outcome = sasl::relay(&mut auth, mech, &params, initial.as_deref(), self);
-        self.auth = Some(auth);
-        match outcome? {
-            SaslOutcome::Success { id, user } => Ok(AuthEnd::Success { user, id }),
-            SaslOutcome::ServiceFailed(e) => {
-                log::error!("Auth service connection failed: {e}");
-                self.auth = None;
-                self.attempts.service_failed = true;
-                self.tagged(tag, "NO", "[UNAVAILABLE] Temporary authentication failure.")?;
-                Ok(AuthEnd::Answered)
-            }
-            SaslOutcome::Aborted => {
-                self.attempts.aborted = true;
-                self.tagged(tag, "BAD", "Authentication aborted by client.")?;
-                Ok(AuthEnd::Answered)
-            }
-            SaslOutcome::InvalidResponse => {
-                self.fail(
-                    tag,
-                    Some("Invalid base64 in response"),
-                    Some(FailureKind::InvalidBase64),
-                )?;
-                Ok(AuthEnd::Answered)
-            }
-            SaslOutcome::Refused { user, fields } => {
-                if let Some(user) = user {
-                    self.attempts.user = user;
-                }
-                self.fail(
-                    tag,
-                    sasl::reason(&fields),
-                    FailureKind::from_fields(&fields),
-                )?;
-                Ok(AuthEnd::Answered)
-            }
-        }
+    fn temp_failed(&mut self, text: &str) -> Step {
+        self.auth_reply("NO", &format!("[UNAVAILABLE] {text}"))
     }
 
-    /// Dovecot's `imap_client_auth_result` for a failure.
-    fn fail(
-        &mut self,
-        tag: &str,
-        reason: Option<&str>,
-        kind: Option<FailureKind>,
-    ) -> Result<(), Disconnect> {
-        self.attempts.last_failure = Some(kind.unwrap_or(FailureKind::Other));
-        if self.settings.auth_verbose {
-            let mech = self.attempts.mechanism.clone().unwrap_or_default();
-            self.log(&format!(
-                "Authenticate {mech} failed: {}",
-                reason.unwrap_or(AUTH_FAILED)
-            ));
-        }
+    fn limit_reached(&mut self, text: &str) -> Step {
+        self.auth_reply("NO", &format!("[LIMIT] {text}"))
+    }
+
+    fn aborted(&mut self) -> Step {
+        self.auth_reply("BAD", "Authentication aborted by client.")
+    }
+
+    fn failed(&mut self, reason: Option<&str>, kind: Option<FailureKind>) -> Step {
         let (status, text) = match kind {
             Some(FailureKind::AuthzFailed) => (
                 "NO",
@@ -285,14 +138,6 @@ impl Session<'_> {
                     reason.unwrap_or("Authorization failed")
                 ),
             ),
-            Some(FailureKind::TempFail) => {
-                let now = crate::log::timestamp("%Y-%m-%d %H:%M:%S");
-                let host = crate::hostname::hostname().unwrap_or("localhost");
-                (
-                    "NO",
-                    format!("[UNAVAILABLE] Temporary authentication failure. [{host}:{now}]"),
-                )
-            }
             Some(FailureKind::PassExpired) => {
                 ("NO", format!("[EXPIRED] {}", reason.unwrap_or(AUTH_FAILED)))
             }
@@ -316,7 +161,7 @@ impl Session<'_> {
                 Some(r) => ("NO", format!("[ALERT] {r}")),
             },
         };
-        self.tagged(tag, status, &text)
+        self.auth_reply(status, &text)
     }
 }
 
@@ -324,12 +169,10 @@ impl SaslClient for Session<'_> {
     type Error = Disconnect;
 
     fn challenge(&mut self, data: &[u8]) -> Result<Vec<u8>, Disconnect> {
-        let challenge = format!("+ {}", base64::encode(data));
-        self.line(challenge.as_bytes())?;
-        self.flush()?;
+        self.c.send_challenge(data)?;
         let (line, end) = self.read_line()?;
         if line.len() > MAX_AUTH_RESPONSE || end == LineEnd::Truncated {
-            return Err(Disconnect::AuthResponseTooLarge);
+            return Err(SessionEnd::AuthResponseTooLarge.into());
         }
         Ok(line)
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::config::Settings;
 use crate::login::settings::LoginSettings;
-use crate::net::{ConnInfo, IpNetwork, SslMode};
+use crate::net::ConnInfo;
 
 use super::prelogin::{LOGIN_MAX_LINE_LENGTH, LOGIN_TIMEOUT};
 
@@ -13,19 +13,12 @@ use super::prelogin::{LOGIN_MAX_LINE_LENGTH, LOGIN_TIMEOUT};
 /// connection's filters.
 #[derive(Debug, Clone)]
 pub struct PreloginSettings {
-    /// `login_greeting`, its `%` variables expanded for this connection.
-    pub login_greeting: String,
-    pub login_trusted_networks: Vec<IpNetwork>,
+    /// What every login protocol reads.
+    pub login: LoginSettings,
     pub imap_capability: String,
     pub imap_literal_minus: bool,
     pub imap_id_send: String,
     pub imap_id_log: String,
-    pub ssl: SslMode,
-    pub disable_plaintext_auth: bool,
-    /// `auth_ssl_require_client_cert`: for the disconnect reason when a client never started TLS.
-    pub auth_ssl_require_client_cert: bool,
-    /// `auth_verbose`: log why each failed login failed.
-    pub auth_verbose: bool,
     /// A client that has not logged in this long after connecting is disconnected.
     pub login_timeout: Duration,
     /// Bytes of one command, literals included.
@@ -36,16 +29,11 @@ impl Default for PreloginSettings {
     /// Dovecot 2.3's defaults as Debian builds it.
     fn default() -> Self {
         PreloginSettings {
-            login_greeting: "Dovecot (Debian) ready.".to_string(),
-            login_trusted_networks: Vec::new(),
+            login: LoginSettings::default(),
             imap_capability: String::new(),
             imap_literal_minus: false,
             imap_id_send: "name *".to_string(),
             imap_id_log: String::new(),
-            ssl: SslMode::Yes,
-            disable_plaintext_auth: true,
-            auth_ssl_require_client_cert: false,
-            auth_verbose: false,
             login_timeout: LOGIN_TIMEOUT,
             max_line_length: LOGIN_MAX_LINE_LENGTH,
         }
@@ -61,18 +49,12 @@ impl PreloginSettings {
         settings: &Settings,
         conn: &ConnInfo,
     ) -> Result<Self, PreloginConfigError> {
-        let common = LoginSettings::from_settings(settings, conn, "imap")?;
         Ok(PreloginSettings {
-            login_greeting: common.login_greeting,
-            login_trusted_networks: common.login_trusted_networks,
+            login: LoginSettings::from_settings(settings, conn, "imap")?,
             imap_capability: settings.read("imap_capability")?,
             imap_literal_minus: settings.bool("imap_literal_minus"),
             imap_id_send: settings.read("imap_id_send")?,
             imap_id_log: settings.read("imap_id_log")?,
-            ssl: common.ssl,
-            disable_plaintext_auth: common.disable_plaintext_auth,
-            auth_ssl_require_client_cert: common.auth_ssl_require_client_cert,
-            auth_verbose: common.auth_verbose,
             login_timeout: LOGIN_TIMEOUT,
             max_line_length: LOGIN_MAX_LINE_LENGTH,
         })
@@ -86,6 +68,7 @@ pub use crate::login::settings::LoginConfigError as PreloginConfigError;
 mod tests {
     use super::*;
     use crate::config::{Config, FilterQuery};
+    use crate::net::SslMode;
 
     fn load(text: &str) -> Config {
         let dir = tempfile::tempdir().unwrap();
@@ -120,13 +103,13 @@ mod tests {
         )
         .unwrap();
         let d = PreloginSettings::default();
-        assert_eq!(s.login_greeting, d.login_greeting);
+        assert_eq!(s.login.login_greeting, d.login.login_greeting);
         assert_eq!(s.imap_id_send, "name *");
-        assert_eq!(s.ssl, SslMode::Yes);
-        assert!(s.disable_plaintext_auth);
+        assert_eq!(s.login.ssl, SslMode::Yes);
+        assert!(s.login.disable_plaintext_auth);
         assert_eq!(s.login_timeout, LOGIN_TIMEOUT);
         assert_eq!(s.max_line_length, LOGIN_MAX_LINE_LENGTH);
-        assert!(s.login_trusted_networks.is_empty());
+        assert!(s.login.login_trusted_networks.is_empty());
     }
 
     #[test]
@@ -143,19 +126,19 @@ mod tests {
             &conn("10.1.2.3"),
         )
         .unwrap();
-        assert_eq!(s.login_greeting, "IMAP here.");
+        assert_eq!(s.login.login_greeting, "IMAP here.");
         assert_eq!(s.imap_capability, "+XFOO");
         assert_eq!(s.imap_id_log, "*");
-        assert_eq!(s.ssl, SslMode::No);
-        assert!(!s.disable_plaintext_auth);
+        assert_eq!(s.login.ssl, SslMode::No);
+        assert!(!s.login.disable_plaintext_auth);
         assert!(s.imap_literal_minus);
-        assert_eq!(s.login_trusted_networks.len(), 2);
+        assert_eq!(s.login.login_trusted_networks.len(), 2);
         let other = PreloginSettings::from_settings(
             &config.settings(&imap_query("127.0.0.1")),
             &conn("127.0.0.1"),
         )
         .unwrap();
-        assert!(other.disable_plaintext_auth);
+        assert!(other.login.disable_plaintext_auth);
         assert!(!other.imap_literal_minus);
     }
 
@@ -170,7 +153,7 @@ mod tests {
         let config = load("login_greeting = %l for %{rip} via %s (%p) ready\n");
         let s = PreloginSettings::from_settings(&config.global(), &conn("10.0.0.9")).unwrap();
         assert_eq!(
-            s.login_greeting,
+            s.login.login_greeting,
             format!(
                 "127.0.0.1 for 10.0.0.9 via imap ({}) ready",
                 std::process::id()

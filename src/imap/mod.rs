@@ -27,7 +27,7 @@ pub mod storage_session;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 
+pub use crate::login::{LoggedIn, LoginServices};
 pub use prelogin::{
-    send_internal_failure, serve_prelogin, Disconnect, LoggedIn, LoginServices, PreloginEnd,
-    PreloginSettings,
+    send_internal_failure, serve_prelogin, Disconnect, PreloginEnd, PreloginSettings,
 };

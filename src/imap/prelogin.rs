@@ -7,124 +7,64 @@
 //! [`PreloginEnd::LoggedIn`], and the caller hands the connection to a mail process.
 
 use std::fmt;
-use std::io::{self, ErrorKind};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::auth::client::AuthClient;
 use crate::imap::capability::{prelogin_capability, CapabilityInputs};
 use crate::imap::id::{id_log_text, id_reply, parse_id_params, IdParams};
 use crate::imap::parser::{
     Arg, ArgOptions, CommandParser, HeadError, LineEnd, ParseError, ParserLimits, Progress,
 };
-use crate::login::tls::{self, TlsFailure};
-use crate::login::{AuthAttempts, SaslMech};
-use crate::net::conn::parse_ip;
-use crate::net::tls::TlsServer;
-use crate::net::{
-    ClientStream, ConnInfo, DeadlineStream, LineError, LineReader, ResponseWriter, SslMode,
+use crate::imap::postlogin::LoginReply;
+use crate::login::connection::{self, InputLine, LoginSession, Outcome, Wire};
+use crate::login::{
+    LoggedIn, LoginConnection, LoginServices, SessionEnd, LOGIN_INPUT_BUFFER_SIZE,
+    MAX_BAD_COMMANDS, MAX_SESSION_ID_LEN,
 };
+use crate::net::conn::{parse_ip, parse_port};
+use crate::net::{ClientStream, ConnInfo};
 
 pub use super::login_settings::{PreloginConfigError, PreloginSettings};
+pub use crate::login::{LOGIN_TIMEOUT, MAX_AUTH_RESPONSE};
 
-/// Dovecot's imap-login reads commands through a 1026-byte input buffer
-/// (`LOGIN_MAX_INBUF_SIZE`): no single argument may be larger.
-pub const LOGIN_INPUT_BUFFER_SIZE: usize = 1026;
 /// imap-login's command length limit (`IMAP_LOGIN_MAX_LINE_LENGTH`); `imap_max_line_length`
 /// applies only after login.
 pub const LOGIN_MAX_LINE_LENGTH: usize = 8192;
-/// imap-login's deadline for logging in, counted from the connection (`CLIENT_LOGIN_TIMEOUT`).
-pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
 /// Tags longer than this are refused (`IMAP_TAG_MAX_LEN`).
 const MAX_TAG_LEN: usize = 126;
-/// The third invalid command ends the session (`CLIENT_MAX_BAD_COMMANDS`).
-const MAX_BAD_COMMANDS: u32 = 3;
-/// Answers are written out at the latest when this much is pending (`LOGIN_MAX_OUTBUF_SIZE`).
-const OUTPUT_FLUSH_AT: usize = 4096;
-/// Dovecot's limit on `x-session-id` from a trusted proxy (`LOGIN_MAX_SESSION_ID_LEN`).
-const MAX_SESSION_ID_LEN: usize = 64;
-/// The most a SASL response (initial or continued) may hold (`LOGIN_MAX_AUTH_BUF_SIZE`).
-pub const MAX_AUTH_RESPONSE: usize = 8192;
 
 /// Why a pre-login session ended. `Display` is the reason in Dovecot's
 /// `Disconnected: <reason> (no auth attempts in N secs)` log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disconnect {
-    /// The client closed the connection, between commands or in the middle of one.
-    ClientClosed,
-    /// Reading failed (`read(size=N) failed: <error>`).
-    ReadFailed(String),
-    /// Writing failed (`write(size=N) failed: <error>`).
-    WriteFailed(String),
-    /// The client sent LOGOUT.
-    Logout,
+    /// What ends any login session (see [`SessionEnd`]).
+    Session(SessionEnd),
     TooManyInvalidCommands,
-    /// A command did not fit in the login input buffer.
-    InputBufferFull,
     /// A literal larger than the command may be.
     LiteralTooLarge(ParseError),
-    /// The login timeout passed.
-    Inactivity,
-    /// A SASL response longer than Dovecot's 8 KiB.
-    AuthResponseTooLarge,
-    /// TLS could not be started (no usable certificate): Dovecot's `TLS initialization failed.`
-    TlsInitFailed,
-    /// The TLS handshake failed (`TLS handshaking: SSL_accept() failed: ...`).
-    TlsHandshake(String),
-    /// The auth service went away in the middle of an authentication.
-    AuthServiceFailed,
 }
 
 impl fmt::Display for Disconnect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Disconnect::ClientClosed => f.write_str("Connection closed"),
-            Disconnect::ReadFailed(e) | Disconnect::WriteFailed(e) => {
-                write!(f, "Connection closed: {e}")
-            }
-            Disconnect::Logout => f.write_str("Aborted login by logging out"),
+            Disconnect::Session(end) => end.fmt(f),
             Disconnect::TooManyInvalidCommands => f.write_str("Too many invalid commands"),
-            Disconnect::InputBufferFull => f.write_str("Input buffer full"),
             Disconnect::LiteralTooLarge(e) => f.write_str(e.message()),
-            Disconnect::Inactivity => f.write_str("Inactivity"),
-            Disconnect::AuthResponseTooLarge => f.write_str("Authentication response too large"),
-            Disconnect::TlsInitFailed => f.write_str("TLS initialization failed."),
-            Disconnect::TlsHandshake(e) => write!(f, "TLS handshaking: {e}"),
-            Disconnect::AuthServiceFailed => f.write_str("Auth process broken"),
         }
     }
 }
 
-pub use crate::login::LoginServices;
-
-/// A client that logged in: everything the mail process needs to take over.
-pub struct LoggedIn {
-    /// The connection; plain TCP, or TLS that the login process must keep serving.
-    pub stream: ClientStream,
-    pub conn: ConnInfo,
-    pub secured: bool,
-    /// The user name the auth service logged in.
-    pub user: String,
-    /// The SASL mechanism (`PLAIN` for LOGIN).
-    pub mechanism: String,
-    /// The auth connection, kept open until the mail process has verified the login.
-    pub auth: AuthClient,
-    /// The id of the successful request on that connection.
-    pub auth_id: u32,
-    /// The tag of the LOGIN/AUTHENTICATE command the mail process answers.
-    pub tag: String,
-    /// The client asked CAPABILITY before logging in: it gets the new list untagged.
-    pub untagged_capability: bool,
-    /// Client input read but not processed (pipelined after the login command).
-    pub input: Vec<u8>,
+impl From<SessionEnd> for Disconnect {
+    fn from(end: SessionEnd) -> Self {
+        Disconnect::Session(end)
+    }
 }
 
 /// Dovecot's last word to a client whose login could not be handed to a mail process.
 pub fn send_internal_failure(stream: &mut ClientStream) {
-    let bye =
-        b"* BYE [UNAVAILABLE] Internal login failure. Refer to server log for more information.\r\n";
-    // Without waiting for a client that does not read: the connection is closed next.
-    let _ = stream.with_tcp(|s| s.set_nonblocking(true));
-    let _ = io::Write::write_all(stream, bye);
+    connection::send_internal_failure(
+        stream,
+        b"* BYE [UNAVAILABLE] Internal login failure. Refer to server log for more information.\r\n",
+    );
 }
 
 /// How a pre-login session ended.
@@ -135,7 +75,9 @@ pub enum PreloginEnd {
 
 /// Serves one client connection until it logs in, logs out, misbehaves, times out or goes
 /// away; a disconnect is logged with Dovecot's line. `conn` describes the accepted
-/// connection; on an implicit-TLS listener (`conn.tls`) the handshake comes first.
+/// connection; on an implicit-TLS listener (`conn.tls`) the handshake comes first. A login
+/// hands over the tag to answer and whether the client asked CAPABILITY (a
+/// [`LoginReply`] in [`LoggedIn::prefix`]).
 pub fn serve_prelogin(
     stream: std::net::TcpStream,
     settings: &PreloginSettings,
@@ -143,194 +85,43 @@ pub fn serve_prelogin(
     services: LoginServices<'_>,
 ) -> PreloginEnd {
     let deadline = conn.accepted_at.checked_add(settings.login_timeout);
-    let stream = if conn.tls {
-        match start_tls(stream, conn, services.tls, deadline) {
-            Ok(s) => s,
-            Err(reason) => {
-                let info = conn.login_log_elements("", None, None, true);
-                log::info!("Disconnected: {reason} (no auth attempts in 0 secs): {info}");
-                return PreloginEnd::Disconnected(reason);
-            }
-        }
-    } else {
-        ClientStream::plain(stream)
+    let wire = Wire {
+        service: "imap",
+        max_line: settings.max_line_length + LOGIN_INPUT_BUFFER_SIZE,
+        last_word_prefix: "* BYE ",
     };
-    let mut session = Session::new(stream, settings, conn.clone(), services, deadline);
-    match session.run() {
+    let session = |stream| Session::new(stream, settings, conn.clone(), services, wire, deadline);
+    match connection::serve(stream, conn, services, wire, deadline, session) {
         Ok(logged_in) => PreloginEnd::LoggedIn(logged_in),
-        Err(reason) => {
-            let suffix = session.disconnect_suffix();
-            let line = format!("Disconnected: {reason} {suffix}");
-            session.log(&line);
-            PreloginEnd::Disconnected(reason)
-        }
+        Err(reason) => PreloginEnd::Disconnected(reason),
     }
-}
-
-/// The server side of a TLS handshake on `stream`, for the connection `conn`.
-fn start_tls(
-    stream: std::net::TcpStream,
-    conn: &ConnInfo,
-    tls: Option<&TlsServer>,
-    deadline: Option<Instant>,
-) -> Result<ClientStream, Disconnect> {
-    tls::start_tls(stream, conn, tls, deadline, "imap").map_err(|e| match e {
-        TlsFailure::InitFailed => Disconnect::TlsInitFailed,
-        TlsFailure::Timeout => Disconnect::Inactivity,
-        TlsFailure::Handshake(e) => Disconnect::TlsHandshake(e),
-    })
 }
 
 /// Ends the session: `Err` carries the reason.
 pub(super) type Step = Result<(), Disconnect>;
 
-/// What one command did to the session.
-pub(super) enum Outcome {
-    Continue,
-    LoggedIn(Box<LoggedIn>),
-}
-
 pub(super) struct Session<'a> {
-    pub(super) stream: ClientStream,
+    pub(super) c: LoginConnection<'a>,
     pub(super) settings: &'a PreloginSettings,
-    pub(super) services: LoginServices<'a>,
-    pub(super) conn: ConnInfo,
-    pub(super) deadline: Option<Instant>,
-    pub(super) trusted: bool,
-    pub(super) secured: bool,
-    pub(super) capability: String,
-    pub(super) reader: LineReader<DeadlineStream<ClientStream>>,
-    pub(super) writer: ResponseWriter<DeadlineStream<ClientStream>>,
-    pub(super) parser: CommandParser,
-    pub(super) bad_commands: u32,
+    capability: String,
+    parser: CommandParser,
+    bad_commands: u32,
     /// The first successful ID has been handled (logged, trusted fields taken).
     id_done: bool,
-    /// The auth service connection, made when the session starts; `None` when there is no
-    /// auth socket or it could not be reached.
-    pub(super) auth: Option<AuthClient>,
     /// The client sent CAPABILITY: after login it gets the new list untagged.
-    pub(super) capability_requested: bool,
-    /// What the disconnect line says about authentication.
-    pub(super) attempts: AuthAttempts,
+    capability_requested: bool,
+    /// The tag of the LOGIN or AUTHENTICATE being run, for its answer.
+    pub(super) auth_tag: String,
 }
 
-impl<'a> Session<'a> {
-    fn new(
-        stream: ClientStream,
-        settings: &'a PreloginSettings,
-        conn: ConnInfo,
-        services: LoginServices<'a>,
-        deadline: Option<Instant>,
-    ) -> Self {
-        let trusted = settings
-            .login_trusted_networks
-            .iter()
-            .any(|net| net.contains(conn.remote.ip()));
-        let secured = conn.is_secured(trusted);
-        let limits = ParserLimits {
-            max_line: settings.max_line_length,
-            max_token: LOGIN_INPUT_BUFFER_SIZE,
-            // Dovecot's imap-login allows one list per command (Debian's backport of the
-            // 2.4 fix against memory exhaustion): "Too many '('" beyond.
-            max_lists: 1,
-            max_depth: 1,
-            max_tag: MAX_TAG_LEN,
-            literal_minus: settings.imap_literal_minus,
-        };
-        let auth = services.auth_socket.and_then(|path| {
-            match AuthClient::connect(path, std::process::id()) {
-                Ok(client) => Some(client),
-                Err(e) => {
-                    log::error!(
-                        "net_connect_unix({}) failed: {}",
-                        path.display(),
-                        crate::errtext::os_error_text(&e)
-                    );
-                    None
-                }
-            }
-        });
-        let mut session = Session {
-            reader: LineReader::new(
-                DeadlineStream::new(stream.clone(), deadline),
-                settings.max_line_length + LOGIN_INPUT_BUFFER_SIZE,
-            ),
-            writer: ResponseWriter::new(
-                DeadlineStream::new(stream.clone(), deadline),
-                OUTPUT_FLUSH_AT,
-            ),
-            stream,
-            settings,
-            services,
-            conn,
-            deadline,
-            trusted,
-            secured,
-            capability: String::new(),
-            parser: CommandParser::new(limits),
-            bad_commands: 0,
-            id_done: false,
-            auth,
-            capability_requested: false,
-            attempts: AuthAttempts::default(),
-        };
-        session.capability = session.compute_capability();
-        session
-    }
+impl<'a> LoginSession<'a> for Session<'a> {
+    type Disconnect = Disconnect;
 
-    /// The mechanisms the auth service offers, in its order.
-    pub(super) fn mechanisms(&self) -> Vec<SaslMech> {
-        SaslMech::offered_by(self.auth.as_ref())
-    }
-
-    fn compute_capability(&self) -> String {
-        let mechanisms = self.mechanisms();
-        prelogin_capability(&CapabilityInputs {
-            imap_capability: &self.settings.imap_capability,
-            imap_literal_minus: self.settings.imap_literal_minus,
-            ssl: self.settings.ssl,
-            tls_available: self.services.tls.is_some(),
-            tls_active: self.stream.is_tls(),
-            secured: self.secured,
-            disable_plaintext_auth: self.settings.disable_plaintext_auth,
-            mechanisms: &mechanisms,
-        })
-    }
-
-    pub(super) fn log(&self, message: &str) {
-        log::info!(
-            "{message}: {}",
-            self.conn.login_log_elements(
-                &self.attempts.user,
-                self.attempts.mechanism.as_deref(),
-                None,
-                self.secured
-            )
-        );
-    }
-
-    /// Dovecot's parenthesized explanation after `Disconnected: <reason>`.
-    fn disconnect_suffix(&self) -> String {
-        let cert_required = self.settings.auth_ssl_require_client_cert && !self.stream.is_tls();
-        self.attempts
-            .disconnect_suffix(self.conn.accepted_at, cert_required)
-    }
-
-    fn run(&mut self) -> Result<Box<LoggedIn>, Disconnect> {
-        let greeting = format!(
+    fn greeting(&mut self) -> String {
+        format!(
             "* OK [CAPABILITY {}] {}",
-            self.capability, self.settings.login_greeting
-        );
-        self.line(greeting.as_bytes())?;
-        self.flush()?;
-        loop {
-            if let Outcome::LoggedIn(done) = self.command()? {
-                return Ok(done);
-            }
-            if !self.reader.has_buffered_line() {
-                self.flush()?;
-            }
-        }
+            self.capability, self.settings.login.login_greeting
+        )
     }
 
     /// Reads, parses and answers one command.
@@ -390,7 +181,7 @@ impl<'a> Session<'a> {
                 self.line(b"* BYE Logging out")?;
                 self.tagged(tag, "OK", "Logout completed.")?;
                 self.flush()?;
-                return Err(Disconnect::Logout);
+                return Err(SessionEnd::LoggedOut.into());
             }
             "ENABLE" => {
                 self.line(b"* ENABLED")?;
@@ -421,53 +212,81 @@ impl<'a> Session<'a> {
         Ok(Outcome::Continue)
     }
 
+    fn connection(&mut self) -> &mut LoginConnection<'a> {
+        &mut self.c
+    }
+}
+
+impl<'a> Session<'a> {
+    fn new(
+        stream: ClientStream,
+        settings: &'a PreloginSettings,
+        conn: ConnInfo,
+        services: LoginServices<'a>,
+        wire: Wire,
+        deadline: Option<Instant>,
+    ) -> Self {
+        let limits = ParserLimits {
+            max_line: settings.max_line_length,
+            max_token: LOGIN_INPUT_BUFFER_SIZE,
+            // Dovecot's imap-login allows one list per command (Debian's backport of the
+            // 2.4 fix against memory exhaustion): "Too many '('" beyond.
+            max_lists: 1,
+            max_depth: 1,
+            max_tag: MAX_TAG_LEN,
+            literal_minus: settings.imap_literal_minus,
+        };
+        let c = LoginConnection::new(stream, conn, &settings.login, services, wire, deadline);
+        let mut session = Session {
+            c,
+            settings,
+            capability: String::new(),
+            parser: CommandParser::new(limits),
+            bad_commands: 0,
+            id_done: false,
+            capability_requested: false,
+            auth_tag: String::new(),
+        };
+        session.capability = session.compute_capability();
+        session
+    }
+
+    fn compute_capability(&self) -> String {
+        let mechanisms = self.c.mechanisms();
+        prelogin_capability(&CapabilityInputs {
+            imap_capability: &self.settings.imap_capability,
+            imap_literal_minus: self.settings.imap_literal_minus,
+            ssl: self.settings.login.ssl,
+            tls_available: self.c.services.tls.is_some(),
+            tls_active: self.c.stream.is_tls(),
+            secured: self.c.secured,
+            disable_plaintext_auth: self.settings.login.disable_plaintext_auth,
+            mechanisms: &mechanisms,
+        })
+    }
+
     /// STARTTLS: the OK goes out in plaintext, whatever the client sent after the command is
     /// thrown away (it was sent before TLS, so it must not pass for TLS input), and the
     /// session continues over TLS with the capability list recomputed.
     fn starttls(&mut self, tag: &str) -> Step {
-        if self.stream.is_tls() {
+        if self.c.stream.is_tls() {
             return self.tagged(tag, "BAD", "TLS is already active.");
         }
-        if self.settings.ssl == SslMode::No || self.services.tls.is_none() {
+        if !self.c.tls_enabled() {
             return self.tagged(tag, "BAD", "TLS support isn't enabled.");
         }
         self.tagged(tag, "OK", "Begin TLS negotiation now.")?;
         self.flush()?;
-        let discarded = self.reader.take_buffered();
-        if !discarded.is_empty() {
-            log::debug!(
-                "STARTTLS: discarded {} bytes sent after the command",
-                discarded.len()
-            );
-        }
-        let ClientStream::Plain(tcp) = &self.stream else {
-            return Err(Disconnect::TlsInitFailed);
-        };
-        let tcp = match tcp.try_clone() {
-            Ok(t) => t,
-            Err(e) => return Err(Disconnect::ReadFailed(crate::errtext::os_error_text(&e))),
-        };
-        match start_tls(tcp, &self.conn, self.services.tls, self.deadline) {
-            Ok(stream) => {
-                self.stream = stream.clone();
-                self.reader = LineReader::new(
-                    DeadlineStream::new(stream.clone(), self.deadline),
-                    self.settings.max_line_length + LOGIN_INPUT_BUFFER_SIZE,
-                );
-                self.writer = ResponseWriter::new(
-                    DeadlineStream::new(stream, self.deadline),
-                    OUTPUT_FLUSH_AT,
-                );
-                self.conn.tls = true;
-                self.secured = true;
+        match self.c.start_tls("STARTTLS") {
+            Ok(()) => {
                 self.capability = self.compute_capability();
                 Ok(())
             }
-            Err(Disconnect::TlsInitFailed) => {
-                self.bye("[UNAVAILABLE] TLS initialization failed.");
-                Err(Disconnect::TlsInitFailed)
+            Err(SessionEnd::TlsInitFailed) => {
+                self.c.last_word("[UNAVAILABLE] TLS initialization failed.");
+                Err(SessionEnd::TlsInitFailed.into())
             }
-            Err(reason) => Err(reason),
+            Err(reason) => Err(reason.into()),
         }
     }
 
@@ -489,8 +308,8 @@ impl<'a> Session<'a> {
                         self.flush()?;
                     }
                     let mut data = Vec::with_capacity(size);
-                    if let Err(e) = self.reader.read_exact_into(size, &mut data) {
-                        return Err(self.read_failed(e));
+                    if let Err(e) = self.c.reader.read_exact_into(size, &mut data) {
+                        return Err(self.c.read_failed(e).into());
                     }
                     self.parser.provide_literal(data);
                     let (line, line_end) = self.read_line()?;
@@ -499,7 +318,7 @@ impl<'a> Session<'a> {
                 }
                 Err(ParseError::BufferFull) => return Err(self.buffer_full()),
                 Err(e) if e.is_fatal() => {
-                    self.bye(e.message());
+                    self.c.last_word(e.message());
                     return Err(Disconnect::LiteralTooLarge(e));
                 }
                 Err(e) => {
@@ -530,12 +349,12 @@ impl<'a> Session<'a> {
         };
         if !self.id_done {
             self.id_done = true;
-            if self.trusted {
+            if self.c.trusted {
                 self.take_proxy_fields(&params);
             }
             if matches!(args.first(), Some(Arg::List(_))) {
                 if let Some(text) = id_log_text(&params, &self.settings.imap_id_log) {
-                    self.log(&format!("ID sent: {text}"));
+                    self.c.log(&format!("ID sent: {text}"));
                 }
             }
         }
@@ -556,26 +375,26 @@ impl<'a> Session<'a> {
             match key.as_str() {
                 "x-originating-ip" => {
                     if let Some(ip) = parse_ip(value) {
-                        self.conn.remote.set_ip(ip);
+                        self.c.conn.remote.set_ip(ip);
                     }
                 }
                 "x-originating-port" => {
                     if let Some(port) = parse_port(value) {
-                        self.conn.remote.set_port(port);
+                        self.c.conn.remote.set_port(port);
                     }
                 }
                 "x-connected-ip" => {
                     if let Some(ip) = parse_ip(value) {
-                        self.conn.local.set_ip(ip);
+                        self.c.conn.local.set_ip(ip);
                     }
                 }
                 "x-connected-port" => {
                     if let Some(port) = parse_port(value) {
-                        self.conn.local.set_port(port);
+                        self.c.conn.local.set_port(port);
                     }
                 }
                 "x-session-id" | "x-session-ext-id" if value.len() <= MAX_SESSION_ID_LEN => {
-                    self.conn.session_id = value.to_string();
+                    self.c.conn.session_id = value.to_string();
                 }
                 _ => {}
             }
@@ -587,41 +406,26 @@ impl<'a> Session<'a> {
     pub(super) fn invalid_command(&mut self, tag: &str) -> Step {
         self.bad_commands += 1;
         if self.bad_commands >= MAX_BAD_COMMANDS {
-            self.bye("Too many invalid IMAP commands.");
+            self.c.last_word("Too many invalid IMAP commands.");
             return Err(Disconnect::TooManyInvalidCommands);
         }
         self.tagged(tag, "BAD", "Error in IMAP command received by server.")
     }
 
     fn buffer_full(&mut self) -> Disconnect {
-        self.bye(ParseError::BufferFull.message());
-        Disconnect::InputBufferFull
+        self.c.last_word(ParseError::BufferFull.message());
+        SessionEnd::InputBufferFull.into()
     }
 
     pub(super) fn read_line(&mut self) -> Result<(Vec<u8>, LineEnd), Disconnect> {
-        match self.reader.read_line() {
-            Ok(Some(line)) => Ok((line.to_vec(), LineEnd::Complete)),
-            Ok(None) => Err(Disconnect::ClientClosed),
-            Err(LineError::TooLong { head, .. }) => Ok((head, LineEnd::Truncated)),
-            Err(e) => Err(self.read_failed(e)),
-        }
-    }
-
-    fn read_failed(&mut self, e: LineError) -> Disconnect {
-        match e {
-            LineError::Timeout => {
-                self.bye("Disconnected for inactivity.");
-                Disconnect::Inactivity
-            }
-            LineError::Eof { .. } | LineError::TooLong { .. } => Disconnect::ClientClosed,
-            io @ LineError::Io { .. } => Disconnect::ReadFailed(io.to_string()),
-        }
+        Ok(match self.c.read_line()? {
+            InputLine::Complete(line) => (line, LineEnd::Complete),
+            InputLine::Truncated(head) => (head, LineEnd::Truncated),
+        })
     }
 
     pub(super) fn line(&mut self, line: &[u8]) -> Step {
-        let size = self.writer.pending() + line.len() + 2;
-        let result = self.writer.write_line(line);
-        result.map_err(|e| write_failed(size, &e))
+        Ok(self.c.line(line)?)
     }
 
     pub(super) fn tagged(&mut self, tag: &str, status: &str, text: &str) -> Step {
@@ -629,60 +433,25 @@ impl<'a> Session<'a> {
     }
 
     pub(super) fn flush(&mut self) -> Step {
-        let size = self.writer.pending();
-        let result = self.writer.flush();
-        result.map_err(|e| write_failed(size, &e))
+        Ok(self.c.flush()?)
     }
 
-    /// Sends `* BYE <text>` with whatever else is pending, as a last word: without waiting
-    /// for a client that does not read (Dovecot's output is non-blocking).
-    pub(super) fn bye(&mut self, text: &str) {
-        self.writer.get_mut().set_deadline(None);
-        let _ = self.stream.with_tcp(|s| s.set_nonblocking(true));
-        // The connection is being closed: a failure to deliver the last word changes nothing.
-        let _ = self.line(format!("* BYE {text}").as_bytes());
-        let _ = self.writer.flush();
-    }
-
-    /// What the session hands over after a login: the reader's unprocessed input goes with
-    /// it, and the answers to commands pipelined before the login are sent first. (The
-    /// reader and writer hold the stream's other handles; they go with the session.)
+    /// The hand-over after a login (see [`LoginConnection::logged_in`]), with the tag the
+    /// mail process answers.
     pub(super) fn logged_in(
         &mut self,
         tag: &str,
         user: String,
         mechanism: String,
-        auth: AuthClient,
+        auth: crate::auth::client::AuthClient,
         auth_id: u32,
     ) -> Result<Box<LoggedIn>, Disconnect> {
-        self.flush()?;
-        let input = self.reader.take_buffered();
-        Ok(Box::new(LoggedIn {
-            stream: self.stream.clone(),
-            conn: self.conn.clone(),
-            secured: self.secured,
-            user,
-            mechanism,
-            auth,
-            auth_id,
+        let reply = LoginReply {
             tag: tag.to_string(),
             untagged_capability: self.capability_requested,
-            input,
-        }))
+        };
+        Ok(self
+            .c
+            .logged_in(user, mechanism, auth, auth_id, reply.encode())?)
     }
-}
-
-fn write_failed(size: usize, e: &io::Error) -> Disconnect {
-    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
-        return Disconnect::Inactivity;
-    }
-    Disconnect::WriteFailed(format!(
-        "write(size={size}) failed: {}",
-        crate::errtext::os_error_text(e)
-    ))
-}
-
-/// A port as Dovecot's `net_str2port` reads it: 1 to 65535.
-fn parse_port(s: &str) -> Option<u16> {
-    s.parse::<u16>().ok().filter(|p| *p != 0)
 }

@@ -56,6 +56,8 @@ pub struct AuthAttempts {
     pub aborted: bool,
     /// The auth service could not be talked to.
     pub service_failed: bool,
+    /// The disconnect reason says it all (Dovecot's `no_extra_disconnect_reason`).
+    pub no_extra_reason: bool,
 }
 
 impl AuthAttempts {
@@ -79,6 +81,9 @@ impl AuthAttempts {
         accepted_at: Instant,
         cert_required_without_tls: bool,
     ) -> String {
+        if self.no_extra_reason {
+            return String::new();
+        }
         if self.count == 0 {
             let secs = accepted_at.elapsed().as_secs();
             return format!("(no auth attempts in {secs} secs)");

@@ -1,12 +1,17 @@
 //! What every login protocol (IMAP, POP3) does the same way before a client is handed to a
-//! mail process — Dovecot's `login-common`: the SASL mechanisms a connection may see
-//! ([`mechanisms`]), relaying SASL rounds to the auth service ([`sasl`]), the authentication
-//! history behind the disconnect reasons ([`attempts`]), starting TLS on a login connection
-//! ([`tls`]) and the `%` variables of login settings ([`vars`]).
+//! mail process — Dovecot's `login-common`: the client connection of a login session and
+//! its life ([`connection`]), one authentication with its checks ([`authenticate`]), the
+//! SASL mechanisms a connection may see ([`mechanisms`]), relaying SASL rounds to the auth
+//! service ([`sasl`]), the authentication history behind the disconnect reasons
+//! ([`attempts`]), starting TLS on a login connection ([`tls`]) and the `%` variables of
+//! login settings ([`vars`]); sessions per user+IP across processes ([`anvil`]).
 //!
 //! The protocols keep their own wording: each turns these results into its replies.
 
+pub mod anvil;
 pub mod attempts;
+pub mod authenticate;
+pub mod connection;
 pub mod mechanisms;
 pub mod sasl;
 pub mod settings;
@@ -14,16 +19,31 @@ pub mod tls;
 pub mod vars;
 
 pub use attempts::{AuthAttempts, FailureKind};
+pub use connection::{LoginConnection, SessionEnd};
 pub use mechanisms::SaslMech;
 pub use sasl::{SaslClient, SaslOutcome};
 pub use settings::{LoginConfigError, LoginSettings};
 pub use tls::TlsFailure;
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::auth::client::AuthClient;
 use crate::net::tls::TlsServer;
 use crate::net::{ClientStream, ConnInfo};
+
+/// Dovecot's login input buffer (`LOGIN_MAX_INBUF_SIZE`): a POP3 command line and its CRLF
+/// must fit, and so must any single IMAP argument.
+pub const LOGIN_INPUT_BUFFER_SIZE: usize = 1026;
+/// The most a SASL response (initial or continued) may hold (`LOGIN_MAX_AUTH_BUF_SIZE`).
+pub const MAX_AUTH_RESPONSE: usize = 8192;
+/// The deadline for logging in, counted from the connection (`CLIENT_LOGIN_TIMEOUT`).
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
+/// The third invalid command ends the session (`CLIENT_MAX_BAD_COMMANDS`).
+pub const MAX_BAD_COMMANDS: u32 = 3;
+/// The longest session id a trusted proxy may pass (`LOGIN_MAX_SESSION_ID_LEN`).
+pub const MAX_SESSION_ID_LEN: usize = 64;
 
 /// What a login session may use besides the client: the auth service and TLS.
 #[derive(Clone, Copy, Default)]
@@ -33,6 +53,8 @@ pub struct LoginServices<'a> {
     pub auth_socket: Option<&'a Path>,
     /// TLS contexts prepared at startup; `None`: no TLS in this process.
     pub tls: Option<&'a TlsServer>,
+    /// The anvil service, for `mail_max_userip_connections`; `None`: no limit is checked.
+    pub anvil: Option<&'a Mutex<anvil::AnvilClient>>,
 }
 
 /// A client that logged in, as the login process hands it to a mail process.

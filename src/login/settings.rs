@@ -8,6 +8,7 @@ use crate::config::{ConfigError, Settings};
 use crate::net::conn::{parse_networks, InvalidNetwork};
 use crate::net::{ConnInfo, IpNetwork, SslMode};
 
+use super::connection::AuthPolicy;
 use super::vars::login_vars;
 
 /// What a login session of any protocol takes from the configuration.
@@ -23,6 +24,8 @@ pub struct LoginSettings {
     pub auth_ssl_require_client_cert: bool,
     /// `auth_verbose`: log why each failed login failed.
     pub auth_verbose: bool,
+    /// Sessions a user may have from one address (0: any).
+    pub mail_max_userip_connections: u32,
 }
 
 impl LoginSettings {
@@ -50,7 +53,19 @@ impl LoginSettings {
             disable_plaintext_auth: settings.bool("disable_plaintext_auth"),
             auth_ssl_require_client_cert: settings.bool("auth_ssl_require_client_cert"),
             auth_verbose: settings.bool("auth_verbose"),
+            mail_max_userip_connections: userip_limit(settings),
         })
+    }
+
+    /// What decides what a client may do before TLS, and what is logged about it.
+    pub fn policy(&self) -> AuthPolicy {
+        AuthPolicy {
+            ssl: self.ssl,
+            disable_plaintext_auth: self.disable_plaintext_auth,
+            auth_verbose: self.auth_verbose,
+            require_client_cert: self.auth_ssl_require_client_cert,
+            userip_limit: self.mail_max_userip_connections,
+        }
     }
 
     /// Whether the client comes from `login_trusted_networks`.
@@ -59,6 +74,11 @@ impl LoginSettings {
             .iter()
             .any(|net| net.contains(conn.remote.ip()))
     }
+}
+
+/// `mail_max_userip_connections`; a value past what anyone could reach is no limit.
+pub fn userip_limit(settings: &Settings) -> u32 {
+    u32::try_from(settings.uint("mail_max_userip_connections")).unwrap_or(0)
 }
 
 impl Default for LoginSettings {
@@ -71,6 +91,7 @@ impl Default for LoginSettings {
             disable_plaintext_auth: true,
             auth_ssl_require_client_cert: false,
             auth_verbose: false,
+            mail_max_userip_connections: 10,
         }
     }
 }

@@ -335,11 +335,7 @@ pub fn hand_over(
         Ok(m) => m,
         Err(e) => {
             return Err(NotDelivered {
-                error: format!(
-                    "net_connect_unix({}) failed: {}",
-                    socket.display(),
-                    crate::errtext::os_error_text(&e)
-                ),
+                error: crate::errtext::connect_error_text(socket, &e),
                 stream: Some(stream),
             })
         }

@@ -18,6 +18,8 @@ use super::privileges::{self, Restrict};
 use crate::auth::client::{MasterClient, UserReply};
 use crate::config::var_expand::{self, MailUserVars, VarTable, Vars};
 use crate::config::{Config, FilterQuery, Settings};
+use crate::login::anvil::{userip_ident, AnvilClient, AnvilSession};
+use crate::login::settings::userip_limit;
 use crate::storage::user::MailUserInfo;
 
 /// How long the login process may take to send its request.
@@ -37,6 +39,9 @@ pub struct MailLogin {
     pub setup: Result<(), String>,
     /// The variables of mail settings for this user (`mail_log_prefix`, logout formats).
     pub vars: Vars,
+    /// The session as anvil counts it (`mail_max_userip_connections`), until this is dropped;
+    /// it keeps a handle of `client` open until anvil has forgotten the session.
+    pub anvil: Option<AnvilSession>,
 }
 
 impl MailLogin {
@@ -142,8 +147,28 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         userdb_fields: Some(userdb_fields.clone()),
         ..MailUserVars::default()
     };
+    // Anvil's socket is root's: connected before the process becomes the user.
+    let anvil = (userip_limit(&settings) > 0).then(|| {
+        let path = PathBuf::from(global.str("base_dir")).join("anvil");
+        AnvilClient::connect(&path).map_err(|e| {
+            log::error!("{}", crate::errtext::connect_error_text(&path, &e));
+        })
+    });
     // The user becomes who the userdb says before anything the client sent is looked at.
     let setup = become_user(&settings, &userdb_fields, &mut user_vars);
+    // The session counts from before its login is answered until after its connection
+    // closes (see `AnvilSession`).
+    let anvil = match (anvil, &setup) {
+        (Some(Ok(anvil)), Ok(())) => {
+            let ident = userip_ident(protocol, request.remote.ip(), &user);
+            let keep_open = client.try_clone().ok();
+            anvil
+                .register(ident, keep_open)
+                .map_err(|e| log::error!("anvil CONNECT failed: {e}"))
+                .ok()
+        }
+        _ => None,
+    };
     let vars = Vars::mail_user(&user_vars);
     // Auth succeeded, so the login process logs the login either way (as Dovecot's does); a
     // failed setup is the mail process's to report.
@@ -161,6 +186,7 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         userdb_fields,
         setup,
         vars,
+        anvil,
     })
 }
 

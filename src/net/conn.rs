@@ -216,6 +216,11 @@ pub fn parse_networks(list: &str) -> Result<Vec<IpNetwork>, InvalidNetwork> {
         .collect()
 }
 
+/// A port as Dovecot's `net_str2port` reads it: 1 to 65535.
+pub fn parse_port(s: &str) -> Option<u16> {
+    s.parse::<u16>().ok().filter(|p| *p != 0)
+}
+
 /// An IP address as Dovecot's `net_addr2ip` reads it: plain, or IPv6 in brackets.
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     let s = s

@@ -7,32 +7,20 @@
 //! [`LoginEnd::LoggedIn`], and the caller hands the connection to a mail process.
 
 use std::fmt;
-use std::io::{self, ErrorKind};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::auth::client::AuthClient;
+use crate::login::connection::{self, InputLine, LoginSession, Outcome, Wire};
 use crate::login::mechanisms::advertised;
-use crate::login::tls::{start_tls, TlsFailure};
-use crate::login::{AuthAttempts, LoggedIn, LoginServices, LoginSettings, SaslMech};
-use crate::net::conn::parse_ip;
-use crate::net::{ClientStream, ConnInfo, DeadlineStream, LineError, LineReader, ResponseWriter};
+use crate::login::{
+    LoggedIn, LoginConnection, LoginServices, LoginSettings, SessionEnd, LOGIN_INPUT_BUFFER_SIZE,
+    LOGIN_TIMEOUT, MAX_AUTH_RESPONSE, MAX_BAD_COMMANDS, MAX_SESSION_ID_LEN,
+};
+use crate::net::conn::{parse_ip, parse_port};
+use crate::net::{ClientStream, ConnInfo};
 
-/// Dovecot's login input buffer (`LOGIN_MAX_INBUF_SIZE`): a command line and its CRLF must
-/// fit.
-pub const LOGIN_INPUT_BUFFER_SIZE: usize = 1026;
-/// The most a SASL response (initial or continued) may hold (`LOGIN_MAX_AUTH_BUF_SIZE`).
-pub const MAX_AUTH_RESPONSE: usize = 8192;
-/// pop3-login's deadline for logging in, counted from the connection.
-pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
 /// Command names are read up to this many characters (`CLIENT_MAX_CMD_LEN`).
 const MAX_COMMAND_NAME: usize = 8;
-/// The third unknown command in a row ends the session (`CLIENT_MAX_BAD_COMMANDS`).
-const MAX_BAD_COMMANDS: u32 = 3;
-/// Answers are written out at the latest when this much is pending.
-const OUTPUT_FLUSH_AT: usize = 4096;
-/// Dovecot's limit on a session id from a trusted proxy (`LOGIN_MAX_SESSION_ID_LEN`).
-const MAX_SESSION_ID_LEN: usize = 64;
 /// The capabilities every CAPA lists first (`POP3_CAPABILITY_REPLY`).
 pub const CAPABILITY_LINES: &[&str] = &[
     "CAPA",
@@ -47,18 +35,9 @@ pub const CAPABILITY_LINES: &[&str] = &[
 /// (no auth attempts in N secs)` log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disconnect {
-    ClientClosed,
-    ReadFailed(String),
-    WriteFailed(String),
-    /// The client sent QUIT.
-    Quit,
+    /// What ends any login session (see [`SessionEnd`]).
+    Session(SessionEnd),
     TooManyBadCommands,
-    InputBufferFull,
-    Inactivity,
-    AuthResponseTooLarge,
-    TlsInitFailed,
-    TlsHandshake(String),
-    AuthServiceFailed,
     /// The auth connection changed since the APOP challenge was made.
     ApopReconnected,
 }
@@ -66,20 +45,16 @@ pub enum Disconnect {
 impl fmt::Display for Disconnect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Disconnect::ClientClosed => f.write_str("Connection closed"),
-            Disconnect::ReadFailed(e) | Disconnect::WriteFailed(e) => {
-                write!(f, "Connection closed: {e}")
-            }
-            Disconnect::Quit => f.write_str("Aborted login by logging out"),
+            Disconnect::Session(end) => end.fmt(f),
             Disconnect::TooManyBadCommands => f.write_str("Disconnected: Too many bad commands"),
-            Disconnect::InputBufferFull => f.write_str("Input buffer full"),
-            Disconnect::Inactivity => f.write_str("Inactivity"),
-            Disconnect::AuthResponseTooLarge => f.write_str("Authentication response too large"),
-            Disconnect::TlsInitFailed => f.write_str("TLS initialization failed."),
-            Disconnect::TlsHandshake(e) => write!(f, "TLS handshaking: {e}"),
-            Disconnect::AuthServiceFailed => f.write_str("Auth process broken"),
             Disconnect::ApopReconnected => f.write_str("Reconnected to auth server, can't do APOP"),
         }
+    }
+}
+
+impl From<SessionEnd> for Disconnect {
+    fn from(end: SessionEnd) -> Self {
+        Disconnect::Session(end)
     }
 }
 
@@ -91,11 +66,10 @@ pub enum LoginEnd {
 
 /// Dovecot's last word to a client whose login could not be handed to a mail process.
 pub fn send_internal_failure(stream: &mut ClientStream) {
-    let text =
-        b"-ERR [SYS/TEMP] Internal login failure. Refer to server log for more information.\r\n";
-    // Without waiting for a client that does not read: the connection is closed next.
-    let _ = stream.with_tcp(|s| s.set_nonblocking(true));
-    let _ = io::Write::write_all(stream, text);
+    connection::send_internal_failure(
+        stream,
+        b"-ERR [SYS/TEMP] Internal login failure. Refer to server log for more information.\r\n",
+    );
 }
 
 /// Serves one client connection until it logs in, quits, misbehaves, times out or goes
@@ -108,49 +82,21 @@ pub fn serve_login(
     services: LoginServices<'_>,
 ) -> LoginEnd {
     let deadline = conn.accepted_at.checked_add(LOGIN_TIMEOUT);
-    let stream = if conn.tls {
-        match start_tls(stream, conn, services.tls, deadline, "pop3") {
-            Ok(s) => s,
-            Err(failure) => {
-                let reason = tls_disconnect(failure);
-                let info = conn.login_log_elements("", None, None, true);
-                log::info!("Disconnected: {reason} (no auth attempts in 0 secs): {info}");
-                return LoginEnd::Disconnected(reason);
-            }
-        }
-    } else {
-        ClientStream::plain(stream)
+    let wire = Wire {
+        service: "pop3",
+        // Long enough for AUTH with the largest initial response Dovecot takes.
+        max_line: MAX_AUTH_RESPONSE + 64,
+        last_word_prefix: "-ERR ",
     };
-    let mut session = Session::new(stream, settings, conn.clone(), services, deadline);
-    match session.run() {
+    let session = |stream| Session::new(stream, settings, conn.clone(), services, wire, deadline);
+    match connection::serve(stream, conn, services, wire, deadline, session) {
         Ok(logged_in) => LoginEnd::LoggedIn(logged_in),
-        Err(reason) => {
-            let cert_required = settings.auth_ssl_require_client_cert && !session.stream.is_tls();
-            let suffix = session
-                .attempts
-                .disconnect_suffix(session.conn.accepted_at, cert_required);
-            session.log(&format!("Disconnected: {reason} {suffix}"));
-            LoginEnd::Disconnected(reason)
-        }
-    }
-}
-
-fn tls_disconnect(failure: TlsFailure) -> Disconnect {
-    match failure {
-        TlsFailure::InitFailed => Disconnect::TlsInitFailed,
-        TlsFailure::Timeout => Disconnect::Inactivity,
-        TlsFailure::Handshake(e) => Disconnect::TlsHandshake(e),
+        Err(reason) => LoginEnd::Disconnected(reason),
     }
 }
 
 /// Ends the session: `Err` carries the reason.
 pub(super) type Step = Result<(), Disconnect>;
-
-/// What one command did to the session.
-pub(super) enum Outcome {
-    Continue,
-    LoggedIn(Box<LoggedIn>),
-}
 
 /// The APOP challenge of this session and the auth connection it was made for.
 pub(super) struct ApopChallenge {
@@ -160,112 +106,20 @@ pub(super) struct ApopChallenge {
 }
 
 pub(super) struct Session<'a> {
-    pub(super) stream: ClientStream,
+    pub(super) c: LoginConnection<'a>,
     pub(super) settings: &'a LoginSettings,
-    pub(super) services: LoginServices<'a>,
-    pub(super) conn: ConnInfo,
-    pub(super) deadline: Option<Instant>,
-    pub(super) trusted: bool,
-    pub(super) secured: bool,
-    reader: LineReader<DeadlineStream<ClientStream>>,
-    writer: ResponseWriter<DeadlineStream<ClientStream>>,
     bad_commands: u32,
-    /// The auth service connection, made when the session starts.
-    pub(super) auth: Option<AuthClient>,
-    pub(super) attempts: AuthAttempts,
     /// The user name of the last USER command.
     pub(super) last_user: Option<Vec<u8>>,
     pub(super) apop: Option<ApopChallenge>,
 }
 
-impl<'a> Session<'a> {
-    fn new(
-        stream: ClientStream,
-        settings: &'a LoginSettings,
-        conn: ConnInfo,
-        services: LoginServices<'a>,
-        deadline: Option<Instant>,
-    ) -> Self {
-        let trusted = settings.trusts(&conn);
-        let secured = conn.is_secured(trusted);
-        let auth = services.auth_socket.and_then(|path| {
-            match AuthClient::connect(path, std::process::id()) {
-                Ok(client) => Some(client),
-                Err(e) => {
-                    log::error!(
-                        "net_connect_unix({}) failed: {}",
-                        path.display(),
-                        crate::errtext::os_error_text(&e)
-                    );
-                    None
-                }
-            }
-        });
-        Session {
-            reader: Self::reader(&stream, deadline),
-            writer: ResponseWriter::new(
-                DeadlineStream::new(stream.clone(), deadline),
-                OUTPUT_FLUSH_AT,
-            ),
-            stream,
-            settings,
-            services,
-            conn,
-            deadline,
-            trusted,
-            secured,
-            bad_commands: 0,
-            auth,
-            attempts: AuthAttempts::default(),
-            last_user: None,
-            apop: None,
-        }
-    }
+impl<'a> LoginSession<'a> for Session<'a> {
+    type Disconnect = Disconnect;
 
-    fn reader(
-        stream: &ClientStream,
-        deadline: Option<Instant>,
-    ) -> LineReader<DeadlineStream<ClientStream>> {
-        // Long enough for AUTH with the largest initial response Dovecot takes.
-        LineReader::new(
-            DeadlineStream::new(stream.clone(), deadline),
-            MAX_AUTH_RESPONSE + 64,
-        )
-    }
-
-    /// The mechanisms the auth service offers, in its order.
-    pub(super) fn mechanisms(&self) -> Vec<SaslMech> {
-        SaslMech::offered_by(self.auth.as_ref())
-    }
-
-    /// The mechanisms this client may see (CAPA's SASL line, AUTH without arguments).
-    pub(super) fn advertised_mechanisms(&self) -> Vec<String> {
-        let mechanisms = self.mechanisms();
-        advertised(
-            &mechanisms,
-            self.secured,
-            self.settings.ssl,
-            self.settings.disable_plaintext_auth,
-        )
-        .map(|m| m.name.clone())
-        .collect()
-    }
-
-    pub(super) fn log(&self, message: &str) {
-        log::info!(
-            "{message}: {}",
-            self.conn.login_log_elements(
-                &self.attempts.user,
-                self.attempts.mechanism.as_deref(),
-                None,
-                self.secured
-            )
-        );
-    }
-
-    fn run(&mut self) -> Result<Box<LoggedIn>, Disconnect> {
+    fn greeting(&mut self) -> String {
         let mut greeting = String::from("+OK ");
-        if self.trusted {
+        if self.c.trusted {
             // Dovecot's extension: a proxy learns it may send XCLIENT without asking CAPA.
             greeting.push_str("[XCLIENT] ");
         }
@@ -275,22 +129,96 @@ impl<'a> Session<'a> {
             greeting.push(' ');
             greeting.push_str(&apop.text);
         }
-        self.line(greeting.as_bytes())?;
-        self.flush()?;
-        loop {
-            if let Outcome::LoggedIn(done) = self.command()? {
-                return Ok(done);
+        greeting
+    }
+
+    /// Reads and answers one command.
+    fn command(&mut self) -> Result<Outcome, Disconnect> {
+        let line = self.read_line()?;
+        let (name, args) = split_command(&line);
+        if name == "AUTH" {
+            if args.len() > MAX_AUTH_RESPONSE + MAX_COMMAND_NAME {
+                return Err(SessionEnd::AuthResponseTooLarge.into());
             }
-            if !self.reader.has_buffered_line() {
-                self.flush()?;
-            }
+            return self.auth_command(args);
         }
+        if line.len() + 2 > LOGIN_INPUT_BUFFER_SIZE {
+            return Err(self.buffer_full());
+        }
+        let args = args.to_vec();
+        let known = match name.as_str() {
+            "CAPA" => self.capa().map(|()| Outcome::Continue),
+            "USER" => self.user(&args).map(|()| Outcome::Continue),
+            "PASS" => self.pass(&args),
+            "APOP" => self.apop(&args),
+            "STLS" => self.stls().map(|()| Outcome::Continue),
+            "QUIT" => {
+                self.reply(true, "Logging out")?;
+                self.flush()?;
+                return Err(SessionEnd::LoggedOut.into());
+            }
+            "XCLIENT" => self.xclient(&args).map(|()| Outcome::Continue),
+            // Zimbra's patched nginx sends the client's address alone.
+            "XOIP" => {
+                let mut with_key = b"ADDR=".to_vec();
+                with_key.extend_from_slice(&args);
+                self.xclient(&with_key).map(|()| Outcome::Continue)
+            }
+            _ => {
+                self.reply(false, "Unknown command.")?;
+                self.bad_commands += 1;
+                if self.bad_commands >= MAX_BAD_COMMANDS {
+                    self.reply(false, "Too many invalid bad commands.")?;
+                    self.flush()?;
+                    return Err(Disconnect::TooManyBadCommands);
+                }
+                return Ok(Outcome::Continue);
+            }
+        };
+        self.bad_commands = 0;
+        known
+    }
+
+    fn connection(&mut self) -> &mut LoginConnection<'a> {
+        &mut self.c
+    }
+}
+
+impl<'a> Session<'a> {
+    fn new(
+        stream: ClientStream,
+        settings: &'a LoginSettings,
+        conn: ConnInfo,
+        services: LoginServices<'a>,
+        wire: Wire,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Session {
+            c: LoginConnection::new(stream, conn, settings, services, wire, deadline),
+            settings,
+            bad_commands: 0,
+            last_user: None,
+            apop: None,
+        }
+    }
+
+    /// The mechanisms this client may see (CAPA's SASL line, AUTH without arguments).
+    pub(super) fn advertised_mechanisms(&self) -> Vec<String> {
+        let mechanisms = self.c.mechanisms();
+        advertised(
+            &mechanisms,
+            self.c.secured,
+            self.settings.ssl,
+            self.settings.disable_plaintext_auth,
+        )
+        .map(|m| m.name.clone())
+        .collect()
     }
 
     /// The APOP challenge, when the auth service offers APOP:
     /// `<auth-pid.connect-uid.time.random@host>` in hex, the random part base64.
     fn apop_challenge(&self) -> Option<ApopChallenge> {
-        let auth = self.auth.as_ref()?;
+        let auth = self.c.auth.as_ref()?;
         if !auth
             .mechanisms
             .iter()
@@ -321,63 +249,16 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// Reads and answers one command.
-    fn command(&mut self) -> Result<Outcome, Disconnect> {
-        let line = self.read_line()?;
-        let (name, args) = split_command(&line);
-        if name == "AUTH" {
-            if args.len() > MAX_AUTH_RESPONSE + MAX_COMMAND_NAME {
-                return Err(Disconnect::AuthResponseTooLarge);
-            }
-            return self.auth_command(args);
-        }
-        if line.len() + 2 > LOGIN_INPUT_BUFFER_SIZE {
-            return Err(self.buffer_full());
-        }
-        let args = args.to_vec();
-        let known = match name.as_str() {
-            "CAPA" => self.capa().map(|()| Outcome::Continue),
-            "USER" => self.user(&args).map(|()| Outcome::Continue),
-            "PASS" => self.pass(&args),
-            "APOP" => self.apop(&args),
-            "STLS" => self.stls().map(|()| Outcome::Continue),
-            "QUIT" => {
-                self.reply(true, "Logging out")?;
-                self.flush()?;
-                return Err(Disconnect::Quit);
-            }
-            "XCLIENT" => self.xclient(&args).map(|()| Outcome::Continue),
-            // Zimbra's patched nginx sends the client's address alone.
-            "XOIP" => {
-                let mut with_key = b"ADDR=".to_vec();
-                with_key.extend_from_slice(&args);
-                self.xclient(&with_key).map(|()| Outcome::Continue)
-            }
-            _ => {
-                self.reply(false, "Unknown command.")?;
-                self.bad_commands += 1;
-                if self.bad_commands >= MAX_BAD_COMMANDS {
-                    self.reply(false, "Too many invalid bad commands.")?;
-                    self.flush()?;
-                    return Err(Disconnect::TooManyBadCommands);
-                }
-                return Ok(Outcome::Continue);
-            }
-        };
-        self.bad_commands = 0;
-        known
-    }
-
     fn capa(&mut self) -> Step {
         let mut text = String::from("+OK\r\n");
         for cap in CAPABILITY_LINES {
             text.push_str(cap);
             text.push_str("\r\n");
         }
-        if self.tls_enabled() && !self.stream.is_tls() {
+        if self.c.tls_enabled() && !self.c.stream.is_tls() {
             text.push_str("STLS\r\n");
         }
-        if !self.settings.disable_plaintext_auth || self.secured {
+        if !self.settings.disable_plaintext_auth || self.c.secured {
             text.push_str("USER\r\n");
         }
         text.push_str("SASL");
@@ -389,59 +270,27 @@ impl<'a> Session<'a> {
         self.line(text.as_bytes())
     }
 
-    fn tls_enabled(&self) -> bool {
-        self.settings.ssl != crate::net::SslMode::No && self.services.tls.is_some()
-    }
-
-    /// STLS: the OK goes out in plaintext, whatever the client sent after the command is
-    /// thrown away (it was sent before TLS, so it must not pass for TLS input), and the
-    /// session continues over TLS.
+    /// STLS: the OK goes out in plaintext, then TLS (see [`LoginConnection::start_tls`]).
     fn stls(&mut self) -> Step {
-        if self.stream.is_tls() {
+        if self.c.stream.is_tls() {
             return self.reply(false, "TLS is already active.");
         }
-        if !self.tls_enabled() {
+        if !self.c.tls_enabled() {
             return self.reply(false, "TLS support isn't enabled.");
         }
         self.reply(true, "Begin TLS negotiation now.")?;
         self.flush()?;
-        let discarded = self.reader.take_buffered();
-        if !discarded.is_empty() {
-            log::debug!(
-                "STLS: discarded {} bytes sent after the command",
-                discarded.len()
-            );
-        }
-        let ClientStream::Plain(tcp) = &self.stream else {
-            return Err(Disconnect::TlsInitFailed);
-        };
-        let tcp = tcp
-            .try_clone()
-            .map_err(|e| Disconnect::ReadFailed(crate::errtext::os_error_text(&e)))?;
-        match start_tls(tcp, &self.conn, self.services.tls, self.deadline, "pop3") {
-            Ok(stream) => {
-                self.stream = stream.clone();
-                self.reader = Self::reader(&stream, self.deadline);
-                self.writer = ResponseWriter::new(
-                    DeadlineStream::new(stream, self.deadline),
-                    OUTPUT_FLUSH_AT,
-                );
-                self.conn.tls = true;
-                self.secured = true;
-                Ok(())
-            }
-            Err(failure) => Err(tls_disconnect(failure)),
-        }
+        Ok(self.c.start_tls("STLS")?)
     }
 
     /// XCLIENT from a trusted proxy: the real client's address, port and session id.
     fn xclient(&mut self, args: &[u8]) -> Step {
-        if !self.trusted {
+        if !self.c.trusted {
             return self.reply(true, "You are not from trusted IP - ignoring");
         }
         let args = String::from_utf8_lossy(args).into_owned();
         let mut ok = true;
-        let mut conn = self.conn.clone();
+        let mut conn = self.c.conn.clone();
         for word in args.split(' ').filter(|w| !w.is_empty()) {
             let Some((key, value)) = word.split_once('=') else {
                 continue;
@@ -451,7 +300,7 @@ impl<'a> Session<'a> {
                     Some(ip) => conn.remote.set_ip(ip),
                     None => ok = false,
                 },
-                "PORT" => match value.parse::<u16>().ok().filter(|p| *p != 0) {
+                "PORT" => match parse_port(value) {
                     Some(port) => conn.remote.set_port(port),
                     None => ok = false,
                 },
@@ -466,33 +315,24 @@ impl<'a> Session<'a> {
         if !ok {
             return self.reply(false, "Invalid parameters");
         }
-        self.conn = conn;
+        self.c.conn = conn;
         self.reply(true, "Updated")
     }
 
     fn buffer_full(&mut self) -> Disconnect {
-        self.last_word(false, "Input buffer full, aborting");
-        Disconnect::InputBufferFull
+        self.c.last_word("Input buffer full, aborting");
+        SessionEnd::InputBufferFull.into()
     }
 
     pub(super) fn read_line(&mut self) -> Result<Vec<u8>, Disconnect> {
-        match self.reader.read_line() {
-            Ok(Some(line)) => Ok(line.to_vec()),
-            Ok(None) => Err(Disconnect::ClientClosed),
-            Err(LineError::TooLong { .. }) => Err(self.buffer_full()),
-            Err(LineError::Timeout) => {
-                self.last_word(false, "Disconnected for inactivity.");
-                Err(Disconnect::Inactivity)
-            }
-            Err(LineError::Eof { .. }) => Err(Disconnect::ClientClosed),
-            Err(io @ LineError::Io { .. }) => Err(Disconnect::ReadFailed(io.to_string())),
+        match self.c.read_line()? {
+            InputLine::Complete(line) => Ok(line),
+            InputLine::Truncated(_) => Err(self.buffer_full()),
         }
     }
 
     pub(super) fn line(&mut self, line: &[u8]) -> Step {
-        let size = self.writer.pending() + line.len() + 2;
-        let result = self.writer.write_line(line);
-        result.map_err(|e| write_failed(size, &e))
+        Ok(self.c.line(line)?)
     }
 
     /// `+OK text` or `-ERR text`.
@@ -502,43 +342,7 @@ impl<'a> Session<'a> {
     }
 
     pub(super) fn flush(&mut self) -> Step {
-        let size = self.writer.pending();
-        let result = self.writer.flush();
-        result.map_err(|e| write_failed(size, &e))
-    }
-
-    /// Sends a last reply with whatever else is pending, without waiting for a client that
-    /// does not read.
-    fn last_word(&mut self, ok: bool, text: &str) {
-        self.writer.get_mut().set_deadline(None);
-        let _ = self.stream.with_tcp(|s| s.set_nonblocking(true));
-        // The connection is being closed: a failure to deliver the last word changes nothing.
-        let _ = self.reply(ok, text);
-        let _ = self.writer.flush();
-    }
-
-    /// What the session hands over after a login: the reader's unprocessed input goes with
-    /// it, and what was answered before (USER's `+OK` in a pipeline) is sent first.
-    pub(super) fn logged_in(
-        &mut self,
-        user: String,
-        mechanism: String,
-        auth: AuthClient,
-        auth_id: u32,
-    ) -> Result<Box<LoggedIn>, Disconnect> {
-        self.flush()?;
-        let input = self.reader.take_buffered();
-        Ok(Box::new(LoggedIn {
-            stream: self.stream.clone(),
-            conn: self.conn.clone(),
-            secured: self.secured,
-            user,
-            mechanism,
-            auth,
-            auth_id,
-            prefix: Vec::new(),
-            input,
-        }))
+        Ok(self.c.flush()?)
     }
 }
 
@@ -567,16 +371,6 @@ pub(super) fn split_command(line: &[u8]) -> (String, &[u8]) {
         rest
     };
     (name, args)
-}
-
-fn write_failed(size: usize, e: &io::Error) -> Disconnect {
-    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
-        return Disconnect::Inactivity;
-    }
-    Disconnect::WriteFailed(format!(
-        "write(size={size}) failed: {}",
-        crate::errtext::os_error_text(e)
-    ))
 }
 
 #[cfg(test)]

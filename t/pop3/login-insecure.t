@@ -52,3 +52,16 @@ S: +OK 0 0
 C: QUIT
 S: +OK Logging out.
 @eof
+
+# STLS injection: commands pipelined after STLS in the same packet are plaintext; they are
+# thrown away, never executed before or after the handshake (here they would have logged in).
+@connect pop3 inject from 127.0.0.2
+S: +OK Dovecot (Debian) ready.
+@send "STLS\r\nUSER alice\r\nPASS secret\r\n"
+S: +OK Begin TLS negotiation now.
+@starttls
+C: PASS secret
+S: -ERR No username given.
+C: QUIT
+S: +OK Logging out
+@eof

@@ -200,7 +200,12 @@ impl Drop for Server {
 
 /// `(uid, gid)` lines of /proc/PID/status: real, effective, saved, filesystem ids.
 pub fn ids(pid: i32) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    try_ids(pid).unwrap_or_else(|| panic!("process {pid} is gone"))
+}
+
+/// [`ids`], or `None` when the process is gone.
+pub fn try_ids(pid: i32) -> Option<(Vec<u32>, Vec<u32>, Vec<u32>)> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Vec<u32> {
         status
             .lines()
@@ -212,7 +217,7 @@ pub fn ids(pid: i32) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
             })
             .unwrap_or_default()
     };
-    (field("Uid:"), field("Gid:"), field("Groups:"))
+    Some((field("Uid:"), field("Gid:"), field("Groups:")))
 }
 
 /// A line-based IMAP client over plain TCP.

@@ -1,50 +1,101 @@
-//! After a login, of any protocol: the client goes to a mail process over the protocol's
-//! `login/<protocol>` socket; a TLS client stays in the login process, relayed in plaintext
-//! to the mail process.
+//! A login process's client, of any protocol, and where it goes after its login: to a mail
+//! process over the protocol's `login/<protocol>` socket; a TLS client stays in the login
+//! process, relayed in plaintext to the mail process.
+
+use std::fmt::Display;
+use std::net::TcpStream;
 
 use cote::config::var_expand;
 use cote::config::{Config, FilterQuery, Settings};
-use cote::login::LoggedIn;
+use cote::login::{LoggedIn, LoginServices};
 use cote::master::handoff::{self, HandoffRequest};
 use cote::master::mail_login::{self, MailLogin};
 use cote::master::{Connection, Stream};
-use cote::net::{tls_proxy, ClientStream};
+use cote::net::tls::TlsServer;
+use cote::net::{tls_proxy, ClientStream, ConnInfo};
+
+/// `service <protocol>-login`, one connection: the protocol's settings for it (`settings`),
+/// its session until login (`serve`), then the hand-over to `service <protocol>`, whose
+/// failure the client hears as `internal_failure`.
+pub fn serve_login_client<S, E: Display>(
+    config: &Config,
+    conn: Connection,
+    protocol: &str,
+    settings: impl FnOnce(&Settings, &ConnInfo) -> Result<S, E>,
+    serve: impl FnOnce(TcpStream, &S, &ConnInfo, LoginServices) -> Option<Box<LoggedIn>>,
+    internal_failure: fn(&mut ClientStream),
+) {
+    let Stream::Tcp(stream) = conn.stream else {
+        log::error!(
+            "Unix socket listeners are not supported for {} clients",
+            protocol.to_ascii_uppercase()
+        );
+        return;
+    };
+    let info = match ConnInfo::from_stream(&stream, conn.listener.ssl) {
+        Ok(info) => info,
+        // The client went away between accept() and here: nothing to answer.
+        Err(e) => {
+            log::info!("Disconnected: {e}");
+            return;
+        }
+    };
+    let query = FilterQuery {
+        protocol: Some(protocol.into()),
+        local_ip: Some(info.local.ip()),
+        remote_ip: Some(info.remote.ip()),
+        local_name: None,
+    };
+    let settings = match settings(&config.settings(&query), &info) {
+        Ok(settings) => settings,
+        Err(e) => {
+            log::error!("{e}");
+            return;
+        }
+    };
+    let auth_socket = crate::base_dir_path(config, "login/login");
+    let services = LoginServices {
+        auth_socket: Some(&auth_socket),
+        tls: TlsServer::get(),
+        anvil: cote::login::anvil::login_anvil(),
+    };
+    if let Some(login) = serve(stream, &settings, &info, services) {
+        hand_over(
+            config,
+            *login,
+            &format!("login/{protocol}"),
+            internal_failure,
+        );
+    }
+}
 
 /// Hands `login` to the mail process listening on `socket` (relative to base_dir); when
 /// that fails, the client gets the protocol's `internal_failure` words.
-pub fn hand_over(
+fn hand_over(
     config: &Config,
     login: LoggedIn,
     socket: &str,
     internal_failure: fn(&mut ClientStream),
 ) {
-    let LoggedIn {
-        stream,
-        conn,
-        secured,
-        user,
-        mechanism,
-        auth,
-        auth_id,
-        prefix,
-        input,
-    } = login;
+    let conn = &login.conn;
     let request = HandoffRequest {
-        auth_server_pid: auth.server_pid,
-        auth_id,
-        cookie_hex: auth.cookie.clone(),
+        auth_server_pid: login.auth.server_pid,
+        auth_id: login.auth_id,
+        cookie_hex: login.auth.cookie.clone(),
         local: conn.local,
         remote: conn.remote,
-        secured,
+        secured: login.secured,
         tls: conn.tls,
         session_id: conn.session_id.clone(),
-        prefix,
-        input,
+        prefix: login.prefix,
+        input: login.input,
     };
-    let elements =
-        |mpid: Option<u32>| conn.login_log_elements(&user, Some(&mechanism), mpid, secured);
+    let (auth, auth_id) = (login.auth, login.auth_id);
+    let elements = |mpid: Option<u32>| {
+        conn.login_log_elements(&login.user, Some(&login.mechanism), mpid, login.secured)
+    };
     let socket = crate::base_dir_path(config, socket);
-    match handoff::hand_over(&socket, request, stream) {
+    match handoff::hand_over(&socket, request, login.stream) {
         Ok(delivered) => {
             log::info!("Login: {}", elements(Some(delivered.mail_pid)));
             // The mail process has verified the login: the auth connection can go.

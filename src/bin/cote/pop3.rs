@@ -4,63 +4,26 @@
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 
-use cote::config::{Config, FilterQuery};
-use cote::login::{LoginServices, LoginSettings};
+use cote::config::Config;
+use cote::login::LoginSettings;
 use cote::master::mail_login::MailLogin;
 use cote::master::{Connection, Stream};
-use cote::net::tls::TlsServer;
-use cote::net::ConnInfo;
 use cote::pop3::session::INTERNAL_ERROR;
 use cote::pop3::{send_internal_failure, serve_login, serve_session, LoginEnd, Pop3Settings};
 
-/// A pop3-login process, still root: TLS keys are read now, before it chroots and drops
-/// privileges.
-pub fn pop3_login_init(config: &Config) -> Result<(), String> {
-    let pop3 = config.settings(&FilterQuery {
-        protocol: Some("pop3".into()),
-        ..FilterQuery::default()
-    });
-    if pop3.str("ssl") != "no" {
-        TlsServer::prepare(config, "pop3");
-    }
-    Ok(())
-}
-
 /// `service pop3-login`: one connection per call.
 pub fn pop3_login(config: &Config, conn: Connection) {
-    let Stream::Tcp(stream) = conn.stream else {
-        log::error!("Unix socket listeners are not supported for POP3 clients");
-        return;
-    };
-    let info = match ConnInfo::from_stream(&stream, conn.listener.ssl) {
-        Ok(info) => info,
-        // The client went away between accept() and here: nothing to answer.
-        Err(e) => {
-            log::info!("Disconnected: {e}");
-            return;
-        }
-    };
-    let query = FilterQuery {
-        protocol: Some("pop3".into()),
-        local_ip: Some(info.local.ip()),
-        remote_ip: Some(info.remote.ip()),
-        local_name: None,
-    };
-    let settings = match LoginSettings::from_settings(&config.settings(&query), &info, "pop3") {
-        Ok(settings) => settings,
-        Err(e) => {
-            log::error!("{e}");
-            return;
-        }
-    };
-    let auth_socket = crate::base_dir_path(config, "login/login");
-    let services = LoginServices {
-        auth_socket: Some(&auth_socket),
-        tls: TlsServer::get(),
-    };
-    if let LoginEnd::LoggedIn(login) = serve_login(stream, &settings, &info, services) {
-        crate::login_handoff::hand_over(config, *login, "login/pop3", send_internal_failure);
-    }
+    crate::login_handoff::serve_login_client(
+        config,
+        conn,
+        "pop3",
+        |settings, info| LoginSettings::from_settings(settings, info, "pop3"),
+        |stream, settings, info, services| match serve_login(stream, settings, info, services) {
+            LoginEnd::LoggedIn(login) => Some(login),
+            LoginEnd::Disconnected(_) => None,
+        },
+        send_internal_failure,
+    );
 }
 
 /// `service pop3`: takes over one logged-in client from a login process, becomes the user,

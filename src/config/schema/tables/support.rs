@@ -61,6 +61,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "disable_plaintext_auth"),
     ("", "login_greeting"),
     ("", "login_trusted_networks"),
+    ("", "mail_max_userip_connections"),
     ("", "ssl"),
     ("", "ssl_ca"),
     ("", "ssl_cert"),
