@@ -184,7 +184,6 @@ impl MaildirMailbox {
                     if ls.perms == self.core.perms {
                         tmp = self.core.link_tmp(
                             &ls.path,
-                            mail.guid(),
                             info.flags,
                             info.keywords.clone(),
                             date,

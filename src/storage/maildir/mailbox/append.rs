@@ -16,7 +16,7 @@ use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::error::{ErrorKind, StorageError, StorageResult, NO_QUOTA_TEXT};
 use crate::storage::flags::MailFlags;
-use crate::storage::maildir::filename::{self, InfoSeparator};
+use crate::storage::maildir::filename;
 use crate::storage::maildir::save::{dest_name, virtual_size, write_tmp};
 use crate::storage::maildir::scan::{FileLoc, Subdir};
 use crate::storage::maildir::sync_state::SyncState;
@@ -37,8 +37,6 @@ pub(crate) struct TmpMail {
     pub save_date: i64,
     pub physical_size: u64,
     pub virtual_size: u64,
-    /// Keep the source's base name (a copy): checked against the uidlist under the lock.
-    pub preserved_base: bool,
     done: bool,
 }
 
@@ -58,18 +56,6 @@ fn secs_to_time(secs: i64) -> SystemTime {
     } else {
         UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
     }
-}
-
-/// Whether `base` may serve as a base name in another mailbox: a name Dovecot's rules
-/// accept, without `/`, the info separator, `:` (which a store with another separator may
-/// not be able to hold) or a leading `.`.
-fn usable_base(base: &[u8], sep: InfoSeparator) -> bool {
-    !base.is_empty()
-        && base[0] != b'.'
-        && !base.contains(&b'/')
-        && !base.contains(&sep.byte())
-        && !base.contains(&b':')
-        && !base.contains(&0)
 }
 
 impl Core {
@@ -107,7 +93,6 @@ impl Core {
             save_date: now,
             physical_size: psize,
             virtual_size: vsize,
-            preserved_base: false,
             done: false,
         })
     }
@@ -115,11 +100,15 @@ impl Core {
     /// Hard-links a message file into `tmp/` (a copy that shares the data). `Ok(None)`
     /// when linking is not possible here (another file system, permissions, a vanished
     /// source): the caller copies the data instead.
-    #[allow(clippy::too_many_arguments)]
+    ///
+    /// The copy gets a fresh base name, not the source's (Dovecot keeps the source's, its
+    /// GUID): a base name can still be listed in this mailbox's `dovecot-uidlist` under the
+    /// UID of an expunged copy (expunged lines stay until the file is rewritten), and a
+    /// file that appears under it before its own line is written — a crash between the two
+    /// — would come back with that old UID.
     pub fn link_tmp(
         &mut self,
         src: &Path,
-        guid: &str,
         flags: MailFlags,
         keywords: Vec<String>,
         internal_date: i64,
@@ -136,22 +125,15 @@ impl Core {
             Err(e) if link_impossible(&e) => return Ok(None),
             Err(e) => return Err(self.fs_err(e)),
         }
-        let keep = usable_base(guid.as_bytes(), self.sep());
-        let base = if keep {
-            guid.to_string()
-        } else {
-            filename::with_sizes(&fresh, Some(physical_size), Some(virtual_size))
-        };
         Ok(Some(TmpMail {
             tmp,
-            base,
+            base: filename::with_sizes(&fresh, Some(physical_size), Some(virtual_size)),
             flags,
             keywords,
             internal_date,
             save_date: clock::unix_secs(clock::wall_now()),
             physical_size,
             virtual_size,
-            preserved_base: keep,
             done: false,
         }))
     }
@@ -171,14 +153,6 @@ impl Core {
         claim_recent: bool,
     ) -> StorageResult<(Vec<u32>, UidSet)> {
         self.keywords.refresh().map_err(|e| self.save_err(e))?;
-        for f in files.iter_mut() {
-            if f.preserved_base && self.uidlist.list().uid_of(f.base.as_bytes()).is_some() {
-                // The same message is here already (copied twice): a fresh name.
-                let fresh = self.namegen.next(clock::wall_now());
-                f.base = filename::with_sizes(&fresh, Some(f.physical_size), Some(f.virtual_size));
-                f.preserved_base = false;
-            }
-        }
         let letters: Vec<Vec<u8>> = files
             .iter()
             .map(|f| self.letters_for(&f.keywords))
@@ -304,13 +278,7 @@ impl Core {
                 name: name.into_bytes(),
             };
             let dest = self.dir.join(sub).join(OsStr::from_bytes(&loc.name));
-            let result = if f.preserved_base {
-                // Never replace a file that has this name already.
-                ops::link(&f.tmp, &dest, false).and_then(|()| ops::unlink(&f.tmp))
-            } else {
-                ops::rename(&f.tmp, &dest)
-            };
-            if let Err(e) = result {
+            if let Err(e) = ops::rename(&f.tmp, &dest) {
                 for l in &moved {
                     let _ = ops::unlink_if_exists(&l.path(&self.dir));
                 }

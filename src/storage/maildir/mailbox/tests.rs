@@ -433,9 +433,9 @@ fn copies_link_or_copy_and_keep_flags() {
         let same = std::fs::metadata(&src_path).unwrap().ino()
             == std::fs::metadata(&dest_path).unwrap().ino();
         assert_eq!(same, links, "hard link iff maildir_copy_with_hardlinks");
-        if links {
-            // Dovecot keeps the source's base name (its GUID) for linked copies.
-            assert_eq!(
+        {
+            // A fresh base name, linked or not (see Core::link_tmp).
+            assert_ne!(
                 fx.sep()
                     .base(src_path.file_name().unwrap().as_encoded_bytes()),
                 fx.sep()
