@@ -294,6 +294,9 @@ struct Current {
     started: Instant,
     /// Time spent waiting for the client (literal data, IDLE).
     waited: Duration,
+    /// EXPUNGE responses wait even though the command would allow them (a UID SEARCH with
+    /// a sequence set, as Dovecot).
+    hold_expunges: bool,
 }
 
 /// One IMAP session after login.
@@ -353,6 +356,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 display_name: String::new(),
                 started: Instant::now(),
                 waited: Duration::ZERO,
+                hold_expunges: false,
             },
         }
     }
@@ -414,6 +418,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             display_name: String::new(),
             started: Instant::now(),
             waited: Duration::ZERO,
+            hold_expunges: false,
         };
         let head = match self.parser.start(&line, end) {
             Ok(head) => head,
@@ -488,8 +493,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
     fn finish(&mut self, command: CommandName, mut reply: Reply) -> Step {
         // SELECT and EXAMINE have just told the client everything.
         let fresh = matches!(command, CommandName::Select | CommandName::Examine);
-        if reply.status == Status::Ok && self.view.is_some() && !fresh {
-            let expunges = command.breaks_sequences()
+        // A COPY refused for expunged messages reports them first, so that a retry works.
+        let synced = reply.status == Status::Ok || reply.code == Some(Code::ExpungeIssued);
+        if synced && self.view.is_some() && !fresh {
+            let expunges = (!self.current.hold_expunges && command.breaks_sequences())
                 || !matches!(
                     command,
                     CommandName::Fetch { .. }
