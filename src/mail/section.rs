@@ -332,6 +332,21 @@ impl BinaryBuilder<'_> {
         self.copy_from = self.copy_from.max(end);
     }
 
+    /// Converts `part`. Like Dovecot, which sets up every part's decoder before reading any
+    /// data, an unknown encoding anywhere in it fails before broken data does.
+    fn convert(&mut self, part: &MessagePart, include_header: bool) -> Result<(), BinaryError> {
+        fn check(data: &[u8], part: &MessagePart) -> Result<(), BinaryError> {
+            if binary_cte(&part.fields(data)) == TransferEncoding::Unknown {
+                return Err(BinaryError::UnknownCte);
+            }
+            part.children
+                .iter()
+                .try_for_each(|child| check(data, child))
+        }
+        check(self.data, part)?;
+        self.part(part, include_header)
+    }
+
     fn part(&mut self, part: &MessagePart, include_header: bool) -> Result<(), BinaryError> {
         let fields = part.fields(self.data);
         let cte = binary_cte(&fields);
@@ -456,7 +471,7 @@ pub fn binary_section(
         has_nuls: false,
         converted_parts: Vec::new(),
     };
-    builder.part(part, include_header)?;
+    builder.convert(part, include_header)?;
     let literal8 = builder.converted || builder.has_nuls;
     let out = if literal8 {
         builder.out
@@ -518,7 +533,7 @@ pub fn binary_size(data: &[u8], root: &MessagePart, section: &Section) -> Result
         has_nuls: false,
         converted_parts: Vec::new(),
     };
-    builder.part(root, true)?;
+    builder.convert(root, true)?;
     let hdr = part.header_size(data).virtual_size;
     let mut size = hdr + part.body_size(data).virtual_size;
     let end = part.offset as u64 + size;
