@@ -260,6 +260,11 @@ impl Session<'_> {
                 Ok(Outcome::Continue)
             }
             SaslOutcome::Refused { user, fields } => {
+                if let Some(referral) = sasl::referral(&fields) {
+                    // POP3 has no referrals: pop3-login just says the text.
+                    self.result(Reply::Plain, referral.text)?;
+                    return Ok(Outcome::Continue);
+                }
                 if let Some(user) = user {
                     self.attempts.user = user;
                 }
