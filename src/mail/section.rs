@@ -170,7 +170,8 @@ pub fn find_part<'a>(root: &'a MessagePart, numbers: &[u32]) -> Option<&'a Messa
     for (i, &num) in numbers.iter().enumerate() {
         let more = i + 1 < numbers.len();
         if part.flags.multipart {
-            part = part.children.get((num as usize).checked_sub(1)?)?;
+            // Part 0 of a multipart is its first part, as Dovecot counts.
+            part = part.children.get((num as usize).saturating_sub(1))?;
         } else if num != 1 || (more && !part.flags.message_rfc822) {
             return None;
         }

@@ -68,10 +68,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "fetch snippet",
         "PREVIEW needs preview generation (issue 10)",
     ),
-    (
-        "fetch body peek part 0",
-        "mail layer: Dovecot treats BODY[0] as BODY[1]",
-    ),
     ("sort", "SORT is issue 10; cote answers NO [CANNOT]"),
     ("sort reverse date", "SORT is issue 10"),
     ("sort display", "SORT is issue 10"),
