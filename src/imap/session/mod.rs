@@ -626,7 +626,12 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 self.bye(e.message());
                 Err(Disconnect::LiteralTooLarge(e.message().to_string()))
             }
-            e => self.param_error(e.message()),
+            e => {
+                if e.continuation_sent() {
+                    self.line(b"+ OK")?;
+                }
+                self.param_error(e.message())
+            }
         }
     }
 
