@@ -220,6 +220,28 @@ impl fmt::Display for Disconnect {
     }
 }
 
+/// Whether the mailbox's changes are reported after `command` (Dovecot's commands that end
+/// with a sync). The others (CAPABILITY, LIST, STATUS, CREATE, ...) say nothing about the
+/// selected mailbox: its news wait for the next command that does.
+fn reports_changes(command: CommandName) -> bool {
+    matches!(
+        command,
+        CommandName::Noop
+            | CommandName::Check
+            | CommandName::Idle
+            | CommandName::Append
+            | CommandName::Expunge
+            | CommandName::UidExpunge
+            | CommandName::Copy { .. }
+            | CommandName::Move { .. }
+            | CommandName::Fetch { .. }
+            | CommandName::Store { .. }
+            | CommandName::Search { .. }
+            | CommandName::Sort { .. }
+            | CommandName::Thread { .. }
+    )
+}
+
 /// Ends the session with `Err`.
 type Step<T = ()> = Result<T, Disconnect>;
 
@@ -494,8 +516,8 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         // SELECT and EXAMINE have just told the client everything.
         let fresh = matches!(command, CommandName::Select | CommandName::Examine);
         // A COPY refused for expunged messages reports them first, so that a retry works.
-        let synced = reply.status == Status::Ok || reply.code == Some(Code::ExpungeIssued);
-        if synced && self.view.is_some() && !fresh {
+        let answered = reply.status == Status::Ok || reply.code == Some(Code::ExpungeIssued);
+        if answered && self.view.is_some() && !fresh && reports_changes(command) {
             let expunges = (!self.current.hold_expunges && command.breaks_sequences())
                 || !matches!(
                     command,
