@@ -197,6 +197,35 @@ pub fn write_item<M: MailMessage + ?Sized>(
     Ok(DataSent::None)
 }
 
+/// What Dovecot answers for `item` of a message expunged by another session before this one
+/// was told (its handlers' "nil replies"): the flags and numbers the view still holds are
+/// real, everything read from the message is empty.
+pub fn expunged_value(item: &FetchItem) -> &'static [u8] {
+    const EPOCH: &[u8] = b"\"01-Jan-1970 00:00:00 +0000\"";
+    match item {
+        FetchItem::Flags => b"()",
+        FetchItem::InternalDate | FetchItem::XSaveDate => EPOCH,
+        FetchItem::Rfc822Size | FetchItem::BinarySize(_) => b"0",
+        FetchItem::XGuid => b"",
+        FetchItem::Envelope => b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+        FetchItem::Body => b"(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)",
+        FetchItem::BodyStructure => {
+            b"(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)"
+        }
+        FetchItem::Uid
+        | FetchItem::XRealUid
+        | FetchItem::Modseq
+        | FetchItem::SaveDate
+        | FetchItem::XMailbox
+        | FetchItem::Preview(_)
+        | FetchItem::Rfc822
+        | FetchItem::Rfc822Header
+        | FetchItem::Rfc822Text
+        | FetchItem::BodySection(_)
+        | FetchItem::Binary(_) => b"NIL",
+    }
+}
+
 /// The whole message's section `text` (RFC822, RFC822.HEADER, RFC822.TEXT).
 fn whole(text: SectionText) -> Section {
     Section {

@@ -8,7 +8,7 @@ use crate::login::authenticate::{
     authenticate, AuthReplies, Authenticated, AUTH_FAILED, PLAINTEXT_DISABLED,
 };
 use crate::login::connection::Outcome;
-use crate::login::sasl::SaslClient;
+use crate::login::sasl::{self, SaslClient};
 use crate::login::{FailureKind, SessionEnd};
 
 use super::prelogin::{Disconnect, Session, Step, MAX_AUTH_RESPONSE};
@@ -129,6 +129,13 @@ impl<'a> AuthReplies<'a> for Session<'a> {
         self.auth_reply("BAD", "Authentication aborted by client.")
     }
 
+    /// Dovecot's `imap_client_auth_result` for a referral.
+    fn referred(&mut self, user: &str, mech: &str, referral: &sasl::Referral<'_>) -> Step {
+        let url = referral_url(user, mech, referral.host, referral.port);
+        let status = if referral.nologin { "NO" } else { "OK" };
+        self.auth_reply(status, &format!("[REFERRAL {url}] {}", referral.text))
+    }
+
     fn failed(&mut self, reason: Option<&str>, kind: Option<FailureKind>) -> Step {
         let (status, text) = match kind {
             Some(FailureKind::AuthzFailed) => (
@@ -175,5 +182,50 @@ impl SaslClient for Session<'_> {
             return Err(SessionEnd::AuthResponseTooLarge.into());
         }
         Ok(line)
+    }
+}
+
+/// `imap://user;AUTH=mech@host[:port]/` (RFC 5092, as Dovecot's `imap_url_create` writes a
+/// referral): the port when it is not 143.
+fn referral_url(user: &str, mech: &str, host: &str, port: Option<u16>) -> String {
+    fn user_data(out: &mut String, data: &str) {
+        for &b in data.as_bytes() {
+            // RFC 3986 userinfo characters, less `;` and `:` which the URL's syntax uses.
+            if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    let mut url = String::from("imap://");
+    user_data(&mut url, user);
+    url.push_str(";AUTH=");
+    user_data(&mut url, mech);
+    url.push('@');
+    if host.contains(':') {
+        url.push_str(&format!("[{host}]"));
+    } else {
+        url.push_str(host);
+    }
+    if let Some(port) = port.filter(|&p| p != 143) {
+        url.push_str(&format!(":{port}"));
+    }
+    url.push('/');
+    url
+}
+
+#[cfg(test)]
+mod referral_tests {
+    #[test]
+    fn urls_as_dovecot_writes_them() {
+        assert_eq!(
+            super::referral_url("alice", "PLAIN", "imap.example", Some(143)),
+            "imap://alice;AUTH=PLAIN@imap.example/"
+        );
+        assert_eq!(
+            super::referral_url("a;b:c@d", "PLAIN", "::1", Some(1143)),
+            "imap://a%3Bb%3Ac%40d;AUTH=PLAIN@[::1]:1143/"
+        );
     }
 }

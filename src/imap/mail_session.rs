@@ -311,6 +311,12 @@ pub trait MailSession {
     /// The client was told of these expunges: the messages are no longer asked for.
     fn expunges_reported(&mut self, _uids: &UidSet) {}
 
+    /// Whether another session expunged `uid` and the client has not been told yet
+    /// ([`message`](Self::message) still shows it as it last was).
+    fn expunged_unreported(&self, _uid: u32) -> bool {
+        false
+    }
+
     /// While idling: a descriptor that becomes readable when the selected mailbox may have
     /// changed (inotify on this host's changes); `None` to rely on the periodic check alone.
     fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {

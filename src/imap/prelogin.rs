@@ -322,6 +322,9 @@ impl<'a> Session<'a> {
                     return Err(Disconnect::LiteralTooLarge(e));
                 }
                 Err(e) => {
+                    if e.continuation_sent() {
+                        self.line(b"+ OK")?;
+                    }
                     self.tagged(tag, "BAD", e.message())?;
                     self.rest(end)?;
                     return Ok(None);

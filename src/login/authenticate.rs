@@ -32,6 +32,14 @@ pub trait AuthReplies<'a>:
     fn limit_reached(&mut self, text: &str) -> Result<(), Self::Error>;
     /// The client aborted the exchange (`*`).
     fn aborted(&mut self) -> Result<(), Self::Error>;
+    /// The passdb refers the client to another server (`host` without `proxy`); `user`
+    /// is the name to use there, `mech` the mechanism it authenticated with.
+    fn referred(
+        &mut self,
+        user: &str,
+        mech: &str,
+        referral: &sasl::Referral<'_>,
+    ) -> Result<(), Self::Error>;
     /// A refusal, of `kind` when it has its own answer (never `TempFail`: that is
     /// [`Self::temp_failed`]), with the auth service's (or the login process's) `reason`
     /// when there is one.
@@ -103,6 +111,12 @@ pub fn authenticate<'a, S: AuthReplies<'a>>(
             Some(FailureKind::InvalidBase64),
         )?,
         SaslOutcome::Refused { user, fields } => {
+            if let Some(referral) = sasl::referral(&fields) {
+                // Either way the client stays here, not logged in.
+                let user = referral.destuser.or(user.as_deref()).unwrap_or_default();
+                session.referred(user, mech, &referral)?;
+                return Ok(None);
+            }
             if let Some(user) = user {
                 connection.attempts.user = user;
             }

@@ -67,8 +67,8 @@ pub fn relay<C: SaslClient>(
                 reply = auth.cont(id, &data);
             }
             AuthReply::Ok { id, user, fields } => {
-                // Logins of this user are refused, or proxied elsewhere (which cote does not
-                // do): the reason, if any, is for the client.
+                // Logins of this user are refused (with `host`: referred to another server),
+                // or proxied elsewhere (which cote does not do): the client is told why.
                 if fields.iter().any(|(k, _)| k == "nologin" || k == "proxy") {
                     return Ok(SaslOutcome::Refused {
                         user: Some(user),
@@ -94,4 +94,84 @@ pub fn reason(fields: &[(String, String)]) -> Option<&str> {
         .iter()
         .find(|(k, _)| k == "reason")
         .map(|(_, v)| v.as_str())
+}
+
+/// A login referral (RFC 2221, Dovecot's passdb `host` without `proxy`): the client is to
+/// use another server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referral<'a> {
+    pub host: &'a str,
+    /// `port`, when given and valid.
+    pub port: Option<u16>,
+    /// `destuser`: the user name there, when it differs.
+    pub destuser: Option<&'a str>,
+    /// `nologin`: the login failed here (else it succeeded but the client should move).
+    pub nologin: bool,
+    /// The text for the client: `reason`, or Dovecot's default for the kind.
+    pub text: &'a str,
+}
+
+/// The referral a refusal's fields make, if any.
+pub fn referral(fields: &[(String, String)]) -> Option<Referral<'_>> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if field("proxy").is_some() {
+        return None;
+    }
+    let host = field("host")?;
+    let nologin = field("nologin").is_some();
+    let text = reason(fields).unwrap_or(if nologin {
+        "Try this server instead."
+    } else {
+        "Logged in, but you should use this server instead."
+    });
+    Some(Referral {
+        host,
+        port: field("port").and_then(|p| p.parse().ok()),
+        destuser: field("destuser"),
+        nologin,
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn referrals() {
+        assert_eq!(referral(&fields(&[("nologin", "")])), None);
+        assert_eq!(
+            referral(&fields(&[("host", "h"), ("proxy", "")])),
+            None,
+            "a proxy is no referral"
+        );
+        let both = fields(&[("host", "imap.example"), ("port", "1143"), ("nologin", "")]);
+        assert_eq!(
+            referral(&both),
+            Some(Referral {
+                host: "imap.example",
+                port: Some(1143),
+                destuser: None,
+                nologin: true,
+                text: "Try this server instead.",
+            })
+        );
+        let moved = fields(&[("host", "h"), ("destuser", "u"), ("reason", "Moved")]);
+        let moved = referral(&moved).expect("referral");
+        assert_eq!(
+            (moved.destuser, moved.nologin, moved.text),
+            (Some("u"), false, "Moved")
+        );
+    }
 }

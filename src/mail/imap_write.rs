@@ -132,6 +132,66 @@ fn write_common_extension(out: &mut Vec<u8>, content: &ContentData) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StructureError(pub &'static str);
 
+/// Writes the BODYSTRUCTURE (`extended`) or BODY of a whole message whose top part is
+/// `root` (without outer parentheses).
+///
+/// A single text/plain part that says nothing beyond the defaults (at most
+/// `charset=us-ascii`, 7bit) is written in the defaults' spelling, whatever its header's:
+/// Dovecot keeps only a "plain 7-bit ASCII" flag for such messages and writes their
+/// structure from it.
+pub fn write_message_structure(
+    out: &mut Vec<u8>,
+    data: &[u8],
+    root: &MessagePart,
+    extended: bool,
+) -> Result<(), StructureError> {
+    if is_plain_7bit(&ContentData::of_part(data, root), root) {
+        let body = root.body_size(data);
+        out.extend_from_slice(
+            format!(
+                "\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" {} {}",
+                body.virtual_size, body.lines
+            )
+            .as_bytes(),
+        );
+        if extended {
+            out.extend_from_slice(b" NIL NIL NIL NIL");
+        }
+        return Ok(());
+    }
+    write_bodystructure(out, data, root, false, extended)
+}
+
+/// Dovecot's `message_part_data_is_plain_7bit()`.
+fn is_plain_7bit(content: &ContentData, part: &MessagePart) -> bool {
+    let params_default = match content.type_params.as_slice() {
+        [] => true,
+        [(name, value)] => {
+            name.eq_ignore_ascii_case(b"charset") && value.eq_ignore_ascii_case(DEFAULT_CHARSET)
+        }
+        _ => false,
+    };
+    part.flags.text
+        && part.children.is_empty()
+        && !part.flags.multipart
+        && !part.flags.message_rfc822
+        && content
+            .content_type
+            .as_ref()
+            .is_none_or(|(_, sub)| sub.eq_ignore_ascii_case(b"plain"))
+        && params_default
+        && content.id.is_none()
+        && content.description.is_none()
+        && content
+            .transfer_encoding
+            .as_ref()
+            .is_none_or(|cte| cte.eq_ignore_ascii_case(b"7bit"))
+        && content.md5.is_none()
+        && content.disposition.is_none()
+        && content.language.is_none()
+        && content.location.is_none()
+}
+
 /// Writes the BODYSTRUCTURE (`extended`) or BODY of `part` (without outer parentheses).
 pub fn write_bodystructure(
     out: &mut Vec<u8>,
@@ -232,4 +292,46 @@ pub fn write_bodystructure(
         write_common_extension(out, &content);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mail::{Message, Section};
+
+    fn structure(message: &str) -> String {
+        let message = Message::parse(message.as_bytes().to_vec());
+        String::from_utf8(message.imap_bodystructure().expect("structure")).expect("utf-8")
+    }
+
+    #[test]
+    fn plain_7bit_messages_in_the_defaults_spelling() {
+        assert_eq!(
+            structure("Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\nContent-Transfer-Encoding: 7BIT\n\nx\n"),
+            "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1 NIL NIL NIL NIL)"
+        );
+        // Anything beyond the defaults keeps the header's spelling.
+        assert_eq!(
+            structure("Content-Type: TEXT/PLAIN; CHARSET=UTF-8\n\nx\n"),
+            "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"7bit\" 3 1 NIL NIL NIL NIL)"
+        );
+        assert!(structure(
+            "MIME-Version: 1.0\nContent-Type: TEXT/PLAIN\nContent-Language: en\n\nx\n"
+        )
+        .starts_with("(\"TEXT\" \"PLAIN\""));
+    }
+
+    #[test]
+    fn binary_unknown_encoding_anywhere_before_broken_data() {
+        let message = Message::parse(
+            b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+              Content-Transfer-Encoding: quoted-printable\n\nbad =ZZ\n--b\n\
+              Content-Transfer-Encoding: x-uuencode\n\nbegin\n--b--\n"
+                .to_vec(),
+        );
+        let whole = Section::parse(b"", b"").expect("section");
+        assert_eq!(
+            message.binary_section(&whole),
+            Err(crate::mail::BinaryError::UnknownCte)
+        );
+    }
 }

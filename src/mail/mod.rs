@@ -91,7 +91,7 @@ impl Message {
 
     fn structure(&self, extended: bool) -> Result<Vec<u8>, StructureError> {
         let mut out = vec![b'('];
-        imap_write::write_bodystructure(&mut out, &self.data, &self.root, false, extended)?;
+        imap_write::write_message_structure(&mut out, &self.data, &self.root, extended)?;
         out.push(b')');
         Ok(out)
     }

@@ -170,7 +170,8 @@ pub fn find_part<'a>(root: &'a MessagePart, numbers: &[u32]) -> Option<&'a Messa
     for (i, &num) in numbers.iter().enumerate() {
         let more = i + 1 < numbers.len();
         if part.flags.multipart {
-            part = part.children.get((num as usize).checked_sub(1)?)?;
+            // Part 0 of a multipart is its first part, as Dovecot counts.
+            part = part.children.get((num as usize).saturating_sub(1))?;
         } else if num != 1 || (more && !part.flags.message_rfc822) {
             return None;
         }
@@ -332,6 +333,21 @@ impl BinaryBuilder<'_> {
         self.copy_from = self.copy_from.max(end);
     }
 
+    /// Converts `part`. Like Dovecot, which sets up every part's decoder before reading any
+    /// data, an unknown encoding anywhere in it fails before broken data does.
+    fn convert(&mut self, part: &MessagePart, include_header: bool) -> Result<(), BinaryError> {
+        fn check(data: &[u8], part: &MessagePart) -> Result<(), BinaryError> {
+            if binary_cte(&part.fields(data)) == TransferEncoding::Unknown {
+                return Err(BinaryError::UnknownCte);
+            }
+            part.children
+                .iter()
+                .try_for_each(|child| check(data, child))
+        }
+        check(self.data, part)?;
+        self.part(part, include_header)
+    }
+
     fn part(&mut self, part: &MessagePart, include_header: bool) -> Result<(), BinaryError> {
         let fields = part.fields(self.data);
         let cte = binary_cte(&fields);
@@ -456,7 +472,7 @@ pub fn binary_section(
         has_nuls: false,
         converted_parts: Vec::new(),
     };
-    builder.part(part, include_header)?;
+    builder.convert(part, include_header)?;
     let literal8 = builder.converted || builder.has_nuls;
     let out = if literal8 {
         builder.out
@@ -518,7 +534,7 @@ pub fn binary_size(data: &[u8], root: &MessagePart, section: &Section) -> Result
         has_nuls: false,
         converted_parts: Vec::new(),
     };
-    builder.part(root, true)?;
+    builder.convert(root, true)?;
     let hdr = part.header_size(data).virtual_size;
     let mut size = hdr + part.body_size(data).virtual_size;
     let end = part.offset as u64 + size;

@@ -6,7 +6,7 @@ use crate::login::authenticate::{
     authenticate, refused_early, AuthReplies, Authenticated, AUTH_FAILED, PLAINTEXT_DISABLED,
 };
 use crate::login::connection::Outcome;
-use crate::login::sasl::SaslClient;
+use crate::login::sasl::{self, SaslClient};
 use crate::login::{FailureKind, SessionEnd, MAX_AUTH_RESPONSE};
 
 use super::login::{Disconnect, Session, Step};
@@ -204,6 +204,11 @@ impl<'a> AuthReplies<'a> for Session<'a> {
 
     fn aborted(&mut self) -> Step {
         self.result(Reply::Plain, "Authentication aborted by client.")
+    }
+
+    /// POP3 has no referrals: pop3-login just says the text.
+    fn referred(&mut self, _user: &str, _mech: &str, referral: &sasl::Referral<'_>) -> Step {
+        self.result(Reply::Plain, referral.text)
     }
 
     fn failed(&mut self, reason: Option<&str>, kind: Option<FailureKind>) -> Step {

@@ -10,6 +10,12 @@ C: a3 ID ("a" "b"
 S: a3 BAD Missing ')'
 C: a4 NOOP ((
 S: a4 BAD Too many '('
+# Junk after a literal's size: Dovecot has answered "+ OK" to a synchronizing one by then.
+C: b1 LOGIN {5}x
+S: + OK
+S: b1 BAD Missing LF after literal size
+C: b2 LOGIN {5+}x
+S: b2 BAD Missing LF after literal size
 C:
 S: * BAD Error in IMAP command received by server.
 C: a5 FETCH 1:* FLAGS

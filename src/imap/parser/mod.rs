@@ -148,7 +148,11 @@ pub enum ParseError {
     CrWithoutLf,
     InvalidLiteralSize,
     ExpectingCloseBrace,
-    MissingLfAfterLiteral,
+    /// Something follows a literal's `{n}`; `sync`: a synchronizing one, which Dovecot has
+    /// already answered `+ OK` when it notices.
+    MissingLfAfterLiteral {
+        sync: bool,
+    },
     Literal8NotAllowed,
     LineTooLong,
     /// Fatal: the announced literal exceeds what is left of `max_line`.
@@ -160,6 +164,12 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// Dovecot has sent `+ OK` for a literal before it finds this error: the BAD comes
+    /// after one.
+    pub fn continuation_sent(self) -> bool {
+        matches!(self, ParseError::MissingLfAfterLiteral { sync: true })
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             ParseError::InvalidAtomChars => "Invalid characters in atom",
@@ -172,7 +182,7 @@ impl ParseError {
             ParseError::CrWithoutLf => "CR sent without LF",
             ParseError::InvalidLiteralSize => "Invalid literal size",
             ParseError::ExpectingCloseBrace => "Expecting '}' after '+'",
-            ParseError::MissingLfAfterLiteral => "Missing LF after literal size",
+            ParseError::MissingLfAfterLiteral { .. } => "Missing LF after literal size",
             ParseError::Literal8NotAllowed => "literal8 not allowed here",
             ParseError::LineTooLong => "IMAP command line too large",
             ParseError::LiteralTooLarge => "Literal size too large",
@@ -671,9 +681,7 @@ impl CommandParser {
         }
         let after = i + 1;
         if after < data.len() {
-            // Deliberate difference: Dovecot has already sent "+ OK" for a synchronizing
-            // literal when it notices this; cote sees the whole line and only answers BAD.
-            return Err(ParseError::MissingLfAfterLiteral);
+            return Err(ParseError::MissingLfAfterLiteral { sync: !nonsync });
         }
         if self.end == LineEnd::Truncated {
             return Err(ParseError::BufferFull);

@@ -159,6 +159,18 @@ impl SearchKey {
         }
     }
 
+    /// Whether the program has a sequence or UID set (UID SEARCH then holds EXPUNGE
+    /// responses back, as Dovecot: it turns UID sets into sequence sets first).
+    pub fn uses_sets(&self) -> bool {
+        match self {
+            SearchKey::Sequence(_) | SearchKey::Uid(_) => true,
+            SearchKey::Not(k) | SearchKey::Fuzzy(k) => k.uses_sets(),
+            SearchKey::Or(a, b) => a.uses_sets() || b.uses_sets(),
+            SearchKey::And(keys) => keys.iter().any(SearchKey::uses_sets),
+            _ => false,
+        }
+    }
+
     /// Whether the program has a MODSEQ key (the answer then reports the highest modseq).
     pub fn uses_modseq(&self) -> bool {
         match self {
@@ -612,6 +624,22 @@ mod tests {
 
     fn words(s: &str) -> Vec<Arg> {
         s.split(' ').map(a).collect()
+    }
+
+    #[test]
+    fn sets_anywhere_in_the_program() {
+        let uses = |text: &str| {
+            search(&words(text))
+                .unwrap()
+                .program
+                .iter()
+                .any(SearchKey::uses_sets)
+        };
+        assert!(uses("OR SEEN NOT 2:4"));
+        assert!(uses("UID 1:3"));
+        assert!(uses("DELETED UID $"));
+        assert!(!uses("ALL"));
+        assert!(!uses("OR SEEN NOT DRAFT"));
     }
 
     #[test]

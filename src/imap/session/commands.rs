@@ -458,6 +458,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Err(e) if e.kind == MailErrorKind::NotFound => {
                 return Ok(Reply::no(Some(Code::TryCreate), e.text))
             }
+            // Another session expunged some of them: nothing was copied (Dovecot's text).
+            Err(e) if e.kind == MailErrorKind::Expunged => {
+                return Ok(Reply::no(
+                    Some(Code::ExpungeIssued),
+                    "Some of the requested messages no longer exist.",
+                ))
+            }
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
         if result.destination_is_trash {

@@ -3,7 +3,9 @@
 use std::io::{Read, Write};
 
 use super::{Disconnect, Reply, Session, Step, WaitInput};
-use crate::imap::fetch_response::{flags_value, write_item, DataSent, FetchResponse, ItemContext};
+use crate::imap::fetch_response::{
+    expunged_value, flags_value, write_item, DataSent, FetchResponse, ItemContext,
+};
 use crate::imap::flags::{check_new_keyword, FlagList};
 use crate::imap::mail_session::{FlagChange, MailError, MailErrorKind, MailMessage, MailSession};
 use crate::imap::parser::fetch::{Fetch, FetchItem};
@@ -14,9 +16,10 @@ use crate::storage::flags::MailFlags;
 
 /// How one message's FETCH went.
 enum Fetched {
-    /// The response to send (none when there was nothing to say).
-    Response(Option<Vec<u8>>),
-    /// Expunged meanwhile: left out (`[EXPUNGEISSUED]`).
+    /// The response to send (none when there was nothing to say); `lost`: the message was
+    /// expunged meanwhile and some items got Dovecot's empty values (`[EXPUNGEISSUED]`).
+    Response { line: Option<Vec<u8>>, lost: bool },
+    /// Expunged meanwhile and unknown to storage: left out (`[EXPUNGEISSUED]`).
     Expunged,
     /// Not changed since CHANGEDSINCE.
     Unchanged,
@@ -58,8 +61,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 set_seen,
                 implicit_flags.then_some(flags_at),
             ) {
-                Ok(Fetched::Response(Some(line))) => self.line(&line)?,
-                Ok(Fetched::Response(None) | Fetched::Unchanged) => {}
+                Ok(Fetched::Response { line, lost }) => {
+                    if let Some(line) = line {
+                        self.line(&line)?;
+                    }
+                    expunged |= lost;
+                }
+                Ok(Fetched::Unchanged) => {}
                 Ok(Fetched::Expunged) => expunged = true,
                 Err(e) => return self.fetch_failed(e),
             }
@@ -142,6 +150,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let mut response = FetchResponse::new(seq);
         let ctx = ItemContext { recent };
+        let mut lost = false;
         for (i, item) in items.iter().enumerate() {
             if implicit_flags == Some(i) && seen_set {
                 if let Some(flags) = &flags {
@@ -158,7 +167,12 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     self.stats.fetch_body_count += 1;
                     self.stats.fetch_body_bytes += bytes;
                 }
-                Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
+                // Another session expunged it and this one has not told the client yet:
+                // what storage no longer has is answered empty, as Dovecot does.
+                Err(e) if e.kind == MailErrorKind::Expunged => {
+                    response.item(&item.reply_name(), expunged_value(item));
+                    lost = true;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -167,9 +181,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 response.item("FLAGS", &flags_value(flags, recent));
             }
         }
-        Ok(Fetched::Response(
-            (!response.is_empty()).then(|| response.finish()),
-        ))
+        Ok(Fetched::Response {
+            line: (!response.is_empty()).then(|| response.finish()),
+            lost,
+        })
     }
 
     /// A FETCH that could not read a message: `NO` for data BINARY cannot decode and for
@@ -233,6 +248,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             let Some(seq) = self.view.as_ref().and_then(|v| v.seq_of(uid)) else {
                 continue;
             };
+            // After UID STORE its EXPUNGE follows at once, and Dovecot says nothing more.
+            if store.uid && self.mail.expunged_unreported(uid) {
+                continue;
+            }
             if !store.silent {
                 self.send_flags(seq, uid, store.uid)?;
             } else if condstore {

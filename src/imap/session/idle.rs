@@ -1,12 +1,17 @@
 //! IDLE (RFC 2177): updates as they happen until the client sends DONE.
 
 use std::io::{Read, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Disconnect, Reply, Session, Step, WaitInput, Wake};
 use crate::imap::mail_session::MailSession;
 use crate::imap::parser::LineEnd;
 use crate::imap::response::Status;
+
+/// How long a change seen through inotify waits before IDLE looks (Dovecot's
+/// `NOTIFY_DELAY_MSECS`): changes that come together are reported together, and the session
+/// that made a change (an APPEND's \Recent) has synced it first.
+const NOTIFY_DELAY: Duration = Duration::from_millis(500);
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     pub(super) fn idle(&mut self) -> Step<Reply> {
@@ -30,6 +35,16 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 .map_err(|e| Disconnect::ReadFailed(crate::errtext::os_error_text(&e)))?;
             if wake == Wake::Input {
                 break;
+            }
+            if wake == Wake::Change {
+                let delay = self
+                    .reader
+                    .get_ref()
+                    .wait_input(NOTIFY_DELAY, None)
+                    .map_err(|e| Disconnect::ReadFailed(crate::errtext::os_error_text(&e)))?;
+                if delay == Wake::Input {
+                    break;
+                }
             }
             if self.view.is_some() {
                 let before = self.writer.pending();

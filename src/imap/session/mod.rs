@@ -221,6 +221,28 @@ impl fmt::Display for Disconnect {
     }
 }
 
+/// Whether the mailbox's changes are reported after `command` (Dovecot's commands that end
+/// with a sync). The others (CAPABILITY, LIST, STATUS, CREATE, ...) say nothing about the
+/// selected mailbox: its news wait for the next command that does.
+fn reports_changes(command: CommandName) -> bool {
+    matches!(
+        command,
+        CommandName::Noop
+            | CommandName::Check
+            | CommandName::Idle
+            | CommandName::Append
+            | CommandName::Expunge
+            | CommandName::UidExpunge
+            | CommandName::Copy { .. }
+            | CommandName::Move { .. }
+            | CommandName::Fetch { .. }
+            | CommandName::Store { .. }
+            | CommandName::Search { .. }
+            | CommandName::Sort { .. }
+            | CommandName::Thread { .. }
+    )
+}
+
 /// Ends the session with `Err`.
 type Step<T = ()> = Result<T, Disconnect>;
 
@@ -295,6 +317,9 @@ struct Current {
     started: Instant,
     /// Time spent waiting for the client (literal data, IDLE).
     waited: Duration,
+    /// EXPUNGE responses wait even though the command would allow them (a UID SEARCH with
+    /// a sequence set, as Dovecot).
+    hold_expunges: bool,
 }
 
 /// One IMAP session after login.
@@ -354,6 +379,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 display_name: String::new(),
                 started: Instant::now(),
                 waited: Duration::ZERO,
+                hold_expunges: false,
             },
         }
     }
@@ -415,6 +441,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             display_name: String::new(),
             started: Instant::now(),
             waited: Duration::ZERO,
+            hold_expunges: false,
         };
         let head = match self.parser.start(&line, end) {
             Ok(head) => head,
@@ -489,8 +516,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
     fn finish(&mut self, command: CommandName, mut reply: Reply) -> Step {
         // SELECT and EXAMINE have just told the client everything.
         let fresh = matches!(command, CommandName::Select | CommandName::Examine);
-        if reply.status == Status::Ok && self.view.is_some() && !fresh {
-            let expunges = command.breaks_sequences()
+        // A COPY refused for expunged messages reports them first, so that a retry works.
+        let answered = reply.status == Status::Ok || reply.code == Some(Code::ExpungeIssued);
+        if answered && self.view.is_some() && !fresh && reports_changes(command) {
+            let expunges = (!self.current.hold_expunges && command.breaks_sequences())
                 || !matches!(
                     command,
                     CommandName::Fetch { .. }
@@ -620,7 +649,12 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 self.bye(e.message());
                 Err(Disconnect::LiteralTooLarge(e.message().to_string()))
             }
-            e => self.param_error(e.message()),
+            e => {
+                if e.continuation_sent() {
+                    self.line(b"+ OK")?;
+                }
+                self.param_error(e.message())
+            }
         }
     }
 

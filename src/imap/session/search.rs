@@ -21,6 +21,7 @@ struct Found {
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     pub(super) fn search(&mut self, search: &Search) -> Step<Reply> {
+        self.current.hold_expunges = search.program.iter().any(SearchKey::uses_sets);
         let uses_modseq = search.program.iter().any(SearchKey::uses_modseq);
         if uses_modseq {
             self.enable_condstore()?;

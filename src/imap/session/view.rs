@@ -145,13 +145,16 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
         };
         self.announce_keywords()?;
-        // Also for a message whose expunge is still to be reported: it keeps its number
-        // until then, and storage shows its flags as they were last (as Dovecot does).
+        // Also for a message whose expunge is held back: it keeps its number until then, and
+        // storage shows its flags as they were last (as Dovecot does). One whose EXPUNGE goes
+        // out now gets no FETCH first.
         for uid in changes.flags_changed.iter() {
             let Some(view) = self.view.as_ref() else {
                 return Ok(());
             };
-            if let Some(seq) = view.seq_of(uid) {
+            let expunged_now =
+                expunges && (changes.expunged.contains(uid) || view.pending_expunges.contains(uid));
+            if let (false, Some(seq)) = (expunged_now, view.seq_of(uid)) {
                 self.send_flags(seq, uid, with_uid)?;
             }
         }

@@ -5,7 +5,7 @@
 //! back to the cache when the message is let go.
 
 use crate::imap::flags::FlagList;
-use crate::imap::mail_session::{MailError, MailMessage};
+use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage};
 use crate::mail::Message;
 use crate::storage::api::MessageInfo;
 use crate::storage::mail::Mail;
@@ -16,6 +16,8 @@ pub struct StorageMessage<'a> {
     selected: &'a mut Selected,
     info: MessageInfo,
     mail: Option<Mail>,
+    /// Expunged by another session (the client not told yet): only `info` is left.
+    gone: bool,
 }
 
 impl<'a> StorageMessage<'a> {
@@ -24,13 +26,25 @@ impl<'a> StorageMessage<'a> {
             selected,
             info,
             mail: None,
+            gone: false,
         }
+    }
+
+    /// A message another session expunged, as this one last saw it.
+    pub(super) fn gone(selected: &'a mut Selected, info: MessageInfo) -> StorageMessage<'a> {
+        let mut message = StorageMessage::new(selected, info);
+        message.gone = true;
+        message
     }
 
     /// The message with its data, opened on first use.
     fn mail(&mut self) -> Result<&mut Mail, MailError> {
         match self.mail {
             Some(ref mut mail) => Ok(mail),
+            None if self.gone => Err(MailError::new(
+                MailErrorKind::Expunged,
+                "Message was expunged",
+            )),
             None => {
                 let mail = self
                     .selected

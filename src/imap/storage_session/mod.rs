@@ -349,6 +349,10 @@ impl MailSession for StorageSession {
         }
     }
 
+    fn expunged_unreported(&self, uid: u32) -> bool {
+        self.selected.as_ref().is_some_and(|s| s.is_gone(uid))
+    }
+
     fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
         self.selected.as_mut().and_then(Selected::change_fd)
     }

@@ -21,7 +21,7 @@ use crate::index::uidset::UidSet;
 use crate::storage::api::{
     Change, Copied, FlagMode, MailFlags, Mailbox, MessageInfo, StoreRequest, SyncFlags,
 };
-use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::mail::Mail;
 
 use super::mail_error;
@@ -137,19 +137,11 @@ impl Selected {
     pub fn sync(&mut self) -> StorageResult<MailboxChanges> {
         self.flush_cache();
         let mut changes = std::mem::take(&mut self.unreported);
-        changes.extend(self.mailbox.sync(SyncFlags::default())?);
+        let fresh = self.mailbox.sync(SyncFlags::default())?;
+        self.keep_gone(&fresh);
+        changes.extend(fresh);
         self.refreshed = true;
         let mut out = MailboxChanges::default();
-        // What storage still shows of messages expunged by others, before it lets them go.
-        for change in &changes {
-            if let Change::Expunged { uid } = *change {
-                if uid <= self.known_max && !self.own_expunges.contains(uid) {
-                    if let Some(info) = self.mailbox.info(uid) {
-                        self.gone.insert(uid, info);
-                    }
-                }
-            }
-        }
         // The session keeps its own numbering and holds expunges back itself.
         for (_, uid) in self.mailbox.take_expunges() {
             if uid > self.known_max {
@@ -193,6 +185,29 @@ impl Selected {
         Ok(out)
     }
 
+    /// Keeps what storage still shows of messages others expunged, before it lets them go:
+    /// until the client is told, they are shown as they last were (and a STORE or a `\Seen`
+    /// changes them here only, as in Dovecot's view).
+    fn keep_gone(&mut self, changes: &[Change]) {
+        for change in changes {
+            if let Change::Expunged { uid } = *change {
+                if uid <= self.known_max
+                    && !self.own_expunges.contains(uid)
+                    && !self.gone.contains_key(&uid)
+                {
+                    if let Some(info) = self.mailbox.info(uid) {
+                        self.gone.insert(uid, info);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `uid` was expunged by someone else and the client not yet told.
+    pub fn is_gone(&self, uid: u32) -> bool {
+        self.gone.contains_key(&uid)
+    }
+
     /// The client was told of these expunges.
     pub fn forget(&mut self, uids: &UidSet) {
         for uid in uids.iter() {
@@ -209,7 +224,7 @@ impl Selected {
     /// meanwhile as they last were, before the session reports either: so the first access
     /// in a command reads what changed (without waiting for the Maildir lock), and keeps
     /// it for the next [`sync`](Self::sync) to report.
-    fn refresh_once(&mut self) -> Result<(), MailError> {
+    fn refresh_once(&mut self) -> StorageResult<()> {
         if self.refreshed {
             return Ok(());
         }
@@ -218,22 +233,48 @@ impl Selected {
             full: false,
             fast: true,
         };
-        let changes = self.mailbox.sync(quick).map_err(mail_error)?;
+        let changes = self.mailbox.sync(quick)?;
+        self.keep_gone(&changes);
         self.unreported.extend(changes);
         Ok(())
     }
 
     pub fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {
-        self.refresh_once()?;
+        self.refresh_once().map_err(mail_error)?;
+        if let Some(info) = self.gone.get(&uid) {
+            let info = info.clone();
+            return Ok(StorageMessage::gone(self, info));
+        }
         let info = self
             .mailbox
             .info(uid)
-            .or_else(|| self.gone.get(&uid).cloned())
             .ok_or_else(|| MailError::new(MailErrorKind::Expunged, "Message was expunged"))?;
         Ok(StorageMessage::new(self, info))
     }
 
+    /// STORE. Messages others expunged (the client not told yet) change only as this
+    /// session shows them, as in Dovecot.
     pub fn store(&mut self, uids: &UidSet, change: &FlagChange) -> StorageResult<StoreResult> {
+        self.refresh_once()?;
+        let (gone, live): (Vec<u32>, Vec<u32>) = uids.iter().partition(|uid| self.is_gone(*uid));
+        let mut result = StoreResult::default();
+        for uid in gone {
+            let Some(info) = self.gone.get_mut(&uid) else {
+                continue;
+            };
+            if change
+                .unchanged_since
+                .is_some_and(|since| info.modseq > since)
+            {
+                result.modified.insert(uid);
+            } else if apply_change(info, change) {
+                result.changed.insert(uid);
+            }
+        }
+        if live.is_empty() {
+            return Ok(result);
+        }
+        let live: UidSet = live.into_iter().collect();
         let request = StoreRequest {
             mode: match change.mode {
                 StoreMode::Replace => FlagMode::Replace,
@@ -244,11 +285,10 @@ impl Selected {
             keywords: change.flags.keywords.clone(),
             unchanged_since: change.unchanged_since,
         };
-        let done = self.mailbox.store(uids, &request)?;
-        let mut result = StoreResult {
-            modified: done.modified,
-            ..StoreResult::default()
-        };
+        let done = self.mailbox.store(&live, &request)?;
+        for uid in done.modified.iter() {
+            result.modified.insert(uid);
+        }
         for (uid, modseq) in done.changed {
             self.own_flags.insert(uid, modseq);
             result.changed.insert(uid);
@@ -290,6 +330,14 @@ impl Selected {
         uids: &UidSet,
         moving: bool,
     ) -> StorageResult<Copied> {
+        // Dovecot copies nothing when a message is gone: the client is to sync and retry.
+        self.refresh_once()?;
+        if uids.iter().any(|uid| self.is_gone(uid)) {
+            return Err(StorageError::new(
+                ErrorKind::Expunged,
+                "Some of the requested messages no longer exist.",
+            ));
+        }
         let copied = if moving {
             dest.move_from(&mut *self.mailbox, uids)?
         } else {
@@ -330,6 +378,32 @@ impl Drop for Selected {
     }
 }
 
+/// A STORE applied to a message's flags as this session shows them; whether they changed.
+fn apply_change(info: &mut MessageInfo, change: &FlagChange) -> bool {
+    let before = (info.flags, info.keywords.clone());
+    let flags = change.flags.system;
+    let keywords = &change.flags.keywords;
+    match change.mode {
+        StoreMode::Replace => {
+            info.flags = flags;
+            info.keywords = keywords.clone();
+        }
+        StoreMode::Add => {
+            info.flags.insert(flags);
+            for keyword in keywords {
+                if !info.keywords.contains(keyword) {
+                    info.keywords.push(keyword.clone());
+                }
+            }
+        }
+        StoreMode::Remove => {
+            info.flags.remove(flags);
+            info.keywords.retain(|k| !keywords.contains(k));
+        }
+    }
+    (info.flags, &info.keywords) != (before.0, &before.1)
+}
+
 /// `set` without `uid`.
 fn without(set: &UidSet, uid: u32) -> UidSet {
     set.iter().filter(|&u| u != uid).collect()
@@ -338,4 +412,56 @@ fn without(set: &UidSet, uid: u32) -> UidSet {
 /// Storage's errors as the session's (for the message module).
 pub(super) fn message_error(e: StorageError) -> MailError {
     mail_error(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::flags::FlagList;
+
+    fn change(mode: StoreMode, system: MailFlags, keywords: &[&str]) -> FlagChange {
+        FlagChange {
+            mode,
+            flags: FlagList {
+                system,
+                keywords: keywords.iter().map(|k| k.to_string()).collect(),
+            },
+            unchanged_since: None,
+        }
+    }
+
+    #[test]
+    fn a_gone_message_changes_as_the_session_shows_it() {
+        let mut info = MessageInfo {
+            uid: 3,
+            flags: MailFlags::DELETED,
+            keywords: vec!["$Junk".into()],
+            modseq: 9,
+            recent: true,
+        };
+        assert!(apply_change(
+            &mut info,
+            &change(StoreMode::Add, MailFlags::SEEN, &["x"])
+        ));
+        assert!(info.flags.contains(MailFlags::SEEN) && info.flags.contains(MailFlags::DELETED));
+        assert_eq!(info.keywords, ["$Junk", "x"]);
+        // Adding what is there changes nothing (no FETCH for it).
+        assert!(!apply_change(
+            &mut info,
+            &change(StoreMode::Add, MailFlags::SEEN, &["x"])
+        ));
+        assert!(apply_change(
+            &mut info,
+            &change(StoreMode::Remove, MailFlags::DELETED, &["$Junk"])
+        ));
+        assert_eq!(
+            (info.flags, info.keywords.clone()),
+            (MailFlags::SEEN, vec!["x".to_string()])
+        );
+        assert!(apply_change(
+            &mut info,
+            &change(StoreMode::Replace, MailFlags::FLAGGED, &[])
+        ));
+        assert_eq!((info.flags, info.keywords.len()), (MailFlags::FLAGGED, 0));
+    }
 }
