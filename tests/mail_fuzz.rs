@@ -1,10 +1,13 @@
 //! The mail layer never panics, whatever the bytes: random input and mutations of the
-//! corpus messages go through every entry point.
+//! corpus messages go through every entry point. The shortcuts the storage takes (the root
+//! header alone, one header's lines alone) answer as the whole message does.
 
-use cote::mail::{codec, Message, Section};
+use cote::mail::search::HeaderMatch;
+use cote::mail::{codec, parser, section, Message, Section};
 use proptest::prelude::*;
 
 fn exercise(data: Vec<u8>) {
+    shortcuts_agree(&data);
     let msg = Message::parse(data);
     let _ = msg.imap_envelope();
     let _ = msg.imap_bodystructure();
@@ -32,6 +35,48 @@ fn exercise(data: Vec<u8>) {
     let _ = msg.search_body("é");
     let _ = msg.search_header("From", "a", cote::mail::search::HeaderMatch::Address);
     let _ = msg.sent_date();
+}
+
+/// What the storage answers from the root header alone, or from one header's cached lines,
+/// equals what the whole message gives.
+fn shortcuts_agree(data: &[u8]) {
+    let msg = Message::parse(data.to_vec());
+    let header_end = parser::root_body_offset(data);
+    assert_eq!(header_end, msg.root().body_offset);
+    let header_only = Message::parse(data[..header_end].to_vec());
+    for spec in [
+        "",
+        "HEADER",
+        "HEADER.FIELDS (FROM SUBJECT)",
+        "HEADER.FIELDS.NOT (TO)",
+    ] {
+        let wanted = Section::parse(spec.as_bytes(), b"").unwrap();
+        let full = section::body_section(data, msg.root(), &wanted);
+        assert_eq!(msg.body_section(&wanted), full, "BODY[{spec}]");
+        if !spec.is_empty() {
+            assert_eq!(header_only.body_section(&wanted), full, "BODY[{spec}]");
+        }
+    }
+    assert_eq!(header_only.imap_envelope(), msg.imap_envelope());
+    for (name, how) in [
+        ("From", HeaderMatch::Address),
+        ("To", HeaderMatch::Address),
+        ("Subject", HeaderMatch::CompressWhitespace),
+        ("Date", HeaderMatch::Plain),
+    ] {
+        let lines = Message::parse(msg.header_lines(name));
+        for key in ["", "a", "x y", "é"] {
+            let want = msg.search_header(name, key, how);
+            assert_eq!(lines.search_header(name, key, how), want, "{name} {key}");
+            assert_eq!(
+                header_only.search_header(name, key, how),
+                want,
+                "{name} {key}"
+            );
+        }
+    }
+    let dates = Message::parse(msg.header_lines("Date"));
+    assert_eq!(dates.sent_date(), msg.sent_date());
 }
 
 fn corpus() -> Vec<Vec<u8>> {
@@ -84,6 +129,14 @@ proptest! {
         }
         exercise(codec::to_lf(&data));
         exercise(data);
+    }
+}
+
+#[test]
+fn corpus_shortcuts_agree() {
+    for data in corpus() {
+        shortcuts_agree(&data);
+        shortcuts_agree(&codec::to_lf(&data));
     }
 }
 

@@ -12,6 +12,11 @@ use super::estale;
 use super::perms::CreatePerms;
 use super::policy::{FsPolicy, SyncPoint};
 
+/// [`FsFile::read_from`], [`FsFile::read_all`]: the growth step when the size is unknown, and the most it
+/// allocates up front on fstat's word (more is read by growing as the data comes).
+const READ_CHUNK: usize = 64 * 1024;
+const READ_FIRST_MAX: usize = 64 * 1024 * 1024;
+
 /// An open file and the path it was opened by.
 #[derive(Debug)]
 pub struct FsFile {
@@ -124,16 +129,37 @@ impl FsFile {
 
     /// Everything from `offset` to the current end of file.
     pub fn read_from(&self, offset: u64) -> FsResult<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
-        let mut pos = offset;
+        let size = self.file.metadata().ok().map(|m| m.len());
+        self.read_sized(offset, size)
+    }
+
+    /// The whole file and its metadata (one fstat for both).
+    pub fn read_all(&self) -> FsResult<(Vec<u8>, Metadata)> {
+        let meta = self.metadata()?;
+        let data = self.read_sized(0, Some(meta.len()))?;
+        Ok((data, meta))
+    }
+
+    /// Reads from `offset` to end of file into a buffer sized from `size` (fstat's word),
+    /// one byte more so that the read which finds the end needs no growing; the file may
+    /// change size meanwhile, so reading goes on until end of file whatever `size` said.
+    fn read_sized(&self, offset: u64, size: Option<u64>) -> FsResult<Vec<u8>> {
+        let expected = match size {
+            Some(len) => usize::try_from(len.saturating_sub(offset)).unwrap_or(usize::MAX),
+            None => READ_CHUNK,
+        };
+        let mut out = vec![0u8; expected.saturating_add(1).min(READ_FIRST_MAX)];
+        let mut filled = 0;
         loop {
-            let n = self.read_at(&mut chunk, pos)?;
+            if filled == out.len() {
+                out.resize(out.len().saturating_mul(2).max(READ_CHUNK), 0);
+            }
+            let n = self.read_at(&mut out[filled..], offset + filled as u64)?;
             if n == 0 {
+                out.truncate(filled);
                 return Ok(out);
             }
-            out.extend_from_slice(&chunk[..n]);
-            pos += n as u64;
+            filled += n;
         }
     }
 
@@ -247,6 +273,14 @@ mod tests {
         assert!(FsFile::create_excl(&path, &perms).unwrap_err().is_exists());
         let g = FsFile::open_or_create(&path, &perms).unwrap();
         assert_eq!(g.read_from(0).unwrap(), b"hello");
+        assert_eq!(g.read_from(9).unwrap(), b"");
+        // Larger than the growth step, and from inside it.
+        let big: Vec<u8> = (0..3 * READ_CHUNK + 7).map(|i| (i % 251) as u8).collect();
+        f.write_all_at(&big, 0).unwrap();
+        assert_eq!(g.read_from(0).unwrap(), big);
+        assert_eq!(g.read_from(100).unwrap(), &big[100..]);
+        let (all, meta) = g.read_all().unwrap();
+        assert_eq!((all, meta.len()), (big.clone(), big.len() as u64));
         f.sync(&FsPolicy::dovecot_defaults(), SyncPoint::Durable)
             .unwrap();
     }

@@ -18,10 +18,12 @@ pub struct FetchResponse {
 
 impl FetchResponse {
     pub fn new(seq: u32) -> FetchResponse {
-        FetchResponse {
-            out: format!("* {seq} FETCH (").into_bytes(),
-            empty: true,
-        }
+        // Room for the usual short items: FETCH 1:* answers one of these per message.
+        let mut out = Vec::with_capacity(96);
+        out.extend_from_slice(b"* ");
+        append_number(&mut out, seq.into());
+        out.extend_from_slice(b" FETCH (");
+        FetchResponse { out, empty: true }
     }
 
     fn separator(&mut self) {
@@ -37,6 +39,14 @@ impl FetchResponse {
         self.out.extend_from_slice(name.as_bytes());
         self.out.push(b' ');
         self.out.extend_from_slice(value);
+    }
+
+    /// `NAME n`.
+    pub fn number(&mut self, name: &str, value: u64) {
+        self.separator();
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b' ');
+        append_number(&mut self.out, value);
     }
 
     /// `NAME {n}\r\ndata`, or `~{n}` for a literal8.
@@ -56,6 +66,22 @@ impl FetchResponse {
         self.out.push(b')');
         self.out
     }
+}
+
+/// A number in decimal, without the allocation `to_string` makes.
+fn append_number(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// `(\Seen \Recent kw)`.
@@ -129,14 +155,12 @@ pub fn write_item<M: MailMessage + ?Sized>(
             };
             response.item(&name, &value);
         }
-        FetchItem::Uid => response.item(&name, message.uid().to_string().as_bytes()),
+        FetchItem::Uid => response.number(&name, message.uid().into()),
         FetchItem::InternalDate => {
             let value = datetime_value(message.internal_date()?);
             response.item(&name, &value);
         }
-        FetchItem::Rfc822Size => {
-            response.item(&name, message.virtual_size()?.to_string().as_bytes())
-        }
+        FetchItem::Rfc822Size => response.number(&name, message.virtual_size()?),
         FetchItem::Modseq => response.item(&name, format!("({})", message.modseq()?).as_bytes()),
         FetchItem::SaveDate | FetchItem::XSaveDate => match message.save_date()? {
             Some(ts) => response.item(&name, &datetime_value(ts)),
@@ -147,7 +171,7 @@ pub fn write_item<M: MailMessage + ?Sized>(
             append_astring(&mut value, message.guid()?.as_bytes());
             response.item(&name, &value);
         }
-        FetchItem::XRealUid => response.item(&name, message.uid().to_string().as_bytes()),
+        FetchItem::XRealUid => response.number(&name, message.uid().into()),
         FetchItem::XMailbox => {
             return Err(MailError::new(
                 crate::imap::mail_session::MailErrorKind::NotPossible,
@@ -191,7 +215,7 @@ pub fn write_item<M: MailMessage + ?Sized>(
             return Ok(sent(header(section), data.data.len()));
         }
         FetchItem::BinarySize(SectionItem { section, .. }) => {
-            response.item(&name, message.binary_size(section)?.to_string().as_bytes())
+            response.number(&name, message.binary_size(section)?)
         }
     }
     Ok(DataSent::None)
@@ -256,12 +280,14 @@ mod tests {
             keywords: vec!["Junk".into()],
         };
         r.item("FLAGS", &flags_value(&flags, true));
-        r.item("UID", b"7");
+        r.number("UID", 7);
+        r.number("RFC822.SIZE", 18_446_744_073_709_551_615);
+        r.number("MODSEQ", 0);
         r.literal("BODY[]", b"ab", false);
         r.literal("BINARY[1]", b"\0", true);
         assert_eq!(
             r.finish(),
-            b"* 3 FETCH (FLAGS (\\Seen \\Recent Junk) UID 7 BODY[] {2}\r\nab BINARY[1] ~{1}\r\n\0)"
+            b"* 3 FETCH (FLAGS (\\Seen \\Recent Junk) UID 7 RFC822.SIZE 18446744073709551615 MODSEQ 0 BODY[] {2}\r\nab BINARY[1] ~{1}\r\n\0)"
         );
         assert_eq!(flags_value(&FlagList::default(), false), b"()");
         assert_eq!(quoted_value(b"a\"b"), b"\"a\\\"b\"");

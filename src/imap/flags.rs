@@ -124,12 +124,14 @@ pub fn write_flags<'a>(
     recent: bool,
     keywords: impl IntoIterator<Item = &'a str>,
 ) {
-    let mut words: Vec<&str> = flags.names().collect();
-    if recent {
-        words.push("\\Recent");
+    let system = flags.names().map(|name| -> &'a str { name });
+    let words = system.chain(recent.then_some("\\Recent")).chain(keywords);
+    for (i, word) in words.enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
     }
-    words.extend(keywords);
-    out.push_str(&words.join(" "));
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ impl MailboxState {
     }
 
     pub(crate) fn position(&self, uid: u32) -> Result<usize, usize> {
-        self.messages.binary_search_by_key(&uid, |m| m.uid)
+        crate::index::uidset::find_uid(&self.messages, uid, |m| m.uid)
     }
 
     fn count_flags(&mut self, flags: Flags, sign: i64) {

@@ -7,7 +7,7 @@ use super::error::IndexError;
 use super::mailbox::MailboxIndex;
 use super::state::{Change, MailboxState};
 use super::transaction::IndexTransaction;
-use super::uidset::UidSet;
+use super::uidset::{find_uid, UidSet};
 use super::writer::Committed;
 
 /// One session's view of a mailbox index: the index kept current, and the session's
@@ -126,7 +126,7 @@ impl SeqMap {
 
     /// The sequence number of `uid`.
     pub fn seq(&self, uid: u32) -> Option<u32> {
-        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+        find_uid(&self.uids, uid, |&u| u).ok().map(|i| i as u32 + 1)
     }
 
     /// All UIDs in sequence order.

@@ -17,6 +17,7 @@ pub mod rfc822;
 pub mod search;
 pub mod section;
 
+use std::cell::OnceCell;
 use std::io::{self, Read};
 
 pub use imap_write::StructureError;
@@ -24,18 +25,26 @@ pub use parser::{MessagePart, MessageSize, PartFlags};
 pub use part_data::{ContentData, Envelope};
 pub use section::{BinaryData, BinaryError, InvalidSection, Section, SectionText};
 
-/// A message and its parsed MIME structure.
+/// A message and its parsed MIME structure. Only the root header's end is found at once;
+/// the structure is parsed the first time something needs it (header searches, ENVELOPE,
+/// `BODY[]` and `BODY[HEADER...]` never do).
 #[derive(Debug, Clone)]
 pub struct Message {
     data: Vec<u8>,
-    root: MessagePart,
+    /// The root header is `data[..header_end]`.
+    header_end: usize,
+    root: OnceCell<MessagePart>,
 }
 
 impl Message {
-    /// Parses a message held in memory.
+    /// A message held in memory.
     pub fn parse(data: Vec<u8>) -> Message {
-        let root = parser::parse(&data);
-        Message { data, root }
+        let header_end = parser::root_body_offset(&data);
+        Message {
+            data,
+            header_end,
+            root: OnceCell::new(),
+        }
     }
 
     /// Reads a whole message (e.g. a mail file the storage layer opened) and parses it.
@@ -50,7 +59,7 @@ impl Message {
     }
 
     pub fn root(&self) -> &MessagePart {
-        &self.root
+        self.root.get_or_init(|| parser::parse(&self.data))
     }
 
     /// RFC822.SIZE: the size with every bare LF counted as CRLF.
@@ -64,7 +73,7 @@ impl Message {
 
     /// The root header's fields.
     pub fn header_fields(&self) -> Vec<header::HeaderField<'_>> {
-        self.root.fields(&self.data)
+        header::fields(&self.data, 0, self.header_end)
     }
 
     pub fn envelope(&self) -> Envelope {
@@ -91,28 +100,38 @@ impl Message {
 
     fn structure(&self, extended: bool) -> Result<Vec<u8>, StructureError> {
         let mut out = vec![b'('];
-        imap_write::write_message_structure(&mut out, &self.data, &self.root, extended)?;
+        imap_write::write_message_structure(&mut out, &self.data, self.root(), extended)?;
         out.push(b')');
         Ok(out)
     }
 
     /// BODY[section]<partial>: the data to send (CRLF line ends, NULs as 0x80).
     pub fn body_section(&self, section: &Section) -> Vec<u8> {
-        section::apply_partial(
-            section::body_section(&self.data, &self.root, section),
-            section.partial,
-        )
+        let data = if section.part.is_empty() && section.text != SectionText::Text {
+            // The whole message or its header: the header's end is all it takes.
+            let root = MessagePart {
+                offset: 0,
+                body_offset: self.header_end,
+                end: self.data.len(),
+                flags: PartFlags::default(),
+                children: Vec::new(),
+            };
+            section::body_section(&self.data, &root, section)
+        } else {
+            section::body_section(&self.data, self.root(), section)
+        };
+        section::apply_partial(data, section.partial)
     }
 
     /// BINARY[section]<partial>.
     pub fn binary_section(&self, section: &Section) -> Result<BinaryData, BinaryError> {
-        let mut data = section::binary_section(&self.data, &self.root, section)?;
+        let mut data = section::binary_section(&self.data, self.root(), section)?;
         data.data = section::apply_partial(data.data, section.partial);
         Ok(data)
     }
 
     /// BINARY.SIZE[section].
     pub fn binary_size(&self, section: &Section) -> Result<u64, BinaryError> {
-        section::binary_size(&self.data, &self.root, section)
+        section::binary_size(&self.data, self.root(), section)
     }
 }

@@ -115,9 +115,22 @@ pub fn parse(data: &[u8]) -> MessagePart {
         data,
         boundaries: Vec::new(),
         total_parts: 1,
+        header_only: false,
     };
     let (root, _) = parser.part(0, 0, PartFlags::default(), false);
     root
+}
+
+/// Where the root header ends — `parse(data).body_offset` — without looking at the body:
+/// header searches and `BODY[HEADER]` need no more.
+pub fn root_body_offset(data: &[u8]) -> usize {
+    let mut parser = Parser {
+        data,
+        boundaries: Vec::new(),
+        total_parts: 1,
+        header_only: true,
+    };
+    parser.part(0, 0, PartFlags::default(), false).0.body_offset
 }
 
 /// Where parsing of a part stopped.
@@ -139,6 +152,8 @@ struct Parser<'a> {
     /// The active boundaries, outermost first.
     boundaries: Vec<Vec<u8>>,
     total_parts: usize,
+    /// Stop after the first part's header (see [`root_body_offset`]).
+    header_only: bool,
 }
 
 impl Parser<'_> {
@@ -334,6 +349,9 @@ impl Parser<'_> {
             flags,
             children: Vec::new(),
         };
+        if self.header_only {
+            return (part, Stop::Eof);
+        }
         if let Some(stop) = header_stop {
             // the body is empty; a message/rfc822 still gets its (empty) message
             if part.flags.message_rfc822 {
@@ -499,6 +517,31 @@ mod tests {
         let c = &p.children[0];
         assert_eq!(c.header(msg), b"X: y");
         assert_eq!(c.body(msg), b"");
+    }
+
+    proptest::proptest! {
+        /// The header-only scan ends the root header where the full parse does, whatever
+        /// the lines are (boundaries, empty lines, continuations, CRLF or LF, junk).
+        #[test]
+        fn root_header_end_as_the_full_parse(pieces in proptest::collection::vec(0usize..12, 0..24), junk in proptest::collection::vec(proptest::num::u8::ANY, 0..8)) {
+            const PIECES: [&[u8]; 12] = [
+                b"Content-Type: multipart/mixed; boundary=b\n",
+                b"Content-Type: message/rfc822\r\n",
+                b"MIME-Version: 1.0\n",
+                b"\n",
+                b"\r\n",
+                b"--b\n",
+                b"--b--\n",
+                b"Subject: x\n",
+                b" folded\n",
+                b"no colon\n",
+                b"Content-Type: multipart/digest; boundary=\"b\"\n",
+                b"body text",
+            ];
+            let mut msg: Vec<u8> = pieces.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            msg.extend_from_slice(&junk);
+            proptest::prop_assert_eq!(root_body_offset(&msg), parse(&msg).body_offset);
+        }
     }
 
     #[test]

@@ -37,7 +37,20 @@ impl HeaderMatch {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    // A scan for the first byte, then the rest compared where it is found (comparing a
+    // window at every position costs a call each).
+    let mut from = 0;
+    while let Some(at) = haystack[from..].iter().position(|&b| b == first) {
+        let start = from + at + 1;
+        if haystack[start..].starts_with(rest) {
+            return true;
+        }
+        from = start;
+    }
+    false
 }
 
 fn compress_lwsp(value: &[u8]) -> Vec<u8> {
@@ -180,6 +193,17 @@ impl Message {
         contains(&text, &key)
     }
 
+    /// The root header's `name` fields as they are in the message, one after another: a
+    /// header of their own that [`search_header`](Self::search_header) answers for `name`
+    /// as the whole message does (the storage caches it for repeated searches).
+    pub fn header_lines(&self, name: &str) -> Vec<u8> {
+        self.header_fields()
+            .into_iter()
+            .filter(|f| f.is(name))
+            .flat_map(|f| f.raw.iter().copied())
+            .collect()
+    }
+
     /// BODY: the decoded text of the message's text parts contains `key`.
     pub fn search_body(&self, key: &str) -> bool {
         self.search_text_parts(key, false)
@@ -235,4 +259,18 @@ pub enum DateMatch {
     Before,
     On,
     Since,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn contains_as_windows(haystack in "[ab]{0,12}", needle in "[ab]{0,4}") {
+            let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+            let want = n.is_empty() || h.windows(n.len()).any(|w| w == n);
+            proptest::prop_assert_eq!(contains(h, n), want);
+        }
+    }
 }

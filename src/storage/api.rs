@@ -58,7 +58,8 @@ pub struct SyncFlags {
     pub fast: bool,
 }
 
-/// One message as the session's view knows it.
+/// One message as the session's view knows it: what the index holds, so that FLAGS, UID,
+/// RFC822.SIZE and INTERNALDATE need no message file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageInfo {
     pub uid: u32,
@@ -66,6 +67,11 @@ pub struct MessageInfo {
     pub keywords: Vec<String>,
     pub modseq: u64,
     pub recent: bool,
+    /// The sizes and dates the index has (`None`: only the message's file can tell).
+    pub physical_size: Option<u64>,
+    pub virtual_size: Option<u64>,
+    pub internal_date: Option<i64>,
+    pub save_date: Option<i64>,
 }
 
 /// STATUS values.

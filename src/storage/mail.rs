@@ -26,6 +26,17 @@ pub mod field {
     pub const PHYSICAL_SIZE: &str = "size.physical";
     pub const RECEIVED_DATE: &str = "date.received";
     pub const SAVE_DATE: &str = "date.save";
+
+    /// The headers whose lines are cached for SEARCH (the keys with fixed names; HEADER
+    /// takes any name and is not cached), and their field names.
+    pub const SEARCHED_HEADERS: [(&str, &str); 6] = [
+        ("From", "hdr.from"),
+        ("To", "hdr.to"),
+        ("Cc", "hdr.cc"),
+        ("Bcc", "hdr.bcc"),
+        ("Subject", "hdr.subject"),
+        ("Date", "hdr.date"),
+    ];
 }
 
 /// Where a message's file is (Maildir): the mailbox directory, the base name, and the names
@@ -100,8 +111,11 @@ pub struct Mail {
     meta: IndexedMeta,
     cached: Vec<(String, Vec<u8>)>,
     computed: Vec<(String, Vec<u8>)>,
+    /// The file's content once read; it moves into `parsed` when that is made.
     data: Option<Vec<u8>>,
     parsed: Option<Message>,
+    /// The root header alone, when only that was read (see [`Mail::header_message`]).
+    header: Option<Message>,
     times: Option<(i64, i64)>,
 }
 
@@ -139,6 +153,7 @@ impl Mail {
             computed: Vec::new(),
             data: None,
             parsed: None,
+            header: None,
             times: None,
         }
     }
@@ -155,14 +170,15 @@ impl Mail {
 
     /// The message as stored (Dovecot's LF form for what cote and Dovecot saved).
     pub fn raw(&mut self) -> StorageResult<&[u8]> {
+        if let Some(parsed) = &self.parsed {
+            return Ok(parsed.data());
+        }
         if self.data.is_none() {
             let Some((file, path)) = self.file.open().map_err(|e| self.err(e))? else {
                 return Err(self.expunged());
             };
-            let read = file
-                .read_from(0)
-                .and_then(|d| file.metadata().map(|m| (d, m)));
-            let (data, meta) = read
+            let (data, meta) = file
+                .read_all()
                 .map_err(|e: FsError| self.err(StorageError::from_fs(None, &e).at_path(&path)))?;
             self.times.get_or_insert((meta.mtime(), meta.ctime()));
             self.data = Some(data);
@@ -173,13 +189,54 @@ impl Mail {
     /// The parsed message (header, body, MIME parts, sections).
     pub fn message(&mut self) -> StorageResult<&Message> {
         if self.parsed.is_none() {
-            let data = self.raw()?.to_vec();
+            self.raw()?;
+            // The data moves into the parsed message (raw() answers from it from now on).
+            let data = self.data.take().unwrap_or_default();
             self.parsed = Some(Message::parse(data));
         }
         match &self.parsed {
             Some(m) => Ok(m),
             None => Err(self.expunged()),
         }
+    }
+
+    /// The message for what its root header alone answers (header searches, ENVELOPE,
+    /// `BODY[HEADER...]`): the whole message when it was read, else its header, read only
+    /// as far as the header goes.
+    pub fn header_message(&mut self) -> StorageResult<&Message> {
+        if self.parsed.is_some() || self.data.is_some() {
+            return self.message();
+        }
+        if self.header.is_none() {
+            let Some((file, path)) = self.file.open().map_err(|e| self.err(e))? else {
+                return Err(self.expunged());
+            };
+            let header = read_header(&file, HEADER_BLOCK)
+                .map_err(|e: FsError| self.err(StorageError::from_fs(None, &e).at_path(&path)))?;
+            self.header = Some(Message::parse(header));
+        }
+        match &self.header {
+            Some(m) => Ok(m),
+            None => Err(self.expunged()),
+        }
+    }
+
+    /// The root header's `name` lines ([`Message::header_lines`]) when `name` is one of the
+    /// searched headers whose lines are cached: from the cache, else read and remembered
+    /// for it. `None` for other headers.
+    pub fn header_lines(&mut self, name: &str) -> StorageResult<Option<Vec<u8>>> {
+        let Some(&(_, cache_name)) = field::SEARCHED_HEADERS
+            .iter()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+        else {
+            return Ok(None);
+        };
+        if let Some(lines) = self.cached_field(cache_name) {
+            return Ok(Some(lines.to_vec()));
+        }
+        let lines = self.header_message()?.header_lines(name);
+        self.remember(cache_name, lines.clone());
+        Ok(Some(lines))
     }
 
     /// The stored size.
@@ -274,7 +331,7 @@ impl Mail {
         if let Some(v) = self.cached_field(field::ENVELOPE) {
             return Ok(v.to_vec());
         }
-        let env = self.message()?.imap_envelope();
+        let env = self.header_message()?.imap_envelope();
         self.remember(field::ENVELOPE, env.clone());
         Ok(env)
     }
@@ -363,5 +420,73 @@ impl Mail {
             .candidates
             .first()
             .map(|l| l.path(Path::new(&self.file.mailbox_dir)))
+    }
+}
+
+/// How much of a message file [`read_header`] reads first (most headers are smaller).
+const HEADER_BLOCK: usize = 8 * 1024;
+
+/// The start of a message file as far as its root header goes (the whole file when the
+/// header never ends), read in growing blocks of at least `block` bytes. The header counts
+/// as ended only with data after its end: a line cut at a block's edge is read whole first.
+fn read_header(file: &FsFile, block: usize) -> Result<Vec<u8>, FsError> {
+    let mut buf = vec![0u8; block.max(1)];
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = file.read_at(&mut buf[filled..], filled as u64)?;
+        filled += n;
+        let end = crate::mail::parser::root_body_offset(&buf[..filled]);
+        if n == 0 || end < filled {
+            buf.truncate(end);
+            return Ok(buf);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::CreatePerms;
+
+    /// Whatever the block size, the header read is the full parse's root header.
+    #[test]
+    fn header_read_is_the_root_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let messages: [&[u8]; 6] = [
+            b"Subject: a\n\nbody\n",
+            b"Subject: a\r\nX: folded\r\n continued\r\n\r\nbody\r\n",
+            b"Subject: no body\n",
+            b"Subject: no end",
+            b"\nbody only\n",
+            b"",
+        ];
+        let mut long = b"X-Long: ".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 3 * HEADER_BLOCK));
+        long.extend_from_slice(b"\nSubject: after\n\nbody");
+        for (i, data) in messages
+            .iter()
+            .copied()
+            .chain([long.as_slice()])
+            .enumerate()
+        {
+            let path = dir.path().join(i.to_string());
+            let perms = CreatePerms {
+                file_mode: 0o600,
+                ..CreatePerms::default()
+            };
+            let file = FsFile::create_excl(&path, &perms).unwrap();
+            file.write_all_at(data, 0).unwrap();
+            let want = &data[..crate::mail::parser::parse(data).body_offset];
+            for block in [1, 2, 3, 5, 7, 16, HEADER_BLOCK] {
+                assert_eq!(
+                    read_header(&file, block).unwrap(),
+                    want,
+                    "message {i}, block {block}"
+                );
+            }
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! letters, digits and `-` picks the item, and only some items look at what follows (so
 //! `FLAGS.FOO` is FLAGS, but `RFC822.FOO` is an error).
 
+use std::borrow::Cow;
+
 use super::command::{atom, list, parse_set_arg, CommandError, ParseContext};
 use super::Arg;
 use crate::imap::seqset::SetArg;
@@ -116,13 +118,13 @@ impl FetchItem {
     }
 
     /// The item's name in the reply (`BODY[1]<0>`, `RFC822.SIZE`).
-    pub fn reply_name(&self) -> String {
+    pub fn reply_name(&self) -> Cow<'static, str> {
         let section = |prefix: &str, item: &SectionItem, partial: bool| {
             let mut name = format!("{prefix}[{}]", item.spec);
             if let (true, Some((offset, _))) = (partial, item.section.partial) {
                 name.push_str(&format!("<{offset}>"));
             }
-            name
+            Cow::Owned(name)
         };
         match self {
             FetchItem::Flags => "FLAGS".into(),
@@ -520,7 +522,7 @@ mod tests {
             .unwrap()
             .items
             .iter()
-            .map(FetchItem::reply_name)
+            .map(|item| item.reply_name().into_owned())
             .collect()
     }
 

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::fetch::{parse_fetch, FetchItem};
+use super::fetch::parse_fetch;
 use super::search::{parse_search, DateField, SearchKey};
 use super::{Arg, CommandParser, LineEnd, ParseContext, ParserLimits, Progress};
 use crate::imap::seqset::{SequenceSet, SetArg};
@@ -285,7 +285,7 @@ proptest! {
                 expected.push(name.clone());
             }
         }
-        let got: Vec<String> = fetch.items.iter().map(FetchItem::reply_name).collect();
+        let got: Vec<String> = fetch.items.iter().map(|item| item.reply_name().into_owned()).collect();
         prop_assert_eq!(got, expected);
     }
 }

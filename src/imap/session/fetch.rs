@@ -92,62 +92,57 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         set_seen: bool,
         implicit_flags: Option<usize>,
     ) -> Result<Fetched, MailError> {
-        let (flags, seen_set, modseq) = {
-            let mut message = match self.mail.message(uid) {
-                Ok(message) => message,
-                Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
-                Err(e) => return Err(e),
-            };
-            if let Some(since) = fetch.changed_since {
-                if message.modseq()? <= since {
-                    return Ok(Fetched::Unchanged);
-                }
-            }
-            let modseq = if fetch.items.contains(&FetchItem::Modseq) {
-                Some(message.modseq()?)
-            } else {
-                None
-            };
-            let needs_flags = set_seen || fetch.has_flags();
-            let flags = if needs_flags {
-                Some(message.flags()?)
-            } else {
-                None
-            };
-            let seen_set = set_seen
-                && flags
-                    .as_ref()
-                    .is_some_and(|f| !f.system.contains(MailFlags::SEEN));
-            (flags, seen_set, modseq)
-        };
-        if let Some(modseq) = modseq {
-            self.modseq_sent(modseq);
-        }
-        let flags = match (flags, seen_set) {
-            (Some(mut flags), true) => {
-                let change = FlagChange {
-                    mode: StoreMode::Add,
-                    flags: FlagList {
-                        system: MailFlags::SEEN,
-                        keywords: Vec::new(),
-                    },
-                    unchanged_since: None,
-                };
-                let single: UidSet = [uid].into_iter().collect();
-                match self.mail.store(&single, &change) {
-                    Ok(_) => flags.system.insert(MailFlags::SEEN),
-                    Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
-                    Err(e) => return Err(e),
-                }
-                Some(flags)
-            }
-            (flags, _) => flags,
-        };
+        // One message for the whole response; it is let go only when setting \Seen needs the
+        // session.
         let mut message = match self.mail.message(uid) {
             Ok(message) => message,
             Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
             Err(e) => return Err(e),
         };
+        if let Some(since) = fetch.changed_since {
+            if message.modseq()? <= since {
+                return Ok(Fetched::Unchanged);
+            }
+        }
+        if fetch.items.contains(&FetchItem::Modseq) {
+            self.modseqs.sent(message.modseq()?);
+        }
+        let needs_flags = set_seen || fetch.has_flags();
+        let mut flags = if needs_flags {
+            Some(message.flags()?)
+        } else {
+            None
+        };
+        let seen_set = set_seen
+            && flags
+                .as_ref()
+                .is_some_and(|f| !f.system.contains(MailFlags::SEEN));
+        if seen_set {
+            drop(message);
+            let change = FlagChange {
+                mode: StoreMode::Add,
+                flags: FlagList {
+                    system: MailFlags::SEEN,
+                    keywords: Vec::new(),
+                },
+                unchanged_since: None,
+            };
+            let single: UidSet = [uid].into_iter().collect();
+            match self.mail.store(&single, &change) {
+                Ok(_) => {
+                    if let Some(flags) = flags.as_mut() {
+                        flags.system.insert(MailFlags::SEEN);
+                    }
+                }
+                Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
+                Err(e) => return Err(e),
+            }
+            message = match self.mail.message(uid) {
+                Ok(message) => message,
+                Err(e) if e.kind == MailErrorKind::Expunged => return Ok(Fetched::Expunged),
+                Err(e) => return Err(e),
+            };
+        }
         let mut response = FetchResponse::new(seq);
         let ctx = ItemContext { recent };
         let mut lost = false;

@@ -262,6 +262,13 @@ struct ModseqReports {
     highest_fetched: u64,
 }
 
+impl ModseqReports {
+    /// A MODSEQ was sent in a FETCH response.
+    fn sent(&mut self, modseq: u64) {
+        self.highest_fetched = self.highest_fetched.max(modseq);
+    }
+}
+
 /// A command's tagged answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Reply {
@@ -597,7 +604,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
 
     /// A MODSEQ was sent in a FETCH response.
     fn modseq_sent(&mut self, modseq: u64) {
-        self.modseqs.highest_fetched = self.modseqs.highest_fetched.max(modseq);
+        self.modseqs.sent(modseq);
     }
 
     fn parse_context(&self) -> ParseContext {

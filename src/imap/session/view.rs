@@ -13,7 +13,7 @@ use crate::imap::mail_session::{
 };
 use crate::imap::response::{Code, Status};
 use crate::imap::seqset::format_set;
-use crate::index::uidset::UidSet;
+use crate::index::uidset::{find_uid, UidSet};
 use crate::storage::flags::MailFlags;
 
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ impl View {
 
     /// The sequence number of a UID the client knows.
     pub fn seq_of(&self, uid: u32) -> Option<u32> {
-        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+        find_uid(&self.uids, uid, |&u| u).ok().map(|i| i as u32 + 1)
     }
 
     pub fn uid_of(&self, seq: u32) -> Option<u32> {

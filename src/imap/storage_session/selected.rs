@@ -438,6 +438,10 @@ mod tests {
             keywords: vec!["$Junk".into()],
             modseq: 9,
             recent: true,
+            physical_size: None,
+            virtual_size: None,
+            internal_date: None,
+            save_date: None,
         };
         assert!(apply_change(
             &mut info,

@@ -11,9 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::format::{
-    check_field_name, CacheHeader, CacheRecord, CACHE_HEADER_LEN, RECORD_HEADER_LEN,
-};
+use super::format::{check_field_name, CacheHeader, CacheRecord, CACHE_HEADER_LEN};
 use crate::fs::{
     AtomicFile, FileKind, FileLock, FsFile, LockKind, LockRequest, NfsCache, SyncPoint, TempName,
 };
@@ -24,6 +22,9 @@ use crate::index::transaction::IndexTransaction;
 
 /// The most records followed for one message (newest first).
 const MAX_CHAIN: usize = 32;
+/// The first read of a record: its header and the fields of a typical record (sizes,
+/// dates, searched headers, ENVELOPE), so one `pread` serves most.
+const RECORD_FIRST_READ: usize = 1024;
 
 /// Fields of one message: (name, value) pairs.
 pub type Fields = Vec<(String, Vec<u8>)>;
@@ -88,12 +89,16 @@ impl CacheFile {
         offset: u32,
         uid: u32,
     ) -> Result<Result<CacheRecord, String>, IndexError> {
-        let mut head = [0u8; RECORD_HEADER_LEN];
+        // One read takes the record's header and, for most records, all of it.
+        let mut head = [0u8; RECORD_FIRST_READ];
         let n = self.file.read_full_at(&mut head, u64::from(offset))?;
         let len = match CacheRecord::declared_len(&head[..n]) {
             Ok(len) => len,
             Err(why) => return Ok(Err(why.0)),
         };
+        if len <= n {
+            return Ok(CacheRecord::decode(&head[..len], offset, uid).map_err(|why| why.0));
+        }
         // A damaged length must not drive a big allocation: it cannot pass the file's end.
         let file_len = self.file.metadata()?.len();
         if u64::from(offset) + len as u64 > file_len {

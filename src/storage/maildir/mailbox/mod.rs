@@ -328,6 +328,10 @@ impl MaildirMailbox {
             keywords: keyword_names(state, m),
             modseq: m.modseq,
             recent: self.seqs.is_recent(m.uid),
+            physical_size: m.physical_size,
+            virtual_size: m.virtual_size,
+            internal_date: m.internal_date,
+            save_date: m.save_date,
         }
     }
 
