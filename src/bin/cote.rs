@@ -33,6 +33,7 @@ fn registry() -> Registry<Config> {
     registry.register_init("pop3-login", pop3::pop3_login_init);
     registry.register("pop3", pop3::pop3_mail);
     registry.register("lmtp", lmtp::lmtp);
+    registry.register_init("lmtp", lmtp::lmtp_init);
     registry.register("auth", cote::auth::server::serve_auth);
     registry.register("auth-worker", cote::auth::server::serve_auth_worker);
     registry

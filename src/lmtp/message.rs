@@ -14,7 +14,8 @@ pub enum HdrDeliveryAddress {
     None,
     /// The RCPT TO address.
     Final,
-    /// The original recipient (ORCPT), which cote does not take: the RCPT TO address.
+    /// The original recipient (RCPT's `ORCPT=`): `Delivered-To` only when given, the
+    /// `Received` trace's `for` falling back to the RCPT TO address.
     Original,
 }
 
@@ -35,6 +36,8 @@ pub struct DeliveryHeaders<'a> {
     pub from: Option<&'a Address>,
     /// The recipient when the transaction has exactly one.
     pub rcpt: Option<&'a Address>,
+    /// Its original address (`ORCPT=`), if given.
+    pub orcpt: Option<&'a Address>,
     pub hdr_delivery_address: HdrDeliveryAddress,
     pub received: bool,
     /// The LHLO name.
@@ -65,12 +68,13 @@ fn valid_helo(name: &str) -> bool {
 pub fn added_headers(h: &DeliveryHeaders<'_>) -> String {
     let from = h.from.map(Address::encode).unwrap_or_default();
     let mut out = format!("Return-Path: <{from}>\n");
-    let rcpt = h
-        .rcpt
-        .filter(|_| h.hdr_delivery_address != HdrDeliveryAddress::None)
-        .map(Address::encode);
-    if let Some(rcpt) = &rcpt {
-        out.push_str(&format!("Delivered-To: {rcpt}\n"));
+    let (delivered_to, trace_for) = match h.hdr_delivery_address {
+        HdrDeliveryAddress::None => (None, None),
+        HdrDeliveryAddress::Final => (h.rcpt, h.rcpt),
+        HdrDeliveryAddress::Original => (h.rcpt.and(h.orcpt), h.rcpt.map(|r| h.orcpt.unwrap_or(r))),
+    };
+    if let Some(rcpt) = delivered_to {
+        out.push_str(&format!("Delivered-To: {}\n", rcpt.encode()));
     }
     if h.received {
         let helo = h.helo.filter(|n| valid_helo(n)).unwrap_or("unknown");
@@ -82,8 +86,8 @@ pub fn added_headers(h: &DeliveryHeaders<'_>) -> String {
             "\n\tby {} with LMTP\n\tid {}\n\t(envelope-from <{from}>)",
             h.hostname, h.id
         ));
-        if let Some(rcpt) = &rcpt {
-            out.push_str(&format!("\n\tfor <{rcpt}>"));
+        if let Some(rcpt) = trace_for {
+            out.push_str(&format!("\n\tfor <{}>", rcpt.encode()));
         }
         let offset = crate::imap::localtime::utc_offset_minutes(h.time);
         out.push_str(&format!("; {}\n", format_message_date(h.time, offset)));
@@ -109,6 +113,7 @@ mod tests {
         let mut h = DeliveryHeaders {
             from: Some(&from),
             rcpt: Some(&rcpt),
+            orcpt: None,
             hdr_delivery_address: HdrDeliveryAddress::Final,
             received: true,
             helo: Some("client.example"),
@@ -129,6 +134,15 @@ mod tests {
                  \tfor <alice>; {date}\n"
             )
         );
+        h.hdr_delivery_address = HdrDeliveryAddress::Original;
+        h.received = false;
+        assert_eq!(added_headers(&h), "Return-Path: <sender@example.com>\n");
+        let orcpt = address("orig", Some("example.org"));
+        h.orcpt = Some(&orcpt);
+        h.received = true;
+        let text = added_headers(&h);
+        assert!(text.contains("Delivered-To: orig@example.org\n"), "{text}");
+        assert!(text.contains("\tfor <orig@example.org>;"), "{text}");
         h.rcpt = None;
         h.from = None;
         h.received = false;
