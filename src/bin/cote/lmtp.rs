@@ -31,8 +31,7 @@ use cote::net::{ClientStream, ConnInfo};
 use cote::storage::error::{ErrorKind, StorageError};
 use cote::storage::user::{MailUser, MailUserInfo};
 
-/// An lmtp process, still root: TLS keys are read now (for STARTTLS); settings cote cannot
-/// honour are reported once.
+/// An lmtp process, still root: TLS keys are read now (for STARTTLS).
 pub fn lmtp_init(config: &Config) -> Result<(), String> {
     let lmtp = config.settings(&FilterQuery {
         protocol: Some("lmtp".into()),
@@ -40,12 +39,6 @@ pub fn lmtp_init(config: &Config) -> Result<(), String> {
     });
     if lmtp.str("ssl") != "no" {
         TlsServer::prepare(config, "lmtp");
-    }
-    if lmtp.bool("lmtp_rcpt_check_quota") {
-        log::warn!(
-            "lmtp_rcpt_check_quota = yes has no effect: quota is not implemented in cote yet \
-             (issue 10), so RCPT TO is never refused for quota (as Dovecot without a quota plugin)"
-        );
     }
     Ok(())
 }
