@@ -5,8 +5,11 @@
 //!
 //! Also what both need before that: [`MessageBuffer`] holds an incoming message (in memory up
 //! to [`MAX_IN_MEMORY`], then in an unlinked temp file under `mail_temp_dir`, as Dovecot's
-//! lmtp and lda do), and [`ConcurrencySlots`] counts one user's deliveries in progress
-//! across processes (`lmtp_user_concurrency_limit`).
+//! lmtp and lda do), [`ConcurrencySlots`] counts one user's deliveries in progress across
+//! processes (`lmtp_user_concurrency_limit`), and [`rejection`] writes and sends the LDA's
+//! rejection mails.
+
+pub mod rejection;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -241,12 +244,16 @@ pub fn deliver(
         internal_date: None,
     };
     target.save(&[new], false)?;
-    log::info!("msgid={}: saved mail to {name}", message_id(message));
+    let msgid = message_id(message);
+    log::info!(
+        "msgid={}: saved mail to {name}",
+        msgid.as_deref().unwrap_or("unspecified")
+    );
     Ok(name.to_string())
 }
 
-/// The Message-ID for log lines (`unspecified` without one).
-fn message_id(message: &[u8]) -> String {
+/// The message's Message-ID, for log lines.
+pub fn message_id(message: &[u8]) -> Option<String> {
     // Only the header is needed: up to the first empty line.
     let end = message
         .windows(2)
@@ -263,7 +270,6 @@ fn message_id(message: &[u8]) -> String {
                 .to_string()
         })
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "unspecified".into())
 }
 
 #[cfg(test)]
@@ -311,9 +317,9 @@ mod tests {
     #[test]
     fn message_ids() {
         assert_eq!(
-            message_id(b"Subject: x\nMessage-ID: <a@b>\n\nMessage-ID: <body@x>\n"),
-            "<a@b>"
+            message_id(b"Subject: x\nMessage-ID: <a@b>\n\nMessage-ID: <body@x>\n").as_deref(),
+            Some("<a@b>")
         );
-        assert_eq!(message_id(b"Subject: x\n\nbody\n"), "unspecified");
+        assert_eq!(message_id(b"Subject: x\n\nbody\n"), None);
     }
 }
