@@ -43,6 +43,8 @@ pub struct DeliveryHeaders<'a> {
     /// The LHLO name.
     pub helo: Option<&'a str>,
     pub peer_ip: Option<IpAddr>,
+    /// The connection's TLS (`TLSv1.3 with cipher ...`), if any.
+    pub tls: Option<&'a str>,
     pub hostname: &'a str,
     /// The transaction id.
     pub id: &'a str,
@@ -82,8 +84,12 @@ pub fn added_headers(h: &DeliveryHeaders<'_>) -> String {
         if let Some(ip) = h.peer_ip {
             out.push_str(&format!(" ([{ip}])"));
         }
+        if let Some(tls) = h.tls {
+            out.push_str(&format!("\n\t(using {tls})"));
+        }
+        let protocol = if h.tls.is_some() { "LMTPS" } else { "LMTP" };
         out.push_str(&format!(
-            "\n\tby {} with LMTP\n\tid {}\n\t(envelope-from <{from}>)",
+            "\n\tby {} with {protocol}\n\tid {}\n\t(envelope-from <{from}>)",
             h.hostname, h.id
         ));
         if let Some(rcpt) = trace_for {
@@ -118,6 +124,7 @@ mod tests {
             received: true,
             helo: Some("client.example"),
             peer_ip: Some("127.0.0.1".parse().unwrap()),
+            tls: None,
             hostname: "vm",
             id: "gFMvArBHC2tMaAAAg+zDdQ",
             time: 1_795_901_360,
@@ -134,6 +141,12 @@ mod tests {
                  \tfor <alice>; {date}\n"
             )
         );
+        h.tls = Some("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)");
+        assert!(added_headers(&h).contains(
+            "([127.0.0.1])\n\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\n\
+             \tby vm with LMTPS\n"
+        ));
+        h.tls = None;
         h.hdr_delivery_address = HdrDeliveryAddress::Original;
         h.received = false;
         assert_eq!(added_headers(&h), "Return-Path: <sender@example.com>\n");

@@ -93,6 +93,10 @@ pub trait StartTls {
     /// session's reader and writer go through TLS. An error (logged by the session) ends
     /// the connection.
     fn start(&mut self) -> Result<(), String>;
+    /// Once active: `TLSv1.3 with cipher ... (256/256 bits)`, for the Received header.
+    fn description(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A connection without TLS (a UNIX socket, or `ssl = no`).
@@ -635,6 +639,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             [(rcpt, _)] => Some(rcpt),
             _ => None,
         };
+        let tls = self.tls.description();
         let headers = added_headers(&DeliveryHeaders {
             from: transaction.from.as_ref(),
             rcpt: single.map(|r| &r.address),
@@ -643,6 +648,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             received: self.settings.lmtp_add_received_header,
             helo: self.helo.as_deref(),
             peer_ip: self.peer.ip,
+            tls: tls.as_deref(),
             hostname: &self.settings.hostname,
             id: &transaction.id,
             time: crate::imap::localtime::now(),

@@ -114,7 +114,7 @@ pub fn lmtp(config: &Config, conn: Connection) {
         local_ip: conn.local.ip().map(|ip| ip.to_string()),
         remote_ip: peer_ip.map(|ip| ip.to_string()),
     };
-    let tls_offered = settings.str("ssl") != "no" && !conn.listener.ssl;
+    let tls_offered = settings.str("ssl") != "no";
     let (transport, mut tls) = match conn.stream {
         Stream::Tcp(tcp) => {
             let info = match ConnInfo::from_stream(&tcp, conn.listener.ssl) {
@@ -125,11 +125,19 @@ pub fn lmtp(config: &Config, conn: Connection) {
                 }
             };
             let transport = Transport::new(Inner::Tcp(ClientStream::plain(tcp)));
-            let tls = TcpTls {
+            let mut tls = TcpTls {
                 transport: transport.clone(),
                 info,
                 offered: tls_offered && TlsServer::get().is_some(),
+                description: None,
             };
+            // An `ssl = yes` listener (LMTPS): TLS before the greeting.
+            if conn.listener.ssl {
+                if let Err(e) = tls.start() {
+                    log::info!("Disconnect from {}: {e}", peer.name);
+                    return;
+                }
+            }
             (transport, Box::new(tls) as Box<dyn StartTls>)
         }
         Stream::Unix(unix) => (
@@ -208,6 +216,8 @@ struct TcpTls {
     transport: Transport,
     info: ConnInfo,
     offered: bool,
+    /// The active TLS, described.
+    description: Option<String>,
 }
 
 impl StartTls for TcpTls {
@@ -217,6 +227,10 @@ impl StartTls for TcpTls {
 
     fn active(&self) -> bool {
         matches!(&*self.transport.0.borrow(), Inner::Tcp(s) if s.is_tls())
+    }
+
+    fn description(&self) -> Option<String> {
+        self.description.clone()
     }
 
     fn start(&mut self) -> Result<(), String> {
@@ -236,6 +250,9 @@ impl StartTls for TcpTls {
                 }
             })?;
         self.info.tls = true;
+        if let ClientStream::Tls(tls) = &stream {
+            self.description = Some(tls.borrow().description());
+        }
         *self.transport.0.borrow_mut() = Inner::Tcp(stream);
         self.transport
             .set_timeouts(Some(cote::lmtp::session::IDLE_TIMEOUT))
