@@ -172,6 +172,10 @@ struct Session<'a, R: Read, W: Write, D: Deliverer> {
     transaction: Option<Transaction<D::Claim>>,
     /// RCPT commands of this transaction so far (every one, for the session ids).
     rcpt_seq: u32,
+    /// The connection's id: the first transaction's id, the others' prefix (`id:T2`, ...).
+    session_id: String,
+    /// Transactions started so far.
+    transaction_seq: u32,
 }
 
 /// Serves one LMTP client until QUIT or disconnection; logs Dovecot's `Connect from` and
@@ -201,6 +205,8 @@ pub fn serve_lmtp<R: Read, W: Write, D: Deliverer>(
         helo: None,
         transaction: None,
         rcpt_seq: 0,
+        session_id: new_id(),
+        transaction_seq: 0,
     };
     let end = session.run();
     let peer = &session.peer;
@@ -218,7 +224,7 @@ pub fn serve_lmtp<R: Read, W: Write, D: Deliverer>(
     log::info!("Disconnect from {}: {reason} (state={state})", peer.name);
 }
 
-/// A fresh transaction or session id: 16 random bytes in base64 without padding (22
+/// A fresh session id: 16 random bytes in base64 without padding (22
 /// characters, as Dovecot's GUID-based ids look).
 fn new_id() -> String {
     let raw = crate::auth::random::bytes::<16>().unwrap_or_else(|e| {
@@ -340,6 +346,15 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         }
     }
 
+    /// As Dovecot numbers them: the session id, then `<session id>:T2`, `:T3`, ...
+    fn next_transaction_id(&mut self) -> String {
+        self.transaction_seq += 1;
+        match self.transaction_seq {
+            1 => self.session_id.clone(),
+            n => format!("{}:T{n}", self.session_id),
+        }
+    }
+
     fn reset(&mut self) {
         self.transaction = None;
         self.rcpt_seq = 0;
@@ -455,7 +470,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             }
         }
         self.transaction = Some(Transaction {
-            id: new_id(),
+            id: self.next_transaction_id(),
             from,
             recipients: Vec::new(),
             chunks: None,

@@ -38,7 +38,7 @@ S: 250 2.1.0 OK
 S: 250 2.1.5 OK
 S: 354 OK
 @send "Subject: second\r\n\r\nbody\r\n.\r\nQUIT\r\n"
-S: 250 2.0.0 <bob> {*} Saved
+S: 250 2.0.0 <bob> {*}:T2 Saved
 S: 221 2.0.0 Bye
 @eof
 

@@ -214,3 +214,19 @@ fn large_messages_are_spooled_and_arrive_whole() {
     assert_eq!(saved.len(), headers.len() + 300 * 1000);
     assert!(saved.ends_with(format!("{line}\n").as_bytes()));
 }
+
+#[test]
+fn transaction_ids_number_the_sessions_transactions() {
+    let mut fake = Fake::default();
+    let out = converse(
+        "MAIL FROM:<>\r\nRCPT TO:<alice>\r\nRCPT TO:<alice>\r\nDATA\r\nx\r\n.\r\n\
+         MAIL FROM:<>\r\nRSET\r\nMAIL FROM:<>\r\nRCPT TO:<alice>\r\nDATA\r\nx\r\n.\r\n",
+        &mut fake,
+    );
+    let id = |line: &str| line.split(' ').nth(3).unwrap_or_default().to_string();
+    let first = id(&out[5]);
+    assert_eq!(first.len(), 22, "{out:?}");
+    // The same user twice: the first delivery's answer.
+    assert_eq!(out[6], out[5]);
+    assert_eq!(id(&out[12]), format!("{first}:T3"), "{out:?}");
+}
