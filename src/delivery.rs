@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::fs::{CreatePerms, FlockLock, FsError, FsFile, LockKind};
 use crate::storage::api::{MailFlags, NewMessage, OpenOptions};
-use crate::storage::error::StorageResult;
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::user::MailUser;
 
 /// A message larger than this is spooled to a file under `mail_temp_dir` while it arrives
@@ -236,6 +236,47 @@ pub fn deliver(
             Ok(false) | Err(_) => name = "INBOX",
         }
     }
+    let mut saved = save_into(user, name, message);
+    // The wanted mailbox vanished after the check: INBOX then, as for a missing one.
+    if !name.eq_ignore_ascii_case("INBOX") && is_not_found(&saved) {
+        name = "INBOX";
+        saved = save_into(user, name, message);
+    }
+    // INBOX always exists, so "not found" on it is a race with its creation (a first
+    // delivery in another process) or deletion elsewhere: look again, and never let it
+    // pass for a permanent failure (it would bounce the message).
+    let mut attempt = 1;
+    while is_not_found(&saved) && attempt < INBOX_ATTEMPTS {
+        attempt += 1;
+        if let Err(e) = &saved {
+            log::info!("INBOX not found ({}), trying again", e.client_text());
+        }
+        saved = save_into(user, name, message);
+    }
+    if let Err(e) = saved {
+        if e.kind() == ErrorKind::NotFound {
+            let text = e.internal().unwrap_or(e.client_text()).to_string();
+            return Err(StorageError::new(ErrorKind::Temp, text).in_mailbox(name));
+        }
+        return Err(e);
+    }
+    let msgid = message_id(message);
+    log::info!(
+        "msgid={}: saved mail to {name}",
+        msgid.as_deref().unwrap_or("unspecified")
+    );
+    Ok(name.to_string())
+}
+
+/// How often a save into INBOX is tried when INBOX is "not found".
+const INBOX_ATTEMPTS: u32 = 3;
+
+fn is_not_found(result: &StorageResult<()>) -> bool {
+    matches!(result, Err(e) if e.kind() == ErrorKind::NotFound)
+}
+
+/// One save of `message` into `name`.
+fn save_into(user: &mut MailUser, name: &str, message: &[u8]) -> StorageResult<()> {
     let mut target = user.open(name, OpenOptions::ACCESS)?;
     let new = NewMessage {
         data: message,
@@ -243,13 +284,7 @@ pub fn deliver(
         keywords: Vec::new(),
         internal_date: None,
     };
-    target.save(&[new], false)?;
-    let msgid = message_id(message);
-    log::info!(
-        "msgid={}: saved mail to {name}",
-        msgid.as_deref().unwrap_or("unspecified")
-    );
-    Ok(name.to_string())
+    target.save(&[new], false).map(|_| ())
 }
 
 /// The message's Message-ID, for log lines.
