@@ -276,3 +276,31 @@ fn cote_own_setting_is_checked_and_dumped_only_when_set() {
         );
     }
 }
+
+/// `-o key=value` (dovecot-lda's): wins over the file, in filters that set the key too;
+/// an unknown key is ignored; a bad value or a word without `=` is an error.
+#[test]
+fn overrides_win_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(
+        dir.path(),
+        "dovecot.conf",
+        "mail_fsync = always\nprotocol lda {\n  mail_fsync = optimized\n}\n",
+    );
+    let overrides = ["mail_fsync=never".to_string(), "nosuch=1".to_string()];
+    let config = Config::load_with_overrides(&conf, &overrides).unwrap();
+    let lda = FilterQuery {
+        protocol: Some("lda".into()),
+        ..FilterQuery::default()
+    };
+    assert_eq!(config.global().str("mail_fsync"), "never");
+    assert_eq!(config.settings(&lda).str("mail_fsync"), "never");
+    let e = Config::load_with_overrides(&conf, &["mail_fsync=bad".to_string()]).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Invalid -o parameter mail_fsync=bad: "),
+        "{e}"
+    );
+    let e = Config::load_with_overrides(&conf, &["novalue".to_string()]).unwrap_err();
+    assert_eq!(e.to_string(), "Invalid -o parameter novalue: Missing '='");
+}

@@ -171,3 +171,129 @@ p.quit()
     );
     assert_eq!(out.trim(), "2 ['Subject: lda', '', '.body']");
 }
+
+/// cote-lda's `-o key=value` (as dovecot-lda's: wins over the file, an unknown key is
+/// ignored, a bad value is EX_TEMPFAIL) and its rejections: refused for good without `-e`,
+/// the reason goes to the sender through `sendmail_path` and the MTA gets 0; with `-e` it
+/// gets 77 and the reason on stderr.
+#[test]
+fn lda_overrides_and_rejections() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    if !login_support::is_root() {
+        eprintln!("skipped: needs root (the LDA becomes the user; the store is made unwritable)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mail = dir.path().join("mail");
+    let other = dir.path().join("other");
+    let locked = dir.path().join("locked");
+    for d in [&mail, &other] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    }
+    // alice's Maildir there exists but belongs to root, read-only: saving is refused.
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(locked.join("alice").join(sub)).unwrap();
+    }
+    for d in ["", "cur", "new", "tmp"] {
+        let p = locked.join("alice").join(d);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let sendmail = dir.path().join("sendmail.sh");
+    std::fs::write(
+        &sendmail,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {0}/sendmail.args\ncat > {0}/sendmail.mail\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sendmail, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = Server::start(&format!(
+        "protocols = imap\nmail_location = maildir:{}/%u\n",
+        mail.display()
+    ));
+    let lda = |args: &[&str], message: &[u8]| -> (u8, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cote-lda"))
+            .arg("-c")
+            .arg(server.path("cote.conf"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(message);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1) as u8,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let message = b"Return-Path: <ret@example.com>\nSubject: to be refused\n\nbody\n";
+    let other_location = format!("mail_location=maildir:{}/%u", other.display());
+    let (code, stderr) = lda(
+        &["-d", "alice", "-o", &other_location, "-o", "nosuch=1"],
+        message,
+    );
+    assert_eq!(code, 0, "{stderr}\n{}", server.logs());
+    assert_eq!(
+        std::fs::read_dir(other.join("alice/new")).unwrap().count(),
+        1
+    );
+    assert!(!mail.join("alice").exists());
+    let (code, stderr) = lda(&["-d", "alice", "-o", "mail_fsync=bad"], message);
+    assert_eq!(code, 75);
+    assert!(
+        stderr.contains("Invalid -o parameter mail_fsync=bad"),
+        "{stderr}"
+    );
+    let (code, stderr) = lda(&["-d", "alice", "-o", "novalue"], message);
+    assert_eq!(code, 75);
+    assert!(stderr.contains("novalue: Missing '='"), "{stderr}");
+
+    let locked_location = format!("mail_location=maildir:{}/%u", locked.display());
+    let sendmail_path = format!("sendmail_path={}", sendmail.display());
+    let (code, stderr) = lda(&["-d", "alice", "-e", "-o", &locked_location], message);
+    assert_eq!(code, 77, "{stderr}\n{}", server.logs());
+    assert!(!dir.path().join("sendmail.mail").exists());
+    let refuse = ["-d", "alice", "-o", &locked_location, "-o", &sendmail_path];
+    let (code, stderr) = lda(&refuse, message);
+    assert_eq!(code, 0, "{stderr}\n{}", server.logs());
+    let args = std::fs::read_to_string(dir.path().join("sendmail.args")).unwrap();
+    assert_eq!(args.trim(), "-i -f <> -- ret@example.com");
+    let sent = std::fs::read_to_string(dir.path().join("sendmail.mail")).unwrap();
+    for part in [
+        "To: <ret@example.com>\r\n",
+        "Subject: Rejected: to be refused\r\n",
+        "Auto-Submitted: auto-replied (rejected)\r\n",
+        "Your message to <alice> was automatically rejected:\r\n",
+        "Final-Recipient: rfc822; alice\r\nAction: failed\r\nStatus: 5.2.0\r\n",
+        "Content-Type: message/rfc822\r\n\r\nReturn-Path: <ret@example.com>\n",
+    ] {
+        assert!(sent.contains(part), "{part:?} in {sent}");
+    }
+    // Nobody to tell (a null sender, an automatic message): delivered as refused, 0.
+    std::fs::remove_file(dir.path().join("sendmail.mail")).unwrap();
+    let mut with_null = refuse.to_vec();
+    with_null.extend(["-f", "<>"]);
+    assert_eq!(lda(&with_null, b"Subject: x\n\nx\n").0, 0);
+    assert_eq!(
+        lda(
+            &refuse,
+            b"Auto-Submitted: auto-replied\nReturn-Path: <r@x>\n\nx\n"
+        )
+        .0,
+        0
+    );
+    assert!(!dir.path().join("sendmail.mail").exists());
+    // A sendmail that fails: the MTA must retry.
+    let failing = "sendmail_path=/bin/false".to_string();
+    let (code, _) = lda(
+        &["-d", "alice", "-o", &locked_location, "-o", &failing],
+        message,
+    );
+    assert_eq!(code, 75);
+}

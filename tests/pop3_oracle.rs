@@ -188,9 +188,10 @@ fn config(d: &Path, name: &str, port: u16) -> String {
          remote 127.0.0.2 {{\n  pop3_uidl_format = %v.%u:%f:%g\n}}\n\
          remote 127.0.0.3 {{\n  pop3_reuse_xuidl = yes\n  pop3_uidl_duplicates = rename\n  \
          pop3_enable_last = yes\n  pop3_uidl_format = %08Xv%08Xu\n}}\n\
-         remote 127.0.0.4 {{\n  pop3_deleted_flag = POP3Deleted\n  pop3_delete_type = flag\n}}\n\
+         remote 127.0.0.4 {{\n  pop3_deleted_flag = \"$POP3Deleted\"\n  pop3_delete_type = flag\n}}\n\
          remote 127.0.0.5 {{\n  pop3_save_uidl = yes\n  pop3_uidl_format = %f\n}}\n\
          remote 127.0.0.6 {{\n  pop3_lock_session = yes\n}}\n\
+         remote 127.0.0.8 {{\n  pop3_fast_size_lookups = yes\n}}\n\
          remote 127.0.0.7 {{\n  pop3_uidl_format = %f\n  pop3_logout_format = \
          %{{uidl_change}} top=%t/%p retr=%r/%b del=%d/%m/%{{deleted_bytes}} size=%s user=%u\n}}\n"
     )
@@ -342,6 +343,7 @@ const DELETE_FLAG: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
 const SAVE_UIDL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 5);
 const LOCK_SESSION: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 6);
 const LOGOUT_FORMAT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 7);
+const FAST_SIZES: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 8);
 
 /// Reading commands, their errors, and UIDLs in three formats, on a mailbox Dovecot indexed
 /// first (alice) and one cote indexed first (bob).
@@ -464,6 +466,48 @@ fn deleted_flag_matches_dovecot() {
         assert_eq!(cote, dovecot, "{}", pair.logs());
     }
     assert_eq!(files(&pair, "erin").len(), MESSAGES.len());
+}
+
+/// `pop3_fast_size_lookups`: a message whose virtual size (`W=`) is unknown but whose stored
+/// size (`S=`, LF line ends) is known gets the stored size, unread; others are read as
+/// without the setting (lena: cote, mona: Dovecot; each keeps its own cache).
+#[test]
+fn fast_size_lookups_match_dovecot() {
+    let pair = Pair::start();
+    for user in ["lena", "mona"] {
+        pair.mailbox(user);
+        let new = pair.dir.path().join("mail").join(user).join("new");
+        std::fs::write(
+            new.join("1700000009.M9P9.host,S=22"),
+            b"Subject: s only\n\nbody\n",
+        )
+        .unwrap();
+        chown_tree(&new);
+    }
+    let run = |user: &str, port: u16, from: Ipv4Addr, commands: &[&str]| {
+        converse(port, from, user, commands)
+            .iter()
+            .map(|l| l.replace(user, "USER"))
+            .collect::<Vec<_>>()
+    };
+    let mut answers = Vec::new();
+    for from in [FAST_SIZES, LOCAL, FAST_SIZES] {
+        let commands = &["STAT", "LIST", "LIST 8", "RETR 8", "RETR 3", "QUIT"][..];
+        let cote = run("lena", pair.cote.port, from, commands);
+        let dovecot = run("mona", pair.dovecot.port, from, commands);
+        assert_eq!(cote, dovecot, "{}", pair.logs());
+        answers.push(cote);
+    }
+    assert!(
+        answers[0].contains(&"+OK 8 22".to_string()),
+        "{:?}",
+        answers[0]
+    );
+    assert!(
+        answers[1].contains(&"+OK 8 25".to_string()),
+        "{:?}",
+        answers[1]
+    );
 }
 
 /// `pop3_save_uidl` (here with another format): the UIDLs saved in dovecot-uidlist win over

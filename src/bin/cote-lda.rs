@@ -3,22 +3,25 @@
 //!
 //! ```text
 //! cote-lda [-c config] [-d user] [-a address] [-r address] [-f sender] [-m mailbox]
-//!          [-p path] [-e] [-k]
+//!          [-p path] [-e] [-k] [-o key=value]...
 //! ```
 //!
-//! Exit codes as dovecot-lda's: 0 delivered, 64 usage, 67 no such user (`-d`), 75 temporary
-//! failure (the MTA retries), 77 rejected (with `-e`; cote does not send rejection mails).
+//! Exit codes as dovecot-lda's: 0 delivered (or refused and a rejection mail sent to the
+//! sender through `sendmail_path`), 64 usage, 67 no such user (`-d`), 75 temporary failure
+//! (the MTA retries), 77 refused with `-e` (the reason on stderr, the MTA bounces). A message
+//! larger than 128 KiB is spooled to `mail_temp_dir` while it is read.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cote::auth::client::{MasterClient, UserReply};
 use cote::config::cli::default_config_path;
 use cote::config::var_expand::{self, MailUserVars, Vars};
 use cote::config::{Config, FilterQuery, Settings};
-use cote::delivery;
-use cote::lmtp::address::parse_path;
+use cote::delivery::rejection::{self, Rejection};
+use cote::delivery::{self, MessageBuffer, MessageData};
+use cote::lmtp::address::{parse_path, Address};
 use cote::log::Destinations;
 use cote::master::mail_login::become_user;
 use cote::master::privileges::is_root;
@@ -33,7 +36,8 @@ const EX_NOPERM: u8 = 77;
 
 const USAGE: &str = "Usage: cote-lda [-c <config file>] [-d <username>] [-p <path>]\n\
                      [-m <mailbox>] [-e] [-k] [-f <envelope sender>]\n\
-                     [-a <original envelope recipient>] [-r <final envelope recipient>]\n";
+                     [-a <original envelope recipient>] [-r <final envelope recipient>]\n\
+                     [-o <setting>=<value>]\n";
 
 /// What the command line asked for.
 #[derive(Debug, Default)]
@@ -45,6 +49,13 @@ struct Options {
     path: Option<PathBuf>,
     /// `-e`: a rejection is reported on stderr with EX_NOPERM.
     stderr_rejection: bool,
+    /// `-f`: the envelope sender (`Some("")`: the null sender; a broken one is `None`).
+    mail_from: Option<String>,
+    /// `-a` and `-r`: the original and final recipient.
+    original_rcpt: Option<String>,
+    final_rcpt: Option<String>,
+    /// `-o key=value`, in order.
+    overrides: Vec<String>,
 }
 
 /// A failure that ends the program with `code`, after `message` on stderr.
@@ -108,62 +119,115 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Exit> {
             'k' => {}
             'a' | 'r' => {
                 let value = option_value(&word, &mut args, letter)?;
-                check_address(&value, false)
+                let address = parse_address(&value, false)
                     .map_err(|e| fail(EX_USAGE, format!("Invalid -{letter} parameter: {e}")))?;
+                let encoded = address.map(|a| a.encode());
+                if letter == 'a' {
+                    options.original_rcpt = encoded;
+                } else {
+                    options.final_rcpt = encoded;
+                }
             }
-            // The envelope sender only matters for rejection mails and Sieve, which cote
-            // does not have; a broken one is no error (dovecot-lda uses <> then).
+            // A broken sender is no error: there is none then (rejections go to the
+            // message's Return-Path).
             'f' => {
-                option_value(&word, &mut args, 'f')?;
+                let value = option_value(&word, &mut args, 'f')?;
+                options.mail_from = parse_address(&value, true)
+                    .ok()
+                    .map(|a| a.map(|a| a.encode()).unwrap_or_default());
             }
-            'o' => {
-                return Err(fail(
-                    EX_TEMPFAIL,
-                    "-o key=value is not implemented by cote-lda yet: set it in the configuration",
-                ))
-            }
+            'o' => options.overrides.push(option_value(&word, &mut args, 'o')?),
             _ => return Err(fail(EX_USAGE, format!("Unknown option -{letter}\n{USAGE}"))),
         }
     }
     Ok(options)
 }
 
-/// An address given with or without angle brackets.
-fn check_address(value: &str, allow_null: bool) -> Result<(), &'static str> {
+/// An address given with or without angle brackets (`None`: the null path).
+fn parse_address(value: &str, allow_null: bool) -> Result<Option<Address>, &'static str> {
     let bracketed = if value.starts_with('<') {
         value.to_string()
     } else {
         format!("<{value}>")
     };
     match parse_path(bracketed.as_bytes(), allow_null) {
-        Ok((_, [])) => Ok(()),
+        Ok((address, [])) => Ok(address),
         Ok(_) => Err("Invalid character in path"),
         Err(e) => Err(e),
     }
 }
 
-/// The message: a leading mbox `From ` line is dropped.
-fn read_message(path: Option<&PathBuf>) -> Result<Vec<u8>, Exit> {
-    let mut data = Vec::new();
-    let read = match path {
-        Some(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut data)),
-        None => std::io::stdin().lock().read_to_end(&mut data),
+/// The message read from `path` or stdin into a buffer that spools to `temp_dir`; a leading
+/// mbox `From ` line is dropped, its sender returned.
+fn read_message(
+    path: Option<&PathBuf>,
+    temp_dir: &Path,
+) -> Result<(MessageData, Option<String>), Exit> {
+    let what = || path.map_or("stdin".to_string(), |p| p.display().to_string());
+    let read_failed = |e: std::io::Error| {
+        format!(
+            "read({}) failed: {}",
+            what(),
+            cote::errtext::os_error_text(&e)
+        )
     };
-    if let Err(e) = read {
-        let what = path.map_or("stdin".to_string(), |p| p.display().to_string());
-        return Err(fail(
-            EX_TEMPFAIL,
-            format!("read({what}) failed: {}", cote::errtext::os_error_text(&e)),
-        ));
+    let mut input: Box<dyn Read> = match path {
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| fail(EX_TEMPFAIL, read_failed(e)))?),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let mut buffer = MessageBuffer::new(temp_dir, "lda");
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut first = true;
+    let mut sender = None;
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(fail(EX_TEMPFAIL, read_failed(e))),
+        };
+        let data = &chunk[..n];
+        if first {
+            first = false;
+            // The From_ line is read whole first (it is short).
+            if data.starts_with(b"From ") {
+                let mut line = data.to_vec();
+                while !line.contains(&b'\n') {
+                    let mut more = [0u8; 1024];
+                    match input.read(&mut more) {
+                        Ok(0) => break,
+                        Ok(m) => line.extend_from_slice(&more[..m]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(fail(EX_TEMPFAIL, read_failed(e))),
+                    }
+                }
+                let end = line
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(line.len(), |i| i + 1);
+                sender = from_line_sender(&line[..end]);
+                buffer
+                    .write(&line[end..])
+                    .map_err(|e| fail(EX_TEMPFAIL, e))?;
+                continue;
+            }
+        }
+        buffer.write(data).map_err(|e| fail(EX_TEMPFAIL, e))?;
     }
-    if data.starts_with(b"From ") {
-        let end = data
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(data.len(), |i| i + 1);
-        data.drain(..end);
+    let message = buffer.finish().map_err(|e| fail(EX_TEMPFAIL, e))?;
+    Ok((message, sender))
+}
+
+/// The envelope sender of an mbox `From sender date` line (`""`: the null sender).
+fn from_line_sender(line: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(line);
+    let word = text.strip_prefix("From ")?.split_whitespace().next()?;
+    if word == "MAILER-DAEMON" {
+        return Some(String::new());
     }
-    Ok(data)
+    parse_address(word, true)
+        .ok()
+        .map(|a| a.map(|a| a.encode()).unwrap_or_default())
 }
 
 /// The userdb's answer for `user` (`-d`).
@@ -213,7 +277,7 @@ fn process_user() -> Result<(String, Option<String>), Exit> {
 
 fn run(options: Options) -> Result<(), Exit> {
     let path = options.config.clone().unwrap_or_else(default_config_path);
-    let config = Config::load(&path)
+    let config = Config::load_with_overrides(&path, &options.overrides)
         .map_err(|e| fail(EX_TEMPFAIL, format!("Error reading configuration: {e}")))?;
     let settings = config.settings(&FilterQuery {
         protocol: Some("lda".into()),
@@ -224,7 +288,6 @@ fn run(options: Options) -> Result<(), Exit> {
     if let Ok(destinations) = Destinations::open(cote::master::log_settings(&settings)) {
         cote::log::to_destinations(destinations);
     }
-    let message = read_message(options.path.as_ref())?;
     let (name, fields, home) = match &options.user {
         Some(user) => {
             let (name, fields) = lookup(&config, user)?;
@@ -255,7 +318,36 @@ fn run(options: Options) -> Result<(), Exit> {
     if let Ok(prefix) = var_expand::expand(settings.str("mail_log_prefix"), &expanded) {
         cote::log::set_prefix(&prefix);
     }
-    deliver(&settings, &options, vars, &fields, &message)
+    let expand = |key: &str| {
+        var_expand::expand(settings.str(key), &expanded)
+            .map_err(|e| fail(EX_TEMPFAIL, format!("Failed to expand {key}: {e}")))
+    };
+    // Read as the user, into the user's mail_temp_dir, as dovecot-lda does.
+    let temp_dir = PathBuf::from(expand("mail_temp_dir")?);
+    let (message, from_line_sender) = read_message(options.path.as_ref(), &temp_dir)?;
+    let envelope = Envelope {
+        mail_from: options.mail_from.clone().or(from_line_sender),
+        rcpt_to: options
+            .final_rcpt
+            .clone()
+            .or_else(|| options.original_rcpt.clone())
+            .unwrap_or_else(|| name.clone()),
+        postmaster: expand("postmaster_address")?,
+        sendmail_path: expand("sendmail_path")?,
+        submission_host: expand("submission_host")?,
+    };
+    deliver(&settings, &options, vars, &fields, &message, &envelope)
+}
+
+/// The envelope and where rejections go.
+struct Envelope {
+    /// The sender (`-f`, else the `From_` line); `Some("")`: the null sender.
+    mail_from: Option<String>,
+    /// The recipient (`-r`, `-a`, else the user).
+    rcpt_to: String,
+    postmaster: String,
+    sendmail_path: String,
+    submission_host: String,
 }
 
 fn deliver(
@@ -264,6 +356,7 @@ fn deliver(
     vars: MailUserVars,
     fields: &[(String, String)],
     message: &[u8],
+    envelope: &Envelope,
 ) -> Result<(), Exit> {
     let info = MailUserInfo {
         username: vars.user.clone(),
@@ -288,26 +381,84 @@ fn deliver(
     })?;
     let mailbox = options.mailbox.as_deref().unwrap_or("INBOX");
     let autocreate = settings.bool("lda_mailbox_autocreate");
-    match delivery::deliver(&mut user, mailbox, autocreate, message) {
-        Ok(_) => Ok(()),
+    let e = match delivery::deliver(&mut user, mailbox, autocreate, message) {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    let text = e.client_text().to_string();
+    let mailbox_full = match e.kind() {
+        ErrorKind::NoQuota if settings.bool("quota_full_tempfail") => {
+            return Err(fail(EX_TEMPFAIL, text))
+        }
+        ErrorKind::NoQuota => true,
+        ErrorKind::Perm | ErrorKind::NotPossible => false,
+        _ => return Err(fail(EX_TEMPFAIL, e.internal().unwrap_or(&text).to_string())),
+    };
+    log::info!("rejected: {text}");
+    if options.stderr_rejection {
+        return Err(fail(EX_NOPERM, text));
+    }
+    send_rejection(settings, envelope, message, &text, mailbox_full)
+}
+
+/// dovecot-lda without `-e`: the refusal is mailed to the sender (never to a null sender or
+/// for an automatic message), and the MTA is told the message was taken care of.
+fn send_rejection(
+    settings: &Settings,
+    envelope: &Envelope,
+    message: &[u8],
+    reason: &str,
+    mailbox_full: bool,
+) -> Result<(), Exit> {
+    let msgid = delivery::message_id(message).unwrap_or_default();
+    if rejection::is_auto_submitted(message) {
+        log::info!("msgid={msgid}: Auto-submitted message discarded: {reason}");
+        return Ok(());
+    }
+    let Some(to) = rejection::return_address(envelope.mail_from.as_deref(), message) else {
+        log::info!("msgid={msgid}: Return-Path missing, rejection reason: {reason}");
+        return Ok(());
+    };
+    if !envelope.submission_host.is_empty() {
+        return Err(fail(
+            EX_TEMPFAIL,
+            "Can't send a rejection: submission_host is not implemented by cote-lda \
+             (use sendmail_path)",
+        ));
+    }
+    let hostname = match settings.str("hostname") {
+        "" => cote::hostname::hostname()
+            .unwrap_or("localhost")
+            .to_string(),
+        name => name.to_string(),
+    };
+    let now = cote::imap::localtime::now();
+    let new_id = format!(
+        "<dovecot-{now}-{}-0@{hostname}>",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_micros())
+    );
+    let mail = rejection::compose(
+        &Rejection {
+            message,
+            recipient: &envelope.rcpt_to,
+            reason,
+            to: &to,
+            from: &envelope.postmaster,
+            hostname: &hostname,
+            rejection_subject: settings.str("rejection_subject"),
+            rejection_reason: settings.str("rejection_reason"),
+            mailbox_full,
+        },
+        now,
+        &new_id,
+    );
+    match rejection::send_with_sendmail(&envelope.sendmail_path, &to, &mail) {
+        Ok(()) => Ok(()),
         Err(e) => {
-            let text = e.client_text().to_string();
-            match e.kind() {
-                ErrorKind::NoQuota if settings.bool("quota_full_tempfail") => {
-                    Err(fail(EX_TEMPFAIL, text))
-                }
-                ErrorKind::NoQuota | ErrorKind::Perm | ErrorKind::NotPossible => {
-                    log::info!("rejected: {text}");
-                    // dovecot-lda mails a rejection when not told -e; cote can't send mail.
-                    let hint = if options.stderr_rejection {
-                        ""
-                    } else {
-                        " (cote-lda sends no rejection mails: the MTA bounces it)"
-                    };
-                    Err(fail(EX_NOPERM, format!("{text}{hint}")))
-                }
-                _ => Err(fail(EX_TEMPFAIL, e.internal().unwrap_or(&text).to_string())),
-            }
+            log::error!("msgid={msgid}: Temporarily failed to send rejection: {e}");
+            Err(fail(EX_TEMPFAIL, e))
         }
     }
 }
@@ -348,8 +499,24 @@ mod tests {
         assert_eq!(args(&["-x"]).err().unwrap().code, EX_USAGE);
         assert_eq!(args(&["extra"]).err().unwrap().code, EX_USAGE);
         assert_eq!(args(&["-a", "a@"]).err().unwrap().code, EX_USAGE);
-        assert_eq!(args(&["-o", "k=v"]).err().unwrap().code, EX_TEMPFAIL);
-        // A broken -f is not an error.
-        assert!(args(&["-f", "<<<"]).is_ok());
+        let o = args(&["-o", "mail_fsync=never", "-omail_debug=yes", "-r", "<b@x>"])
+            .ok()
+            .unwrap();
+        assert_eq!(o.overrides, ["mail_fsync=never", "mail_debug=yes"]);
+        assert_eq!(o.final_rcpt.as_deref(), Some("b@x"));
+        // A broken -f is not an error: there is no sender then.
+        assert!(args(&["-f", "<<<"]).ok().unwrap().mail_from.is_none());
+        assert_eq!(
+            args(&["-f", "<>"]).ok().unwrap().mail_from.as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            from_line_sender(b"From s@x  Sat Nov 28 21:00:00 2026\n").as_deref(),
+            Some("s@x")
+        );
+        assert_eq!(
+            from_line_sender(b"From MAILER-DAEMON Sat\n").as_deref(),
+            Some("")
+        );
     }
 }

@@ -30,6 +30,7 @@ fn registry() -> Registry<Config> {
     registry.register_init("pop3-login", |config| login_init(config, "pop3"));
     registry.register("pop3", pop3::pop3_mail);
     registry.register("lmtp", lmtp::lmtp);
+    registry.register_init("lmtp", lmtp::lmtp_init);
     registry.register("auth", cote::auth::server::serve_auth);
     registry.register("auth-worker", cote::auth::server::serve_auth_worker);
     registry.register("anvil", cote::login::anvil::serve_anvil);

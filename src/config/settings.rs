@@ -12,7 +12,7 @@ use super::export::section_path_name;
 use super::filter::{Net, Query};
 use super::parser::{parse, FileValues, ParseOptions, Parsed};
 use super::schema::{self, SettingDef, SettingType, Support};
-use super::tree::{Node, Scalar, Slot};
+use super::tree::{Node, Scalar, SetMeta, Slot};
 use super::values::Value;
 
 /// One loaded configuration: the main file, everything it includes, and every filter.
@@ -53,8 +53,16 @@ impl Config {
     /// filters, every value validated, and Dovecot's cross-setting checks. `<file` values of
     /// string settings are read only when asked for ([`Settings::read`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_overrides(path, &[])
+    }
+
+    /// [`load`](Self::load), then `overrides` (`key=value`, the `-o` of `dovecot-lda` and
+    /// other tools), which win over the file wherever it sets the key, filters included.
+    /// As Dovecot's `-o`, a key that is no setting is ignored; a value that is invalid, or a
+    /// word without `=`, is an error `Invalid -o parameter ...`.
+    pub fn load_with_overrides(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
         let mut warnings = Vec::new();
-        let parsed = parse(
+        let mut parsed = parse(
             path,
             ParseOptions {
                 expand_vars: true,
@@ -62,6 +70,10 @@ impl Config {
             },
             &mut warnings,
         )?;
+        for line in overrides {
+            apply_override(&mut parsed, line)
+                .map_err(|e| ConfigError::plain(format!("Invalid -o parameter {line}: {e}")))?;
+        }
         let mut checker = Checker::default();
         check_all(&parsed, &mut checker)?;
         warnings.extend(checker.warnings);
@@ -108,6 +120,23 @@ impl Config {
             node: Cow::Owned(node),
         }
     }
+}
+
+/// Sets one `-o key=value` in the global settings and in each filter that sets the key too.
+fn apply_override(parsed: &mut Parsed, line: &str) -> Result<(), String> {
+    let Some((key, value)) = line.split_once('=') else {
+        return Err("Missing '='".into());
+    };
+    let meta = SetMeta::default();
+    for (i, filter) in parsed.filters.iter_mut().enumerate() {
+        let set_here =
+            i == 0 || matches!(filter.tree.get(key), Some((_, Slot::Scalar(s))) if s.changed);
+        if set_here && filter.tree.set(key, value, &meta)?.is_none() {
+            // Not a setting: ignored, as Dovecot's -o does.
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// One warning per setting that cote parses but does not act on, when set to a value other

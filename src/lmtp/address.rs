@@ -180,6 +180,68 @@ impl Parser<'_> {
     }
 }
 
+/// The value of RCPT's `ORCPT=` parameter (RFC 3461: `addr-type;xtext`), as Dovecot takes
+/// it: the original recipient for an `rfc822` address (`None` for other types, which are
+/// accepted and not used). Errors are Dovecot's texts.
+pub fn parse_orcpt(value: &str) -> Result<Option<Address>, &'static str> {
+    let Some((addr_type, xtext)) = value.split_once(';') else {
+        return Err("Invalid addr-type for ORCPT= parameter");
+    };
+    let atom = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c);
+    if addr_type.is_empty() || !addr_type.bytes().all(atom) {
+        return Err("Invalid addr-type for ORCPT= parameter");
+    }
+    let raw = decode_xtext(xtext.as_bytes())?;
+    if !raw
+        .iter()
+        .all(|&c| c == b' ' || c == b'\t' || c.is_ascii_graphic())
+    {
+        return Err("Invalid ORCPT= address value: Contains non-printable characters");
+    }
+    if !addr_type.eq_ignore_ascii_case("rfc822") {
+        return Ok(None);
+    }
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    // `Name <addr>` or a bare addr-spec; a local part alone is allowed (LMTP).
+    let spec = match (raw.find('<'), raw.rfind('>')) {
+        (Some(open), Some(close)) if open < close => raw[open..=close].to_string(),
+        _ => format!("<{}>", raw.trim()),
+    };
+    match parse_path(spec.as_bytes(), false) {
+        Ok((Some(address), [])) => Ok(Some(address)),
+        _ => Err("Invalid ORCPT= address value: Invalid RFC822 address"),
+    }
+}
+
+/// RFC 3461 xtext: printable ASCII but `+` and `=`, and `+XX` hex escapes.
+fn decode_xtext(s: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => {
+                let hex = s
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or("Invalid ORCPT= parameter: Invalid hexchar after '+' in xtext")?;
+                out.push(hex);
+                i += 3;
+            }
+            c @ 33..=126 if c != b'=' => {
+                out.push(c);
+                i += 1;
+            }
+            _ => return Err("Invalid ORCPT= parameter: Invalid character in xtext"),
+        }
+    }
+    if out.is_empty() {
+        return Err("Invalid ORCPT= parameter: Empty address value");
+    }
+    Ok(out)
+}
+
 /// Parses the path at the start of `s`: `Ok((address, rest))`, `None` for the null path
 /// `<>` (when `allow_null`). The rest is what follows the path (parameters).
 pub fn parse_path(s: &[u8], allow_null: bool) -> Result<(Option<Address>, &[u8]), &'static str> {
@@ -324,5 +386,29 @@ mod tests {
             let wire = format!("<{}>", a.encode());
             prop_assert_eq!(parse_path(wire.as_bytes(), false), Ok((Some(a), &b""[..])));
         }
+    }
+
+    #[test]
+    fn orcpt_values() {
+        let a = parse_orcpt("rfc822;a+40b").unwrap().unwrap();
+        assert_eq!(a.encode(), "a@b");
+        let a = parse_orcpt("RFC822;Name+20+3Cx+40y+3E").unwrap().unwrap();
+        assert_eq!(a.encode(), "x@y");
+        assert_eq!(
+            parse_orcpt("rfc822;local").unwrap().unwrap().encode(),
+            "local"
+        );
+        assert_eq!(parse_orcpt("x-foo;abc"), Ok(None));
+        assert_eq!(
+            parse_orcpt("rfc822"),
+            Err("Invalid addr-type for ORCPT= parameter")
+        );
+        assert_eq!(
+            parse_orcpt(";abc"),
+            Err("Invalid addr-type for ORCPT= parameter")
+        );
+        assert!(parse_orcpt("rfc822;a+4").is_err());
+        assert!(parse_orcpt("rfc822;").is_err());
+        assert!(parse_orcpt("rfc822;a=b").is_err());
     }
 }

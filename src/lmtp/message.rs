@@ -14,7 +14,8 @@ pub enum HdrDeliveryAddress {
     None,
     /// The RCPT TO address.
     Final,
-    /// The original recipient (ORCPT), which cote does not take: the RCPT TO address.
+    /// The original recipient (RCPT's `ORCPT=`): `Delivered-To` only when given, the
+    /// `Received` trace's `for` falling back to the RCPT TO address.
     Original,
 }
 
@@ -35,11 +36,15 @@ pub struct DeliveryHeaders<'a> {
     pub from: Option<&'a Address>,
     /// The recipient when the transaction has exactly one.
     pub rcpt: Option<&'a Address>,
+    /// Its original address (`ORCPT=`), if given.
+    pub orcpt: Option<&'a Address>,
     pub hdr_delivery_address: HdrDeliveryAddress,
     pub received: bool,
     /// The LHLO name.
     pub helo: Option<&'a str>,
     pub peer_ip: Option<IpAddr>,
+    /// The connection's TLS (`TLSv1.3 with cipher ...`), if any.
+    pub tls: Option<&'a str>,
     pub hostname: &'a str,
     /// The transaction id.
     pub id: &'a str,
@@ -65,12 +70,13 @@ fn valid_helo(name: &str) -> bool {
 pub fn added_headers(h: &DeliveryHeaders<'_>) -> String {
     let from = h.from.map(Address::encode).unwrap_or_default();
     let mut out = format!("Return-Path: <{from}>\n");
-    let rcpt = h
-        .rcpt
-        .filter(|_| h.hdr_delivery_address != HdrDeliveryAddress::None)
-        .map(Address::encode);
-    if let Some(rcpt) = &rcpt {
-        out.push_str(&format!("Delivered-To: {rcpt}\n"));
+    let (delivered_to, trace_for) = match h.hdr_delivery_address {
+        HdrDeliveryAddress::None => (None, None),
+        HdrDeliveryAddress::Final => (h.rcpt, h.rcpt),
+        HdrDeliveryAddress::Original => (h.rcpt.and(h.orcpt), h.rcpt.map(|r| h.orcpt.unwrap_or(r))),
+    };
+    if let Some(rcpt) = delivered_to {
+        out.push_str(&format!("Delivered-To: {}\n", rcpt.encode()));
     }
     if h.received {
         let helo = h.helo.filter(|n| valid_helo(n)).unwrap_or("unknown");
@@ -78,12 +84,16 @@ pub fn added_headers(h: &DeliveryHeaders<'_>) -> String {
         if let Some(ip) = h.peer_ip {
             out.push_str(&format!(" ([{ip}])"));
         }
+        if let Some(tls) = h.tls {
+            out.push_str(&format!("\n\t(using {tls})"));
+        }
+        let protocol = if h.tls.is_some() { "LMTPS" } else { "LMTP" };
         out.push_str(&format!(
-            "\n\tby {} with LMTP\n\tid {}\n\t(envelope-from <{from}>)",
+            "\n\tby {} with {protocol}\n\tid {}\n\t(envelope-from <{from}>)",
             h.hostname, h.id
         ));
-        if let Some(rcpt) = &rcpt {
-            out.push_str(&format!("\n\tfor <{rcpt}>"));
+        if let Some(rcpt) = trace_for {
+            out.push_str(&format!("\n\tfor <{}>", rcpt.encode()));
         }
         let offset = crate::imap::localtime::utc_offset_minutes(h.time);
         out.push_str(&format!("; {}\n", format_message_date(h.time, offset)));
@@ -109,10 +119,12 @@ mod tests {
         let mut h = DeliveryHeaders {
             from: Some(&from),
             rcpt: Some(&rcpt),
+            orcpt: None,
             hdr_delivery_address: HdrDeliveryAddress::Final,
             received: true,
             helo: Some("client.example"),
             peer_ip: Some("127.0.0.1".parse().unwrap()),
+            tls: None,
             hostname: "vm",
             id: "gFMvArBHC2tMaAAAg+zDdQ",
             time: 1_795_901_360,
@@ -129,6 +141,21 @@ mod tests {
                  \tfor <alice>; {date}\n"
             )
         );
+        h.tls = Some("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)");
+        assert!(added_headers(&h).contains(
+            "([127.0.0.1])\n\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\n\
+             \tby vm with LMTPS\n"
+        ));
+        h.tls = None;
+        h.hdr_delivery_address = HdrDeliveryAddress::Original;
+        h.received = false;
+        assert_eq!(added_headers(&h), "Return-Path: <sender@example.com>\n");
+        let orcpt = address("orig", Some("example.org"));
+        h.orcpt = Some(&orcpt);
+        h.received = true;
+        let text = added_headers(&h);
+        assert!(text.contains("Delivered-To: orig@example.org\n"), "{text}");
+        assert!(text.contains("\tfor <orig@example.org>;"), "{text}");
         h.rcpt = None;
         h.from = None;
         h.received = false;

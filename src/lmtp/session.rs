@@ -1,7 +1,8 @@
 //! One LMTP connection (RFC 2033), answering as Dovecot 2.3's lmtp does: the greeting, LHLO,
-//! MAIL FROM, RCPT TO (each recipient looked up in the userdb at once), DATA with one reply
-//! per recipient, RSET, NOOP, VRFY, QUIT. The recipients' storage is the [`Deliverer`]'s:
-//! this module never touches files or processes.
+//! MAIL FROM, RCPT TO (each recipient looked up in the userdb at once, `ORCPT=` taken), DATA
+//! and BDAT (CHUNKING, RFC 3030) with one reply per recipient, STARTTLS, RSET, NOOP, VRFY,
+//! XCLIENT, QUIT. The recipients' storage, the message spool and TLS are the caller's
+//! ([`Deliverer`], [`StartTls`]): this module never touches files, processes or keys.
 //!
 //! A recipient gets `250` only once the [`Deliverer`] says the message is durably saved; a
 //! failure for one recipient is that recipient's `4xx`/`5xx`, the others still get theirs.
@@ -9,11 +10,14 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
+use crate::delivery::MessageBuffer;
 use crate::net::conn::parse_ip;
 use crate::net::{IpNetwork, LineError, LineReader, ResponseWriter};
 
-use super::address::{parse_path, Address};
-use super::message::{added_headers, DeliveryHeaders, HdrDeliveryAddress};
+use super::address::{parse_orcpt, parse_path, Address};
+use super::message::HdrDeliveryAddress;
+
+mod transfer;
 
 /// Commands and DATA lines are read up to this length (a longer DATA line fails the message
 /// for every recipient; a longer command line is refused).
@@ -28,11 +32,15 @@ const OUTPUT_FLUSH_AT: usize = 64 * 1024;
 
 /// What a userdb lookup of a recipient found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    Found,
+pub enum Lookup<C> {
+    /// Found, holding `C` (a claim on one of the user's concurrent deliveries) until the
+    /// recipient's delivery is over.
+    Found(C),
     NotFound,
     /// The userdb could not be asked (logged by the deliverer).
     TempFail,
+    /// `lmtp_user_concurrency_limit` deliveries to the user are in progress already.
+    TooManyDeliveries,
 }
 
 /// One recipient's delivery, as the deliverer needs it.
@@ -40,6 +48,8 @@ pub enum Lookup {
 pub struct Recipient {
     /// The path as given (`Delivered-To`, replies).
     pub address: Address,
+    /// The original recipient (`ORCPT=rfc822;...`), if given.
+    pub orcpt: Option<Address>,
     /// The user name (`recipient_delimiter` detail removed).
     pub user: String,
     /// The detail (`alice+box` → `box`), empty for none.
@@ -63,11 +73,46 @@ pub enum Delivered {
 
 /// Where recipients are looked up and messages saved.
 pub trait Deliverer {
-    /// The userdb lookup of `user`.
-    fn lookup(&mut self, user: &str) -> Lookup;
-    /// Saves `message` (LF line ends, the added headers first) for `rcpt`; returns only when
-    /// it is durable or failed.
+    /// What a found recipient holds until its delivery is over (dropped then).
+    type Claim;
+    /// The userdb lookup of `user`, and a claim on one of its concurrent deliveries.
+    fn lookup(&mut self, user: &str) -> Lookup<Self::Claim>;
+    /// An empty buffer for an incoming message (spooling to `mail_temp_dir`).
+    fn message_buffer(&mut self) -> MessageBuffer;
+    /// Saves `message` (the added headers first) for `rcpt`; returns only when it is
+    /// durable or failed.
     fn deliver(&mut self, rcpt: &Recipient, message: &[u8]) -> Delivered;
+}
+
+/// STARTTLS on the connection, as the caller provides it.
+pub trait StartTls {
+    /// Whether STARTTLS is offered: TLS is configured and not active yet.
+    fn offered(&self) -> bool;
+    /// Whether the connection is TLS already.
+    fn active(&self) -> bool;
+    /// The server side of the handshake, after the `220` went out; from then on the
+    /// session's reader and writer go through TLS. An error (logged by the session) ends
+    /// the connection.
+    fn start(&mut self) -> Result<(), String>;
+    /// Once active: `TLSv1.3 with cipher ... (256/256 bits)`, for the Received header.
+    fn description(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A connection without TLS (a UNIX socket, or `ssl = no`).
+pub struct NoTls;
+
+impl StartTls for NoTls {
+    fn offered(&self) -> bool {
+        false
+    }
+    fn active(&self) -> bool {
+        false
+    }
+    fn start(&mut self) -> Result<(), String> {
+        Err("TLS is not available".into())
+    }
 }
 
 /// What the session takes from the configuration.
@@ -100,37 +145,49 @@ enum End {
     Failed(String),
 }
 
-/// The transaction in progress (MAIL FROM .. DATA).
-struct Transaction {
+/// The transaction in progress (MAIL FROM .. DATA or the last BDAT).
+struct Transaction<C> {
     id: String,
     /// `None`: the null path.
     from: Option<Address>,
-    recipients: Vec<Recipient>,
+    /// Each recipient with its claim (dropped once it was delivered to).
+    recipients: Vec<(Recipient, Option<C>)>,
+    /// The BDAT chunks so far (the added headers first).
+    chunks: Option<MessageBuffer>,
 }
 
 struct Session<'a, R: Read, W: Write, D: Deliverer> {
     reader: LineReader<R>,
     writer: ResponseWriter<W>,
     settings: &'a LmtpSettings,
+    tls: &'a mut dyn StartTls,
+    /// A BDAT failed: BDAT and DATA are refused until RSET.
+    chunk_failed: bool,
     /// The client; a trusted proxy may change the address with XCLIENT.
     peer: Peer,
     /// The connection's own peer may send XCLIENT.
     trusted: bool,
     deliverer: &'a mut D,
     helo: Option<String>,
-    transaction: Option<Transaction>,
+    transaction: Option<Transaction<D::Claim>>,
     /// RCPT commands of this transaction so far (every one, for the session ids).
     rcpt_seq: u32,
+    /// The connection's id: the first transaction's id, the others' prefix (`id:T2`, ...).
+    session_id: String,
+    /// Transactions started so far.
+    transaction_seq: u32,
 }
 
 /// Serves one LMTP client until QUIT or disconnection; logs Dovecot's `Connect from` and
-/// `Disconnect from` lines.
+/// `Disconnect from` lines. `reader` and `writer` are the connection's two ends; after
+/// STARTTLS they must read and write through the TLS that `tls` started.
 pub fn serve_lmtp<R: Read, W: Write, D: Deliverer>(
     reader: R,
     writer: W,
     settings: &LmtpSettings,
     peer: &Peer,
     deliverer: &mut D,
+    tls: &mut dyn StartTls,
 ) {
     log::info!("Connect from {}", peer.name);
     let trusted = peer
@@ -140,12 +197,16 @@ pub fn serve_lmtp<R: Read, W: Write, D: Deliverer>(
         reader: LineReader::new(reader, MAX_LINE),
         writer: ResponseWriter::new(writer, OUTPUT_FLUSH_AT),
         settings,
+        tls,
+        chunk_failed: false,
         peer: peer.clone(),
         trusted,
         deliverer,
         helo: None,
         transaction: None,
         rcpt_seq: 0,
+        session_id: new_id(),
+        transaction_seq: 0,
     };
     let end = session.run();
     let peer = &session.peer;
@@ -163,7 +224,7 @@ pub fn serve_lmtp<R: Read, W: Write, D: Deliverer>(
     log::info!("Disconnect from {}: {reason} (state={state})", peer.name);
 }
 
-/// A fresh transaction or session id: 16 random bytes in base64 without padding (22
+/// A fresh session id: 16 random bytes in base64 without padding (22
 /// characters, as Dovecot's GUID-based ids look).
 fn new_id() -> String {
     let raw = crate::auth::random::bytes::<16>().unwrap_or_else(|e| {
@@ -257,6 +318,8 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             "MAIL" => self.mail(rest),
             "RCPT" => self.rcpt(rest),
             "DATA" => self.data(rest),
+            "BDAT" => self.bdat(rest),
+            "STARTTLS" => self.starttls(rest),
             "RSET" => {
                 if !rest.is_empty() {
                     return self.line("501 5.5.4 Invalid parameters");
@@ -283,9 +346,19 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         }
     }
 
+    /// As Dovecot numbers them: the session id, then `<session id>:T2`, `:T3`, ...
+    fn next_transaction_id(&mut self) -> String {
+        self.transaction_seq += 1;
+        match self.transaction_seq {
+            1 => self.session_id.clone(),
+            n => format!("{}:T{n}", self.session_id),
+        }
+    }
+
     fn reset(&mut self) {
         self.transaction = None;
         self.rcpt_seq = 0;
+        self.chunk_failed = false;
     }
 
     fn lhlo(&mut self, rest: &[u8]) -> Result<(), End> {
@@ -295,18 +368,56 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         }
         self.reset();
         self.helo = Some(domain);
-        let mut text = format!(
-            "250-{}\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250",
-            self.settings.hostname
-        );
-        if self.trusted {
-            text.push_str(
-                "-PIPELINING\r\n250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT",
-            );
-        } else {
-            text.push_str(" PIPELINING");
+        // Dovecot's order (alphabetical).
+        let mut lines = vec![
+            self.settings.hostname.clone(),
+            "8BITMIME".into(),
+            "CHUNKING".into(),
+            "ENHANCEDSTATUSCODES".into(),
+            "PIPELINING".into(),
+        ];
+        if self.tls.offered() {
+            lines.push("STARTTLS".into());
         }
-        self.line(&text)
+        if self.trusted {
+            lines.push("XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT".into());
+        }
+        let last = lines.len() - 1;
+        let text: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("250{}{l}", if i == last { ' ' } else { '-' }))
+            .collect();
+        self.line(&text.join("\r\n"))
+    }
+
+    /// STARTTLS (RFC 3207): after the handshake the session starts over (no greeting), and
+    /// anything the client pipelined after the command in plaintext is dropped.
+    fn starttls(&mut self, rest: &[u8]) -> Result<(), End> {
+        if self.tls.active() {
+            return self.line("502 5.5.1 TLS is already active.");
+        }
+        if !self.tls.offered() {
+            return self.line("502 5.5.1 TLS support is not enabled.");
+        }
+        if !rest.is_empty() {
+            return self.line("501 5.5.4 Invalid parameters");
+        }
+        self.line("220 2.0.0 Begin TLS negotiation now.")?;
+        self.flush()?;
+        let discarded = self.reader.take_buffered();
+        if !discarded.is_empty() {
+            log::debug!(
+                "STARTTLS: discarded {} bytes sent after the command",
+                discarded.len()
+            );
+        }
+        if let Err(e) = self.tls.start() {
+            return Err(End::Failed(e));
+        }
+        self.reset();
+        self.helo = None;
+        Ok(())
     }
 
     /// XCLIENT from a trusted proxy: the real client's address and LHLO name, for the
@@ -351,16 +462,18 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             return self.line("501 5.5.4 Invalid FROM: Invalid character in path");
         }
         for (key, value) in parameters(params) {
-            let known = key == "BODY"
-                && (value.eq_ignore_ascii_case("7BIT") || value.eq_ignore_ascii_case("8BITMIME"));
-            if !known {
+            if key != "BODY" {
                 return self.line("555 5.5.4 Unsupported parameters");
+            }
+            if !value.eq_ignore_ascii_case("7BIT") && !value.eq_ignore_ascii_case("8BITMIME") {
+                return self.line("555 5.5.4 Unsupported mail BODY type");
             }
         }
         self.transaction = Some(Transaction {
-            id: new_id(),
+            id: self.next_transaction_id(),
             from,
             recipients: Vec::new(),
+            chunks: None,
         });
         self.rcpt_seq = 0;
         self.line("250 2.1.0 OK")
@@ -376,15 +489,15 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         if arg.first() == Some(&b' ') {
             return self.line("501 5.5.4 Invalid TO: Unexpected whitespace before path");
         }
-        let address = match parse_path(arg, false) {
+        let (address, orcpt) = match parse_path(arg, false) {
             Ok((Some(a), params)) => {
                 if !params.is_empty() && params[0] != b' ' {
                     return self.line("501 5.5.4 Invalid TO: Invalid character in path");
                 }
-                if !parameters(params).is_empty() {
-                    return self.line("555 5.5.4 Unsupported parameters");
+                match rcpt_parameters(params) {
+                    Ok(orcpt) => (a, orcpt),
+                    Err(reply) => return self.line(&reply),
                 }
-                a
             }
             Ok((None, _)) => return self.line("501 5.5.4 Invalid TO: Null path not allowed"),
             Err(e) => return self.line(&format!("501 5.5.4 Invalid TO: {e}")),
@@ -397,139 +510,31 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         };
         let (user, detail) = address.split_detail(&self.settings.recipient_delimiter);
         let shown = address.encode();
-        match self.deliverer.lookup(&user) {
-            Lookup::Found => {}
+        let claim = match self.deliverer.lookup(&user) {
+            Lookup::Found(claim) => claim,
             Lookup::NotFound => {
                 return self.line(&format!("550 5.1.1 <{shown}> User doesn't exist: {user}"))
             }
             Lookup::TempFail => {
                 return self.line(&format!("451 4.3.0 <{shown}> Temporary internal error"))
             }
-        }
+            Lookup::TooManyDeliveries => {
+                return self.line(&format!(
+                    "451 4.3.0 <{shown}> Too many concurrent deliveries for user"
+                ))
+            }
+        };
         if let Some(t) = self.transaction.as_mut() {
-            t.recipients.push(Recipient {
+            let rcpt = Recipient {
                 address,
+                orcpt,
                 user,
                 detail,
                 session_id,
-            });
+            };
+            t.recipients.push((rcpt, Some(claim)));
         }
         self.line("250 2.1.5 OK")
-    }
-
-    fn data(&mut self, rest: &[u8]) -> Result<(), End> {
-        if !rest.is_empty() {
-            return self.line("501 5.5.4 Invalid parameters");
-        }
-        let Some(transaction) = self.transaction.take() else {
-            return self.line("503 5.5.0 MAIL needed first");
-        };
-        if transaction.recipients.is_empty() {
-            self.transaction = Some(transaction);
-            return self.line("503 5.5.0 No valid recipients");
-        }
-        self.line("354 OK")?;
-        self.flush()?;
-        let body = self.read_data()?;
-        let body = match body {
-            Ok(b) => b,
-            Err((code, text)) => {
-                for rcpt in &transaction.recipients {
-                    let line = format!("{code} <{}> {text}", rcpt.address.encode());
-                    self.line(&line)?;
-                }
-                self.rcpt_seq = 0;
-                return Ok(());
-            }
-        };
-        self.deliver_all(&transaction, &body)?;
-        self.rcpt_seq = 0;
-        Ok(())
-    }
-
-    /// The message up to the lone `.` line, dot-unstuffed, with LF line ends. `Ok(Err(reply))`
-    /// when it can't be accepted (too large, a line too long): the data was read to its end.
-    fn read_data(&mut self) -> Result<Result<Vec<u8>, (&'static str, &'static str)>, End> {
-        let mut body = Vec::new();
-        let mut refused = None;
-        loop {
-            let line = match self.reader.read_line() {
-                Ok(Some(line)) => line,
-                Ok(None) | Err(LineError::Eof { .. }) => return Err(End::Closed),
-                Err(LineError::TooLong { .. }) => {
-                    refused = Some(("552 5.3.4", "Line too long"));
-                    continue;
-                }
-                Err(LineError::Timeout) => return Err(End::Timeout),
-                Err(e @ LineError::Io { .. }) => return Err(End::Failed(e.to_string())),
-            };
-            if line == b"." {
-                break;
-            }
-            if refused.is_some() {
-                continue;
-            }
-            let line = line.strip_prefix(b".").unwrap_or(line);
-            if body.len() + line.len() + 1 > MAX_MESSAGE_SIZE {
-                refused = Some(("552 5.3.4", "Message too big for system"));
-                body = Vec::new();
-                continue;
-            }
-            body.extend_from_slice(line);
-            body.push(b'\n');
-        }
-        Ok(match refused {
-            Some(text) => Err(text),
-            None => Ok(body),
-        })
-    }
-
-    /// Delivers to every recipient in order, each answered as soon as it is done; a
-    /// recipient given twice gets the first delivery's answer.
-    fn deliver_all(&mut self, transaction: &Transaction, body: &[u8]) -> Result<(), End> {
-        let single = transaction.recipients.len() == 1;
-        let mut done: Vec<(&str, &str, String)> = Vec::new();
-        for rcpt in &transaction.recipients {
-            let first = done
-                .iter()
-                .find(|(user, detail, _)| *user == rcpt.user && *detail == rcpt.detail);
-            if let Some((_, _, reply)) = first {
-                let reply = reply.clone();
-                self.line(&reply)?;
-                continue;
-            }
-            let headers = added_headers(&DeliveryHeaders {
-                from: transaction.from.as_ref(),
-                rcpt: single.then_some(&rcpt.address),
-                hdr_delivery_address: self.settings.lmtp_hdr_delivery_address,
-                received: self.settings.lmtp_add_received_header,
-                helo: self.helo.as_deref(),
-                peer_ip: self.peer.ip,
-                hostname: &self.settings.hostname,
-                id: &transaction.id,
-                time: crate::imap::localtime::now(),
-            });
-            let mut message = headers.into_bytes();
-            message.extend_from_slice(body);
-            let shown = rcpt.address.encode();
-            let reply = match self.deliverer.deliver(rcpt, &message) {
-                Delivered::Saved => format!("250 2.0.0 <{shown}> {} Saved", rcpt.session_id),
-                Delivered::TempFail { text, internal } => {
-                    let code = if internal { "451 4.3.0" } else { "451 4.2.0" };
-                    format!("{code} <{shown}> {text}")
-                }
-                Delivered::OverQuota { text, temporary } => {
-                    let code = if temporary { "452 4.2.2" } else { "552 5.2.2" };
-                    format!("{code} <{shown}> {text}")
-                }
-                Delivered::Rejected(text) => format!("552 5.2.0 <{shown}> {text}"),
-            };
-            self.line(&reply)?;
-            // Answered at once: the client sees each recipient's result as it happens.
-            self.flush()?;
-            done.push((&rcpt.user, &rcpt.detail, reply));
-        }
-        Ok(())
     }
 
     fn line(&mut self, text: &str) -> Result<(), End> {
@@ -540,6 +545,42 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
 
     fn flush(&mut self) -> Result<(), End> {
         self.writer.flush().map_err(|e| write_failed(&e))
+    }
+}
+
+/// RCPT TO's parameters: `ORCPT=` (RFC 3461, the original recipient); anything else is
+/// unsupported. `Err` is the reply.
+fn rcpt_parameters(params: &[u8]) -> Result<Option<Address>, String> {
+    let mut orcpt = None;
+    let mut seen = false;
+    for word in String::from_utf8_lossy(params)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+    {
+        let (key, value) = match word.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (word, None),
+        };
+        if !key.eq_ignore_ascii_case("ORCPT") {
+            return Err("555 5.5.4 Unsupported parameters".into());
+        }
+        if seen {
+            return Err("501 5.5.4 Duplicate ORCPT= parameter".into());
+        }
+        seen = true;
+        let Some(value) = value else {
+            return Err("501 5.5.4 Missing ORCPT= parameter value".into());
+        };
+        orcpt = parse_orcpt(value).map_err(|e| format!("501 5.5.4 {e}"))?;
+    }
+    Ok(orcpt)
+}
+
+fn read_failed(e: LineError) -> End {
+    match e {
+        LineError::Eof { .. } => End::Closed,
+        LineError::Timeout => End::Timeout,
+        e => End::Failed(e.to_string()),
     }
 }
 
@@ -564,109 +605,4 @@ fn write_failed(e: &io::Error) -> End {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Knows alice and bob; bob's mailbox fails temporarily; `broken` makes lookups fail.
-    #[derive(Default)]
-    struct Fake {
-        saved: Vec<(String, Vec<u8>)>,
-    }
-
-    impl Deliverer for Fake {
-        fn lookup(&mut self, user: &str) -> Lookup {
-            match user {
-                "alice" | "bob" => Lookup::Found,
-                "broken" => Lookup::TempFail,
-                _ => Lookup::NotFound,
-            }
-        }
-        fn deliver(&mut self, rcpt: &Recipient, message: &[u8]) -> Delivered {
-            if rcpt.user == "bob" {
-                return Delivered::TempFail {
-                    text: "Mailbox is locked".into(),
-                    internal: false,
-                };
-            }
-            self.saved.push((rcpt.user.clone(), message.to_vec()));
-            Delivered::Saved
-        }
-    }
-
-    fn converse(input: &str, deliverer: &mut Fake) -> Vec<String> {
-        let settings = LmtpSettings {
-            hostname: "mx".into(),
-            login_greeting: "ready.".into(),
-            recipient_delimiter: "+".into(),
-            lmtp_add_received_header: false,
-            lmtp_hdr_delivery_address: HdrDeliveryAddress::Final,
-            trusted_networks: Vec::new(),
-        };
-        let peer = Peer {
-            ip: None,
-            name: "local".into(),
-        };
-        let mut out = Vec::new();
-        serve_lmtp(input.as_bytes(), &mut out, &settings, &peer, deliverer);
-        String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    #[test]
-    fn one_reply_per_recipient_and_failures_stay_with_theirs() {
-        let mut fake = Fake::default();
-        let out = converse(
-            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice+box>\r\nRCPT TO:<broken>\r\n\
-             RCPT TO:<bob>\r\nRCPT TO:<carol>\r\nDATA\r\nSubject: t\r\n\r\n..a\r\n.\r\nQUIT\r\n",
-            &mut fake,
-        );
-        assert_eq!(out[0], "220 mx ready.");
-        assert_eq!(
-            out[5..9],
-            [
-                "250 2.1.0 OK",
-                "250 2.1.5 OK",
-                "451 4.3.0 <broken> Temporary internal error",
-                "250 2.1.5 OK",
-            ]
-        );
-        assert_eq!(out[9], "550 5.1.1 <carol> User doesn't exist: carol");
-        assert_eq!(out[10], "354 OK");
-        assert!(
-            out[11].starts_with("250 2.0.0 <alice+box> ") && out[11].ends_with(" Saved"),
-            "{out:?}"
-        );
-        assert_eq!(out[12], "451 4.2.0 <bob> Mailbox is locked");
-        assert_eq!(out[13], "221 2.0.0 Bye");
-        assert_eq!(fake.saved.len(), 1);
-        assert_eq!(fake.saved[0].0, "alice");
-        assert_eq!(
-            fake.saved[0].1,
-            b"Return-Path: <s@x>\nSubject: t\n\n.a\n".to_vec()
-        );
-    }
-
-    #[test]
-    fn nothing_is_delivered_without_the_final_dot() {
-        let mut fake = Fake::default();
-        let out = converse(
-            "LHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<alice>\r\nDATA\r\nSubject: t\r\n\r\nhalf",
-            &mut fake,
-        );
-        assert_eq!(out.last().map(String::as_str), Some("354 OK"));
-        assert!(fake.saved.is_empty());
-    }
-
-    #[test]
-    fn session_ids_count_every_rcpt() {
-        let mut fake = Fake::default();
-        let out = converse(
-            "MAIL FROM:<>\r\nRCPT TO:<carol>\r\nRCPT TO:<alice>\r\nDATA\r\nx\r\n.\r\n",
-            &mut fake,
-        );
-        assert!(out[5].contains(":R2 Saved"), "{out:?}");
-    }
-}
+mod tests;

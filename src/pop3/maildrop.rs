@@ -92,7 +92,12 @@ impl Maildrop {
                 fast: false,
             })?;
             mailbox.take_expunges();
-            match read_messages(mailbox.as_mut(), settings.deleted_flag.as_deref()) {
+            let listed = read_messages(
+                mailbox.as_mut(),
+                settings.deleted_flag.as_deref(),
+                settings.fast_size_lookups,
+            );
+            match listed {
                 Ok(messages) => {
                     return Ok(Maildrop::new(mailbox, messages, settings));
                 }
@@ -330,9 +335,13 @@ fn flag_change(mode: FlagMode, keyword: Option<String>) -> StoreRequest {
 
 /// The messages in the mailbox's order, without those having `deleted_flag`, each with
 /// whether it is \Seen. Sizes not known without reading the file are computed and cached.
+/// With `fast_sizes` (`pop3_fast_size_lookups`) a message whose virtual size is not known
+/// but whose stored size (LF line ends) is (`S=`, the cache) gets that one, unread; one with
+/// neither is read, as Dovecot 2.3.19.1 does (it does not fall back to `stat`).
 fn read_messages(
     mailbox: &mut dyn Mailbox,
     deleted_flag: Option<&str>,
+    fast_sizes: bool,
 ) -> StorageResult<Vec<(Message, bool)>> {
     let uids = mailbox.seqs().uids().to_vec();
     let mut listed = Vec::with_capacity(uids.len());
@@ -348,7 +357,15 @@ fn read_messages(
             continue;
         }
         let mut mail = mailbox.mail(uid)?;
-        let size = mail.virtual_size()?;
+        let fast = match mail.virtual_size_if_known() {
+            Some(size) => Some(size),
+            None if fast_sizes => mail.physical_size_if_known(),
+            None => None,
+        };
+        let size = match fast {
+            Some(size) => size,
+            None => mail.virtual_size()?,
+        };
         if !mail.computed().is_empty() {
             computed.push(mail);
         }

@@ -281,6 +281,34 @@ impl Mail {
         Ok(size)
     }
 
+    /// RFC822.SIZE when it is known without reading the message (the index, the cache, the
+    /// file name's `W=`): `pop3_fast_size_lookups`.
+    pub fn virtual_size_if_known(&mut self) -> Option<u64> {
+        self.meta
+            .virtual_size
+            .or_else(|| self.cached_u64(field::VIRTUAL_SIZE))
+            .or_else(|| {
+                let name = self.file.name()?;
+                self.file
+                    .sep
+                    .quick_size(name, true, self.broken_filename_sizes)
+            })
+    }
+
+    /// The stored size when it is known without reading or even `stat`ing the message (the
+    /// index, the cache, the file name's `S=`): `pop3_fast_size_lookups`.
+    pub fn physical_size_if_known(&mut self) -> Option<u64> {
+        self.meta
+            .physical_size
+            .or_else(|| self.cached_u64(field::PHYSICAL_SIZE))
+            .or_else(|| {
+                let name = self.file.name()?;
+                self.file
+                    .sep
+                    .quick_size(name, false, self.broken_filename_sizes)
+            })
+    }
+
     /// INTERNALDATE (UNIX seconds): the file's mtime.
     pub fn internal_date(&mut self) -> StorageResult<i64> {
         if let Some(d) = self.meta.internal_date {

@@ -8,8 +8,10 @@ S: 220 {*} Dovecot (Debian) ready.
 @send "LHLO client.example\nMAIL FROM:<s@example.com>\nRCPT TO:<alice>\nDATA\n"
 S: 250-{*}
 S: 250-8BITMIME
+S: 250-CHUNKING
 S: 250-ENHANCEDSTATUSCODES
-S: 250 PIPELINING
+S: 250-PIPELINING
+S: 250 STARTTLS
 S: 250 2.1.0 OK
 S: 250 2.1.5 OK
 S: 354 OK
@@ -24,8 +26,10 @@ S: 220 {*} Dovecot (Debian) ready.
 C: LHLO client.example
 S: 250-{*}
 S: 250-8BITMIME
+S: 250-CHUNKING
 S: 250-ENHANCEDSTATUSCODES
-S: 250 PIPELINING
+S: 250-PIPELINING
+S: 250 STARTTLS
 C: MAIL FROM:<s@example.com>
 S: 250 2.1.0 OK
 C: RCPT TO:<alice>

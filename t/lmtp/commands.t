@@ -1,5 +1,4 @@
-# LMTP commands and their errors, as Dovecot 2.3.19.1 (Debian) answers them. cote's LHLO
-# leaves out CHUNKING and STARTTLS (BDAT and TLS are not implemented for LMTP).
+# LMTP commands and their errors, as Dovecot 2.3.19.1 (Debian) answers them.
 @config protocols = imap lmtp
 @config mail_location = maildir:{root}/mail/%u
 @connect lmtp
@@ -9,8 +8,10 @@ S: 501 Missing hostname
 C: LHLO client.example
 S: 250-{*}
 S: 250-8BITMIME
+S: 250-CHUNKING
 S: 250-ENHANCEDSTATUSCODES
-S: 250 PIPELINING
+S: 250-PIPELINING
+S: 250 STARTTLS
 C: HELO client.example
 S: 500 5.5.1 Unknown command
 C: VRFY alice

@@ -9,8 +9,10 @@ S: 220 {*} Dovecot (Debian) ready.
 C: LHLO client.example
 S: 250-{*}
 S: 250-8BITMIME
+S: 250-CHUNKING
 S: 250-ENHANCEDSTATUSCODES
-S: 250 PIPELINING
+S: 250-PIPELINING
+S: 250 STARTTLS
 C: MAIL FROM:<sender@example.com>
 S: 250 2.1.0 OK
 C: RCPT TO:<alice>
@@ -36,7 +38,7 @@ S: 250 2.1.0 OK
 S: 250 2.1.5 OK
 S: 354 OK
 @send "Subject: second\r\n\r\nbody\r\n.\r\nQUIT\r\n"
-S: 250 2.0.0 <bob> {*} Saved
+S: 250 2.0.0 <bob> {*}:T2 Saved
 S: 221 2.0.0 Bye
 @eof
 

@@ -1,6 +1,6 @@
 # XCLIENT: a proxy in login_trusted_networks may name the real client (its address and LHLO
 # name go into the Received header); anyone else is refused. Texts as Dovecot 2.3.19.1
-# (Debian) answers them; cote leaves CHUNKING, STARTTLS and XRCPTFORWARD out of LHLO.
+# (Debian) answers them; cote leaves XRCPTFORWARD (for lmtp_proxy, not implemented) out of LHLO.
 @config protocols = imap pop3 lmtp
 @config mail_location = maildir:{root}/mail/%u
 @config login_trusted_networks = 127.0.0.2
@@ -9,8 +9,10 @@ S: 220 {*} Dovecot (Debian) ready.
 C: LHLO proxy.example
 S: 250-{*}
 S: 250-8BITMIME
+S: 250-CHUNKING
 S: 250-ENHANCEDSTATUSCODES
 S: 250-PIPELINING
+S: 250-STARTTLS
 S: 250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT
 C: MAIL FROM:<a@example.com>
 S: 250 2.1.0 OK
@@ -40,8 +42,10 @@ S: 220 {*} Dovecot (Debian) ready.
 C: LHLO client.example
 S: 250-{*}
 S: 250-8BITMIME
+S: 250-CHUNKING
 S: 250-ENHANCEDSTATUSCODES
-S: 250 PIPELINING
+S: 250-PIPELINING
+S: 250 STARTTLS
 C: XCLIENT ADDR=192.0.2.7
 S: 550 5.7.14 You are not from trusted IP
 C: QUIT

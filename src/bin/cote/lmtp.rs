@@ -1,24 +1,47 @@
 //! `service lmtp`: LMTP on its unix and inet listeners. Recipients are looked up in the
 //! userdb (`auth-userdb`); each delivery runs in a child process that becomes the recipient
 //! (uid, gid, groups, as a mail process does) and saves through the storage API, so files
-//! are created as the user and a failure stays with that recipient.
+//! are created as the user and a failure stays with that recipient. STARTTLS on inet
+//! listeners with the `ssl` settings; `lmtp_user_concurrency_limit` through slot files
+//! under `base_dir` (see [`delivery::ConcurrencySlots`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
 
 use cote::auth::client::{MasterClient, UserReply};
 use cote::config::var_expand::{self, MailUserVars, Vars};
 use cote::config::{Config, FilterQuery, Settings};
-use cote::delivery;
+use cote::delivery::{self, ConcurrencySlots, MessageBuffer, Slot};
 use cote::lmtp::message::HdrDeliveryAddress;
-use cote::lmtp::{serve_lmtp, Delivered, Deliverer, LmtpSettings, Lookup, Peer, Recipient};
+use cote::lmtp::{
+    serve_lmtp, Delivered, Deliverer, LmtpSettings, Lookup, Peer, Recipient, StartTls,
+};
+use cote::login::tls::start_tls;
 use cote::master::mail_login::become_user;
 use cote::master::{Connection, Stream};
 use cote::net::conn::parse_networks;
+use cote::net::tls::TlsServer;
+use cote::net::{ClientStream, ConnInfo};
 use cote::storage::error::{ErrorKind, StorageError};
 use cote::storage::user::{MailUser, MailUserInfo};
+
+/// An lmtp process, still root: TLS keys are read now (for STARTTLS).
+pub fn lmtp_init(config: &Config) -> Result<(), String> {
+    let lmtp = config.settings(&FilterQuery {
+        protocol: Some("lmtp".into()),
+        ..FilterQuery::default()
+    });
+    if lmtp.str("ssl") != "no" {
+        TlsServer::prepare(config, "lmtp");
+    }
+    Ok(())
+}
 
 /// `service lmtp`: one connection per call.
 pub fn lmtp(config: &Config, conn: Connection) {
@@ -62,35 +85,188 @@ pub fn lmtp(config: &Config, conn: Connection) {
         ip: peer_ip,
         name: peer_ip.map_or_else(|| "local".to_string(), |ip| ip.to_string()),
     };
+    let temp_dir = match var_expand::expand(
+        settings.str("mail_temp_dir"),
+        &Vars::mail_user(&MailUserVars {
+            service: "lmtp".into(),
+            ..MailUserVars::default()
+        }),
+    ) {
+        Ok(dir) => PathBuf::from(dir),
+        Err(e) => {
+            log::error!("Failed to expand mail_temp_dir: {e}");
+            return;
+        }
+    };
+    let limit = settings.uint("lmtp_user_concurrency_limit");
     let mut deliverer = UserDelivery {
         settings: &settings,
+        temp_dir,
+        slots: (limit > 0).then(|| {
+            ConcurrencySlots::new(
+                &crate::base_dir_path(config, "lmtp-concurrency"),
+                u32::try_from(limit).unwrap_or(u32::MAX),
+            )
+        }),
         userdb_socket: crate::base_dir_path(config, "auth-userdb"),
         userdb: None,
         users: HashMap::new(),
         local_ip: conn.local.ip().map(|ip| ip.to_string()),
         remote_ip: peer_ip.map(|ip| ip.to_string()),
     };
-    let reader = match &conn.stream {
-        Stream::Tcp(s) => s.try_clone().map(Stream::Tcp),
-        Stream::Unix(s) => s.try_clone().map(Stream::Unix),
-    };
-    let reader = match reader {
-        Ok(r) => r,
-        Err(e) => {
-            log::error!("dup() failed: {e}");
-            return;
+    let tls_offered = settings.str("ssl") != "no";
+    let (transport, mut tls) = match conn.stream {
+        Stream::Tcp(tcp) => {
+            let info = match ConnInfo::from_stream(&tcp, conn.listener.ssl) {
+                Ok(info) => info,
+                Err(e) => {
+                    log::info!("Disconnect from {}: {e}", peer.name);
+                    return;
+                }
+            };
+            let transport = Transport::new(Inner::Tcp(ClientStream::plain(tcp)));
+            let mut tls = TcpTls {
+                transport: transport.clone(),
+                info,
+                offered: tls_offered && TlsServer::get().is_some(),
+                description: None,
+            };
+            // An `ssl = yes` listener (LMTPS): TLS before the greeting.
+            if conn.listener.ssl {
+                if let Err(e) = tls.start() {
+                    log::info!("Disconnect from {}: {e}", peer.name);
+                    return;
+                }
+            }
+            (transport, Box::new(tls) as Box<dyn StartTls>)
         }
+        Stream::Unix(unix) => (
+            Transport::new(Inner::Unix(unix)),
+            Box::new(cote::lmtp::NoTls) as Box<dyn StartTls>,
+        ),
     };
-    let _ = reader.set_read_timeout(Some(cote::lmtp::session::IDLE_TIMEOUT));
-    let _ = conn
-        .stream
-        .set_write_timeout(Some(cote::lmtp::session::IDLE_TIMEOUT));
-    serve_lmtp(reader, conn.stream, &lmtp_settings, &peer, &mut deliverer);
+    let _ = transport.set_timeouts(Some(cote::lmtp::session::IDLE_TIMEOUT));
+    serve_lmtp(
+        transport.clone(),
+        transport,
+        &lmtp_settings,
+        &peer,
+        &mut deliverer,
+        tls.as_mut(),
+    );
+}
+
+/// The client connection, shared by the session's reader and writer; STARTTLS swaps what
+/// is inside for both.
+#[derive(Clone)]
+struct Transport(Rc<RefCell<Inner>>);
+
+enum Inner {
+    Tcp(ClientStream),
+    Unix(UnixStream),
+}
+
+impl Transport {
+    fn new(inner: Inner) -> Transport {
+        Transport(Rc::new(RefCell::new(inner)))
+    }
+
+    fn set_timeouts(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        match &*self.0.borrow() {
+            Inner::Tcp(s) => s.with_tcp(|t| {
+                t.set_read_timeout(timeout)?;
+                t.set_write_timeout(timeout)
+            }),
+            Inner::Unix(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut *self.0.borrow_mut() {
+            Inner::Tcp(s) => s.read(buf),
+            Inner::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut *self.0.borrow_mut() {
+            Inner::Tcp(s) => s.write(buf),
+            Inner::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut *self.0.borrow_mut() {
+            Inner::Tcp(s) => s.flush(),
+            Inner::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// STARTTLS on an inet listener: the `ssl` settings of protocol lmtp, as the login
+/// processes use them.
+struct TcpTls {
+    transport: Transport,
+    info: ConnInfo,
+    offered: bool,
+    /// The active TLS, described.
+    description: Option<String>,
+}
+
+impl StartTls for TcpTls {
+    fn offered(&self) -> bool {
+        self.offered && !self.active()
+    }
+
+    fn active(&self) -> bool {
+        matches!(&*self.transport.0.borrow(), Inner::Tcp(s) if s.is_tls())
+    }
+
+    fn description(&self) -> Option<String> {
+        self.description.clone()
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let tcp: TcpStream = match &*self.transport.0.borrow() {
+            Inner::Tcp(s) => s
+                .with_tcp(TcpStream::try_clone)
+                .map_err(|e| format!("dup() failed: {}", cote::errtext::os_error_text(&e)))?,
+            Inner::Unix(_) => return Err("TLS is not available on UNIX sockets".into()),
+        };
+        let deadline = Instant::now() + cote::lmtp::session::IDLE_TIMEOUT;
+        let stream =
+            start_tls(tcp, &self.info, TlsServer::get(), Some(deadline), "lmtp").map_err(|e| {
+                match e {
+                    cote::login::tls::TlsFailure::InitFailed => "TLS initialization failed".into(),
+                    cote::login::tls::TlsFailure::Timeout => "TLS handshaking timed out".into(),
+                    cote::login::tls::TlsFailure::Handshake(e) => format!("TLS handshaking: {e}"),
+                }
+            })?;
+        self.info.tls = true;
+        if let ClientStream::Tls(tls) = &stream {
+            self.description = Some(tls.borrow().description());
+        }
+        *self.transport.0.borrow_mut() = Inner::Tcp(stream);
+        self.transport
+            .set_timeouts(Some(cote::lmtp::session::IDLE_TIMEOUT))
+            .map_err(|e| cote::errtext::os_error_text(&e))
+    }
 }
 
 /// Looks recipients up in the userdb and delivers as each of them.
 struct UserDelivery<'a> {
     settings: &'a Settings<'a>,
+    /// `mail_temp_dir`: where large messages are spooled while they arrive.
+    temp_dir: PathBuf,
+    /// `lmtp_user_concurrency_limit` (when not 0).
+    slots: Option<ConcurrencySlots>,
     userdb_socket: PathBuf,
     userdb: Option<MasterClient>,
     /// The userdb's answer for each user looked up: its user name and fields.
@@ -100,7 +276,9 @@ struct UserDelivery<'a> {
 }
 
 impl Deliverer for UserDelivery<'_> {
-    fn lookup(&mut self, user: &str) -> Lookup {
+    type Claim = Option<Slot>;
+
+    fn lookup(&mut self, user: &str) -> Lookup<Option<Slot>> {
         if self.userdb.is_none() {
             match MasterClient::connect(&self.userdb_socket) {
                 Ok(c) => self.userdb = Some(c),
@@ -127,8 +305,20 @@ impl Deliverer for UserDelivery<'_> {
         };
         match reply {
             Ok(UserReply::User { user: name, fields }) => {
+                let claim = match &self.slots {
+                    None => None,
+                    // Counted by the user name the userdb gave, as Dovecot's anvil does.
+                    Some(slots) => match slots.claim(&name) {
+                        Ok(Some(slot)) => Some(slot),
+                        Ok(None) => return Lookup::TooManyDeliveries,
+                        Err(e) => {
+                            log::error!("lmtp_user_concurrency_limit: {e}");
+                            return Lookup::TempFail;
+                        }
+                    },
+                };
                 self.users.insert(user.to_string(), (name, fields));
-                Lookup::Found
+                Lookup::Found(claim)
             }
             Ok(UserReply::NotFound) => Lookup::NotFound,
             Ok(UserReply::Fail { reason }) => {
@@ -148,6 +338,10 @@ impl Deliverer for UserDelivery<'_> {
                 Lookup::TempFail
             }
         }
+    }
+
+    fn message_buffer(&mut self) -> MessageBuffer {
+        MessageBuffer::new(&self.temp_dir, "lmtp")
     }
 
     fn deliver(&mut self, rcpt: &Recipient, message: &[u8]) -> Delivered {
