@@ -48,7 +48,9 @@ pub fn create_mailbox(location: &MailLocation, storage_name: &str) -> Result<boo
     }
     let perms = parent_perms(location, dir)?;
     ops::mkdir_parents(dir, &perms)?;
-    for sub in ["cur", "new", "tmp"] {
+    // cur/ last: it is what says "a Maildir is here" (`is_maildir`), so a process that sees
+    // it while another is still creating the mailbox finds new/ and tmp/ too.
+    for sub in ["tmp", "new", "cur"] {
         match ops::mkdir(&dir.join(sub), &perms) {
             Err(e) if e.is_exists() => {}
             other => other?,
