@@ -62,6 +62,20 @@ impl Rng {
     pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
+
+    /// One of `weighted`'s items, each with the chance of its weight (out of their sum);
+    /// the list must not be empty.
+    pub fn pick_weighted<T: Copy>(&mut self, weighted: &[(T, u64)]) -> T {
+        let total: u64 = weighted.iter().map(|(_, w)| w).sum();
+        let mut roll = self.below(total);
+        for &(item, weight) in weighted {
+            if roll < weight {
+                return item;
+            }
+            roll -= weight;
+        }
+        weighted[weighted.len() - 1].0
+    }
 }
 
 /// Which sizes a corpus draws from.

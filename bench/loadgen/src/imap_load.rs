@@ -72,15 +72,7 @@ const MIX: &[(Op, u64)] = &[
 ];
 
 fn pick_op(rng: &mut Rng) -> Op {
-    let total: u64 = MIX.iter().map(|(_, w)| w).sum();
-    let mut roll = rng.below(total);
-    for &(op, weight) in MIX {
-        if roll < weight {
-            return op;
-        }
-        roll -= weight;
-    }
-    Op::FetchFlags
+    rng.pick_weighted(MIX)
 }
 
 /// Runs the mix with `clients` threads for `duration`; APPEND sources come from the corpus.

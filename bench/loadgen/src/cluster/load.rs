@@ -50,15 +50,7 @@ const MIX: &[(Op, u64)] = &[
 ];
 
 fn pick_op(rng: &mut Rng) -> Op {
-    let total: u64 = MIX.iter().map(|(_, w)| w).sum();
-    let mut roll = rng.below(total);
-    for &(op, weight) in MIX {
-        if roll < weight {
-            return op;
-        }
-        roll -= weight;
-    }
-    Op::Append
+    rng.pick_weighted(MIX)
 }
 
 /// Runs `workers` workers for `duration`, journals into `dir`, returns the stats.
