@@ -209,14 +209,7 @@ class Server:
         raise RuntimeError(f"{self.kind} did not listen within 30 s: {self.log_tail()}")
 
     def log_tail(self, lines=5):
-        text = ""
-        for name in ("stdout", "server.log"):
-            try:
-                with open(os.path.join(self.root, name), errors="replace") as f:
-                    text += f.read()
-            except OSError:
-                pass
-        return " | ".join(text.strip().splitlines()[-lines:])
+        return log_tail(self.root, lines)
 
     def unavailable_reason(self, proto):
         """Why nothing listens for a protocol, from the server's own log if it says."""
@@ -253,6 +246,18 @@ class Server:
                 pass
         self.proc.wait()
         self.out.close()
+
+
+def log_tail(root, lines=5):
+    """The last lines of a server's stdout and log under `root`, on one line."""
+    text = ""
+    for name in ("stdout", "server.log"):
+        try:
+            with open(os.path.join(root, name), errors="replace") as f:
+                text += f.read()
+        except OSError:
+            pass
+    return " | ".join(text.strip().splitlines()[-lines:])
 
 
 def group_members(pgid):

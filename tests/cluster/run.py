@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,26 +28,14 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SETUP = os.environ.get("SHAREDFS_SETUP", os.path.join(REPO, "..", "shared", "sharedfs-setup.sh"))
 MOUNTS = ["/mnt/g1", "/mnt/g2"]
+sys.path.insert(0, os.path.join(REPO, "bench"))
+from harness import can_connect, free_port, log_tail  # noqa: E402  (the bench's own helpers)
 MAIL_USER = "nobody"
 SKIP = 77
 
 
 def log(text):
     print(f"cluster: {text}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def can_connect(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def sharedfs(profile):
@@ -159,14 +146,7 @@ class Node:
         raise RuntimeError(f"{self.name} did not listen within 30 s: {self.log_tail()}")
 
     def log_tail(self, lines=6):
-        text = ""
-        for name in ("stdout", "server.log"):
-            try:
-                with open(os.path.join(self.root, name), errors="replace") as f:
-                    text += f.read()
-            except OSError:
-                pass
-        return " | ".join(text.strip().splitlines()[-lines:])
+        return log_tail(self.root, lines)
 
     def errors(self):
         """Error and panic lines of its log."""
