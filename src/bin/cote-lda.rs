@@ -358,21 +358,7 @@ fn deliver(
     message: &[u8],
     envelope: &Envelope,
 ) -> Result<(), Exit> {
-    let info = MailUserInfo {
-        username: vars.user.clone(),
-        home: vars.home.clone(),
-        uid: vars.uid,
-        gid: vars.gid,
-        mail: fields
-            .iter()
-            .find(|(k, _)| k == "mail")
-            .map(|(_, v)| v.clone()),
-        service: "lda".into(),
-        session: None,
-        local_ip: None,
-        remote_ip: None,
-        userdb_fields: Some(fields.to_vec()),
-    };
+    let info = MailUserInfo::from_vars(&vars, fields);
     let mut user = MailUser::new(settings, info).map_err(|e| {
         fail(
             EX_TEMPFAIL,

@@ -38,6 +38,30 @@ pub struct MailUserInfo {
     pub userdb_fields: Option<Vec<(String, String)>>,
 }
 
+impl MailUserInfo {
+    /// Who a delivery's user is (LMTP, the LDA): their mail variables and userdb fields.
+    pub fn from_vars(
+        vars: &crate::config::var_expand::MailUserVars,
+        fields: &[(String, String)],
+    ) -> MailUserInfo {
+        MailUserInfo {
+            username: vars.user.clone(),
+            home: vars.home.clone(),
+            uid: vars.uid,
+            gid: vars.gid,
+            mail: fields
+                .iter()
+                .find(|(k, _)| k == "mail")
+                .map(|(_, v)| v.clone()),
+            service: vars.service.clone(),
+            session: vars.session.clone(),
+            local_ip: vars.local_ip.clone(),
+            remote_ip: vars.remote_ip.clone(),
+            userdb_fields: Some(fields.to_vec()),
+        }
+    }
+}
+
 /// What LIST asks for besides the patterns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ListOptions {

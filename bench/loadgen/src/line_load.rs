@@ -54,6 +54,26 @@ impl LineConn {
         }
     }
 
+    /// POP3: the greeting, USER and PASS.
+    pub(crate) fn pop3_login(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
+        self.ok("greeting")?;
+        self.send(&format!("USER {user}"))?;
+        self.ok("USER")?;
+        self.send(&format!("PASS {password}"))?;
+        self.ok("PASS")?;
+        Ok(())
+    }
+
+    /// POP3 STAT: how many messages the mailbox holds.
+    pub(crate) fn pop3_stat(&mut self) -> Result<u32, ClientError> {
+        self.send("STAT")?;
+        let stat = self.ok("STAT")?;
+        stat.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| wrong(format!("STAT: {stat}")))
+    }
+
     /// SMTP/LMTP: one reply (possibly multi-line) whose code must start with `class`.
     pub(crate) fn reply(&mut self, command: &str, class: char) -> Result<String, ClientError> {
         loop {
@@ -107,19 +127,9 @@ fn pop3_session(
 ) -> Result<u32, ClientError> {
     let begin = Instant::now();
     let mut conn = LineConn::connect(&target.addr, target.timeout)?;
-    conn.ok("greeting")?;
-    conn.send(&format!("USER {user}"))?;
-    conn.ok("USER")?;
-    conn.send(&format!("PASS {}", target.password))?;
-    conn.ok("PASS")?;
+    conn.pop3_login(user, &target.password)?;
     stats.ok("LOGIN", begin.elapsed());
-    conn.send("STAT")?;
-    let stat = conn.ok("STAT")?;
-    let count: u32 = stat
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| wrong(format!("STAT: {stat}")))?;
+    let count = conn.pop3_stat()?;
     for n in 1..=count {
         if Instant::now() >= deadline {
             break;

@@ -476,21 +476,7 @@ fn save_as_user(
         Ok(prefix) => cote::log::set_prefix(&prefix),
         Err(e) => log::error!("Failed to expand mail_log_prefix: {e}"),
     }
-    let info = MailUserInfo {
-        username: vars.user.clone(),
-        home: vars.home.clone(),
-        uid: vars.uid,
-        gid: vars.gid,
-        mail: fields
-            .iter()
-            .find(|(k, _)| k == "mail")
-            .map(|(_, v)| v.clone()),
-        service: "lmtp".into(),
-        session: vars.session.clone(),
-        local_ip: vars.local_ip.clone(),
-        remote_ip: vars.remote_ip.clone(),
-        userdb_fields: Some(fields.to_vec()),
-    };
+    let info = MailUserInfo::from_vars(&vars, fields);
     let mut user = match MailUser::new(settings, info) {
         Ok(u) => u,
         Err(e) => return failure(&e, settings),

@@ -613,18 +613,8 @@ impl Worker {
     /// A POP3 session: RETR up to four messages, DELE most of them, QUIT.
     fn pop3(&mut self, node: usize) -> Result<(), Failure> {
         let mut conn = LineConn::connect(&self.cluster.nodes[node].pop3, self.cluster.timeout)?;
-        conn.ok("greeting")?;
-        conn.send(&format!("USER {}", self.user))?;
-        conn.ok("USER")?;
-        conn.send(&format!("PASS {}", self.cluster.password))?;
-        conn.ok("PASS")?;
-        conn.send("STAT")?;
-        let stat = conn.ok("STAT")?;
-        let count: u32 = stat
-            .split_whitespace()
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| wrong(format!("STAT: {stat}")))?;
+        conn.pop3_login(&self.user, &self.cluster.password)?;
+        let count = conn.pop3_stat()?;
         let mut seen = Vec::new();
         let mut deleted = Vec::new();
         let take = count.min(4);
