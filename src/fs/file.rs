@@ -51,6 +51,44 @@ impl FsFile {
         Ok(file)
     }
 
+    /// Like [`FsFile::create_excl`], but the name appears already holding `content`: the file
+    /// is made unnamed (`O_TMPFILE`), filled, then linked in, so a crash can never leave an
+    /// empty file under `path` (an empty dotlock names no holder and blocks everyone until it
+    /// is stale). Where the filesystem has no `O_TMPFILE` (NFS, most FUSE) it is created, then
+    /// filled, as Dovecot does. `sync` fdatasyncs the content before the name appears.
+    /// Content that cannot be written (a full disk) is logged and the file is left empty
+    /// rather than half-filled: the name is still created, as Dovecot creates a lock it could
+    /// not fill, because refusing it would refuse the expunge that frees the disk.
+    pub fn create_excl_filled(
+        path: &Path,
+        perms: &CreatePerms,
+        content: &[u8],
+        sync: bool,
+    ) -> FsResult<FsFile> {
+        if let Some(file) = create_linked_tmpfile(path, perms, content, sync)? {
+            return Ok(file);
+        }
+        let file = FsFile::create_excl(path, perms)?;
+        file.fill(content, sync)?;
+        Ok(file)
+    }
+
+    /// [`FsFile::create_excl_filled`]'s write: all of `content` or, on failure, nothing.
+    fn fill(&self, content: &[u8], sync: bool) -> FsResult<()> {
+        let written = self.write_all_at(content, 0).and_then(|()| {
+            if sync {
+                self.sync_data_now()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            log::error!("{e}");
+            self.set_len(0)?;
+        }
+        Ok(())
+    }
+
     /// Opens `path` for reading and writing, creating it (mode and group from `perms`) if
     /// missing; an existing file keeps its contents.
     pub fn open_or_create(path: &Path, perms: &CreatePerms) -> FsResult<FsFile> {
@@ -237,6 +275,62 @@ impl FsFile {
     }
 }
 
+/// [`FsFile::create_excl_filled`] through `O_TMPFILE` and `linkat()`; `None` where the
+/// filesystem (or a missing `/proc`) does not allow it.
+fn create_linked_tmpfile(
+    path: &Path,
+    perms: &CreatePerms,
+    content: &[u8],
+    sync: bool,
+) -> FsResult<Option<FsFile>> {
+    use std::os::fd::AsRawFd;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let unnamed = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(perms.file_mode)
+        .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(dir);
+    let file = match unnamed {
+        Ok(file) => FsFile {
+            file,
+            path: path.to_path_buf(),
+        },
+        Err(e) if tmpfile_unsupported(&e) => return Ok(None),
+        Err(e) => return Err(FsError::io(FsOp::Create, path, e)),
+    };
+    file.fill(content, sync)?;
+    file.apply_perms(perms)?;
+    // linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc link works for anyone.
+    let proc_path = PathBuf::from(format!("/proc/self/fd/{}", file.file.as_raw_fd()));
+    match nix::unistd::linkat(
+        nix::fcntl::AT_FDCWD,
+        &proc_path,
+        nix::fcntl::AT_FDCWD,
+        path,
+        nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+    ) {
+        Ok(()) => Ok(Some(file)),
+        Err(nix::errno::Errno::ENOENT) if !Path::new("/proc/self/fd").exists() => Ok(None),
+        Err(e) => Err(FsError::io2(
+            FsOp::Link,
+            &proc_path,
+            path,
+            io::Error::from_raw_os_error(e as i32),
+        )),
+    }
+}
+
+fn tmpfile_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL) | Some(libc::ENOSYS)
+    )
+}
+
 fn open_with(path: &Path, op: FsOp, options: &OpenOptions) -> FsResult<FsFile> {
     let mut options = options.clone();
     options.custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY);
@@ -250,7 +344,7 @@ fn open_with(path: &Path, op: FsOp, options: &OpenOptions) -> FsResult<FsFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[test]
     fn positioned_io_and_exact_modes() {
@@ -297,5 +391,24 @@ mod tests {
         let _guard = estale::inject_estale(100);
         let err = FsFile::open_read(&path).unwrap_err();
         assert!(err.is_stale(), "{err}");
+    }
+
+    #[test]
+    fn created_filled_or_refused_when_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let perms = CreatePerms {
+            file_mode: 0o640,
+            ..CreatePerms::default()
+        };
+        let f = FsFile::create_excl_filled(&path, &perms, b"42:host", true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"42:host");
+        assert_eq!(f.metadata().unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(f.metadata().unwrap().nlink(), 1);
+        let taken = FsFile::create_excl_filled(&path, &perms, b"43:host", false).unwrap_err();
+        assert!(taken.is_exists(), "{taken}");
+        assert_eq!(fs::read(&path).unwrap(), b"42:host");
+        // Nothing unnamed or temporary is left beside it.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

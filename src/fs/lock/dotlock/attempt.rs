@@ -240,14 +240,24 @@ impl<'a> Attempt<'a> {
     }
 
     fn try_create_excl(&mut self, write_pid: bool) -> FsResult<bool> {
-        let file = match FsFile::create_excl(&self.lock_path, &self.lock_perms()) {
+        let perms = self.lock_perms();
+        let created = if write_pid {
+            // The pid goes in with the name: a holder killed right after creating the lock
+            // must not leave an empty one that only the stale timeout clears.
+            FsFile::create_excl_filled(
+                &self.lock_path,
+                &perms,
+                lock_content()?.as_bytes(),
+                self.set.nfs_flush,
+            )
+        } else {
+            FsFile::create_excl(&self.lock_path, &perms)
+        };
+        let file = match created {
             Ok(file) => file,
             Err(e) if e.is_exists() => return Ok(false),
             Err(e) => return Err(e),
         };
-        if write_pid {
-            write_pid_to(&file, self.set.nfs_flush)?;
-        }
         self.fd = Some(file);
         Ok(true)
     }
@@ -256,10 +266,17 @@ impl<'a> Attempt<'a> {
         match &self.temp_path {
             None => {
                 let temp = self.temp_name()?;
-                let file = FsFile::create_excl(&temp, &self.lock_perms())?;
-                if write_pid {
-                    write_pid_to(&file, self.set.nfs_flush)?;
-                }
+                let perms = self.lock_perms();
+                let file = if write_pid {
+                    FsFile::create_excl_filled(
+                        &temp,
+                        &perms,
+                        lock_content()?.as_bytes(),
+                        self.set.nfs_flush,
+                    )?
+                } else {
+                    FsFile::create_excl(&temp, &perms)?
+                };
                 self.fd = Some(file);
                 self.temp_path = Some(temp);
             }
@@ -347,20 +364,9 @@ fn link_counting(temp: &Path, lock: &Path) -> FsResult<()> {
     }
 }
 
-/// Writes `<pid>:<host>`; on failure leaves the file empty, as Dovecot does.
-fn write_pid_to(file: &FsFile, nfs_flush: bool) -> FsResult<()> {
-    let content = format!("{}:{}", std::process::id(), crate::fs::hostname()?);
-    let written = file.write_all_at(content.as_bytes(), 0).and_then(|()| {
-        if nfs_flush {
-            file.sync_data_now()
-        } else {
-            Ok(())
-        }
-    });
-    if written.is_err() {
-        file.set_len(0)?;
-    }
-    Ok(())
+/// A lock's content: `<pid>:<host>`.
+fn lock_content() -> FsResult<String> {
+    Ok(format!("{}:{}", std::process::id(), crate::fs::hostname()?))
 }
 
 /// `pid:host` of a lock's content (a trailing newline tolerated).
