@@ -234,6 +234,20 @@ impl FsFile {
             .map_err(|e| FsError::io(FsOp::Fsync, &self.path, e))
     }
 
+    /// Drops the clean cached pages of the file (`posix_fadvise(DONTNEED)`), so the next read
+    /// asks the file server. Advice only: a failure changes nothing but freshness.
+    pub fn drop_cached_pages(&self) {
+        use std::os::fd::AsFd;
+        if let Err(e) = nix::fcntl::posix_fadvise(
+            self.file.as_fd(),
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        ) {
+            log::debug!("posix_fadvise({}, DONTNEED): {e}", self.path.display());
+        }
+    }
+
     /// `fdatasync()` regardless of policy (also the NFS write-cache flush).
     pub fn sync_data_now(&self) -> FsResult<()> {
         self.file

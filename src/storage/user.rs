@@ -16,7 +16,7 @@ use crate::storage::api::{
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::list::glob::Glob;
 use crate::storage::list::MaildirList;
-use crate::storage::location::{self, FsProbe, LocationOwner};
+use crate::storage::location::{self, FsProbe, LocationOwner, MailLocation};
 use crate::storage::namespace::{self, ListMode, Namespace, NamespaceConfig};
 use crate::storage::settings::StorageSettings;
 
@@ -159,7 +159,10 @@ impl MailUser {
         namespace::check(&namespaces)?;
         let lists = namespaces
             .into_iter()
-            .map(|ns| MaildirList::new(ns, settings.clone()))
+            .map(|ns| {
+                let settings = settings.for_location(&ns.location);
+                MaildirList::new(ns, settings)
+            })
             .collect();
         Ok(MailUser {
             info,
@@ -174,6 +177,11 @@ impl MailUser {
 
     pub fn settings(&self) -> &StorageSettings {
         &self.settings
+    }
+
+    /// The settings that apply to files of `location` (see [`StorageSettings::for_location`]).
+    pub fn settings_at(&self, location: &MailLocation) -> Arc<StorageSettings> {
+        self.settings.for_location(location)
     }
 
     pub fn namespaces(&self) -> Vec<&Namespace> {
