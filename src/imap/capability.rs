@@ -95,6 +95,15 @@ pub fn postlogin_capability(
     caps
 }
 
+/// Adds one capability a plugin offers (Dovecot's `client_add_capability`): at the end,
+/// unless `imap_capability` replaces the list.
+pub fn add_capability(caps: &mut String, imap_capability: &str, name: &str) {
+    if imap_capability.is_empty() || imap_capability.starts_with('+') {
+        caps.push(' ');
+        caps.push_str(name);
+    }
+}
+
 /// The capability list sent in the greeting and for CAPABILITY before login.
 pub fn prelogin_capability(inputs: &CapabilityInputs) -> String {
     let mut caps = base_list(

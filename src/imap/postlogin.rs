@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::config::var_expand::{self, Layered, Vars};
 use crate::config::Settings;
-use crate::imap::capability::postlogin_capability;
+use crate::imap::capability::{add_capability, postlogin_capability};
 use crate::imap::session::{Disconnect, Session, SessionSettings, SessionStats, WaitInput, Wake};
 use crate::imap::storage_session::StorageSession;
 use crate::net::counted::Prefixed;
@@ -152,6 +152,13 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
         settings.imap_literal_minus,
         mail.has_special_use_mailboxes(),
     );
+    if session_settings.compress_level.is_some() {
+        add_capability(
+            &mut session_settings.capability,
+            &settings.imap_capability,
+            crate::imap::session::COMPRESS_CAPABILITY,
+        );
+    }
     let input = Prefixed::new(input, reader);
     let mut session = Session::new(&mut mail, input, writer, &session_settings);
     let capability = session_settings.capability.clone();
