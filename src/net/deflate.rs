@@ -299,6 +299,29 @@ mod tests {
         assert!(!r.has_pending());
     }
 
+    /// A peer whose bytes arrive one at a time (blocks split anywhere).
+    struct Trickle(Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn input_split_at_every_byte() {
+        let text: Vec<u8> = (0..5000u32)
+            .flat_map(|i| format!("a{i} NOOP\r\n").into_bytes())
+            .collect();
+        let compressed = deflate_all(&[&text[..100], &text[100..]]);
+        let mut r = InflateReader::new(Trickle(Cursor::new(compressed)));
+        r.start(Vec::new());
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert_eq!(out, text);
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let mut r = InflateReader::new(Cursor::new(vec![0xffu8; 64]));
