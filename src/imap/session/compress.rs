@@ -109,3 +109,33 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn level(text: &str) -> Option<u32> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dovecot.conf");
+        std::fs::write(&path, text).unwrap();
+        compress_level(&Config::load(&path).unwrap().global())
+    }
+
+    #[test]
+    fn switched_on_by_imap_zlib_only() {
+        assert_eq!(level(""), None);
+        // `zlib` is the storage plugin (compressed mail files), not COMPRESS.
+        assert_eq!(level("mail_plugins = zlib\n"), None);
+        assert_eq!(level("mail_plugins = zlib imap_zlib\n"), Some(6));
+        assert_eq!(
+            level("mail_plugins = imap_zlib\nplugin {\n  imap_compress_deflate_level = 1\n}\n"),
+            Some(1)
+        );
+        // Out of range: the default, as Dovecot (which logs the error).
+        assert_eq!(
+            level("mail_plugins = imap_zlib\nplugin {\n  imap_compress_deflate_level = 10\n}\n"),
+            Some(6)
+        );
+    }
+}
