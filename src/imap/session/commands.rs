@@ -48,6 +48,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::Enable(names) => self.enable(&names),
             Command::Namespace => self.namespace(),
             Command::Idle => self.idle(),
+            Command::Compress(mechanism) => self.compress(&mechanism),
             Command::Select(select) => self.select(select),
             Command::Create(mailbox) => Ok(match self.mail.create(&mailbox) {
                 Ok(()) => Reply::ok("Create completed."),
