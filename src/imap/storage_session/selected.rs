@@ -180,13 +180,13 @@ impl Selected {
         let first_new = uids.partition_point(|&uid| uid <= self.known_max);
         for &uid in &uids[first_new..] {
             out.new.push(uid);
+            out.last_uid = out.last_uid.max(uid);
             if seqs.is_recent(uid) {
                 out.new_recent.insert(uid);
             }
         }
         if let Some(&last) = uids.last() {
             self.known_max = self.known_max.max(last);
-            out.last_uid = out.last_uid.max(last);
         }
         Ok(out)
     }
