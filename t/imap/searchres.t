@@ -89,6 +89,19 @@ S: b5 OK Search completed ({*} secs).
 C: b6 SEARCH $
 S: * SEARCH 2 4 5 8
 S: b6 OK Search completed ({*} secs).
+# With PARTIAL: MIN's and the range; with COUNT too, all of them.
+C: b6a SEARCH RETURN (SAVE MIN PARTIAL 3:4) ALL
+S: * ESEARCH (TAG "b6a") MIN 1 PARTIAL (3:4 3:4)
+S: b6a OK Search completed ({*} secs).
+C: b6b SEARCH $
+S: * SEARCH 1 3 4
+S: b6b OK Search completed ({*} secs).
+C: b6c SEARCH RETURN (SAVE COUNT PARTIAL 1:1) FLAGGED
+S: * ESEARCH (TAG "b6c") PARTIAL (1:1 2) COUNT 4
+S: b6c OK Search completed ({*} secs).
+C: b6d SEARCH $
+S: * SEARCH 2 4 5 8
+S: b6d OK Search completed ({*} secs).
 
 # A search that uses `$` and saves: `$` is read before it is replaced.
 C: b7 SEARCH RETURN (SAVE) $ ANSWERED

@@ -98,37 +98,41 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         uses_modseq: bool,
         id: &dyn Fn(&Found) -> u32,
     ) -> Step {
+        // Which results SAVE keeps and MODSEQ reports, as Dovecot decides: MIN's and MAX's
+        // always; then all of them with ALL, those in range with PARTIAL (all for SAVE when
+        // COUNT is asked too), all with COUNT, none more with MIN/MAX alone, all with SAVE
+        // alone.
         let in_partial = |i: usize| {
             ret.partial
-                .is_none_or(|(first, last)| (first as usize..=last as usize).contains(&(i + 1)))
+                .is_some_and(|(first, last)| (first as usize..=last as usize).contains(&(i + 1)))
         };
-        // What MIN/MAX alone, or PARTIAL, reduce the result to (for SAVE and MODSEQ).
-        let only_min_max = (ret.min || ret.max) && !ret.all && !ret.count && ret.partial.is_none();
-        let mut kept: Vec<&Found> = Vec::new();
+        let mut saved = Vec::new();
+        let mut highest_modseq = None;
         for (i, f) in found.iter().enumerate() {
-            let keep = if only_min_max {
-                (ret.min && i == 0) || (ret.max && i + 1 == found.len())
-            } else if ret.partial.is_some() && !(ret.count && ret.save) {
-                in_partial(i)
-            } else {
-                true
-            };
-            if keep {
-                kept.push(f);
+            let counted = (ret.min && i == 0)
+                || (ret.max && i + 1 == found.len())
+                || if ret.all {
+                    true
+                } else if ret.partial.is_some() {
+                    in_partial(i)
+                } else {
+                    ret.count || !(ret.min || ret.max)
+                };
+            if counted || (ret.partial.is_some() && ret.count && ret.save) {
+                saved.push(f.uid);
+            }
+            if counted {
+                highest_modseq = highest_modseq.max(Some(f.modseq));
             }
         }
         if ret.save {
-            self.saved_result = Some(kept.iter().map(|f| f.uid).collect());
+            self.saved_result = Some(saved.into_iter().collect());
         }
         if !ret.sends_esearch() {
             return Ok(());
         }
         let ids: Vec<u32> = found.iter().map(id).collect();
-        let modseq = if uses_modseq {
-            kept.iter().map(|f| f.modseq).max()
-        } else {
-            None
-        };
+        let modseq = highest_modseq.filter(|_| uses_modseq);
         let line = esearch_response(&self.current.tag, uid, ret, &ids, modseq);
         self.line(&line)
     }
