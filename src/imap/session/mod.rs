@@ -25,6 +25,7 @@ mod fetch;
 mod idle;
 mod input;
 mod search;
+mod sort;
 mod stats;
 mod view;
 

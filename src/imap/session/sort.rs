@@ -1,0 +1,152 @@
+//! SORT and THREAD: the search, then the messages found ordered ([`crate::imap::sort`]) or
+//! threaded ([`crate::imap::thread`]), answered as Dovecot answers.
+
+use std::io::{Read, Write};
+
+use super::{Reply, Session, Step, WaitInput};
+use crate::imap::localtime::{now, utc_offset_minutes};
+use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage, MailSession};
+use crate::imap::parser::search::SearchKey;
+use crate::imap::parser::sort::{Sort, Thread};
+use crate::imap::response::Code;
+use crate::imap::search_eval::{Program, SearchEnv};
+use crate::imap::sort::{header_value, sent_or_received_date, sort_rows, sort_value, SortRow};
+use crate::imap::thread::{thread_response, threads, ThreadMessage};
+
+/// What the search found: one value per message, in sequence order.
+struct Found<T> {
+    items: Vec<T>,
+    /// A message was expunged by another session while it was read (`[EXPUNGEISSUED]`).
+    lost: bool,
+}
+
+impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
+    /// Runs `program` over the selected mailbox; `read` takes what is needed from each
+    /// matching message (with its sequence number) while it is open.
+    fn search_and_read<T>(
+        &mut self,
+        program: &[SearchKey],
+        mut read: impl FnMut(&mut S::Message<'_>, u32) -> Result<T, MailError>,
+    ) -> Result<Found<T>, MailError> {
+        self.current.hold_expunges = program.iter().any(SearchKey::uses_sets);
+        let uids = self
+            .view
+            .as_ref()
+            .map(|v| v.uids.clone())
+            .unwrap_or_default();
+        let saved = self.saved_result.clone();
+        let offset = |ts: i64| utc_offset_minutes(ts);
+        let env = SearchEnv {
+            now: now(),
+            uids: &uids,
+            saved: saved.as_ref(),
+            utc_offset: &offset,
+        };
+        let program = Program::new(program, &env);
+        let mut found = Found {
+            items: Vec::new(),
+            lost: false,
+        };
+        for (i, &uid) in uids.iter().enumerate() {
+            let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
+            let result = self.mail.message(uid).and_then(|mut message| {
+                if !program.matches(&mut message, recent, &env)? {
+                    return Ok(None);
+                }
+                read(&mut message, i as u32 + 1).map(Some)
+            });
+            match result {
+                Ok(Some(item)) => found.items.push(item),
+                Ok(None) => {}
+                Err(e) if e.kind == MailErrorKind::Expunged => found.lost = true,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
+
+    pub(super) fn sort(&mut self, sort: &Sort) -> Step<Reply> {
+        let uses_modseq = sort.program.iter().any(SearchKey::uses_modseq);
+        if uses_modseq {
+            self.enable_condstore()?;
+        }
+        if sort.returns.is_some() {
+            return Ok(Reply::no(
+                Some(Code::Cannot),
+                "SORT RETURN (ESORT) is not supported by this build of cote yet.",
+            ));
+        }
+        let criteria = &sort.criteria;
+        let found = self.search_and_read(&sort.program, |message, seq| {
+            let values = criteria
+                .iter()
+                .map(|&(key, _)| sort_value(message, key))
+                .collect::<Result<Vec<_>, _>>()?;
+            let modseq = if uses_modseq { message.modseq()? } else { 0 };
+            let row = SortRow {
+                seq,
+                uid: message.uid(),
+                values,
+            };
+            Ok((row, modseq))
+        });
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => return Ok(Reply::mail_error(&e, false)),
+        };
+        let highest_modseq = found.items.iter().map(|(_, m)| *m).max();
+        let mut rows: Vec<SortRow> = found.items.into_iter().map(|(row, _)| row).collect();
+        sort_rows(&mut rows, criteria);
+        let mut line = String::from("* SORT");
+        for row in &rows {
+            let id = if sort.uid { row.uid } else { row.seq };
+            line.push_str(&format!(" {id}"));
+        }
+        if let (true, Some(max)) = (uses_modseq, highest_modseq) {
+            line.push_str(&format!(" (MODSEQ {max})"));
+        }
+        self.line(line.as_bytes())?;
+        Ok(completed("Sort completed.", found.lost))
+    }
+
+    pub(super) fn thread(&mut self, thread: &Thread) -> Step<Reply> {
+        let found = self.search_and_read(&thread.program, |message, seq| {
+            let item = ThreadMessage {
+                uid: message.uid(),
+                message_id: header_value(message, "Message-ID")?,
+                references: header_value(message, "References")?,
+                in_reply_to: header_value(message, "In-Reply-To")?,
+                subject: header_value(message, "Subject")?,
+                date: sent_or_received_date(message)?,
+            };
+            Ok((item, seq))
+        });
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => return Ok(Reply::mail_error(&e, false)),
+        };
+        let seq_of: std::collections::HashMap<u32, u32> =
+            found.items.iter().map(|(m, seq)| (m.uid, *seq)).collect();
+        let messages: Vec<ThreadMessage> = found.items.into_iter().map(|(m, _)| m).collect();
+        let tree = threads(thread.algorithm, &messages);
+        let number = |uid: u32| {
+            if thread.uid {
+                uid
+            } else {
+                seq_of.get(&uid).copied().unwrap_or(0)
+            }
+        };
+        let line = thread_response(&tree, &number);
+        self.line(line.as_bytes())?;
+        Ok(completed("Thread completed.", found.lost))
+    }
+}
+
+/// The tagged OK, with `[EXPUNGEISSUED]` when a message vanished while it was read.
+fn completed(text: &str, lost: bool) -> Reply {
+    if lost {
+        Reply::ok_with(Code::ExpungeIssued, text)
+    } else {
+        Reply::ok(text)
+    }
+}
