@@ -20,10 +20,13 @@ use crate::imap::parser::search::ThreadAlgorithm;
 use crate::mail::base_subject::base_subject;
 use crate::mail::message_id::MessageIds;
 
-/// What threading needs of one message the search found.
+/// What threading needs of one message of the mailbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ThreadMessage {
     pub uid: u32,
+    /// The search found it (only those are threaded; the others' IDs still count in the
+    /// numbering of nodes, as in Dovecot's string map of the whole mailbox).
+    pub matched: bool,
     /// The raw values of the first Message-ID, References, In-Reply-To and Subject headers.
     pub message_id: Option<Vec<u8>>,
     pub references: Option<Vec<u8>>,
@@ -40,10 +43,13 @@ pub struct ThreadNode {
     pub children: Vec<ThreadNode>,
 }
 
-/// The threads of `messages` (in UID order), by UID.
+/// The threads of the matched `messages` (all of the mailbox's, in UID order), by UID.
 pub fn threads(algorithm: ThreadAlgorithm, messages: &[ThreadMessage]) -> Vec<ThreadNode> {
     match algorithm {
-        ThreadAlgorithm::OrderedSubject => ordered_subject(messages),
+        ThreadAlgorithm::OrderedSubject => {
+            let matched: Vec<&ThreadMessage> = messages.iter().filter(|m| m.matched).collect();
+            ordered_subject(&matched)
+        }
         ThreadAlgorithm::References => Finish::new(messages).references(),
         ThreadAlgorithm::Refs => Finish::new(messages).refs(),
     }
@@ -84,10 +90,10 @@ fn write_nodes(out: &mut String, nodes: &[ThreadNode], root: bool, number: &dyn 
 /// ORDEREDSUBJECT: messages sorted by base subject, date and number; each run of one base
 /// subject a thread (its first message the parent of the others), threads ordered by their
 /// first message's date.
-fn ordered_subject(messages: &[ThreadMessage]) -> Vec<ThreadNode> {
+fn ordered_subject(messages: &[&ThreadMessage]) -> Vec<ThreadNode> {
     let mut sorted: Vec<(Vec<u8>, &ThreadMessage)> = messages
         .iter()
-        .map(|m| {
+        .map(|&m| {
             let subject = m
                 .subject
                 .as_deref()
@@ -228,7 +234,9 @@ fn build_links(messages: &[ThreadMessage]) -> Links {
                 references.push(number(Some(r)));
             }
         }
-        entries.push((m.uid, id, references));
+        if m.matched {
+            entries.push((m.uid, id, references));
+        }
     }
     let mut links = Links {
         nodes: vec![Node::default(); next],
@@ -286,7 +294,11 @@ impl<'a> Finish<'a> {
         let count = links.nodes.len();
         let mut finish = Finish {
             links,
-            messages: messages.iter().map(|m| (m.uid, m)).collect(),
+            messages: messages
+                .iter()
+                .filter(|m| m.matched)
+                .map(|m| (m.uid, m))
+                .collect(),
             shadows: vec![Shadow::default(); count + 1],
             roots: Vec::new(),
             next_new_root: count + 1,
@@ -567,6 +579,7 @@ mod tests {
         let opt = |s: &str| (!s.is_empty()).then(|| s.as_bytes().to_vec());
         ThreadMessage {
             uid,
+            matched: true,
             message_id: opt(id),
             references: opt(refs),
             in_reply_to: None,

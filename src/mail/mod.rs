@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod base_subject;
+mod casemap_table;
 pub mod codec;
 pub mod date;
 pub mod decode;

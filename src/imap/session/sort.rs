@@ -22,11 +22,13 @@ struct Found<T> {
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     /// Runs `program` over the selected mailbox; `read` takes what is needed from each
-    /// matching message (with its sequence number) while it is open.
+    /// matching message (with its sequence number, and `true`) while it is open, and from
+    /// the others too (with `false`) when `read_all`.
     fn search_and_read<T>(
         &mut self,
         program: &[SearchKey],
-        mut read: impl FnMut(&mut S::Message<'_>, u32) -> Result<T, MailError>,
+        read_all: bool,
+        mut read: impl FnMut(&mut S::Message<'_>, u32, bool) -> Result<T, MailError>,
     ) -> Result<Found<T>, MailError> {
         self.current.hold_expunges = program.iter().any(SearchKey::uses_sets);
         let uids = self
@@ -50,10 +52,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         for (i, &uid) in uids.iter().enumerate() {
             let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
             let result = self.mail.message(uid).and_then(|mut message| {
-                if !program.matches(&mut message, recent, &env)? {
+                let matched = program.matches(&mut message, recent, &env)?;
+                if !matched && !read_all {
                     return Ok(None);
                 }
-                read(&mut message, i as u32 + 1).map(Some)
+                read(&mut message, i as u32 + 1, matched).map(Some)
             });
             match result {
                 Ok(Some(item)) => found.items.push(item),
@@ -77,7 +80,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             ));
         }
         let criteria = &sort.criteria;
-        let found = self.search_and_read(&sort.program, |message, seq| {
+        let found = self.search_and_read(&sort.program, false, |message, seq, _| {
             let values = criteria
                 .iter()
                 .map(|&(key, _)| sort_value(message, key))
@@ -110,15 +113,21 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     }
 
     pub(super) fn thread(&mut self, thread: &Thread) -> Step<Reply> {
-        let found = self.search_and_read(&thread.program, |message, seq| {
-            let item = ThreadMessage {
+        // Every message's IDs count (see ThreadMessage::matched); subjects and dates are
+        // needed of the matched ones only.
+        let found = self.search_and_read(&thread.program, true, |message, seq, matched| {
+            let mut item = ThreadMessage {
                 uid: message.uid(),
+                matched,
                 message_id: header_value(message, "Message-ID")?,
                 references: header_value(message, "References")?,
                 in_reply_to: header_value(message, "In-Reply-To")?,
-                subject: header_value(message, "Subject")?,
-                date: sent_or_received_date(message)?,
+                ..ThreadMessage::default()
             };
+            if matched {
+                item.subject = header_value(message, "Subject")?;
+                item.date = sent_or_received_date(message)?;
+            }
             Ok((item, seq))
         });
         let found = match found {
