@@ -169,7 +169,8 @@ fn openssl_s_client_starttls() {
     // s_client asks CAPABILITY before STARTTLS, so the new list comes untagged.
     assert!(
         text.contains(
-            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
+            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
+             THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND UNSELECT \
              CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+\r\na OK Logged in\r\n"
         ) && text.contains("b OK NOOP completed (")
             && text.contains("c OK Logout completed ("),

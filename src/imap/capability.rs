@@ -9,11 +9,12 @@ use crate::net::SslMode;
 pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
 
 /// The post-login list: Dovecot 2.3's `CAPABILITY_STRING` in its order, with only what
-/// cote implements end to end. Left out until they work (issue 10): SORT, SORT=DISPLAY,
-/// THREAD=*, URL-PARTIAL, CATENATE, I18NLEVEL=1, CONDSTORE, QRESYNC, ESEARCH, ESORT,
-/// SEARCHRES, WITHIN, CONTEXT=SEARCH, BINARY, SNIPPET=FUZZY, PREVIEW=FUZZY, PREVIEW,
-/// STATUS=SIZE, SAVEDATE (and NOTIFY, which Dovecot adds with mailbox list indexes).
+/// cote implements end to end. Left out until they work (issue 10): URL-PARTIAL, CATENATE,
+/// I18NLEVEL=1, CONDSTORE, QRESYNC, ESEARCH, ESORT, SEARCHRES, WITHIN, CONTEXT=SEARCH,
+/// BINARY, SNIPPET=FUZZY, PREVIEW=FUZZY, PREVIEW, STATUS=SIZE, SAVEDATE (and NOTIFY, which
+/// Dovecot adds with mailbox list indexes).
 pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE \
+SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT \
 MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE";
 
 pub use crate::login::SaslMech;
@@ -274,7 +275,8 @@ mod tests {
 
     #[test]
     fn postlogin_list_follows_imap_capability() {
-        let base = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
+        let base = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
+                    THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND UNSELECT \
                     CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE";
         assert_eq!(
             postlogin_capability("", false, false),

@@ -130,6 +130,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
             Ok((item, seq))
         });
+        // Unlike SEARCH and SORT, Dovecot's UID THREAD reports expunges even after a
+        // sequence set.
+        self.current.hold_expunges = false;
         let found = match found {
             Ok(found) => found,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
