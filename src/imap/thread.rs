@@ -36,15 +36,40 @@ pub struct ThreadMessage {
     pub date: i64,
 }
 
-/// A message in the answer: its number (UID; 0 for a dummy) and its children.
+/// The threads found, as an arena: a thread may be as deep as the mailbox is long, so
+/// nothing here (building, writing, dropping) recurses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Threads {
+    nodes: Vec<TreeNode>,
+    roots: Vec<usize>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThreadNode {
-    pub id: u32,
-    pub children: Vec<ThreadNode>,
+struct TreeNode {
+    /// The message's UID; 0 for a dummy (only ever a root).
+    id: u32,
+    children: Vec<usize>,
+}
+
+impl Threads {
+    /// Adds a message (or a dummy, `id` 0) under `parent` (`None`: a new thread); returns
+    /// its handle.
+    pub fn add(&mut self, parent: Option<usize>, id: u32) -> usize {
+        let handle = self.nodes.len();
+        self.nodes.push(TreeNode {
+            id,
+            children: Vec::new(),
+        });
+        match parent.and_then(|p| self.nodes.get_mut(p)) {
+            Some(p) => p.children.push(handle),
+            None => self.roots.push(handle),
+        }
+        handle
+    }
 }
 
 /// The threads of the matched `messages` (all of the mailbox's, in UID order), by UID.
-pub fn threads(algorithm: ThreadAlgorithm, messages: &[ThreadMessage]) -> Vec<ThreadNode> {
+pub fn threads(algorithm: ThreadAlgorithm, messages: &[ThreadMessage]) -> Threads {
     match algorithm {
         ThreadAlgorithm::OrderedSubject => {
             let matched: Vec<&ThreadMessage> = messages.iter().filter(|m| m.matched).collect();
@@ -56,41 +81,57 @@ pub fn threads(algorithm: ThreadAlgorithm, messages: &[ThreadMessage]) -> Vec<Th
 }
 
 /// `* THREAD ...` (without CRLF), with `number` giving each UID's number in the answer.
-pub fn thread_response(threads: &[ThreadNode], number: &dyn Fn(u32) -> u32) -> String {
+/// Written as Dovecot's `imap_thread_write`: each thread in parentheses, a lone child after
+/// its parent without them, siblings each in their own; a dummy parent shows only its
+/// children.
+pub fn thread_response(threads: &Threads, number: &dyn Fn(u32) -> u32) -> String {
+    enum Work<'a> {
+        Text(String),
+        /// A list of siblings; `root`: the top level.
+        List(&'a [usize], bool),
+    }
     let mut out = String::from("* THREAD ");
-    write_nodes(&mut out, threads, true, number);
-    out
-}
-
-/// Dovecot's `imap_thread_write`: a lone child follows its parent without parentheses.
-fn write_nodes(out: &mut String, nodes: &[ThreadNode], root: bool, number: &dyn Fn(u32) -> u32) {
-    if nodes.len() == 1 && !root {
-        let node = &nodes[0];
-        out.push_str(&number(node.id).to_string());
-        if !node.children.is_empty() {
-            out.push(' ');
-            write_nodes(out, &node.children, false, number);
-        }
-        return;
-    }
-    for node in nodes {
-        if node.children.is_empty() {
-            out.push_str(&format!("({})", number(node.id)));
-        } else {
-            out.push('(');
-            if node.id != 0 {
-                out.push_str(&format!("{} ", number(node.id)));
+    let mut work = vec![Work::List(&threads.roots, true)];
+    while let Some(item) = work.pop() {
+        let (list, root) = match item {
+            Work::Text(text) => {
+                out.push_str(&text);
+                continue;
             }
-            write_nodes(out, &node.children, false, number);
-            out.push(')');
+            Work::List(list, root) => (list, root),
+        };
+        let node = |h: usize| &threads.nodes[h];
+        if let ([only], false) = (list, root) {
+            out.push_str(&number(node(*only).id).to_string());
+            if !node(*only).children.is_empty() {
+                out.push(' ');
+                work.push(Work::List(&node(*only).children, false));
+            }
+            continue;
+        }
+        // pushed in reverse: the stack gives them back in order
+        for &h in list.iter().rev() {
+            let n = node(h);
+            if n.children.is_empty() {
+                work.push(Work::Text(format!("({})", number(n.id))));
+            } else {
+                work.push(Work::Text(")".into()));
+                work.push(Work::List(&n.children, false));
+                work.push(Work::Text(if n.id != 0 {
+                    format!("({} ", number(n.id))
+                } else {
+                    "(".into()
+                }));
+            }
         }
     }
+    out
 }
 
 /// ORDEREDSUBJECT: messages sorted by base subject, date and number; each run of one base
 /// subject a thread (its first message the parent of the others), threads ordered by their
 /// first message's date.
-fn ordered_subject(messages: &[&ThreadMessage]) -> Vec<ThreadNode> {
+fn ordered_subject(messages: &[&ThreadMessage]) -> Threads {
     let mut sorted: Vec<(Vec<u8>, &ThreadMessage)> = messages
         .iter()
         .map(|&m| {
@@ -113,18 +154,14 @@ fn ordered_subject(messages: &[&ThreadMessage]) -> Vec<ThreadNode> {
         previous = Some(subject);
     }
     runs.sort_by_key(|(date, uids)| (*date, uids[0]));
-    runs.into_iter()
-        .map(|(_, uids)| ThreadNode {
-            id: uids[0],
-            children: uids[1..]
-                .iter()
-                .map(|&id| ThreadNode {
-                    id,
-                    children: Vec::new(),
-                })
-                .collect(),
-        })
-        .collect()
+    let mut threads = Threads::default();
+    for (_, uids) in runs {
+        let first = threads.add(None, uids[0]);
+        for &uid in &uids[1..] {
+            threads.add(Some(first), uid);
+        }
+    }
+    threads
 }
 
 /// A message-ID node (Dovecot's `mail_thread_node`).
@@ -500,7 +537,7 @@ impl<'a> Finish<'a> {
         }
     }
 
-    fn references(mut self) -> Vec<ThreadNode> {
+    fn references(mut self) -> Threads {
         self.sort_roots();
         self.gather_subjects();
         let count = self.roots.len();
@@ -518,7 +555,7 @@ impl<'a> Finish<'a> {
     }
 
     /// REFS: threads ordered by their latest message.
-    fn refs(mut self) -> Vec<ThreadNode> {
+    fn refs(mut self) -> Threads {
         for idx in 1..self.links.nodes.len() {
             let node = self.links.nodes[idx];
             if node.uid == 0 {
@@ -539,35 +576,30 @@ impl<'a> Finish<'a> {
         self.answer()
     }
 
-    fn tree(&self, parent: usize) -> Vec<ThreadNode> {
-        self.sorted_children(parent)
-            .into_iter()
-            .map(|c| ThreadNode {
-                id: c.uid,
-                children: self.subtree(c.idx),
-            })
-            .collect()
-    }
-
-    fn subtree(&self, idx: usize) -> Vec<ThreadNode> {
-        if self.shadows.get(idx).is_some_and(|s| s.first_child != 0) {
-            self.tree(idx)
-        } else {
-            Vec::new()
+    /// The roots shown, in order (dummies without children left out), and every message
+    /// under its parent, children by date.
+    fn answer(&self) -> Threads {
+        let mut threads = Threads::default();
+        let has_children = |idx: usize| self.shadows.get(idx).is_some_and(|s| s.first_child != 0);
+        let mut pending = Vec::new();
+        for root in self.roots.iter().filter(|r| !r.ignore) {
+            let id = if root.dummy { 0 } else { root.node.uid };
+            if id == 0 && !has_children(root.node.idx) {
+                continue;
+            }
+            let handle = threads.add(None, id);
+            pending.push((handle, root.node.idx));
         }
-    }
-
-    /// The roots shown, in order (dummies without children left out).
-    fn answer(&self) -> Vec<ThreadNode> {
-        self.roots
-            .iter()
-            .filter(|r| !r.ignore)
-            .map(|r| ThreadNode {
-                id: if r.dummy { 0 } else { r.node.uid },
-                children: self.subtree(r.node.idx),
-            })
-            .filter(|n| n.id != 0 || !n.children.is_empty())
-            .collect()
+        while let Some((handle, idx)) = pending.pop() {
+            if !has_children(idx) {
+                continue;
+            }
+            for child in self.sorted_children(idx) {
+                let child_handle = threads.add(Some(handle), child.uid);
+                pending.push((child_handle, child.idx));
+            }
+        }
+        threads
     }
 }
 
@@ -594,42 +626,56 @@ mod tests {
 
     #[test]
     fn format_as_rfc5256() {
-        let tree = vec![
-            ThreadNode {
-                id: 2,
-                children: Vec::new(),
-            },
-            ThreadNode {
-                id: 3,
-                children: vec![ThreadNode {
-                    id: 6,
-                    children: vec![
-                        ThreadNode {
-                            id: 4,
-                            children: vec![ThreadNode {
-                                id: 23,
-                                children: Vec::new(),
-                            }],
-                        },
-                        ThreadNode {
-                            id: 44,
-                            children: vec![ThreadNode {
-                                id: 7,
-                                children: vec![ThreadNode {
-                                    id: 96,
-                                    children: Vec::new(),
-                                }],
-                            }],
-                        },
-                    ],
-                }],
-            },
-        ];
+        // (2)(3 6 (4 23)(44 7 96))
+        let mut t = Threads::default();
+        t.add(None, 2);
+        let three = t.add(None, 3);
+        let six = t.add(Some(three), 6);
+        let four = t.add(Some(six), 4);
+        t.add(Some(four), 23);
+        let fortyfour = t.add(Some(six), 44);
+        let seven = t.add(Some(fortyfour), 7);
+        t.add(Some(seven), 96);
         assert_eq!(
-            thread_response(&tree, &|n| n),
+            thread_response(&t, &|n| n),
             "* THREAD (2)(3 6 (4 23)(44 7 96))"
         );
-        assert_eq!(thread_response(&[], &|n| n), "* THREAD ");
+        // a dummy parent: ((3)(5))
+        let mut t = Threads::default();
+        let dummy = t.add(None, 0);
+        t.add(Some(dummy), 3);
+        t.add(Some(dummy), 5);
+        assert_eq!(thread_response(&t, &|n| n), "* THREAD ((3)(5))");
+        assert_eq!(thread_response(&Threads::default(), &|n| n), "* THREAD ");
+    }
+
+    /// A chain as long as a big mailbox is threaded and written without recursion.
+    #[test]
+    fn deep_chains_do_not_recurse() {
+        let count = 200_000u32;
+        let mut t = Threads::default();
+        let mut parent = None;
+        for id in 1..=count {
+            parent = Some(t.add(parent, id));
+        }
+        let text = thread_response(&t, &|n| n);
+        assert!(text.starts_with("* THREAD (1 2 3 "));
+        assert!(text.ends_with(&format!("{} {count})", count - 1)));
+        let messages: Vec<ThreadMessage> = (1..=2_000u32)
+            .map(|uid| {
+                let refs = (uid > 1).then(|| format!("<{}@x>", uid - 1).into_bytes());
+                ThreadMessage {
+                    uid,
+                    matched: true,
+                    message_id: Some(format!("<{uid}@x>").into_bytes()),
+                    references: refs,
+                    date: i64::from(uid),
+                    ..ThreadMessage::default()
+                }
+            })
+            .collect();
+        let text = thread_response(&threads(ThreadAlgorithm::References, &messages), &|n| n);
+        assert!(text.ends_with("1999 2000)"), "{}", &text[text.len() - 40..]);
     }
 
     #[test]
