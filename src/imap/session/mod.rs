@@ -500,6 +500,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         };
         let ctx = self.parse_context();
         let parsed = parse_command(command, &args, &ctx);
+        let search_saves = parsed.is_err()
+            && matches!(command, CommandName::Search { .. })
+            && crate::imap::parser::search::parse_return_if_found(&args)
+                .is_ok_and(|(ret, _)| ret.is_some_and(|r| r.save));
         drop(args);
         let cmd = match parsed {
             Ok(cmd) => cmd,
@@ -510,6 +514,11 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 return match e {
                     CommandError::Bad(text) => self.param_error(&text),
                     CommandError::Reply { status, code, text } => {
+                        // A SEARCH ... RETURN (SAVE) that failed other than on its syntax
+                        // (BADCHARSET) empties `$` (RFC 5182 §2.1, as Dovecot).
+                        if search_saves {
+                            self.saved_result = None;
+                        }
                         self.tagged(Reply { status, code, text })
                     }
                 };

@@ -3,14 +3,12 @@
 use std::io::{Read, Write};
 
 use super::{Reply, Session, Step, WaitInput};
+use crate::imap::esearch::esearch_response;
 use crate::imap::localtime::{now, utc_offset_minutes};
 use crate::imap::mail_session::{MailErrorKind, MailMessage, MailSession};
 use crate::imap::parser::search::{Search, SearchKey, SearchReturn};
 use crate::imap::response::Code;
 use crate::imap::search_eval::{Program, SearchEnv};
-use crate::imap::seqset::format_set;
-use crate::index::uidset::UidSet;
-use crate::mail::quote::append_nstring;
 
 /// A matching message.
 struct Found {
@@ -91,8 +89,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         })
     }
 
-    /// `* ESEARCH (TAG "t") [UID] MIN MAX ALL PARTIAL COUNT MODSEQ` (Dovecot's order), and
-    /// SAVE.
+    /// SAVE, and `* ESEARCH ...` (see [`esearch_response`]).
     fn esearch(
         &mut self,
         ret: &SearchReturn,
@@ -126,46 +123,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if !ret.sends_esearch() {
             return Ok(());
         }
-        let mut line = b"* ESEARCH (TAG ".to_vec();
-        append_nstring(&mut line, Some(self.current.tag.as_bytes()));
-        line.push(b')');
-        let mut text = String::new();
-        if uid {
-            text.push_str(" UID");
-        }
-        if let (true, Some(first)) = (ret.min, found.first()) {
-            text.push_str(&format!(" MIN {}", id(first)));
-        }
-        if let (true, Some(last)) = (ret.max, found.last()) {
-            text.push_str(&format!(" MAX {}", id(last)));
-        }
-        if ret.all && !found.is_empty() {
-            let set: UidSet = found.iter().map(id).collect();
-            text.push_str(&format!(" ALL {}", format_set(&set)));
-        }
-        if let Some((first, last)) = ret.partial {
-            let set: UidSet = found
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| in_partial(*i))
-                .map(|(_, f)| id(f))
-                .collect();
-            let set = if set.is_empty() {
-                "NIL".to_string()
-            } else {
-                format_set(&set)
-            };
-            text.push_str(&format!(" PARTIAL ({first}:{last} {set})"));
-        }
-        if ret.count {
-            text.push_str(&format!(" COUNT {}", found.len()));
-        }
-        if uses_modseq {
-            if let Some(max) = kept.iter().map(|f| f.modseq).max() {
-                text.push_str(&format!(" MODSEQ {max}"));
-            }
-        }
-        line.extend_from_slice(text.as_bytes());
+        let ids: Vec<u32> = found.iter().map(id).collect();
+        let modseq = if uses_modseq {
+            kept.iter().map(|f| f.modseq).max()
+        } else {
+            None
+        };
+        let line = esearch_response(&self.current.tag, uid, ret, &ids, modseq);
         self.line(&line)
     }
 }
