@@ -1,7 +1,8 @@
 //! SORT and THREAD against Dovecot 2.3: the same messages APPENDed (with the same internal
 //! dates) to a real `cote -F` and to a private Dovecot, the same commands sent to both —
 //! SORT by every key alone, reversed, and every ordered pair of keys (the second also
-//! reversed), with and without search keys, UID SORT; THREAD with each algorithm, on all
+//! reversed), with and without search keys, UID SORT, ESORT's RETURN options (with
+//! SEARCHRES's SAVE); THREAD with each algorithm, on all
 //! messages and on subsets — and the answers compared one by one.
 //!
 //! Two mailboxes: `generated`, the mail layer's differential corpus (tests/mail_corpus:
@@ -243,6 +244,17 @@ fn commands() -> Vec<String> {
             "SORT (DISPLAYFROM) UTF-8 NOT FROM alice",
             "SORT (DATE) UTF-8 SUBJECT no-such-subject",
             "SORT (SIZE) UTF-8 LARGER 300",
+            "SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL",
+            "UID SORT RETURN (ALL) (REVERSE ARRIVAL) UTF-8 ALL",
+            "SORT RETURN () (FROM DATE) UTF-8 ALL",
+            "SORT RETURN (PARTIAL 5:20) (DATE) UTF-8 ALL",
+            "UID SORT RETURN (MIN MAX) (DISPLAYTO) UTF-8 NOT SUBJECT hello",
+            "SORT RETURN (COUNT) (DATE) UTF-8 SUBJECT no-such-subject",
+            "SORT RETURN (MIN ALL) (SIZE) UTF-8 SUBJECT no-such-subject",
+            "SORT RETURN (SAVE) (SUBJECT) UTF-8 1:30",
+            "SORT (DATE) UTF-8 $",
+            "SORT RETURN (SAVE MIN MAX) (REVERSE SIZE) UTF-8 ALL",
+            "UID SEARCH $",
         ]
         .map(String::from),
     );

@@ -1,7 +1,8 @@
-# SORT (RFC 5256, with RFC 5957's DISPLAYFROM) following the RFC's examples: the base subject
-# (Re:, Fwd:, [blob] and (fwd) removed), REVERSE per key, Date: with the internal date when there
-# is none, the mailbox of the first address, sequence order for ties; answers as Dovecot 2.3.19.1
-# gives them (checked with t/oracle/imap-transcript-check).
+# SORT (RFC 5256, with RFC 5957's DISPLAYFROM and RFC 5267's ESORT) following the RFCs'
+# examples: the base subject (Re:, Fwd:, [blob] and (fwd) removed), REVERSE per key, Date:
+# with the internal date when there is none, the mailbox of the first address, sequence
+# order for ties; answers as Dovecot 2.3.19.1 gives them (checked with
+# t/oracle/imap-transcript-check).
 @connect imap
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a1 LOGIN alice secret
@@ -64,7 +65,26 @@ C: a11 SORT (DATE) X-UNKNOWN ALL
 S: a11 NO [BADCHARSET] Unknown charset ({*} secs).
 C: a12 SORT (DATE REVERSE) UTF-8 ALL
 S: a12 BAD Error in IMAP command SORT: Sort list ends with REVERSE ({*} secs).
-C: a13 LOGOUT
+# ESORT (RFC 5267): ESEARCH items in sort order, MIN and MAX the first and last sorted;
+# SAVE (RFC 5182) keeps the result for $
+C: A285 SORT RETURN (MIN) (REVERSE DATE) UTF-8 SINCE 1-Feb-1994
+S: * ESEARCH (TAG "A285") MIN 5
+S: A285 OK Sort completed ({*} secs).
+C: a14 SORT RETURN (MIN MAX COUNT ALL) (SUBJECT REVERSE DATE) UTF-8 ALL
+S: * ESEARCH (TAG "a14") MIN 5 MAX 2 ALL 5,3:4,1:2 COUNT 5
+S: a14 OK Sort completed ({*} secs).
+C: a15 UID SORT RETURN (COUNT) (DATE) UTF-8 TEXT "not in mailbox"
+S: * ESEARCH (TAG "a15") UID COUNT 0
+S: a15 OK Sort completed ({*} secs).
+C: a16 SORT RETURN (PARTIAL 2:3) (DATE) UTF-8 ALL
+S: * ESEARCH (TAG "a16") PARTIAL (2:3 1,4)
+S: a16 OK Sort completed ({*} secs).
+C: a17 SORT RETURN (SAVE) (DATE) UTF-8 FROM example.com
+S: a17 OK Sort completed ({*} secs).
+C: a18 SEARCH $
+S: * SEARCH 1 2 4
+S: a18 OK Search completed ({*} secs).
+C: a19 LOGOUT
 S: * BYE Logging out
-S: a13 OK Logout completed ({*} secs).
+S: a19 OK Logout completed ({*} secs).
 @eof

@@ -61,10 +61,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "PREVIEW needs preview generation (issue 10)",
     ),
     (
-        "sort return",
-        "ESORT is not done yet; cote answers NO [CANNOT]",
-    ),
-    (
         "uid fetch vanished",
         "VANISHED needs expunged UIDs by modseq (issue 10)",
     ),

@@ -4,9 +4,12 @@
 use std::io::{Read, Write};
 
 use super::{Reply, Session, Step, WaitInput};
+use std::collections::HashMap;
+
+use crate::imap::esearch::esearch_response;
 use crate::imap::localtime::{now, utc_offset_minutes};
 use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage, MailSession};
-use crate::imap::parser::search::SearchKey;
+use crate::imap::parser::search::{SearchKey, SearchReturn};
 use crate::imap::parser::sort::{Sort, Thread};
 use crate::imap::response::Code;
 use crate::imap::search_eval::{Program, SearchEnv};
@@ -73,10 +76,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if uses_modseq {
             self.enable_condstore()?;
         }
-        if sort.returns.is_some() {
+        if sort.returns.is_some_and(|r| r.update || r.relevancy) {
             return Ok(Reply::no(
                 Some(Code::Cannot),
-                "SORT RETURN (ESORT) is not supported by this build of cote yet.",
+                "SORT RETURN (UPDATE/RELEVANCY) is not supported by this build of cote yet.",
             ));
         }
         let criteria = &sort.criteria;
@@ -97,18 +100,54 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(found) => found,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
-        let highest_modseq = found.items.iter().map(|(_, m)| *m).max();
+        let modseqs: HashMap<u32, u64> = found
+            .items
+            .iter()
+            .map(|(row, modseq)| (row.uid, *modseq))
+            .collect();
         let mut rows: Vec<SortRow> = found.items.into_iter().map(|(row, _)| row).collect();
         sort_rows(&mut rows, criteria);
-        let mut line = String::from("* SORT");
-        for row in &rows {
-            let id = if sort.uid { row.uid } else { row.seq };
-            line.push_str(&format!(" {id}"));
+        let ids: Vec<u32> = rows
+            .iter()
+            .map(|row| if sort.uid { row.uid } else { row.seq })
+            .collect();
+        let modseq_of = |rows: &[&SortRow]| {
+            uses_modseq
+                .then(|| {
+                    rows.iter()
+                        .filter_map(|r| modseqs.get(&r.uid))
+                        .max()
+                        .copied()
+                })
+                .flatten()
+        };
+        match sort.returns {
+            None => {
+                let mut line = String::from("* SORT");
+                for id in &ids {
+                    line.push_str(&format!(" {id}"));
+                }
+                let all: Vec<&SortRow> = rows.iter().collect();
+                if let Some(max) = modseq_of(&all) {
+                    line.push_str(&format!(" (MODSEQ {max})"));
+                }
+                self.line(line.as_bytes())?;
+            }
+            Some(ret) => {
+                // ESORT (RFC 5267): the ESEARCH items of the result in sort order (MIN and
+                // MAX are its first and last, as in Dovecot); SAVE and MODSEQ take the
+                // messages the items were reduced to, as for SEARCH.
+                let (saved, kept) = esearch_kept(&ret, &rows);
+                if ret.save {
+                    self.saved_result = Some(saved.iter().map(|r| r.uid).collect());
+                }
+                if ret.sends_esearch() {
+                    let line =
+                        esearch_response(&self.current.tag, sort.uid, &ret, &ids, modseq_of(&kept));
+                    self.line(&line)?;
+                }
+            }
         }
-        if let (true, Some(max)) = (uses_modseq, highest_modseq) {
-            line.push_str(&format!(" (MODSEQ {max})"));
-        }
-        self.line(line.as_bytes())?;
         Ok(completed("Sort completed.", found.lost))
     }
 
@@ -137,8 +176,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(found) => found,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
-        let seq_of: std::collections::HashMap<u32, u32> =
-            found.items.iter().map(|(m, seq)| (m.uid, *seq)).collect();
+        let seq_of: HashMap<u32, u32> = found.items.iter().map(|(m, seq)| (m.uid, *seq)).collect();
         let messages: Vec<ThreadMessage> = found.items.into_iter().map(|(m, _)| m).collect();
         let tree = threads(thread.algorithm, &messages);
         let number = |uid: u32| {
@@ -152,6 +190,34 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         self.line(line.as_bytes())?;
         Ok(completed("Thread completed.", found.lost))
     }
+}
+
+/// The messages of a result (in its order) that SAVE and MODSEQ take, as Dovecot's
+/// `cmd_search_more` picks them: MIN's first; with ALL, COUNT or SAVE alone every one; with
+/// PARTIAL those in its range (SAVE with COUNT takes the others too, MODSEQ does not);
+/// MAX's last. Returns (for SAVE, for MODSEQ).
+fn esearch_kept<'a>(
+    ret: &SearchReturn,
+    rows: &'a [SortRow],
+) -> (Vec<&'a SortRow>, Vec<&'a SortRow>) {
+    let (mut save, mut modseq) = (Vec::new(), Vec::new());
+    for (i, row) in rows.iter().enumerate() {
+        let in_partial = ret
+            .partial
+            .is_some_and(|(first, last)| (first as usize..=last as usize).contains(&(i + 1)));
+        let taken = (ret.min && i == 0)
+            || (ret.max && i + 1 == rows.len())
+            || ret.all
+            || in_partial
+            || (ret.partial.is_none() && (ret.count || (ret.save && !ret.min && !ret.max)));
+        if taken {
+            save.push(row);
+            modseq.push(row);
+        } else if ret.partial.is_some() && ret.count && ret.save {
+            save.push(row);
+        }
+    }
+    (save, modseq)
 }
 
 /// The tagged OK, with `[EXPUNGEISSUED]` when a message vanished while it was read.
