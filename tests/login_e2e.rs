@@ -169,8 +169,10 @@ fn openssl_s_client_starttls() {
     // s_client asks CAPABILITY before STARTTLS, so the new list comes untagged.
     assert!(
         text.contains(
-            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
-             CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ESEARCH SEARCHRES WITHIN LIST-STATUS BINARY MOVE STATUS=SIZE SAVEDATE LITERAL+\r\na OK Logged in\r\n"
+            "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
+             THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND UNSELECT \
+             CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ESEARCH ESORT SEARCHRES WITHIN LIST-STATUS BINARY MOVE \
+             STATUS=SIZE SAVEDATE LITERAL+\r\na OK Logged in\r\n"
         ) && text.contains("b OK NOOP completed (")
             && text.contains("c OK Logout completed ("),
         "{text}\n{}",

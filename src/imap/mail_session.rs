@@ -404,6 +404,11 @@ pub trait MailMessage {
         Ok(self.parsed()?.sent_date())
     }
 
+    /// The first root header `name`, undecoded (SORT, THREAD); `None` when there is none.
+    fn first_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, MailError> {
+        Ok(self.parsed()?.first_header(name))
+    }
+
     /// HEADER/FROM/TO/CC/BCC/SUBJECT search.
     fn header_contains(
         &mut self,

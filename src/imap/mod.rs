@@ -24,7 +24,9 @@ pub mod response;
 pub mod search_eval;
 pub mod seqset;
 pub mod session;
+pub mod sort;
 pub mod storage_session;
+pub mod thread;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 

@@ -1,9 +1,11 @@
 //! Text for searching: RFC 2047 encoded words and MIME charsets decoded to UTF-8, and the
 //! normalisation Dovecot 2.3 compares with (each character title-cased, then decomposed:
-//! `é` → `E` + U+0301, so SEARCH is case-insensitive and matches base letters).
+//! `é` → `E` + U+0301, so SEARCH is case-insensitive and matches base letters; SORT orders
+//! by the normalised bytes, so the decomposition is Dovecot's to the character: one level).
 
 use unicode_normalization::char::decompose_compatible;
 
+use super::casemap_table::ONE_LEVEL;
 use super::codec;
 
 /// A charset label's decoder; `None` when the charset is unknown.
@@ -31,6 +33,13 @@ fn titlecase(c: char) -> char {
         'Ǉ' | 'ǈ' | 'ǉ' => 'ǈ',
         'Ǌ' | 'ǋ' | 'ǌ' => 'ǋ',
         'Ǳ' | 'ǲ' | 'ǳ' => 'ǲ',
+        // Greek with ypogegrammeni: upper case is two characters, title case one
+        '\u{1f80}'..='\u{1f87}' | '\u{1f90}'..='\u{1f97}' | '\u{1fa0}'..='\u{1fa7}' => {
+            char::from_u32(c as u32 + 8).unwrap_or(c)
+        }
+        '\u{1fb3}' => '\u{1fbc}',
+        '\u{1fc3}' => '\u{1fcc}',
+        '\u{1ff3}' => '\u{1ffc}',
         _ => {
             let mut upper = c.to_uppercase();
             match (upper.next(), upper.next()) {
@@ -39,6 +48,28 @@ fn titlecase(c: char) -> char {
             }
         }
     }
+}
+
+/// A title-cased character decomposed as Dovecot decomposes it: one level of UnicodeData's
+/// decomposition (compatibility ones included), not recursively; title-case letters (Lt:
+/// `ǅ`, Greek with prosgegrammeni) not at all; Hangul syllables into their jamo.
+fn decompose(c: char, mut push: impl FnMut(char)) {
+    if is_titlecase_letter(c) {
+        push(c);
+    } else if let Ok(i) = ONE_LEVEL.binary_search_by_key(&c, |&(k, _)| k) {
+        ONE_LEVEL[i].1.chars().for_each(push);
+    } else {
+        // full NFKD is one level for every other character
+        decompose_compatible(c, push);
+    }
+}
+
+/// General category Lt.
+fn is_titlecase_letter(c: char) -> bool {
+    matches!(c,
+        '\u{1c5}' | '\u{1c8}' | '\u{1cb}' | '\u{1f2}'
+        | '\u{1f88}'..='\u{1f8f}' | '\u{1f98}'..='\u{1f9f}' | '\u{1fa8}'..='\u{1faf}'
+        | '\u{1fbc}' | '\u{1fcc}' | '\u{1ffc}')
 }
 
 /// Dovecot's search normaliser over UTF-8 (invalid bytes become U+FFFD).
@@ -57,7 +88,7 @@ pub fn normalize(data: &[u8]) -> Vec<u8> {
         if c.is_ascii() {
             out.push(c.to_ascii_uppercase());
         } else {
-            decompose_compatible(titlecase(c), |d| out.push(d));
+            decompose(titlecase(c), |d| out.push(d));
         }
     }
     out.into_bytes()
@@ -218,7 +249,7 @@ mod tests {
                 .chars()
                 .flat_map(|c| {
                     let mut d = Vec::new();
-                    decompose_compatible(titlecase(c), |x| d.push(x));
+                    decompose(titlecase(c), |x| d.push(x));
                     d
                 })
                 .collect();
@@ -231,5 +262,16 @@ mod tests {
         assert_eq!(normalize("héllo".as_bytes()), "HE\u{301}LLO".as_bytes());
         assert_eq!(normalize("ß".as_bytes()), "ß".as_bytes());
         assert_eq!(normalize(b"\xff"), "\u{fffd}".as_bytes());
+        // one level, as Dovecot: Ü stays composed under Ǖ's macron, Å under the Ångström sign
+        assert_eq!(normalize("ǖ".as_bytes()), "\u{dc}\u{304}".as_bytes());
+        assert_eq!(normalize("\u{212b}".as_bytes()), "\u{c5}".as_bytes());
+        // title-case letters are never decomposed
+        assert_eq!(normalize("ǆ Ǆ".as_bytes()), "ǅ ǅ".as_bytes());
+        assert_eq!(normalize("\u{1f80}".as_bytes()), "\u{1f88}".as_bytes());
+        // Hangul syllables into jamo
+        assert_eq!(
+            normalize("\u{d55c}".as_bytes()),
+            "\u{1112}\u{1161}\u{11ab}".as_bytes()
+        );
     }
 }

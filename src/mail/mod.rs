@@ -4,12 +4,15 @@
 //! storage layer hands over the bytes (or a reader); nothing here touches files.
 
 pub mod address;
+pub mod base_subject;
 pub mod binary_append;
+mod casemap_table;
 pub mod codec;
 pub mod date;
 pub mod decode;
 pub mod header;
 mod imap_write;
+pub mod message_id;
 pub mod parser;
 pub mod part_data;
 pub mod quote;
@@ -75,6 +78,15 @@ impl Message {
     /// The root header's fields.
     pub fn header_fields(&self) -> Vec<header::HeaderField<'_>> {
         header::fields(&self.data, 0, self.header_end)
+    }
+
+    /// The value of the first root header `name`, as Dovecot's `mail_get_first_header`
+    /// gives it: not decoded, its lines joined by LF.
+    pub fn first_header(&self, name: &str) -> Option<Vec<u8>> {
+        self.header_fields()
+            .into_iter()
+            .find(|f| f.is(name))
+            .map(|f| f.value())
     }
 
     pub fn envelope(&self) -> Envelope {

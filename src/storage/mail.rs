@@ -28,14 +28,17 @@ pub mod field {
     pub const SAVE_DATE: &str = "date.save";
 
     /// The headers whose lines are cached for SEARCH (the keys with fixed names; HEADER
-    /// takes any name and is not cached), and their field names.
-    pub const SEARCHED_HEADERS: [(&str, &str); 6] = [
+    /// takes any name and is not cached), SORT and THREAD, and their field names.
+    pub const SEARCHED_HEADERS: [(&str, &str); 9] = [
         ("From", "hdr.from"),
         ("To", "hdr.to"),
         ("Cc", "hdr.cc"),
         ("Bcc", "hdr.bcc"),
         ("Subject", "hdr.subject"),
         ("Date", "hdr.date"),
+        ("Message-ID", "hdr.message-id"),
+        ("In-Reply-To", "hdr.in-reply-to"),
+        ("References", "hdr.references"),
     ];
 }
 

@@ -60,13 +60,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "fetch snippet",
         "PREVIEW needs preview generation (issue 10)",
     ),
-    ("sort", "SORT is issue 10; cote answers NO [CANNOT]"),
-    ("sort reverse date", "SORT is issue 10"),
-    ("sort display", "SORT is issue 10"),
-    ("sort return", "SORT is issue 10"),
-    ("uid sort", "SORT is issue 10"),
-    ("thread references", "THREAD is issue 10"),
-    ("thread orderedsubject", "THREAD is issue 10"),
     (
         "uid fetch vanished",
         "VANISHED needs expunged UIDs by modseq (issue 10)",

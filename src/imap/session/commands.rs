@@ -175,14 +175,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::Fetch(fetch) => self.fetch(&fetch),
             Command::Store(store) => self.store(&store),
             Command::Search(search) => self.search(&search),
-            Command::Sort(_) => Ok(Reply::no(
-                Some(Code::Cannot),
-                "SORT is not supported by this build of cote yet.",
-            )),
-            Command::Thread(_) => Ok(Reply::no(
-                Some(Code::Cannot),
-                "THREAD is not supported by this build of cote yet.",
-            )),
+            Command::Sort(sort) => self.sort(&sort),
+            Command::Thread(thread) => self.thread(&thread),
         }
     }
 

@@ -26,6 +26,7 @@ mod fetch;
 mod idle;
 mod input;
 mod search;
+mod sort;
 mod stats;
 mod view;
 

@@ -201,6 +201,16 @@ impl MailMessage for StorageMessage<'_> {
         }
     }
 
+    fn first_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, MailError> {
+        if let Some(header) = self.gone_header(&[name])? {
+            return Ok(header.first_header(name));
+        }
+        match self.mail()?.header_lines(name).map_err(message_error)? {
+            Some(lines) => Ok(Message::parse(lines).first_header(name)),
+            None => Ok(self.header_message()?.first_header(name)),
+        }
+    }
+
     fn header_contains(
         &mut self,
         field: &str,

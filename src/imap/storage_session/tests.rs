@@ -194,6 +194,73 @@ fn a_message_expunged_by_another_session_shows_as_it_was_last_until_reported() {
     );
 }
 
+/// What SORT and THREAD read of a message: the headers come from the index cache once a
+/// command has read them, so a second SORT does not open the files again (here: their
+/// content replaced behind the cache's back changes nothing).
+#[test]
+fn sort_and_thread_values_come_from_the_cache_the_second_time() {
+    use crate::imap::parser::sort::SortKey;
+    use crate::imap::sort::{header_value, sort_value};
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    let texts: [&[u8]; 2] = [
+        b"From: Zed <zed@example.com>\r\nTo: b@c\r\nCc: d@e\r\nSubject: Re: lunch\r\n\
+Date: Sun, 2 Jan 2000 10:00:00 +0000\r\nMessage-ID: <1@x>\r\nReferences: <0@x>\r\n\
+In-Reply-To: <0@x>\r\n\r\nbody\r\n",
+        b"From: amy@example.com\r\nSubject: apples\r\n\r\nbody\r\n",
+    ];
+    let uids: Vec<u32> = texts
+        .iter()
+        .map(|t| append(&mut a, "INBOX", t, MailFlags::empty()))
+        .collect();
+    let keys = [
+        SortKey::Arrival,
+        SortKey::Cc,
+        SortKey::Date,
+        SortKey::From,
+        SortKey::Size,
+        SortKey::Subject,
+        SortKey::To,
+        SortKey::DisplayFrom,
+        SortKey::DisplayTo,
+    ];
+    let read = |s: &mut StorageSession| {
+        let mut values = Vec::new();
+        for &uid in &uids {
+            let mut message = s.message(uid).unwrap();
+            for key in keys {
+                values.push(format!("{:?}", sort_value(&mut message, key).unwrap()));
+            }
+            for name in ["Message-ID", "References", "In-Reply-To"] {
+                values.push(format!("{:?}", header_value(&mut message, name).unwrap()));
+            }
+        }
+        values
+    };
+    a.select("INBOX", false).unwrap();
+    let first = read(&mut a);
+    let lunch = format!(
+        "{:?}",
+        crate::imap::sort::SortValue::Text(b"LUNCH".to_vec())
+    );
+    assert!(first.contains(&lunch), "{first:?}");
+    a.close(false).unwrap();
+    // Every message file now says something else (same size, so the names stay right).
+    for sub in ["cur", "new"] {
+        let Ok(entries) = std::fs::read_dir(dir.path().join("mail").join(sub)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let len = std::fs::metadata(&path).unwrap().len() as usize;
+            std::fs::write(&path, vec![b'x'; len]).unwrap();
+        }
+    }
+    let mut b = session(dir.path());
+    b.select("INBOX", false).unwrap();
+    assert_eq!(read(&mut b), first);
+}
+
 /// STATUS on the selected mailbox: the view's counts as of the last sync, and the UIDNEXT a
 /// message added and expunged elsewhere in between still moves.
 #[test]
