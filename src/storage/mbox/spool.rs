@@ -194,6 +194,7 @@ pub fn append_locked(
         }
         return Err(e.into());
     }
+    crate::storage::crash::point("mbox-save-appended");
     if !empty {
         match last_uid_digits(&snapshot) {
             Some(at) => {

@@ -186,15 +186,18 @@ impl MboxMailbox {
         let file = lock.file();
         let policy = &self.settings.fs;
         let mtime_before = file.metadata()?.modified().ok();
+        // The tail first: until `X-IMAPbase:` (in place, before it) is raised, the new
+        // X-UIDs in the tail still follow on from it, so a crash between the two burns no
+        // UID.
+        if let Some(tail) = &writes.tail {
+            self.journal.apply(file, tail)?;
+        }
         for (offset, bytes) in &writes.in_place {
             file.write_all_at(bytes, *offset)?;
         }
         if !writes.in_place.is_empty() {
             file.sync(policy, SyncPoint::Durable)?;
             crate::storage::crash::point("mbox-headers-in-place");
-        }
-        if let Some(tail) = &writes.tail {
-            self.journal.apply(file, tail)?;
         }
         if let Some(last_uid) = writes.last_uid {
             let snapshot = MboxSnapshot {
