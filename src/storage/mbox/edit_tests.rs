@@ -57,8 +57,11 @@ fn planned(data: &[u8], edits: &Edits) -> (Writes, Vec<u8>) {
     (writes, after)
 }
 
-/// (uid, flags, keywords, visible message) of every message, all UIDs in the file.
-fn read(data: &[u8]) -> (ImapBase, Vec<(u32, MailFlags, Vec<String>, Vec<u8>)>) {
+/// (uid, flags, keywords, visible message).
+type ReadMessage = (u32, MailFlags, Vec<String>, Vec<u8>);
+
+/// Every message, all UIDs in the file.
+fn read(data: &[u8]) -> (ImapBase, Vec<ReadMessage>) {
     let file = parse_mbox(data).unwrap();
     let uids = assign_uids(&file);
     assert!(!needs_uid_headers(&file, &uids));
