@@ -1,9 +1,9 @@
 //! [`MboxList`]: one namespace's mbox mailboxes, Dovecot's mbox list rules: under the root,
-//! every file is a mailbox (which can have no children: \NoInferiors) and every directory
+//! every file is a mailbox, which can have no children (\NoInferiors), and every directory
 //! holds children (\Noselect itself); dot files (`.imap/`, `.subscriptions`) and dotlocks
-//! (`*.lock`) are the store's own. INBOX is the `INBOX=` file (`/var/mail/%u`), an empty
-//! mailbox until something is delivered. Subscriptions are the `.subscriptions` file, kept
-//! as for Maildir.
+//! (`*.lock`) are the store's own. INBOX is the `INBOX=` file (`/var/mail/%u`), listed like
+//! Dovecot without \NoInferiors, an empty mailbox until something is delivered.
+//! Subscriptions are the `.subscriptions` file, kept as for Maildir.
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
@@ -191,7 +191,10 @@ impl MailboxList for MboxList {
                     found.entry(m.name.clone()).or_insert(true);
                 }
             }
-            Ok(with_parents(found, self.ns.separator, |_| true))
+            // INBOX (a file of its own, usually outside the root) is not one of them
+            Ok(with_parents(found, self.ns.separator, |name| {
+                name != "INBOX"
+            }))
         })();
         result.map_err(|e: StorageError| e.finish(&vprefix))
     }
