@@ -165,7 +165,9 @@ impl MailUser {
             .into_iter()
             .map(|ns| -> Box<dyn MailboxList> {
                 match ns.location.format {
-                    MailFormat::Mbox => Box::new(MboxList::new(ns, settings.clone())),
+                    MailFormat::Mbox => {
+                        Box::new(MboxList::new(ns, settings.clone(), &info.username))
+                    }
                     _ => Box::new(MaildirList::new(ns, settings.clone())),
                 }
             })

@@ -27,14 +27,19 @@ pub struct MboxList {
     settings: Arc<StorageSettings>,
     /// The subscriptions file is the same as a Maildir list's (another name only).
     subscriptions: MaildirList,
+    /// The From_ line's sender for saved mail: `user@host`, as Dovecot writes it.
+    sender: String,
 }
 
 impl MboxList {
-    pub fn new(ns: Namespace, settings: Arc<StorageSettings>) -> MboxList {
+    /// `username` is the owner's (saved mail's From_ line names `username@host`).
+    pub fn new(ns: Namespace, settings: Arc<StorageSettings>, username: &str) -> MboxList {
+        let host = crate::fs::hostname().unwrap_or("localhost");
         MboxList {
             subscriptions: MaildirList::new(ns.clone(), settings.clone()),
             ns,
             settings,
+            sender: format!("{username}@{host}"),
         }
     }
 
@@ -270,6 +275,7 @@ impl MailboxList for MboxList {
             settings: self.settings.clone(),
             options,
             autocreate,
+            sender: &self.sender,
         })?;
         Ok(Box::new(mb))
     }

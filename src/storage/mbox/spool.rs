@@ -12,12 +12,11 @@
 //!
 //! - [`update_flags`]: headers rewritten in place within their padding (flags, keywords).
 //!
-//! Not implemented (clear errors, never silent): appending to a file holding messages
-//! without a valid `X-UID:` (mail another program delivered; giving them UIDs needs the
-//! header rewrite), and new keyword names in a file whose `X-IMAPbase:` does not list them
-//! (that header would have to grow), and flag changes that do not fit in a header's
-//! padding: all three need the whole-file rewrite (moving data, crash-safe), which expunge
-//! needs too and which is not written yet.
+//! These functions refuse (clear errors, never silent) what needs the whole-file rewrite:
+//! appending to a file holding messages without a valid `X-UID:` (mail another program
+//! delivered), new keyword names `X-IMAPbase:` does not list, and flag changes that do not
+//! fit in a header's padding. The mailbox layer ([`super::mailbox`]) does those through
+//! [`super::edit`] and [`super::rewrite_journal`] before it calls [`append_locked`].
 
 use std::path::Path;
 

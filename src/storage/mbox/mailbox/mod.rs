@@ -70,6 +70,8 @@ pub struct OpenRequest<'a> {
     pub options: OpenOptions,
     /// INBOX and `auto = create` mailboxes: a missing file is an empty mailbox.
     pub autocreate: bool,
+    /// The From_ line's sender for saved mail.
+    pub sender: &'a str,
 }
 
 /// An open mbox mailbox.
@@ -86,6 +88,7 @@ pub struct MboxMailbox {
     uidvalidity_dir: PathBuf,
     perms: CreatePerms,
     hostname: String,
+    sender: String,
     read_only: bool,
     claims_recent: bool,
     seqs: SeqMap,
@@ -153,6 +156,7 @@ impl MboxMailbox {
             uidvalidity_dir: root.join(INDEX_DIR_NAME),
             perms,
             hostname,
+            sender: req.sender.to_string(),
             read_only,
             claims_recent: req.options.claim_recent && !read_only,
             seqs: SeqMap::default(),
@@ -356,15 +360,20 @@ impl MboxMailbox {
 
     fn status_inner(&mut self) -> StorageResult<MailboxStatus> {
         self.sync_inner()?;
-        let uids: Vec<u32> = self
-            .index
-            .state()
-            .messages()
-            .iter()
-            .map(|m| m.uid)
-            .collect();
+        // Sizes are in the index since the file was read; only messages an older index
+        // recorded without them need the file.
         let (mut vsize, mut psize) = (0u64, 0u64);
-        for uid in uids {
+        let mut missing = Vec::new();
+        for m in self.index.state().messages() {
+            match (m.virtual_size, m.physical_size) {
+                (Some(v), Some(p)) => {
+                    vsize += v;
+                    psize += p;
+                }
+                _ => missing.push(m.uid),
+            }
+        }
+        for uid in missing {
             let mut mail = match self.mail_inner(uid) {
                 Ok(m) => m,
                 Err(e) if e.kind() == ErrorKind::Expunged => continue,
@@ -429,7 +438,7 @@ impl MboxMailbox {
                 .map(|(m, kw)| {
                     let received = m.internal_date.unwrap_or(now);
                     MboxNewMessage {
-                        sender: "",
+                        sender: &mb.sender,
                         received,
                         local_offset_minutes: crate::imap::localtime::utc_offset_minutes(received),
                         uid: 0,

@@ -387,14 +387,15 @@ fn contents_tx(
                     .received(crate::imap::localtime::utc_offset_minutes(
                         msg.from.date_as_utc,
                     ));
+                let visible = msg.visible(&loaded.data);
                 tx.append(AppendMessage {
                     uid: assigned.uid,
                     flags,
                     keywords,
                     // the index wants a key; the UID is what identifies the message
                     key: assigned.uid.to_string().into_bytes(),
-                    physical_size: None,
-                    virtual_size: None,
+                    physical_size: Some(visible.len() as u64),
+                    virtual_size: Some(crate::storage::maildir::save::virtual_size(&visible)),
                     internal_date: Some(received),
                     save_date: None,
                 });

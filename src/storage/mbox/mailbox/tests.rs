@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::storage::api::{
-    Change, FlagMode, MailFlags, Mailbox, NewMessage, OpenOptions, StoreRequest, SyncFlags, UidSet,
+    Change, FlagMode, MailFlags, Mailbox, MailboxStatus, NewMessage, OpenOptions, StoreRequest,
+    SyncFlags, UidSet,
 };
 use crate::storage::mbox::format::{assign_uids, parse_mbox};
 use crate::storage::namespace::NamespaceConfig;
@@ -325,4 +326,44 @@ fn lists_files_as_mailboxes_and_directories_as_parents() {
     assert!(fx.dir.path().join("mail/Old").is_file());
     user.delete("Old").unwrap();
     assert!(!fx.dir.path().join("mail/Old").exists());
+}
+
+#[test]
+fn an_unchanged_file_is_not_read_again() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    let status = mb.status().unwrap();
+    drop(mb);
+    // Same inode, size and mtime, other bytes: only the index can answer now.
+    let mtime = std::fs::metadata(fx.inbox()).unwrap().modified().unwrap();
+    let garbage = vec![b'x'; DOVECOT_FILE.len()];
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.inbox())
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &garbage, 0).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2]);
+    assert_eq!(mb.info(2).unwrap().flags, MailFlags::FLAGGED);
+    assert_eq!(
+        mb.status().unwrap(),
+        MailboxStatus {
+            recent: 0,
+            ..status
+        }
+    );
+    // a body needs the file, which is no mbox any more: an error, not a panic
+    assert!(mb.mail(1).is_err());
+}
+
+#[test]
+fn saved_mail_names_the_user_in_its_from_line() {
+    let fx = Fixture::new();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    save(mb.as_mut(), "a", MailFlags::empty(), &[]);
+    let data = std::fs::read_to_string(fx.inbox()).unwrap();
+    assert!(data.starts_with("From u@"), "{data}");
 }
