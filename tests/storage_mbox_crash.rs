@@ -9,6 +9,10 @@
 //! (`COTE_STORAGE_CRASH_AT`) and must die there; the MTA appends `late`; a fresh session
 //! must then see everything.
 //!
+//! `concurrent_writers_and_the_mta`: three cote sessions (processes) saving, changing flags
+//! and expunging at once while the MTA appends under Debian's lock order (fcntl, then the
+//! dotlock): every message saved or delivered and not expunged is there once, at the end.
+//!
 //! `harness = false`: the binary re-executes itself as the writers.
 
 mod fs_support;
@@ -262,10 +266,140 @@ fn flags_with_a_new_keyword() {
     crash_everywhere("flags-new-keyword", REWRITE_POINTS, &[]);
 }
 
+/// Writer: `hammer HOME ID N`: N saves of `wID-i`, a flag change on every second one, and
+/// every third one expunged again; prints `saved TOKEN` and `expunged TOKEN` as it goes.
+fn writer_hammer(args: &[String]) -> ExitCode {
+    let [home, id, n] = args else {
+        return ExitCode::from(2);
+    };
+    let home = PathBuf::from(home);
+    let n: u32 = n.parse().unwrap_or(0);
+    let mut user = mbox_user(&home);
+    let mut mb = user.open("INBOX", OpenOptions::SELECT).expect("open");
+    let mut out = std::io::stdout();
+    for i in 0..n {
+        let token = format!("w{id}-{i}");
+        let data = message(&token);
+        let msg = NewMessage {
+            data: &data,
+            flags: MailFlags::empty(),
+            keywords: vec![],
+            internal_date: None,
+        };
+        let uid = mb.save(&[msg], true).expect("save").uids[0];
+        writeln!(out, "saved {token}").unwrap();
+        if i % 2 == 0 {
+            let request = StoreRequest {
+                mode: FlagMode::Add,
+                flags: MailFlags::FLAGGED,
+                keywords: vec![format!("k{id}")],
+                unchanged_since: None,
+            };
+            mb.store(&UidSet::range(uid, uid), &request).expect("store");
+        }
+        if i % 3 == 0 {
+            mb.expunge(&UidSet::range(uid, uid)).expect("expunge");
+            writeln!(out, "expunged {token}").unwrap();
+        }
+        mb.sync(SyncFlags::default()).expect("sync");
+        mb.take_expunges();
+    }
+    ExitCode::SUCCESS
+}
+
+/// Appends as Postfix `local` does on Debian: fcntl lock, then `<mbox>.lock`, then the
+/// message at the end of the file.
+fn mta_locked_append(home: &Path, token: &str) {
+    use std::os::fd::AsRawFd;
+    let path = inbox(home);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .unwrap();
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as i16;
+    fl.l_whence = libc::SEEK_SET as i16;
+    // SAFETY: a valid descriptor and a zeroed flock filled in.
+    assert_eq!(
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLKW, &fl) },
+        0
+    );
+    let lock = home.join("spool.lock");
+    while std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&lock)
+        .is_err()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let text = format!(
+        "From mta@example.com  Sun Nov 29 01:02:03 2026\nSubject: {token}\n\nbody {token}\n\n"
+    );
+    let end = f.metadata().unwrap().len();
+    std::os::unix::fs::FileExt::write_all_at(&f, text.as_bytes(), end).unwrap();
+    f.sync_all().unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    drop(f); // closing drops the fcntl lock
+}
+
+fn concurrent_writers_and_the_mta() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::create_dir_all(home.join("mail")).unwrap();
+    let writers: Vec<_> = (0..3)
+        .map(|id| {
+            child(
+                &["hammer", &home.display().to_string(), &id.to_string(), "25"],
+                &[],
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn writer")
+        })
+        .collect();
+    let mut delivered = Vec::new();
+    for i in 0..20 {
+        let token = format!("mta-{i}");
+        mta_locked_append(home, &token);
+        delivered.push(token);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut saved = Vec::new();
+    let mut expunged = Vec::new();
+    for w in writers {
+        let out = w.wait_with_output().expect("writer");
+        assert!(out.status.success(), "writer failed: {}", out.status);
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            match line.split_once(' ') {
+                Some(("saved", t)) => saved.push(t.to_string()),
+                Some(("expunged", t)) => expunged.push(t.to_string()),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(saved.len(), 75);
+    let seen = check(home);
+    let mut want: Vec<String> = saved
+        .into_iter()
+        .filter(|t| !expunged.contains(t))
+        .chain(delivered)
+        .collect();
+    want.sort();
+    let mut got: Vec<String> = seen.keys().cloned().collect();
+    got.sort();
+    assert_eq!(got, want);
+}
+
 fn main() -> ExitCode {
     if let Some(args) = role() {
         return match args.first().map(String::as_str) {
             Some("op") => writer_op(&args[1..]),
+            Some("hammer") => writer_hammer(&args[1..]),
             _ => ExitCode::from(2),
         };
     }
@@ -279,6 +413,10 @@ fn main() -> ExitCode {
         ),
         ("flags_in_place", flags_in_place),
         ("flags_with_a_new_keyword", flags_with_a_new_keyword),
+        (
+            "concurrent_writers_and_the_mta",
+            concurrent_writers_and_the_mta,
+        ),
     ];
     run(tests)
 }

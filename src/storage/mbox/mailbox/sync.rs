@@ -105,7 +105,7 @@ impl Loaded {
 
 impl MboxMailbox {
     pub(super) fn stat_ident(&self) -> StorageResult<Option<FileIdent>> {
-        Ok(ops::stat_if_exists(&self.path)?.map(|m| FileIdent::of(&m)))
+        ident_at(&self.path)
     }
 
     /// Reads the locked file.
@@ -239,7 +239,9 @@ impl MboxMailbox {
             self.loaded = Some(Loaded::empty());
             return Ok(());
         }
-        let mut write = pending && !self.read_only;
+        // An interrupted rewrite is finished by any session, read-only ones too: the file
+        // can't be read before.
+        let mut write = pending;
         loop {
             let lock = self.lock(write)?;
             let loaded = if write {
@@ -279,6 +281,9 @@ impl MboxMailbox {
     /// Commits to the index what `loaded` says; returns the modseq of the commit (0 when
     /// nothing changed).
     pub(super) fn reconcile(&mut self, loaded: &Loaded) -> StorageResult<u64> {
+        if self.stat_ident()? != loaded.ident {
+            return Ok(0);
+        }
         let validity = loaded.uids.uid_validity;
         let known = self.index.state().uidvalidity();
         if let Some(v) = validity {
@@ -287,7 +292,17 @@ impl MboxMailbox {
                 return Ok(0);
             }
         }
+        let path = self.path.clone();
         let mut li = self.index.lock()?;
+        // Read without the write locks, the file may have changed since: then a writer
+        // commits (or committed) a newer view, which this older one must not undo. Writers
+        // change the file before they take the index lock, so looking under it decides.
+        if ident_at(&path)? != loaded.ident {
+            if let Err(e) = li.unlock() {
+                log::error!("Mailbox {}: {e}", self.vname);
+            }
+            return Ok(0);
+        }
         let tx = contents_tx(li.state(), loaded, validity);
         let result = match tx {
             Some(tx) => commit_locked(&mut li, &tx),
@@ -325,6 +340,11 @@ impl MboxMailbox {
         self.pending.extend(changes);
         Ok(())
     }
+}
+
+/// The identity of the file at `path` now (`None`: there is none).
+fn ident_at(path: &std::path::Path) -> StorageResult<Option<FileIdent>> {
+    Ok(ops::stat_if_exists(path)?.map(|m| FileIdent::of(&m)))
 }
 
 fn commit_locked(li: &mut LockedIndex<'_>, tx: &IndexTransaction) -> StorageResult<u64> {
