@@ -395,11 +395,86 @@ fn concurrent_writers_and_the_mta() {
     assert_eq!(got, want);
 }
 
+/// The unprivileged user and the privileged group of [`privileged_group_dotlocks`].
+const USER_ID: u32 = 1000;
+const MAIL_GID: u32 = 4242;
+
+/// Writer: `privileged HOME`: as uid 1000 with `MAIL_GID` only as its saved gid (what the
+/// master gives a mail process with `mail_privileged_group = mail`), saves to and expunges
+/// from an INBOX in `HOME/spool-dir` (root:MAIL_GID, 2775, like Debian's `/var/mail`).
+fn writer_privileged(args: &[String]) -> ExitCode {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    let [home] = args else {
+        return ExitCode::from(2);
+    };
+    let home = PathBuf::from(home);
+    let user_gid = Gid::from_raw(USER_ID);
+    setgroups(&[]).expect("setgroups");
+    setresgid(user_gid, user_gid, Gid::from_raw(MAIL_GID)).expect("setresgid");
+    let uid = Uid::from_raw(USER_ID);
+    setresuid(uid, uid, uid).expect("setresuid");
+    let mut settings = StorageSettings::dovecot_defaults();
+    settings.temp_dir = home.clone();
+    let location = format!(
+        "mbox:{}/mail:INBOX={}/spool-dir/u",
+        home.display(),
+        home.display()
+    );
+    let mut user = user_at(&location, &home, settings);
+    let mut mb = user.open("INBOX", OpenOptions::SELECT).expect("open");
+    for token in ["p1", "p2"] {
+        let data = message(token);
+        let msg = NewMessage {
+            data: &data,
+            flags: MailFlags::empty(),
+            keywords: vec![],
+            internal_date: None,
+        };
+        mb.save(&[msg], true).expect("save");
+    }
+    mb.expunge(&UidSet::range(1, 1)).expect("expunge");
+    ExitCode::SUCCESS
+}
+
+fn privileged_group_dotlocks() {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    if !nix::unistd::geteuid().is_root() {
+        println!("privileged_group_dotlocks: skipped, it needs root to switch users");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spool_dir = home.join("spool-dir");
+    std::fs::create_dir(&spool_dir).unwrap();
+    chown(&spool_dir, Some(0), Some(MAIL_GID)).unwrap();
+    std::fs::set_permissions(&spool_dir, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    // the MTA created the spool file, the user's, group mail
+    let spool = spool_dir.join("u");
+    std::fs::write(&spool, b"").unwrap();
+    chown(&spool, Some(USER_ID), Some(MAIL_GID)).unwrap();
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o660)).unwrap();
+    std::fs::create_dir(home.join("mail")).unwrap();
+    chown(home.join("mail"), Some(USER_ID), Some(USER_ID)).unwrap();
+    let status = child(&["privileged", &home.display().to_string()], &[])
+        .stdin(Stdio::null())
+        .status()
+        .expect("spawn writer");
+    assert!(status.success(), "the unprivileged writer failed: {status}");
+    assert!(!spool_dir.join("u.lock").exists(), "dotlock left behind");
+    let data = std::fs::read_to_string(&spool).unwrap();
+    assert!(
+        !data.contains("Subject: p1") && data.contains("Subject: p2"),
+        "{data}"
+    );
+}
+
 fn main() -> ExitCode {
     if let Some(args) = role() {
         return match args.first().map(String::as_str) {
             Some("op") => writer_op(&args[1..]),
             Some("hammer") => writer_hammer(&args[1..]),
+            Some("privileged") => writer_privileged(&args[1..]),
             _ => ExitCode::from(2),
         };
     }
@@ -417,6 +492,7 @@ fn main() -> ExitCode {
             "concurrent_writers_and_the_mta",
             concurrent_writers_and_the_mta,
         ),
+        ("privileged_group_dotlocks", privileged_group_dotlocks),
     ];
     run(tests)
 }
