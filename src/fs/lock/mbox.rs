@@ -301,7 +301,8 @@ impl Drop for MboxLock {
                     }
                 }
                 Held::Dotlock(d, true) => {
-                    if with_privileged_group(|| drop(d)).is_none() {
+                    let removed = with_privileged_group(|| drop(d));
+                    if removed.is_none() {
                         log::error!(
                             "{}: can't switch to mail_privileged_group to remove the dotlock",
                             self.file.path().display()
