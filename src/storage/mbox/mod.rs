@@ -14,11 +14,20 @@
 //!   [`MailboxList`](crate::storage::api::MailboxList) (files are mailboxes, directories
 //!   hold children, `.subscriptions`).
 //!
+//! Locks are `mbox_read_locks`/`mbox_write_locks` in the order given; dotlocks (and a
+//! missing INBOX) in a spool directory only `mail_privileged_group` may write are created as
+//! that group (`crate::fs::privileged`).
+//!
+//! Tested: unit tests beside the code; `tests/storage_mbox_crash.rs` (SIGKILL at every step
+//! of each write, concurrent cote processes with the MTA appending, the privileged group);
+//! `tests/mbox_interop.rs` (Dovecot 2.3 serves what cote wrote and the other way round);
+//! `t/imap/mbox.t` (a live server).
+//!
 //! Not implemented: `mbox_lazy_writes` (changes are written at once, as with `no`),
 //! `mbox_dirty_syncs`/`mbox_very_dirty_syncs` (a changed file is always read whole),
-//! `mbox_min_index_size`, `pop3_save_uidl` (`X-UIDL:`), `INDEX=MEMORY`, renaming an mbox
-//! INBOX. A message's body is read from the whole file, which a session keeps in memory
-//! while it is unchanged.
+//! `mbox_min_index_size`, `mbox_md5`, `pop3_save_uidl` (`X-UIDL:`), `INDEX=MEMORY`,
+//! renaming an mbox INBOX, and the `O` of `Status:` for messages no longer \Recent. A
+//! session keeps the whole file in memory while it is unchanged, to serve bodies from it.
 
 pub mod edit;
 pub mod format;

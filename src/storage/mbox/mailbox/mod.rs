@@ -270,7 +270,16 @@ impl MboxMailbox {
         op: impl FnOnce(&Self, &crate::fs::lock::mbox::MboxLock, &Loaded) -> StorageResult<(T, bool)>,
     ) -> StorageResult<(T, u64)> {
         if crate::fs::ops::stat_if_exists(&self.path)?.is_none() {
-            crate::fs::FsFile::open_or_create(&self.path, &self.perms)?;
+            // An INBOX nothing was delivered to yet, in a spool directory only
+            // `mail_privileged_group` may write: created as that group, as Dovecot does.
+            let create = || crate::fs::FsFile::open_or_create(&self.path, &self.perms);
+            match create() {
+                Ok(_) => {}
+                Err(e) if e.is_permission() => {
+                    crate::fs::privileged::with_privileged_group(create).unwrap_or(Err(e))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         let lock = self.lock(true)?;
         let before = self.prepare_locked(&lock)?;
