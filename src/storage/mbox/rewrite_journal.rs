@@ -198,7 +198,7 @@ impl RewriteJournal {
                 offset, new_len, ..
             } => (offset, new_len),
         };
-        if offset + bytes.len() as u64 != new_len {
+        if offset.checked_add(bytes.len() as u64) != Some(new_len) {
             return Err(StorageError::critical(
                 None,
                 format!(

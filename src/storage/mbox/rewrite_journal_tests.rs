@@ -104,10 +104,18 @@ fn no_journal_nothing_to_do() {
 fn a_damaged_journal_is_an_error_and_leaves_the_file_alone() {
     let s = setup(OLD);
     std::fs::create_dir_all(&s.journal.dir).unwrap();
-    std::fs::write(s.journal.journal_path(), b"garbage").unwrap();
-    let file = FsFile::open_rw(&s.mbox).unwrap();
-    assert!(s.journal.recover(&file).is_err());
-    assert_eq!(std::fs::read(&s.mbox).unwrap(), OLD);
+    std::fs::write(s.journal.data_path(), b"abc").unwrap();
+    for journal in [
+        &b"garbage"[..],
+        b"cote-mbox-rewrite 1\nstart 18446744073709551615 0 2\n",
+        b"cote-mbox-rewrite 1\ncopy 0 3 1\n",
+        b"cote-mbox-rewrite 1\nstart 0 10 99\n",
+    ] {
+        std::fs::write(s.journal.journal_path(), journal).unwrap();
+        let file = FsFile::open_rw(&s.mbox).unwrap();
+        assert!(s.journal.recover(&file).is_err());
+        assert_eq!(std::fs::read(&s.mbox).unwrap(), OLD);
+    }
 }
 
 proptest! {
