@@ -416,7 +416,9 @@ fn dotlock_dead_holder_overridden() {
     lock.release().unwrap();
 }
 
-/// Another host's lock: never judged by its pid; overridden once stale, not before.
+/// Another host's lock: never judged by its pid. One left by a dead cote holder (its record
+/// lock gone with it) is overridden at once; one without the mark (Dovecot's) only once
+/// stale, not before.
 fn dotlock_foreign_host_stale_override() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("subscriptions");
@@ -429,6 +431,26 @@ fn dotlock_foreign_host_stale_override() {
     .unwrap();
     assert!(status.success());
     let lock_path = dir.path().join("subscriptions.lock");
+    let leaked = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(
+        leaked
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with(":otherhost")),
+        "{leaked}"
+    );
+    age(&lock_path, 10);
+    age(&path, 10);
+    let start = std::time::Instant::now();
+    let lock = DotLock::acquire(
+        &path,
+        &dotlock_settings(Duration::from_secs(10), Duration::ZERO),
+    )
+    .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    lock.release().unwrap();
+    // Dovecot's content, no mark: only the stale timeout overrides it.
+    std::fs::write(&lock_path, "12345:otherhost").unwrap();
     age(&lock_path, 10);
     age(&path, 10);
     let err = DotLock::acquire(

@@ -170,7 +170,7 @@ fn openssl_s_client_starttls() {
     assert!(
         text.contains(
             "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
-             CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE LITERAL+\r\na OK Logged in\r\n"
+             CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ESEARCH SEARCHRES WITHIN LIST-STATUS BINARY MOVE STATUS=SIZE SAVEDATE LITERAL+\r\na OK Logged in\r\n"
         ) && text.contains("b OK NOOP completed (")
             && text.contains("c OK Logout completed ("),
         "{text}\n{}",

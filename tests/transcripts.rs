@@ -54,6 +54,8 @@ enum Step {
         from: Option<Ipv4Addr>,
     },
     StartTls,
+    /// Deflate both directions from here on (COMPRESS=DEFLATE, RFC 4978).
+    Compress,
     Use(String),
     Send(Vec<u8>),
     Expect(String),
@@ -119,6 +121,7 @@ fn parse_transcript(path: &Path) -> Result<Transcript, String> {
                     Step::Connect { proto, name, from }
                 }
                 "starttls" => Step::StartTls,
+                "compress" => Step::Compress,
                 "use" => Step::Use(args.to_string()),
                 "send" => Step::Send(unescape(args).map_err(|e| err(&e))?),
                 "repeat" => {
@@ -362,16 +365,93 @@ impl Drop for Server {
 // ---------------------------------------------------------------------------------------------
 // Playing a transcript
 
-/// The client side of a connection: plain, or TLS after `@starttls` / on `imaps`.
+/// The client side of a connection: plain, or TLS after `@starttls` / on `imaps`, and
+/// deflated after `@compress`.
 enum Io {
     Plain(TcpStream),
     Tls(Box<openssl::ssl::SslStream<TcpStream>>),
+    Deflate(Box<Deflated>),
+}
+
+/// Raw deflate over another `Io`: every write is sync-flushed, as a COMPRESS client does.
+struct Deflated {
+    io: Io,
+    inflate: flate2::Decompress,
+    deflate: flate2::Compress,
+    /// Inflated bytes not read yet: `output[pos..]`.
+    output: Vec<u8>,
+    pos: usize,
+}
+
+impl Deflated {
+    fn new(io: Io) -> Deflated {
+        Deflated {
+            io,
+            inflate: flate2::Decompress::new(false),
+            deflate: flate2::Compress::new(flate2::Compression::default(), false),
+            output: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Read;
+        while self.pos == self.output.len() {
+            let mut chunk = [0u8; 16384];
+            let n = self.io.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.output.clear();
+            self.pos = 0;
+            let mut used = 0;
+            while used < n {
+                self.output.reserve(64 * 1024);
+                let before = self.inflate.total_in();
+                self.inflate
+                    .decompress_vec(
+                        &chunk[used..n],
+                        &mut self.output,
+                        flate2::FlushDecompress::Sync,
+                    )
+                    .map_err(|e| std::io::Error::other(format!("inflate: {e}")))?;
+                let consumed = (self.inflate.total_in() - before) as usize;
+                if consumed == 0 && self.output.len() < self.output.capacity() {
+                    return Err(std::io::Error::other("inflate: no progress"));
+                }
+                used += consumed;
+            }
+        }
+        let n = buf.len().min(self.output.len() - self.pos);
+        buf[..n].copy_from_slice(&self.output[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = Vec::with_capacity(buf.len() + 64);
+        let mut used = 0;
+        loop {
+            let before = self.deflate.total_in();
+            self.deflate
+                .compress_vec(&buf[used..], &mut out, flate2::FlushCompress::Sync)
+                .map_err(|e| std::io::Error::other(format!("deflate: {e}")))?;
+            used += (self.deflate.total_in() - before) as usize;
+            if used == buf.len() && out.len() < out.capacity() {
+                break;
+            }
+            out.reserve(1024);
+        }
+        self.io.write_all(&out)?;
+        Ok(buf.len())
+    }
 }
 
 impl std::io::Read for Io {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
             Io::Plain(s) => s.read(buf),
+            Io::Deflate(d) => d.read(buf),
             Io::Tls(s) => match s.ssl_read(buf) {
                 Ok(n) => Ok(n),
                 Err(e) if e.code() == openssl::ssl::ErrorCode::ZERO_RETURN => Ok(0),
@@ -393,12 +473,14 @@ impl Write for Io {
         match self {
             Io::Plain(s) => s.write(buf),
             Io::Tls(s) => s.write(buf),
+            Io::Deflate(d) => d.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Io::Plain(s) => s.flush(),
             Io::Tls(s) => s.flush(),
+            Io::Deflate(d) => d.io.flush(),
         }
     }
 }
@@ -408,6 +490,7 @@ impl Io {
         match self {
             Io::Plain(s) => s,
             Io::Tls(s) => s.get_ref(),
+            Io::Deflate(d) => d.io.tcp(),
         }
     }
 }
@@ -508,6 +591,27 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
                 let tls = tls_connect(tcp).map_err(|e| fail(e, &log))?;
                 conn.reader = BufReader::new(tls);
                 let _ = writeln!(log, "[{name}: TLS started]");
+            }
+            Step::Compress => {
+                if !conn.reader.buffer().is_empty() {
+                    return Err(fail("unread server data before @compress".into(), &log));
+                }
+                let placeholder = Io::Plain(
+                    conn.reader
+                        .get_ref()
+                        .tcp()
+                        .try_clone()
+                        .map_err(|e| fail(e.to_string(), &log))?,
+                );
+                let io = std::mem::replace(conn.reader.get_mut(), placeholder);
+                if matches!(io, Io::Deflate(_)) {
+                    return Err(fail(
+                        "@compress: compression is already active".into(),
+                        &log,
+                    ));
+                }
+                conn.reader = BufReader::new(Io::Deflate(Box::new(Deflated::new(io))));
+                let _ = writeln!(log, "[{name}: compression started]");
             }
             Step::Send(bytes) => {
                 let _ = writeln!(log, "C: {}", printable(bytes).trim_end_matches("\\r\\n"));

@@ -55,21 +55,23 @@ impl FsFile {
     /// is made unnamed (`O_TMPFILE`), filled, then linked in, so a crash can never leave an
     /// empty file under `path` (an empty dotlock names no holder and blocks everyone until it
     /// is stale). Where the filesystem has no `O_TMPFILE` (NFS, most FUSE) it is created, then
-    /// filled, as Dovecot does. `sync` fdatasyncs the content before the name appears.
-    /// Content that cannot be written (a full disk) is logged and the file is left empty
-    /// rather than half-filled: the name is still created, as Dovecot creates a lock it could
-    /// not fill, because refusing it would refuse the expunge that frees the disk.
+    /// filled, as Dovecot does. The content is what `content` returns, asked once the file
+    /// exists and before it is filled (a dotlock takes its record lock there). `sync`
+    /// fdatasyncs the content before the name appears. Content that cannot be written (a
+    /// full disk) is logged and the file is left empty rather than half-filled: the name is
+    /// still created, as Dovecot creates a lock it could not fill, because refusing it would
+    /// refuse the expunge that frees the disk.
     pub fn create_excl_filled(
         path: &Path,
         perms: &CreatePerms,
-        content: &[u8],
+        content: &mut dyn FnMut(&FsFile) -> Vec<u8>,
         sync: bool,
     ) -> FsResult<FsFile> {
         if let Some(file) = create_linked_tmpfile(path, perms, content, sync)? {
             return Ok(file);
         }
         let file = FsFile::create_excl(path, perms)?;
-        file.fill(content, sync)?;
+        file.fill(&content(&file), sync)?;
         Ok(file)
     }
 
@@ -234,6 +236,20 @@ impl FsFile {
             .map_err(|e| FsError::io(FsOp::Fsync, &self.path, e))
     }
 
+    /// Drops the clean cached pages of the file (`posix_fadvise(DONTNEED)`), so the next read
+    /// asks the file server. Advice only: a failure changes nothing but freshness.
+    pub fn drop_cached_pages(&self) {
+        use std::os::fd::AsFd;
+        if let Err(e) = nix::fcntl::posix_fadvise(
+            self.file.as_fd(),
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        ) {
+            log::debug!("posix_fadvise({}, DONTNEED): {e}", self.path.display());
+        }
+    }
+
     /// `fdatasync()` regardless of policy (also the NFS write-cache flush).
     pub fn sync_data_now(&self) -> FsResult<()> {
         self.file
@@ -280,7 +296,7 @@ impl FsFile {
 fn create_linked_tmpfile(
     path: &Path,
     perms: &CreatePerms,
-    content: &[u8],
+    content: &mut dyn FnMut(&FsFile) -> Vec<u8>,
     sync: bool,
 ) -> FsResult<Option<FsFile>> {
     use std::os::fd::AsRawFd;
@@ -302,7 +318,7 @@ fn create_linked_tmpfile(
         Err(e) if tmpfile_unsupported(&e) => return Ok(None),
         Err(e) => return Err(FsError::io(FsOp::Create, path, e)),
     };
-    file.fill(content, sync)?;
+    file.fill(&content(&file), sync)?;
     file.apply_perms(perms)?;
     // linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc link works for anyone.
     let proc_path = PathBuf::from(format!("/proc/self/fd/{}", file.file.as_raw_fd()));
@@ -401,11 +417,13 @@ mod tests {
             file_mode: 0o640,
             ..CreatePerms::default()
         };
-        let f = FsFile::create_excl_filled(&path, &perms, b"42:host", true).unwrap();
+        let f =
+            FsFile::create_excl_filled(&path, &perms, &mut |_| b"42:host".to_vec(), true).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"42:host");
         assert_eq!(f.metadata().unwrap().permissions().mode() & 0o777, 0o640);
         assert_eq!(f.metadata().unwrap().nlink(), 1);
-        let taken = FsFile::create_excl_filled(&path, &perms, b"43:host", false).unwrap_err();
+        let taken = FsFile::create_excl_filled(&path, &perms, &mut |_| b"43:host".to_vec(), false)
+            .unwrap_err();
         assert!(taken.is_exists(), "{taken}");
         assert_eq!(fs::read(&path).unwrap(), b"42:host");
         // Nothing unnamed or temporary is left beside it.

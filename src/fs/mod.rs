@@ -12,6 +12,8 @@
 //! - [`lock`]: fcntl (OFD), flock and dotlocks, with deadlines and no `alarm()`.
 //! - [`clock`]: the file server's time, skew logging, a wall clock that never goes back.
 //! - [`view`]: index files as bytes, mapped or read per `mmap_disable`.
+//! - [`sharedfs`]: which filesystems other hosts may share (statfs), where the cross-host
+//!   flushes apply whatever `mail_nfs_*` says.
 //! - [`probe`]: what a file system really does (locks, mmap, caches), for `coteadm fs-check`.
 //! - [`watch`]: inotify on directories, to wake IDLE on this host's changes.
 
@@ -28,6 +30,7 @@ pub mod policy;
 pub mod privileged;
 pub mod probe;
 mod random;
+pub mod sharedfs;
 pub mod view;
 pub mod watch;
 

@@ -6,6 +6,7 @@
 //! | attribute cache, "maybe locked"; directory handles | `stat()` + `chmod()` to the same mode; EPERM counts as flushed |
 //! | data (read) cache, unlocked | take a whole-file fcntl read lock and drop it (Linux revalidates cached pages on lock); after ENOLCK never again |
 //! | data cache, locked | nothing: taking the lock revalidated it |
+//! | data cache, both (FUSE) | `posix_fadvise(DONTNEED)`: FUSE keeps pages across locks |
 //! | write cache | `fdatasync()` |
 //!
 //! Each is a no-op unless the `mail_nfs_*` flag of the file's kind is set
@@ -70,11 +71,17 @@ impl NfsCache {
     }
 
     /// Flushes the cached data of an open file. `locked`: we hold an fcntl/flock lock on it,
-    /// which already revalidated the pages.
+    /// which revalidated the pages on NFS. FUSE revalidates on neither lock (a same-size
+    /// rewrite by another host stays invisible through a file open before it), so the clean
+    /// cached pages are dropped too.
     pub fn flush_read_cache(&self, file: &FsFile, locked: bool) {
-        if self.enabled && !locked {
+        if !self.enabled {
+            return;
+        }
+        if !locked {
             flush_read_cache_by_lock(file);
         }
+        file.drop_cached_pages();
     }
 
     /// Pushes our writes to the server (`fdatasync`), so other clients see them.

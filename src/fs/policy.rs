@@ -102,6 +102,29 @@ impl FsPolicy {
         }
     }
 
+    /// This policy for files on a filesystem that other hosts may share: the cross-host
+    /// flushes of `mail_nfs_storage` and `mail_nfs_index`, and what `mail_nfs_index`
+    /// requires (`mmap_disable`; `mail_fsync = always` unless it was set to `never`). Also
+    /// returns the settings it turned on, empty when the configuration had them all.
+    pub fn for_shared_fs(&self) -> (FsPolicy, Vec<&'static str>) {
+        let mut shared = self.clone();
+        let mut turned_on = Vec::new();
+        let mut set = |flag: &mut bool, name: &'static str| {
+            if !*flag {
+                *flag = true;
+                turned_on.push(name);
+            }
+        };
+        set(&mut shared.nfs_storage, "mail_nfs_storage=yes");
+        set(&mut shared.nfs_index, "mail_nfs_index=yes");
+        set(&mut shared.mmap_disable, "mmap_disable=yes");
+        if shared.fsync == FsyncMode::Optimized {
+            shared.fsync = FsyncMode::Always;
+            turned_on.push("mail_fsync=always");
+        }
+        (shared, turned_on)
+    }
+
     /// Whether NFS cache flushes apply to files of `kind`.
     pub fn nfs_flush(&self, kind: FileKind) -> bool {
         match kind {
@@ -180,6 +203,24 @@ mod tests {
             Duration::from_secs(10)
         );
         assert!(p.nfs_flush(FileKind::Index) && p.nfs_flush(FileKind::Storage));
+    }
+
+    #[test]
+    fn shared_filesystems_get_the_cross_host_flushes() {
+        let (shared, on) = FsPolicy::dovecot_defaults().for_shared_fs();
+        assert!(shared.nfs_storage && shared.nfs_index && shared.mmap_disable);
+        assert_eq!(shared.fsync, FsyncMode::Always);
+        assert_eq!(on.len(), 4, "{on:?}");
+        let never = FsPolicy {
+            fsync: FsyncMode::Never,
+            nfs_storage: true,
+            ..FsPolicy::dovecot_defaults()
+        };
+        let (shared, on) = never.for_shared_fs();
+        assert_eq!(shared.fsync, FsyncMode::Never);
+        assert_eq!(on, ["mail_nfs_index=yes", "mmap_disable=yes"]);
+        let (again, on) = shared.for_shared_fs();
+        assert_eq!((again, on.len()), (shared, 0));
     }
 
     #[test]

@@ -10,11 +10,12 @@ pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE I
 
 /// The post-login list: Dovecot 2.3's `CAPABILITY_STRING` in its order, with only what
 /// cote implements end to end. Left out until they work (issue 10): SORT, SORT=DISPLAY,
-/// THREAD=*, URL-PARTIAL, CATENATE, I18NLEVEL=1, CONDSTORE, QRESYNC, ESEARCH, ESORT,
-/// SEARCHRES, WITHIN, CONTEXT=SEARCH, BINARY, SNIPPET=FUZZY, PREVIEW=FUZZY, PREVIEW,
-/// STATUS=SIZE, SAVEDATE (and NOTIFY, which Dovecot adds with mailbox list indexes).
+/// THREAD=*, URL-PARTIAL, CATENATE, I18NLEVEL=1, CONDSTORE, QRESYNC, ESORT,
+/// CONTEXT=SEARCH (SEARCH RETURN (UPDATE) is refused), SNIPPET=FUZZY, PREVIEW=FUZZY,
+/// PREVIEW (and NOTIFY, which Dovecot adds with mailbox list indexes).
 pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE \
-MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE";
+MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ESEARCH SEARCHRES WITHIN \
+LIST-STATUS BINARY MOVE STATUS=SIZE SAVEDATE";
 
 pub use crate::login::SaslMech;
 
@@ -93,6 +94,15 @@ pub fn postlogin_capability(
         caps.push_str(" SPECIAL-USE");
     }
     caps
+}
+
+/// Adds one capability a plugin offers (Dovecot's `client_add_capability`): at the end,
+/// unless `imap_capability` replaces the list.
+pub fn add_capability(caps: &mut String, imap_capability: &str, name: &str) {
+    if imap_capability.is_empty() || imap_capability.starts_with('+') {
+        caps.push(' ');
+        caps.push_str(name);
+    }
 }
 
 /// The capability list sent in the greeting and for CAPABILITY before login.
@@ -275,7 +285,8 @@ mod tests {
     #[test]
     fn postlogin_list_follows_imap_capability() {
         let base = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE MULTIAPPEND UNSELECT \
-                    CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LIST-STATUS MOVE";
+                    CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ESEARCH SEARCHRES WITHIN \
+                    LIST-STATUS BINARY MOVE STATUS=SIZE SAVEDATE";
         assert_eq!(
             postlogin_capability("", false, false),
             format!("{base} LITERAL+")

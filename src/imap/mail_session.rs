@@ -159,6 +159,17 @@ pub struct MailboxStatus {
     pub guid: String,
 }
 
+/// STATUS of the selected mailbox: what storage adds to the session's view, over the
+/// messages the client knows, as they were at the last sync (Dovecot answers from the
+/// session's view, not from the mailbox as it is now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ViewTotals {
+    /// Messages without `\Seen`.
+    pub unseen: u32,
+    /// The sum of their RFC822.SIZEs (RFC 8438).
+    pub size: u64,
+}
+
 /// A mailbox being selected, as the client first sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SelectedMailbox {
@@ -193,6 +204,10 @@ pub struct MailboxChanges {
     pub new_recent: UidSet,
     /// Messages whose flags or keywords changed.
     pub flags_changed: UidSet,
+    /// The highest UID given out, as far as this sync saw new messages (also those
+    /// expunged before the session heard of them): UIDNEXT of the session's view is above
+    /// it. 0 when there was nothing new.
+    pub last_uid: u32,
 }
 
 /// A flag change (STORE, and the `\Seen` a body FETCH sets).
@@ -270,6 +285,10 @@ pub trait MailSession {
 
     /// Changes to the selected mailbox that this session has not been told of.
     fn sync(&mut self) -> Result<MailboxChanges, MailError>;
+    /// The unseen count and total size of these messages of the selected mailbox (the
+    /// client's view, expunged ones it was not told of included) as of the last
+    /// [`sync`](Self::sync): STATUS on the selected mailbox.
+    fn view_totals(&mut self, uids: &[u32]) -> Result<ViewTotals, MailError>;
     /// The selected mailbox's keywords (after a STORE created one, or a sync).
     fn keywords(&self) -> Vec<String>;
     /// The selected mailbox's highest modseq (CONDSTORE).

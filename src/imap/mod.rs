@@ -8,6 +8,7 @@
 //! `search_eval` are the protocol's value types, encoders and evaluators.
 
 pub mod capability;
+pub mod esearch;
 pub mod fetch_response;
 pub mod flags;
 pub mod id;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::config::var_expand::{self, Layered, Vars};
 use crate::config::Settings;
-use crate::imap::capability::postlogin_capability;
+use crate::imap::capability::{add_capability, postlogin_capability};
 use crate::imap::session::{Disconnect, Session, SessionSettings, SessionStats, WaitInput, Wake};
 use crate::imap::storage_session::StorageSession;
 use crate::net::counted::Prefixed;
@@ -95,8 +95,8 @@ impl PostloginSettings {
 }
 
 /// The quota plugin's `quota_max_mail_size` (`plugin { }`), when `mail_plugins` loads
-/// `quota`: the largest message APPEND takes (`NO [LIMIT]` beyond). The rest of the quota
-/// plugin is not implemented.
+/// `quota`: the largest message APPEND takes (`NO [TOOBIG]` beyond; APPENDLIMIT). The rest
+/// of the quota plugin is not implemented.
 fn quota_max_mail_size(settings: &Settings) -> Result<Option<u64>, String> {
     let quota = settings
         .str("mail_plugins")
@@ -152,6 +152,21 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
         settings.imap_literal_minus,
         mail.has_special_use_mailboxes(),
     );
+    // RFC 7889, as Dovecot 2.4 offers it with its quota plugin's maximum message size.
+    if let Some(limit) = session_settings.max_mail_size {
+        add_capability(
+            &mut session_settings.capability,
+            &settings.imap_capability,
+            &format!("APPENDLIMIT={limit}"),
+        );
+    }
+    if session_settings.compress_level.is_some() {
+        add_capability(
+            &mut session_settings.capability,
+            &settings.imap_capability,
+            crate::imap::session::COMPRESS_CAPABILITY,
+        );
+    }
     let input = Prefixed::new(input, reader);
     let mut session = Session::new(&mut mail, input, writer, &session_settings);
     let capability = session_settings.capability.clone();

@@ -4,6 +4,7 @@
 //! storage layer hands over the bytes (or a reader); nothing here touches files.
 
 pub mod address;
+pub mod binary_append;
 pub mod codec;
 pub mod date;
 pub mod decode;

@@ -27,6 +27,10 @@ impl<S> Counted<S> {
         &self.inner
     }
 
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
     /// The bytes counted so far.
     pub fn count(&self) -> u64 {
         self.count.get()

@@ -6,6 +6,7 @@ pub mod client_stream;
 pub mod conn;
 pub mod counted;
 pub mod deadline;
+pub mod deflate;
 pub mod line_reader;
 pub mod response_writer;
 pub mod tls;

@@ -156,6 +156,12 @@ pub trait Mailbox {
     fn take_expunges(&mut self) -> Vec<(u32, u32)>;
     /// What the view knows about a message (`None`: no such UID, or expunged and taken).
     fn info(&self, uid: u32) -> Option<MessageInfo>;
+    /// What the index cache held (envelope, body structure, header lines, dates) for a
+    /// message expunged meanwhile that the session still numbers (see
+    /// [`info`](Self::info)); empty when nothing was cached, or the backend keeps nothing.
+    fn gone_cached_fields(&self, _uid: u32) -> Vec<(String, Vec<u8>)> {
+        Vec::new()
+    }
     /// Every keyword name the mailbox has.
     fn keywords(&self) -> Vec<String>;
     fn highest_modseq(&self) -> u64;

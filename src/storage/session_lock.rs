@@ -59,8 +59,9 @@ impl MailUser {
                 format!("pop3_lock_session: Couldn't create root directory: {e}"),
             )
         })?;
-        let set = DotLockSettings::new(&self.settings().fs, FileKind::Storage, WAIT, STALE)
-            .with_suffix("");
+        let settings = self.settings_at(&inbox.location);
+        let set =
+            DotLockSettings::new(&settings.fs, FileKind::Storage, WAIT, STALE).with_suffix("");
         match DotLock::acquire(&dir.join(LOCK_FILE), &set) {
             Ok(lock) => Ok(Some(Pop3SessionLock { lock })),
             Err(e) if e.is_lock_timeout() => Ok(None),

@@ -2,12 +2,14 @@
 //! Maildir and mbox settings, read once per user.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Settings;
 use crate::fs::lock::mbox::MboxLockSettings;
-use crate::fs::{CreatePerms, FsPolicy};
+use crate::fs::{sharedfs, CreatePerms, FsPolicy};
 use crate::index::settings::IndexSettings;
+use crate::storage::location::{IndexDir, MailLocation};
 use crate::storage::maildir::filename::InfoSeparator;
 
 /// The `maildir_*` settings.
@@ -93,6 +95,43 @@ impl StorageSettings {
             temp_scan_interval: Duration::from_secs(7 * 86400),
             temp_dir: PathBuf::from("/tmp"),
         }
+    }
+
+    /// These settings for the mail at `location`: where its root, INBOX, index or control
+    /// directory is on a filesystem other hosts may share, the cross-host flushes apply
+    /// whatever `mail_nfs_*` says (said once per process in the log).
+    pub fn for_location(self: &Arc<Self>, location: &MailLocation) -> Arc<StorageSettings> {
+        let set = &location.settings;
+        let index = match &set.index_dir {
+            Some(IndexDir::Dir(dir)) => Some(dir.as_path()),
+            _ => None,
+        };
+        let dirs = [
+            set.root_dir.as_deref(),
+            set.inbox_path.as_deref(),
+            index,
+            set.control_dir.as_deref(),
+        ];
+        let Some((dir, fs_type)) = dirs
+            .into_iter()
+            .flatten()
+            .find_map(|dir| sharedfs::shared_fs_type(dir).map(|t| (dir, t)))
+        else {
+            return self.clone();
+        };
+        let (fs, turned_on) = self.fs.for_shared_fs();
+        if turned_on.is_empty() {
+            return self.clone();
+        }
+        let said = format!("{} {fs_type}", dir.display());
+        if sharedfs::first_time(&said) {
+            log::info!(
+                "{} is on {fs_type}, which other hosts may share: using {} there",
+                dir.display(),
+                turned_on.join(" ")
+            );
+        }
+        Arc::new(StorageSettings::clone(self).with_fs(fs))
     }
 
     /// The same settings with another fs policy (the index's follows).

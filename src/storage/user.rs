@@ -16,8 +16,7 @@ use crate::storage::api::{
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::list::glob::Glob;
 use crate::storage::list::MaildirList;
-use crate::storage::location::MailFormat;
-use crate::storage::location::{self, FsProbe, LocationOwner};
+use crate::storage::location::{self, FsProbe, LocationOwner, MailFormat, MailLocation};
 use crate::storage::mbox::list::MboxList;
 use crate::storage::namespace::{self, ListMode, Namespace, NamespaceConfig};
 use crate::storage::settings::StorageSettings;
@@ -164,11 +163,10 @@ impl MailUser {
         let lists = namespaces
             .into_iter()
             .map(|ns| -> Box<dyn MailboxList> {
+                let settings = settings.for_location(&ns.location);
                 match ns.location.format {
-                    MailFormat::Mbox => {
-                        Box::new(MboxList::new(ns, settings.clone(), &info.username))
-                    }
-                    _ => Box::new(MaildirList::new(ns, settings.clone())),
+                    MailFormat::Mbox => Box::new(MboxList::new(ns, settings, &info.username)),
+                    _ => Box::new(MaildirList::new(ns, settings)),
                 }
             })
             .collect();
@@ -185,6 +183,11 @@ impl MailUser {
 
     pub fn settings(&self) -> &StorageSettings {
         &self.settings
+    }
+
+    /// The settings that apply to files of `location` (see [`StorageSettings::for_location`]).
+    pub fn settings_at(&self, location: &MailLocation) -> Arc<StorageSettings> {
+        self.settings.for_location(location)
     }
 
     pub fn namespaces(&self) -> Vec<&Namespace> {

@@ -1,7 +1,9 @@
 # quota_max_mail_size (the quota plugin's limit; the rest of the quota plugin is not in cote
 # yet): APPEND refuses a larger message before reading it. With a synchronizing literal the
 # client gets NO instead of "+ OK"; with LITERAL+ the announced bytes are read and dropped,
-# and the session goes on. Checked against Dovecot 2.3.19.1.
+# and the session goes on. Checked against Dovecot 2.3.19.1, except for APPENDLIMIT
+# (RFC 7889), which cote advertises with the limit and its [TOOBIG] answer as Dovecot 2.4
+# does (2.3 advertised no limit and answered [LIMIT]).
 @config mail_plugins = quota
 @config plugin {
 @config   quota = maildir:User quota
@@ -10,13 +12,13 @@
 @connect imap
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a LOGIN alice secret
-S: a OK [CAPABILITY {*}] Logged in
+S: a OK [CAPABILITY {*} LITERAL+ APPENDLIMIT=1024] Logged in
 C: b APPEND INBOX {104857600}
-S: b NO [LIMIT] Mail size is larger than the maximum size allowed by server configuration ({*} secs).
+S: b NO [TOOBIG] Mail size is larger than the maximum size allowed by server configuration ({*} secs).
 C: c NOOP
 S: c OK NOOP completed ({*} secs).
 C: d APPEND INBOX (\Seen) {2000+}
-S: d NO [LIMIT] Mail size is larger than the maximum size allowed by server configuration ({*} secs).
+S: d NO [TOOBIG] Mail size is larger than the maximum size allowed by server configuration ({*} secs).
 @repeat 2000 "x"
 C:
 # Known difference: Dovecot then skips one more line (its APPEND sets "skip the trailing

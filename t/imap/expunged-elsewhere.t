@@ -4,9 +4,11 @@
 # held answers empty (BODY[] NIL, ENVELOPE of NILs, RFC822.SIZE 0 ...) with
 # `OK [EXPUNGEISSUED]`; COPY copies nothing and says `NO [EXPUNGEISSUED]` after the EXPUNGEs.
 # Checked against Dovecot 2.3.19.1 with t/oracle/imap-transcript-check.
-# Not asked here: Dovecot answers what dovecot.index.cache holds for the message (BODY and
-# BODYSTRUCTURE of every message it saved itself, since it caches the MIME structure when
-# saving; ENVELOPE and others once fetched); cote answers those empty too.
+# Not asked here: what the index cache holds for such a message is answered from it
+# (t/imap/expunged-elsewhere-cached.t). Dovecot also has BODY and BODYSTRUCTURE of every
+# message it saved itself (it caches the MIME structure when saving), and INTERNALDATE and
+# SAVEDATE once fetched; cote caches a structure only once fetched and keeps the dates in the
+# index, so it answers those empty here.
 @connect imap one
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a1 LOGIN alice secret

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -182,10 +183,24 @@ class Node:
         except ProcessLookupError:
             pass
         self.proc.wait()
-        # Workers of the group that outlived the master.
-        time.sleep(0.3)
+        # Workers of the group that outlived the master: a process blocked in a FUSE request
+        # dies only when the request ends, and keeps its inherited listeners until then.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(port_free(p) for p in self.ports.values()):
+            time.sleep(0.2)
         self.proc = None
         self.out.close()
+
+
+def port_free(port):
+    """Whether a listener could bind 127.0.0.1:port now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def loadgen(args, timeout):

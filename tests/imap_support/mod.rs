@@ -12,7 +12,7 @@ use cote::imap::flags::FlagList;
 use cote::imap::mail_session::{
     AppendResult, CopyResult, FlagChange, ListEntry, MailError, MailErrorKind, MailMessage,
     MailSession, MailboxChanges, MailboxStatus, Namespace, NamespaceKind, SelectedMailbox,
-    StoreResult,
+    StoreResult, ViewTotals,
 };
 use cote::imap::parser::append::MessageInfo;
 use cote::imap::parser::list::{List, StatusItems};
@@ -223,6 +223,7 @@ impl FakeMailSession {
         let uid = self.mailboxes[i].add(FlagList::default(), SAVED_AT, data.to_vec());
         if let Some(selected) = &mut self.selected {
             selected.changes.new.push(uid);
+            selected.changes.last_uid = uid;
         }
         uid
     }
@@ -548,6 +549,24 @@ impl MailSession for FakeMailSession {
             .unwrap_or_default())
     }
 
+    /// Others' changes happen at `sync` here, so the messages are as the last sync left
+    /// them (one expunged meanwhile is left out).
+    fn view_totals(&mut self, uids: &[u32]) -> Result<ViewTotals, MailError> {
+        let i = self.selected_index()?;
+        let mut totals = ViewTotals::default();
+        for m in self.mailboxes[i]
+            .messages
+            .iter()
+            .filter(|m| uids.contains(&m.uid))
+        {
+            if !m.flags.system.contains(MailFlags::SEEN) {
+                totals.unseen += 1;
+            }
+            totals.size += m.message.virtual_size();
+        }
+        Ok(totals)
+    }
+
     fn keywords(&self) -> Vec<String> {
         self.selected_index()
             .map(|i| self.mailboxes[i].keywords.clone())
@@ -677,6 +696,7 @@ impl MailSession for FakeMailSession {
                 // Copied by this session: \Recent here.
                 if let Some(selected) = &mut self.selected {
                     selected.changes.new.push(uid);
+                    selected.changes.last_uid = uid;
                     selected.changes.new_recent.insert(uid);
                 }
                 let unclaimed = &mut self.mailboxes[to_index].unclaimed_recent;

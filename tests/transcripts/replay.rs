@@ -44,14 +44,6 @@ const LIVE_DIFFERENCES: &[(&str, &str)] = &[
         "capability with args",
         "the list has only what cote implements end to end (the rest is issue 10)",
     ),
-    (
-        "append literal8",
-        "BINARY is issue 10: literal8 needs Dovecot's binary-to-base64 conversion; cote refuses it",
-    ),
-    (
-        "append literal8 with nul",
-        "BINARY is issue 10: literal8 needs Dovecot's binary-to-base64 conversion; cote refuses it",
-    ),
     ("select condstore", NO_CONDSTORE),
     ("select qresync missing params", NO_CONDSTORE),
     ("select qresync bad params", NO_CONDSTORE),

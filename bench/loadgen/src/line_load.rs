@@ -33,7 +33,11 @@ impl LineConn {
     pub(crate) fn line(&mut self) -> Result<String, ClientError> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
-            return Err(wrong("server closed the connection"));
+            // Not an answer: whether the command took effect is unknown.
+            return Err(ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "server closed the connection",
+            )));
         }
         Ok(line.trim_end().to_string())
     }

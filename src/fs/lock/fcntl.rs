@@ -170,6 +170,15 @@ pub fn ofd_locks_supported(file: &FsFile) -> bool {
     ofd_supported(&file.file())
 }
 
+/// Whether a record lock held through another open file description (any process, any
+/// host on a filesystem that shares locks) conflicts with `kind` on `file`; `None` when
+/// the kernel or filesystem cannot tell (`F_OFD_GETLK` fails).
+pub fn is_locked(file: &FsFile, kind: LockKind) -> Option<bool> {
+    let mut fl = whole_file(lock_type(kind));
+    fcntl(file.file(), FcntlArg::F_OFD_GETLK(&mut fl)).ok()?;
+    Some(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
 /// Who holds a lock conflicting with `kind` on `file`: `F_OFD_GETLK`/`F_GETLK` give a pid
 /// for classic locks (-1 for OFD ones); otherwise `/proc/locks` names local holders.
 pub fn holder(file: &FsFile, kind: LockKind) -> Option<LockHolder> {

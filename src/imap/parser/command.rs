@@ -125,6 +125,8 @@ pub enum CommandName {
     Id,
     Enable,
     Idle,
+    /// RFC 4978.
+    Compress,
     Namespace,
     Select,
     Examine,
@@ -179,6 +181,7 @@ impl CommandName {
             (false, "ID") => CommandName::Id,
             (false, "ENABLE") => CommandName::Enable,
             (false, "IDLE") => CommandName::Idle,
+            (false, "COMPRESS") => CommandName::Compress,
             (false, "NAMESPACE") => CommandName::Namespace,
             (false, "SELECT") => CommandName::Select,
             (false, "EXAMINE") => CommandName::Examine,
@@ -304,6 +307,8 @@ pub enum Command {
     /// Upper-cased capability names (unknown ones are ignored by the session).
     Enable(Vec<String>),
     Idle,
+    /// The mechanism as the client named it.
+    Compress(String),
     Namespace,
     Select(Select),
     /// The name as given (UTF-8); a trailing hierarchy separator asks for a parent only.
@@ -358,6 +363,10 @@ pub fn parse_command(
         CommandName::Expunge => Ok(Command::Expunge),
         CommandName::Id => Ok(Command::Id(parse_id_params(args).ok())),
         CommandName::Enable => parse_enable(args),
+        CommandName::Compress => match args {
+            [Arg::Atom(mechanism)] => Ok(Command::Compress(mechanism.clone())),
+            _ => Err(CommandError::invalid_arguments()),
+        },
         CommandName::Select | CommandName::Examine => {
             parse_select(args, name == CommandName::Examine, ctx).map(Command::Select)
         }

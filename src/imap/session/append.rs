@@ -200,8 +200,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
     }
 
-    /// `quota_max_mail_size`: a message literal larger than the limit is refused before it
-    /// is read, with the quota plugin's answer.
+    /// `quota_max_mail_size`, advertised as APPENDLIMIT (RFC 7889): a message literal larger
+    /// than the limit is refused before it is read, with the quota plugin's text and RFC
+    /// 7889's `[TOOBIG]` (as Dovecot 2.4, which added APPENDLIMIT; 2.3 advertised no limit
+    /// and answered `[LIMIT]`).
     fn check_append_limit(&self, size: usize, steps: &[AppendStep]) -> Result<(), CommandError> {
         let Some(limit) = self.settings.max_mail_size else {
             return Ok(());
@@ -209,7 +211,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let message = steps.iter().any(|s| matches!(s, AppendStep::Data { .. }));
         if message && size as u64 > limit {
             return Err(CommandError::no(
-                Some(Code::Limit),
+                Some(Code::Other("TOOBIG".into())),
                 "Mail size is larger than the maximum size allowed by server configuration",
             ));
         }

@@ -48,6 +48,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::Enable(names) => self.enable(&names),
             Command::Namespace => self.namespace(),
             Command::Idle => self.idle(),
+            Command::Compress(mechanism) => self.compress(&mechanism),
             Command::Select(select) => self.select(select),
             Command::Create(mailbox) => Ok(match self.mail.create(&mailbox) {
                 Ok(()) => Reply::ok("Create completed."),
@@ -114,10 +115,15 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::List(list) => self.list(&list, name == CommandName::Lsub),
             Command::Status(status) => {
                 let result = self.mail.status(&status.mailbox, &status.items);
-                let values = match result {
+                let mut values = match result {
                     Ok(values) => values,
                     Err(e) => return Ok(Reply::mail_error(&e, false)),
                 };
+                if self.mail.is_selected(&status.mailbox) {
+                    if let Err(e) = self.status_from_view(&status.items, &mut values) {
+                        return Ok(Reply::mail_error(&e, false));
+                    }
+                }
                 if status.items.highest_modseq {
                     self.enable_condstore()?;
                 }
@@ -348,6 +354,29 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         } else {
             "List completed."
         }))
+    }
+
+    /// STATUS on the selected mailbox answers, as Dovecot, what this session has told its
+    /// client (the counts as of its last reported changes, messages expunged elsewhere that
+    /// it has not reported yet included), not the mailbox as it is now.
+    fn status_from_view(
+        &mut self,
+        items: &StatusItems,
+        values: &mut crate::imap::mail_session::MailboxStatus,
+    ) -> Result<(), crate::imap::mail_session::MailError> {
+        let Some(view) = self.view.as_ref() else {
+            return Ok(());
+        };
+        values.messages = view.messages();
+        values.recent = view.recent.len() as u32;
+        values.uid_next = view.uid_next;
+        if items.unseen || items.size || items.x_size {
+            let uids = view.uids.clone();
+            let totals = self.mail.view_totals(&uids)?;
+            values.unseen = totals.unseen;
+            values.size = totals.size;
+        }
+        Ok(())
     }
 
     /// `* STATUS name (ITEM n ...)` in Dovecot's item order.

@@ -23,6 +23,9 @@ enum Fetched {
     Expunged,
     /// Not changed since CHANGEDSINCE.
     Unchanged,
+    /// An item failed in a way FETCH answers with NO (BINARY's decoding): the response
+    /// so far, closed, goes out first.
+    Failed { line: Vec<u8>, error: MailError },
 }
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
@@ -69,6 +72,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 }
                 Ok(Fetched::Unchanged) => {}
                 Ok(Fetched::Expunged) => expunged = true,
+                Ok(Fetched::Failed { line, error }) => {
+                    self.line(&line)?;
+                    return self.fetch_failed(error);
+                }
                 Err(e) => return self.fetch_failed(e),
             }
         }
@@ -167,6 +174,23 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 Err(e) if e.kind == MailErrorKind::Expunged => {
                     response.item(&item.reply_name(), expunged_value(item));
                     lost = true;
+                }
+                // Dovecot has sent the response's start by then: it ends it (with the UID
+                // when nothing else went in, as an empty `FETCH ()` is not allowed), stops
+                // the FETCH there and answers NO.
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        MailErrorKind::Conversion | MailErrorKind::InvalidData
+                    ) =>
+                {
+                    if response.is_empty() {
+                        response.number("UID", uid.into());
+                    }
+                    return Ok(Fetched::Failed {
+                        line: response.finish(),
+                        error: e,
+                    });
                 }
                 Err(e) => return Err(e),
             }

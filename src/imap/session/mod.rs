@@ -21,6 +21,7 @@
 
 mod append;
 mod commands;
+mod compress;
 mod fetch;
 mod idle;
 mod input;
@@ -40,9 +41,11 @@ use crate::imap::parser::{
 };
 use crate::imap::response::{tagged, untagged, Code, Status, Timing};
 use crate::index::uidset::UidSet;
+use crate::net::deflate::{DeflateWriter, InflateReader};
 use crate::net::{LineError, LineReader, ResponseWriter};
 
 use crate::net::counted::Counted;
+pub use compress::CAPABILITY as COMPRESS_CAPABILITY;
 pub use input::{WaitInput, Wake};
 pub use stats::SessionStats;
 
@@ -81,6 +84,8 @@ pub struct SessionSettings {
     pub max_mail_size: Option<u64>,
     /// `imap_client_workarounds`.
     pub workarounds: ClientWorkarounds,
+    /// COMPRESS=DEFLATE's level when `mail_plugins` loads `imap_zlib`; `None`: no COMPRESS.
+    pub compress_level: Option<u32>,
 }
 
 /// `imap_client_workarounds`: Dovecot's compatibility switches for broken clients.
@@ -164,6 +169,7 @@ impl SessionSettings {
                 .map_err(SessionConfigError::Config)?,
             max_mail_size: None,
             workarounds,
+            compress_level: compress::compress_level(settings),
         })
     }
 }
@@ -181,6 +187,7 @@ impl Default for SessionSettings {
             id_log: String::new(),
             max_mail_size: None,
             workarounds: ClientWorkarounds::default(),
+            compress_level: None,
         }
     }
 }
@@ -333,8 +340,9 @@ struct Current {
 pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     mail: &'a mut S,
     settings: &'a SessionSettings,
-    reader: LineReader<Counted<R>>,
-    writer: ResponseWriter<Counted<W>>,
+    /// Counted as the client sees it: inflated after COMPRESS.
+    reader: LineReader<Counted<InflateReader<R>>>,
+    writer: ResponseWriter<Counted<DeflateWriter<W>>>,
     parser: CommandParser,
     /// The selected mailbox as the client sees it.
     view: Option<View>,
@@ -349,6 +357,8 @@ pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     stats: SessionStats,
     /// tb-extra-mailbox-sep: the separator to drop from the end of mailbox names.
     strip_separator: Option<char>,
+    /// COMPRESS was answered OK: compression starts after the answer (at this level).
+    compression_requested: Option<u32>,
 }
 
 impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
@@ -368,10 +378,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             // long by the parser, while one argument longer than the limit does not fit (Dovecot
             // parses as data arrives, so its buffer holds one argument, not one line).
             reader: LineReader::new(
-                Counted::own(input),
+                Counted::own(InflateReader::new(input)),
                 settings.max_line_length.saturating_mul(2),
             ),
-            writer: ResponseWriter::new(Counted::own(output), OUTPUT_FLUSH_AT),
+            writer: ResponseWriter::new(Counted::own(DeflateWriter::new(output)), OUTPUT_FLUSH_AT),
             parser: CommandParser::new(limits),
             view: None,
             enabled: Enabled::default(),
@@ -381,6 +391,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             id_logged: false,
             stats: SessionStats::default(),
             strip_separator: None,
+            compression_requested: None,
             current: Current {
                 tag: String::new(),
                 display_name: String::new(),
@@ -475,7 +486,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         };
         let upper = name.to_ascii_uppercase();
         self.current.display_name = if uid { format!("UID {upper}") } else { upper };
-        let Some(command) = CommandName::lookup(&name, uid) else {
+        // COMPRESS exists only with the imap_zlib plugin, as in Dovecot.
+        let Some(command) = CommandName::lookup(&name, uid)
+            .filter(|c| *c != CommandName::Compress || self.settings.compress_level.is_some())
+        else {
             return self.param_error("Unknown command.");
         };
         let count = match command.args_needed() {
@@ -499,6 +513,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         };
         let ctx = self.parse_context();
         let parsed = parse_command(command, &args, &ctx);
+        let search_saves = parsed.is_err()
+            && matches!(command, CommandName::Search { .. })
+            && crate::imap::parser::search::parse_return_if_found(&args)
+                .is_ok_and(|(ret, _)| ret.is_some_and(|r| r.save));
         drop(args);
         let cmd = match parsed {
             Ok(cmd) => cmd,
@@ -509,6 +527,11 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 return match e {
                     CommandError::Bad(text) => self.param_error(&text),
                     CommandError::Reply { status, code, text } => {
+                        // A SEARCH ... RETURN (SAVE) that failed other than on its syntax
+                        // (BADCHARSET) empties `$` (RFC 5182 §2.1, as Dovecot).
+                        if search_saves {
+                            self.saved_result = None;
+                        }
                         self.tagged(Reply { status, code, text })
                     }
                 };
@@ -516,7 +539,8 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         };
         self.mail.begin_command();
         let reply = self.execute(command, cmd)?;
-        self.finish(command, reply)
+        self.finish(command, reply)?;
+        self.start_requested_compression()
     }
 
     /// Sends the tagged reply, after the mailbox updates an OK allows.

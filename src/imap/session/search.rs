@@ -3,14 +3,12 @@
 use std::io::{Read, Write};
 
 use super::{Reply, Session, Step, WaitInput};
+use crate::imap::esearch::esearch_response;
 use crate::imap::localtime::{now, utc_offset_minutes};
 use crate::imap::mail_session::{MailErrorKind, MailMessage, MailSession};
 use crate::imap::parser::search::{Search, SearchKey, SearchReturn};
 use crate::imap::response::Code;
 use crate::imap::search_eval::{Program, SearchEnv};
-use crate::imap::seqset::format_set;
-use crate::index::uidset::UidSet;
-use crate::mail::quote::append_nstring;
 
 /// A matching message.
 struct Found {
@@ -91,8 +89,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         })
     }
 
-    /// `* ESEARCH (TAG "t") [UID] MIN MAX ALL PARTIAL COUNT MODSEQ` (Dovecot's order), and
-    /// SAVE.
+    /// SAVE, and `* ESEARCH ...` (see [`esearch_response`]).
     fn esearch(
         &mut self,
         ret: &SearchReturn,
@@ -101,71 +98,42 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         uses_modseq: bool,
         id: &dyn Fn(&Found) -> u32,
     ) -> Step {
+        // Which results SAVE keeps and MODSEQ reports, as Dovecot decides: MIN's and MAX's
+        // always; then all of them with ALL, those in range with PARTIAL (all for SAVE when
+        // COUNT is asked too), all with COUNT, none more with MIN/MAX alone, all with SAVE
+        // alone.
         let in_partial = |i: usize| {
             ret.partial
-                .is_none_or(|(first, last)| (first as usize..=last as usize).contains(&(i + 1)))
+                .is_some_and(|(first, last)| (first as usize..=last as usize).contains(&(i + 1)))
         };
-        // What MIN/MAX alone, or PARTIAL, reduce the result to (for SAVE and MODSEQ).
-        let only_min_max = (ret.min || ret.max) && !ret.all && !ret.count && ret.partial.is_none();
-        let mut kept: Vec<&Found> = Vec::new();
+        let mut saved = Vec::new();
+        let mut highest_modseq = None;
         for (i, f) in found.iter().enumerate() {
-            let keep = if only_min_max {
-                (ret.min && i == 0) || (ret.max && i + 1 == found.len())
-            } else if ret.partial.is_some() && !(ret.count && ret.save) {
-                in_partial(i)
-            } else {
-                true
-            };
-            if keep {
-                kept.push(f);
+            let counted = (ret.min && i == 0)
+                || (ret.max && i + 1 == found.len())
+                || if ret.all {
+                    true
+                } else if ret.partial.is_some() {
+                    in_partial(i)
+                } else {
+                    ret.count || !(ret.min || ret.max)
+                };
+            if counted || (ret.partial.is_some() && ret.count && ret.save) {
+                saved.push(f.uid);
+            }
+            if counted {
+                highest_modseq = highest_modseq.max(Some(f.modseq));
             }
         }
         if ret.save {
-            self.saved_result = Some(kept.iter().map(|f| f.uid).collect());
+            self.saved_result = Some(saved.into_iter().collect());
         }
         if !ret.sends_esearch() {
             return Ok(());
         }
-        let mut line = b"* ESEARCH (TAG ".to_vec();
-        append_nstring(&mut line, Some(self.current.tag.as_bytes()));
-        line.push(b')');
-        let mut text = String::new();
-        if uid {
-            text.push_str(" UID");
-        }
-        if let (true, Some(first)) = (ret.min, found.first()) {
-            text.push_str(&format!(" MIN {}", id(first)));
-        }
-        if let (true, Some(last)) = (ret.max, found.last()) {
-            text.push_str(&format!(" MAX {}", id(last)));
-        }
-        if ret.all && !found.is_empty() {
-            let set: UidSet = found.iter().map(id).collect();
-            text.push_str(&format!(" ALL {}", format_set(&set)));
-        }
-        if let Some((first, last)) = ret.partial {
-            let set: UidSet = found
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| in_partial(*i))
-                .map(|(_, f)| id(f))
-                .collect();
-            let set = if set.is_empty() {
-                "NIL".to_string()
-            } else {
-                format_set(&set)
-            };
-            text.push_str(&format!(" PARTIAL ({first}:{last} {set})"));
-        }
-        if ret.count {
-            text.push_str(&format!(" COUNT {}", found.len()));
-        }
-        if uses_modseq {
-            if let Some(max) = kept.iter().map(|f| f.modseq).max() {
-                text.push_str(&format!(" MODSEQ {max}"));
-            }
-        }
-        line.extend_from_slice(text.as_bytes());
+        let ids: Vec<u32> = found.iter().map(id).collect();
+        let modseq = highest_modseq.filter(|_| uses_modseq);
+        let line = esearch_response(&self.current.tag, uid, ret, &ids, modseq);
         self.line(&line)
     }
 }

@@ -35,6 +35,8 @@ pub(super) struct View {
     pub pending_new_recent: UidSet,
     /// The RECENT count last sent.
     pub recent_sent: u32,
+    /// UIDNEXT as the client knows it: SELECT's, then above every new message reported.
+    pub uid_next: u32,
 }
 
 impl View {
@@ -51,6 +53,7 @@ impl View {
             pending_new: Vec::new(),
             pending_new_recent: UidSet::new(),
             recent_sent: selected.recent.len() as u32,
+            uid_next: selected.uid_next,
         }
     }
 
@@ -172,6 +175,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             return Ok(());
         };
         view.pending_new.extend(&changes.new);
+        view.uid_next = view.uid_next.max(changes.last_uid.saturating_add(1));
         for uid in changes.new_recent.iter() {
             view.pending_new_recent.insert(uid);
         }

@@ -25,6 +25,8 @@ struct Pending {
     flags: FlagList,
     date: Option<i64>,
     data: Vec<u8>,
+    /// Sent as literal8 (its first part, under CATENATE): binary parts are converted.
+    binary: Option<bool>,
 }
 
 pub(super) struct AppendTx {
@@ -55,19 +57,17 @@ impl AppendTx {
             flags: info.flags.clone(),
             date: info.date.map(|(timestamp, _)| timestamp),
             data: Vec::new(),
+            binary: None,
         });
         Ok(())
     }
 
     /// The message's data, or one CATENATE TEXT part of it (appended to what came before).
+    /// `binary`: sent as literal8; what the first part was decides for the whole message
+    /// (the parser refuses a literal8 after a first part that was not one).
     pub fn data(&mut self, data: &mut dyn Read, binary: bool) -> Result<(), MailError> {
-        if binary {
-            return Err(MailError::new(
-                MailErrorKind::NotPossible,
-                "APPEND of binary data (literal8) is not supported by this build of cote yet",
-            ));
-        }
         let current = self.current.as_mut().ok_or_else(no_message)?;
+        current.binary.get_or_insert(binary);
         data.read_to_end(&mut current.data).map_err(|e| {
             MailError::new(
                 MailErrorKind::Temp,
@@ -91,7 +91,10 @@ impl AppendTx {
     }
 
     pub fn message_end(&mut self) -> Result<(), MailError> {
-        let current = self.current.take().ok_or_else(no_message)?;
+        let mut current = self.current.take().ok_or_else(no_message)?;
+        if current.binary == Some(true) {
+            current.data = crate::mail::binary_append::convert_binary_parts(&current.data);
+        }
         if current.data.is_empty() {
             // Dovecot's text; no response code.
             return Err(MailError::new(

@@ -10,7 +10,7 @@ use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage};
 use crate::mail::search::HeaderMatch;
 use crate::mail::{Message, Section, SectionText};
 use crate::storage::api::MessageInfo;
-use crate::storage::mail::Mail;
+use crate::storage::mail::{field, Mail};
 
 use super::selected::{message_error, Selected};
 
@@ -18,8 +18,9 @@ pub struct StorageMessage<'a> {
     selected: &'a mut Selected,
     info: MessageInfo,
     mail: Option<Mail>,
-    /// Expunged by another session (the client not told yet): only `info` is left.
-    gone: bool,
+    /// Expunged by another session (the client not told yet): only `info` is left, and
+    /// what the index cache held for it.
+    gone: Option<Vec<(String, Vec<u8>)>>,
 }
 
 impl<'a> StorageMessage<'a> {
@@ -28,30 +29,85 @@ impl<'a> StorageMessage<'a> {
             selected,
             info,
             mail: None,
-            gone: false,
+            gone: None,
         }
     }
 
-    /// A message another session expunged, as this one last saw it: its flags, and no data
-    /// (not even the sizes and dates the index had: Dovecot answers them empty too).
-    pub(super) fn gone(selected: &'a mut Selected, mut info: MessageInfo) -> StorageMessage<'a> {
+    /// A message another session expunged, as this one last saw it: its flags, and of its
+    /// data only what the index cache held (`cached`), as Dovecot answers from its cache;
+    /// not the sizes and dates the index had (Dovecot's Maildir answers those empty).
+    pub(super) fn gone(
+        selected: &'a mut Selected,
+        mut info: MessageInfo,
+        cached: Vec<(String, Vec<u8>)>,
+    ) -> StorageMessage<'a> {
         info.physical_size = None;
         info.virtual_size = None;
         info.internal_date = None;
         info.save_date = None;
         let mut message = StorageMessage::new(selected, info);
-        message.gone = true;
+        message.gone = Some(cached);
         message
+    }
+
+    /// For a message expunged by another session: the cached field `name`, or
+    /// `Err(Expunged)` when it was not cached; `Ok(None)` for a message that is not gone
+    /// (it is read as usual).
+    fn gone_field(&self, name: &str) -> Result<Option<&[u8]>, MailError> {
+        let Some(cached) = &self.gone else {
+            return Ok(None);
+        };
+        cached
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| Some(v.as_slice()))
+            .ok_or_else(expunged)
+    }
+
+    /// A date field of a message expunged by another session, from the cache.
+    fn gone_date(&self, name: &str) -> Result<Option<i64>, MailError> {
+        match self.gone_field(name)? {
+            None => Ok(None),
+            Some(value) => std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map(Some)
+                .ok_or_else(expunged),
+        }
+    }
+
+    /// For a message expunged by another session: its root header's `names` lines, made
+    /// from the cached lines of the searched headers when every name is one of them and,
+    /// since each is cached alone and their order is lost, at most one is present.
+    fn gone_header(&self, names: &[impl AsRef<[u8]>]) -> Result<Option<Message>, MailError> {
+        if self.gone.is_none() {
+            return Ok(None);
+        }
+        let mut lines = Vec::new();
+        let mut present = 0;
+        for name in names {
+            let cache_name = field::SEARCHED_HEADERS
+                .iter()
+                .find(|(header, _)| header.as_bytes().eq_ignore_ascii_case(name.as_ref()))
+                .map(|&(_, cache_name)| cache_name)
+                .ok_or_else(expunged)?;
+            let value = self.gone_field(cache_name)?.unwrap_or_default();
+            if !value.is_empty() {
+                present += 1;
+                lines.extend_from_slice(value);
+            }
+        }
+        if present > 1 {
+            return Err(expunged());
+        }
+        Ok(Some(Message::parse(lines)))
     }
 
     /// The message with its data, opened on first use.
     fn mail(&mut self) -> Result<&mut Mail, MailError> {
         match self.mail {
             Some(ref mut mail) => Ok(mail),
-            None if self.gone => Err(MailError::new(
-                MailErrorKind::Expunged,
-                "Message was expunged",
-            )),
+            None if self.gone.is_some() => Err(expunged()),
             None => {
                 let mail = self
                     .selected
@@ -68,6 +124,10 @@ impl<'a> StorageMessage<'a> {
     fn header_message(&mut self) -> Result<&Message, MailError> {
         self.mail()?.header_message().map_err(message_error)
     }
+}
+
+fn expunged() -> MailError {
+    MailError::new(MailErrorKind::Expunged, "Message was expunged")
 }
 
 impl Drop for StorageMessage<'_> {
@@ -97,6 +157,9 @@ impl MailMessage for StorageMessage<'_> {
     }
 
     fn internal_date(&mut self) -> Result<i64, MailError> {
+        if let Some(date) = self.gone_date(field::RECEIVED_DATE)? {
+            return Ok(date);
+        }
         match self.info.internal_date {
             Some(date) => Ok(date),
             None => self.mail()?.internal_date().map_err(message_error),
@@ -104,6 +167,9 @@ impl MailMessage for StorageMessage<'_> {
     }
 
     fn save_date(&mut self) -> Result<Option<i64>, MailError> {
+        if let Some(date) = self.gone_date(field::SAVE_DATE)? {
+            return Ok(Some(date));
+        }
         match self.info.save_date {
             Some(date) => Ok(Some(date)),
             None => self.mail()?.save_date().map(Some).map_err(message_error),
@@ -126,6 +192,9 @@ impl MailMessage for StorageMessage<'_> {
     }
 
     fn sent_date(&mut self) -> Result<i64, MailError> {
+        if let Some(header) = self.gone_header(&["Date"])? {
+            return Ok(header.sent_date());
+        }
         match self.mail()?.header_lines("Date").map_err(message_error)? {
             Some(lines) => Ok(Message::parse(lines).sent_date()),
             None => Ok(self.header_message()?.sent_date()),
@@ -138,6 +207,9 @@ impl MailMessage for StorageMessage<'_> {
         value: &str,
         how: HeaderMatch,
     ) -> Result<bool, MailError> {
+        if let Some(header) = self.gone_header(&[field])? {
+            return Ok(header.search_header(field, value, how));
+        }
         // The field's lines alone are a header that answers as the whole message does.
         match self.mail()?.header_lines(field).map_err(message_error)? {
             Some(lines) => Ok(Message::parse(lines).search_header(field, value, how)),
@@ -146,6 +218,11 @@ impl MailMessage for StorageMessage<'_> {
     }
 
     fn body_section(&mut self, section: &Section) -> Result<Vec<u8>, MailError> {
+        if let (true, SectionText::HeaderFields(names)) = (section.part.is_empty(), &section.text) {
+            if let Some(header) = self.gone_header(names)? {
+                return Ok(header.body_section(section));
+            }
+        }
         let header_only = section.part.is_empty()
             && matches!(
                 section.text,
@@ -162,10 +239,21 @@ impl MailMessage for StorageMessage<'_> {
     }
 
     fn envelope(&mut self) -> Result<Vec<u8>, MailError> {
+        if let Some(envelope) = self.gone_field(field::ENVELOPE)? {
+            return Ok(envelope.to_vec());
+        }
         self.mail()?.envelope().map_err(message_error)
     }
 
     fn body_structure(&mut self, extended: bool) -> Result<Vec<u8>, MailError> {
+        let name = if extended {
+            field::BODYSTRUCTURE
+        } else {
+            field::BODY
+        };
+        if let Some(structure) = self.gone_field(name)? {
+            return Ok(structure.to_vec());
+        }
         self.mail()?.body_structure(extended).map_err(message_error)
     }
 }

@@ -24,6 +24,7 @@ use std::time::Duration;
 use crate::imap::mail_session::{
     AppendResult, CopyResult, FlagChange, ListEntry, MailError, MailErrorKind, MailSession,
     MailboxChanges, MailboxStatus, Namespace, NamespaceKind, SelectedMailbox, StoreResult,
+    ViewTotals,
 };
 use crate::imap::parser::append::MessageInfo;
 use crate::imap::parser::list::{List, StatusItems};
@@ -235,6 +236,10 @@ impl MailSession for StorageSession {
             Some(selected) => selected.sync().map_err(mail_error),
             None => Ok(MailboxChanges::default()),
         }
+    }
+
+    fn view_totals(&mut self, uids: &[u32]) -> Result<ViewTotals, MailError> {
+        self.selected_mut()?.view_totals(uids).map_err(mail_error)
     }
 
     fn keywords(&self) -> Vec<String> {

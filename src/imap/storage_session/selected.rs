@@ -14,9 +14,10 @@ use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
 
 use crate::imap::mail_session::{
-    FlagChange, MailError, MailErrorKind, MailboxChanges, SelectedMailbox, StoreResult,
+    FlagChange, MailError, MailErrorKind, MailboxChanges, SelectedMailbox, StoreResult, ViewTotals,
 };
 use crate::imap::parser::store::StoreMode;
+use crate::index::cache::file::Fields;
 use crate::index::uidset::UidSet;
 use crate::storage::api::{
     Change, Copied, FlagMode, MailFlags, Mailbox, MessageInfo, StoreRequest, SyncFlags,
@@ -51,8 +52,9 @@ pub(super) struct Selected {
     /// Changes read before the command's first message access, for the next sync.
     unreported: Vec<Change>,
     /// Messages others expunged that the client has not been told of yet, as they were
-    /// last (FETCH and SEARCH still see them, as in Dovecot).
-    gone: HashMap<u32, MessageInfo>,
+    /// last, with what the index cache held for them (FETCH and SEARCH still see them, as
+    /// in Dovecot).
+    gone: HashMap<u32, (MessageInfo, Fields)>,
 }
 
 impl Selected {
@@ -155,6 +157,9 @@ impl Selected {
             }
         }
         for change in changes {
+            if let Change::Appended { uid } = change {
+                out.last_uid = out.last_uid.max(uid);
+            }
             if let Change::Flags { uid, modseq } = change {
                 match self.own_flags.get(&uid) {
                     Some(&own) if own == modseq => {
@@ -175,6 +180,7 @@ impl Selected {
         let first_new = uids.partition_point(|&uid| uid <= self.known_max);
         for &uid in &uids[first_new..] {
             out.new.push(uid);
+            out.last_uid = out.last_uid.max(uid);
             if seqs.is_recent(uid) {
                 out.new_recent.insert(uid);
             }
@@ -196,11 +202,34 @@ impl Selected {
                     && !self.gone.contains_key(&uid)
                 {
                     if let Some(info) = self.mailbox.info(uid) {
-                        self.gone.insert(uid, info);
+                        let cached = self.mailbox.gone_cached_fields(uid);
+                        self.gone.insert(uid, (info, cached));
                     }
                 }
             }
         }
+    }
+
+    /// STATUS on the selected mailbox: the unseen count and total size of `uids` as the
+    /// last sync left them (no refresh: a change not synced yet is not counted, as in
+    /// Dovecot's view).
+    pub fn view_totals(&mut self, uids: &[u32]) -> StorageResult<ViewTotals> {
+        let mut totals = ViewTotals::default();
+        for &uid in uids {
+            let gone = self.gone.get(&uid).map(|(info, _)| info.clone());
+            let Some(info) = gone.or_else(|| self.mailbox.info(uid)) else {
+                continue;
+            };
+            if !info.flags.contains(MailFlags::SEEN) {
+                totals.unseen += 1;
+            }
+            totals.size += match info.virtual_size {
+                Some(size) => size,
+                None if self.gone.contains_key(&uid) => 0,
+                None => self.mailbox.mail(uid)?.virtual_size()?,
+            };
+        }
+        Ok(totals)
     }
 
     /// Whether `uid` was expunged by someone else and the client not yet told.
@@ -241,9 +270,9 @@ impl Selected {
 
     pub fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {
         self.refresh_once().map_err(mail_error)?;
-        if let Some(info) = self.gone.get(&uid) {
-            let info = info.clone();
-            return Ok(StorageMessage::gone(self, info));
+        if let Some((info, cached)) = self.gone.get(&uid) {
+            let (info, cached) = (info.clone(), cached.clone());
+            return Ok(StorageMessage::gone(self, info, cached));
         }
         let info = self
             .mailbox
@@ -259,7 +288,7 @@ impl Selected {
         let (gone, live): (Vec<u32>, Vec<u32>) = uids.iter().partition(|uid| self.is_gone(*uid));
         let mut result = StoreResult::default();
         for uid in gone {
-            let Some(info) = self.gone.get_mut(&uid) else {
+            let Some((info, _)) = self.gone.get_mut(&uid) else {
                 continue;
             };
             if change

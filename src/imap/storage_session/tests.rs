@@ -193,3 +193,39 @@ fn a_message_expunged_by_another_session_shows_as_it_was_last_until_reported() {
         Some(MailErrorKind::Expunged)
     );
 }
+
+/// STATUS on the selected mailbox: the view's counts as of the last sync, and the UIDNEXT a
+/// message added and expunged elsewhere in between still moves.
+#[test]
+fn view_totals_and_last_uid_follow_the_last_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    let mut b = session(dir.path());
+    let first = append(&mut a, "INBOX", MESSAGE, MailFlags::SEEN);
+    let second = append(&mut a, "INBOX", MESSAGE, MailFlags::empty());
+    a.select("INBOX", false).unwrap();
+    b.select("INBOX", false).unwrap();
+    let size = MESSAGE.len() as u64;
+    let view = [first, second];
+    let totals = a.view_totals(&view).unwrap();
+    assert_eq!((totals.unseen, totals.size), (1, 2 * size));
+    // b marks the second seen and expunges the first: a counts as before until it syncs.
+    b.store(&uids(&[second]), &change(StoreMode::Add, MailFlags::SEEN))
+        .unwrap();
+    b.store(&uids(&[first]), &change(StoreMode::Add, MailFlags::DELETED))
+        .unwrap();
+    b.expunge(None).unwrap();
+    let totals = a.view_totals(&view).unwrap();
+    assert_eq!((totals.unseen, totals.size), (1, 2 * size));
+    let changes = a.sync().unwrap();
+    assert_eq!(changes.expunged, uids(&[first]));
+    // The expunged one still counts (the client has not been told), with its last flags.
+    let totals = a.view_totals(&view).unwrap();
+    assert_eq!((totals.unseen, totals.size), (0, 2 * size));
+    // Added and expunged elsewhere between two syncs: never new, but the last UID.
+    let third = append(&mut b, "INBOX", MESSAGE, MailFlags::DELETED);
+    b.expunge(None).unwrap();
+    let changes = a.sync().unwrap();
+    assert!(changes.new.is_empty());
+    assert_eq!(changes.last_uid, third);
+}

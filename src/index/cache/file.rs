@@ -144,9 +144,29 @@ impl MailboxIndex {
     /// The cached fields of message `uid`, the newest value of each name; empty when nothing
     /// is cached. Damaged records are dropped (logged once).
     pub fn cached_fields(&mut self, uid: u32) -> Result<Fields, IndexError> {
-        let Some(mut offset) = self.state.message(uid).map(|m| m.cache_offset) else {
-            return Ok(Vec::new());
-        };
+        match self.state.message(uid).map(|m| m.cache_offset) {
+            Some(offset) => self.cached_fields_at(uid, offset, true),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The cached fields of a message the state no longer has (one just expunged, from
+    /// [`take_retired`](MailboxIndex::take_retired)), while the cache file still holds them.
+    /// A record that does not read back is not logged: the cache may have been purged
+    /// since the message's offset was recorded.
+    pub fn retired_cached_fields(
+        &mut self,
+        retired: &crate::index::state::MessageRecord,
+    ) -> Result<Fields, IndexError> {
+        self.cached_fields_at(retired.uid, retired.cache_offset, false)
+    }
+
+    fn cached_fields_at(
+        &mut self,
+        uid: u32,
+        mut offset: u32,
+        log_damage: bool,
+    ) -> Result<Fields, IndexError> {
         let mut fields: Fields = Vec::new();
         if offset == 0 {
             return Ok(fields);
@@ -176,7 +196,7 @@ impl MailboxIndex {
             }
         }
         for (offset, why) in damaged {
-            if self.cache.logged.insert(offset) {
+            if log_damage && self.cache.logged.insert(offset) {
                 log::error!(
                     "Corrupted cache record uid={uid} in {} at offset {offset}: {why} (dropped)",
                     path.display()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::journal;
 use super::model::{Flag, Key, Model};
-use super::snapshot::{self, Snapshot};
+use super::snapshot::{self, Message, Snapshot};
 use super::Cluster;
 
 /// Problems shown per kind.
@@ -120,13 +120,26 @@ fn describe_difference(snaps: &[Snapshot]) {
         for (name, mb) in boxes {
             match other.get(name) {
                 None => eprintln!("  node difference: {user}/{name} only on the first node"),
-                Some(theirs) if theirs != mb => eprintln!(
-                    "  node difference: {user}/{name}: {} vs {} messages, UIDVALIDITY {} vs {}",
-                    mb.messages.len(),
-                    theirs.messages.len(),
-                    mb.uidvalidity,
-                    theirs.uidvalidity
-                ),
+                Some(theirs) if theirs != mb => {
+                    eprintln!(
+                        "  node difference: {user}/{name}: {} vs {} messages, UIDVALIDITY {} vs {}",
+                        mb.messages.len(),
+                        theirs.messages.len(),
+                        mb.uidvalidity,
+                        theirs.uidvalidity
+                    );
+                    let only = |x: &[Message], y: &[Message]| -> Vec<String> {
+                        x.iter()
+                            .filter(|m| !y.contains(m))
+                            .map(|m| format!("{} {:?} {:?}", m.uid, m.token, m.flags))
+                            .collect()
+                    };
+                    eprintln!(
+                        "    first node only: {:?}; last node only: {:?}",
+                        only(&mb.messages, &theirs.messages),
+                        only(&theirs.messages, &mb.messages)
+                    );
+                }
                 Some(_) => {}
             }
         }

@@ -301,9 +301,15 @@ impl Worker {
             .ok_or_else(|| Failure::Client(wrong("no connection")))
     }
 
+    /// Selects `name` on `node`'s connection, or brings the selected mailbox's view up to
+    /// date (NOOP): a UID learned elsewhere (APPENDUID through the other node) is unknown to
+    /// a session that has not synced since, and UID STORE/EXPUNGE of an unknown UID succeed
+    /// doing nothing, in Dovecot as in cote.
     fn select(&mut self, node: usize, name: &str) -> Result<&mut Conn, Failure> {
         let conn = self.conn(node)?;
-        if conn.selected.as_deref() != Some(name) {
+        if conn.selected.as_deref() == Some(name) {
+            conn.client.command("NOOP")?.expect_ok("NOOP")?;
+        } else {
             conn.selected = None;
             conn.client
                 .command(&format!("SELECT {}", quote(name)))?

@@ -6,9 +6,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::DotLockSettings;
+use super::{liveness, DotLockSettings};
 use crate::fs::error::{FsResult, LockHolder};
 use crate::fs::file::FsFile;
+use crate::fs::lock::fcntl::RecordLock;
 use crate::fs::lock::notify::{self, Wake};
 use crate::fs::nfs::NfsCache;
 use crate::fs::ops;
@@ -81,10 +82,14 @@ pub(super) struct Attempt<'a> {
     last_pid_check: i64,
     have_pid: bool,
     pid_read: bool,
+    /// The lock's content carries the liveness mark ([`liveness`]).
+    marked: bool,
     lock_stated: bool,
     use_notify: bool,
     /// The created lock (or, in link mode, our temp file until it is linked).
     pub(super) fd: Option<FsFile>,
+    /// The record lock on it that tells waiters on other hosts we live ([`liveness`]).
+    pub(super) live: Option<RecordLock>,
     temp_path: Option<PathBuf>,
     /// Mode and group of a replace-mode lock (which becomes the protected file).
     perms: Option<&'a CreatePerms>,
@@ -120,9 +125,11 @@ impl<'a> Attempt<'a> {
             last_pid_check: 0,
             have_pid: false,
             pid_read: false,
+            marked: false,
             lock_stated: false,
             use_notify: set.use_notify,
             fd: None,
+            live: None,
             temp_path: None,
             perms,
         }
@@ -156,10 +163,13 @@ impl<'a> Attempt<'a> {
         let mut pid = None;
         if changed || !self.pid_read {
             // New lock (or first look): a very young one surely has a live holder.
+            self.marked = false;
             if self.lock_info.mtime >= now - STALE_PID_CHECK_SECS {
                 self.pid_read = false;
             } else {
-                pid = read_local_pid(&self.lock_path);
+                let seen = read_holder(&self.lock_path);
+                pid = seen.local_pid;
+                self.marked = seen.marked;
                 self.pid_read = true;
             }
             self.have_pid = pid.is_some();
@@ -169,7 +179,7 @@ impl<'a> Attempt<'a> {
             }
             // Same times and inode, but the content may still have changed if locks are
             // recreated quickly.
-            pid = read_local_pid(&self.lock_path);
+            pid = read_holder(&self.lock_path).local_pid;
             self.have_pid = pid.is_some();
         }
         if let Some(pid) = pid {
@@ -180,11 +190,14 @@ impl<'a> Attempt<'a> {
                 return Ok(Presence::Held);
             }
             // Dead (or ours, left over): override unless it changed meanwhile.
-            return match self.update_lock_info(now)? {
-                None => Ok(Presence::Absent),
-                Some(false) => self.override_lock(),
-                Some(true) => Ok(Presence::Absent),
-            };
+            return self.override_unless_changed(now);
+        }
+        // Another host's lock: a cote holder keeps a record lock on it while it lives.
+        if self.marked && self.last_pid_check != now {
+            self.last_pid_check = now;
+            if self.marked_holder_dead()? {
+                return self.override_unless_changed(now);
+            }
         }
         let stale = self.set.stale_timeout.as_secs() as i64;
         if stale == 0 {
@@ -205,6 +218,28 @@ impl<'a> Attempt<'a> {
             return self.override_lock();
         }
         Ok(Presence::Held)
+    }
+
+    /// A dead holder's lock is overridden, unless it changed since we looked (then it is
+    /// someone else's, and a new look decides).
+    fn override_unless_changed(&mut self, now: i64) -> FsResult<Presence> {
+        match self.update_lock_info(now)? {
+            None => Ok(Presence::Absent),
+            Some(false) => self.override_lock(),
+            Some(true) => Ok(Presence::Absent),
+        }
+    }
+
+    /// Whether the holder of a lock marked as kept under a record lock is gone: nobody holds
+    /// that record lock any more.
+    fn marked_holder_dead(&self) -> FsResult<bool> {
+        let file = match FsFile::open_read(&self.lock_path) {
+            Ok(file) => file,
+            // Gone already: the next look sees it absent.
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok(liveness::holder_alive(&file) == Some(false))
     }
 
     fn override_lock(&mut self) -> FsResult<Presence> {
@@ -244,10 +279,12 @@ impl<'a> Attempt<'a> {
         let created = if write_pid {
             // The pid goes in with the name: a holder killed right after creating the lock
             // must not leave an empty one that only the stale timeout clears.
+            let host = crate::fs::hostname()?;
+            let live = &mut self.live;
             FsFile::create_excl_filled(
                 &self.lock_path,
                 &perms,
-                lock_content()?.as_bytes(),
+                &mut |file| holder_content(file, host, live),
                 self.set.nfs_flush,
             )
         } else {
@@ -268,10 +305,12 @@ impl<'a> Attempt<'a> {
                 let temp = self.temp_name()?;
                 let perms = self.lock_perms();
                 let file = if write_pid {
+                    let host = crate::fs::hostname()?;
+                    let live = &mut self.live;
                     FsFile::create_excl_filled(
                         &temp,
                         &perms,
-                        lock_content()?.as_bytes(),
+                        &mut |file| holder_content(file, host, live),
                         self.set.nfs_flush,
                     )?
                 } else {
@@ -364,29 +403,42 @@ fn link_counting(temp: &Path, lock: &Path) -> FsResult<()> {
     }
 }
 
-/// A lock's content: `<pid>:<host>`.
-fn lock_content() -> FsResult<String> {
-    Ok(format!("{}:{}", std::process::id(), crate::fs::hostname()?))
+/// A new lock's content, `<pid>:<host>` (with the liveness mark when the record lock on
+/// `file` could be taken: kept in `live` while the lock is ours).
+fn holder_content(file: &FsFile, host: &str, live: &mut Option<RecordLock>) -> Vec<u8> {
+    *live = liveness::hold(file);
+    liveness::content(std::process::id(), host, live.is_some()).into_bytes()
 }
 
-/// `pid:host` of a lock's content (a trailing newline tolerated).
+/// `pid:host` of a lock's content (its first line; a trailing newline tolerated).
 pub(super) fn parse_content(content: &[u8]) -> Option<LockHolder> {
     let text = std::str::from_utf8(content.get(..content.len().min(511))?).ok()?;
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    let (pid, host) = text.split_once(':')?;
+    let first = text.split('\n').next().unwrap_or(text);
+    let (pid, host) = first.split_once(':')?;
     Some(LockHolder {
         pid: pid.parse().ok().filter(|p: &i32| *p > 0),
         host: Some(host.to_string()),
     })
 }
 
-/// The pid in the lock if its host is ours.
-fn read_local_pid(lock_path: &Path) -> Option<i32> {
-    let content = ops::read_file(lock_path).ok()?;
-    let holder = parse_content(&content)?;
-    let ours = crate::fs::hostname().ok()?;
-    if holder.host.as_deref() != Some(ours) {
-        return None;
-    }
-    holder.pid
+/// What a lock's content tells a waiter.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct SeenHolder {
+    /// The holder's pid, if its host is ours.
+    local_pid: Option<i32>,
+    /// The holder keeps a record lock on the lock file ([`liveness`]).
+    marked: bool,
+}
+
+fn read_holder(lock_path: &Path) -> SeenHolder {
+    let Ok(content) = ops::read_file(lock_path) else {
+        return SeenHolder::default();
+    };
+    let marked =
+        std::str::from_utf8(&content).is_ok_and(|text| text.lines().nth(1) == Some(liveness::MARK));
+    let ours = crate::fs::hostname().ok();
+    let local_pid = parse_content(&content)
+        .filter(|holder| ours.is_some() && holder.host.as_deref() == ours)
+        .and_then(|holder| holder.pid);
+    SeenHolder { local_pid, marked }
 }

@@ -28,6 +28,7 @@ use super::{deadline_after, timeout_error, Backoff};
 use crate::fs::clock::{self, unix_secs};
 use crate::fs::error::{FsError, FsResult};
 use crate::fs::file::FsFile;
+use crate::fs::lock::fcntl::RecordLock;
 use crate::fs::ops;
 use crate::fs::perms::CreatePerms;
 use crate::fs::policy::{FileKind, FsPolicy, SyncPoint};
@@ -135,10 +136,14 @@ pub struct DotLock {
     lock_time: i64,
     /// Replace mode: the open lock file, into which the new content is written.
     file: Option<FsFile>,
+    /// The record lock that shows waiters on other hosts we live ([`liveness`]); a field
+    /// after the release logic, so it is dropped only once the lock file is unlinked.
+    _live: Option<RecordLock>,
     done: bool,
 }
 
 mod attempt;
+mod liveness;
 #[cfg(test)]
 mod tests;
 
@@ -475,6 +480,7 @@ fn create(
         mtime: 0,
         lock_time: local_now,
         file: None,
+        _live: attempt.live.take(),
         done: false,
     };
     if !write_pid {

@@ -23,10 +23,7 @@ fn content_is_pid_colon_host() {
         let path = dir.path().join("dovecot-uidlist");
         let lock = DotLock::acquire(&path, &settings(1000, 120, excl)).unwrap();
         let content = std::fs::read_to_string(lock.lock_path()).unwrap();
-        assert_eq!(
-            content,
-            format!("{}:{}", std::process::id(), crate::fs::hostname().unwrap())
-        );
+        assert_eq!(content, ours());
         assert_eq!(lock.release().unwrap(), ReleaseOutcome::Released);
         // Only the protected name's directory entries remain: no lock, no temp file.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -55,6 +52,12 @@ fn parse_content_variants() {
     assert!(parse_content(b"garbage").is_none());
     let h = parse_content(b"x:y").unwrap();
     assert_eq!(h.pid, None);
+}
+
+/// What a lock of ours holds: `pid:host` and the liveness mark (local filesystems have
+/// open-file-description locks).
+fn ours() -> String {
+    liveness::content(std::process::id(), crate::fs::hostname().unwrap(), true)
 }
 
 fn age(path: &Path, secs: u64) {
@@ -128,12 +131,39 @@ fn foreign_stale_lock_is_overridden_only_when_old() {
             .any(|p| matches!(p, LockProgress::Stale { .. })),
         "{progress:?}"
     );
-    assert_eq!(
-        std::fs::read_to_string(&lock_path).unwrap(),
-        format!("{}:{}", std::process::id(), crate::fs::hostname().unwrap())
-    );
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), ours());
     drop(lock);
     assert!(!lock_path.exists());
+}
+
+#[test]
+fn another_hosts_marked_lock_is_overridden_once_its_record_lock_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let lock_path = dir.path().join("f.lock");
+    std::fs::write(&path, b"data").unwrap();
+    std::fs::write(&lock_path, liveness::content(1, "otherhost", true)).unwrap();
+    age(&lock_path, 10);
+    // Its holder lives (keeps the record lock, as a cote on another host would): waited for
+    // even past a 1 s stale timeout... until that timeout is the only rule left.
+    let holder = FsFile::open_rw(&lock_path).unwrap();
+    let live = liveness::hold(&holder).unwrap();
+    assert!(DotLock::acquire(&path, &settings(1500, 120, true))
+        .unwrap_err()
+        .is_lock_timeout());
+    // The holder died: overridden at once, long before the 120 s stale timeout.
+    drop(live);
+    let start = Instant::now();
+    let lock = DotLock::acquire(&path, &settings(5000, 120, true)).unwrap();
+    assert!(start.elapsed() < Duration::from_secs(4));
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), ours());
+    // Without the mark (a Dovecot holder) the same lock is only stale by age.
+    drop(lock);
+    std::fs::write(&lock_path, "1:otherhost").unwrap();
+    age(&lock_path, 10);
+    assert!(DotLock::acquire(&path, &settings(1500, 120, true))
+        .unwrap_err()
+        .is_lock_timeout());
 }
 
 #[test]

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fs::{ops, CreatePerms};
+use crate::index::cache::file::Fields;
 use crate::index::mailbox::MailboxIndex;
 use crate::index::settings::{IndexSettings, LOG_NAME};
 use crate::index::state::{Change, MailboxState, MessageRecord};
@@ -86,8 +87,16 @@ pub struct MaildirMailbox {
     watch: ChangeWatch,
     /// Messages expunged (by anyone) that the session still numbers until it takes the
     /// expunges: what it last knew of them, as Dovecot's views keep showing them.
-    gone: HashMap<u32, MessageInfo>,
+    gone: HashMap<u32, GoneMessage>,
     _memory_index: Option<MemoryIndexDir>,
+}
+
+/// A message expunged meanwhile that the session still numbers: what it last knew of it
+/// and what the index cache held for it.
+#[derive(Debug, Clone)]
+struct GoneMessage {
+    info: MessageInfo,
+    cached: Fields,
 }
 
 /// Whether the mailbox's directories are watched (see [`Mailbox::change_fd`]).
@@ -228,7 +237,8 @@ impl MaildirMailbox {
         self.index = fresh;
         self.seqs.apply(&changes, &UidSet::new());
         self.pending.extend(changes);
-        self.keep_gone(missing);
+        // The old index's cache offsets mean nothing to the rebuilt one.
+        self.keep_gone(missing.into_iter().map(|info| (info, Fields::new())));
         Ok(())
     }
 
@@ -314,9 +324,21 @@ impl MaildirMailbox {
         self.seqs.apply(&changes, &claimed);
         self.pending.extend(changes);
         let retired = self.index.take_retired();
-        let state = self.index.state();
-        let retired: Vec<MessageInfo> = retired.iter().map(|m| self.info_of(state, m)).collect();
-        self.keep_gone(retired);
+        let mut kept = Vec::new();
+        for m in retired.iter().filter(|m| self.seqs.is_expunged(m.uid)) {
+            let info = self.info_of(self.index.state(), m);
+            // A cache that cannot be read leaves the message without cached fields.
+            let cached = self.index.retired_cached_fields(m).unwrap_or_else(|e| {
+                log::error!(
+                    "Mailbox {}: reading the cache of expunged UID {}: {e}",
+                    self.core.vname,
+                    m.uid
+                );
+                Fields::new()
+            });
+            kept.push((info, cached));
+        }
+        self.keep_gone(kept);
         Ok(())
     }
 
@@ -336,10 +358,10 @@ impl MaildirMailbox {
     }
 
     /// Keeps what the session knew of messages just expunged that it still numbers.
-    fn keep_gone(&mut self, infos: Vec<MessageInfo>) {
-        for info in infos {
+    fn keep_gone(&mut self, gone: impl IntoIterator<Item = (MessageInfo, Fields)>) {
+        for (info, cached) in gone {
             if self.seqs.is_expunged(info.uid) {
-                self.gone.insert(info.uid, info);
+                self.gone.insert(info.uid, GoneMessage { info, cached });
             }
         }
     }
@@ -603,8 +625,15 @@ impl Mailbox for MaildirMailbox {
         let state = self.index.state();
         match state.message(uid) {
             Some(m) => Some(self.info_of(state, m)),
-            None => self.gone.get(&uid).cloned(),
+            None => self.gone.get(&uid).map(|g| g.info.clone()),
         }
+    }
+
+    fn gone_cached_fields(&self, uid: u32) -> Vec<(String, Vec<u8>)> {
+        self.gone
+            .get(&uid)
+            .map(|g| g.cached.clone())
+            .unwrap_or_default()
     }
 
     fn keywords(&self) -> Vec<String> {

@@ -616,3 +616,33 @@ fn a_message_deleted_from_new_is_expunged_for_a_fresh_session() {
     let uid = mb.seqs().uids()[0];
     assert!(mb.mail(uid).unwrap().raw().is_ok());
 }
+
+#[test]
+fn a_message_expunged_elsewhere_keeps_its_cached_fields_until_taken() {
+    let fx = Fixture::new();
+    let mut one = fx.open("INBOX", OpenOptions::ACCESS);
+    let a = save(&mut *one, "one", MailFlags::empty(), &[]);
+    let b = save(&mut *one, "two", MailFlags::empty(), &[]);
+    one.sync(FULL).unwrap();
+    // FETCH ENVELOPE of `a` puts it in the cache.
+    let mut mail = one.mail(a).unwrap();
+    let envelope = mail.envelope().unwrap();
+    one.cache(&mut [mail]).unwrap();
+    let mut other = fx.open("INBOX", OpenOptions::ACCESS);
+    other.sync(FULL).unwrap();
+    other.expunge(&UidSet::range(a, b)).unwrap();
+    one.sync(FULL).unwrap();
+    // Still numbered: what it was, and the cached envelope (none for `b`).
+    assert!(one.info(a).is_some());
+    let cached = one.gone_cached_fields(a);
+    assert!(
+        cached.iter().any(
+            |(name, value)| name == crate::storage::mail::field::ENVELOPE && *value == envelope
+        ),
+        "{cached:?}"
+    );
+    assert!(one.gone_cached_fields(b).is_empty());
+    one.take_expunges();
+    assert!(one.info(a).is_none());
+    assert!(one.gone_cached_fields(a).is_empty());
+}

@@ -1,0 +1,161 @@
+//! IMAP extensions end to end against a real `cote -F`, driven by Python's imaplib as a mail
+//! client would: COMPRESS=DEFLATE (RFC 4978) over plain TCP and over TLS, with IDLE's updates
+//! arriving compressed while the client waits.
+
+mod login_support;
+
+use login_support::{python, Server};
+
+/// imaplib has no COMPRESS: this client deflates what it sends and inflates what it reads
+/// once the server said OK (raw deflate, sync-flushed per command, as RFC 4978 clients do).
+/// Arguments: port, "tls" or "plain", the message size to round-trip.
+const COMPRESS_CLIENT: &str = r#"
+import imaplib, ssl, sys, zlib, socket
+
+imaplib.Commands['COMPRESS'] = ('AUTH', 'SELECTED')
+imaplib.Commands['IDLE'] = ('AUTH', 'SELECTED')
+
+class Deflated(imaplib.IMAP4_SSL if sys.argv[2] == 'tls' else imaplib.IMAP4):
+    zin = None
+
+    def compress(self):
+        typ, data = self._simple_command('COMPRESS', 'DEFLATE')
+        if typ == 'OK':
+            self.zin = zlib.decompressobj(-15)
+            self.zout = zlib.compressobj(6, zlib.DEFLATED, -15)
+            self.zbuf = b''
+        return typ, data
+
+    def send(self, data):
+        if self.zin is not None:
+            data = self.zout.compress(data) + self.zout.flush(zlib.Z_SYNC_FLUSH)
+        super().send(data)
+
+    def _fill(self):
+        chunk = self.file.read1(65536)
+        if not chunk:
+            raise imaplib.IMAP4.abort('EOF on the compressed stream')
+        self.zbuf += self.zin.decompress(chunk)
+
+    def read(self, size):
+        if self.zin is None:
+            return super().read(size)
+        while len(self.zbuf) < size:
+            self._fill()
+        data, self.zbuf = self.zbuf[:size], self.zbuf[size:]
+        return data
+
+    def readline(self):
+        if self.zin is None:
+            return super().readline()
+        while b'\n' not in self.zbuf:
+            self._fill()
+        line, self.zbuf = self.zbuf.split(b'\n', 1)
+        return line + b'\n'
+
+port = int(sys.argv[1])
+tls = sys.argv[2] == 'tls'
+size = int(sys.argv[3])
+if tls:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    m = Deflated('127.0.0.1', port, ssl_context=ctx)
+else:
+    m = Deflated('127.0.0.1', port)
+m.sock.settimeout(10)
+m.login('alice', 'secret')
+print('advertised', b'COMPRESS=DEFLATE' in m.capability()[1][0].split())
+print('compress', m.compress()[0])
+print('again', m.compress())
+print('select', m.select('INBOX')[0])
+body = (b'0123456789abcdef' * (size // 16 + 1))[:size]
+msg = b'Subject: big\r\n\r\n' + body + b'\r\n'
+print('append', m.append('INBOX', None, None, msg)[0])
+typ, data = m.fetch('1', '(BODY.PEEK[])')
+print('roundtrip', typ, data[0][1] == msg)
+
+# IDLE: another session's APPEND must arrive without the client sending anything.
+tag = m._new_tag()
+m.send(tag + b' IDLE\r\n')
+print('idle', m.readline().strip())
+other = imaplib.IMAP4('127.0.0.1', int(sys.argv[4]))
+other.login('alice', 'secret')
+other.append('INBOX', None, None, b'Subject: second\r\n\r\nx\r\n')
+other.logout()
+print('update', m.readline().strip())
+m.send(b'DONE\r\n')
+while True:
+    line = m.readline()
+    if line.startswith(tag):
+        print('done', line.split()[1])
+        break
+print('logout', m.logout()[0])
+"#;
+
+fn compress_session(tls: bool, size: usize) {
+    let server = Server::start("protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n");
+    let port = if tls { server.imaps } else { server.imap };
+    let out = python(
+        COMPRESS_CLIENT,
+        &[
+            port.to_string(),
+            (if tls { "tls" } else { "plain" }).to_string(),
+            size.to_string(),
+            server.imap.to_string(),
+        ],
+    );
+    let expect = [
+        "advertised True",
+        "compress OK",
+        "again ('NO', [b'[COMPRESSIONACTIVE] COMPRESSION=DEFLATE already enabled",
+        "select OK",
+        "append OK",
+        "roundtrip OK True",
+        "idle b'+ idling'",
+        "update b'* 2 EXISTS'",
+        "done b'OK'",
+        "logout BYE",
+    ];
+    for line in expect {
+        assert!(
+            out.lines().any(|l| l.starts_with(line)),
+            "no line starting {line:?} in:\n{out}\n{}",
+            server.logs()
+        );
+    }
+}
+
+#[test]
+fn python_compress_over_plain_tcp() {
+    compress_session(false, 300_000);
+}
+
+#[test]
+fn python_compress_inside_tls() {
+    compress_session(true, 300_000);
+}
+
+#[test]
+fn compress_is_not_offered_without_imap_zlib() {
+    let server = Server::start("");
+    let out = python(
+        r#"
+import imaplib, sys
+imaplib.Commands['COMPRESS'] = ('AUTH', 'SELECTED')
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('alice', 'secret')
+print('advertised', b'COMPRESS=DEFLATE' in m.capability()[1][0].split())
+try:
+    m._simple_command('COMPRESS', 'DEFLATE')
+except imaplib.IMAP4.error as e:
+    print('refused', e)
+"#,
+        &[server.imap.to_string()],
+    );
+    assert!(out.contains("advertised False"), "{out}");
+    assert!(
+        out.contains("refused COMPRESS command error: BAD [b'Error in IMAP command COMPRESS: Unknown command ("),
+        "{out}"
+    );
+}
