@@ -27,6 +27,7 @@ pub mod nfs;
 pub mod ops;
 pub mod perms;
 pub mod policy;
+pub mod privileged;
 pub mod probe;
 mod random;
 pub mod sharedfs;

@@ -1,6 +1,6 @@
 //! A test hook: with `COTE_STORAGE_CRASH_AT=<point>` in its environment, a process kills
 //! itself (SIGKILL, as a crash or `kill -9` would) when it reaches that named point of a
-//! Maildir write. The crash tests use it to stop a writer exactly between two steps. The
+//! Maildir or mbox write. The crash tests use it to stop a writer exactly between two steps. The
 //! variable is read once; each point then costs one comparison.
 
 use std::sync::OnceLock;
@@ -19,6 +19,15 @@ pub const POINTS: &[&str] = &[
     "flags-renamed",
     "uidlist-rewrite-written",
     "sync-uids-assigned",
+    "mbox-headers-in-place",
+    "mbox-rewrite-data-written",
+    "mbox-rewrite-journal-start",
+    "mbox-rewrite-prepared",
+    "mbox-rewrite-journal-copy",
+    "mbox-rewrite-copied",
+    "mbox-rewrite-truncated",
+    "mbox-expunge-written",
+    "mbox-save-appended",
 ];
 
 /// Kills this process when `name` is the configured crash point.

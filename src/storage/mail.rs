@@ -161,6 +161,15 @@ impl Mail {
         }
     }
 
+    /// A message whose bytes the mailbox already has (mbox: the message cut out of the
+    /// file, Dovecot's headers hidden), received and saved at `times`.
+    pub(crate) fn with_data(p: MailParts, data: Vec<u8>, times: (i64, i64)) -> Mail {
+        let mut mail = Mail::new(p);
+        mail.data = Some(data);
+        mail.times = Some(times);
+        mail
+    }
+
     fn err(&self, e: StorageError) -> StorageError {
         e.for_uid(self.uid).in_mailbox(&self.vname)
     }

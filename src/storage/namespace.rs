@@ -156,10 +156,10 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// Sets up `config` on `location`. Only Maildir is implemented; other formats and
+    /// Sets up `config` on `location`. Only Maildir and mbox are implemented; other formats and
     /// dynamic shared namespaces are refused with a clear error.
     pub fn new(config: NamespaceConfig, location: MailLocation) -> Result<Namespace, StorageError> {
-        if location.format != MailFormat::Maildir {
+        if !matches!(location.format, MailFormat::Maildir | MailFormat::Mbox) {
             return Err(StorageError::not_implemented(format!(
                 "Namespace '{}': the {} mail storage",
                 config.prefix,
@@ -190,6 +190,13 @@ impl Namespace {
         let layout_sep = location.layout.separator();
         let separator = config.separator.chars().next().unwrap_or(layout_sep);
         let mut rules = match location.layout {
+            // mbox has no per-mailbox directories to reserve names for
+            crate::storage::location::Layout::Fs if location.format == MailFormat::Mbox => {
+                NameRules {
+                    reserve_maildir_dirs: false,
+                    ..NameRules::maildir_fs(separator, None)
+                }
+            }
             crate::storage::location::Layout::Fs => {
                 let dirname =
                     Some(location.settings.maildir_name.clone()).filter(|d| !d.is_empty());

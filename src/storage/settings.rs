@@ -1,11 +1,12 @@
 //! What the storage layer takes from the configuration: the fs and index policies and the
-//! Maildir settings, read once per user.
+//! Maildir and mbox settings, read once per user.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Settings;
+use crate::fs::lock::mbox::MboxLockSettings;
 use crate::fs::{sharedfs, CreatePerms, FsPolicy};
 use crate::index::settings::IndexSettings;
 use crate::storage::location::{IndexDir, MailLocation};
@@ -51,6 +52,8 @@ pub struct StorageSettings {
     /// Index tuning; `perms` is replaced per mailbox by the mailbox directory's.
     pub index: IndexSettings,
     pub maildir: MaildirSettings,
+    /// `mbox_read_locks`, `mbox_write_locks` and their timeouts.
+    pub mbox_locks: MboxLockSettings,
     /// `mail_temp_scan_interval`: how often `tmp/` is searched for stale files (0: never).
     pub temp_scan_interval: Duration,
     /// `mail_temp_dir` (expanded): where `INDEX=MEMORY` indexes live while a mailbox is open.
@@ -74,6 +77,9 @@ impl StorageSettings {
                 info_separator: InfoSeparator::parse(settings.str("maildir_info_separator"))
                     .unwrap_or_default(),
             },
+            // A bad lock list is refused by `MailUser::new` before this is used.
+            mbox_locks: MboxLockSettings::from_settings(settings)
+                .unwrap_or_else(|_| MboxLockSettings::dovecot_defaults()),
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,
         }
@@ -85,6 +91,7 @@ impl StorageSettings {
             fs: FsPolicy::dovecot_defaults(),
             index: IndexSettings::dovecot_defaults(CreatePerms::default()),
             maildir: MaildirSettings::default(),
+            mbox_locks: MboxLockSettings::dovecot_defaults(),
             temp_scan_interval: Duration::from_secs(7 * 86400),
             temp_dir: PathBuf::from("/tmp"),
         }

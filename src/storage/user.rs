@@ -16,7 +16,8 @@ use crate::storage::api::{
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::list::glob::Glob;
 use crate::storage::list::MaildirList;
-use crate::storage::location::{self, FsProbe, LocationOwner, MailLocation};
+use crate::storage::location::{self, FsProbe, LocationOwner, MailFormat, MailLocation};
+use crate::storage::mbox::list::MboxList;
 use crate::storage::namespace::{self, ListMode, Namespace, NamespaceConfig};
 use crate::storage::settings::StorageSettings;
 
@@ -75,7 +76,7 @@ pub struct ListOptions {
 pub struct MailUser {
     info: MailUserInfo,
     settings: Arc<StorageSettings>,
-    lists: Vec<MaildirList>,
+    lists: Vec<Box<dyn MailboxList>>,
 }
 
 impl MailUser {
@@ -103,6 +104,8 @@ impl MailUser {
             })
         };
         let temp_dir = PathBuf::from(expand(settings.str("mail_temp_dir"))?);
+        crate::fs::lock::mbox::MboxLockSettings::from_settings(settings)
+            .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
         let storage = Arc::new(StorageSettings::from_settings(settings, temp_dir));
         let mail_location = expand(settings.str("mail_location"))?;
         let mut configs = NamespaceConfig::from_settings(settings, &expand)?;
@@ -159,9 +162,12 @@ impl MailUser {
         namespace::check(&namespaces)?;
         let lists = namespaces
             .into_iter()
-            .map(|ns| {
+            .map(|ns| -> Box<dyn MailboxList> {
                 let settings = settings.for_location(&ns.location);
-                MaildirList::new(ns, settings)
+                match ns.location.format {
+                    MailFormat::Mbox => Box::new(MboxList::new(ns, settings, &info.username)),
+                    _ => Box::new(MaildirList::new(ns, settings)),
+                }
             })
             .collect();
         Ok(MailUser {
@@ -193,7 +199,7 @@ impl MailUser {
         let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
         let (i, inner) =
             namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
-        Ok((&mut self.lists[i], inner))
+        Ok((self.lists[i].as_mut(), inner))
     }
 
     /// Opens a mailbox by its full name.
@@ -454,11 +460,22 @@ mod tests {
         assert_eq!(user.namespaces().len(), 1);
         assert!(user.namespaces()[0].config.inbox);
         let (_dir, config) = load("mail_location = mbox:~/mail\n");
+        let user = MailUser::new(&config.global(), info(dir.path())).unwrap();
+        assert_eq!(user.namespaces()[0].location.format, MailFormat::Mbox);
+        let (_dir, config) = load("mail_location = mbox:~/mail\nmbox_write_locks = fcntl nope\n");
+        let err = MailUser::new(&config.global(), info(dir.path()))
+            .err()
+            .unwrap();
+        assert!(
+            err.client_text().contains("mbox_write_locks"),
+            "{}",
+            err.client_text()
+        );
+        let (_dir, config) = load("mail_location = sdbox:~/dbox\n");
         let err = MailUser::new(&config.global(), info(dir.path()))
             .err()
             .unwrap();
         assert_eq!(err.kind(), ErrorKind::NotImplemented);
-        assert!(err.client_text().contains("mbox"), "{}", err.client_text());
         for suffix in [":BROKENCHAR=_", ":UTF-8"] {
             let (_dir, config) = load(&format!("mail_location = maildir:~/Maildir{suffix}\n"));
             let err = MailUser::new(&config.global(), info(dir.path()))

@@ -5,7 +5,9 @@
 //! `mail_max_lock_timeout`), released in reverse order.
 //!
 //! - `dotlock`: `<mbox>.lock`, Dovecot's algorithm, overridden once neither it nor the mbox
-//!   changed for `mbox_dotlock_change_timeout`. Exclusive even in a read set.
+//!   changed for `mbox_dotlock_change_timeout`. Exclusive even in a read set. Where the
+//!   directory refuses us (`/var/mail`), created and removed as `mail_privileged_group`
+//!   (`crate::fs::privileged`).
 //! - `dotlock_try`: the same, but a directory where we may not create it (EACCES, or no
 //!   space) skips it instead of failing.
 //! - `fcntl`: a classic per-process POSIX record lock, the kind the MTA and mail readers
@@ -31,6 +33,7 @@ use std::os::unix::fs::MetadataExt;
 use super::super::error::{FsError, FsOp, FsResult};
 use super::super::file::FsFile;
 use super::super::policy::{FileKind, FsPolicy};
+use super::super::privileged::with_privileged_group;
 use super::dotlock::{DotLock, DotLockSettings};
 use super::fcntl::RecordLock;
 use super::{deadline_after, record_lock_backoff, timeout_error, LockKind};
@@ -127,7 +130,8 @@ impl MboxLockSettings {
 /// One held lock of the set.
 #[derive(Debug)]
 enum Held {
-    Dotlock(DotLock),
+    /// `true`: created as `mail_privileged_group`, and removed as it.
+    Dotlock(DotLock, bool),
     Record(RecordLock),
     /// `flock()` on [`MboxLock::file`] itself.
     Flock,
@@ -194,8 +198,19 @@ impl MboxLock {
                         deadline.saturating_duration_since(Instant::now()),
                         settings.dotlock_change_timeout,
                     );
-                    match DotLock::acquire(path, &dot) {
-                        Ok(lock) => held.push(Held::Dotlock(lock)),
+                    // A directory only `mail_privileged_group` may write (`/var/mail`):
+                    // create the lock as that group.
+                    let got = match DotLock::acquire(path, &dot) {
+                        Err(e) if e.is_permission() => {
+                            match with_privileged_group(|| DotLock::acquire(path, &dot)) {
+                                Some(r) => r.map(|l| (l, true)),
+                                None => Err(e),
+                            }
+                        }
+                        r => r.map(|l| (l, false)),
+                    };
+                    match got {
+                        Ok((lock, privileged)) => held.push(Held::Dotlock(lock, privileged)),
                         Err(e)
                             if method == MboxLockMethod::DotlockTry
                                 && (e.is_permission() || e.is_no_space()) =>
@@ -222,7 +237,7 @@ impl MboxLock {
         // With NFS flushing, a dotlock alone does not revalidate cached data; a record or
         // flock lock did already (and no flush may run then: its lock-and-close would drop
         // our classic fcntl locks).
-        let record_locked = held.iter().any(|h| !matches!(h, Held::Dotlock(_)));
+        let record_locked = held.iter().any(|h| !matches!(h, Held::Dotlock(..)));
         policy
             .nfs(FileKind::Storage)
             .flush_read_cache(&file, record_locked);
@@ -241,7 +256,7 @@ impl MboxLock {
     /// Refreshes the dotlocks' mtime, so a long rewrite is not taken for a stale lock.
     pub fn touch(&mut self) -> FsResult<()> {
         for h in &mut self.held {
-            if let Held::Dotlock(d) = h {
+            if let Held::Dotlock(d, _) = h {
                 d.touch()?;
             }
         }
@@ -254,7 +269,16 @@ impl MboxLock {
         let mut result = Ok(());
         while let Some(h) = self.held.pop() {
             let r = match h {
-                Held::Dotlock(d) => d.release_checked(),
+                Held::Dotlock(d, true) => with_privileged_group(|| d.release_checked())
+                    .unwrap_or_else(|| {
+                        Err(FsError::Invalid {
+                            path: self.file.path().to_path_buf(),
+                            reason: "can't switch to mail_privileged_group to remove the \
+                                     dotlock"
+                                .into(),
+                        })
+                    }),
+                Held::Dotlock(d, false) => d.release_checked(),
                 Held::Record(r) => r.unlock(),
                 Held::Flock => unflock(&self.file),
             };
@@ -270,10 +294,22 @@ impl Drop for MboxLock {
     fn drop(&mut self) {
         // reverse order; each lock's own Drop logs what fails
         while let Some(h) = self.held.pop() {
-            if let Held::Flock = h {
-                if let Err(e) = unflock(&self.file) {
-                    log::error!("{e}");
+            match h {
+                Held::Flock => {
+                    if let Err(e) = unflock(&self.file) {
+                        log::error!("{e}");
+                    }
                 }
+                Held::Dotlock(d, true) => {
+                    let removed = with_privileged_group(|| drop(d));
+                    if removed.is_none() {
+                        log::error!(
+                            "{}: can't switch to mail_privileged_group to remove the dotlock",
+                            self.file.path().display()
+                        );
+                    }
+                }
+                _ => {}
             }
         }
     }

@@ -382,6 +382,39 @@ impl MaildirList {
     }
 }
 
+/// The list of `found` mailboxes (name → selectable) with every parent that exists only
+/// as the path to a child (\Noselect), and their children; `no_inferiors` says which
+/// mailboxes can have none (mbox files).
+pub(crate) fn with_parents(
+    mut found: BTreeMap<String, bool>,
+    sep: char,
+    no_inferiors: impl Fn(&str) -> bool,
+) -> Vec<ListedMailbox> {
+    let names: Vec<String> = found.keys().cloned().collect();
+    for name in names {
+        let mut end = 0;
+        while let Some(i) = name[end..].find(sep) {
+            let parent = &name[..end + i];
+            found.entry(parent.to_string()).or_insert(false);
+            end += i + sep.len_utf8();
+        }
+    }
+    let all: Vec<String> = found.keys().cloned().collect();
+    found
+        .into_iter()
+        .map(|(name, selectable)| {
+            let child = format!("{name}{sep}");
+            let has_children = all.iter().any(|o| o.starts_with(&child));
+            ListedMailbox {
+                no_inferiors: selectable && !has_children && no_inferiors(&name),
+                name,
+                selectable,
+                has_children,
+            }
+        })
+        .collect()
+}
+
 impl MailboxList for MaildirList {
     fn namespace(&self) -> &Namespace {
         &self.ns
@@ -410,30 +443,7 @@ impl MailboxList for MaildirList {
                     found.entry(m.name.clone()).or_insert(true);
                 }
             }
-            // Parents that exist only as the path to a child.
-            let names: Vec<String> = found.keys().cloned().collect();
-            for name in names {
-                let mut end = 0;
-                while let Some(i) = name[end..].find(sep) {
-                    let parent = &name[..end + i];
-                    found.entry(parent.to_string()).or_insert(false);
-                    end += i + sep.len_utf8();
-                }
-            }
-            let all: Vec<String> = found.keys().cloned().collect();
-            Ok(found
-                .into_iter()
-                .map(|(name, selectable)| {
-                    let child = format!("{name}{sep}");
-                    let has_children = all.iter().any(|o| o.starts_with(&child));
-                    ListedMailbox {
-                        name,
-                        selectable,
-                        has_children,
-                        no_inferiors: false,
-                    }
-                })
-                .collect())
+            Ok(with_parents(found, sep, |_| false))
         })();
         result.map_err(|e: StorageError| e.finish(&vprefix))
     }

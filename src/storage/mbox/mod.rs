@@ -3,14 +3,35 @@
 //!
 //! - [`format`]: From_ lines, Dovecot's own headers, reading a file into messages, writing
 //!   a message the way Dovecot appends it, rewriting a header in place (pure byte code).
+//! - [`edit`]: what a change (expunges, flags, keywords, UIDs for mail other programs
+//!   delivered) writes: headers in place within their padding, else the file's tail.
+//! - [`rewrite_journal`]: that tail written in place, crash-safe (journal + data file in
+//!   the index directory, rolled forward by the next session).
 //! - [`spool`]: a file read, appended to and flag-updated under the `mbox_*_locks` sets
-//!   (`crate::fs::lock::mbox`).
+//!   (`crate::fs::lock::mbox`): what an LDA needs.
+//! - [`mailbox`]: the [`Mailbox`](crate::storage::api::Mailbox) over cote's index under
+//!   `<root>/.imap/<name>/`; [`list`]: the
+//!   [`MailboxList`](crate::storage::api::MailboxList) (files are mailboxes, directories
+//!   hold children, `.subscriptions`).
 //!
-//! Not implemented yet: the [`Mailbox`](crate::storage::api::Mailbox) and
-//! [`MailboxList`](crate::storage::api::MailboxList) over cote's index, and the crash-safe
-//! whole-file rewrite (expunge, UIDs for mail other programs delivered, headers that
-//! outgrow their padding). `namespace.rs` answers an `mbox:` location with a
-//! not-implemented error, and [`spool`] refuses what needs the rewrite.
+//! Locks are `mbox_read_locks`/`mbox_write_locks` in the order given; dotlocks (and a
+//! missing INBOX) in a spool directory only `mail_privileged_group` may write are created as
+//! that group (`crate::fs::privileged`).
+//!
+//! Tested: unit tests beside the code; `tests/storage_mbox_crash.rs` (SIGKILL at every step
+//! of each write, concurrent cote processes with the MTA appending, the privileged group);
+//! `tests/mbox_interop.rs` (Dovecot 2.3 serves what cote wrote and the other way round);
+//! `t/imap/mbox.t` (a live server).
+//!
+//! Not implemented: `mbox_lazy_writes` (changes are written at once, as with `no`),
+//! `mbox_dirty_syncs`/`mbox_very_dirty_syncs` (a changed file is always read whole),
+//! `mbox_min_index_size`, `mbox_md5`, `pop3_save_uidl` (`X-UIDL:`), `INDEX=MEMORY`,
+//! renaming an mbox INBOX, and the `O` of `Status:` for messages no longer \Recent. A
+//! session keeps the whole file in memory while it is unchanged, to serve bodies from it.
 
+pub mod edit;
 pub mod format;
+pub mod list;
+pub mod mailbox;
+pub mod rewrite_journal;
 pub mod spool;

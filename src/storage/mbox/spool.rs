@@ -12,17 +12,16 @@
 //!
 //! - [`update_flags`]: headers rewritten in place within their padding (flags, keywords).
 //!
-//! Not implemented (clear errors, never silent): appending to a file holding messages
-//! without a valid `X-UID:` (mail another program delivered; giving them UIDs needs the
-//! header rewrite), and new keyword names in a file whose `X-IMAPbase:` does not list them
-//! (that header would have to grow), and flag changes that do not fit in a header's
-//! padding: all three need the whole-file rewrite (moving data, crash-safe), which expunge
-//! needs too and which is not written yet.
+//! These functions refuse (clear errors, never silent) what needs the whole-file rewrite:
+//! appending to a file holding messages without a valid `X-UID:` (mail another program
+//! delivered), new keyword names `X-IMAPbase:` does not list, and flag changes that do not
+//! fit in a header's padding. The mailbox layer ([`super::mailbox`]) does those through
+//! [`super::edit`] and [`super::rewrite_journal`] before it calls [`append_locked`].
 
 use std::path::Path;
 
 use crate::fs::lock::mbox::{MboxLock, MboxLockSettings};
-use crate::fs::{FsPolicy, LockKind, SyncPoint};
+use crate::fs::{FsFile, FsPolicy, LockKind, SyncPoint};
 use crate::mail::header::fields;
 use crate::storage::error::{StorageError, StorageResult};
 
@@ -62,7 +61,7 @@ pub fn read_mbox(
 
 /// Where the ten digits of the last UID in `X-IMAPbase:`/`X-IMAP:` are, if written in
 /// Dovecot's fixed width.
-fn last_uid_digits(snapshot: &MboxSnapshot) -> Option<usize> {
+pub fn last_uid_digits(snapshot: &MboxSnapshot) -> Option<usize> {
     let first = snapshot
         .file
         .pseudo
@@ -92,10 +91,23 @@ pub fn append_messages(
     messages: &[NewMessage<'_>],
     new_uid_validity: u32,
 ) -> StorageResult<(u32, Vec<u32>)> {
+    let lock = MboxLock::acquire(policy, locks, path, LockKind::Exclusive)?;
+    let done = append_locked(policy, lock.file(), path, messages, new_uid_validity)?;
+    lock.release()?;
+    Ok(done)
+}
+
+/// [`append_messages`] for a caller that holds the write locks (`file` is their
+/// descriptor).
+pub fn append_locked(
+    policy: &FsPolicy,
+    file: &FsFile,
+    path: &Path,
+    messages: &[NewMessage<'_>],
+    new_uid_validity: u32,
+) -> StorageResult<(u32, Vec<u32>)> {
     let count = u32::try_from(messages.len())
         .map_err(|_| StorageError::params("too many messages in one save"))?;
-    let lock = MboxLock::acquire(policy, locks, path, LockKind::Exclusive)?;
-    let file = lock.file();
     let snapshot = parse(path, file.read_from(0)?)?;
     if let Some(pos) = snapshot.uids.uids.iter().position(|u| !u.in_file) {
         return Err(StorageError::not_implemented(format!(
@@ -143,7 +155,6 @@ pub fn append_messages(
     };
     let first_uid = snapshot.uids.uid_next;
     if count == 0 {
-        lock.release()?;
         return Ok((base.uid_validity, Vec::new()));
     }
     let last_uid = first_uid
@@ -182,6 +193,7 @@ pub fn append_messages(
         }
         return Err(e.into());
     }
+    crate::storage::crash::point("mbox-save-appended");
     if !empty {
         match last_uid_digits(&snapshot) {
             Some(at) => {
@@ -195,7 +207,6 @@ pub fn append_messages(
             ),
         }
     }
-    lock.release()?;
     Ok((base.uid_validity, uids))
 }
 
@@ -271,23 +282,29 @@ pub fn update_flags(
         file.write_all_at(bytes, *offset)?;
     }
     if !writes.is_empty() {
-        // The size is unchanged: readers that synced in the same second (Dovecot compares
-        // whole seconds and the size) would miss the change, and a writer among them would
-        // put its old flags back. The mtime goes to the next second to tell them.
-        if let (Some(before), Ok(after)) = (mtime_before, file.metadata()?.modified()) {
-            let secs = |t: std::time::SystemTime| {
-                t.duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs())
-            };
-            if secs(after) <= secs(before) {
-                let next = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs(before) + 1);
-                file.set_modified(next)?;
-            }
-        }
+        mark_changed(file, mtime_before)?;
         file.sync(policy, SyncPoint::Durable)?;
     }
     lock.release()?;
     Ok(missing)
+}
+
+/// After a change that kept the file's size: moves its mtime to a later second than
+/// `before` if the write did not, since readers that synced in the same second (Dovecot
+/// compares whole seconds and the size) would miss the change, and a writer among them
+/// would put its old flags back.
+pub fn mark_changed(file: &FsFile, before: Option<std::time::SystemTime>) -> StorageResult<()> {
+    if let (Some(before), Ok(after)) = (before, file.metadata()?.modified()) {
+        let secs = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        if secs(after) <= secs(before) {
+            let next = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs(before) + 1);
+            file.set_modified(next)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@
 
 mod access;
 mod append;
-mod core;
+pub(crate) mod core;
 mod sync;
-mod write;
+pub(crate) mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

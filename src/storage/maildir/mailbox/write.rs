@@ -20,7 +20,11 @@ use crate::storage::maildir::uidlist_file::UidListLock;
 use super::core::{index_flags, keyword_names, mail_flags, messages_in, same_keywords, Core};
 
 /// The flags and keywords a message ends up with.
-fn apply_change(req: &StoreRequest, flags: Flags, keywords: &[String]) -> (Flags, Vec<String>) {
+pub(crate) fn apply_change(
+    req: &StoreRequest,
+    flags: Flags,
+    keywords: &[String],
+) -> (Flags, Vec<String>) {
     let req_flags = index_flags(req.flags);
     let has = |list: &[String], k: &str| list.iter().any(|x| x.eq_ignore_ascii_case(k));
     match req.mode {

@@ -25,5 +25,5 @@ pub use meta::{ImapBase, MessageMeta};
 pub use parse::{
     assign_uids, parse_mbox, AssignedUid, MboxFile, MboxFormatError, MboxMessage, UidAssignment,
 };
-pub use rewrite::{rewrite_header, HeaderUpdate};
-pub use write::{append_message, NewMessage};
+pub use rewrite::{regenerate_message, rewrite_header, HeaderUpdate};
+pub use write::{append_message, pseudo_message, NewMessage};

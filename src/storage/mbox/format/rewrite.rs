@@ -19,25 +19,22 @@ pub struct HeaderUpdate<'a> {
     pub base: Option<&'a ImapBase>,
 }
 
-/// The bytes to write over `data[msg.header_offset..msg.body_offset]` (the header and its
-/// empty line), or `None` when the update does not fit in place (or the header has no empty
-/// line, or CRLF line ends, which cote does not rewrite).
-pub fn rewrite_header(
-    data: &[u8],
-    msg: &MboxMessage,
-    update: &HeaderUpdate<'_>,
-) -> Option<Vec<u8>> {
-    if !msg.has_eoh {
-        return None;
-    }
-    let old = data.get(msg.header_offset..msg.body_offset)?;
-    if old.contains(&b'\r') {
-        return None;
-    }
-    let mut out = Vec::with_capacity(old.len());
-    for f in fields(data, msg.header_offset, msg.body_offset - 1) {
+/// Dovecot's fields for `update` after the message's other header fields, up to the
+/// `X-Keywords:` names (padding, its line feed and the tail still to come), and the tail:
+/// `Content-Length:` (when the file's was trusted) and the empty line.
+fn header_parts(data: &[u8], msg: &MboxMessage, update: &HeaderUpdate<'_>) -> (Vec<u8>, Vec<u8>) {
+    let header_end = if msg.has_eoh {
+        msg.body_offset - 1
+    } else {
+        msg.end_offset
+    };
+    let mut out = Vec::with_capacity(header_end.saturating_sub(msg.header_offset) + 100);
+    for f in fields(data, msg.header_offset, header_end) {
         if !is_dovecot_header(f.name) {
             out.extend_from_slice(f.raw);
+            if !f.has_newline {
+                out.push(b'\n');
+            }
         }
     }
     if let Some(base) = update.base {
@@ -57,6 +54,25 @@ pub fn rewrite_header(
         );
     }
     tail.push(b'\n');
+    (out, tail)
+}
+
+/// The bytes to write over `data[msg.header_offset..msg.body_offset]` (the header and its
+/// empty line), or `None` when the update does not fit in place (or the header has no empty
+/// line, or CRLF line ends, which cote does not rewrite).
+pub fn rewrite_header(
+    data: &[u8],
+    msg: &MboxMessage,
+    update: &HeaderUpdate<'_>,
+) -> Option<Vec<u8>> {
+    if !msg.has_eoh {
+        return None;
+    }
+    let old = data.get(msg.header_offset..msg.body_offset)?;
+    if old.contains(&b'\r') {
+        return None;
+    }
+    let (mut out, tail) = header_parts(data, msg, update);
     // the X-Keywords line's own LF and the tail are still to come
     let room = old.len().checked_sub(out.len() + 1 + tail.len())?;
     out.extend(std::iter::repeat_n(b' ', room));
@@ -65,6 +81,34 @@ pub fn rewrite_header(
     debug_assert_eq!(out.len(), old.len());
     Some(out)
 }
+
+/// The message written afresh (for a rewrite that moves data): its From_ line, its header
+/// with Dovecot's fields for `update` (`X-Keywords:` padded as a save pads it, and
+/// `Content-Length:` always), the empty line, the body as stored, and the separator line
+/// feed.
+pub fn regenerate_message(
+    out: &mut Vec<u8>,
+    data: &[u8],
+    msg: &MboxMessage,
+    update: &HeaderUpdate<'_>,
+) {
+    out.extend_from_slice(&data[msg.from_offset..msg.header_offset]);
+    let trusted = MboxMessage {
+        content_length_trusted: true,
+        ..msg.clone()
+    };
+    let (head, tail) = header_parts(data, &trusted, update);
+    out.extend_from_slice(&head);
+    out.extend(std::iter::repeat_n(b' ', REGENERATED_PADDING));
+    out.push(b'\n');
+    out.extend_from_slice(&tail);
+    out.extend_from_slice(msg.body(data));
+    out.push(b'\n');
+}
+
+/// Spaces after `X-Keywords:`' names in a regenerated header (Dovecot's
+/// `MBOX_HEADER_PADDING`).
+const REGENERATED_PADDING: usize = 50;
 
 #[cfg(test)]
 mod tests {

@@ -110,6 +110,35 @@ pub fn append_message(out: &mut Vec<u8>, msg: &NewMessage<'_>) {
     out.push(b'\n');
 }
 
+/// Dovecot's pseudo message, which keeps the mailbox data (`X-IMAP:`) in a file whose
+/// messages are all expunged, hidden from clients; `received` and `local_offset_minutes`
+/// date it as a From_ line does.
+pub fn pseudo_message(
+    out: &mut Vec<u8>,
+    base: &ImapBase,
+    received: i64,
+    local_offset_minutes: i32,
+    hostname: &str,
+) {
+    out.extend_from_slice(
+        format_from_line("MAILER-DAEMON", received, local_offset_minutes).as_bytes(),
+    );
+    let date = crate::mail::date::format_message_date(received, local_offset_minutes);
+    out.extend_from_slice(
+        format!(
+            "Date: {date}\nFrom: Mail System Internal Data <MAILER-DAEMON@{hostname}>\n\
+             Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n\
+             Message-ID: <{received}@{hostname}>\nX-IMAP: {}\nStatus: RO\n\n\
+             This text is part of the internal format of your mail folder, and is not\n\
+             a real message.  It is created automatically by the mail system software.\n\
+             If deleted, important folder data will be lost, and it will be re-created\n\
+             with the data reset to initial values.\n\n",
+            base.value()
+        )
+        .as_bytes(),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

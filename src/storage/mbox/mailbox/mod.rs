@@ -1,0 +1,719 @@
+//! [`MboxMailbox`]: the [`Mailbox`] of one mbox file, with cote's index (under
+//! `<root>/.imap/<name>/`, where Dovecot keeps its own) as the cache that numbers
+//! messages, keeps modseqs and \Recent, and shares changes between sessions.
+//!
+//! The file is the truth. The index records the file's identity (device, inode, size,
+//! mtime) it last matched; a session whose file no longer matches reads it again under the
+//! read locks and reconciles: messages keep the UIDs their `X-UID:` headers say, new ones
+//! (delivered by the MTA or procmail, without headers) get the next UIDs, which a writable
+//! session writes into the file at once (under the write locks), so every reader agrees.
+//!
+//! Every change (save, flags, expunge) happens under the write locks: finish an interrupted
+//! rewrite, read the file, write the change (headers in place within their padding, or the
+//! tail of the file through [`RewriteJournal`]), read it back and commit what it says to the
+//! index. `mbox_lazy_writes` is not implemented: changes are written at once (what
+//! Dovecot does with `mbox_lazy_writes = no`).
+
+mod sync;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::fs::CreatePerms;
+use crate::index::mailbox::MailboxIndex;
+use crate::index::settings::IndexSettings;
+use crate::index::state::{Change, MailboxState, MessageRecord};
+use crate::index::transaction::IndexTransaction;
+use crate::index::uidset::UidSet;
+use crate::index::view::SeqMap;
+use crate::storage::api::{
+    Copied, LinkSource, Mailbox, MailboxStatus, MessageInfo, NewMessage, OpenOptions, Saved,
+    StoreRequest, StoreResult, SyncFlags,
+};
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
+use crate::storage::location::{IndexDir, MailLocation};
+use crate::storage::mail::{IndexedMeta, Mail, MailFile, MailParts};
+use crate::storage::maildir::mailbox::core::{keyword_names, mail_flags, messages_in};
+use crate::storage::maildir::mailbox::write::{apply_change, check_keywords};
+use crate::storage::mbox::edit::{listed_keywords, Edits};
+use crate::storage::mbox::format::NewMessage as MboxNewMessage;
+use crate::storage::mbox::rewrite_journal::RewriteJournal;
+use crate::storage::mbox::spool::append_locked;
+use crate::storage::settings::StorageSettings;
+
+use self::sync::Loaded;
+
+/// Dovecot's name for the directory holding an mbox list's indexes.
+pub const INDEX_DIR_NAME: &str = ".imap";
+
+/// The index directory of mailbox `storage_name` (Dovecot's rule: the mailbox's path under
+/// the index root, with `.imap/` put before its last level); `None` with `INDEX=MEMORY`.
+pub fn index_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf> {
+    let root = match &location.settings.index_dir {
+        Some(IndexDir::Memory) => return None,
+        Some(IndexDir::Dir(d)) => d.clone(),
+        None => location.root_dir()?.to_path_buf(),
+    };
+    let path = root.join(storage_name);
+    let parent = path.parent()?.to_path_buf();
+    Some(parent.join(INDEX_DIR_NAME).join(path.file_name()?))
+}
+
+/// What opening an mbox mailbox needs.
+pub struct OpenRequest<'a> {
+    pub vname: &'a str,
+    pub location: &'a MailLocation,
+    /// The name inside the namespace's list (`INBOX`, `Folder/Sub`).
+    pub storage_name: &'a str,
+    pub settings: Arc<StorageSettings>,
+    pub options: OpenOptions,
+    /// INBOX and `auto = create` mailboxes: a missing file is an empty mailbox.
+    pub autocreate: bool,
+    /// The From_ line's sender for saved mail.
+    pub sender: &'a str,
+}
+
+/// An open mbox mailbox.
+pub struct MboxMailbox {
+    vname: String,
+    /// The mbox file.
+    path: PathBuf,
+    index: MailboxIndex,
+    index_dir: PathBuf,
+    index_settings: IndexSettings,
+    journal: RewriteJournal,
+    settings: Arc<StorageSettings>,
+    /// Where `dovecot-uidvalidity` is (`<root>/.imap`).
+    uidvalidity_dir: PathBuf,
+    perms: CreatePerms,
+    hostname: String,
+    sender: String,
+    read_only: bool,
+    claims_recent: bool,
+    seqs: SeqMap,
+    pending: Vec<Change>,
+    uidvalidity: u32,
+    /// Messages expunged that the session still numbers (see the Maildir mailbox).
+    gone: HashMap<u32, MessageInfo>,
+    /// The file as last read (message bodies come from it).
+    loaded: Option<Loaded>,
+}
+
+impl MboxMailbox {
+    /// Opens (and syncs) a mailbox.
+    pub fn open(req: OpenRequest<'_>) -> StorageResult<MboxMailbox> {
+        let vname = req.vname.to_string();
+        let fin = |e: StorageError| e.finish(&vname);
+        let path = req.location.mailbox_paths(req.storage_name).mailbox;
+        match crate::fs::ops::stat_if_exists(&path).map_err(|e| fin(e.into()))? {
+            Some(st) if st.is_file() => {}
+            Some(_) => return Err(StorageError::not_found(&vname)),
+            None if req.autocreate => {}
+            None => return Err(StorageError::not_found(&vname)),
+        }
+        let index_dir = index_dir(req.location, req.storage_name).ok_or_else(|| {
+            StorageError::not_implemented("mbox mailboxes with INDEX=MEMORY").finish(&vname)
+        })?;
+        let root = req
+            .location
+            .index_root()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let perms =
+            crate::storage::maildir::layout::root_perms(req.location).map_err(|e| fin(e.into()))?;
+        let mut index_settings = req.settings.index.clone();
+        index_settings.perms = perms.clone();
+        let hostname = crate::fs::hostname()
+            .map_err(|e| fin(e.into()))?
+            .to_string();
+        let read_only = req.options.read_only;
+        let journal = RewriteJournal::new(&index_dir, &req.settings.fs, &perms);
+        let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {
+            Ok(index) => index,
+            Err(e) => {
+                let e = StorageError::from(e);
+                if !e.needs_index_rebuild() {
+                    return Err(fin(e));
+                }
+                MailboxIndex::create(
+                    &index_dir,
+                    index_settings.clone(),
+                    &IndexTransaction::new(),
+                    1,
+                )
+                .map_err(|e| fin(e.into()))?
+            }
+        };
+        let mut mb = MboxMailbox {
+            vname: vname.clone(),
+            path,
+            index,
+            index_dir,
+            index_settings,
+            journal,
+            settings: req.settings.clone(),
+            uidvalidity_dir: root.join(INDEX_DIR_NAME),
+            perms,
+            hostname,
+            sender: req.sender.to_string(),
+            read_only,
+            claims_recent: req.options.claim_recent && !read_only,
+            seqs: SeqMap::default(),
+            pending: Vec::new(),
+            uidvalidity: 0,
+            gone: HashMap::new(),
+            loaded: None,
+        };
+        mb.open_view().map_err(fin)?;
+        Ok(mb)
+    }
+
+    /// The first sync and the session's numbering.
+    fn open_view(&mut self) -> StorageResult<()> {
+        self.sync_file()?;
+        self.index.refresh()?;
+        self.index.take_changes();
+        let mut claimed = UidSet::new();
+        if self.claims_recent && self.index.state().recent_count() > 0 {
+            let mut tx = IndexTransaction::new();
+            tx.claim_recent();
+            claimed = self.commit(&tx)?.claimed_recent;
+            self.index.take_changes();
+        } else if !self.claims_recent {
+            claimed = unclaimed_recent(self.index.state());
+        }
+        self.seqs = SeqMap::new(self.index.state(), claimed);
+        self.uidvalidity = self.index.state().uidvalidity();
+        self.pending.clear();
+        self.index.take_retired();
+        self.gone.clear();
+        Ok(())
+    }
+
+    fn commit(&mut self, tx: &IndexTransaction) -> StorageResult<crate::index::writer::Committed> {
+        let mut li = self.index.lock()?;
+        let committed = li.commit(tx);
+        if let Err(e) = li.unlock() {
+            log::error!("Mailbox {}: {e}", self.vname);
+        }
+        Ok(committed?)
+    }
+
+    /// Reads what the index log got since the last look, claims new \Recent messages when
+    /// this session does, and numbers new messages.
+    fn refresh_index(&mut self) -> StorageResult<()> {
+        let mut changes = self.index.refresh()?;
+        let mut claimed = UidSet::new();
+        if self.claims_recent && self.index.state().recent_count() > 0 {
+            let mut tx = IndexTransaction::new();
+            tx.claim_recent();
+            claimed = self.commit(&tx)?.claimed_recent;
+            changes.extend(self.index.take_changes());
+        } else if !self.claims_recent {
+            claimed = unclaimed_recent(self.index.state());
+        }
+        self.seqs.apply(&changes, &claimed);
+        self.pending.extend(changes);
+        let retired = self.index.take_retired();
+        let state = self.index.state();
+        let retired: Vec<MessageInfo> = retired.iter().map(|m| self.info_of(state, m)).collect();
+        for info in retired {
+            if self.seqs.is_expunged(info.uid) {
+                self.gone.insert(info.uid, info);
+            }
+        }
+        Ok(())
+    }
+
+    fn info_of(&self, state: &MailboxState, m: &MessageRecord) -> MessageInfo {
+        MessageInfo {
+            uid: m.uid,
+            flags: mail_flags(m.flags),
+            keywords: keyword_names(state, m),
+            modseq: m.modseq,
+            recent: self.seqs.is_recent(m.uid),
+            physical_size: m.physical_size,
+            virtual_size: m.virtual_size,
+            internal_date: m.internal_date,
+            save_date: m.save_date,
+        }
+    }
+
+    fn sync_inner(&mut self) -> StorageResult<Vec<Change>> {
+        self.refresh_index()?;
+        self.sync_file()?;
+        self.refresh_index()?;
+        let state = self.index.state();
+        if self.uidvalidity != 0 && state.uidvalidity() != self.uidvalidity {
+            return Err(StorageError::mailbox_gone(
+                &self.vname,
+                "Mailbox UIDVALIDITY changed",
+            ));
+        }
+        Ok(std::mem::take(&mut self.pending))
+    }
+
+    fn writable(&self) -> StorageResult<()> {
+        if self.read_only {
+            Err(StorageError::read_only(&self.vname))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `op` under the write locks on the file as it is (repaired, with UID headers),
+    /// then reads the file back and commits it to the index; returns what `op` returned and
+    /// the commit's modseq. A missing file is created first.
+    fn change<T>(
+        &mut self,
+        op: impl FnOnce(&Self, &crate::fs::lock::mbox::MboxLock, &Loaded) -> StorageResult<(T, bool)>,
+    ) -> StorageResult<(T, u64)> {
+        if crate::fs::ops::stat_if_exists(&self.path)?.is_none() {
+            // An INBOX nothing was delivered to yet, in a spool directory only
+            // `mail_privileged_group` may write: created as that group, as Dovecot does.
+            let create = || crate::fs::FsFile::open_or_create(&self.path, &self.perms);
+            match create() {
+                Ok(_) => {}
+                Err(e) if e.is_permission() => {
+                    crate::fs::privileged::with_privileged_group(create).unwrap_or(Err(e))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let lock = self.lock(true)?;
+        let before = self.prepare_locked(&lock)?;
+        // The index must know the file before `op` decides from it.
+        self.reconcile(&before)?;
+        self.refresh_index()?;
+        let (out, wrote) = op(self, &lock, &before)?;
+        let after = if wrote {
+            self.read_locked(lock.file())?
+        } else {
+            before
+        };
+        let modseq = self.reconcile(&after);
+        self.loaded = Some(after);
+        if let Err(e) = lock.release() {
+            log::error!("Mailbox {}: {e}", self.vname);
+        }
+        let modseq = modseq?;
+        // The change is made: a failure to refresh the view now is logged, not returned.
+        if let Err(e) = self.refresh_index() {
+            log::error!("Mailbox {}: after the change: {e}", self.vname);
+        }
+        Ok((out, modseq))
+    }
+
+    fn mail_inner(&mut self, uid: u32) -> StorageResult<Mail> {
+        let state = self.index.state();
+        let Some(m) = state.message(uid) else {
+            return Err(
+                StorageError::new(ErrorKind::Expunged, "Message was expunged").for_uid(uid),
+            );
+        };
+        let parts = MailParts {
+            uid,
+            flags: mail_flags(m.flags),
+            keywords: keyword_names(state, m),
+            modseq: m.modseq,
+            recent: self.seqs.is_recent(uid),
+            vname: self.vname.clone(),
+            guid: format!("{}-{uid}", state.uidvalidity()),
+            pop3_uidl: None,
+            broken_filename_sizes: false,
+            file: MailFile {
+                mailbox_dir: self.path.clone(),
+                base: uid.to_string().into_bytes(),
+                candidates: Vec::new(),
+                sep: self.settings.maildir.info_separator,
+            },
+            meta: IndexedMeta {
+                physical_size: m.physical_size,
+                virtual_size: m.virtual_size,
+                internal_date: m.internal_date,
+                save_date: m.save_date,
+            },
+            cached: Vec::new(),
+        };
+        let internal = m.internal_date;
+        self.load()?;
+        let found = self.loaded.as_ref().and_then(|l| {
+            let i = l.position(uid)?;
+            Some((
+                l.file.messages[i].visible(&l.data),
+                l.file.messages[i].from.clone(),
+            ))
+        });
+        let Some((data, from)) = found else {
+            return Err(
+                StorageError::new(ErrorKind::Expunged, "Message was expunged").for_uid(uid),
+            );
+        };
+        let received = internal.unwrap_or_else(|| {
+            from.received(crate::imap::localtime::utc_offset_minutes(from.date_as_utc))
+        });
+        let cached = self.index.cached_fields(uid).unwrap_or_else(|e| {
+            log::error!(
+                "Mailbox {}: reading the cache of UID {uid}: {e}",
+                self.vname
+            );
+            Vec::new()
+        });
+        Ok(Mail::with_data(
+            MailParts { cached, ..parts },
+            data,
+            (received, received),
+        ))
+    }
+
+    fn status_inner(&mut self) -> StorageResult<MailboxStatus> {
+        self.sync_inner()?;
+        // Sizes are in the index since the file was read; only messages an older index
+        // recorded without them need the file.
+        let (mut vsize, mut psize) = (0u64, 0u64);
+        let mut missing = Vec::new();
+        for m in self.index.state().messages() {
+            match (m.virtual_size, m.physical_size) {
+                (Some(v), Some(p)) => {
+                    vsize += v;
+                    psize += p;
+                }
+                _ => missing.push(m.uid),
+            }
+        }
+        for uid in missing {
+            let mut mail = match self.mail_inner(uid) {
+                Ok(m) => m,
+                Err(e) if e.kind() == ErrorKind::Expunged => continue,
+                Err(e) => return Err(e),
+            };
+            vsize += mail.virtual_size()?;
+            psize += mail.physical_size()?;
+        }
+        let state = self.index.state();
+        Ok(MailboxStatus {
+            messages: state.message_count(),
+            recent: if self.claims_recent {
+                self.seqs.recent_count()
+            } else {
+                state.recent_count()
+            },
+            uidnext: state.next_uid(),
+            uidvalidity: state.uidvalidity(),
+            unseen: state.unseen_count(),
+            highest_modseq: state.highest_modseq(),
+            vsize,
+            psize,
+            keywords: state.keyword_names().to_vec(),
+        })
+    }
+
+    fn save_inner(&mut self, messages: &[NewMessage<'_>]) -> StorageResult<Saved> {
+        self.writable()?;
+        for m in messages {
+            check_keywords(&m.keywords)?;
+        }
+        let now = crate::fs::clock::unix_secs(crate::fs::clock::wall_now());
+        let ((validity, uids), _) = self.change(|mb, lock, loaded| {
+            let mut new_keywords: Vec<String> = Vec::new();
+            let listed = loaded
+                .file
+                .base
+                .as_ref()
+                .map_or(&[][..], |b| &b.keywords[..]);
+            for k in messages.iter().flat_map(|m| &m.keywords) {
+                let known = listed.iter().any(|l| l.eq_ignore_ascii_case(k))
+                    || new_keywords.iter().any(|l| l.eq_ignore_ascii_case(k));
+                if !known {
+                    new_keywords.push(k.clone());
+                }
+            }
+            if !new_keywords.is_empty() && !loaded.data.is_empty() {
+                // X-IMAPbase must list them before a message uses them.
+                mb.write_edits(
+                    lock,
+                    loaded,
+                    &Edits {
+                        new_keywords,
+                        ..Edits::default()
+                    },
+                )?;
+            }
+            let keywords: Vec<Vec<String>> = messages.iter().map(|m| m.keywords.clone()).collect();
+            let list: Vec<MboxNewMessage<'_>> = messages
+                .iter()
+                .zip(&keywords)
+                .map(|(m, kw)| {
+                    let received = m.internal_date.unwrap_or(now);
+                    MboxNewMessage {
+                        sender: &mb.sender,
+                        received,
+                        local_offset_minutes: crate::imap::localtime::utc_offset_minutes(received),
+                        uid: 0,
+                        flags: m.flags,
+                        keywords: kw,
+                        base: None,
+                        message: m.data,
+                    }
+                })
+                .collect();
+            let validity = mb.new_validity_for_empty(loaded);
+            let done = append_locked(&mb.settings.fs, lock.file(), &mb.path, &list, validity)?;
+            Ok((done, true))
+        })?;
+        Ok(Saved {
+            uidvalidity: validity,
+            uids,
+        })
+    }
+
+    /// The UIDVALIDITY an empty file gets: the index's when it has one (a mailbox emptied
+    /// by another program keeps its UIDs going), else a new one.
+    fn new_validity_for_empty(&self, loaded: &Loaded) -> u32 {
+        match (loaded.uids.uid_validity, self.index.state().uidvalidity()) {
+            (Some(v), _) => v,
+            (None, v) if v != 0 => v,
+            _ => crate::storage::maildir::uidvalidity::next(&self.uidvalidity_dir, &self.perms),
+        }
+    }
+
+    fn store_inner(&mut self, uids: &UidSet, req: &StoreRequest) -> StorageResult<StoreResult> {
+        self.writable()?;
+        check_keywords(&req.keywords)?;
+        let ((mut result, mut changed), modseq) = self.change(|mb, lock, loaded| {
+            let state = mb.index.state();
+            let mut result = StoreResult::default();
+            let mut edits = Edits::default();
+            let base = loaded.file.base.as_ref();
+            for m in messages_in(state, uids) {
+                if req.unchanged_since.is_some_and(|since| m.modseq > since) {
+                    result.modified.insert(m.uid);
+                    continue;
+                }
+                let old_kw = keyword_names(state, m);
+                let (flags, kw) = apply_change(req, m.flags, &old_kw);
+                if flags == m.flags && kw.len() == old_kw.len() && kw == old_kw {
+                    continue;
+                }
+                if loaded.position(m.uid).is_none() {
+                    result.expunged.insert(m.uid);
+                    continue;
+                }
+                for k in &kw {
+                    let listed = !listed_keywords(base, std::slice::from_ref(k)).is_empty();
+                    if !listed && !edits.new_keywords.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+                        edits.new_keywords.push(k.clone());
+                    }
+                }
+                edits.set.insert(m.uid, (mail_flags(flags), kw));
+            }
+            if edits.set.is_empty() {
+                return Ok(((result, Vec::new()), false));
+            }
+            let changed: Vec<u32> = edits.set.keys().copied().collect();
+            mb.write_edits(lock, loaded, &edits)?;
+            Ok(((result, changed), true))
+        })?;
+        changed.sort_unstable();
+        let state = self.index.state();
+        result.changed = changed
+            .into_iter()
+            .filter(|uid| state.message(*uid).is_some())
+            .map(|uid| (uid, modseq))
+            .collect();
+        Ok(result)
+    }
+
+    fn expunge_inner(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
+        self.writable()?;
+        let (requested, _) = self.change(|mb, lock, loaded| {
+            let state = mb.index.state();
+            let known: UidSet = messages_in(state, uids).map(|m| m.uid).collect();
+            let expunge: HashSet<u32> = known
+                .iter()
+                .filter(|&uid| loaded.position(uid).is_some())
+                .collect();
+            if expunge.is_empty() {
+                return Ok((known, false));
+            }
+            mb.write_edits(
+                lock,
+                loaded,
+                &Edits {
+                    expunge,
+                    ..Edits::default()
+                },
+            )?;
+            crate::storage::crash::point("mbox-expunge-written");
+            Ok((known, true))
+        })?;
+        let state = self.index.state();
+        Ok(requested
+            .iter()
+            .filter(|uid| state.message(*uid).is_none())
+            .collect())
+    }
+
+    fn copy_inner(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
+        self.writable()?;
+        let mut datas = Vec::new();
+        let mut src_uids = Vec::new();
+        for uid in uids.iter() {
+            let Some(info) = src.info(uid) else {
+                if src.seqs().seq(uid).is_some() {
+                    return Err(StorageError::new(
+                        ErrorKind::Expunged,
+                        "Some of the requested messages no longer exist.",
+                    ));
+                }
+                continue;
+            };
+            let mut mail = src.mail(uid)?;
+            let date = mail.internal_date()?;
+            let data = mail.raw()?.to_vec();
+            datas.push((data, info.flags, info.keywords, date));
+            src_uids.push(uid);
+        }
+        if datas.is_empty() {
+            return Ok(Copied {
+                uidvalidity: self.uidvalidity,
+                ..Copied::default()
+            });
+        }
+        let messages: Vec<NewMessage<'_>> = datas
+            .iter()
+            .map(|(data, flags, keywords, date)| NewMessage {
+                data,
+                flags: *flags,
+                keywords: keywords.clone(),
+                internal_date: Some(*date),
+            })
+            .collect();
+        let saved = self.save_inner(&messages)?;
+        Ok(Copied {
+            uidvalidity: saved.uidvalidity,
+            src_uids,
+            dest_uids: saved.uids,
+        })
+    }
+}
+
+/// What a session that claims nothing (EXAMINE) sees as \Recent.
+fn unclaimed_recent(state: &MailboxState) -> UidSet {
+    state
+        .messages()
+        .iter()
+        .map(|m| m.uid)
+        .filter(|&uid| uid >= state.first_recent_uid())
+        .collect()
+}
+
+impl Mailbox for MboxMailbox {
+    fn vname(&self) -> &str {
+        &self.vname
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn uidvalidity(&self) -> u32 {
+        self.uidvalidity
+    }
+
+    fn sync(&mut self, _flags: SyncFlags) -> StorageResult<Vec<Change>> {
+        let vname = self.vname.clone();
+        self.sync_inner().map_err(|e| e.finish(&vname))
+    }
+
+    fn seqs(&self) -> &SeqMap {
+        &self.seqs
+    }
+
+    fn take_expunges(&mut self) -> Vec<(u32, u32)> {
+        let taken = self.seqs.take_expunges();
+        for (_, uid) in &taken {
+            self.gone.remove(uid);
+        }
+        taken
+    }
+
+    fn info(&self, uid: u32) -> Option<MessageInfo> {
+        let state = self.index.state();
+        match state.message(uid) {
+            Some(m) => Some(self.info_of(state, m)),
+            None => self.gone.get(&uid).cloned(),
+        }
+    }
+
+    fn keywords(&self) -> Vec<String> {
+        self.index.state().keyword_names().to_vec()
+    }
+
+    fn highest_modseq(&self) -> u64 {
+        self.index.state().highest_modseq()
+    }
+
+    fn status(&mut self) -> StorageResult<MailboxStatus> {
+        let vname = self.vname.clone();
+        self.status_inner().map_err(|e| e.finish(&vname))
+    }
+
+    fn save(&mut self, messages: &[NewMessage<'_>], _assign_uids: bool) -> StorageResult<Saved> {
+        let vname = self.vname.clone();
+        self.save_inner(messages).map_err(|e| e.finish(&vname))
+    }
+
+    fn copy_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
+        let vname = self.vname.clone();
+        self.copy_inner(src, uids).map_err(|e| e.finish(&vname))
+    }
+
+    fn store(&mut self, uids: &UidSet, request: &StoreRequest) -> StorageResult<StoreResult> {
+        let vname = self.vname.clone();
+        self.store_inner(uids, request)
+            .map_err(|e| e.finish(&vname))
+    }
+
+    fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
+        let vname = self.vname.clone();
+        self.expunge_inner(uids).map_err(|e| e.finish(&vname))
+    }
+
+    fn mail(&mut self, uid: u32) -> StorageResult<Mail> {
+        let vname = self.vname.clone();
+        self.mail_inner(uid).map_err(|e| e.finish(&vname))
+    }
+
+    fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()> {
+        let entries: Vec<(u32, crate::index::cache::file::Fields)> = mails
+            .iter_mut()
+            .map(|m| (m.uid, m.take_computed()))
+            .filter(|(_, f)| !f.is_empty())
+            .collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // The cache is best effort: a failure loses nothing the mailbox holds.
+        if let Err(e) = self.index.cache_fields(&entries) {
+            log::error!("Mailbox {}: writing the cache: {e}", self.vname);
+        }
+        Ok(())
+    }
+
+    fn link_source(&mut self, _uid: u32) -> StorageResult<Option<LinkSource>> {
+        // Messages are not files of their own: copies write the data.
+        Ok(None)
+    }
+
+    fn save_pop3_uidls(&mut self, _uidls: &[(u32, String)]) -> StorageResult<()> {
+        Err(
+            StorageError::not_implemented("pop3_save_uidl with mbox (Dovecot's X-UIDL header)")
+                .finish(&self.vname),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

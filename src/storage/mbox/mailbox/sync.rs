@@ -1,0 +1,436 @@
+//! The file side of an open mbox: reading it under its locks (finishing an interrupted
+//! rewrite first), writing what a change needs, and reconciling cote's index with what the
+//! file says (the file is the truth: UIDs, flags and keywords come from its headers).
+
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+
+use crate::fs::lock::mbox::MboxLock;
+use crate::fs::{ops, FsFile, LockKind, SyncPoint};
+use crate::index::state::MailboxState;
+use crate::index::transaction::{AppendMessage, FlagMode, IndexTransaction};
+use crate::index::uidset::UidSet;
+use crate::index::writer::LockedIndex;
+use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::maildir::mailbox::core::{index_flags, keyword_names};
+use crate::storage::mbox::edit::{self, listed_keywords, Edits, PseudoStamp, Writes};
+use crate::storage::mbox::format::{assign_uids, parse_mbox, MboxFile, UidAssignment};
+use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxSnapshot};
+
+use super::MboxMailbox;
+
+/// What identifies one version of the mbox file: a different value means someone changed
+/// it (the mtime moves to a later second even for same-size header rewrites).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileIdent {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl FileIdent {
+    pub fn of(meta: &std::fs::Metadata) -> FileIdent {
+        FileIdent {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        }
+    }
+
+    /// The index's backend state: what the file was when the index last matched it
+    /// (`None`: no file).
+    pub fn encode(ident: Option<FileIdent>) -> Vec<u8> {
+        match ident {
+            Some(i) => format!(
+                "mbox1 {} {} {} {} {}",
+                i.dev, i.ino, i.size, i.mtime, i.mtime_nsec
+            )
+            .into_bytes(),
+            None => b"mbox1 none".to_vec(),
+        }
+    }
+
+    /// `None` for anything else than a recorded file (so it never matches one).
+    pub fn decode(state: &[u8]) -> Option<FileIdent> {
+        let text = std::str::from_utf8(state).ok()?;
+        let mut w = text.split(' ');
+        if w.next()? != "mbox1" {
+            return None;
+        }
+        Some(FileIdent {
+            dev: w.next()?.parse().ok()?,
+            ino: w.next()?.parse().ok()?,
+            size: w.next()?.parse().ok()?,
+            mtime: w.next()?.parse().ok()?,
+            mtime_nsec: w.next()?.parse().ok()?,
+        })
+    }
+}
+
+/// The mbox as last read.
+#[derive(Debug)]
+pub(super) struct Loaded {
+    /// `None`: there is no file (an INBOX nothing was delivered to yet).
+    pub ident: Option<FileIdent>,
+    pub data: Vec<u8>,
+    pub file: MboxFile,
+    pub uids: UidAssignment,
+}
+
+impl Loaded {
+    fn empty() -> Loaded {
+        let file = MboxFile::default();
+        let uids = assign_uids(&file);
+        Loaded {
+            ident: None,
+            data: Vec::new(),
+            file,
+            uids,
+        }
+    }
+
+    /// The position of `uid` among the messages.
+    pub fn position(&self, uid: u32) -> Option<usize> {
+        self.uids
+            .uids
+            .binary_search_by_key(&uid, |u| u.uid)
+            .ok()
+            .filter(|&i| self.uids.uids[i].uid == uid)
+    }
+}
+
+impl MboxMailbox {
+    pub(super) fn stat_ident(&self) -> StorageResult<Option<FileIdent>> {
+        ident_at(&self.path)
+    }
+
+    /// Reads the locked file.
+    pub(super) fn read_locked(&self, file: &FsFile) -> StorageResult<Loaded> {
+        let data = file.read_from(0)?;
+        let ident = FileIdent::of(&file.metadata()?);
+        let parsed = parse_mbox(&data).map_err(|e| {
+            StorageError::critical(Some(&self.vname), format!("{e}: {}", self.path.display()))
+                .at_path(&self.path)
+        })?;
+        let uids = assign_uids(&parsed);
+        Ok(Loaded {
+            ident: Some(ident),
+            data,
+            file: parsed,
+            uids,
+        })
+    }
+
+    /// Takes the mbox's locks: the write set when `write`, else the read set.
+    pub(super) fn lock(&self, write: bool) -> StorageResult<MboxLock> {
+        let kind = if write {
+            LockKind::Exclusive
+        } else {
+            LockKind::Shared
+        };
+        MboxLock::acquire(
+            &self.settings.fs,
+            &self.settings.mbox_locks,
+            &self.path,
+            kind,
+        )
+        .map_err(|e| StorageError::from_fs(Some(&self.vname), &e))
+    }
+
+    /// Under the write locks: finishes an interrupted rewrite, reads the file and gives
+    /// every message its UID headers (writing them) when some lack them.
+    pub(super) fn prepare_locked(&self, lock: &MboxLock) -> StorageResult<Loaded> {
+        self.journal.recover(lock.file())?;
+        let loaded = self.read_locked(lock.file())?;
+        if !edit::needs_uid_headers(&loaded.file, &loaded.uids) {
+            return Ok(loaded);
+        }
+        self.write_edits(lock, &loaded, &Edits::default())
+    }
+
+    /// Writes `edits` (and any missing UID headers) into the locked file; returns it as
+    /// read afterwards.
+    pub(super) fn write_edits(
+        &self,
+        lock: &MboxLock,
+        loaded: &Loaded,
+        edits: &Edits,
+    ) -> StorageResult<Loaded> {
+        let now = crate::fs::clock::unix_secs(crate::fs::clock::wall_now());
+        let stamp = PseudoStamp {
+            now,
+            local_offset_minutes: crate::imap::localtime::utc_offset_minutes(now),
+            hostname: &self.hostname,
+        };
+        let new_validity = self.new_uid_validity();
+        let writes = edit::plan(
+            &loaded.data,
+            &loaded.file,
+            &loaded.uids,
+            edits,
+            new_validity,
+            stamp,
+        );
+        if writes.is_empty() {
+            return self.read_locked(lock.file());
+        }
+        self.apply_writes(lock, loaded, &writes)?;
+        self.read_locked(lock.file())
+    }
+
+    fn apply_writes(&self, lock: &MboxLock, loaded: &Loaded, writes: &Writes) -> StorageResult<()> {
+        let file = lock.file();
+        let policy = &self.settings.fs;
+        let mtime_before = file.metadata()?.modified().ok();
+        // The tail first: until `X-IMAPbase:` (in place, before it) is raised, the new
+        // X-UIDs in the tail still follow on from it, so a crash between the two burns no
+        // UID.
+        if let Some(tail) = &writes.tail {
+            self.journal.apply(file, tail)?;
+        }
+        for (offset, bytes) in &writes.in_place {
+            file.write_all_at(bytes, *offset)?;
+        }
+        if !writes.in_place.is_empty() {
+            file.sync(policy, SyncPoint::Durable)?;
+            crate::storage::crash::point("mbox-headers-in-place");
+        }
+        if let Some(last_uid) = writes.last_uid {
+            let snapshot = MboxSnapshot {
+                data: loaded.data.clone(),
+                file: loaded.file.clone(),
+                uids: loaded.uids.clone(),
+            };
+            // Left as it is when not in ten digits: the X-UIDs written still count, since
+            // they follow on from it.
+            if let Some(at) = last_uid_digits(&snapshot) {
+                file.write_all_at(format!("{last_uid:010}").as_bytes(), at as u64)?;
+            }
+        }
+        mark_changed(file, mtime_before)?;
+        file.sync(policy, SyncPoint::Durable)?;
+        Ok(())
+    }
+
+    /// A UIDVALIDITY for a file that has none yet.
+    fn new_uid_validity(&self) -> u32 {
+        crate::storage::maildir::uidvalidity::next(&self.uidvalidity_dir, &self.perms)
+    }
+
+    /// Reads the file (under the read locks, or the write locks when it must be repaired or
+    /// given UID headers and this session may write) into `self.loaded`, unless it is
+    /// unchanged since it was last read.
+    pub(super) fn load(&mut self) -> StorageResult<()> {
+        let pending = self.journal.is_pending()?;
+        let ident = self.stat_ident()?;
+        if !pending
+            && self
+                .loaded
+                .as_ref()
+                .is_some_and(|l| l.ident == ident && ident.is_some())
+        {
+            return Ok(());
+        }
+        if ident.is_none() && !pending {
+            self.loaded = Some(Loaded::empty());
+            return Ok(());
+        }
+        // An interrupted rewrite is finished by any session, read-only ones too: the file
+        // can't be read before.
+        let mut write = pending;
+        loop {
+            let lock = self.lock(write)?;
+            let loaded = if write {
+                self.prepare_locked(&lock)?
+            } else {
+                let loaded = self.read_locked(lock.file())?;
+                if !self.read_only && edit::needs_uid_headers(&loaded.file, &loaded.uids) {
+                    lock.release()?;
+                    write = true;
+                    continue;
+                }
+                loaded
+            };
+            lock.release()?;
+            self.loaded = Some(loaded);
+            return Ok(());
+        }
+    }
+
+    /// Brings the index in line with the file (read if it changed).
+    pub(super) fn sync_file(&mut self) -> StorageResult<()> {
+        let ident = self.stat_ident()?;
+        let recorded = FileIdent::decode(self.index.state().backend_state());
+        let in_index = !self.index.state().backend_state().is_empty();
+        if in_index && recorded == ident && !self.journal.is_pending()? {
+            return Ok(());
+        }
+        self.load()?;
+        let Some(loaded) = self.loaded.take() else {
+            return Ok(());
+        };
+        let result = self.reconcile(&loaded);
+        self.loaded = Some(loaded);
+        result.map(drop)
+    }
+
+    /// Commits to the index what `loaded` says; returns the modseq of the commit (0 when
+    /// nothing changed).
+    pub(super) fn reconcile(&mut self, loaded: &Loaded) -> StorageResult<u64> {
+        if self.stat_ident()? != loaded.ident {
+            return Ok(0);
+        }
+        let validity = loaded.uids.uid_validity;
+        let known = self.index.state().uidvalidity();
+        if let Some(v) = validity {
+            if known != 0 && known != v {
+                self.rebuild_index(loaded)?;
+                return Ok(0);
+            }
+        }
+        let path = self.path.clone();
+        let mut li = self.index.lock()?;
+        // Read without the write locks, the file may have changed since: then a writer
+        // commits (or committed) a newer view, which this older one must not undo. Writers
+        // change the file before they take the index lock, so looking under it decides.
+        if ident_at(&path)? != loaded.ident {
+            if let Err(e) = li.unlock() {
+                log::error!("Mailbox {}: {e}", self.vname);
+            }
+            return Ok(0);
+        }
+        let tx = contents_tx(li.state(), loaded, validity);
+        let result = match tx {
+            Some(tx) => commit_locked(&mut li, &tx),
+            None => {
+                drop(li);
+                self.rebuild_index(loaded)?;
+                return Ok(0);
+            }
+        };
+        if let Err(e) = li.unlock() {
+            log::error!("Mailbox {}: {e}", self.vname);
+        }
+        result
+    }
+
+    /// Creates the index afresh from `loaded` (a new UIDVALIDITY, or an index that lost
+    /// track); the session's numbering follows.
+    pub(super) fn rebuild_index(&mut self, loaded: &Loaded) -> StorageResult<()> {
+        let empty = MailboxState::new(1);
+        let Some(tx) = contents_tx(&empty, loaded, loaded.uids.uid_validity) else {
+            return Err(StorageError::critical(
+                Some(&self.vname),
+                "rebuilding the index: messages out of order",
+            ));
+        };
+        let fresh = crate::index::mailbox::MailboxIndex::create(
+            &self.index_dir,
+            self.index_settings.clone(),
+            &tx,
+            self.index.state().highest_modseq() + 1,
+        )?;
+        let changes = self.index.state().diff(fresh.state());
+        self.index = fresh;
+        self.seqs.apply(&changes, &UidSet::new());
+        self.pending.extend(changes);
+        Ok(())
+    }
+}
+
+/// The identity of the file at `path` now (`None`: there is none).
+fn ident_at(path: &std::path::Path) -> StorageResult<Option<FileIdent>> {
+    Ok(ops::stat_if_exists(path)?.map(|m| FileIdent::of(&m)))
+}
+
+fn commit_locked(li: &mut LockedIndex<'_>, tx: &IndexTransaction) -> StorageResult<u64> {
+    if tx.is_empty() {
+        return Ok(0);
+    }
+    Ok(li.commit(tx)?.modseq)
+}
+
+/// The index transaction that makes `state` say what `loaded` says: expunges, appends,
+/// flag changes, the next UID and the file's identity. `None` when a message of the file
+/// has a UID below the index's next UID that the index does not have (the index lost
+/// track: it must be rebuilt).
+fn contents_tx(
+    state: &MailboxState,
+    loaded: &Loaded,
+    validity: Option<u32>,
+) -> Option<IndexTransaction> {
+    let mut tx = IndexTransaction::new();
+    if state.uidvalidity() == 0 {
+        if let Some(v) = validity {
+            tx.set_uidvalidity(v);
+        }
+    }
+    let in_file: HashSet<u32> = loaded.uids.uids.iter().map(|u| u.uid).collect();
+    let gone: UidSet = state
+        .messages()
+        .iter()
+        .map(|m| m.uid)
+        .filter(|uid| !in_file.contains(uid))
+        .collect();
+    tx.expunge(&gone);
+    let base = loaded.file.base.as_ref();
+    let mut next_uid = state.next_uid();
+    for (msg, assigned) in loaded.file.messages.iter().zip(&loaded.uids.uids) {
+        let keywords: Vec<String> = listed_keywords(base, &msg.meta.keywords)
+            .into_iter()
+            .filter(|k| crate::index::keywords::check_keyword_name(k).is_ok())
+            .collect();
+        let flags = index_flags(msg.meta.flags);
+        match state.message(assigned.uid) {
+            Some(record) => {
+                let old_kw = keyword_names(state, record);
+                let same_kw = old_kw.len() == keywords.len()
+                    && keywords
+                        .iter()
+                        .all(|k| old_kw.iter().any(|o| o.eq_ignore_ascii_case(k)));
+                if record.flags != flags || !same_kw {
+                    tx.update_flags(
+                        UidSet::range(assigned.uid, assigned.uid),
+                        FlagMode::Replace,
+                        flags,
+                        keywords,
+                    );
+                }
+            }
+            None if assigned.uid >= next_uid => {
+                let received = msg
+                    .from
+                    .received(crate::imap::localtime::utc_offset_minutes(
+                        msg.from.date_as_utc,
+                    ));
+                let visible = msg.visible(&loaded.data);
+                tx.append(AppendMessage {
+                    uid: assigned.uid,
+                    flags,
+                    keywords,
+                    // the index wants a key; the UID is what identifies the message
+                    key: assigned.uid.to_string().into_bytes(),
+                    physical_size: Some(visible.len() as u64),
+                    virtual_size: Some(crate::storage::maildir::save::virtual_size(&visible)),
+                    internal_date: Some(received),
+                    save_date: None,
+                });
+                next_uid = assigned.uid + 1;
+            }
+            None => return None,
+        }
+    }
+    let next_uid = loaded.uids.uid_next.max(next_uid);
+    if next_uid > state.next_uid() {
+        tx.set_next_uid(next_uid);
+    }
+    let blob = FileIdent::encode(loaded.ident);
+    if blob[..] != *state.backend_state() {
+        tx.set_backend_state(blob);
+    }
+    Some(tx)
+}

@@ -1,0 +1,369 @@
+//! The mbox mailbox against real files: Dovecot's files served with their UIDs and flags,
+//! mail other programs append, saves, flag changes and expunges written into the file, and
+//! the index reused while the file is unchanged.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::storage::api::{
+    Change, FlagMode, MailFlags, Mailbox, MailboxStatus, NewMessage, OpenOptions, StoreRequest,
+    SyncFlags, UidSet,
+};
+use crate::storage::mbox::format::{assign_uids, parse_mbox};
+use crate::storage::namespace::NamespaceConfig;
+use crate::storage::settings::StorageSettings;
+use crate::storage::user::{MailUser, MailUserInfo};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+/// Dovecot 2.3's file for two messages (reference §3.9), keyword `$Work` on the first.
+const DOVECOT_FILE: &str = "From alice@vm  Sat Nov 28 15:09:59 2026\n\
+From: a@example.com\n\
+Subject: mbox test\n\
+X-IMAPbase: 1795878599 0000000002 $Work\n\
+X-UID: 1\n\
+Status: R\n\
+X-Keywords: $Work                                                           \n\
+Content-Length: 25\n\
+\n\
+hello\n\
+From the body line\n\
+\n\
+From alice@vm  Sat Nov 28 15:09:59 2026\n\
+Subject: second\n\
+X-UID: 2\n\
+Status: \n\
+X-Status: F\n\
+X-Keywords:                                                                         \n\
+Content-Length: 4\n\
+\n\
+two\n\
+\n";
+
+/// What Postfix `local` appends: a From_ line and the message, no Dovecot headers.
+const MTA_MAIL: &str = "From bob@example.com  Sun Nov 29 01:02:03 2026\n\
+Subject: from the MTA\n\
+\n\
+delivered\n\
+\n";
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("mail")).unwrap();
+        Fixture { dir }
+    }
+
+    fn inbox(&self) -> PathBuf {
+        self.dir.path().join("spool-u")
+    }
+
+    fn user(&self) -> MailUser {
+        let mut settings = StorageSettings::dovecot_defaults();
+        settings.temp_dir = self.dir.path().to_path_buf();
+        let info = MailUserInfo {
+            username: "u".into(),
+            home: Some(self.dir.path().display().to_string()),
+            service: "imap".into(),
+            ..MailUserInfo::default()
+        };
+        let location = format!("mbox:~/mail:INBOX={}", self.inbox().display());
+        MailUser::with_namespaces(
+            info,
+            Arc::new(settings),
+            vec![NamespaceConfig::implicit_inbox()],
+            &location,
+            true,
+        )
+        .unwrap()
+    }
+
+    fn open(&self, name: &str, options: OpenOptions) -> Box<dyn Mailbox> {
+        self.user().open(name, options).unwrap()
+    }
+
+    fn append_raw(&self, bytes: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.inbox())
+            .unwrap();
+        f.write_all(bytes.as_bytes()).unwrap();
+    }
+}
+
+fn uids(mb: &dyn Mailbox) -> Vec<u32> {
+    mb.seqs().uids().to_vec()
+}
+
+fn body(mb: &mut dyn Mailbox, uid: u32) -> String {
+    String::from_utf8(mb.mail(uid).unwrap().raw().unwrap().to_vec()).unwrap()
+}
+
+fn save(mb: &mut dyn Mailbox, text: &str, flags: MailFlags, kw: &[&str]) -> u32 {
+    let data = format!("Subject: {text}\r\nX-UID: 999\r\n\r\nbody {text}\r\n").into_bytes();
+    mb.save(
+        &[NewMessage {
+            data: &data,
+            flags,
+            keywords: kw.iter().map(|s| s.to_string()).collect(),
+            internal_date: Some(1_700_000_000),
+        }],
+        true,
+    )
+    .unwrap()
+    .uids[0]
+}
+
+fn store(mb: &mut dyn Mailbox, uid: u32, mode: FlagMode, flags: MailFlags, kw: &[&str]) {
+    mb.store(
+        &UidSet::range(uid, uid),
+        &StoreRequest {
+            mode,
+            flags,
+            keywords: kw.iter().map(|s| s.to_string()).collect(),
+            unchanged_since: None,
+        },
+    )
+    .unwrap();
+}
+
+/// One message as the file says: (uid, flags, keywords).
+type FileMessage = (u32, MailFlags, Vec<String>);
+
+/// The file's UIDVALIDITY and messages as Dovecot would read them.
+fn file_view(fx: &Fixture) -> (Option<u32>, Vec<FileMessage>) {
+    let data = std::fs::read(fx.inbox()).unwrap();
+    let file = parse_mbox(&data).unwrap();
+    let uids = assign_uids(&file);
+    assert!(
+        uids.uids.iter().all(|u| u.in_file),
+        "UIDs not all in the file"
+    );
+    (
+        uids.uid_validity,
+        file.messages
+            .iter()
+            .zip(&uids.uids)
+            .map(|(m, u)| (u.uid, m.meta.flags, m.meta.keywords.clone()))
+            .collect(),
+    )
+}
+
+#[test]
+fn serves_dovecots_file_with_its_uids_and_flags() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let before = std::fs::read(fx.inbox()).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(mb.uidvalidity(), 1795878599);
+    assert_eq!(uids(mb.as_ref()), [1, 2]);
+    let first = mb.info(1).unwrap();
+    assert_eq!(first.flags, MailFlags::SEEN);
+    assert_eq!(first.keywords, ["$Work"]);
+    assert_eq!(mb.info(2).unwrap().flags, MailFlags::FLAGGED);
+    assert_eq!(mb.keywords(), ["$Work"]);
+    assert_eq!(
+        body(mb.as_mut(), 1),
+        "From: a@example.com\nSubject: mbox test\n\nhello\nFrom the body line\n"
+    );
+    assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
+    let status = mb.status().unwrap();
+    assert_eq!((status.messages, status.uidnext), (2, 3));
+    // reading changed nothing
+    assert_eq!(std::fs::read(fx.inbox()).unwrap(), before);
+    assert!(fx.dir.path().join("mail/.imap/INBOX").is_dir());
+}
+
+#[test]
+fn mail_another_program_appends_gets_the_next_uid() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    fx.append_raw(MTA_MAIL);
+    let changes = mb.sync(SyncFlags::default()).unwrap();
+    assert!(
+        changes.contains(&Change::Appended { uid: 3 }),
+        "{changes:?}"
+    );
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3]);
+    assert_eq!(body(mb.as_mut(), 3), "Subject: from the MTA\n\ndelivered\n");
+    assert_eq!(mb.info(1).unwrap().flags, MailFlags::SEEN);
+    // the UID was written into the file, X-IMAPbase follows
+    let (validity, msgs) = file_view(&fx);
+    assert_eq!(validity, Some(1795878599));
+    assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [1, 2, 3]);
+    // another session agrees
+    let other = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert_eq!(uids(other.as_ref()), [1, 2, 3]);
+}
+
+#[test]
+fn a_spool_written_only_by_the_mta_gets_uids() {
+    let fx = Fixture::new();
+    fx.append_raw(MTA_MAIL);
+    fx.append_raw(MTA_MAIL);
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2]);
+    let validity = mb.uidvalidity();
+    assert_ne!(validity, 0);
+    assert_eq!(body(mb.as_mut(), 2), "Subject: from the MTA\n\ndelivered\n");
+    let (v, msgs) = file_view(&fx);
+    assert_eq!(v, Some(validity));
+    assert_eq!(msgs.len(), 2);
+}
+
+#[test]
+fn saves_stores_and_expunges_go_into_the_file() {
+    let fx = Fixture::new();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), Vec::<u32>::new());
+    let a = save(mb.as_mut(), "a", MailFlags::SEEN, &["$Work"]);
+    let b = save(mb.as_mut(), "b", MailFlags::empty(), &[]);
+    let c = save(mb.as_mut(), "c", MailFlags::DRAFT, &["Later"]);
+    assert_eq!((a, b, c), (1, 2, 3));
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(body(mb.as_mut(), 1), "Subject: a\n\nbody a\n");
+    // in place (padding), and with a new keyword name (X-IMAPbase grows: a rewrite)
+    store(mb.as_mut(), 2, FlagMode::Add, MailFlags::FLAGGED, &[]);
+    store(
+        mb.as_mut(),
+        2,
+        FlagMode::Add,
+        MailFlags::ANSWERED,
+        &["NewName"],
+    );
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(
+        msgs[1],
+        (
+            2,
+            MailFlags::FLAGGED | MailFlags::ANSWERED,
+            vec!["NewName".to_string()]
+        )
+    );
+    assert_eq!(msgs[2].2, ["Later"]);
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(mb.info(2).unwrap().keywords, ["NewName"]);
+    let gone = mb.expunge(&UidSet::range(1, 1)).unwrap();
+    assert_eq!(gone.iter().collect::<Vec<_>>(), [1]);
+    mb.sync(SyncFlags::default()).unwrap();
+    mb.take_expunges();
+    assert_eq!(uids(mb.as_ref()), [2, 3]);
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(body(mb.as_mut(), 3), "Subject: c\n\nbody c\n");
+    drop(mb);
+    // reopened: same UIDs, next UID kept
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [2, 3]);
+    assert_eq!(save(mb.as_mut(), "d", MailFlags::empty(), &[]), 4);
+    // every message expunged: the pseudo message keeps the UIDs going
+    mb.expunge(&UidSet::range(1, 10)).unwrap();
+    let data = std::fs::read_to_string(fx.inbox()).unwrap();
+    assert!(data.contains("X-IMAP: "), "{data}");
+    mb.sync(SyncFlags::default()).unwrap();
+    mb.take_expunges();
+    assert_eq!(uids(mb.as_ref()), Vec::<u32>::new());
+    assert_eq!(save(mb.as_mut(), "e", MailFlags::empty(), &[]), 5);
+    assert_eq!(body(mb.as_mut(), 5), "Subject: e\n\nbody e\n");
+}
+
+#[test]
+fn other_sessions_see_changes() {
+    let fx = Fixture::new();
+    let mut a = fx.open("INBOX", OpenOptions::SELECT);
+    let mut b = fx.open("INBOX", OpenOptions::SELECT);
+    save(a.as_mut(), "a", MailFlags::empty(), &[]);
+    let changes = b.sync(SyncFlags::default()).unwrap();
+    assert!(
+        changes.contains(&Change::Appended { uid: 1 }),
+        "{changes:?}"
+    );
+    store(a.as_mut(), 1, FlagMode::Add, MailFlags::SEEN, &[]);
+    b.sync(SyncFlags::default()).unwrap();
+    assert_eq!(b.info(1).unwrap().flags, MailFlags::SEEN);
+}
+
+#[test]
+fn lists_files_as_mailboxes_and_directories_as_parents() {
+    let fx = Fixture::new();
+    let mut user = fx.user();
+    user.create("Sent").unwrap();
+    user.create("Work/Project").unwrap();
+    assert!(fx.dir.path().join("mail/Sent").is_file());
+    assert!(fx.dir.path().join("mail/Work").is_dir());
+    let (list, _) = user.list_for("INBOX").unwrap();
+    let mut got: Vec<(String, bool, bool)> = list
+        .mailboxes()
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.selectable, m.has_children))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("INBOX".to_string(), true, false),
+            ("Sent".to_string(), true, false),
+            ("Work".to_string(), false, true),
+            ("Work/Project".to_string(), true, false),
+        ]
+    );
+    let mut mb = user.open("Work/Project", OpenOptions::SELECT).unwrap();
+    save(mb.as_mut(), "x", MailFlags::empty(), &[]);
+    drop(mb);
+    assert!(fx.dir.path().join("mail/Work/.imap/Project").is_dir());
+    user.set_subscribed("Sent", true).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(fx.dir.path().join("mail/.subscriptions")).unwrap(),
+        "V\t2\n\nSent\n"
+    );
+    user.rename("Sent", "Old").unwrap();
+    assert!(fx.dir.path().join("mail/Old").is_file());
+    user.delete("Old").unwrap();
+    assert!(!fx.dir.path().join("mail/Old").exists());
+}
+
+#[test]
+fn an_unchanged_file_is_not_read_again() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    let status = mb.status().unwrap();
+    drop(mb);
+    // Same inode, size and mtime, other bytes: only the index can answer now.
+    let mtime = std::fs::metadata(fx.inbox()).unwrap().modified().unwrap();
+    let garbage = vec![b'x'; DOVECOT_FILE.len()];
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.inbox())
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &garbage, 0).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2]);
+    assert_eq!(mb.info(2).unwrap().flags, MailFlags::FLAGGED);
+    assert_eq!(
+        mb.status().unwrap(),
+        MailboxStatus {
+            recent: 0,
+            ..status
+        }
+    );
+    // a body needs the file, which is no mbox any more: an error, not a panic
+    assert!(mb.mail(1).is_err());
+}
+
+#[test]
+fn saved_mail_names_the_user_in_its_from_line() {
+    let fx = Fixture::new();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    save(mb.as_mut(), "a", MailFlags::empty(), &[]);
+    let data = std::fs::read_to_string(fx.inbox()).unwrap();
+    assert!(data.starts_with("From u@"), "{data}");
+}
