@@ -5,31 +5,36 @@ use std::io::{Read, Write};
 use super::{Reply, Session, Step, WaitInput};
 use crate::imap::esearch::esearch_response;
 use crate::imap::localtime::{now, utc_offset_minutes};
-use crate::imap::mail_session::{MailErrorKind, MailMessage, MailSession};
+use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage, MailSession};
 use crate::imap::parser::search::{Search, SearchKey, SearchReturn};
 use crate::imap::response::Code;
 use crate::imap::search_eval::{Program, SearchEnv};
 
 /// A matching message.
-struct Found {
+struct Hit {
     seq: u32,
     uid: u32,
     modseq: u64,
 }
 
+/// What the search found: one value per message, in sequence order.
+pub(super) struct Found<T> {
+    pub(super) items: Vec<T>,
+    /// A message was expunged by another session while it was read (`[EXPUNGEISSUED]`).
+    pub(super) lost: bool,
+}
+
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
-    pub(super) fn search(&mut self, search: &Search) -> Step<Reply> {
-        self.current.hold_expunges = search.program.iter().any(SearchKey::uses_sets);
-        let uses_modseq = search.program.iter().any(SearchKey::uses_modseq);
-        if uses_modseq {
-            self.enable_condstore()?;
-        }
-        if search.returns.is_some_and(|r| r.update || r.relevancy) {
-            return Ok(Reply::no(
-                Some(Code::Cannot),
-                "SEARCH RETURN (UPDATE/RELEVANCY) is not supported by this build of cote yet.",
-            ));
-        }
+    /// Runs `program` over the selected mailbox; `read` takes what is needed from each
+    /// matching message (with its sequence number, and `true`) while it is open, and from
+    /// the others too (with `false`) when `read_all`.
+    pub(super) fn search_and_read<T>(
+        &mut self,
+        program: &[SearchKey],
+        read_all: bool,
+        mut read: impl FnMut(&mut S::Message<'_>, u32, bool) -> Result<T, MailError>,
+    ) -> Result<Found<T>, MailError> {
+        self.current.hold_expunges = program.iter().any(SearchKey::uses_sets);
         let uids = self
             .view
             .as_ref()
@@ -43,30 +48,56 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             saved: saved.as_ref(),
             utc_offset: &offset,
         };
-        let program = Program::new(&search.program, &env);
-        let mut found = Vec::new();
-        let mut lost = false;
+        let program = Program::new(program, &env);
+        let mut found = Found {
+            items: Vec::new(),
+            lost: false,
+        };
         for (i, &uid) in uids.iter().enumerate() {
             let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
             let result = self.mail.message(uid).and_then(|mut message| {
-                if !program.matches(&mut message, recent, &env)? {
+                let matched = program.matches(&mut message, recent, &env)?;
+                if !matched && !read_all {
                     return Ok(None);
                 }
-                let modseq = if uses_modseq { message.modseq()? } else { 0 };
-                Ok(Some(modseq))
+                read(&mut message, i as u32 + 1, matched).map(Some)
             });
             match result {
-                Ok(Some(modseq)) => found.push(Found {
-                    seq: i as u32 + 1,
-                    uid,
-                    modseq,
-                }),
+                Ok(Some(item)) => found.items.push(item),
                 Ok(None) => {}
-                Err(e) if e.kind == MailErrorKind::Expunged => lost = true,
-                Err(e) => return Ok(Reply::mail_error(&e, false)),
+                Err(e) if e.kind == MailErrorKind::Expunged => found.lost = true,
+                Err(e) => return Err(e),
             }
         }
-        let id = |f: &Found| if search.uid { f.uid } else { f.seq };
+        Ok(found)
+    }
+
+    pub(super) fn search(&mut self, search: &Search) -> Step<Reply> {
+        // Also when the search is refused below, as before it runs.
+        self.current.hold_expunges = search.program.iter().any(SearchKey::uses_sets);
+        let uses_modseq = search.program.iter().any(SearchKey::uses_modseq);
+        if uses_modseq {
+            self.enable_condstore()?;
+        }
+        if search.returns.is_some_and(|r| r.update || r.relevancy) {
+            return Ok(Reply::no(
+                Some(Code::Cannot),
+                "SEARCH RETURN (UPDATE/RELEVANCY) is not supported by this build of cote yet.",
+            ));
+        }
+        let found = self.search_and_read(&search.program, false, |message, seq, _| {
+            let modseq = if uses_modseq { message.modseq()? } else { 0 };
+            Ok(Hit {
+                seq,
+                uid: message.uid(),
+                modseq,
+            })
+        });
+        let Found { items: found, lost } = match found {
+            Ok(found) => found,
+            Err(e) => return Ok(Reply::mail_error(&e, false)),
+        };
+        let id = |f: &Hit| if search.uid { f.uid } else { f.seq };
         match search.returns {
             None => {
                 let mut line = String::from("* SEARCH");
@@ -94,9 +125,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         &mut self,
         ret: &SearchReturn,
         uid: bool,
-        found: &[Found],
+        found: &[Hit],
         uses_modseq: bool,
-        id: &dyn Fn(&Found) -> u32,
+        id: &dyn Fn(&Hit) -> u32,
     ) -> Step {
         // Which results SAVE keeps and MODSEQ reports, as Dovecot decides: MIN's and MAX's
         // always; then all of them with ALL, those in range with PARTIAL (all for SAVE when

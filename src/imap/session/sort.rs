@@ -7,70 +7,14 @@ use super::{Reply, Session, Step, WaitInput};
 use std::collections::HashMap;
 
 use crate::imap::esearch::esearch_response;
-use crate::imap::localtime::{now, utc_offset_minutes};
-use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage, MailSession};
+use crate::imap::mail_session::{MailMessage, MailSession};
 use crate::imap::parser::search::{SearchKey, SearchReturn};
 use crate::imap::parser::sort::{Sort, Thread};
 use crate::imap::response::Code;
-use crate::imap::search_eval::{Program, SearchEnv};
 use crate::imap::sort::{header_value, sent_or_received_date, sort_rows, sort_value, SortRow};
 use crate::imap::thread::{thread_response, threads, ThreadMessage};
 
-/// What the search found: one value per message, in sequence order.
-struct Found<T> {
-    items: Vec<T>,
-    /// A message was expunged by another session while it was read (`[EXPUNGEISSUED]`).
-    lost: bool,
-}
-
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
-    /// Runs `program` over the selected mailbox; `read` takes what is needed from each
-    /// matching message (with its sequence number, and `true`) while it is open, and from
-    /// the others too (with `false`) when `read_all`.
-    fn search_and_read<T>(
-        &mut self,
-        program: &[SearchKey],
-        read_all: bool,
-        mut read: impl FnMut(&mut S::Message<'_>, u32, bool) -> Result<T, MailError>,
-    ) -> Result<Found<T>, MailError> {
-        self.current.hold_expunges = program.iter().any(SearchKey::uses_sets);
-        let uids = self
-            .view
-            .as_ref()
-            .map(|v| v.uids.clone())
-            .unwrap_or_default();
-        let saved = self.saved_result.clone();
-        let offset = |ts: i64| utc_offset_minutes(ts);
-        let env = SearchEnv {
-            now: now(),
-            uids: &uids,
-            saved: saved.as_ref(),
-            utc_offset: &offset,
-        };
-        let program = Program::new(program, &env);
-        let mut found = Found {
-            items: Vec::new(),
-            lost: false,
-        };
-        for (i, &uid) in uids.iter().enumerate() {
-            let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
-            let result = self.mail.message(uid).and_then(|mut message| {
-                let matched = program.matches(&mut message, recent, &env)?;
-                if !matched && !read_all {
-                    return Ok(None);
-                }
-                read(&mut message, i as u32 + 1, matched).map(Some)
-            });
-            match result {
-                Ok(Some(item)) => found.items.push(item),
-                Ok(None) => {}
-                Err(e) if e.kind == MailErrorKind::Expunged => found.lost = true,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(found)
-    }
-
     pub(super) fn sort(&mut self, sort: &Sort) -> Step<Reply> {
         let uses_modseq = sort.program.iter().any(SearchKey::uses_modseq);
         if uses_modseq {
