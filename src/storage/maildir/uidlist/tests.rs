@@ -372,3 +372,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_space_where_a_header_key_belongs_is_read_like_dovecot() {
+    // Found by mutated_files_never_panic (flip 176, byte 32): the key is a space
+    // and "V1" its value, so there is no UIDVALIDITY.
+    let mut list = UidList::new(InfoSeparator::DOVECOT);
+    assert!(list.read_full(b"3  V1 N2\n").is_err());
+    assert!(list.read_full(b"3 V1 N2  \n").is_ok());
+    assert!(list.read_full(b"3  \n").is_err());
+}
