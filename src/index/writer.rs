@@ -103,6 +103,7 @@ fn acquire_log_lock(
             None => FsFile::open_or_create(&path, &settings.perms)?,
         };
         let lock = FileLock::acquire(&settings.fs, FileKind::Index, &file, log_lock_request())?;
+        nfs.flush_dir_handles(&path);
         nfs.flush_attr(&path);
         let ours = file.metadata()?;
         let named = ops::stat_if_exists(&path)?;
