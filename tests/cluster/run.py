@@ -9,7 +9,8 @@ cote.index* file was deleted and both restarted.
         [--mmap-disable yes|no] [--nfs yes|no] [--seconds 60] [--workers 8] [--users 2]
         [--crash none|node|client] [--skew SECONDS] [--servers cote,cote|dovecot,cote]
         [--json FILE]
-    tests/cluster/run.py --matrix [--seconds 30] [--json FILE]   every cell, a table
+    tests/cluster/run.py --matrix [--matrix-profiles cto,cached] [--seconds 30] [--json FILE]
+        every cell (of those profiles), a table
 
 Needs root, /dev/fuse and ../shared/sharedfs-setup.sh (SHAREDFS_SETUP overrides the path);
 `make test-cluster` runs one quick cell, `make test-cluster-matrix` all of them.
@@ -330,7 +331,7 @@ def summary_line(cell):
 
 def matrix(a, work):
     cells = []
-    for profile in ("coherent", "cto", "cached"):
+    for profile in a.matrix_profiles.split(","):
         for lock in ("fcntl", "flock", "dotlock"):
             # coherent: mmap(MAP_SHARED) fails there, so only mmap_disable=yes.
             for mmap_disable in (("yes",) if profile == "coherent" else ("yes", "no")):
@@ -363,6 +364,8 @@ def main():
     p.add_argument("--skew", type=int, default=0)
     p.add_argument("--servers", default="cote,cote")
     p.add_argument("--matrix", action="store_true")
+    p.add_argument("--matrix-profiles", default="coherent,cto,cached",
+                   help="the profiles --matrix runs, comma-separated")
     p.add_argument("--json")
     a = p.parse_args()
     work = tempfile.mkdtemp(prefix="cote-cluster-")
