@@ -17,6 +17,7 @@ Needs root, /dev/fuse and ../shared/sharedfs-setup.sh (SHAREDFS_SETUP overrides 
 Exit status: 0 all invariants held, 1 a violation, 77 the environment can't run it."""
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -132,9 +133,14 @@ class Node:
             argv = [os.path.join(REPO, "t/oracle/dovecot"), "dovecot", "-F", "-c", self.conf]
         else:
             argv = [os.path.join(REPO, "target/release/cote"), "-F", "-c", self.conf]
-        if self.skew:
-            argv = ["faketime", "-f", f"+{self.skew}s"] + argv
         env = dict(os.environ, DOVECOT_HOSTNAME=f"{self.name}.cluster.test")
+        if self.skew:
+            # libfaketime preloaded into the server itself: the `faketime` wrapper forks and
+            # waits, so signals for the server would stop only the wrapper.
+            libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
+            if not libs:
+                raise RuntimeError("libfaketime is not installed (apt install faketime)")
+            env.update(LD_PRELOAD=libs[0], FAKETIME=f"+{self.skew}s")
         self.out = open(os.path.join(self.root, "stdout"), "a")
         self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env, start_new_session=True)
