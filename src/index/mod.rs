@@ -43,6 +43,7 @@ pub mod codec;
 pub mod crc32c;
 pub mod error;
 pub mod flags;
+pub mod history;
 pub mod keywords;
 pub mod log;
 pub mod mailbox;

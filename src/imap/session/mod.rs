@@ -25,6 +25,7 @@ mod compress;
 mod fetch;
 mod idle;
 mod input;
+mod qresync;
 mod search;
 mod sort;
 mod stats;
