@@ -217,9 +217,9 @@ fn substitute(bytes: &[u8], vars: &BTreeMap<String, String>) -> Vec<u8> {
 fn line_matches(pattern: &str, line: &str) -> bool {
     if let Some((before, after)) = pattern.split_once("{=") {
         if let Some((_, tail)) = after.split_once('}') {
-            let digits = line
-                .strip_prefix(before)
-                .map_or(0, |rest| rest.chars().take_while(char::is_ascii_digit).count());
+            let digits = line.strip_prefix(before).map_or(0, |rest| {
+                rest.chars().take_while(char::is_ascii_digit).count()
+            });
             return digits > 0 && line_matches(tail, &line[before.len() + digits..]);
         }
     }
@@ -825,11 +825,20 @@ fn self_check() {
     assert!(line_matches("{*}x{*}", "axb"));
     assert!(!line_matches("a OK", "a OK extra"));
     assert!(!line_matches("{*}ab{*}ab", "ab"));
-    assert!(line_matches("* OK [UIDVALIDITY {=uv}] {*}", "* OK [UIDVALIDITY 17] UIDs"));
-    assert!(!line_matches("* OK [UIDVALIDITY {=uv}] {*}", "* OK [UIDVALIDITY x] UIDs"));
+    assert!(line_matches(
+        "* OK [UIDVALIDITY {=uv}] {*}",
+        "* OK [UIDVALIDITY 17] UIDs"
+    ));
+    assert!(!line_matches(
+        "* OK [UIDVALIDITY {=uv}] {*}",
+        "* OK [UIDVALIDITY x] UIDs"
+    ));
     let (name, value) = capture("* OK [X {=uv}]", "* OK [X 17]").unwrap();
     let vars = BTreeMap::from([(name, value)]);
-    assert_eq!(substitute(b"a (QRESYNC ({uv} 2)) {5+}", &vars), b"a (QRESYNC (17 2)) {5+}");
+    assert_eq!(
+        substitute(b"a (QRESYNC ({uv} 2)) {5+}", &vars),
+        b"a (QRESYNC (17 2)) {5+}"
+    );
     assert_eq!(unescape(r#""a\r\x00\"""#).ok(), Some(b"a\r\0\"".to_vec()));
     assert!(unescape("no quotes").is_err());
 }

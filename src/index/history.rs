@@ -74,7 +74,13 @@ impl MailboxIndex {
             return Ok(found);
         }
         let header = &self.log.header;
-        if !collect_expunges(&self.log, &self.nfs, self.log.offset, modseq, &mut found.uids)? {
+        if !collect_expunges(
+            &self.log,
+            &self.nfs,
+            self.log.offset,
+            modseq,
+            &mut found.uids,
+        )? {
             return Ok(found);
         }
         // Every transaction of a log has a modseq of at least its initial one.
@@ -91,8 +97,7 @@ impl MailboxIndex {
             Err(LogOpenError::Missing | LogOpenError::BadHeader(_)) => return Ok(found),
             Err(LogOpenError::Fs(e)) => return Err(e.into()),
         };
-        if prev.header.indexid != header.indexid || prev.header.file_seq != header.prev_file_seq
-        {
+        if prev.header.indexid != header.indexid || prev.header.file_seq != header.prev_file_seq {
             return Ok(found);
         }
         let read = collect_expunges(

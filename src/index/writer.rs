@@ -21,8 +21,8 @@ use crate::fs::{
 };
 
 use super::error::IndexError;
-use super::log::frame::{encode_transaction, Transaction};
 use super::history::previous_highest_modseq;
+use super::log::frame::{encode_transaction, Transaction};
 use super::log::header::{LogHeader, LOG_HEADER_LEN};
 use super::log::record::{HeaderUpdate, Record};
 use super::mailbox::{corrupted, open_log, MailboxIndex};
@@ -231,9 +231,7 @@ impl MailboxIndex {
         let initial_modseq = if previous.exact {
             initial_modseq.max(previous.highest + 1)
         } else if previous.existed || had_messages {
-            initial_modseq
-                .max(previous.highest + 1)
-                .max(modseq_floor())
+            initial_modseq.max(previous.highest + 1).max(modseq_floor())
         } else {
             initial_modseq.max(1)
         };

@@ -7,7 +7,7 @@
 # Dovecot (which gives saved messages their modseq at its first sync).
 # Known difference: once a client has enabled CONDSTORE on a mailbox, Dovecot sends
 # HIGHESTMODSEQ to every later SELECT of it (the index remembers); cote sends it to sessions
-# that enabled CONDSTORE (what RFC 7162 requires). Session two therefore selects with it.
+# that enabled CONDSTORE. Session two therefore selects with it.
 @connect imap one
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a1 LOGIN alice secret

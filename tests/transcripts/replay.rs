@@ -35,12 +35,10 @@ pub const CONFIG: &[&str] = &[
 
 /// Cases that differ on the live server besides [`DIFFERENCES`]: the server advertises only
 /// what is implemented end to end (the test double advertises Dovecot's whole list), and why.
-const LIVE_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "capability with args",
-        "the list has only what cote implements end to end (the rest is issue 10)",
-    ),
-];
+const LIVE_DIFFERENCES: &[(&str, &str)] = &[(
+    "capability with args",
+    "the list has only what cote implements end to end (the rest is issue 10)",
+)];
 
 /// The modseq numbers of an expected line as wildcards: the live fixture is saved by five
 /// APPENDs (modseqs 2 to 6, HIGHESTMODSEQ 6), the probe's Dovecot had every message at 8.

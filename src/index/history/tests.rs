@@ -98,7 +98,11 @@ fn a_rebuilt_index_continues_above_the_old_modseqs() {
     // Rebuilt while the old log reads whole: exactly above it.
     let rebuilt = MailboxIndex::create(dir.path(), settings(), &contents([1, 3]), 1).unwrap();
     let first = rebuilt.state().highest_modseq();
-    assert_eq!(first, old + 2, "initial modseq above the old one, then the contents");
+    assert_eq!(
+        first,
+        old + 2,
+        "initial modseq above the old one, then the contents"
+    );
     assert!(rebuilt.state().messages().iter().all(|m| m.modseq > old));
     // The new log does not reach back to the client's modseq: the caller gives a superset.
     assert_eq!(since(&rebuilt, old), (vec![], false));
