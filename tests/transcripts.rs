@@ -839,6 +839,7 @@ fn self_check() {
         substitute(b"a (QRESYNC ({uv} 2)) {5+}", &vars),
         b"a (QRESYNC (17 2)) {5+}"
     );
+    replay::self_check();
     assert_eq!(unescape(r#""a\r\x00\"""#).ok(), Some(b"a\r\0\"".to_vec()));
     assert!(unescape("no quotes").is_err());
 }

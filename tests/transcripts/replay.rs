@@ -69,6 +69,18 @@ fn modseqs_as_wildcards(line: &str) -> String {
     out
 }
 
+/// Checks of the helpers (run by the harness before any transcript).
+pub fn self_check() {
+    assert_eq!(
+        modseqs_as_wildcards("* 1 FETCH (MODSEQ (8)) [HIGHESTMODSEQ 9] (MODSEQ 10) MODSEQ 7"),
+        "* 1 FETCH (MODSEQ ({*})) [HIGHESTMODSEQ {*}] (MODSEQ {*}) MODSEQ {*}"
+    );
+    assert_eq!(
+        modseqs_as_wildcards("a BAD Invalid MODSEQ value"),
+        "a BAD Invalid MODSEQ value"
+    );
+}
+
 /// How long the server may stay silent before a case's answer is taken as complete.
 const QUIET: Duration = Duration::from_millis(1500);
 /// How long a loaded machine may take between two lines of an answer that has an end.
