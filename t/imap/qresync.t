@@ -7,7 +7,7 @@
 # messages are flagged twice first, so that each has the modseq it has in Dovecot). Session
 # two selects with CONDSTORE for the difference t/imap/condstore.t explains.
 # Here the index log reaches back to every modseq asked, so VANISHED (EARLIER) is exact; the
-# superset given when it does not is tested in tests/imap_session.rs.
+# superset given when it does not is in t/imap/qresync-superset.t.
 @connect imap setup
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a1 LOGIN alice secret
