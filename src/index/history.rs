@@ -5,7 +5,7 @@
 //!   `VANISHED (EARLIER)`, RFC 7162 §3.2.5). Once the logs no longer reach back that far the
 //!   answer says so, and the caller answers with a superset (every UID the client knows that
 //!   no longer exists), which the RFC allows: an expunged UID is never left out.
-//! - the highest modseq an index about to be replaced gave out ([`previous_highest_modseq`]),
+//! - the highest modseq an index about to be replaced gave out (`previous_highest_modseq`),
 //!   so that a rebuilt index continues above it: modseqs never go backwards.
 
 use std::path::Path;

@@ -191,7 +191,7 @@ impl MailboxIndex {
     /// stays valid under the same UIDVALIDITY): a rebuilt index starts above what the old
     /// one gave out — exactly above it when the old log reads whole, else (the old index is
     /// damaged or gone while the mailbox has had messages, e.g. a Maildir Dovecot served
-    /// before) above [`modseq_floor`], the clock in microseconds, which no modseq counted
+    /// before) above the clock in microseconds (`modseq_floor`), which no modseq counted
     /// one per transaction reaches. Only a mailbox that never had a message and no index
     /// starts at 1.
     pub fn create(
