@@ -293,6 +293,12 @@ pub trait MailSession {
     fn keywords(&self) -> Vec<String>;
     /// The selected mailbox's highest modseq (CONDSTORE).
     fn highest_modseq(&self) -> u64;
+    /// The UIDs of the selected mailbox expunged after `modseq` (QRESYNC), as far as the
+    /// session has synced; `None` when storage's history does not reach back that far (the
+    /// session then reports every UID the client knew that no longer exists).
+    fn expunged_since(&mut self, _modseq: u64) -> Result<Option<UidSet>, MailError> {
+        Ok(None)
+    }
     /// A message of the selected mailbox (`Expunged` if it is gone).
     fn message(&mut self, uid: u32) -> Result<Self::Message<'_>, MailError>;
     fn store(&mut self, uids: &UidSet, change: &FlagChange) -> Result<StoreResult, MailError>;

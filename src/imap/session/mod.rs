@@ -25,6 +25,7 @@ mod compress;
 mod fetch;
 mod idle;
 mod input;
+mod qresync;
 mod search;
 mod sort;
 mod stats;
@@ -591,11 +592,24 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
 
     /// Under QRESYNC, a HIGHESTMODSEQ the client cannot know from the MODSEQs it was sent
     /// (expunges and new messages raise it): in the tagged OK if it has no code yet, else
-    /// untagged. While expunges are held back, the one from before them, so that a client
-    /// that resynchronizes later does not miss them (Dovecot's rules).
+    /// untagged.
     fn report_highest_modseq(&mut self, reply: &mut Reply) -> Step {
+        if let Some(modseq) = self.highest_modseq_to_report() {
+            if reply.status == Status::Ok && reply.code.is_none() {
+                reply.code = Some(Code::HighestModseq(modseq));
+            } else {
+                self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The HIGHESTMODSEQ to report after a sync, if any. While expunges are held back, the
+    /// one from before them, so that a client that resynchronizes later does not miss them
+    /// (Dovecot's rules).
+    fn highest_modseq_to_report(&mut self) -> Option<u64> {
         if self.view.as_ref().is_none_or(|v| v.no_modseq) {
-            return Ok(());
+            return None;
         }
         let delayed = self
             .view
@@ -613,18 +627,11 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         } else {
             None
         };
-        if let Some(modseq) = send {
-            if reply.status == Status::Ok && reply.code.is_none() {
-                reply.code = Some(Code::HighestModseq(modseq));
-            } else {
-                self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?;
-            }
-        }
         if !delayed {
             self.modseqs.last_full = highest;
         }
         self.modseqs.highest_fetched = 0;
-        Ok(())
+        send
     }
 
     /// A MODSEQ was sent in a FETCH response.

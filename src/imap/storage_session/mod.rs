@@ -253,6 +253,13 @@ impl MailSession for StorageSession {
         self.selected.as_ref().map_or(0, Selected::highest_modseq)
     }
 
+    fn expunged_since(&mut self, modseq: u64) -> Result<Option<UidSet>, MailError> {
+        self.selected_mut()?
+            .mailbox
+            .expunged_since(modseq)
+            .map_err(mail_error)
+    }
+
     fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {
         self.selected_mut()?.message(uid)
     }

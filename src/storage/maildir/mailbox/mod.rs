@@ -88,7 +88,8 @@ pub struct MaildirMailbox {
     /// Messages expunged (by anyone) that the session still numbers until it takes the
     /// expunges: what it last knew of them, as Dovecot's views keep showing them.
     gone: HashMap<u32, GoneMessage>,
-    _memory_index: Option<MemoryIndexDir>,
+    /// The `INDEX=MEMORY` directory (modseqs then last only as long as the session).
+    memory_index: Option<MemoryIndexDir>,
 }
 
 /// A message expunged meanwhile that the session still numbers: what it last knew of it
@@ -180,7 +181,7 @@ impl MaildirMailbox {
             sync_denied_logged: false,
             watch: ChangeWatch::NotAsked,
             gone: HashMap::new(),
-            _memory_index: memory,
+            memory_index: memory,
         };
         mb.run(|mb| mb.open_view()).map_err(fin)?;
         Ok(mb)
@@ -493,7 +494,7 @@ fn build_index(
         let index = MailboxIndex::create(index_dir, core.index_settings.clone(), &contents, 1)?;
         if existed {
             log::warn!(
-                "Mailbox {}: index {} rebuilt from the Maildir (modseqs restart)",
+                "Mailbox {}: index {} rebuilt from the Maildir (modseqs continue above the old ones)",
                 core.vname,
                 index_dir.display()
             );
@@ -642,6 +643,18 @@ impl Mailbox for MaildirMailbox {
 
     fn highest_modseq(&self) -> u64 {
         self.index.state().highest_modseq()
+    }
+
+    fn modseqs_permanent(&self) -> bool {
+        self.memory_index.is_none()
+    }
+
+    fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>> {
+        let found = self
+            .index
+            .expunged_since(modseq)
+            .map_err(|e| StorageError::from(e).finish(&self.core.vname))?;
+        Ok(found.complete.then_some(found.uids))
     }
 
     fn status(&mut self) -> StorageResult<MailboxStatus> {
