@@ -2,8 +2,10 @@
 //! location }` with `mailbox NAME { special_use auto }` sections, as Dovecot 2.3 builds and
 //! checks them (`mail-namespace.c`), and the lookup of the namespace a mailbox name belongs to.
 
+use std::path::PathBuf;
+
 use crate::config::Settings;
-use crate::storage::error::{ErrorKind, StorageError};
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{MailFormat, MailLocation};
 use crate::storage::names::NameRules;
 
@@ -248,6 +250,39 @@ impl Namespace {
                 .to_string();
         }
         format!("{}{name}", self.prefix())
+    }
+
+    /// The name of mailbox `name` (inside this namespace) in its list's storage.
+    pub fn storage_name(&self, name: &str) -> StorageResult<String> {
+        crate::storage::names::storage_name(&self.rules, name)
+            .map_err(|e| StorageError::from_name(&self.vname(name), &e))
+    }
+
+    /// [`storage_name`](Self::storage_name) for a mailbox about to be created (stricter).
+    pub fn storage_name_for_create(&self, name: &str) -> StorageResult<String> {
+        crate::storage::names::storage_name_for_create(&self.rules, name)
+            .map_err(|e| StorageError::from_name(&self.vname(name), &e))
+    }
+
+    /// Whether a `mailbox` section makes `name` exist automatically (`auto = create` or
+    /// `subscribe`).
+    pub fn is_auto(&self, name: &str) -> bool {
+        self.mailbox_settings(name)
+            .is_some_and(|m| m.auto != AutoMailbox::No)
+    }
+
+    /// Whether `name` exists whatever is on disk: INBOX, or an auto mailbox (created when
+    /// opened).
+    pub fn always_exists(&self, name: &str) -> bool {
+        crate::storage::names::is_inbox(&self.rules, name) || self.is_auto(name)
+    }
+
+    /// The directory the namespace's mailboxes are under.
+    pub fn root_dir(&self) -> StorageResult<PathBuf> {
+        self.location
+            .root_dir()
+            .map(std::path::Path::to_path_buf)
+            .ok_or_else(|| StorageError::not_possible("Mailbox creation not supported"))
     }
 
     /// Whether `vname` (a full name) belongs to this namespace by its prefix, and how well
