@@ -3,11 +3,14 @@
 //! checks them (`mail-namespace.c`), and the lookup of the namespace a mailbox name belongs to.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::storage::api::OpenOptions;
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{MailFormat, MailLocation};
 use crate::storage::names::NameRules;
+use crate::storage::settings::StorageSettings;
 
 /// `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +149,18 @@ impl NamespaceConfig {
     }
 }
 
+/// What a backend's `open` needs to open one of a namespace's mailboxes.
+pub struct OpenRequest<'a> {
+    pub vname: String,
+    pub location: &'a MailLocation,
+    /// The name inside the namespace's list (`INBOX`, `Folder.Sub`, `Folder/Sub`).
+    pub storage_name: String,
+    pub settings: Arc<StorageSettings>,
+    pub options: OpenOptions,
+    /// INBOX and `auto = create` mailboxes: opened even when missing on disk.
+    pub autocreate: bool,
+}
+
 /// A namespace with its storage set up.
 #[derive(Debug, Clone)]
 pub struct Namespace {
@@ -275,6 +290,27 @@ impl Namespace {
     /// opened).
     pub fn always_exists(&self, name: &str) -> bool {
         crate::storage::names::is_inbox(&self.rules, name) || self.is_auto(name)
+    }
+
+    /// What opening mailbox `name` (inside this namespace) needs.
+    pub fn open_request(
+        &self,
+        name: &str,
+        settings: &Arc<StorageSettings>,
+        options: OpenOptions,
+    ) -> StorageResult<OpenRequest<'_>> {
+        let vname = self.vname(name);
+        if name.is_empty() {
+            return Err(StorageError::not_found(&vname));
+        }
+        Ok(OpenRequest {
+            storage_name: self.storage_name(name)?,
+            autocreate: self.always_exists(name),
+            vname,
+            location: &self.location,
+            settings: settings.clone(),
+            options,
+        })
     }
 
     /// The directory the namespace's mailboxes are under.
@@ -433,21 +469,8 @@ pub fn find(namespaces: &[Namespace], vname: &str) -> Option<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::location::{resolve, LocationOwner, LocationProbe};
-    use std::path::Path;
-
-    struct NoDisk;
-    impl LocationProbe for NoDisk {
-        fn is_dir(&self, _: &Path) -> bool {
-            false
-        }
-        fn is_rw_file(&self, _: &Path) -> bool {
-            false
-        }
-        fn is_rwx(&self, _: &Path) -> bool {
-            false
-        }
-    }
+    use crate::storage::location::tests::FakeDisk;
+    use crate::storage::location::{resolve, LocationOwner};
 
     fn ns(prefix: &str, sep: &str, inbox: bool, list: ListMode) -> Namespace {
         let owner = LocationOwner {
@@ -455,7 +478,7 @@ mod tests {
             username: "u",
             has_inbox: inbox,
         };
-        let loc = resolve("maildir:~/Maildir", owner, &NoDisk).unwrap();
+        let loc = resolve("maildir:~/Maildir", owner, &FakeDisk::default()).unwrap();
         let config = NamespaceConfig {
             prefix: prefix.to_string(),
             separator: sep.to_string(),

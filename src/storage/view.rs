@@ -13,7 +13,7 @@ use std::path::Path;
 use crate::fs::ops;
 use crate::index::cache::file::Fields;
 use crate::index::mailbox::MailboxIndex;
-use crate::index::settings::LOG_NAME;
+use crate::index::settings::{IndexSettings, LOG_NAME};
 use crate::index::state::{Change, MailboxState, MessageRecord};
 use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
@@ -59,6 +59,28 @@ impl MailboxView {
             uidvalidity: 0,
             gone: HashMap::new(),
         }
+    }
+
+    /// A view on the index in `dir`; an index that is missing or damaged is made again by
+    /// `rebuild`.
+    pub fn open(
+        vname: &str,
+        dir: &Path,
+        settings: IndexSettings,
+        claims_recent: bool,
+        rebuild: impl FnOnce() -> StorageResult<MailboxIndex>,
+    ) -> StorageResult<MailboxView> {
+        let index = match MailboxIndex::open(dir, settings) {
+            Ok(index) => index,
+            Err(e) => {
+                let e = StorageError::from(e);
+                if !e.needs_index_rebuild() {
+                    return Err(e);
+                }
+                rebuild()?
+            }
+        };
+        Ok(MailboxView::new(vname, index, claims_recent))
     }
 
     /// Numbers the mailbox for the session (after the backend's first sync): claims the
@@ -421,27 +443,13 @@ mod tests {
     use super::*;
     use crate::fs::CreatePerms;
     use crate::index::flags::Flags;
-    use crate::index::settings::IndexSettings;
-    use crate::index::transaction::AppendMessage;
-
-    fn message(uid: u32) -> AppendMessage {
-        AppendMessage {
-            uid,
-            flags: Flags::NONE,
-            keywords: Vec::new(),
-            key: format!("1700000000.M{uid}P42.host").into_bytes(),
-            physical_size: Some(1000 + u64::from(uid)),
-            virtual_size: Some(1020 + u64::from(uid)),
-            internal_date: Some(1_700_000_000),
-            save_date: None,
-        }
-    }
+    use crate::index::transaction::tests::msg;
 
     fn contents(uidvalidity: u32, uids: &[u32]) -> IndexTransaction {
         let mut tx = IndexTransaction::new();
         tx.set_uidvalidity(uidvalidity);
         for &uid in uids {
-            tx.append(message(uid));
+            tx.append(msg(uid, Flags::NONE, &[]));
         }
         tx
     }
@@ -515,7 +523,7 @@ mod tests {
         let fresh = MailboxIndex::create(other.path(), settings(), &contents(7, &[1, 3]), 5);
         one.replace_index(fresh.unwrap());
         assert_eq!(one.seqs().uids(), &[1, 2, 3]);
-        assert_eq!(one.info(2).map(|i| i.physical_size), Some(Some(1002)));
+        assert_eq!(one.info(2).map(|i| i.physical_size), Some(Some(100)));
         assert_eq!(one.take_expunges(), vec![(2, 2)]);
         assert_eq!(one.info(2), None);
     }

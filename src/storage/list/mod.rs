@@ -17,7 +17,7 @@ use crate::storage::api::{ListedMailbox, Mailbox, MailboxList, OpenOptions};
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::location::Layout;
 use crate::storage::maildir::layout::{self, maildir_plus_plus_folder, TRASH_DIR};
-use crate::storage::maildir::mailbox::{MaildirMailbox, OpenRequest};
+use crate::storage::maildir::mailbox::MaildirMailbox;
 use crate::storage::maildir::{subscriptions_file, MaildirError};
 use crate::storage::mutf7;
 use crate::storage::names;
@@ -535,21 +535,8 @@ impl MailboxList for MaildirList {
     }
 
     fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
-        let vname = self.ns.vname(name);
-        if name.is_empty() {
-            return Err(StorageError::not_found(&vname));
-        }
-        let storage = self.ns.storage_name(name)?;
-        let autocreate = self.ns.always_exists(name);
-        let mb = MaildirMailbox::open(OpenRequest {
-            vname: &vname,
-            location: &self.ns.location,
-            storage_name: &storage,
-            settings: self.settings.clone(),
-            options,
-            autocreate,
-        })?;
-        Ok(Box::new(mb))
+        let req = self.ns.open_request(name, &self.settings, options)?;
+        Ok(Box::new(MaildirMailbox::open(req)?))
     }
 }
 

@@ -18,7 +18,7 @@ use crate::storage::names;
 use crate::storage::namespace::Namespace;
 use crate::storage::settings::StorageSettings;
 
-use super::mailbox::{index_dir, MboxMailbox, OpenRequest};
+use super::mailbox::{index_dir, MboxMailbox};
 
 /// One namespace's mbox mailboxes.
 pub struct MboxList {
@@ -217,21 +217,7 @@ impl MailboxList for MboxList {
     }
 
     fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
-        let vname = self.ns.vname(name);
-        if name.is_empty() {
-            return Err(StorageError::not_found(&vname));
-        }
-        let storage = self.ns.storage_name(name)?;
-        let autocreate = self.ns.always_exists(name);
-        let mb = MboxMailbox::open(OpenRequest {
-            vname: &vname,
-            location: &self.ns.location,
-            storage_name: &storage,
-            settings: self.settings.clone(),
-            options,
-            autocreate,
-            sender: &self.sender,
-        })?;
-        Ok(Box::new(mb))
+        let req = self.ns.open_request(name, &self.settings, options)?;
+        Ok(Box::new(MboxMailbox::open(req, &self.sender)?))
     }
 }

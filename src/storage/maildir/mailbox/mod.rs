@@ -15,7 +15,6 @@ mod sync;
 pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::fs::{ops, CreatePerms};
 use crate::index::mailbox::MailboxIndex;
@@ -25,18 +24,17 @@ use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, OpenOptions, Saved, StoreRequest,
-    StoreResult, SyncFlags,
+    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest, StoreResult,
+    SyncFlags,
 };
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
-use crate::storage::location::MailLocation;
 use crate::storage::mail::Mail;
 use crate::storage::maildir::filename::BaseNameGenerator;
 use crate::storage::maildir::keywords_file::KeywordsFile;
 use crate::storage::maildir::sync_state::SyncState;
 use crate::storage::maildir::uidlist_file::{UidListFile, UidListLock};
 use crate::storage::maildir::{layout, scan};
-use crate::storage::settings::StorageSettings;
+use crate::storage::namespace::OpenRequest;
 use crate::storage::view::{remove_stale_newlock, MailboxView};
 
 use self::append::TmpMail;
@@ -46,18 +44,6 @@ use self::write::check_keywords;
 
 /// Dovecot's `MAILDIR_TMP_DELETE_SECS`: files in `tmp/` untouched this long are stale.
 const TMP_DELETE_SECS: i64 = 36 * 60 * 60;
-
-/// What opening a Maildir mailbox needs.
-pub struct OpenRequest<'a> {
-    pub vname: &'a str,
-    pub location: &'a MailLocation,
-    /// The name inside the namespace's list (`INBOX`, `Folder.Sub`, `Folder/Sub`).
-    pub storage_name: &'a str,
-    pub settings: Arc<StorageSettings>,
-    pub options: OpenOptions,
-    /// Create the mailbox if it does not exist (INBOX, `auto = create`).
-    pub autocreate: bool,
-}
 
 /// An `INDEX=MEMORY` index: a private directory removed when the mailbox closes.
 struct MemoryIndexDir(PathBuf);
@@ -92,17 +78,17 @@ enum ChangeWatch {
 }
 
 impl MaildirMailbox {
-    /// Opens (and syncs) a mailbox.
+    /// Opens (and syncs) a mailbox; `autocreate` creates a missing one.
     pub fn open(req: OpenRequest<'_>) -> StorageResult<MaildirMailbox> {
-        let vname = req.vname.to_string();
+        let vname = req.vname.clone();
         let fin = |e: StorageError| e.finish(&vname);
-        let paths = req.location.mailbox_paths(req.storage_name);
+        let paths = req.location.mailbox_paths(&req.storage_name);
         let exists = layout::is_maildir(&paths.mailbox).map_err(|e| fin(e.into()))?;
         if !exists {
             if !req.autocreate {
                 return Err(StorageError::not_found(&vname));
             }
-            match layout::create_mailbox(req.location, req.storage_name) {
+            match layout::create_mailbox(req.location, &req.storage_name) {
                 Ok(_) => {}
                 Err(e) => return Err(fin(e.into())),
             }
@@ -142,20 +128,14 @@ impl MaildirMailbox {
             names: Default::default(),
             namegen,
         };
-        let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {
-            Ok(index) => index,
-            Err(e) => {
-                let e = StorageError::from(e);
-                if !e.needs_index_rebuild() {
-                    return Err(fin(e));
-                }
-                build_index(&mut core, &index_dir, None).map_err(fin)?
-            }
-        };
         let claims_recent = req.options.claim_recent && !read_only;
+        let view = MailboxView::open(&vname, &index_dir, index_settings, claims_recent, || {
+            build_index(&mut core, &index_dir, None)
+        })
+        .map_err(fin)?;
         let mut mb = MaildirMailbox {
             core,
-            view: MailboxView::new(&vname, index, claims_recent),
+            view,
             index_dir,
             sync_denied_logged: false,
             watch: ChangeWatch::NotAsked,

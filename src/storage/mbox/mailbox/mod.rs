@@ -27,8 +27,8 @@ use crate::index::state::Change;
 use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
 use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, OpenOptions, Saved, StoreRequest,
-    StoreResult, SyncFlags,
+    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest, StoreResult,
+    SyncFlags,
 };
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{IndexDir, MailLocation};
@@ -39,6 +39,7 @@ use crate::storage::mbox::edit::{listed_keywords, Edits};
 use crate::storage::mbox::format::NewMessage as MboxNewMessage;
 use crate::storage::mbox::rewrite_journal::RewriteJournal;
 use crate::storage::mbox::spool::append_locked;
+use crate::storage::namespace::OpenRequest;
 use crate::storage::settings::StorageSettings;
 use crate::storage::view::MailboxView;
 
@@ -58,20 +59,6 @@ pub fn index_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf>
     let path = root.join(storage_name);
     let parent = path.parent()?.to_path_buf();
     Some(parent.join(INDEX_DIR_NAME).join(path.file_name()?))
-}
-
-/// What opening an mbox mailbox needs.
-pub struct OpenRequest<'a> {
-    pub vname: &'a str,
-    pub location: &'a MailLocation,
-    /// The name inside the namespace's list (`INBOX`, `Folder/Sub`).
-    pub storage_name: &'a str,
-    pub settings: Arc<StorageSettings>,
-    pub options: OpenOptions,
-    /// INBOX and `auto = create` mailboxes: a missing file is an empty mailbox.
-    pub autocreate: bool,
-    /// The From_ line's sender for saved mail.
-    pub sender: &'a str,
 }
 
 /// An open mbox mailbox.
@@ -95,18 +82,19 @@ pub struct MboxMailbox {
 }
 
 impl MboxMailbox {
-    /// Opens (and syncs) a mailbox.
-    pub fn open(req: OpenRequest<'_>) -> StorageResult<MboxMailbox> {
-        let vname = req.vname.to_string();
+    /// Opens (and syncs) a mailbox; with `autocreate` a missing file is an empty mailbox.
+    /// `sender` is the From_ line's sender for saved mail.
+    pub fn open(req: OpenRequest<'_>, sender: &str) -> StorageResult<MboxMailbox> {
+        let vname = req.vname.clone();
         let fin = |e: StorageError| e.finish(&vname);
-        let path = req.location.mailbox_paths(req.storage_name).mailbox;
+        let path = req.location.mailbox_paths(&req.storage_name).mailbox;
         match crate::fs::ops::stat_if_exists(&path).map_err(|e| fin(e.into()))? {
             Some(st) if st.is_file() => {}
             Some(_) => return Err(StorageError::not_found(&vname)),
             None if req.autocreate => {}
             None => return Err(StorageError::not_found(&vname)),
         }
-        let index_dir = index_dir(req.location, req.storage_name).ok_or_else(|| {
+        let index_dir = index_dir(req.location, &req.storage_name).ok_or_else(|| {
             StorageError::not_implemented("mbox mailboxes with INDEX=MEMORY").finish(&vname)
         })?;
         let root = req
@@ -123,27 +111,22 @@ impl MboxMailbox {
             .to_string();
         let read_only = req.options.read_only;
         let journal = RewriteJournal::new(&index_dir, &req.settings.fs, &perms);
-        let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {
-            Ok(index) => index,
-            Err(e) => {
-                let e = StorageError::from(e);
-                if !e.needs_index_rebuild() {
-                    return Err(fin(e));
-                }
-                MailboxIndex::create(
-                    &index_dir,
-                    index_settings.clone(),
-                    &IndexTransaction::new(),
-                    1,
-                )
-                .map_err(|e| fin(e.into()))?
-            }
-        };
         let claims_recent = req.options.claim_recent && !read_only;
+        let settings = index_settings.clone();
+        let view = MailboxView::open(&vname, &index_dir, settings, claims_recent, || {
+            let empty = IndexTransaction::new();
+            Ok(MailboxIndex::create(
+                &index_dir,
+                index_settings.clone(),
+                &empty,
+                1,
+            )?)
+        })
+        .map_err(fin)?;
         let mut mb = MboxMailbox {
             vname: vname.clone(),
             path,
-            view: MailboxView::new(&vname, index, claims_recent),
+            view,
             index_dir,
             index_settings,
             journal,
@@ -151,7 +134,7 @@ impl MboxMailbox {
             uidvalidity_dir: root.join(INDEX_DIR_NAME),
             perms,
             hostname,
-            sender: req.sender.to_string(),
+            sender: sender.to_string(),
             read_only,
             loaded: None,
         };
