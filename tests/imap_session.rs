@@ -76,9 +76,18 @@ fn run_case(case: &Case) -> Result<(), String> {
 }
 
 /// The answers to `input` after `S SELECT INBOX` (whose answer is left out).
-fn after_select(mail: &mut FakeMailSession, input: &str) -> Vec<String> {
+fn after_select(mail: &mut FakeMailSession, input: &str) -> Result<Vec<String>, String> {
+    after_select_with(mail, input, &settings())
+}
+
+/// [`after_select`] with other settings.
+fn after_select_with(
+    mail: &mut FakeMailSession,
+    input: &str,
+    settings: &SessionSettings,
+) -> Result<Vec<String>, String> {
     let all = format!("S SELECT INBOX\r\n{input}");
-    let (output, _) = run_session(mail, all.as_bytes(), &settings());
+    let (output, _) = run_session(mail, all.as_bytes(), settings);
     let (lines, _) = split_lines(&output);
     let lines: Vec<String> = lines
         .iter()
@@ -87,8 +96,8 @@ fn after_select(mail: &mut FakeMailSession, input: &str) -> Vec<String> {
     let start = lines
         .iter()
         .position(|l| l.starts_with("S OK"))
-        .expect("SELECT answered");
-    lines[start + 1..].to_vec()
+        .ok_or_else(|| format!("SELECT not answered: {lines:#?}"))?;
+    Ok(lines[start + 1..].to_vec())
 }
 
 /// Checks `lines` against patterns.
@@ -115,7 +124,7 @@ fn expunges_wait_for_an_allowed_point() -> Result<(), String> {
     let lines = after_select(
         &mut mail,
         "a FETCH 2 UID\r\nb SEARCH ALL\r\nc NOOP\r\nd FETCH 5 UID\r\n",
-    );
+    )?;
     expect_lines(
         &lines,
         &[
@@ -191,7 +200,7 @@ fn pipelined_commands_in_order() -> Result<(), String> {
     let lines = after_select(
         &mut mail,
         "a STORE 1 +FLAGS (\\Deleted)\r\nb EXPUNGE\r\nc FETCH 1 UID\r\nd UID FETCH 1 UID\r\n",
-    );
+    )?;
     expect_lines(
         &lines,
         &[
@@ -215,7 +224,7 @@ fn idle_reports_changes() -> Result<(), String> {
         1,
         External::Append(b"Subject: new\r\n\r\nbody\r\n".to_vec()),
     );
-    let lines = after_select(&mut mail, "a IDLE\r\nDONE\r\n");
+    let lines = after_select(&mut mail, "a IDLE\r\nDONE\r\n")?;
     expect_lines(
         &lines,
         &["* 6 EXISTS", "+ idling", "a OK Idle completed ({*} secs)."],
@@ -225,7 +234,7 @@ fn idle_reports_changes() -> Result<(), String> {
 /// MOVE reports the moved messages as expunged, with COPYUID first (RFC 6851).
 fn move_expunges_the_source() -> Result<(), String> {
     let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
-    let lines = after_select(&mut mail, "a MOVE 2:3 Trash\r\nb UID MOVE 99 Trash\r\n");
+    let lines = after_select(&mut mail, "a MOVE 2:3 Trash\r\nb UID MOVE 99 Trash\r\n")?;
     expect_lines(
         &lines,
         &[
@@ -245,7 +254,7 @@ fn multiappend_round_trip() -> Result<(), String> {
     let lines = after_select(
         &mut mail,
         "a APPEND INBOX (\\Flagged kw) \"02-Jan-2020 03:04:05 +0100\" {11+}\r\nSubject: x\n ~{4+}\r\nab\0c\r\nb FETCH 6:7 (FLAGS INTERNALDATE RFC822.SIZE)\r\n",
-    );
+    )?;
     expect_lines(
         &lines,
         &[
@@ -267,7 +276,7 @@ fn saved_search_result() -> Result<(), String> {
     let lines = after_select(
         &mut mail,
         "a SEARCH RETURN (SAVE) UNSEEN\r\nb STORE $ +FLAGS.SILENT (\\Seen)\r\nc SEARCH UNSEEN\r\nd UID SEARCH RETURN (COUNT ALL) UID $\r\n",
-    );
+    )?;
     expect_lines(
         &lines,
         &[
@@ -332,19 +341,10 @@ fn client_workarounds() -> Result<(), String> {
         },
         ..settings()
     };
-    let input = "S SELECT INBOX\r\na UID FETCH 1 UID\r\nb NOOP\r\nc STATUS Sent/ (MESSAGES)\r\n";
-    let (output, _) = run_session(&mut mail, input.as_bytes(), &settings);
-    let (lines, _) = split_lines(&output);
-    let lines: Vec<String> = lines
-        .iter()
-        .map(|l| String::from_utf8_lossy(l).into_owned())
-        .collect();
-    let start = lines
-        .iter()
-        .position(|l| l.starts_with("S OK"))
-        .ok_or("no SELECT")?;
+    let input = "a UID FETCH 1 UID\r\nb NOOP\r\nc STATUS Sent/ (MESSAGES)\r\n";
+    let lines = after_select_with(&mut mail, input, &settings)?;
     expect_lines(
-        &lines[start + 1..],
+        &lines,
         &[
             "* 1 FETCH (UID 1)",
             "a OK Fetch completed ({*} secs).",

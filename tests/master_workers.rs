@@ -6,6 +6,7 @@
 //! the variable it is the test runner (harness = false): `cargo test --test master_workers
 //! [NAME-SUBSTRING]`.
 
+mod fs_support;
 mod master_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -581,39 +582,5 @@ fn main() -> ExitCode {
         registry.register("imap-login", handler);
         return cli::main(registry);
     }
-    // Arguments cargo passes that are not filters (e.g. --nocapture) are ignored.
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let selected: Vec<_> = TESTS
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
-        .collect();
-    println!("\nrunning {} tests", selected.len());
-    let mut failed = Vec::new();
-    for (name, test) in &selected {
-        let started = Instant::now();
-        let ok = std::panic::catch_unwind(test).is_ok();
-        println!(
-            "test {name} ... {} ({:.1}s)",
-            if ok { "ok" } else { "FAILED" },
-            started.elapsed().as_secs_f64()
-        );
-        if !ok {
-            failed.push(*name);
-        }
-    }
-    println!(
-        "\ntest result: {}. {} passed; {} failed",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        selected.len() - failed.len(),
-        failed.len()
-    );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        println!("failures: {failed:?}");
-        ExitCode::FAILURE
-    }
+    fs_support::run(TESTS)
 }

@@ -378,4 +378,4 @@ impl<'a> Names<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -77,8 +77,39 @@ impl<'a> Rfc822Parser<'a> {
         self.data.get(self.pos..).unwrap_or(&[])
     }
 
-    fn push_nul_replacement(&self, out: &mut Vec<u8>) {
+    /// At a NUL inside a quoted string, comment or domain literal: copies what precedes it
+    /// (from `*start`) and U+FFFD for it.
+    fn replace_nul(&self, start: &mut usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.data[*start..self.pos]);
         out.extend_from_slice(NUL_REPLACEMENT);
+        *start = self.pos + 1;
+    }
+
+    /// At a LF inside a quoted string, comment or domain literal: folding whitespace, so
+    /// copies what precedes it (from `*start`) without the (CR)LF.
+    fn unfold(&self, start: &mut usize, out: &mut Vec<u8>) {
+        let mut end = self.pos;
+        if end > *start && self.data[end - 1] == b'\r' {
+            end -= 1;
+        }
+        out.extend_from_slice(&self.data[*start..end]);
+        *start = self.pos + 1;
+    }
+
+    /// At a backslash inside a quoted string or comment: a quoted-pair, copied without the
+    /// backslash; before a CR, LF or NUL the backslash stays and that byte is read next.
+    fn unescape(&mut self, start: &mut usize, out: &mut Vec<u8>) -> Result<(), Broken> {
+        self.pos += 1;
+        if self.pos >= self.data.len() {
+            return Err(Broken);
+        }
+        if matches!(self.data[self.pos], b'\r' | b'\n' | 0) {
+            self.pos -= 1;
+        } else {
+            out.extend_from_slice(&self.data[*start..self.pos - 1]);
+            *start = self.pos;
+        }
+        Ok(())
     }
 
     /// Skips a comment (the cursor is on `(`), keeping its text in `last_comment`.
@@ -90,11 +121,7 @@ impl<'a> Rfc822Parser<'a> {
         let mut level = 1;
         while self.pos < self.data.len() {
             match self.data[self.pos] {
-                0 if keep && self.replace_nuls => {
-                    comment.extend_from_slice(&self.data[start..self.pos]);
-                    self.push_nul_replacement(&mut comment);
-                    start = self.pos + 1;
-                }
+                0 if keep && self.replace_nuls => self.replace_nul(&mut start, &mut comment),
                 b'(' => level += 1,
                 b')' => {
                     level -= 1;
@@ -107,27 +134,8 @@ impl<'a> Rfc822Parser<'a> {
                         return Ok(self.more());
                     }
                 }
-                b'\n' if keep => {
-                    // folding whitespace: drop the (CR)LF
-                    let mut end = self.pos;
-                    if end > start && self.data[end - 1] == b'\r' {
-                        end -= 1;
-                    }
-                    comment.extend_from_slice(&self.data[start..end]);
-                    start = self.pos + 1;
-                }
-                b'\\' => {
-                    self.pos += 1;
-                    if self.pos >= self.data.len() {
-                        return Err(Broken);
-                    }
-                    if matches!(self.data[self.pos], b'\r' | b'\n' | 0) {
-                        self.pos -= 1;
-                    } else {
-                        comment.extend_from_slice(&self.data[start..self.pos - 1]);
-                        start = self.pos;
-                    }
-                }
+                b'\n' if keep => self.unfold(&mut start, &mut comment),
+                b'\\' => self.unescape(&mut start, &mut comment)?,
                 _ => {}
             }
             self.pos += 1;
@@ -228,36 +236,14 @@ impl<'a> Rfc822Parser<'a> {
         let mut start = self.pos;
         while self.pos < self.data.len() {
             match self.data[self.pos] {
-                0 if self.replace_nuls => {
-                    out.extend_from_slice(&self.data[start..self.pos]);
-                    self.push_nul_replacement(out);
-                    start = self.pos + 1;
-                }
+                0 if self.replace_nuls => self.replace_nul(&mut start, out),
                 b'"' => {
                     out.extend_from_slice(&self.data[start..self.pos]);
                     self.pos += 1;
                     return self.skip_lwsp();
                 }
-                b'\n' => {
-                    let mut end = self.pos;
-                    if end > start && self.data[end - 1] == b'\r' {
-                        end -= 1;
-                    }
-                    out.extend_from_slice(&self.data[start..end]);
-                    start = self.pos + 1;
-                }
-                b'\\' => {
-                    self.pos += 1;
-                    if self.pos >= self.data.len() {
-                        return Err(Broken);
-                    }
-                    if matches!(self.data[self.pos], b'\r' | b'\n' | 0) {
-                        self.pos -= 1;
-                    } else {
-                        out.extend_from_slice(&self.data[start..self.pos - 1]);
-                        start = self.pos;
-                    }
-                }
+                b'\n' => self.unfold(&mut start, out),
+                b'\\' => self.unescape(&mut start, out)?,
                 _ => {}
             }
             self.pos += 1;
@@ -310,25 +296,14 @@ impl<'a> Rfc822Parser<'a> {
         self.pos += 1;
         while self.pos < self.data.len() {
             match self.data[self.pos] {
-                0 if self.replace_nuls => {
-                    out.extend_from_slice(&self.data[start..self.pos]);
-                    self.push_nul_replacement(out);
-                    start = self.pos + 1;
-                }
+                0 if self.replace_nuls => self.replace_nul(&mut start, out),
                 b'[' => return Err(Broken),
                 b']' => {
                     out.extend_from_slice(&self.data[start..=self.pos]);
                     self.pos += 1;
                     return self.skip_lwsp();
                 }
-                b'\n' => {
-                    let mut end = self.pos;
-                    if end > start && self.data[end - 1] == b'\r' {
-                        end -= 1;
-                    }
-                    out.extend_from_slice(&self.data[start..end]);
-                    start = self.pos + 1;
-                }
+                b'\n' => self.unfold(&mut start, out),
                 b'\\' => {
                     // the backslash stays in the output
                     self.pos += 1;

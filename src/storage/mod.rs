@@ -20,3 +20,4 @@ pub mod namespace;
 pub mod session_lock;
 pub mod settings;
 pub mod user;
+pub(crate) mod view;

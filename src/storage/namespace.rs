@@ -2,10 +2,15 @@
 //! location }` with `mailbox NAME { special_use auto }` sections, as Dovecot 2.3 builds and
 //! checks them (`mail-namespace.c`), and the lookup of the namespace a mailbox name belongs to.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use crate::config::Settings;
-use crate::storage::error::{ErrorKind, StorageError};
+use crate::storage::api::OpenOptions;
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{MailFormat, MailLocation};
 use crate::storage::names::NameRules;
+use crate::storage::settings::StorageSettings;
 
 /// `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +149,18 @@ impl NamespaceConfig {
     }
 }
 
+/// What a backend's `open` needs to open one of a namespace's mailboxes.
+pub struct OpenRequest<'a> {
+    pub vname: String,
+    pub location: &'a MailLocation,
+    /// The name inside the namespace's list (`INBOX`, `Folder.Sub`, `Folder/Sub`).
+    pub storage_name: String,
+    pub settings: Arc<StorageSettings>,
+    pub options: OpenOptions,
+    /// INBOX and `auto = create` mailboxes: opened even when missing on disk.
+    pub autocreate: bool,
+}
+
 /// A namespace with its storage set up.
 #[derive(Debug, Clone)]
 pub struct Namespace {
@@ -248,6 +265,60 @@ impl Namespace {
                 .to_string();
         }
         format!("{}{name}", self.prefix())
+    }
+
+    /// The name of mailbox `name` (inside this namespace) in its list's storage.
+    pub fn storage_name(&self, name: &str) -> StorageResult<String> {
+        crate::storage::names::storage_name(&self.rules, name)
+            .map_err(|e| StorageError::from_name(&self.vname(name), &e))
+    }
+
+    /// [`storage_name`](Self::storage_name) for a mailbox about to be created (stricter).
+    pub fn storage_name_for_create(&self, name: &str) -> StorageResult<String> {
+        crate::storage::names::storage_name_for_create(&self.rules, name)
+            .map_err(|e| StorageError::from_name(&self.vname(name), &e))
+    }
+
+    /// Whether a `mailbox` section makes `name` exist automatically (`auto = create` or
+    /// `subscribe`).
+    pub fn is_auto(&self, name: &str) -> bool {
+        self.mailbox_settings(name)
+            .is_some_and(|m| m.auto != AutoMailbox::No)
+    }
+
+    /// Whether `name` exists whatever is on disk: INBOX, or an auto mailbox (created when
+    /// opened).
+    pub fn always_exists(&self, name: &str) -> bool {
+        crate::storage::names::is_inbox(&self.rules, name) || self.is_auto(name)
+    }
+
+    /// What opening mailbox `name` (inside this namespace) needs.
+    pub fn open_request(
+        &self,
+        name: &str,
+        settings: &Arc<StorageSettings>,
+        options: OpenOptions,
+    ) -> StorageResult<OpenRequest<'_>> {
+        let vname = self.vname(name);
+        if name.is_empty() {
+            return Err(StorageError::not_found(&vname));
+        }
+        Ok(OpenRequest {
+            storage_name: self.storage_name(name)?,
+            autocreate: self.always_exists(name),
+            vname,
+            location: &self.location,
+            settings: settings.clone(),
+            options,
+        })
+    }
+
+    /// The directory the namespace's mailboxes are under.
+    pub fn root_dir(&self) -> StorageResult<PathBuf> {
+        self.location
+            .root_dir()
+            .map(std::path::Path::to_path_buf)
+            .ok_or_else(|| StorageError::not_possible("Mailbox creation not supported"))
     }
 
     /// Whether `vname` (a full name) belongs to this namespace by its prefix, and how well
@@ -398,21 +469,8 @@ pub fn find(namespaces: &[Namespace], vname: &str) -> Option<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::location::{resolve, LocationOwner, LocationProbe};
-    use std::path::Path;
-
-    struct NoDisk;
-    impl LocationProbe for NoDisk {
-        fn is_dir(&self, _: &Path) -> bool {
-            false
-        }
-        fn is_rw_file(&self, _: &Path) -> bool {
-            false
-        }
-        fn is_rwx(&self, _: &Path) -> bool {
-            false
-        }
-    }
+    use crate::storage::location::tests::FakeDisk;
+    use crate::storage::location::{resolve, LocationOwner};
 
     fn ns(prefix: &str, sep: &str, inbox: bool, list: ListMode) -> Namespace {
         let owner = LocationOwner {
@@ -420,7 +478,7 @@ mod tests {
             username: "u",
             has_inbox: inbox,
         };
-        let loc = resolve("maildir:~/Maildir", owner, &NoDisk).unwrap();
+        let loc = resolve("maildir:~/Maildir", owner, &FakeDisk::default()).unwrap();
         let config = NamespaceConfig {
             prefix: prefix.to_string(),
             separator: sep.to_string(),

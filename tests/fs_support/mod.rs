@@ -1,6 +1,6 @@
-//! Shared by the fs multi-process tests: a small runner (these binaries have
-//! `harness = false`, because they re-execute themselves as child processes and a libtest
-//! harness is multi-threaded), and helpers to start children in a role.
+//! Shared by the multi-process tests (fs, storage, master workers): a small runner (these
+//! binaries have `harness = false`, because they re-execute themselves as child processes
+//! and a libtest harness is multi-threaded), and helpers to start children in a role.
 
 #![allow(dead_code)] // each test binary uses a different subset
 

@@ -2,7 +2,8 @@ use super::*;
 use crate::index::log::frame::Transaction;
 use crate::index::state::Change;
 
-fn msg(uid: u32, flags: Flags, keywords: &[&str]) -> AppendMessage {
+/// A message to append (sizes 100 and 102).
+pub(crate) fn msg(uid: u32, flags: Flags, keywords: &[&str]) -> AppendMessage {
     AppendMessage {
         uid,
         flags,

@@ -17,7 +17,7 @@ use crate::storage::api::{ListedMailbox, Mailbox, MailboxList, OpenOptions};
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::location::Layout;
 use crate::storage::maildir::layout::{self, maildir_plus_plus_folder, TRASH_DIR};
-use crate::storage::maildir::mailbox::{MaildirMailbox, OpenRequest};
+use crate::storage::maildir::mailbox::MaildirMailbox;
 use crate::storage::maildir::{subscriptions_file, MaildirError};
 use crate::storage::mutf7;
 use crate::storage::names;
@@ -37,37 +37,14 @@ impl MaildirList {
         MaildirList { ns, settings }
     }
 
-    fn vname(&self, name: &str) -> String {
-        self.ns.vname(name)
-    }
-
-    fn storage_name(&self, name: &str) -> StorageResult<String> {
-        names::storage_name(&self.ns.rules, name)
-            .map_err(|e| StorageError::from_name(&self.vname(name), &e))
-    }
-
     fn list_sep(&self) -> char {
         self.ns.rules.list_sep
-    }
-
-    fn root(&self) -> StorageResult<PathBuf> {
-        self.ns
-            .location
-            .root_dir()
-            .map(Path::to_path_buf)
-            .ok_or_else(|| StorageError::not_possible("Mailbox creation not supported"))
-    }
-
-    fn is_auto(&self, name: &str) -> bool {
-        self.ns
-            .mailbox_settings(name)
-            .is_some_and(|m| m.auto != AutoMailbox::No)
     }
 
     /// Storage names of every mailbox directory on disk, each with whether it is a mailbox
     /// (`cur/` there, for `LAYOUT=fs`; every folder directory for Maildir++).
     fn on_disk(&self) -> StorageResult<Vec<(String, bool)>> {
-        let root = self.root()?;
+        let root = self.ns.root_dir()?;
         let mut out = Vec::new();
         match self.ns.location.layout {
             Layout::MaildirPlusPlus | Layout::Imapdir => {
@@ -168,7 +145,10 @@ impl MaildirList {
             let mut tx = IndexTransaction::new();
             tx.set_deleted(true);
             if let Err(e) = index.commit(&tx) {
-                log::error!("Mailbox {}: marking it deleted: {e}", self.vname(storage));
+                log::error!(
+                    "Mailbox {}: marking it deleted: {e}",
+                    self.ns.vname(storage)
+                );
             }
         }
     }
@@ -217,14 +197,14 @@ impl MaildirList {
     }
 
     fn delete_inner(&mut self, name: &str) -> StorageResult<()> {
-        let vname = self.vname(name);
+        let vname = self.ns.vname(name);
         if names::is_inbox(&self.ns.rules, name) {
             return Err(StorageError::not_possible("INBOX can't be deleted."));
         }
         if name.is_empty() {
             return Err(StorageError::params("Storage root can't be deleted"));
         }
-        let storage = self.storage_name(name)?;
+        let storage = self.ns.storage_name(name)?;
         let paths = self.ns.location.mailbox_paths(&storage);
         let exists = layout::is_maildir(&paths.mailbox)?;
         if !exists {
@@ -242,7 +222,7 @@ impl MaildirList {
                     Err(e) => Err(e.into()),
                 };
             }
-            if self.is_auto(name) {
+            if self.ns.is_auto(name) {
                 // Clients see it as existing: deleting it is not an error.
                 return Ok(());
             }
@@ -252,7 +232,7 @@ impl MaildirList {
         match self.ns.location.layout {
             Layout::MaildirPlusPlus | Layout::Imapdir => {
                 // Out of sight in one rename, then removed at leisure.
-                let trash = self.root()?.join(TRASH_DIR);
+                let trash = self.ns.root_dir()?.join(TRASH_DIR);
                 remove_tree(&trash)?;
                 match ops::rename(&paths.mailbox, &trash) {
                     Ok(()) => remove_tree(&trash)?,
@@ -280,9 +260,8 @@ impl MaildirList {
         if old.is_empty() {
             return Err(StorageError::params("Can't rename mailbox root"));
         }
-        let old_storage = self.storage_name(old)?;
-        let new_storage = names::storage_name_for_create(&self.ns.rules, new)
-            .map_err(|e| StorageError::from_name(&self.vname(new), &e))?;
+        let old_storage = self.ns.storage_name(old)?;
+        let new_storage = self.ns.storage_name_for_create(new)?;
         if old_storage == new_storage {
             return Err(StorageError::exists("Can't rename mailbox to itself."));
         }
@@ -336,7 +315,7 @@ impl MaildirList {
             }
         }
         if !found && !moved_child {
-            return Err(StorageError::not_found(&self.vname(old)));
+            return Err(StorageError::not_found(&self.ns.vname(old)));
         }
         Ok(())
     }
@@ -382,14 +361,34 @@ impl MaildirList {
     }
 }
 
-/// The list of `found` mailboxes (name → selectable) with every parent that exists only
-/// as the path to a child (\Noselect), and their children; `no_inferiors` says which
-/// mailboxes can have none (mbox files).
-pub(crate) fn with_parents(
-    mut found: BTreeMap<String, bool>,
-    sep: char,
+/// A namespace's mailboxes from what is on its disk (storage names, each with whether it
+/// is a mailbox): their names inside the namespace, INBOX and the auto mailboxes, every
+/// parent that exists only as the path to a child (\Noselect), and their children;
+/// `no_inferiors` says which mailboxes can have none (mbox files).
+pub(crate) fn listing(
+    ns: &Namespace,
+    on_disk: Vec<(String, bool)>,
     no_inferiors: impl Fn(&str) -> bool,
 ) -> Vec<ListedMailbox> {
+    let vprefix = ns.prefix();
+    let mut found: BTreeMap<String, bool> = BTreeMap::new();
+    for (storage, selectable) in on_disk {
+        match names::vname(&ns.rules, storage.as_bytes()) {
+            Ok(v) => {
+                found.insert(v, selectable);
+            }
+            Err(e) => log::debug!("Namespace '{vprefix}': skipping mailbox {storage}: {e}"),
+        }
+    }
+    if ns.config.inbox {
+        found.insert("INBOX".to_string(), true);
+    }
+    for m in &ns.config.mailboxes {
+        if m.auto != AutoMailbox::No {
+            found.entry(m.name.clone()).or_insert(true);
+        }
+    }
+    let sep = ns.separator;
     let names: Vec<String> = found.keys().cloned().collect();
     for name in names {
         let mut end = 0;
@@ -422,47 +421,24 @@ impl MailboxList for MaildirList {
 
     fn mailboxes(&mut self) -> StorageResult<Vec<ListedMailbox>> {
         let vprefix = self.ns.prefix().to_string();
-        let result = (|| {
-            let sep = self.ns.separator;
-            let mut found: BTreeMap<String, bool> = BTreeMap::new();
-            for (storage, selectable) in self.on_disk()? {
-                match names::vname(&self.ns.rules, storage.as_bytes()) {
-                    Ok(v) => {
-                        found.insert(v, selectable);
-                    }
-                    Err(e) => log::debug!(
-                        "Namespace '{vprefix}': skipping mailbox directory {storage}: {e}"
-                    ),
-                }
-            }
-            if self.ns.config.inbox {
-                found.insert("INBOX".to_string(), true);
-            }
-            for m in &self.ns.config.mailboxes {
-                if m.auto != AutoMailbox::No {
-                    found.entry(m.name.clone()).or_insert(true);
-                }
-            }
-            Ok(with_parents(found, sep, |_| false))
-        })();
-        result.map_err(|e: StorageError| e.finish(&vprefix))
+        let on_disk = self.on_disk().map_err(|e| e.finish(&vprefix))?;
+        Ok(listing(&self.ns, on_disk, |_| false))
     }
 
     fn exists(&mut self, name: &str) -> StorageResult<bool> {
-        let storage = self.storage_name(name)?;
-        if self.is_auto(name) || names::is_inbox(&self.ns.rules, name) {
+        let storage = self.ns.storage_name(name)?;
+        if self.ns.always_exists(name) {
             return Ok(true);
         }
         let paths = self.ns.location.mailbox_paths(&storage);
         layout::is_maildir(&paths.mailbox)
-            .map_err(|e| StorageError::from(e).finish(&self.vname(name)))
+            .map_err(|e| StorageError::from(e).finish(&self.ns.vname(name)))
     }
 
     fn create(&mut self, name: &str, directory: bool) -> StorageResult<()> {
-        let vname = self.vname(name);
+        let vname = self.ns.vname(name);
         let result = (|| {
-            let storage = names::storage_name_for_create(&self.ns.rules, name)
-                .map_err(|e| StorageError::from_name(&vname, &e))?;
+            let storage = self.ns.storage_name_for_create(name)?;
             if storage.is_empty() {
                 return Err(StorageError::params("Invalid mailbox name: Name is empty"));
             }
@@ -488,13 +464,13 @@ impl MailboxList for MaildirList {
     }
 
     fn delete(&mut self, name: &str) -> StorageResult<()> {
-        let vname = self.vname(name);
-        self.delete_inner(name).map_err(|e| e.finish(&vname))
+        self.delete_inner(name)
+            .map_err(|e| e.finish(&self.ns.vname(name)))
     }
 
     fn rename(&mut self, old: &str, new: &str) -> StorageResult<()> {
-        let vname = self.vname(old);
-        self.rename_inner(old, new).map_err(|e| e.finish(&vname))
+        self.rename_inner(old, new)
+            .map_err(|e| e.finish(&self.ns.vname(old)))
     }
 
     fn subscriptions(&mut self) -> StorageResult<Vec<String>> {
@@ -529,7 +505,7 @@ impl MailboxList for MaildirList {
     }
 
     fn set_subscribed(&mut self, name: &str, subscribed: bool) -> StorageResult<()> {
-        let vname = self.vname(name);
+        let vname = self.ns.vname(name);
         let result = (|| {
             if name.is_empty() {
                 return Err(StorageError::params("Invalid mailbox name: Name is empty"));
@@ -559,21 +535,8 @@ impl MailboxList for MaildirList {
     }
 
     fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
-        let vname = self.vname(name);
-        if name.is_empty() {
-            return Err(StorageError::not_found(&vname));
-        }
-        let storage = self.storage_name(name)?;
-        let autocreate = names::is_inbox(&self.ns.rules, name) || self.is_auto(name);
-        let mb = MaildirMailbox::open(OpenRequest {
-            vname: &vname,
-            location: &self.ns.location,
-            storage_name: &storage,
-            settings: self.settings.clone(),
-            options,
-            autocreate,
-        })?;
-        Ok(Box::new(mb))
+        let req = self.ns.open_request(name, &self.settings, options)?;
+        Ok(Box::new(MaildirMailbox::open(req)?))
     }
 }
 

@@ -731,4 +731,4 @@ impl MailLocation {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -7,9 +7,10 @@ const OWNER: LocationOwner<'static> = LocationOwner {
     has_inbox: true,
 };
 
-/// A disk where only the listed directories and files exist (all accessible).
+/// A disk where only the listed directories and files exist (all accessible); by default
+/// nothing does.
 #[derive(Default)]
-struct FakeDisk {
+pub(crate) struct FakeDisk {
     dirs: HashSet<PathBuf>,
     files: HashSet<PathBuf>,
 }

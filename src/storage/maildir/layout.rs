@@ -82,21 +82,9 @@ fn parent_perms(location: &MailLocation, dir: &Path) -> Result<CreatePerms, Mail
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::location::{resolve, LocationOwner, LocationProbe};
+    use crate::storage::location::tests::FakeDisk;
+    use crate::storage::location::{resolve, LocationOwner};
     use std::os::unix::fs::PermissionsExt;
-
-    struct NoDisk;
-    impl LocationProbe for NoDisk {
-        fn is_dir(&self, _: &Path) -> bool {
-            false
-        }
-        fn is_rw_file(&self, _: &Path) -> bool {
-            false
-        }
-        fn is_rwx(&self, _: &Path) -> bool {
-            false
-        }
-    }
 
     #[test]
     fn folder_entries() {
@@ -124,7 +112,12 @@ mod tests {
             username: "u",
             has_inbox: true,
         };
-        let loc = resolve(&format!("maildir:{}", root.display()), owner, &NoDisk).unwrap();
+        let loc = resolve(
+            &format!("maildir:{}", root.display()),
+            owner,
+            &FakeDisk::default(),
+        )
+        .unwrap();
         assert!(create_mailbox(&loc, "INBOX").unwrap());
         assert!(create_mailbox(&loc, "a.b").unwrap());
         assert!(!create_mailbox(&loc, "a.b").unwrap());
@@ -144,7 +137,7 @@ mod tests {
         let fs_loc = resolve(
             &format!("maildir:{}/fs:LAYOUT=fs", dir.path().display()),
             owner,
-            &NoDisk,
+            &FakeDisk::default(),
         )
         .unwrap();
         assert!(create_mailbox(&fs_loc, "x/y").unwrap());

@@ -5,7 +5,6 @@
 //! Dovecot without \NoInferiors, an empty mailbox until something is delivered.
 //! Subscriptions are the `.subscriptions` file, kept as for Maildir.
 
-use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,13 +12,13 @@ use std::sync::Arc;
 use crate::fs::{ops, CreatePerms, FsFile};
 use crate::storage::api::{ListedMailbox, Mailbox, MailboxList, OpenOptions};
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::list::{with_parents, MaildirList};
+use crate::storage::list::{listing, MaildirList};
 use crate::storage::maildir::layout;
 use crate::storage::names;
-use crate::storage::namespace::{AutoMailbox, Namespace};
+use crate::storage::namespace::Namespace;
 use crate::storage::settings::StorageSettings;
 
-use super::mailbox::{index_dir, MboxMailbox, OpenRequest};
+use super::mailbox::{index_dir, MboxMailbox};
 
 /// One namespace's mbox mailboxes.
 pub struct MboxList {
@@ -41,29 +40,6 @@ impl MboxList {
             settings,
             sender: format!("{username}@{host}"),
         }
-    }
-
-    fn vname(&self, name: &str) -> String {
-        self.ns.vname(name)
-    }
-
-    fn storage_name(&self, name: &str) -> StorageResult<String> {
-        names::storage_name(&self.ns.rules, name)
-            .map_err(|e| StorageError::from_name(&self.vname(name), &e))
-    }
-
-    fn root(&self) -> StorageResult<PathBuf> {
-        self.ns
-            .location
-            .root_dir()
-            .map(Path::to_path_buf)
-            .ok_or_else(|| StorageError::not_possible("Mailbox creation not supported"))
-    }
-
-    fn is_auto(&self, name: &str) -> bool {
-        self.ns
-            .mailbox_settings(name)
-            .is_some_and(|m| m.auto != AutoMailbox::No)
     }
 
     fn perms(&self) -> StorageResult<CreatePerms> {
@@ -106,13 +82,13 @@ impl MboxList {
     }
 
     fn delete_inner(&mut self, name: &str) -> StorageResult<()> {
-        let storage = self.storage_name(name)?;
+        let storage = self.ns.storage_name(name)?;
         if names::is_inbox(&self.ns.rules, name) {
             return Err(StorageError::not_possible("INBOX can't be deleted."));
         }
         let path = self.file_path(&storage);
         match ops::stat_if_exists(&path)? {
-            None => Err(StorageError::not_found(&self.vname(name))),
+            None => Err(StorageError::not_found(&self.ns.vname(name))),
             Some(st) if st.is_dir() => match ops::rmdir(&path) {
                 Ok(()) => Ok(()),
                 Err(e) if matches!(e.errno(), Some(libc::ENOTEMPTY) | Some(libc::EEXIST)) => Err(
@@ -135,15 +111,14 @@ impl MboxList {
     }
 
     fn rename_inner(&mut self, old: &str, new: &str) -> StorageResult<()> {
-        let from = self.storage_name(old)?;
-        let to = names::storage_name_for_create(&self.ns.rules, new)
-            .map_err(|e| StorageError::from_name(&self.vname(new), &e))?;
+        let from = self.ns.storage_name(old)?;
+        let to = self.ns.storage_name_for_create(new)?;
         if names::is_inbox(&self.ns.rules, old) {
             return Err(StorageError::not_implemented("renaming an mbox INBOX"));
         }
         let (src, dst) = (self.file_path(&from), self.file_path(&to));
         if ops::stat_if_exists(&src)?.is_none() {
-            return Err(StorageError::not_found(&self.vname(old)));
+            return Err(StorageError::not_found(&self.ns.vname(old)));
         }
         if ops::stat_if_exists(&dst)?.is_some() {
             return Err(StorageError::exists("Target mailbox already exists"));
@@ -176,49 +151,29 @@ impl MailboxList for MboxList {
 
     fn mailboxes(&mut self) -> StorageResult<Vec<ListedMailbox>> {
         let vprefix = self.ns.prefix().to_string();
-        let result = (|| {
-            let mut disk = Vec::new();
-            self.walk(&self.root()?, "", &mut disk)?;
-            let mut found: BTreeMap<String, bool> = BTreeMap::new();
-            for (storage, selectable) in disk {
-                match names::vname(&self.ns.rules, storage.as_bytes()) {
-                    Ok(v) => {
-                        found.insert(v, selectable);
-                    }
-                    Err(e) => log::debug!("Namespace '{vprefix}': skipping {storage}: {e}"),
-                }
-            }
-            if self.ns.config.inbox {
-                found.insert("INBOX".to_string(), true);
-            }
-            for m in &self.ns.config.mailboxes {
-                if m.auto != AutoMailbox::No {
-                    found.entry(m.name.clone()).or_insert(true);
-                }
-            }
-            // INBOX (a file of its own, usually outside the root) is not one of them
-            Ok(with_parents(found, self.ns.separator, |name| {
-                name != "INBOX"
-            }))
-        })();
-        result.map_err(|e: StorageError| e.finish(&vprefix))
+        let mut on_disk = Vec::new();
+        self.ns
+            .root_dir()
+            .and_then(|root| self.walk(&root, "", &mut on_disk))
+            .map_err(|e| e.finish(&vprefix))?;
+        // INBOX (a file of its own, usually outside the root) is not one of them
+        Ok(listing(&self.ns, on_disk, |name| name != "INBOX"))
     }
 
     fn exists(&mut self, name: &str) -> StorageResult<bool> {
-        let storage = self.storage_name(name)?;
-        if self.is_auto(name) || names::is_inbox(&self.ns.rules, name) {
+        let storage = self.ns.storage_name(name)?;
+        if self.ns.always_exists(name) {
             return Ok(true);
         }
         let st = ops::stat_if_exists(&self.file_path(&storage))
-            .map_err(|e| StorageError::from(e).finish(&self.vname(name)))?;
+            .map_err(|e| StorageError::from(e).finish(&self.ns.vname(name)))?;
         Ok(st.is_some_and(|st| st.is_file()))
     }
 
     fn create(&mut self, name: &str, directory: bool) -> StorageResult<()> {
-        let vname = self.vname(name);
+        let vname = self.ns.vname(name);
         let result = (|| {
-            let storage = names::storage_name_for_create(&self.ns.rules, name)
-                .map_err(|e| StorageError::from_name(&vname, &e))?;
+            let storage = self.ns.storage_name_for_create(name)?;
             if storage.is_empty() {
                 return Err(StorageError::params("Invalid mailbox name: Name is empty"));
             }
@@ -244,13 +199,13 @@ impl MailboxList for MboxList {
     }
 
     fn delete(&mut self, name: &str) -> StorageResult<()> {
-        let vname = self.vname(name);
-        self.delete_inner(name).map_err(|e| e.finish(&vname))
+        self.delete_inner(name)
+            .map_err(|e| e.finish(&self.ns.vname(name)))
     }
 
     fn rename(&mut self, old: &str, new: &str) -> StorageResult<()> {
-        let vname = self.vname(old);
-        self.rename_inner(old, new).map_err(|e| e.finish(&vname))
+        self.rename_inner(old, new)
+            .map_err(|e| e.finish(&self.ns.vname(old)))
     }
 
     fn subscriptions(&mut self) -> StorageResult<Vec<String>> {
@@ -262,21 +217,7 @@ impl MailboxList for MboxList {
     }
 
     fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
-        let vname = self.vname(name);
-        if name.is_empty() {
-            return Err(StorageError::not_found(&vname));
-        }
-        let storage = self.storage_name(name)?;
-        let autocreate = names::is_inbox(&self.ns.rules, name) || self.is_auto(name);
-        let mb = MboxMailbox::open(OpenRequest {
-            vname: &vname,
-            location: &self.ns.location,
-            storage_name: &storage,
-            settings: self.settings.clone(),
-            options,
-            autocreate,
-            sender: &self.sender,
-        })?;
-        Ok(Box::new(mb))
+        let req = self.ns.open_request(name, &self.settings, options)?;
+        Ok(Box::new(MboxMailbox::open(req, &self.sender)?))
     }
 }

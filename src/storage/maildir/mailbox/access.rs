@@ -5,13 +5,14 @@ use crate::index::uidset::UidSet;
 use crate::storage::api::{Copied, Mailbox, MailboxStatus, SyncFlags};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::mail::{IndexedMeta, Mail, MailFile, MailParts};
+use crate::storage::view::MailboxView;
 
 use super::core::{keyword_names, mail_flags};
 use super::MaildirMailbox;
 
 impl MaildirMailbox {
     pub(super) fn mail_inner(&mut self, uid: u32) -> StorageResult<Mail> {
-        let state = self.index.state();
+        let state = self.view.state();
         let Some(m) = state.message(uid) else {
             return Err(
                 StorageError::new(ErrorKind::Expunged, "Message was expunged").for_uid(uid),
@@ -45,7 +46,7 @@ impl MaildirMailbox {
             flags: mail_flags(m.flags),
             keywords,
             modseq: m.modseq,
-            recent: self.seqs.is_recent(uid),
+            recent: self.view.seqs().is_recent(uid),
             vname: self.core.vname.clone(),
             guid,
             pop3_uidl,
@@ -59,91 +60,13 @@ impl MaildirMailbox {
             meta,
             cached: Vec::new(),
         };
-        let cached = self.index.cached_fields(uid).unwrap_or_else(|e| {
-            log::error!(
-                "Mailbox {}: reading the cache of UID {uid}: {e}",
-                self.core.vname
-            );
-            Vec::new()
-        });
+        let cached = self.view.cached_fields(uid);
         Ok(Mail::new(MailParts { cached, ..parts }))
     }
 
     pub(super) fn status_inner(&mut self) -> StorageResult<MailboxStatus> {
         self.sync_inner(SyncFlags::default())?;
-        let state = self.index.state();
-        let missing: Vec<u32> = state
-            .messages()
-            .iter()
-            .filter(|m| m.virtual_size.is_none() || m.physical_size.is_none())
-            .map(|m| m.uid)
-            .collect();
-        let mut vsize = 0u64;
-        let mut psize = 0u64;
-        for m in state.messages() {
-            vsize += m.virtual_size.unwrap_or(0);
-            psize += m.physical_size.unwrap_or(0);
-        }
-        let mut computed = Vec::new();
-        for uid in missing {
-            let mut mail = match self.mail_inner(uid) {
-                Ok(m) => m,
-                Err(e) if e.kind() == ErrorKind::Expunged => continue,
-                Err(e) => return Err(e),
-            };
-            let known = self.index.state().message(uid);
-            let (kv, kp) = (
-                known.and_then(|m| m.virtual_size),
-                known.and_then(|m| m.physical_size),
-            );
-            match (kv, mail.virtual_size(), kp, mail.physical_size()) {
-                (v0, Ok(v), p0, Ok(p)) => {
-                    if v0.is_none() {
-                        vsize += v;
-                    }
-                    if p0.is_none() {
-                        psize += p;
-                    }
-                }
-                (_, Err(e), _, _) | (_, _, _, Err(e)) if e.kind() == ErrorKind::Expunged => {}
-                (_, Err(e), _, _) | (_, _, _, Err(e)) => return Err(e),
-            }
-            computed.push(mail);
-        }
-        if !computed.is_empty() {
-            self.cache_inner(&mut computed);
-        }
-        let state = self.index.state();
-        Ok(MailboxStatus {
-            messages: state.message_count(),
-            recent: if self.claims_recent {
-                self.seqs.recent_count()
-            } else {
-                state.recent_count()
-            },
-            uidnext: state.next_uid(),
-            uidvalidity: state.uidvalidity(),
-            unseen: state.unseen_count(),
-            highest_modseq: state.highest_modseq(),
-            vsize,
-            psize,
-            keywords: state.keyword_names().to_vec(),
-        })
-    }
-
-    pub(super) fn cache_inner(&mut self, mails: &mut [Mail]) {
-        let entries: Vec<(u32, crate::index::cache::file::Fields)> = mails
-            .iter_mut()
-            .map(|m| (m.uid, m.take_computed()))
-            .filter(|(_, f)| !f.is_empty())
-            .collect();
-        if entries.is_empty() {
-            return;
-        }
-        // The cache is best effort: a failure loses nothing the mailbox holds.
-        if let Err(e) = self.index.cache_fields(&entries) {
-            log::error!("Mailbox {}: writing the cache: {e}", self.core.vname);
-        }
+        MailboxView::status_of(self, |mb| &mut mb.view, Self::mail_inner)
     }
 
     pub(super) fn copy_inner(
@@ -219,7 +142,7 @@ impl MaildirMailbox {
         }
         if files.is_empty() {
             return Ok(Copied {
-                uidvalidity: self.uidvalidity,
+                uidvalidity: self.view.uidvalidity(),
                 ..Copied::default()
             });
         }

@@ -14,52 +14,36 @@ pub(crate) mod core;
 mod sync;
 pub(crate) mod write;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::fs::{ops, CreatePerms};
-use crate::index::cache::file::Fields;
 use crate::index::mailbox::MailboxIndex;
 use crate::index::settings::{IndexSettings, LOG_NAME};
-use crate::index::state::{Change, MailboxState, MessageRecord};
+use crate::index::state::Change;
 use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
-use crate::index::view::SeqMap;
 use crate::index::writer::LockedIndex;
 use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, MessageInfo, NewMessage, OpenOptions, Saved,
-    StoreRequest, StoreResult, SyncFlags,
+    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest, StoreResult,
+    SyncFlags,
 };
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
-use crate::storage::location::MailLocation;
 use crate::storage::mail::Mail;
 use crate::storage::maildir::filename::BaseNameGenerator;
 use crate::storage::maildir::keywords_file::KeywordsFile;
 use crate::storage::maildir::sync_state::SyncState;
 use crate::storage::maildir::uidlist_file::{UidListFile, UidListLock};
 use crate::storage::maildir::{layout, scan};
-use crate::storage::settings::StorageSettings;
+use crate::storage::namespace::OpenRequest;
+use crate::storage::view::{remove_stale_newlock, MailboxView};
 
 use self::append::TmpMail;
-use self::core::{keyword_names, mail_flags, Core};
+use self::core::Core;
 use self::sync::SyncOutcome;
 use self::write::check_keywords;
 
 /// Dovecot's `MAILDIR_TMP_DELETE_SECS`: files in `tmp/` untouched this long are stale.
 const TMP_DELETE_SECS: i64 = 36 * 60 * 60;
-
-/// What opening a Maildir mailbox needs.
-pub struct OpenRequest<'a> {
-    pub vname: &'a str,
-    pub location: &'a MailLocation,
-    /// The name inside the namespace's list (`INBOX`, `Folder.Sub`, `Folder/Sub`).
-    pub storage_name: &'a str,
-    pub settings: Arc<StorageSettings>,
-    pub options: OpenOptions,
-    /// Create the mailbox if it does not exist (INBOX, `auto = create`).
-    pub autocreate: bool,
-}
 
 /// An `INDEX=MEMORY` index: a private directory removed when the mailbox closes.
 struct MemoryIndexDir(PathBuf);
@@ -75,29 +59,14 @@ impl Drop for MemoryIndexDir {
 /// An open Maildir mailbox.
 pub struct MaildirMailbox {
     core: Core,
-    index: MailboxIndex,
+    view: MailboxView,
     index_dir: PathBuf,
-    seqs: SeqMap,
-    claims_recent: bool,
-    pending: Vec<Change>,
-    uidvalidity: u32,
     /// The "can't lock, showing only old mails" warning was logged.
     sync_denied_logged: bool,
     /// inotify on `new/`, `cur/` and the index directory, once IDLE asked for it.
     watch: ChangeWatch,
-    /// Messages expunged (by anyone) that the session still numbers until it takes the
-    /// expunges: what it last knew of them, as Dovecot's views keep showing them.
-    gone: HashMap<u32, GoneMessage>,
     /// The `INDEX=MEMORY` directory (modseqs then last only as long as the session).
     memory_index: Option<MemoryIndexDir>,
-}
-
-/// A message expunged meanwhile that the session still numbers: what it last knew of it
-/// and what the index cache held for it.
-#[derive(Debug, Clone)]
-struct GoneMessage {
-    info: MessageInfo,
-    cached: Fields,
 }
 
 /// Whether the mailbox's directories are watched (see [`Mailbox::change_fd`]).
@@ -110,17 +79,17 @@ enum ChangeWatch {
 }
 
 impl MaildirMailbox {
-    /// Opens (and syncs) a mailbox.
+    /// Opens (and syncs) a mailbox; `autocreate` creates a missing one.
     pub fn open(req: OpenRequest<'_>) -> StorageResult<MaildirMailbox> {
-        let vname = req.vname.to_string();
+        let vname = req.vname.clone();
         let fin = |e: StorageError| e.finish(&vname);
-        let paths = req.location.mailbox_paths(req.storage_name);
+        let paths = req.location.mailbox_paths(&req.storage_name);
         let exists = layout::is_maildir(&paths.mailbox).map_err(|e| fin(e.into()))?;
         if !exists {
             if !req.autocreate {
                 return Err(StorageError::not_found(&vname));
             }
-            match layout::create_mailbox(req.location, req.storage_name) {
+            match layout::create_mailbox(req.location, &req.storage_name) {
                 Ok(_) => {}
                 Err(e) => return Err(fin(e.into())),
             }
@@ -160,27 +129,17 @@ impl MaildirMailbox {
             names: Default::default(),
             namegen,
         };
-        let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {
-            Ok(index) => index,
-            Err(e) => {
-                let e = StorageError::from(e);
-                if !e.needs_index_rebuild() {
-                    return Err(fin(e));
-                }
-                build_index(&mut core, &index_dir, None).map_err(fin)?
-            }
-        };
+        let claims_recent = req.options.claim_recent && !read_only;
+        let view = MailboxView::open(&vname, &index_dir, index_settings, claims_recent, || {
+            build_index(&mut core, &index_dir, None)
+        })
+        .map_err(fin)?;
         let mut mb = MaildirMailbox {
             core,
-            index,
+            view,
             index_dir,
-            seqs: SeqMap::default(),
-            claims_recent: req.options.claim_recent && !read_only,
-            pending: Vec::new(),
-            uidvalidity: 0,
             sync_denied_logged: false,
             watch: ChangeWatch::NotAsked,
-            gone: HashMap::new(),
             memory_index: memory,
         };
         mb.run(|mb| mb.open_view()).map_err(fin)?;
@@ -190,26 +149,7 @@ impl MaildirMailbox {
     /// The first sync and the session's numbering.
     fn open_view(&mut self) -> StorageResult<()> {
         self.sync_maildir(SyncFlags::default())?;
-        self.index.refresh()?;
-        self.index.take_changes();
-        if self.index.state().is_deleted() {
-            return Err(StorageError::not_found(&self.core.vname));
-        }
-        let mut claimed = UidSet::new();
-        if self.claims_recent && self.index.state().recent_count() > 0 {
-            let mut tx = IndexTransaction::new();
-            tx.claim_recent();
-            claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
-            self.index.take_changes();
-        } else if !self.claims_recent {
-            claimed = unclaimed_recent(self.index.state());
-        }
-        self.seqs = SeqMap::new(self.index.state(), claimed);
-        self.uidvalidity = self.index.state().uidvalidity();
-        self.pending.clear();
-        self.index.take_retired();
-        self.gone.clear();
-        Ok(())
+        self.view.number()
     }
 
     /// Runs `f`; when it finds the index damaged, rebuilds the index and runs it again.
@@ -227,19 +167,7 @@ impl MaildirMailbox {
     /// shows as changes). `uidvalidity`: the new mailbox generation, when it changed.
     fn rebuild_index(&mut self, uidvalidity: Option<u32>) -> StorageResult<()> {
         let fresh = build_index(&mut self.core, &self.index_dir, uidvalidity)?;
-        let changes = self.index.state().diff(fresh.state());
-        let old = self.index.state();
-        let missing: Vec<MessageInfo> = old
-            .messages()
-            .iter()
-            .filter(|m| fresh.state().message(m.uid).is_none())
-            .map(|m| self.info_of(old, m))
-            .collect();
-        self.index = fresh;
-        self.seqs.apply(&changes, &UidSet::new());
-        self.pending.extend(changes);
-        // The old index's cache offsets mean nothing to the rebuilt one.
-        self.keep_gone(missing.into_iter().map(|info| (info, Fields::new())));
+        self.view.replace_index(fresh);
         Ok(())
     }
 
@@ -253,7 +181,7 @@ impl MaildirMailbox {
         let Some(mut ul) = self.core.lock_uidlist(blocking)? else {
             return Ok(None);
         };
-        let result = match self.index.lock() {
+        let result = match self.view.index_mut().lock() {
             Ok(mut li) => {
                 remove_stale_newlock(&self.index_dir);
                 let r = op(&mut self.core, &mut li, &mut ul);
@@ -273,8 +201,8 @@ impl MaildirMailbox {
     /// The Maildir part of a sync: if a quick look says something may have changed, read
     /// it under the locks and commit it to the index.
     fn sync_maildir(&mut self, flags: SyncFlags) -> StorageResult<()> {
-        let st = SyncState::decode(self.index.state().backend_state());
-        let need = self.core.sync_hint(self.index.state(), &st, flags.full)?;
+        let st = SyncState::decode(self.view.state().backend_state());
+        let need = self.core.sync_hint(self.view.state(), &st, flags.full)?;
         if need {
             let locked = self.with_locks(!flags.fast, |core, li, ul| {
                 core.sync_locked(li, ul, flags.full)
@@ -309,88 +237,11 @@ impl MaildirMailbox {
         Ok(())
     }
 
-    /// Reads what the index log got since the last look (this session's commits included),
-    /// claims new \Recent messages when this session does, and numbers new messages.
-    fn refresh_index(&mut self) -> StorageResult<()> {
-        let mut changes = self.index.refresh()?;
-        let mut claimed = UidSet::new();
-        if self.claims_recent && self.index.state().recent_count() > 0 {
-            let mut tx = IndexTransaction::new();
-            tx.claim_recent();
-            claimed = commit_index(&mut self.index, &self.index_dir, &tx)?.claimed_recent;
-            changes.extend(self.index.take_changes());
-        } else if !self.claims_recent {
-            claimed = unclaimed_recent(self.index.state());
-        }
-        self.seqs.apply(&changes, &claimed);
-        self.pending.extend(changes);
-        let retired = self.index.take_retired();
-        let mut kept = Vec::new();
-        for m in retired.iter().filter(|m| self.seqs.is_expunged(m.uid)) {
-            let info = self.info_of(self.index.state(), m);
-            // A cache that cannot be read leaves the message without cached fields.
-            let cached = self.index.retired_cached_fields(m).unwrap_or_else(|e| {
-                log::error!(
-                    "Mailbox {}: reading the cache of expunged UID {}: {e}",
-                    self.core.vname,
-                    m.uid
-                );
-                Fields::new()
-            });
-            kept.push((info, cached));
-        }
-        self.keep_gone(kept);
-        Ok(())
-    }
-
-    /// A message as the session sees it.
-    fn info_of(&self, state: &MailboxState, m: &MessageRecord) -> MessageInfo {
-        MessageInfo {
-            uid: m.uid,
-            flags: mail_flags(m.flags),
-            keywords: keyword_names(state, m),
-            modseq: m.modseq,
-            recent: self.seqs.is_recent(m.uid),
-            physical_size: m.physical_size,
-            virtual_size: m.virtual_size,
-            internal_date: m.internal_date,
-            save_date: m.save_date,
-        }
-    }
-
-    /// Keeps what the session knew of messages just expunged that it still numbers.
-    fn keep_gone(&mut self, gone: impl IntoIterator<Item = (MessageInfo, Fields)>) {
-        for (info, cached) in gone {
-            if self.seqs.is_expunged(info.uid) {
-                self.gone.insert(info.uid, GoneMessage { info, cached });
-            }
-        }
-    }
-
-    /// The session must close the mailbox: it was deleted or recreated.
-    fn check_still_there(&self) -> StorageResult<()> {
-        let state = self.index.state();
-        if state.is_deleted() {
-            return Err(StorageError::mailbox_gone(
-                &self.core.vname,
-                "Mailbox was deleted under us",
-            ));
-        }
-        if self.uidvalidity != 0 && state.uidvalidity() != self.uidvalidity {
-            return Err(StorageError::mailbox_gone(
-                &self.core.vname,
-                "Mailbox UIDVALIDITY changed",
-            ));
-        }
-        Ok(())
-    }
-
     fn sync_inner(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
-        self.refresh_index()?;
+        self.view.refresh()?;
         self.sync_maildir(flags)?;
-        self.refresh_index()?;
-        self.check_still_there()?;
-        Ok(std::mem::take(&mut self.pending))
+        self.view.refresh()?;
+        self.view.take_changes()
     }
 
     /// Removes stale files from `tmp/` every `mail_temp_scan_interval`.
@@ -399,14 +250,14 @@ impl MaildirMailbox {
         if self.core.read_only || interval == 0 {
             return Ok(());
         }
-        let st = SyncState::decode(self.index.state().backend_state());
+        let st = SyncState::decode(self.view.state().backend_state());
         let now = scan::server_now(&self.core.dir);
         if st.last_tmp_scan + interval > now {
             return Ok(());
         }
         remove_stale_tmp(&self.core.dir.join("tmp"), now - TMP_DELETE_SECS)
             .map_err(|e| self.core.fs_err(e))?;
-        let mut li = self.index.lock()?;
+        let mut li = self.view.index_mut().lock()?;
         remove_stale_newlock(&self.index_dir);
         let mut st = SyncState::decode(li.state().backend_state());
         st.last_tmp_scan = now;
@@ -431,7 +282,7 @@ impl MaildirMailbox {
             || files
                 .iter()
                 .any(|f| self.core.known_letters(&f.keywords).len() < f.keywords.len().min(26));
-        let claim_recent = self.claims_recent;
+        let claim_recent = self.view.claims_recent();
         let done = self.run(|mb| {
             mb.with_locks(needs_lock, |core, li, ul| {
                 core.sync_locked(li, ul, false)?;
@@ -440,7 +291,7 @@ impl MaildirMailbox {
         })?;
         let uids = match done {
             Some((uids, claimed)) => {
-                self.seqs.apply(&[], &claimed);
+                self.view.add_claimed(&claimed);
                 uids
             }
             None => {
@@ -448,13 +299,42 @@ impl MaildirMailbox {
                 Vec::new()
             }
         };
-        if let Err(e) = self.run(|mb| mb.refresh_index()) {
+        if let Err(e) = self.run(|mb| mb.view.refresh()) {
             log::error!("Mailbox {}: after saving: {e}", self.core.vname);
         }
         Ok(Saved {
             uidvalidity: self.core.uidlist.list().uid_validity(),
             uids,
         })
+    }
+
+    /// Runs a change of messages (`op`, under both locks after a sync of the Maildir), then
+    /// refreshes the view.
+    fn change<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Core, &mut LockedIndex<'_>, &mut UidListLock) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        let vname = self.core.vname.clone();
+        let result = (|| {
+            self.writable()?;
+            let done = self.run(|mb| {
+                mb.with_locks(true, |core, li, ul| {
+                    if core.sync_locked(li, ul, false)? == SyncOutcome::ValidityChanged {
+                        return Err(StorageError::mailbox_gone(
+                            &core.vname,
+                            "Mailbox UIDVALIDITY changed",
+                        ));
+                    }
+                    op(core, li, ul)
+                })
+            })?;
+            // The change is made: a failure to refresh the view now is logged, not returned.
+            if let Err(e) = self.run(|mb| mb.view.refresh()) {
+                log::error!("Mailbox {}: after the change: {e}", self.core.vname);
+            }
+            done.ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
+        })();
+        result.map_err(|e| e.finish(&vname))
     }
 
     fn writable(&self) -> StorageResult<()> {
@@ -507,46 +387,6 @@ fn build_index(
     result
 }
 
-/// What a session that claims nothing (EXAMINE) sees as \Recent: the messages no session
-/// has claimed yet, as Dovecot's read-only views show them (left for the next SELECT).
-fn unclaimed_recent(state: &crate::index::state::MailboxState) -> UidSet {
-    state
-        .messages()
-        .iter()
-        .map(|m| m.uid)
-        .filter(|&uid| uid >= state.first_recent_uid())
-        .collect()
-}
-
-/// Commits one index transaction (lock, commit, upkeep, unlock).
-fn commit_index(
-    index: &mut MailboxIndex,
-    index_dir: &Path,
-    tx: &IndexTransaction,
-) -> StorageResult<crate::index::writer::Committed> {
-    let mut li = index.lock()?;
-    remove_stale_newlock(index_dir);
-    let committed = li.commit(tx)?;
-    if let Err(e) = li.unlock() {
-        log::error!("After committing to {}: {e}", index_dir.display());
-    }
-    Ok(committed)
-}
-
-/// A `cote.index.log.newlock` found while we hold the log lock is a rotation whose
-/// process died (rotations happen only under the log lock). Its content is the new log, not
-/// `pid:host`, so the dotlock rules could only override it after its 180 s stale timeout,
-/// blocking every rotation until then. Workaround in the storage layer until the index
-/// layer does this itself when it takes the log lock.
-fn remove_stale_newlock(index_dir: &Path) {
-    let path = index_dir.join(format!("{LOG_NAME}.newlock"));
-    match ops::unlink_if_exists(&path) {
-        Ok(true) => log::warn!("Removed a stale {} (its writer died)", path.display()),
-        Ok(false) => {}
-        Err(e) => log::error!("{e}"),
-    }
-}
-
 /// A private directory for an `INDEX=MEMORY` index.
 fn memory_index_dir(temp_dir: &Path) -> StorageResult<PathBuf> {
     let name = format!(
@@ -593,9 +433,7 @@ impl Mailbox for MaildirMailbox {
         self.core.read_only
     }
 
-    fn uidvalidity(&self) -> u32 {
-        self.uidvalidity
-    }
+    crate::storage::view::view_methods!();
 
     fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
         let vname = self.core.vname.clone();
@@ -610,48 +448,14 @@ impl Mailbox for MaildirMailbox {
             .map_err(|e| e.finish(&vname))
     }
 
-    fn seqs(&self) -> &SeqMap {
-        &self.seqs
-    }
-
-    fn take_expunges(&mut self) -> Vec<(u32, u32)> {
-        let taken = self.seqs.take_expunges();
-        for (_, uid) in &taken {
-            self.gone.remove(uid);
-        }
-        taken
-    }
-
-    fn info(&self, uid: u32) -> Option<MessageInfo> {
-        let state = self.index.state();
-        match state.message(uid) {
-            Some(m) => Some(self.info_of(state, m)),
-            None => self.gone.get(&uid).map(|g| g.info.clone()),
-        }
-    }
-
-    fn gone_cached_fields(&self, uid: u32) -> Vec<(String, Vec<u8>)> {
-        self.gone
-            .get(&uid)
-            .map(|g| g.cached.clone())
-            .unwrap_or_default()
-    }
-
-    fn keywords(&self) -> Vec<String> {
-        self.index.state().keyword_names().to_vec()
-    }
-
-    fn highest_modseq(&self) -> u64 {
-        self.index.state().highest_modseq()
-    }
-
     fn modseqs_permanent(&self) -> bool {
         self.memory_index.is_none()
     }
 
     fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>> {
         let found = self
-            .index
+            .view
+            .index_mut()
             .expunged_since(modseq)
             .map_err(|e| StorageError::from(e).finish(&self.core.vname))?;
         Ok(found.complete.then_some(found.uids))
@@ -688,61 +492,16 @@ impl Mailbox for MaildirMailbox {
     }
 
     fn store(&mut self, uids: &UidSet, request: &StoreRequest) -> StorageResult<StoreResult> {
-        let vname = self.core.vname.clone();
-        let result = (|| {
-            self.writable()?;
-            let done = self.run(|mb| {
-                mb.with_locks(true, |core, li, ul| {
-                    if core.sync_locked(li, ul, false)? == SyncOutcome::ValidityChanged {
-                        return Err(StorageError::mailbox_gone(
-                            &core.vname,
-                            "Mailbox UIDVALIDITY changed",
-                        ));
-                    }
-                    core.store_locked(li, ul, uids, request)
-                })
-            })?;
-            // The change is made: a failure to refresh the view now is logged, not returned.
-            if let Err(e) = self.run(|mb| mb.refresh_index()) {
-                log::error!("Mailbox {}: after the change: {e}", self.core.vname);
-            }
-            done.ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
-        })();
-        result.map_err(|e| e.finish(&vname))
+        self.change(|core, li, ul| core.store_locked(li, ul, uids, request))
     }
 
     fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
-        let vname = self.core.vname.clone();
-        let result = (|| {
-            self.writable()?;
-            let done = self.run(|mb| {
-                mb.with_locks(true, |core, li, ul| {
-                    if core.sync_locked(li, ul, false)? == SyncOutcome::ValidityChanged {
-                        return Err(StorageError::mailbox_gone(
-                            &core.vname,
-                            "Mailbox UIDVALIDITY changed",
-                        ));
-                    }
-                    core.expunge_locked(li, ul, uids)
-                })
-            })?;
-            // The change is made: a failure to refresh the view now is logged, not returned.
-            if let Err(e) = self.run(|mb| mb.refresh_index()) {
-                log::error!("Mailbox {}: after the change: {e}", self.core.vname);
-            }
-            done.ok_or_else(|| StorageError::critical(None, "uidlist lock not taken"))
-        })();
-        result.map_err(|e| e.finish(&vname))
+        self.change(|core, li, ul| core.expunge_locked(li, ul, uids))
     }
 
     fn mail(&mut self, uid: u32) -> StorageResult<Mail> {
         let vname = self.core.vname.clone();
         self.mail_inner(uid).map_err(|e| e.finish(&vname))
-    }
-
-    fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()> {
-        self.cache_inner(mails);
-        Ok(())
     }
 
     fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()> {
@@ -788,7 +547,7 @@ impl Mailbox for MaildirMailbox {
 
     fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>> {
         let vname = self.core.vname.clone();
-        let state = self.index.state();
+        let state = self.view.state();
         let Some(m) = state.message(uid) else {
             return Ok(None);
         };

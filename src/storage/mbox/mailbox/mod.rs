@@ -16,20 +16,19 @@
 
 mod sync;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fs::CreatePerms;
 use crate::index::mailbox::MailboxIndex;
 use crate::index::settings::IndexSettings;
-use crate::index::state::{Change, MailboxState, MessageRecord};
+use crate::index::state::Change;
 use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
-use crate::index::view::SeqMap;
 use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, MessageInfo, NewMessage, OpenOptions, Saved,
-    StoreRequest, StoreResult, SyncFlags,
+    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest, StoreResult,
+    SyncFlags,
 };
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{IndexDir, MailLocation};
@@ -40,7 +39,9 @@ use crate::storage::mbox::edit::{listed_keywords, Edits};
 use crate::storage::mbox::format::NewMessage as MboxNewMessage;
 use crate::storage::mbox::rewrite_journal::RewriteJournal;
 use crate::storage::mbox::spool::append_locked;
+use crate::storage::namespace::OpenRequest;
 use crate::storage::settings::StorageSettings;
+use crate::storage::view::MailboxView;
 
 use self::sync::Loaded;
 
@@ -60,26 +61,12 @@ pub fn index_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf>
     Some(parent.join(INDEX_DIR_NAME).join(path.file_name()?))
 }
 
-/// What opening an mbox mailbox needs.
-pub struct OpenRequest<'a> {
-    pub vname: &'a str,
-    pub location: &'a MailLocation,
-    /// The name inside the namespace's list (`INBOX`, `Folder/Sub`).
-    pub storage_name: &'a str,
-    pub settings: Arc<StorageSettings>,
-    pub options: OpenOptions,
-    /// INBOX and `auto = create` mailboxes: a missing file is an empty mailbox.
-    pub autocreate: bool,
-    /// The From_ line's sender for saved mail.
-    pub sender: &'a str,
-}
-
 /// An open mbox mailbox.
 pub struct MboxMailbox {
     vname: String,
     /// The mbox file.
     path: PathBuf,
-    index: MailboxIndex,
+    view: MailboxView,
     index_dir: PathBuf,
     index_settings: IndexSettings,
     journal: RewriteJournal,
@@ -90,29 +77,24 @@ pub struct MboxMailbox {
     hostname: String,
     sender: String,
     read_only: bool,
-    claims_recent: bool,
-    seqs: SeqMap,
-    pending: Vec<Change>,
-    uidvalidity: u32,
-    /// Messages expunged that the session still numbers (see the Maildir mailbox).
-    gone: HashMap<u32, MessageInfo>,
     /// The file as last read (message bodies come from it).
     loaded: Option<Loaded>,
 }
 
 impl MboxMailbox {
-    /// Opens (and syncs) a mailbox.
-    pub fn open(req: OpenRequest<'_>) -> StorageResult<MboxMailbox> {
-        let vname = req.vname.to_string();
+    /// Opens (and syncs) a mailbox; with `autocreate` a missing file is an empty mailbox.
+    /// `sender` is the From_ line's sender for saved mail.
+    pub fn open(req: OpenRequest<'_>, sender: &str) -> StorageResult<MboxMailbox> {
+        let vname = req.vname.clone();
         let fin = |e: StorageError| e.finish(&vname);
-        let path = req.location.mailbox_paths(req.storage_name).mailbox;
+        let path = req.location.mailbox_paths(&req.storage_name).mailbox;
         match crate::fs::ops::stat_if_exists(&path).map_err(|e| fin(e.into()))? {
             Some(st) if st.is_file() => {}
             Some(_) => return Err(StorageError::not_found(&vname)),
             None if req.autocreate => {}
             None => return Err(StorageError::not_found(&vname)),
         }
-        let index_dir = index_dir(req.location, req.storage_name).ok_or_else(|| {
+        let index_dir = index_dir(req.location, &req.storage_name).ok_or_else(|| {
             StorageError::not_implemented("mbox mailboxes with INDEX=MEMORY").finish(&vname)
         })?;
         let root = req
@@ -129,26 +111,22 @@ impl MboxMailbox {
             .to_string();
         let read_only = req.options.read_only;
         let journal = RewriteJournal::new(&index_dir, &req.settings.fs, &perms);
-        let index = match MailboxIndex::open(&index_dir, index_settings.clone()) {
-            Ok(index) => index,
-            Err(e) => {
-                let e = StorageError::from(e);
-                if !e.needs_index_rebuild() {
-                    return Err(fin(e));
-                }
-                MailboxIndex::create(
-                    &index_dir,
-                    index_settings.clone(),
-                    &IndexTransaction::new(),
-                    1,
-                )
-                .map_err(|e| fin(e.into()))?
-            }
-        };
+        let claims_recent = req.options.claim_recent && !read_only;
+        let settings = index_settings.clone();
+        let view = MailboxView::open(&vname, &index_dir, settings, claims_recent, || {
+            let empty = IndexTransaction::new();
+            Ok(MailboxIndex::create(
+                &index_dir,
+                index_settings.clone(),
+                &empty,
+                1,
+            )?)
+        })
+        .map_err(fin)?;
         let mut mb = MboxMailbox {
             vname: vname.clone(),
             path,
-            index,
+            view,
             index_dir,
             index_settings,
             journal,
@@ -156,13 +134,8 @@ impl MboxMailbox {
             uidvalidity_dir: root.join(INDEX_DIR_NAME),
             perms,
             hostname,
-            sender: req.sender.to_string(),
+            sender: sender.to_string(),
             read_only,
-            claims_recent: req.options.claim_recent && !read_only,
-            seqs: SeqMap::default(),
-            pending: Vec::new(),
-            uidvalidity: 0,
-            gone: HashMap::new(),
             loaded: None,
         };
         mb.open_view().map_err(fin)?;
@@ -172,86 +145,14 @@ impl MboxMailbox {
     /// The first sync and the session's numbering.
     fn open_view(&mut self) -> StorageResult<()> {
         self.sync_file()?;
-        self.index.refresh()?;
-        self.index.take_changes();
-        let mut claimed = UidSet::new();
-        if self.claims_recent && self.index.state().recent_count() > 0 {
-            let mut tx = IndexTransaction::new();
-            tx.claim_recent();
-            claimed = self.commit(&tx)?.claimed_recent;
-            self.index.take_changes();
-        } else if !self.claims_recent {
-            claimed = unclaimed_recent(self.index.state());
-        }
-        self.seqs = SeqMap::new(self.index.state(), claimed);
-        self.uidvalidity = self.index.state().uidvalidity();
-        self.pending.clear();
-        self.index.take_retired();
-        self.gone.clear();
-        Ok(())
-    }
-
-    fn commit(&mut self, tx: &IndexTransaction) -> StorageResult<crate::index::writer::Committed> {
-        let mut li = self.index.lock()?;
-        let committed = li.commit(tx);
-        if let Err(e) = li.unlock() {
-            log::error!("Mailbox {}: {e}", self.vname);
-        }
-        Ok(committed?)
-    }
-
-    /// Reads what the index log got since the last look, claims new \Recent messages when
-    /// this session does, and numbers new messages.
-    fn refresh_index(&mut self) -> StorageResult<()> {
-        let mut changes = self.index.refresh()?;
-        let mut claimed = UidSet::new();
-        if self.claims_recent && self.index.state().recent_count() > 0 {
-            let mut tx = IndexTransaction::new();
-            tx.claim_recent();
-            claimed = self.commit(&tx)?.claimed_recent;
-            changes.extend(self.index.take_changes());
-        } else if !self.claims_recent {
-            claimed = unclaimed_recent(self.index.state());
-        }
-        self.seqs.apply(&changes, &claimed);
-        self.pending.extend(changes);
-        let retired = self.index.take_retired();
-        let state = self.index.state();
-        let retired: Vec<MessageInfo> = retired.iter().map(|m| self.info_of(state, m)).collect();
-        for info in retired {
-            if self.seqs.is_expunged(info.uid) {
-                self.gone.insert(info.uid, info);
-            }
-        }
-        Ok(())
-    }
-
-    fn info_of(&self, state: &MailboxState, m: &MessageRecord) -> MessageInfo {
-        MessageInfo {
-            uid: m.uid,
-            flags: mail_flags(m.flags),
-            keywords: keyword_names(state, m),
-            modseq: m.modseq,
-            recent: self.seqs.is_recent(m.uid),
-            physical_size: m.physical_size,
-            virtual_size: m.virtual_size,
-            internal_date: m.internal_date,
-            save_date: m.save_date,
-        }
+        self.view.number()
     }
 
     fn sync_inner(&mut self) -> StorageResult<Vec<Change>> {
-        self.refresh_index()?;
+        self.view.refresh()?;
         self.sync_file()?;
-        self.refresh_index()?;
-        let state = self.index.state();
-        if self.uidvalidity != 0 && state.uidvalidity() != self.uidvalidity {
-            return Err(StorageError::mailbox_gone(
-                &self.vname,
-                "Mailbox UIDVALIDITY changed",
-            ));
-        }
-        Ok(std::mem::take(&mut self.pending))
+        self.view.refresh()?;
+        self.view.take_changes()
     }
 
     fn writable(&self) -> StorageResult<()> {
@@ -285,7 +186,7 @@ impl MboxMailbox {
         let before = self.prepare_locked(&lock)?;
         // The index must know the file before `op` decides from it.
         self.reconcile(&before)?;
-        self.refresh_index()?;
+        self.view.refresh()?;
         let (out, wrote) = op(self, &lock, &before)?;
         let after = if wrote {
             self.read_locked(lock.file())?
@@ -299,14 +200,14 @@ impl MboxMailbox {
         }
         let modseq = modseq?;
         // The change is made: a failure to refresh the view now is logged, not returned.
-        if let Err(e) = self.refresh_index() {
+        if let Err(e) = self.view.refresh() {
             log::error!("Mailbox {}: after the change: {e}", self.vname);
         }
         Ok((out, modseq))
     }
 
     fn mail_inner(&mut self, uid: u32) -> StorageResult<Mail> {
-        let state = self.index.state();
+        let state = self.view.state();
         let Some(m) = state.message(uid) else {
             return Err(
                 StorageError::new(ErrorKind::Expunged, "Message was expunged").for_uid(uid),
@@ -317,7 +218,7 @@ impl MboxMailbox {
             flags: mail_flags(m.flags),
             keywords: keyword_names(state, m),
             modseq: m.modseq,
-            recent: self.seqs.is_recent(uid),
+            recent: self.view.seqs().is_recent(uid),
             vname: self.vname.clone(),
             guid: format!("{}-{uid}", state.uidvalidity()),
             pop3_uidl: None,
@@ -353,13 +254,7 @@ impl MboxMailbox {
         let received = internal.unwrap_or_else(|| {
             from.received(crate::imap::localtime::utc_offset_minutes(from.date_as_utc))
         });
-        let cached = self.index.cached_fields(uid).unwrap_or_else(|e| {
-            log::error!(
-                "Mailbox {}: reading the cache of UID {uid}: {e}",
-                self.vname
-            );
-            Vec::new()
-        });
+        let cached = self.view.cached_fields(uid);
         Ok(Mail::with_data(
             MailParts { cached, ..parts },
             data,
@@ -371,42 +266,7 @@ impl MboxMailbox {
         self.sync_inner()?;
         // Sizes are in the index since the file was read; only messages an older index
         // recorded without them need the file.
-        let (mut vsize, mut psize) = (0u64, 0u64);
-        let mut missing = Vec::new();
-        for m in self.index.state().messages() {
-            match (m.virtual_size, m.physical_size) {
-                (Some(v), Some(p)) => {
-                    vsize += v;
-                    psize += p;
-                }
-                _ => missing.push(m.uid),
-            }
-        }
-        for uid in missing {
-            let mut mail = match self.mail_inner(uid) {
-                Ok(m) => m,
-                Err(e) if e.kind() == ErrorKind::Expunged => continue,
-                Err(e) => return Err(e),
-            };
-            vsize += mail.virtual_size()?;
-            psize += mail.physical_size()?;
-        }
-        let state = self.index.state();
-        Ok(MailboxStatus {
-            messages: state.message_count(),
-            recent: if self.claims_recent {
-                self.seqs.recent_count()
-            } else {
-                state.recent_count()
-            },
-            uidnext: state.next_uid(),
-            uidvalidity: state.uidvalidity(),
-            unseen: state.unseen_count(),
-            highest_modseq: state.highest_modseq(),
-            vsize,
-            psize,
-            keywords: state.keyword_names().to_vec(),
-        })
+        MailboxView::status_of(self, |mb| &mut mb.view, Self::mail_inner)
     }
 
     fn save_inner(&mut self, messages: &[NewMessage<'_>]) -> StorageResult<Saved> {
@@ -471,7 +331,7 @@ impl MboxMailbox {
     /// The UIDVALIDITY an empty file gets: the index's when it has one (a mailbox emptied
     /// by another program keeps its UIDs going), else a new one.
     fn new_validity_for_empty(&self, loaded: &Loaded) -> u32 {
-        match (loaded.uids.uid_validity, self.index.state().uidvalidity()) {
+        match (loaded.uids.uid_validity, self.view.state().uidvalidity()) {
             (Some(v), _) => v,
             (None, v) if v != 0 => v,
             _ => crate::storage::maildir::uidvalidity::next(&self.uidvalidity_dir, &self.perms),
@@ -482,7 +342,7 @@ impl MboxMailbox {
         self.writable()?;
         check_keywords(&req.keywords)?;
         let ((mut result, mut changed), modseq) = self.change(|mb, lock, loaded| {
-            let state = mb.index.state();
+            let state = mb.view.state();
             let mut result = StoreResult::default();
             let mut edits = Edits::default();
             let base = loaded.file.base.as_ref();
@@ -516,7 +376,7 @@ impl MboxMailbox {
             Ok(((result, changed), true))
         })?;
         changed.sort_unstable();
-        let state = self.index.state();
+        let state = self.view.state();
         result.changed = changed
             .into_iter()
             .filter(|uid| state.message(*uid).is_some())
@@ -528,7 +388,7 @@ impl MboxMailbox {
     fn expunge_inner(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
         self.writable()?;
         let (requested, _) = self.change(|mb, lock, loaded| {
-            let state = mb.index.state();
+            let state = mb.view.state();
             let known: UidSet = messages_in(state, uids).map(|m| m.uid).collect();
             let expunge: HashSet<u32> = known
                 .iter()
@@ -548,7 +408,7 @@ impl MboxMailbox {
             crate::storage::crash::point("mbox-expunge-written");
             Ok((known, true))
         })?;
-        let state = self.index.state();
+        let state = self.view.state();
         Ok(requested
             .iter()
             .filter(|uid| state.message(*uid).is_none())
@@ -577,7 +437,7 @@ impl MboxMailbox {
         }
         if datas.is_empty() {
             return Ok(Copied {
-                uidvalidity: self.uidvalidity,
+                uidvalidity: self.view.uidvalidity(),
                 ..Copied::default()
             });
         }
@@ -599,16 +459,6 @@ impl MboxMailbox {
     }
 }
 
-/// What a session that claims nothing (EXAMINE) sees as \Recent.
-fn unclaimed_recent(state: &MailboxState) -> UidSet {
-    state
-        .messages()
-        .iter()
-        .map(|m| m.uid)
-        .filter(|&uid| uid >= state.first_recent_uid())
-        .collect()
-}
-
 impl Mailbox for MboxMailbox {
     fn vname(&self) -> &str {
         &self.vname
@@ -618,41 +468,11 @@ impl Mailbox for MboxMailbox {
         self.read_only
     }
 
-    fn uidvalidity(&self) -> u32 {
-        self.uidvalidity
-    }
+    crate::storage::view::view_methods!();
 
     fn sync(&mut self, _flags: SyncFlags) -> StorageResult<Vec<Change>> {
         let vname = self.vname.clone();
         self.sync_inner().map_err(|e| e.finish(&vname))
-    }
-
-    fn seqs(&self) -> &SeqMap {
-        &self.seqs
-    }
-
-    fn take_expunges(&mut self) -> Vec<(u32, u32)> {
-        let taken = self.seqs.take_expunges();
-        for (_, uid) in &taken {
-            self.gone.remove(uid);
-        }
-        taken
-    }
-
-    fn info(&self, uid: u32) -> Option<MessageInfo> {
-        let state = self.index.state();
-        match state.message(uid) {
-            Some(m) => Some(self.info_of(state, m)),
-            None => self.gone.get(&uid).cloned(),
-        }
-    }
-
-    fn keywords(&self) -> Vec<String> {
-        self.index.state().keyword_names().to_vec()
-    }
-
-    fn highest_modseq(&self) -> u64 {
-        self.index.state().highest_modseq()
     }
 
     fn status(&mut self) -> StorageResult<MailboxStatus> {
@@ -684,22 +504,6 @@ impl Mailbox for MboxMailbox {
     fn mail(&mut self, uid: u32) -> StorageResult<Mail> {
         let vname = self.vname.clone();
         self.mail_inner(uid).map_err(|e| e.finish(&vname))
-    }
-
-    fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()> {
-        let entries: Vec<(u32, crate::index::cache::file::Fields)> = mails
-            .iter_mut()
-            .map(|m| (m.uid, m.take_computed()))
-            .filter(|(_, f)| !f.is_empty())
-            .collect();
-        if entries.is_empty() {
-            return Ok(());
-        }
-        // The cache is best effort: a failure loses nothing the mailbox holds.
-        if let Err(e) = self.index.cache_fields(&entries) {
-            log::error!("Mailbox {}: writing the cache: {e}", self.vname);
-        }
-        Ok(())
     }
 
     fn link_source(&mut self, _uid: u32) -> StorageResult<Option<LinkSource>> {

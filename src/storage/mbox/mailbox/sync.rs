@@ -264,8 +264,8 @@ impl MboxMailbox {
     /// Brings the index in line with the file (read if it changed).
     pub(super) fn sync_file(&mut self) -> StorageResult<()> {
         let ident = self.stat_ident()?;
-        let recorded = FileIdent::decode(self.index.state().backend_state());
-        let in_index = !self.index.state().backend_state().is_empty();
+        let recorded = FileIdent::decode(self.view.state().backend_state());
+        let in_index = !self.view.state().backend_state().is_empty();
         if in_index && recorded == ident && !self.journal.is_pending()? {
             return Ok(());
         }
@@ -285,7 +285,7 @@ impl MboxMailbox {
             return Ok(0);
         }
         let validity = loaded.uids.uid_validity;
-        let known = self.index.state().uidvalidity();
+        let known = self.view.state().uidvalidity();
         if let Some(v) = validity {
             if known != 0 && known != v {
                 self.rebuild_index(loaded)?;
@@ -293,7 +293,7 @@ impl MboxMailbox {
             }
         }
         let path = self.path.clone();
-        let mut li = self.index.lock()?;
+        let mut li = self.view.index_mut().lock()?;
         // Read without the write locks, the file may have changed since: then a writer
         // commits (or committed) a newer view, which this older one must not undo. Writers
         // change the file before they take the index lock, so looking under it decides.
@@ -332,12 +332,9 @@ impl MboxMailbox {
             &self.index_dir,
             self.index_settings.clone(),
             &tx,
-            self.index.state().highest_modseq() + 1,
+            self.view.state().highest_modseq() + 1,
         )?;
-        let changes = self.index.state().diff(fresh.state());
-        self.index = fresh;
-        self.seqs.apply(&changes, &UidSet::new());
-        self.pending.extend(changes);
+        self.view.replace_index(fresh);
         Ok(())
     }
 }

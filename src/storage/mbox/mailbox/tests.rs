@@ -367,3 +367,29 @@ fn saved_mail_names_the_user_in_its_from_line() {
     let data = std::fs::read_to_string(fx.inbox()).unwrap();
     assert!(data.starts_with("From u@"), "{data}");
 }
+
+#[test]
+fn a_message_expunged_elsewhere_keeps_its_cached_fields_until_taken() {
+    let fx = Fixture::new();
+    let mut one = fx.open("INBOX", OpenOptions::ACCESS);
+    let a = save(&mut *one, "one", MailFlags::empty(), &[]);
+    one.sync(SyncFlags::default()).unwrap();
+    // FETCH ENVELOPE of `a` puts it in the cache.
+    let mut mail = one.mail(a).unwrap();
+    let envelope = mail.envelope().unwrap();
+    one.cache(&mut [mail]).unwrap();
+    let mut other = fx.open("INBOX", OpenOptions::ACCESS);
+    other.expunge(&UidSet::range(a, a)).unwrap();
+    one.sync(SyncFlags::default()).unwrap();
+    assert!(one.info(a).is_some());
+    let cached = one.gone_cached_fields(a);
+    assert!(
+        cached.iter().any(
+            |(name, value)| name == crate::storage::mail::field::ENVELOPE && *value == envelope
+        ),
+        "{cached:?}"
+    );
+    one.take_expunges();
+    assert!(one.info(a).is_none());
+    assert!(one.gone_cached_fields(a).is_empty());
+}
