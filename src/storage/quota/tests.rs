@@ -1,0 +1,1 @@
+//! The quota over real Maildirs: enforcement, updates and the file Dovecot shares.
