@@ -131,6 +131,12 @@ impl MaildirSizeFile {
         mailbox_dirs: &[PathBuf],
         limits: (u64, u64),
     ) -> StorageResult<(u64, u64)> {
+        // The root may not exist before the user's first mailbox does (Dovecot creates it).
+        if let Some(dir) = self.path.parent() {
+            if let Err(e) = ops::mkdir_parents(dir, &self.perms) {
+                return Err(self.storage_error(&e));
+            }
+        }
         let lock = self.lock();
         let mut dirs = Vec::new();
         for mailbox in mailbox_dirs {
