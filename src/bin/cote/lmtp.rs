@@ -317,6 +317,17 @@ impl Deliverer for UserDelivery<'_> {
                         }
                     },
                 };
+                if self.settings.bool("lmtp_rcpt_check_quota") {
+                    let vars = self.user_vars(&name, &fields, None);
+                    let settings = self.settings;
+                    match in_child(|| check_quota_as_user(settings, &fields, vars)) {
+                        Delivered::Saved => {}
+                        Delivered::OverQuota { text, temporary } => {
+                            return Lookup::OverQuota { text, temporary }
+                        }
+                        _ => return Lookup::TempFail,
+                    }
+                }
                 self.users.insert(user.to_string(), (name, fields));
                 Lookup::Found(claim)
             }
@@ -348,16 +359,58 @@ impl Deliverer for UserDelivery<'_> {
         let Some((name, fields)) = self.users.get(&rcpt.user) else {
             return internal_failure();
         };
-        let vars = MailUserVars {
-            user: name.clone(),
+        let vars = self.user_vars(name, fields, Some(rcpt.session_id.clone()));
+        in_child(|| save_as_user(self.settings, fields, vars, &rcpt.detail, message))
+    }
+}
+
+impl UserDelivery<'_> {
+    /// The mail variables of a recipient the userdb found.
+    fn user_vars(
+        &self,
+        name: &str,
+        fields: &[(String, String)],
+        session: Option<String>,
+    ) -> MailUserVars {
+        MailUserVars {
+            user: name.to_string(),
             service: "lmtp".into(),
             local_ip: self.local_ip.clone(),
             remote_ip: self.remote_ip.clone(),
-            session: Some(rcpt.session_id.clone()),
-            userdb_fields: Some(fields.clone()),
+            session,
+            userdb_fields: Some(fields.to_vec()),
             ..MailUserVars::default()
-        };
-        in_child(|| save_as_user(self.settings, fields, vars, &rcpt.detail, message))
+        }
+    }
+}
+
+/// In a child: becomes the user and tells whether their INBOX is over quota already
+/// (`lmtp_rcpt_check_quota`): `Saved` when it is not.
+fn check_quota_as_user(
+    settings: &Settings,
+    fields: &[(String, String)],
+    mut vars: MailUserVars,
+) -> Delivered {
+    if let Err(e) = become_user(settings, fields, &mut vars) {
+        log::error!("{e}");
+        return internal_failure();
+    }
+    let info = MailUserInfo::from_vars(&vars, fields);
+    let user = match MailUser::new(settings, info) {
+        Ok(u) => u,
+        Err(e) => return failure(&e, settings),
+    };
+    let Some(quota) = user.quota() else {
+        return Delivered::Saved;
+    };
+    let checked = quota.borrow_mut().check_over("INBOX");
+    match checked {
+        Ok(()) => Delivered::Saved,
+        Err(e) if e.kind() == ErrorKind::NoQuota => Delivered::OverQuota {
+            text: e.client_text().to_string(),
+            temporary: settings.bool("quota_full_tempfail"),
+        },
+        Err(e) => failure(&e, settings),
     }
 }
 

@@ -246,6 +246,17 @@ impl Quota {
         tx
     }
 
+    /// Whether mailbox `vname` is over quota already (Dovecot's `STATUS_CHECK_OVER_QUOTA`,
+    /// LMTP's `lmtp_rcpt_check_quota`): the refusal a save of nothing would get.
+    pub fn check_over(&mut self, vname: &str) -> StorageResult<()> {
+        let Some(source) = self.source_of(vname) else {
+            return Ok(());
+        };
+        self.begin(source, vname)
+            .test_alloc(0)
+            .map_err(|over| self.exceeded(over))
+    }
+
     /// The refusal of a save over quota, with `quota_exceeded_message`.
     pub fn exceeded(&self, over: AllocError) -> StorageError {
         match over {
