@@ -43,7 +43,10 @@ pub enum Lookup<C> {
     TooManyDeliveries,
     /// `lmtp_rcpt_check_quota`: the user is over quota already (`552 5.2.2`, or `452 4.2.2`
     /// with `temporary`).
-    OverQuota { text: String, temporary: bool },
+    OverQuota {
+        text: String,
+        temporary: bool,
+    },
 }
 
 /// One recipient's delivery, as the deliverer needs it.

@@ -86,7 +86,10 @@ pub fn check(settings: &Settings) -> Result<(), String> {
             ));
         }
         let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
-        if warned.get_or_insert_with(HashSet::new).insert(name.to_string()) {
+        if warned
+            .get_or_insert_with(HashSet::new)
+            .insert(name.to_string())
+        {
             log::warn!(
                 "mail_plugins: the {name} plugin is not implemented by this build of cote: \
                  it is ignored"

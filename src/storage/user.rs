@@ -143,7 +143,8 @@ impl MailUser {
         let temp_dir = PathBuf::from(expand(settings.str("mail_temp_dir"))?);
         crate::fs::lock::mbox::MboxLockSettings::from_settings(settings)
             .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
-        crate::storage::plugins::check(settings).map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
+        crate::storage::plugins::check(settings)
+            .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
         let storage = Arc::new(StorageSettings::from_settings(settings, temp_dir));
         let mail_location = expand(settings.str("mail_location"))?;
         let mut configs = NamespaceConfig::from_settings(settings, &expand)?;
@@ -183,7 +184,9 @@ impl MailUser {
             })
             .collect();
         let delivering = matches!(self.info.service.as_str(), "lmtp" | "lda");
-        self.quota = Some(Rc::new(RefCell::new(Quota::new(quota, sources, delivering))));
+        self.quota = Some(Rc::new(RefCell::new(Quota::new(
+            quota, sources, delivering,
+        ))));
     }
 
     /// The quota, when the user's mail is under one.

@@ -426,7 +426,9 @@ pub fn parse_command(
         CommandName::GetQuotaRoot => mailbox_arg(args, ctx).map(Command::GetQuotaRoot),
         CommandName::GetQuota => {
             let [root] = string_args::<1>(args)?;
-            Ok(Command::GetQuota(String::from_utf8_lossy(root).into_owned()))
+            Ok(Command::GetQuota(
+                String::from_utf8_lossy(root).into_owned(),
+            ))
         }
         CommandName::SetQuota => match args {
             [root, Arg::List(_), ..] if root.as_astring().is_some() => Ok(Command::SetQuota),

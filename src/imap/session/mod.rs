@@ -48,8 +48,8 @@ use crate::net::{LineError, LineReader, ResponseWriter};
 
 use crate::net::counted::Counted;
 pub use compress::CAPABILITY as COMPRESS_CAPABILITY;
-pub use quota::CAPABILITY as QUOTA_CAPABILITY;
 pub use input::{WaitInput, Wake};
+pub use quota::CAPABILITY as QUOTA_CAPABILITY;
 pub use stats::SessionStats;
 
 use view::View;

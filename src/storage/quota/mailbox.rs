@@ -87,7 +87,10 @@ impl QuotaMailbox {
             .iter()
             .filter(|(uid, _)| done.contains(uid))
             .fold((0i64, 0i64), |(b, c), (_, s)| {
-                (b.saturating_add(i64::try_from(*s).unwrap_or(i64::MAX)), c + 1)
+                (
+                    b.saturating_add(i64::try_from(*s).unwrap_or(i64::MAX)),
+                    c + 1,
+                )
             })
     }
 
@@ -156,9 +159,9 @@ impl Mailbox for QuotaMailbox {
         };
         self.check(sizes.iter().copied())?;
         let saved = self.inner.save(messages, assign_uids)?;
-        let bytes = sizes
-            .iter()
-            .fold(0i64, |t, s| t.saturating_add(i64::try_from(*s).unwrap_or(i64::MAX)));
+        let bytes = sizes.iter().fold(0i64, |t, s| {
+            t.saturating_add(i64::try_from(*s).unwrap_or(i64::MAX))
+        });
         self.update(bytes, sizes.len() as i64);
         Ok(saved)
     }
@@ -191,8 +194,8 @@ impl Mailbox for QuotaMailbox {
     fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
         // A message whose size cannot be read any more is gone already: whoever expunged
         // it counted it.
-        let sizes = QuotaMailbox::sizes(&self.quota.borrow(), &mut *self.inner, uids)
-            .unwrap_or_default();
+        let sizes =
+            QuotaMailbox::sizes(&self.quota.borrow(), &mut *self.inner, uids).unwrap_or_default();
         let done = self.inner.expunge(uids)?;
         let done_list: Vec<u32> = done.iter().collect();
         let (bytes, count) = QuotaMailbox::total(&sizes, &done_list);

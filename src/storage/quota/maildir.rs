@@ -19,7 +19,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::fs::{self, clock, ops, CreatePerms, DotLock, DotLockSettings, FileKind, FsFile, FsPolicy};
+use crate::fs::{
+    self, clock, ops, CreatePerms, DotLock, DotLockSettings, FileKind, FsFile, FsPolicy,
+};
 use crate::storage::error::{StorageError, StorageResult};
 
 use super::maildirsize::{self, MaildirSize, Usage};
@@ -163,7 +165,8 @@ impl MaildirSizeFile {
         }
         if !changed {
             let content = maildirsize::format(limits.0, limits.1, bytes, count);
-            if let Err(e) = fs::replace_file(&self.path, content.as_bytes(), &self.perms, &self.policy)
+            if let Err(e) =
+                fs::replace_file(&self.path, content.as_bytes(), &self.perms, &self.policy)
             {
                 log::error!("quota-maildir: {e}");
             }
@@ -195,11 +198,9 @@ impl MaildirSizeFile {
             Err(e) => return Err(self.storage_error(&e)),
         };
         let line = maildirsize::update_line(bytes_diff, count_diff);
-        let written = file.append(line.as_bytes()).and_then(|()| {
-            self.policy
-                .nfs(FileKind::Storage)
-                .flush_write_cache(&file)
-        });
+        let written = file
+            .append(line.as_bytes())
+            .and_then(|()| self.policy.nfs(FileKind::Storage).flush_write_cache(&file));
         drop(file);
         drop(lock);
         self.cached = None;
@@ -224,7 +225,8 @@ impl MaildirSizeFile {
 /// Whether a file's usage can be trusted against `limits`: a total over a limit is
 /// believed only from a fresh file holding the summary line alone.
 pub fn usage_is_plausible(usage: &Usage, limits: (u64, u64), mtime: i64) -> bool {
-    let over = (limits.0 != 0 && usage.bytes > limits.0) || (limits.1 != 0 && usage.count > limits.1);
+    let over =
+        (limits.0 != 0 && usage.bytes > limits.0) || (limits.1 != 0 && usage.count > limits.1);
     if !over {
         return true;
     }

@@ -223,7 +223,10 @@ mod tests {
         assert_eq!(format(0, 7, 1, 1), "7C\n1 1\n");
         assert_eq!(update_line(-3013, -1), "-3013 -1\n");
         let f = parse(format(1, 2, 3, 4).as_bytes(), true);
-        assert_eq!((f.bytes_limit, f.count_limit, f.usage.unwrap().count), (1, 2, 4));
+        assert_eq!(
+            (f.bytes_limit, f.count_limit, f.usage.unwrap().count),
+            (1, 2, 4)
+        );
     }
 
     #[test]

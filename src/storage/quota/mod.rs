@@ -19,20 +19,20 @@
 //! default rule's. When usage cannot be read, the error is logged and the save goes on, as
 //! Dovecot does ("saving mail anyway").
 
+mod mailbox;
 pub mod maildir;
 pub mod maildirsize;
-mod mailbox;
 pub mod rules;
 pub mod settings;
 
 use std::path::PathBuf;
 
+use crate::fs::FsPolicy;
 use crate::storage::api::{MailboxList, OpenOptions};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::MailFormat;
 use crate::storage::names;
 use crate::storage::namespace::{Namespace, NamespaceType};
-use crate::fs::FsPolicy;
 
 pub use mailbox::QuotaMailbox;
 pub use settings::{BackendKind, QuotaSettings, RootSettings};
@@ -621,7 +621,9 @@ impl QuotaTx {
 
     /// Counts a message of `size` bytes as saved.
     pub fn alloc(&mut self, size: u64) {
-        self.bytes_used = self.bytes_used.saturating_add(i64::try_from(size).unwrap_or(i64::MAX));
+        self.bytes_used = self
+            .bytes_used
+            .saturating_add(i64::try_from(size).unwrap_or(i64::MAX));
         self.count_used += 1;
         self.bytes_ceil = self.bytes_ceil2;
     }

@@ -211,9 +211,8 @@ fn parse_limits(
         };
         let (number, unit) = split_number(value)
             .ok_or_else(|| RuleError(format!("Invalid {what} limit: {value}")))?;
-        apply_unit(rule, field, number, unit, multiply, is_default).map_err(|e| {
-            RuleError(format!("Invalid rule limit value '{arg}': {}", e.0))
-        })?;
+        apply_unit(rule, field, number, unit, multiply, is_default)
+            .map_err(|e| RuleError(format!("Invalid rule limit value '{arg}': {}", e.0)))?;
     }
     if !relative {
         if rule.bytes < 0 {
@@ -383,7 +382,10 @@ mod tests {
     fn relative_without_plus_warns() {
         let (r, w) = rules(&["*:storage=1M", "Trash:storage=10M"]).unwrap();
         assert_eq!(w.len(), 1);
-        assert!(w[0].contains("should be changed to 'storage=+10M'"), "{w:?}");
+        assert!(
+            w[0].contains("should be changed to 'storage=+10M'"),
+            "{w:?}"
+        );
         assert_eq!(r.find("Trash").unwrap().limits.bytes, 10 << 20);
     }
 

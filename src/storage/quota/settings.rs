@@ -64,13 +64,14 @@ impl QuotaSettings {
         env: &dyn Fn(&str) -> Option<String>,
         warn: &mut dyn FnMut(String),
     ) -> Result<Option<QuotaSettings>, String> {
-        let exceeded_message = env("quota_exceeded_message")
-            .unwrap_or_else(|| DEFAULT_EXCEEDED_MESSAGE.to_string());
+        let exceeded_message =
+            env("quota_exceeded_message").unwrap_or_else(|| DEFAULT_EXCEEDED_MESSAGE.to_string());
         let vsizes = env("quota_vsizes").is_some_and(|v| is_yes(&v));
         let max_mail_size = match env("quota_max_mail_size") {
             None => 0,
-            Some(v) => crate::config::parse_size(&v)
-                .map_err(|e| format!("quota_max_mail_size: {e}"))?,
+            Some(v) => {
+                crate::config::parse_size(&v).map_err(|e| format!("quota_max_mail_size: {e}"))?
+            }
         };
         let mut roots = Vec::new();
         let mut root_name = "quota".to_string();
@@ -123,7 +124,9 @@ fn read_root(
         _ => return Err(format!("Unknown quota backend: {backend_name}")),
     };
     if backend == BackendKind::Count && !vsizes {
-        return Err("count quota init failed: quota count backend requires quota_vsizes=yes".into());
+        return Err(
+            "count quota init failed: quota count backend requires quota_vsizes=yes".into(),
+        );
     }
     let mut root = RootSettings {
         name,
@@ -134,7 +137,8 @@ fn read_root(
         ignore_unlimited: false,
         ns_prefix: None,
     };
-    parse_params(&mut root, params).map_err(|e| format!("{backend_name} quota init failed: {e}"))?;
+    parse_params(&mut root, params)
+        .map_err(|e| format!("{backend_name} quota init failed: {e}"))?;
     let mut rule_name = format!("{env_name}_rule");
     for i in 2.. {
         let Some(rule) = env(&rule_name) else { break };

@@ -35,7 +35,9 @@ fn message(size: usize) -> Vec<u8> {
 
 fn save(user: &mut MailUser, mailbox: &str, size: usize) -> Result<(), ErrorKind> {
     let data = message(size);
-    let mut mb = user.open(mailbox, OpenOptions::ACCESS).map_err(|e| e.kind())?;
+    let mut mb = user
+        .open(mailbox, OpenOptions::ACCESS)
+        .map_err(|e| e.kind())?;
     mb.save(
         &[NewMessage {
             data: &data,
@@ -63,15 +65,20 @@ fn saves_are_refused_over_quota_and_the_file_kept_as_dovecot_keeps_it() {
     for _ in 0..3 {
         save(&mut user, "INBOX", 3000).unwrap();
     }
-    assert_eq!(maildirsize(&dir), "10240S,5C\n0 0\n3000 1\n3000 1\n3000 1\n");
+    assert_eq!(
+        maildirsize(&dir),
+        "10240S,5C\n0 0\n3000 1\n3000 1\n3000 1\n"
+    );
     assert_eq!(save(&mut user, "INBOX", 3000), Err(ErrorKind::NoQuota));
     // Trash has 1K more.
     save(&mut user, "Trash", 2000).unwrap();
     assert_eq!(save(&mut user, "Trash", 1500), Err(ErrorKind::NoQuota));
     let quota = user.quota().unwrap().clone();
     let resources = quota.borrow_mut().resources(0).unwrap();
-    let values: Vec<(&str, u64, u64)> =
-        resources.iter().map(|r| (r.name, r.value, r.limit)).collect();
+    let values: Vec<(&str, u64, u64)> = resources
+        .iter()
+        .map(|r| (r.name, r.value, r.limit))
+        .collect();
     assert_eq!(values, [("STORAGE", 11, 10), ("MESSAGE", 4, 5)]);
 }
 
@@ -93,10 +100,20 @@ fn expunge_copy_move_and_delete_update_the_usage() {
     drop((inbox, trash));
     let quota = user.quota().unwrap().clone();
     let usage = quota.borrow_mut().all_resources(0).unwrap();
-    assert_eq!((usage[0].value, usage[1].value), (3, 2), "{}", maildirsize(&dir));
+    assert_eq!(
+        (usage[0].value, usage[1].value),
+        (3, 2),
+        "{}",
+        maildirsize(&dir)
+    );
     user.delete("Trash").unwrap();
     let usage = quota.borrow_mut().all_resources(0).unwrap();
-    assert_eq!((usage[0].value, usage[1].value), (0, 0), "{}", maildirsize(&dir));
+    assert_eq!(
+        (usage[0].value, usage[1].value),
+        (0, 0),
+        "{}",
+        maildirsize(&dir)
+    );
 }
 
 #[test]
@@ -167,7 +184,11 @@ fn ignored_mailboxes_and_noenforcing() {
     save(&mut user, "INBOX", 100).unwrap();
     assert_eq!(save(&mut user, "INBOX", 100), Err(ErrorKind::NoQuota));
     assert_eq!(save(&mut user, "Spam", 100), Ok(()));
-    assert!(maildirsize(&dir).starts_with("1C\n"), "{}", maildirsize(&dir));
+    assert!(
+        maildirsize(&dir).starts_with("1C\n"),
+        "{}",
+        maildirsize(&dir)
+    );
     let (_dir, mut user) = user_with(
         "quota = maildir:Q:noenforcing\nquota_rule = *:messages=1\n",
         "imap",
