@@ -30,12 +30,16 @@ pub enum QuotaVerb {
     Recalc,
 }
 
-const QUOTA_USAGE: &str = "usage: coteadm quota <command> [<args>]\n  get          \n  recalc       \n";
+const QUOTA_USAGE: &str =
+    "usage: coteadm quota <command> [<args>]\n  get          \n  recalc       \n";
 
 impl MailCommand {
     /// Parses `quota get|recalc [-u <user>]`; `None` when the words are not a mail command.
     /// `env_user`: `$USER`, used without `-u` as doveadm does.
-    pub fn parse(words: &[String], env_user: Option<String>) -> Option<Result<MailCommand, String>> {
+    pub fn parse(
+        words: &[String],
+        env_user: Option<String>,
+    ) -> Option<Result<MailCommand, String>> {
         let (first, rest) = words.split_first()?;
         if first != "quota" {
             return None;
@@ -65,7 +69,9 @@ impl MailCommand {
             }
         }
         let Some(user) = user.or(env_user) else {
-            return Some(Err("USER environment is missing and -u option not used".into()));
+            return Some(Err(
+                "USER environment is missing and -u option not used".into()
+            ));
         };
         Some(Ok(MailCommand { verb, user }))
     }
@@ -213,8 +219,12 @@ fn mail_user(config: &Config, name: &str) -> Result<MailUser, (u8, String)> {
     };
     become_user(&settings, &fields, &mut vars).map_err(|e| (EX_TEMPFAIL, e))?;
     let info = MailUserInfo::from_vars(&vars, &fields);
-    MailUser::new(&settings, info)
-        .map_err(|e| (EX_TEMPFAIL, e.internal().unwrap_or(e.client_text()).to_string()))
+    MailUser::new(&settings, info).map_err(|e| {
+        (
+            EX_TEMPFAIL,
+            e.internal().unwrap_or(e.client_text()).to_string(),
+        )
+    })
 }
 
 /// The terminal's width, as doveadm's table formatter takes it (80 when not a terminal).
@@ -239,7 +249,11 @@ pub fn table(headers: &[(&str, bool)], rows: &[Vec<String>], columns: usize) -> 
             *w = (*w).max(value.chars().count());
         }
     }
-    let total = widths.iter().map(|w| w + 1).sum::<usize>().saturating_sub(1);
+    let total = widths
+        .iter()
+        .map(|w| w + 1)
+        .sum::<usize>()
+        .saturating_sub(1);
     if total < columns {
         if let Some(last) = widths.last_mut() {
             *last += (columns - total) / 2;
@@ -328,6 +342,9 @@ mod tests {
             MailCommand::parse(&words(&["quota", "get"]), None),
             Some(Err(e)) if e.contains("USER environment")
         ));
-        assert!(matches!(MailCommand::parse(&words(&["quota"]), None), Some(Err(_))));
+        assert!(matches!(
+            MailCommand::parse(&words(&["quota"]), None),
+            Some(Err(_))
+        ));
     }
 }

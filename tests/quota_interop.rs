@@ -110,10 +110,16 @@ fn maildirsize_is_shared_with_dovecot() {
         mb.expunge(&UidSet::range(first, first)).expect("expunge");
     }
     let after = std::fs::read_to_string(&file).unwrap();
-    assert!(after.starts_with(&written), "cote rewrote the file:\n{after}");
+    assert!(
+        after.starts_with(&written),
+        "cote rewrote the file:\n{after}"
+    );
     let appended: Vec<&str> = after[written.len()..].lines().collect();
     assert_eq!(appended.len(), 3, "{after}");
-    assert!(appended[2].starts_with('-') && appended[2].ends_with(" -1"), "{after}");
+    assert!(
+        appended[2].starts_with('-') && appended[2].ends_with(" -1"),
+        "{after}"
+    );
     let cote = cote_quota(&user);
     chown_tree(&home);
     assert_eq!(oracle.imap("alice", PY_QUOTA), vec![cote.clone()]);
