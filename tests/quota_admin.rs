@@ -1,8 +1,9 @@
 //! `coteadm quota get` and `quota recalc` against a running auth service and a Maildir, with
 //! doveadm 2.3.19.1's output for the same usage (its table layout, checked with the
-//! oracle) and exit codes.
+//! oracle) and exit codes; and cote-lda over quota with dovecot-lda's exit codes.
 
 mod auth_support;
+mod login_support;
 
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::Path;
@@ -107,4 +108,50 @@ fn quota_get_and_recalc_as_doveadm() {
         err.contains("USER environment is missing and -u option not used"),
         "{err}"
     );
+}
+
+/// cote-lda over quota, as dovecot-lda: refused for good (77 and the reason on stderr with
+/// `-e`), or EX_TEMPFAIL (75) with `quota_full_tempfail = yes`.
+#[test]
+fn lda_over_quota_exit_codes() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let mail = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(mail.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let server = login_support::Server::start(&format!(
+        "mail_location = maildir:{}/%u\nmail_plugins = quota\n\
+         plugin {{\n  quota = maildir:User quota\n  quota_rule = *:messages=1\n}}\n",
+        mail.path().display()
+    ));
+    let lda = |args: &[&str]| -> (i32, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cote-lda"))
+            .arg("-c")
+            .arg(server.path("cote.conf"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"Subject: lda\n\nbody\n");
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = lda(&["-d", "alice"]);
+    assert_eq!(code, 0, "{stderr}\n{}", server.logs());
+    let (code, stderr) = lda(&["-d", "alice", "-e"]);
+    assert_eq!(code, 77, "{stderr}");
+    assert!(
+        stderr.contains("Quota exceeded (mailbox for user is full)"),
+        "{stderr}"
+    );
+    let (code, stderr) = lda(&["-d", "alice", "-o", "quota_full_tempfail=yes"]);
+    assert_eq!(code, 75, "{stderr}");
 }

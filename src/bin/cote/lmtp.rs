@@ -550,10 +550,13 @@ fn save_as_user(
 /// `quota_full_tempfail`).
 fn failure(e: &StorageError, settings: &Settings) -> Delivered {
     let text = e.client_text().to_string();
-    log::error!(
-        "Saving the message failed: {}",
-        e.internal().unwrap_or(&text)
-    );
+    // Over quota is the user's state, not a fault: the delivery's info line says it.
+    if e.kind() != ErrorKind::NoQuota {
+        log::error!(
+            "Saving the message failed: {}",
+            e.internal().unwrap_or(&text)
+        );
+    }
     match e.kind() {
         ErrorKind::NoQuota => Delivered::OverQuota {
             text,
