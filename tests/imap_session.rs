@@ -161,7 +161,7 @@ fn qresync_superset_without_history() -> Result<(), String> {
          i SELECT INBOX (QRESYNC (1700000002 8))\r\n\
          j UID FETCH 1:* (FLAGS) (CHANGEDSINCE 8 VANISHED)\r\n\
          k UID FETCH 3:4 (FLAGS) (CHANGEDSINCE 8 VANISHED)\r\n",
-    );
+    )?;
     let told: Vec<String> = lines
         .into_iter()
         .filter(|l| l.contains("VANISHED") || (l.contains(" OK ") && !l.starts_with('*')))

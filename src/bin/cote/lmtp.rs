@@ -321,6 +321,20 @@ impl Deliverer for UserDelivery<'_> {
                         }
                     },
                 };
+                if self.settings.bool("lmtp_rcpt_check_quota") {
+                    let vars = self.user_vars(&name, &fields, None);
+                    let settings = self.settings;
+                    let checked = as_recipient(settings, &fields, vars, |vars| {
+                        check_quota(settings, &fields, vars)
+                    });
+                    match checked {
+                        Delivered::Saved => {}
+                        Delivered::OverQuota { text, temporary } => {
+                            return Lookup::OverQuota { text, temporary }
+                        }
+                        _ => return Lookup::TempFail,
+                    }
+                }
                 self.users.insert(user.to_string(), (name, fields));
                 Lookup::Found(claim)
             }
@@ -352,26 +366,63 @@ impl Deliverer for UserDelivery<'_> {
         let Some((name, fields)) = self.users.get(&rcpt.user) else {
             return internal_failure();
         };
-        let vars = MailUserVars {
-            user: name.clone(),
-            service: "lmtp".into(),
-            local_ip: self.local_ip.clone(),
-            remote_ip: self.remote_ip.clone(),
-            session: Some(rcpt.session_id.clone()),
-            userdb_fields: Some(fields.clone()),
-            ..MailUserVars::default()
-        };
-        deliver_as_user(self.settings, fields, vars, &rcpt.detail, message)
+        let vars = self.user_vars(name, fields, Some(rcpt.session_id.clone()));
+        let settings = self.settings;
+        as_recipient(settings, fields, vars, |vars| {
+            save_mail(settings, fields, vars, &rcpt.detail, message)
+        })
     }
 }
 
-/// Takes on the recipient's identity for one delivery (see the module comment).
-fn deliver_as_user(
+impl UserDelivery<'_> {
+    /// The mail variables of a recipient the userdb found.
+    fn user_vars(
+        &self,
+        name: &str,
+        fields: &[(String, String)],
+        session: Option<String>,
+    ) -> MailUserVars {
+        MailUserVars {
+            user: name.to_string(),
+            service: "lmtp".into(),
+            local_ip: self.local_ip.clone(),
+            remote_ip: self.remote_ip.clone(),
+            session,
+            userdb_fields: Some(fields.to_vec()),
+            ..MailUserVars::default()
+        }
+    }
+}
+
+/// As the recipient: whether their INBOX is over quota already (`lmtp_rcpt_check_quota`):
+/// `Saved` when it is not.
+fn check_quota(settings: &Settings, fields: &[(String, String)], vars: MailUserVars) -> Delivered {
+    let info = MailUserInfo::from_vars(&vars, fields);
+    let user = match MailUser::new(settings, info) {
+        Ok(u) => u,
+        Err(e) => return failure(&e, settings),
+    };
+    let Some(quota) = user.quota() else {
+        return Delivered::Saved;
+    };
+    let checked = quota.borrow_mut().check_over("INBOX");
+    match checked {
+        Ok(()) => Delivered::Saved,
+        Err(e) if e.kind() == ErrorKind::NoQuota => Delivered::OverQuota {
+            text: e.client_text().to_string(),
+            temporary: settings.bool("quota_full_tempfail"),
+        },
+        Err(e) => failure(&e, settings),
+    }
+}
+
+/// Runs `work` as the recipient (see the module comment): here when not root, with a
+/// temporary identity as root, in a child that chroots for a chrooted recipient.
+fn as_recipient(
     settings: &Settings,
     fields: &[(String, String)],
     mut vars: MailUserVars,
-    detail: &str,
-    message: &[u8],
+    work: impl FnOnce(MailUserVars) -> Delivered,
 ) -> Delivered {
     let restrict = match mail_user_restrict(settings, fields, &mut vars) {
         Ok(r) => r,
@@ -381,20 +432,18 @@ fn deliver_as_user(
         }
     };
     if !privileges::is_root() {
-        return in_process(|| save_mail(settings, fields, vars, detail, message));
+        return in_process(|| work(vars));
     }
     if restrict.chroot.is_some() {
         return in_child(|| match privileges::restrict_access(&restrict) {
-            Ok(()) => save_mail(settings, fields, vars, detail, message),
+            Ok(()) => work(vars),
             Err(e) => {
                 log::error!("{e}");
                 internal_failure()
             }
         });
     }
-    as_user_for_now(&restrict, || {
-        save_mail(settings, fields, vars, detail, message)
-    })
+    as_user_for_now(&restrict, || work(vars))
 }
 
 /// Runs `work` with `restrict`'s effective identity, root's again afterwards.
@@ -553,10 +602,13 @@ fn save_mail(
 /// `quota_full_tempfail`).
 fn failure(e: &StorageError, settings: &Settings) -> Delivered {
     let text = e.client_text().to_string();
-    log::error!(
-        "Saving the message failed: {}",
-        e.internal().unwrap_or(&text)
-    );
+    // Over quota is the user's state, not a fault: the delivery's info line says it.
+    if e.kind() != ErrorKind::NoQuota {
+        log::error!(
+            "Saving the message failed: {}",
+            e.internal().unwrap_or(&text)
+        );
+    }
     match e.kind() {
         ErrorKind::NoQuota => Delivered::OverQuota {
             text,

@@ -177,6 +177,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::Search(search) => self.search(&search),
             Command::Sort(sort) => self.sort(&sort),
             Command::Thread(thread) => self.thread(&thread),
+            Command::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
+            Command::GetQuota(root) => self.getquota(&root),
+            Command::SetQuota => self.setquota(),
         }
     }
 

@@ -26,6 +26,7 @@ mod fetch;
 mod idle;
 mod input;
 mod qresync;
+mod quota;
 mod search;
 mod sort;
 mod stats;
@@ -49,6 +50,7 @@ use crate::net::{LineError, LineReader, ResponseWriter};
 use crate::net::counted::Counted;
 pub use compress::CAPABILITY as COMPRESS_CAPABILITY;
 pub use input::{WaitInput, Wake};
+pub use quota::CAPABILITY as QUOTA_CAPABILITY;
 pub use stats::SessionStats;
 
 use view::View;
@@ -88,6 +90,8 @@ pub struct SessionSettings {
     pub workarounds: ClientWorkarounds,
     /// COMPRESS=DEFLATE's level when `mail_plugins` loads `imap_zlib`; `None`: no COMPRESS.
     pub compress_level: Option<u32>,
+    /// `mail_plugins` loads `imap_quota`: GETQUOTAROOT, GETQUOTA and SETQUOTA exist.
+    pub quota: bool,
 }
 
 /// `imap_client_workarounds`: Dovecot's compatibility switches for broken clients.
@@ -172,6 +176,7 @@ impl SessionSettings {
             max_mail_size: None,
             workarounds,
             compress_level: compress::compress_level(settings),
+            quota: crate::storage::plugins::loaded(settings, "imap_quota"),
         })
     }
 }
@@ -190,6 +195,7 @@ impl Default for SessionSettings {
             max_mail_size: None,
             workarounds: ClientWorkarounds::default(),
             compress_level: None,
+            quota: false,
         }
     }
 }
@@ -488,10 +494,15 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         };
         let upper = name.to_ascii_uppercase();
         self.current.display_name = if uid { format!("UID {upper}") } else { upper };
-        // COMPRESS exists only with the imap_zlib plugin, as in Dovecot.
-        let Some(command) = CommandName::lookup(&name, uid)
-            .filter(|c| *c != CommandName::Compress || self.settings.compress_level.is_some())
-        else {
+        // COMPRESS exists only with the imap_zlib plugin, the QUOTA commands only with
+        // imap_quota, as in Dovecot.
+        let Some(command) = CommandName::lookup(&name, uid).filter(|c| match c {
+            CommandName::Compress => self.settings.compress_level.is_some(),
+            CommandName::GetQuotaRoot | CommandName::GetQuota | CommandName::SetQuota => {
+                self.settings.quota
+            }
+            _ => true,
+        }) else {
             return self.param_error("Unknown command.");
         };
         let count = match command.args_needed() {
