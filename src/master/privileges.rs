@@ -220,15 +220,9 @@ fn groups_list(r: &Restrict, primary: u32, preserve: bool) -> Result<Vec<Gid>, S
     Ok(list.into_iter().map(Gid::from_raw).collect())
 }
 
-/// Becomes what `r` says: Dovecot's order and checks. Only call as root; a process that is
-/// not root keeps its identity (see [`is_root`]).
-pub fn restrict_access(r: &Restrict) -> Result<(), String> {
-    let euid = Uid::effective().as_raw();
-    let primary = r.gid.unwrap_or_else(|| Gid::effective().as_raw());
-    let privileged = r.privileged_gid.filter(|p| Some(*p) != r.gid);
-    if r.gid.is_some() || privileged.is_some() {
-        set_groups_ids(primary, privileged, r)?;
-    }
+/// The supplementary groups `r` gives a process whose primary gid is `primary`: the system
+/// groups of `system_groups_user` (initgroups) or the primary group, plus the extra ones.
+fn set_supplementary_groups(r: &Restrict, primary: u32) -> Result<(), String> {
     let mut preserve = false;
     if let Some(user) = r.system_groups_user.as_deref().filter(|u| !u.is_empty()) {
         let name = CString::new(user).map_err(|_| format!("Invalid user name: {user}"))?;
@@ -248,7 +242,19 @@ pub fn restrict_access(r: &Restrict) -> Result<(), String> {
         } else {
             format!("setgroups() failed: {}", errno_text(e))
         }
-    })?;
+    })
+}
+
+/// Becomes what `r` says: Dovecot's order and checks. Only call as root; a process that is
+/// not root keeps its identity (see [`is_root`]).
+pub fn restrict_access(r: &Restrict) -> Result<(), String> {
+    let euid = Uid::effective().as_raw();
+    let primary = r.gid.unwrap_or_else(|| Gid::effective().as_raw());
+    let privileged = r.privileged_gid.filter(|p| Some(*p) != r.gid);
+    if r.gid.is_some() || privileged.is_some() {
+        set_groups_ids(primary, privileged, r)?;
+    }
+    set_supplementary_groups(r, primary)?;
     if let Some(dir) = &r.chroot {
         chroot(dir)?;
         if let Some(home) = &r.home {
@@ -307,19 +313,7 @@ pub fn become_temporarily(r: &Restrict) -> Result<TempIdentity, String> {
         sgid: ids.saved,
     };
     let primary = r.gid.unwrap_or_else(|| ids.effective.as_raw());
-    if let Some(user) = r.system_groups_user.as_deref().filter(|u| !u.is_empty()) {
-        let name = CString::new(user).map_err(|_| format!("Invalid user name: {user}"))?;
-        nix::unistd::initgroups(&name, Gid::from_raw(primary)).map_err(|e| {
-            format!(
-                "initgroups({user}, {}) failed: {}",
-                gid_text(primary),
-                errno_text(e)
-            )
-        })?;
-    }
-    let groups = groups_list(r, primary, r.system_groups_user.is_some())?;
-    nix::unistd::setgroups(&groups)
-        .map_err(|e| format!("setgroups() failed: {}", errno_text(e)))?;
+    set_supplementary_groups(r, primary)?;
     let keep = Gid::from_raw(u32::MAX);
     let saved = Gid::from_raw(r.privileged_gid.unwrap_or(primary));
     nix::unistd::setresgid(keep, Gid::from_raw(primary), saved).map_err(|e| {
