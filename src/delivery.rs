@@ -254,6 +254,11 @@ pub fn deliver(
         saved = save_into(user, name, message);
     }
     if let Err(e) = saved {
+        log::info!(
+            "msgid={}: save failed to {name}: {}",
+            message_id(message).as_deref().unwrap_or("unspecified"),
+            e.client_text()
+        );
         if e.kind() == ErrorKind::NotFound {
             let text = e.internal().unwrap_or(e.client_text()).to_string();
             return Err(StorageError::new(ErrorKind::Temp, text).in_mailbox(name));

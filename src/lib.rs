@@ -16,6 +16,7 @@ pub mod lmtp;
 pub mod log;
 pub mod login;
 pub mod mail;
+pub mod mailadm;
 pub mod master;
 pub mod net;
 pub mod pop3;

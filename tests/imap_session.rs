@@ -144,6 +144,55 @@ fn expunges_wait_for_an_allowed_point() -> Result<(), String> {
     )
 }
 
+/// Without storage history reaching back to the client's modseq (the test double keeps
+/// none), `VANISHED (EARLIER)` is every UID of the client's set below UIDNEXT that no
+/// longer exists, narrowed by the message sequence match data (RFC 7162 §3.2.5.2) up to the
+/// last sample that still matches: a superset, never missing an expunge.
+fn qresync_superset_without_history() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    let lines = after_select(
+        &mut mail,
+        "a STORE 2 +FLAGS.SILENT (\\Deleted)\r\nb EXPUNGE\r\nc ENABLE QRESYNC\r\n\
+         d SELECT INBOX (QRESYNC (1700000001 8 1:5))\r\n\
+         e SELECT INBOX (QRESYNC (1700000001 8 1:5 (1:3 1,3,5)))\r\n\
+         f SELECT INBOX (QRESYNC (1700000001 8 1:5 (1:5 1:5)))\r\n\
+         g SELECT INBOX (QRESYNC (1700000001 8 1:5 (2 3)))\r\n\
+         h SELECT INBOX (QRESYNC (1700000001 8 3:9))\r\n\
+         i SELECT INBOX (QRESYNC (1700000002 8))\r\n\
+         j UID FETCH 1:* (FLAGS) (CHANGEDSINCE 8 VANISHED)\r\n\
+         k UID FETCH 3:4 (FLAGS) (CHANGEDSINCE 8 VANISHED)\r\n",
+    )?;
+    let told: Vec<String> = lines
+        .into_iter()
+        .filter(|l| l.contains("VANISHED") || (l.contains(" OK ") && !l.starts_with('*')))
+        .collect();
+    expect_lines(
+        &told,
+        &[
+            "a OK Store completed ({*} secs).",
+            "b OK Expunge completed ({*} secs).",
+            "c OK Enabled ({*} secs).",
+            "* VANISHED (EARLIER) 2,4",
+            "d OK [READ-WRITE] Select completed ({*} secs).",
+            // Sequence 3 still has UID 5: nothing up to 5 was expunged since.
+            "e OK [READ-WRITE] Select completed ({*} secs).",
+            // Sequence 5 is beyond the 3 messages: only UID 1 is known unchanged.
+            "* VANISHED (EARLIER) 2,4",
+            "f OK [READ-WRITE] Select completed ({*} secs).",
+            "* VANISHED (EARLIER) 4",
+            "g OK [READ-WRITE] Select completed ({*} secs).",
+            "* VANISHED (EARLIER) 4",
+            "h OK [READ-WRITE] Select completed ({*} secs).",
+            // Another UIDVALIDITY: nothing to resynchronize.
+            "i OK [READ-WRITE] Select completed ({*} secs).",
+            "* VANISHED (EARLIER) 2,4",
+            "j OK Fetch completed ({*} secs).",
+            "* VANISHED (EARLIER) 4",
+            "k OK Fetch completed ({*} secs).",
+        ],
+    )
+}
+
 /// Pipelined commands are answered in order, each completely, and answers are written out
 /// together (one flush at the end of the batch is not observable here; the order is).
 fn pipelined_commands_in_order() -> Result<(), String> {
@@ -366,7 +415,11 @@ fn main() -> ExitCode {
             }
         }
     }
-    let tests: [(&str, Test); 9] = [
+    let tests: [(&str, Test); 10] = [
+        (
+            "qresync_superset_without_history",
+            qresync_superset_without_history,
+        ),
         ("append_cut_off_saves_nothing", append_cut_off_saves_nothing),
         ("logout_counters", logout_counters),
         ("client_workarounds", client_workarounds),

@@ -297,3 +297,65 @@ fn lda_overrides_and_rejections() {
     );
     assert_eq!(code, 75);
 }
+
+const TWO_USERS: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+def reply():
+    lines = [f.readline()]
+    while lines[-1][3:4] == b"-":
+        lines.append(f.readline())
+    return lines[-1][:3].decode()
+def cmd(line):
+    s.sendall(line.encode() + b"\r\n")
+    return reply()
+reply()
+cmd("LHLO client.example")
+# smtplib reads one reply after DATA; LMTP sends one per recipient
+for rcpts in (["alice", "bob"], ["bob"], ["alice", "bob"]):
+    codes = [cmd("MAIL FROM:<sender@example.com>")]
+    codes += [cmd("RCPT TO:<%s>" % r) for r in rcpts]
+    codes.append(cmd("DATA"))
+    s.sendall(b"Subject: x\r\n\r\nx\r\n.\r\n")
+    codes += [reply() for r in rcpts]
+    print("sent", " ".join(codes))
+cmd("QUIT")
+"#;
+
+/// One lmtp process delivers to users of different uids in turn (as root: taking on each
+/// identity for the delivery and giving it back): every file belongs to its recipient.
+#[test]
+fn lmtp_delivers_as_each_recipient_in_turn() {
+    let mail = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(mail.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let server = Server::start(&format!(
+        "protocols = imap lmtp\nmail_location = maildir:{}/%u\n\
+         service lmtp {{\n  process_limit = 1\n}}\n",
+        mail.path().display()
+    ));
+    let socket = server.base_dir().join("lmtp");
+    let out = python(TWO_USERS, &[socket.display().to_string()]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "sent 250 250 250 354 250 250",
+            "sent 250 250 354 250",
+            "sent 250 250 250 354 250 250"
+        ],
+        "{}",
+        server.logs()
+    );
+    for (user, uid, count) in [("alice", 1000, 2), ("bob", 1001, 3)] {
+        let new = mail.path().join(user).join("new");
+        let files: Vec<_> = std::fs::read_dir(&new).unwrap().collect();
+        assert_eq!(files.len(), count, "{user}: {}", server.logs());
+        for entry in files {
+            let meta = entry.unwrap().metadata().unwrap();
+            if login_support::is_root() {
+                assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), uid, "{user}");
+            }
+        }
+    }
+}

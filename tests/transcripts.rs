@@ -187,8 +187,42 @@ fn unescape(arg: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Does `line` match `pattern`, where `{*}` matches any run of characters?
+/// The number a `{=NAME}` of `pattern` stands for in `line`: the digits after the literal
+/// text before it (which must come before any `{*}`). `None`: no such capture.
+fn capture(pattern: &str, line: &str) -> Option<(String, String)> {
+    let (before, after) = pattern.split_once("{=")?;
+    let (name, _) = after.split_once('}')?;
+    if before.contains("{*}") {
+        return None;
+    }
+    let rest = line.strip_prefix(before)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then(|| (name.to_string(), digits))
+}
+
+/// `{NAME}` in `bytes` replaced by the numbers captured so far (others left alone).
+fn substitute(bytes: &[u8], vars: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for (name, value) in vars {
+        let key = format!("{{{name}}}").into_bytes();
+        while let Some(at) = out.windows(key.len()).position(|w| w == key.as_slice()) {
+            out.splice(at..at + key.len(), value.bytes());
+        }
+    }
+    out
+}
+
+/// Does `line` match `pattern`, where `{*}` matches any run of characters (and `{=NAME}`
+/// a number, see [`capture`])?
 fn line_matches(pattern: &str, line: &str) -> bool {
+    if let Some((before, after)) = pattern.split_once("{=") {
+        if let Some((_, tail)) = after.split_once('}') {
+            let digits = line.strip_prefix(before).map_or(0, |rest| {
+                rest.chars().take_while(char::is_ascii_digit).count()
+            });
+            return digits > 0 && line_matches(tail, &line[before.len() + digits..]);
+        }
+    }
     let mut parts = pattern.split("{*}");
     let first = parts.next().unwrap_or("");
     let Some(mut rest) = line.strip_prefix(first) else {
@@ -525,6 +559,8 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
     let mut conns: BTreeMap<String, Connection> = BTreeMap::new();
     let mut current: Option<String> = None;
     let mut log = String::new();
+    // Numbers captured with `{=NAME}` in S: lines, sent where C: lines say `{NAME}`.
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (lineno, step) in &t.steps {
         let fail = |msg: String, log: &str| {
             format!(
@@ -614,6 +650,7 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
                 let _ = writeln!(log, "[{name}: compression started]");
             }
             Step::Send(bytes) => {
+                let bytes = &substitute(bytes, &vars);
                 let _ = writeln!(log, "C: {}", printable(bytes).trim_end_matches("\\r\\n"));
                 // A server that closes while the client still sends (BYE on a flood) resets
                 // the connection: that is recorded, and the next S:/@eof decides.
@@ -626,6 +663,9 @@ fn play(t: &Transcript, server: &Server) -> Result<(), String> {
                     let _ = writeln!(log, "S: {line}");
                     if !line_matches(pattern, &line) {
                         return Err(fail(format!("expected: {pattern}\n     got: {line}"), &log));
+                    }
+                    if let Some((name, value)) = capture(pattern, &line) {
+                        vars.insert(name, value);
                     }
                 }
                 Ok(None) => {
@@ -785,6 +825,21 @@ fn self_check() {
     assert!(line_matches("{*}x{*}", "axb"));
     assert!(!line_matches("a OK", "a OK extra"));
     assert!(!line_matches("{*}ab{*}ab", "ab"));
+    assert!(line_matches(
+        "* OK [UIDVALIDITY {=uv}] {*}",
+        "* OK [UIDVALIDITY 17] UIDs"
+    ));
+    assert!(!line_matches(
+        "* OK [UIDVALIDITY {=uv}] {*}",
+        "* OK [UIDVALIDITY x] UIDs"
+    ));
+    let (name, value) = capture("* OK [X {=uv}]", "* OK [X 17]").unwrap();
+    let vars = BTreeMap::from([(name, value)]);
+    assert_eq!(
+        substitute(b"a (QRESYNC ({uv} 2)) {5+}", &vars),
+        b"a (QRESYNC (17 2)) {5+}"
+    );
+    replay::self_check();
     assert_eq!(unescape(r#""a\r\x00\"""#).ok(), Some(b"a\r\0\"".to_vec()));
     assert!(unescape("no quotes").is_err());
 }

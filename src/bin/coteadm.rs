@@ -1,5 +1,6 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
-//! `pw`, `auth test`, `auth lookup`, `user`, and cote's own `fs-check`.
+//! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, and cote's own
+//! `fs-check`.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -13,6 +14,7 @@ use cote::errtext::os_error_text;
 use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
 use cote::fscheck;
 use cote::log::{print_stderr, Level};
+use cote::mailadm::{self, MailCommand};
 use cote::master::admin::{self, Verb};
 
 const PREFIX: &str = "coteadm: ";
@@ -80,6 +82,22 @@ fn main() -> ExitCode {
             Ok(config) => ExitCode::from(auth_admin::run(
                 &verb,
                 &config,
+                &mut std::io::stdout().lock(),
+            )),
+            Err(code) => ExitCode::from(code),
+        };
+    }
+    if let Some(command) = MailCommand::parse(&words, std::env::var("USER").ok()) {
+        let command = match command {
+            Ok(c) => c,
+            Err(e) => return usage_error(&e),
+        };
+        let path = config.unwrap_or_else(default_config_path);
+        return match admin::load_config(&path, PREFIX) {
+            Ok(config) => ExitCode::from(mailadm::run(
+                &command,
+                &config,
+                PREFIX,
                 &mut std::io::stdout().lock(),
             )),
             Err(code) => ExitCode::from(code),

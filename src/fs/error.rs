@@ -131,6 +131,14 @@ pub enum FsError {
     Invalid { path: PathBuf, reason: String },
     /// A code path that is not implemented yet: never a silent success.
     Unsupported { what: &'static str, path: PathBuf },
+    /// A locked read still got less than the server's length after waiting: the client's
+    /// caches keep data another host wrote from us (a shared mount with long cache timeouts).
+    StaleData {
+        path: PathBuf,
+        got: u64,
+        expected: u64,
+        waited: Duration,
+    },
 }
 
 impl FsError {
@@ -174,9 +182,10 @@ impl FsError {
         self.errno() == Some(libc::EEXIST)
     }
 
-    /// ESTALE that survived the retries (or from `fstat` of an open file: it was replaced).
+    /// ESTALE that survived the retries (or from `fstat` of an open file: it was replaced),
+    /// or data the client's caches kept stale.
     pub fn is_stale(&self) -> bool {
-        self.errno() == Some(libc::ESTALE)
+        self.errno() == Some(libc::ESTALE) || matches!(self, FsError::StaleData { .. })
     }
 
     /// Out of space or quota (EDQUOT/ENOSPC): the caller reports "quota exceeded".
@@ -201,7 +210,8 @@ impl FsError {
             | FsError::LockTimeout { path, .. }
             | FsError::LockLost { path, .. }
             | FsError::Invalid { path, .. }
-            | FsError::Unsupported { path, .. } => Some(path),
+            | FsError::Unsupported { path, .. }
+            | FsError::StaleData { path, .. } => Some(path),
             FsError::Io2 { from, .. } => Some(from),
             FsError::InvalidHostname(_) => None,
         }
@@ -257,6 +267,19 @@ impl fmt::Display for FsError {
                 f,
                 "{what} is not implemented by cote yet (path {})",
                 path.display()
+            ),
+            FsError::StaleData {
+                path,
+                got,
+                expected,
+                waited,
+            } => write!(
+                f,
+                "read({}) failed: the file has {expected} bytes on the server but this host's \
+                 caches still show {got} after {:.1}s (mount with shorter attribute/data cache \
+                 timeouts, or serve each user from one host)",
+                path.display(),
+                waited.as_secs_f64()
             ),
         }
     }

@@ -7,6 +7,9 @@
 //! 6.4 s in all): a FUSE mount with an entry cache (GlusterFS with `entry-timeout=5`)
 //! keeps answering ESTALE for a replaced file until its cached entry expires, whatever we
 //! flush — measured: a reader on one mount while another mount renames over the file.
+//! GlusterFS's client answers such a path with EBADFD as well ("File descriptor in bad
+//! state": a delayed open of the replaced file failed); a path operation has no descriptor
+//! that could be bad, so it is retried the same way.
 
 use std::io;
 use std::path::Path;
@@ -19,7 +22,7 @@ use super::nfs;
 pub const ESTALE_RETRY_COUNT: u32 = 10;
 
 /// The pause after failed attempt `attempt` (1-based).
-fn pause_after(attempt: u32) -> Duration {
+pub fn pause_after(attempt: u32) -> Duration {
     match attempt {
         0..=2 => Duration::ZERO,
         n => Duration::from_millis(50) * (1 << (n - 3).min(6)),
@@ -45,7 +48,7 @@ pub fn retry2<T>(
     loop {
         let (result, real) = attempt_once(&mut call);
         match result {
-            Err(e) if e.raw_os_error() == Some(libc::ESTALE) && attempt < ESTALE_RETRY_COUNT => {
+            Err(e) if is_stale_handle(&e) && attempt < ESTALE_RETRY_COUNT => {
                 nfs::flush_parent_dir_handles(from);
                 nfs::flush_parent_dir_handles(to);
                 if real {
@@ -58,13 +61,18 @@ pub fn retry2<T>(
     }
 }
 
+/// ESTALE, or GlusterFS's EBADFD for the same situation (see the module comment).
+fn is_stale_handle(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ESTALE) | Some(libc::EBADFD))
+}
+
 /// [`retry`] without the error conversion, for callers that inspect the raw error.
 pub(crate) fn retry_raw<T>(path: &Path, call: &mut impl FnMut() -> io::Result<T>) -> io::Result<T> {
     let mut attempt = 1;
     loop {
         let (result, real) = attempt_once(&mut *call);
         match result {
-            Err(e) if e.raw_os_error() == Some(libc::ESTALE) && attempt < ESTALE_RETRY_COUNT => {
+            Err(e) if is_stale_handle(&e) && attempt < ESTALE_RETRY_COUNT => {
                 nfs::flush_parent_dir_handles(path);
                 if real {
                     std::thread::sleep(pause_after(attempt));

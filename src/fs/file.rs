@@ -1,6 +1,7 @@
 //! [`FsFile`]: an open shared file that remembers its path, so every failure names it. Opens
 //! retry ESTALE; reads and writes are positioned (`pread`/`pwrite`): the index log writes at
-//! the offset it read, never through O_APPEND, which tears across hosts.
+//! the offset it read, never through O_APPEND, which tears across hosts. The one exception
+//! is [`FsFile::append`], for a format whose other writers (Dovecot) rely on O_APPEND.
 
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
@@ -33,6 +34,21 @@ impl FsFile {
     /// Opens an existing file for reading and writing.
     pub fn open_rw(path: &Path) -> FsResult<FsFile> {
         open_with(path, FsOp::Open, OpenOptions::new().read(true).write(true))
+    }
+
+    /// Opens an existing file for appending (`O_APPEND`), for formats that other programs
+    /// append to without a lock (Maildir++ `maildirsize`): O_APPEND is what keeps one
+    /// host's writers from overwriting each other there; across hosts only a lock does.
+    pub fn open_append(path: &Path) -> FsResult<FsFile> {
+        open_with(path, FsOp::Open, OpenOptions::new().append(true))
+    }
+
+    /// Appends `data` in one `write()` on a file opened with [`FsFile::open_append`].
+    pub fn append(&self, data: &[u8]) -> FsResult<()> {
+        use std::io::Write;
+        (&self.file)
+            .write_all(data)
+            .map_err(|e| FsError::io(FsOp::Write, &self.path, e))
     }
 
     /// Creates a new file, failing with EEXIST (see [`FsError::is_exists`]) if the name is

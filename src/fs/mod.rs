@@ -42,7 +42,7 @@ pub use lock::fcntl::RecordLock;
 pub use lock::flock::FlockLock;
 pub use lock::lockfile::LockFile;
 pub use lock::{FileLock, LockKind, LockRequest};
-pub use nfs::NfsCache;
+pub use nfs::{NfsCache, STALE_DATA_WAIT};
 pub use perms::CreatePerms;
 pub use policy::{FileKind, FsPolicy, FsyncMode, LockMethod, SyncPoint};
 pub use view::{FileIdentity, FileView, Refresh, ViewMode};

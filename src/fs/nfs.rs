@@ -4,6 +4,9 @@
 //! |---|---|
 //! | attribute cache, unlocked | `open(O_RDONLY)` + `close()`; ENOENT (a negative cache entry): flush the parent directory's handles instead |
 //! | attribute cache, "maybe locked"; directory handles | `stat()` + `chmod()` to the same mode; EPERM counts as flushed |
+//! | directory handles (FUSE) | the chmod, then list the directory: FUSE keeps a name's cached entry (the inode it named before another host renamed a file over it) until it expires or the directory is read |
+//! | attribute cache of an open, locked file | `fchmod()` to the same mode: the reply carries the server's attributes (FUSE with an attribute cache answers `fstat` and even `statx(AT_STATX_FORCE_SYNC)` from it) |
+//! | data of a locked file (FUSE) | read up to the server's length, dropping pages and waiting until the client's caches show it all (GlusterFS's client keeps stale data for its cache timeout, measured 4 s with 5 s) |
 //! | data (read) cache, unlocked | take a whole-file fcntl read lock and drop it (Linux revalidates cached pages on lock); after ENOLCK never again |
 //! | data cache, locked | nothing: taking the lock revalidated it |
 //! | data cache, both (FUSE) | `posix_fadvise(DONTNEED)`: FUSE keeps pages across locks |
@@ -31,6 +34,11 @@ static READ_LOCKS_DISABLED: AtomicBool = AtomicBool::new(false);
 
 /// How long the data-cache flush waits for its read lock (Dovecot: a 60 s alarm).
 const READ_FLUSH_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a locked read waits for the client's caches to show data another host wrote:
+/// longer than any attribute/data cache timeout a shared mount should have (NFS `acregmax`
+/// defaults to 60 s but NFS revalidates on lock; GlusterFS's md-cache is 1 s by default).
+pub const STALE_DATA_WAIT: Duration = Duration::from_secs(20);
 
 /// The cache flushes for one kind of file; every method is a no-op when disabled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +78,43 @@ impl NfsCache {
         }
     }
 
+    /// The length of an open `file` as the server has it now. The caller holds a lock that
+    /// keeps writers out, so the answer stays true until it unlocks.
+    pub fn fresh_len(&self, file: &FsFile) -> FsResult<u64> {
+        if self.enabled {
+            flush_attr_fd(file);
+        }
+        Ok(file.metadata()?.len())
+    }
+
+    /// Reads `file` from `offset` to `len` (the caller's [`NfsCache::fresh_len`], under its
+    /// lock). A client cache that returns less (stale pages of a file another host appended
+    /// to) is dropped and read again until [`STALE_DATA_WAIT`]; then the read fails as
+    /// [`FsError::StaleData`] rather than return a short file as the whole. Without the
+    /// flag it is a plain read to the end.
+    pub fn read_to(&self, file: &FsFile, offset: u64, len: u64) -> FsResult<Vec<u8>> {
+        let want = len.saturating_sub(offset);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let bytes = file.read_from(offset)?;
+            if !self.enabled || bytes.len() as u64 >= want {
+                return Ok(bytes);
+            }
+            if started.elapsed() >= STALE_DATA_WAIT {
+                return Err(FsError::StaleData {
+                    path: file.path().to_path_buf(),
+                    got: offset + bytes.len() as u64,
+                    expected: len,
+                    waited: started.elapsed(),
+                });
+            }
+            file.drop_cached_pages();
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
     /// Flushes the cached data of an open file. `locked`: we hold an fcntl/flock lock on it,
     /// which revalidated the pages on NFS. FUSE revalidates on neither lock (a same-size
     /// rewrite by another host stays invisible through a file open before it), so the clean
@@ -94,13 +139,41 @@ impl NfsCache {
 }
 
 /// Flushes the handle cache of `path`'s parent directory (unconditionally: ESTALE retries
-/// need it whatever the policy says).
+/// need it whatever the policy says): the chmod for NFS, then a listing for FUSE, whose
+/// READDIRPLUS replaces cached entries that name another inode than the server's.
 pub(crate) fn flush_parent_dir_handles(path: &Path) {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     flush_by_chmod(parent);
+    if let Ok(entries) = fs::read_dir(parent) {
+        entries.for_each(drop);
+    }
+}
+
+/// fchmod() to the same mode: the SETATTR reply refreshes the attributes (EPERM: not ours,
+/// the attempt is all NFS needs).
+fn flush_attr_fd(file: &FsFile) {
+    let mode = match file.metadata() {
+        Ok(meta) => meta.permissions().mode() & 0o7777,
+        Err(e) => {
+            log::error!("nfs_flush_fchown: {e}");
+            return;
+        }
+    };
+    if let Err(e) = file
+        .file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+    {
+        if e.raw_os_error() != Some(libc::EPERM) {
+            log::error!(
+                "nfs_flush_fchown: fchmod({}, {mode:04o}) failed: {}",
+                file.path().display(),
+                os_error_text(&e)
+            );
+        }
+    }
 }
 
 fn flush_attr_unlocked(path: &Path) {

@@ -293,6 +293,12 @@ pub trait MailSession {
     fn keywords(&self) -> Vec<String>;
     /// The selected mailbox's highest modseq (CONDSTORE).
     fn highest_modseq(&self) -> u64;
+    /// The UIDs of the selected mailbox expunged after `modseq` (QRESYNC), as far as the
+    /// session has synced; `None` when storage's history does not reach back that far (the
+    /// session then reports every UID the client knew that no longer exists).
+    fn expunged_since(&mut self, _modseq: u64) -> Result<Option<UidSet>, MailError> {
+        Ok(None)
+    }
     /// A message of the selected mailbox (`Expunged` if it is gone).
     fn message(&mut self, uid: u32) -> Result<Self::Message<'_>, MailError>;
     fn store(&mut self, uids: &UidSet, change: &FlagChange) -> Result<StoreResult, MailError>;
@@ -347,6 +353,33 @@ pub trait MailSession {
     fn idle_check_interval(&self) -> Duration {
         Duration::from_secs(30)
     }
+
+    /// GETQUOTAROOT: the quota roots of a mailbox (hidden ones left out), each with its
+    /// limited resources or why they could not be read; `None` when the user has no quota.
+    fn quota_roots(&mut self, _mailbox: &str) -> Result<Option<Vec<QuotaRoot>>, MailError> {
+        Ok(None)
+    }
+
+    /// GETQUOTA: one root by name; `None` when there is no such root.
+    fn quota_root(&mut self, _name: &str) -> Option<QuotaRoot> {
+        None
+    }
+
+    /// APPEND: whether a message of `size` bytes (the literal's) may still be saved into
+    /// the mailbox of the APPEND in progress, asked before the literal is read (Dovecot's
+    /// early quota check).
+    fn append_check_size(&mut self, _size: u64) -> Result<(), MailError> {
+        Ok(())
+    }
+}
+
+/// A quota root as GETQUOTA answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaRoot {
+    pub name: String,
+    /// (resource name, usage, limit) of the limited resources (STORAGE in kilobytes);
+    /// `Err(())` when the usage could not be read (logged).
+    pub resources: Result<Vec<(String, u64, u64)>, ()>,
 }
 
 /// One message of the selected mailbox: what FETCH and SEARCH read. Everything about the

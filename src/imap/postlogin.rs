@@ -96,13 +96,9 @@ impl PostloginSettings {
 
 /// The quota plugin's `quota_max_mail_size` (`plugin { }`), when `mail_plugins` loads
 /// `quota`: the largest message APPEND takes (`NO [TOOBIG]` beyond; APPENDLIMIT). The rest
-/// of the quota plugin is not implemented.
+/// of the quota plugin is `storage::quota`.
 fn quota_max_mail_size(settings: &Settings) -> Result<Option<u64>, String> {
-    let quota = settings
-        .str("mail_plugins")
-        .split([' ', ','])
-        .any(|p| p == "quota");
-    if !quota {
+    if !crate::storage::plugins::loaded(settings, "quota") {
         return Ok(None);
     }
     let Some((_, value)) = settings
@@ -165,6 +161,14 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
             &mut session_settings.capability,
             &settings.imap_capability,
             crate::imap::session::COMPRESS_CAPABILITY,
+        );
+    }
+    // Dovecot's plugins add theirs in this order (imap_zlib's, then imap_quota's).
+    if session_settings.quota {
+        add_capability(
+            &mut session_settings.capability,
+            &settings.imap_capability,
+            crate::imap::session::QUOTA_CAPABILITY,
         );
     }
     let input = Prefixed::new(input, reader);

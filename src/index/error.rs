@@ -31,6 +31,12 @@ impl IndexError {
     pub(crate) fn invalid(reason: impl Into<String>) -> IndexError {
         IndexError::Invalid(reason.into())
     }
+
+    /// A file was replaced under an open handle (ESTALE), or a shared mount's caches kept
+    /// another host's data from us.
+    pub fn is_stale(&self) -> bool {
+        matches!(self, IndexError::Fs(e) if e.is_stale())
+    }
 }
 
 impl fmt::Display for IndexError {

@@ -278,7 +278,11 @@ impl MailboxIndex {
     /// yet taken (theirs and this process's own commits, in log order). After an error the
     /// handle must not be used again: drop it (and rebuild on `NeedsRebuild`).
     pub fn refresh(&mut self) -> Result<Vec<Change>, IndexError> {
-        self.read_tail(false)?;
+        match self.read_tail(false) {
+            // The log was replaced by another host under our handle: followed below.
+            Err(e) if e.is_stale() => log::debug!("{}: {e}", self.dir.display()),
+            other => other?,
+        }
         if self.log.replaced(&self.nfs)? {
             self.follow_replaced_log()?;
         }
@@ -311,11 +315,16 @@ impl MailboxIndex {
     /// The name now points at another log: the next one after a rotation (continue in it)
     /// or a rebuilt index (load it whole and report the difference).
     pub(crate) fn follow_replaced_log(&mut self) -> Result<(), IndexError> {
-        // Whatever was committed to the old file before it was rotated.
-        self.read_tail(false)?;
+        // Whatever was committed to the old file before it was rotated; a handle gone stale
+        // (the old file was deleted on another host) makes it a full reload.
+        let old_read = match self.read_tail(false) {
+            Err(e) if e.is_stale() => false,
+            other => other.map(|()| true)?,
+        };
         let next = open_log(&self.log.path, &self.nfs)?;
         let h = &next.header;
-        let continues = h.indexid == self.log.header.indexid
+        let continues = old_read
+            && h.indexid == self.log.header.indexid
             && h.prev_file_seq == self.log.header.file_seq
             && h.prev_file_offset == self.log.offset
             && h.initial_modseq == self.state.highest_modseq();

@@ -36,13 +36,15 @@
 //! The API: [`mailbox::MailboxIndex`] (open, refresh, state, cache), [`writer`] (lock,
 //! commit, create/rebuild), [`transaction::IndexTransaction`] (changes in the storage's
 //! terms), [`view::View`] (a session's numbering and \Recent), [`state::MailboxState`] (the
-//! replayed state) and its [`state::Change`] stream.
+//! replayed state) and its [`state::Change`] stream, [`history`] (the UIDs expunged after a
+//! modseq, read back from the logs, for QRESYNC).
 
 pub mod cache;
 pub mod codec;
 pub mod crc32c;
 pub mod error;
 pub mod flags;
+pub mod history;
 pub mod keywords;
 pub mod log;
 pub mod mailbox;

@@ -80,6 +80,47 @@ impl UidSet {
         UidSet { ranges }
     }
 
+    /// The UIDs in both sets (range by range: sets like `1:4294967295` cost nothing).
+    pub fn intersection(&self, other: &UidSet) -> UidSet {
+        let mut out = UidSet::new();
+        let (mut i, mut j) = (0, 0);
+        while let (Some(&(a1, a2)), Some(&(b1, b2))) = (self.ranges.get(i), other.ranges.get(j)) {
+            let (first, last) = (a1.max(b1), a2.min(b2));
+            if first <= last {
+                out.ranges.push((first, last));
+            }
+            if a2 < b2 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        out
+    }
+
+    /// The UIDs of this set that are not in `other` (range by range).
+    pub fn difference(&self, other: &UidSet) -> UidSet {
+        let mut out = UidSet::new();
+        let mut j = 0;
+        for &(first, last) in &self.ranges {
+            while other.ranges.get(j).is_some_and(|&(_, b2)| b2 < first) {
+                j += 1;
+            }
+            // The first UID of [first, last] not yet decided (u64: it may pass u32::MAX).
+            let mut from = u64::from(first);
+            for &(b1, b2) in other.ranges[j..].iter().take_while(|&&(b1, _)| b1 <= last) {
+                if u64::from(b1) > from {
+                    out.ranges.push((from as u32, b1 - 1));
+                }
+                from = from.max(u64::from(b2) + 1);
+            }
+            if from <= u64::from(last) {
+                out.ranges.push((from as u32, last));
+            }
+        }
+        out
+    }
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.put_u32(count_u32(self.ranges.len()));
         for &(a, b) in &self.ranges {
@@ -203,6 +244,35 @@ mod tests {
             }
             assert!(UidSet::decode(&mut Reader::new(&buf)).is_err());
         }
+    }
+
+    proptest! {
+        /// Intersection and difference agree with the model sets, and stay canonical.
+        #[test]
+        fn intersection_and_difference(
+            a in proptest::collection::vec(1u32..80, 0..40),
+            b in proptest::collection::vec(1u32..80, 0..40),
+        ) {
+            let (sa, sb): (UidSet, UidSet) = (a.iter().copied().collect(), b.iter().copied().collect());
+            let (ma, mb): (BTreeSet<u32>, BTreeSet<u32>) = (a.into_iter().collect(), b.into_iter().collect());
+            let both: UidSet = ma.intersection(&mb).copied().collect();
+            let only: UidSet = ma.difference(&mb).copied().collect();
+            prop_assert_eq!(sa.intersection(&sb), both);
+            prop_assert_eq!(sa.difference(&sb), only);
+        }
+    }
+
+    #[test]
+    fn set_operations_at_the_edges() {
+        let all = UidSet::range(1, u32::MAX);
+        let some: UidSet = [3, 4, 9, u32::MAX].into_iter().collect();
+        assert_eq!(all.intersection(&some), some);
+        assert_eq!(
+            all.difference(&some).ranges(),
+            &[(1, 2), (5, 8), (10, u32::MAX - 1)]
+        );
+        assert_eq!(some.difference(&all), UidSet::new());
+        assert_eq!(UidSet::new().intersection(&all), UidSet::new());
     }
 
     proptest! {

@@ -21,8 +21,10 @@ use crate::fs::{
 };
 
 use super::error::IndexError;
+use super::history::previous_highest_modseq;
 use super::log::frame::{encode_transaction, Transaction};
 use super::log::header::{LogHeader, LOG_HEADER_LEN};
+use super::log::record::{HeaderUpdate, Record};
 use super::mailbox::{corrupted, open_log, MailboxIndex};
 use super::settings::{
     IndexSettings, LOCK_NAME, LOG2_NAME, LOG_LOCK_STALE_TIMEOUT, LOG_LOCK_TIMEOUT, LOG_NAME,
@@ -103,6 +105,7 @@ fn acquire_log_lock(
             None => FsFile::open_or_create(&path, &settings.perms)?,
         };
         let lock = FileLock::acquire(&settings.fs, FileKind::Index, &file, log_lock_request())?;
+        nfs.flush_dir_handles(&path);
         nfs.flush_attr(&path);
         let ours = file.metadata()?;
         let named = ops::stat_if_exists(&path)?;
@@ -183,8 +186,15 @@ impl MailboxIndex {
 
     /// Creates the index in `dir` afresh — a new generation, replacing whatever is there —
     /// holding what `contents` says (built by the caller from the mailbox's truth), with
-    /// modseqs continuing from `initial_modseq` (1 for a new mailbox; more than the old
-    /// index's highest when rebuilding, so that clients' CONDSTORE state stays valid).
+    /// modseqs continuing from at least `initial_modseq`.
+    ///
+    /// Modseqs never go backwards (RFC 7162 §3.1.1: a client's CONDSTORE/QRESYNC state
+    /// stays valid under the same UIDVALIDITY): a rebuilt index starts above what the old
+    /// one gave out — exactly above it when the old log reads whole, else (the old index is
+    /// damaged or gone while the mailbox has had messages, e.g. a Maildir Dovecot served
+    /// before) above the clock in microseconds (`modseq_floor`), which no modseq counted
+    /// one per transaction reaches. Only a mailbox that never had a message and no index
+    /// starts at 1.
     pub fn create(
         dir: &Path,
         settings: IndexSettings,
@@ -211,8 +221,22 @@ impl MailboxIndex {
             })
             .map_or(0, |h| h.indexid);
 
-        let mut state = MailboxState::new(initial_modseq.max(1));
-        let resolved = contents.resolve(&state)?;
+        let previous = previous_highest_modseq(dir, &settings, &nfs);
+        let resolved = contents.resolve(&MailboxState::new(1))?;
+        let had_messages = resolved.records.iter().any(|r| {
+            matches!(
+                r,
+                Record::Append(_) | Record::Header(HeaderUpdate::NextUid(2..))
+            )
+        });
+        let initial_modseq = if previous.exact {
+            initial_modseq.max(previous.highest + 1)
+        } else if previous.existed || had_messages {
+            initial_modseq.max(previous.highest + 1).max(modseq_floor())
+        } else {
+            initial_modseq.max(1)
+        };
+        let mut state = MailboxState::new(initial_modseq);
         let modseq = state.next_modseq(&resolved.records);
         let body = encode_transaction(modseq, &resolved.records)
             .map_err(|why| IndexError::Invalid(why.0))?;
@@ -232,7 +256,7 @@ impl MailboxIndex {
             file_seq: 1,
             prev_file_seq: 0,
             prev_file_offset: 0,
-            initial_modseq: initial_modseq.max(1),
+            initial_modseq,
             create_time: now_secs(),
         };
         let mut bytes = header.encode();
@@ -359,6 +383,15 @@ impl MailboxIndex {
         self.invisible_tail = 0;
         Ok(())
     }
+}
+
+/// The lowest first modseq of an index rebuilt without knowing what its predecessor gave
+/// out: the time in microseconds. Transactions count modseqs one by one, each under a lock
+/// with an fsync, so no index reaches the clock's count between two rebuilds.
+fn modseq_floor() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX >> 1))
 }
 
 /// A new index generation id: the time mixed with the pid, never 0 nor `old`.

@@ -41,6 +41,12 @@ pub enum Lookup<C> {
     TempFail,
     /// `lmtp_user_concurrency_limit` deliveries to the user are in progress already.
     TooManyDeliveries,
+    /// `lmtp_rcpt_check_quota`: the user is over quota already (`552 5.2.2`, or `452 4.2.2`
+    /// with `temporary`).
+    OverQuota {
+        text: String,
+        temporary: bool,
+    },
 }
 
 /// One recipient's delivery, as the deliverer needs it.
@@ -522,6 +528,10 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
                 return self.line(&format!(
                     "451 4.3.0 <{shown}> Too many concurrent deliveries for user"
                 ))
+            }
+            Lookup::OverQuota { text, temporary } => {
+                let code = if temporary { "452 4.2.2" } else { "552 5.2.2" };
+                return self.line(&format!("{code} <{shown}> {text}"));
             }
         };
         if let Some(t) = self.transaction.as_mut() {

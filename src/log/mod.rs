@@ -109,6 +109,11 @@ pub fn init(prefix: &str) {
     set_prefix(prefix);
 }
 
+/// The prefix of this process's lines now.
+pub fn prefix() -> String {
+    state().prefix.clone()
+}
+
 /// The prefix of this process's lines (`master: `, `imap-login: `, `imap(alice)<..><..>: `).
 pub fn set_prefix(prefix: &str) {
     state().prefix = prefix.to_string();

@@ -22,6 +22,7 @@ pub const VERBS: &[&str] = &[
     "reload",
     "stop",
     "pw [-l] [-p plaintext] [-r rounds] [-s scheme] [-t hash] [-u user] [-V]",
+    "quota get|recalc [-u user]",
     crate::fscheck::USAGE,
 ];
 

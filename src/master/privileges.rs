@@ -278,6 +278,82 @@ pub fn restrict_access(r: &Restrict) -> Result<(), String> {
     verify_dropped(r, primary, privileged)
 }
 
+/// A temporary change of identity (Dovecot's `MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP`, as
+/// its lmtp does as root): the effective uid and gid and the groups become the user's, the
+/// real and saved uid stay root so that dropping this restores what was. The saved gid
+/// becomes the privileged group (or the user's gid), so that the mbox dotlock switch
+/// ([`crate::fs::privileged`]) can reach nothing else meanwhile. Not for chroots.
+#[derive(Debug)]
+pub struct TempIdentity {
+    groups: Vec<Gid>,
+    egid: Gid,
+    sgid: Gid,
+}
+
+/// Takes on `r`'s identity until the returned value is dropped. Only call as root, and only
+/// for a `Restrict` without a chroot.
+pub fn become_temporarily(r: &Restrict) -> Result<TempIdentity, String> {
+    if r.chroot.is_some() {
+        return Err("A chrooted user needs a process of its own".into());
+    }
+    let uid = r.uid.ok_or("User is missing UID (see mail_uid setting)")?;
+    let saved_groups =
+        nix::unistd::getgroups().map_err(|e| format!("getgroups() failed: {}", errno_text(e)))?;
+    let ids =
+        nix::unistd::getresgid().map_err(|e| format!("getresgid() failed: {}", errno_text(e)))?;
+    let restore = TempIdentity {
+        groups: saved_groups,
+        egid: ids.effective,
+        sgid: ids.saved,
+    };
+    let primary = r.gid.unwrap_or_else(|| ids.effective.as_raw());
+    if let Some(user) = r.system_groups_user.as_deref().filter(|u| !u.is_empty()) {
+        let name = CString::new(user).map_err(|_| format!("Invalid user name: {user}"))?;
+        nix::unistd::initgroups(&name, Gid::from_raw(primary)).map_err(|e| {
+            format!(
+                "initgroups({user}, {}) failed: {}",
+                gid_text(primary),
+                errno_text(e)
+            )
+        })?;
+    }
+    let groups = groups_list(r, primary, r.system_groups_user.is_some())?;
+    nix::unistd::setgroups(&groups)
+        .map_err(|e| format!("setgroups() failed: {}", errno_text(e)))?;
+    let keep = Gid::from_raw(u32::MAX);
+    let saved = Gid::from_raw(r.privileged_gid.unwrap_or(primary));
+    nix::unistd::setresgid(keep, Gid::from_raw(primary), saved).map_err(|e| {
+        format!(
+            "setresgid(-1,{},{}) failed: {}",
+            gid_text(primary),
+            gid_text(saved.as_raw()),
+            errno_text(e)
+        )
+    })?;
+    let keep = Uid::from_raw(u32::MAX);
+    nix::unistd::setresuid(keep, Uid::from_raw(uid), keep)
+        .map_err(|e| format!("seteuid({}) failed: {}", uid_text(uid), errno_text(e)))?;
+    Ok(restore)
+}
+
+impl Drop for TempIdentity {
+    fn drop(&mut self) {
+        let keep_uid = Uid::from_raw(u32::MAX);
+        let keep_gid = Gid::from_raw(u32::MAX);
+        let restored = nix::unistd::setresuid(keep_uid, Uid::from_raw(0), keep_uid)
+            .and_then(|()| nix::unistd::setresgid(keep_gid, self.egid, self.sgid))
+            .and_then(|()| nix::unistd::setgroups(&self.groups));
+        if let Err(e) = restored {
+            // The next user's delivery would run with this one's identity: stop here.
+            log::error!(
+                "Restoring root privileges after a delivery failed: {}",
+                errno_text(e)
+            );
+            std::process::abort();
+        }
+    }
+}
+
 /// The primary gid, with the privileged gid as the saved one.
 fn set_groups_ids(primary: u32, privileged: Option<u32>, r: &Restrict) -> Result<(), String> {
     let p = Gid::from_raw(primary);

@@ -165,6 +165,16 @@ pub trait Mailbox {
     /// Every keyword name the mailbox has.
     fn keywords(&self) -> Vec<String>;
     fn highest_modseq(&self) -> u64;
+    /// Whether modseqs outlive the session (false: an in-memory index, IMAP's `NOMODSEQ`).
+    fn modseqs_permanent(&self) -> bool {
+        true
+    }
+    /// The UIDs expunged after `modseq` (QRESYNC), as far as the session's numbering has
+    /// read; `None` when the backend's history does not reach back that far (the caller
+    /// then takes every UID it knew that no longer exists, a superset the RFC allows).
+    fn expunged_since(&mut self, _modseq: u64) -> StorageResult<Option<UidSet>> {
+        Ok(None)
+    }
     fn status(&mut self) -> StorageResult<MailboxStatus>;
     /// Saves messages (one transaction). With `assign_uids` (IMAP APPEND: APPENDUID) the
     /// Maildir lock is waited for; without (LMTP), a busy lock leaves UIDs to a later sync.

@@ -17,6 +17,8 @@ pub mod mbox;
 pub mod mutf7;
 pub mod names;
 pub mod namespace;
+pub mod plugins;
+pub mod quota;
 pub mod session_lock;
 pub mod settings;
 pub mod user;

@@ -4,8 +4,10 @@
 //! operations on full mailbox names that protocols call: open, create, delete, rename,
 //! subscribe, status, LIST.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::config::var_expand::{self, MailUserVars, Vars};
@@ -19,6 +21,7 @@ use crate::storage::list::MaildirList;
 use crate::storage::location::{self, FsProbe, LocationOwner, MailFormat, MailLocation};
 use crate::storage::mbox::list::MboxList;
 use crate::storage::namespace::{self, ListMode, Namespace, NamespaceConfig};
+use crate::storage::quota::{Quota, QuotaMailbox, QuotaSettings, QuotaSource};
 use crate::storage::settings::StorageSettings;
 
 /// Who the user is, as the userdb said.
@@ -77,6 +80,40 @@ pub struct MailUser {
     info: MailUserInfo,
     settings: Arc<StorageSettings>,
     lists: Vec<Box<dyn MailboxList>>,
+    /// The quota plugin's state, when `mail_plugins` loads `quota` and a root or a maximum
+    /// size is configured: every mailbox opened is then a [`QuotaMailbox`].
+    quota: Option<Rc<RefCell<Quota>>>,
+}
+
+/// A namespace's mailbox list, of the namespace's format.
+fn new_list(
+    ns: Namespace,
+    settings: &Arc<StorageSettings>,
+    username: &str,
+) -> Box<dyn MailboxList> {
+    let settings = settings.for_location(&ns.location);
+    match ns.location.format {
+        MailFormat::Mbox => Box::new(MboxList::new(ns, settings, username)),
+        _ => Box::new(MaildirList::new(ns, settings)),
+    }
+}
+
+/// A plugin setting's value for this user: the userdb's extra field (`quota_rule` or
+/// `plugin/quota_rule`), else the `plugin { }` section's.
+fn plugin_setting(settings: &Settings<'_>, info: &MailUserInfo, name: &str) -> Option<String> {
+    let from_userdb = info.userdb_fields.as_ref().and_then(|fields| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name || k.strip_prefix("plugin/") == Some(name))
+            .map(|(_, v)| v.clone())
+    });
+    from_userdb.or_else(|| {
+        settings
+            .strlist("plugin")
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
 }
 
 impl MailUser {
@@ -106,6 +143,8 @@ impl MailUser {
         let temp_dir = PathBuf::from(expand(settings.str("mail_temp_dir"))?);
         crate::fs::lock::mbox::MboxLockSettings::from_settings(settings)
             .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
+        crate::storage::plugins::check(settings)
+            .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
         let storage = Arc::new(StorageSettings::from_settings(settings, temp_dir));
         let mail_location = expand(settings.str("mail_location"))?;
         let mut configs = NamespaceConfig::from_settings(settings, &expand)?;
@@ -113,7 +152,46 @@ impl MailUser {
         if implicit {
             configs.push(NamespaceConfig::implicit_inbox());
         }
-        MailUser::with_namespaces(info, storage, configs, &mail_location, implicit)
+        let mut user = MailUser::with_namespaces(info, storage, configs, &mail_location, implicit)?;
+        if crate::storage::plugins::loaded(settings, "quota") {
+            let read = QuotaSettings::read(
+                &|name| plugin_setting(settings, &user.info, name),
+                &mut |warning| log::warn!("quota: {warning}"),
+            )
+            .map_err(|e| {
+                StorageError::new(ErrorKind::Temp, format!("Failed to initialize quota: {e}"))
+            })?;
+            if let Some(quota) = read {
+                user.set_quota(quota);
+            }
+        }
+        Ok(user)
+    }
+
+    /// Puts the user's mail under `quota` (with its own instances of the namespaces'
+    /// lists, for counting).
+    pub fn set_quota(&mut self, quota: QuotaSettings) {
+        let sources = self
+            .lists
+            .iter()
+            .map(|l| {
+                let ns = l.namespace().clone();
+                QuotaSource {
+                    policy: self.settings.for_location(&ns.location).fs.clone(),
+                    list: new_list(ns.clone(), &self.settings, &self.info.username),
+                    ns,
+                }
+            })
+            .collect();
+        let delivering = matches!(self.info.service.as_str(), "lmtp" | "lda");
+        self.quota = Some(Rc::new(RefCell::new(Quota::new(
+            quota, sources, delivering,
+        ))));
+    }
+
+    /// The quota, when the user's mail is under one.
+    pub fn quota(&self) -> Option<&Rc<RefCell<Quota>>> {
+        self.quota.as_ref()
     }
 
     /// The user's storage from already-built parts (tests and tools).
@@ -162,18 +240,13 @@ impl MailUser {
         namespace::check(&namespaces)?;
         let lists = namespaces
             .into_iter()
-            .map(|ns| -> Box<dyn MailboxList> {
-                let settings = settings.for_location(&ns.location);
-                match ns.location.format {
-                    MailFormat::Mbox => Box::new(MboxList::new(ns, settings, &info.username)),
-                    _ => Box::new(MaildirList::new(ns, settings)),
-                }
-            })
+            .map(|ns| new_list(ns, &settings, &info.username))
             .collect();
         Ok(MailUser {
             info,
             settings,
             lists,
+            quota: None,
         })
     }
 
@@ -204,8 +277,15 @@ impl MailUser {
 
     /// Opens a mailbox by its full name.
     pub fn open(&mut self, vname: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
-        let (list, inner) = self.list_for(vname)?;
-        list.open(&inner, options)
+        let quota = self.quota.clone();
+        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
+        let (i, inner) =
+            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let mailbox = self.lists[i].open(&inner, options)?;
+        Ok(match quota {
+            Some(quota) => Box::new(QuotaMailbox::new(mailbox, quota, i)),
+            None => mailbox,
+        })
     }
 
     /// CREATE; a name ending with the separator asks for a directory only.
@@ -218,9 +298,27 @@ impl MailUser {
         }
     }
 
+    /// DELETE; under a quota, the mailbox's messages stop counting.
     pub fn delete(&mut self, vname: &str) -> StorageResult<()> {
+        let quota = self.quota.clone();
         let (list, inner) = self.list_for(vname)?;
-        list.delete(&inner)
+        let Some(quota) = quota else {
+            return list.delete(&inner);
+        };
+        let before = list
+            .open(&inner, OpenOptions::ACCESS)
+            .and_then(|mut mb| mb.status())
+            .ok();
+        list.delete(&inner)?;
+        if let Some(status) = before {
+            let mut quota = quota.borrow_mut();
+            let bytes = quota.message_size(status.psize, status.vsize);
+            if let Some(source) = quota.source_of(vname) {
+                let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+                quota.update(source, vname, -bytes, -i64::from(status.messages));
+            }
+        }
+        Ok(())
     }
 
     /// RENAME (within one namespace).

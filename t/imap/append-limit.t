@@ -1,5 +1,5 @@
-# quota_max_mail_size (the quota plugin's limit; the rest of the quota plugin is not in cote
-# yet): APPEND refuses a larger message before reading it. With a synchronizing literal the
+# quota_max_mail_size (the quota plugin's limit; quotas themselves: quota.t): APPEND refuses
+# a larger message before reading it. With a synchronizing literal the
 # client gets NO instead of "+ OK"; with LITERAL+ the announced bytes are read and dropped,
 # and the session goes on. Checked against Dovecot 2.3.19.1, except for APPENDLIMIT
 # (RFC 7889), which cote advertises with the limit and its [TOOBIG] answer as Dovecot 2.4

@@ -9,13 +9,15 @@ cote.index* file was deleted and both restarted.
         [--mmap-disable yes|no] [--nfs yes|no] [--seconds 60] [--workers 8] [--users 2]
         [--crash none|node|client] [--skew SECONDS] [--servers cote,cote|dovecot,cote]
         [--json FILE]
-    tests/cluster/run.py --matrix [--seconds 30] [--json FILE]   every cell, a table
+    tests/cluster/run.py --matrix [--matrix-profiles cto,cached] [--seconds 30] [--json FILE]
+        every cell (of those profiles), a table
 
 Needs root, /dev/fuse and ../shared/sharedfs-setup.sh (SHAREDFS_SETUP overrides the path);
 `make test-cluster` runs one quick cell, `make test-cluster-matrix` all of them.
 Exit status: 0 all invariants held, 1 a violation, 77 the environment can't run it."""
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -131,9 +133,14 @@ class Node:
             argv = [os.path.join(REPO, "t/oracle/dovecot"), "dovecot", "-F", "-c", self.conf]
         else:
             argv = [os.path.join(REPO, "target/release/cote"), "-F", "-c", self.conf]
-        if self.skew:
-            argv = ["faketime", "-f", f"+{self.skew}s"] + argv
         env = dict(os.environ, DOVECOT_HOSTNAME=f"{self.name}.cluster.test")
+        if self.skew:
+            # libfaketime preloaded into the server itself: the `faketime` wrapper forks and
+            # waits, so signals for the server would stop only the wrapper.
+            libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
+            if not libs:
+                raise RuntimeError("libfaketime is not installed (apt install faketime)")
+            env.update(LD_PRELOAD=libs[0], FAKETIME=f"+{self.skew}s")
         self.out = open(os.path.join(self.root, "stdout"), "a")
         self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env, start_new_session=True)
@@ -330,7 +337,7 @@ def summary_line(cell):
 
 def matrix(a, work):
     cells = []
-    for profile in ("coherent", "cto", "cached"):
+    for profile in a.matrix_profiles.split(","):
         for lock in ("fcntl", "flock", "dotlock"):
             # coherent: mmap(MAP_SHARED) fails there, so only mmap_disable=yes.
             for mmap_disable in (("yes",) if profile == "coherent" else ("yes", "no")):
@@ -363,6 +370,8 @@ def main():
     p.add_argument("--skew", type=int, default=0)
     p.add_argument("--servers", default="cote,cote")
     p.add_argument("--matrix", action="store_true")
+    p.add_argument("--matrix-profiles", default="coherent,cto,cached",
+                   help="the profiles --matrix runs, comma-separated")
     p.add_argument("--json")
     a = p.parse_args()
     work = tempfile.mkdtemp(prefix="cote-cluster-")

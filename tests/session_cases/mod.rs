@@ -60,10 +60,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "fetch snippet",
         "PREVIEW needs preview generation (issue 10)",
     ),
-    (
-        "uid fetch vanished",
-        "VANISHED needs expunged UIDs by modseq (issue 10)",
-    ),
     ("search inthread", "INTHREAD needs THREAD (issue 10)"),
     (
         "copy huge number",

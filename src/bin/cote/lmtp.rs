@@ -1,7 +1,10 @@
 //! `service lmtp`: LMTP on its unix and inet listeners. Recipients are looked up in the
-//! userdb (`auth-userdb`); each delivery runs in a child process that becomes the recipient
-//! (uid, gid, groups, as a mail process does) and saves through the storage API, so files
-//! are created as the user and a failure stays with that recipient. STARTTLS on inet
+//! userdb (`auth-userdb`); each delivery takes on the recipient's identity (uid, gid,
+//! groups, as a mail process has them) and saves through the storage API, so files are
+//! created as the user and a failure stays with that recipient. As root that identity is
+//! temporary (effective ids only, restored after the delivery, as Dovecot's lmtp does it);
+//! a recipient with a chroot is delivered by a child process that chroots and stays that
+//! user. STARTTLS on inet
 //! listeners with the `ssl` settings; `lmtp_user_concurrency_limit` through slot files
 //! under `base_dir` (see [`delivery::ConcurrencySlots`]).
 
@@ -23,7 +26,8 @@ use cote::lmtp::{
     serve_lmtp, Delivered, Deliverer, LmtpSettings, Lookup, Peer, Recipient, StartTls,
 };
 use cote::login::tls::start_tls;
-use cote::master::mail_login::become_user;
+use cote::master::mail_login::mail_user_restrict;
+use cote::master::privileges::{self, Restrict};
 use cote::master::{Connection, Stream};
 use cote::net::conn::parse_networks;
 use cote::net::tls::TlsServer;
@@ -317,6 +321,20 @@ impl Deliverer for UserDelivery<'_> {
                         }
                     },
                 };
+                if self.settings.bool("lmtp_rcpt_check_quota") {
+                    let vars = self.user_vars(&name, &fields, None);
+                    let settings = self.settings;
+                    let checked = as_recipient(settings, &fields, vars, |vars| {
+                        check_quota(settings, &fields, vars)
+                    });
+                    match checked {
+                        Delivered::Saved => {}
+                        Delivered::OverQuota { text, temporary } => {
+                            return Lookup::OverQuota { text, temporary }
+                        }
+                        _ => return Lookup::TempFail,
+                    }
+                }
                 self.users.insert(user.to_string(), (name, fields));
                 Lookup::Found(claim)
             }
@@ -348,17 +366,107 @@ impl Deliverer for UserDelivery<'_> {
         let Some((name, fields)) = self.users.get(&rcpt.user) else {
             return internal_failure();
         };
-        let vars = MailUserVars {
-            user: name.clone(),
+        let vars = self.user_vars(name, fields, Some(rcpt.session_id.clone()));
+        let settings = self.settings;
+        as_recipient(settings, fields, vars, |vars| {
+            save_mail(settings, fields, vars, &rcpt.detail, message)
+        })
+    }
+}
+
+impl UserDelivery<'_> {
+    /// The mail variables of a recipient the userdb found.
+    fn user_vars(
+        &self,
+        name: &str,
+        fields: &[(String, String)],
+        session: Option<String>,
+    ) -> MailUserVars {
+        MailUserVars {
+            user: name.to_string(),
             service: "lmtp".into(),
             local_ip: self.local_ip.clone(),
             remote_ip: self.remote_ip.clone(),
-            session: Some(rcpt.session_id.clone()),
-            userdb_fields: Some(fields.clone()),
+            session,
+            userdb_fields: Some(fields.to_vec()),
             ..MailUserVars::default()
-        };
-        in_child(|| save_as_user(self.settings, fields, vars, &rcpt.detail, message))
+        }
     }
+}
+
+/// As the recipient: whether their INBOX is over quota already (`lmtp_rcpt_check_quota`):
+/// `Saved` when it is not.
+fn check_quota(settings: &Settings, fields: &[(String, String)], vars: MailUserVars) -> Delivered {
+    let info = MailUserInfo::from_vars(&vars, fields);
+    let user = match MailUser::new(settings, info) {
+        Ok(u) => u,
+        Err(e) => return failure(&e, settings),
+    };
+    let Some(quota) = user.quota() else {
+        return Delivered::Saved;
+    };
+    let checked = quota.borrow_mut().check_over("INBOX");
+    match checked {
+        Ok(()) => Delivered::Saved,
+        Err(e) if e.kind() == ErrorKind::NoQuota => Delivered::OverQuota {
+            text: e.client_text().to_string(),
+            temporary: settings.bool("quota_full_tempfail"),
+        },
+        Err(e) => failure(&e, settings),
+    }
+}
+
+/// Runs `work` as the recipient (see the module comment): here when not root, with a
+/// temporary identity as root, in a child that chroots for a chrooted recipient.
+fn as_recipient(
+    settings: &Settings,
+    fields: &[(String, String)],
+    mut vars: MailUserVars,
+    work: impl FnOnce(MailUserVars) -> Delivered,
+) -> Delivered {
+    let restrict = match mail_user_restrict(settings, fields, &mut vars) {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("{e}");
+            return internal_failure();
+        }
+    };
+    if !privileges::is_root() {
+        return in_process(|| work(vars));
+    }
+    if restrict.chroot.is_some() {
+        return in_child(|| match privileges::restrict_access(&restrict) {
+            Ok(()) => work(vars),
+            Err(e) => {
+                log::error!("{e}");
+                internal_failure()
+            }
+        });
+    }
+    as_user_for_now(&restrict, || work(vars))
+}
+
+/// Runs `work` with `restrict`'s effective identity, root's again afterwards.
+fn as_user_for_now(restrict: &Restrict, work: impl FnOnce() -> Delivered) -> Delivered {
+    let identity = match privileges::become_temporarily(restrict) {
+        Ok(identity) => identity,
+        Err(e) => {
+            log::error!("{e}");
+            return internal_failure();
+        }
+    };
+    let result = in_process(work);
+    drop(identity);
+    result
+}
+
+/// Runs `work` here; its log prefix is undone and a panic becomes a temporary failure.
+fn in_process(work: impl FnOnce() -> Delivered) -> Delivered {
+    let prefix = cote::log::prefix();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|_| internal_failure());
+    cote::log::set_prefix(&prefix);
+    result
 }
 
 fn internal_failure() -> Delivered {
@@ -368,7 +476,8 @@ fn internal_failure() -> Delivered {
     }
 }
 
-/// Runs `work` in a child process (which becomes the user there) and returns its result.
+/// Runs `work` in a child process (which becomes the user there, for good) and returns its
+/// result.
 fn in_child(work: impl FnOnce() -> Delivered) -> Delivered {
     let (mut parent_end, mut child_end) = match UnixStream::pair() {
         Ok(p) => p,
@@ -458,19 +567,15 @@ fn decode(s: &str) -> Option<Delivered> {
     })
 }
 
-/// In the delivery child: becomes the user and saves `message` into the detail mailbox
-/// (`lmtp_save_to_detail_mailbox`) or INBOX.
-fn save_as_user(
+/// Saves `message` into the detail mailbox (`lmtp_save_to_detail_mailbox`) or INBOX, as
+/// the user this process now is.
+fn save_mail(
     settings: &Settings,
     fields: &[(String, String)],
-    mut vars: MailUserVars,
+    vars: MailUserVars,
     detail: &str,
     message: &[u8],
 ) -> Delivered {
-    if let Err(e) = become_user(settings, fields, &mut vars) {
-        log::error!("{e}");
-        return internal_failure();
-    }
     let expanded = Vars::mail_user(&vars);
     match var_expand::expand(settings.str("mail_log_prefix"), &expanded) {
         Ok(prefix) => cote::log::set_prefix(&prefix),
@@ -497,10 +602,13 @@ fn save_as_user(
 /// `quota_full_tempfail`).
 fn failure(e: &StorageError, settings: &Settings) -> Delivered {
     let text = e.client_text().to_string();
-    log::error!(
-        "Saving the message failed: {}",
-        e.internal().unwrap_or(&text)
-    );
+    // Over quota is the user's state, not a fault: the delivery's info line says it.
+    if e.kind() != ErrorKind::NoQuota {
+        log::error!(
+            "Saving the message failed: {}",
+            e.internal().unwrap_or(&text)
+        );
+    }
     match e.kind() {
         ErrorKind::NoQuota => Delivered::OverQuota {
             text,

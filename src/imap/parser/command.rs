@@ -167,6 +167,10 @@ pub enum CommandName {
     Thread {
         uid: bool,
     },
+    /// RFC 2087 (the `imap_quota` plugin).
+    GetQuotaRoot,
+    GetQuota,
+    SetQuota,
 }
 
 impl CommandName {
@@ -207,6 +211,9 @@ impl CommandName {
             (uid, "MOVE") => CommandName::Move { uid },
             (uid, "SORT") => CommandName::Sort { uid },
             (uid, "THREAD") => CommandName::Thread { uid },
+            (false, "GETQUOTAROOT") => CommandName::GetQuotaRoot,
+            (false, "GETQUOTA") => CommandName::GetQuota,
+            (false, "SETQUOTA") => CommandName::SetQuota,
             _ => return None,
         };
         Some(command)
@@ -228,7 +235,9 @@ impl CommandName {
             | CommandName::Delete
             | CommandName::Subscribe
             | CommandName::Unsubscribe
-            | CommandName::UidExpunge => ArgsNeeded::Count(1),
+            | CommandName::UidExpunge
+            | CommandName::GetQuotaRoot
+            | CommandName::GetQuota => ArgsNeeded::Count(1),
             CommandName::Rename
             | CommandName::Status
             | CommandName::Copy { .. }
@@ -339,6 +348,12 @@ pub enum Command {
     },
     Sort(Sort),
     Thread(Thread),
+    /// The mailbox (UTF-8).
+    GetQuotaRoot(String),
+    /// The quota root's name.
+    GetQuota(String),
+    /// SETQUOTA with a root and a resource list (never done: see the session).
+    SetQuota,
 }
 
 /// Builds the command `name` from its arguments, read as [`CommandName::args_needed`] says.
@@ -408,6 +423,17 @@ pub fn parse_command(
         CommandName::Store { uid } => parse_store(args, uid, ctx).map(Command::Store),
         CommandName::Sort { uid } => parse_sort(args, uid).map(Command::Sort),
         CommandName::Thread { uid } => parse_thread(args, uid).map(Command::Thread),
+        CommandName::GetQuotaRoot => mailbox_arg(args, ctx).map(Command::GetQuotaRoot),
+        CommandName::GetQuota => {
+            let [root] = string_args::<1>(args)?;
+            Ok(Command::GetQuota(
+                String::from_utf8_lossy(root).into_owned(),
+            ))
+        }
+        CommandName::SetQuota => match args {
+            [root, Arg::List(_), ..] if root.as_astring().is_some() => Ok(Command::SetQuota),
+            _ => Err(CommandError::invalid_arguments()),
+        },
         CommandName::Append => Err(CommandError::bad("APPEND is read by its own parser")),
     }
 }

@@ -235,6 +235,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 AppendStep::Url(url) => self.mail.append_url(url),
                 AppendStep::End => self.mail.append_message_end(),
                 AppendStep::Data { binary } => match literal {
+                    // The quota is asked before the data is (Dovecot's early check): over
+                    // it, a client waiting for "+ OK" gets the NO instead.
+                    Some((size, _)) if let Err(e) = self.mail.append_check_size(size as u64) => {
+                        Err(e)
+                    }
                     Some((size, sync)) => {
                         done.literal_read = true;
                         self.stream_literal(size, sync, *binary)?

@@ -177,6 +177,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::Search(search) => self.search(&search),
             Command::Sort(sort) => self.sort(&sort),
             Command::Thread(thread) => self.thread(&thread),
+            Command::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
+            Command::GetQuota(root) => self.getquota(&root),
+            Command::SetQuota => self.setquota(),
         }
     }
 
@@ -294,16 +297,20 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
             Some(_) => {}
         }
-        if select.qresync.as_ref().is_some_and(|q| {
-            q.uid_validity == selected.uid_validity && selected.highest_modseq.is_some()
-        }) {
-            // The resynchronization data (RFC 7162 §3.2.5) needs storage support for
-            // expunged UIDs by modseq: the mailbox is selected, the client is told.
-            self.untagged(
-                Status::No,
-                None,
-                "QRESYNC resynchronization is not supported by this build of cote yet",
-            )?;
+        let qresync = select.qresync.as_ref().filter(|q| {
+            q.uid_validity == selected.uid_validity
+                && selected.uid_validity != 0
+                && selected.highest_modseq.is_some()
+        });
+        if let Some(qresync) = qresync {
+            if let Err(e) = self.qresync_select(qresync)? {
+                // As Dovecot: the error, and no mailbox selected.
+                self.view = None;
+                if let Err(close) = self.mail.close(false) {
+                    log::error!("Closing after a failed QRESYNC: {close}");
+                }
+                return Ok(Reply::mail_error(&e, false));
+            }
         }
         let (code, text) = if read_only {
             (Code::ReadOnly, "Examine completed.")

@@ -11,6 +11,7 @@ use crate::imap::mail_session::{FlagChange, MailError, MailErrorKind, MailMessag
 use crate::imap::parser::fetch::{Fetch, FetchItem};
 use crate::imap::parser::store::{Store, StoreMode};
 use crate::imap::response::{Code, Status};
+use crate::imap::seqset::SetArg;
 use crate::index::uidset::UidSet;
 use crate::storage::flags::MailFlags;
 
@@ -33,11 +34,14 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if fetch.items.contains(&FetchItem::Modseq) {
             self.enable_condstore()?;
         }
-        if fetch.vanished {
-            return Ok(Reply::no(
-                Some(Code::Cannot),
-                "VANISHED is not supported by this build of cote yet.",
-            ));
+        if let (true, Some(since)) = (fetch.vanished, fetch.changed_since) {
+            let filter = match &fetch.set {
+                SetArg::Set(set) => super::qresync::uid_set(set),
+                SetArg::SavedResult => self.resolve_uids(&fetch.set),
+            };
+            if let Err(e) = self.send_vanished_earlier(&filter, since, None)? {
+                return Ok(Reply::mail_error(&e, false));
+            }
         }
         let read_only = self.view.as_ref().is_none_or(|v| v.read_only);
         let set_seen = fetch.sets_seen() && !read_only;

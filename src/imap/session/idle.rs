@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::{Disconnect, Reply, Session, Step, WaitInput, Wake};
 use crate::imap::mail_session::MailSession;
 use crate::imap::parser::LineEnd;
-use crate::imap::response::Status;
+use crate::imap::response::{Code, Status};
 
 /// How long a change seen through inotify waits before IDLE looks (Dovecot's
 /// `NOTIFY_DELAY_MSECS`): changes that come together are reported together, and the session
@@ -49,6 +49,15 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             if self.view.is_some() {
                 let before = self.writer.pending();
                 self.sync(true, true, false)?;
+                if let Some(modseq) = self
+                    .enabled
+                    .qresync
+                    .then(|| self.highest_modseq_to_report())
+                    .flatten()
+                {
+                    let code = Code::HighestModseq(modseq);
+                    self.untagged(Status::Ok, Some(&code), "Highest")?;
+                }
                 if self.writer.pending() != before {
                     last_output = Instant::now();
                 }

@@ -25,6 +25,8 @@ mod compress;
 mod fetch;
 mod idle;
 mod input;
+mod qresync;
+mod quota;
 mod search;
 mod sort;
 mod stats;
@@ -48,6 +50,7 @@ use crate::net::{LineError, LineReader, ResponseWriter};
 use crate::net::counted::Counted;
 pub use compress::CAPABILITY as COMPRESS_CAPABILITY;
 pub use input::{WaitInput, Wake};
+pub use quota::CAPABILITY as QUOTA_CAPABILITY;
 pub use stats::SessionStats;
 
 use view::View;
@@ -87,6 +90,8 @@ pub struct SessionSettings {
     pub workarounds: ClientWorkarounds,
     /// COMPRESS=DEFLATE's level when `mail_plugins` loads `imap_zlib`; `None`: no COMPRESS.
     pub compress_level: Option<u32>,
+    /// `mail_plugins` loads `imap_quota`: GETQUOTAROOT, GETQUOTA and SETQUOTA exist.
+    pub quota: bool,
 }
 
 /// `imap_client_workarounds`: Dovecot's compatibility switches for broken clients.
@@ -168,6 +173,7 @@ impl SessionSettings {
             max_mail_size: None,
             workarounds,
             compress_level: compress::compress_level(settings),
+            quota: crate::storage::plugins::loaded(settings, "imap_quota"),
         })
     }
 }
@@ -186,6 +192,7 @@ impl Default for SessionSettings {
             max_mail_size: None,
             workarounds: ClientWorkarounds::default(),
             compress_level: None,
+            quota: false,
         }
     }
 }
@@ -484,10 +491,15 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         };
         let upper = name.to_ascii_uppercase();
         self.current.display_name = if uid { format!("UID {upper}") } else { upper };
-        // COMPRESS exists only with the imap_zlib plugin, as in Dovecot.
-        let Some(command) = CommandName::lookup(&name, uid)
-            .filter(|c| *c != CommandName::Compress || self.settings.compress_level.is_some())
-        else {
+        // COMPRESS exists only with the imap_zlib plugin, the QUOTA commands only with
+        // imap_quota, as in Dovecot.
+        let Some(command) = CommandName::lookup(&name, uid).filter(|c| match c {
+            CommandName::Compress => self.settings.compress_level.is_some(),
+            CommandName::GetQuotaRoot | CommandName::GetQuota | CommandName::SetQuota => {
+                self.settings.quota
+            }
+            _ => true,
+        }) else {
             return self.param_error("Unknown command.");
         };
         let count = match command.args_needed() {
@@ -588,11 +600,24 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
 
     /// Under QRESYNC, a HIGHESTMODSEQ the client cannot know from the MODSEQs it was sent
     /// (expunges and new messages raise it): in the tagged OK if it has no code yet, else
-    /// untagged. While expunges are held back, the one from before them, so that a client
-    /// that resynchronizes later does not miss them (Dovecot's rules).
+    /// untagged.
     fn report_highest_modseq(&mut self, reply: &mut Reply) -> Step {
+        if let Some(modseq) = self.highest_modseq_to_report() {
+            if reply.status == Status::Ok && reply.code.is_none() {
+                reply.code = Some(Code::HighestModseq(modseq));
+            } else {
+                self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The HIGHESTMODSEQ to report after a sync, if any. While expunges are held back, the
+    /// one from before them, so that a client that resynchronizes later does not miss them
+    /// (Dovecot's rules).
+    fn highest_modseq_to_report(&mut self) -> Option<u64> {
         if self.view.as_ref().is_none_or(|v| v.no_modseq) {
-            return Ok(());
+            return None;
         }
         let delayed = self
             .view
@@ -610,18 +635,11 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         } else {
             None
         };
-        if let Some(modseq) = send {
-            if reply.status == Status::Ok && reply.code.is_none() {
-                reply.code = Some(Code::HighestModseq(modseq));
-            } else {
-                self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?;
-            }
-        }
         if !delayed {
             self.modseqs.last_full = highest;
         }
         self.modseqs.highest_fetched = 0;
-        Ok(())
+        send
     }
 
     /// A MODSEQ was sent in a FETCH response.

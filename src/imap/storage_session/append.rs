@@ -52,6 +52,19 @@ impl AppendTx {
         }
     }
 
+    /// The full name of the target mailbox (`selected`: the selected one's).
+    pub fn target_vname(&self, selected: Option<&str>) -> Option<String> {
+        match &self.target {
+            Target::Selected => selected.map(str::to_string),
+            Target::Other(mailbox) => Some(mailbox.vname().to_string()),
+        }
+    }
+
+    /// The sizes of the messages received so far.
+    pub fn pending_sizes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.done.iter().map(|m| m.data.len() as u64)
+    }
+
     pub fn message(&mut self, info: &MessageInfo) -> Result<(), MailError> {
         self.current = Some(Pending {
             flags: info.flags.clone(),

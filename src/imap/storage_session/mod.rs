@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use crate::imap::mail_session::{
     AppendResult, CopyResult, FlagChange, ListEntry, MailError, MailErrorKind, MailSession,
-    MailboxChanges, MailboxStatus, Namespace, NamespaceKind, SelectedMailbox, StoreResult,
-    ViewTotals,
+    MailboxChanges, MailboxStatus, Namespace, NamespaceKind, QuotaRoot, SelectedMailbox,
+    StoreResult, ViewTotals,
 };
 use crate::imap::parser::append::MessageInfo;
 use crate::imap::parser::list::{List, StatusItems};
@@ -253,6 +253,13 @@ impl MailSession for StorageSession {
         self.selected.as_ref().map_or(0, Selected::highest_modseq)
     }
 
+    fn expunged_since(&mut self, modseq: u64) -> Result<Option<UidSet>, MailError> {
+        self.selected_mut()?
+            .mailbox
+            .expunged_since(modseq)
+            .map_err(mail_error)
+    }
+
     fn message(&mut self, uid: u32) -> Result<StorageMessage<'_>, MailError> {
         self.selected_mut()?.message(uid)
     }
@@ -365,6 +372,70 @@ impl MailSession for StorageSession {
     fn idle_check_interval(&self) -> Duration {
         self.idle_check_interval
     }
+
+    fn quota_roots(&mut self, mailbox: &str) -> Result<Option<Vec<QuotaRoot>>, MailError> {
+        let Some(quota) = self.user.quota().cloned() else {
+            return Ok(None);
+        };
+        let mut quota = quota.borrow_mut();
+        let source = quota
+            .source_of(mailbox)
+            .ok_or_else(|| mail_error(StorageError::not_found(mailbox)))?;
+        let roots = quota.visible_roots(source);
+        Ok(Some(
+            roots
+                .into_iter()
+                .map(|i| quota_root(&mut quota, i))
+                .collect(),
+        ))
+    }
+
+    fn quota_root(&mut self, name: &str) -> Option<QuotaRoot> {
+        let quota = self.user.quota()?.clone();
+        let mut quota = quota.borrow_mut();
+        let i = quota.root_by_name(name)?;
+        Some(quota_root(&mut quota, i))
+    }
+
+    fn append_check_size(&mut self, size: u64) -> Result<(), MailError> {
+        let (Some(quota), Some(tx)) = (self.user.quota().cloned(), self.append.as_ref()) else {
+            return Ok(());
+        };
+        let selected = self.selected.as_ref().map(|s| s.vname().to_string());
+        let Some(vname) = tx.target_vname(selected.as_deref()) else {
+            return Ok(());
+        };
+        let mut quota = quota.borrow_mut();
+        let Some(source) = quota.source_of(&vname) else {
+            return Ok(());
+        };
+        let mut check = quota.begin(source, &vname);
+        for pending in tx.pending_sizes() {
+            check.alloc(pending);
+        }
+        check
+            .test_alloc(size)
+            .map_err(|over| mail_error(quota.exceeded(over)))
+    }
+}
+
+/// A root's limited resources for GETQUOTA(ROOT); a failure is logged.
+fn quota_root(quota: &mut crate::storage::quota::Quota, i: usize) -> QuotaRoot {
+    let name = quota.root_names().swap_remove(i);
+    let resources = match quota.resources(i) {
+        Ok(list) => Ok(list
+            .into_iter()
+            .map(|r| (r.name.to_string(), r.value, r.limit))
+            .collect()),
+        Err(e) => {
+            log::error!(
+                "Failed to get quota resource: {}",
+                e.internal().unwrap_or(e.client_text())
+            );
+            Err(())
+        }
+    };
+    QuotaRoot { name, resources }
 }
 
 impl StorageSession {

@@ -90,7 +90,9 @@ impl Selected {
             read_only,
             uid_validity: mailbox.uidvalidity(),
             uid_next: status.uidnext,
-            highest_modseq: Some(mailbox.highest_modseq()),
+            highest_modseq: mailbox
+                .modseqs_permanent()
+                .then(|| mailbox.highest_modseq()),
         };
         let selected = Selected {
             vname,

@@ -3,12 +3,16 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::frame::{scan, Scan};
 use super::header::{LogHeader, LOG_HEADER_LEN};
-use crate::fs::{FsError, FsFile, FsPolicy, NfsCache, SyncPoint};
+use crate::fs::{FsError, FsFile, FsPolicy, NfsCache, SyncPoint, STALE_DATA_WAIT};
 use crate::index::error::IndexError;
 use crate::index::settings::TestHooks;
+
+/// Between reads of a log that looked damaged on a shared mount.
+const STALE_DAMAGE_PAUSE: Duration = Duration::from_millis(200);
 
 /// An open log file.
 #[derive(Debug)]
@@ -69,21 +73,38 @@ impl LogFile {
     }
 
     /// Reads the transactions after `offset` (without moving it). `locked`: the caller holds
-    /// the log lock, which already revalidated cached data.
+    /// the log lock, which already revalidated cached data on NFS; on a shared mount the
+    /// server's length is then read whole (another host's transactions must not hide in a
+    /// stale cache where our write would overwrite them). A damaged frame on a shared mount
+    /// is read again after dropping the cached pages until [`STALE_DATA_WAIT`]: stale pages
+    /// look like damage, and rebuilding an index for them would restart its modseqs.
     pub fn read_new(&self, nfs: &NfsCache, locked: bool) -> Result<Read, IndexError> {
         nfs.flush_read_cache(&self.file, locked);
-        let len = self.file.metadata()?.len();
-        if len < self.offset {
-            return Ok(Read::Shrunk { len });
+        let started = Instant::now();
+        loop {
+            let len = if locked {
+                nfs.fresh_len(&self.file)?
+            } else {
+                self.file.metadata()?.len()
+            };
+            if len < self.offset {
+                return Ok(Read::Shrunk { len });
+            }
+            let bytes = nfs.read_to(&self.file, self.offset, len)?;
+            match scan(&bytes, self.offset) {
+                Ok(scan) => return Ok(Read::Scanned(scan)),
+                Err(_) if nfs.enabled() && started.elapsed() < STALE_DATA_WAIT => {
+                    self.file.drop_cached_pages();
+                    std::thread::sleep(STALE_DAMAGE_PAUSE);
+                }
+                Err(damage) => {
+                    return Ok(Read::Damaged {
+                        offset: damage.offset,
+                        reason: damage.reason,
+                    })
+                }
+            }
         }
-        let bytes = self.file.read_from(self.offset)?;
-        Ok(match scan(&bytes, self.offset) {
-            Ok(scan) => Read::Scanned(scan),
-            Err(damage) => Read::Damaged {
-                offset: damage.offset,
-                reason: damage.reason,
-            },
-        })
     }
 
     /// Writes an encoded transaction at `self.offset` (the end of the last valid one),

@@ -51,6 +51,8 @@ pub struct SnapshotHeader {
     pub indexid: u32,
     pub log_file_seq: u32,
     pub log_offset: u64,
+    /// The highest modseq of the state it holds.
+    pub highest_modseq: u64,
     /// Length of the whole file the header describes.
     pub file_len: u64,
 }
@@ -200,6 +202,7 @@ impl HeaderFields {
             indexid: self.indexid,
             log_file_seq: self.log_file_seq,
             log_offset: self.log_offset,
+            highest_modseq: self.highest_modseq,
             file_len: SNAPSHOT_HEADER_LEN as u64 + self.body_len,
         }
     }
@@ -343,7 +346,7 @@ mod tests {
         fn round_trip(state in arb_state()) {
             let bytes = encode(&state, 42, 3, 1000);
             let (h, back) = decode(&bytes).unwrap();
-            prop_assert_eq!(h, SnapshotHeader { indexid: 42, log_file_seq: 3, log_offset: 1000, file_len: bytes.len() as u64 });
+            prop_assert_eq!(h, SnapshotHeader { indexid: 42, log_file_seq: 3, log_offset: 1000, highest_modseq: state.highest_modseq(), file_len: bytes.len() as u64 });
             prop_assert_eq!(decode_header(&bytes).unwrap(), h);
             prop_assert_eq!(back, state);
         }

@@ -68,7 +68,7 @@ pub struct SyncState {
     pub uidlist: FileStamp,
     /// When `tmp/` was last searched for stale files.
     pub last_tmp_scan: i64,
-    /// How many times the index was rebuilt from the Maildir (modseqs restarted each time).
+    /// How many times the index was rebuilt from the Maildir.
     pub rebuilds: u32,
     /// Messages whose flags in the index are not yet in their file name.
     pub dirty: UidSet,

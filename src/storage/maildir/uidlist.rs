@@ -734,7 +734,10 @@ fn parse_header(line: &[u8]) -> Result<UidListHeader, Corruption> {
             while let Some(&key) = s.first() {
                 // The value runs from after the key to the next space, even when the
                 // key itself is a space (Dovecot reads it the same way).
-                let end = 1 + s[1..].iter().position(|&c| c == b' ').unwrap_or(s.len() - 1);
+                let end = 1 + s[1..]
+                    .iter()
+                    .position(|&c| c == b' ')
+                    .unwrap_or(s.len() - 1);
                 let value = &s[1..end];
                 match key {
                     b'V' => {

@@ -11,8 +11,8 @@ use super::filename::InfoSeparator;
 use super::uidlist::{self, ReadReport, UidList, UidListError, UidListRecord};
 use super::MaildirError;
 use crate::fs::{
-    ops, AtomicFile, CreatePerms, DotLock, DotLockSettings, FileKind, FsFile, FsPolicy, SyncPoint,
-    TempName,
+    estale, ops, AtomicFile, CreatePerms, DotLock, DotLockSettings, FileKind, FsFile, FsPolicy,
+    SyncPoint, TempName,
 };
 
 /// Dovecot's `MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT`.
@@ -24,7 +24,7 @@ pub const LOCK_TOUCH_INTERVAL: Duration = Duration::from_secs(10);
 /// Dovecot's `MAILDIR_DELETE_RETRY_COUNT`: tries to recreate a missing control directory.
 const DELETE_RETRY_COUNT: usize = 3;
 /// Re-reads after ESTALE (`NFS_ESTALE_RETRY_COUNT`).
-const ESTALE_RETRY_COUNT: usize = 10;
+const ESTALE_RETRY_COUNT: u32 = 10;
 
 /// What a refresh found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,43 +106,65 @@ impl UidListFile {
 
     /// Brings the in-memory list up to date with the file.
     pub fn refresh(&mut self) -> Result<Refresh, MaildirError> {
+        self.refresh_as(false)
+    }
+
+    /// [`UidListFile::refresh`]; `locked`: under our lock, where what is read decides the
+    /// UIDs we write, so on a shared mount the name is looked up afresh (another host may
+    /// have renamed a new file over it) and the file read to the server's length.
+    fn refresh_as(&mut self, locked: bool) -> Result<Refresh, MaildirError> {
         let nfs = self.policy.nfs(FileKind::Storage);
+        if locked {
+            nfs.flush_dir_handles(&self.path);
+        }
         nfs.flush_attr(&self.path);
-        let Some(st) = ops::stat_if_exists(&self.path)? else {
-            self.read = None;
-            self.lines_read = 0;
-            return Ok(Refresh::Missing);
-        };
-        let grown_from = match self.read {
-            Some((dev, ino, size)) if dev == st.dev() && ino == st.ino() => {
-                if st.len() == size {
-                    return Ok(Refresh::Unchanged);
-                }
-                (st.len() > size).then_some(size)
-            }
-            _ => None,
-        };
-        for attempt in 0.. {
-            match self.read_file(grown_from.filter(|_| attempt == 0)) {
-                Err(MaildirError::Fs(e)) if e.is_stale() && attempt < ESTALE_RETRY_COUNT => {
-                    continue
-                }
-                Err(MaildirError::Fs(e)) if e.is_not_found() => {
+        let mut incremental = true;
+        for attempt in 1.. {
+            let (file, st) = match self.open_current() {
+                Ok(Some(opened)) => opened,
+                Ok(None) => {
                     self.read = None;
+                    self.lines_read = 0;
                     return Ok(Refresh::Missing);
                 }
-                Err(MaildirError::BrokenUidList { error, .. })
-                    if grown_from.is_some() && attempt == 0 =>
-                {
+                Err(e) if e.is_stale() && attempt < ESTALE_RETRY_COUNT => {
+                    std::thread::sleep(estale::pause_after(attempt));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let len = match locked {
+                true => nfs.fresh_len(&file)?,
+                false => st.len(),
+            };
+            let grown_from = match self.read {
+                Some((dev, ino, size)) if dev == st.dev() && ino == st.ino() => {
+                    if len == size {
+                        return Ok(Refresh::Unchanged);
+                    }
+                    (len > size).then_some(size)
+                }
+                _ => None,
+            };
+            let from = grown_from.filter(|_| incremental);
+            let data = match nfs.read_to(&file, from.unwrap_or(0), len) {
+                Err(e) if e.is_stale() && attempt < ESTALE_RETRY_COUNT => {
+                    std::thread::sleep(estale::pause_after(attempt));
+                    continue;
+                }
+                other => other?,
+            };
+            match self.parse(&data, from, &st) {
+                Err(error) if from.is_some() => {
                     log::error!(
                         "Broken or unexpectedly changed file {} line {}: {} - re-reading from beginning",
                         self.path.display(),
                         error.line,
                         error.corruption
                     );
-                    continue;
+                    incremental = false;
                 }
-                Err(MaildirError::BrokenUidList { error, .. }) => {
+                Err(error) => {
                     log::error!(
                         "Broken file {} line {}: {}",
                         self.path.display(),
@@ -154,26 +176,34 @@ impl UidListFile {
                     self.lines_read = 0;
                     return Ok(Refresh::Broken(error));
                 }
-                other => return other.map(Refresh::Read),
+                Ok(report) => return Ok(Refresh::Read(report)),
             }
         }
         unreachable!("the retry loop returns")
     }
 
-    /// Reads the whole file, or from `from` when it only grew.
-    fn read_file(&mut self, from: Option<u64>) -> Result<ReadReport, MaildirError> {
-        let file = FsFile::open_read(&self.path)?;
-        let st = file.metadata()?;
-        let offset = from.unwrap_or(0);
-        let data = file.read_from(offset)?;
-        let result = match from {
-            Some(_) => self.list.read_appended(&data, self.lines_read + 1),
-            None => self.list.read_full(&data),
+    /// The file the name stands for now, open, with its attributes; `None` when missing.
+    fn open_current(&self) -> crate::fs::FsResult<Option<(FsFile, std::fs::Metadata)>> {
+        let file = match FsFile::open_read(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
         };
-        let report = result.map_err(|error| MaildirError::BrokenUidList {
-            path: self.path.clone(),
-            error,
-        })?;
+        let st = file.metadata()?;
+        Ok(Some((file, st)))
+    }
+
+    /// Takes in `data`: the whole file, or what follows `from` when it only grew.
+    fn parse(
+        &mut self,
+        data: &[u8],
+        from: Option<u64>,
+        st: &std::fs::Metadata,
+    ) -> Result<ReadReport, uidlist::UidListError> {
+        let report = match from {
+            Some(_) => self.list.read_appended(data, self.lines_read + 1),
+            None => self.list.read_full(data),
+        }?;
         let consumed = &data[..report.read_offset];
         let lines = consumed.iter().filter(|&&c| c == b'\n').count();
         self.lines_read = if from.is_some() {
@@ -181,6 +211,7 @@ impl UidListFile {
         } else {
             lines
         };
+        let offset = from.unwrap_or(0);
         self.read = Some((st.dev(), st.ino(), offset + report.read_offset as u64));
         for w in &report.warnings {
             log::warn!("{}: {w:?}", self.path.display());
@@ -216,7 +247,7 @@ impl UidListFile {
             lock,
             touched: Instant::now(),
         };
-        let refresh = self.refresh()?;
+        let refresh = self.refresh_as(true)?;
         Ok((lock, refresh))
     }
 

@@ -110,6 +110,8 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "mail_index_rewrite_min_log_bytes"),
     // mail storage (src/storage)
     ("", "mail_location"),
+    // names checked per session (storage::plugins); quota, imap_quota, imap_zlib implemented
+    ("", "mail_plugins"),
     ("", "mail_temp_scan_interval"),
     ("", "maildir_broken_filename_sizes"),
     ("", "maildir_copy_with_hardlinks"),
@@ -151,13 +153,12 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "pop3_save_uidl"),
     ("", "pop3_uidl_duplicates"),
     ("", "pop3_uidl_format"),
-    // lmtp and lda (lmtp_rcpt_check_quota, lmtp_proxy and lda_mailbox_autosubscribe are not:
-    // without quota (issue 10) lmtp_rcpt_check_quota = yes is warned about at startup and
-    // checks nothing, as in a Dovecot without a quota plugin)
+    // lmtp and lda (lmtp_proxy and lda_mailbox_autosubscribe are not)
     ("", "hostname"),
     ("", "lda_mailbox_autocreate"),
     ("", "lmtp_add_received_header"),
     ("", "lmtp_hdr_delivery_address"),
+    ("", "lmtp_rcpt_check_quota"),
     ("", "lmtp_save_to_detail_mailbox"),
     ("", "lmtp_user_concurrency_limit"),
     ("", "mail_temp_dir"),

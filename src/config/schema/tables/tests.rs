@@ -323,7 +323,7 @@ fn support_list_names_real_settings() {
     assert_eq!(count, implemented.len());
     assert_eq!(setting(root(), "base_dir").support, Support::Implemented);
     assert_eq!(
-        setting(root(), "mail_plugins").support,
+        setting(root(), "mail_attachment_dir").support,
         Support::NotImplemented
     );
     // Same key, other section: implemented for one only.

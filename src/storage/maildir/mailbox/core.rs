@@ -130,12 +130,11 @@ impl Core {
     }
 
     /// The names a message's file may have, best guess first: where we last saw it, the
-    /// name its index flags give in `cur/`, its bare name in `new/`.
+    /// name its index flags give in `cur/`, its bare name in `new/`. On storage other hosts
+    /// share, the index's name comes first: another host may have renamed the file since we
+    /// saw it (its flag change is in the index we read under the lock), and the client's
+    /// name cache can still answer for the old name (GlusterFS's md-cache does, for minutes).
     pub fn candidates(&self, m: &MessageRecord, state: &MailboxState) -> Vec<FileLoc> {
-        let mut out = Vec::with_capacity(3);
-        if let Some(loc) = self.names.get(&*m.key) {
-            out.push(loc.clone());
-        }
         let names: Vec<String> = m
             .keywords
             .iter()
@@ -147,15 +146,21 @@ impl Core {
             subdir: Subdir::Cur,
             name: self.sep().with_flags(&m.key, flags, &letters),
         };
-        if !out.contains(&predicted) {
-            out.push(predicted);
-        }
         let bare = FileLoc {
             subdir: Subdir::New,
             name: m.key.to_vec(),
         };
-        if !out.contains(&bare) {
-            out.push(bare);
+        let remembered = self.names.get(&*m.key).cloned();
+        let shared = self.settings.fs.nfs(FileKind::Storage).enabled();
+        let order = match shared {
+            true => [Some(predicted), remembered, Some(bare)],
+            false => [remembered, Some(predicted), Some(bare)],
+        };
+        let mut out: Vec<FileLoc> = Vec::with_capacity(3);
+        for loc in order.into_iter().flatten() {
+            if !out.contains(&loc) {
+                out.push(loc);
+            }
         }
         out
     }
@@ -208,6 +213,16 @@ impl Core {
     /// Forgets a message file that is gone.
     pub fn forget(&mut self, base: &[u8]) {
         self.names.remove(base);
+    }
+
+    /// [`uidlist_stamp`](Self::uidlist_stamp) once a change is on disk and must not be
+    /// reported as failed: a stamp that cannot be read is recorded as unknown (all zero),
+    /// which makes the next sync read the uidlist again.
+    pub fn uidlist_stamp_after_change(&self) -> FileStamp {
+        self.uidlist_stamp().unwrap_or_else(|e| {
+            log::error!("Mailbox {}: {e}", self.vname);
+            FileStamp::default()
+        })
     }
 
     /// `dovecot-uidlist` as it is now (all zero when it does not exist).

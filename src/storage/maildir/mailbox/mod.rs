@@ -65,7 +65,8 @@ pub struct MaildirMailbox {
     sync_denied_logged: bool,
     /// inotify on `new/`, `cur/` and the index directory, once IDLE asked for it.
     watch: ChangeWatch,
-    _memory_index: Option<MemoryIndexDir>,
+    /// The `INDEX=MEMORY` directory (modseqs then last only as long as the session).
+    memory_index: Option<MemoryIndexDir>,
 }
 
 /// Whether the mailbox's directories are watched (see [`Mailbox::change_fd`]).
@@ -139,7 +140,7 @@ impl MaildirMailbox {
             index_dir,
             sync_denied_logged: false,
             watch: ChangeWatch::NotAsked,
-            _memory_index: memory,
+            memory_index: memory,
         };
         mb.run(|mb| mb.open_view()).map_err(fin)?;
         Ok(mb)
@@ -373,7 +374,7 @@ fn build_index(
         let index = MailboxIndex::create(index_dir, core.index_settings.clone(), &contents, 1)?;
         if existed {
             log::warn!(
-                "Mailbox {}: index {} rebuilt from the Maildir (modseqs restart)",
+                "Mailbox {}: index {} rebuilt from the Maildir (modseqs continue above the old ones)",
                 core.vname,
                 index_dir.display()
             );
@@ -445,6 +446,19 @@ impl Mailbox for MaildirMailbox {
         }
         self.run(|mb| mb.sync_inner(flags))
             .map_err(|e| e.finish(&vname))
+    }
+
+    fn modseqs_permanent(&self) -> bool {
+        self.memory_index.is_none()
+    }
+
+    fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>> {
+        let found = self
+            .view
+            .index_mut()
+            .expunged_since(modseq)
+            .map_err(|e| StorageError::from(e).finish(&self.core.vname))?;
+        Ok(found.complete.then_some(found.uids))
     }
 
     fn status(&mut self) -> StorageResult<MailboxStatus> {

@@ -646,3 +646,62 @@ fn a_message_expunged_elsewhere_keeps_its_cached_fields_until_taken() {
     assert!(one.info(a).is_none());
     assert!(one.gone_cached_fields(a).is_empty());
 }
+
+/// QRESYNC's history: the UIDs expunged after a modseq come from the index log, exactly;
+/// once the index is rebuilt (its files removed, or damaged), modseqs continue above every
+/// one given out before, and the history no longer reaches back (the session then answers
+/// with a superset).
+#[test]
+fn expunge_history_and_modseqs_across_rebuilds() {
+    let fx = Fixture::new();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    for text in ["a", "b", "c", "d"] {
+        save(&mut *mb, text, MailFlags::empty(), &[]);
+    }
+    mb.sync(FULL).unwrap();
+    let before = mb.highest_modseq();
+    store(&mut *mb, 2, FlagMode::Add, MailFlags::DELETED, &[]);
+    mb.expunge(&UidSet::range(2, 2)).unwrap();
+    mb.sync(FULL).unwrap();
+    assert_eq!(
+        mb.expunged_since(before).unwrap(),
+        Some(UidSet::range(2, 2))
+    );
+    let highest = mb.highest_modseq();
+    assert_eq!(mb.expunged_since(highest).unwrap(), Some(UidSet::new()));
+    assert!(mb.modseqs_permanent());
+    drop(mb);
+
+    // The index directory removed (an administrator, a restore from backup).
+    for name in [
+        "cote.index",
+        "cote.index.log",
+        "cote.index.log.2",
+        "cote.index.cache",
+    ] {
+        let _ = std::fs::remove_file(fx.root().join(name));
+    }
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert!(mb.highest_modseq() > highest, "modseqs went back");
+    assert!(
+        [1, 3, 4]
+            .iter()
+            .all(|&uid| mb.info(uid).unwrap().modseq > highest),
+        "a message's modseq is not above the client's: its flags would not be resent"
+    );
+    assert_eq!(mb.expunged_since(highest).unwrap(), None);
+    let rebuilt = mb.highest_modseq();
+    drop(mb);
+
+    // A damaged log: rebuilt again, above again.
+    let log = fx.root().join("cote.index.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let intact = bytes[56..].to_vec();
+    let at = bytes.len() - 6;
+    bytes[at] ^= 0x55;
+    bytes.extend_from_slice(&intact);
+    std::fs::write(&log, &bytes).unwrap();
+    let mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert!(mb.highest_modseq() > rebuilt);
+    assert_eq!(mb.info(2), None);
+}

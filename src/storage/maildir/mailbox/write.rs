@@ -145,7 +145,7 @@ impl Core {
                 );
             }
             self.stamp_touched(&mut st, touched)?;
-            st.uidlist = self.uidlist_stamp()?;
+            st.uidlist = self.uidlist_stamp_after_change();
             tx.set_backend_state(st.encode());
             let committed = li.commit(&tx)?;
             result.changed = updates
@@ -205,7 +205,7 @@ impl Core {
             st.dirty = st.dirty.iter().filter(|&u| !expunged.contains(u)).collect();
             st.new_known = st.new_known.saturating_sub(left_new);
             self.stamp_touched(&mut st, touched)?;
-            st.uidlist = self.uidlist_stamp()?;
+            st.uidlist = self.uidlist_stamp_after_change();
             let mut tx = IndexTransaction::new();
             tx.expunge(&expunged);
             tx.set_backend_state(st.encode());
