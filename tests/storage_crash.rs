@@ -26,9 +26,8 @@ use std::time::Duration;
 use cote::storage::api::{
     FlagMode, MailFlags, Mailbox, NewMessage, OpenOptions, StoreRequest, SyncFlags, UidSet,
 };
-use cote::storage::crash::CRASH_AT_ENV;
 use cote::storage::settings::StorageSettings;
-use fs_support::{child, role, run, Test};
+use fs_support::{child, crash_at, role, run, Test};
 use storage_support::{
     check_cifs_names, fresh_snapshot, message, remove_index, settings, snapshot, token_of, uidlist,
     user, Rng,
@@ -130,22 +129,6 @@ fn setup(dir: &Path) -> PathBuf {
     root
 }
 
-/// Runs `op` with the crash point `point`; it must die by SIGKILL.
-fn crash_at(root: &Path, point: &str, op: &str) {
-    let status = child(
-        &["op", &root.display().to_string(), op],
-        &[(CRASH_AT_ENV, point)],
-    )
-    .stdin(Stdio::null())
-    .status()
-    .expect("spawn writer");
-    assert_eq!(
-        status.signal(),
-        Some(libc::SIGKILL),
-        "the writer did not stop at {point}: {status}"
-    );
-}
-
 /// Tokens by UID of what a fresh session sees, after checking the invariants every crash
 /// must leave intact: UIDVALIDITY, increasing uidlist UIDs, no token twice, and an index
 /// that a rebuild from the Maildir reproduces.
@@ -195,7 +178,7 @@ fn point_test(
         // A delivery by another program, waiting for a UID.
         std::fs::write(root.join("new/1.M1P1.elsewhere,S=20"), message("delivered")).unwrap();
     }
-    crash_at(&root, point, op);
+    crash_at(&["op", &root.display().to_string(), op], point);
     let state = check(&root, uv);
     verify(&state, &root);
     // The mailbox works on: a save gets the next UID.

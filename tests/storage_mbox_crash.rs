@@ -20,18 +20,17 @@ mod storage_support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 
 use cote::storage::api::{
     FlagMode, MailFlags, Mailbox, NewMessage, OpenOptions, StoreRequest, SyncFlags, UidSet,
 };
-use cote::storage::crash::CRASH_AT_ENV;
+use cote::storage::crash::POINTS;
 use cote::storage::mbox::format::{assign_uids, parse_mbox};
 use cote::storage::settings::StorageSettings;
 use cote::storage::user::MailUser;
-use fs_support::{child, role, run, Test};
+use fs_support::{child, crash_at, role, run, Test};
 use storage_support::{message, snapshot, token_of, user_at};
 
 fn inbox(home: &Path) -> PathBuf {
@@ -136,21 +135,6 @@ fn setup(home: &Path, leave_mta: bool) {
     }
 }
 
-fn crash_at(home: &Path, point: &str, op: &str) {
-    let status = child(
-        &["op", &home.display().to_string(), op],
-        &[(CRASH_AT_ENV, point)],
-    )
-    .stdin(Stdio::null())
-    .status()
-    .expect("spawn writer");
-    assert_eq!(
-        status.signal(),
-        Some(libc::SIGKILL),
-        "the writer did not stop at {point} in {op}: {status}"
-    );
-}
-
 /// What a fresh session sees: token → (uid, flags), checking that no token is there twice
 /// and that the file then has every UID written.
 fn check(home: &Path) -> BTreeMap<String, (u32, Vec<&'static str>)> {
@@ -190,14 +174,13 @@ fn check(home: &Path) -> BTreeMap<String, (u32, Vec<&'static str>)> {
 }
 
 /// The crash points of one rewrite, in order.
-const REWRITE_POINTS: &[&str] = &[
-    "mbox-rewrite-data-written",
-    "mbox-rewrite-journal-start",
-    "mbox-rewrite-prepared",
-    "mbox-rewrite-journal-copy",
-    "mbox-rewrite-copied",
-    "mbox-rewrite-truncated",
-];
+fn rewrite_points() -> Vec<&'static str> {
+    POINTS
+        .iter()
+        .copied()
+        .filter(|p| p.starts_with("mbox-rewrite-"))
+        .collect()
+}
 
 /// Kills `op` at each of `points`, then checks: every message not asked to be expunged is
 /// there with its UID (the MTA's as 7, `late` after it), and `expunged` ones are either
@@ -207,7 +190,7 @@ fn crash_everywhere(op: &str, points: &[&str], expunged: &[&str]) {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path();
         setup(home, op == "sync");
-        crash_at(home, point, op);
+        crash_at(&["op", &home.display().to_string(), op], point);
         mta_deliver(home, "late");
         let seen = check(home);
         let mut want: Vec<(String, u32)> = (1..=6u32).map(|i| (format!("m{i}"), i)).collect();
@@ -241,17 +224,17 @@ fn crash_everywhere(op: &str, points: &[&str], expunged: &[&str]) {
 
 fn sync_giving_uids() {
     // The MTA's message gets UID 7 written: a tail rewrite.
-    crash_everywhere("sync", REWRITE_POINTS, &[]);
+    crash_everywhere("sync", &rewrite_points(), &[]);
 }
 
 fn expunge_in_the_middle() {
-    let mut points = REWRITE_POINTS.to_vec();
+    let mut points = rewrite_points();
     points.push("mbox-expunge-written");
     crash_everywhere("expunge", &points, &["m2", "m3"]);
 }
 
 fn expunge_the_first() {
-    crash_everywhere("expunge-first", REWRITE_POINTS, &["m1"]);
+    crash_everywhere("expunge-first", &rewrite_points(), &["m1"]);
 }
 
 fn save_before_the_last_uid_is_raised() {
@@ -263,7 +246,7 @@ fn flags_in_place() {
 }
 
 fn flags_with_a_new_keyword() {
-    crash_everywhere("flags-new-keyword", REWRITE_POINTS, &[]);
+    crash_everywhere("flags-new-keyword", &rewrite_points(), &[]);
 }
 
 /// Writer: `hammer HOME ID N`: N saves of `wID-i`, a flag change on every second one, and

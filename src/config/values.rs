@@ -142,6 +142,24 @@ fn num_error(text: &str) -> &'static str {
     }
 }
 
+/// A `*_client_workarounds` list as Dovecot reads it: names separated by spaces or commas,
+/// any case. Sets the flag of each name in `known`; an unknown name is an error naming
+/// `setting`.
+pub fn parse_workarounds(
+    setting: &str,
+    list: &str,
+    known: &mut [(&str, &mut bool)],
+) -> Result<(), String> {
+    for name in list.split([' ', ',']).filter(|n| !n.is_empty()) {
+        let lower = name.to_ascii_lowercase();
+        match known.iter_mut().find(|(n, _)| *n == lower) {
+            Some((_, flag)) => **flag = true,
+            None => return Err(format!("{setting}: Unknown workaround: {name}")),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_uint(text: &str) -> Result<u32, String> {
     match parse_leading_u64(text) {
         Some((n, "")) => {
@@ -351,6 +369,18 @@ pub(crate) fn white(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workaround_lists() {
+        let (mut a, mut b) = (false, false);
+        let mut known = [("one-a", &mut a), ("two-b", &mut b)];
+        assert_eq!(parse_workarounds("x", " ONE-A,,", &mut known), Ok(()));
+        assert_eq!(
+            parse_workarounds("x_workarounds", "one-a nope", &mut known),
+            Err("x_workarounds: Unknown workaround: nope".to_string())
+        );
+        assert!(a && !b);
+    }
 
     #[test]
     fn booleans() {

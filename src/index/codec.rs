@@ -100,6 +100,69 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The fixed start of every cote index file's header: a magic number, a version and the
+/// header's length, and a CRC-32C of the header in its last four bytes.
+pub(crate) struct HeaderKind {
+    /// What the file is, for errors ("index log").
+    pub name: &'static str,
+    pub magic: u32,
+    pub version: u16,
+    pub len: usize,
+}
+
+impl HeaderKind {
+    /// Checks the header at the start of `buf` (present whole, of this kind, its checksum
+    /// right); returns a reader of the fields after the version and length.
+    pub fn read<'a>(&self, buf: &'a [u8]) -> Result<Reader<'a>, Malformed> {
+        let Some(head) = buf.get(..self.len) else {
+            return Err(malformed(format!(
+                "file of {} bytes has no header",
+                buf.len()
+            )));
+        };
+        let mut r = Reader::new(head);
+        let magic = r.u32("magic")?;
+        if magic != self.magic {
+            return Err(malformed(format!(
+                "not a cote {} (magic {magic:#010x})",
+                self.name
+            )));
+        }
+        let version = r.u16("version")?;
+        let header_len = r.u16("header length")?;
+        if version != self.version || usize::from(header_len) != self.len {
+            return Err(malformed(format!(
+                "unsupported {} version {version} (header {header_len} bytes)",
+                self.name
+            )));
+        }
+        let (fields, stored) = head.split_at(self.len - 4);
+        let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+        let crc = super::crc32c::crc32c(fields);
+        if stored != crc {
+            return Err(malformed(format!(
+                "header checksum {stored:#010x}, computed {crc:#010x}"
+            )));
+        }
+        Ok(r)
+    }
+
+    /// A header being encoded: the magic number, version and length written.
+    pub fn begin(&self, capacity: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(capacity.max(self.len));
+        out.put_u32(self.magic);
+        out.put_u16(self.version);
+        out.put_u16(self.len as u16);
+        out
+    }
+
+    /// Ends a header with the checksum of what `out` holds.
+    pub fn seal(out: &mut Vec<u8>) {
+        let crc = super::crc32c::crc32c(out);
+        out.put_u32(crc);
+    }
+}
+
 /// Appends fields to a byte vector.
 pub(crate) trait Writer {
     fn put_u8(&mut self, v: u8);

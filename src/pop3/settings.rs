@@ -20,17 +20,14 @@ impl Workarounds {
     /// Dovecot's parser: names separated by spaces or commas, any case.
     pub fn parse(list: &str) -> Result<Workarounds, String> {
         let mut w = Workarounds::default();
-        for name in list.split([' ', ',']).filter(|n| !n.is_empty()) {
-            match name.to_ascii_lowercase().as_str() {
-                "outlook-no-nuls" => w.outlook_no_nuls = true,
-                "oe-ns-eoh" => w.oe_ns_eoh = true,
-                _ => {
-                    return Err(format!(
-                        "pop3_client_workarounds: Unknown workaround: {name}"
-                    ))
-                }
-            }
-        }
+        crate::config::parse_workarounds(
+            "pop3_client_workarounds",
+            list,
+            &mut [
+                ("outlook-no-nuls", &mut w.outlook_no_nuls),
+                ("oe-ns-eoh", &mut w.oe_ns_eoh),
+            ],
+        )?;
         Ok(w)
     }
 }

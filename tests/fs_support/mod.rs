@@ -71,6 +71,21 @@ pub fn child(role: &[&str], env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// Runs this test binary as a child playing `role` with the storage crash point `point`
+/// set (`cote::storage::crash`); it must die there by SIGKILL.
+pub fn crash_at(role: &[&str], point: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let status = child(role, &[(cote::storage::crash::CRASH_AT_ENV, point)])
+        .stdin(Stdio::null())
+        .status()
+        .expect("spawn writer");
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "the writer did not stop at {point} in {role:?}: {status}"
+    );
+}
+
 /// A child that talks over stdin/stdout; killed (by pid) if still running when dropped.
 pub struct Peer {
     pub child: Child,

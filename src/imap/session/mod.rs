@@ -111,20 +111,17 @@ pub struct ClientWorkarounds {
 impl ClientWorkarounds {
     /// Parses the setting (names separated by spaces or commas, any case).
     pub fn parse(value: &str) -> Result<ClientWorkarounds, String> {
-        let mut workarounds = ClientWorkarounds::default();
-        for name in value.split([' ', ',']).filter(|n| !n.is_empty()) {
-            match name.to_ascii_lowercase().as_str() {
-                "delay-newmail" => workarounds.delay_newmail = true,
-                "tb-extra-mailbox-sep" => workarounds.tb_extra_mailbox_sep = true,
-                "tb-lsub-flags" => workarounds.tb_lsub_flags = true,
-                _ => {
-                    return Err(format!(
-                        "imap_client_workarounds: Unknown workaround: {name}"
-                    ))
-                }
-            }
-        }
-        Ok(workarounds)
+        let mut w = ClientWorkarounds::default();
+        crate::config::parse_workarounds(
+            "imap_client_workarounds",
+            value,
+            &mut [
+                ("delay-newmail", &mut w.delay_newmail),
+                ("tb-extra-mailbox-sep", &mut w.tb_extra_mailbox_sep),
+                ("tb-lsub-flags", &mut w.tb_lsub_flags),
+            ],
+        )?;
+        Ok(w)
     }
 }
 

@@ -12,12 +12,17 @@
 //! opaque bytes produced by the `mail` layer. A record is found through the offset the index
 //! holds for its message; one that does not check out is dropped.
 
-use crate::index::codec::{malformed, Malformed, Reader, Writer};
+use crate::index::codec::{malformed, HeaderKind, Malformed, Reader, Writer};
 use crate::index::crc32c;
 
-const MAGIC: u32 = u32::from_le_bytes(*b"COCA");
-const VERSION: u16 = 1;
 pub const CACHE_HEADER_LEN: usize = 32;
+
+const HEADER: HeaderKind = HeaderKind {
+    name: "index cache",
+    magic: u32::from_le_bytes(*b"COCA"),
+    version: 1,
+    len: CACHE_HEADER_LEN,
+};
 /// The fixed part of a record before its fields.
 pub const RECORD_HEADER_LEN: usize = 16;
 /// The longest field name.
@@ -32,39 +37,17 @@ pub struct CacheHeader {
 
 impl CacheHeader {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(CACHE_HEADER_LEN);
-        out.put_u32(MAGIC);
-        out.put_u16(VERSION);
-        out.put_u16(CACHE_HEADER_LEN as u16);
+        let mut out = HEADER.begin(CACHE_HEADER_LEN);
         out.put_u32(self.indexid);
         out.put_u32(self.reset_id);
         out.put_u64(self.create_time);
         out.put_u32(0);
-        let crc = crc32c::crc32c(&out);
-        out.put_u32(crc);
+        HeaderKind::seal(&mut out);
         out
     }
 
     pub fn decode(buf: &[u8]) -> Result<CacheHeader, Malformed> {
-        let Some(head) = buf.get(..CACHE_HEADER_LEN) else {
-            return Err(malformed(format!(
-                "file of {} bytes has no header",
-                buf.len()
-            )));
-        };
-        let mut r = Reader::new(head);
-        if r.u32("magic")? != MAGIC {
-            return Err(malformed("not a cote index cache"));
-        }
-        let version = r.u16("version")?;
-        let len = r.u16("header length")?;
-        if version != VERSION || usize::from(len) != CACHE_HEADER_LEN {
-            return Err(malformed(format!("unsupported cache version {version}")));
-        }
-        let stored = u32::from_le_bytes([head[28], head[29], head[30], head[31]]);
-        if stored != crc32c::crc32c(&head[..28]) {
-            return Err(malformed("header checksum mismatch"));
-        }
+        let mut r = HEADER.read(buf)?;
         Ok(CacheHeader {
             indexid: r.u32("indexid")?,
             reset_id: r.u32("reset id")?,

@@ -14,13 +14,17 @@
 //! | 48 | reserved u32 (0) |
 //! | 52 | crc32c u32 of bytes 0..52 |
 
-use crate::index::codec::{malformed, Malformed, Reader, Writer};
-use crate::index::crc32c;
+use crate::index::codec::{malformed, HeaderKind, Malformed, Writer};
 
-const MAGIC: u32 = u32::from_le_bytes(*b"COLG");
-const VERSION: u16 = 1;
 /// Length of the log file header; the first transaction starts here.
 pub const LOG_HEADER_LEN: usize = 56;
+
+const HEADER: HeaderKind = HeaderKind {
+    name: "index log",
+    magic: u32::from_le_bytes(*b"COLG"),
+    version: 1,
+    len: LOG_HEADER_LEN,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogHeader {
@@ -35,10 +39,7 @@ pub struct LogHeader {
 
 impl LogHeader {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(LOG_HEADER_LEN);
-        out.put_u32(MAGIC);
-        out.put_u16(VERSION);
-        out.put_u16(LOG_HEADER_LEN as u16);
+        let mut out = HEADER.begin(LOG_HEADER_LEN);
         out.put_u32(self.indexid);
         out.put_u32(self.uidvalidity);
         out.put_u32(self.file_seq);
@@ -47,41 +48,14 @@ impl LogHeader {
         out.put_u64(self.initial_modseq);
         out.put_u64(self.create_time);
         out.put_u32(0);
-        let crc = crc32c::crc32c(&out);
-        out.put_u32(crc);
+        HeaderKind::seal(&mut out);
         out
     }
 
     /// Decodes the first bytes of a log file. A short buffer is malformed too: a log file
     /// is created whole (written into its lock file, then renamed), never grown into a header.
     pub fn decode(buf: &[u8]) -> Result<LogHeader, Malformed> {
-        let Some(head) = buf.get(..LOG_HEADER_LEN) else {
-            return Err(malformed(format!(
-                "file of {} bytes has no header",
-                buf.len()
-            )));
-        };
-        let mut r = Reader::new(head);
-        let magic = r.u32("magic")?;
-        if magic != MAGIC {
-            return Err(malformed(format!(
-                "not a cote index log (magic {magic:#010x})"
-            )));
-        }
-        let version = r.u16("version")?;
-        let header_len = r.u16("header length")?;
-        if version != VERSION || usize::from(header_len) != LOG_HEADER_LEN {
-            return Err(malformed(format!(
-                "unsupported log version {version} (header {header_len} bytes)"
-            )));
-        }
-        let stored = u32::from_le_bytes([head[52], head[53], head[54], head[55]]);
-        let crc = crc32c::crc32c(&head[..52]);
-        if stored != crc {
-            return Err(malformed(format!(
-                "header checksum {stored:#010x}, computed {crc:#010x}"
-            )));
-        }
+        let mut r = HEADER.read(buf)?;
         let header = LogHeader {
             indexid: r.u32("indexid")?,
             uidvalidity: r.u32("uidvalidity")?,

@@ -23,16 +23,20 @@
 //!
 //! Everything is checked on load; a snapshot that fails any check is not used.
 
-use crate::index::codec::{malformed, Malformed, Reader, Writer};
+use crate::index::codec::{malformed, HeaderKind, Malformed, Reader, Writer};
 use crate::index::crc32c;
 use crate::index::flags::Flags;
 use crate::index::keywords::{check_keyword_name, KeywordSet, MAX_KEYWORDS};
 use crate::index::log::record::{MAX_BACKEND_STATE_LEN, MAX_KEY_LEN};
 use crate::index::state::{MailboxState, MessageRecord};
 
-const MAGIC: u32 = u32::from_le_bytes(*b"COIX");
-const VERSION: u16 = 1;
 pub const SNAPSHOT_HEADER_LEN: usize = 96;
+const HEADER: HeaderKind = HeaderKind {
+    name: "index",
+    magic: u32::from_le_bytes(*b"COIX"),
+    version: 1,
+    len: SNAPSHOT_HEADER_LEN,
+};
 const FIXED_RECORD_LEN: usize = 64;
 const FLAG_MAILBOX_DELETED: u32 = 1;
 
@@ -98,10 +102,7 @@ pub fn encode(state: &MailboxState, indexid: u32, log_file_seq: u32, log_offset:
         body.extend_from_slice(&m.key);
     }
 
-    let mut out = Vec::with_capacity(SNAPSHOT_HEADER_LEN + body.len());
-    out.put_u32(MAGIC);
-    out.put_u16(VERSION);
-    out.put_u16(SNAPSHOT_HEADER_LEN as u16);
+    let mut out = HEADER.begin(SNAPSHOT_HEADER_LEN + body.len());
     out.put_u32(indexid);
     out.put_u32(state.uidvalidity);
     out.put_u32(state.next_uid);
@@ -124,8 +125,7 @@ pub fn encode(state: &MailboxState, indexid: u32, log_file_seq: u32, log_offset:
     out.put_u32(crc32c::crc32c(&body));
     out.put_u32(0);
     out.put_u32(0);
-    let crc = crc32c::crc32c(&out);
-    out.put_u32(crc);
+    HeaderKind::seal(&mut out);
     out.extend(body);
     out
 }
@@ -157,31 +157,7 @@ struct HeaderFields {
 
 impl HeaderFields {
     fn decode(buf: &[u8]) -> Result<HeaderFields, Malformed> {
-        let Some(head) = buf.get(..SNAPSHOT_HEADER_LEN) else {
-            return Err(malformed(format!(
-                "file of {} bytes has no header",
-                buf.len()
-            )));
-        };
-        let mut r = Reader::new(head);
-        let magic = r.u32("magic")?;
-        if magic != MAGIC {
-            return Err(malformed(format!("not a cote index (magic {magic:#010x})")));
-        }
-        let version = r.u16("version")?;
-        let header_len = r.u16("header length")?;
-        if version != VERSION || usize::from(header_len) != SNAPSHOT_HEADER_LEN {
-            return Err(malformed(format!(
-                "unsupported index version {version} (header {header_len} bytes)"
-            )));
-        }
-        let stored = u32::from_le_bytes([head[92], head[93], head[94], head[95]]);
-        let crc = crc32c::crc32c(&head[..92]);
-        if stored != crc {
-            return Err(malformed(format!(
-                "header checksum {stored:#010x}, computed {crc:#010x}"
-            )));
-        }
+        let mut r = HEADER.read(buf)?;
         let h = HeaderFields {
             indexid: r.u32("indexid")?,
             uidvalidity: r.u32("uidvalidity")?,
