@@ -13,6 +13,7 @@ cote.index* file was deleted and both restarted.
         every cell (of those profiles), a table
 
 Needs root, /dev/fuse and ../shared/sharedfs-setup.sh (SHAREDFS_SETUP overrides the path);
+COTE_CLUSTER_KEEP_LOGS=1 keeps journals and server logs of passing runs too;
 `make test-cluster` runs one quick cell, `make test-cluster-matrix` all of them.
 Exit status: 0 all invariants held, 1 a violation, 77 the environment can't run it."""
 
@@ -302,8 +303,8 @@ def run_cell(a, work):
         cell["server_errors"] = sum(len(n.errors()) for n in nodes)
         cell["server_error_examples"] = [e for n in nodes for e in n.errors()][:5]
         cell["ok"] = check.returncode == 0 and again.returncode == 0
-        if not cell["ok"]:
-            kept = tempfile.mkdtemp(prefix="cote-cluster-failed-")
+        if not cell["ok"] or os.environ.get("COTE_CLUSTER_KEEP_LOGS"):
+            kept = tempfile.mkdtemp(prefix="cote-cluster-failed-" if not cell["ok"] else "cote-cluster-kept-")
             shutil.copytree(journal, os.path.join(kept, "journal"))
             for n in nodes:
                 for name in ("server.log", "stdout"):
