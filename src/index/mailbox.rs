@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fs::{FileKind, FsFile, NfsCache};
+use crate::fs::{estale, FileKind, FsFile, NfsCache};
 
 use super::cache::file::CacheState;
 use super::error::IndexError;
@@ -67,8 +67,21 @@ fn log_corrupted(log: &LogFile, reason: &str) -> IndexError {
 }
 
 /// Opens the log at `path`; a missing or foreign one means the index must be (re)built.
+/// A handle that is stale at once (the name still led to a file another host replaced) is
+/// opened again after the directory's handles are flushed.
 pub(crate) fn open_log(path: &Path, nfs: &NfsCache) -> Result<LogFile, IndexError> {
-    match LogFile::open(path, nfs) {
+    let mut attempt = 1;
+    let opened = loop {
+        match LogFile::open(path, nfs) {
+            Err(LogOpenError::Fs(e)) if e.is_stale() && attempt < estale::ESTALE_RETRY_COUNT => {
+                nfs.flush_dir_handles(path);
+                std::thread::sleep(estale::pause_after(attempt));
+                attempt += 1;
+            }
+            other => break other,
+        }
+    };
+    match opened {
         Ok(log) => Ok(log),
         Err(LogOpenError::Missing) => Err(IndexError::NeedsRebuild {
             path: path.to_path_buf(),
