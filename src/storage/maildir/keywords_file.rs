@@ -21,6 +21,10 @@ pub struct KeywordsFile {
     policy: FsPolicy,
     keywords: Keywords,
     synced_mtime: Option<i64>,
+    /// Inode, size and nanosecond mtime of the version read or written: two hosts can write
+    /// versions within one second, and each replaces the file, so whole seconds alone can
+    /// take another version for the one we have.
+    synced_version: Option<(u64, u64, i64)>,
 }
 
 impl KeywordsFile {
@@ -30,6 +34,7 @@ impl KeywordsFile {
             policy: policy.clone(),
             keywords: Keywords::new(),
             synced_mtime: None,
+            synced_version: None,
         }
     }
 
@@ -50,19 +55,22 @@ impl KeywordsFile {
         let Some(st) = ops::stat_if_exists(&self.path)? else {
             self.keywords = Keywords::new();
             self.synced_mtime = None;
+            self.synced_version = None;
             return Ok(());
         };
-        if self.synced_mtime == Some(st.mtime()) && !self.keywords.changed() {
+        if self.synced_version == Some(version_of(&st)) && !self.keywords.changed() {
             return Ok(());
         }
         match ops::read_file_if_exists(&self.path)? {
             Some(data) => {
                 self.keywords = Keywords::parse(&data);
                 self.synced_mtime = Some(st.mtime());
+                self.synced_version = Some(version_of(&st));
             }
             None => {
                 self.keywords = Keywords::new();
                 self.synced_mtime = None;
+                self.synced_version = None;
             }
         }
         Ok(())
@@ -105,11 +113,22 @@ impl KeywordsFile {
             }
             _ => written,
         };
+        let st = file.metadata()?;
         lock.replace(&self.policy, false)?;
         self.synced_mtime = Some(mtime);
+        self.synced_version = Some(version_of(&st));
         self.keywords.mark_written();
         Ok(())
     }
+}
+
+/// What tells one version of the file from another (see `synced_version`).
+fn version_of(st: &std::fs::Metadata) -> (u64, u64, i64) {
+    (
+        st.ino(),
+        st.size(),
+        st.mtime().saturating_mul(1_000_000_000) + st.mtime_nsec(),
+    )
 }
 
 #[cfg(test)]
