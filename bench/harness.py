@@ -16,6 +16,7 @@ COTE_DOVECOT_ROOT (the unpacked Dovecot, see t/oracle/dovecot).
 
 import argparse
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -54,10 +55,42 @@ def log(text):
     print(text, file=sys.stderr, flush=True)
 
 
+PORT_CLAIMS = "/tmp/cote-test-ports"
+_held_port_claims = []
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port below the kernel's ephemeral range (where an outgoing connection can
+    take a port between our check and the server's bind), claimed by an flock that this
+    process holds until it exits: the Rust tests use the same claim directory
+    (tests/port_support), so no two runs pick the same port."""
+    os.makedirs(PORT_CLAIMS, exist_ok=True)
+    try:
+        os.chmod(PORT_CLAIMS, 0o1777)
+    except OSError:
+        pass
+    first, last = 20000, 32000
+    start = (os.getpid() * 7919 + time.time_ns() // 1000) % (last - first)
+    for step in range(last - first):
+        port = first + (start + step) % (last - first)
+        try:
+            claim = open(os.path.join(PORT_CLAIMS, str(port)), "a")
+        except OSError:
+            continue
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            claim.close()
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                claim.close()
+                continue
+        _held_port_claims.append(claim)
+        return port
+    raise RuntimeError(f"no free loopback port in {first}..{last}")
 
 
 def proc_stat(pid):

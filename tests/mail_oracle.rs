@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,6 +25,9 @@ use sha2::{Digest, Sha256};
 
 #[path = "mail_corpus/mod.rs"]
 mod mail_corpus;
+#[path = "port_support/mod.rs"]
+mod port_support;
+use port_support::free_port;
 
 /// A FETCH item: what we send, and which section it is (None for the non-section items).
 struct Item {
@@ -605,13 +608,6 @@ impl Drop for Dovecot {
         );
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 fn start_dovecot() -> Dovecot {

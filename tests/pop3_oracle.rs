@@ -9,12 +9,12 @@
 mod maildir_support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use maildir_support::{chown_tree, oracle_root, MAIL_UID};
+use maildir_support::{chown_tree, free_port, oracle_root, MAIL_UID};
 
 const LINE_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -46,13 +46,6 @@ const MESSAGES: &[(&str, &[u8])] = &[
     ),
     ("1700000006.M7P7.host", b"Subject: nul\n\nbefore\0after\n"),
 ];
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// One of the two servers.
 struct Server {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::thread;
@@ -20,6 +20,9 @@ mod session_cases;
 #[path = "tls_support/mod.rs"]
 mod tls_support;
 use tls_support::write_test_cert;
+#[path = "port_support/mod.rs"]
+mod port_support;
+use port_support::free_port;
 
 const LINE_TIMEOUT: Duration = Duration::from_secs(10);
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -248,13 +251,6 @@ struct Server {
     child: Child,
     dir: tempfile::TempDir,
     ports: BTreeMap<String, u16>,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
 }
 
 impl Server {

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -23,24 +23,9 @@ bob:{PLAIN}hunter2:1001:1001::/nonexistent/bob
 low:{PLAIN}pw:100:100::/nonexistent/low
 ";
 
-/// A free loopback port, never one this process was given before (the kernel may hand the
-/// same ephemeral port out twice once its listener is closed: two listeners of one server
-/// would collide).
-pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
+#[path = "../port_support/mod.rs"]
+mod port_support;
+pub use port_support::free_port;
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.

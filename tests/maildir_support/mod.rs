@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::chown;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -153,12 +153,9 @@ impl Drop for Oracle {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+#[path = "../port_support/mod.rs"]
+mod port_support;
+pub use port_support::free_port;
 
 /// Gives a tree to the mail user, so Dovecot can use what the test (root) wrote.
 pub fn chown_tree(path: &Path) {
