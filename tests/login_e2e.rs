@@ -260,3 +260,37 @@ fn mail_process_refuses_uids_out_of_range() {
         "{line}"
     );
 }
+
+/// `ps` names every process as Dovecot's do (`dovecot/imap-login`, `dovecot/imap`), and with
+/// `verbose_proctitle` the mail process shows whose session it serves and its command.
+#[test]
+fn process_titles_show_the_service_and_the_session() {
+    let server = Server::start("verbose_proctitle = yes");
+    let mut c = Client::connect(server.imap);
+    assert!(c.line().starts_with("* OK "));
+    assert!(
+        !server.workers("dovecot/imap-login").is_empty(),
+        "no process titled dovecot/imap-login:\n{}",
+        server.logs()
+    );
+    c.send(b"a LOGIN alice secret\r\n");
+    assert!(c.line().starts_with("a OK "));
+    let titled = |title: &str| {
+        login_support::wait_for(Duration::from_secs(10), || {
+            server.workers(title).first().copied()
+        })
+    };
+    assert!(
+        titled("dovecot/imap [alice 127.0.0.1]").is_some(),
+        "no mail process titled with its session"
+    );
+    c.send(b"b IDLE\r\n");
+    assert!(c.line().starts_with("+ "));
+    assert!(
+        titled("dovecot/imap [alice 127.0.0.1 IDLE]").is_some(),
+        "the title does not show IDLE"
+    );
+    c.send(b"DONE\r\n");
+    assert!(c.line().starts_with("b OK "));
+    assert!(titled("dovecot/imap [alice 127.0.0.1]").is_some());
+}

@@ -34,7 +34,7 @@ fn processes_run_as_dovecot_does() {
     // A client connected, nothing sent but what the greeting asks: its login process.
     let mut c = Client::connect(server.imap);
     assert!(c.line().starts_with("* OK "));
-    let logins = server.workers("cote/imap-login");
+    let logins = server.workers("dovecot/imap-login");
     assert!(!logins.is_empty(), "no login process:\n{}", server.logs());
     let mut checked = 0;
     for pid in &logins {
@@ -58,10 +58,10 @@ fn processes_run_as_dovecot_does() {
     assert!(checked > 0, "every login process went away");
     // The auth service answered the login process: it runs as dovecot, and so does anvil
     // (which login processes talk to as well).
-    for pid in server.workers("cote/auth") {
+    for pid in server.workers("dovecot/auth") {
         assert_eq!(ids(pid).0, vec![dovecot_uid; 4], "auth process {pid}");
     }
-    let anvil = server.workers("cote/anvil");
+    let anvil = server.workers("dovecot/anvil");
     assert_eq!(anvil.len(), 1, "anvil processes");
     assert_eq!(ids(anvil[0]).0, vec![dovecot_uid; 4], "anvil process");
 
@@ -69,7 +69,7 @@ fn processes_run_as_dovecot_does() {
     c.send(b"a LOGIN alice secret\r\n");
     assert!(c.line().starts_with("a OK [CAPABILITY "));
     let mail = wait_for(Duration::from_secs(10), || {
-        server.workers("cote/imap").first().copied()
+        server.workers("dovecot/imap").first().copied()
     })
     .expect("mail process");
     let (uid, gid, groups) = ids(mail);
@@ -110,14 +110,14 @@ fn processes_run_as_dovecot_does() {
     std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
     assert!(line.starts_with("t OK [CAPABILITY "), "{line}");
     drop(reader);
-    let proxies = server.workers("cote/imap-login");
+    let proxies = server.workers("dovecot/imap-login");
     assert!(!proxies.is_empty(), "the TLS proxy is gone");
     for pid in proxies {
         assert_eq!(ids(pid).0, vec![dovenull_uid; 4], "TLS proxy {pid}");
     }
     let bob = wait_for(Duration::from_secs(10), || {
         server
-            .workers("cote/imap")
+            .workers("dovecot/imap")
             .into_iter()
             .find(|p| ids(*p).0 == vec![1001; 4])
     });

@@ -25,9 +25,7 @@ use sha2::{Digest, Sha256};
 
 #[path = "mail_corpus/mod.rs"]
 mod mail_corpus;
-#[path = "port_support/mod.rs"]
-mod port_support;
-use port_support::free_port;
+use login_support::free_port;
 
 /// A FETCH item: what we send, and which section it is (None for the non-section items).
 struct Item {

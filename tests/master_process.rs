@@ -142,6 +142,24 @@ fn hup_reloads_and_a_broken_config_is_logged_and_ignored() {
 }
 
 #[test]
+fn command_line_overrides_hold_at_start_and_after_reload() {
+    let setup = Setup::new();
+    setup.write_conf(setup.port, "", "");
+    let other_log = setup.path("other.log");
+    let option = format!("log_path={}", other_log.display());
+    let server = Server::start_with_args(Path::new(COTE), &setup, &[], &["-o", &option]);
+    let read = || std::fs::read_to_string(&other_log).unwrap_or_default();
+    wait_for(LONG, || {
+        read().contains("master: Info: cote v").then_some(())
+    })
+    .unwrap_or_else(|| panic!("-o log_path not used: {:?}", setup.log_text()));
+    server.signal(libc::SIGHUP);
+    wait_for(LONG, || read().contains("SIGHUP received").then_some(()))
+        .expect("-o log_path lost at reload");
+    assert!(!setup.log_text().contains("SIGHUP"), "{}", setup.log_text());
+}
+
+#[test]
 fn reload_moves_the_log_and_int_stops() {
     let setup = Setup::new();
     let mut server = started(&setup);
@@ -271,6 +289,16 @@ fn version_build_options_and_bad_arguments() {
     let out = run(COTE, &["--bogus"]);
     assert_eq!(out.status.code(), Some(89));
     assert!(stderr(&out).ends_with("cote: Fatal: Unknown argument: --bogus\n"));
+    let out = run(COTE, &["--hostdomain"]);
+    assert!(out.status.success());
+    let domain = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+    assert!(!domain.is_empty() && !domain.contains(' '), "{domain:?}");
+    let out = Command::new(COTE)
+        .arg("--hostdomain")
+        .env("DOVECOT_HOSTDOMAIN", "mx.example.org")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mx.example.org\n");
     let out = run(COTE, &["--help"]);
     assert!(out.status.success());
     assert!(stderr(&out).starts_with("Usage: cote [-F] [-c <config file>]"));

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use cote::config::Config;
 use cote::master::{cli, Connection, Registry};
-use master_support::{alive, children_of, comm, fd_count, wait_for, Client, Server, Setup};
+use master_support::{alive, children_of, comm, fd_count, title, wait_for, Client, Server, Setup};
 
 const MASTER_ENV: &str = "COTE_TEST_MASTER";
 const LONG: Duration = Duration::from_secs(10);
@@ -120,8 +120,15 @@ fn serves_and_preforks() {
     let before = wait_workers(&server, 3);
     // A freshly forked worker names itself a moment after fork().
     for pid in &before {
-        let named = wait_for(LONG, || (comm(*pid) == "cote/imap-login").then_some(()));
-        assert!(named.is_some(), "worker {pid} is named {:?}", comm(*pid));
+        let named = wait_for(LONG, || {
+            (comm(*pid) == "imap-login" && title(*pid) == "dovecot/imap-login").then_some(())
+        });
+        assert!(
+            named.is_some(),
+            "worker {pid} is named {:?}, titled {:?}",
+            comm(*pid),
+            title(*pid)
+        );
     }
     let mut c = Client::connect(setup.addr());
     assert!(before.contains(&c.worker), "a pre-forked worker took it");

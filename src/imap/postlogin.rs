@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
-use crate::config::var_expand::{self, Layered, Vars};
+use crate::config::var_expand::{self, Layered, VarTable, Vars};
 use crate::config::Settings;
 use crate::imap::capability::{add_capability, postlogin_capability};
 use crate::imap::session::{Disconnect, Session, SessionSettings, SessionStats, WaitInput, Wake};
@@ -143,6 +143,10 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
     };
     let mut mail = StorageSession::new(user, settings.idle_check_interval);
     let mut session_settings = settings.session.clone();
+    if config.bool("verbose_proctitle") {
+        let var = |key| vars.short(key).unwrap_or_default();
+        session_settings.proctitle_who = Some(format!("{} {}", var(b'u'), var(b'r')));
+    }
     session_settings.capability = postlogin_capability(
         &settings.imap_capability,
         settings.imap_literal_minus,

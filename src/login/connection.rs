@@ -16,6 +16,7 @@ use crate::net::{
 };
 
 use super::tls::{start_tls, TlsFailure};
+use super::vars::LoginLogFacts;
 use super::{AuthAttempts, FailureKind, LoggedIn, LoginServices, LoginSettings, SaslMech};
 
 /// Answers are written out at the latest when this much is pending (`LOGIN_MAX_OUTBUF_SIZE`).
@@ -77,7 +78,7 @@ impl fmt::Display for SessionEnd {
 impl From<TlsFailure> for SessionEnd {
     fn from(failure: TlsFailure) -> Self {
         match failure {
-            TlsFailure::InitFailed => SessionEnd::TlsInitFailed,
+            TlsFailure::InitFailed(_) => SessionEnd::TlsInitFailed,
             TlsFailure::Timeout => SessionEnd::Inactivity,
             TlsFailure::Handshake(e) => SessionEnd::TlsHandshake(e),
         }
@@ -234,15 +235,22 @@ impl<'a> LoginConnection<'a> {
 
     /// Logs `message` with the connection's login elements (`user=<...>, rip=...`).
     pub fn log(&self, message: &str) {
-        log::info!(
-            "{message}: {}",
-            self.conn.login_log_elements(
-                &self.attempts.user,
-                self.attempts.mechanism.as_deref(),
-                None,
-                self.secured
-            )
-        );
+        log::info!("{}", self.log_line(message));
+    }
+
+    /// `message` as `login_log_format` words it for this connection.
+    pub fn log_line(&self, message: &str) -> String {
+        let tls_security = self.stream.tls_description();
+        let facts = LoginLogFacts {
+            user: &self.attempts.user,
+            mechanism: self.attempts.mechanism.as_deref(),
+            mail_pid: None,
+            secured: self.secured,
+            tls_security: tls_security.as_deref(),
+        };
+        self.services
+            .log_format
+            .line(message, &self.conn, self.wire.service, &facts)
     }
 
     /// Logs `message` when `auth_verbose` asks for the reasons of failed logins.
@@ -335,7 +343,12 @@ impl<'a> LoginConnection<'a> {
             self.services.tls,
             self.deadline,
             self.wire.service,
-        )?;
+        )
+        .inspect_err(|failure| {
+            if let TlsFailure::InitFailed(why) = failure {
+                log::error!("{}", self.log_line(why));
+            }
+        })?;
         self.stream = stream.clone();
         self.reader = LineReader::new(
             DeadlineStream::new(stream.clone(), self.deadline),
@@ -466,9 +479,25 @@ pub fn serve<'a, S: LoginSession<'a>>(
         match start_tls(stream, conn, services.tls, deadline, wire.service) {
             Ok(s) => s,
             Err(failure) => {
+                let facts = LoginLogFacts {
+                    secured: true,
+                    ..LoginLogFacts::default()
+                };
+                let line = |message: &str| {
+                    services
+                        .log_format
+                        .line(message, conn, wire.service, &facts)
+                };
+                if let TlsFailure::InitFailed(why) = &failure {
+                    log::error!("{}", line(why));
+                }
                 let reason = S::Disconnect::from(SessionEnd::from(failure));
-                let info = conn.login_log_elements("", None, None, true);
-                log::info!("Disconnected: {reason} (no auth attempts in 0 secs): {info}");
+                log::info!(
+                    "{}",
+                    line(&format!(
+                        "Disconnected: {reason} (no auth attempts in 0 secs)"
+                    ))
+                );
                 return Err(reason);
             }
         }

@@ -46,7 +46,7 @@ pub const MAX_BAD_COMMANDS: u32 = 3;
 pub const MAX_SESSION_ID_LEN: usize = 64;
 
 /// What a login session may use besides the client: the auth service and TLS.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct LoginServices<'a> {
     /// The auth service's socket for logins (`login/login`), as this process sees it. `None`:
     /// no authentication here (logins are refused as unavailable).
@@ -55,6 +55,21 @@ pub struct LoginServices<'a> {
     pub tls: Option<&'a TlsServer>,
     /// The anvil service, for `mail_max_userip_connections`; `None`: no limit is checked.
     pub anvil: Option<&'a Mutex<anvil::AnvilClient>>,
+    /// How lines about this client are worded (`login_log_format`...).
+    pub log_format: &'a vars::LoginLogFormat,
+}
+
+impl Default for LoginServices<'_> {
+    /// No auth service, TLS or anvil; Dovecot's default log format.
+    fn default() -> Self {
+        static LOG_FORMAT: std::sync::OnceLock<vars::LoginLogFormat> = std::sync::OnceLock::new();
+        LoginServices {
+            auth_socket: None,
+            tls: None,
+            anvil: None,
+            log_format: LOG_FORMAT.get_or_init(vars::LoginLogFormat::default),
+        }
+    }
 }
 
 /// A client that logged in, as the login process hands it to a mail process.

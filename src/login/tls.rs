@@ -10,9 +10,9 @@ use crate::net::{ClientStream, ConnInfo};
 /// Why TLS did not start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsFailure {
-    /// No usable certificate or context (already logged): Dovecot's `TLS initialization
+    /// No usable certificate or context (why, for the log): Dovecot's `TLS initialization
     /// failed.`
-    InitFailed,
+    InitFailed(String),
     /// The login deadline passed during the handshake.
     Timeout,
     /// The handshake failed (`SSL_accept() failed: ...`).
@@ -29,8 +29,9 @@ pub fn start_tls(
     protocol: &str,
 ) -> Result<ClientStream, TlsFailure> {
     let Some(tls) = tls else {
-        log::error!("TLS is not available in this process");
-        return Err(TlsFailure::InitFailed);
+        return Err(TlsFailure::InitFailed(
+            "TLS is not available in this process".into(),
+        ));
     };
     let query = FilterQuery {
         protocol: Some(protocol.into()),
@@ -40,11 +41,9 @@ pub fn start_tls(
     };
     match tls.accept(stream, &query, deadline) {
         Ok(s) => Ok(ClientStream::tls(s)),
-        Err(TlsError::Context(e)) => {
-            let info = conn.login_log_elements("", None, None, true);
-            log::error!("Failed to initialize SSL server context: {e}: {info}");
-            Err(TlsFailure::InitFailed)
-        }
+        Err(TlsError::Context(e)) => Err(TlsFailure::InitFailed(format!(
+            "Failed to initialize SSL server context: {e}"
+        ))),
         Err(TlsError::Timeout) => Err(TlsFailure::Timeout),
         Err(e @ TlsError::Handshake(_)) => Err(TlsFailure::Handshake(e.to_string())),
     }

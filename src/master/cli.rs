@@ -1,7 +1,8 @@
 //! The `cote` command line, Dovecot's `dovecot` flags:
-//! `cote [-F] [-c FILE]` starts the master; `-n`/`-a` print the configuration as `coteconf`
-//! does (dovecot runs doveconf); `--version`, `--build-options`, `--help`; any other word
-//! (`stop`, `reload`, `log reopen`) is a `coteadm` verb.
+//! `cote [-F] [-c FILE] [-o key=value]... [-p]` starts the master (`-o` overrides a setting,
+//! `-p` asks for the SSL key password on the terminal); `-n`/`-a` print the configuration as
+//! `coteconf` does (dovecot runs doveconf); `--version`, `--build-options`, `--hostdomain`,
+//! `--help`; any other word (`stop`, `reload`, `log reopen`) is a `coteadm` verb.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,8 +16,8 @@ use crate::log::{self, print_stderr, Level};
 const PREFIX: &str = "cote: ";
 
 fn usage() -> String {
-    "Usage: cote [-F] [-c <config file>] [-n] [-a] [--help] [--version]\n       \
-     [--build-options] [reload] [stop] [log reopen]\n"
+    "Usage: cote [-F] [-c <config file>] [-p] [-n] [-a] [--help] [--version]\n       \
+     [--build-options] [--hostdomain] [reload] [stop] [log reopen]\n"
         .to_string()
 }
 
@@ -27,6 +28,7 @@ enum Action {
     Dump(&'static str),
     Version,
     BuildOptions,
+    HostDomain,
     Help,
     Admin(Vec<String>),
 }
@@ -34,40 +36,38 @@ enum Action {
 #[derive(Debug, PartialEq, Eq)]
 struct Command {
     config: Option<PathBuf>,
+    /// `-o key=value`, in order.
+    overrides: Vec<String>,
+    /// `-p`: ask for the SSL key password before starting.
+    ask_key_password: bool,
     action: Action,
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
     let mut config = None;
+    let mut overrides = Vec::new();
     let mut foreground = false;
+    let mut ask_key_password = false;
     let mut dump = None;
+    let mut long = None;
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].as_str();
         match arg {
-            "--version" => {
-                return Ok(Command {
-                    config,
-                    action: Action::Version,
-                })
-            }
-            "--build-options" => {
-                return Ok(Command {
-                    config,
-                    action: Action::BuildOptions,
-                })
-            }
-            "--help" => {
-                return Ok(Command {
-                    config,
-                    action: Action::Help,
-                })
-            }
             "--" => {
                 i += 1;
                 break;
             }
-            _ if arg.starts_with("--") => return Err(format!("Unknown argument: {arg}")),
+            _ if arg.starts_with("--") => {
+                long = Some(match &arg[2..] {
+                    "version" => Action::Version,
+                    "build-options" => Action::BuildOptions,
+                    "hostdomain" => Action::HostDomain,
+                    "help" => Action::Help,
+                    _ => return Err(format!("Unknown argument: {arg}")),
+                });
+                break;
+            }
             _ if arg.starts_with('-') && arg.len() > 1 => {
                 // Bundled short flags, getopt style: -Fc FILE, -cFILE.
                 let flags: Vec<char> = arg[1..].chars().collect();
@@ -77,17 +77,22 @@ fn parse(args: &[String]) -> Result<Command, String> {
                         'F' => foreground = true,
                         'n' => dump = Some("-n"),
                         'a' => dump = Some("-a"),
-                        'c' => {
+                        'p' => ask_key_password = true,
+                        flag @ ('c' | 'o') => {
                             let rest: String = flags[j + 1..].iter().collect();
                             let value = if !rest.is_empty() {
                                 rest
                             } else {
                                 i += 1;
-                                args.get(i)
-                                    .cloned()
-                                    .ok_or("option requires an argument -- 'c'")?
+                                args.get(i).cloned().ok_or_else(|| {
+                                    format!("option requires an argument -- '{flag}'")
+                                })?
                             };
-                            config = Some(PathBuf::from(value));
+                            if flag == 'c' {
+                                config = Some(PathBuf::from(value));
+                            } else {
+                                overrides.push(value);
+                            }
                             break;
                         }
                         other => return Err(format!("invalid option -- '{other}'")),
@@ -100,14 +105,21 @@ fn parse(args: &[String]) -> Result<Command, String> {
         i += 1;
     }
     let rest = &args[i.min(args.len())..];
-    let action = if !rest.is_empty() {
+    let action = if let Some(action) = long {
+        action
+    } else if !rest.is_empty() {
         Action::Admin(rest.to_vec())
     } else if let Some(flag) = dump {
         Action::Dump(flag)
     } else {
         Action::Start { foreground }
     };
-    Ok(Command { config, action })
+    Ok(Command {
+        config,
+        overrides,
+        ask_key_password,
+        action,
+    })
 }
 
 /// Runs `cote` with the process's arguments and the binary's service handlers.
@@ -132,6 +144,10 @@ pub fn main(registry: Registry<Config>) -> ExitCode {
             print!("{}", build_options());
             ExitCode::SUCCESS
         }
+        Action::HostDomain => {
+            println!("{}", host_domain());
+            ExitCode::SUCCESS
+        }
         Action::Help => {
             eprint!("{}", usage());
             ExitCode::SUCCESS
@@ -146,8 +162,21 @@ pub fn main(registry: Registry<Config>) -> ExitCode {
             }
         },
         Action::Start { foreground } => {
+            // Before anything could start a thread: workers' titles need the argv area.
+            super::proctitle::init();
+            let mut overrides = command.overrides;
+            if command.ask_key_password {
+                match ask_password("Give the password for SSL keys: ") {
+                    Ok(password) => overrides.push(format!("ssl_key_password={password}")),
+                    Err(e) => {
+                        print_stderr(PREFIX, Level::Fatal, &e);
+                        return ExitCode::from(FATAL_EXIT as u8);
+                    }
+                }
+            }
             let options = StartOptions {
                 config_path,
+                overrides,
                 foreground,
             };
             match super::run(registry, &options) {
@@ -167,6 +196,79 @@ pub fn main(registry: Registry<Config>) -> ExitCode {
 /// What this build has, in `dovecot --build-options` form.
 fn build_options() -> String {
     "Build options: ioloop=poll notify=none\nPassdb:\nUserdb:\n".to_string()
+}
+
+/// This host's fully qualified name as Dovecot's `my_hostdomain()` finds it:
+/// `DOVECOT_HOSTDOMAIN`, else the canonical name the resolver gives the host name, else the
+/// host name.
+fn host_domain() -> String {
+    if let Some(name) = std::env::var_os("DOVECOT_HOSTDOMAIN") {
+        return name.to_string_lossy().into_owned();
+    }
+    let host = crate::hostname::hostname().unwrap_or_default().to_string();
+    canonical_name(&host).unwrap_or(host)
+}
+
+/// The canonical name (`ai_canonname`) of `host`, as gethostbyname's `h_name`.
+fn canonical_name(host: &str) -> Option<String> {
+    let c_host = std::ffi::CString::new(host).ok()?;
+    // SAFETY: getaddrinfo with a zeroed hints struct asking only for AI_CANONNAME; the
+    // result list is freed before returning and only read while it lives.
+    unsafe {
+        let mut hints: libc::addrinfo = std::mem::zeroed();
+        hints.ai_flags = libc::AI_CANONNAME;
+        let mut result: *mut libc::addrinfo = std::ptr::null_mut();
+        if libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut result) != 0 {
+            return None;
+        }
+        let name = (!result.is_null() && !(*result).ai_canonname.is_null())
+            .then(|| std::ffi::CStr::from_ptr((*result).ai_canonname))
+            .map(|n| n.to_string_lossy().into_owned());
+        libc::freeaddrinfo(result);
+        name.filter(|n| !n.is_empty())
+    }
+}
+
+/// Reads a password from the controlling terminal without echoing it (Dovecot's
+/// `t_askpass`).
+fn ask_password(prompt: &str) -> Result<String, String> {
+    use std::io::{BufRead, Write};
+    use std::os::fd::AsRawFd;
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| {
+            format!(
+                "open(/dev/tty) failed: {}",
+                crate::errtext::os_error_text(&e)
+            )
+        })?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: termios calls on the terminal we just opened; the old mode is put back.
+    let saved = unsafe {
+        let mut mode: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut mode) != 0 {
+            return Err("tcgetattr(/dev/tty) failed: not a terminal".into());
+        }
+        let saved = mode;
+        mode.c_lflag &= !libc::ECHO;
+        libc::tcsetattr(fd, libc::TCSAFLUSH, &mode);
+        saved
+    };
+    let _ = (&tty).write_all(prompt.as_bytes());
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    // SAFETY: as above.
+    unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+    let _ = (&tty).write_all(b"\n");
+    read.map_err(|e| {
+        format!(
+            "read(/dev/tty) failed: {}",
+            crate::errtext::os_error_text(&e)
+        )
+    })?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// `cote -n|-a`: what `coteconf -n|-a -c FILE` prints (dovecot runs doveconf for these).
@@ -207,6 +309,8 @@ mod tests {
         assert_eq!(cmd("-a").unwrap().action, Action::Dump("-a"));
         assert_eq!(cmd("--version").unwrap().action, Action::Version);
         assert_eq!(cmd("--build-options").unwrap().action, Action::BuildOptions);
+        assert_eq!(cmd("--hostdomain").unwrap().action, Action::HostDomain);
+        assert_eq!(cmd("-c /x --help").unwrap().action, Action::Help);
         assert_eq!(
             cmd("-c /x stop").unwrap().action,
             Action::Admin(vec!["stop".into()])
@@ -218,5 +322,14 @@ mod tests {
         assert_eq!(cmd("--bogus").unwrap_err(), "Unknown argument: --bogus");
         assert_eq!(cmd("-x").unwrap_err(), "invalid option -- 'x'");
         assert_eq!(cmd("-c").unwrap_err(), "option requires an argument -- 'c'");
+        assert_eq!(cmd("-o").unwrap_err(), "option requires an argument -- 'o'");
+    }
+
+    #[test]
+    fn overrides_and_key_password() {
+        let c = cmd("-F -o mail_debug=yes -omail_fsync=never -p").unwrap();
+        assert_eq!(c.overrides, vec!["mail_debug=yes", "mail_fsync=never"]);
+        assert!(c.ask_key_password);
+        assert_eq!(c.action, Action::Start { foreground: true });
     }
 }

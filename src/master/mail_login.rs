@@ -45,6 +45,11 @@ pub struct MailLogin {
 }
 
 impl MailLogin {
+    /// `alice 192.0.2.1`: the session in a `verbose_proctitle` title.
+    pub fn proctitle_who(&self) -> String {
+        format!("{} {}", self.user, self.request.remote.ip())
+    }
+
     /// Who the user is, for the storage (`MailUser`) of `service`: the userdb's answer as
     /// the process applied it (uid, gid, home).
     pub fn user_info(&self, service: &str) -> MailUserInfo {

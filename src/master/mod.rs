@@ -17,6 +17,7 @@ mod notify;
 pub mod pidfile;
 pub mod privileges;
 mod process;
+pub mod proctitle;
 mod registry;
 mod service;
 mod settings;
@@ -48,8 +49,9 @@ pub const FATAL_LOGOPEN: i32 = 80;
 
 /// What the master needs from a configuration type.
 pub trait MasterConfig: Send + Sync + Sized + 'static {
-    /// Reads and checks the configuration file; the error names file and line.
-    fn load(path: &Path) -> Result<Self, String>;
+    /// Reads and checks the configuration file, then applies `overrides` (`-o key=value`);
+    /// the error names file and line.
+    fn load(path: &Path, overrides: &[String]) -> Result<Self, String>;
     fn master_settings(&self) -> MasterSettings;
     /// Warnings to log once at startup (settings accepted but not implemented, ...).
     fn warnings(&self) -> Vec<String>;
@@ -57,6 +59,8 @@ pub trait MasterConfig: Send + Sync + Sized + 'static {
 
 pub struct StartOptions {
     pub config_path: PathBuf,
+    /// `-o key=value`: applied over the file at start and at each reload.
+    pub overrides: Vec<String>,
     /// `-F`: stay in the foreground (no fork, no setsid).
     pub foreground: bool,
 }
@@ -100,7 +104,7 @@ pub fn run<C: MasterConfig>(
             crate::errtext::os_error_text(&e)
         ))
     })?;
-    let config = C::load(&config_path)
+    let config = C::load(&config_path, &options.overrides)
         .map_err(|e| StartError::fatal(format!("Error reading configuration: {e}")))?;
     let settings = config.master_settings();
     let destinations = Destinations::open(settings.log.clone()).map_err(|e| StartError {
@@ -198,6 +202,7 @@ fn start<C: MasterConfig>(
     Master::new(
         registry,
         config_path,
+        options.overrides.clone(),
         pid_path,
         generation,
         signals,

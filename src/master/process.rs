@@ -1,7 +1,6 @@
 //! Forking a worker: the child closes what belongs to the master, sends its log to the master,
 //! and runs the worker loop. No exec: the child already holds the parsed configuration.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::AssertUnwindSafe;
@@ -31,16 +30,13 @@ pub fn fork_worker<C: Send + Sync + 'static>(
         ForkResult::Child => {
             // Nothing in the child may unwind back into the master's code: it would continue
             // the master's loop in the child.
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                child_main(service, &prefix, spec, ends)
-            }));
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| child_main(&prefix, spec, ends)));
             std::process::abort()
         }
     }
 }
 
 fn child_main<C: Send + Sync + 'static>(
-    service: &str,
     prefix: &str,
     spec: WorkerSpec<'_, C>,
     ends: ChildEnds,
@@ -49,7 +45,7 @@ fn child_main<C: Send + Sync + 'static>(
     keep.extend(spec.listeners.iter().map(|l| l.fd.as_raw_fd()));
     keep.push(spec.status.as_raw_fd());
     keep.push(spec.master_alive.as_raw_fd());
-    if let Err(err) = setup(service, prefix, spec.debug, ends, &keep) {
+    if let Err(err) = setup(spec.title, prefix, spec.debug, ends, &keep) {
         log::emit(Level::Fatal, format_args!("Worker setup failed: {err}"));
         std::process::exit(super::FATAL_EXIT);
     }
@@ -75,7 +71,7 @@ fn child_main<C: Send + Sync + 'static>(
 }
 
 fn setup(
-    service: &str,
+    title: &str,
     prefix: &str,
     debug: bool,
     ends: ChildEnds,
@@ -101,10 +97,7 @@ fn setup(
     drop(devnull);
     drop(ends.stderr);
     close_all_except(keep)?;
-    if let Ok(title) = CString::new(format!("cote/{service}")) {
-        // The kernel keeps 15 bytes of it; "cote/imap-login" just fits.
-        let _ = nix::sys::prctl::set_name(&title);
-    }
+    super::proctitle::set(title);
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
         let message = payload

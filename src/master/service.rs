@@ -364,6 +364,7 @@ mod tests {
     ) -> ServiceSpec {
         ServiceSpec {
             name: "imap-login".into(),
+            title: "dovecot/imap-login".into(),
             protocol: "imap".into(),
             process_limit,
             client_limit,

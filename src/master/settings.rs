@@ -30,6 +30,8 @@ pub struct MasterSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceSpec {
     pub name: String,
+    /// What `ps` shows for its workers (`dovecot/imap-login`).
+    pub title: String,
     /// The protocol the service belongs to; empty for services every protocol uses.
     pub protocol: String,
     pub process_limit: u32,
@@ -212,8 +214,13 @@ fn service(
         clamp_u32(s.uint("client_limit")),
         s.time("idle_kill"),
     );
+    let executable = match s.str("executable") {
+        "" => s.name(),
+        executable => executable,
+    };
     ServiceSpec {
         name: s.name().to_string(),
+        title: super::proctitle::service_title(config.global().str("instance_name"), executable),
         protocol: s.str("protocol").to_string(),
         debug: debug(config, s),
         process_limit,
@@ -306,8 +313,8 @@ impl MasterSettings {
 }
 
 impl super::MasterConfig for Config {
-    fn load(path: &std::path::Path) -> Result<Config, String> {
-        Config::load(path).map_err(|e| e.to_string())
+    fn load(path: &std::path::Path, overrides: &[String]) -> Result<Config, String> {
+        Config::load_with_overrides(path, overrides).map_err(|e| e.to_string())
     }
 
     fn master_settings(&self) -> MasterSettings {

@@ -42,6 +42,8 @@ struct Retired {
 pub struct Master<C> {
     registry: Registry<C>,
     config_path: PathBuf,
+    /// `-o key=value` from the command line, applied again at each reload.
+    overrides: Vec<String>,
     pid_path: PathBuf,
     current: Generation<C>,
     retired: BTreeMap<i32, Retired>,
@@ -68,6 +70,7 @@ impl<C: MasterConfig> Master<C> {
     pub fn new(
         registry: Registry<C>,
         config_path: PathBuf,
+        overrides: Vec<String>,
         pid_path: PathBuf,
         current: Generation<C>,
         signals: MasterSignals,
@@ -76,6 +79,7 @@ impl<C: MasterConfig> Master<C> {
         Master {
             registry,
             config_path,
+            overrides,
             pid_path,
             current,
             retired: BTreeMap::new(),
@@ -285,6 +289,7 @@ impl<C: MasterConfig> Master<C> {
         let g = &mut self.current;
         let service = &g.services[i];
         let spec = WorkerSpec {
+            title: &service.spec.title,
             handler: g.handlers[i],
             init: g.inits[i],
             identity: g.identities[i].clone(),
@@ -415,8 +420,8 @@ impl<C: MasterConfig> Master<C> {
     }
 
     fn try_reload(&mut self) -> Result<(), String> {
-        let config =
-            C::load(&self.config_path).map_err(|e| format!("Error reading configuration: {e}"))?;
+        let config = C::load(&self.config_path, &self.overrides)
+            .map_err(|e| format!("Error reading configuration: {e}"))?;
         let settings = config.master_settings();
         let log_settings =
             (settings.log != self.current.settings.log).then(|| settings.log.clone());

@@ -34,6 +34,8 @@ pub struct WorkerListener<'a> {
 }
 
 pub struct WorkerSpec<'a, C> {
+    /// The process title (`dovecot/imap-login`).
+    pub title: &'a str,
     pub handler: Handler<C>,
     /// Runs first, while the process is still root.
     pub init: Option<InitHook<C>>,

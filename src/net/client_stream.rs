@@ -30,6 +30,14 @@ impl ClientStream {
         matches!(self, ClientStream::Tls(_))
     }
 
+    /// `TLSv1.3 with cipher ...` when this is TLS.
+    pub fn tls_description(&self) -> Option<String> {
+        match self {
+            ClientStream::Plain(_) => None,
+            ClientStream::Tls(s) => Some(s.borrow().description()),
+        }
+    }
+
     /// Runs `f` on the TCP socket underneath.
     pub fn with_tcp<T>(&self, f: impl FnOnce(&TcpStream) -> T) -> T {
         match self {

@@ -40,6 +40,8 @@ pub struct ConnInfo {
     pub accepted_at: Instant,
     /// Dovecot's `%{session}`: base64 of the accept time and the remote address.
     pub session_id: String,
+    /// The name of the listener that accepted it (`imap`, `imaps`), for `%{listener}`.
+    pub listener: String,
 }
 
 impl ConnInfo {
@@ -50,6 +52,7 @@ impl ConnInfo {
             tls,
             accepted_at: Instant::now(),
             session_id: login_session_id(SystemTime::now(), remote),
+            listener: String::new(),
         }
     }
 
@@ -65,41 +68,6 @@ impl ConnInfo {
     /// from `login_trusted_networks` (`trusted`).
     pub fn is_secured(&self, trusted: bool) -> bool {
         self.tls || self.remote.ip().to_canonical() == self.local.ip().to_canonical() || trusted
-    }
-
-    /// What Dovecot's default `login_log_format_elements` (`user=<%u> method=%m rip=%r lip=%l
-    /// mpid=%e %c session=<%{session}>`) expands to for this connection: elements whose
-    /// variables are all empty are left out, except `user`. `method` is the SASL mechanism
-    /// once the client tried one, `mpid` the mail process's pid after a login.
-    pub fn login_log_elements(
-        &self,
-        user: &str,
-        method: Option<&str>,
-        mpid: Option<u32>,
-        secured: bool,
-    ) -> String {
-        let mut out = format!("user=<{user}>");
-        if let Some(method) = method {
-            out.push_str(", method=");
-            out.push_str(method);
-        }
-        out.push_str(&format!(
-            ", rip={}, lip={}",
-            self.remote.ip(),
-            self.local.ip()
-        ));
-        if let Some(pid) = mpid {
-            out.push_str(&format!(", mpid={pid}"));
-        }
-        if self.tls {
-            out.push_str(", TLS");
-        } else if secured {
-            out.push_str(", secured");
-        }
-        out.push_str(", session=<");
-        out.push_str(&self.session_id);
-        out.push('>');
-        out
     }
 }
 
@@ -303,27 +271,14 @@ mod tests {
     }
 
     #[test]
-    fn secured_and_log_elements() {
+    fn secured() {
         let mut c = ConnInfo::new(addr("127.0.0.1:143"), addr("127.0.0.1:50000"), false);
-        c.session_id = "S".into();
         assert!(c.is_secured(false));
-        assert_eq!(
-            c.login_log_elements("", None, None, true),
-            "user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<S>"
-        );
         c.remote = addr("127.0.0.2:50000");
         assert!(!c.is_secured(false));
         assert!(c.is_secured(true));
-        assert_eq!(
-            c.login_log_elements("bob", Some("PLAIN"), None, false),
-            "user=<bob>, method=PLAIN, rip=127.0.0.2, lip=127.0.0.1, session=<S>"
-        );
         c.tls = true;
         assert!(c.is_secured(false));
-        assert_eq!(
-            c.login_log_elements("alice", Some("PLAIN"), Some(42), true),
-            "user=<alice>, method=PLAIN, rip=127.0.0.2, lip=127.0.0.1, mpid=42, TLS, session=<S>"
-        );
     }
 
     #[test]

@@ -153,8 +153,8 @@ impl Server {
         .unwrap_or_else(|| panic!("no log line with {needle:?}:\n{}", self.logs()))
     }
 
-    /// The master's children whose process name is `comm` (`cote/imap-login`).
-    pub fn workers(&self, comm: &str) -> Vec<i32> {
+    /// The master's children whose process title is `title` (`dovecot/imap-login`).
+    pub fn workers(&self, title: &str) -> Vec<i32> {
         let mut out = Vec::new();
         for entry in fs::read_dir("/proc").unwrap().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
@@ -168,8 +168,12 @@ impl Server {
             };
             let fields: Vec<&str> = rest.split_whitespace().collect();
             let parent = fields.get(1).and_then(|p| p.parse::<i32>().ok());
-            let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if parent == Some(self.pid()) && fields[0] != "Z" && name.trim_end() == comm {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let name = String::from_utf8_lossy(&cmdline);
+            if parent == Some(self.pid())
+                && fields[0] != "Z"
+                && name.trim_end_matches('\0') == title
+            {
                 out.push(pid);
             }
         }

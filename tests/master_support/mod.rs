@@ -77,6 +77,14 @@ pub fn comm(pid: i32) -> String {
         .to_string()
 }
 
+/// What `ps` shows for `pid` (its command line, NULs between words as spaces).
+pub fn title(pid: i32) -> String {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&cmdline)
+        .trim_end_matches('\0')
+        .replace('\0', " ")
+}
+
 pub fn fd_count(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
@@ -165,7 +173,17 @@ pub struct Server {
 impl Server {
     /// Starts `binary -F -c conf` with `envs`, waits for the pid file.
     pub fn start(binary: &Path, setup: &Setup, envs: &[(&str, &str)]) -> Server {
-        let server = Server::spawn(binary, setup, envs);
+        Server::start_with_args(binary, setup, envs, &[])
+    }
+
+    /// [`Server::start`] with more arguments after `-F -c conf`.
+    pub fn start_with_args(
+        binary: &Path,
+        setup: &Setup,
+        envs: &[(&str, &str)],
+        args: &[&str],
+    ) -> Server {
+        let server = Server::spawn_with_args(binary, setup, envs, args);
         let pid = server.pid();
         let written = wait_for(Duration::from_secs(10), || {
             let text = std::fs::read_to_string(setup.pid_file()).ok()?;
@@ -181,12 +199,22 @@ impl Server {
 
     /// Spawns without waiting (for tests of startup failures).
     pub fn spawn(binary: &Path, setup: &Setup, envs: &[(&str, &str)]) -> Server {
+        Server::spawn_with_args(binary, setup, envs, &[])
+    }
+
+    fn spawn_with_args(
+        binary: &Path,
+        setup: &Setup,
+        envs: &[(&str, &str)],
+        args: &[&str],
+    ) -> Server {
         let stderr = setup.path(&format!("stderr.{}", free_port()));
         let mut command = Command::new(binary);
         command
             .arg("-F")
             .arg("-c")
             .arg(setup.conf())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())

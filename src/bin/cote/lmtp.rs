@@ -248,7 +248,10 @@ impl StartTls for TcpTls {
         let stream =
             start_tls(tcp, &self.info, TlsServer::get(), Some(deadline), "lmtp").map_err(|e| {
                 match e {
-                    cote::login::tls::TlsFailure::InitFailed => "TLS initialization failed".into(),
+                    cote::login::tls::TlsFailure::InitFailed(why) => {
+                        log::error!("{why}");
+                        "TLS initialization failed".into()
+                    }
                     cote::login::tls::TlsFailure::Timeout => "TLS handshaking timed out".into(),
                     cote::login::tls::TlsFailure::Handshake(e) => format!("TLS handshaking: {e}"),
                 }

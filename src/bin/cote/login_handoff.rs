@@ -7,6 +7,7 @@ use std::net::TcpStream;
 
 use cote::config::var_expand;
 use cote::config::{Config, FilterQuery, Settings};
+use cote::login::vars::{LoginLogFacts, LoginLogFormat};
 use cote::login::{LoggedIn, LoginServices};
 use cote::master::handoff::{self, HandoffRequest};
 use cote::master::mail_login::{self, MailLogin};
@@ -32,7 +33,7 @@ pub fn serve_login_client<S, E: Display>(
         );
         return;
     };
-    let info = match ConnInfo::from_stream(&stream, conn.listener.ssl) {
+    let mut info = match ConnInfo::from_stream(&stream, conn.listener.ssl) {
         Ok(info) => info,
         // The client went away between accept() and here: nothing to answer.
         Err(e) => {
@@ -46,7 +47,10 @@ pub fn serve_login_client<S, E: Display>(
         remote_ip: Some(info.remote.ip()),
         local_name: None,
     };
-    let settings = match settings(&config.settings(&query), &info) {
+    info.listener = conn.listener.name.clone();
+    let filtered = config.settings(&query);
+    let log_format = LoginLogFormat::from_settings(&filtered);
+    let settings = match settings(&filtered, &info) {
         Ok(settings) => settings,
         Err(e) => {
             log::error!("{e}");
@@ -58,23 +62,20 @@ pub fn serve_login_client<S, E: Display>(
         auth_socket: Some(&auth_socket),
         tls: TlsServer::get(),
         anvil: cote::login::anvil::login_anvil(),
+        log_format: &log_format,
     };
     if let Some(login) = serve(stream, &settings, &info, services) {
-        hand_over(
-            config,
-            *login,
-            &format!("login/{protocol}"),
-            internal_failure,
-        );
+        hand_over(config, *login, protocol, &log_format, internal_failure);
     }
 }
 
-/// Hands `login` to the mail process listening on `socket` (relative to base_dir); when
-/// that fails, the client gets the protocol's `internal_failure` words.
+/// Hands `login` to the mail process listening on `login/<protocol>` (relative to
+/// base_dir); when that fails, the client gets the protocol's `internal_failure` words.
 fn hand_over(
     config: &Config,
     login: LoggedIn,
-    socket: &str,
+    protocol: &str,
+    log_format: &LoginLogFormat,
     internal_failure: fn(&mut ClientStream),
 ) {
     let conn = &login.conn;
@@ -91,13 +92,21 @@ fn hand_over(
         input: login.input,
     };
     let (auth, auth_id) = (login.auth, login.auth_id);
-    let elements = |mpid: Option<u32>| {
-        conn.login_log_elements(&login.user, Some(&login.mechanism), mpid, login.secured)
+    let tls_security = login.stream.tls_description();
+    let line = |message: &str, mail_pid: Option<u32>| {
+        let facts = LoginLogFacts {
+            user: &login.user,
+            mechanism: Some(&login.mechanism),
+            mail_pid,
+            secured: login.secured,
+            tls_security: tls_security.as_deref(),
+        };
+        log_format.line(message, conn, protocol, &facts)
     };
-    let socket = crate::base_dir_path(config, socket);
+    let socket = crate::base_dir_path(config, &format!("login/{protocol}"));
     match handoff::hand_over(&socket, request, login.stream) {
         Ok(delivered) => {
-            log::info!("Login: {}", elements(Some(delivered.mail_pid)));
+            log::info!("{}", line("Login", Some(delivered.mail_pid)));
             // The mail process has verified the login: the auth connection can go.
             drop(auth);
             if let Some((tls, plain)) = delivered.proxy {
@@ -108,11 +117,11 @@ fn hand_over(
         }
         Err(failed) => {
             log::error!("{}", failed.error);
-            log::info!(
-                "Disconnected: Internal login failure (pid={} id={auth_id}): {}",
-                std::process::id(),
-                elements(None)
+            let message = format!(
+                "Disconnected: Internal login failure (pid={} id={auth_id})",
+                std::process::id()
             );
+            log::info!("{}", line(&message, None));
             if let Some(mut stream) = failed.stream {
                 internal_failure(&mut stream);
             }
@@ -150,6 +159,11 @@ pub fn take_over<'a>(
     match var_expand::expand(settings.str("mail_log_prefix"), &login.vars) {
         Ok(prefix) => cote::log::set_prefix(&prefix),
         Err(e) => log::error!("Failed to expand mail_log_prefix: {e}"),
+    }
+    if settings.bool("verbose_proctitle") {
+        // `ps` shows whose session this is, as Dovecot's imap and pop3 processes do.
+        let who = login.proctitle_who();
+        cote::master::proctitle::set_detail(Some(&format!("[{who}]")));
     }
     Some((settings, login))
 }

@@ -92,6 +92,9 @@ pub struct SessionSettings {
     pub compress_level: Option<u32>,
     /// `mail_plugins` loads `imap_quota`: GETQUOTAROOT, GETQUOTA and SETQUOTA exist.
     pub quota: bool,
+    /// With `verbose_proctitle`: `alice 192.0.2.1`, shown with the running command in the
+    /// process title (`[alice 192.0.2.1 IDLE]`).
+    pub proctitle_who: Option<String>,
 }
 
 /// `imap_client_workarounds`: Dovecot's compatibility switches for broken clients.
@@ -174,6 +177,7 @@ impl SessionSettings {
             workarounds,
             compress_level: compress::compress_level(settings),
             quota: crate::storage::plugins::loaded(settings, "imap_quota"),
+            proctitle_who: None,
         })
     }
 }
@@ -193,6 +197,7 @@ impl Default for SessionSettings {
             workarounds: ClientWorkarounds::default(),
             compress_level: None,
             quota: false,
+            proctitle_who: None,
         }
     }
 }
@@ -548,9 +553,23 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             }
         };
         self.mail.begin_command();
-        let reply = self.execute(command, cmd)?;
-        self.finish(command, reply)?;
+        self.show_command(Some(&self.current.display_name));
+        let reply = self.execute(command, cmd);
+        self.show_command(None);
+        self.finish(command, reply?)?;
         self.start_requested_compression()
+    }
+
+    /// With `verbose_proctitle`, puts the running command (`SELECT`) in the process title,
+    /// or takes it out.
+    fn show_command(&self, command: Option<&str>) {
+        if let Some(who) = &self.settings.proctitle_who {
+            let detail = match command {
+                Some(command) => format!("[{who} {command}]"),
+                None => format!("[{who}]"),
+            };
+            crate::master::proctitle::set_detail(Some(&detail));
+        }
     }
 
     /// Sends the tagged reply, after the mailbox updates an OK allows.
