@@ -31,6 +31,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "listen"),
     ("", "protocols"),
     ("", "shutdown_clients"),
+    ("", "verbose_proctitle"),
     // logging
     ("", "debug_log_path"),
     ("", "info_log_path"),
@@ -58,6 +59,8 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "auth_verbose"),
     ("", "auth_verbose_passwords"),
     ("", "auth_worker_max_count"),
+    ("", "login_log_format"),
+    ("", "login_log_format_elements"),
     ("", "disable_plaintext_auth"),
     ("", "login_greeting"),
     ("", "login_trusted_networks"),
