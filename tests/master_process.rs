@@ -40,6 +40,11 @@ fn pid_file_written_refused_while_live_removed_on_exit() {
         std::fs::read_to_string(setup.pid_file()).unwrap(),
         format!("{pid}\n")
     );
+    // As Dovecot's master: base_dir/dovecot.conf points at the configuration in use.
+    assert_eq!(
+        std::fs::read_link(setup.base_dir().join("dovecot.conf")).unwrap(),
+        std::path::absolute(setup.conf()).unwrap()
+    );
 
     let second = run(COTE, &["-F", "-c", setup.conf().to_str().unwrap()]);
     assert_eq!(second.status.code(), Some(89));

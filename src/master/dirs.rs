@@ -108,6 +108,25 @@ pub fn prepare(settings: &MasterSettings) -> Result<Vec<String>, String> {
 }
 
 /// Whether a service of an enabled protocol has a unix listener inside `dir`.
+/// `base_dir/dovecot.conf`, a symlink to the configuration the master runs with, as
+/// Dovecot's master leaves it for tools that look there.
+pub fn link_config(base_dir: &Path, config_path: &Path) {
+    let link = base_dir.join("dovecot.conf");
+    if let Err(e) = std::fs::remove_file(&link) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            log::error!("unlink({}) failed: {}", link.display(), os_error_text(&e));
+        }
+    }
+    if let Err(e) = std::os::unix::fs::symlink(config_path, &link) {
+        log::error!(
+            "symlink({}, {}) failed: {}",
+            config_path.display(),
+            link.display(),
+            os_error_text(&e)
+        );
+    }
+}
+
 fn has_listeners_in(settings: &MasterSettings, dir: &Path) -> bool {
     settings
         .services

@@ -151,6 +151,7 @@ fn start<C: MasterConfig>(
             )))
         }
     }
+    let settings_base_dir = settings.base_dir.clone();
     for warning in dirs::prepare(&settings).map_err(StartError::fatal)? {
         log::warn!("{warning}");
     }
@@ -198,6 +199,7 @@ fn start<C: MasterConfig>(
     for w in warnings.iter().chain(&report.warnings) {
         log::warn!("{w}");
     }
+    dirs::link_config(&settings_base_dir, &config_path);
 
     Master::new(
         registry,
