@@ -172,7 +172,7 @@ fn openssl_s_client_starttls() {
             "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
              THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND UNSELECT \
              CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES \
-             WITHIN LIST-STATUS BINARY MOVE STATUS=SIZE SAVEDATE LITERAL+\r\na OK Logged in\r\n"
+             WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE STATUS=SIZE SAVEDATE LITERAL+\r\na OK Logged in\r\n"
         ) && text.contains("b OK NOOP completed (")
             && text.contains("c OK Logout completed ("),
         "{text}\n{}",
