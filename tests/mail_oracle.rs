@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cote::mail::quote::append_nstring;
 use cote::mail::search::{sent_matches, DateMatch, HeaderMatch};
 use cote::mail::{codec, date, BinaryError, Message, Section};
 use sha2::{Digest, Sha256};
@@ -44,6 +45,8 @@ enum ItemKind {
     /// BINARY[spec]<partial>: spec, partial, the name Dovecot answers with
     BinaryPartial(&'static str, &'static str, &'static str),
     BinarySize(&'static str, &'static str),
+    /// PREVIEW (RFC 8970)
+    Preview,
 }
 
 const ITEMS: &[Item] = &[
@@ -168,6 +171,10 @@ const ITEMS: &[Item] = &[
     Item {
         fetch: "BINARY.SIZE[1.1]",
         kind: ItemKind::BinarySize("1.1", "BINARY.SIZE[1.1]"),
+    },
+    Item {
+        fetch: "PREVIEW",
+        kind: ItemKind::Preview,
     },
 ];
 
@@ -408,6 +415,10 @@ fn ours(msg: &Message, item: &Item) -> Vec<u8> {
             Ok(size) => out.extend_from_slice(format!("{name} {size}").as_bytes()),
             Err(e) => return binary_error(&e),
         },
+        ItemKind::Preview => {
+            out.extend_from_slice(b"PREVIEW ");
+            append_nstring(&mut out, Some(msg.snippet().as_bytes()));
+        }
     }
     out
 }

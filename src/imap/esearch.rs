@@ -12,12 +12,15 @@ use crate::mail::quote::append_nstring;
 /// numbers in that order, COUNT counts them; `modseq`: the MODSEQ to report (CONDSTORE).
 /// Which items appear follows `ret`; MIN, MAX and ALL are left out for an empty result, as
 /// RFC 4731 says. SAVE alone sends no ESEARCH at all: see [`SearchReturn::sends_esearch`].
+/// RELEVANCY (RFC 6203) gives `scored` scores: Dovecot without a full-text index scores
+/// every message alike, which its scale turns into 1 each.
 pub fn esearch_response(
     tag: &str,
     uid: bool,
     ret: &SearchReturn,
     ids: &[u32],
     modseq: Option<u64>,
+    scored: usize,
 ) -> Vec<u8> {
     let mut line = b"* ESEARCH (TAG ".to_vec();
     append_nstring(&mut line, Some(tag.as_bytes()));
@@ -34,6 +37,10 @@ pub fn esearch_response(
     }
     if ret.all && !ids.is_empty() {
         text.push_str(&format!(" ALL {}", format_runs(ids)));
+    }
+    if ret.relevancy {
+        let scores = vec!["1"; scored];
+        text.push_str(&format!(" RELEVANCY ({})", scores.join(" ")));
     }
     if let Some((first, last)) = ret.partial {
         let part = partial_slice(ids, first, last);
@@ -96,7 +103,7 @@ mod tests {
     }
 
     fn text(tag: &str, uid: bool, r: &SearchReturn, ids: &[u32], modseq: Option<u64>) -> String {
-        String::from_utf8(esearch_response(tag, uid, r, ids, modseq)).unwrap()
+        String::from_utf8(esearch_response(tag, uid, r, ids, modseq, ids.len())).unwrap()
     }
 
     /// RFC 4731's examples (section 3.1) and Dovecot's answers to them.

@@ -463,13 +463,13 @@ pub trait MailMessage {
     }
 
     /// PREVIEW (RFC 8970): `lazy`: only if it is at hand without reading the message
-    /// (`Ok(None)` then gives NIL).
+    /// (`Ok(None)` then gives NIL; nothing is at hand here, storage overrides this with
+    /// its cache).
     fn preview(&mut self, lazy: bool) -> Result<Option<String>, MailError> {
-        let _ = lazy;
-        Err(MailError::new(
-            MailErrorKind::NotPossible,
-            "PREVIEW is not supported by this build of cote yet",
-        ))
+        if lazy {
+            return Ok(None);
+        }
+        Ok(Some(self.parsed()?.snippet()))
     }
 }
 

@@ -217,13 +217,17 @@ pub fn header_search_text(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Body text as SEARCH sees it: converted from `charset` (UTF-8 when none is given or the
-/// charset is unknown) and normalised.
-pub fn body_search_text(charset: Option<&[u8]>, data: &[u8]) -> Vec<u8> {
-    let text = charset
+/// Body text converted from `charset` to UTF-8 (taken as UTF-8 when no charset is given or
+/// it is unknown; invalid sequences become U+FFFD).
+pub fn body_to_utf8(charset: Option<&[u8]>, data: &[u8]) -> String {
+    charset
         .and_then(|c| charset_to_utf8(c, data))
-        .unwrap_or_else(|| String::from_utf8_lossy(data).into_owned());
-    normalize(text.as_bytes())
+        .unwrap_or_else(|| String::from_utf8_lossy(data).into_owned())
+}
+
+/// Body text as SEARCH sees it: [`body_to_utf8`], normalised.
+pub fn body_search_text(charset: Option<&[u8]>, data: &[u8]) -> Vec<u8> {
+    normalize(body_to_utf8(charset, data).as_bytes())
 }
 
 #[cfg(test)]

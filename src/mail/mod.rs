@@ -11,6 +11,8 @@ pub mod codec;
 pub mod date;
 pub mod decode;
 pub mod header;
+mod html2text;
+mod html_entities;
 mod imap_write;
 pub mod message_id;
 pub mod parser;
@@ -20,6 +22,7 @@ pub mod rfc2231;
 pub mod rfc822;
 pub mod search;
 pub mod section;
+pub mod snippet;
 
 use std::cell::OnceCell;
 use std::io::{self, Read};

@@ -70,19 +70,36 @@ fn compress_lwsp(value: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Charset and transfer encoding of a part as the search decoder reads them (from the raw
-/// header, MIME or not), and whether its body is searched (text/*, message/*, or no type).
-struct BodyDecoding {
-    charset: Option<Vec<u8>>,
+/// Charset and transfer encoding of a part as Dovecot's message decoder reads them (from
+/// the raw header, MIME or not), and whether its body is searched (text/*, message/*, or no
+/// type).
+pub(super) struct BodyDecoding {
+    pub(super) charset: Option<Vec<u8>>,
     cte: TransferEncoding,
     searched: bool,
+    /// The first Content-Type's `type/subtype` (what the decoder reports as the part's type).
+    pub(super) first_type: Option<Vec<u8>>,
 }
 
-fn body_decoding(fields: &[HeaderField<'_>]) -> BodyDecoding {
+impl BodyDecoding {
+    /// The body with its transfer encoding undone (`None`: an encoding Dovecot does not
+    /// know, whose body it skips).
+    pub(super) fn decoded_body(&self, body: &[u8]) -> Option<Vec<u8>> {
+        Some(match self.cte {
+            TransferEncoding::Unknown => return None,
+            TransferEncoding::QuotedPrintable => codec::decode_qp(body).0,
+            TransferEncoding::Base64 => codec::decode_base64(body).0,
+            TransferEncoding::SevenEightBit | TransferEncoding::Binary => body.to_vec(),
+        })
+    }
+}
+
+pub(super) fn body_decoding(fields: &[HeaderField<'_>]) -> BodyDecoding {
     let mut decoding = BodyDecoding {
         charset: None,
         cte: TransferEncoding::SevenEightBit,
         searched: true,
+        first_type: None,
     };
     let mut seen_type = false;
     for field in fields {
@@ -97,6 +114,7 @@ fn body_decoding(fields: &[HeaderField<'_>]) -> BodyDecoding {
             decoding.searched = lower.starts_with(b"text/") || lower.starts_with(b"message/");
             if !seen_type {
                 seen_type = true;
+                decoding.first_type = Some(ct.clone());
                 if ok {
                     decoding.charset = rfc2231::parse(&mut p)
                         .0
@@ -118,12 +136,8 @@ fn part_body_text(data: &[u8], part: &MessagePart, fields: &[HeaderField<'_>]) -
     if !decoding.searched || !part.children.is_empty() {
         return Vec::new();
     }
-    let body = part.body(data);
-    let decoded = match decoding.cte {
-        TransferEncoding::Unknown => return Vec::new(),
-        TransferEncoding::QuotedPrintable => codec::decode_qp(body).0,
-        TransferEncoding::Base64 => codec::decode_base64(body).0,
-        TransferEncoding::SevenEightBit | TransferEncoding::Binary => body.to_vec(),
+    let Some(decoded) = decoding.decoded_body(part.body(data)) else {
+        return Vec::new();
     };
     body_search_text(decoding.charset.as_deref(), &decoded)
 }

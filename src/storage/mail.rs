@@ -26,6 +26,8 @@ pub mod field {
     pub const PHYSICAL_SIZE: &str = "size.physical";
     pub const RECEIVED_DATE: &str = "date.received";
     pub const SAVE_DATE: &str = "date.save";
+    /// PREVIEW's text after Dovecot's algorithm version byte (`1text`).
+    pub const SNIPPET: &str = "body.snippet";
 
     /// The headers whose lines are cached for SEARCH (the keys with fixed names; HEADER
     /// takes any name and is not cached), SORT and THREAD, and their field names.
@@ -402,6 +404,22 @@ impl Mail {
         Ok(value)
     }
 
+    /// PREVIEW's text (RFC 8970), from the cache or made from the message and kept for the
+    /// cache; `lazy`: only from the cache (`None` when it is not there).
+    pub fn snippet(&mut self, lazy: bool) -> StorageResult<Option<String>> {
+        if let Some(value) = self.cached_field(field::SNIPPET).filter(|v| !v.is_empty()) {
+            return Ok(Some(cached_snippet(value)));
+        }
+        if lazy {
+            return Ok(None);
+        }
+        let text = self.message()?.snippet();
+        let mut value = vec![crate::mail::snippet::ALGORITHM_V1];
+        value.extend_from_slice(text.as_bytes());
+        self.remember(field::SNIPPET, value);
+        Ok(Some(text))
+    }
+
     /// Fields computed from the file that the cache does not have yet.
     pub fn computed(&self) -> &[(String, Vec<u8>)] {
         &self.computed
@@ -461,6 +479,11 @@ impl Mail {
             .first()
             .map(|l| l.path(Path::new(&self.file.mailbox_dir)))
     }
+}
+
+/// The text of a cached [`field::SNIPPET`] value: what follows its version byte.
+pub fn cached_snippet(value: &[u8]) -> String {
+    String::from_utf8_lossy(value.get(1..).unwrap_or_default()).into_owned()
 }
 
 /// How much of a message file [`read_header`] reads first (most headers are smaller).

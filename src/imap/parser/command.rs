@@ -167,6 +167,8 @@ pub enum CommandName {
     Thread {
         uid: bool,
     },
+    /// RFC 5267: ends SEARCH/SORT RETURN (UPDATE) notifications.
+    CancelUpdate,
     /// RFC 2087 (the `imap_quota` plugin).
     GetQuotaRoot,
     GetQuota,
@@ -211,6 +213,7 @@ impl CommandName {
             (uid, "MOVE") => CommandName::Move { uid },
             (uid, "SORT") => CommandName::Sort { uid },
             (uid, "THREAD") => CommandName::Thread { uid },
+            (false, "CANCELUPDATE") => CommandName::CancelUpdate,
             (false, "GETQUOTAROOT") => CommandName::GetQuotaRoot,
             (false, "GETQUOTA") => CommandName::GetQuota,
             (false, "SETQUOTA") => CommandName::SetQuota,
@@ -348,6 +351,8 @@ pub enum Command {
     },
     Sort(Sort),
     Thread(Thread),
+    /// The tags of the searches whose updates end.
+    CancelUpdate(Vec<String>),
     /// The mailbox (UTF-8).
     GetQuotaRoot(String),
     /// The quota root's name.
@@ -423,6 +428,7 @@ pub fn parse_command(
         CommandName::Store { uid } => parse_store(args, uid, ctx).map(Command::Store),
         CommandName::Sort { uid } => parse_sort(args, uid).map(Command::Sort),
         CommandName::Thread { uid } => parse_thread(args, uid).map(Command::Thread),
+        CommandName::CancelUpdate => parse_cancel_update(args),
         CommandName::GetQuotaRoot => mailbox_arg(args, ctx).map(Command::GetQuotaRoot),
         CommandName::GetQuota => {
             let [root] = string_args::<1>(args)?;
@@ -436,6 +442,22 @@ pub fn parse_command(
         },
         CommandName::Append => Err(CommandError::bad("APPEND is read by its own parser")),
     }
+}
+
+/// CANCELUPDATE: one or more strings (quoted or literal), the tags (Dovecot's
+/// `cmd_cancelupdate`).
+fn parse_cancel_update(args: &[Arg]) -> Result<Command, CommandError> {
+    if args.is_empty() {
+        return Err(CommandError::bad("Invalid parameters."));
+    }
+    args.iter()
+        .map(|arg| {
+            arg.as_string()
+                .map(|tag| String::from_utf8_lossy(tag).into_owned())
+                .ok_or_else(|| CommandError::bad("Invalid parameters."))
+        })
+        .collect::<Result<_, _>>()
+        .map(Command::CancelUpdate)
 }
 
 /// ENABLE: atoms only; names are upper-cased.

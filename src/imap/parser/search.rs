@@ -39,15 +39,24 @@ pub struct SearchReturn {
     pub save: bool,
     /// CONTEXT=SEARCH's UPDATE (RFC 5267).
     pub update: bool,
+    /// UPDATE was followed by a fetch-att list (Dovecot's extension: FETCH responses for
+    /// messages added to the result).
+    pub update_fetch: bool,
     pub relevancy: bool,
     /// CONTEXT=SEARCH's `PARTIAL n:m`: the n-th to m-th results.
     pub partial: Option<(u32, u32)>,
 }
 
 impl SearchReturn {
-    /// `RETURN ()` means ALL; SAVE alone sends no ESEARCH response.
-    pub fn sends_esearch(&self) -> bool {
-        self.min || self.max || self.all || self.count || self.partial.is_some()
+    /// Whether an ESEARCH response goes out: not for SAVE alone (`RETURN ()` means ALL),
+    /// unless the program has a MODSEQ key (`uses_modseq`: the response then reports it), as
+    /// in Dovecot. UPDATE alone sends an empty one.
+    pub fn sends_esearch(&self, uses_modseq: bool) -> bool {
+        let save_only = SearchReturn {
+            save: true,
+            ..SearchReturn::default()
+        };
+        uses_modseq || *self != save_only
     }
 }
 
@@ -224,8 +233,8 @@ pub(crate) fn parse_return_if_found(
                     ));
                 }
                 ret.update = true;
-                // An optional fetch-att list (Dovecot's extension) is skipped.
                 if list(options.get(i)).is_some() {
+                    ret.update_fetch = true;
                     i += 1;
                 }
             }
@@ -724,7 +733,28 @@ mod tests {
         let s = search(&[a("RETURN"), l(vec![]), a("ALL")]).unwrap();
         assert!(s.returns.unwrap().all);
         let s = search(&[a("RETURN"), l(vec![a("save")]), a("ALL")]).unwrap();
-        assert!(!s.returns.unwrap().sends_esearch());
+        assert!(!s.returns.unwrap().sends_esearch(false));
+        // With a MODSEQ key the response reports it; UPDATE alone sends an empty one.
+        assert!(s.returns.unwrap().sends_esearch(true));
+        let s = search(&[a("RETURN"), l(vec![a("UPDATE")]), a("ALL")]).unwrap();
+        let ret = s.returns.unwrap();
+        assert!(ret.update && !ret.all && !ret.update_fetch && ret.sends_esearch(false));
+        let s = search(&[
+            a("RETURN"),
+            l(vec![a("update"), l(vec![a("FLAGS")]), a("COUNT")]),
+            a("ALL"),
+        ])
+        .unwrap();
+        let ret = s.returns.unwrap();
+        assert!(ret.update && ret.update_fetch && ret.count);
+        assert_eq!(
+            err(&[a("RETURN"), l(vec![a("UPDATE"), a("UPDATE")]), a("ALL")]),
+            "BAD SEARCH return options have duplicate UPDATE."
+        );
+        assert_eq!(
+            err(&[a("RETURN"), l(vec![a("PARTIAL"), a("-1:-3")]), a("ALL")]),
+            "BAD PARTIAL range broken."
+        );
         let s = search(&[a("RETURN"), l(vec![a("PARTIAL"), a("5:2")]), a("ALL")]).unwrap();
         assert_eq!(s.returns.unwrap().partial, Some((2, 5)));
         assert_eq!(err(&words("RETURN ALL")), "BAD Unknown argument RETURN");

@@ -61,8 +61,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 let selected = self.mail.is_selected(&mailbox);
                 if selected {
                     // Deleting the selected mailbox closes it first (Dovecot).
-                    self.view = None;
-                    self.saved_result = None;
+                    self.forget_selected();
                     if let Err(e) = self.mail.close(false) {
                         return Ok(Reply::mail_error(&e, false));
                     }
@@ -143,8 +142,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }),
             Command::Close => {
                 let read_only = self.view.as_ref().is_some_and(|v| v.read_only);
-                self.view = None;
-                self.saved_result = None;
+                self.forget_selected();
                 Ok(match self.mail.close(!read_only) {
                     Ok(expunged) => {
                         self.stats.expunged += expunged.len();
@@ -154,8 +152,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 })
             }
             Command::Unselect => {
-                self.view = None;
-                self.saved_result = None;
+                self.forget_selected();
                 Ok(match self.mail.close(false) {
                     Ok(_) => Reply::ok("Unselect completed."),
                     Err(e) => Reply::mail_error(&e, false),
@@ -177,6 +174,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::Search(search) => self.search(&search),
             Command::Sort(sort) => self.sort(&sort),
             Command::Thread(thread) => self.thread(&thread),
+            Command::CancelUpdate(tags) => Ok(self.cancel_updates(&tags)),
             Command::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
             Command::GetQuota(root) => self.getquota(&root),
             Command::SetQuota => self.setquota(),

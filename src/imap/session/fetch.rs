@@ -141,6 +141,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             let single: UidSet = [uid].into_iter().collect();
             match self.mail.store(&single, &change) {
                 Ok(_) => {
+                    self.own_flags_changed(&single);
                     if let Some(flags) = flags.as_mut() {
                         flags.system.insert(MailFlags::SEEN);
                     }
@@ -265,6 +266,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if deleting {
             self.stats.deleted += newly_deleted.min(result.changed.len());
         }
+        self.own_flags_changed(&result.changed);
         self.announce_keywords()?;
         let condstore = self.enabled.condstore;
         for uid in result.changed.iter() {

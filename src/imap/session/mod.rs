@@ -28,6 +28,7 @@ mod input;
 mod qresync;
 mod quota;
 mod search;
+mod search_update;
 mod sort;
 mod stats;
 mod view;
@@ -360,6 +361,11 @@ pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     modseqs: ModseqReports,
     /// SEARCHRES's `$`: UIDs.
     saved_result: Option<UidSet>,
+    /// CONTEXT=SEARCH: the searches whose results are kept up to date for the client.
+    search_updates: Vec<search_update::SearchUpdate>,
+    /// Messages whose flags this session changed since the last sync (storage reports
+    /// only others' changes; updated searches need both).
+    own_flag_changes: UidSet,
     bad_commands: u32,
     id_logged: bool,
     current: Current,
@@ -397,6 +403,8 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             enabled: Enabled::default(),
             modseqs: ModseqReports::default(),
             saved_result: None,
+            search_updates: Vec::new(),
+            own_flag_changes: UidSet::new(),
             bad_commands: 0,
             id_logged: false,
             stats: SessionStats::default(),

@@ -22,6 +22,8 @@ pub(super) struct Found<T> {
     pub(super) items: Vec<T>,
     /// A message was expunged by another session while it was read (`[EXPUNGEISSUED]`).
     pub(super) lost: bool,
+    /// The program as it ran, its sets resolved (what an updated search keeps).
+    pub(super) program: Program,
 }
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
@@ -49,10 +51,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             utc_offset: &offset,
         };
         let program = Program::new(program, &env);
-        let mut found = Found {
-            items: Vec::new(),
-            lost: false,
-        };
+        let (mut items, mut lost) = (Vec::new(), false);
         for (i, &uid) in uids.iter().enumerate() {
             let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
             let result = self.mail.message(uid).and_then(|mut message| {
@@ -63,13 +62,17 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 read(&mut message, i as u32 + 1, matched).map(Some)
             });
             match result {
-                Ok(Some(item)) => found.items.push(item),
+                Ok(Some(item)) => items.push(item),
                 Ok(None) => {}
-                Err(e) if e.kind == MailErrorKind::Expunged => found.lost = true,
+                Err(e) if e.kind == MailErrorKind::Expunged => lost = true,
                 Err(e) => return Err(e),
             }
         }
-        Ok(found)
+        Ok(Found {
+            items,
+            lost,
+            program,
+        })
     }
 
     pub(super) fn search(&mut self, search: &Search) -> Step<Reply> {
@@ -79,11 +82,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if uses_modseq {
             self.enable_condstore()?;
         }
-        if search.returns.is_some_and(|r| r.update || r.relevancy) {
-            return Ok(Reply::no(
-                Some(Code::Cannot),
-                "SEARCH RETURN (UPDATE/RELEVANCY) is not supported by this build of cote yet.",
-            ));
+        if let Some(refused) = self.refuse_update(search.returns.as_ref()) {
+            return Ok(refused);
         }
         let found = self.search_and_read(&search.program, false, |message, seq, _| {
             let modseq = if uses_modseq { message.modseq()? } else { 0 };
@@ -93,10 +93,18 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 modseq,
             })
         });
-        let Found { items: found, lost } = match found {
+        let Found {
+            items: found,
+            lost,
+            program,
+        } = match found {
             Ok(found) => found,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
+        if search.returns.is_some_and(|r| r.update) {
+            let result = found.iter().map(|f| f.uid).collect();
+            self.start_search_update(&search.program, program, search.uid, result)?;
+        }
         let id = |f: &Hit| if search.uid { f.uid } else { f.seq };
         match search.returns {
             None => {
@@ -139,6 +147,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let mut saved = Vec::new();
         let mut highest_modseq = None;
+        let mut scored = 0;
         for (i, f) in found.iter().enumerate() {
             let counted = (ret.min && i == 0)
                 || (ret.max && i + 1 == found.len())
@@ -154,17 +163,36 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
             if counted {
                 highest_modseq = highest_modseq.max(Some(f.modseq));
+                scored += 1;
             }
         }
         if ret.save {
             self.saved_result = Some(saved.into_iter().collect());
         }
-        if !ret.sends_esearch() {
+        if !ret.sends_esearch(uses_modseq) {
             return Ok(());
         }
         let ids: Vec<u32> = found.iter().map(id).collect();
         let modseq = highest_modseq.filter(|_| uses_modseq);
-        let line = esearch_response(&self.current.tag, uid, ret, &ids, modseq);
+        let line = esearch_response(&self.current.tag, uid, ret, &ids, modseq, scored);
         self.line(&line)
+    }
+
+    /// SEARCH/SORT RETURN (UPDATE ...) that cannot run: a tag already updated (`BAD`, as
+    /// Dovecot), or UPDATE with fetch attributes, which this build does not do.
+    pub(super) fn refuse_update(&self, returns: Option<&SearchReturn>) -> Option<Reply> {
+        let ret = returns.filter(|r| r.update)?;
+        if self.has_search_update(&self.current.tag) {
+            return Some(Reply::bad(format!(
+                "Error in IMAP command {}: Duplicate search update tag",
+                self.current.display_name
+            )));
+        }
+        ret.update_fetch.then(|| {
+            Reply::no(
+                Some(Code::Cannot),
+                "RETURN (UPDATE (fetch-att)) is not supported by this build of cote yet.",
+            )
+        })
     }
 }

@@ -20,11 +20,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if uses_modseq {
             self.enable_condstore()?;
         }
-        if sort.returns.is_some_and(|r| r.update || r.relevancy) {
-            return Ok(Reply::no(
-                Some(Code::Cannot),
-                "SORT RETURN (UPDATE/RELEVANCY) is not supported by this build of cote yet.",
-            ));
+        if let Some(refused) = self.refuse_update(sort.returns.as_ref()) {
+            return Ok(refused);
         }
         let criteria = &sort.criteria;
         let found = self.search_and_read(&sort.program, false, |message, seq, _| {
@@ -44,6 +41,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(found) => found,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
+        if sort.returns.is_some_and(|r| r.update) {
+            let result = found.items.iter().map(|(row, _)| row.uid).collect();
+            self.start_search_update(&sort.program, found.program.clone(), sort.uid, result)?;
+        }
         let modseqs: HashMap<u32, u64> = found
             .items
             .iter()
@@ -85,9 +86,15 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 if ret.save {
                     self.saved_result = Some(saved.iter().map(|r| r.uid).collect());
                 }
-                if ret.sends_esearch() {
-                    let line =
-                        esearch_response(&self.current.tag, sort.uid, &ret, &ids, modseq_of(&kept));
+                if ret.sends_esearch(uses_modseq) {
+                    let line = esearch_response(
+                        &self.current.tag,
+                        sort.uid,
+                        &ret,
+                        &ids,
+                        modseq_of(&kept),
+                        kept.len(),
+                    );
                     self.line(&line)?;
                 }
             }

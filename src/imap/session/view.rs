@@ -148,6 +148,19 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             }
         };
         self.announce_keywords()?;
+        if expunges {
+            let mut expunged = changes.expunged.clone();
+            if let Some(view) = self.view.as_ref() {
+                for uid in view.pending_expunges.iter() {
+                    expunged.insert(uid);
+                }
+            }
+            self.search_updates_expunged(&expunged)?;
+        }
+        let mut flags_changed = std::mem::take(&mut self.own_flag_changes);
+        for uid in changes.flags_changed.iter() {
+            flags_changed.insert(uid);
+        }
         // Also for a message whose expunge is held back: it keeps its number until then, and
         // storage shows its flags as they were last (as Dovecot does). One whose EXPUNGE goes
         // out now gets no FETCH first.
@@ -180,7 +193,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             view.pending_new_recent.insert(uid);
         }
         if !new_mail {
-            return Ok(());
+            return self.search_updates_changed(&flags_changed, &[]);
         }
         let before = view.messages();
         for uid in std::mem::take(&mut view.pending_new) {
@@ -198,10 +211,12 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
         let messages = view.messages();
         let recent = view.recent.len() as u32;
+        let new = view.uids[before as usize..].to_vec();
         if messages != before {
             self.line(format!("* {messages} EXISTS").as_bytes())?;
         }
-        self.send_recent_if_changed(recent)
+        self.send_recent_if_changed(recent)?;
+        self.search_updates_changed(&flags_changed, &new)
     }
 
     /// `* n EXPUNGE` for each (or `* VANISHED` under QRESYNC), removing them from the view.
@@ -211,6 +226,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             return Ok(());
         };
         let known: UidSet = uids.iter().filter(|&u| view.seq_of(u).is_some()).collect();
+        self.search_updates_expunged(&known)?;
+        let Some(view) = self.view.as_mut() else {
+            return Ok(());
+        };
         let seqs = view.remove(&known);
         self.mail.expunges_reported(&known);
         if self.enabled.qresync {
@@ -277,12 +296,20 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         self.line(&response.finish())
     }
 
+    /// The client's view of the selected mailbox ends, and with it `$` and the searches
+    /// kept up to date.
+    pub(super) fn forget_selected(&mut self) -> Option<View> {
+        self.saved_result = None;
+        self.search_updates.clear();
+        self.own_flag_changes = UidSet::new();
+        self.view.take()
+    }
+
     /// Closes the selected mailbox for SELECT/EXAMINE (`* OK [CLOSED]`, RFC 7162).
     pub(super) fn close_selected(&mut self) -> Step {
-        if self.view.take().is_none() {
+        if self.forget_selected().is_none() {
             return Ok(());
         }
-        self.saved_result = None;
         if let Err(e) = self.mail.close(false) {
             return self.untagged(Status::No, None, &e.text);
         }

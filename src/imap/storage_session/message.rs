@@ -10,7 +10,7 @@ use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage};
 use crate::mail::search::HeaderMatch;
 use crate::mail::{Message, Section, SectionText};
 use crate::storage::api::MessageInfo;
-use crate::storage::mail::{field, Mail};
+use crate::storage::mail::{cached_snippet, field, Mail};
 
 use super::selected::{message_error, Selected};
 
@@ -265,5 +265,16 @@ impl MailMessage for StorageMessage<'_> {
             return Ok(structure.to_vec());
         }
         self.mail()?.body_structure(extended).map_err(message_error)
+    }
+
+    fn preview(&mut self, lazy: bool) -> Result<Option<String>, MailError> {
+        if self.gone.is_some() {
+            return match self.gone_field(field::SNIPPET) {
+                Ok(value) => Ok(value.map(cached_snippet)),
+                Err(_) if lazy => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        self.mail()?.snippet(lazy).map_err(message_error)
     }
 }
