@@ -40,6 +40,9 @@ pub struct ConnInfo {
     pub accepted_at: Instant,
     /// Dovecot's `%{session}`: base64 of the accept time and the remote address.
     pub session_id: String,
+    /// Proxy hops a login may still take (Dovecot's `proxy_ttl`): 5, or what a trusted
+    /// proxy in front of us passed on (ID `x-proxy-ttl`, XCLIENT `TTL`).
+    pub proxy_ttl: u32,
 }
 
 impl ConnInfo {
@@ -50,6 +53,7 @@ impl ConnInfo {
             tls,
             accepted_at: Instant::now(),
             session_id: login_session_id(SystemTime::now(), remote),
+            proxy_ttl: 5,
         }
     }
 
