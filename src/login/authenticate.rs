@@ -172,6 +172,7 @@ fn proxy_login<'a, S: AuthReplies<'a>>(
                 log_elements: connection.log_elements(),
                 auth_verbose: connection.policy.auth_verbose,
                 max_reconnects: policy.max_reconnects,
+                max_disconnect_delay: policy.max_disconnect_delay,
             };
             proxy::login(&target, &client, || dialogue.clone())
         }

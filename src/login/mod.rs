@@ -15,6 +15,7 @@ pub mod backend;
 pub mod connection;
 pub mod mechanisms;
 pub mod proxy;
+pub mod proxy_state;
 pub mod sasl;
 pub mod settings;
 pub mod tls;

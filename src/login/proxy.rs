@@ -286,6 +286,8 @@ pub struct ProxyClient<'a> {
     pub auth_verbose: bool,
     /// `login_proxy_max_reconnects`.
     pub max_reconnects: u32,
+    /// `login_proxy_max_disconnect_delay`.
+    pub max_disconnect_delay: Duration,
 }
 
 /// A backend that accepted the login.
@@ -297,6 +299,9 @@ pub struct Proxied {
     pub log_prefix: String,
     pub log_elements: String,
     pub started: Instant,
+    /// The backend's address, for the process's per-backend state.
+    pub addr: SocketAddr,
+    pub max_disconnect_delay: Duration,
 }
 
 /// Connects to `target` and logs in there with a fresh `dialogue` per attempt, retrying
@@ -331,6 +336,8 @@ pub fn login<D: BackendDialogue>(
                     log_prefix: prefix,
                     log_elements: client.log_elements.clone(),
                     started,
+                    addr: SocketAddr::new(target.ip, target.port),
+                    max_disconnect_delay: client.max_disconnect_delay,
                 });
             }
             Err((failure, local)) => match failure {
@@ -458,6 +465,8 @@ pub fn relay_session(proxied: Proxied, client: ClientStream, pending: Vec<u8>) {
         backend,
         log_prefix,
         log_elements,
+        addr,
+        max_disconnect_delay,
         ..
     } = proxied;
     let (mut server, backend_pending) = backend.into_relay();
@@ -489,21 +498,74 @@ pub fn relay_session(proxied: Proxied, client: ClientStream, pending: Vec<u8>) {
         log::info!("{log_prefix}Disconnected by client (0s idle, in=0, out=0): {log_elements}");
         return;
     }
-    match relay(&mut *client, &mut *server) {
-        Ok(stats) => {
-            let side = if stats.server_closed {
-                "server"
-            } else {
-                "client"
-            };
-            log::info!(
-                "{log_prefix}Disconnected by {side} ({}s idle, in={}, out={}): {log_elements}",
-                stats.last_io.elapsed().as_secs(),
-                stats.from_client + pending.len() as u64,
-                stats.to_client + backend_pending.len() as u64,
-            );
+    let state = super::proxy_state::state();
+    state.relaying(addr);
+    let result = relay(&mut *client, &mut *server);
+    server.close();
+    let stats = match result {
+        Ok(stats) => stats,
+        Err(e) => {
+            state.client_closed(addr);
+            client.close();
+            log::error!("{log_prefix}proxy failed: {e}");
+            return;
         }
-        Err(e) => log::error!("{log_prefix}proxy failed: {e}"),
+    };
+    let delay = if stats.server_closed {
+        state.server_closed(addr, max_disconnect_delay)
+    } else {
+        state.client_closed(addr);
+        Duration::ZERO
+    };
+    let side = if stats.server_closed {
+        "server"
+    } else {
+        "client"
+    };
+    let mut line = format!(
+        "{log_prefix}Disconnected by {side} ({}s idle, in={}, out={})",
+        stats.last_io.elapsed().as_secs(),
+        stats.from_client + pending.len() as u64,
+        stats.to_client + backend_pending.len() as u64,
+    );
+    if !delay.is_zero() {
+        line.push_str(&format!(
+            " - disconnecting client in {}ms",
+            delay.as_millis()
+        ));
+    }
+    log::info!("{line}: {log_elements}");
+    if !delay.is_zero() {
+        linger(&mut *client, delay);
+        state.delay_over(addr);
+    }
+    client.close();
+}
+
+/// Keeps a client whose backend went away for `delay`, throwing away what it sends, unless
+/// it leaves first.
+fn linger(client: &mut dyn RelayEnd, delay: Duration) {
+    use crate::net::tls_proxy::Io;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let until = Instant::now() + delay;
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match client.try_read(&mut buf) {
+            Io::Moved(0) | Io::Failed => return,
+            Io::Moved(_) => continue,
+            Io::Blocked(_) => {}
+        }
+        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(client.socket(), PollFlags::POLLIN)];
+        if let Err(e) = poll(&mut fds, PollTimeout::from(ms)) {
+            if e != nix::Error::EINTR {
+                return;
+            }
+        }
     }
 }
 

@@ -225,7 +225,7 @@ impl Direction {
 }
 
 /// Relays between `client` and `server` until either closes (or fails) and what it sent has
-/// been passed on; then closes both. Returns what went through.
+/// been passed on. Returns what went through; the caller closes the ends.
 pub fn relay(client: &mut dyn RelayEnd, server: &mut dyn RelayEnd) -> io::Result<ProxyStats> {
     client.set_nonblocking()?;
     server.set_nonblocking()?;
@@ -241,10 +241,6 @@ pub fn relay(client: &mut dyn RelayEnd, server: &mut dyn RelayEnd) -> io::Result
         let client_done = client_broken || (up.from_done && up.buf.is_empty());
         let server_done = server_broken || (down.from_done && down.buf.is_empty());
         if client_done || server_done {
-            // What the other side still says has nowhere to go; a client that stopped
-            // reading does not get to hold the process.
-            client.close();
-            server.close();
             return Ok(ProxyStats {
                 from_client: up.moved,
                 to_client: down.moved,
@@ -265,5 +261,10 @@ pub fn relay(client: &mut dyn RelayEnd, server: &mut dyn RelayEnd) -> io::Result
 
 /// Relays a TLS client and its mail process (plaintext) until either is done.
 pub fn proxy(mut tls: SslStream<TcpStream>, mut plain: UnixStream) -> io::Result<ProxyStats> {
-    relay(&mut tls, &mut plain)
+    let stats = relay(&mut tls, &mut plain);
+    // What the other side still says has nowhere to go; a client that stopped reading does
+    // not get to hold the process.
+    tls.close();
+    plain.close();
+    stats
 }
