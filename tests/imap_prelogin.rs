@@ -67,7 +67,9 @@ fn open(source: &str, settings: PreloginSettings) -> Client {
     let server = thread::spawn(move || {
         match serve_prelogin(server_stream, &settings, &conn, LoginServices::default()) {
             PreloginEnd::Disconnected(reason) => reason,
-            PreloginEnd::LoggedIn(_) => panic!("logged in without an auth service"),
+            PreloginEnd::LoggedIn(_) | PreloginEnd::Proxied(_) => {
+                panic!("logged in without an auth service")
+            }
         }
     });
     let server_thread = server.thread().id();

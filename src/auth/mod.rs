@@ -16,6 +16,7 @@ pub mod engine;
 pub mod fields;
 pub mod lookup;
 pub mod mech;
+pub mod proxy;
 pub mod random;
 pub mod request;
 pub mod request_vars;

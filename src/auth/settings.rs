@@ -1,6 +1,7 @@
 //! The auth settings as plain values: global `auth_*` settings and the passdb/userdb
 //! sections, as one service (protocol) sees them.
 
+use std::net::{IpAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -188,6 +189,8 @@ pub struct AuthSettings {
     pub first_valid_gid: u64,
     pub last_valid_gid: u64,
     pub worker_max_count: u64,
+    /// `auth_proxy_self`: more addresses of this server, for `proxy_maybe`.
+    pub proxy_self: Vec<IpAddr>,
     pub passdbs: Vec<DbSettings>,
     pub userdbs: Vec<DbSettings>,
 }
@@ -251,6 +254,7 @@ impl AuthSettings {
             first_valid_gid: s.uint("first_valid_gid"),
             last_valid_gid: s.uint("last_valid_gid"),
             worker_max_count: s.uint("auth_worker_max_count"),
+            proxy_self: proxy_self_ips(s.str("auth_proxy_self"))?,
             passdbs,
             userdbs,
         })
@@ -284,10 +288,32 @@ impl AuthSettings {
             first_valid_gid: 1,
             last_valid_gid: 0,
             worker_max_count: 30,
+            proxy_self: Vec::new(),
             passdbs,
             userdbs,
         }
     }
+}
+
+/// `auth_proxy_self`: addresses, or names resolved now (as Dovecot does at startup).
+fn proxy_self_ips(value: &str) -> Result<Vec<IpAddr>, String> {
+    let mut ips = Vec::new();
+    for item in value.split_whitespace() {
+        if let Ok(ip) = item.parse::<IpAddr>() {
+            ips.push(ip);
+            continue;
+        }
+        match (item, 0).to_socket_addrs() {
+            Ok(addrs) => ips.extend(addrs.map(|a| a.ip())),
+            Err(e) => {
+                return Err(format!(
+                    "auth_proxy_self: {item}: {}",
+                    crate::errtext::os_error_text(&e)
+                ))
+            }
+        }
+    }
+    Ok(ips)
 }
 
 fn check_verbose_passwords(value: &str) -> Result<(), String> {

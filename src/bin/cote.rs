@@ -47,6 +47,8 @@ fn login_init(config: &Config, protocol: &str) -> Result<(), String> {
     if settings.str("ssl") != "no" {
         TlsServer::prepare(config, protocol);
     }
+    // For proxying to backends over TLS: the CA files cannot be read once chrooted.
+    cote::net::tls_client::prepare(&settings);
     cote::login::anvil::prepare_login(config);
     Ok(())
 }
@@ -65,6 +67,10 @@ fn imap_login(config: &Config, conn: Connection) {
         PreloginSettings::from_settings,
         |stream, settings, info, services| match serve_prelogin(stream, settings, info, services) {
             PreloginEnd::LoggedIn(login) => Some(login),
+            PreloginEnd::Proxied(proxied) => {
+                proxied.relay();
+                None
+            }
             PreloginEnd::Disconnected(_) => None,
         },
         send_internal_failure,

@@ -22,6 +22,6 @@ pub mod var_expand;
 
 pub use error::ConfigError;
 pub use settings::{Config, FilterQuery, Section, Settings};
-/// Dovecot's size syntax (`10M`), for settings read from free-form sections (`plugin`).
-pub(crate) use values::parse_size;
 pub use values::parse_workarounds;
+/// Dovecot's size syntax (`10M`), for settings read from free-form sections (`plugin`).
+pub(crate) use values::{parse_size, parse_time};

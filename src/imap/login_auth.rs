@@ -5,11 +5,14 @@
 use crate::auth::base64;
 use crate::imap::parser::LineEnd;
 use crate::login::authenticate::{
-    authenticate, AuthReplies, Authenticated, AUTH_FAILED, PLAINTEXT_DISABLED,
+    authenticate, AuthReplies, Authenticated, Login, AUTH_FAILED, PLAINTEXT_DISABLED,
 };
 use crate::login::connection::Outcome;
+use crate::login::proxy::{DefaultPorts, ProxyFailure};
 use crate::login::sasl::{self, SaslClient};
-use crate::login::{FailureKind, SessionEnd};
+use crate::login::{FailureKind, LoginEnd, SessionEnd};
+
+use super::proxy::{failure_reply, ImapDialogue};
 
 use super::prelogin::{Disconnect, Session, Step, MAX_AUTH_RESPONSE};
 
@@ -88,17 +91,14 @@ impl Session<'_> {
         initial: Option<&[u8]>,
     ) -> Result<Outcome, Disconnect> {
         self.auth_tag = tag.to_string();
-        let Some(Authenticated { user, id, auth }) = authenticate(self, mech, initial, false)?
-        else {
-            return Ok(Outcome::Continue);
-        };
-        Ok(Outcome::LoggedIn(self.logged_in(
-            tag,
-            user,
-            mech.to_string(),
-            auth,
-            id,
-        )?))
+        match authenticate(self, mech, initial, false)? {
+            None => Ok(Outcome::Continue),
+            Some(Login::Local(Authenticated { user, id, auth })) => {
+                let login = self.logged_in(tag, user, mech.to_string(), auth, id)?;
+                Ok(Outcome::Finished(LoginEnd::Mail(login)))
+            }
+            Some(Login::Proxied(proxied)) => Ok(Outcome::Finished(self.c.proxied(proxied)?)),
+        }
     }
 
     /// The tagged answer to the authentication command being run.
@@ -134,6 +134,28 @@ impl<'a> AuthReplies<'a> for Session<'a> {
         let url = referral_url(user, mech, referral.host, referral.port);
         let status = if referral.nologin { "NO" } else { "OK" };
         self.auth_reply(status, &format!("[REFERRAL {url}] {}", referral.text))
+    }
+
+    type Dialogue = ImapDialogue;
+
+    fn dialogue(&self) -> ImapDialogue {
+        ImapDialogue::new(
+            self.c.conn.clone(),
+            &self.auth_tag,
+            self.capability_requested,
+        )
+    }
+
+    fn default_ports(&self) -> DefaultPorts {
+        DefaultPorts {
+            plain: 143,
+            ssl: 993,
+        }
+    }
+
+    fn proxy_failed(&mut self, failure: &ProxyFailure) -> Step {
+        let reply = failure_reply(&self.auth_tag, failure);
+        self.line(reply.as_bytes())
     }
 
     fn failed(&mut self, reason: Option<&str>, kind: Option<FailureKind>) -> Step {

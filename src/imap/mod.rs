@@ -20,6 +20,7 @@ pub mod mailbox_name;
 pub mod parser;
 pub mod postlogin;
 pub mod prelogin;
+pub mod proxy;
 pub mod response;
 pub mod search_eval;
 pub mod seqset;

@@ -17,8 +17,8 @@ use crate::imap::parser::{
 use crate::imap::postlogin::LoginReply;
 use crate::login::connection::{self, InputLine, LoginSession, Outcome, Wire};
 use crate::login::{
-    LoggedIn, LoginConnection, LoginServices, SessionEnd, LOGIN_INPUT_BUFFER_SIZE,
-    MAX_BAD_COMMANDS, MAX_SESSION_ID_LEN,
+    LoggedIn, LoginConnection, LoginEnd, LoginServices, ProxiedClient, SessionEnd,
+    LOGIN_INPUT_BUFFER_SIZE, MAX_BAD_COMMANDS, MAX_SESSION_ID_LEN,
 };
 use crate::net::conn::{parse_ip, parse_port};
 use crate::net::{ClientStream, ConnInfo};
@@ -71,6 +71,8 @@ pub fn send_internal_failure(stream: &mut ClientStream) {
 pub enum PreloginEnd {
     Disconnected(Disconnect),
     LoggedIn(Box<LoggedIn>),
+    /// Logged in at a backend: the relay is left to run.
+    Proxied(Box<ProxiedClient>),
 }
 
 /// Serves one client connection until it logs in, logs out, misbehaves, times out or goes
@@ -92,7 +94,8 @@ pub fn serve_prelogin(
     };
     let session = |stream| Session::new(stream, settings, conn.clone(), services, wire, deadline);
     match connection::serve(stream, conn, services, wire, deadline, session) {
-        Ok(logged_in) => PreloginEnd::LoggedIn(logged_in),
+        Ok(LoginEnd::Mail(logged_in)) => PreloginEnd::LoggedIn(logged_in),
+        Ok(LoginEnd::Proxied(proxied)) => PreloginEnd::Proxied(proxied),
         Err(reason) => PreloginEnd::Disconnected(reason),
     }
 }
@@ -109,7 +112,7 @@ pub(super) struct Session<'a> {
     /// The first successful ID has been handled (logged, trusted fields taken).
     id_done: bool,
     /// The client sent CAPABILITY: after login it gets the new list untagged.
-    capability_requested: bool,
+    pub(super) capability_requested: bool,
     /// The tag of the LOGIN or AUTHENTICATE being run, for its answer.
     pub(super) auth_tag: String,
 }
@@ -398,6 +401,11 @@ impl<'a> Session<'a> {
                 }
                 "x-session-id" | "x-session-ext-id" if value.len() <= MAX_SESSION_ID_LEN => {
                     self.c.conn.session_id = value.to_string();
+                }
+                "x-proxy-ttl" => {
+                    if let Ok(ttl) = value.parse() {
+                        self.c.conn.proxy_ttl = ttl;
+                    }
                 }
                 _ => {}
             }

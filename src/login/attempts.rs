@@ -58,6 +58,8 @@ pub struct AuthAttempts {
     pub service_failed: bool,
     /// The disconnect reason says it all (Dovecot's `no_extra_disconnect_reason`).
     pub no_extra_reason: bool,
+    /// The last login was refused by the backend it was proxied to.
+    pub proxy_auth_failed: bool,
 }
 
 impl AuthAttempts {
@@ -96,6 +98,9 @@ impl AuthAttempts {
         }
         if self.service_failed {
             return "(auth process communication failure)".into();
+        }
+        if self.proxy_auth_failed {
+            return "(proxy dest auth failed)".into();
         }
         let secs = self.first.map_or(0, |t| t.elapsed().as_secs());
         match self.last_failure {

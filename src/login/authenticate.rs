@@ -9,6 +9,7 @@ use crate::auth::client::AuthClient;
 use crate::net::SslMode;
 
 use super::connection::{LoginSession, SessionEnd};
+use super::proxy::{self, BackendDialogue, DefaultPorts, ProxyClient, ProxyFailure, ProxyTarget};
 use super::sasl::{self, SaslClient, SaslOutcome};
 use super::FailureKind;
 
@@ -48,6 +49,23 @@ pub trait AuthReplies<'a>:
         reason: Option<&str>,
         kind: Option<FailureKind>,
     ) -> Result<(), Self::Error>;
+
+    /// The protocol's login dialogue with a backend, for one attempt.
+    type Dialogue: BackendDialogue + Clone;
+    fn dialogue(&self) -> Self::Dialogue;
+    /// The protocol's ports, for a proxy target without `port`.
+    fn default_ports(&self) -> DefaultPorts;
+    /// Proxying failed: the client's answer for `failure` (the session goes on).
+    fn proxy_failed(&mut self, failure: &ProxyFailure) -> Result<(), Self::Error>;
+}
+
+/// How a successful authentication goes on.
+pub enum Login {
+    /// To a mail process here.
+    Local(Authenticated),
+    /// To the backend the auth service named, which accepted the login (its answer was
+    /// sent to the client): the session becomes a relay.
+    Proxied(Box<proxy::Proxied>),
 }
 
 /// A successful authentication.
@@ -67,7 +85,7 @@ pub fn authenticate<'a, S: AuthReplies<'a>>(
     mech: &str,
     initial: Option<&[u8]>,
     private: bool,
-) -> Result<Option<Authenticated>, S::Error> {
+) -> Result<Option<Login>, S::Error> {
     if refused_early(session, mech, private)? {
         return Ok(None);
     }
@@ -93,7 +111,11 @@ pub fn authenticate<'a, S: AuthReplies<'a>>(
                 session.connection().flush()?;
                 return Err(end.into());
             }
-            return Ok(Some(Authenticated { user, id, auth }));
+            return Ok(Some(Login::Local(Authenticated { user, id, auth })));
+        }
+        SaslOutcome::Proxy { user, fields } => {
+            connection.attempts.user = user.clone();
+            return proxy_login(session, &user, &fields);
         }
         SaslOutcome::ServiceFailed(e) => {
             log::error!("Auth service connection failed: {e}");
@@ -128,6 +150,59 @@ pub fn authenticate<'a, S: AuthReplies<'a>>(
         }
     }
     Ok(None)
+}
+
+/// Logs `user` in at the backend `fields` name; the client hears how it went.
+fn proxy_login<'a, S: AuthReplies<'a>>(
+    session: &mut S,
+    user: &str,
+    fields: &[(String, String)],
+) -> Result<Option<Login>, S::Error> {
+    let ports = session.default_ports();
+    let dialogue = session.dialogue();
+    let connection = session.connection();
+    let policy = connection.policy.proxy;
+    let target =
+        ProxyTarget::from_fields(user, fields, ports, policy.timeout, connection.conn.local);
+    let result = match target {
+        Ok(target) => {
+            let client = ProxyClient {
+                conn: &connection.conn,
+                user,
+                log: connection.log_wording(),
+                auth_verbose: connection.policy.auth_verbose,
+                max_reconnects: policy.max_reconnects,
+                max_disconnect_delay: policy.max_disconnect_delay,
+            };
+            proxy::login(&target, &client, || dialogue.clone())
+        }
+        Err(reason) => {
+            log::error!(
+                "{}",
+                connection.log_line(&format!("proxy({user}): {reason}"))
+            );
+            Err(ProxyFailure::new(proxy::FailureKind::Internal, reason))
+        }
+    };
+    match result {
+        Ok(proxied) => {
+            let connection = session.connection();
+            connection.raw(&proxied.reply)?;
+            connection.flush()?;
+            Ok(Some(Login::Proxied(Box::new(proxied))))
+        }
+        Err(failure) => {
+            let attempts = &mut session.connection().attempts;
+            match failure.kind {
+                proxy::FailureKind::Auth | proxy::FailureKind::AuthTempfail => {
+                    attempts.proxy_auth_failed = true;
+                }
+                _ => attempts.last_failure = Some(FailureKind::TempFail),
+            }
+            session.proxy_failed(&failure)?;
+            Ok(None)
+        }
+    }
 }
 
 /// The checks before the auth service is asked; `true` when the attempt was refused (and

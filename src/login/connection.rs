@@ -15,9 +15,13 @@ use crate::net::{
     ClientStream, ConnInfo, DeadlineStream, LineError, LineReader, ResponseWriter, SslMode,
 };
 
+use super::proxy::Proxied;
 use super::tls::{start_tls, TlsFailure};
-use super::vars::LoginLogFacts;
-use super::{AuthAttempts, FailureKind, LoggedIn, LoginServices, LoginSettings, SaslMech};
+use super::vars::{ClientLogLine, LoginLogFacts};
+use super::{
+    AuthAttempts, FailureKind, LoggedIn, LoginEnd, LoginServices, LoginSettings, ProxiedClient,
+    SaslMech,
+};
 
 /// Answers are written out at the latest when this much is pending (`LOGIN_MAX_OUTBUF_SIZE`).
 const OUTPUT_FLUSH_AT: usize = 4096;
@@ -97,6 +101,8 @@ pub struct AuthPolicy {
     pub require_client_cert: bool,
     /// `mail_max_userip_connections`: sessions a user may have from one address; 0: any.
     pub userip_limit: u32,
+    /// `login_proxy_*`.
+    pub proxy: super::settings::ProxyPolicy,
 }
 
 /// What differs between the protocols in how a connection is run.
@@ -240,6 +246,11 @@ impl<'a> LoginConnection<'a> {
 
     /// `message` as `login_log_format` words it for this connection.
     pub fn log_line(&self, message: &str) -> String {
+        self.log_wording().line(message)
+    }
+
+    /// How lines about this client are worded, as it stands now.
+    pub fn log_wording(&self) -> ClientLogLine {
         let tls_security = self.stream.tls_description();
         let facts = LoginLogFacts {
             user: &self.attempts.user,
@@ -250,7 +261,7 @@ impl<'a> LoginConnection<'a> {
         };
         self.services
             .log_format
-            .line(message, &self.conn, self.wire.service, &facts)
+            .client(&self.conn, self.wire.service, &facts)
     }
 
     /// Logs `message` when `auth_verbose` asks for the reasons of failed logins.
@@ -293,6 +304,13 @@ impl<'a> LoginConnection<'a> {
     pub fn line(&mut self, line: &[u8]) -> Result<(), SessionEnd> {
         let size = self.writer.pending() + line.len() + 2;
         let result = self.writer.write_line(line);
+        result.map_err(|e| write_failed(size, &e))
+    }
+
+    /// Queues `data` as it is (line ends included).
+    pub fn raw(&mut self, data: &[u8]) -> Result<(), SessionEnd> {
+        let size = self.writer.pending() + data.len();
+        let result = self.writer.write(data);
         result.map_err(|e| write_failed(size, &e))
     }
 
@@ -418,6 +436,19 @@ impl<'a> LoginConnection<'a> {
     }
 }
 
+impl LoginConnection<'_> {
+    /// What the session leaves after a proxied login: the client, what it sent after its
+    /// login command (for the backend), and the backend.
+    pub fn proxied(&mut self, proxied: Box<Proxied>) -> Result<LoginEnd, SessionEnd> {
+        self.flush()?;
+        Ok(LoginEnd::Proxied(Box::new(ProxiedClient {
+            proxied,
+            stream: self.stream.clone(),
+            input: self.reader.take_buffered(),
+        })))
+    }
+}
+
 fn write_failed(size: usize, e: &io::Error) -> SessionEnd {
     if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
         return SessionEnd::Inactivity;
@@ -431,7 +462,8 @@ fn write_failed(size: usize, e: &io::Error) -> SessionEnd {
 /// What one command did to a login session.
 pub enum Outcome {
     Continue,
-    LoggedIn(Box<LoggedIn>),
+    /// Done: logged in here, or proxied.
+    Finished(LoginEnd),
 }
 
 /// A login protocol's session over a [`LoginConnection`].
@@ -447,13 +479,13 @@ pub trait LoginSession<'a> {
 
 /// Greets the client and serves commands until it logs in or the session ends. Answers go
 /// out when no further command is waiting (pipelined commands are answered together).
-fn run<'a, S: LoginSession<'a>>(session: &mut S) -> Result<Box<LoggedIn>, S::Disconnect> {
+fn run<'a, S: LoginSession<'a>>(session: &mut S) -> Result<LoginEnd, S::Disconnect> {
     let greeting = session.greeting();
     let connection = session.connection();
     connection.line(greeting.as_bytes())?;
     connection.flush()?;
     loop {
-        if let Outcome::LoggedIn(done) = session.command()? {
+        if let Outcome::Finished(done) = session.command()? {
             return Ok(done);
         }
         let connection = session.connection();
@@ -474,7 +506,7 @@ pub fn serve<'a, S: LoginSession<'a>>(
     wire: Wire,
     deadline: Option<Instant>,
     session: impl FnOnce(ClientStream) -> S,
-) -> Result<Box<LoggedIn>, S::Disconnect> {
+) -> Result<LoginEnd, S::Disconnect> {
     let stream = if conn.tls {
         match start_tls(stream, conn, services.tls, deadline, wire.service) {
             Ok(s) => s,

@@ -11,8 +11,11 @@
 pub mod anvil;
 pub mod attempts;
 pub mod authenticate;
+pub mod backend;
 pub mod connection;
 pub mod mechanisms;
+pub mod proxy;
+pub mod proxy_state;
 pub mod sasl;
 pub mod settings;
 pub mod tls;
@@ -90,4 +93,27 @@ pub struct LoggedIn {
     pub prefix: Vec<u8>,
     /// Client input read but not processed (pipelined after the login command).
     pub input: Vec<u8>,
+}
+
+/// A client whose login was proxied: what is left of its session is the relay.
+pub struct ProxiedClient {
+    pub proxied: Box<proxy::Proxied>,
+    pub stream: ClientStream,
+    /// What the client sent after its login command, for the backend.
+    pub input: Vec<u8>,
+}
+
+impl ProxiedClient {
+    /// Relays the client and the backend until either is done (the session must be gone:
+    /// the client's stream is taken over).
+    pub fn relay(self) {
+        proxy::relay_session(*self.proxied, self.stream, self.input);
+    }
+}
+
+/// How a login session that did not just end went on.
+pub enum LoginEnd {
+    /// Logged in here, for a mail process.
+    Mail(Box<LoggedIn>),
+    Proxied(Box<ProxiedClient>),
 }

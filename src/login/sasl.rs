@@ -22,8 +22,13 @@ pub trait SaslClient {
 pub enum SaslOutcome {
     /// Logged in as `user`: the request `id` on the auth connection, for the mail process.
     Success { id: u32, user: String },
-    /// The auth service refused (FAIL, or OK with `nologin`/`proxy`, which cote treats as a
-    /// refusal): `user` when it named one, `fields` for the reason and code.
+    /// Logged in as `user`, to be proxied to the backend the `fields` name.
+    Proxy {
+        user: String,
+        fields: Vec<(String, String)>,
+    },
+    /// The auth service refused (FAIL, or OK with `nologin`): `user` when it named one,
+    /// `fields` for the reason and code.
     Refused {
         user: Option<String>,
         fields: Vec<(String, String)>,
@@ -67,9 +72,12 @@ pub fn relay<C: SaslClient>(
                 reply = auth.cont(id, &data);
             }
             AuthReply::Ok { id, user, fields } => {
-                // Logins of this user are refused (with `host`: referred to another server),
-                // or proxied elsewhere (which cote does not do): the client is told why.
-                if fields.iter().any(|(k, _)| k == "nologin" || k == "proxy") {
+                // Proxied to another server (Dovecot checks this first), or logins of this
+                // user are refused (with `host`: referred to another server).
+                if fields.iter().any(|(k, _)| k == "proxy") {
+                    return Ok(SaslOutcome::Proxy { user, fields });
+                }
+                if fields.iter().any(|(k, _)| k == "nologin") {
                     return Ok(SaslOutcome::Refused {
                         user: Some(user),
                         fields,

@@ -2,6 +2,7 @@
 //! filters, the login `%` variables): [`LoginSettings`].
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::config::var_expand::{self, VarError};
 use crate::config::{ConfigError, Settings};
@@ -26,6 +27,30 @@ pub struct LoginSettings {
     pub auth_verbose: bool,
     /// Sessions a user may have from one address (0: any).
     pub mail_max_userip_connections: u32,
+    /// `login_proxy_*`: how proxied logins go.
+    pub proxy: ProxyPolicy,
+}
+
+/// The `login_proxy_*` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyPolicy {
+    /// `login_proxy_timeout`: for connecting and logging in, unless `proxy_timeout` says.
+    pub timeout: Duration,
+    /// `login_proxy_max_reconnects`.
+    pub max_reconnects: u32,
+    /// `login_proxy_max_disconnect_delay`: when the backend goes away, its clients are
+    /// disconnected spread over up to this long, so they do not all reconnect at once.
+    pub max_disconnect_delay: Duration,
+}
+
+impl Default for ProxyPolicy {
+    fn default() -> Self {
+        ProxyPolicy {
+            timeout: Duration::from_secs(30),
+            max_reconnects: 3,
+            max_disconnect_delay: Duration::ZERO,
+        }
+    }
 }
 
 impl LoginSettings {
@@ -54,6 +79,12 @@ impl LoginSettings {
             auth_ssl_require_client_cert: settings.bool("auth_ssl_require_client_cert"),
             auth_verbose: settings.bool("auth_verbose"),
             mail_max_userip_connections: userip_limit(settings),
+            proxy: ProxyPolicy {
+                timeout: settings.time("login_proxy_timeout"),
+                max_reconnects: u32::try_from(settings.uint("login_proxy_max_reconnects"))
+                    .unwrap_or(u32::MAX),
+                max_disconnect_delay: settings.time("login_proxy_max_disconnect_delay"),
+            },
         })
     }
 
@@ -65,6 +96,7 @@ impl LoginSettings {
             auth_verbose: self.auth_verbose,
             require_client_cert: self.auth_ssl_require_client_cert,
             userip_limit: self.mail_max_userip_connections,
+            proxy: self.proxy,
         }
     }
 
@@ -92,6 +124,7 @@ impl Default for LoginSettings {
             auth_ssl_require_client_cert: false,
             auth_verbose: false,
             mail_max_userip_connections: 10,
+            proxy: ProxyPolicy::default(),
         }
     }
 }

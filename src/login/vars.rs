@@ -76,8 +76,7 @@ impl LoginLogFormat {
     }
 
     /// The line for `message` about connection `conn` of `service`, as Dovecot's
-    /// `client_get_log_str` builds it: each element expanded and joined with `, `; an
-    /// element whose variables are all empty is left out, unless it names the user.
+    /// `client_get_log_str` builds it.
     pub fn line(
         &self,
         message: &str,
@@ -85,6 +84,18 @@ impl LoginLogFormat {
         service: &str,
         facts: &LoginLogFacts<'_>,
     ) -> String {
+        self.client(conn, service, facts).line(message)
+    }
+
+    /// The wording of lines about the client as it is now: each element expanded and
+    /// joined with `, `; an element whose variables are all empty is left out, unless it
+    /// names the user.
+    pub fn client(
+        &self,
+        conn: &ConnInfo,
+        service: &str,
+        facts: &LoginLogFacts<'_>,
+    ) -> ClientLogLine {
         let vars = log_vars(conn, service, facts);
         let empty = empty_log_vars();
         let mut parts: Vec<String> = Vec::new();
@@ -100,8 +111,28 @@ impl LoginLogFormat {
             }
             parts.push(expanded);
         }
+        ClientLogLine {
+            format: self.format.clone(),
+            elements: parts.join(", "),
+        }
+    }
+}
+
+/// Lines about one client, its elements fixed (for a proxied session, whose lines come after
+/// the login connection is gone).
+#[derive(Debug, Clone)]
+pub struct ClientLogLine {
+    /// `login_log_format`.
+    format: String,
+    /// `login_log_format_elements`, expanded.
+    elements: String,
+}
+
+impl ClientLogLine {
+    /// `message` with the client's elements, as `login_log_format` puts them.
+    pub fn line(&self, message: &str) -> String {
         let mut outer = Vars::new();
-        outer.set(Some(b's'), None, Some(&parts.join(", ")));
+        outer.set(Some(b's'), None, Some(&self.elements));
         outer.set(Some(b'$'), None, Some(message));
         expand_logged(&self.format, &outer, "login_log_format")
     }

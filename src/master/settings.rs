@@ -312,9 +312,28 @@ impl MasterSettings {
     }
 }
 
+/// A director (users mapped to backends by `director_mail_servers`, agreeing with the
+/// other `director_servers`) is not built: such a configuration must not start as if it
+/// were a plain server.
+fn refuse_director(config: &Config) -> Result<(), String> {
+    let g = config.global();
+    for key in ["director_servers", "director_mail_servers"] {
+        if !g.str(key).trim().is_empty() {
+            return Err(format!(
+                "{key} is set, but cote does not implement the director yet: remove the \
+                 director settings, or point the login passdb at the backends with proxy \
+                 fields (proxy=y host=...), which cote does implement"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl super::MasterConfig for Config {
     fn load(path: &std::path::Path, overrides: &[String]) -> Result<Config, String> {
-        Config::load_with_overrides(path, overrides).map_err(|e| e.to_string())
+        let config = Config::load_with_overrides(path, overrides).map_err(|e| e.to_string())?;
+        refuse_director(&config)?;
+        Ok(config)
     }
 
     fn master_settings(&self) -> MasterSettings {

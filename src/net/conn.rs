@@ -42,6 +42,9 @@ pub struct ConnInfo {
     pub session_id: String,
     /// The name of the listener that accepted it (`imap`, `imaps`), for `%{listener}`.
     pub listener: String,
+    /// Proxy hops a login may still take (Dovecot's `proxy_ttl`): 5, or what a trusted
+    /// proxy in front of us passed on (ID `x-proxy-ttl`, XCLIENT `TTL`).
+    pub proxy_ttl: u32,
 }
 
 impl ConnInfo {
@@ -53,6 +56,7 @@ impl ConnInfo {
             accepted_at: Instant::now(),
             session_id: login_session_id(SystemTime::now(), remote),
             listener: String::new(),
+            proxy_ttl: 5,
         }
     }
 

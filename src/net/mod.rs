@@ -10,6 +10,7 @@ pub mod deflate;
 pub mod line_reader;
 pub mod response_writer;
 pub mod tls;
+pub mod tls_client;
 pub mod tls_proxy;
 
 pub use client_stream::ClientStream;

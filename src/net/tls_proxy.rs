@@ -1,160 +1,270 @@
-//! A login process's work after a TLS login: the mail process got one end of a socketpair,
-//! and this relays between it (plaintext) and the client (TLS) until either side is done.
-//! Both sockets are non-blocking and served from one poll(2) loop, so a slow reader on one
-//! side never stalls the other direction. (Tested end to end in tests/login_e2e.rs.)
+//! Relaying bytes both ways between two connections until one side is done: a login process
+//! after a TLS login (the client over TLS, the mail process over its socketpair, plaintext),
+//! and a login proxy after the backend accepted the login (the client, plain or TLS, and the
+//! backend, plain or TLS). Both sockets are non-blocking and served from one poll(2) loop, so
+//! a slow reader on one side never stalls the other direction. (Tested end to end in
+//! tests/login_e2e.rs and tests/login_proxy.rs.)
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
+use std::time::Instant;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use openssl::ssl::{ErrorCode, SslStream};
 
-/// Bytes waiting in one direction before the proxy stops reading that side.
+/// Bytes waiting in one direction before the relay stops reading that side.
 const BUFFER: usize = 64 * 1024;
 
-/// How much went each way.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// How much went each way, and how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProxyStats {
     pub from_client: u64,
     pub to_client: u64,
+    /// The server side (mail process, backend) closed first; else the client did.
+    pub server_closed: bool,
+    /// When bytes last moved either way.
+    pub last_io: Instant,
 }
 
-/// What the last TLS call needs before it can make progress.
+/// What a non-blocking read or write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Want {
-    Nothing,
+pub enum Io {
+    /// Moved this many bytes (0 from a read: the peer closed).
+    Moved(usize),
+    /// Cannot go on until the socket is readable (`Read`) or writable (`Write`).
+    Blocked(Want),
+    /// Broken: this side is done.
+    Failed,
+}
+
+/// What a blocked call waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
     Read,
     Write,
 }
 
-fn want_of(e: &openssl::ssl::Error) -> Option<Want> {
-    match e.code() {
-        ErrorCode::WANT_READ => Some(Want::Read),
-        ErrorCode::WANT_WRITE => Some(Want::Write),
-        _ => None,
+/// One side of a relay: a socket that can be read and written without blocking.
+pub trait RelayEnd {
+    fn socket(&self) -> BorrowedFd<'_>;
+    fn set_nonblocking(&self) -> io::Result<()>;
+    fn try_read(&mut self, buf: &mut [u8]) -> Io;
+    fn try_write(&mut self, buf: &[u8]) -> Io;
+    /// Ends the connection, best effort (a TLS close_notify first).
+    fn close(&mut self);
+}
+
+fn plain_io(result: io::Result<usize>, want: Want) -> Io {
+    match result {
+        Ok(n) => Io::Moved(n),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Io::Blocked(want),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Io::Blocked(want),
+        Err(_) => Io::Failed,
     }
 }
 
-fn flags(read: bool, write: bool) -> PollFlags {
-    let mut f = PollFlags::empty();
-    if read {
-        f |= PollFlags::POLLIN;
+impl RelayEnd for TcpStream {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.as_fd()
     }
-    if write {
-        f |= PollFlags::POLLOUT;
+    fn set_nonblocking(&self) -> io::Result<()> {
+        TcpStream::set_nonblocking(self, true)
+    }
+    fn try_read(&mut self, buf: &mut [u8]) -> Io {
+        plain_io(self.read(buf), Want::Read)
+    }
+    fn try_write(&mut self, buf: &[u8]) -> Io {
+        plain_io(self.write(buf), Want::Write)
+    }
+    fn close(&mut self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+impl RelayEnd for UnixStream {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.as_fd()
+    }
+    fn set_nonblocking(&self) -> io::Result<()> {
+        UnixStream::set_nonblocking(self, true)
+    }
+    fn try_read(&mut self, buf: &mut [u8]) -> Io {
+        plain_io(self.read(buf), Want::Read)
+    }
+    fn try_write(&mut self, buf: &[u8]) -> Io {
+        plain_io(self.write(buf), Want::Write)
+    }
+    fn close(&mut self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+fn tls_io(result: Result<usize, openssl::ssl::Error>, reading: bool) -> Io {
+    match result {
+        Ok(n) => Io::Moved(n),
+        Err(e) => match e.code() {
+            ErrorCode::WANT_READ => Io::Blocked(Want::Read),
+            ErrorCode::WANT_WRITE => Io::Blocked(Want::Write),
+            // Closed, with or without close_notify: EOF for a reader.
+            ErrorCode::ZERO_RETURN | ErrorCode::SYSCALL if reading => Io::Moved(0),
+            _ => Io::Failed,
+        },
+    }
+}
+
+impl RelayEnd for SslStream<TcpStream> {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+    fn set_nonblocking(&self) -> io::Result<()> {
+        self.get_ref().set_nonblocking(true)
+    }
+    fn try_read(&mut self, buf: &mut [u8]) -> Io {
+        tls_io(self.ssl_read(buf), true)
+    }
+    fn try_write(&mut self, buf: &[u8]) -> Io {
+        tls_io(self.ssl_write(buf), false)
+    }
+    fn close(&mut self) {
+        let _ = self.shutdown();
+        let _ = self.get_ref().shutdown(Shutdown::Both);
+    }
+}
+
+impl<T: RelayEnd + ?Sized> RelayEnd for Box<T> {
+    fn socket(&self) -> BorrowedFd<'_> {
+        (**self).socket()
+    }
+    fn set_nonblocking(&self) -> io::Result<()> {
+        (**self).set_nonblocking()
+    }
+    fn try_read(&mut self, buf: &mut [u8]) -> Io {
+        (**self).try_read(buf)
+    }
+    fn try_write(&mut self, buf: &[u8]) -> Io {
+        (**self).try_write(buf)
+    }
+    fn close(&mut self) {
+        (**self).close()
+    }
+}
+
+fn flags(wants: &[Option<Want>]) -> PollFlags {
+    let mut f = PollFlags::empty();
+    for want in wants.iter().flatten() {
+        f |= match want {
+            Want::Read => PollFlags::POLLIN,
+            Want::Write => PollFlags::POLLOUT,
+        };
     }
     f
 }
 
-/// Relays until the client or the mail process closes (or fails); returns what went through.
-pub fn proxy(mut tls: SslStream<TcpStream>, mut plain: UnixStream) -> io::Result<ProxyStats> {
-    tls.get_ref().set_nonblocking(true)?;
-    plain.set_nonblocking(true)?;
-    let mut stats = ProxyStats::default();
-    // Client → mail, and mail → client.
-    let mut up: Vec<u8> = Vec::new();
-    let mut down: Vec<u8> = Vec::new();
-    let mut client_done = false;
-    let mut mail_done = false;
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let mut tls_read_want = Want::Nothing;
-        let mut tls_write_want = Want::Nothing;
-        let mut plain_read_blocked = false;
-        let mut plain_write_blocked = false;
+/// One direction: reads `from` into `buf`, writes `buf` to `to`. Returns what each side
+/// waits for; `from_done`/`to_done` are set when a side is finished.
+struct Direction {
+    buf: Vec<u8>,
+    from_done: bool,
+    moved: u64,
+}
 
-        // Client → buffer.
-        while !client_done && up.len() < BUFFER {
-            match tls.ssl_read(&mut buf) {
-                Ok(0) => client_done = true,
-                Ok(n) => {
-                    stats.from_client += n as u64;
-                    up.extend_from_slice(&buf[..n]);
-                }
-                Err(e) => match want_of(&e) {
-                    Some(w) => {
-                        tls_read_want = w;
-                        break;
-                    }
-                    // Closed, with or without close_notify, or broken: the client is done.
-                    None => client_done = true,
-                },
-            }
+impl Direction {
+    fn new() -> Self {
+        Direction {
+            buf: Vec::new(),
+            from_done: false,
+            moved: 0,
         }
-        // Buffer → mail.
-        while !up.is_empty() {
-            match plain.write(&up) {
-                Ok(n) => {
-                    up.drain(..n);
+    }
+
+    /// Returns (what `from` waits for, what `to` waits for, whether `to` failed).
+    fn pump(
+        &mut self,
+        from: &mut dyn RelayEnd,
+        to: &mut dyn RelayEnd,
+        scratch: &mut [u8],
+        last_io: &mut Instant,
+    ) -> (Option<Want>, Option<Want>, bool) {
+        let mut from_want = None;
+        while !self.from_done && self.buf.len() < BUFFER {
+            match from.try_read(scratch) {
+                Io::Moved(0) | Io::Failed => self.from_done = true,
+                Io::Moved(n) => {
+                    self.buf.extend_from_slice(&scratch[..n]);
+                    *last_io = Instant::now();
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    plain_write_blocked = true;
+                Io::Blocked(w) => {
+                    from_want = Some(w);
                     break;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // The mail process is gone: nothing more can reach it.
-                    up.clear();
-                    mail_done = true;
-                }
             }
         }
-        // Mail → buffer.
-        while !mail_done && down.len() < BUFFER {
-            match plain.read(&mut buf) {
-                Ok(0) => mail_done = true,
-                Ok(n) => down.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    plain_read_blocked = true;
+        let mut to_want = None;
+        while !self.buf.is_empty() {
+            match to.try_write(&self.buf) {
+                Io::Moved(n) => {
+                    self.moved += n as u64;
+                    self.buf.drain(..n);
+                    *last_io = Instant::now();
+                }
+                Io::Blocked(w) => {
+                    to_want = Some(w);
                     break;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => mail_done = true,
-            }
-        }
-        // Buffer → client.
-        while !down.is_empty() && !client_done {
-            match tls.ssl_write(&down) {
-                Ok(n) => {
-                    stats.to_client += n as u64;
-                    down.drain(..n);
+                Io::Failed => {
+                    // Nothing more can reach that side.
+                    self.buf.clear();
+                    return (from_want, None, true);
                 }
-                Err(e) => match want_of(&e) {
-                    Some(w) => {
-                        tls_write_want = w;
-                        break;
-                    }
-                    None => {
-                        client_done = true;
-                        down.clear();
-                    }
-                },
             }
         }
-        if client_done && up.is_empty() {
-            // The mail process sees EOF and finishes; what it still says has nowhere to go.
-            let _ = plain.shutdown(Shutdown::Both);
-            return Ok(stats);
+        (from_want, to_want, false)
+    }
+}
+
+/// Relays between `client` and `server` until either closes (or fails) and what it sent has
+/// been passed on. Returns what went through; the caller closes the ends.
+pub fn relay(client: &mut dyn RelayEnd, server: &mut dyn RelayEnd) -> io::Result<ProxyStats> {
+    client.set_nonblocking()?;
+    server.set_nonblocking()?;
+    let mut up = Direction::new();
+    let mut down = Direction::new();
+    let mut scratch = vec![0u8; 16 * 1024];
+    let mut last_io = Instant::now();
+    loop {
+        let (client_read, server_write, server_broken) =
+            up.pump(client, server, &mut scratch, &mut last_io);
+        let (server_read, client_write, client_broken) =
+            down.pump(server, client, &mut scratch, &mut last_io);
+        let client_done = client_broken || (up.from_done && up.buf.is_empty());
+        let server_done = server_broken || (down.from_done && down.buf.is_empty());
+        if client_done || server_done {
+            return Ok(ProxyStats {
+                from_client: up.moved,
+                to_client: down.moved,
+                server_closed: !client_done,
+                last_io,
+            });
         }
-        if mail_done && down.is_empty() {
-            // Best effort: a client that stopped reading does not get to hold the process.
-            let _ = tls.shutdown();
-            let _ = tls.get_ref().shutdown(Shutdown::Both);
-            return Ok(stats);
-        }
-        let tcp_in = tls_read_want == Want::Read || tls_write_want == Want::Read;
-        let tcp_out = tls_read_want == Want::Write || tls_write_want == Want::Write;
-        let tcp_fd = tls.get_ref().as_fd();
-        let plain_fd = plain.as_fd();
         let mut fds = [
-            PollFd::new(tcp_fd, flags(tcp_in, tcp_out)),
-            PollFd::new(plain_fd, flags(plain_read_blocked, plain_write_blocked)),
+            PollFd::new(client.socket(), flags(&[client_read, client_write])),
+            PollFd::new(server.socket(), flags(&[server_read, server_write])),
         ];
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(nix::Error::EINTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Relays a TLS client and its mail process (plaintext) until either is done.
+pub fn proxy(mut tls: SslStream<TcpStream>, mut plain: UnixStream) -> io::Result<ProxyStats> {
+    let stats = relay(&mut tls, &mut plain);
+    // What the other side still says has nowhere to go; a client that stopped reading does
+    // not get to hold the process.
+    tls.close();
+    plain.close();
+    stats
 }

@@ -13,8 +13,9 @@ use std::time::Instant;
 use crate::login::connection::{self, InputLine, LoginSession, Outcome, Wire};
 use crate::login::mechanisms::advertised;
 use crate::login::{
-    LoggedIn, LoginConnection, LoginServices, LoginSettings, SessionEnd, LOGIN_INPUT_BUFFER_SIZE,
-    LOGIN_TIMEOUT, MAX_AUTH_RESPONSE, MAX_BAD_COMMANDS, MAX_SESSION_ID_LEN,
+    self, LoggedIn, LoginConnection, LoginServices, LoginSettings, ProxiedClient, SessionEnd,
+    LOGIN_INPUT_BUFFER_SIZE, LOGIN_TIMEOUT, MAX_AUTH_RESPONSE, MAX_BAD_COMMANDS,
+    MAX_SESSION_ID_LEN,
 };
 use crate::net::conn::{parse_ip, parse_port};
 use crate::net::{ClientStream, ConnInfo};
@@ -62,6 +63,8 @@ impl From<SessionEnd> for Disconnect {
 pub enum LoginEnd {
     Disconnected(Disconnect),
     LoggedIn(Box<LoggedIn>),
+    /// Logged in at a backend: the relay is left to run.
+    Proxied(Box<ProxiedClient>),
 }
 
 /// Dovecot's last word to a client whose login could not be handed to a mail process.
@@ -90,7 +93,8 @@ pub fn serve_login(
     };
     let session = |stream| Session::new(stream, settings, conn.clone(), services, wire, deadline);
     match connection::serve(stream, conn, services, wire, deadline, session) {
-        Ok(logged_in) => LoginEnd::LoggedIn(logged_in),
+        Ok(login::LoginEnd::Mail(logged_in)) => LoginEnd::LoggedIn(logged_in),
+        Ok(login::LoginEnd::Proxied(proxied)) => LoginEnd::Proxied(proxied),
         Err(reason) => LoginEnd::Disconnected(reason),
     }
 }
@@ -307,7 +311,10 @@ impl<'a> Session<'a> {
                 "SESSION" if value.len() <= MAX_SESSION_ID_LEN => {
                     conn.session_id = value.to_string();
                 }
-                "TTL" => ok &= value.parse::<u32>().is_ok(),
+                "TTL" => match value.parse::<u32>() {
+                    Ok(ttl) => conn.proxy_ttl = ttl,
+                    Err(_) => ok = false,
+                },
                 "FORWARD" => ok &= crate::auth::base64::decode(value).is_ok(),
                 _ => {}
             }

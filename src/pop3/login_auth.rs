@@ -3,13 +3,15 @@
 
 use crate::auth::base64;
 use crate::login::authenticate::{
-    authenticate, refused_early, AuthReplies, Authenticated, AUTH_FAILED, PLAINTEXT_DISABLED,
+    authenticate, refused_early, AuthReplies, Authenticated, Login, AUTH_FAILED, PLAINTEXT_DISABLED,
 };
 use crate::login::connection::Outcome;
+use crate::login::proxy::{DefaultPorts, ProxyFailure};
 use crate::login::sasl::{self, SaslClient};
-use crate::login::{FailureKind, SessionEnd, MAX_AUTH_RESPONSE};
+use crate::login::{FailureKind, LoginEnd, SessionEnd, MAX_AUTH_RESPONSE};
 
 use super::login::{Disconnect, Session, Step};
+use super::proxy::{failure_reply, Pop3Dialogue};
 
 /// How Dovecot's pop3-login answers an authentication result.
 enum Reply {
@@ -163,14 +165,16 @@ impl Session<'_> {
         initial: Option<&[u8]>,
         private: bool,
     ) -> Result<Outcome, Disconnect> {
-        let Some(Authenticated { user, id, auth }) = authenticate(self, mech, initial, private)?
-        else {
-            return Ok(Outcome::Continue);
-        };
-        let logged_in = self
-            .c
-            .logged_in(user, mech.to_string(), auth, id, Vec::new())?;
-        Ok(Outcome::LoggedIn(logged_in))
+        match authenticate(self, mech, initial, private)? {
+            None => Ok(Outcome::Continue),
+            Some(Login::Local(Authenticated { user, id, auth })) => {
+                let logged_in = self
+                    .c
+                    .logged_in(user, mech.to_string(), auth, id, Vec::new())?;
+                Ok(Outcome::Finished(LoginEnd::Mail(logged_in)))
+            }
+            Some(Login::Proxied(proxied)) => Ok(Outcome::Finished(self.c.proxied(proxied)?)),
+        }
     }
 
     /// Dovecot's `client_send_reply` for an authentication result.
@@ -209,6 +213,23 @@ impl<'a> AuthReplies<'a> for Session<'a> {
     /// POP3 has no referrals: pop3-login just says the text.
     fn referred(&mut self, _user: &str, _mech: &str, referral: &sasl::Referral<'_>) -> Step {
         self.result(Reply::Plain, referral.text)
+    }
+
+    type Dialogue = Pop3Dialogue;
+
+    fn dialogue(&self) -> Pop3Dialogue {
+        Pop3Dialogue::new(self.c.conn.clone())
+    }
+
+    fn default_ports(&self) -> DefaultPorts {
+        DefaultPorts {
+            plain: 110,
+            ssl: 995,
+        }
+    }
+
+    fn proxy_failed(&mut self, failure: &ProxyFailure) -> Step {
+        self.line(failure_reply(failure).as_bytes())
     }
 
     fn failed(&mut self, reason: Option<&str>, kind: Option<FailureKind>) -> Step {

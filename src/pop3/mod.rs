@@ -10,6 +10,7 @@ pub mod login;
 mod login_auth;
 pub mod maildrop;
 pub mod message_reply;
+pub mod proxy;
 pub mod session;
 pub mod settings;
 pub mod uidl;

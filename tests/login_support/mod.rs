@@ -56,10 +56,15 @@ pub struct Server {
 impl Server {
     /// Starts a server with `extra` appended to the configuration, and waits for it.
     pub fn start(extra: &str) -> Server {
-        let server = Server::spawn(extra);
+        Server::start_with(USERS, "127.0.0.1", extra)
+    }
+
+    /// [`Server::start`] with its own users file, listening on `listen`.
+    pub fn start_with(users: &str, listen: &str, extra: &str) -> Server {
+        let server = Server::spawn_with(users, listen, extra);
         let imap = server.imap;
         let up = wait_for(Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", imap)).ok()
+            TcpStream::connect((listen, imap)).ok()
         });
         assert!(up.is_some(), "cote did not start:\n{}", server.logs());
         server
@@ -67,12 +72,16 @@ impl Server {
 
     /// Starts a server without waiting for it (for startup failures).
     pub fn spawn(extra: &str) -> Server {
+        Server::spawn_with(USERS, "127.0.0.1", extra)
+    }
+
+    fn spawn_with(users: &str, listen: &str, extra: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         // Started as root, the auth service reads the users file as its own user.
         fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
         tls_support::write_test_cert(root).unwrap();
-        fs::write(root.join("users"), USERS).unwrap();
+        fs::write(root.join("users"), users).unwrap();
         // Mail processes (running as the users when started as root) make their Maildirs here.
         fs::create_dir(root.join("mail")).unwrap();
         fs::set_permissions(root.join("mail"), fs::Permissions::from_mode(0o1777)).unwrap();
@@ -84,7 +93,7 @@ impl Server {
             "base_dir = {r}/run\n\
              state_dir = {r}/lib\n\
              log_path = {r}/cote.log\n\
-             listen = 127.0.0.1\n\
+             listen = {listen}\n\
              protocols = imap\n\
              ssl = yes\n\
              ssl_cert = <{r}/cert.pem\n\

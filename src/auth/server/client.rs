@@ -674,6 +674,11 @@ fn finish_success(
     final_data: Vec<u8>,
 ) {
     let id = request.id;
+    if crate::auth::proxy::finish(&mut request).is_err() {
+        request.internal_failure = true;
+        finish_failure(conn, request, &auth);
+        return;
+    }
     request.successful = true;
     if !final_data.is_empty() {
         request

@@ -385,7 +385,12 @@ fn input_pass(conn: &mut MasterConnection<'_>, args: &str) -> bool {
             );
             PassdbResult::InternalFailure
         }
-        Ok(()) => auth.lookup_credentials(&mut request, "").result,
+        Ok(()) => match auth.lookup_credentials(&mut request, "").result {
+            PassdbResult::Ok if crate::auth::proxy::finish(&mut request).is_err() => {
+                PassdbResult::InternalFailure
+            }
+            result => result,
+        },
     };
     let line = match result {
         PassdbResult::Ok if request.failed || !request.passdb_success => format!("FAIL\t{id}"),

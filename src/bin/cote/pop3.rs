@@ -20,6 +20,10 @@ pub fn pop3_login(config: &Config, conn: Connection) {
         |settings, info| LoginSettings::from_settings(settings, info, "pop3"),
         |stream, settings, info, services| match serve_login(stream, settings, info, services) {
             LoginEnd::LoggedIn(login) => Some(login),
+            LoginEnd::Proxied(proxied) => {
+                proxied.relay();
+                None
+            }
             LoginEnd::Disconnected(_) => None,
         },
         send_internal_failure,
