@@ -65,41 +65,30 @@ fn plain_io(result: io::Result<usize>, want: Want) -> Io {
     }
 }
 
-impl RelayEnd for TcpStream {
-    fn socket(&self) -> BorrowedFd<'_> {
-        self.as_fd()
-    }
-    fn set_nonblocking(&self) -> io::Result<()> {
-        TcpStream::set_nonblocking(self, true)
-    }
-    fn try_read(&mut self, buf: &mut [u8]) -> Io {
-        plain_io(self.read(buf), Want::Read)
-    }
-    fn try_write(&mut self, buf: &[u8]) -> Io {
-        plain_io(self.write(buf), Want::Write)
-    }
-    fn close(&mut self) {
-        let _ = self.shutdown(Shutdown::Both);
-    }
+/// Plain sockets relay as they are: one implementation for TCP and UNIX streams.
+macro_rules! plain_relay_end {
+    ($($stream:ty),*) => {$(
+        impl RelayEnd for $stream {
+            fn socket(&self) -> BorrowedFd<'_> {
+                self.as_fd()
+            }
+            fn set_nonblocking(&self) -> io::Result<()> {
+                <$stream>::set_nonblocking(self, true)
+            }
+            fn try_read(&mut self, buf: &mut [u8]) -> Io {
+                plain_io(self.read(buf), Want::Read)
+            }
+            fn try_write(&mut self, buf: &[u8]) -> Io {
+                plain_io(self.write(buf), Want::Write)
+            }
+            fn close(&mut self) {
+                let _ = self.shutdown(Shutdown::Both);
+            }
+        }
+    )*};
 }
 
-impl RelayEnd for UnixStream {
-    fn socket(&self) -> BorrowedFd<'_> {
-        self.as_fd()
-    }
-    fn set_nonblocking(&self) -> io::Result<()> {
-        UnixStream::set_nonblocking(self, true)
-    }
-    fn try_read(&mut self, buf: &mut [u8]) -> Io {
-        plain_io(self.read(buf), Want::Read)
-    }
-    fn try_write(&mut self, buf: &[u8]) -> Io {
-        plain_io(self.write(buf), Want::Write)
-    }
-    fn close(&mut self) {
-        let _ = self.shutdown(Shutdown::Both);
-    }
-}
+plain_relay_end!(TcpStream, UnixStream);
 
 fn tls_io(result: Result<usize, openssl::ssl::Error>, reading: bool) -> Io {
     match result {
