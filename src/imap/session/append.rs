@@ -44,6 +44,13 @@ impl<R: Read> Read for LiteralReader<'_, R> {
     }
 }
 
+/// The message being received: its size so far, and whether CATENATE composes it.
+#[derive(Debug, Clone, Copy, Default)]
+struct MessageSize {
+    bytes: u64,
+    composed: bool,
+}
+
 /// What running the steps of a literal announcement did.
 struct StepsDone {
     /// The announced literal's data was read.
@@ -89,7 +96,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         // Dovecot does; the rest of the command is then read and dropped.
         let mut answered = false;
         // The current message's size so far (CATENATE adds part after part).
-        let mut message_size: u64 = 0;
+        let mut message_size = MessageSize::default();
         loop {
             match progress {
                 Err(e) => {
@@ -206,8 +213,22 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     /// APPENDLIMIT (RFC 7889), refuses a larger one with the quota plugin's text and RFC
     /// 7889's `[TOOBIG]` (as Dovecot 2.4, which added APPENDLIMIT; 2.3 advertised no limit
     /// and answered `[LIMIT]`), then the quota is asked. A literal is checked before it is
-    /// read; a CATENATE message after each part, with all its parts so far.
-    fn check_message_size(&mut self, size: u64) -> Result<(), MailError> {
+    /// read; a CATENATE message after each part, with all its parts so far, and within
+    /// `max_composed_size` too.
+    fn check_message_size(&mut self, size: MessageSize) -> Result<(), MailError> {
+        if size.composed
+            && self
+                .settings
+                .max_composed_size
+                .is_some_and(|limit| size.bytes > limit)
+        {
+            // Dovecot's text for a composed size past what it can count.
+            return Err(MailError::new(
+                MailErrorKind::Limit,
+                "[TOOBIG] Composed message grows too big.",
+            ));
+        }
+        let size = size.bytes;
         if self
             .settings
             .max_mail_size
@@ -224,12 +245,12 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 
     /// Runs the steps of one literal announcement (or of the end of the command; `literal`
     /// is then `None`). The `Data` step reads the announced literal (`size`, synchronizing).
-    /// `message_size`: the current message's size so far.
+    /// `message_size`: the current message's so far.
     fn append_steps(
         &mut self,
         steps: &[AppendStep],
         literal: Option<(usize, bool)>,
-        message_size: &mut u64,
+        message_size: &mut MessageSize,
     ) -> Step<StepsDone> {
         let mut done = StepsDone {
             literal_read: false,
@@ -238,17 +259,23 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         for step in steps {
             let result = match step {
                 AppendStep::Begin(info) => {
-                    *message_size = 0;
+                    *message_size = MessageSize {
+                        bytes: 0,
+                        composed: info.catenate,
+                    };
                     self.mail.append_message(info)
                 }
                 AppendStep::Url(url) => self.mail.append_url(url).and_then(|size| {
-                    *message_size = message_size.saturating_add(size);
+                    message_size.bytes = message_size.bytes.saturating_add(size);
                     self.check_message_size(*message_size)
                 }),
                 AppendStep::End => self.mail.append_message_end(),
                 AppendStep::Data { binary } => match literal {
                     Some((size, sync)) => {
-                        let total = message_size.saturating_add(size as u64);
+                        let total = MessageSize {
+                            bytes: message_size.bytes.saturating_add(size as u64),
+                            ..*message_size
+                        };
                         // Checked before the data is read (Dovecot's early quota check):
                         // a client waiting for "+ OK" gets the NO instead.
                         match self.check_message_size(total) {
