@@ -151,6 +151,25 @@ S: w OK [APPENDUID {*} 1] Append completed ({*} secs).
 C: x STATUS Drafts (MESSAGES)
 S: * STATUS Drafts (MESSAGES 9)
 S: x OK Status completed ({*} secs).
+# literal8 (RFC 3516): binary conversion applies when the first part is a literal8; a
+# literal8 after another first part is refused.
+@send "z1 APPEND INBOX CATENATE (TEXT ~{5+}\r\nhello URL \"/Drafts/;UID=7\")\r\n"
+S: z1 OK [APPENDUID {*} 2] Append completed ({*} secs).
+@send "z2 APPEND INBOX CATENATE (URL \"/Drafts/;UID=7\" TEXT ~{5+}\r\nhello)\r\n"
+S: z2 NO [UNKNOWN-CTE] Binary input allowed only when the first part is binary ({*} secs).
+C: z3 EXAMINE INBOX
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS ()] Read-only mailbox.
+S: * 2 EXISTS
+S: * 2 RECENT
+S: * OK [UNSEEN 1] First unseen.
+S: * OK [UIDVALIDITY {*}] UIDs valid
+S: * OK [UIDNEXT 3] Predicted next UID
+S: z3 OK [READ-ONLY] Examine completed ({*} secs).
+C: z4 UID FETCH 2 BODY.PEEK[]
+S: * 2 FETCH (UID 2 BODY[] {10}
+S: helloplain)
+S: z4 OK Fetch completed ({*} secs).
 C: y LOGOUT
 S: * BYE Logging out
 S: y OK Logout completed ({*} secs).
