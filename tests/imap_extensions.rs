@@ -1,6 +1,7 @@
 //! IMAP extensions end to end against a real `cote -F`, driven by Python's imaplib as a mail
 //! client would: COMPRESS=DEFLATE (RFC 4978) over plain TCP and over TLS, with IDLE's updates
-//! arriving compressed while the client waits.
+//! arriving compressed while the client waits; CATENATE with URL-PARTIAL (RFC 4469, 5550)
+//! and I18NLEVEL=1's SEARCH (RFC 5255).
 
 mod login_support;
 
@@ -158,4 +159,62 @@ except imaplib.IMAP4.error as e:
         out.contains("refused COMPRESS command error: BAD [b'Error in IMAP command COMPRESS: Unknown command ("),
         "{out}"
     );
+}
+
+/// imaplib has no CATENATE: URL-only messages go as one argument, as a client without the
+/// extension's support can still send them. The answers are Dovecot 2.3.19.1's (checked with
+/// the same script against a private Dovecot).
+const CATENATE_CLIENT: &str = r#"
+import imaplib, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('alice', 'secret')
+caps = m.capability()[1][0].split()
+print('advertised', all(c in caps for c in (b'CATENATE', b'URL-PARTIAL', b'I18NLEVEL=1')))
+m.create('Cat')
+msg = 'Subject: =?UTF-8?Q?=C3=A9t=C3=A9?=\r\n\r\nthe body text\r\n'.encode()
+print('append', m.append('Cat', None, None, msg)[0])
+print('select', m.select('Cat')[0])
+# CATENATE of URL parts only: imaplib sends one argument as it is.
+typ, data = m._simple_command(
+    'APPEND', 'Cat', 'CATENATE',
+    '(URL ";UID=1/;SECTION=TEXT/;PARTIAL=4.4" URL "/Cat/;UID=1/;SECTION=HEADER")')
+print('catenate', typ, data[0].split(b']')[0].split()[-1])
+typ, data = m.uid('FETCH', '2', '(BODY.PEEK[])')
+print('composed', data[0][1])
+typ, data = m._simple_command('APPEND', 'Cat', 'CATENATE', '(URL ";UID=9")')
+print('badurl', typ, data)
+typ, data = m._simple_command(
+    'APPEND', 'Cat', 'CATENATE', '(URL "/Cat/;UID=1" URL "imap://x/Cat/;UID=1")')
+print('absolute', typ, data)
+# I18NLEVEL=1: the search key as a literal in UTF-8, matched without case or accents.
+m.literal = 'ÉTÉ'.encode()
+print('search', m.search('UTF-8', 'SUBJECT'))
+m.literal = 'ete'.encode()
+print('search plain', m.search('UTF-8', 'SUBJECT'))
+print('logout', m.logout()[0])
+"#;
+
+#[test]
+fn python_catenate_and_utf8_search() {
+    let server = Server::start("");
+    let out = python(CATENATE_CLIENT, &[server.imap.to_string()]);
+    let expect = [
+        "advertised True",
+        "append OK",
+        "select OK",
+        "catenate OK b'2'",
+        r"composed b'bodySubject: =?UTF-8?Q?=C3=A9t=C3=A9?=\r\n\r\n'",
+        "badurl NO [b'[BADURL ;UID=9] Message not found (",
+        "absolute NO [b'[BADURL imap://x/Cat/;UID=1] Invalid IMAP URL: Relative URL required (",
+        "search ('OK', [b'1'])",
+        "search plain ('OK', [b''])",
+        "logout BYE",
+    ];
+    for line in expect {
+        assert!(
+            out.lines().any(|l| l.starts_with(line)),
+            "no line starting {line:?} in:\n{out}\n{}",
+            server.logs()
+        );
+    }
 }

@@ -319,8 +319,8 @@ pub trait MailSession {
     /// literal8, to be converted back from binary transfer, RFC 3516). The session reads
     /// whatever the implementation leaves unread...
     fn append_data(&mut self, data: &mut dyn Read, binary: bool) -> Result<(), MailError>;
-    /// ...or a CATENATE URL part...
-    fn append_url(&mut self, url: &[u8]) -> Result<(), MailError>;
+    /// ...or a CATENATE URL part (its size is the result)...
+    fn append_url(&mut self, url: &[u8]) -> Result<u64, MailError>;
     /// ...the end of a message...
     fn append_message_end(&mut self) -> Result<(), MailError>;
     /// ...and all of them saved at once. Nothing is saved before this returns Ok.
@@ -365,9 +365,9 @@ pub trait MailSession {
         None
     }
 
-    /// APPEND: whether a message of `size` bytes (the literal's) may still be saved into
-    /// the mailbox of the APPEND in progress, asked before the literal is read (Dovecot's
-    /// early quota check).
+    /// APPEND: whether a message of `size` bytes (the literal's, or a CATENATE message's so
+    /// far) may still be saved into the mailbox of the APPEND in progress, asked before the
+    /// literal is read (Dovecot's early quota check).
     fn append_check_size(&mut self, _size: u64) -> Result<(), MailError> {
         Ok(())
     }

@@ -28,6 +28,7 @@ pub mod session;
 pub mod sort;
 pub mod storage_session;
 pub mod thread;
+pub mod url;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 

@@ -28,6 +28,26 @@ C: e NOOP
 S: e OK NOOP completed ({*} secs).
 @send "f APPEND INBOX {20+}\r\nSubject: small\r\n\r\nok\r\n"
 S: f OK [APPENDUID {*} 1] Append completed ({*} secs).
+# CATENATE: the limit applies to the message being composed, checked before each TEXT literal
+# is read and after each URL part (cote's own rule, since Dovecot 2.3 has no APPENDLIMIT).
+C: g1 APPEND INBOX CATENATE (TEXT {600}
+S: + OK
+@repeat 600 "x"
+C:  TEXT {600}
+S: g1 NO [TOOBIG] Mail size is larger than the maximum size allowed by server configuration ({*} secs).
+C: g2 NOOP
+S: g2 OK NOOP completed ({*} secs).
+@send "g3 APPEND INBOX CATENATE (TEXT {1010+}\r\n"
+@repeat 1010 "x"
+@send " URL \"/INBOX/;UID=1\")\r\n"
+S: g3 NO [TOOBIG] Mail size is larger than the maximum size allowed by server configuration ({*} secs).
+@send "g4 APPEND INBOX CATENATE (TEXT {1000+}\r\n"
+@repeat 1000 "x"
+@send " URL \"/INBOX/;UID=1\")\r\n"
+S: g4 OK [APPENDUID {*} 2] Append completed ({*} secs).
+C: g5 STATUS INBOX (MESSAGES)
+S: * STATUS INBOX (MESSAGES 2)
+S: g5 OK Status completed ({*} secs).
 C: g LOGOUT
 S: * BYE Logging out
 S: g OK Logout completed ({*} secs).

@@ -739,7 +739,7 @@ impl MailSession for FakeMailSession {
         Ok(())
     }
 
-    fn append_url(&mut self, url: &[u8]) -> Result<(), MailError> {
+    fn append_url(&mut self, url: &[u8]) -> Result<u64, MailError> {
         Err(MailError::new(
             MailErrorKind::NotPossible,
             format!(

@@ -36,10 +36,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "Dovecot then reads the rest of the line as a new command; cote skips it",
     ),
     (
-        "append catenate url",
-        "CATENATE URLs need URL fetching (issue 10); cote refuses them",
-    ),
-    (
         "search return nothing found",
         "Dovecot creates a keyword that SEARCH KEYWORD names; cote does not",
     ),

@@ -83,6 +83,7 @@ impl AppendReader {
                 _ => return Err(CommandError::invalid_arguments()),
             }
         }
+        root = self.url_only_messages(root, &mut steps)?;
         let (head, rest) = split_message_args(root);
         match (rest, partial.open) {
             ([], []) => {
@@ -128,13 +129,30 @@ impl AppendReader {
             root = &root[1..];
         }
         // Messages made of URLs only may follow.
-        while !root.is_empty() {
-            let (head, rest) = split_message_args(root);
+        root = self.url_only_messages(root, &mut steps)?;
+        if !root.is_empty() {
+            return Err(CommandError::invalid_arguments());
+        }
+        if self.messages == 0 {
+            return Err(CommandError::bad("Missing message size."));
+        }
+        Ok(steps)
+    }
+
+    /// The complete messages at the start of `args` (`[flags] [date] CATENATE (...)`, made
+    /// of URLs only since no literal came in them); returns what follows them.
+    fn url_only_messages<'a>(
+        &mut self,
+        mut args: &'a [Arg],
+        steps: &mut Vec<AppendStep>,
+    ) -> Result<&'a [Arg], CommandError> {
+        loop {
+            let (head, rest) = split_message_args(args);
             let (Some(catenate), Some(Arg::List(parts))) = (rest.first(), rest.get(1)) else {
-                return Err(CommandError::invalid_arguments());
+                return Ok(args);
             };
             if !is_catenate(catenate) {
-                return Err(CommandError::invalid_arguments());
+                return Ok(args);
             }
             let info = head.info()?;
             if parts.is_empty() {
@@ -147,14 +165,10 @@ impl AppendReader {
             }));
             self.catenate_binary = false;
             self.catenate_parts = false;
-            self.catenate_parts(parts, false, false, &mut steps)?;
+            self.catenate_parts(parts, false, false, steps)?;
             steps.push(AppendStep::End);
-            root = &rest[2..];
+            args = &rest[2..];
         }
-        if self.messages == 0 {
-            return Err(CommandError::bad("Missing message size."));
-        }
-        Ok(steps)
     }
 
     /// CATENATE parts: `URL url` pairs and, when `then_literal`, a final `TEXT` whose
@@ -329,6 +343,19 @@ mod tests {
         );
         let steps = r.at_end(&[l(vec![a("URL"), q("/y")])]).unwrap();
         assert_eq!(steps, [AppendStep::Url(b"/y".to_vec()), AppendStep::End]);
+        // A message of URLs only before one with a literal (MULTIAPPEND).
+        let mut r = AppendReader::default();
+        let steps = at_literal(
+            &mut r,
+            &[a("CATENATE"), l(vec![a("URL"), q("/u")]), a("CATENATE")],
+            &[vec![a("TEXT")]],
+            5,
+        )
+        .unwrap();
+        assert!(
+            matches!(&steps[..], [AppendStep::Begin(_), AppendStep::Url(u), AppendStep::End, AppendStep::Begin(_), AppendStep::Data { .. }] if u == b"/u")
+        );
+        assert_eq!(r.messages, 2);
         // A message of URLs only.
         let mut r = AppendReader::default();
         let steps = r

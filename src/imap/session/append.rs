@@ -44,6 +44,13 @@ impl<R: Read> Read for LiteralReader<'_, R> {
     }
 }
 
+/// The message being received: its size so far, and whether CATENATE composes it.
+#[derive(Debug, Clone, Copy, Default)]
+struct MessageSize {
+    bytes: u64,
+    composed: bool,
+}
+
 /// What running the steps of a literal announcement did.
 struct StepsDone {
     /// The announced literal's data was read.
@@ -88,6 +95,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         // A failure known when a LITERAL+ message is announced is answered at once, as
         // Dovecot does; the rest of the command is then read and dropped.
         let mut answered = false;
+        // The current message's size so far (CATENATE adds part after part).
+        let mut message_size = MessageSize::default();
         loop {
             match progress {
                 Err(e) => {
@@ -109,7 +118,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     if failed.is_none() {
                         let steps = reader.at_end(&args);
                         failed = match steps {
-                            Ok(steps) => self.append_steps(&steps, None)?.error,
+                            Ok(steps) => self.append_steps(&steps, None, &mut message_size)?.error,
                             Err(e) => Some(e),
                         };
                     }
@@ -140,14 +149,14 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     let mut literal_read = false;
                     if failed.is_none() {
                         let binary = self.parser.literal_is_binary();
-                        let steps = reader
-                            .at_literal(self.parser.partial_args(), size, binary)
-                            .and_then(|steps| {
-                                self.check_append_limit(size, &steps).map(|()| steps)
-                            });
+                        let steps = reader.at_literal(self.parser.partial_args(), size, binary);
                         match steps {
                             Ok(steps) => {
-                                let done = self.append_steps(&steps, Some((size, sync)))?;
+                                let done = self.append_steps(
+                                    &steps,
+                                    Some((size, sync)),
+                                    &mut message_size,
+                                )?;
                                 literal_read = done.literal_read;
                                 failed = done.error;
                             }
@@ -200,30 +209,48 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
     }
 
-    /// `quota_max_mail_size`, advertised as APPENDLIMIT (RFC 7889): a message literal larger
-    /// than the limit is refused before it is read, with the quota plugin's text and RFC
+    /// Whether a message of `size` bytes may be saved: `quota_max_mail_size`, advertised as
+    /// APPENDLIMIT (RFC 7889), refuses a larger one with the quota plugin's text and RFC
     /// 7889's `[TOOBIG]` (as Dovecot 2.4, which added APPENDLIMIT; 2.3 advertised no limit
-    /// and answered `[LIMIT]`).
-    fn check_append_limit(&self, size: usize, steps: &[AppendStep]) -> Result<(), CommandError> {
-        let Some(limit) = self.settings.max_mail_size else {
-            return Ok(());
-        };
-        let message = steps.iter().any(|s| matches!(s, AppendStep::Data { .. }));
-        if message && size as u64 > limit {
-            return Err(CommandError::no(
-                Some(Code::Other("TOOBIG".into())),
-                "Mail size is larger than the maximum size allowed by server configuration",
+    /// and answered `[LIMIT]`), then the quota is asked. A literal is checked before it is
+    /// read; a CATENATE message after each part, with all its parts so far, and within
+    /// `max_composed_size` too.
+    fn check_message_size(&mut self, size: MessageSize) -> Result<(), MailError> {
+        if size.composed
+            && self
+                .settings
+                .max_composed_size
+                .is_some_and(|limit| size.bytes > limit)
+        {
+            // Dovecot's text for a composed size past what it can count.
+            return Err(MailError::new(
+                MailErrorKind::Limit,
+                "[TOOBIG] Composed message grows too big.",
             ));
         }
-        Ok(())
+        let size = size.bytes;
+        if self
+            .settings
+            .max_mail_size
+            .is_some_and(|limit| size > limit)
+        {
+            return Err(MailError::new(
+                MailErrorKind::Limit,
+                "[TOOBIG] Mail size is larger than the maximum size allowed by server \
+                 configuration",
+            ));
+        }
+        self.mail.append_check_size(size)
     }
 
     /// Runs the steps of one literal announcement (or of the end of the command; `literal`
     /// is then `None`). The `Data` step reads the announced literal (`size`, synchronizing).
+    /// `message_size`: the current message's so far.
     fn append_steps(
         &mut self,
         steps: &[AppendStep],
         literal: Option<(usize, bool)>,
+        message_size: &mut MessageSize,
     ) -> Step<StepsDone> {
         let mut done = StepsDone {
             literal_read: false,
@@ -231,18 +258,34 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         for step in steps {
             let result = match step {
-                AppendStep::Begin(info) => self.mail.append_message(info),
-                AppendStep::Url(url) => self.mail.append_url(url),
+                AppendStep::Begin(info) => {
+                    *message_size = MessageSize {
+                        bytes: 0,
+                        composed: info.catenate,
+                    };
+                    self.mail.append_message(info)
+                }
+                AppendStep::Url(url) => self.mail.append_url(url).and_then(|size| {
+                    message_size.bytes = message_size.bytes.saturating_add(size);
+                    self.check_message_size(*message_size)
+                }),
                 AppendStep::End => self.mail.append_message_end(),
                 AppendStep::Data { binary } => match literal {
-                    // The quota is asked before the data is (Dovecot's early check): over
-                    // it, a client waiting for "+ OK" gets the NO instead.
-                    Some((size, _)) if let Err(e) = self.mail.append_check_size(size as u64) => {
-                        Err(e)
-                    }
                     Some((size, sync)) => {
-                        done.literal_read = true;
-                        self.stream_literal(size, sync, *binary)?
+                        let total = MessageSize {
+                            bytes: message_size.bytes.saturating_add(size as u64),
+                            ..*message_size
+                        };
+                        // Checked before the data is read (Dovecot's early quota check):
+                        // a client waiting for "+ OK" gets the NO instead.
+                        match self.check_message_size(total) {
+                            Err(e) => Err(e),
+                            Ok(()) => {
+                                done.literal_read = true;
+                                *message_size = total;
+                                self.stream_literal(size, sync, *binary)?
+                            }
+                        }
                     }
                     None => Ok(()),
                 },

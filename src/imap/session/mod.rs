@@ -87,6 +87,11 @@ pub struct SessionSettings {
     /// The largest message APPEND accepts (the quota plugin's `quota_max_mail_size`);
     /// `None`: no limit.
     pub max_mail_size: Option<u64>,
+    /// The largest message CATENATE may compose: the imap service's memory limit
+    /// (`vsz_limit`, else `default_vsz_limit`), since the message is held in memory until
+    /// it is saved and a few bytes of URLs can name many copies of a large message; `None`:
+    /// no limit.
+    pub max_composed_size: Option<u64>,
     /// `imap_client_workarounds`.
     pub workarounds: ClientWorkarounds,
     /// COMPRESS=DEFLATE's level when `mail_plugins` loads `imap_zlib`; `None`: no COMPRESS.
@@ -175,12 +180,31 @@ impl SessionSettings {
                 .read("imap_id_log")
                 .map_err(SessionConfigError::Config)?,
             max_mail_size: None,
+            max_composed_size: imap_vsz_limit(settings),
             workarounds,
             compress_level: compress::compress_level(settings),
             quota: crate::storage::plugins::loaded(settings, "imap_quota"),
             proctitle_who: None,
         })
     }
+}
+
+/// Dovecot's `default_vsz_limit`.
+const DEFAULT_VSZ_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// The imap service's `vsz_limit` as Dovecot applies it: the service's own value, unset
+/// meaning `default_vsz_limit`; 0 is no limit.
+fn imap_vsz_limit(settings: &crate::config::Settings) -> Option<u64> {
+    let service = settings
+        .sections("service")
+        .into_iter()
+        .find(|s| s.name() == "imap")
+        .map_or(u64::MAX, |s| s.size("vsz_limit"));
+    let limit = match service {
+        u64::MAX => settings.size("default_vsz_limit"),
+        limit => limit,
+    };
+    (limit > 0).then_some(limit)
 }
 
 impl Default for SessionSettings {
@@ -195,6 +219,7 @@ impl Default for SessionSettings {
             id_send: "name *".to_string(),
             id_log: String::new(),
             max_mail_size: None,
+            max_composed_size: Some(DEFAULT_VSZ_LIMIT),
             workarounds: ClientWorkarounds::default(),
             compress_level: None,
             quota: false,
@@ -880,6 +905,13 @@ mod tests {
         assert_eq!(s.idle_notify_interval, Duration::from_secs(5));
         assert!(s.literal_minus && s.workarounds.delay_newmail);
         assert!(s.workarounds.tb_extra_mailbox_sep && !s.workarounds.tb_lsub_flags);
+        assert_eq!(s.max_composed_size, Some(256 * 1024 * 1024));
+        let config = load("service imap {\n  vsz_limit = 1G\n}\n");
+        let s = SessionSettings::from_settings(&config.global(), String::new()).unwrap();
+        assert_eq!(s.max_composed_size, Some(1024 * 1024 * 1024));
+        let config = load("default_vsz_limit = 0\n");
+        let s = SessionSettings::from_settings(&config.global(), String::new()).unwrap();
+        assert_eq!(s.max_composed_size, None);
         // The configuration refuses unknown names already when it is loaded; the same text.
         assert_eq!(
             ClientWorkarounds::parse("delay-newmail frobnicate").unwrap_err(),

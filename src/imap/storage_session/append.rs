@@ -27,6 +27,8 @@ struct Pending {
     data: Vec<u8>,
     /// Sent as literal8 (its first part, under CATENATE): binary parts are converted.
     binary: Option<bool>,
+    /// Made of CATENATE parts: it may be empty (Dovecot saves an empty message then).
+    catenate: bool,
 }
 
 pub(super) struct AppendTx {
@@ -71,6 +73,7 @@ impl AppendTx {
             date: info.date.map(|(timestamp, _)| timestamp),
             data: Vec::new(),
             binary: None,
+            catenate: info.catenate,
         });
         Ok(())
     }
@@ -93,14 +96,13 @@ impl AppendTx {
         Ok(())
     }
 
-    pub fn url(&mut self, url: &[u8]) -> Result<(), MailError> {
-        Err(MailError::new(
-            MailErrorKind::NotPossible,
-            format!(
-                "[BADURL {}] CATENATE URLs are not supported by this build of cote yet",
-                String::from_utf8_lossy(url)
-            ),
-        ))
+    /// A CATENATE URL part's data (RFC 4469): it adds to the message as it is. A message
+    /// whose first part is a URL is not converted from binary.
+    pub fn part(&mut self, data: &[u8]) -> Result<(), MailError> {
+        let current = self.current.as_mut().ok_or_else(no_message)?;
+        current.binary.get_or_insert(false);
+        current.data.extend_from_slice(data);
+        Ok(())
     }
 
     pub fn message_end(&mut self) -> Result<(), MailError> {
@@ -108,7 +110,7 @@ impl AppendTx {
         if current.binary == Some(true) {
             current.data = crate::mail::binary_append::convert_binary_parts(&current.data);
         }
-        if current.data.is_empty() {
+        if current.data.is_empty() && !current.catenate {
             // Dovecot's text; no response code.
             return Err(MailError::new(
                 MailErrorKind::InvalidData,

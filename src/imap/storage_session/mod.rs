@@ -11,8 +11,10 @@
 //! - `list`: LIST and LSUB with Dovecot 2.3's rules for references, subscriptions,
 //!   RECURSIVEMATCH and the flags each form returns.
 //! - `append`: APPEND and MULTIAPPEND, saved in one storage transaction.
+//! - `catenate`: the data of CATENATE's URL parts.
 
 mod append;
+mod catenate;
 mod list;
 mod message;
 mod selected;
@@ -330,8 +332,11 @@ impl MailSession for StorageSession {
         self.append_tx()?.data(data, binary)
     }
 
-    fn append_url(&mut self, url: &[u8]) -> Result<(), MailError> {
-        self.append_tx()?.url(url)
+    fn append_url(&mut self, url: &[u8]) -> Result<u64, MailError> {
+        self.append_tx()?;
+        let data = self.catenate_url_data(url)?;
+        self.append_tx()?.part(&data)?;
+        Ok(data.len() as u64)
     }
 
     fn append_message_end(&mut self) -> Result<(), MailError> {
