@@ -288,6 +288,15 @@ mod tests {
         assert_eq!(text("ab<span"), "ab");
     }
 
+    proptest::proptest! {
+        /// Any input, valid HTML or not: no panic, and UTF-8 stays UTF-8.
+        #[test]
+        fn any_input(html in "[<>&;#x!/a-z\\\"' \n\u{e9}-]{0,200}") {
+            let out = html_to_text(html.as_bytes());
+            proptest::prop_assert!(std::str::from_utf8(&out).is_ok());
+        }
+    }
+
     #[test]
     fn blockquotes_become_quoted_lines() {
         assert_eq!(

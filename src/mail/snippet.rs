@@ -254,6 +254,24 @@ mod tests {
         assert_eq!(generate(b"text\n> quoted", 200), "text");
     }
 
+    proptest::proptest! {
+        /// Any text: no panic, at most the limit, no whitespace at either end.
+        #[test]
+        fn bounded_and_trimmed(text in "[a-c> \t\r\n\u{e9}\u{feff}\u{0}]{0,300}", max in 1usize..50) {
+            let s = generate(text.as_bytes(), max);
+            proptest::prop_assert!(s.chars().count() <= max);
+            proptest::prop_assert!(!s.starts_with(char::is_whitespace));
+            proptest::prop_assert!(!s.ends_with(char::is_whitespace));
+        }
+
+        /// Not even invalid UTF-8 makes it panic.
+        #[test]
+        fn any_bytes(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = generate(&data, MAX_CHARS);
+            let _ = Message::parse(data).snippet();
+        }
+    }
+
     #[test]
     fn parts_and_encodings() {
         assert_eq!(snippet("Subject: x\r\n\r\nHello there\r\n"), "Hello there");

@@ -156,13 +156,68 @@ S: p4 OK Sort completed ({*} secs).
 C: p5 SEARCH RETURN (CONTEXT COUNT) ALL
 S: * ESEARCH (TAG "p5") COUNT 5
 S: p5 OK Search completed ({*} secs).
+C: p7 SEARCH RETURN (RELEVANCY COUNT) ALL
+S: * ESEARCH (TAG "p7") RELEVANCY (1 1 1 1 1) COUNT 5
+S: p7 OK Search completed ({*} secs).
+# SEARCHRES: `$` in an updated search is the saved result as it was then; an update does
+# not change `$`. UPDATE (fetch-att), Dovecot's extension: new messages that join the
+# result are fetched first (UID only when asked; BODY[] sets \Seen).
+C: r1 SEARCH RETURN (SAVE UPDATE) UNFLAGGED
+S: * ESEARCH (TAG "r1")
+S: r1 OK Search completed ({*} secs).
+C: r2 UID SEARCH RETURN (UPDATE COUNT) $
+S: * ESEARCH (TAG "r2") UID COUNT 3
+S: r2 OK Search completed ({*} secs).
+C: r3 UID SEARCH RETURN (UPDATE (UID FLAGS) ALL) UNSEEN
+S: * ESEARCH (TAG "r3") UID ALL 2,4:7
+S: r3 OK Search completed ({*} secs).
+C: r4 SEARCH RETURN (UPDATE (BODY[]) COUNT) UNSEEN
+S: * ESEARCH (TAG "r4") COUNT 5
+S: r4 OK Search completed ({*} secs).
+C: r5 UID SEARCH RETURN (UPDATE (FLAGS)) UNSEEN
+S: * ESEARCH (TAG "r5") UID
+S: r5 OK Search completed ({*} secs).
+C: r6 SEARCH RETURN (UPDATE (FOO) ALL) UNSEEN
+S: r6 BAD Error in IMAP command SEARCH: SEARCH UPDATE fetch-att: Invalid fetch-att list: Unknown parameter: FOO ({*} secs).
+C: r7 SORT RETURN (UPDATE (FLAGS ("x")) ALL) (ARRIVAL) UTF-8 ALL
+S: r7 BAD Error in IMAP command SORT: SEARCH UPDATE fetch-att: fetch-att list contains non-atoms ({*} secs).
+@use two
+@send "b9 APPEND Ctx \"01-Jan-2006 12:00:00 +0000\" {52+}\r\nFrom: u8@example.com\r\nSubject: message 8\r\n\r\nbody 8\r\n\r\n"
+S: * 6 EXISTS
+S: * 3 RECENT
+S: b9 OK [APPENDUID {*} 8] Append completed ({*} secs).
+@use one
+C: n4 NOOP
+S: * 6 EXISTS
+S: * ESEARCH (TAG "t5") ADDTO (0 6)
+S: * ESEARCH (TAG "r1") ADDTO (0 6)
+S: * 6 FETCH (UID 8 FLAGS ())
+S: * ESEARCH (TAG "r3") UID ADDTO (0 8)
+S: * 6 FETCH (FLAGS (\Seen) BODY[] {52}
+S: From: u8@example.com
+S: Subject: message 8
+S: 
+S: body 8
+S: )
+S: * ESEARCH (TAG "r4") ADDTO (0 6)
+S: * 6 FETCH (FLAGS (\Seen))
+S: * ESEARCH (TAG "r5") UID ADDTO (0 8)
+S: n4 OK NOOP completed ({*} secs).
+C: n5 FETCH $ UID
+S: * 2 FETCH (UID 4)
+S: * 3 FETCH (UID 5)
+S: * 5 FETCH (UID 7)
+S: * ESEARCH (TAG "r3") UID REMOVEFROM (0 8)
+S: * ESEARCH (TAG "r4") REMOVEFROM (0 6)
+S: * ESEARCH (TAG "r5") UID REMOVEFROM (0 8)
+S: n5 OK Fetch completed ({*} secs).
+C: n6 NOOP
+S: n6 OK NOOP completed ({*} secs).
+# SAVE with a MODSEQ key still answers the MODSEQ.
 C: p6 SEARCH RETURN (SAVE) MODSEQ 1
 S: * OK [HIGHESTMODSEQ {*}] Highest
 S: * ESEARCH (TAG "p6") MODSEQ {*}
 S: p6 OK Search completed ({*} secs).
-C: p7 SEARCH RETURN (RELEVANCY COUNT) ALL
-S: * ESEARCH (TAG "p7") RELEVANCY (1 1 1 1 1) COUNT 5
-S: p7 OK Search completed ({*} secs).
 # Closing the mailbox ends the updates.
 C: u1 UNSELECT
 S: u1 OK Unselect completed ({*} secs).

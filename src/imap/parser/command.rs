@@ -11,7 +11,7 @@ use std::fmt;
 
 use super::fetch::{parse_fetch, Fetch};
 use super::list::{parse_list, parse_status, List, StatusCommand};
-use super::search::{parse_search, Search};
+use super::search::{parse_search, parse_update_fetch, Search};
 use super::select::{parse_select, Select};
 use super::sort::{parse_sort, parse_thread, Sort, Thread};
 use super::store::{parse_store, Store};
@@ -423,10 +423,18 @@ pub fn parse_command(
                 moving: matches!(name, CommandName::Move { .. }),
             })
         }
-        CommandName::Search { uid } => parse_search(args, uid).map(Command::Search),
+        CommandName::Search { uid } => {
+            let mut search = parse_search(args, uid)?;
+            search.update_fetch = parse_update_fetch(args, ctx)?;
+            Ok(Command::Search(search))
+        }
         CommandName::Fetch { uid } => parse_fetch(args, uid, ctx).map(Command::Fetch),
         CommandName::Store { uid } => parse_store(args, uid, ctx).map(Command::Store),
-        CommandName::Sort { uid } => parse_sort(args, uid).map(Command::Sort),
+        CommandName::Sort { uid } => {
+            let mut sort = parse_sort(args, uid)?;
+            sort.update_fetch = parse_update_fetch(args, ctx)?;
+            Ok(Command::Sort(sort))
+        }
         CommandName::Thread { uid } => parse_thread(args, uid).map(Command::Thread),
         CommandName::CancelUpdate => parse_cancel_update(args),
         CommandName::GetQuotaRoot => mailbox_arg(args, ctx).map(Command::GetQuotaRoot),

@@ -217,6 +217,28 @@ pub fn parse_fetch(args: &[Arg], uid: bool, ctx: &ParseContext) -> Result<Fetch,
     Ok(fetch)
 }
 
+/// A fetch-att list outside FETCH (SEARCH RETURN (UPDATE (...)), Dovecot's
+/// `imap_fetch_att_list_parse`): atoms, each an item as FETCH reads it (no macros), UID
+/// only when asked. The error is Dovecot's text.
+pub fn parse_fetch_att_list(list: &[Arg], ctx: &ParseContext) -> Result<Vec<FetchItem>, String> {
+    let mut items = ItemList::default();
+    let mut rest = list;
+    while let Some(Arg::Atom(name)) = rest.first() {
+        let name = name.to_ascii_uppercase();
+        let used = parse_item(&name, &rest[1..], ctx, &mut items).map_err(|e| {
+            let text = match e {
+                CommandError::Bad(text) | CommandError::Reply { text, .. } => text,
+            };
+            format!("Invalid fetch-att list: {text}")
+        })?;
+        rest = &rest[1 + used..];
+    }
+    if !rest.is_empty() {
+        return Err("fetch-att list contains non-atoms.".to_string());
+    }
+    Ok(items.0)
+}
+
 /// Items in order without duplicates (Dovecot drops a second handler for the same item;
 /// sections may repeat).
 #[derive(Default)]
@@ -746,6 +768,28 @@ mod tests {
         for (args, expected) in cases {
             assert_eq!(bad(&args), expected, "{args:?}");
         }
+    }
+
+    /// SEARCH RETURN (UPDATE (...))'s list, with Dovecot's texts.
+    #[test]
+    fn fetch_att_lists() {
+        let items =
+            parse_fetch_att_list(&[a("uid"), a("FLAGS"), a("BODY.PEEK[HEADER]")], &ctx()).unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0], FetchItem::Uid);
+        assert!(parse_fetch_att_list(&[], &ctx()).unwrap().is_empty());
+        assert_eq!(
+            parse_fetch_att_list(&[a("FOO")], &ctx()).unwrap_err(),
+            "Invalid fetch-att list: Unknown parameter: FOO"
+        );
+        assert_eq!(
+            parse_fetch_att_list(&[a("ALL")], &ctx()).unwrap_err(),
+            "Invalid fetch-att list: Unknown parameter: ALL"
+        );
+        assert_eq!(
+            parse_fetch_att_list(&[a("FLAGS"), l(vec![])], &ctx()).unwrap_err(),
+            "fetch-att list contains non-atoms."
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! (`NO [BADCHARSET]` for an unknown charset, as Dovecot answers).
 
 use super::command::{atom, list, CommandError};
+use super::fetch::{parse_fetch_att_list, FetchItem};
 use super::select::number;
 use super::Arg;
+use super::ParseContext;
 use crate::imap::response::Code;
 use crate::imap::seqset::{SequenceSet, SetArg};
 use crate::mail::date::parse_imap_date;
@@ -27,6 +29,8 @@ pub struct Search {
     pub returns: Option<SearchReturn>,
     /// The keys, all of which must match.
     pub program: Vec<SearchKey>,
+    /// `RETURN (UPDATE (fetch-att))`: what to FETCH of messages that join the result.
+    pub update_fetch: Vec<FetchItem>,
 }
 
 /// ESEARCH's result options (RFC 4731), SEARCHRES's SAVE (RFC 5182) and Dovecot's others.
@@ -37,11 +41,9 @@ pub struct SearchReturn {
     pub all: bool,
     pub count: bool,
     pub save: bool,
-    /// CONTEXT=SEARCH's UPDATE (RFC 5267).
+    /// CONTEXT=SEARCH's UPDATE (RFC 5267); its optional fetch-att list is read by
+    /// [`parse_update_fetch`].
     pub update: bool,
-    /// UPDATE was followed by a fetch-att list (Dovecot's extension: FETCH responses for
-    /// messages added to the result).
-    pub update_fetch: bool,
     pub relevancy: bool,
     /// CONTEXT=SEARCH's `PARTIAL n:m`: the n-th to m-th results.
     pub partial: Option<(u32, u32)>,
@@ -201,7 +203,30 @@ pub fn parse_search(args: &[Arg], uid: bool) -> Result<Search, CommandError> {
         uid,
         returns,
         program,
+        update_fetch: Vec::new(),
     })
+}
+
+/// The fetch-att list of `RETURN (... UPDATE (list) ...)` read as FETCH items (with the
+/// context the items need); empty without one. Read after [`parse_return_if_found`]
+/// accepted the options.
+pub fn parse_update_fetch(
+    args: &[Arg],
+    ctx: &ParseContext,
+) -> Result<Vec<FetchItem>, CommandError> {
+    let is_return = atom(args.first()).is_some_and(|a| a.eq_ignore_ascii_case("RETURN"));
+    let (true, Some(options)) = (is_return, list(args.get(1))) else {
+        return Ok(Vec::new());
+    };
+    let fetch_list = options.windows(2).find_map(|pair| match pair {
+        [Arg::Atom(name), Arg::List(items)] if name.eq_ignore_ascii_case("UPDATE") => Some(items),
+        _ => None,
+    });
+    let Some(items) = fetch_list else {
+        return Ok(Vec::new());
+    };
+    parse_fetch_att_list(items, ctx)
+        .map_err(|e| CommandError::bad(format!("SEARCH UPDATE fetch-att: {e}")))
 }
 
 /// `RETURN (options)` at the start; `RETURN` not followed by a list is a search key.
@@ -234,7 +259,6 @@ pub(crate) fn parse_return_if_found(
                 }
                 ret.update = true;
                 if list(options.get(i)).is_some() {
-                    ret.update_fetch = true;
                     i += 1;
                 }
             }
@@ -738,7 +762,7 @@ mod tests {
         assert!(s.returns.unwrap().sends_esearch(true));
         let s = search(&[a("RETURN"), l(vec![a("UPDATE")]), a("ALL")]).unwrap();
         let ret = s.returns.unwrap();
-        assert!(ret.update && !ret.all && !ret.update_fetch && ret.sends_esearch(false));
+        assert!(ret.update && !ret.all && ret.sends_esearch(false));
         let s = search(&[
             a("RETURN"),
             l(vec![a("update"), l(vec![a("FLAGS")]), a("COUNT")]),
@@ -746,7 +770,7 @@ mod tests {
         ])
         .unwrap();
         let ret = s.returns.unwrap();
-        assert!(ret.update && ret.update_fetch && ret.count);
+        assert!(ret.update && ret.count);
         assert_eq!(
             err(&[a("RETURN"), l(vec![a("UPDATE"), a("UPDATE")]), a("ALL")]),
             "BAD SEARCH return options have duplicate UPDATE."

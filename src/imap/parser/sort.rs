@@ -49,6 +49,8 @@ pub struct Sort {
     /// Criteria in order, each at most once, with whether it is reversed.
     pub criteria: Vec<(SortKey, bool)>,
     pub program: Vec<SearchKey>,
+    /// `RETURN (UPDATE (fetch-att))` (see [`super::search::parse_update_fetch`]).
+    pub update_fetch: Vec<super::fetch::FetchItem>,
 }
 
 /// `THREAD algorithm charset keys`.
@@ -75,6 +77,7 @@ pub fn parse_sort(args: &[Arg], uid: bool) -> Result<Sort, CommandError> {
         returns,
         criteria,
         program,
+        update_fetch: Vec::new(),
     })
 }
 

@@ -16,7 +16,7 @@ use crate::index::uidset::UidSet;
 use crate::storage::flags::MailFlags;
 
 /// How one message's FETCH went.
-enum Fetched {
+pub(super) enum Fetched {
     /// The response to send (none when there was nothing to say); `lost`: the message was
     /// expunged meanwhile and some items got Dovecot's empty values (`[EXPUNGEISSUED]`).
     Response { line: Option<Vec<u8>>, lost: bool },
@@ -43,15 +43,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 return Ok(Reply::mail_error(&e, false));
             }
         }
-        let read_only = self.view.as_ref().is_none_or(|v| v.read_only);
-        let set_seen = fetch.sets_seen() && !read_only;
-        // Dovecot writes the short items first, in the order asked, then the others; an
-        // implicit FLAGS (for a `\Seen` this FETCH set) ends the short ones.
-        let mut items: Vec<&FetchItem> = fetch.items.iter().filter(|i| i.is_early()).collect();
-        let implicit_flags = set_seen && !fetch.has_flags();
-        let late: Vec<&FetchItem> = fetch.items.iter().filter(|i| !i.is_early()).collect();
-        let flags_at = items.len();
-        items.extend(late);
+        let (items, set_seen, implicit_flags) = self.fetch_order(fetch);
         let uids = self.resolve_set(&fetch.set, fetch.uid);
         let mut expunged = false;
         for uid in uids.iter() {
@@ -59,15 +51,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 continue;
             };
             let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
-            match self.fetch_one(
-                seq,
-                uid,
-                recent,
-                fetch,
-                &items,
-                set_seen,
-                implicit_flags.then_some(flags_at),
-            ) {
+            match self.fetch_one(seq, uid, recent, fetch, &items, set_seen, implicit_flags) {
                 Ok(Fetched::Response { line, lost }) => {
                     if let Some(line) = line {
                         self.line(&line)?;
@@ -90,10 +74,25 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         })
     }
 
+    /// The items of `fetch` in the order Dovecot writes them — the short ones first, in
+    /// the order asked, then the others — whether it sets `\Seen`, and where an implicit
+    /// FLAGS (for a `\Seen` it set) goes: after the short ones.
+    pub(super) fn fetch_order<'f>(
+        &self,
+        fetch: &'f Fetch,
+    ) -> (Vec<&'f FetchItem>, bool, Option<usize>) {
+        let read_only = self.view.as_ref().is_none_or(|v| v.read_only);
+        let set_seen = fetch.sets_seen() && !read_only;
+        let mut items: Vec<&FetchItem> = fetch.items.iter().filter(|i| i.is_early()).collect();
+        let implicit_flags = (set_seen && !fetch.has_flags()).then_some(items.len());
+        items.extend(fetch.items.iter().filter(|i| !i.is_early()));
+        (items, set_seen, implicit_flags)
+    }
+
     /// One message's `* n FETCH`. `implicit_flags`: where FLAGS goes when this FETCH set
     /// `\Seen` without FLAGS being asked for.
     #[allow(clippy::too_many_arguments)]
-    fn fetch_one(
+    pub(super) fn fetch_one(
         &mut self,
         seq: u32,
         uid: u32,

@@ -103,7 +103,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         if search.returns.is_some_and(|r| r.update) {
             let result = found.iter().map(|f| f.uid).collect();
-            self.start_search_update(&search.program, program, search.uid, result)?;
+            self.start_search_update(
+                &search.program,
+                program,
+                search.uid,
+                result,
+                &search.update_fetch,
+            )?;
         }
         let id = |f: &Hit| if search.uid { f.uid } else { f.seq };
         match search.returns {
@@ -178,21 +184,14 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         self.line(&line)
     }
 
-    /// SEARCH/SORT RETURN (UPDATE ...) that cannot run: a tag already updated (`BAD`, as
-    /// Dovecot), or UPDATE with fetch attributes, which this build does not do.
+    /// SEARCH/SORT RETURN (UPDATE ...) with a tag already updated: `BAD`, as Dovecot.
     pub(super) fn refuse_update(&self, returns: Option<&SearchReturn>) -> Option<Reply> {
-        let ret = returns.filter(|r| r.update)?;
-        if self.has_search_update(&self.current.tag) {
-            return Some(Reply::bad(format!(
+        returns.filter(|r| r.update)?;
+        self.has_search_update(&self.current.tag).then(|| {
+            Reply::bad(format!(
                 "Error in IMAP command {}: Duplicate search update tag",
                 self.current.display_name
-            )));
-        }
-        ret.update_fetch.then(|| {
-            Reply::no(
-                Some(Code::Cannot),
-                "RETURN (UPDATE (fetch-att)) is not supported by this build of cote yet.",
-            )
+            ))
         })
     }
 }

@@ -13,12 +13,14 @@
 
 use std::io::{Read, Write};
 
+use super::fetch::Fetched;
 use super::{Session, Step, WaitInput};
 use crate::imap::localtime::{now, utc_offset_minutes};
 use crate::imap::mail_session::{MailErrorKind, MailSession};
+use crate::imap::parser::fetch::{Fetch, FetchItem};
 use crate::imap::parser::search::SearchKey;
 use crate::imap::search_eval::{Program, SearchEnv};
-use crate::imap::seqset::format_set;
+use crate::imap::seqset::{format_set, SetArg};
 use crate::index::uidset::UidSet;
 use crate::mail::quote::append_nstring;
 
@@ -37,6 +39,9 @@ pub(super) struct SearchUpdate {
     follows_flags: bool,
     /// The UIDs that match, as the client was told.
     result: UidSet,
+    /// `UPDATE (fetch-att)` (Dovecot's extension): these items are fetched of new messages
+    /// that join the result, before the update that adds them.
+    fetch: Option<Fetch>,
 }
 
 /// Whether a key depends on a message's flags, keywords, `\Recent` or modseq (Dovecot's
@@ -86,6 +91,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         program: Program,
         uid: bool,
         result: UidSet,
+        fetch_items: &[FetchItem],
     ) -> Step {
         if self.search_updates.len() >= MAX_SEARCH_UPDATES {
             let mut line = b"* NO [NOUPDATE ".to_vec();
@@ -99,6 +105,14 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             program,
             follows_flags: keys.iter().any(follows_flags),
             result,
+            fetch: (!fetch_items.is_empty()).then(|| Fetch {
+                // Not used: the messages are given.
+                set: SetArg::SavedResult,
+                uid: false,
+                items: fetch_items.to_vec(),
+                changed_since: None,
+                vanished: false,
+            }),
         });
         Ok(())
     }
@@ -168,7 +182,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 
     /// After a sync: `flags_changed` (messages whose flags changed, by anyone) and `new`
     /// (messages just reported with EXISTS) are tested again; what joined or left each
-    /// result is reported.
+    /// result is reported (after the FETCH responses an `UPDATE (fetch-att)` asks for the
+    /// new messages that joined).
     pub(super) fn search_updates_changed(&mut self, flags_changed: &UidSet, new: &[u32]) -> Step {
         if self.search_updates.is_empty() {
             return Ok(());
@@ -184,7 +199,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             utc_offset: &offset,
         };
         let mut updates = std::mem::take(&mut self.search_updates);
-        let mut lines = Vec::new();
+        let mut reports = Vec::new();
         for update in &mut updates {
             let mut candidates: UidSet = new.iter().copied().collect();
             if update.follows_flags {
@@ -229,6 +244,14 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 .filter(|&u| !removed.contains(u))
                 .chain(added.iter())
                 .collect();
+            let fetched: Vec<u32> = if update.fetch.is_some() {
+                new.iter()
+                    .copied()
+                    .filter(|&uid| added.contains(uid))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let (removed, added) = if update.uid {
                 (removed, added)
             } else {
@@ -237,11 +260,45 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 };
                 (seqs(&removed), seqs(&added))
             };
-            lines.push(update_line(&update.tag, update.uid, &removed, &added));
+            let fetch = update.fetch.clone().filter(|_| !fetched.is_empty());
+            let line = update_line(&update.tag, update.uid, &removed, &added);
+            reports.push((fetch, fetched, line));
         }
         self.search_updates = updates;
-        for line in lines {
+        for (fetch, fetched, line) in reports {
+            if let Some(fetch) = fetch {
+                self.fetch_for_update(&fetch, &fetched)?;
+            }
             self.line(&line)?;
+        }
+        Ok(())
+    }
+
+    /// `* n FETCH` with an `UPDATE (fetch-att)`'s items for messages that joined its result.
+    /// A message that cannot be read is left out (logged): the update goes out all the same.
+    fn fetch_for_update(&mut self, fetch: &Fetch, uids: &[u32]) -> Step {
+        let (items, set_seen, implicit_flags) = self.fetch_order(fetch);
+        for &uid in uids {
+            let Some(view) = self.view.as_ref() else {
+                return Ok(());
+            };
+            let Some(seq) = view.seq_of(uid) else {
+                continue;
+            };
+            let recent = view.is_recent(uid);
+            match self.fetch_one(seq, uid, recent, fetch, &items, set_seen, implicit_flags) {
+                Ok(Fetched::Response { line, .. }) => {
+                    if let Some(line) = line {
+                        self.line(&line)?;
+                    }
+                }
+                Ok(Fetched::Expunged | Fetched::Unchanged) => {}
+                Ok(Fetched::Failed { line, error }) => {
+                    self.line(&line)?;
+                    log::error!("SEARCH UPDATE FETCH of UID {uid} failed: {}", error.text);
+                }
+                Err(e) => log::error!("SEARCH UPDATE FETCH of UID {uid} failed: {}", e.text),
+            }
         }
         Ok(())
     }

@@ -43,7 +43,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         if sort.returns.is_some_and(|r| r.update) {
             let result = found.items.iter().map(|(row, _)| row.uid).collect();
-            self.start_search_update(&sort.program, found.program.clone(), sort.uid, result)?;
+            self.start_search_update(
+                &sort.program,
+                found.program.clone(),
+                sort.uid,
+                result,
+                &sort.update_fetch,
+            )?;
         }
         let modseqs: HashMap<u32, u64> = found
             .items
