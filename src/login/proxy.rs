@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::net::tls_proxy::{relay, RelayEnd};
 use crate::net::{ClientStream, ConnInfo};
 
-use super::backend::{Backend, BackendError};
+use crate::net::backend::{Backend, BackendError};
 
 /// Dovecot's answer for every proxy failure that is not the backend refusing the password.
 pub const PROXY_FAILURE_MSG: &str = "Account is temporarily unavailable.";

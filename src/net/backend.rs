@@ -1,7 +1,7 @@
-//! A login proxy's connection to its backend while it logs in there: TCP with the proxy's
-//! deadline on every read and write, TLS from the start (`ssl=yes`) or after STARTTLS/STLS
-//! (`starttls=yes`), line reading with Dovecot's 4 KiB limit. After the login it becomes one
-//! side of the relay ([`Backend::into_relay`]).
+//! A proxy's connection to its backend (a login proxy while it logs in there, an LMTP proxy
+//! for a transaction): TCP with the proxy's deadline on every read and write, TLS from the
+//! start (`ssl=yes`) or after STARTTLS/STLS (`starttls=yes`), line reading with Dovecot's
+//! 4 KiB limit. After a login it becomes one side of the relay ([`Backend::into_relay`]).
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,7 +13,8 @@ use crate::net::tls::read_tls;
 use crate::net::tls_client;
 use crate::net::tls_proxy::RelayEnd;
 
-/// Dovecot's `MAX_PROXY_INPUT_SIZE`: the longest line a backend may send while logging in.
+/// Dovecot's `MAX_PROXY_INPUT_SIZE` (and `LMTP_MAX_REPLY_SIZE`): the longest line a backend
+/// may send.
 const MAX_LINE: usize = 4096;
 
 enum Stream {
