@@ -439,7 +439,7 @@ fn describe(e: &BackendError) -> String {
 fn start(target: &LmtpTarget, info: &TransactionInfo) -> Result<Backend, BackendError> {
     let deadline = Instant::now() + target.timeout;
     let mut backend = Backend::connect(target.addr, deadline)
-        .map_err(|e| BackendError::Connect(crate::errtext::os_error_text(&e)))?;
+        .map_err(|(e, _)| BackendError::Connect(crate::errtext::os_error_text(&e)))?;
     if target.ssl {
         backend.start_tls(&target.host, target.any_cert)?;
     }

@@ -402,9 +402,9 @@ fn attempt<D: BackendDialogue>(
     let addr = SocketAddr::new(target.ip, target.port);
     let mut backend = match Backend::connect(addr, deadline) {
         Ok(b) => b,
-        Err(e) => {
+        Err((e, local)) => {
             let e = BackendError::Connect(crate::errtext::os_error_text(&e));
-            return Err((e.into(), None));
+            return Err((e.into(), local));
         }
     };
     let local = backend.local;
