@@ -80,6 +80,7 @@ def attempt(user, pw):
         print(user, "NO", e)
         # The client stays connected after a proxy failure and may try again.
         print(user, "still", m.noop()[0])
+        m.logout()
 for user, pw in [("alice", "secret"), ("bob", "hunter2"), ("dave", "pw"), ("tls", "pw"),
                  ("stls", "pw"), ("verify", "pw"), ("here", "pw"), ("there", "pw")]:
     attempt(user, pw)
@@ -137,7 +138,7 @@ fn imap_logins_are_proxied_to_the_backend() {
     let down = proxy.wait_log("proxy(dave,127.0.0.2:");
     assert!(
         down.contains("connect(127.0.0.2, ")
-            && down.contains("failed: Connection refused (after 0 secs)"),
+            && down.contains("failed: Connection refused (after 0 secs, local=127.0.0.1:"),
         "{down}"
     );
     // The backend trusted the proxy: its login line names the real client and session.
@@ -146,6 +147,14 @@ fn imap_logins_are_proxied_to_the_backend() {
         .wait_log("Login: user=<alice>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1");
     assert!(login.contains("session=<"), "{login}");
     // auth_verbose: the backend's refusal is logged by the proxy.
+    // The clients logged out after the failures: Dovecot's reasons.
+    proxy.wait_log(
+        "Disconnected: Aborted login by logging out (proxy dest auth failed): user=<bob>",
+    );
+    proxy.wait_log(
+        "Disconnected: Aborted login by logging out (internal failure, 1 successful auths): \
+         user=<dave>",
+    );
     let refused = proxy.wait_log("proxy(bob,127.0.0.2:");
     assert!(
         refused.contains("Login failed: [AUTHENTICATIONFAILED] Authentication failed.: user=<bob>"),

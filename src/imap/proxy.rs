@@ -6,12 +6,12 @@
 
 use crate::auth::base64;
 use crate::login::authenticate::AUTH_FAILED;
-use crate::login::backend::Backend;
 use crate::login::proxy::{
     BackendDialogue, BackendTls, DialogueError, FailureKind, ProxyFailure, ProxyMech, ProxyTarget,
     PROXY_FAILURE_MSG,
 };
 use crate::mail::quote::append_nstring;
+use crate::net::backend::Backend;
 use crate::net::ConnInfo;
 
 /// What a backend line is about, as far as the dialogue has come (Dovecot's received state).

@@ -70,14 +70,28 @@ fn valid_helo(name: &str) -> bool {
 pub fn added_headers(h: &DeliveryHeaders<'_>) -> String {
     let from = h.from.map(Address::encode).unwrap_or_default();
     let mut out = format!("Return-Path: <{from}>\n");
-    let (delivered_to, trace_for) = match h.hdr_delivery_address {
-        HdrDeliveryAddress::None => (None, None),
-        HdrDeliveryAddress::Final => (h.rcpt, h.rcpt),
-        HdrDeliveryAddress::Original => (h.rcpt.and(h.orcpt), h.rcpt.map(|r| h.orcpt.unwrap_or(r))),
+    let delivered_to = match h.hdr_delivery_address {
+        HdrDeliveryAddress::None => None,
+        HdrDeliveryAddress::Final => h.rcpt,
+        HdrDeliveryAddress::Original => h.rcpt.and(h.orcpt),
     };
     if let Some(rcpt) = delivered_to {
         out.push_str(&format!("Delivered-To: {}\n", rcpt.encode()));
     }
+    out.push_str(&received_header(h));
+    out
+}
+
+/// The `Received` trace record alone (empty unless `lmtp_add_received_header`): what a
+/// proxied message gets, the backend adding the rest.
+pub fn received_header(h: &DeliveryHeaders<'_>) -> String {
+    let from = h.from.map(Address::encode).unwrap_or_default();
+    let trace_for = match h.hdr_delivery_address {
+        HdrDeliveryAddress::None => None,
+        HdrDeliveryAddress::Final => h.rcpt,
+        HdrDeliveryAddress::Original => h.rcpt.map(|r| h.orcpt.unwrap_or(r)),
+    };
+    let mut out = String::new();
     if h.received {
         let helo = h.helo.filter(|n| valid_helo(n)).unwrap_or("unknown");
         out.push_str(&format!("Received: from {helo}"));

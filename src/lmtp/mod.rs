@@ -7,6 +7,7 @@
 pub mod address;
 pub mod data;
 pub mod message;
+pub mod proxy;
 pub mod session;
 
 pub use session::{

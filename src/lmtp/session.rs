@@ -16,6 +16,7 @@ use crate::net::{IpNetwork, LineError, LineReader, ResponseWriter};
 
 use super::address::{parse_orcpt, parse_path, Address};
 use super::message::HdrDeliveryAddress;
+use super::proxy::{LmtpProxy, LmtpTarget, TransactionInfo};
 
 mod transfer;
 
@@ -47,6 +48,10 @@ pub enum Lookup<C> {
         text: String,
         temporary: bool,
     },
+    /// `lmtp_proxy`: the passdb sends this recipient to another server.
+    Proxy(LmtpTarget),
+    /// The passdb's proxy destination is this server (`554 5.4.6`).
+    ProxyLoop,
 }
 
 /// One recipient's delivery, as the deliverer needs it.
@@ -151,13 +156,27 @@ enum End {
     Failed(String),
 }
 
+/// Where a recipient's message goes.
+enum Route<C> {
+    /// Delivered here, holding its claim (dropped once it was delivered to).
+    Local(Option<C>),
+    /// Relayed to the backend that accepted it (`lmtp_proxy`).
+    Proxied,
+}
+
 /// The transaction in progress (MAIL FROM .. DATA or the last BDAT).
 struct Transaction<C> {
     id: String,
     /// `None`: the null path.
     from: Option<Address>,
-    /// Each recipient with its claim (dropped once it was delivered to).
-    recipients: Vec<(Recipient, Option<C>)>,
+    /// MAIL FROM's parameters as given, for proxied recipients' backends.
+    from_params: String,
+    /// Each recipient and where it goes.
+    recipients: Vec<(Recipient, Route<C>)>,
+    /// The length of the local recipients' added headers at the start of the message, and
+    /// the proxied recipients' (only `Received`), set when the message starts.
+    local_headers: usize,
+    proxy_headers: String,
     /// The BDAT chunks so far (the added headers first).
     chunks: Option<MessageBuffer>,
 }
@@ -182,6 +201,8 @@ struct Session<'a, R: Read, W: Write, D: Deliverer> {
     session_id: String,
     /// Transactions started so far.
     transaction_seq: u32,
+    /// The backends of proxied recipients in this transaction.
+    proxy: LmtpProxy,
 }
 
 /// Serves one LMTP client until QUIT or disconnection; logs Dovecot's `Connect from` and
@@ -213,6 +234,7 @@ pub fn serve_lmtp<R: Read, W: Write, D: Deliverer>(
         rcpt_seq: 0,
         session_id: new_id(),
         transaction_seq: 0,
+        proxy: LmtpProxy::default(),
     };
     let end = session.run();
     let peer = &session.peer;
@@ -362,6 +384,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
     }
 
     fn reset(&mut self) {
+        self.proxy.finish();
         self.transaction = None;
         self.rcpt_seq = 0;
         self.chunk_failed = false;
@@ -478,7 +501,10 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         self.transaction = Some(Transaction {
             id: self.next_transaction_id(),
             from,
+            from_params: String::from_utf8_lossy(params).trim().to_string(),
             recipients: Vec::new(),
+            local_headers: 0,
+            proxy_headers: String::new(),
             chunks: None,
         });
         self.rcpt_seq = 0;
@@ -495,13 +521,13 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         if arg.first() == Some(&b' ') {
             return self.line("501 5.5.4 Invalid TO: Unexpected whitespace before path");
         }
-        let (address, orcpt) = match parse_path(arg, false) {
+        let (address, orcpt, params) = match parse_path(arg, false) {
             Ok((Some(a), params)) => {
                 if !params.is_empty() && params[0] != b' ' {
                     return self.line("501 5.5.4 Invalid TO: Invalid character in path");
                 }
                 match rcpt_parameters(params) {
-                    Ok(orcpt) => (a, orcpt),
+                    Ok(orcpt) => (a, orcpt, String::from_utf8_lossy(params).trim().to_string()),
                     Err(reply) => return self.line(&reply),
                 }
             }
@@ -518,6 +544,13 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         let shown = address.encode();
         let claim = match self.deliverer.lookup(&user) {
             Lookup::Found(claim) => claim,
+            Lookup::Proxy(target) => {
+                return self.proxy_rcpt(&target, address, orcpt, &params, user, detail, session_id)
+            }
+            Lookup::ProxyLoop => {
+                log::error!("Proxying to <{user}> loops to itself");
+                return self.line(&format!("554 5.4.6 <{shown}> Proxying loops to itself"));
+            }
             Lookup::NotFound => {
                 return self.line(&format!("550 5.1.1 <{shown}> User doesn't exist: {user}"))
             }
@@ -542,9 +575,55 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
                 detail,
                 session_id,
             };
-            t.recipients.push((rcpt, Some(claim)));
+            t.recipients.push((rcpt, Route::Local(Some(claim))));
         }
         self.line("250 2.1.5 OK")
+    }
+
+    /// RCPT TO of a proxied recipient: the backend's answer is the client's.
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_rcpt(
+        &mut self,
+        target: &LmtpTarget,
+        address: Address,
+        orcpt: Option<Address>,
+        params: &str,
+        user: String,
+        detail: String,
+        session_id: String,
+    ) -> Result<(), End> {
+        let Some(t) = self.transaction.as_mut() else {
+            return self.line("503 5.5.0 MAIL needed first");
+        };
+        let from = t.from.as_ref().map(Address::encode).unwrap_or_default();
+        let mut mail_from = format!("MAIL FROM:<{from}>");
+        if !t.from_params.is_empty() {
+            mail_from.push(' ');
+            mail_from.push_str(&t.from_params);
+        }
+        let info = TransactionInfo {
+            hostname: self.settings.hostname.clone(),
+            mail_from,
+            peer_ip: self.peer.ip,
+            helo: self.helo.clone(),
+            session_id: t.id.clone(),
+        };
+        let shown = address.encode();
+        let index = t.recipients.len();
+        let (reply, accepted) = self
+            .proxy
+            .rcpt(target, &info, index, &shown, params, &session_id);
+        if accepted {
+            let rcpt = Recipient {
+                address,
+                orcpt,
+                user,
+                detail,
+                session_id,
+            };
+            t.recipients.push((rcpt, Route::Proxied));
+        }
+        self.line(&reply)
     }
 
     fn line(&mut self, text: &str) -> Result<(), End> {

@@ -60,6 +60,8 @@ pub struct AuthAttempts {
     pub no_extra_reason: bool,
     /// The last login was refused by the backend it was proxied to.
     pub proxy_auth_failed: bool,
+    /// Logins the auth service accepted but that did not go on (proxying failed).
+    pub successes: u32,
 }
 
 impl AuthAttempts {
@@ -101,6 +103,9 @@ impl AuthAttempts {
         }
         if self.proxy_auth_failed {
             return "(proxy dest auth failed)".into();
+        }
+        if self.successes > 0 {
+            return format!("(internal failure, {} successful auths)", self.successes);
         }
         let secs = self.first.map_or(0, |t| t.elapsed().as_secs());
         match self.last_failure {

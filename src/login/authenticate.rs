@@ -115,6 +115,7 @@ pub fn authenticate<'a, S: AuthReplies<'a>>(
         }
         SaslOutcome::Proxy { user, fields } => {
             connection.attempts.user = user.clone();
+            connection.attempts.successes += 1;
             return proxy_login(session, &user, &fields);
         }
         SaslOutcome::ServiceFailed(e) => {
@@ -197,7 +198,7 @@ fn proxy_login<'a, S: AuthReplies<'a>>(
                 proxy::FailureKind::Auth | proxy::FailureKind::AuthTempfail => {
                     attempts.proxy_auth_failed = true;
                 }
-                _ => attempts.last_failure = Some(FailureKind::TempFail),
+                _ => {}
             }
             session.proxy_failed(&failure)?;
             Ok(None)

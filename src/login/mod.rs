@@ -11,7 +11,6 @@
 pub mod anvil;
 pub mod attempts;
 pub mod authenticate;
-pub mod backend;
 pub mod connection;
 pub mod mechanisms;
 pub mod proxy;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use crate::net::tls_proxy::{relay, RelayEnd};
 use crate::net::{ClientStream, ConnInfo};
 
-use super::backend::{Backend, BackendError};
 use super::vars::ClientLogLine;
+use crate::net::backend::{Backend, BackendError};
 
 /// Dovecot's answer for every proxy failure that is not the backend refusing the password.
 pub const PROXY_FAILURE_MSG: &str = "Account is temporarily unavailable.";
@@ -405,9 +405,9 @@ fn attempt<D: BackendDialogue>(
     let addr = SocketAddr::new(target.ip, target.port);
     let mut backend = match Backend::connect(addr, deadline) {
         Ok(b) => b,
-        Err(e) => {
+        Err((e, local)) => {
             let e = BackendError::Connect(crate::errtext::os_error_text(&e));
-            return Err((e.into(), None));
+            return Err((e.into(), local));
         }
     };
     let local = backend.local;

@@ -2,6 +2,7 @@
 //! sockets with hard limits, and what a login process knows about a connection. Nothing
 //! protocol-specific lives here; IMAP, POP3 and LMTP build on it.
 
+pub mod backend;
 pub mod client_stream;
 pub mod conn;
 pub mod counted;

@@ -5,11 +5,11 @@
 use crate::auth::base64;
 use crate::imap::proxy::sanitize;
 use crate::login::authenticate::AUTH_FAILED;
-use crate::login::backend::Backend;
 use crate::login::proxy::{
     BackendDialogue, BackendTls, DialogueError, FailureKind, ProxyFailure, ProxyMech, ProxyTarget,
     PROXY_FAILURE_MSG,
 };
+use crate::net::backend::Backend;
 use crate::net::ConnInfo;
 
 /// Where the dialogue is (Dovecot's `pop3_proxy_state`).

@@ -11,17 +11,18 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
-use cote::auth::client::{MasterClient, UserReply};
+use cote::auth::client::{MasterClient, PassReply, UserReply};
 use cote::config::var_expand::{self, MailUserVars, Vars};
 use cote::config::{Config, FilterQuery, Settings};
 use cote::delivery::{self, ConcurrencySlots, MessageBuffer, Slot};
 use cote::lmtp::message::HdrDeliveryAddress;
+use cote::lmtp::proxy::{LmtpTarget, TargetError};
 use cote::lmtp::{
     serve_lmtp, Delivered, Deliverer, LmtpSettings, Lookup, Peer, Recipient, StartTls,
 };
@@ -116,6 +117,11 @@ pub fn lmtp(config: &Config, conn: Connection) {
         userdb: None,
         users: HashMap::new(),
         local_ip: conn.local.ip().map(|ip| ip.to_string()),
+        local: match conn.local {
+            cote::master::Address::Inet(addr) => Some(addr),
+            cote::master::Address::Unix(_) => None,
+        },
+        proxy: settings.bool("lmtp_proxy"),
         remote_ip: peer_ip.map(|ip| ip.to_string()),
     };
     let tls_offered = settings.str("ssl") != "no";
@@ -279,7 +285,49 @@ struct UserDelivery<'a> {
     /// The userdb's answer for each user looked up: its user name and fields.
     users: HashMap<String, (String, Vec<(String, String)>)>,
     local_ip: Option<String>,
+    /// The address the client connected to (TCP only), for proxy loops.
+    local: Option<SocketAddr>,
+    /// `lmtp_proxy`: recipients are looked up in the passdb for proxy fields first.
+    proxy: bool,
     remote_ip: Option<String>,
+}
+
+impl UserDelivery<'_> {
+    /// `lmtp_proxy`: the passdb's proxy fields for `user`; `None`: delivered here (not
+    /// found, or no usable `proxy`).
+    fn proxy_lookup(
+        &mut self,
+        user: &str,
+        params: &[(String, String)],
+    ) -> Option<Lookup<Option<Slot>>> {
+        let reply = self.userdb.as_mut()?.pass(user, "lmtp", params);
+        match reply {
+            Ok(PassReply::Pass { fields }) => {
+                match LmtpTarget::from_fields(user, &fields, self.local) {
+                    Ok(Some(target)) => Some(Lookup::Proxy(target)),
+                    Ok(None) => None,
+                    Err(TargetError::Loop) => Some(Lookup::ProxyLoop),
+                    Err(TargetError::Invalid(e)) => {
+                        log::error!("{e}");
+                        None
+                    }
+                }
+            }
+            Ok(PassReply::NotFound) => None,
+            Ok(PassReply::Fail { reason }) => {
+                log::error!(
+                    "Failed to lookup user {user}: {}",
+                    reason.as_deref().unwrap_or("Temporary user lookup failure")
+                );
+                Some(Lookup::TempFail)
+            }
+            Err(e) => {
+                log::error!("Failed to lookup user {user}: {e}");
+                self.userdb = None;
+                Some(Lookup::TempFail)
+            }
+        }
+    }
 }
 
 impl Deliverer for UserDelivery<'_> {
@@ -305,6 +353,14 @@ impl Deliverer for UserDelivery<'_> {
         }
         if let Some(ip) = &self.remote_ip {
             params.push(("rip".to_string(), ip.clone()));
+        }
+        if let Some(port) = self.local.map(|l| l.port()) {
+            params.push(("lport".to_string(), port.to_string()));
+        }
+        if self.proxy {
+            if let Some(proxied) = self.proxy_lookup(user, &params) {
+                return proxied;
+            }
         }
         let reply = match self.userdb.as_mut() {
             Some(client) => client.user(user, "lmtp", &params),

@@ -4,8 +4,10 @@
 use std::io::{Read, Write};
 
 use super::super::data::{read_chunk, read_dot_data, Refusal, WRITE_FAILED};
-use super::super::message::{added_headers, DeliveryHeaders};
-use super::{read_failed, Delivered, Deliverer, End, Session, Transaction, MAX_MESSAGE_SIZE};
+use super::super::message::{added_headers, received_header, DeliveryHeaders};
+use super::{
+    read_failed, Delivered, Deliverer, End, Route, Session, Transaction, MAX_MESSAGE_SIZE,
+};
 use crate::delivery::MessageBuffer;
 
 impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
@@ -29,7 +31,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         }
         self.line("354 OK")?;
         self.flush()?;
-        let mut buffer = self.new_message(&transaction);
+        let mut buffer = self.new_message(&mut transaction);
         let refused = match buffer.as_mut() {
             Ok(b) => read_dot_data(&mut self.reader, Some(b), MAX_MESSAGE_SIZE),
             Err(()) => read_dot_data(&mut self.reader, None, MAX_MESSAGE_SIZE)
@@ -84,7 +86,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             return self.line("503 5.5.0 MAIL needed first");
         };
         if transaction.chunks.is_none() {
-            match self.new_message(&transaction) {
+            match self.new_message(&mut transaction) {
                 Ok(buffer) => transaction.chunks = Some(buffer),
                 Err(()) => {
                     self.transaction = Some(transaction);
@@ -122,13 +124,16 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
     /// A buffer for the transaction's message with the added headers written first (they are
     /// the same for every recipient: `Delivered-To` only appears with a single one).
     /// `Err(())`: the spool failed (logged).
-    fn new_message(&mut self, transaction: &Transaction<D::Claim>) -> Result<MessageBuffer, ()> {
+    fn new_message(
+        &mut self,
+        transaction: &mut Transaction<D::Claim>,
+    ) -> Result<MessageBuffer, ()> {
         let single = match transaction.recipients.as_slice() {
             [(rcpt, _)] => Some(rcpt),
             _ => None,
         };
         let tls = self.tls.description();
-        let headers = added_headers(&DeliveryHeaders {
+        let delivery = DeliveryHeaders {
             from: transaction.from.as_ref(),
             rcpt: single.map(|r| &r.address),
             orcpt: single.and_then(|r| r.orcpt.as_ref()),
@@ -140,7 +145,11 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             hostname: &self.settings.hostname,
             id: &transaction.id,
             time: crate::imap::localtime::now(),
-        });
+        };
+        let headers = added_headers(&delivery);
+        let proxy_headers = received_header(&delivery);
+        transaction.local_headers = headers.len();
+        transaction.proxy_headers = proxy_headers;
         let mut buffer = self.deliverer.message_buffer();
         match buffer.write(headers.as_bytes()) {
             Ok(()) => Ok(buffer),
@@ -168,6 +177,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             Ok(m) => m,
             Err(()) => {
                 let r = refused.unwrap_or(WRITE_FAILED);
+                self.proxy.finish();
                 for (rcpt, _) in &transaction.recipients {
                     let line = format!("{} <{}> {}", r.code, rcpt.address.encode(), r.text);
                     self.line(&line)?;
@@ -185,8 +195,20 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
         transaction: &mut Transaction<D::Claim>,
         message: &[u8],
     ) -> Result<(), End> {
+        let mut proxied = self.proxy_all(transaction, message);
         let mut done: Vec<(String, String, String)> = Vec::new();
-        for (rcpt, claim) in &mut transaction.recipients {
+        for (index, (rcpt, route)) in transaction.recipients.iter_mut().enumerate() {
+            let claim = match route {
+                Route::Local(claim) => claim,
+                Route::Proxied => {
+                    let reply = proxied.remove(&index).unwrap_or_else(|| {
+                        format!("451 4.4.0 Proxy failed (session={})", rcpt.session_id)
+                    });
+                    self.line(&reply)?;
+                    self.flush()?;
+                    continue;
+                }
+            };
             let first = done
                 .iter()
                 .find(|(user, detail, _)| *user == rcpt.user && *detail == rcpt.detail);
@@ -216,5 +238,28 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             done.push((rcpt.user.clone(), rcpt.detail.clone(), reply));
         }
         Ok(())
+    }
+
+    /// Sends the message to the backends of the proxied recipients: the `Received` header
+    /// instead of the local ones. Returns their answers by recipient index.
+    fn proxy_all(
+        &mut self,
+        transaction: &Transaction<D::Claim>,
+        message: &[u8],
+    ) -> std::collections::HashMap<usize, String> {
+        if self.proxy.is_empty() {
+            return std::collections::HashMap::new();
+        }
+        let body = message.get(transaction.local_headers..).unwrap_or(&[]);
+        let mut proxy_message = transaction.proxy_headers.as_bytes().to_vec();
+        proxy_message.extend_from_slice(body);
+        let (addresses, ids): (Vec<String>, Vec<String>) = transaction
+            .recipients
+            .iter()
+            .map(|(r, _)| (r.address.encode(), r.session_id.clone()))
+            .unzip();
+        let replies = self.proxy.data(&proxy_message, &addresses, &ids);
+        self.proxy.finish();
+        replies
     }
 }

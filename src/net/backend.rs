@@ -1,7 +1,7 @@
-//! A login proxy's connection to its backend while it logs in there: TCP with the proxy's
-//! deadline on every read and write, TLS from the start (`ssl=yes`) or after STARTTLS/STLS
-//! (`starttls=yes`), line reading with Dovecot's 4 KiB limit. After the login it becomes one
-//! side of the relay ([`Backend::into_relay`]).
+//! A proxy's connection to its backend (a login proxy while it logs in there, an LMTP proxy
+//! for a transaction): TCP with the proxy's deadline on every read and write, TLS from the
+//! start (`ssl=yes`) or after STARTTLS/STLS (`starttls=yes`), line reading with Dovecot's
+//! 4 KiB limit. After a login it becomes one side of the relay ([`Backend::into_relay`]).
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,7 +13,8 @@ use crate::net::tls::read_tls;
 use crate::net::tls_client;
 use crate::net::tls_proxy::RelayEnd;
 
-/// Dovecot's `MAX_PROXY_INPUT_SIZE`: the longest line a backend may send while logging in.
+/// Dovecot's `MAX_PROXY_INPUT_SIZE` (and `LMTP_MAX_REPLY_SIZE`): the longest line a backend
+/// may send.
 const MAX_LINE: usize = 4096;
 
 enum Stream {
@@ -47,17 +48,68 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Connects to `addr` before `deadline`.
-    pub fn connect(addr: SocketAddr, deadline: Instant) -> io::Result<Backend> {
+    /// Connects to `addr` before `deadline`. A failure comes with our end's address when
+    /// the attempt got one (Dovecot logs it: `local=127.0.0.1:57638`).
+    pub fn connect(
+        addr: SocketAddr,
+        deadline: Instant,
+    ) -> Result<Backend, (io::Error, Option<SocketAddr>)> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
+        use std::os::fd::{AsFd, AsRawFd};
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::from(ErrorKind::TimedOut));
+            return Err((io::Error::from(ErrorKind::TimedOut), None));
         }
-        let tcp = TcpStream::connect_timeout(&addr, left)?;
-        // Login dialogue lines are small: no need to wait for more to fill a packet.
+        let family = if addr.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
+        let fd = socket::socket(
+            family,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            None,
+        )
+        .map_err(|e| (io::Error::from(e), None))?;
+        let started = socket::connect(fd.as_raw_fd(), &SockaddrStorage::from(addr));
+        // While the connection is under way our end has its address and port.
+        let local = socket::getsockname::<SockaddrStorage>(fd.as_raw_fd())
+            .ok()
+            .and_then(|a| {
+                a.as_sockaddr_in()
+                    .map(|v4| SocketAddr::from((v4.ip(), v4.port())))
+                    .or_else(|| {
+                        a.as_sockaddr_in6()
+                            .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
+                    })
+            })
+            .filter(|l| l.port() != 0);
+        match started {
+            Ok(()) => {}
+            Err(nix::Error::EINPROGRESS) => {
+                let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
+                match poll(&mut fds, PollTimeout::from(ms)) {
+                    Ok(0) => return Err((io::Error::from(ErrorKind::TimedOut), local)),
+                    Ok(_) => {}
+                    Err(e) => return Err((io::Error::from(e), local)),
+                }
+                match socket::getsockopt(&fd, sockopt::SocketError) {
+                    Ok(0) => {}
+                    Ok(errno) => return Err((io::Error::from_raw_os_error(errno), local)),
+                    Err(e) => return Err((io::Error::from(e), local)),
+                }
+            }
+            Err(e) => return Err((io::Error::from(e), local)),
+        }
+        let tcp = TcpStream::from(fd);
+        tcp.set_nonblocking(false).map_err(|e| (e, local))?;
+        // Dialogue lines are small: no need to wait for more to fill a packet.
         let _ = tcp.set_nodelay(true);
         Ok(Backend {
-            local: tcp.local_addr().ok(),
+            local,
             stream: Stream::Plain(tcp),
             input: Vec::new(),
             deadline,
