@@ -81,10 +81,16 @@ impl NfsCache {
     /// The length of an open `file` as the server has it now. The caller holds a lock that
     /// keeps writers out, so the answer stays true until it unlocks.
     pub fn fresh_len(&self, file: &FsFile) -> FsResult<u64> {
+        Ok(self.fresh_metadata(file)?.len())
+    }
+
+    /// The attributes of an open `file` as the server has them now ([`NfsCache::fresh_len`]);
+    /// a link count of 0 says another host replaced or removed the name we opened it by.
+    pub fn fresh_metadata(&self, file: &FsFile) -> FsResult<std::fs::Metadata> {
         if self.enabled {
             flush_attr_fd(file);
         }
-        Ok(file.metadata()?.len())
+        file.metadata()
     }
 
     /// Reads `file` from `offset` to `len` (the caller's [`NfsCache::fresh_len`], under its

@@ -134,7 +134,18 @@ impl UidListFile {
                 Err(e) => return Err(e.into()),
             };
             let len = match locked {
-                true => nfs.fresh_len(&file)?,
+                true => {
+                    let fresh = nfs.fresh_metadata(&file)?;
+                    // The name still led to a file another host has since renamed a new one
+                    // over (its cached entry): look the name up again, never take the old
+                    // file's contents for the list we write UIDs after.
+                    if fresh.nlink() == 0 && attempt < ESTALE_RETRY_COUNT {
+                        nfs.flush_dir_handles(&self.path);
+                        std::thread::sleep(estale::pause_after(attempt));
+                        continue;
+                    }
+                    fresh.len()
+                }
                 false => st.len(),
             };
             let grown_from = match self.read {
@@ -388,12 +399,15 @@ impl UidListFile {
             // Replaced since our refresh under the lock: only a lock override does that.
             return Err(MaildirError::LockOverridden(self.path.clone()));
         }
-        // Write at the end we know of, never with O_APPEND (torn across hosts).
+        // Write at the end as the server has it (a cached size would put our lines over
+        // another host's), never with O_APPEND (torn across hosts); we hold the lock, so it
+        // stays the end.
         let data = self.list.append_bytes(added);
-        let end = st.len();
+        let nfs = self.policy.nfs(FileKind::Storage);
+        let end = nfs.fresh_len(&file)?;
         file.write_all_at(&data, end)?;
         file.sync(&self.policy, SyncPoint::Durable)?;
-        let after = file.metadata()?;
+        let after = nfs.fresh_metadata(&file)?;
         if after.len() != end + data.len() as u64 {
             log::warn!(
                 "{}: file size changed unexpectedly after write",
