@@ -284,29 +284,11 @@ impl StorageError {
             NameError::TooLong => ErrorKind::Limit,
             _ => ErrorKind::Params,
         };
-        // Dovecot quotes the name in front of the reason for invalid names.
-        let text = match text.strip_prefix("Invalid mailbox name: ") {
-            Some(why) if !vname.is_empty() => {
-                format!("Invalid mailbox name '{}': {why}", sanitize(vname))
-            }
-            _ => text,
-        };
+        // As Dovecot's mailbox_verify_name: the reason alone, the name not repeated (it
+        // quotes the name only when the namespace prefix itself is wrong, which names
+        // found by their namespace cannot be).
         StorageError::new(kind, text).in_mailbox(vname)
     }
-}
-
-/// A name as it may go into a reply: control characters replaced, at most 128 bytes
-/// (Dovecot's `str_sanitize(name, 128)`).
-fn sanitize(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if out.len() + c.len_utf8() > 128 {
-            out.push_str("...");
-            break;
-        }
-        out.push(if c.is_control() { '?' } else { c });
-    }
-    out
 }
 
 impl fmt::Display for StorageError {
@@ -384,12 +366,9 @@ mod tests {
     }
 
     #[test]
-    fn invalid_names_are_quoted() {
+    fn invalid_names_as_dovecot() {
         let e = StorageError::from_name("a..b", &NameError::DotDotPart);
-        assert_eq!(
-            e.client_text(),
-            "Invalid mailbox name 'a..b': Contains '..' part"
-        );
+        assert_eq!(e.client_text(), "Invalid mailbox name: Contains '..' part");
         assert_eq!(e.kind(), ErrorKind::Params);
         let e = StorageError::from_name("x", &NameError::TooLong);
         assert_eq!(e.kind(), ErrorKind::Limit);

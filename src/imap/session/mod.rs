@@ -56,6 +56,9 @@ pub use stats::SessionStats;
 
 use view::View;
 
+/// The commands of URLAUTH (RFC 4467), which cote does not offer.
+const URLAUTH_COMMANDS: [&str; 3] = ["GENURLAUTH", "RESETKEY", "URLFETCH"];
+
 /// Dovecot's `CLIENT_MAX_BAD_COMMANDS`: this many invalid commands in a row end the session.
 pub const MAX_BAD_COMMANDS: u32 = 20;
 /// Dovecot's default `imap_max_line_length`.
@@ -538,6 +541,11 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             }
             _ => true,
         }) else {
+            // URLAUTH (RFC 4467) is not built: its commands answer as Dovecot's do when
+            // `imap_urlauth_host` is not set, before their arguments are read.
+            if !uid && URLAUTH_COMMANDS.contains(&name.to_ascii_uppercase().as_str()) {
+                return self.param_error("URLAUTH disabled.");
+            }
             return self.param_error("Unknown command.");
         };
         let count = match command.args_needed() {
