@@ -651,11 +651,15 @@ proptest! {
 
     /// The path of a written URL, relative to a base on the same server, gives the same URL.
     #[test]
-    fn absolute_paths_resolve_against_any_base(url in url_strategy(), base_url in url_strategy()) {
+    fn absolute_paths_resolve_against_any_base(
+        // Filtered in the strategy, not assumed: half the URLs have no mailbox, and assumed
+        // rejects would hit proptest's global limit in long runs.
+        url in url_strategy().prop_filter("a mailbox", |u| u.mailbox.is_some()),
+        base_url in url_strategy(),
+    ) {
         let text = url.to_url_string();
         let path_at = text["imap://".len()..].find('/').map(|i| i + "imap://".len());
         let path = &text[path_at.unwrap_or(text.len())..];
-        prop_assume!(url.mailbox.is_some());
         let parsed = parse(path.as_bytes(), Some(&base_url), ParseOptions {
             require_relative: true,
             ..ParseOptions::default()
