@@ -4,7 +4,7 @@
 //! only ("dirty"), retried by later syncs; a file someone else removed is reported as
 //! expunged.
 
-use crate::fs::ops;
+use crate::fs::{ops, FileKind, FsError, FsOp};
 use crate::index::flags::Flags;
 use crate::index::keywords::check_keyword_name;
 use crate::index::state::MailboxState;
@@ -13,7 +13,8 @@ use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::api::{StoreRequest, StoreResult};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
-use crate::storage::maildir::scan::{FileLoc, Subdir};
+use crate::storage::maildir::filename::InfoSeparator;
+use crate::storage::maildir::scan::{find_file, FileLoc, Subdir};
 use crate::storage::maildir::sync_state::{SyncState, SYNC_SECS};
 use crate::storage::maildir::uidlist_file::UidListLock;
 
@@ -58,6 +59,15 @@ pub(crate) fn apply_change(
 }
 
 /// Checks keyword names as the index would refuse them, with the text IMAP shows.
+/// Whether a fresh read of the mailbox's directories finds the file of `base` under `loc`
+/// (when the read fails, the caller's own check decides).
+fn named_so_now(dir: &std::path::Path, base: &[u8], sep: InfoSeparator, loc: &FileLoc) -> bool {
+    match find_file(dir, base, sep) {
+        Ok(found) => found.as_ref() == Some(loc),
+        Err(_) => true,
+    }
+}
+
 pub(crate) fn check_keywords(keywords: &[String]) -> StorageResult<()> {
     for k in keywords {
         if check_keyword_name(k).is_err() {
@@ -103,6 +113,7 @@ impl Core {
             let file_flags = mail_flags(flags);
             let candidates = self.candidates(m, state);
             let sep = self.sep();
+            let shared = self.settings.fs.nfs(FileKind::Storage).enabled();
             let renamed = self.file_do(&m.key, candidates, |path, loc| {
                 let name = sep.with_flags(&loc.name, file_flags, &letters);
                 let to = FileLoc {
@@ -110,6 +121,14 @@ impl Core {
                     name,
                 };
                 if to.name == loc.name {
+                    // Nothing to rename only if the file has this name now. On a shared
+                    // mount the name cache can still answer for a name another host renamed
+                    // away (to other flags): the change would reach the index but not the
+                    // file name, which the next full sync takes back. Ask the directory.
+                    if shared && !named_so_now(&dir, &m.key, sep, loc) {
+                        let gone = std::io::Error::from_raw_os_error(libc::ENOENT);
+                        return Err(FsError::io(FsOp::Stat, path, gone));
+                    }
                     ops::stat(path).map(|_| to)
                 } else {
                     ops::rename(path, &to.path(&dir)).map(|()| to)
