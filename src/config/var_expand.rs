@@ -135,7 +135,7 @@ pub struct MailUserVars {
 }
 
 /// `user@domain` → (`user`, `Some(domain)`); without `@` the domain is unset.
-fn split_user(user: &str) -> (&str, Option<&str>) {
+pub fn split_user(user: &str) -> (&str, Option<&str>) {
     match user.split_once('@') {
         Some((name, domain)) => (name, Some(domain)),
         None => (user, None),

@@ -204,10 +204,7 @@ const LOG_VARS: [(Option<u8>, &str); 37] = [
 /// addresses, so the `real_` ones are the connection's own; without master-user logins
 /// the original and authenticating users are the user.
 fn log_vars(conn: &ConnInfo, service: &str, facts: &LoginLogFacts<'_>) -> Vars {
-    let (username, domain) = match facts.user.split_once('@') {
-        Some((name, domain)) => (name, Some(domain)),
-        None => (facts.user, None),
-    };
+    let (username, domain) = var_expand::split_user(facts.user);
     let local_ip = conn.local.ip().to_string();
     let remote_ip = conn.remote.ip().to_string();
     let local_port = conn.local.port().to_string();

@@ -145,7 +145,7 @@ pub fn main(registry: Registry<Config>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Action::HostDomain => {
-            println!("{}", host_domain());
+            println!("{}", crate::hostname::hostdomain());
             ExitCode::SUCCESS
         }
         Action::Help => {
@@ -196,37 +196,6 @@ pub fn main(registry: Registry<Config>) -> ExitCode {
 /// What this build has, in `dovecot --build-options` form.
 fn build_options() -> String {
     "Build options: ioloop=poll notify=none\nPassdb:\nUserdb:\n".to_string()
-}
-
-/// This host's fully qualified name as Dovecot's `my_hostdomain()` finds it:
-/// `DOVECOT_HOSTDOMAIN`, else the canonical name the resolver gives the host name, else the
-/// host name.
-fn host_domain() -> String {
-    if let Some(name) = std::env::var_os("DOVECOT_HOSTDOMAIN") {
-        return name.to_string_lossy().into_owned();
-    }
-    let host = crate::hostname::hostname().unwrap_or_default().to_string();
-    canonical_name(&host).unwrap_or(host)
-}
-
-/// The canonical name (`ai_canonname`) of `host`, as gethostbyname's `h_name`.
-fn canonical_name(host: &str) -> Option<String> {
-    let c_host = std::ffi::CString::new(host).ok()?;
-    // SAFETY: getaddrinfo with a zeroed hints struct asking only for AI_CANONNAME; the
-    // result list is freed before returning and only read while it lives.
-    unsafe {
-        let mut hints: libc::addrinfo = std::mem::zeroed();
-        hints.ai_flags = libc::AI_CANONNAME;
-        let mut result: *mut libc::addrinfo = std::ptr::null_mut();
-        if libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut result) != 0 {
-            return None;
-        }
-        let name = (!result.is_null() && !(*result).ai_canonname.is_null())
-            .then(|| std::ffi::CStr::from_ptr((*result).ai_canonname))
-            .map(|n| n.to_string_lossy().into_owned());
-        libc::freeaddrinfo(result);
-        name.filter(|n| !n.is_empty())
-    }
 }
 
 /// Reads a password from the controlling terminal without echoing it (Dovecot's
