@@ -11,8 +11,8 @@ use super::filename::InfoSeparator;
 use super::uidlist::{self, ReadReport, UidList, UidListError, UidListRecord};
 use super::MaildirError;
 use crate::fs::{
-    estale, ops, AtomicFile, CreatePerms, DotLock, DotLockSettings, FileKind, FsFile, FsPolicy,
-    SyncPoint, TempName,
+    estale, ops, AtomicFile, CreatePerms, DotLock, DotLockSettings, FileKind, FsError, FsFile,
+    FsOp, FsPolicy, SyncPoint, TempName,
 };
 
 /// Dovecot's `MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT`.
@@ -139,7 +139,13 @@ impl UidListFile {
                     // The name still led to a file another host has since renamed a new one
                     // over (its cached entry): look the name up again, never take the old
                     // file's contents for the list we write UIDs after.
-                    if fresh.nlink() == 0 && attempt < ESTALE_RETRY_COUNT {
+                    if fresh.nlink() == 0 {
+                        if attempt >= ESTALE_RETRY_COUNT {
+                            // Better refused than UIDs given after a list that is not the
+                            // file's any more.
+                            let stale = std::io::Error::from_raw_os_error(libc::ESTALE);
+                            return Err(FsError::io(FsOp::Fstat, &self.path, stale).into());
+                        }
                         nfs.flush_dir_handles(&self.path);
                         std::thread::sleep(estale::pause_after(attempt));
                         continue;
