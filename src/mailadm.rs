@@ -228,7 +228,7 @@ fn mail_user(config: &Config, name: &str) -> Result<MailUser, (u8, String)> {
 }
 
 /// The terminal's width, as doveadm's table formatter takes it (80 when not a terminal).
-fn terminal_columns() -> usize {
+pub fn terminal_columns() -> usize {
     // SAFETY: TIOCGWINSZ fills the winsize we pass; a failure leaves it unread.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
@@ -243,6 +243,17 @@ fn terminal_columns() -> usize {
 /// asked; the last column gets half of the room left on the line (Dovecot's
 /// `doveadm-print-table.c`, for tables that fit).
 pub fn table(headers: &[(&str, bool)], rows: &[Vec<String>], columns: usize) -> String {
+    table_expanding(headers, rows, columns, headers.len().saturating_sub(1))
+}
+
+/// [`table`] where column `expand` (doveadm's `DOVEADM_PRINT_HEADER_FLAG_EXPAND`) gets the
+/// room left on the line instead of the last one.
+pub fn table_expanding(
+    headers: &[(&str, bool)],
+    rows: &[Vec<String>],
+    columns: usize,
+    expand: usize,
+) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|(t, _)| t.chars().count()).collect();
     for row in rows {
         for (w, value) in widths.iter_mut().zip(row) {
@@ -255,8 +266,8 @@ pub fn table(headers: &[(&str, bool)], rows: &[Vec<String>], columns: usize) -> 
         .sum::<usize>()
         .saturating_sub(1);
     if total < columns {
-        if let Some(last) = widths.last_mut() {
-            *last += (columns - total) / 2;
+        if let Some(wide) = widths.get_mut(expand) {
+            *wide += (columns - total) / 2;
         }
     }
     let line = |values: Vec<&str>| {

@@ -281,6 +281,88 @@ fn coteadm_errors_and_exit_codes() {
         .starts_with("coteadm: Fatal: Error reading configuration: Error in configuration file"));
 }
 
+fn run_env(binary: &str, args: &[&str], state_dir: &Path) -> Output {
+    Command::new(binary)
+        .args(args)
+        .env("COTE_STATEDIR", state_dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn instances_are_recorded_and_found_by_name() {
+    let setup = Setup::new();
+    setup.write_conf(setup.port, "instance_name = mail-a", "");
+    let mut server = Server::start(Path::new(COTE), &setup, &[]);
+    setup.wait_log("master: Info: cote v", LONG);
+    // state_dir is base_dir in these tests.
+    let state = setup.base_dir();
+    let list = std::fs::read_to_string(state.join("instances")).unwrap();
+    let conf = std::path::absolute(setup.conf()).unwrap();
+    let fields: Vec<&str> = list.trim_end().split('\t').collect();
+    assert_eq!(
+        &fields[1..],
+        [
+            "mail-a",
+            setup.base_dir().to_str().unwrap(),
+            conf.to_str().unwrap()
+        ],
+        "{list:?}"
+    );
+
+    // -i NAME finds the configuration on all three programs.
+    let out = run_env(COTECONF, &["-i", "mail-a", "-h", "instance_name"], &state);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "mail-a\n",
+        "{}",
+        stderr(&out)
+    );
+    let out = run_env(COTEADM, &["-i", "mail-a", "instance", "list"], &state);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["path", "name", "last", "used", "running"],
+        "{text}"
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(row[..2], [setup.base_dir().to_str().unwrap(), "mail-a"]);
+    assert_eq!(row.last(), Some(&"yes"), "{text}");
+    let out = run_env(COTEADM, &["-i", "mail-a", "instance", "list", "-c"], &state);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", conf.display())
+    );
+    let out = run_env(COTE, &["-i", "mail-a", "stop"], &state);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(server.wait_exit(LONG).success());
+
+    let out = run_env(COTE, &["-i", "nosuch", "stop"], &state);
+    assert_eq!(out.status.code(), Some(89));
+    assert!(stderr(&out).ends_with("cote: Fatal: Unknown instance name: nosuch\n"));
+    let out = run_env(COTECONF, &["-i", "nosuch"], &state);
+    assert!(
+        stderr(&out).contains("Unknown instance name: nosuch"),
+        "{}",
+        stderr(&out)
+    );
+
+    let conf = setup.conf();
+    let conf = conf.to_str().unwrap();
+    let out = run(COTEADM, &["-c", conf, "instance", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" no"));
+    let out = run(COTEADM, &["-c", conf, "instance", "remove", "mail-a"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(COTEADM, &["-c", conf, "instance", "remove", "mail-a"]);
+    assert_eq!(out.status.code(), Some(68));
+    assert_eq!(
+        stderr(&out),
+        "coteadm: Error: Instance already didn't exist\n"
+    );
+}
+
 #[test]
 fn version_build_options_and_bad_arguments() {
     let out = run(COTE, &["--version"]);

@@ -1,6 +1,7 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
-//! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, and cote's own
-//! `fs-check`.
+//! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, `instance list`,
+//! `instance remove`, and cote's own `fs-check`. `-c FILE` or `-i NAME` picks the
+//! configuration.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -15,7 +16,8 @@ use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
 use cote::fscheck;
 use cote::log::{print_stderr, Level};
 use cote::mailadm::{self, MailCommand};
-use cote::master::admin::{self, Verb};
+use cote::master::admin::{self, InstanceVerb, Verb};
+use cote::master::instances;
 
 const PREFIX: &str = "coteadm: ";
 
@@ -35,6 +37,16 @@ fn main() -> ExitCode {
             "-c" => match args.next() {
                 Some(path) => config = Some(PathBuf::from(path)),
                 None => return usage_error("option requires an argument -- 'c'"),
+            },
+            "-i" => match args.next() {
+                Some(name) => match instances::config_for_option(&name.to_string_lossy()) {
+                    Ok(path) => config = Some(path),
+                    Err(e) => {
+                        print_stderr(PREFIX, Level::Fatal, &e);
+                        return ExitCode::from(admin::EX_CONFIG);
+                    }
+                },
+                None => return usage_error("option requires an argument -- 'i'"),
             },
             _ => match arg.strip_prefix("-c") {
                 Some(path) => config = Some(PathBuf::from(path)),
@@ -82,6 +94,22 @@ fn main() -> ExitCode {
             Ok(config) => ExitCode::from(auth_admin::run(
                 &verb,
                 &config,
+                &mut std::io::stdout().lock(),
+            )),
+            Err(code) => ExitCode::from(code),
+        };
+    }
+    if let Some(verb) = InstanceVerb::parse(&words) {
+        let verb = match verb {
+            Ok(v) => v,
+            Err(e) => return usage_error(&e),
+        };
+        let path = config.unwrap_or_else(default_config_path);
+        return match admin::load_config(&path, PREFIX) {
+            Ok(config) => ExitCode::from(admin::run_instance(
+                &verb,
+                &config,
+                PREFIX,
                 &mut std::io::stdout().lock(),
             )),
             Err(code) => ExitCode::from(code),

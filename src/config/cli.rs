@@ -84,6 +84,12 @@ fn parse_args(args: &[OsString]) -> Result<Options, Fatal> {
                     break;
                 }
                 'd' => opts.defaults_only = true,
+                'i' => {
+                    opts.config = Some(
+                        crate::master::instances::config_for_option(&value()?).map_err(Fatal)?,
+                    );
+                    break;
+                }
                 'f' => {
                     filter_arg(&mut opts.query, &value()?)?;
                     break;

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::pipe2;
@@ -28,7 +29,17 @@ pub struct ChildLog {
     prefix: String,
     partial: Vec<u8>,
     fatal_logged: bool,
+    /// Reads in a row that stopped at [`MAX_READ_TIME`] with input still waiting.
+    busy_reads: u32,
 }
+
+/// How long one read may write lines for one child before the master turns to its other
+/// work (Dovecot's log process: 100 ms per connection); the rest waits for the next poll,
+/// and meanwhile the flooding child blocks on its full channel instead of the master.
+const MAX_READ_TIME: Duration = Duration::from_millis(100);
+/// Busy reads in a row before the warning (1 s), and between repeats of it (60 s).
+const BUSY_WARN_FIRST: u32 = 10;
+const BUSY_WARN_EVERY: u32 = 600;
 
 fn would_block(err: &io::Error) -> bool {
     matches!(
@@ -55,6 +66,7 @@ impl ChildLog {
                 prefix: prefix.to_string(),
                 partial: Vec::new(),
                 fatal_logged: false,
+                busy_reads: 0,
             },
             ChildEnds {
                 records: child_records,
@@ -76,11 +88,28 @@ impl ChildLog {
         self.fatal_logged
     }
 
-    /// Writes every record waiting on the channel.
+    /// Writes the records waiting on the channel, for at most [`MAX_READ_TIME`].
     pub fn read_records(&mut self, write: &mut impl FnMut(Level, &str, &str)) {
-        let Some(fd) = &self.records else { return };
+        let busy = self.read_records_for(write, Some(MAX_READ_TIME));
+        self.note_busy(busy, write);
+    }
+
+    /// Writes records until none wait, or until `limit` has passed: then returns true (more
+    /// may be waiting).
+    fn read_records_for(
+        &mut self,
+        write: &mut impl FnMut(Level, &str, &str),
+        limit: Option<Duration>,
+    ) -> bool {
+        let Some(fd) = &self.records else {
+            return false;
+        };
+        let start = Instant::now();
         let mut buf = vec![0u8; wire::MAX_RECORD + 1];
         loop {
+            if limit.is_some_and(|limit| start.elapsed() > limit) {
+                return true;
+            }
             // SAFETY: recv(2) into a buffer we own, on a valid descriptor.
             let n = unsafe {
                 libc::recv(
@@ -100,11 +129,11 @@ impl ChildLog {
                     );
                     self.records = None;
                 }
-                return;
+                return false;
             }
             if n == 0 {
                 self.records = None;
-                return;
+                return false;
             }
             let n = n as usize;
             match wire::decode(&buf[..n]) {
@@ -124,11 +153,29 @@ impl ChildLog {
         }
     }
 
-    /// Logs every complete line waiting on the child's stderr.
+    /// Logs the complete lines waiting on the child's stderr, for at most [`MAX_READ_TIME`].
     pub fn read_stderr(&mut self, write: &mut impl FnMut(Level, &str, &str)) {
-        let Some(fd) = &self.stderr else { return };
+        let busy = self.read_stderr_for(write, Some(MAX_READ_TIME));
+        self.note_busy(busy, write);
+    }
+
+    /// [`read_records_for`](Self::read_records_for) for stderr.
+    fn read_stderr_for(
+        &mut self,
+        write: &mut impl FnMut(Level, &str, &str),
+        limit: Option<Duration>,
+    ) -> bool {
+        let Some(fd) = &self.stderr else {
+            return false;
+        };
+        let start = Instant::now();
+        let mut busy = false;
         let mut buf = [0u8; 4096];
         let eof = loop {
+            if limit.is_some_and(|limit| start.elapsed() > limit) {
+                busy = true;
+                break false;
+            }
             match nix::unistd::read(fd, &mut buf) {
                 Ok(0) => break true,
                 Ok(n) => self.partial.extend_from_slice(&buf[..n]),
@@ -159,6 +206,27 @@ impl ChildLog {
             }
             self.stderr = None;
         }
+        busy
+    }
+
+    /// Counts reads cut short by [`MAX_READ_TIME`] and warns, as Dovecot's log process, when
+    /// a child keeps the master busy for a second (and every minute after).
+    fn note_busy(&mut self, busy: bool, write: &mut impl FnMut(Level, &str, &str)) {
+        if !busy {
+            self.busy_reads = 0;
+            return;
+        }
+        self.busy_reads = self.busy_reads.saturating_add(1);
+        if self.busy_reads == BUSY_WARN_FIRST || self.busy_reads % BUSY_WARN_EVERY == 0 {
+            write(
+                Level::Warning,
+                "master: ",
+                &format!(
+                    "Log connection prefix '{}' is sending input faster than we can write",
+                    self.prefix
+                ),
+            );
+        }
     }
 
     fn stderr_line(prefix: &str, line: &[u8], write: &mut impl FnMut(Level, &str, &str)) {
@@ -168,8 +236,8 @@ impl ChildLog {
 
     /// Reads everything the (exited) child left behind.
     pub fn drain(&mut self, write: &mut impl FnMut(Level, &str, &str)) {
-        self.read_records(write);
-        self.read_stderr(write);
+        self.read_records_for(write, None);
+        self.read_stderr_for(write, None);
     }
 }
 
@@ -189,6 +257,57 @@ mod tests {
 
     fn collect(lines: &mut Lines) -> impl FnMut(Level, &str, &str) + '_ {
         |level, prefix, message| lines.push((level, prefix.to_string(), message.to_string()))
+    }
+
+    #[test]
+    fn a_flooding_child_gets_a_bounded_share_and_a_warning() {
+        let (mut log, ends) = ChildLog::new("imap: ").unwrap();
+        for i in 0..6 {
+            let record = wire::encode(Level::Info, "imap: ", &format!("line {i}"));
+            nix::sys::socket::send(
+                ends.records.as_raw_fd(),
+                &record,
+                nix::sys::socket::MsgFlags::empty(),
+            )
+            .unwrap();
+        }
+        // A slow log destination: every line takes 60 ms, so a read stops after the second.
+        let mut lines = Lines::new();
+        let mut slow = |level: Level, prefix: &str, message: &str| {
+            std::thread::sleep(Duration::from_millis(60));
+            lines.push((level, prefix.to_string(), message.to_string()));
+        };
+        assert!(log.read_records_for(&mut slow, Some(MAX_READ_TIME)));
+        assert!(log.read_records_for(&mut slow, Some(MAX_READ_TIME)));
+        assert!(!log.read_records_for(&mut slow, None));
+        let got: Vec<&str> = lines.iter().map(|l| l.2.as_str()).collect();
+        assert_eq!(
+            got,
+            ["line 0", "line 1", "line 2", "line 3", "line 4", "line 5"]
+        );
+
+        let mut warnings = Lines::new();
+        for round in 1..=BUSY_WARN_EVERY {
+            log.note_busy(true, &mut collect(&mut warnings));
+            let expected =
+                usize::from(round >= BUSY_WARN_FIRST) + usize::from(round == BUSY_WARN_EVERY);
+            assert_eq!(warnings.len(), expected, "round {round}");
+        }
+        assert_eq!(
+            warnings[0],
+            (
+                Level::Warning,
+                "master: ".to_string(),
+                "Log connection prefix 'imap: ' is sending input faster than we can write"
+                    .to_string()
+            )
+        );
+        // Catching up resets the count.
+        log.note_busy(false, &mut collect(&mut warnings));
+        for _ in 1..BUSY_WARN_FIRST {
+            log.note_busy(true, &mut collect(&mut warnings));
+        }
+        assert_eq!(warnings.len(), 2);
     }
 
     #[test]

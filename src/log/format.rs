@@ -9,6 +9,13 @@ use super::Level;
 /// The current local time formatted with a strftime(3) `format` (`log_timestamp`).
 /// An empty format gives an empty string; a format containing NUL is cut at the NUL.
 pub fn timestamp(format: &str) -> String {
+    // SAFETY: time(NULL) only returns the time.
+    let now = unsafe { libc::time(std::ptr::null_mut()) };
+    local_time(now, format)
+}
+
+/// Unix time `t` as local time formatted with a strftime(3) `format`.
+pub fn local_time(t: i64, format: &str) -> String {
     if format.is_empty() {
         return String::new();
     }
@@ -22,11 +29,11 @@ pub fn timestamp(format: &str) -> String {
             }
         }
     };
-    // SAFETY: time(NULL) and localtime_r with valid pointers to locals.
+    let t = t as libc::time_t;
+    // SAFETY: localtime_r with valid pointers to locals.
     let tm = unsafe {
-        let now = libc::time(std::ptr::null_mut());
         let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
+        if libc::localtime_r(&t, &mut tm).is_null() {
             return String::new();
         }
         tm

@@ -1,6 +1,7 @@
 //! The `cote` command line, Dovecot's `dovecot` flags:
-//! `cote [-F] [-c FILE] [-o key=value]... [-p]` starts the master (`-o` overrides a setting,
-//! `-p` asks for the SSL key password on the terminal); `-n`/`-a` print the configuration as
+//! `cote [-F] [-c FILE | -i NAME] [-o key=value]... [-p]` starts the master (`-i` takes the
+//! configuration instance NAME last ran with, `-o` overrides a setting, `-p` asks for the SSL
+//! key password on the terminal); `-n`/`-a` print the configuration as
 //! `coteconf` does (dovecot runs doveconf); `--version`, `--build-options`, `--hostdomain`,
 //! `--help`; any other word (`stop`, `reload`, `log reopen`) is a `coteadm` verb.
 
@@ -16,8 +17,8 @@ use crate::log::{self, print_stderr, Level};
 const PREFIX: &str = "cote: ";
 
 fn usage() -> String {
-    "Usage: cote [-F] [-c <config file>] [-p] [-n] [-a] [--help] [--version]\n       \
-     [--build-options] [--hostdomain] [reload] [stop] [log reopen]\n"
+    "Usage: cote [-F] [-c <config file>] [-i <instance name>] [-p] [-n] [-a]\n       \
+     [--help] [--version] [--build-options] [--hostdomain] [reload] [stop] [log reopen]\n"
         .to_string()
 }
 
@@ -78,7 +79,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
                         'n' => dump = Some("-n"),
                         'a' => dump = Some("-a"),
                         'p' => ask_key_password = true,
-                        flag @ ('c' | 'o') => {
+                        flag @ ('c' | 'i' | 'o') => {
                             let rest: String = flags[j + 1..].iter().collect();
                             let value = if !rest.is_empty() {
                                 rest
@@ -88,10 +89,10 @@ fn parse(args: &[String]) -> Result<Command, String> {
                                     format!("option requires an argument -- '{flag}'")
                                 })?
                             };
-                            if flag == 'c' {
-                                config = Some(PathBuf::from(value));
-                            } else {
-                                overrides.push(value);
+                            match flag {
+                                'c' => config = Some(PathBuf::from(value)),
+                                'i' => config = Some(super::instances::config_for_option(&value)?),
+                                _ => overrides.push(value),
                             }
                             break;
                         }

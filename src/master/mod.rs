@@ -11,6 +11,7 @@ mod connection;
 mod dirs;
 mod generation;
 pub mod handoff;
+pub mod instances;
 mod listener;
 pub mod mail_login;
 mod notify;
@@ -152,6 +153,8 @@ fn start<C: MasterConfig>(
         }
     }
     let settings_base_dir = settings.base_dir.clone();
+    let state_dir = settings.state_dir.clone();
+    let instance_name = settings.log.instance_name.clone();
     for warning in dirs::prepare(&settings).map_err(StartError::fatal)? {
         log::warn!("{warning}");
     }
@@ -200,6 +203,7 @@ fn start<C: MasterConfig>(
         log::warn!("{w}");
     }
     dirs::link_config(&settings_base_dir, &config_path);
+    record_instance(&state_dir, &settings_base_dir, &instance_name);
 
     Master::new(
         registry,
@@ -212,6 +216,18 @@ fn start<C: MasterConfig>(
     )
     .run();
     Ok(())
+}
+
+/// Adds this master to `state_dir/instances` (for `-i` and `coteadm instance list`); a
+/// failure is logged, as Dovecot does, and the master runs on.
+fn record_instance(state_dir: &Path, base_dir: &Path, name: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let list = instances::InstanceList::in_state_dir(state_dir);
+    if let Err(e) = list.record_start(&base_dir.to_string_lossy(), name, now) {
+        log::error!("Can't update the instance list: {e}");
+    }
 }
 
 /// The master holds two descriptors per child (its log channel and stderr) besides the

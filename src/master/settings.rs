@@ -10,6 +10,8 @@ use crate::log::LogSettings;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterSettings {
     pub base_dir: PathBuf,
+    /// Where the instance list lives.
+    pub state_dir: PathBuf,
     /// `protocols`, split.
     pub protocols: Vec<String>,
     /// `listen`: the addresses an inet listener without `address` binds.
@@ -292,6 +294,7 @@ impl MasterSettings {
             .unwrap_or_default();
         MasterSettings {
             base_dir: PathBuf::from(g.str("base_dir")),
+            state_dir: PathBuf::from(g.str("state_dir")),
             protocols: g
                 .str("protocols")
                 .split_whitespace()

@@ -128,6 +128,7 @@ impl Setup {
     pub fn write_conf(&self, port: u16, global_extra: &str, service_extra: &str) {
         let text = format!(
             "base_dir = {base}\n\
+             state_dir = {base}\n\
              log_path = {log}\n\
              protocols = imap\n\
              listen = 127.0.0.1\n\
