@@ -232,6 +232,40 @@ fn tls12_client(
     handshake(builder, port, None)
 }
 
+/// `cote -p` asks for the key's password on the terminal (without echo) and starts with it.
+#[test]
+fn key_password_typed_at_the_terminal() {
+    let (dir, key) = dir_with_cert("localhost", "cert.pem");
+    let encrypted = key
+        .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"typed pw")
+        .unwrap();
+    fs::write(dir.path().join("key.pem"), encrypted).unwrap();
+    let d = dir.path().display();
+    let (server, mut terminal, _tty) = Server::spawn_on_terminal(
+        &format!("ssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n"),
+        &["-p"],
+    );
+    let prompt = b"Give the password for SSL keys: ";
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !seen.ends_with(prompt) {
+        let n = std::io::Read::read(&mut terminal, &mut buf).unwrap_or(0);
+        assert!(n > 0, "terminal closed; seen {seen:?}\n{}", server.logs());
+        seen.extend_from_slice(&buf[..n]);
+    }
+    terminal.write_all(b"typed pw\n").unwrap();
+    let up = login_support::wait_for(Duration::from_secs(20), || {
+        TcpStream::connect(("127.0.0.1", server.imaps)).ok()
+    });
+    assert!(up.is_some(), "cote did not start:\n{}", server.logs());
+    let mut tls = tls_client(server.imaps, None, None);
+    assert!(read_line(&mut tls).starts_with("* OK [CAPABILITY "));
+    // Echo was off while the password was typed.
+    let mut rest = [0u8; 256];
+    let n = std::io::Read::read(&mut terminal, &mut rest).unwrap_or(0);
+    assert!(!String::from_utf8_lossy(&rest[..n]).contains("typed pw"));
+}
+
 /// ssl_key_password (the key is encrypted), ssl_cipher_list with ssl_prefer_server_ciphers,
 /// ssl_dh (the server's first choice is a DHE suite) and ssl_curve_list, as clients see them.
 #[test]

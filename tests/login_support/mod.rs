@@ -76,6 +76,84 @@ impl Server {
     }
 
     fn spawn_with(users: &str, listen: &str, extra: &str) -> Server {
+        let (dir, imap, imaps) = Server::prepare(users, listen, extra);
+        let child = Command::new(env!("CARGO_BIN_EXE_cote"))
+            .arg("-F")
+            .arg("-c")
+            .arg(dir.path().join("cote.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.path().join("stderr")).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        Server {
+            child,
+            dir,
+            imap,
+            imaps,
+        }
+    }
+
+    /// Starts `cote -F ARGS` in a session of its own whose controlling terminal is a new
+    /// pseudo-terminal (as when an administrator runs it by hand); returns the server and the
+    /// terminal's other end, to read prompts from and type into, and the terminal itself, kept
+    /// open by the test so that reading the other end never fails between the child's exec and
+    /// its own open of /dev/tty. Does not wait for it.
+    pub fn spawn_on_terminal(extra: &str, args: &[&str]) -> (Server, fs::File, fs::File) {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let (dir, imap, imaps) = Server::prepare(USERS, "127.0.0.1", extra);
+        // SAFETY: plain libc pty calls; every result is checked.
+        let (terminal, tty_path) = unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+            assert!(fd >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+            assert_eq!(libc::grantpt(fd), 0);
+            assert_eq!(libc::unlockpt(fd), 0);
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0);
+            let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_owned();
+            (fs::File::from_raw_fd(fd), name)
+        };
+        let tty = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(tty_path.to_str().unwrap())
+            .unwrap();
+        let tty_fd = tty.as_raw_fd();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cote"));
+        command
+            .args(args)
+            .arg("-F")
+            .arg("-c")
+            .arg(dir.path().join("cote.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.path().join("stderr")).unwrap());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setsid() < 0 || libc::ioctl(tty_fd, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap();
+        (
+            Server {
+                child,
+                dir,
+                imap,
+                imaps,
+            },
+            terminal,
+            tty,
+        )
+    }
+
+    /// Writes the users file, a certificate and the configuration into a new directory;
+    /// returns it with the imap and imaps ports.
+    fn prepare(users: &str, listen: &str, extra: &str) -> (tempfile::TempDir, u16, u16) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         // Started as root, the auth service reads the users file as its own user.
@@ -110,22 +188,7 @@ impl Server {
              {extra}\n"
         );
         fs::write(root.join("cote.conf"), conf).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cote"))
-            .arg("-F")
-            .arg("-c")
-            .arg(root.join("cote.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(root.join("stderr")).unwrap())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        Server {
-            child,
-            dir,
-            imap,
-            imaps,
-        }
+        (dir, imap, imaps)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
