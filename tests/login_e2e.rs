@@ -294,3 +294,39 @@ fn process_titles_show_the_service_and_the_session() {
     assert!(c.line().starts_with("b OK "));
     assert!(titled("dovecot/imap [alice 127.0.0.1]").is_some());
 }
+
+/// As Dovecot's anvil, the sessions counted for mail_max_userip_connections outlive a
+/// reload: the anvil process is kept, and a second session is still refused.
+#[test]
+fn userip_limit_holds_across_a_reload() {
+    let server = Server::start("mail_max_userip_connections = 1");
+    let mut first = Client::connect(server.imap);
+    assert!(first.line().starts_with("* OK "));
+    first.send(b"a LOGIN alice secret\r\n");
+    assert!(first.line().starts_with("a OK "), "{}", server.logs());
+    let anvil = server.workers("dovecot/anvil");
+    assert_eq!(anvil.len(), 1, "{}", server.logs());
+
+    // SAFETY: SIGHUP to the master this test started.
+    unsafe { libc::kill(server.pid(), libc::SIGHUP) };
+    server.wait_log("SIGHUP received - reloading configuration");
+    let mut second = Client::connect(server.imap);
+    assert!(second.line().starts_with("* OK "));
+    second.send(b"b LOGIN alice secret\r\n");
+    assert_eq!(
+        second.line(),
+        "b NO [LIMIT] Maximum number of connections from user+IP exceeded \
+         (mail_max_userip_connections=1)"
+    );
+    assert_eq!(server.workers("dovecot/anvil"), anvil, "anvil was replaced");
+
+    // The count still goes down when the first session ends.
+    first.send(b"a2 LOGOUT\r\n");
+    assert!(first.line().starts_with("* BYE"));
+    assert!(first.line().starts_with("a2 OK"));
+    assert!(first.closed());
+    let mut third = Client::connect(server.imap);
+    assert!(third.line().starts_with("* OK "));
+    third.send(b"c LOGIN alice secret\r\n");
+    assert!(third.line().starts_with("c OK "), "{}", server.logs());
+}

@@ -297,7 +297,12 @@ fn instances_are_recorded_and_found_by_name() {
     setup.wait_log("master: Info: cote v", LONG);
     // state_dir is base_dir in these tests.
     let state = setup.base_dir();
-    let list = std::fs::read_to_string(state.join("instances")).unwrap();
+    // Recorded just after the startup line.
+    let list = wait_for(LONG, || {
+        let text = std::fs::read_to_string(state.join("instances")).ok()?;
+        text.ends_with('\n').then_some(text)
+    })
+    .expect("no instance list");
     let conf = std::path::absolute(setup.conf()).unwrap();
     let fields: Vec<&str> = list.trim_end().split('\t').collect();
     assert_eq!(

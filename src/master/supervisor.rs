@@ -3,7 +3,7 @@
 //! workers (while single-threaded: it never starts a thread), reaps them, reloads, stops.
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,10 +47,16 @@ pub struct Master<C> {
     pid_path: PathBuf,
     current: Generation<C>,
     retired: BTreeMap<i32, Retired>,
+    /// The anvil process kept through reloads, and the "master alive" pipe of the generation
+    /// that started it (the process waits for that pipe to close before it stops accepting).
+    kept_anvil: Option<(i32, OwnedFd)>,
     signals: MasterSignals,
     notifier: Notifier,
     core_dumps_disabled: bool,
 }
+
+/// The service whose state must outlive a reload (Dovecot: "anvil never dies").
+const ANVIL: &str = "anvil";
 
 #[derive(Clone, Copy)]
 enum Token {
@@ -83,6 +89,7 @@ impl<C: MasterConfig> Master<C> {
             pid_path,
             current,
             retired: BTreeMap::new(),
+            kept_anvil: None,
             signals,
             notifier: Notifier::from_env(),
             core_dumps_disabled,
@@ -371,6 +378,9 @@ impl<C: MasterConfig> Master<C> {
     }
 
     fn exited(&mut self, pid: i32, status: &WaitStatus, now: Instant) {
+        if self.kept_anvil.as_ref().is_some_and(|(p, _)| *p == pid) {
+            self.kept_anvil = None;
+        }
         let (name, mut log, terminated, throttle) = if let Some(r) = self.retired.remove(&pid) {
             (r.service, r.log, r.terminated, None)
         } else if let Some(service) = self
@@ -454,12 +464,41 @@ impl<C: MasterConfig> Master<C> {
         for w in warnings.iter().chain(&report.warnings) {
             log::warn!("{w}");
         }
-        let old = std::mem::replace(&mut self.current, generation);
+        let mut old = std::mem::replace(&mut self.current, generation);
+        self.keep_anvil(&mut old);
         // Dropping the old generation (after taking its services) closes its "master alive"
         // pipe and the sockets the new one did not take over.
         let Generation { services, .. } = old;
         self.retire(services, false);
         Ok(())
+    }
+
+    /// Moves the anvil process of `old` into the current generation, unsignalled, so that
+    /// the sessions it counts (mail_max_userip_connections) still count after the reload.
+    /// Only when the service is unchanged (then the new generation took over its sockets);
+    /// it runs one process, so the master never needs its status to decide on forking.
+    fn keep_anvil(&mut self, old: &mut Generation<C>) {
+        let Some(from) = old.services.iter_mut().find(|s| s.spec.name == ANVIL) else {
+            return;
+        };
+        let Some(to) = self
+            .current
+            .services
+            .iter_mut()
+            .find(|s| s.spec.name == ANVIL && s.spec == from.spec && s.processes.is_empty())
+        else {
+            return;
+        };
+        let Some(&pid) = from.processes.keys().next() else {
+            return;
+        };
+        if self.kept_anvil.as_ref().map(|(p, _)| *p) != Some(pid) {
+            let Some(alive) = old.alive_write.as_ref().and_then(|fd| fd.try_clone().ok()) else {
+                return;
+            };
+            self.kept_anvil = Some((pid, alive));
+        }
+        to.processes.append(&mut from.processes);
     }
 
     /// Moves the processes of `services` to `retired` and tells them to stop: SIGQUIT makes
