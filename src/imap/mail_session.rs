@@ -282,6 +282,9 @@ pub trait MailSession {
     fn close(&mut self, expunge: bool) -> Result<UidSet, MailError>;
     /// Whether `name` is the selected mailbox.
     fn is_selected(&self, name: &str) -> bool;
+    /// Whether `name` is the selected mailbox's name as given (INBOX in any case aside):
+    /// Dovecot's `mailbox_equals`, which decides STATUS's `[CLIENTBUG]`.
+    fn is_selected_by_name(&self, name: &str) -> bool;
 
     /// Changes to the selected mailbox that this session has not been told of.
     fn sync(&mut self) -> Result<MailboxChanges, MailError>;

@@ -460,6 +460,15 @@ pub fn find(namespaces: &[Namespace], vname: &str) -> Option<(usize, String)> {
     // `INBOX` inside its namespace in any case is INBOX.
     let inner = if ns.config.inbox && inner.eq_ignore_ascii_case("INBOX") {
         "INBOX".to_string()
+    } else if prefix.is_empty() && inner.len() > 5 && inner.is_char_boundary(5) {
+        // So is `inbox` as a name's first level: clients expect INBOX to be case
+        // insensitive (Dovecot's mailbox_alloc, for any namespace without a prefix).
+        let (head, rest) = inner.split_at(5);
+        if head.eq_ignore_ascii_case("INBOX") && rest.starts_with(ns.separator) {
+            format!("INBOX{rest}")
+        } else {
+            inner.to_string()
+        }
     } else {
         inner.to_string()
     };

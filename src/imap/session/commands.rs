@@ -127,7 +127,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     self.enable_condstore()?;
                 }
                 self.send_status(&status.mailbox, &status.items, &values)?;
-                if self.mail.is_selected(&status.mailbox) {
+                if self.mail.is_selected_by_name(&status.mailbox) {
                     Ok(Reply::ok_with(
                         Code::ClientBug,
                         "Status on selected mailbox completed.",
@@ -556,8 +556,23 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             returns: Default::default(),
             extended: false,
         };
-        let same = |listed: &str| listed == name || (is_inbox(listed) && is_inbox(name));
-        Ok(self.mail.list(&request)?.iter().any(|e| same(&e.name)))
+        Ok(self
+            .mail
+            .list(&request)?
+            .iter()
+            .any(|e| same_mailbox_name(&e.name, name)))
+    }
+}
+
+/// Whether LIST's `listed` is the client's `name`: equal, or equal but for the case of an
+/// INBOX first level (LIST shows `INBOX.Sub` for `inbox.Sub`).
+fn same_mailbox_name(listed: &str, name: &str) -> bool {
+    if listed == name || (is_inbox(listed) && is_inbox(name)) {
+        return true;
+    }
+    match (listed.get(..5), name.get(..5)) {
+        (Some("INBOX"), Some(head)) => is_inbox(head) && listed[5..] == name[5..],
+        _ => false,
     }
 }
 

@@ -233,6 +233,13 @@ impl MailSession for StorageSession {
             .is_some_and(|s| s.vname() == self.canonical(name))
     }
 
+    fn is_selected_by_name(&self, name: &str) -> bool {
+        self.selected.as_ref().is_some_and(|s| {
+            s.vname() == name
+                || (s.vname().eq_ignore_ascii_case("INBOX") && name.eq_ignore_ascii_case("INBOX"))
+        })
+    }
+
     fn sync(&mut self) -> Result<MailboxChanges, MailError> {
         match self.selected.as_mut() {
             Some(selected) => selected.sync().map_err(mail_error),

@@ -31,6 +31,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "listen"),
     ("", "protocols"),
     ("", "shutdown_clients"),
+    ("", "state_dir"),
     ("", "verbose_proctitle"),
     // logging
     ("", "debug_log_path"),
