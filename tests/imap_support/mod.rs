@@ -525,6 +525,12 @@ impl MailSession for FakeMailSession {
             .is_some_and(|s| s.name == canonical(name))
     }
 
+    fn is_selected_by_name(&self, name: &str) -> bool {
+        self.selected.as_ref().is_some_and(|s| {
+            s.name == name || (s.name == "INBOX" && name.eq_ignore_ascii_case("INBOX"))
+        })
+    }
+
     fn sync(&mut self) -> Result<MailboxChanges, MailError> {
         self.syncs += 1;
         let due: Vec<External> = self
