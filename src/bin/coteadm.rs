@@ -84,58 +84,41 @@ fn main() -> ExitCode {
         return ExitCode::from(pw::main(&rest));
     }
     let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let config_path = config.unwrap_or_else(default_config_path);
     if let Some(verb) = AuthVerb::parse(&words) {
-        let verb = match verb {
-            Ok(v) => v,
-            Err(e) => return usage_error(&e),
-        };
-        let path = config.unwrap_or_else(default_config_path);
-        return match admin::load_config(&path, PREFIX) {
-            Ok(config) => ExitCode::from(auth_admin::run(
-                &verb,
-                &config,
-                &mut std::io::stdout().lock(),
-            )),
-            Err(code) => ExitCode::from(code),
-        };
+        return with_config(verb, &config_path, |verb, config, out| {
+            auth_admin::run(verb, config, out)
+        });
     }
     if let Some(verb) = InstanceVerb::parse(&words) {
-        let verb = match verb {
-            Ok(v) => v,
-            Err(e) => return usage_error(&e),
-        };
-        let path = config.unwrap_or_else(default_config_path);
-        return match admin::load_config(&path, PREFIX) {
-            Ok(config) => ExitCode::from(admin::run_instance(
-                &verb,
-                &config,
-                PREFIX,
-                &mut std::io::stdout().lock(),
-            )),
-            Err(code) => ExitCode::from(code),
-        };
+        return with_config(verb, &config_path, |verb, config, out| {
+            admin::run_instance(verb, config, PREFIX, out)
+        });
     }
     if let Some(command) = MailCommand::parse(&words, std::env::var("USER").ok()) {
-        let command = match command {
-            Ok(c) => c,
-            Err(e) => return usage_error(&e),
-        };
-        let path = config.unwrap_or_else(default_config_path);
-        return match admin::load_config(&path, PREFIX) {
-            Ok(config) => ExitCode::from(mailadm::run(
-                &command,
-                &config,
-                PREFIX,
-                &mut std::io::stdout().lock(),
-            )),
-            Err(code) => ExitCode::from(code),
-        };
+        return with_config(command, &config_path, |command, config, out| {
+            mailadm::run(command, config, PREFIX, out)
+        });
     }
     match Verb::parse(&words) {
-        Ok(verb) => {
-            let path = config.unwrap_or_else(default_config_path);
-            ExitCode::from(admin::run(verb, &path, PREFIX))
-        }
+        Ok(verb) => ExitCode::from(admin::run(verb, &config_path, PREFIX)),
         Err(e) => usage_error(&e.0),
+    }
+}
+
+/// Runs a parsed verb (or reports its usage error) with the configuration at `path`,
+/// printing to stdout.
+fn with_config<V>(
+    parsed: Result<V, String>,
+    path: &std::path::Path,
+    run: impl FnOnce(&V, &cote::config::Config, &mut dyn std::io::Write) -> u8,
+) -> ExitCode {
+    let verb = match parsed {
+        Ok(v) => v,
+        Err(e) => return usage_error(&e),
+    };
+    match admin::load_config(path, PREFIX) {
+        Ok(config) => ExitCode::from(run(&verb, &config, &mut std::io::stdout().lock())),
+        Err(code) => ExitCode::from(code),
     }
 }
