@@ -313,6 +313,9 @@ def run_cell(a, work):
             if os.environ.get("COTE_CLUSTER_KEEP_STORE"):
                 shutil.copytree(stores[0], os.path.join(kept, "store"), symlinks=True)
             cell["kept"] = kept
+            # The checkers' own words, for a failure examined later.
+            with open(os.path.join(kept, "cell.json"), "w") as f:
+                json.dump(cell, f, indent=1)
             log(f"journals and server logs kept in {kept}")
         return cell
     finally:
