@@ -199,7 +199,13 @@ pub fn remove_tree(path: &Path) -> FsResult<()> {
         unlink_if_exists(path)?;
         return Ok(());
     }
-    for entry in read_dir(path)? {
+    // Gone meanwhile (another process or host removing the same tree) is done too.
+    let entries = match read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
         remove_tree(&path.join(&entry.name))?;
     }
     match rmdir(path) {

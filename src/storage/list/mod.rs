@@ -235,7 +235,19 @@ impl MaildirList {
                 let trash = self.ns.root_dir()?.join(TRASH_DIR);
                 remove_tree(&trash)?;
                 match ops::rename(&paths.mailbox, &trash) {
-                    Ok(()) => remove_tree(&trash)?,
+                    // The mailbox is deleted with this rename: what is left is cleaning up,
+                    // whose failure must not make the client believe it still exists. (The
+                    // trash name is shared by every process and host: another one may be
+                    // removing it too, or put its own there next.)
+                    Ok(()) => {
+                        if let Err(e) = remove_tree(&trash) {
+                            log::error!(
+                                "Mailbox {vname}: deleted, but removing {} failed (the next \
+                                 DELETE removes it): {e}",
+                                trash.display()
+                            );
+                        }
+                    }
                     Err(e) if e.is_not_found() => return Err(StorageError::not_found(&vname)),
                     Err(e) => return Err(e.into()),
                 }
@@ -243,9 +255,15 @@ impl MaildirList {
             _ => self.remove_own_files(&paths.mailbox)?,
         }
         for dir in self.side_dirs(&storage) {
-            match self.ns.location.layout {
-                Layout::MaildirPlusPlus | Layout::Imapdir => remove_tree(&dir)?,
-                _ => self.remove_own_files(&dir)?,
+            let removed = match self.ns.location.layout {
+                Layout::MaildirPlusPlus | Layout::Imapdir => remove_tree(&dir),
+                _ => self.remove_own_files(&dir),
+            };
+            if let Err(e) = removed {
+                log::error!(
+                    "Mailbox {vname}: deleted, but removing {} failed: {e}",
+                    dir.display()
+                );
             }
         }
         Ok(())
