@@ -32,6 +32,7 @@ use crate::imap::parser::append::MessageInfo;
 use crate::imap::parser::list::{List, StatusItems};
 use crate::index::uidset::UidSet;
 use crate::storage::api::OpenOptions;
+use crate::storage::attribute::{AttributeChange, AttributeKey, AttributeMailbox};
 use crate::storage::error::{ErrorKind, StorageError};
 use crate::storage::namespace::{self, NamespaceType};
 use crate::storage::user::MailUser;
@@ -51,6 +52,8 @@ pub struct StorageSession {
     append: Option<AppendTx>,
     /// `mailbox_idle_check_interval`: how often IDLE looks for other hosts' changes.
     idle_check_interval: Duration,
+    /// The mailbox METADATA works on (see [`MailSession::attribute_mailbox`]).
+    attribute_box: Option<AttributeMailbox>,
 }
 
 impl StorageSession {
@@ -61,6 +64,7 @@ impl StorageSession {
             append: None,
             // A zero interval would spin; Dovecot's minimum is one second.
             idle_check_interval: idle_check_interval.max(Duration::from_secs(1)),
+            attribute_box: None,
         }
     }
 
@@ -421,6 +425,58 @@ impl MailSession for StorageSession {
         check
             .test_alloc(size)
             .map_err(|over| mail_error(quota.exceeded(over)))
+    }
+
+    fn attribute_mailbox(&mut self, mailbox: Option<&str>) -> Result<String, MailError> {
+        self.attribute_box = None;
+        let (vname, mb) = self.user.attribute_mailbox(mailbox).map_err(mail_error)?;
+        self.attribute_box = Some(mb);
+        Ok(vname)
+    }
+
+    fn attribute_get(&mut self, key: &AttributeKey) -> Result<Option<Vec<u8>>, MailError> {
+        let mb = self.attribute_box()?;
+        self.user.attributes().get(mb, key).map_err(mail_error)
+    }
+
+    fn attribute_keys(&mut self, prefix: &AttributeKey) -> Result<Vec<Vec<u8>>, MailError> {
+        let mb = self.attribute_box()?;
+        self.user.attributes().keys(mb, prefix).map_err(mail_error)
+    }
+
+    fn attribute_set(&mut self, changes: &[AttributeChange]) -> Result<(), MailError> {
+        let mb = self.attribute_box()?;
+        self.user.attributes().set(mb, changes).map_err(mail_error)
+    }
+
+    fn attribute_mailboxes(&mut self, pattern: &str) -> Result<Vec<String>, MailError> {
+        let request = List {
+            lsub: false,
+            reference: String::new(),
+            patterns: vec![pattern.to_string()],
+            selection: Default::default(),
+            returns: Default::default(),
+            extended: false,
+        };
+        let entries = list::list(&mut self.user, &request).map_err(mail_error)?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.selectable)
+            .map(|e| e.name)
+            .collect())
+    }
+}
+
+impl StorageSession {
+    fn attribute_box(&self) -> Result<&AttributeMailbox, MailError> {
+        self.attribute_box
+            .as_ref()
+            .ok_or_else(|| MailError::new(MailErrorKind::NotPossible, "No mailbox for METADATA"))
+    }
+
+    /// Whether METADATA can store attributes (a usable `mail_attribute_dict`).
+    pub fn attributes_enabled(&self) -> bool {
+        self.user.attributes().enabled()
     }
 }
 
