@@ -349,7 +349,9 @@ impl MailUser {
         if self.attributes.enabled() {
             // A mailbox that cannot be opened (a directory only) has no attributes.
             if let Ok((_, mb)) = self.attribute_mailbox(Some(vname)) {
-                self.attributes.delete_mailbox(&mb.guid, mb.is_inbox)?;
+                self.attributes
+                    .delete_mailbox(&mb.guid, mb.is_inbox)
+                    .map_err(|e| e.finish(vname))?;
             }
         }
         let quota = self.quota.clone();

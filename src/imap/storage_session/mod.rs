@@ -52,8 +52,9 @@ pub struct StorageSession {
     append: Option<AppendTx>,
     /// `mailbox_idle_check_interval`: how often IDLE looks for other hosts' changes.
     idle_check_interval: Duration,
-    /// The mailbox METADATA works on (see [`MailSession::attribute_mailbox`]).
-    attribute_box: Option<AttributeMailbox>,
+    /// The mailbox METADATA works on, with its name (see
+    /// [`MailSession::attribute_mailbox`]).
+    attribute_box: Option<(String, AttributeMailbox)>,
 }
 
 impl StorageSession {
@@ -429,24 +430,30 @@ impl MailSession for StorageSession {
 
     fn attribute_mailbox(&mut self, mailbox: Option<&str>) -> Result<String, MailError> {
         self.attribute_box = None;
-        let (vname, mb) = self.user.attribute_mailbox(mailbox).map_err(mail_error)?;
-        self.attribute_box = Some(mb);
+        let (vname, mb) = self
+            .user
+            .attribute_mailbox(mailbox)
+            .map_err(|e| mail_error(e.finish(mailbox.unwrap_or("INBOX"))))?;
+        self.attribute_box = Some((vname.clone(), mb));
         Ok(vname)
     }
 
     fn attribute_get(&mut self, key: &AttributeKey) -> Result<Option<Vec<u8>>, MailError> {
-        let mb = self.attribute_box()?;
-        self.user.attributes().get(mb, key).map_err(mail_error)
+        let (vname, mb) = self.attribute_box()?;
+        let found = self.user.attributes().get(mb, key);
+        found.map_err(|e| mail_error(e.finish(vname)))
     }
 
     fn attribute_keys(&mut self, prefix: &AttributeKey) -> Result<Vec<Vec<u8>>, MailError> {
-        let mb = self.attribute_box()?;
-        self.user.attributes().keys(mb, prefix).map_err(mail_error)
+        let (vname, mb) = self.attribute_box()?;
+        let keys = self.user.attributes().keys(mb, prefix);
+        keys.map_err(|e| mail_error(e.finish(vname)))
     }
 
     fn attribute_set(&mut self, changes: &[AttributeChange]) -> Result<(), MailError> {
-        let mb = self.attribute_box()?;
-        self.user.attributes().set(mb, changes).map_err(mail_error)
+        let (vname, mb) = self.attribute_box()?;
+        let done = self.user.attributes().set(mb, changes);
+        done.map_err(|e| mail_error(e.finish(vname)))
     }
 
     fn attribute_mailboxes(&mut self, pattern: &str) -> Result<Vec<String>, MailError> {
@@ -468,15 +475,20 @@ impl MailSession for StorageSession {
 }
 
 impl StorageSession {
-    fn attribute_box(&self) -> Result<&AttributeMailbox, MailError> {
+    fn attribute_box(&self) -> Result<(&str, &AttributeMailbox), MailError> {
         self.attribute_box
             .as_ref()
+            .map(|(vname, mb)| (vname.as_str(), mb))
             .ok_or_else(|| MailError::new(MailErrorKind::NotPossible, "No mailbox for METADATA"))
     }
 
-    /// Whether METADATA can store attributes (a usable `mail_attribute_dict`).
+    /// Whether METADATA can store attributes: a usable `mail_attribute_dict`, and an INBOX
+    /// (where server attributes live) in Maildir, whose mailboxes have GUIDs in cote.
     pub fn attributes_enabled(&self) -> bool {
-        self.user.attributes().enabled()
+        let inbox_maildir = self.user.namespaces().iter().any(|ns| {
+            ns.config.inbox && ns.location.format == crate::storage::location::MailFormat::Maildir
+        });
+        inbox_maildir && self.user.attributes().enabled()
     }
 }
 

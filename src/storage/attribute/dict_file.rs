@@ -115,6 +115,30 @@ pub fn to_bytes(map: &DictMap) -> Vec<u8> {
     out
 }
 
+/// What tells one version of the file from another: every write is a new file (a new
+/// inode), and size and times guard against an inode number used again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DictStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl DictStamp {
+    fn of(st: &std::fs::Metadata) -> DictStamp {
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        DictStamp {
+            dev: st.dev(),
+            ino: st.ino(),
+            size: st.size(),
+            mtime_ns: ns(st.mtime(), st.mtime_nsec()),
+            ctime_ns: ns(st.ctime(), st.ctime_nsec()),
+        }
+    }
+}
+
 /// How writers exclude each other (the URI's `lock=` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DictLock {
@@ -155,10 +179,26 @@ impl FileDict {
 
     /// The current content (empty when the file does not exist).
     pub fn read(&self, policy: &FsPolicy) -> FsResult<DictMap> {
+        Ok(self.read_stamped(policy)?.1)
+    }
+
+    /// [`read`](Self::read), with the version read (`None`: no file).
+    pub fn read_stamped(&self, policy: &FsPolicy) -> FsResult<(Option<DictStamp>, DictMap)> {
         policy.nfs(FileKind::Storage).flush_attr(&self.path);
-        Ok(ops::read_file_if_exists(&self.path)?
-            .map(|data| parse(&data))
-            .unwrap_or_default())
+        let file = match FsFile::open_read(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.is_not_found() => return Ok((None, DictMap::new())),
+            Err(e) => return Err(e),
+        };
+        let (data, meta) = file.read_all()?;
+        Ok((Some(DictStamp::of(&meta)), parse(&data)))
+    }
+
+    /// The version of the file there now (`None`: no file): unchanged means the content
+    /// read with that stamp is still current (the file is only ever replaced whole).
+    pub fn stamp(&self, policy: &FsPolicy) -> FsResult<Option<DictStamp>> {
+        policy.nfs(FileKind::Storage).flush_attr(&self.path);
+        Ok(ops::stat_if_exists(&self.path)?.map(|st| DictStamp::of(&st)))
     }
 
     /// Changes the file under its lock: `change` gets the current content and says whether

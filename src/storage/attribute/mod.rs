@@ -15,12 +15,14 @@
 
 pub mod dict_file;
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use crate::fs::FsPolicy;
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 
-use dict_file::FileDict;
+use dict_file::{DictMap, DictStamp, FileDict};
 
 /// Dovecot's own prefix for attributes users cannot reach
 /// (`MAILBOX_ATTRIBUTE_PREFIX_DOVECOT_PVT`).
@@ -164,6 +166,9 @@ pub struct AttributeStore {
     policy: FsPolicy,
     server_comment: String,
     server_admin: String,
+    /// The dict as last read, while the file stays that version (a GETMETADATA reads it
+    /// once per entry).
+    cache: RefCell<Option<(DictStamp, Rc<DictMap>)>>,
 }
 
 impl AttributeStore {
@@ -191,6 +196,7 @@ impl AttributeStore {
             policy,
             server_comment: server_comment.to_string(),
             server_admin: server_admin.to_string(),
+            cache: RefCell::new(None),
         }
     }
 
@@ -250,9 +256,20 @@ impl AttributeStore {
         }
     }
 
-    fn read(&self, dict: &FileDict) -> StorageResult<dict_file::DictMap> {
-        dict.read(&self.policy)
-            .map_err(|e| StorageError::from_fs(None, &e))
+    /// The dict's content: the cached one when the file is still the version it was read
+    /// from.
+    fn read(&self, dict: &FileDict) -> StorageResult<Rc<DictMap>> {
+        let fs_err = |e| StorageError::from_fs(None, &e);
+        let now = dict.stamp(&self.policy).map_err(fs_err)?;
+        if let (Some(now), Some((stamp, map))) = (now, self.cache.borrow().as_ref()) {
+            if now == *stamp {
+                return Ok(map.clone());
+            }
+        }
+        let (stamp, map) = dict.read_stamped(&self.policy).map_err(fs_err)?;
+        let map = Rc::new(map);
+        *self.cache.borrow_mut() = stamp.map(|stamp| (stamp, map.clone()));
+        Ok(map)
     }
 
     /// An attribute's value (`None`: it has none).
@@ -262,8 +279,8 @@ impl AttributeStore {
             return Ok(self.internal_value(mb, i.source));
         }
         let dict = self.dict_for(key.validated)?;
-        if let Some(value) = self.read(dict)?.remove(&dict_key(mb, key.ty, &key.key)) {
-            return Ok(Some(value));
+        if let Some(value) = self.read(dict)?.get(&dict_key(mb, key.ty, &key.key)) {
+            return Ok(Some(value.clone()));
         }
         Ok(internal.and_then(|i| self.internal_value(mb, i.source)))
     }
@@ -280,7 +297,7 @@ impl AttributeStore {
         match self.dict_for(prefix.validated) {
             Ok(dict) => {
                 let full = dict_key(mb, prefix.ty, &prefix.key);
-                for key in self.read(dict)?.into_keys() {
+                for key in self.read(dict)?.keys() {
                     if let Some(rest) = key.strip_prefix(full.as_slice()) {
                         if !extras.iter().any(|e| e.eq_ignore_ascii_case(rest)) {
                             keys.push(rest.to_vec());

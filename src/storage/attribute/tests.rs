@@ -212,3 +212,28 @@ fn nul_values_are_refused_and_nothing_is_written() {
     assert_eq!(err.client_text(), "Attribute string value has NULs");
     assert!(!dir.path().join("dovecot-attributes").exists());
 }
+
+/// The cached dict is read again once another writer (another session, Dovecot) replaced
+/// the file.
+#[test]
+fn another_writer_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (store(dir.path()), store(dir.path()));
+    let inbox = mailbox("aa", true);
+    ours.set(&inbox, &[set(Private, "a", Some("1"))]).unwrap();
+    assert_eq!(
+        ours.get(&inbox, &key(Private, "a")).unwrap(),
+        Some(b"1".to_vec())
+    );
+    for value in ["2", "3", "4"] {
+        theirs
+            .set(&inbox, &[set(Private, "a", Some(value))])
+            .unwrap();
+        assert_eq!(
+            ours.get(&inbox, &key(Private, "a")).unwrap(),
+            Some(value.as_bytes().to_vec())
+        );
+    }
+    std::fs::remove_file(dir.path().join("dovecot-attributes")).unwrap();
+    assert_eq!(ours.get(&inbox, &key(Private, "a")).unwrap(), None);
+}
