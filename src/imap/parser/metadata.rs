@@ -258,6 +258,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any bytes as entry names and any atoms as options: an answer, never a panic;
+        /// a name that passes is lowercased and keeps its /private or /shared root.
+        #[test]
+        fn any_arguments(
+            name in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            option in "[A-Za-z0-9]{0,12}",
+            value in "[a-z0-9-]{0,12}",
+        ) {
+            let _ = verify_entry_name(&name);
+            let args = [
+                Arg::List(vec![atom(&option), atom(&value)]),
+                atom("INBOX"),
+                Arg::Literal(name.clone()),
+            ];
+            if let Ok(get) = parse_getmetadata(&args, &ctx()) {
+                let entry = &get.entries[0];
+                proptest::prop_assert!(entry.starts_with(b"/private") || entry.starts_with(b"/shared"));
+            }
+            let _ = parse_setmetadata_entries(&[Arg::Literal(name), Arg::Literal(value.into_bytes())]);
+        }
+    }
+
     #[test]
     fn setmetadata_pairs() {
         let pairs = parse_setmetadata_entries(&[
