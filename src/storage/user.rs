@@ -155,11 +155,19 @@ impl MailUser {
         if implicit {
             configs.push(NamespaceConfig::implicit_inbox());
         }
-        let attribute_dict = expand(settings.str("mail_attribute_dict"))?;
+        let attribute_template = settings.str("mail_attribute_dict");
         let home = info.home.clone();
+        // %h without a home would name a file at the root: the dict is unusable instead.
+        let attribute_dict = match home {
+            None if var_expand::uses_var(attribute_template, b'h', "home") => Err(
+                "userdb didn't return a home directory, but it's used in mail_attribute_dict"
+                    .to_string(),
+            ),
+            _ => Ok(expand(attribute_template)?),
+        };
         let mut user = MailUser::with_namespaces(info, storage, configs, &mail_location, implicit)?;
         user.attributes = AttributeStore::new(
-            &attribute_dict,
+            attribute_dict.as_deref().map_err(String::as_str),
             home.as_deref(),
             user.settings.fs.clone(),
             settings.str("mail_server_comment"),

@@ -172,24 +172,27 @@ pub struct AttributeStore {
 }
 
 impl AttributeStore {
-    /// The store of `mail_attribute_dict` (already `%`-expanded; `home` for `~/`), with
-    /// `mail_server_comment` and `mail_server_admin`.
+    /// The store of `mail_attribute_dict` (already `%`-expanded, or why it could not be;
+    /// `home` for `~/`), with `mail_server_comment` and `mail_server_admin`.
     pub fn new(
-        dict_uri: &str,
+        dict_uri: Result<&str, &str>,
         home: Option<&str>,
         policy: FsPolicy,
         server_comment: &str,
         server_admin: &str,
     ) -> AttributeStore {
-        let dict = match dict_uri.split_once(':') {
-            _ if dict_uri.is_empty() => DictSetting::None,
-            Some(("file", args)) => match FileDict::from_uri(args, home) {
-                Ok(dict) => DictSetting::File(dict),
-                Err(e) => DictSetting::Unusable(format!("dict_init({dict_uri}) failed: {e}")),
+        let dict = match dict_uri {
+            Ok("") => DictSetting::None,
+            Ok(uri) => match uri.split_once(':') {
+                Some(("file", args)) => match FileDict::from_uri(args, home) {
+                    Ok(dict) => DictSetting::File(dict),
+                    Err(e) => DictSetting::Unusable(format!("dict_init({uri}) failed: {e}")),
+                },
+                _ => DictSetting::Unusable(format!(
+                    "dict_init({uri}) failed: only the file dict is supported by cote"
+                )),
             },
-            _ => DictSetting::Unusable(format!(
-                "dict_init({dict_uri}) failed: only the file dict is supported by cote"
-            )),
+            Err(why) => DictSetting::Unusable(why.to_string()),
         };
         AttributeStore {
             dict,
@@ -202,7 +205,7 @@ impl AttributeStore {
 
     /// No `mail_attribute_dict` (tests and tools).
     pub fn disabled() -> AttributeStore {
-        AttributeStore::new("", None, FsPolicy::dovecot_defaults(), "", "")
+        AttributeStore::new(Ok(""), None, FsPolicy::dovecot_defaults(), "", "")
     }
 
     /// Whether attributes can be stored: a `file:` dict is configured (METADATA and

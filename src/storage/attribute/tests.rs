@@ -2,7 +2,7 @@ use super::*;
 
 fn store(dir: &std::path::Path) -> AttributeStore {
     AttributeStore::new(
-        &format!("file:{}/dovecot-attributes", dir.display()),
+        Ok(&format!("file:{}/dovecot-attributes", dir.display())),
         None,
         FsPolicy::dovecot_defaults(),
         "server comment",
@@ -184,12 +184,17 @@ fn without_dict_or_metadata() {
     };
     let err = s.get(&trash, &validated).unwrap_err();
     assert_eq!(err.client_text(), "Generic mailbox attributes not enabled");
-    let other = AttributeStore::new("proxy::attrs", None, FsPolicy::dovecot_defaults(), "", "");
-    assert!(other.configured() && !other.enabled());
-    assert_eq!(
-        other.get(&trash, &key(Private, "x")).unwrap_err().kind(),
-        ErrorKind::Temp
-    );
+    let policy = FsPolicy::dovecot_defaults();
+    for other in [
+        AttributeStore::new(Ok("proxy::attrs"), None, policy.clone(), "", ""),
+        AttributeStore::new(Err("no home"), None, policy.clone(), "", ""),
+    ] {
+        assert!(other.configured() && !other.enabled());
+        assert_eq!(
+            other.get(&trash, &key(Private, "x")).unwrap_err().kind(),
+            ErrorKind::Temp
+        );
+    }
 }
 
 #[test]
