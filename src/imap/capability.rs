@@ -81,18 +81,22 @@ fn base_list(banner: &str, imap_capability: &str, literal_minus: bool) -> String
 }
 
 /// The capability list after login (see [`POSTLOGIN_BANNER`] for what it holds), as
-/// Dovecot's imap process builds it: `imap_capability` applied, LITERAL+ (or LITERAL-), and
-/// SPECIAL-USE when the user has special-use mailboxes configured. An `imap_capability`
-/// that replaces the list is taken as it is.
+/// Dovecot's imap process builds it: `imap_capability` applied, LITERAL+ (or LITERAL-),
+/// what the user's storage offers (`storage`: METADATA), and SPECIAL-USE when the user has
+/// special-use mailboxes configured. An `imap_capability` that replaces the list is taken
+/// as it is.
 pub fn postlogin_capability(
     imap_capability: &str,
     literal_minus: bool,
+    storage: &[&str],
     special_use: bool,
 ) -> String {
     let mut caps = base_list(POSTLOGIN_BANNER, imap_capability, literal_minus);
-    let replaced = !imap_capability.is_empty() && !imap_capability.starts_with('+');
-    if special_use && !replaced {
-        caps.push_str(" SPECIAL-USE");
+    for name in storage {
+        add_capability(&mut caps, imap_capability, name);
+    }
+    if special_use {
+        add_capability(&mut caps, imap_capability, "SPECIAL-USE");
     }
     caps
 }
@@ -291,15 +295,19 @@ mod tests {
                     SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY \
                     PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE";
         assert_eq!(
-            postlogin_capability("", false, false),
+            postlogin_capability("", false, &[], false),
             format!("{base} LITERAL+")
         );
         assert_eq!(
-            postlogin_capability("+XFOO", true, true),
+            postlogin_capability("+XFOO", true, &[], true),
             format!("{base} XFOO LITERAL- SPECIAL-USE")
         );
         assert_eq!(
-            postlogin_capability("IMAP4rev1 X", false, true),
+            postlogin_capability("", false, &["METADATA"], true),
+            format!("{base} LITERAL+ METADATA SPECIAL-USE")
+        );
+        assert_eq!(
+            postlogin_capability("IMAP4rev1 X", false, &["METADATA"], true),
             "IMAP4rev1 X"
         );
     }

@@ -24,6 +24,7 @@ use crate::imap::response::Code;
 use crate::index::uidset::UidSet;
 use crate::mail::search::HeaderMatch;
 use crate::mail::{BinaryData, BinaryError, Message, Section};
+use crate::storage::attribute::{AttributeChange, AttributeKey};
 
 /// What kind of failure a storage operation had. The IMAP response code follows from it as
 /// Dovecot maps `enum mail_error` (`imap_get_error_string`).
@@ -374,6 +375,39 @@ pub trait MailSession {
     fn append_check_size(&mut self, _size: u64) -> Result<(), MailError> {
         Ok(())
     }
+
+    /// METADATA (RFC 5464): the mailbox whose attributes the next `attribute_*` calls use
+    /// (`None`: the server's); returns its name as clients see it. Fails as opening it
+    /// would (`Mailbox doesn't exist: X`).
+    fn attribute_mailbox(&mut self, _mailbox: Option<&str>) -> Result<String, MailError> {
+        Err(attributes_disabled())
+    }
+
+    /// An attribute's value (`None`: it has none).
+    fn attribute_get(&mut self, _key: &AttributeKey) -> Result<Option<Vec<u8>>, MailError> {
+        Err(attributes_disabled())
+    }
+
+    /// The attributes below `prefix` (which is empty or ends with `/`), relative to it.
+    fn attribute_keys(&mut self, _prefix: &AttributeKey) -> Result<Vec<Vec<u8>>, MailError> {
+        Err(attributes_disabled())
+    }
+
+    /// Changes attributes: all of them, or none.
+    fn attribute_set(&mut self, _changes: &[AttributeChange]) -> Result<(), MailError> {
+        Err(attributes_disabled())
+    }
+
+    /// The mailboxes a GETMETADATA name with wildcards matches (selectable ones, in LIST
+    /// order).
+    fn attribute_mailboxes(&mut self, _pattern: &str) -> Result<Vec<String>, MailError> {
+        Err(attributes_disabled())
+    }
+}
+
+/// Dovecot's answer when no `mail_attribute_dict` is set.
+fn attributes_disabled() -> MailError {
+    MailError::new(MailErrorKind::NotPossible, "Mailbox attributes not enabled")
 }
 
 /// A quota root as GETQUOTA answers it.

@@ -147,9 +147,17 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
         let var = |key| vars.short(key).unwrap_or_default();
         session_settings.proctitle_who = Some(format!("{} {}", var(b'u'), var(b'r')));
     }
+    // METADATA as Dovecot offers it: `imap_metadata = yes` and a dict that works.
+    let metadata = session_settings.metadata && mail.attributes_enabled();
+    let storage_caps: &[&str] = if metadata {
+        &[crate::imap::session::METADATA_CAPABILITY]
+    } else {
+        &[]
+    };
     session_settings.capability = postlogin_capability(
         &settings.imap_capability,
         settings.imap_literal_minus,
+        storage_caps,
         mail.has_special_use_mailboxes(),
     );
     // RFC 7889, as Dovecot 2.4 offers it with its quota plugin's maximum message size.

@@ -210,6 +210,13 @@ pub trait Mailbox {
     fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
         None
     }
+    /// The mailbox GUID (what its attributes are keyed by), given to the mailbox when it
+    /// has none yet.
+    fn guid(&mut self) -> StorageResult<[u8; 16]> {
+        Err(super::error::StorageError::not_possible(
+            "Mailbox attributes not available for this mailbox",
+        ))
+    }
 }
 
 /// A message file another mailbox may link to.

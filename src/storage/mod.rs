@@ -6,6 +6,7 @@
 //! bytes into typed values and back, and decide what to read, write and lock.
 
 pub mod api;
+pub mod attribute;
 pub mod crash;
 pub mod error;
 pub mod flags;

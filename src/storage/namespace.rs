@@ -49,6 +49,9 @@ pub struct MailboxSettings {
     /// RFC 6154 flags, as configured (`\Sent`, ...).
     pub special_use: Vec<String>,
     pub auto: AutoMailbox,
+    /// `comment`: the mailbox's `/private/comment` and `/shared/comment` (METADATA) until
+    /// the user sets them.
+    pub comment: String,
 }
 
 /// The configuration of one namespace, as read from its section (before the storage is set
@@ -129,6 +132,7 @@ impl NamespaceConfig {
                         .map(str::to_string)
                         .collect(),
                     auto,
+                    comment: mb.str("comment").to_string(),
                 });
             }
             out.push(NamespaceConfig {

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::storage::api::{
     ListAttributes, ListEntry, Mailbox, MailboxList, MailboxStatus, OpenOptions,
 };
+use crate::storage::attribute::{AttributeMailbox, AttributeStore};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::list::glob::Glob;
 use crate::storage::list::MaildirList;
@@ -83,6 +84,8 @@ pub struct MailUser {
     /// The quota plugin's state, when `mail_plugins` loads `quota` and a root or a maximum
     /// size is configured: every mailbox opened is then a [`QuotaMailbox`].
     quota: Option<Rc<RefCell<Quota>>>,
+    /// `mail_attribute_dict` and the server's configured attributes (METADATA).
+    attributes: AttributeStore,
 }
 
 /// A namespace's mailbox list, of the namespace's format.
@@ -152,7 +155,24 @@ impl MailUser {
         if implicit {
             configs.push(NamespaceConfig::implicit_inbox());
         }
+        let attribute_template = settings.str("mail_attribute_dict");
+        let home = info.home.clone();
+        // %h without a home would name a file at the root: the dict is unusable instead.
+        let attribute_dict = match home {
+            None if var_expand::uses_var(attribute_template, b'h', "home") => Err(
+                "userdb didn't return a home directory, but it's used in mail_attribute_dict"
+                    .to_string(),
+            ),
+            _ => Ok(expand(attribute_template)?),
+        };
         let mut user = MailUser::with_namespaces(info, storage, configs, &mail_location, implicit)?;
+        user.attributes = AttributeStore::new(
+            attribute_dict.as_deref().map_err(String::as_str),
+            home.as_deref(),
+            user.settings.fs.clone(),
+            settings.str("mail_server_comment"),
+            settings.str("mail_server_admin"),
+        );
         if crate::storage::plugins::loaded(settings, "quota") {
             let read = QuotaSettings::read(
                 &|name| plugin_setting(settings, &user.info, name),
@@ -247,6 +267,7 @@ impl MailUser {
             settings,
             lists,
             quota: None,
+            attributes: AttributeStore::disabled(),
         })
     }
 
@@ -298,8 +319,49 @@ impl MailUser {
         }
     }
 
-    /// DELETE; under a quota, the mailbox's messages stop counting.
+    /// The mailbox attributes (METADATA).
+    pub fn attributes(&self) -> &AttributeStore {
+        &self.attributes
+    }
+
+    /// The mailbox whose attributes METADATA uses: `Some(name)`, or `None` for the server's
+    /// (kept with INBOX). Returns the name clients see too. Fails as opening it would.
+    pub fn attribute_mailbox(
+        &mut self,
+        vname: Option<&str>,
+    ) -> StorageResult<(String, AttributeMailbox)> {
+        let vname = vname.unwrap_or("INBOX");
+        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
+        let (i, inner) =
+            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let ns = &namespaces[i];
+        let settings = ns.mailbox_settings(&inner);
+        let mut mailbox = self.open(vname, OpenOptions::ACCESS)?;
+        let guid = mailbox.guid()?;
+        Ok((
+            ns.vname(&inner),
+            AttributeMailbox {
+                guid: crate::storage::maildir::uidlist::guid_hex(&guid),
+                is_inbox: ns.config.inbox && inner == "INBOX",
+                special_use: settings
+                    .map(|s| s.special_use.join(" "))
+                    .unwrap_or_default(),
+                comment: settings.map(|s| s.comment.clone()).unwrap_or_default(),
+            },
+        ))
+    }
+
+    /// DELETE; under a quota, the mailbox's messages stop counting. Its attributes go first
+    /// (as in Dovecot, a failure there keeps the mailbox).
     pub fn delete(&mut self, vname: &str) -> StorageResult<()> {
+        if self.attributes.enabled() {
+            // A mailbox that cannot be opened (a directory only) has no attributes.
+            if let Ok((_, mb)) = self.attribute_mailbox(Some(vname)) {
+                self.attributes
+                    .delete_mailbox(&mb.guid, mb.is_inbox)
+                    .map_err(|e| e.finish(vname))?;
+            }
+        }
         let quota = self.quota.clone();
         let (list, inner) = self.list_for(vname)?;
         let Some(quota) = quota else {

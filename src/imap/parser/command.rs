@@ -114,6 +114,8 @@ pub enum ArgsNeeded {
     Count(usize),
     /// APPEND: the mailbox, then streamed messages.
     Append,
+    /// SETMETADATA: the mailbox, then entries whose values are literals of any size.
+    SetMetadata,
 }
 
 /// The commands of the mail session (after login), with their UID forms.
@@ -173,6 +175,9 @@ pub enum CommandName {
     GetQuotaRoot,
     GetQuota,
     SetQuota,
+    /// RFC 5464.
+    GetMetadata,
+    SetMetadata,
 }
 
 impl CommandName {
@@ -217,6 +222,8 @@ impl CommandName {
             (false, "GETQUOTAROOT") => CommandName::GetQuotaRoot,
             (false, "GETQUOTA") => CommandName::GetQuota,
             (false, "SETQUOTA") => CommandName::SetQuota,
+            (false, "GETMETADATA") => CommandName::GetMetadata,
+            (false, "SETMETADATA") => CommandName::SetMetadata,
             _ => return None,
         };
         Some(command)
@@ -246,6 +253,7 @@ impl CommandName {
             | CommandName::Copy { .. }
             | CommandName::Move { .. } => ArgsNeeded::Count(2),
             CommandName::Append => ArgsNeeded::Append,
+            CommandName::SetMetadata => ArgsNeeded::SetMetadata,
             _ => ArgsNeeded::All,
         }
     }
@@ -359,6 +367,7 @@ pub enum Command {
     GetQuota(String),
     /// SETQUOTA with a root and a resource list (never done: see the session).
     SetQuota,
+    GetMetadata(super::metadata::GetMetadata),
 }
 
 /// Builds the command `name` from its arguments, read as [`CommandName::args_needed`] says.
@@ -448,7 +457,12 @@ pub fn parse_command(
             [root, Arg::List(_), ..] if root.as_astring().is_some() => Ok(Command::SetQuota),
             _ => Err(CommandError::invalid_arguments()),
         },
-        CommandName::Append => Err(CommandError::bad("APPEND is read by its own parser")),
+        CommandName::GetMetadata => {
+            super::metadata::parse_getmetadata(args, ctx).map(Command::GetMetadata)
+        }
+        CommandName::Append | CommandName::SetMetadata => {
+            Err(CommandError::bad("this command is read by its own parser"))
+        }
     }
 }
 

@@ -743,6 +743,7 @@ pub mod append;
 pub mod command;
 pub mod fetch;
 pub mod list;
+pub mod metadata;
 pub mod search;
 pub mod select;
 pub mod sort;

@@ -326,7 +326,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     }
 
     /// Reads and drops a literal (after a failure, for a client that does not wait).
-    fn skip_literal(&mut self, size: usize) -> Step {
+    pub(super) fn skip_literal(&mut self, size: usize) -> Step {
         let mut data = LiteralReader {
             reader: &mut self.reader,
             remaining: size,

@@ -178,6 +178,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
             Command::GetQuota(root) => self.getquota(&root),
             Command::SetQuota => self.setquota(),
+            Command::GetMetadata(get) => self.getmetadata(&get),
         }
     }
 

@@ -25,6 +25,7 @@ mod compress;
 mod fetch;
 mod idle;
 mod input;
+mod metadata;
 mod qresync;
 mod quota;
 mod search;
@@ -51,6 +52,7 @@ use crate::net::{LineError, LineReader, ResponseWriter};
 use crate::net::counted::Counted;
 pub use compress::CAPABILITY as COMPRESS_CAPABILITY;
 pub use input::{WaitInput, Wake};
+pub use metadata::CAPABILITY as METADATA_CAPABILITY;
 pub use quota::CAPABILITY as QUOTA_CAPABILITY;
 pub use stats::SessionStats;
 
@@ -101,6 +103,9 @@ pub struct SessionSettings {
     pub compress_level: Option<u32>,
     /// `mail_plugins` loads `imap_quota`: GETQUOTAROOT, GETQUOTA and SETQUOTA exist.
     pub quota: bool,
+    /// `imap_metadata`: METADATA reaches every attribute (otherwise only the validated
+    /// internal ones, as Dovecot).
+    pub metadata: bool,
     /// With `verbose_proctitle`: `alice 192.0.2.1`, shown with the running command in the
     /// process title (`[alice 192.0.2.1 IDLE]`).
     pub proctitle_who: Option<String>,
@@ -187,6 +192,7 @@ impl SessionSettings {
             workarounds,
             compress_level: compress::compress_level(settings),
             quota: crate::storage::plugins::loaded(settings, "imap_quota"),
+            metadata: settings.bool("imap_metadata"),
             proctitle_who: None,
         })
     }
@@ -226,6 +232,7 @@ impl Default for SessionSettings {
             workarounds: ClientWorkarounds::default(),
             compress_level: None,
             quota: false,
+            metadata: false,
             proctitle_who: None,
         }
     }
@@ -551,6 +558,12 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         let count = match command.args_needed() {
             ArgsNeeded::Append => {
                 return match self.append(end)? {
+                    Some(reply) => self.finish(command, reply),
+                    None => Ok(()),
+                }
+            }
+            ArgsNeeded::SetMetadata => {
+                return match self.setmetadata()? {
                     Some(reply) => self.finish(command, reply),
                     None => Ok(()),
                 }

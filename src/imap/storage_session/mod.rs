@@ -32,6 +32,7 @@ use crate::imap::parser::append::MessageInfo;
 use crate::imap::parser::list::{List, StatusItems};
 use crate::index::uidset::UidSet;
 use crate::storage::api::OpenOptions;
+use crate::storage::attribute::{AttributeChange, AttributeKey, AttributeMailbox};
 use crate::storage::error::{ErrorKind, StorageError};
 use crate::storage::namespace::{self, NamespaceType};
 use crate::storage::user::MailUser;
@@ -51,6 +52,9 @@ pub struct StorageSession {
     append: Option<AppendTx>,
     /// `mailbox_idle_check_interval`: how often IDLE looks for other hosts' changes.
     idle_check_interval: Duration,
+    /// The mailbox METADATA works on, with its name (see
+    /// [`MailSession::attribute_mailbox`]).
+    attribute_box: Option<(String, AttributeMailbox)>,
 }
 
 impl StorageSession {
@@ -61,6 +65,7 @@ impl StorageSession {
             append: None,
             // A zero interval would spin; Dovecot's minimum is one second.
             idle_check_interval: idle_check_interval.max(Duration::from_secs(1)),
+            attribute_box: None,
         }
     }
 
@@ -428,6 +433,69 @@ impl MailSession for StorageSession {
         check
             .test_alloc(size)
             .map_err(|over| mail_error(quota.exceeded(over)))
+    }
+
+    fn attribute_mailbox(&mut self, mailbox: Option<&str>) -> Result<String, MailError> {
+        self.attribute_box = None;
+        let (vname, mb) = self
+            .user
+            .attribute_mailbox(mailbox)
+            .map_err(|e| mail_error(e.finish(mailbox.unwrap_or("INBOX"))))?;
+        self.attribute_box = Some((vname.clone(), mb));
+        Ok(vname)
+    }
+
+    fn attribute_get(&mut self, key: &AttributeKey) -> Result<Option<Vec<u8>>, MailError> {
+        let (vname, mb) = self.attribute_box()?;
+        let found = self.user.attributes().get(mb, key);
+        found.map_err(|e| mail_error(e.finish(vname)))
+    }
+
+    fn attribute_keys(&mut self, prefix: &AttributeKey) -> Result<Vec<Vec<u8>>, MailError> {
+        let (vname, mb) = self.attribute_box()?;
+        let keys = self.user.attributes().keys(mb, prefix);
+        keys.map_err(|e| mail_error(e.finish(vname)))
+    }
+
+    fn attribute_set(&mut self, changes: &[AttributeChange]) -> Result<(), MailError> {
+        let (vname, mb) = self.attribute_box()?;
+        let done = self.user.attributes().set(mb, changes);
+        done.map_err(|e| mail_error(e.finish(vname)))
+    }
+
+    fn attribute_mailboxes(&mut self, pattern: &str) -> Result<Vec<String>, MailError> {
+        let request = List {
+            lsub: false,
+            reference: String::new(),
+            patterns: vec![pattern.to_string()],
+            selection: Default::default(),
+            returns: Default::default(),
+            extended: false,
+        };
+        let entries = list::list(&mut self.user, &request).map_err(mail_error)?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.selectable)
+            .map(|e| e.name)
+            .collect())
+    }
+}
+
+impl StorageSession {
+    fn attribute_box(&self) -> Result<(&str, &AttributeMailbox), MailError> {
+        self.attribute_box
+            .as_ref()
+            .map(|(vname, mb)| (vname.as_str(), mb))
+            .ok_or_else(|| MailError::new(MailErrorKind::NotPossible, "No mailbox for METADATA"))
+    }
+
+    /// Whether METADATA can store attributes: a usable `mail_attribute_dict`, and an INBOX
+    /// (where server attributes live) in Maildir, whose mailboxes have GUIDs in cote.
+    pub fn attributes_enabled(&self) -> bool {
+        let inbox_maildir = self.user.namespaces().iter().any(|ns| {
+            ns.config.inbox && ns.location.format == crate::storage::location::MailFormat::Maildir
+        });
+        inbox_maildir && self.user.attributes().enabled()
     }
 }
 

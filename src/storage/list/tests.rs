@@ -183,11 +183,13 @@ fn namespaces_and_special_use() {
                 name: "Sent".into(),
                 special_use: vec!["\\Sent".into()],
                 auto: AutoMailbox::Subscribe,
+                comment: String::new(),
             },
             MailboxSettings {
                 name: "Trash".into(),
                 special_use: vec!["\\Trash".into()],
                 auto: AutoMailbox::No,
+                comment: String::new(),
             },
         ],
         ..NamespaceConfig::implicit_inbox()

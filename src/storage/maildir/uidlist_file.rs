@@ -342,6 +342,24 @@ impl UidListFile {
         Ok(())
     }
 
+    /// Gives a list without a mailbox GUID a new one and rewrites it (Dovecot's
+    /// `maildir_uidlist_get_mailbox_guid`); returns the GUID. `None`: no uidlist yet.
+    pub fn ensure_guid(
+        &mut self,
+        lock: &mut UidListLock,
+    ) -> Result<Option<[u8; 16]>, MaildirError> {
+        if self.list.header().is_none() {
+            return Ok(None);
+        }
+        if let Some(guid) = self.list.guid() {
+            return Ok(Some(guid));
+        }
+        let guid = new_guid();
+        self.list.set_guid(guid);
+        self.rewrite(lock)?;
+        Ok(Some(guid))
+    }
+
     /// Sets a record extension (`W` size, `G` GUID, ...): existing lines change only by a
     /// rewrite, which this does.
     pub fn set_extension(

@@ -215,6 +215,9 @@ impl Mailbox for QuotaMailbox {
     fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()> {
         self.inner.save_pop3_uidls(uidls)
     }
+    fn guid(&mut self) -> StorageResult<[u8; 16]> {
+        self.inner.guid()
+    }
     fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
         self.inner.change_fd()
     }

@@ -143,6 +143,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("namespace", "subscriptions"),
     ("namespace", "type"),
     ("mailbox", "auto"),
+    ("mailbox", "comment"),
     ("mailbox", "name"),
     ("mailbox", "special_use"),
     // imap
@@ -152,6 +153,11 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "imap_literal_minus"),
     ("", "imap_logout_format"),
     ("", "imap_max_line_length"),
+    ("", "imap_metadata"),
+    // mailbox attributes (METADATA)
+    ("", "mail_attribute_dict"),
+    ("", "mail_server_admin"),
+    ("", "mail_server_comment"),
     // pop3
     ("", "pop3_client_workarounds"),
     ("", "pop3_delete_type"),

@@ -523,6 +523,25 @@ impl Mailbox for MaildirMailbox {
         result.map_err(|e| e.finish(&vname))
     }
 
+    fn guid(&mut self) -> StorageResult<[u8; 16]> {
+        if let Some(guid) = self.core.uidlist.list().guid() {
+            return Ok(guid);
+        }
+        let vname = self.core.vname.clone();
+        let guid = self
+            .with_locks(true, |core, _, ul| {
+                core.uidlist
+                    .ensure_guid(ul)
+                    .map_err(|e| StorageError::from_maildir(Some(&core.vname), &e))
+            })
+            .and_then(|found| {
+                found.flatten().ok_or_else(|| {
+                    StorageError::critical(None, "dovecot-uidlist missing after sync")
+                })
+            });
+        guid.map_err(|e| e.finish(&vname))
+    }
+
     fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
         if let ChangeWatch::NotAsked = self.watch {
             let (new, cur) = (self.core.dir.join("new"), self.core.dir.join("cur"));
