@@ -21,13 +21,15 @@
 //! Tested: unit tests beside the code; `tests/storage_mbox_crash.rs` (SIGKILL at every step
 //! of each write, concurrent cote processes with the MTA appending, the privileged group);
 //! `tests/mbox_interop.rs` (Dovecot 2.3 serves what cote wrote and the other way round);
-//! `t/imap/mbox.t` (a live server).
+//! `tests/mbox_status.rs` (`Status:`/`X-Status:` written as Dovecot writes them after the
+//! same IMAP sessions); `t/imap/mbox.t` (a live server).
 //!
 //! Not implemented: `mbox_lazy_writes` (changes are written at once, as with `no`),
 //! `mbox_dirty_syncs`/`mbox_very_dirty_syncs` (a changed file is always read whole),
 //! `mbox_min_index_size`, `mbox_md5`, `pop3_save_uidl` (`X-UIDL:`), `INDEX=MEMORY`,
-//! renaming an mbox INBOX, and the `O` of `Status:` for messages no longer \Recent. A
-//! session keeps the whole file in memory while it is unchanged, to serve bodies from it.
+//! renaming an mbox INBOX, and a fresh index taking \Recent only from messages after the
+//! last one whose `Status:` has `O` (Dovecot does; cote's index numbers them all \Recent).
+//! A session keeps the whole file in memory while it is unchanged, to serve bodies from it.
 
 pub mod edit;
 pub mod format;

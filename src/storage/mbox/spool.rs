@@ -265,6 +265,7 @@ pub fn update_flags(
             uid: u.uid,
             flags: u.flags,
             keywords: u.keywords,
+            old: msg.meta.old,
             base: snapshot.file.base.as_ref().filter(|_| is_first),
         };
         let bytes = rewrite_header(&snapshot.data, msg, &update).ok_or_else(|| {

@@ -14,6 +14,7 @@
 //! index. `mbox_lazy_writes` is not implemented: changes are written at once (what
 //! Dovecot does with `mbox_lazy_writes = no`).
 
+mod recent;
 mod sync;
 
 use std::collections::HashSet;
@@ -79,6 +80,14 @@ pub struct MboxMailbox {
     read_only: bool,
     /// The file as last read (message bodies come from it).
     loaded: Option<Loaded>,
+    /// Messages whose `Status:` is to get `O` at the next write (see [`recent`]).
+    mark_old: HashSet<u32>,
+    /// The index had not recorded the file before this open: the session marks nothing.
+    fresh_index: bool,
+    /// In the first sync of a mailbox whose index was fresh: headers get no `O`.
+    opening_fresh: bool,
+    /// Set while saving: the index records the file as dirty (see `sync::FileIdent::encode`).
+    leave_dirty: bool,
 }
 
 impl MboxMailbox {
@@ -137,21 +146,32 @@ impl MboxMailbox {
             sender: sender.to_string(),
             read_only,
             loaded: None,
+            mark_old: HashSet::new(),
+            fresh_index: false,
+            opening_fresh: false,
+            leave_dirty: false,
         };
+        // an index that never recorded the file (new, or rebuilt)
+        mb.fresh_index = mb.view.state().backend_state().is_empty();
+        mb.opening_fresh = mb.fresh_index;
         mb.open_view().map_err(fin)?;
         Ok(mb)
     }
 
     /// The first sync and the session's numbering.
     fn open_view(&mut self) -> StorageResult<()> {
-        self.sync_file()?;
-        self.view.number()
+        let reread = self.sync_file(true)?;
+        self.view.number()?;
+        self.opening_fresh = false;
+        self.note_visited(reread, true);
+        Ok(())
     }
 
     fn sync_inner(&mut self) -> StorageResult<Vec<Change>> {
         self.view.refresh()?;
-        self.sync_file()?;
+        let reread = self.sync_file(false)?;
         self.view.refresh()?;
+        self.note_visited(reread, false);
         self.view.take_changes()
     }
 
@@ -195,6 +215,7 @@ impl MboxMailbox {
         };
         let modseq = self.reconcile(&after);
         self.loaded = Some(after);
+        self.forget_aged();
         if let Err(e) = lock.release() {
             log::error!("Mailbox {}: {e}", self.vname);
         }
@@ -275,7 +296,8 @@ impl MboxMailbox {
             check_keywords(&m.keywords)?;
         }
         let now = crate::fs::clock::unix_secs(crate::fs::clock::wall_now());
-        let ((validity, uids), _) = self.change(|mb, lock, loaded| {
+        self.leave_dirty = true;
+        let saved = self.change(|mb, lock, loaded| {
             let mut new_keywords: Vec<String> = Vec::new();
             let listed = loaded
                 .file
@@ -321,7 +343,9 @@ impl MboxMailbox {
             let validity = mb.new_validity_for_empty(loaded);
             let done = append_locked(&mb.settings.fs, lock.file(), &mb.path, &list, validity)?;
             Ok((done, true))
-        })?;
+        });
+        self.leave_dirty = false;
+        let ((validity, uids), _) = saved?;
         Ok(Saved {
             uidvalidity: validity,
             uids,

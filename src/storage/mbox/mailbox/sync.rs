@@ -42,16 +42,26 @@ impl FileIdent {
     }
 
     /// The index's backend state: what the file was when the index last matched it
-    /// (`None`: no file).
-    pub fn encode(ident: Option<FileIdent>) -> Vec<u8> {
-        match ident {
+    /// (`None`: no file); `dirty`: the next SELECT or EXAMINE reads every message (after
+    /// a save, as Dovecot's sync leaves its index).
+    pub fn encode(ident: Option<FileIdent>, dirty: bool) -> Vec<u8> {
+        let mut blob = match ident {
             Some(i) => format!(
                 "mbox1 {} {} {} {} {}",
                 i.dev, i.ino, i.size, i.mtime, i.mtime_nsec
             )
             .into_bytes(),
             None => b"mbox1 none".to_vec(),
+        };
+        if dirty {
+            blob.extend_from_slice(DIRTY_MARK);
         }
+        blob
+    }
+
+    /// Whether the backend state says the next SELECT or EXAMINE reads every message.
+    pub fn is_dirty(state: &[u8]) -> bool {
+        state.ends_with(DIRTY_MARK)
     }
 
     /// `None` for anything else than a recorded file (so it never matches one).
@@ -70,6 +80,8 @@ impl FileIdent {
         })
     }
 }
+
+const DIRTY_MARK: &[u8] = b" dirty";
 
 /// The mbox as last read.
 #[derive(Debug)]
@@ -167,11 +179,14 @@ impl MboxMailbox {
             hostname: &self.hostname,
         };
         let new_validity = self.new_uid_validity();
+        let mut edits = edits.clone();
+        edits.mark_old.extend(self.mark_old.iter().copied());
+        edits.drop_recent = self.drop_recent();
         let writes = edit::plan(
             &loaded.data,
             &loaded.file,
             &loaded.uids,
-            edits,
+            &edits,
             new_validity,
             stamp,
         );
@@ -257,25 +272,30 @@ impl MboxMailbox {
             };
             lock.release()?;
             self.loaded = Some(loaded);
+            self.forget_aged();
             return Ok(());
         }
     }
 
-    /// Brings the index in line with the file (read if it changed).
-    pub(super) fn sync_file(&mut self) -> StorageResult<()> {
+    /// Brings the index in line with the file (read if it changed); returns whether the
+    /// file had changed since the index last matched it (or, `at_open`, whether the index
+    /// was left dirty by a save).
+    pub(super) fn sync_file(&mut self, at_open: bool) -> StorageResult<bool> {
         let ident = self.stat_ident()?;
-        let recorded = FileIdent::decode(self.view.state().backend_state());
-        let in_index = !self.view.state().backend_state().is_empty();
-        if in_index && recorded == ident && !self.journal.is_pending()? {
-            return Ok(());
+        let state = self.view.state().backend_state();
+        let recorded = FileIdent::decode(state);
+        let in_index = !state.is_empty();
+        let dirty = at_open && FileIdent::is_dirty(state);
+        if in_index && recorded == ident && !dirty && !self.journal.is_pending()? {
+            return Ok(false);
         }
         self.load()?;
         let Some(loaded) = self.loaded.take() else {
-            return Ok(());
+            return Ok(true);
         };
         let result = self.reconcile(&loaded);
         self.loaded = Some(loaded);
-        result.map(drop)
+        result.map(|_| true)
     }
 
     /// Commits to the index what `loaded` says; returns the modseq of the commit (0 when
@@ -303,7 +323,7 @@ impl MboxMailbox {
             }
             return Ok(0);
         }
-        let tx = contents_tx(li.state(), loaded, validity);
+        let tx = contents_tx(li.state(), loaded, validity, self.leave_dirty);
         let result = match tx {
             Some(tx) => commit_locked(&mut li, &tx),
             None => {
@@ -322,7 +342,7 @@ impl MboxMailbox {
     /// track); the session's numbering follows.
     pub(super) fn rebuild_index(&mut self, loaded: &Loaded) -> StorageResult<()> {
         let empty = MailboxState::new(1);
-        let Some(tx) = contents_tx(&empty, loaded, loaded.uids.uid_validity) else {
+        let Some(tx) = contents_tx(&empty, loaded, loaded.uids.uid_validity, false) else {
             return Err(StorageError::critical(
                 Some(&self.vname),
                 "rebuilding the index: messages out of order",
@@ -359,6 +379,7 @@ fn contents_tx(
     state: &MailboxState,
     loaded: &Loaded,
     validity: Option<u32>,
+    dirty: bool,
 ) -> Option<IndexTransaction> {
     let mut tx = IndexTransaction::new();
     if state.uidvalidity() == 0 {
@@ -425,7 +446,7 @@ fn contents_tx(
     if next_uid > state.next_uid() {
         tx.set_next_uid(next_uid);
     }
-    let blob = FileIdent::encode(loaded.ident);
+    let blob = FileIdent::encode(loaded.ident, dirty);
     if blob[..] != *state.backend_state() {
         tx.set_backend_state(blob);
     }
