@@ -45,6 +45,26 @@ impl Default for MaildirSettings {
     }
 }
 
+/// The `mbox_*` settings besides the locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MboxSettings {
+    /// `mbox_dirty_syncs`: a file that only grew is read from its last known message on,
+    /// except when a mailbox is opened.
+    pub dirty_syncs: bool,
+    /// `mbox_very_dirty_syncs`: the same when a mailbox is opened too.
+    pub very_dirty_syncs: bool,
+}
+
+impl Default for MboxSettings {
+    /// Dovecot's defaults.
+    fn default() -> MboxSettings {
+        MboxSettings {
+            dirty_syncs: true,
+            very_dirty_syncs: false,
+        }
+    }
+}
+
 /// The storage settings of one user's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageSettings {
@@ -54,6 +74,7 @@ pub struct StorageSettings {
     pub maildir: MaildirSettings,
     /// `mbox_read_locks`, `mbox_write_locks` and their timeouts.
     pub mbox_locks: MboxLockSettings,
+    pub mbox: MboxSettings,
     /// `mail_temp_scan_interval`: how often `tmp/` is searched for stale files (0: never).
     pub temp_scan_interval: Duration,
     /// `mail_temp_dir` (expanded): where `INDEX=MEMORY` indexes live while a mailbox is open.
@@ -80,6 +101,10 @@ impl StorageSettings {
             // A bad lock list is refused by `MailUser::new` before this is used.
             mbox_locks: MboxLockSettings::from_settings(settings)
                 .unwrap_or_else(|_| MboxLockSettings::dovecot_defaults()),
+            mbox: MboxSettings {
+                dirty_syncs: settings.bool("mbox_dirty_syncs"),
+                very_dirty_syncs: settings.bool("mbox_very_dirty_syncs"),
+            },
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,
         }
@@ -92,6 +117,7 @@ impl StorageSettings {
             index: IndexSettings::dovecot_defaults(CreatePerms::default()),
             maildir: MaildirSettings::default(),
             mbox_locks: MboxLockSettings::dovecot_defaults(),
+            mbox: MboxSettings::default(),
             temp_scan_interval: Duration::from_secs(7 * 86400),
             temp_dir: PathBuf::from("/tmp"),
         }

@@ -23,7 +23,8 @@ pub mod write;
 pub use from_line::{format_from_line, parse_from_line, FromLine};
 pub use meta::{ImapBase, MessageMeta};
 pub use parse::{
-    assign_uids, parse_mbox, AssignedUid, MboxFile, MboxFormatError, MboxMessage, UidAssignment,
+    assign_uids, parse_mbox, parse_mbox_at, AssignedUid, MboxFile, MboxFormatError, MboxMessage,
+    UidAssignment,
 };
 pub use rewrite::{regenerate_message, rewrite_header, HeaderUpdate};
 pub use write::{append_message, pseudo_message, NewMessage};

@@ -62,6 +62,15 @@ pub fn index_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf>
     Some(parent.join(INDEX_DIR_NAME).join(path.file_name()?))
 }
 
+/// What a change's operation wrote into the file, which says how to read it back.
+enum Wrote {
+    Nothing,
+    /// Messages at the end only: read from the last message on.
+    Appended,
+    /// Anything else: read whole.
+    Edited,
+}
+
 /// An open mbox mailbox.
 pub struct MboxMailbox {
     vname: String,
@@ -188,7 +197,7 @@ impl MboxMailbox {
     /// the commit's modseq. A missing file is created first.
     fn change<T>(
         &mut self,
-        op: impl FnOnce(&Self, &crate::fs::lock::mbox::MboxLock, &Loaded) -> StorageResult<(T, bool)>,
+        op: impl FnOnce(&Self, &crate::fs::lock::mbox::MboxLock, &Loaded) -> StorageResult<(T, Wrote)>,
     ) -> StorageResult<(T, u64)> {
         if crate::fs::ops::stat_if_exists(&self.path)?.is_none() {
             // An INBOX nothing was delivered to yet, in a spool directory only
@@ -208,10 +217,10 @@ impl MboxMailbox {
         self.reconcile(&before)?;
         self.view.refresh()?;
         let (out, wrote) = op(self, &lock, &before)?;
-        let after = if wrote {
-            self.read_locked(lock.file())?
-        } else {
-            before
+        let after = match wrote {
+            Wrote::Nothing => before,
+            Wrote::Appended => self.read_locked(lock.file(), Some(&before))?,
+            Wrote::Edited => self.read_locked(lock.file(), None)?,
         };
         let modseq = self.reconcile(&after);
         self.loaded = Some(after);
@@ -311,7 +320,9 @@ impl MboxMailbox {
                     new_keywords.push(k.clone());
                 }
             }
+            let mut wrote = Wrote::Appended;
             if !new_keywords.is_empty() && !loaded.data.is_empty() {
+                wrote = Wrote::Edited;
                 // X-IMAPbase must list them before a message uses them.
                 mb.write_edits(
                     lock,
@@ -342,7 +353,7 @@ impl MboxMailbox {
                 .collect();
             let validity = mb.new_validity_for_empty(loaded);
             let done = append_locked(&mb.settings.fs, lock.file(), &mb.path, &list, validity)?;
-            Ok((done, true))
+            Ok((done, wrote))
         });
         self.leave_dirty = false;
         let ((validity, uids), _) = saved?;
@@ -393,11 +404,11 @@ impl MboxMailbox {
                 edits.set.insert(m.uid, (mail_flags(flags), kw));
             }
             if edits.set.is_empty() {
-                return Ok(((result, Vec::new()), false));
+                return Ok(((result, Vec::new()), Wrote::Nothing));
             }
             let changed: Vec<u32> = edits.set.keys().copied().collect();
             mb.write_edits(lock, loaded, &edits)?;
-            Ok(((result, changed), true))
+            Ok(((result, changed), Wrote::Edited))
         })?;
         changed.sort_unstable();
         let state = self.view.state();
@@ -419,7 +430,7 @@ impl MboxMailbox {
                 .filter(|&uid| loaded.position(uid).is_some())
                 .collect();
             if expunge.is_empty() {
-                return Ok((known, false));
+                return Ok((known, Wrote::Nothing));
             }
             mb.write_edits(
                 lock,
@@ -430,7 +441,7 @@ impl MboxMailbox {
                 },
             )?;
             crate::storage::crash::point("mbox-expunge-written");
-            Ok((known, true))
+            Ok((known, Wrote::Edited))
         })?;
         let state = self.view.state();
         Ok(requested

@@ -67,7 +67,7 @@ impl MboxMailbox {
         }
         self.change(|mb, lock, loaded| {
             mb.write_edits(lock, loaded, &Default::default())?;
-            Ok(((), true))
+            Ok(((), super::Wrote::Edited))
         })?;
         Ok(())
     }

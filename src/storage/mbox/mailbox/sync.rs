@@ -14,7 +14,9 @@ use crate::index::writer::LockedIndex;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::maildir::mailbox::core::{index_flags, keyword_names};
 use crate::storage::mbox::edit::{self, listed_keywords, Edits, PseudoStamp, Writes};
-use crate::storage::mbox::format::{assign_uids, parse_mbox, MboxFile, UidAssignment};
+use crate::storage::mbox::format::{
+    assign_uids, parse_mbox, parse_mbox_at, MboxFile, MboxFormatError, UidAssignment,
+};
 use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxSnapshot};
 
 use super::MboxMailbox;
@@ -42,8 +44,8 @@ impl FileIdent {
     }
 
     /// The index's backend state: what the file was when the index last matched it
-    /// (`None`: no file); `dirty`: the next SELECT or EXAMINE reads every message (after
-    /// a save, as Dovecot's sync leaves its index).
+    /// (`None`: no file); `dirty`: the next SELECT or EXAMINE reads the whole file (after
+    /// a save or a read of a grown file's tail, as Dovecot's sync leaves its index).
     pub fn encode(ident: Option<FileIdent>, dirty: bool) -> Vec<u8> {
         let mut blob = match ident {
             Some(i) => format!(
@@ -84,13 +86,16 @@ impl FileIdent {
 const DIRTY_MARK: &[u8] = b" dirty";
 
 /// The mbox as last read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Loaded {
     /// `None`: there is no file (an INBOX nothing was delivered to yet).
     pub ident: Option<FileIdent>,
     pub data: Vec<u8>,
     pub file: MboxFile,
     pub uids: UidAssignment,
+    /// Read from the last known message on (see `read_grown`): changes before it may
+    /// have been missed, so the index records the file as dirty.
+    pub grown: bool,
 }
 
 impl Loaded {
@@ -102,6 +107,7 @@ impl Loaded {
             data: Vec::new(),
             file,
             uids,
+            grown: false,
         }
     }
 
@@ -120,21 +126,92 @@ impl MboxMailbox {
         ident_at(&self.path)
     }
 
-    /// Reads the locked file.
-    pub(super) fn read_locked(&self, file: &FsFile) -> StorageResult<Loaded> {
+    /// Reads the locked file: from the last message of `known` on when the file only grew
+    /// since `known` was read and `mbox_dirty_syncs` allows it (see [`Self::read_grown`]),
+    /// else whole.
+    pub(super) fn read_locked(
+        &self,
+        file: &FsFile,
+        known: Option<&Loaded>,
+    ) -> StorageResult<Loaded> {
+        let dirty_ok = self.settings.mbox.dirty_syncs || self.settings.mbox.very_dirty_syncs;
+        if let Some(known) = known.filter(|_| dirty_ok) {
+            if let Some(grown) = self.read_grown(file, known)? {
+                return Ok(grown);
+            }
+        }
         let data = file.read_from(0)?;
         let ident = FileIdent::of(&file.metadata()?);
-        let parsed = parse_mbox(&data).map_err(|e| {
-            StorageError::critical(Some(&self.vname), format!("{e}: {}", self.path.display()))
-                .at_path(&self.path)
-        })?;
+        let parsed = parse_mbox(&data).map_err(|e| self.format_error(&e))?;
         let uids = assign_uids(&parsed);
         Ok(Loaded {
             ident: Some(ident),
             data,
             file: parsed,
             uids,
+            grown: false,
         })
+    }
+
+    fn format_error(&self, e: &MboxFormatError) -> StorageError {
+        StorageError::critical(Some(&self.vname), format!("{e}: {}", self.path.display()))
+            .at_path(&self.path)
+    }
+
+    /// The file read from `known`'s last message on, when it is the same file (device and
+    /// inode), longer, and that message's bytes are still where they were: what Dovecot's
+    /// dirty syncs assume (mail was appended). Changes other programs made in place before
+    /// that message are not seen (as with Dovecot) until a sync reads the file whole.
+    /// `None`: read it whole.
+    fn read_grown(&self, file: &FsFile, known: &Loaded) -> StorageResult<Option<Loaded>> {
+        let Some(was) = known.ident else {
+            return Ok(None);
+        };
+        let ident = FileIdent::of(&file.metadata()?);
+        if (ident.dev, ident.ino) != (was.dev, was.ino)
+            || ident.size <= was.size
+            || was.size != known.data.len() as u64
+        {
+            return Ok(None);
+        }
+        let Some(last) = known.file.messages.last() else {
+            return Ok(None);
+        };
+        let from = last.from_offset;
+        if from == 0 {
+            // one message: reading it again is reading the file
+            return Ok(None);
+        }
+        let tail = file.read_from(from as u64)?;
+        let old_tail = &known.data[from..];
+        if tail.get(..old_tail.len()) != Some(old_tail) {
+            return Ok(None);
+        }
+        let mut data = Vec::with_capacity(from + tail.len());
+        data.extend_from_slice(&known.data[..from]);
+        data.extend_from_slice(&tail);
+        let rest = parse_mbox_at(&data, from).map_err(|e| self.format_error(&e))?;
+        let keep = known.file.messages.len() - 1;
+        let mut parsed = MboxFile {
+            base: known.file.base.clone(),
+            pseudo: known.file.pseudo.clone(),
+            messages: Vec::with_capacity(keep + rest.messages.len()),
+        };
+        parsed
+            .messages
+            .extend_from_slice(&known.file.messages[..keep]);
+        parsed.messages.extend(rest.messages);
+        let uids = assign_uids(&parsed);
+        Ok(Some(Loaded {
+            ident: Some(FileIdent {
+                size: data.len() as u64,
+                ..ident
+            }),
+            data,
+            file: parsed,
+            uids,
+            grown: true,
+        }))
     }
 
     /// Takes the mbox's locks: the write set when `write`, else the read set.
@@ -156,8 +233,9 @@ impl MboxMailbox {
     /// Under the write locks: finishes an interrupted rewrite, reads the file and gives
     /// every message its UID headers (writing them) when some lack them.
     pub(super) fn prepare_locked(&self, lock: &MboxLock) -> StorageResult<Loaded> {
-        self.journal.recover(lock.file())?;
-        let loaded = self.read_locked(lock.file())?;
+        let recovered = self.journal.recover(lock.file())?;
+        let known = self.loaded.as_ref().filter(|_| !recovered);
+        let loaded = self.read_locked(lock.file(), known)?;
         if !edit::needs_uid_headers(&loaded.file, &loaded.uids) {
             return Ok(loaded);
         }
@@ -191,10 +269,10 @@ impl MboxMailbox {
             stamp,
         );
         if writes.is_empty() {
-            return self.read_locked(lock.file());
+            return Ok(loaded.clone());
         }
         self.apply_writes(lock, loaded, &writes)?;
-        self.read_locked(lock.file())
+        self.read_locked(lock.file(), None)
     }
 
     fn apply_writes(&self, lock: &MboxLock, loaded: &Loaded, writes: &Writes) -> StorageResult<()> {
@@ -262,7 +340,7 @@ impl MboxMailbox {
             let loaded = if write {
                 self.prepare_locked(&lock)?
             } else {
-                let loaded = self.read_locked(lock.file())?;
+                let loaded = self.read_locked(lock.file(), self.loaded.as_ref())?;
                 if !self.read_only && edit::needs_uid_headers(&loaded.file, &loaded.uids) {
                     lock.release()?;
                     write = true;
@@ -285,7 +363,8 @@ impl MboxMailbox {
         let state = self.view.state().backend_state();
         let recorded = FileIdent::decode(state);
         let in_index = !state.is_empty();
-        let dirty = at_open && FileIdent::is_dirty(state);
+        // (an open reads a dirty file whole, unless very dirty syncs are allowed)
+        let dirty = at_open && FileIdent::is_dirty(state) && !self.settings.mbox.very_dirty_syncs;
         if in_index && recorded == ident && !dirty && !self.journal.is_pending()? {
             return Ok(false);
         }
@@ -323,7 +402,12 @@ impl MboxMailbox {
             }
             return Ok(0);
         }
-        let tx = contents_tx(li.state(), loaded, validity, self.leave_dirty);
+        let tx = contents_tx(
+            li.state(),
+            loaded,
+            validity,
+            self.leave_dirty || loaded.grown,
+        );
         let result = match tx {
             Some(tx) => commit_locked(&mut li, &tx),
             None => {

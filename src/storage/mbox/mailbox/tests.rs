@@ -61,7 +61,10 @@ impl Fixture {
     }
 
     fn user(&self) -> MailUser {
-        let mut settings = StorageSettings::dovecot_defaults();
+        self.user_with(StorageSettings::dovecot_defaults())
+    }
+
+    fn user_with(&self, mut settings: StorageSettings) -> MailUser {
         settings.temp_dir = self.dir.path().to_path_buf();
         let info = MailUserInfo {
             username: "u".into(),
@@ -392,4 +395,58 @@ fn a_message_expunged_elsewhere_keeps_its_cached_fields_until_taken() {
     one.take_expunges();
     assert!(one.info(a).is_none());
     assert!(one.gone_cached_fields(a).is_empty());
+}
+
+/// Flips message 1's `Status: R` to `Status: O` in place (same size, like another
+/// program's flag change), leaving the mtime moved on.
+fn unsee_first_in_place(fx: &Fixture) {
+    let data = std::fs::read(fx.inbox()).unwrap();
+    let at = data.windows(10).position(|w| w == b"Status: R\n").unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.inbox())
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"Status: O\n", at as u64).unwrap();
+}
+
+/// Mail another program appended is found by reading the file from the last known message
+/// on (`mbox_dirty_syncs`): an in-place change before it is not seen, as with Dovecot,
+/// until the file is read whole; without dirty syncs it is read whole at once.
+#[test]
+fn dirty_syncs_read_only_the_grown_tail() {
+    for dirty in [true, false] {
+        let fx = Fixture::new();
+        std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+        let mut settings = StorageSettings::dovecot_defaults();
+        settings.mbox.dirty_syncs = dirty;
+        let mut user = fx.user_with(settings);
+        let mut mb = user.open("INBOX", OpenOptions::EXAMINE).unwrap();
+        assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
+        unsee_first_in_place(&fx);
+        fx.append_raw(MTA_MAIL);
+        mb.sync(SyncFlags::default()).unwrap();
+        assert_eq!(uids(mb.as_ref()), [1, 2, 3]);
+        assert_eq!(body(mb.as_mut(), 3), "Subject: from the MTA\n\ndelivered\n");
+        assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
+        let seen = mb.info(1).unwrap().flags.contains(MailFlags::SEEN);
+        assert_eq!(seen, dirty, "dirty_syncs = {dirty}");
+        // a change that moves the last known message is always found
+        drop(mb);
+        let mut mb = user.open("INBOX", OpenOptions::EXAMINE).unwrap();
+        assert!(!mb.info(1).unwrap().flags.contains(MailFlags::SEEN));
+        let data = std::fs::read(fx.inbox()).unwrap();
+        let file = parse_mbox(&data).unwrap();
+        let second = &file.messages[1];
+        // another program drops message 1 and appends one (the file grows)
+        let mut rewritten = data[..file.messages[0].header_offset].to_vec();
+        rewritten.extend_from_slice(b"X-IMAPbase: 1795878599 0000000003 $Work\n");
+        rewritten.extend_from_slice(&data[second.header_offset..]);
+        rewritten.extend_from_slice(MTA_MAIL.replace("MTA", "MTA, later").as_bytes());
+        std::fs::write(fx.inbox(), &rewritten).unwrap();
+        mb.sync(SyncFlags::default()).unwrap();
+        mb.take_expunges();
+        // (the MTA's first mail had its UID in the index only: it gets a new one)
+        assert_eq!(uids(mb.as_ref()), [2, 4, 5], "dirty_syncs = {dirty}");
+        assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
+    }
 }
