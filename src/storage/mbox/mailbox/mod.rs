@@ -39,7 +39,7 @@ use crate::storage::maildir::mailbox::write::{apply_change, check_keywords};
 use crate::storage::mbox::edit::{listed_keywords, Edits};
 use crate::storage::mbox::format::NewMessage as MboxNewMessage;
 use crate::storage::mbox::rewrite_journal::RewriteJournal;
-use crate::storage::mbox::spool::append_locked;
+use crate::storage::mbox::spool::append_read;
 use crate::storage::namespace::OpenRequest;
 use crate::storage::settings::StorageSettings;
 use crate::storage::view::MailboxView;
@@ -321,18 +321,20 @@ impl MboxMailbox {
                 }
             }
             let mut wrote = Wrote::Appended;
+            let mut rewritten = None;
             if !new_keywords.is_empty() && !loaded.data.is_empty() {
                 wrote = Wrote::Edited;
                 // X-IMAPbase must list them before a message uses them.
-                mb.write_edits(
+                rewritten = Some(mb.write_edits(
                     lock,
                     loaded,
                     &Edits {
                         new_keywords,
                         ..Edits::default()
                     },
-                )?;
+                )?);
             }
+            let current = rewritten.as_ref().unwrap_or(loaded);
             let keywords: Vec<Vec<String>> = messages.iter().map(|m| m.keywords.clone()).collect();
             let list: Vec<MboxNewMessage<'_>> = messages
                 .iter()
@@ -351,8 +353,15 @@ impl MboxMailbox {
                     }
                 })
                 .collect();
-            let validity = mb.new_validity_for_empty(loaded);
-            let done = append_locked(&mb.settings.fs, lock.file(), &mb.path, &list, validity)?;
+            let validity = mb.new_validity_for_empty(current);
+            let done = append_read(
+                &mb.settings.fs,
+                lock.file(),
+                &mb.path,
+                current.as_read(),
+                &list,
+                validity,
+            )?;
             Ok((done, wrote))
         });
         self.leave_dirty = false;

@@ -17,7 +17,7 @@ use crate::storage::mbox::edit::{self, listed_keywords, Edits, PseudoStamp, Writ
 use crate::storage::mbox::format::{
     assign_uids, parse_mbox, parse_mbox_at, MboxFile, MboxFormatError, UidAssignment,
 };
-use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxSnapshot};
+use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxRead};
 
 use super::MboxMailbox;
 
@@ -108,6 +108,14 @@ impl Loaded {
             file,
             uids,
             grown: false,
+        }
+    }
+
+    pub fn as_read(&self) -> MboxRead<'_> {
+        MboxRead {
+            data: &self.data,
+            file: &self.file,
+            uids: &self.uids,
         }
     }
 
@@ -271,6 +279,12 @@ impl MboxMailbox {
         if writes.is_empty() {
             return Ok(loaded.clone());
         }
+        if loaded.grown && !file_has(lock.file(), loaded, &writes)? {
+            // Part of what was planned came from memory (a dirty read), and the file is not
+            // that any more: plan again over the file as it is.
+            let fresh = self.read_locked(lock.file(), None)?;
+            return self.write_edits(lock, &fresh, &edits);
+        }
         self.apply_writes(lock, loaded, &writes)?;
         self.read_locked(lock.file(), None)
     }
@@ -293,14 +307,7 @@ impl MboxMailbox {
             crate::storage::crash::point("mbox-headers-in-place");
         }
         if let Some(last_uid) = writes.last_uid {
-            let snapshot = MboxSnapshot {
-                data: loaded.data.clone(),
-                file: loaded.file.clone(),
-                uids: loaded.uids.clone(),
-            };
-            // Left as it is when not in ten digits: the X-UIDs written still count, since
-            // they follow on from it.
-            if let Some(at) = last_uid_digits(&snapshot) {
+            if let Some(at) = last_uid_digits(&loaded.data, &loaded.file) {
                 file.write_all_at(format!("{last_uid:010}").as_bytes(), at as u64)?;
             }
         }
@@ -441,6 +448,38 @@ impl MboxMailbox {
         self.view.replace_index(fresh);
         Ok(())
     }
+}
+
+/// Whether the file still holds, where `writes` will write, the bytes `loaded` has there
+/// (checked before writing over what a dirty read took from memory).
+fn file_has(file: &FsFile, loaded: &Loaded, writes: &Writes) -> StorageResult<bool> {
+    let same = |offset: usize, len: usize| -> StorageResult<bool> {
+        let Some(expected) = loaded.data.get(offset..offset + len) else {
+            return Ok(false);
+        };
+        let mut buf = vec![0; len];
+        let n = file.read_full_at(&mut buf, offset as u64)?;
+        Ok(n == len && buf == expected)
+    };
+    for (offset, bytes) in &writes.in_place {
+        if !same(*offset as usize, bytes.len())? {
+            return Ok(false);
+        }
+    }
+    if let Some(tail) = &writes.tail {
+        let from = tail.offset as usize;
+        if !same(from, loaded.data.len().saturating_sub(from))? {
+            return Ok(false);
+        }
+    }
+    if writes.last_uid.is_some() {
+        if let Some(at) = last_uid_digits(&loaded.data, &loaded.file) {
+            if !same(at, 10)? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// The identity of the file at `path` now (`None`: there is none).

@@ -450,3 +450,41 @@ fn dirty_syncs_read_only_the_grown_tail() {
         assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
     }
 }
+
+/// A write planned over a dirty read checks the file first: another program moved message
+/// 1's header/body boundary in place (same size, the last message where it was) and mail
+/// was appended twice; a flag change on message 1 then plans over the file as it is, so
+/// the new body is kept whole.
+#[test]
+fn a_write_after_a_dirty_read_checks_what_it_writes_over() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2]);
+    fx.append_raw(MTA_MAIL);
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3]);
+    // five bytes of padding become body bytes
+    let data = std::fs::read(fx.inbox()).unwrap();
+    let text = String::from_utf8(data.clone()).unwrap();
+    let moved = text.replacen("$Work      ", "$Work ", 1).replacen(
+        "hello\n",
+        "HELLO12345\n",
+        1,
+    );
+    assert_eq!(moved.len(), data.len());
+    std::fs::write(fx.inbox(), moved).unwrap();
+    fx.append_raw(&MTA_MAIL.replace("MTA", "MTA again"));
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4]);
+    store(mb.as_mut(), 1, FlagMode::Add, MailFlags::FLAGGED, &[]);
+    drop(mb);
+    let mut mb = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4]);
+    assert!(mb.info(1).unwrap().flags.contains(MailFlags::FLAGGED));
+    assert_eq!(
+        body(mb.as_mut(), 1),
+        "From: a@example.com\nSubject: mbox test\n\nHELLO12345\nFrom the body line\n"
+    );
+    assert_eq!(body(mb.as_mut(), 4), "Subject: from the MTA again\n\ndelivered\n");
+}
