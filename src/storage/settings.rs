@@ -53,6 +53,9 @@ pub struct MboxSettings {
     pub dirty_syncs: bool,
     /// `mbox_very_dirty_syncs`: the same when a mailbox is opened too.
     pub very_dirty_syncs: bool,
+    /// `mbox_lazy_writes`: flag changes go into the index and reach the file with the next
+    /// write of it, at the latest when the mailbox is closed.
+    pub lazy_writes: bool,
 }
 
 impl Default for MboxSettings {
@@ -61,6 +64,7 @@ impl Default for MboxSettings {
         MboxSettings {
             dirty_syncs: true,
             very_dirty_syncs: false,
+            lazy_writes: true,
         }
     }
 }
@@ -104,6 +108,7 @@ impl StorageSettings {
             mbox: MboxSettings {
                 dirty_syncs: settings.bool("mbox_dirty_syncs"),
                 very_dirty_syncs: settings.bool("mbox_very_dirty_syncs"),
+                lazy_writes: settings.bool("mbox_lazy_writes"),
             },
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,

@@ -24,9 +24,10 @@
 //! `tests/mbox_status.rs` (`Status:`/`X-Status:` written as Dovecot writes them after the
 //! same IMAP sessions); `t/imap/mbox.t` (a live server).
 //!
-//! Not implemented: `mbox_lazy_writes` (changes are written at once, as with `no`),
-//! `mbox_dirty_syncs`/`mbox_very_dirty_syncs` (a changed file is always read whole),
-//! `mbox_min_index_size`, `mbox_md5`, `pop3_save_uidl` (`X-UIDL:`), `INDEX=MEMORY`,
+//! Not implemented: `mbox_very_dirty_syncs` reading only the new tail when a mailbox is
+//! opened (cote's index keeps no message offsets: an open reads a changed file whole, as
+//! it must to serve bodies), `mbox_min_index_size`, `mbox_md5`, `pop3_save_uidl`
+//! (`X-UIDL:`), `INDEX=MEMORY`,
 //! renaming an mbox INBOX, and a fresh index taking \Recent only from messages after the
 //! last one whose `Status:` has `O` (Dovecot does; cote's index numbers them all \Recent).
 //! A session keeps the whole file in memory while it is unchanged, to serve bodies from it.

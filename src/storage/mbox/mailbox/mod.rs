@@ -2,19 +2,24 @@
 //! `<root>/.imap/<name>/`, where Dovecot keeps its own) as the cache that numbers
 //! messages, keeps modseqs and \Recent, and shares changes between sessions.
 //!
-//! The file is the truth. The index records the file's identity (device, inode, size,
-//! mtime) it last matched; a session whose file no longer matches reads it again under the
-//! read locks and reconciles: messages keep the UIDs their `X-UID:` headers say, new ones
-//! (delivered by the MTA or procmail, without headers) get the next UIDs, which a writable
-//! session writes into the file at once (under the write locks), so every reader agrees.
+//! The file is the truth, except for flag changes not written yet. The index records the
+//! file's identity (device, inode, size, mtime) it last matched ([`recorded`]); a session
+//! whose file no longer matches reads it again under the read locks (only from the last
+//! known message on when it just grew, `mbox_dirty_syncs`) and reconciles: messages keep
+//! the UIDs their `X-UID:` headers say, new ones (delivered by the MTA or procmail, without
+//! headers) get the next UIDs, which a writable session writes into the file at once (under
+//! the write locks), so every reader agrees.
 //!
-//! Every change (save, flags, expunge) happens under the write locks: finish an interrupted
-//! rewrite, read the file, write the change (headers in place within their padding, or the
-//! tail of the file through [`RewriteJournal`]), read it back and commit what it says to the
-//! index. `mbox_lazy_writes` is not implemented: changes are written at once (what
-//! Dovecot does with `mbox_lazy_writes = no`).
+//! Every write (save, expunge, UID headers, flags) happens under the write locks: finish an
+//! interrupted rewrite, read the file, write the change (headers in place within their
+//! padding, or the tail of the file through [`RewriteJournal`]), read it back and commit
+//! what it says to the index. With `mbox_lazy_writes` (the default) a flag change goes into
+//! the index only and reaches the file with the next write or at close ([`lazy`]);
+//! `Status: O` follows Dovecot ([`recent`]).
 
+mod lazy;
 mod recent;
+mod recorded;
 mod sync;
 
 use std::collections::HashSet;
@@ -95,7 +100,7 @@ pub struct MboxMailbox {
     fresh_index: bool,
     /// In the first sync of a mailbox whose index was fresh: headers get no `O`.
     opening_fresh: bool,
-    /// Set while saving: the index records the file as dirty (see `sync::FileIdent::encode`).
+    /// Set while saving: the index records the file as dirty (see `recorded::Recorded`).
     leave_dirty: bool,
 }
 
@@ -385,6 +390,9 @@ impl MboxMailbox {
     fn store_inner(&mut self, uids: &UidSet, req: &StoreRequest) -> StorageResult<StoreResult> {
         self.writable()?;
         check_keywords(&req.keywords)?;
+        if self.settings.mbox.lazy_writes {
+            return self.store_lazily(uids, req);
+        }
         let ((mut result, mut changed), modseq) = self.change(|mb, lock, loaded| {
             let state = mb.view.state();
             let mut result = StoreResult::default();

@@ -54,29 +54,4 @@ impl MboxMailbox {
                 .is_some_and(|i| !loaded.file.messages[i].meta.old)
         });
     }
-
-    /// Writes the marks not written yet (at close).
-    pub(super) fn flush_old(&mut self) -> crate::storage::error::StorageResult<()> {
-        if self.mark_old.is_empty() || !self.drop_recent() {
-            return Ok(());
-        }
-        self.load()?;
-        self.forget_aged();
-        if self.mark_old.is_empty() {
-            return Ok(());
-        }
-        self.change(|mb, lock, loaded| {
-            mb.write_edits(lock, loaded, &Default::default())?;
-            Ok(((), super::Wrote::Edited))
-        })?;
-        Ok(())
-    }
-}
-
-impl Drop for MboxMailbox {
-    fn drop(&mut self) {
-        if let Err(e) = self.flush_old() {
-            log::error!("Mailbox {}: writing Status: O at close: {e}", self.vname);
-        }
-    }
 }

@@ -3,7 +3,6 @@
 //! file says (the file is the truth: UIDs, flags and keywords come from its headers).
 
 use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
 
 use crate::fs::lock::mbox::MboxLock;
 use crate::fs::{ops, FsFile, LockKind, SyncPoint};
@@ -12,78 +11,15 @@ use crate::index::transaction::{AppendMessage, FlagMode, IndexTransaction};
 use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::maildir::mailbox::core::{index_flags, keyword_names};
+use crate::storage::maildir::mailbox::core::{index_flags, keyword_names, mail_flags};
 use crate::storage::mbox::edit::{self, listed_keywords, Edits, PseudoStamp, Writes};
 use crate::storage::mbox::format::{
     assign_uids, parse_mbox, parse_mbox_at, MboxFile, MboxFormatError, UidAssignment,
 };
 use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxRead};
 
+use super::recorded::{FileIdent, Recorded};
 use super::MboxMailbox;
-
-/// What identifies one version of the mbox file: a different value means someone changed
-/// it (the mtime moves to a later second even for same-size header rewrites).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct FileIdent {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-}
-
-impl FileIdent {
-    pub fn of(meta: &std::fs::Metadata) -> FileIdent {
-        FileIdent {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
-        }
-    }
-
-    /// The index's backend state: what the file was when the index last matched it
-    /// (`None`: no file); `dirty`: the next SELECT or EXAMINE reads the whole file (after
-    /// a save or a read of a grown file's tail, as Dovecot's sync leaves its index).
-    pub fn encode(ident: Option<FileIdent>, dirty: bool) -> Vec<u8> {
-        let mut blob = match ident {
-            Some(i) => format!(
-                "mbox1 {} {} {} {} {}",
-                i.dev, i.ino, i.size, i.mtime, i.mtime_nsec
-            )
-            .into_bytes(),
-            None => b"mbox1 none".to_vec(),
-        };
-        if dirty {
-            blob.extend_from_slice(DIRTY_MARK);
-        }
-        blob
-    }
-
-    /// Whether the backend state says the next SELECT or EXAMINE reads every message.
-    pub fn is_dirty(state: &[u8]) -> bool {
-        state.ends_with(DIRTY_MARK)
-    }
-
-    /// `None` for anything else than a recorded file (so it never matches one).
-    pub fn decode(state: &[u8]) -> Option<FileIdent> {
-        let text = std::str::from_utf8(state).ok()?;
-        let mut w = text.split(' ');
-        if w.next()? != "mbox1" {
-            return None;
-        }
-        Some(FileIdent {
-            dev: w.next()?.parse().ok()?,
-            ino: w.next()?.parse().ok()?,
-            size: w.next()?.parse().ok()?,
-            mtime: w.next()?.parse().ok()?,
-            mtime_nsec: w.next()?.parse().ok()?,
-        })
-    }
-}
-
-const DIRTY_MARK: &[u8] = b" dirty";
 
 /// The mbox as last read.
 #[derive(Debug, Clone)]
@@ -268,6 +204,7 @@ impl MboxMailbox {
         let mut edits = edits.clone();
         edits.mark_old.extend(self.mark_old.iter().copied());
         edits.drop_recent = self.drop_recent();
+        self.add_unwritten(&mut edits, loaded);
         let writes = edit::plan(
             &loaded.data,
             &loaded.file,
@@ -367,12 +304,11 @@ impl MboxMailbox {
     /// was left dirty by a save).
     pub(super) fn sync_file(&mut self, at_open: bool) -> StorageResult<bool> {
         let ident = self.stat_ident()?;
-        let state = self.view.state().backend_state();
-        let recorded = FileIdent::decode(state);
-        let in_index = !state.is_empty();
+        let recorded = Recorded::decode(self.view.state().backend_state());
         // (an open reads a dirty file whole, unless very dirty syncs are allowed)
-        let dirty = at_open && FileIdent::is_dirty(state) && !self.settings.mbox.very_dirty_syncs;
-        if in_index && recorded == ident && !dirty && !self.journal.is_pending()? {
+        let must_read = |r: &Recorded| at_open && r.dirty && !self.settings.mbox.very_dirty_syncs;
+        let unchanged = recorded.is_some_and(|r| r.ident == ident && !must_read(&r));
+        if unchanged && !self.journal.is_pending()? {
             return Ok(false);
         }
         self.load()?;
@@ -450,6 +386,39 @@ impl MboxMailbox {
     }
 }
 
+impl MboxMailbox {
+    /// Adds to `edits` the flags and keywords the index has and the file not yet (lazy
+    /// writes): a write of the file writes them too.
+    fn add_unwritten(&self, edits: &mut Edits, loaded: &Loaded) {
+        let state = self.view.state();
+        let Some(recorded) = Recorded::decode(state.backend_state()) else {
+            return;
+        };
+        for uid in recorded.unwritten.iter() {
+            let Some(m) = state.message(uid) else {
+                continue;
+            };
+            if edits.set.contains_key(&uid) || edits.expunge.contains(&uid) {
+                continue;
+            }
+            let keywords = keyword_names(state, m);
+            for k in &keywords {
+                let listed =
+                    !listed_keywords(loaded.file.base.as_ref(), std::slice::from_ref(k)).is_empty();
+                if !listed && !edits.new_keywords.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+                    edits.new_keywords.push(k.clone());
+                }
+            }
+            edits.set.insert(uid, (mail_flags(m.flags), keywords));
+        }
+    }
+
+    /// Whether the index has flags the file has not yet.
+    pub(super) fn has_unwritten(&self) -> bool {
+        Recorded::decode(self.view.state().backend_state()).is_some_and(|r| !r.unwritten.is_empty())
+    }
+}
+
 /// Whether the file still holds, where `writes` will write, the bytes `loaded` has there
 /// (checked before writing over what a dirty read took from memory).
 fn file_has(file: &FsFile, loaded: &Loaded, writes: &Writes) -> StorageResult<bool> {
@@ -510,6 +479,10 @@ fn contents_tx(
             tx.set_uidvalidity(v);
         }
     }
+    let recorded = Recorded::decode(state.backend_state()).unwrap_or_default();
+    // Flags the index has and the file not yet: the index stays the truth for them until
+    // the file says the same.
+    let mut unwritten = UidSet::new();
     let in_file: HashSet<u32> = loaded.uids.uids.iter().map(|u| u.uid).collect();
     let gone: UidSet = state
         .messages()
@@ -533,7 +506,10 @@ fn contents_tx(
                     && keywords
                         .iter()
                         .all(|k| old_kw.iter().any(|o| o.eq_ignore_ascii_case(k)));
-                if record.flags != flags || !same_kw {
+                let differs = record.flags != flags || !same_kw;
+                if differs && recorded.unwritten.contains(assigned.uid) {
+                    unwritten.insert(assigned.uid);
+                } else if differs {
                     tx.update_flags(
                         UidSet::range(assigned.uid, assigned.uid),
                         FlagMode::Replace,
@@ -569,7 +545,12 @@ fn contents_tx(
     if next_uid > state.next_uid() {
         tx.set_next_uid(next_uid);
     }
-    let blob = FileIdent::encode(loaded.ident, dirty);
+    let blob = Recorded {
+        ident: loaded.ident,
+        dirty,
+        unwritten,
+    }
+    .encode();
     if blob[..] != *state.backend_state() {
         tx.set_backend_state(blob);
     }

@@ -222,7 +222,12 @@ fn a_spool_written_only_by_the_mta_gets_uids() {
 #[test]
 fn saves_stores_and_expunges_go_into_the_file() {
     let fx = Fixture::new();
-    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    let mut settings = StorageSettings::dovecot_defaults();
+    settings.mbox.lazy_writes = false;
+    let mut mb = fx
+        .user_with(settings)
+        .open("INBOX", OpenOptions::SELECT)
+        .unwrap();
     assert_eq!(uids(mb.as_ref()), Vec::<u32>::new());
     let a = save(mb.as_mut(), "a", MailFlags::SEEN, &["$Work"]);
     let b = save(mb.as_mut(), "b", MailFlags::empty(), &[]);
@@ -260,7 +265,7 @@ fn saves_stores_and_expunges_go_into_the_file() {
     assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [2, 3]);
     assert_eq!(body(mb.as_mut(), 3), "Subject: c\n\nbody c\n");
     drop(mb);
-    // reopened: same UIDs, next UID kept
+    // reopened (lazy writes, the default, from here on): same UIDs, next UID kept
     let mut mb = fx.open("INBOX", OpenOptions::SELECT);
     assert_eq!(uids(mb.as_ref()), [2, 3]);
     assert_eq!(save(mb.as_mut(), "d", MailFlags::empty(), &[]), 4);
@@ -467,11 +472,9 @@ fn a_write_after_a_dirty_read_checks_what_it_writes_over() {
     // five bytes of padding become body bytes
     let data = std::fs::read(fx.inbox()).unwrap();
     let text = String::from_utf8(data.clone()).unwrap();
-    let moved = text.replacen("$Work      ", "$Work ", 1).replacen(
-        "hello\n",
-        "HELLO12345\n",
-        1,
-    );
+    let moved = text
+        .replacen("$Work      ", "$Work ", 1)
+        .replacen("hello\n", "HELLO12345\n", 1);
     assert_eq!(moved.len(), data.len());
     std::fs::write(fx.inbox(), moved).unwrap();
     fx.append_raw(&MTA_MAIL.replace("MTA", "MTA again"));
@@ -486,5 +489,58 @@ fn a_write_after_a_dirty_read_checks_what_it_writes_over() {
         body(mb.as_mut(), 1),
         "From: a@example.com\nSubject: mbox test\n\nHELLO12345\nFrom the body line\n"
     );
-    assert_eq!(body(mb.as_mut(), 4), "Subject: from the MTA again\n\ndelivered\n");
+    assert_eq!(
+        body(mb.as_mut(), 4),
+        "Subject: from the MTA again\n\ndelivered\n"
+    );
+}
+
+/// `mbox_lazy_writes`: a flag change is in the index at once (other sessions see it, a sync
+/// reading the unchanged file does not undo it) and reaches the file with the next write
+/// (here an expunge) or at close; a session that dies before leaves it in the index, and
+/// the next writable session's close writes it.
+#[test]
+fn lazy_writes_keep_flags_in_the_index_until_the_file_is_written() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let before = std::fs::read(fx.inbox()).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    store(
+        mb.as_mut(),
+        2,
+        FlagMode::Add,
+        MailFlags::ANSWERED,
+        &["Fresh"],
+    );
+    assert_eq!(std::fs::read(fx.inbox()).unwrap(), before);
+    let other = fx.open("INBOX", OpenOptions::EXAMINE);
+    let info = other.info(2).unwrap();
+    assert_eq!(info.flags, MailFlags::FLAGGED | MailFlags::ANSWERED);
+    assert_eq!(info.keywords, ["Fresh"]);
+    drop(other);
+    // mail another program appends makes the file change: still the index's flags
+    fx.append_raw(MTA_MAIL);
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(mb.info(2).unwrap().keywords, ["Fresh"]);
+    // an expunge writes the file, the pending flags with it
+    mb.expunge(&UidSet::range(1, 1)).unwrap();
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(
+        msgs[0],
+        (
+            2,
+            MailFlags::FLAGGED | MailFlags::ANSWERED,
+            vec!["Fresh".to_string()]
+        )
+    );
+    // a session that dies with a change not written: the index keeps it
+    store(mb.as_mut(), 2, FlagMode::Remove, MailFlags::FLAGGED, &[]);
+    let written = std::fs::read(fx.inbox()).unwrap();
+    std::mem::forget(mb);
+    assert_eq!(std::fs::read(fx.inbox()).unwrap(), written);
+    let mb = fx.open("INBOX", OpenOptions::ACCESS);
+    assert_eq!(mb.info(2).unwrap().flags, MailFlags::ANSWERED);
+    drop(mb);
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(msgs[0].1, MailFlags::ANSWERED);
 }
