@@ -56,6 +56,9 @@ pub struct MboxSettings {
     /// `mbox_lazy_writes`: flag changes go into the index and reach the file with the next
     /// write of it, at the latest when the mailbox is closed.
     pub lazy_writes: bool,
+    /// `mbox_min_index_size`: a file smaller than this many bytes has its index in memory
+    /// (0: never).
+    pub min_index_size: u64,
 }
 
 impl Default for MboxSettings {
@@ -65,6 +68,7 @@ impl Default for MboxSettings {
             dirty_syncs: true,
             very_dirty_syncs: false,
             lazy_writes: true,
+            min_index_size: 0,
         }
     }
 }
@@ -109,6 +113,7 @@ impl StorageSettings {
                 dirty_syncs: settings.bool("mbox_dirty_syncs"),
                 very_dirty_syncs: settings.bool("mbox_very_dirty_syncs"),
                 lazy_writes: settings.bool("mbox_lazy_writes"),
+                min_index_size: settings.size("mbox_min_index_size"),
             },
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,

@@ -26,8 +26,7 @@
 //!
 //! Not implemented: `mbox_very_dirty_syncs` reading only the new tail when a mailbox is
 //! opened (cote's index keeps no message offsets: an open reads a changed file whole, as
-//! it must to serve bodies), `mbox_min_index_size`, `mbox_md5`, `pop3_save_uidl`
-//! (`X-UIDL:`), `INDEX=MEMORY`,
+//! it must to serve bodies), `mbox_md5`, `pop3_save_uidl` (`X-UIDL:`),
 //! renaming an mbox INBOX, and a fresh index taking \Recent only from messages after the
 //! last one whose `Status:` has `O` (Dovecot does; cote's index numbers them all \Recent).
 //! A session keeps the whole file in memory while it is unchanged, to serve bodies from it.

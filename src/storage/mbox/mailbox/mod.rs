@@ -41,6 +41,7 @@ use crate::storage::location::{IndexDir, MailLocation};
 use crate::storage::mail::{IndexedMeta, Mail, MailFile, MailParts};
 use crate::storage::maildir::mailbox::core::{keyword_names, mail_flags, messages_in};
 use crate::storage::maildir::mailbox::write::{apply_change, check_keywords};
+use crate::storage::maildir::mailbox::{memory_index_dir, MemoryIndexDir};
 use crate::storage::mbox::edit::{listed_keywords, Edits};
 use crate::storage::mbox::format::NewMessage as MboxNewMessage;
 use crate::storage::mbox::rewrite_journal::RewriteJournal;
@@ -57,10 +58,18 @@ pub const INDEX_DIR_NAME: &str = ".imap";
 /// The index directory of mailbox `storage_name` (Dovecot's rule: the mailbox's path under
 /// the index root, with `.imap/` put before its last level); `None` with `INDEX=MEMORY`.
 pub fn index_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf> {
+    match &location.settings.index_dir {
+        Some(IndexDir::Memory) => None,
+        _ => state_dir(location, storage_name),
+    }
+}
+
+/// Where the files that must outlive a crash are (the rewrite journal): the index
+/// directory, or with `INDEX=MEMORY` where it would be under the mail root.
+fn state_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf> {
     let root = match &location.settings.index_dir {
-        Some(IndexDir::Memory) => return None,
         Some(IndexDir::Dir(d)) => d.clone(),
-        None => location.root_dir()?.to_path_buf(),
+        _ => location.root_dir()?.to_path_buf(),
     };
     let path = root.join(storage_name);
     let parent = path.parent()?.to_path_buf();
@@ -100,6 +109,8 @@ pub struct MboxMailbox {
     fresh_index: bool,
     /// In the first sync of a mailbox whose index was fresh: headers get no `O`.
     opening_fresh: bool,
+    /// The index directory when the index is kept only while the mailbox is open.
+    memory_index: Option<MemoryIndexDir>,
     /// Set while saving: the index records the file as dirty (see `recorded::Recorded`).
     leave_dirty: bool,
 }
@@ -111,15 +122,26 @@ impl MboxMailbox {
         let vname = req.vname.clone();
         let fin = |e: StorageError| e.finish(&vname);
         let path = req.location.mailbox_paths(&req.storage_name).mailbox;
-        match crate::fs::ops::stat_if_exists(&path).map_err(|e| fin(e.into()))? {
-            Some(st) if st.is_file() => {}
+        let size = match crate::fs::ops::stat_if_exists(&path).map_err(|e| fin(e.into()))? {
+            Some(st) if st.is_file() => st.len(),
             Some(_) => return Err(StorageError::not_found(&vname)),
-            None if req.autocreate => {}
+            None if req.autocreate => 0,
             None => return Err(StorageError::not_found(&vname)),
-        }
-        let index_dir = index_dir(req.location, &req.storage_name).ok_or_else(|| {
-            StorageError::not_implemented("mbox mailboxes with INDEX=MEMORY").finish(&vname)
+        };
+        let state_dir = state_dir(req.location, &req.storage_name).ok_or_else(|| {
+            StorageError::not_implemented("mbox mailboxes without a root directory").finish(&vname)
         })?;
+        // `INDEX=MEMORY`, or a file below `mbox_min_index_size`: the index lives in a private
+        // directory removed at close (Dovecot keeps it in memory)
+        let min_size = req.settings.mbox.min_index_size;
+        let disk_index = index_dir(req.location, &req.storage_name).filter(|_| size >= min_size);
+        let (index_dir, memory_index) = match disk_index {
+            Some(dir) => (dir, None),
+            None => {
+                let dir = memory_index_dir(&req.settings.temp_dir).map_err(fin)?;
+                (dir.clone(), Some(MemoryIndexDir(dir)))
+            }
+        };
         let root = req
             .location
             .index_root()
@@ -133,7 +155,7 @@ impl MboxMailbox {
             .map_err(|e| fin(e.into()))?
             .to_string();
         let read_only = req.options.read_only;
-        let journal = RewriteJournal::new(&index_dir, &req.settings.fs, &perms);
+        let journal = RewriteJournal::new(&state_dir, &req.settings.fs, &perms);
         let claims_recent = req.options.claim_recent && !read_only;
         let settings = index_settings.clone();
         let view = MailboxView::open(&vname, &index_dir, settings, claims_recent, || {
@@ -164,6 +186,7 @@ impl MboxMailbox {
             fresh_index: false,
             opening_fresh: false,
             leave_dirty: false,
+            memory_index,
         };
         // an index that never recorded the file (new, or rebuilt)
         mb.fresh_index = mb.view.state().backend_state().is_empty();
@@ -390,7 +413,8 @@ impl MboxMailbox {
     fn store_inner(&mut self, uids: &UidSet, req: &StoreRequest) -> StorageResult<StoreResult> {
         self.writable()?;
         check_keywords(&req.keywords)?;
-        if self.settings.mbox.lazy_writes {
+        // (an index that ends with the session can't hold what the file lacks)
+        if self.settings.mbox.lazy_writes && self.memory_index.is_none() {
             return self.store_lazily(uids, req);
         }
         let ((mut result, mut changed), modseq) = self.change(|mb, lock, loaded| {
@@ -521,6 +545,10 @@ impl Mailbox for MboxMailbox {
     }
 
     crate::storage::view::view_methods!();
+
+    fn modseqs_permanent(&self) -> bool {
+        self.memory_index.is_none()
+    }
 
     fn sync(&mut self, _flags: SyncFlags) -> StorageResult<Vec<Change>> {
         let vname = self.vname.clone();

@@ -544,3 +544,38 @@ fn lazy_writes_keep_flags_in_the_index_until_the_file_is_written() {
     let (_, msgs) = file_view(&fx);
     assert_eq!(msgs[0].1, MailFlags::ANSWERED);
 }
+
+/// `mbox_min_index_size`: a smaller file keeps no index files (the index lives in a
+/// private directory while the mailbox is open); UIDs and flags stay in the file.
+#[test]
+fn small_files_keep_no_index() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut settings = StorageSettings::dovecot_defaults();
+    settings.mbox.min_index_size = 1 << 20;
+    let mut user = fx.user_with(settings);
+    let mut mb = user.open("INBOX", OpenOptions::SELECT).unwrap();
+    assert!(!mb.modseqs_permanent());
+    fx.append_raw(MTA_MAIL);
+    mb.sync(SyncFlags::default()).unwrap();
+    store(mb.as_mut(), 3, FlagMode::Add, MailFlags::SEEN, &[]);
+    mb.expunge(&UidSet::range(1, 1)).unwrap();
+    drop(mb);
+    let index = fx.dir.path().join("mail/.imap/INBOX");
+    let left: Vec<_> = std::fs::read_dir(&index)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    let temp: Vec<_> = std::fs::read_dir(fx.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("cote-memindex"))
+        .collect();
+    assert!(temp.is_empty(), "{temp:?}");
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(msgs[1].1, MailFlags::SEEN);
+    let mb = user.open("INBOX", OpenOptions::EXAMINE).unwrap();
+    assert_eq!(uids(mb.as_ref()), [2, 3]);
+    assert_eq!(mb.info(3).unwrap().flags, MailFlags::SEEN);
+}
