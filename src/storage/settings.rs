@@ -59,6 +59,8 @@ pub struct MboxSettings {
     /// `mbox_min_index_size`: a file smaller than this many bytes has its index in memory
     /// (0: never).
     pub min_index_size: u64,
+    /// `mbox_md5`: which header lines recognise a message without `X-UID:`.
+    pub md5: crate::storage::mbox::format::md5::HeaderMd5,
 }
 
 impl Default for MboxSettings {
@@ -69,6 +71,7 @@ impl Default for MboxSettings {
             very_dirty_syncs: false,
             lazy_writes: true,
             min_index_size: 0,
+            md5: Default::default(),
         }
     }
 }
@@ -114,6 +117,9 @@ impl StorageSettings {
                 very_dirty_syncs: settings.bool("mbox_very_dirty_syncs"),
                 lazy_writes: settings.bool("mbox_lazy_writes"),
                 min_index_size: settings.size("mbox_min_index_size"),
+                // (the configuration allows only the known values)
+                md5: crate::storage::mbox::format::md5::HeaderMd5::parse(settings.str("mbox_md5"))
+                    .unwrap_or_default(),
             },
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,

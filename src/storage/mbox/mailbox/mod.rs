@@ -17,6 +17,7 @@
 //! the index only and reaches the file with the next write or at close ([`lazy`]);
 //! `Status: O` follows Dovecot ([`recent`]).
 
+mod identify;
 mod lazy;
 mod recent;
 mod recorded;

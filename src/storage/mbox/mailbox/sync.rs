@@ -2,7 +2,7 @@
 //! rewrite first), writing what a change needs, and reconciling cote's index with what the
 //! file says (the file is the truth: UIDs, flags and keywords come from its headers).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::fs::lock::mbox::MboxLock;
 use crate::fs::{ops, FsFile, LockKind, SyncPoint};
@@ -13,11 +13,13 @@ use crate::index::writer::LockedIndex;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::maildir::mailbox::core::{index_flags, keyword_names, mail_flags};
 use crate::storage::mbox::edit::{self, listed_keywords, Edits, PseudoStamp, Writes};
+use crate::storage::mbox::format::md5::HeaderMd5;
 use crate::storage::mbox::format::{
     assign_uids, parse_mbox, parse_mbox_at, MboxFile, MboxFormatError, UidAssignment,
 };
 use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxRead};
 
+use super::identify::{hex, match_by_md5};
 use super::recorded::{FileIdent, Recorded};
 use super::MboxMailbox;
 
@@ -87,7 +89,7 @@ impl MboxMailbox {
         let data = file.read_from(0)?;
         let ident = FileIdent::of(&file.metadata()?);
         let parsed = parse_mbox(&data).map_err(|e| self.format_error(&e))?;
-        let uids = assign_uids(&parsed);
+        let uids = self.identified(&data, &parsed, assign_uids(&parsed));
         Ok(Loaded {
             ident: Some(ident),
             data,
@@ -95,6 +97,27 @@ impl MboxMailbox {
             uids,
             grown: false,
         })
+    }
+
+    /// `uids` with the index's UIDs for messages without a valid `X-UID:` that the index
+    /// knows by their header MD5 (see [`super::identify`]).
+    fn identified(&self, data: &[u8], parsed: &MboxFile, uids: UidAssignment) -> UidAssignment {
+        if uids.uids.iter().all(|u| u.in_file) {
+            return uids;
+        }
+        let state = self.view.state();
+        let known: HashMap<Vec<u8>, u32> = state
+            .messages()
+            .iter()
+            .map(|m| (m.key.to_vec(), m.uid))
+            .collect();
+        let md5s: Vec<Option<[u8; 16]>> = parsed
+            .messages
+            .iter()
+            .zip(&uids.uids)
+            .map(|(m, u)| (!u.in_file).then(|| self.settings.mbox.md5.of(data, m)))
+            .collect();
+        match_by_md5(&uids, &md5s, &known, state.next_uid()).unwrap_or(uids)
     }
 
     fn format_error(&self, e: &MboxFormatError) -> StorageError {
@@ -145,7 +168,7 @@ impl MboxMailbox {
             .messages
             .extend_from_slice(&known.file.messages[..keep]);
         parsed.messages.extend(rest.messages);
-        let uids = assign_uids(&parsed);
+        let uids = self.identified(&data, &parsed, assign_uids(&parsed));
         Ok(Some(Loaded {
             ident: Some(FileIdent {
                 size: data.len() as u64,
@@ -350,6 +373,7 @@ impl MboxMailbox {
             loaded,
             validity,
             self.leave_dirty || loaded.grown,
+            self.settings.mbox.md5,
         );
         let result = match tx {
             Some(tx) => commit_locked(&mut li, &tx),
@@ -369,7 +393,8 @@ impl MboxMailbox {
     /// track); the session's numbering follows.
     pub(super) fn rebuild_index(&mut self, loaded: &Loaded) -> StorageResult<()> {
         let empty = MailboxState::new(1);
-        let Some(tx) = contents_tx(&empty, loaded, loaded.uids.uid_validity, false) else {
+        let md5 = self.settings.mbox.md5;
+        let Some(tx) = contents_tx(&empty, loaded, loaded.uids.uid_validity, false, md5) else {
             return Err(StorageError::critical(
                 Some(&self.vname),
                 "rebuilding the index: messages out of order",
@@ -472,6 +497,7 @@ fn contents_tx(
     loaded: &Loaded,
     validity: Option<u32>,
     dirty: bool,
+    md5: HeaderMd5,
 ) -> Option<IndexTransaction> {
     let mut tx = IndexTransaction::new();
     if state.uidvalidity() == 0 {
@@ -529,8 +555,8 @@ fn contents_tx(
                     uid: assigned.uid,
                     flags,
                     keywords,
-                    // the index wants a key; the UID is what identifies the message
-                    key: assigned.uid.to_string().into_bytes(),
+                    // (what recognises it while it has no X-UID header)
+                    key: hex(&md5.of(&loaded.data, msg)).into_bytes(),
                     physical_size: Some(visible.len() as u64),
                     virtual_size: Some(crate::storage::maildir::save::virtual_size(&visible)),
                     internal_date: Some(received),
