@@ -593,10 +593,10 @@ impl Mailbox for MboxMailbox {
     }
 
     fn save_pop3_uidls(&mut self, _uidls: &[(u32, String)]) -> StorageResult<()> {
-        Err(
-            StorageError::not_implemented("pop3_save_uidl with mbox (Dovecot's X-UIDL header)")
-                .finish(&self.vname),
-        )
+        // Nothing to keep, as with Dovecot 2.3 (its mbox saves no POP3 UIDL: only Maildir
+        // implements it); mbox UIDLs come from `pop3_uidl_format` or, with
+        // `pop3_reuse_xuidl`, the `X-UIDL:` header other POP3 servers wrote.
+        Ok(())
     }
 }
 
