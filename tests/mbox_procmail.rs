@@ -107,9 +107,8 @@ fn procmail_delivers_while_a_session_has_the_inbox_selected() {
     .unwrap();
     chown(&rc, Some(1000), Some(1000)).unwrap();
     let m = mail.path().display();
-    let server = login_support::Server::start(&format!(
-        "mail_location = mbox:{m}/%u:INBOX={m}/%u/inbox\n"
-    ));
+    let server =
+        login_support::Server::start(&format!("mail_location = mbox:{m}/%u:INBOX={m}/%u/inbox\n"));
     let out = login_support::python(
         SESSION,
         &[
