@@ -45,6 +45,37 @@ impl Default for MaildirSettings {
     }
 }
 
+/// The `mbox_*` settings besides the locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MboxSettings {
+    /// `mbox_dirty_syncs`: a file that only grew is read from its last known message on,
+    /// except when a mailbox is opened.
+    pub dirty_syncs: bool,
+    /// `mbox_very_dirty_syncs`: the same when a mailbox is opened too.
+    pub very_dirty_syncs: bool,
+    /// `mbox_lazy_writes`: flag changes go into the index and reach the file with the next
+    /// write of it, at the latest when the mailbox is closed.
+    pub lazy_writes: bool,
+    /// `mbox_min_index_size`: a file smaller than this many bytes has its index in memory
+    /// (0: never).
+    pub min_index_size: u64,
+    /// `mbox_md5`: which header lines recognise a message without `X-UID:`.
+    pub md5: crate::storage::mbox::format::md5::HeaderMd5,
+}
+
+impl Default for MboxSettings {
+    /// Dovecot's defaults.
+    fn default() -> MboxSettings {
+        MboxSettings {
+            dirty_syncs: true,
+            very_dirty_syncs: false,
+            lazy_writes: true,
+            min_index_size: 0,
+            md5: Default::default(),
+        }
+    }
+}
+
 /// The storage settings of one user's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageSettings {
@@ -54,6 +85,7 @@ pub struct StorageSettings {
     pub maildir: MaildirSettings,
     /// `mbox_read_locks`, `mbox_write_locks` and their timeouts.
     pub mbox_locks: MboxLockSettings,
+    pub mbox: MboxSettings,
     /// `mail_temp_scan_interval`: how often `tmp/` is searched for stale files (0: never).
     pub temp_scan_interval: Duration,
     /// `mail_temp_dir` (expanded): where `INDEX=MEMORY` indexes live while a mailbox is open.
@@ -80,6 +112,15 @@ impl StorageSettings {
             // A bad lock list is refused by `MailUser::new` before this is used.
             mbox_locks: MboxLockSettings::from_settings(settings)
                 .unwrap_or_else(|_| MboxLockSettings::dovecot_defaults()),
+            mbox: MboxSettings {
+                dirty_syncs: settings.bool("mbox_dirty_syncs"),
+                very_dirty_syncs: settings.bool("mbox_very_dirty_syncs"),
+                lazy_writes: settings.bool("mbox_lazy_writes"),
+                min_index_size: settings.size("mbox_min_index_size"),
+                // (the configuration allows only the known values)
+                md5: crate::storage::mbox::format::md5::HeaderMd5::parse(settings.str("mbox_md5"))
+                    .unwrap_or_default(),
+            },
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,
         }
@@ -92,6 +133,7 @@ impl StorageSettings {
             index: IndexSettings::dovecot_defaults(CreatePerms::default()),
             maildir: MaildirSettings::default(),
             mbox_locks: MboxLockSettings::dovecot_defaults(),
+            mbox: MboxSettings::default(),
             temp_scan_interval: Duration::from_secs(7 * 86400),
             temp_dir: PathBuf::from("/tmp"),
         }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::format::{
     pseudo_message, regenerate_message, rewrite_header, HeaderUpdate, ImapBase, MboxFile,
-    UidAssignment,
+    MboxMessage, UidAssignment,
 };
 use super::rewrite_journal::TailRewrite;
 use crate::storage::flags::MailFlags;
@@ -21,6 +21,18 @@ pub struct Edits {
     pub set: HashMap<u32, (MailFlags, Vec<String>)>,
     /// Keyword names `X-IMAPbase:` must list.
     pub new_keywords: Vec<String>,
+    /// Messages whose `Status:` must get `O` (no longer \Recent) if it lacks it.
+    pub mark_old: HashSet<u32>,
+    /// The session took the messages' \Recent (SELECT): every header it writes gets `O`,
+    /// as Dovecot's sync writes it whenever it rewrites a header in such a session.
+    pub drop_recent: bool,
+}
+
+impl Edits {
+    /// Whether `msg`'s `Status:` has `O` once its header is written.
+    fn old_when_written(&self, msg: &MboxMessage, uid: u32) -> bool {
+        msg.meta.old || self.drop_recent || self.mark_old.contains(&uid)
+    }
 }
 
 /// What to write.
@@ -119,7 +131,8 @@ pub fn plan(
         let carries_base = !has_pseudo && Some(i) == first_kept;
         let base_moves = carries_base && (i != 0 || digits_changed || layout_changed);
         let changed = wanted.as_ref().is_some_and(|w| *w != current);
-        if changed || !assigned.in_file || base_moves {
+        let ages = !msg.meta.old && edits.mark_old.contains(&assigned.uid);
+        if changed || !assigned.in_file || base_moves || ages {
             updates[i] = Some(wanted.unwrap_or(current));
         }
     }
@@ -133,6 +146,7 @@ pub fn plan(
             uid: uids.uids[i].uid,
             flags: *flags,
             keywords,
+            old: edits.old_when_written(msg, uids.uids[i].uid),
             base: (!has_pseudo && Some(i) == first_kept).then_some(&base),
         };
         match rewrite_header(data, msg, &header) {
@@ -171,6 +185,7 @@ pub fn plan(
                 uid: uids.uids[i].uid,
                 flags,
                 keywords: &keywords,
+                old: edits.old_when_written(msg, uids.uids[i].uid),
                 base: (!has_pseudo && Some(i) == first_kept).then_some(&base),
             };
             regenerate_message(&mut bytes, data, msg, &header);

@@ -184,3 +184,68 @@ proptest! {
         prop_assert_eq!(msgs, wanted);
     }
 }
+
+/// `Status:` of each message of `data`, as (O present, whole value).
+fn statuses(data: &[u8]) -> Vec<(bool, Option<Vec<u8>>)> {
+    parse_mbox(data)
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| (m.meta.old, m.meta.status_other.clone()))
+        .collect()
+}
+
+#[test]
+fn marked_messages_get_o_in_place_and_others_stay() {
+    let data = dovecot_file(3);
+    let edits = Edits {
+        mark_old: [2].into_iter().collect(),
+        ..Edits::default()
+    };
+    let (writes, after) = planned(&data, &edits);
+    assert!(writes.tail.is_none());
+    assert_eq!(writes.in_place.len(), 1);
+    let old: Vec<bool> = statuses(&after).into_iter().map(|s| s.0).collect();
+    assert_eq!(old, [false, true, false]);
+    // marking what already has O writes nothing
+    let (writes, _) = planned(&after, &edits);
+    assert!(writes.is_empty());
+}
+
+#[test]
+fn a_session_dropping_recent_writes_o_into_every_header_it_writes() {
+    let data = dovecot_file(3);
+    let edits = Edits {
+        set: [(3, (MailFlags::FLAGGED, Vec::new()))]
+            .into_iter()
+            .collect(),
+        drop_recent: true,
+        ..Edits::default()
+    };
+    let (_, after) = planned(&data, &edits);
+    let old: Vec<bool> = statuses(&after).into_iter().map(|s| s.0).collect();
+    assert_eq!(old, [false, false, true]);
+    // an expunge moves the messages after it: their headers are written, with O
+    let edits = Edits {
+        expunge: [1].into_iter().collect(),
+        drop_recent: true,
+        ..Edits::default()
+    };
+    let (_, after) = planned(&data, &edits);
+    let old: Vec<bool> = statuses(&after).into_iter().map(|s| s.0).collect();
+    assert_eq!(old, [true, true]);
+}
+
+#[test]
+fn foreign_status_bytes_are_kept_and_no_status_is_added_without_a_letter() {
+    let data = b"From a@b Thu Nov 29 22:33:52 2001\nSubject: x\nStatus: U\n\nbody\n\n\
+From a@b Thu Nov 29 22:33:52 2001\nSubject: y\n\nbody\n\n";
+    let edits = Edits {
+        mark_old: [1].into_iter().collect(),
+        ..Edits::default()
+    };
+    let (_, after) = planned(data, &edits);
+    let text = String::from_utf8_lossy(&after);
+    assert!(text.contains("Status: UO\n"), "{text}");
+    assert_eq!(text.matches("Status:").count(), 1, "{text}");
+}

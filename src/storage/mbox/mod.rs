@@ -21,13 +21,17 @@
 //! Tested: unit tests beside the code; `tests/storage_mbox_crash.rs` (SIGKILL at every step
 //! of each write, concurrent cote processes with the MTA appending, the privileged group);
 //! `tests/mbox_interop.rs` (Dovecot 2.3 serves what cote wrote and the other way round);
-//! `t/imap/mbox.t` (a live server).
+//! `tests/mbox_status.rs` (`Status:`/`X-Status:` written as Dovecot writes them after the
+//! same IMAP sessions); `t/imap/mbox.t` (a live server).
 //!
-//! Not implemented: `mbox_lazy_writes` (changes are written at once, as with `no`),
-//! `mbox_dirty_syncs`/`mbox_very_dirty_syncs` (a changed file is always read whole),
-//! `mbox_min_index_size`, `mbox_md5`, `pop3_save_uidl` (`X-UIDL:`), `INDEX=MEMORY`,
-//! renaming an mbox INBOX, and the `O` of `Status:` for messages no longer \Recent. A
-//! session keeps the whole file in memory while it is unchanged, to serve bodies from it.
+//! Not implemented: `mbox_very_dirty_syncs` reading only the new tail when a mailbox is
+//! opened (cote's index keeps no message offsets: an open reads a changed file whole, as
+//! it must to serve bodies), `pop3_uidl_format`'s `%m` for mbox (the MD5 is computed,
+//! see `format::md5`, but POP3 does not ask for it yet), saving POP3 UIDLs (accepted and
+//! dropped, as Dovecot 2.3 does: its `update_pop3_uidl` is Maildir's only),
+//! renaming an mbox INBOX, and a fresh index taking \Recent only from messages after the
+//! last one whose `Status:` has `O` (Dovecot does; cote's index numbers them all \Recent).
+//! A session keeps the whole file in memory while it is unchanged, to serve bodies from it.
 
 pub mod edit;
 pub mod format;

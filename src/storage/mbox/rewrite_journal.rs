@@ -21,8 +21,12 @@
 //! `T` says the truncation has not happened and appended mail starts at `L`; anything else
 //! says it has, and appended mail starts at `T`. In `start`, a zero at `S` says the file was
 //! already extended. Appended mail found mid-plan joins the new bytes and the plan restarts.
-//! Programs that rewrite the file themselves (mutt) while a plan is pending are not
-//! detected: they would see a half-rewritten file, as they would after a crash of Dovecot.
+//! The journal also records the file's device and inode and the MD5 of the 4 KiB before
+//! `offset` (the end of the last message the plan leaves where it is: body bytes, which
+//! nobody edits in place, unlike the first message's `X-IMAPbase:`). A program that
+//! rewrote the file itself (mutt) or replaced it while a plan was pending changes them: the
+//! plan is then not rolled forward over its work; the journal and data file are kept aside
+//! under `.orphaned-<time>` names, with an error in the log naming them.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +37,8 @@ use crate::storage::error::{StorageError, StorageResult};
 const JOURNAL_NAME: &str = "cote.mbox.journal";
 const DATA_NAME: &str = "cote.mbox.rewrite";
 const MAGIC: &str = "cote-mbox-rewrite 1";
+/// How many bytes before a plan's offset the check samples.
+const SAMPLE: u64 = 4096;
 
 /// New bytes for the mbox from `offset` to its (new) end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +90,11 @@ impl Phase {
         if lines.next()? != MAGIC {
             return None;
         }
-        let mut words = lines.next()?.split(' ');
+        Phase::decode_line(lines.next()?)
+    }
+
+    fn decode_line(line: &str) -> Option<Phase> {
+        let mut words = line.split(' ');
         let kind = words.next()?;
         let mut num = || words.next()?.parse::<u64>().ok();
         let (a, b, c) = (num()?, num()?, num()?);
@@ -101,6 +111,51 @@ impl Phase {
             }),
             _ => None,
         }
+    }
+}
+
+/// What the file a plan was made for looks like where the plan does not write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileCheck {
+    dev: u64,
+    ino: u64,
+    sample_md5: String,
+}
+
+impl FileCheck {
+    /// Of `file` now, for a plan writing from `offset` on.
+    fn of(file: &FsFile, offset: u64) -> StorageResult<FileCheck> {
+        use md5::{Digest, Md5};
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        let at = offset.saturating_sub(SAMPLE);
+        let mut buf = vec![0u8; (offset - at) as usize];
+        let n = file.read_full_at(&mut buf, at)?;
+        let mut md5 = Md5::new();
+        md5.update(&buf[..n]);
+        Ok(FileCheck {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            sample_md5: md5.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        })
+    }
+
+    fn encode(&self) -> String {
+        format!("check {} {} {}\n", self.dev, self.ino, self.sample_md5)
+    }
+
+    /// The third line of a journal; `None` when absent (older journals) or unreadable.
+    fn decode(journal: &[u8]) -> Option<FileCheck> {
+        let text = std::str::from_utf8(journal).ok()?;
+        let mut words = text.lines().nth(2)?.split(' ');
+        if words.next()? != "check" {
+            return None;
+        }
+        Some(FileCheck {
+            dev: words.next()?.parse().ok()?,
+            ino: words.next()?.parse().ok()?,
+            sample_md5: words.next()?.to_string(),
+        })
     }
 }
 
@@ -134,10 +189,11 @@ impl RewriteJournal {
         Ok(ops::stat_if_exists(&self.journal_path())?.is_some())
     }
 
-    fn write_phase(&self, phase: Phase) -> StorageResult<()> {
+    fn write_phase(&self, phase: Phase, check: &FileCheck) -> StorageResult<()> {
+        let text = phase.encode() + &check.encode();
         atomic::replace_file(
             &self.journal_path(),
-            phase.encode().as_bytes(),
+            text.as_bytes(),
             &self.perms,
             &self.policy,
         )?;
@@ -156,9 +212,10 @@ impl RewriteJournal {
             old_len,
             new_len: plan.new_len(),
         };
-        self.write_phase(start)?;
+        let check = FileCheck::of(file, plan.offset)?;
+        self.write_phase(start, &check)?;
         crash::point("mbox-rewrite-journal-start");
-        self.run(file, start, &plan.bytes)
+        self.run(file, start, &plan.bytes, &check)
     }
 
     /// Rolls a pending plan forward (under the write locks). Returns whether there was one.
@@ -209,16 +266,57 @@ impl RewriteJournal {
                 ),
             ));
         }
+        let check = match FileCheck::decode(&journal) {
+            Some(recorded) => {
+                let now = FileCheck::of(file, offset)?;
+                if now != recorded {
+                    self.set_aside(&path)?;
+                    return Ok(true);
+                }
+                recorded
+            }
+            // (a journal from before the check: rolled forward as it was)
+            None => FileCheck::of(file, offset)?,
+        };
         log::warn!(
             "{}: finishing a rewrite interrupted by a crash",
             path.display()
         );
-        self.run(file, phase, &bytes)?;
+        self.run(file, phase, &bytes, &check)?;
         Ok(true)
     }
 
+    /// Another program rewrote or replaced the file while a plan was pending: the plan is
+    /// not rolled forward over its work; its files are kept aside for a human.
+    fn set_aside(&self, path: &Path) -> StorageResult<()> {
+        let secs = crate::fs::clock::unix_secs(crate::fs::clock::wall_now());
+        let aside = |p: PathBuf| {
+            let mut name = p.into_os_string();
+            name.push(format!(".orphaned-{secs}"));
+            PathBuf::from(name)
+        };
+        let (journal, data) = (aside(self.journal_path()), aside(self.data_path()));
+        ops::rename(&self.data_path(), &data)?;
+        ops::rename(&self.journal_path(), &journal)?;
+        ops::fsync_dir(&self.policy, &self.dir, SyncPoint::Durable)?;
+        log::error!(
+            "{}: changed by another program while a rewrite interrupted by a crash was \
+             pending; the rewrite is not finished over it (its plan is kept in {} and {})",
+            path.display(),
+            journal.display(),
+            data.display()
+        );
+        Ok(())
+    }
+
     /// Runs a plan from `phase` to its end.
-    fn run(&self, file: &FsFile, mut phase: Phase, bytes: &[u8]) -> StorageResult<()> {
+    fn run(
+        &self,
+        file: &FsFile,
+        mut phase: Phase,
+        bytes: &[u8],
+        check: &FileCheck,
+    ) -> StorageResult<()> {
         loop {
             match phase {
                 Phase::Start {
@@ -256,7 +354,7 @@ impl RewriteJournal {
                         new_len,
                         zeroed_to: old_len.max(new_len),
                     };
-                    self.write_phase(phase)?;
+                    self.write_phase(phase, check)?;
                     crash::point("mbox-rewrite-journal-copy");
                 }
                 Phase::Copy {

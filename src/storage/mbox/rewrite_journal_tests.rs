@@ -159,3 +159,46 @@ proptest! {
         prop_assert_eq!(recover(&s), expected(OLD, &plan, foreign));
     }
 }
+
+/// A plan pending over a file another program then rewrote (mutt) is not rolled forward
+/// over its work: the file stays as that program left it, the plan is kept aside.
+#[test]
+fn a_file_rewritten_by_another_program_is_not_overwritten() {
+    let old = b"From a@b Thu Nov 29 22:33:52 2001\nSubject: one\n\nbody one\n\nFrom a@b Thu Nov 29 22:33:52 2001\nSubject: two\n\nbody two\n".to_vec();
+    let s = setup(&old);
+    let plan = TailRewrite {
+        offset: 58,
+        bytes: b"From a@b Thu Nov 29 22:33:52 2001\nSubject: new\n\nx\n".to_vec(),
+    };
+    let file = FsFile::open_rw(&s.mbox).unwrap();
+    std::fs::create_dir_all(&s.journal.dir).unwrap();
+    std::fs::write(s.journal.data_path(), &plan.bytes).unwrap();
+    let check = FileCheck::of(&file, plan.offset).unwrap();
+    let phase = Phase::Start {
+        offset: plan.offset,
+        old_len: old.len() as u64,
+        new_len: plan.new_len(),
+    };
+    s.journal.write_phase(phase, &check).unwrap();
+    // mutt rewrites the file in place (same inode), the first message changed
+    let mutt =
+        b"From a@b Thu Nov 29 22:33:52 2001\nSubject: ONE\nStatus: RO\n\nbody one\n\n".to_vec();
+    std::fs::write(&s.mbox, &mutt).unwrap();
+    assert!(s.journal.recover(&file).unwrap());
+    assert!(!s.journal.is_pending().unwrap());
+    assert_eq!(std::fs::read(&s.mbox).unwrap(), mutt);
+    let aside: Vec<String> = std::fs::read_dir(&s.journal.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".orphaned-"))
+        .collect();
+    assert_eq!(aside.len(), 2, "{aside:?}");
+    // the same plan over the file as it was is rolled forward
+    std::fs::write(&s.mbox, &old).unwrap();
+    std::fs::write(s.journal.data_path(), &plan.bytes).unwrap();
+    s.journal.write_phase(phase, &check).unwrap();
+    assert!(s.journal.recover(&file).unwrap());
+    let mut expected = old[..58].to_vec();
+    expected.extend_from_slice(&plan.bytes);
+    assert_eq!(std::fs::read(&s.mbox).unwrap(), expected);
+}

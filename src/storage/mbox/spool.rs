@@ -39,6 +39,24 @@ pub struct MboxSnapshot {
     pub uids: UidAssignment,
 }
 
+/// An mbox file as just read under its locks, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct MboxRead<'a> {
+    pub data: &'a [u8],
+    pub file: &'a MboxFile,
+    pub uids: &'a UidAssignment,
+}
+
+impl MboxSnapshot {
+    pub fn as_read(&self) -> MboxRead<'_> {
+        MboxRead {
+            data: &self.data,
+            file: &self.file,
+            uids: &self.uids,
+        }
+    }
+}
+
 fn parse(path: &Path, data: Vec<u8>) -> StorageResult<MboxSnapshot> {
     let file = parse_mbox(&data).map_err(|e| {
         StorageError::critical(None, format!("{e}: {}", path.display())).at_path(path)
@@ -59,15 +77,10 @@ pub fn read_mbox(
     parse(path, data)
 }
 
-/// Where the ten digits of the last UID in `X-IMAPbase:`/`X-IMAP:` are, if written in
-/// Dovecot's fixed width.
-pub fn last_uid_digits(snapshot: &MboxSnapshot) -> Option<usize> {
-    let first = snapshot
-        .file
-        .pseudo
-        .as_ref()
-        .or(snapshot.file.messages.first())?;
-    let data = &snapshot.data;
+/// Where the ten digits of the last UID in `X-IMAPbase:`/`X-IMAP:` of `file` (read from
+/// `data`) are, if written in Dovecot's fixed width.
+pub fn last_uid_digits(data: &[u8], file: &MboxFile) -> Option<usize> {
+    let first = file.pseudo.as_ref().or(file.messages.first())?;
     let field = fields(data, first.header_offset, first.body_offset)
         .into_iter()
         .find(|f| f.is("X-IMAPbase") || f.is("X-IMAP"))?;
@@ -106,9 +119,28 @@ pub fn append_locked(
     messages: &[NewMessage<'_>],
     new_uid_validity: u32,
 ) -> StorageResult<(u32, Vec<u32>)> {
+    let snapshot = parse(path, file.read_from(0)?)?;
+    append_read(
+        policy,
+        file,
+        path,
+        snapshot.as_read(),
+        messages,
+        new_uid_validity,
+    )
+}
+
+/// [`append_locked`] for a caller that has just read the locked file into `snapshot`.
+pub fn append_read(
+    policy: &FsPolicy,
+    file: &FsFile,
+    path: &Path,
+    snapshot: MboxRead<'_>,
+    messages: &[NewMessage<'_>],
+    new_uid_validity: u32,
+) -> StorageResult<(u32, Vec<u32>)> {
     let count = u32::try_from(messages.len())
         .map_err(|_| StorageError::params("too many messages in one save"))?;
-    let snapshot = parse(path, file.read_from(0)?)?;
     if let Some(pos) = snapshot.uids.uids.iter().position(|u| !u.in_file) {
         return Err(StorageError::not_implemented(format!(
             "saving into an mbox whose message {} has no valid X-UID header yet (written by \
@@ -195,7 +227,14 @@ pub fn append_locked(
     }
     crate::storage::crash::point("mbox-save-appended");
     if !empty {
-        match last_uid_digits(&snapshot) {
+        // (the digits are where the read says, unless another program moved them: a
+        // read that took the start of the file from memory is checked against the file)
+        let digits_at = last_uid_digits(snapshot.data, snapshot.file).filter(|&at| {
+            let mut now = [0u8; 10];
+            matches!(file.read_full_at(&mut now, at as u64), Ok(10))
+                && snapshot.data.get(at..at + 10) == Some(&now[..])
+        });
+        match digits_at {
             Some(at) => {
                 let digits = format!("{last_uid:010}");
                 file.write_all_at(digits.as_bytes(), at as u64)?;
@@ -265,6 +304,7 @@ pub fn update_flags(
             uid: u.uid,
             flags: u.flags,
             keywords: u.keywords,
+            old: msg.meta.old,
             base: snapshot.file.base.as_ref().filter(|_| is_first),
         };
         let bytes = rewrite_header(&snapshot.data, msg, &update).ok_or_else(|| {

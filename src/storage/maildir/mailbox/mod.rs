@@ -46,7 +46,7 @@ use self::write::check_keywords;
 const TMP_DELETE_SECS: i64 = 36 * 60 * 60;
 
 /// An `INDEX=MEMORY` index: a private directory removed when the mailbox closes.
-struct MemoryIndexDir(PathBuf);
+pub(crate) struct MemoryIndexDir(pub(crate) PathBuf);
 
 impl Drop for MemoryIndexDir {
     fn drop(&mut self) {
@@ -388,7 +388,7 @@ fn build_index(
 }
 
 /// A private directory for an `INDEX=MEMORY` index.
-fn memory_index_dir(temp_dir: &Path) -> StorageResult<PathBuf> {
+pub(crate) fn memory_index_dir(temp_dir: &Path) -> StorageResult<PathBuf> {
     let name = format!(
         "cote-memindex.{}.{:x}",
         std::process::id(),

@@ -96,6 +96,11 @@ pub struct MessageMeta {
     pub flags: MailFlags,
     /// `Status:` has `O`: not \Recent.
     pub old: bool,
+    /// `Some` when the message has a `Status:` header: the bytes of its value that are not
+    /// flag letters (Dovecot keeps them, before the letters, when it rewrites the value).
+    pub status_other: Option<Vec<u8>>,
+    /// The same for `X-Status:`.
+    pub xstatus_other: Option<Vec<u8>>,
     /// `X-Keywords:` as written, in order, duplicates removed.
     pub keywords: Vec<String>,
     /// `Content-Length:` (the body's length in bytes).
@@ -117,19 +122,24 @@ impl MessageMeta {
             } else if f.is("X-UID") {
                 meta.x_uid = meta.x_uid.or_else(|| parse_number(trimmed));
             } else if f.is("Status") {
-                for &c in trimmed {
+                let mut other = Vec::new();
+                for &c in &value {
                     match c {
                         STATUS_SEEN => meta.flags.insert(MailFlags::SEEN),
                         STATUS_OLD => meta.old = true,
-                        _ => {}
+                        _ => other.push(c),
                     }
                 }
+                meta.status_other.get_or_insert(other);
             } else if f.is("X-Status") {
-                for &c in trimmed {
-                    if let Some((_, flag)) = XSTATUS_FLAGS.iter().find(|(l, _)| *l == c) {
-                        meta.flags.insert(*flag);
+                let mut other = Vec::new();
+                for &c in &value {
+                    match XSTATUS_FLAGS.iter().find(|(l, _)| *l == c) {
+                        Some((_, flag)) => meta.flags.insert(*flag),
+                        None => other.push(c),
                     }
                 }
+                meta.xstatus_other.get_or_insert(other);
             } else if f.is("X-Keywords") {
                 let text = String::from_utf8_lossy(trimmed);
                 for w in text.split_ascii_whitespace() {
@@ -154,27 +164,48 @@ fn parse_number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
 }
 
 /// `Status: ` + letters, and `X-Status: ` + letters when any of its flags is set: the lines
-/// Dovecot writes for `flags` (`old`: not \Recent any more).
+/// Dovecot's save writes for `flags` (`old`: not \Recent any more).
 pub fn status_lines(flags: MailFlags, old: bool) -> String {
-    let mut s = String::from("Status: ");
+    let empty = Some(Vec::new());
+    let mut out = Vec::new();
+    status_fields(&mut out, flags, old, empty.as_deref(), None);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends the `Status:` and `X-Status:` lines Dovecot's sync writes for a message whose
+/// header had them (`Some`: the value's bytes that are not flag letters, kept before the
+/// letters) or not: a line is written when the header was there or has a letter to hold.
+pub fn status_fields(
+    out: &mut Vec<u8>,
+    flags: MailFlags,
+    old: bool,
+    status_other: Option<&[u8]>,
+    xstatus_other: Option<&[u8]>,
+) {
+    let mut letters = Vec::new();
     if flags.contains(MailFlags::SEEN) {
-        s.push(char::from(STATUS_SEEN));
+        letters.push(STATUS_SEEN);
     }
     if old {
-        s.push(char::from(STATUS_OLD));
+        letters.push(STATUS_OLD);
     }
-    s.push('\n');
-    let x: String = XSTATUS_FLAGS
+    push_field(out, "Status: ", status_other, &letters);
+    let letters: Vec<u8> = XSTATUS_FLAGS
         .iter()
         .filter(|(_, f)| flags.contains(*f))
-        .map(|(c, _)| char::from(*c))
+        .map(|(c, _)| *c)
         .collect();
-    if !x.is_empty() {
-        s.push_str("X-Status: ");
-        s.push_str(&x);
-        s.push('\n');
+    push_field(out, "X-Status: ", xstatus_other, &letters);
+}
+
+fn push_field(out: &mut Vec<u8>, name: &str, other: Option<&[u8]>, letters: &[u8]) {
+    if other.is_none() && letters.is_empty() {
+        return;
     }
-    s
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(other.unwrap_or_default());
+    out.extend_from_slice(letters);
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -222,6 +253,12 @@ mod tests {
             ),
             "Status: RO\nX-Status: AT\n"
         );
+        let mut out = Vec::new();
+        status_fields(&mut out, MailFlags::SEEN, true, Some(b"U "), Some(b""));
+        assert_eq!(out, b"Status: U RO\nX-Status: \n");
+        let mut out = Vec::new();
+        status_fields(&mut out, MailFlags::empty(), false, None, None);
+        assert!(out.is_empty());
         assert!(is_dovecot_header(b"x-uid"));
         assert!(!is_dovecot_header(b"X-UIDx"));
     }

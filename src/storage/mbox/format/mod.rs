@@ -2,6 +2,7 @@
 //!
 //! - [`from_line`]: the `From sender  date` separator line, with the date variants Dovecot
 //!   accepts.
+//! - [`md5`]: the header MD5 (`mbox_md5`) that recognises messages without `X-UID:`.
 //! - [`meta`]: Dovecot's own headers (`X-IMAPbase`, `X-IMAP`, `X-UID`, `Status`, `X-Status`,
 //!   `X-Keywords`, `Content-Length`): parsed into UIDs, flags and keywords, and hidden from
 //!   the message clients see.
@@ -15,6 +16,7 @@
 //! so clients see the same bodies from cote and from Dovecot.
 
 pub mod from_line;
+pub mod md5;
 pub mod meta;
 pub mod parse;
 pub mod rewrite;
@@ -23,7 +25,8 @@ pub mod write;
 pub use from_line::{format_from_line, parse_from_line, FromLine};
 pub use meta::{ImapBase, MessageMeta};
 pub use parse::{
-    assign_uids, parse_mbox, AssignedUid, MboxFile, MboxFormatError, MboxMessage, UidAssignment,
+    assign_uids, parse_mbox, parse_mbox_at, AssignedUid, MboxFile, MboxFormatError, MboxMessage,
+    UidAssignment,
 };
 pub use rewrite::{regenerate_message, rewrite_header, HeaderUpdate};
 pub use write::{append_message, pseudo_message, NewMessage};

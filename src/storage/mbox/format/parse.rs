@@ -142,11 +142,19 @@ fn next_boundary(data: &[u8], from: usize) -> (usize, usize) {
 
 /// Splits `data` (a whole mbox file) into messages.
 pub fn parse_mbox(data: &[u8]) -> Result<MboxFile, MboxFormatError> {
+    parse_mbox_at(data, 0)
+}
+
+/// Splits `data` into messages from `start` on (a From_ line must be there); offsets are
+/// `data`'s. From a `start` past 0 the messages are read as the rest of a file: none is
+/// the pseudo message, and `base` stays `None` (it is the first message's).
+pub fn parse_mbox_at(data: &[u8], start: usize) -> Result<MboxFile, MboxFormatError> {
     let mut file = MboxFile::default();
-    if data.is_empty() {
+    if data.len() <= start {
         return Ok(file);
     }
-    let mut pos = 0;
+    let first_of_file = start == 0;
+    let mut pos = start;
     while pos < data.len() {
         let from = from_line_at(data, pos).ok_or(MboxFormatError::NoFromLine)?;
         let header_offset = line_end(data, pos);
@@ -194,11 +202,12 @@ pub fn parse_mbox(data: &[u8]) -> Result<MboxFile, MboxFormatError> {
             content_length_trusted: by_length.is_some(),
             meta,
         };
-        if file.messages.is_empty() && file.pseudo.is_none() && message.meta.pseudo.is_some() {
+        let first = first_of_file && file.messages.is_empty() && file.pseudo.is_none();
+        if first && message.meta.pseudo.is_some() {
             file.base = message.meta.pseudo.clone();
             file.pseudo = Some(message);
         } else {
-            if file.messages.is_empty() && file.pseudo.is_none() {
+            if first {
                 file.base = message.meta.imap_base.clone();
             }
             file.messages.push(message);

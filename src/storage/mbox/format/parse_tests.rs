@@ -179,4 +179,26 @@ proptest! {
         let uids = assign_uids(&file);
         prop_assert!(uids.uids.windows(2).all(|w| w[0].uid < w[1].uid));
     }
+
+    /// Parsing from any message's From_ line on gives the same messages from there on as
+    /// parsing the whole file (what a read of a grown file's tail relies on).
+    #[test]
+    fn parsing_from_a_message_on_agrees_with_the_whole(tail in proptest::collection::vec(prop_oneof![
+        Just(b"From a@b Thu Nov 29 22:33:52 2001\n".to_vec()),
+        Just(b"Content-Length: 3\n".to_vec()),
+        Just(b"X-IMAP: 5 7\n".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"abc\n".to_vec()),
+    ], 0..16), pick in any::<proptest::sample::Index>()) {
+        let mut data = b"From x Thu Nov 29 22:33:52 2001\nX-IMAPbase: 5 7\n\n".to_vec();
+        data.extend(tail.concat());
+        let whole = parse_mbox(&data).unwrap();
+        if whole.messages.len() > 1 {
+            let k = 1 + pick.index(whole.messages.len() - 1);
+            let rest = parse_mbox_at(&data, whole.messages[k].from_offset).unwrap();
+            prop_assert_eq!(rest.base, None);
+            prop_assert_eq!(rest.pseudo, None);
+            prop_assert_eq!(&rest.messages[..], &whole.messages[k..]);
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! other programs' offsets stay valid; when the new fields do not fit, there is no in-place
 //! answer (the file needs a rewrite that moves data).
 
-use super::meta::{is_dovecot_header, status_lines, ImapBase};
+use super::meta::{is_dovecot_header, status_fields, ImapBase};
 use super::parse::MboxMessage;
 use crate::mail::header::fields;
 use crate::storage::flags::MailFlags;
@@ -15,6 +15,8 @@ pub struct HeaderUpdate<'a> {
     pub uid: u32,
     pub flags: MailFlags,
     pub keywords: &'a [String],
+    /// `Status:` gets `O` (the message is no longer \Recent).
+    pub old: bool,
     /// `Some` for the file's first message: its `X-IMAPbase:`.
     pub base: Option<&'a ImapBase>,
 }
@@ -41,7 +43,13 @@ fn header_parts(data: &[u8], msg: &MboxMessage, update: &HeaderUpdate<'_>) -> (V
         out.extend_from_slice(format!("X-IMAPbase: {}\n", base.value()).as_bytes());
     }
     out.extend_from_slice(format!("X-UID: {}\n", update.uid).as_bytes());
-    out.extend_from_slice(status_lines(update.flags, msg.meta.old).as_bytes());
+    status_fields(
+        &mut out,
+        update.flags,
+        update.old,
+        msg.meta.status_other.as_deref(),
+        msg.meta.xstatus_other.as_deref(),
+    );
     out.extend_from_slice(b"X-Keywords:");
     for k in update.keywords {
         out.push(b' ');
@@ -158,6 +166,7 @@ mod tests {
                 uid: 1,
                 flags: all,
                 keywords: &kws,
+                old: false,
                 base: Some(&base),
             },
         )
@@ -182,6 +191,7 @@ mod tests {
             uid: 1,
             flags: MailFlags::SEEN,
             keywords: &[],
+            old: false,
             base: None,
         };
         assert_eq!(rewrite_header(data, &file.messages[0], &update), None);

@@ -2,18 +2,25 @@
 //! `<root>/.imap/<name>/`, where Dovecot keeps its own) as the cache that numbers
 //! messages, keeps modseqs and \Recent, and shares changes between sessions.
 //!
-//! The file is the truth. The index records the file's identity (device, inode, size,
-//! mtime) it last matched; a session whose file no longer matches reads it again under the
-//! read locks and reconciles: messages keep the UIDs their `X-UID:` headers say, new ones
-//! (delivered by the MTA or procmail, without headers) get the next UIDs, which a writable
-//! session writes into the file at once (under the write locks), so every reader agrees.
+//! The file is the truth, except for flag changes not written yet. The index records the
+//! file's identity (device, inode, size, mtime) it last matched ([`recorded`]); a session
+//! whose file no longer matches reads it again under the read locks (only from the last
+//! known message on when it just grew, `mbox_dirty_syncs`) and reconciles: messages keep
+//! the UIDs their `X-UID:` headers say, new ones (delivered by the MTA or procmail, without
+//! headers) get the next UIDs, which a writable session writes into the file at once (under
+//! the write locks), so every reader agrees.
 //!
-//! Every change (save, flags, expunge) happens under the write locks: finish an interrupted
-//! rewrite, read the file, write the change (headers in place within their padding, or the
-//! tail of the file through [`RewriteJournal`]), read it back and commit what it says to the
-//! index. `mbox_lazy_writes` is not implemented: changes are written at once (what
-//! Dovecot does with `mbox_lazy_writes = no`).
+//! Every write (save, expunge, UID headers, flags) happens under the write locks: finish an
+//! interrupted rewrite, read the file, write the change (headers in place within their
+//! padding, or the tail of the file through [`RewriteJournal`]), read it back and commit
+//! what it says to the index. With `mbox_lazy_writes` (the default) a flag change goes into
+//! the index only and reaches the file with the next write or at close ([`lazy`]);
+//! `Status: O` follows Dovecot ([`recent`]).
 
+mod identify;
+mod lazy;
+mod recent;
+mod recorded;
 mod sync;
 
 use std::collections::HashSet;
@@ -35,10 +42,11 @@ use crate::storage::location::{IndexDir, MailLocation};
 use crate::storage::mail::{IndexedMeta, Mail, MailFile, MailParts};
 use crate::storage::maildir::mailbox::core::{keyword_names, mail_flags, messages_in};
 use crate::storage::maildir::mailbox::write::{apply_change, check_keywords};
+use crate::storage::maildir::mailbox::{memory_index_dir, MemoryIndexDir};
 use crate::storage::mbox::edit::{listed_keywords, Edits};
 use crate::storage::mbox::format::NewMessage as MboxNewMessage;
 use crate::storage::mbox::rewrite_journal::RewriteJournal;
-use crate::storage::mbox::spool::append_locked;
+use crate::storage::mbox::spool::append_read;
 use crate::storage::namespace::OpenRequest;
 use crate::storage::settings::StorageSettings;
 use crate::storage::view::MailboxView;
@@ -51,14 +59,31 @@ pub const INDEX_DIR_NAME: &str = ".imap";
 /// The index directory of mailbox `storage_name` (Dovecot's rule: the mailbox's path under
 /// the index root, with `.imap/` put before its last level); `None` with `INDEX=MEMORY`.
 pub fn index_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf> {
+    match &location.settings.index_dir {
+        Some(IndexDir::Memory) => None,
+        _ => state_dir(location, storage_name),
+    }
+}
+
+/// Where the files that must outlive a crash are (the rewrite journal): the index
+/// directory, or with `INDEX=MEMORY` where it would be under the mail root.
+fn state_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf> {
     let root = match &location.settings.index_dir {
-        Some(IndexDir::Memory) => return None,
         Some(IndexDir::Dir(d)) => d.clone(),
-        None => location.root_dir()?.to_path_buf(),
+        _ => location.root_dir()?.to_path_buf(),
     };
     let path = root.join(storage_name);
     let parent = path.parent()?.to_path_buf();
     Some(parent.join(INDEX_DIR_NAME).join(path.file_name()?))
+}
+
+/// What a change's operation wrote into the file, which says how to read it back.
+enum Wrote {
+    Nothing,
+    /// Messages at the end only: read from the last message on.
+    Appended,
+    /// Anything else: read whole.
+    Edited,
 }
 
 /// An open mbox mailbox.
@@ -79,6 +104,16 @@ pub struct MboxMailbox {
     read_only: bool,
     /// The file as last read (message bodies come from it).
     loaded: Option<Loaded>,
+    /// Messages whose `Status:` is to get `O` at the next write (see [`recent`]).
+    mark_old: HashSet<u32>,
+    /// The index had not recorded the file before this open: the session marks nothing.
+    fresh_index: bool,
+    /// In the first sync of a mailbox whose index was fresh: headers get no `O`.
+    opening_fresh: bool,
+    /// The index directory when the index is kept only while the mailbox is open.
+    memory_index: Option<MemoryIndexDir>,
+    /// Set while saving: the index records the file as dirty (see `recorded::Recorded`).
+    leave_dirty: bool,
 }
 
 impl MboxMailbox {
@@ -88,15 +123,26 @@ impl MboxMailbox {
         let vname = req.vname.clone();
         let fin = |e: StorageError| e.finish(&vname);
         let path = req.location.mailbox_paths(&req.storage_name).mailbox;
-        match crate::fs::ops::stat_if_exists(&path).map_err(|e| fin(e.into()))? {
-            Some(st) if st.is_file() => {}
+        let size = match crate::fs::ops::stat_if_exists(&path).map_err(|e| fin(e.into()))? {
+            Some(st) if st.is_file() => st.len(),
             Some(_) => return Err(StorageError::not_found(&vname)),
-            None if req.autocreate => {}
+            None if req.autocreate => 0,
             None => return Err(StorageError::not_found(&vname)),
-        }
-        let index_dir = index_dir(req.location, &req.storage_name).ok_or_else(|| {
-            StorageError::not_implemented("mbox mailboxes with INDEX=MEMORY").finish(&vname)
+        };
+        let state_dir = state_dir(req.location, &req.storage_name).ok_or_else(|| {
+            StorageError::not_implemented("mbox mailboxes without a root directory").finish(&vname)
         })?;
+        // `INDEX=MEMORY`, or a file below `mbox_min_index_size`: the index lives in a private
+        // directory removed at close (Dovecot keeps it in memory)
+        let min_size = req.settings.mbox.min_index_size;
+        let disk_index = index_dir(req.location, &req.storage_name).filter(|_| size >= min_size);
+        let (index_dir, memory_index) = match disk_index {
+            Some(dir) => (dir, None),
+            None => {
+                let dir = memory_index_dir(&req.settings.temp_dir).map_err(fin)?;
+                (dir.clone(), Some(MemoryIndexDir(dir)))
+            }
+        };
         let root = req
             .location
             .index_root()
@@ -110,7 +156,7 @@ impl MboxMailbox {
             .map_err(|e| fin(e.into()))?
             .to_string();
         let read_only = req.options.read_only;
-        let journal = RewriteJournal::new(&index_dir, &req.settings.fs, &perms);
+        let journal = RewriteJournal::new(&state_dir, &req.settings.fs, &perms);
         let claims_recent = req.options.claim_recent && !read_only;
         let settings = index_settings.clone();
         let view = MailboxView::open(&vname, &index_dir, settings, claims_recent, || {
@@ -137,21 +183,33 @@ impl MboxMailbox {
             sender: sender.to_string(),
             read_only,
             loaded: None,
+            mark_old: HashSet::new(),
+            fresh_index: false,
+            opening_fresh: false,
+            leave_dirty: false,
+            memory_index,
         };
+        // an index that never recorded the file (new, or rebuilt)
+        mb.fresh_index = mb.view.state().backend_state().is_empty();
+        mb.opening_fresh = mb.fresh_index;
         mb.open_view().map_err(fin)?;
         Ok(mb)
     }
 
     /// The first sync and the session's numbering.
     fn open_view(&mut self) -> StorageResult<()> {
-        self.sync_file()?;
-        self.view.number()
+        let reread = self.sync_file(true)?;
+        self.view.number()?;
+        self.opening_fresh = false;
+        self.note_visited(reread, true);
+        Ok(())
     }
 
     fn sync_inner(&mut self) -> StorageResult<Vec<Change>> {
         self.view.refresh()?;
-        self.sync_file()?;
+        let reread = self.sync_file(false)?;
         self.view.refresh()?;
+        self.note_visited(reread, false);
         self.view.take_changes()
     }
 
@@ -168,7 +226,7 @@ impl MboxMailbox {
     /// the commit's modseq. A missing file is created first.
     fn change<T>(
         &mut self,
-        op: impl FnOnce(&Self, &crate::fs::lock::mbox::MboxLock, &Loaded) -> StorageResult<(T, bool)>,
+        op: impl FnOnce(&Self, &crate::fs::lock::mbox::MboxLock, &Loaded) -> StorageResult<(T, Wrote)>,
     ) -> StorageResult<(T, u64)> {
         if crate::fs::ops::stat_if_exists(&self.path)?.is_none() {
             // An INBOX nothing was delivered to yet, in a spool directory only
@@ -188,13 +246,14 @@ impl MboxMailbox {
         self.reconcile(&before)?;
         self.view.refresh()?;
         let (out, wrote) = op(self, &lock, &before)?;
-        let after = if wrote {
-            self.read_locked(lock.file())?
-        } else {
-            before
+        let after = match wrote {
+            Wrote::Nothing => before,
+            Wrote::Appended => self.read_locked(lock.file(), Some(&before))?,
+            Wrote::Edited => self.read_locked(lock.file(), None)?,
         };
         let modseq = self.reconcile(&after);
         self.loaded = Some(after);
+        self.forget_aged();
         if let Err(e) = lock.release() {
             log::error!("Mailbox {}: {e}", self.vname);
         }
@@ -275,7 +334,8 @@ impl MboxMailbox {
             check_keywords(&m.keywords)?;
         }
         let now = crate::fs::clock::unix_secs(crate::fs::clock::wall_now());
-        let ((validity, uids), _) = self.change(|mb, lock, loaded| {
+        self.leave_dirty = true;
+        let saved = self.change(|mb, lock, loaded| {
             let mut new_keywords: Vec<String> = Vec::new();
             let listed = loaded
                 .file
@@ -289,17 +349,21 @@ impl MboxMailbox {
                     new_keywords.push(k.clone());
                 }
             }
+            let mut wrote = Wrote::Appended;
+            let mut rewritten = None;
             if !new_keywords.is_empty() && !loaded.data.is_empty() {
+                wrote = Wrote::Edited;
                 // X-IMAPbase must list them before a message uses them.
-                mb.write_edits(
+                rewritten = Some(mb.write_edits(
                     lock,
                     loaded,
                     &Edits {
                         new_keywords,
                         ..Edits::default()
                     },
-                )?;
+                )?);
             }
+            let current = rewritten.as_ref().unwrap_or(loaded);
             let keywords: Vec<Vec<String>> = messages.iter().map(|m| m.keywords.clone()).collect();
             let list: Vec<MboxNewMessage<'_>> = messages
                 .iter()
@@ -318,10 +382,19 @@ impl MboxMailbox {
                     }
                 })
                 .collect();
-            let validity = mb.new_validity_for_empty(loaded);
-            let done = append_locked(&mb.settings.fs, lock.file(), &mb.path, &list, validity)?;
-            Ok((done, true))
-        })?;
+            let validity = mb.new_validity_for_empty(current);
+            let done = append_read(
+                &mb.settings.fs,
+                lock.file(),
+                &mb.path,
+                current.as_read(),
+                &list,
+                validity,
+            )?;
+            Ok((done, wrote))
+        });
+        self.leave_dirty = false;
+        let ((validity, uids), _) = saved?;
         Ok(Saved {
             uidvalidity: validity,
             uids,
@@ -341,6 +414,10 @@ impl MboxMailbox {
     fn store_inner(&mut self, uids: &UidSet, req: &StoreRequest) -> StorageResult<StoreResult> {
         self.writable()?;
         check_keywords(&req.keywords)?;
+        // (an index that ends with the session can't hold what the file lacks)
+        if self.settings.mbox.lazy_writes && self.memory_index.is_none() {
+            return self.store_lazily(uids, req);
+        }
         let ((mut result, mut changed), modseq) = self.change(|mb, lock, loaded| {
             let state = mb.view.state();
             let mut result = StoreResult::default();
@@ -369,11 +446,11 @@ impl MboxMailbox {
                 edits.set.insert(m.uid, (mail_flags(flags), kw));
             }
             if edits.set.is_empty() {
-                return Ok(((result, Vec::new()), false));
+                return Ok(((result, Vec::new()), Wrote::Nothing));
             }
             let changed: Vec<u32> = edits.set.keys().copied().collect();
             mb.write_edits(lock, loaded, &edits)?;
-            Ok(((result, changed), true))
+            Ok(((result, changed), Wrote::Edited))
         })?;
         changed.sort_unstable();
         let state = self.view.state();
@@ -395,7 +472,7 @@ impl MboxMailbox {
                 .filter(|&uid| loaded.position(uid).is_some())
                 .collect();
             if expunge.is_empty() {
-                return Ok((known, false));
+                return Ok((known, Wrote::Nothing));
             }
             mb.write_edits(
                 lock,
@@ -406,7 +483,7 @@ impl MboxMailbox {
                 },
             )?;
             crate::storage::crash::point("mbox-expunge-written");
-            Ok((known, true))
+            Ok((known, Wrote::Edited))
         })?;
         let state = self.view.state();
         Ok(requested
@@ -470,6 +547,10 @@ impl Mailbox for MboxMailbox {
 
     crate::storage::view::view_methods!();
 
+    fn modseqs_permanent(&self) -> bool {
+        self.memory_index.is_none()
+    }
+
     fn sync(&mut self, _flags: SyncFlags) -> StorageResult<Vec<Change>> {
         let vname = self.vname.clone();
         self.sync_inner().map_err(|e| e.finish(&vname))
@@ -512,10 +593,10 @@ impl Mailbox for MboxMailbox {
     }
 
     fn save_pop3_uidls(&mut self, _uidls: &[(u32, String)]) -> StorageResult<()> {
-        Err(
-            StorageError::not_implemented("pop3_save_uidl with mbox (Dovecot's X-UIDL header)")
-                .finish(&self.vname),
-        )
+        // Nothing to keep, as with Dovecot 2.3 (its mbox saves no POP3 UIDL: only Maildir
+        // implements it); mbox UIDLs come from `pop3_uidl_format` or, with
+        // `pop3_reuse_xuidl`, the `X-UIDL:` header other POP3 servers wrote.
+        Ok(())
     }
 }
 

@@ -2,8 +2,7 @@
 //! rewrite first), writing what a change needs, and reconciling cote's index with what the
 //! file says (the file is the truth: UIDs, flags and keywords come from its headers).
 
-use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
+use std::collections::{HashMap, HashSet};
 
 use crate::fs::lock::mbox::MboxLock;
 use crate::fs::{ops, FsFile, LockKind, SyncPoint};
@@ -12,73 +11,29 @@ use crate::index::transaction::{AppendMessage, FlagMode, IndexTransaction};
 use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::maildir::mailbox::core::{index_flags, keyword_names};
+use crate::storage::maildir::mailbox::core::{index_flags, keyword_names, mail_flags};
 use crate::storage::mbox::edit::{self, listed_keywords, Edits, PseudoStamp, Writes};
-use crate::storage::mbox::format::{assign_uids, parse_mbox, MboxFile, UidAssignment};
-use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxSnapshot};
+use crate::storage::mbox::format::md5::HeaderMd5;
+use crate::storage::mbox::format::{
+    assign_uids, parse_mbox, parse_mbox_at, MboxFile, MboxFormatError, UidAssignment,
+};
+use crate::storage::mbox::spool::{last_uid_digits, mark_changed, MboxRead};
 
+use super::identify::{hex, match_by_md5};
+use super::recorded::{FileIdent, Recorded};
 use super::MboxMailbox;
 
-/// What identifies one version of the mbox file: a different value means someone changed
-/// it (the mtime moves to a later second even for same-size header rewrites).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct FileIdent {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-}
-
-impl FileIdent {
-    pub fn of(meta: &std::fs::Metadata) -> FileIdent {
-        FileIdent {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
-        }
-    }
-
-    /// The index's backend state: what the file was when the index last matched it
-    /// (`None`: no file).
-    pub fn encode(ident: Option<FileIdent>) -> Vec<u8> {
-        match ident {
-            Some(i) => format!(
-                "mbox1 {} {} {} {} {}",
-                i.dev, i.ino, i.size, i.mtime, i.mtime_nsec
-            )
-            .into_bytes(),
-            None => b"mbox1 none".to_vec(),
-        }
-    }
-
-    /// `None` for anything else than a recorded file (so it never matches one).
-    pub fn decode(state: &[u8]) -> Option<FileIdent> {
-        let text = std::str::from_utf8(state).ok()?;
-        let mut w = text.split(' ');
-        if w.next()? != "mbox1" {
-            return None;
-        }
-        Some(FileIdent {
-            dev: w.next()?.parse().ok()?,
-            ino: w.next()?.parse().ok()?,
-            size: w.next()?.parse().ok()?,
-            mtime: w.next()?.parse().ok()?,
-            mtime_nsec: w.next()?.parse().ok()?,
-        })
-    }
-}
-
 /// The mbox as last read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Loaded {
     /// `None`: there is no file (an INBOX nothing was delivered to yet).
     pub ident: Option<FileIdent>,
     pub data: Vec<u8>,
     pub file: MboxFile,
     pub uids: UidAssignment,
+    /// Read from the last known message on (see `read_grown`): changes before it may
+    /// have been missed, so the index records the file as dirty.
+    pub grown: bool,
 }
 
 impl Loaded {
@@ -90,6 +45,15 @@ impl Loaded {
             data: Vec::new(),
             file,
             uids,
+            grown: false,
+        }
+    }
+
+    pub fn as_read(&self) -> MboxRead<'_> {
+        MboxRead {
+            data: &self.data,
+            file: &self.file,
+            uids: &self.uids,
         }
     }
 
@@ -108,21 +72,113 @@ impl MboxMailbox {
         ident_at(&self.path)
     }
 
-    /// Reads the locked file.
-    pub(super) fn read_locked(&self, file: &FsFile) -> StorageResult<Loaded> {
+    /// Reads the locked file: from the last message of `known` on when the file only grew
+    /// since `known` was read and `mbox_dirty_syncs` allows it (see [`Self::read_grown`]),
+    /// else whole.
+    pub(super) fn read_locked(
+        &self,
+        file: &FsFile,
+        known: Option<&Loaded>,
+    ) -> StorageResult<Loaded> {
+        let dirty_ok = self.settings.mbox.dirty_syncs || self.settings.mbox.very_dirty_syncs;
+        if let Some(known) = known.filter(|_| dirty_ok) {
+            if let Some(grown) = self.read_grown(file, known)? {
+                return Ok(grown);
+            }
+        }
         let data = file.read_from(0)?;
         let ident = FileIdent::of(&file.metadata()?);
-        let parsed = parse_mbox(&data).map_err(|e| {
-            StorageError::critical(Some(&self.vname), format!("{e}: {}", self.path.display()))
-                .at_path(&self.path)
-        })?;
-        let uids = assign_uids(&parsed);
+        let parsed = parse_mbox(&data).map_err(|e| self.format_error(&e))?;
+        let uids = self.identified(&data, &parsed, assign_uids(&parsed));
         Ok(Loaded {
             ident: Some(ident),
             data,
             file: parsed,
             uids,
+            grown: false,
         })
+    }
+
+    /// `uids` with the index's UIDs for messages without a valid `X-UID:` that the index
+    /// knows by their header MD5 (see [`super::identify`]).
+    fn identified(&self, data: &[u8], parsed: &MboxFile, uids: UidAssignment) -> UidAssignment {
+        if uids.uids.iter().all(|u| u.in_file) {
+            return uids;
+        }
+        let state = self.view.state();
+        let known: HashMap<Vec<u8>, u32> = state
+            .messages()
+            .iter()
+            .map(|m| (m.key.to_vec(), m.uid))
+            .collect();
+        let md5s: Vec<Option<[u8; 16]>> = parsed
+            .messages
+            .iter()
+            .zip(&uids.uids)
+            .map(|(m, u)| (!u.in_file).then(|| self.settings.mbox.md5.of(data, m)))
+            .collect();
+        match_by_md5(&uids, &md5s, &known, state.next_uid()).unwrap_or(uids)
+    }
+
+    fn format_error(&self, e: &MboxFormatError) -> StorageError {
+        StorageError::critical(Some(&self.vname), format!("{e}: {}", self.path.display()))
+            .at_path(&self.path)
+    }
+
+    /// The file read from `known`'s last message on, when it is the same file (device and
+    /// inode), longer, and that message's bytes are still where they were: what Dovecot's
+    /// dirty syncs assume (mail was appended). Changes other programs made in place before
+    /// that message are not seen (as with Dovecot) until a sync reads the file whole.
+    /// `None`: read it whole.
+    fn read_grown(&self, file: &FsFile, known: &Loaded) -> StorageResult<Option<Loaded>> {
+        let Some(was) = known.ident else {
+            return Ok(None);
+        };
+        let ident = FileIdent::of(&file.metadata()?);
+        if (ident.dev, ident.ino) != (was.dev, was.ino)
+            || ident.size <= was.size
+            || was.size != known.data.len() as u64
+        {
+            return Ok(None);
+        }
+        let Some(last) = known.file.messages.last() else {
+            return Ok(None);
+        };
+        let from = last.from_offset;
+        if from == 0 {
+            // one message: reading it again is reading the file
+            return Ok(None);
+        }
+        let tail = file.read_from(from as u64)?;
+        let old_tail = &known.data[from..];
+        if tail.get(..old_tail.len()) != Some(old_tail) {
+            return Ok(None);
+        }
+        let mut data = Vec::with_capacity(from + tail.len());
+        data.extend_from_slice(&known.data[..from]);
+        data.extend_from_slice(&tail);
+        let rest = parse_mbox_at(&data, from).map_err(|e| self.format_error(&e))?;
+        let keep = known.file.messages.len() - 1;
+        let mut parsed = MboxFile {
+            base: known.file.base.clone(),
+            pseudo: known.file.pseudo.clone(),
+            messages: Vec::with_capacity(keep + rest.messages.len()),
+        };
+        parsed
+            .messages
+            .extend_from_slice(&known.file.messages[..keep]);
+        parsed.messages.extend(rest.messages);
+        let uids = self.identified(&data, &parsed, assign_uids(&parsed));
+        Ok(Some(Loaded {
+            ident: Some(FileIdent {
+                size: data.len() as u64,
+                ..ident
+            }),
+            data,
+            file: parsed,
+            uids,
+            grown: true,
+        }))
     }
 
     /// Takes the mbox's locks: the write set when `write`, else the read set.
@@ -144,8 +200,9 @@ impl MboxMailbox {
     /// Under the write locks: finishes an interrupted rewrite, reads the file and gives
     /// every message its UID headers (writing them) when some lack them.
     pub(super) fn prepare_locked(&self, lock: &MboxLock) -> StorageResult<Loaded> {
-        self.journal.recover(lock.file())?;
-        let loaded = self.read_locked(lock.file())?;
+        let recovered = self.journal.recover(lock.file())?;
+        let known = self.loaded.as_ref().filter(|_| !recovered);
+        let loaded = self.read_locked(lock.file(), known)?;
         if !edit::needs_uid_headers(&loaded.file, &loaded.uids) {
             return Ok(loaded);
         }
@@ -167,19 +224,29 @@ impl MboxMailbox {
             hostname: &self.hostname,
         };
         let new_validity = self.new_uid_validity();
+        let mut edits = edits.clone();
+        edits.mark_old.extend(self.mark_old.iter().copied());
+        edits.drop_recent = self.drop_recent();
+        self.add_unwritten(&mut edits, loaded);
         let writes = edit::plan(
             &loaded.data,
             &loaded.file,
             &loaded.uids,
-            edits,
+            &edits,
             new_validity,
             stamp,
         );
         if writes.is_empty() {
-            return self.read_locked(lock.file());
+            return Ok(loaded.clone());
+        }
+        if loaded.grown && !file_has(lock.file(), loaded, &writes)? {
+            // Part of what was planned came from memory (a dirty read), and the file is not
+            // that any more: plan again over the file as it is.
+            let fresh = self.read_locked(lock.file(), None)?;
+            return self.write_edits(lock, &fresh, &edits);
         }
         self.apply_writes(lock, loaded, &writes)?;
-        self.read_locked(lock.file())
+        self.read_locked(lock.file(), None)
     }
 
     fn apply_writes(&self, lock: &MboxLock, loaded: &Loaded, writes: &Writes) -> StorageResult<()> {
@@ -200,14 +267,7 @@ impl MboxMailbox {
             crate::storage::crash::point("mbox-headers-in-place");
         }
         if let Some(last_uid) = writes.last_uid {
-            let snapshot = MboxSnapshot {
-                data: loaded.data.clone(),
-                file: loaded.file.clone(),
-                uids: loaded.uids.clone(),
-            };
-            // Left as it is when not in ten digits: the X-UIDs written still count, since
-            // they follow on from it.
-            if let Some(at) = last_uid_digits(&snapshot) {
+            if let Some(at) = last_uid_digits(&loaded.data, &loaded.file) {
                 file.write_all_at(format!("{last_uid:010}").as_bytes(), at as u64)?;
             }
         }
@@ -247,7 +307,7 @@ impl MboxMailbox {
             let loaded = if write {
                 self.prepare_locked(&lock)?
             } else {
-                let loaded = self.read_locked(lock.file())?;
+                let loaded = self.read_locked(lock.file(), self.loaded.as_ref())?;
                 if !self.read_only && edit::needs_uid_headers(&loaded.file, &loaded.uids) {
                     lock.release()?;
                     write = true;
@@ -257,25 +317,30 @@ impl MboxMailbox {
             };
             lock.release()?;
             self.loaded = Some(loaded);
+            self.forget_aged();
             return Ok(());
         }
     }
 
-    /// Brings the index in line with the file (read if it changed).
-    pub(super) fn sync_file(&mut self) -> StorageResult<()> {
+    /// Brings the index in line with the file (read if it changed); returns whether the
+    /// file had changed since the index last matched it (or, `at_open`, whether the index
+    /// was left dirty by a save).
+    pub(super) fn sync_file(&mut self, at_open: bool) -> StorageResult<bool> {
         let ident = self.stat_ident()?;
-        let recorded = FileIdent::decode(self.view.state().backend_state());
-        let in_index = !self.view.state().backend_state().is_empty();
-        if in_index && recorded == ident && !self.journal.is_pending()? {
-            return Ok(());
+        let recorded = Recorded::decode(self.view.state().backend_state());
+        // (an open reads a dirty file whole, unless very dirty syncs are allowed)
+        let must_read = |r: &Recorded| at_open && r.dirty && !self.settings.mbox.very_dirty_syncs;
+        let unchanged = recorded.is_some_and(|r| r.ident == ident && !must_read(&r));
+        if unchanged && !self.journal.is_pending()? {
+            return Ok(false);
         }
         self.load()?;
         let Some(loaded) = self.loaded.take() else {
-            return Ok(());
+            return Ok(true);
         };
         let result = self.reconcile(&loaded);
         self.loaded = Some(loaded);
-        result.map(drop)
+        result.map(|_| true)
     }
 
     /// Commits to the index what `loaded` says; returns the modseq of the commit (0 when
@@ -303,7 +368,13 @@ impl MboxMailbox {
             }
             return Ok(0);
         }
-        let tx = contents_tx(li.state(), loaded, validity);
+        let tx = contents_tx(
+            li.state(),
+            loaded,
+            validity,
+            self.leave_dirty || loaded.grown,
+            self.settings.mbox.md5,
+        );
         let result = match tx {
             Some(tx) => commit_locked(&mut li, &tx),
             None => {
@@ -322,7 +393,8 @@ impl MboxMailbox {
     /// track); the session's numbering follows.
     pub(super) fn rebuild_index(&mut self, loaded: &Loaded) -> StorageResult<()> {
         let empty = MailboxState::new(1);
-        let Some(tx) = contents_tx(&empty, loaded, loaded.uids.uid_validity) else {
+        let md5 = self.settings.mbox.md5;
+        let Some(tx) = contents_tx(&empty, loaded, loaded.uids.uid_validity, false, md5) else {
             return Err(StorageError::critical(
                 Some(&self.vname),
                 "rebuilding the index: messages out of order",
@@ -337,6 +409,71 @@ impl MboxMailbox {
         self.view.replace_index(fresh);
         Ok(())
     }
+}
+
+impl MboxMailbox {
+    /// Adds to `edits` the flags and keywords the index has and the file not yet (lazy
+    /// writes): a write of the file writes them too.
+    fn add_unwritten(&self, edits: &mut Edits, loaded: &Loaded) {
+        let state = self.view.state();
+        let Some(recorded) = Recorded::decode(state.backend_state()) else {
+            return;
+        };
+        for uid in recorded.unwritten.iter() {
+            let Some(m) = state.message(uid) else {
+                continue;
+            };
+            if edits.set.contains_key(&uid) || edits.expunge.contains(&uid) {
+                continue;
+            }
+            let keywords = keyword_names(state, m);
+            for k in &keywords {
+                let listed =
+                    !listed_keywords(loaded.file.base.as_ref(), std::slice::from_ref(k)).is_empty();
+                if !listed && !edits.new_keywords.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+                    edits.new_keywords.push(k.clone());
+                }
+            }
+            edits.set.insert(uid, (mail_flags(m.flags), keywords));
+        }
+    }
+
+    /// Whether the index has flags the file has not yet.
+    pub(super) fn has_unwritten(&self) -> bool {
+        Recorded::decode(self.view.state().backend_state()).is_some_and(|r| !r.unwritten.is_empty())
+    }
+}
+
+/// Whether the file still holds, where `writes` will write, the bytes `loaded` has there
+/// (checked before writing over what a dirty read took from memory).
+fn file_has(file: &FsFile, loaded: &Loaded, writes: &Writes) -> StorageResult<bool> {
+    let same = |offset: usize, len: usize| -> StorageResult<bool> {
+        let Some(expected) = loaded.data.get(offset..offset + len) else {
+            return Ok(false);
+        };
+        let mut buf = vec![0; len];
+        let n = file.read_full_at(&mut buf, offset as u64)?;
+        Ok(n == len && buf == expected)
+    };
+    for (offset, bytes) in &writes.in_place {
+        if !same(*offset as usize, bytes.len())? {
+            return Ok(false);
+        }
+    }
+    if let Some(tail) = &writes.tail {
+        let from = tail.offset as usize;
+        if !same(from, loaded.data.len().saturating_sub(from))? {
+            return Ok(false);
+        }
+    }
+    if writes.last_uid.is_some() {
+        if let Some(at) = last_uid_digits(&loaded.data, &loaded.file) {
+            if !same(at, 10)? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// The identity of the file at `path` now (`None`: there is none).
@@ -359,6 +496,8 @@ fn contents_tx(
     state: &MailboxState,
     loaded: &Loaded,
     validity: Option<u32>,
+    dirty: bool,
+    md5: HeaderMd5,
 ) -> Option<IndexTransaction> {
     let mut tx = IndexTransaction::new();
     if state.uidvalidity() == 0 {
@@ -366,6 +505,10 @@ fn contents_tx(
             tx.set_uidvalidity(v);
         }
     }
+    let recorded = Recorded::decode(state.backend_state()).unwrap_or_default();
+    // Flags the index has and the file not yet: the index stays the truth for them until
+    // the file says the same.
+    let mut unwritten = UidSet::new();
     let in_file: HashSet<u32> = loaded.uids.uids.iter().map(|u| u.uid).collect();
     let gone: UidSet = state
         .messages()
@@ -389,7 +532,10 @@ fn contents_tx(
                     && keywords
                         .iter()
                         .all(|k| old_kw.iter().any(|o| o.eq_ignore_ascii_case(k)));
-                if record.flags != flags || !same_kw {
+                let differs = record.flags != flags || !same_kw;
+                if differs && recorded.unwritten.contains(assigned.uid) {
+                    unwritten.insert(assigned.uid);
+                } else if differs {
                     tx.update_flags(
                         UidSet::range(assigned.uid, assigned.uid),
                         FlagMode::Replace,
@@ -409,8 +555,8 @@ fn contents_tx(
                     uid: assigned.uid,
                     flags,
                     keywords,
-                    // the index wants a key; the UID is what identifies the message
-                    key: assigned.uid.to_string().into_bytes(),
+                    // (what recognises it while it has no X-UID header)
+                    key: hex(&md5.of(&loaded.data, msg)).into_bytes(),
                     physical_size: Some(visible.len() as u64),
                     virtual_size: Some(crate::storage::maildir::save::virtual_size(&visible)),
                     internal_date: Some(received),
@@ -425,7 +571,12 @@ fn contents_tx(
     if next_uid > state.next_uid() {
         tx.set_next_uid(next_uid);
     }
-    let blob = FileIdent::encode(loaded.ident);
+    let blob = Recorded {
+        ident: loaded.ident,
+        dirty,
+        unwritten,
+    }
+    .encode();
     if blob[..] != *state.backend_state() {
         tx.set_backend_state(blob);
     }

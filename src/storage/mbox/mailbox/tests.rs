@@ -61,7 +61,10 @@ impl Fixture {
     }
 
     fn user(&self) -> MailUser {
-        let mut settings = StorageSettings::dovecot_defaults();
+        self.user_with(StorageSettings::dovecot_defaults())
+    }
+
+    fn user_with(&self, mut settings: StorageSettings) -> MailUser {
         settings.temp_dir = self.dir.path().to_path_buf();
         let info = MailUserInfo {
             username: "u".into(),
@@ -219,7 +222,12 @@ fn a_spool_written_only_by_the_mta_gets_uids() {
 #[test]
 fn saves_stores_and_expunges_go_into_the_file() {
     let fx = Fixture::new();
-    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    let mut settings = StorageSettings::dovecot_defaults();
+    settings.mbox.lazy_writes = false;
+    let mut mb = fx
+        .user_with(settings)
+        .open("INBOX", OpenOptions::SELECT)
+        .unwrap();
     assert_eq!(uids(mb.as_ref()), Vec::<u32>::new());
     let a = save(mb.as_mut(), "a", MailFlags::SEEN, &["$Work"]);
     let b = save(mb.as_mut(), "b", MailFlags::empty(), &[]);
@@ -257,7 +265,7 @@ fn saves_stores_and_expunges_go_into_the_file() {
     assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [2, 3]);
     assert_eq!(body(mb.as_mut(), 3), "Subject: c\n\nbody c\n");
     drop(mb);
-    // reopened: same UIDs, next UID kept
+    // reopened (lazy writes, the default, from here on): same UIDs, next UID kept
     let mut mb = fx.open("INBOX", OpenOptions::SELECT);
     assert_eq!(uids(mb.as_ref()), [2, 3]);
     assert_eq!(save(mb.as_mut(), "d", MailFlags::empty(), &[]), 4);
@@ -392,4 +400,214 @@ fn a_message_expunged_elsewhere_keeps_its_cached_fields_until_taken() {
     one.take_expunges();
     assert!(one.info(a).is_none());
     assert!(one.gone_cached_fields(a).is_empty());
+}
+
+/// Flips message 1's `Status: R` to `Status: O` in place (same size, like another
+/// program's flag change), leaving the mtime moved on.
+fn unsee_first_in_place(fx: &Fixture) {
+    let data = std::fs::read(fx.inbox()).unwrap();
+    let at = data.windows(10).position(|w| w == b"Status: R\n").unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.inbox())
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"Status: O\n", at as u64).unwrap();
+}
+
+/// Mail another program appended is found by reading the file from the last known message
+/// on (`mbox_dirty_syncs`): an in-place change before it is not seen, as with Dovecot,
+/// until the file is read whole; without dirty syncs it is read whole at once.
+#[test]
+fn dirty_syncs_read_only_the_grown_tail() {
+    for dirty in [true, false] {
+        let fx = Fixture::new();
+        std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+        let mut settings = StorageSettings::dovecot_defaults();
+        settings.mbox.dirty_syncs = dirty;
+        let mut user = fx.user_with(settings);
+        let mut mb = user.open("INBOX", OpenOptions::EXAMINE).unwrap();
+        assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
+        unsee_first_in_place(&fx);
+        fx.append_raw(MTA_MAIL);
+        mb.sync(SyncFlags::default()).unwrap();
+        assert_eq!(uids(mb.as_ref()), [1, 2, 3]);
+        assert_eq!(body(mb.as_mut(), 3), "Subject: from the MTA\n\ndelivered\n");
+        assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
+        let seen = mb.info(1).unwrap().flags.contains(MailFlags::SEEN);
+        assert_eq!(seen, dirty, "dirty_syncs = {dirty}");
+        // a change that moves the last known message is always found
+        drop(mb);
+        let mut mb = user.open("INBOX", OpenOptions::EXAMINE).unwrap();
+        assert!(!mb.info(1).unwrap().flags.contains(MailFlags::SEEN));
+        let data = std::fs::read(fx.inbox()).unwrap();
+        let file = parse_mbox(&data).unwrap();
+        let second = &file.messages[1];
+        // another program drops message 1 and appends one (the file grows)
+        let mut rewritten = data[..file.messages[0].header_offset].to_vec();
+        rewritten.extend_from_slice(b"X-IMAPbase: 1795878599 0000000003 $Work\n");
+        rewritten.extend_from_slice(&data[second.header_offset..]);
+        rewritten.extend_from_slice(MTA_MAIL.replace("MTA", "MTA, later").as_bytes());
+        std::fs::write(fx.inbox(), &rewritten).unwrap();
+        mb.sync(SyncFlags::default()).unwrap();
+        mb.take_expunges();
+        // (the MTA's first mail has its UID in the index only: its header MD5 keeps it)
+        assert_eq!(uids(mb.as_ref()), [2, 3, 5], "dirty_syncs = {dirty}");
+        assert_eq!(body(mb.as_mut(), 2), "Subject: second\n\ntwo\n");
+    }
+}
+
+/// A write planned over a dirty read checks the file first: another program moved message
+/// 1's header/body boundary in place (same size, the last message where it was) and mail
+/// was appended twice; a flag change on message 1 then plans over the file as it is, so
+/// the new body is kept whole.
+#[test]
+fn a_write_after_a_dirty_read_checks_what_it_writes_over() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2]);
+    fx.append_raw(MTA_MAIL);
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3]);
+    // five bytes of padding become body bytes
+    let data = std::fs::read(fx.inbox()).unwrap();
+    let text = String::from_utf8(data.clone()).unwrap();
+    let moved = text
+        .replacen("$Work      ", "$Work ", 1)
+        .replacen("hello\n", "HELLO12345\n", 1);
+    assert_eq!(moved.len(), data.len());
+    std::fs::write(fx.inbox(), moved).unwrap();
+    fx.append_raw(&MTA_MAIL.replace("MTA", "MTA again"));
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4]);
+    store(mb.as_mut(), 1, FlagMode::Add, MailFlags::FLAGGED, &[]);
+    drop(mb);
+    let mut mb = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4]);
+    assert!(mb.info(1).unwrap().flags.contains(MailFlags::FLAGGED));
+    assert_eq!(
+        body(mb.as_mut(), 1),
+        "From: a@example.com\nSubject: mbox test\n\nHELLO12345\nFrom the body line\n"
+    );
+    assert_eq!(
+        body(mb.as_mut(), 4),
+        "Subject: from the MTA again\n\ndelivered\n"
+    );
+}
+
+/// `mbox_lazy_writes`: a flag change is in the index at once (other sessions see it, a sync
+/// reading the unchanged file does not undo it) and reaches the file with the next write
+/// (here an expunge) or at close; a session that dies before leaves it in the index, and
+/// the next writable session's close writes it.
+#[test]
+fn lazy_writes_keep_flags_in_the_index_until_the_file_is_written() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let before = std::fs::read(fx.inbox()).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    store(
+        mb.as_mut(),
+        2,
+        FlagMode::Add,
+        MailFlags::ANSWERED,
+        &["Fresh"],
+    );
+    assert_eq!(std::fs::read(fx.inbox()).unwrap(), before);
+    let other = fx.open("INBOX", OpenOptions::EXAMINE);
+    let info = other.info(2).unwrap();
+    assert_eq!(info.flags, MailFlags::FLAGGED | MailFlags::ANSWERED);
+    assert_eq!(info.keywords, ["Fresh"]);
+    drop(other);
+    // mail another program appends makes the file change: still the index's flags
+    fx.append_raw(MTA_MAIL);
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(mb.info(2).unwrap().keywords, ["Fresh"]);
+    // an expunge writes the file, the pending flags with it
+    mb.expunge(&UidSet::range(1, 1)).unwrap();
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(
+        msgs[0],
+        (
+            2,
+            MailFlags::FLAGGED | MailFlags::ANSWERED,
+            vec!["Fresh".to_string()]
+        )
+    );
+    // a session that dies with a change not written: the index keeps it
+    store(mb.as_mut(), 2, FlagMode::Remove, MailFlags::FLAGGED, &[]);
+    let written = std::fs::read(fx.inbox()).unwrap();
+    std::mem::forget(mb);
+    assert_eq!(std::fs::read(fx.inbox()).unwrap(), written);
+    let mb = fx.open("INBOX", OpenOptions::ACCESS);
+    assert_eq!(mb.info(2).unwrap().flags, MailFlags::ANSWERED);
+    drop(mb);
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(msgs[0].1, MailFlags::ANSWERED);
+}
+
+/// `mbox_min_index_size`: a smaller file keeps no index files (the index lives in a
+/// private directory while the mailbox is open); UIDs and flags stay in the file.
+#[test]
+fn small_files_keep_no_index() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut settings = StorageSettings::dovecot_defaults();
+    settings.mbox.min_index_size = 1 << 20;
+    let mut user = fx.user_with(settings);
+    let mut mb = user.open("INBOX", OpenOptions::SELECT).unwrap();
+    assert!(!mb.modseqs_permanent());
+    fx.append_raw(MTA_MAIL);
+    mb.sync(SyncFlags::default()).unwrap();
+    store(mb.as_mut(), 3, FlagMode::Add, MailFlags::SEEN, &[]);
+    mb.expunge(&UidSet::range(1, 1)).unwrap();
+    drop(mb);
+    let index = fx.dir.path().join("mail/.imap/INBOX");
+    let left: Vec<_> = std::fs::read_dir(&index)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    let temp: Vec<_> = std::fs::read_dir(fx.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("cote-memindex"))
+        .collect();
+    assert!(temp.is_empty(), "{temp:?}");
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(msgs[1].1, MailFlags::SEEN);
+    let mb = user.open("INBOX", OpenOptions::EXAMINE).unwrap();
+    assert_eq!(uids(mb.as_ref()), [2, 3]);
+    assert_eq!(mb.info(3).unwrap().flags, MailFlags::SEEN);
+}
+
+/// `mbox_md5`: mail without `X-UID:` that only read-only sessions saw has its UIDs in the
+/// index alone; when another program drops one of those messages, the others are
+/// recognised by their header MD5 and keep their UIDs (counting from `X-IMAPbase:` would
+/// give the second the first's UID).
+#[test]
+fn messages_without_x_uid_are_recognised_by_their_header_md5() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let first = MTA_MAIL.replace("Subject: from the MTA", "Message-ID: <one@x>\nSubject: one");
+    let second = MTA_MAIL.replace("Subject: from the MTA", "Message-ID: <two@x>\nSubject: two");
+    fx.append_raw(&first);
+    fx.append_raw(&second);
+    let mut mb = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4]);
+    assert!(body(mb.as_mut(), 4).contains("Subject: two"));
+    drop(mb);
+    // another program drops "one" (the file is rewritten: it shrinks)
+    let data = std::fs::read_to_string(fx.inbox()).unwrap();
+    std::fs::write(fx.inbox(), data.replacen(&first, "", 1)).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 4]);
+    assert!(body(mb.as_mut(), 4).contains("Subject: two"));
+    drop(mb);
+    // mail arriving now gets a UID no message had
+    fx.append_raw(&first.replace("one", "three"));
+    let mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 4, 5]);
+    drop(mb);
+    let (_, msgs) = file_view(&fx);
+    assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [1, 2, 4, 5]);
 }
