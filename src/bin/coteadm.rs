@@ -1,6 +1,6 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
-//! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, and cote's own
-//! `fs-check`.
+//! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, `director …`,
+//! and cote's own `fs-check`.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use cote::auth::admin::{self as auth_admin, AuthVerb};
 use cote::auth::scheme::pw;
 use cote::config::cli::default_config_path;
+use cote::director::adm::{self as director_adm, DirectorCommand};
 use cote::errtext::os_error_text;
 use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
 use cote::fscheck;
@@ -82,6 +83,22 @@ fn main() -> ExitCode {
             Ok(config) => ExitCode::from(auth_admin::run(
                 &verb,
                 &config,
+                &mut std::io::stdout().lock(),
+            )),
+            Err(code) => ExitCode::from(code),
+        };
+    }
+    if let Some(command) = DirectorCommand::parse(&words) {
+        let command = match command {
+            Ok(c) => c,
+            Err(e) => return usage_error(&e),
+        };
+        let path = config.unwrap_or_else(default_config_path);
+        return match admin::load_config(&path, PREFIX) {
+            Ok(config) => ExitCode::from(director_adm::run(
+                &command,
+                &config,
+                PREFIX,
                 &mut std::io::stdout().lock(),
             )),
             Err(code) => ExitCode::from(code),
