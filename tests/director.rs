@@ -3,7 +3,8 @@
 //! 127.0.0.1 whose passdb says `proxy` without a host. Users stick to the backend the
 //! director's ring gives them, across logins and for LMTP; `coteadm director down`, `flush`
 //! and `remove` move them as Dovecot's director does; `status`, `map` and `kick` show and
-//! act on what the director holds.
+//! act on what the director holds. Two directors (127.0.0.1 and 127.0.0.4) share what they
+//! know over their ring connection.
 
 mod login_support;
 
@@ -22,8 +23,9 @@ struct Cluster {
     a: Server,
     b: Server,
     director: Server,
-    /// The director's LMTP port.
+    /// The director's LMTP and POP3 ports.
     lmtp: u16,
+    pop3: u16,
     _passdb: tempfile::TempDir,
 }
 
@@ -37,24 +39,17 @@ impl Cluster {
         )
     }
 
-    /// `coteadm -c <director's config> director ARGS`: (exit code, stdout, stderr).
     fn adm(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_coteadm"))
-            .arg("-c")
-            .arg(self.director.path("cote.conf"))
-            .arg("director")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        adm(&self.director, args)
     }
 
     fn adm_ok(&self, args: &[&str]) -> String {
-        let (code, out, err) = self.adm(args);
+        self.adm_on(&self.director, args)
+    }
+
+    /// `coteadm director ARGS` on `director`, which must succeed.
+    fn adm_on(&self, director: &Server, args: &[&str]) -> String {
+        let (code, out, err) = adm(director, args);
         assert_eq!(code, 0, "coteadm director {args:?}: {err}\n{}", self.logs());
         out
     }
@@ -67,7 +62,23 @@ impl Cluster {
     }
 }
 
-fn backend(listen: &str, imap: u16, lmtp: u16) -> Server {
+/// `coteadm -c <director's config> director ARGS`: (exit code, stdout, stderr).
+fn adm(director: &Server, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_coteadm"))
+        .arg("-c")
+        .arg(director.path("cote.conf"))
+        .arg("director")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn backend(listen: &str, imap: u16, pop3: u16, lmtp: u16) -> Server {
     let users: String = (0..USERS)
         .map(|i| format!("user{i}:{{PLAIN}}pw:1000:1000::/nonexistent/user{i}\n"))
         .collect();
@@ -75,32 +86,53 @@ fn backend(listen: &str, imap: u16, lmtp: u16) -> Server {
         &users,
         listen,
         &format!(
-            "protocols = imap lmtp\n\
+            "protocols = imap pop3 lmtp\n\
              login_trusted_networks = 127.0.0.1/32\n\
              service imap-login {{\n  inet_listener director {{\n    port = {imap}\n  }}\n}}\n\
+             service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
+             inet_listener pop3s {{\n    port = 0\n  }}\n}}\n\
              service lmtp {{\n  inet_listener lmtp {{\n    port = {lmtp}\n  }}\n}}\n"
         ),
     )
 }
 
 fn cluster() -> Cluster {
-    let (imap, lmtp) = (free_port(), free_port());
-    let a = backend("127.0.0.2", imap, lmtp);
-    let b = backend("127.0.0.3", imap, lmtp);
+    cluster_with("")
+}
+
+/// Backends and a director on 127.0.0.1 with `extra` in its configuration.
+fn cluster_with(extra: &str) -> Cluster {
+    let (imap, pop3, lmtp) = (free_port(), free_port(), free_port());
+    let a = backend("127.0.0.2", imap, pop3, lmtp);
+    let b = backend("127.0.0.3", imap, pop3, lmtp);
     // The director's passdb: proxy, no host; the port by protocol (`%s` in the path).
     let passdb = tempfile::tempdir().unwrap();
-    for (service, port) in [("imap", imap), ("lmtp", lmtp)] {
+    for (service, port) in [("imap", imap), ("pop3", pop3), ("lmtp", lmtp)] {
         let users: String = (0..USERS)
             .map(|i| format!("user{i}:{{PLAIN}}pw::::::proxy port={port}\n"))
             .collect();
         std::fs::write(passdb.path().join(format!("{service}.users")), users).unwrap();
     }
-    let director_lmtp = free_port();
+    let (director, lmtp, pop3) = start_director(passdb.path(), "127.0.0.1", extra);
+    Cluster {
+        a,
+        b,
+        director,
+        lmtp,
+        pop3,
+        _passdb: passdb,
+    }
+}
+
+/// A director on `listen` with the passdb files in `passdb`; returns it and its LMTP and
+/// POP3 ports.
+fn start_director(passdb: &std::path::Path, listen: &str, extra: &str) -> (Server, u16, u16) {
+    let (director_lmtp, director_pop3) = (free_port(), free_port());
     let director = Server::start_with(
         "",
-        "127.0.0.1",
+        listen,
         &format!(
-            "protocols = imap lmtp\n\
+            "protocols = imap pop3 lmtp\n\
              lmtp_proxy = yes\n\
              director_mail_servers = 127.0.0.2 127.0.0.3\n\
              director_user_expire = 15 min\n\
@@ -109,19 +141,17 @@ fn cluster() -> Cluster {
              \x20 unix_listener director-userdb {{\n    mode = 0600\n  }}\n\
              }}\n\
              service imap-login {{\n  executable = imap-login director\n}}\n\
+             service pop3-login {{\n  executable = pop3-login director\n  \
+             inet_listener pop3 {{\n    port = {director_pop3}\n  }}\n  \
+             inet_listener pop3s {{\n    port = 0\n  }}\n}}\n\
              service lmtp {{\n  inet_listener lmtp {{\n    port = {director_lmtp}\n  }}\n}}\n\
              protocol lmtp {{\n  auth_socket_path = director-userdb\n}}\n\
-             passdb {{\n  driver = passwd-file\n  args = {}/%s.users\n}}\n",
-            passdb.path().display()
+             passdb {{\n  driver = passwd-file\n  args = {}/%s.users\n}}\n\
+             {extra}",
+            passdb.display()
         ),
     );
-    Cluster {
-        a,
-        b,
-        director,
-        lmtp: director_lmtp,
-        _passdb: passdb,
-    }
+    (director, director_lmtp, director_pop3)
 }
 
 /// Where the ring of `hosts` puts `user`.
@@ -147,7 +177,19 @@ fn users_by_backend() -> (Vec<String>, Vec<String>) {
 
 /// An IMAP session through the director, logged in as `user`.
 fn login(c: &Cluster, user: &str) -> Client {
-    let mut client = Client::connect(c.director.imap);
+    login_via(c, ("127.0.0.1", c.director.imap), user)
+}
+
+/// An IMAP session through the director at `at`, logged in as `user`.
+fn login_via(c: &Cluster, at: (&str, u16), user: &str) -> Client {
+    let stream = TcpStream::connect(at).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut client = Client {
+        reader: BufReader::new(stream.try_clone().unwrap()),
+        stream,
+    };
     let greeting = client.line();
     assert!(greeting.starts_with("* OK"), "{greeting}\n{}", c.logs());
     client.send(format!("a LOGIN {user} pw\r\n").as_bytes());
@@ -205,7 +247,12 @@ fn stored_on(c: &Cluster, user: &str, subject: &str) -> Vec<&'static str> {
 
 /// Logs `user` in through the director, stores a message, logs out; returns where it went.
 fn session_lands_on(c: &Cluster, user: &str, subject: &str) -> &'static str {
-    let mut client = login(c, user);
+    session_via(c, ("127.0.0.1", c.director.imap), user, subject)
+}
+
+/// [`session_lands_on`] through the director at `at`.
+fn session_via(c: &Cluster, at: (&str, u16), user: &str, subject: &str) -> &'static str {
+    let mut client = login_via(c, at, user);
     append(c, &mut client, subject);
     client.send(b"z LOGOUT\r\n");
     while !client.line().is_empty() {}
@@ -226,6 +273,34 @@ fn reply(reader: &mut BufReader<TcpStream>) -> String {
             return out.join("\n");
         }
     }
+}
+
+/// How many messages `user` has where a POP3 login through the director lands.
+fn pop3_count(c: &Cluster, user: &str) -> String {
+    let stream = TcpStream::connect(("127.0.0.1", c.pop3)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut w = stream;
+    let mut say = |line: &str| {
+        if !line.is_empty() {
+            w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        }
+        let mut reply = String::new();
+        reader.read_line(&mut reply).unwrap();
+        assert!(reply.starts_with("+OK"), "{line}: {reply}\n{}", c.logs());
+        reply.trim_end().to_string()
+    };
+    say("");
+    say(&format!("USER {user}"));
+    say("PASS pw");
+    let stat = say("STAT");
+    say("QUIT");
+    stat.split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Delivers a message with `subject` to `user` through the director's LMTP.
@@ -254,6 +329,40 @@ fn deliver(c: &Cluster, user: &str, subject: &str) {
     say("QUIT", &mut reader);
 }
 
+/// Dovecot's own `doveadm director ARGS` on the director's admin socket prints what
+/// `coteadm director ARGS` prints.
+fn assert_doveadm_agrees(c: &Cluster, args: &[&str]) {
+    let conf = c.director.path("doveadm.conf");
+    std::fs::write(&conf, "log_path = /dev/stderr\n").unwrap();
+    let wrapper = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("t/oracle/dovecot");
+    let (verb, rest) = match args {
+        ["ring", "status", rest @ ..] => (&["ring", "status"][..], rest),
+        [verb, rest @ ..] => (std::slice::from_ref(verb), rest),
+        [] => return,
+    };
+    let out = Command::new(wrapper)
+        .arg("doveadm")
+        .arg("-c")
+        .arg(&conf)
+        .arg("director")
+        .args(verb)
+        .arg("-a")
+        .arg(c.director.base_dir().join("director-admin"))
+        .args(rest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "doveadm director {args:?} (run `make oracle` if it is missing): {stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        c.adm_ok(args),
+        "doveadm and coteadm director {args:?}"
+    );
+}
+
 #[test]
 fn users_stay_on_their_backend_and_move_when_told() {
     let c = cluster();
@@ -275,6 +384,8 @@ fn users_stay_on_their_backend_and_move_when_told() {
             "{}",
             c.logs()
         );
+        // POP3 finds the three messages: it is on the same backend.
+        assert_eq!(pop3_count(&c, user), "3", "{}", c.logs());
     }
     let status = c.adm_ok(&["status"]);
     let lines: Vec<&str> = status.lines().collect();
@@ -317,6 +428,19 @@ fn users_stay_on_their_backend_and_move_when_told() {
         status.lines().nth(1).unwrap().contains(" down "),
         "{status}"
     );
+    let users_file = c.director.path("map-users");
+    std::fs::write(&users_file, format!("{held_user}\n{fresh}\n")).unwrap();
+    let users_file = users_file.to_str().unwrap();
+    for args in [
+        &["status"][..],
+        &["status", held_user],
+        &["status", "nobody"],
+        &["map", "-f", users_file],
+        &["map", "-u", held_user],
+        &["ring", "status"],
+    ] {
+        assert_doveadm_agrees(&c, args);
+    }
 
     // flush: users whose place changed move now; their sessions are kicked.
     c.adm_ok(&["flush", "127.0.0.2"]);
@@ -330,9 +454,7 @@ fn users_stay_on_their_backend_and_move_when_told() {
     assert_eq!(stored_on(&c, held_user, "lmtp-after-flush"), ["127.0.0.3"]);
 
     // map lists the assignments with the user names the userdb gives... here a users file.
-    let users_file = c.director.path("map-users");
-    std::fs::write(&users_file, format!("{held_user}\n{fresh}\n")).unwrap();
-    let map = c.adm_ok(&["map", "-f", users_file.to_str().unwrap(), "127.0.0.3"]);
+    let map = c.adm_ok(&["map", "-f", users_file, "127.0.0.3"]);
     assert!(map.starts_with("user"), "{map}");
     for user in [held_user, fresh] {
         assert!(
@@ -381,11 +503,11 @@ fn refuses_to_start(extra: &str, needle: &str) {
 #[test]
 fn unusable_director_settings_are_refused_at_startup() {
     refuses_to_start(
-        "director_servers = 127.0.0.1 127.0.0.9\n\
+        "director_servers = 127.0.0.9 127.0.0.8\n\
          director_mail_servers = 127.0.0.2\n\
          service director {\n  inet_listener {\n    port = 9090\n  }\n}\n",
-        "Fatal: Error reading configuration: director_servers lists 2 directors, but \
-         cote's director does not implement the ring between directors",
+        "Fatal: Error reading configuration: director_servers doesn't list ourself \
+         (127.0.0.1:9090)",
     );
     refuses_to_start(
         "director_mail_servers = 10.0.0.9-10.0.0.1\n",
@@ -396,5 +518,83 @@ fn unusable_director_settings_are_refused_at_startup() {
         "director_servers = 127.0.0.1\ndirector_mail_servers = 127.0.0.2\n",
         "No inet_listeners defined for director service (for standalone keep \
          director_servers empty)",
+    );
+}
+
+/// The configuration of a director on `listen` in a ring with 127.0.0.1 and 127.0.0.4.
+fn ring_member(port: u16) -> String {
+    format!(
+        "director_servers = 127.0.0.1 127.0.0.4\n\
+         disable_plaintext_auth = no\n\
+         service director {{\n  inet_listener {{\n    port = {port}\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn two_directors_agree_on_where_users_are() {
+    let ring_port = free_port();
+    let c = cluster_with(&ring_member(ring_port));
+    let (second, _, _) = start_director(c._passdb.path(), "127.0.0.4", &ring_member(ring_port));
+    let logs = || format!("{}\n=== second director\n{}", c.logs(), second.logs());
+    let synced = wait_for(Duration::from_secs(30), || {
+        let (_, out, _) = adm(&c.director, &["ring", "status"]);
+        out.contains("synced").then_some(out)
+    });
+    let ring = synced.unwrap_or_else(|| panic!("the directors did not connect\n{}", logs()));
+    assert!(ring.contains("127.0.0.4"), "{ring}");
+    let at_second = ("127.0.0.4", second.imap);
+    let (on_a, on_b) = users_by_backend();
+
+    // A user placed by the first director is where the second one sends it too.
+    let user = &on_a[0];
+    let mut held = login(&c, user);
+    append(&c, &mut held, "first");
+    assert_eq!(stored_on(&c, user, "first"), ["127.0.0.2"]);
+    let on_second = wait_for(Duration::from_secs(20), || {
+        let out = c.adm_on(&second, &["status", user]);
+        out.starts_with("Current: 127.0.0.2").then_some(out)
+    });
+    assert!(on_second.is_some(), "{}", logs());
+
+    // A backend marked down on one is down on the other: its users stay, new ones don't come.
+    c.adm_ok(&["down", "127.0.0.2"]);
+    let down = wait_for(Duration::from_secs(20), || {
+        let out = c.adm_on(&second, &["status"]);
+        out.lines()
+            .any(|l| l.starts_with("127.0.0.2") && l.contains(" down "))
+            .then_some(())
+    });
+    assert!(down.is_some(), "{}", logs());
+    assert_eq!(
+        session_via(&c, at_second, user, "second-while-down"),
+        "127.0.0.2"
+    );
+    assert_eq!(
+        session_via(&c, at_second, &on_a[1], "fresh-on-second"),
+        "127.0.0.3"
+    );
+    assert_eq!(
+        session_lands_on(&c, &on_a[1], "fresh-then-first"),
+        "127.0.0.3"
+    );
+
+    // A move made on the second kicks the session held through the first, and both send the
+    // user to its new backend.
+    c.adm_on(&second, &["move", user, "127.0.0.3"]);
+    assert!(
+        wait_for(Duration::from_secs(20), || held.closed().then_some(())).is_some(),
+        "the session on the first director was not kicked\n{}",
+        logs()
+    );
+    assert_eq!(session_lands_on(&c, user, "after-move"), "127.0.0.3");
+    assert_eq!(
+        session_via(&c, at_second, user, "after-move-2"),
+        "127.0.0.3"
+    );
+    assert_eq!(
+        session_via(&c, at_second, &on_b[0], "b-user"),
+        "127.0.0.3",
+        "{}",
+        logs()
     );
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::auth::client::MasterClient;
 use crate::config::Config;
 use crate::mail::date::civil_from_timestamp;
-use crate::mailadm::table;
+use crate::mailadm::{table, table_expanding, terminal_columns};
 
 use super::admin::AdminClient;
 use super::hash::user_hash;
@@ -118,6 +118,14 @@ fn unixdate(ts: i64) -> String {
     format!("{y:04}-{:02}-{d:02} {hh:02}:{mm:02}:{ss:02}", m0 + 1)
 }
 
+/// A one-column table whose title is not shown (doveadm's `HIDE_TITLE`).
+fn untitled(out: &mut dyn Write, title: &str, values: &[String]) {
+    let rows: Vec<Vec<String>> = values.iter().map(|v| vec![v.clone()]).collect();
+    let text = table(&[(title, false)], &rows, terminal_columns());
+    let body = text.split_once('\n').map_or("", |(_, rest)| rest);
+    let _ = out.write_all(body.as_bytes());
+}
+
 /// What a command printed and its exit code, for the caller to show.
 struct Run<'a> {
     out: &'a mut dyn Write,
@@ -149,7 +157,7 @@ pub fn run(cmd: &DirectorCommand, config: &Config, prefix: &str, out: &mut dyn W
         };
         match user_hash(user, &format) {
             Ok(hash) => {
-                let _ = writeln!(run.out, "{hash}");
+                untitled(run.out, "hash", &[hash.to_string()]);
             }
             Err(e) => run.error(
                 &format!("Failed to expand director_username_hash={format}: {e}"),
@@ -250,7 +258,9 @@ fn status(run: &mut Run, client: &mut AdminClient, cmd: &DirectorCommand) -> std
         ("state changed", false),
         ("users", false),
     ];
-    let _ = run.out.write_all(table(&headers, &rows, 80).as_bytes());
+    let _ = run
+        .out
+        .write_all(table(&headers, &rows, terminal_columns()).as_bytes());
     Ok(())
 }
 
@@ -311,9 +321,12 @@ fn map(
             run.error("Invalid username hash", EX_USAGE);
             return Ok(());
         };
-        for (_, user) in by_hash.iter().filter(|(h, _)| *h == hash) {
-            let _ = writeln!(run.out, "{user}");
-        }
+        let users: Vec<String> = by_hash
+            .iter()
+            .filter(|(h, _)| *h == hash)
+            .map(|(_, u)| u.clone())
+            .collect();
+        untitled(run.out, "user", &users);
         return Ok(());
     }
     let only = match cmd.args.first() {
@@ -372,7 +385,8 @@ fn map(
         ("mail server ip", false),
         ("expire time", false),
     ];
-    let _ = run.out.write_all(table(&headers, &rows, 80).as_bytes());
+    let table = table_expanding(&headers, &rows, terminal_columns(), 0);
+    let _ = run.out.write_all(table.as_bytes());
     Ok(())
 }
 
@@ -408,7 +422,9 @@ fn ring_status(run: &mut Run, client: &mut AdminClient) -> std::io::Result<()> {
     .iter()
     .map(|h| (*h, false))
     .collect();
-    let _ = run.out.write_all(table(&headers, &rows, 80).as_bytes());
+    let _ = run
+        .out
+        .write_all(table(&headers, &rows, terminal_columns()).as_bytes());
     Ok(())
 }
 

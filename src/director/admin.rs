@@ -10,7 +10,7 @@ use std::os::unix::net::UnixStream;
 
 use crate::auth::fields::{split_tabescaped, tab_escape};
 
-use super::service::{director, now};
+use super::service::{now, with_director};
 use super::state::{AdminRefusal, Director};
 
 pub const HANDSHAKE: &str = "VERSION\tdirector-doveadm\t1\t0";
@@ -45,10 +45,10 @@ pub fn serve(stream: UnixStream) -> Result<(), String> {
         }
         let args = split_tabescaped(text);
         let reply = {
-            let Some(mut d) = director() else {
-                return Ok(());
-            };
-            answer(&mut d, &args, now())?
+            match with_director(|d| answer(d, &args, now())) {
+                Some(reply) => reply?,
+                None => return Ok(()),
+            }
         };
         writer
             .write_all(reply.as_bytes())
@@ -99,10 +99,7 @@ pub fn answer(d: &mut Director, args: &[String], now: i64) -> Result<String, Str
             out.push('\n');
             out
         }
-        "DIRECTOR-LIST" => {
-            // One director: this one, always in sync with itself.
-            "\t0\tself\t0\tring synced\t0\n\n".to_string()
-        }
+        "DIRECTOR-LIST" => super::ring::status_lines(),
         "HOST-SET" | "HOST-UPDATE" => {
             let update = command == "HOST-UPDATE";
             let Some(spec) = arg(0) else {
@@ -121,8 +118,8 @@ pub fn answer(d: &mut Director, args: &[String], now: i64) -> Result<String, Str
                 None => None,
             };
             match (update, count) {
-                (true, Some(n)) => done(d.host_update(ip, n)),
-                _ => done(d.host_set(ip, tag, count)),
+                (true, Some(n)) => done(d.host_update(ip, n, now)),
+                _ => done(d.host_set(ip, tag, count, now)),
             }
         }
         "HOST-UP" | "HOST-DOWN" => {
@@ -135,13 +132,16 @@ pub fn answer(d: &mut Director, args: &[String], now: i64) -> Result<String, Str
             done(d.host_updown(ip, command == "HOST-DOWN", now))
         }
         "HOST-REMOVE" => match ip(0) {
-            Some(ip) => done(d.host_remove(ip)),
+            Some(ip) => done(d.host_remove(ip, now)),
             None => return invalid(command),
         },
         "HOST-FLUSH" => match arg(0) {
             None | Some("") => {
                 let ips: Vec<IpAddr> = d.host_list(now).iter().map(|(h, _)| h.ip).collect();
-                let total: usize = ips.iter().filter_map(|ip| d.host_flush(*ip).ok()).sum();
+                let total: usize = ips
+                    .iter()
+                    .filter_map(|ip| d.host_flush(*ip, now).ok())
+                    .sum();
                 log::warn!(
                     "Flushed all backend hosts with {total} users. This is an unsafe \
                      operation and may cause the same users to end up in multiple backends."
@@ -149,7 +149,7 @@ pub fn answer(d: &mut Director, args: &[String], now: i64) -> Result<String, Str
                 "OK\n".into()
             }
             Some(_) => match ip(0) {
-                Some(ip) => done(d.host_flush(ip).map(drop)),
+                Some(ip) => done(d.host_flush(ip, now).map(drop)),
                 None => return invalid(command),
             },
         },

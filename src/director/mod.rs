@@ -7,13 +7,13 @@
 //! ([`service`]); proxied sessions register with it ([`session`]); administrators use its
 //! admin socket ([`admin`], [`adm`] for `coteadm director`).
 //!
-//! One director only: the ring between several directors (`director_servers` with more
-//! than one entry) is refused at startup ([`settings`]).
+//! Several directors (`director_servers`) share their state over [`ring`] connections.
 
 pub mod adm;
 pub mod admin;
 pub mod hash;
 pub mod hosts;
+pub mod ring;
 pub mod service;
 pub mod session;
 pub mod settings;

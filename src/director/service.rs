@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use crate::auth::fields::{split_key_value, tab_unescape};
 use crate::config::Config;
@@ -42,25 +42,43 @@ pub fn now() -> i64 {
 /// The director process starts: its settings (checked again: the master checked them too).
 pub fn init(config: &Config) -> Result<(), String> {
     let settings = DirectorSettings::from_config(config).map_err(|e| e.to_string())?;
-    let director = Director::new(
+    let mut director = Director::new(
         settings.mail_hosts,
         settings.user_expire,
         &settings.username_hash,
     );
+    if settings.ring.is_some() {
+        director.share_with_ring();
+    }
     let _ = SERVICE.set(Service {
         director: Mutex::new(director),
         base_dir: PathBuf::from(config.global().str("base_dir")),
         master_user_separator: settings.master_user_separator,
     });
+    if let Some(ring) = &settings.ring {
+        super::ring::start(ring, settings.user_expire);
+    }
     Ok(())
+}
+
+impl Service {
+    /// Runs `f` on the state; what it changed goes to the other directors.
+    fn with<T>(&self, f: impl FnOnce(&mut Director) -> T) -> T {
+        let mut director = self.director.lock().unwrap_or_else(|p| p.into_inner());
+        let result = f(&mut director);
+        super::ring::broadcast(&director.take_outbox());
+        result
+    }
 }
 
 fn service() -> Option<&'static Service> {
     SERVICE.get()
 }
 
-pub(super) fn director() -> Option<MutexGuard<'static, Director>> {
-    service().map(|s| s.director.lock().unwrap_or_else(|p| p.into_inner()))
+/// Runs `f` on this process's director state (`None`: not initialized); changes go to the
+/// other directors.
+pub(super) fn with_director<T>(f: impl FnOnce(&mut Director) -> T) -> Option<T> {
+    service().map(|s| s.with(f))
 }
 
 /// What a listener is for (Dovecot's `director_socket_type_get_from_name`).
@@ -96,14 +114,7 @@ pub fn serve_director(_config: &Config, conn: Connection) {
     };
     let inet = matches!(conn.stream, Stream::Tcp(_));
     match (socket_kind(&conn.listener.name, inet), conn.stream) {
-        (SocketKind::Ring, Stream::Tcp(tcp)) => {
-            let from = tcp
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default();
-            // Only a single director is configured (more are refused at startup).
-            log::warn!("Connection from {from}: Server not listed in director_servers, dropping");
-        }
+        (SocketKind::Ring, Stream::Tcp(tcp)) => super::ring::serve_incoming(tcp),
         (SocketKind::Admin, Stream::Unix(stream)) => {
             if let Err(e) = super::admin::serve(stream) {
                 log::error!("doveadm connection: {e}");
@@ -264,13 +275,17 @@ fn complete(service: &Service, line: &str, userdb: bool) -> Option<String> {
             username = login.to_string();
         }
     }
-    let mut director = service.director.lock().unwrap_or_else(|p| p.into_inner());
-    match director.request(&username, &request.tag, now()) {
+    super::ring::wait_synced();
+    let placed = service.with(|d| {
+        d.request(&username, &request.tag, now())
+            .map(|dest| (dest, d.user_expire / 2))
+    });
+    match placed {
         Err(e) => {
             log::error!("User {username} host lookup failed: {e}");
             Some(format!("FAIL\t{id}\tcode=temp_fail"))
         }
-        Ok(dest) => {
+        Ok((dest, refresh)) => {
             let is_self = request.proxy_maybe
                 && request.local_ip == Some(dest.ip)
                 && (request.port == 0
@@ -279,7 +294,6 @@ fn complete(service: &Service, line: &str, userdb: bool) -> Option<String> {
             if is_self {
                 return None;
             }
-            let refresh = director.user_expire / 2;
             Some(match dest.hostname {
                 Some(name) => format!(
                     "{line}\tproxy_refresh={refresh}\thost={name}\thostip={}",
@@ -309,16 +323,14 @@ fn watch_session(mut reader: BufReader<UnixStream>, client: UnixStream) -> Resul
     let kick = Box::new(move || {
         let _ = kicker.write_all(format!("{KICK}\n").as_bytes());
     });
-    let id = match director() {
-        Some(mut d) => d.session_started(&user, kick)?,
+    let id = match with_director(|d| d.session_started(&user, kick)) {
+        Some(id) => id?,
         None => return Ok(()),
     };
     // Anything more, or the end: the session is over when the connection is.
     let mut rest = Vec::new();
     let _ = reader.read_to_end(&mut rest);
-    if let Some(mut d) = director() {
-        d.session_ended(id, now());
-    }
+    with_director(|d| d.session_ended(id, now()));
     Ok(())
 }
 
@@ -386,7 +398,7 @@ mod tests {
             .director
             .lock()
             .unwrap()
-            .host_remove("10.0.0.1".parse().unwrap())
+            .host_remove("10.0.0.1".parse().unwrap(), 1)
             .unwrap();
         assert_eq!(
             complete(&nohost, "OK\t3\tuser=carol\tproxy", false).as_deref(),

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::hash::user_hash;
 use super::hosts::{MailHost, MailHosts, MAX_VHOST_COUNT};
+use super::ring::message::RingMessage;
 use super::users::{User, UserDirectory};
 
 /// Tells a proxied session to end now.
@@ -62,6 +63,13 @@ pub struct Director {
     /// Open sessions per user hash.
     session_counts: HashMap<u32, u32>,
     next_session: u64,
+    /// Other directors share the state: changes are collected for them in `outbox`.
+    ring: bool,
+    outbox: Vec<RingMessage>,
+    /// When each backend was last changed by an administrator (none: as configured), and
+    /// when removed ones were removed: a peer's older news does not undo a change.
+    host_changed: HashMap<IpAddr, i64>,
+    removed: HashMap<IpAddr, i64>,
 }
 
 impl Director {
@@ -75,6 +83,174 @@ impl Director {
             sessions: HashMap::new(),
             session_counts: HashMap::new(),
             next_session: 1,
+            ring: false,
+            outbox: Vec::new(),
+            host_changed: HashMap::new(),
+            removed: HashMap::new(),
+        }
+    }
+
+    /// From now on, changes are collected for the other directors.
+    pub fn share_with_ring(&mut self) {
+        self.ring = true;
+    }
+
+    /// The changes to send to the other directors since the last call.
+    pub fn take_outbox(&mut self) -> Vec<RingMessage> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn emit(&mut self, message: RingMessage) {
+        if self.ring {
+            self.outbox.push(message);
+        }
+    }
+
+    fn emit_user(&mut self, user: User) {
+        self.emit(RingMessage::User {
+            hash: user.hash,
+            host: user.host,
+            timestamp: user.timestamp,
+            since: user.since,
+        });
+    }
+
+    fn emit_host(&mut self, ip: IpAddr, now: i64) {
+        self.host_changed.insert(ip, now);
+        self.removed.remove(&ip);
+        if let Some(message) = self.host_message(ip) {
+            self.emit(message);
+        }
+    }
+
+    fn host_message(&self, ip: IpAddr) -> Option<RingMessage> {
+        let h = self.hosts.get(ip)?;
+        Some(RingMessage::Host {
+            ip,
+            tag: h.tag.clone(),
+            vhost_count: h.vhost_count,
+            down: h.down,
+            last_updown_change: h.last_updown_change,
+            changed: self.host_changed.get(&ip).copied().unwrap_or(0),
+        })
+    }
+
+    /// Everything another director must know: backends, removals, live users.
+    pub fn snapshot(&mut self, now: i64) -> Vec<RingMessage> {
+        let ips: Vec<IpAddr> = self.hosts.iter().map(|h| h.ip).collect();
+        let mut out: Vec<RingMessage> =
+            ips.iter().filter_map(|ip| self.host_message(*ip)).collect();
+        out.extend(
+            self.removed
+                .iter()
+                .map(|(ip, at)| RingMessage::HostRemoved { ip: *ip, at: *at }),
+        );
+        for user in self.all_users(now) {
+            out.push(RingMessage::User {
+                hash: user.hash,
+                host: user.host,
+                timestamp: user.timestamp,
+                since: user.since,
+            });
+        }
+        out
+    }
+
+    /// Applies what another director sent (nothing is passed on).
+    pub fn apply(&mut self, message: RingMessage) {
+        match message {
+            RingMessage::Me { .. } | RingMessage::Done => {}
+            RingMessage::User {
+                hash,
+                host,
+                timestamp,
+                since,
+            } => {
+                let Some(tag) = self.hosts.get(host).map(|h| h.tag.clone()) else {
+                    return;
+                };
+                let theirs = User {
+                    hash,
+                    host,
+                    timestamp,
+                    since,
+                };
+                self.users.entry(tag).or_default().merge(theirs);
+            }
+            RingMessage::Host {
+                ip,
+                tag,
+                vhost_count,
+                down,
+                last_updown_change,
+                changed,
+            } => {
+                let ours = self.host_changed.get(&ip).copied().unwrap_or(0);
+                let removed = self.removed.get(&ip).copied();
+                let known = self.hosts.get(ip).is_some();
+                // Older news, or a backend only the other director's configuration lists.
+                if (known && changed <= ours)
+                    || removed.is_some_and(|at| changed <= at)
+                    || (!known && changed == 0)
+                {
+                    return;
+                }
+                if self.hosts.get(ip).is_some_and(|h| h.tag != tag) {
+                    self.hosts.remove(ip);
+                }
+                self.hosts.add(ip, None, &tag);
+                self.hosts.update(ip, |h| {
+                    h.vhost_count = vhost_count;
+                    h.down = down;
+                    h.last_updown_change = last_updown_change;
+                });
+                self.host_changed.insert(ip, changed);
+                self.removed.remove(&ip);
+            }
+            RingMessage::HostRemoved { ip, at } => {
+                if self.host_changed.get(&ip).copied().unwrap_or(0) > at {
+                    return;
+                }
+                if let Some(host) = self.hosts.remove(ip) {
+                    if let Some(users) = self.users.get_mut(&host.tag) {
+                        users.remove_host(ip);
+                    }
+                }
+                self.host_changed.remove(&ip);
+                self.removed.insert(ip, at);
+            }
+            RingMessage::HostFlushed { ip, at } => {
+                for users in self.users.values_mut() {
+                    users.remove_host_since(ip, at);
+                }
+            }
+            RingMessage::KickUser { user } => {
+                self.kick_where(|s| s.user == user);
+            }
+            RingMessage::KickHash { hash } => {
+                self.kick_where(|s| s.hash == hash);
+            }
+        }
+    }
+
+    /// Keeps the users with sessions here alive for the other directors too (they do not
+    /// see the sessions): their timestamps are renewed and sent.
+    pub fn refresh_sessions(&mut self, now: i64) {
+        let hashes: Vec<u32> = self.session_counts.keys().copied().collect();
+        for hash in hashes {
+            self.refresh_everywhere(hash, now);
+        }
+    }
+
+    /// Restarts the user's expiry in every tag it is in, and tells the ring.
+    fn refresh_everywhere(&mut self, hash: u32, now: i64) {
+        let mut refreshed = Vec::new();
+        for users in self.users.values_mut() {
+            users.refresh(hash, now);
+            refreshed.extend(users.get(hash));
+        }
+        for user in refreshed {
+            self.emit_user(user);
         }
     }
 
@@ -93,10 +269,10 @@ impl Director {
         let sessions = self.sessions_of(hash);
         let expire = self.user_expire;
         let users = self.users.entry(tag.to_string()).or_default();
-        let ip = match users.lookup(hash, now, expire, sessions) {
+        let user = match users.lookup(hash, now, expire, sessions) {
             Some(user) => {
                 users.refresh(hash, now);
-                user.host
+                users.get(hash).unwrap_or(user)
             }
             None => {
                 let Some(host) = self.hosts.by_hash(hash, tag) else {
@@ -106,9 +282,11 @@ impl Director {
                         format!("No backend hosts available with tag {tag}")
                     });
                 };
-                users.set(hash, host.ip, now).host
+                users.set(hash, host.ip, now)
             }
         };
+        let ip = user.host;
+        self.emit_user(user);
         let hostname = self.hosts.get(ip).and_then(|h| h.hostname.clone());
         Ok(Destination { ip, hostname })
     }
@@ -141,9 +319,7 @@ impl Director {
                 self.session_counts.remove(&session.hash);
             }
         }
-        for users in self.users.values_mut() {
-            users.refresh(session.hash, now);
-        }
+        self.refresh_everywhere(session.hash, now);
     }
 
     /// Ends the sessions `which` selects; returns how many.
@@ -158,6 +334,9 @@ impl Director {
 
     /// `USER-KICK`: ends every session of the user (by name, as the login gave it).
     pub fn kick_user(&mut self, user: &str) -> usize {
+        self.emit(RingMessage::KickUser {
+            user: user.to_string(),
+        });
         self.kick_where(|s| s.user == user)
     }
 
@@ -189,6 +368,7 @@ impl Director {
         ip: IpAddr,
         tag: &str,
         vhost_count: Option<u32>,
+        now: i64,
     ) -> Result<(), AdminRefusal> {
         if vhost_count.is_some_and(|n| n > MAX_VHOST_COUNT) {
             return Err(AdminRefusal::Other("vhost count too large"));
@@ -209,15 +389,21 @@ impl Director {
                 h.vhost_count = n;
             });
         }
+        self.emit_host(ip, now);
         Ok(())
     }
 
     /// `HOST-UPDATE`: changes an existing backend's weight.
-    pub fn host_update(&mut self, ip: IpAddr, vhost_count: u32) -> Result<(), AdminRefusal> {
+    pub fn host_update(
+        &mut self,
+        ip: IpAddr,
+        vhost_count: u32,
+        now: i64,
+    ) -> Result<(), AdminRefusal> {
         if self.hosts.get(ip).is_none() {
             return Err(AdminRefusal::NotFound);
         }
-        self.host_set(ip, "", Some(vhost_count))
+        self.host_set(ip, "", Some(vhost_count), now)
     }
 
     /// `HOST-UP` / `HOST-DOWN`.
@@ -234,31 +420,35 @@ impl Director {
                 h.last_updown_change = now;
             }
         });
-        if found {
-            Ok(())
-        } else {
-            Err(AdminRefusal::NotFound)
+        if !found {
+            return Err(AdminRefusal::NotFound);
         }
+        self.emit_host(ip, now);
+        Ok(())
     }
 
     /// `HOST-REMOVE`: the backend and its users' assignments go (their sessions are left
     /// alone, as Dovecot does).
-    pub fn host_remove(&mut self, ip: IpAddr) -> Result<(), AdminRefusal> {
+    pub fn host_remove(&mut self, ip: IpAddr, now: i64) -> Result<(), AdminRefusal> {
         let host = self.hosts.remove(ip).ok_or(AdminRefusal::NotFound)?;
         if let Some(users) = self.users.get_mut(&host.tag) {
             users.remove_host(ip);
         }
+        self.host_changed.remove(&ip);
+        self.removed.insert(ip, now);
+        self.emit(RingMessage::HostRemoved { ip, at: now });
         Ok(())
     }
 
     /// `HOST-FLUSH` (`flush -F`): forgets the backend's users at once, sessions or not.
-    pub fn host_flush(&mut self, ip: IpAddr) -> Result<usize, AdminRefusal> {
+    pub fn host_flush(&mut self, ip: IpAddr, now: i64) -> Result<usize, AdminRefusal> {
         let tag = self
             .hosts
             .get(ip)
             .ok_or(AdminRefusal::NotFound)?
             .tag
             .clone();
+        self.emit(RingMessage::HostFlushed { ip, at: now });
         Ok(self
             .users
             .get_mut(&tag)
@@ -292,15 +482,21 @@ impl Director {
                     continue;
                 }
                 self.kick_where(|s| s.hash == user.hash);
+                self.emit(RingMessage::KickHash { hash: user.hash });
                 let Some(users) = self.users.get_mut(&tag) else {
                     continue;
                 };
                 match target {
                     Some(ip) => {
-                        users.set(user.hash, ip, now);
+                        let placed = users.set(user.hash, ip, now);
+                        self.emit_user(placed);
                     }
                     None => {
                         users.remove(user.hash);
+                        self.emit(RingMessage::HostFlushed {
+                            ip: user.host,
+                            at: now,
+                        });
                     }
                 }
                 moved += 1;
@@ -337,9 +533,11 @@ impl Director {
         let expire = self.user_expire;
         let users = self.users.entry(tag).or_default();
         let current = users.lookup(hash, now, expire, sessions);
-        users.set(hash, ip, now);
+        let placed = users.set(hash, ip, now);
+        self.emit_user(placed);
         if current.is_some_and(|u| u.host != ip) {
             self.kick_where(|s| s.hash == hash);
+            self.emit(RingMessage::KickHash { hash });
         }
         Ok(())
     }
@@ -424,7 +622,7 @@ mod tests {
         d.session_started(&alice, kick).unwrap();
         // Nothing changed on the ring: nobody moves.
         assert_eq!(d.reset_users(None, 11), Ok(0));
-        d.host_set(ip("10.0.0.1"), "", Some(0)).unwrap();
+        d.host_set(ip("10.0.0.1"), "", Some(0), 11).unwrap();
         assert_eq!(d.reset_users(Some(ip("10.0.0.2")), 12), Ok(0));
         assert_eq!(d.reset_users(Some(ip("10.0.0.1")), 12), Ok(1));
         assert_eq!(kicked.load(Ordering::SeqCst), 1);
@@ -443,13 +641,16 @@ mod tests {
         let mut d = director();
         let alice = user_on(&d, "10.0.0.1");
         d.request(&alice, "", 10).unwrap();
-        assert_eq!(d.host_flush(ip("10.0.0.1")), Ok(1));
+        assert_eq!(d.host_flush(ip("10.0.0.1"), 10), Ok(1));
         assert_eq!(d.all_users(10).len(), 0);
         d.request(&alice, "", 10).unwrap();
-        d.host_remove(ip("10.0.0.1")).unwrap();
+        d.host_remove(ip("10.0.0.1"), 11).unwrap();
         assert_eq!(d.request(&alice, "", 11).unwrap().ip, ip("10.0.0.2"));
-        assert_eq!(d.host_remove(ip("10.0.0.1")), Err(AdminRefusal::NotFound));
-        d.host_remove(ip("10.0.0.2")).unwrap();
+        assert_eq!(
+            d.host_remove(ip("10.0.0.1"), 11),
+            Err(AdminRefusal::NotFound)
+        );
+        d.host_remove(ip("10.0.0.2"), 12).unwrap();
         assert!(d.request(&alice, "", 12).is_err());
     }
 
@@ -457,17 +658,17 @@ mod tests {
     fn admin_changes_are_checked() {
         let mut d = director();
         assert_eq!(
-            d.host_set(ip("10.0.0.1"), "", Some(1001)),
+            d.host_set(ip("10.0.0.1"), "", Some(1001), 1),
             Err(AdminRefusal::Other("vhost count too large"))
         );
         assert_eq!(
-            d.host_set(ip("10.0.0.1"), "x", None),
+            d.host_set(ip("10.0.0.1"), "x", None, 1),
             Err(AdminRefusal::Other("host tag can't be changed"))
         );
-        d.host_set(ip("10.0.0.3"), "x", Some(5)).unwrap();
+        d.host_set(ip("10.0.0.3"), "x", Some(5), 1).unwrap();
         assert_eq!(d.hosts.get(ip("10.0.0.3")).unwrap().vhost_count, 5);
         assert_eq!(
-            d.host_update(ip("10.0.0.4"), 5),
+            d.host_update(ip("10.0.0.4"), 5, 1),
             Err(AdminRefusal::NotFound)
         );
         assert_eq!(

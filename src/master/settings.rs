@@ -226,7 +226,7 @@ fn service(
         process_limit,
         client_limit,
         service_count: clamp_u32(s.uint("service_count")),
-        process_min_avail: clamp_u32(s.uint("process_min_avail")),
+        process_min_avail: min_avail(config, s),
         idle_kill,
         inet_listeners: s
             .sections("inet_listener")
@@ -239,6 +239,23 @@ fn service(
             .map(|l| unix_listener(l, ids))
             .collect(),
         identity: identity(s, ids),
+    }
+}
+
+/// `process_min_avail`; a director among several runs from the start, to connect to the
+/// others before the first login needs it.
+fn min_avail(config: &Config, s: &Section<'_>) -> u32 {
+    let configured = clamp_u32(s.uint("process_min_avail"));
+    let ring = config
+        .global()
+        .str("director_servers")
+        .split_whitespace()
+        .nth(1)
+        .is_some();
+    if s.name() == "director" && ring {
+        configured.max(1)
+    } else {
+        configured
     }
 }
 
