@@ -33,11 +33,7 @@ struct Service {
 static SERVICE: OnceLock<Service> = OnceLock::new();
 
 /// The clock users expire by (unix seconds).
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+pub use crate::imap::localtime::now;
 
 /// The director process starts: its settings (checked again: the master checked them too).
 pub fn init(config: &Config) -> Result<(), String> {
