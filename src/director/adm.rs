@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use crate::auth::client::MasterClient;
 use crate::config::Config;
+use crate::log::Level;
 use crate::mail::date::civil_from_timestamp;
 use crate::mailadm::{table, table_expanding, terminal_columns};
 
@@ -135,7 +136,12 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn error(&mut self, text: &str, code: u8) {
-        crate::log::print_stderr(self.prefix, crate::log::Level::Error, text);
+        self.report(Level::Error, text, code);
+    }
+
+    /// A failure said at `level` (doveadm warns where a flush of one host fails).
+    fn report(&mut self, level: Level, text: &str, code: u8) {
+        crate::log::print_stderr(self.prefix, level, text);
         if self.code == 0 || code != EX_NOTFOUND {
             self.code = code;
         }
@@ -525,18 +531,21 @@ fn change(
         let Some(reply) = client.read_line()? else {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         };
+        let level = match cmd.verb.as_str() {
+            "flush" if what != "all" => Level::Warning,
+            _ => Level::Error,
+        };
         match (reply.as_str(), cmd.verb.as_str()) {
             ("OK", _) => {}
             ("NOTFOUND", "move") => run.error(&format!("Host '{what}' doesn't exist"), EX_NOTFOUND),
-            ("NOTFOUND", "flush") => run.error(&format!("{what}: doesn't exist"), EX_NOTFOUND),
-            ("NOTFOUND", _) => run.error(&format!("{what}: doesn't exist"), EX_NOTFOUND),
+            ("NOTFOUND", _) => run.report(level, &format!("{what}: doesn't exist"), EX_NOTFOUND),
             ("TRYAGAIN", "move") => run.error(
                 "User is already being moved, wait a while for it to be finished",
                 EX_TEMPFAIL,
             ),
             (text, "kick" | "move") => run.error(&format!("failed: {text}"), EX_TEMPFAIL),
             (text, "flush") if what == "all" => run.error(&format!("failed: {text}"), EX_TEMPFAIL),
-            (text, _) => run.error(&format!("{what}: {text}"), EX_TEMPFAIL),
+            (text, _) => run.report(level, &format!("{what}: {text}"), EX_TEMPFAIL),
         }
     }
     Ok(())
