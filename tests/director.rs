@@ -614,3 +614,32 @@ fn two_directors_agree_on_where_users_are() {
         logs()
     );
 }
+
+#[test]
+fn open_sessions_do_not_use_up_the_directors_client_limit() {
+    let c = cluster_with("service director {\n  client_limit = 3\n}\n");
+    let users: Vec<String> = (0..8).map(|i| format!("user{i}")).collect();
+    // More sessions held open than the director takes connections at once.
+    let mut held: Vec<Client> = users[..6].iter().map(|u| login(&c, u)).collect();
+    let last = &users[7];
+    let want = hashed("127.0.0.2 127.0.0.3", last).to_string();
+    assert_eq!(session_lands_on(&c, last, "still-room"), want);
+    let status = c.adm_ok(&["status"]);
+    assert!(status.starts_with("mail server ip"), "{status}");
+    // Each of them is still registered: a kick ends it.
+    c.adm_ok(&["kick", &users[0]]);
+    assert!(
+        wait_for(Duration::from_secs(20), || held[0].closed().then_some(())).is_some(),
+        "kick did not end the session\n{}",
+        c.logs()
+    );
+    for client in &mut held[1..] {
+        client.send(b"n NOOP\r\n");
+        let line = client.line();
+        assert!(
+            line.starts_with("n OK NOOP completed"),
+            "{line}\n{}",
+            c.logs()
+        );
+    }
+}

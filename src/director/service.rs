@@ -8,6 +8,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -23,6 +24,8 @@ use super::state::Director;
 
 /// The longest line read from a client or the auth service.
 const MAX_LINE: u64 = 65536;
+/// A session's watcher only waits for its connection to close.
+const SESSION_STACK: usize = 64 * 1024;
 
 struct Service {
     director: Mutex<Director>,
@@ -313,20 +316,35 @@ fn watch_session(mut reader: BufReader<UnixStream>, client: UnixStream) -> Resul
             line.trim_end()
         ));
     };
-    let mut kicker = client
+    let kicker = client
         .try_clone()
         .map_err(|e| format!("dup() failed: {e}"))?;
+    // Never blocks the director (its state is locked while it kicks).
     let kick = Box::new(move || {
-        let _ = kicker.write_all(format!("{KICK}\n").as_bytes());
+        let line = format!("{KICK}\n");
+        let _ = nix::sys::socket::send(
+            kicker.as_raw_fd(),
+            line.as_bytes(),
+            nix::sys::socket::MsgFlags::MSG_DONTWAIT | nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+        );
     });
     let id = match with_director(|d| d.session_started(&user, kick)) {
         Some(id) => id?,
         None => return Ok(()),
     };
-    // Anything more, or the end: the session is over when the connection is.
-    let mut rest = Vec::new();
-    let _ = reader.read_to_end(&mut rest);
-    with_director(|d| d.session_ended(id, now()));
+    // The session is over when the connection is. Watched by a small thread of its own, so
+    // that sessions do not count against the process's client_limit: only logins do.
+    let wait = move || {
+        let _ = io::copy(&mut reader, &mut io::sink());
+        with_director(|d| d.session_ended(id, now()));
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .stack_size(SESSION_STACK)
+        .spawn(wait)
+    {
+        log::error!("Can't watch the session of {user}: {e}");
+        with_director(|d| d.session_ended(id, now()));
+    }
     Ok(())
 }
 
