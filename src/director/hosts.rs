@@ -274,6 +274,24 @@ mod tests {
     }
 
     #[test]
+    fn users_go_where_dovecots_director_puts_them() {
+        // `doveadm director status USER` of a Dovecot 2.3.19.1 director with these backends.
+        let hosts = MailHosts::parse("127.0.0.2 127.0.0.3 10.0.0.1-10.0.0.4").unwrap();
+        for (user, hashed) in [
+            ("user0", "10.0.0.1"),
+            ("user1", "10.0.0.3"),
+            ("user2", "10.0.0.3"),
+            ("user3", "127.0.0.3"),
+            ("alice", "10.0.0.4"),
+            ("Bob", "10.0.0.2"),
+            ("x@y.z", "127.0.0.3"),
+        ] {
+            let hash = crate::director::hash::user_hash(user, "%Lu").unwrap();
+            assert_eq!(hosts.by_hash(hash, "").unwrap().ip, ip(hashed), "{user}");
+        }
+    }
+
+    #[test]
     fn points_are_md5_of_ip_and_index() {
         let hosts = MailHosts::parse("10.0.0.1").unwrap();
         let ring = &hosts.rings[""];
