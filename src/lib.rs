@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod config;
 pub mod delivery;
+pub mod director;
 pub mod errtext;
 pub mod fs;
 pub mod fscheck;

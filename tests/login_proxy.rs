@@ -216,18 +216,3 @@ fn pop3_logins_are_proxied_to_the_backend() {
     let login = b.server.wait_log("pop3-login: Info: Login: user=<alice>");
     assert!(login.contains("rip=127.0.0.1"), "{login}");
 }
-
-#[test]
-fn a_director_configuration_refuses_to_start() {
-    let mut server = Server::spawn("director_mail_servers = 127.0.0.2 127.0.0.3\n");
-    let status = login_support::wait_for(std::time::Duration::from_secs(20), || {
-        server.child.try_wait().ok().flatten()
-    })
-    .expect("cote kept running with a director configuration");
-    assert!(!status.success());
-    let logs = server.logs();
-    assert!(
-        logs.contains("director_mail_servers is set, but cote does not implement the director yet"),
-        "{logs}"
-    );
-}

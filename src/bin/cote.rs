@@ -34,6 +34,8 @@ fn registry() -> Registry<Config> {
     registry.register("auth", cote::auth::server::serve_auth);
     registry.register("auth-worker", cote::auth::server::serve_auth_worker);
     registry.register("anvil", cote::login::anvil::serve_anvil);
+    registry.register("director", cote::director::serve_director);
+    registry.register_init("director", cote::director::init);
     registry
 }
 

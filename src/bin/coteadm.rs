@@ -1,7 +1,7 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
 //! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, `instance list`,
-//! `instance remove`, and cote's own `fs-check`. `-c FILE` or `-i NAME` picks the
-//! configuration.
+//! `instance remove`, `director …`, and cote's own `fs-check`. `-c FILE` or `-i NAME` picks
+//! the configuration.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use cote::auth::admin::{self as auth_admin, AuthVerb};
 use cote::auth::scheme::pw;
 use cote::config::cli::default_config_path;
+use cote::director::adm::{self as director_adm, DirectorCommand};
 use cote::errtext::os_error_text;
 use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
 use cote::fscheck;
@@ -93,6 +94,11 @@ fn main() -> ExitCode {
     if let Some(verb) = InstanceVerb::parse(&words) {
         return with_config(verb, &config_path, |verb, config, out| {
             admin::run_instance(verb, config, PREFIX, out)
+        });
+    }
+    if let Some(command) = DirectorCommand::parse(&words) {
+        return with_config(command, &config_path, |command, config, out| {
+            director_adm::run(command, config, PREFIX, out)
         });
     }
     if let Some(command) = MailCommand::parse(&words, std::env::var("USER").ok()) {

@@ -6,6 +6,7 @@
 //! protocol answers each outcome in its own words ([`AuthReplies`]).
 
 use crate::auth::client::AuthClient;
+use crate::director::session::RegisteredSession;
 use crate::net::SslMode;
 
 use super::connection::{LoginSession, SessionEnd};
@@ -165,7 +166,7 @@ fn proxy_login<'a, S: AuthReplies<'a>>(
     let policy = connection.policy.proxy;
     let target =
         ProxyTarget::from_fields(user, fields, ports, policy.timeout, connection.conn.local);
-    let result = match target {
+    let result = match &target {
         Ok(target) => {
             let client = ProxyClient {
                 conn: &connection.conn,
@@ -175,7 +176,7 @@ fn proxy_login<'a, S: AuthReplies<'a>>(
                 max_reconnects: policy.max_reconnects,
                 max_disconnect_delay: policy.max_disconnect_delay,
             };
-            proxy::login(&target, &client, || dialogue.clone())
+            proxy::login(target, &client, || dialogue.clone())
         }
         Err(reason) => {
             log::error!(
@@ -186,8 +187,23 @@ fn proxy_login<'a, S: AuthReplies<'a>>(
         }
     };
     match result {
-        Ok(proxied) => {
+        Ok(mut proxied) => {
             let connection = session.connection();
+            if let (Ok(target), Some(socket)) = (&target, connection.services.auth_socket) {
+                if target.director_placed {
+                    match RegisteredSession::register(socket, &target.user) {
+                        Ok(registered) => proxied.director = Some(registered),
+                        // The session goes on; the director may move the user meanwhile.
+                        Err(e) => log::error!(
+                            "{}",
+                            connection.log_line(&format!(
+                                "proxy({user}): Can't register the session with the director: {}",
+                                crate::errtext::connect_error_text(socket, &e)
+                            ))
+                        ),
+                    }
+                }
+            }
             connection.raw(&proxied.reply)?;
             connection.flush()?;
             Ok(Some(Login::Proxied(Box::new(proxied))))

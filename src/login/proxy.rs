@@ -7,7 +7,12 @@
 //! its own words; the failure kinds and log lines are common and live here.
 
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::director::session::{RegisteredSession, SessionGuard};
 
 use crate::net::tls_proxy::{relay, RelayEnd};
 use crate::net::{ClientStream, ConnInfo};
@@ -65,6 +70,8 @@ pub struct ProxyTarget {
     pub nopipelining: bool,
     /// `forward_<name>` fields, passed on to the backend.
     pub forward: Vec<(String, String)>,
+    /// `proxy_refresh`: a director placed the user; the session is registered with it.
+    pub director_placed: bool,
 }
 
 /// The protocol's ports for a target without `port`.
@@ -152,7 +159,16 @@ impl ProxyTarget {
         if port == local.port() && ip == local.ip() && destuser == user {
             return Err("Proxying loops to itself".into());
         }
+        let director_placed = match field("proxy_refresh") {
+            None => false,
+            Some(v) if v.parse::<u32>().is_ok() => true,
+            Some(v) => {
+                log::error!("BUG: Auth service returned invalid proxy_refresh value: {v}");
+                false
+            }
+        };
         Ok(ProxyTarget {
+            director_placed,
             host: host.to_string(),
             ip,
             port,
@@ -303,6 +319,8 @@ pub struct Proxied {
     /// The backend's address, for the process's per-backend state.
     pub addr: SocketAddr,
     pub max_disconnect_delay: Duration,
+    /// The session's registration with the director that placed the user.
+    pub director: Option<RegisteredSession>,
 }
 
 /// Connects to `target` and logs in there with a fresh `dialogue` per attempt, retrying
@@ -339,6 +357,7 @@ pub fn login<D: BackendDialogue>(
                     started,
                     addr: SocketAddr::new(target.ip, target.port),
                     max_disconnect_delay: client.max_disconnect_delay,
+                    director: None,
                 });
             }
             Err((failure, local)) => match failure {
@@ -470,6 +489,7 @@ pub fn relay_session(proxied: Proxied, client: ClientStream, pending: Vec<u8>) {
         log,
         addr,
         max_disconnect_delay,
+        director,
         ..
     } = proxied;
     let (mut server, backend_pending) = backend.into_relay();
@@ -511,9 +531,17 @@ pub fn relay_session(proxied: Proxied, client: ClientStream, pending: Vec<u8>) {
         );
         return;
     }
+    let kicked = Arc::new(AtomicBool::new(false));
+    // Dropped when the relay is over: the director counts the session as ended then.
+    let _registration = director.and_then(|session| {
+        watch_for_kick(session, &*client, &*server, kicked.clone(), &log_prefix)
+    });
     let state = super::proxy_state::state();
     state.relaying(addr);
     let result = relay(&mut *client, &mut *server);
+    if kicked.load(Ordering::SeqCst) {
+        log::info!("{}", log.line(&format!("{log_prefix}Kicked by director")));
+    }
     server.close();
     let stats = match result {
         Ok(stats) => stats,
@@ -553,6 +581,40 @@ pub fn relay_session(proxied: Proxied, client: ClientStream, pending: Vec<u8>) {
         state.delay_over(addr);
     }
     client.close();
+}
+
+/// Ends the relay (both sockets shut down) when the director kicks the session.
+fn watch_for_kick(
+    session: RegisteredSession,
+    client: &dyn RelayEnd,
+    server: &dyn RelayEnd,
+    kicked: Arc<AtomicBool>,
+    log_prefix: &str,
+) -> Option<SessionGuard> {
+    let sockets = client
+        .socket()
+        .try_clone_to_owned()
+        .and_then(|c| Ok((c, server.socket().try_clone_to_owned()?)));
+    let (client, server) = match sockets {
+        Ok(pair) => pair,
+        Err(e) => {
+            log::error!("{log_prefix}dup() failed: {e}");
+            return None;
+        }
+    };
+    let on_kick = move || {
+        kicked.store(true, Ordering::SeqCst);
+        for fd in [&client, &server] {
+            let _ = nix::sys::socket::shutdown(fd.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        }
+    };
+    match session.watch(on_kick) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            log::error!("{log_prefix}director session: {e}");
+            None
+        }
+    }
 }
 
 /// Keeps a client whose backend went away for `delay`, throwing away what it sends, unless

@@ -228,7 +228,7 @@ fn service(
         process_limit,
         client_limit,
         service_count: clamp_u32(s.uint("service_count")),
-        process_min_avail: clamp_u32(s.uint("process_min_avail")),
+        process_min_avail: min_avail(config, s),
         idle_kill,
         inet_listeners: s
             .sections("inet_listener")
@@ -241,6 +241,23 @@ fn service(
             .map(|l| unix_listener(l, ids))
             .collect(),
         identity: identity(s, ids),
+    }
+}
+
+/// `process_min_avail`; a director among several runs from the start, to connect to the
+/// others before the first login needs it.
+fn min_avail(config: &Config, s: &Section<'_>) -> u32 {
+    let configured = clamp_u32(s.uint("process_min_avail"));
+    let ring = config
+        .global()
+        .str("director_servers")
+        .split_whitespace()
+        .nth(1)
+        .is_some();
+    if s.name() == "director" && ring {
+        configured.max(1)
+    } else {
+        configured
     }
 }
 
@@ -315,27 +332,43 @@ impl MasterSettings {
     }
 }
 
-/// A director (users mapped to backends by `director_mail_servers`, agreeing with the
-/// other `director_servers`) is not built: such a configuration must not start as if it
-/// were a plain server.
-fn refuse_director(config: &Config) -> Result<(), String> {
-    let g = config.global();
-    for key in ["director_servers", "director_mail_servers"] {
-        if !g.str(key).trim().is_empty() {
-            return Err(format!(
-                "{key} is set, but cote does not implement the director yet: remove the \
-                 director settings, or point the login passdb at the backends with proxy \
-                 fields (proxy=y host=...), which cote does implement"
+/// A configuration that asks for a director must have settings the director can use: it
+/// must not start as if it were a plain server, nor with a director that fails on its first
+/// login.
+fn check_director(config: &Config) -> Result<(), String> {
+    if crate::director::DirectorSettings::wanted(config) {
+        crate::director::DirectorSettings::from_config(config).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// cote runs every service itself: of an `executable` it acts only on a login service's
+/// argument (the auth socket under `login/`, `director` behind a director).
+fn executable_warnings(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in config.global().sections("service") {
+        let words: Vec<&str> = s.str("executable").split_whitespace().collect();
+        let login_socket = s.str("type") == "login" && words.len() == 2;
+        if s.is_set("executable") && words.len() > 1 && !login_socket {
+            let place = match s.origin("executable") {
+                Some((file, line)) => format!("{} line {line}", file.display()),
+                None => "configuration".to_string(),
+            };
+            out.push(format!(
+                "{place}: service {}: executable = {} is not implemented by cote yet, its \
+                 arguments are ignored",
+                s.name(),
+                words.join(" ")
             ));
         }
     }
-    Ok(())
+    out
 }
 
 impl super::MasterConfig for Config {
     fn load(path: &std::path::Path, overrides: &[String]) -> Result<Config, String> {
         let config = Config::load_with_overrides(path, overrides).map_err(|e| e.to_string())?;
-        refuse_director(&config)?;
+        check_director(&config)?;
         Ok(config)
     }
 
@@ -344,7 +377,9 @@ impl super::MasterConfig for Config {
     }
 
     fn warnings(&self) -> Vec<String> {
-        Config::warnings(self).to_vec()
+        let mut warnings = Config::warnings(self).to_vec();
+        warnings.extend(executable_warnings(self));
+        warnings
     }
 }
 

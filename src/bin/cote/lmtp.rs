@@ -113,7 +113,8 @@ pub fn lmtp(config: &Config, conn: Connection) {
                 u32::try_from(limit).unwrap_or(u32::MAX),
             )
         }),
-        userdb_socket: crate::base_dir_path(config, "auth-userdb"),
+        // `auth_socket_path`: `director-userdb` when a director places the recipients.
+        userdb_socket: crate::base_dir_path(config, settings.str("auth_socket_path")),
         userdb: None,
         users: HashMap::new(),
         local_ip: conn.local.ip().map(|ip| ip.to_string()),

@@ -57,7 +57,10 @@ pub fn serve_login_client<S, E: Display>(
             return;
         }
     };
-    let auth_socket = crate::base_dir_path(config, "login/login");
+    let auth_socket = crate::base_dir_path(
+        config,
+        &format!("login/{}", auth_socket_name(config, protocol)),
+    );
     let services = LoginServices {
         auth_socket: Some(&auth_socket),
         tls: TlsServer::get(),
@@ -67,6 +70,24 @@ pub fn serve_login_client<S, E: Display>(
     if let Some(login) = serve(stream, &settings, &info, services) {
         hand_over(config, *login, protocol, &log_format, internal_failure);
     }
+}
+
+/// The socket under base_dir/login that `service <protocol>-login` authenticates through:
+/// the executable's argument (`imap-login director` for a director), else `login`.
+fn auth_socket_name(config: &Config, protocol: &str) -> String {
+    let service = format!("{protocol}-login");
+    config
+        .global()
+        .sections("service")
+        .iter()
+        .rfind(|s| s.name() == service)
+        .and_then(|s| {
+            s.str("executable")
+                .split_whitespace()
+                .nth(1)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "login".to_string())
 }
 
 /// Hands `login` to the mail process listening on `login/<protocol>` (relative to

@@ -51,6 +51,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "auth_failure_delay"),
     ("", "auth_master_user_separator"),
     ("", "auth_mechanisms"),
+    ("", "auth_socket_path"),
     ("", "auth_proxy_self"),
     ("", "auth_realms"),
     ("", "auth_ssl_require_client_cert"),
@@ -209,8 +210,16 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("userdb", "result_internalfail"),
     ("userdb", "result_success"),
     ("userdb", "skip"),
+    // director
+    ("", "director_mail_servers"),
+    ("", "director_servers"),
+    ("", "director_user_expire"),
+    ("", "director_username_hash"),
     // service { }
     ("service", "chroot"),
+    // Only a login service's auth socket argument (`imap-login director`): the master
+    // warns about any other use.
+    ("service", "executable"),
     ("service", "client_limit"),
     ("service", "extra_groups"),
     ("service", "group"),

@@ -333,7 +333,7 @@ fn support_list_names_real_settings() {
     );
     assert_eq!(setting(root(), "ssl").support, Support::Implemented);
     assert_eq!(
-        setting(section("service").unwrap(), "executable").support,
+        setting(section("service").unwrap(), "vsz_limit").support,
         Support::NotImplemented
     );
 }
