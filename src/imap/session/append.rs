@@ -75,8 +75,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             return Ok(None);
         };
         let mailbox = match args.first().map(|a| a.as_astring()) {
-            None => return self.append_failed(CommandError::bad("Missing arguments")),
-            Some(None) => return self.append_failed(CommandError::invalid_arguments()),
+            None => return self.command_failed(CommandError::bad("Missing arguments")),
+            Some(None) => return self.command_failed(CommandError::invalid_arguments()),
             Some(Some(name)) => name,
         };
         let ctx = self.parse_context();
@@ -105,7 +105,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                         return Ok(None);
                     }
                     if let Some(failure) = failed {
-                        return self.append_failed(failure);
+                        return self.command_failed(failure);
                     }
                     if self.settings.literal_minus && e == ParseError::NonSyncLiteralTooLarge {
                         self.bye(&format!("[TOOBIG] {}", e.message()));
@@ -127,7 +127,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                         if answered {
                             return Ok(None);
                         }
-                        return self.append_failed(failure);
+                        return self.command_failed(failure);
                     }
                     let committed = self.mail.append_commit();
                     if committed.is_ok() {
@@ -164,7 +164,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                             // literal is not read (what the client sends next is a command).
                             Err(e @ CommandError::Bad(_)) => {
                                 self.mail.append_abort();
-                                return self.append_failed(e);
+                                return self.command_failed(e);
                             }
                             Err(e) => failed = Some(e),
                         }
@@ -174,7 +174,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                             // The client waits for "+ OK": it gets the answer instead.
                             self.mail.append_abort();
                             let failure = failed.unwrap_or_else(CommandError::invalid_arguments);
-                            return self.append_failed(failure);
+                            return self.command_failed(failure);
                         }
                         if let (false, Some(CommandError::Reply { status, code, text })) =
                             (answered, &failed)
@@ -198,8 +198,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
     }
 
-    /// A failed APPEND's answer: a parse error (answered here), or the tagged reply.
-    fn append_failed(&mut self, failure: CommandError) -> Step<Option<Reply>> {
+    /// The answer of a command that reads its own arguments (APPEND, SETMETADATA) and
+    /// failed: a parse error (answered here), or the tagged reply.
+    pub(super) fn command_failed(&mut self, failure: CommandError) -> Step<Option<Reply>> {
         match failure {
             CommandError::Bad(text) => {
                 self.param_error(&text)?;

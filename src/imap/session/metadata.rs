@@ -244,7 +244,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             match progress {
                 Err(e) => {
                     if let Some(failure) = failed {
-                        return self.setmetadata_failed(failure);
+                        return self.command_failed(failure);
                     }
                     self.parse_error(e)?;
                     return Ok(None);
@@ -275,7 +275,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                         if sync {
                             // The client waits for "+ OK": it gets the answer instead.
                             let failure = failure.clone();
-                            return self.setmetadata_failed(failure);
+                            return self.command_failed(failure);
                         }
                         self.skip_literal(size)?;
                     } else {
@@ -289,7 +289,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 }
                 Ok(Progress::Done(args)) => {
                     if let Some(failure) = failed {
-                        return self.setmetadata_failed(failure);
+                        return self.command_failed(failure);
                     }
                     let (name, list) = if streamed {
                         (mailbox.clone(), args.first())
@@ -300,19 +300,19 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                         )
                     };
                     let (Some(name), Some(Arg::List(rest))) = (name, list) else {
-                        return self.setmetadata_failed(CommandError::invalid_arguments());
+                        return self.command_failed(CommandError::invalid_arguments());
                     };
                     items.extend(rest.iter().cloned());
                     let target = match target {
                         Some(target) => target,
                         None => match self.setmetadata_target(&name) {
                             Ok(target) => target,
-                            Err(failure) => return self.setmetadata_failed(failure),
+                            Err(failure) => return self.command_failed(failure),
                         },
                     };
                     return match parse_setmetadata_entries(&items) {
                         Ok(pairs) => Ok(Some(self.setmetadata_apply(target.as_deref(), pairs))),
-                        Err(failure) => self.setmetadata_failed(failure),
+                        Err(failure) => self.command_failed(failure),
                     };
                 }
             }
@@ -409,16 +409,6 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         match self.mail.attribute_set(&changes) {
             Ok(()) => Reply::ok("Setmetadata completed."),
             Err(e) => Reply::mail_error(&e, false),
-        }
-    }
-
-    fn setmetadata_failed(&mut self, failure: CommandError) -> Step<Option<Reply>> {
-        match failure {
-            CommandError::Bad(text) => {
-                self.param_error(&text)?;
-                Ok(None)
-            }
-            CommandError::Reply { status, code, text } => Ok(Some(Reply { status, code, text })),
         }
     }
 }
