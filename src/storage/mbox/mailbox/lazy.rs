@@ -62,6 +62,16 @@ impl MboxMailbox {
             log::error!("Mailbox {}: {e}", self.vname);
         }
         let modseq = committed?;
+        // (messages the session still numbers that the file no longer has)
+        let state = self.view.state();
+        result.expunged = self
+            .view
+            .seqs()
+            .uids()
+            .iter()
+            .copied()
+            .filter(|&uid| uids.contains(uid) && state.message(uid).is_none())
+            .collect();
         if let Err(e) = self.view.refresh() {
             log::error!("Mailbox {}: after the change: {e}", self.vname);
         }
@@ -72,7 +82,8 @@ impl MboxMailbox {
     /// Writes what the index has and the file not yet (flags of lazy writes, `Status: O`
     /// marks): at close, and for `mbox_lazy_writes = no` sessions never needed.
     pub(super) fn write_pending(&mut self) -> StorageResult<()> {
-        if self.read_only {
+        // (a file gone meanwhile is not made again for flags of messages it took along)
+        if self.read_only || self.stat_ident()?.is_none() {
             return Ok(());
         }
         let unwritten = self.has_unwritten();
