@@ -37,8 +37,11 @@ use super::uidset::UidSet;
 /// A log lock wait this long is logged (as Dovecot does).
 const SLOW_LOCK_WARNING: Duration = Duration::from_secs(30);
 
-/// How often a writer follows a log replaced while it waited for the lock before giving up.
-const MAX_LOCK_RETRIES: usize = 10;
+/// A writer follows a log replaced while it waited for the lock at least this often, and
+/// after that for as long as a lock wait may last: each replacement is another writer's
+/// progress (Dovecot loops until it holds the head log), so only a livelock that outlasts
+/// the lock timeout is an error.
+const MIN_LOCK_RETRIES: usize = 10;
 
 /// How often a writer reopens `cote.index.lock` when it was deleted or replaced under it.
 const MAX_LOCK_FILE_RETRIES: usize = 10;
@@ -137,7 +140,10 @@ fn newlock_settings(settings: &IndexSettings) -> DotLockSettings {
 impl MailboxIndex {
     /// Takes the log lock and reads everything committed before it.
     pub fn lock(&mut self) -> Result<LockedIndex<'_>, IndexError> {
-        for _ in 0..MAX_LOCK_RETRIES {
+        let deadline = Instant::now() + self.settings.fs.lock_timeout(LOG_LOCK_TIMEOUT);
+        let mut attempts = 0;
+        while attempts < MIN_LOCK_RETRIES || Instant::now() < deadline {
+            attempts += 1;
             let started = Instant::now();
             let lock = acquire_log_lock(
                 &self.dir,
@@ -167,7 +173,7 @@ impl MailboxIndex {
             self.follow_replaced_log()?;
         }
         Err(IndexError::Invalid(format!(
-            "transaction log {} was replaced {MAX_LOCK_RETRIES} times while waiting for its lock",
+            "transaction log {} was replaced {attempts} times while waiting for its lock",
             self.log.path.display()
         )))
     }
