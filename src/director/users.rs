@@ -37,11 +37,17 @@ impl UserDirectory {
 
     /// Assigns (or reassigns) the user.
     pub fn set(&mut self, hash: u32, host: IpAddr, now: i64) -> User {
+        // A placement that replaces one on another backend (move, flush) must win over it
+        // on every director, also within the same second: later `since` wins in `merge`.
+        let since = match self.users.get(&hash) {
+            Some(old) if old.host != host => now.max(old.since + 1),
+            _ => now,
+        };
         let user = User {
             hash,
             host,
             timestamp: now,
-            since: now,
+            since,
         };
         self.users.insert(hash, user);
         user
@@ -112,6 +118,20 @@ impl UserDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_move_in_the_same_second_wins_on_the_other_director() {
+        let (low, high): (IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let mut here = UserDirectory::default();
+        let mut there = UserDirectory::default();
+        there.merge(here.set(7, low, 100));
+        // Moved to the higher address within the same second: the lower would win a tie.
+        let moved = here.set(7, high, 100);
+        assert!(moved.since > 100);
+        assert!(there.merge(moved));
+        assert_eq!(there.get(7).map(|u| u.host), Some(high));
+    }
 
     #[test]
     fn users_expire_only_without_sessions() {
