@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use crate::auth::client::MasterClient;
 use crate::config::Config;
 use crate::log::Level;
-use crate::mail::date::civil_from_timestamp;
 use crate::mailadm::{table, table_expanding, terminal_columns};
 
 use super::admin::AdminClient;
@@ -114,9 +113,7 @@ impl DirectorCommand {
 
 /// doveadm's `unixdate2str`: local time, `YYYY-MM-DD HH:MM:SS`.
 fn unixdate(ts: i64) -> String {
-    let local = ts + i64::from(crate::imap::localtime::utc_offset_minutes(ts)) * 60;
-    let (y, m0, d, hh, mm, ss) = civil_from_timestamp(local);
-    format!("{y:04}-{:02}-{d:02} {hh:02}:{mm:02}:{ss:02}", m0 + 1)
+    crate::log::local_time(ts, "%Y-%m-%d %H:%M:%S")
 }
 
 /// A one-column table whose title is not shown (doveadm's `HIDE_TITLE`).
