@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::auth::client::MasterClient;
 use crate::config::Config;
-use crate::log::Level;
+use crate::log::{unixdate, Level};
 use crate::mailadm::{table, table_expanding, terminal_columns};
 
 use super::admin::AdminClient;
@@ -109,11 +109,6 @@ impl DirectorCommand {
         }
         Ok(cmd)
     }
-}
-
-/// doveadm's `unixdate2str`: local time, `YYYY-MM-DD HH:MM:SS`.
-fn unixdate(ts: i64) -> String {
-    crate::log::local_time(ts, "%Y-%m-%d %H:%M:%S")
 }
 
 /// A one-column table whose title is not shown (doveadm's `HIDE_TITLE`).

@@ -14,6 +14,11 @@ pub fn timestamp(format: &str) -> String {
     local_time(now, format)
 }
 
+/// Unix time `t` as doveadm prints times (`unixdate2str`): local `YYYY-MM-DD HH:MM:SS`.
+pub fn unixdate(t: i64) -> String {
+    local_time(t, "%Y-%m-%d %H:%M:%S")
+}
+
 /// Unix time `t` as local time formatted with a strftime(3) `format`.
 pub fn local_time(t: i64, format: &str) -> String {
     if format.is_empty() {

@@ -16,7 +16,7 @@ mod wire;
 
 pub use child::{ChildEnds, ChildLog};
 pub use destination::{Destinations, LogError, LogSettings};
-pub use format::{local_time, timestamp};
+pub use format::{local_time, timestamp, unixdate};
 
 use std::fmt;
 use std::io::Write;

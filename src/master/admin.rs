@@ -210,7 +210,7 @@ pub fn run_instance(verb: &InstanceVerb, config: &Config, prefix: &str, out: &mu
                         vec![
                             i.base_dir.clone(),
                             i.name.clone(),
-                            crate::log::local_time(i.last_used, "%Y-%m-%d %H:%M:%S"),
+                            crate::log::unixdate(i.last_used),
                             if running { "yes" } else { "no" }.to_string(),
                         ]
                     })
