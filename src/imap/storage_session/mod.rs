@@ -292,10 +292,7 @@ impl MailSession for StorageSession {
 
     fn copy(&mut self, uids: &UidSet, to: &str, moving: bool) -> Result<CopyResult, MailError> {
         let destination_is_trash = self.is_trash(to);
-        let mut dest = self
-            .user
-            .open(to, OpenOptions::ACCESS)
-            .map_err(mail_error)?;
+        let mut dest = self.user.open(to, OpenOptions::SAVE).map_err(mail_error)?;
         let copied = self
             .selected_mut()?
             .copy_to(&mut *dest, uids, moving)
@@ -328,7 +325,7 @@ impl MailSession for StorageSession {
         } else {
             let target = self
                 .user
-                .open(mailbox, OpenOptions::ACCESS)
+                .open(mailbox, OpenOptions::SAVE)
                 .map_err(mail_error)?;
             AppendTx::into_other(target)
         };
