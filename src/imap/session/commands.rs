@@ -179,6 +179,21 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::GetQuota(root) => self.getquota(&root),
             Command::SetQuota => self.setquota(),
             Command::GetMetadata(get) => self.getmetadata(&get),
+            Command::MyRights(mailbox) => self.myrights(&mailbox),
+            Command::GetAcl(mailbox) => self.getacl(&mailbox),
+            Command::ListRights {
+                mailbox,
+                identifier,
+            } => self.listrights(&mailbox, &identifier),
+            Command::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            } => self.setacl(&mailbox, &identifier, &rights),
+            Command::DeleteAcl {
+                mailbox,
+                identifier,
+            } => self.deleteacl(&mailbox, &identifier),
         }
     }
 

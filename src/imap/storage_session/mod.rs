@@ -460,6 +460,37 @@ impl MailSession for StorageSession {
         done.map_err(|e| mail_error(e.finish(vname)))
     }
 
+    fn acl_user(&self) -> Option<crate::imap::mail_session::AclUser> {
+        let acl = self.user.acl()?;
+        Some(crate::imap::mail_session::AclUser {
+            username: acl.username().unwrap_or_default().to_string(),
+            anyone_allow: acl.settings().anyone_allow,
+        })
+    }
+
+    fn acl_rights(&mut self, mailbox: &str) -> Result<crate::storage::acl::Names, MailError> {
+        self.user.acl_my_rights(mailbox).map_err(mail_error)
+    }
+
+    fn acl_admin(&mut self, mailbox: &str) -> Result<crate::storage::user::AdminCheck, MailError> {
+        self.user.acl_admin(mailbox).map_err(mail_error)
+    }
+
+    fn acl_listing(
+        &mut self,
+        mailbox: &str,
+    ) -> Result<crate::storage::user::AclListing, MailError> {
+        self.user.acl_listing(mailbox).map_err(mail_error)
+    }
+
+    fn acl_update(
+        &mut self,
+        mailbox: &str,
+        update: &crate::storage::acl::AclUpdate,
+    ) -> Result<(), MailError> {
+        self.user.acl_update(mailbox, update).map_err(mail_error)
+    }
+
     fn attribute_mailboxes(&mut self, pattern: &str) -> Result<Vec<String>, MailError> {
         let request = List {
             lsub: false,

@@ -26,9 +26,10 @@ pub enum AdminCheck {
 pub struct AclListing {
     /// Local and global entries, in the order Dovecot applies them.
     pub entries: Vec<AclEntry>,
-    /// The rights the owner has without an entry of their own (written as the owner's
-    /// when no entry gives the owner rights); `None` outside private namespaces.
-    pub owner_defaults: Option<Names>,
+    /// The mailbox's namespace type.
+    pub kind: NamespaceType,
+    /// The user owns the mailbox (a private namespace, `acl_user` unset or the user).
+    pub owner: bool,
 }
 
 /// How LIST shows a mailbox under ACLs.
@@ -249,27 +250,11 @@ impl MailUser {
         };
         let ns = self.lists[i].namespace();
         let entries = acl.entries(ns, &inner).map_err(|e| e.finish(vname))?;
-        let owner_defaults = if ns.config.kind == NamespaceType::Private {
-            Some(acl.default_rights(ns).map_err(|e| e.finish(vname))?)
-        } else {
-            None
-        };
         Ok(AclListing {
             entries,
-            owner_defaults,
+            kind: ns.config.kind,
+            owner: acl.is_owner(ns),
         })
-    }
-
-    /// Whether `vname` is in a public namespace (which has no owner).
-    pub fn acl_is_public(&self, vname: &str) -> StorageResult<bool> {
-        let (i, _) = self.locate(vname)?;
-        Ok(self.lists[i].namespace().config.kind == NamespaceType::Public)
-    }
-
-    /// Whether `vname` is in a private namespace.
-    pub fn acl_is_private(&self, vname: &str) -> StorageResult<bool> {
-        let (i, _) = self.locate(vname)?;
-        Ok(self.lists[i].namespace().config.kind == NamespaceType::Private)
     }
 
     /// SETACL / DELETEACL: changes a mailbox's local entries.
