@@ -26,6 +26,7 @@ use crate::mail::search::HeaderMatch;
 use crate::mail::{BinaryData, BinaryError, Message, Section};
 use crate::storage::acl::{AclUpdate, Names};
 use crate::storage::attribute::{AttributeChange, AttributeKey};
+use crate::storage::flags::MailFlags;
 pub use crate::storage::user::{AclListing, AdminCheck};
 
 /// What kind of failure a storage operation had. The IMAP response code follows from it as
@@ -188,6 +189,8 @@ pub struct SelectedMailbox {
     pub permanent_keywords: bool,
     /// New keywords can be created (`\*` in PERMANENTFLAGS).
     pub allow_new_keywords: bool,
+    /// System flags this user may not change (ACLs): left out of PERMANENTFLAGS.
+    pub denied_flags: MailFlags,
     /// EXAMINE, or a mailbox this user cannot change.
     pub read_only: bool,
     pub uid_validity: u32,

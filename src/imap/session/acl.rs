@@ -21,12 +21,23 @@ pub const CAPABILITIES: &[&str] = &["ACL", "RIGHTS=texk"];
 
 const NOT_ADMIN: &str = "You lack administrator privileges on this mailbox.";
 
-/// The rights as IMAP letters (Dovecot's `imap_acl_write_rights_list`): the standard ones
-/// in the names' order, then `c` for `k`/`x` and `d` for `t`/`e`; `""` for none.
-pub fn rights_letters(names: &Names) -> String {
+/// The rights as IMAP letters (Dovecot's `imap_acl_write_rights_list`): the standard ones,
+/// then `c` for `k`/`x` and `d` for `t`/`e`; `""` for none. The letters come in the order
+/// Dovecot has the rights: a user's computed rights (`in_right_order`) in `lrwstipekxa`
+/// order, an entry's as its sorted names.
+pub fn rights_letters(names: &Names, in_right_order: bool) -> String {
+    let letters: Vec<char> = if in_right_order {
+        STANDARD
+            .iter()
+            .filter(|(_, n)| names.contains(*n))
+            .map(|(l, _)| *l)
+            .collect()
+    } else {
+        names.iter().filter_map(|n| name_letter(n)).collect()
+    };
     let mut out = String::new();
     let (mut c, mut d) = (false, false);
-    for letter in names.iter().filter_map(|n| name_letter(n)) {
+    for letter in letters {
         out.push(letter);
         c |= matches!(letter, 'k' | 'x');
         d |= matches!(letter, 't' | 'e');
@@ -69,11 +80,17 @@ fn imap_identifier(id: &Identifier, global: bool, negative: bool) -> String {
     out
 }
 
-fn write_entry(line: &mut Vec<u8>, id: &Identifier, global: bool, negative: bool, names: &Names) {
+fn write_entry(
+    line: &mut Vec<u8>,
+    id: &Identifier,
+    (global, negative): (bool, bool),
+    names: &Names,
+    in_right_order: bool,
+) {
     line.push(b' ');
     append_astring(line, imap_identifier(id, global, negative).as_bytes());
     line.push(b' ');
-    line.extend_from_slice(rights_letters(names).as_bytes());
+    line.extend_from_slice(rights_letters(names, in_right_order).as_bytes());
 }
 
 /// Whether an entry is the user's own (Dovecot's `acl_rights_is_owner`).
@@ -112,10 +129,10 @@ fn write_acl(
             seen_positive_owner |= entry.rights.is_some();
         }
         if let Some(rights) = &entry.rights {
-            write_entry(line, &id, entry.global, false, rights);
+            write_entry(line, &id, (entry.global, false), rights, false);
         }
         if let Some(neg) = &entry.neg_rights {
-            write_entry(line, &id, entry.global, true, neg);
+            write_entry(line, &id, (entry.global, true), neg, false);
         }
     }
     if !seen_positive_owner && add_default {
@@ -124,7 +141,7 @@ fn write_acl(
         } else {
             Identifier::new(IdType::Owner, "")
         };
-        write_entry(line, &id, false, false, &owner_defaults(listing));
+        write_entry(line, &id, (false, false), &owner_defaults(listing), true);
     }
 }
 
@@ -266,7 +283,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let mut line = b"* MYRIGHTS ".to_vec();
         NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
         line.push(b' ');
-        line.extend_from_slice(rights_letters(&rights).as_bytes());
+        line.extend_from_slice(rights_letters(&rights, true).as_bytes());
         self.line(&line)?;
         Ok(Reply::ok("Myrights completed."))
     }
@@ -409,9 +426,10 @@ mod tests {
 
     #[test]
     fn letters_as_dovecot_writes_them() {
-        assert_eq!(rights_letters(&names("lrwstipekxa")), "akxeilprwtscd");
-        assert_eq!(rights_letters(&names("lr")), "lr");
-        assert_eq!(rights_letters(&Names::new()), "\"\"");
+        assert_eq!(rights_letters(&names("lrwstipekxa"), false), "akxeilprwtscd");
+        assert_eq!(rights_letters(&names("lrwstipekxa"), true), "lrwstipekxacd");
+        assert_eq!(rights_letters(&names("alr"), false), "alr");
+        assert_eq!(rights_letters(&Names::new(), true), "\"\"");
         assert_eq!(names("c"), names("kx"));
         assert_eq!(names("d"), names("et"));
         assert_eq!(parse_letters("lz"), Err("Invalid ACL right: z".into()));
@@ -467,7 +485,7 @@ mod tests {
         write_acl(&mut line, &listing, "alice", true, true);
         assert_eq!(
             String::from_utf8(line).unwrap(),
-            " -bob w alice akxeilprwtscd"
+            " -bob w alice lrwstipekxacd"
         );
     }
 }

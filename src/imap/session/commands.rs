@@ -487,6 +487,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.send_expunges(&expunged)?;
                 Ok(Reply::ok("Expunge completed."))
             }
+            // ACLs without the expunge right: Dovecot answers OK and expunges nothing.
+            Err(e) if e.kind == MailErrorKind::Perm => {
+                Ok(Reply::ok(format!("Expunge ignored: {}.", e.text)))
+            }
             Err(e) => Ok(Reply::mail_error(&e, false)),
         }
     }

@@ -224,7 +224,12 @@ impl MailSession for StorageSession {
             return Ok(UidSet::new());
         };
         let expunged = if expunge && !selected.read_only() {
-            selected.expunge(None).map_err(mail_error)?
+            match selected.expunge(None) {
+                Ok(expunged) => expunged,
+                // Without the ACL expunge right CLOSE closes and expunges nothing.
+                Err(e) if e.kind() == ErrorKind::Perm => UidSet::new(),
+                Err(e) => return Err(mail_error(e)),
+            }
         } else {
             UidSet::new()
         };
