@@ -92,9 +92,7 @@ S: v OK Myrights completed ({*} secs).
 C: w GETACL Foo
 S: * ACL Foo alice a bob lr
 S: w OK Getacl completed ({*} secs).
-C: x LIST "" *
-S: * LIST (\Noselect \HasNoChildren) "/" Public
-S: * LIST (\HasNoChildren) "/" INBOX
+C: x LIST "" F*
 S: x OK List completed ({*} secs).
 C: y SELECT Foo
 S: y NO Mailbox doesn't exist: Foo ({*} secs).

@@ -293,12 +293,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
         line.push(b' ');
         append_astring(&mut line, identifier.as_bytes());
-        line.extend_from_slice(b" \"\"");
-        for (letter, _) in STANDARD {
-            line.push(b' ');
-            line.push(*letter as u8);
-        }
-        line.extend_from_slice(b" c d");
+        // Dovecot's fixed list (with `p` before `i`).
+        line.extend_from_slice(b" \"\" l r w s t p i e k x a c d");
         self.line(&line)?;
         Ok(Reply::ok("Listrights completed."))
     }
@@ -426,7 +422,10 @@ mod tests {
 
     #[test]
     fn letters_as_dovecot_writes_them() {
-        assert_eq!(rights_letters(&names("lrwstipekxa"), false), "akxeilprwtscd");
+        assert_eq!(
+            rights_letters(&names("lrwstipekxa"), false),
+            "akxeilprwtscd"
+        );
         assert_eq!(rights_letters(&names("lrwstipekxa"), true), "lrwstipekxacd");
         assert_eq!(rights_letters(&names("alr"), false), "alr");
         assert_eq!(rights_letters(&Names::new(), true), "\"\"");

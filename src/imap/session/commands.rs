@@ -326,10 +326,17 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 return Ok(Reply::mail_error(&e, false));
             }
         }
-        let (code, text) = if read_only {
-            (Code::ReadOnly, "Examine completed.")
+        // The text names the command; the code says what the mailbox is (a SELECT of a
+        // mailbox the user's ACL does not let change is READ-ONLY too).
+        let code = if read_only {
+            Code::ReadOnly
         } else {
-            (Code::ReadWrite, "Select completed.")
+            Code::ReadWrite
+        };
+        let text = if select.read_only {
+            "Examine completed."
+        } else {
+            "Select completed."
         };
         Ok(Reply::ok_with(code, text))
     }

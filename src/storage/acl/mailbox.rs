@@ -85,6 +85,34 @@ impl AclMailbox {
     }
 }
 
+impl AclMailbox {
+    /// Copies keep only the flags (and keywords) the user may set here, as saves do
+    /// (Dovecot applies `acl_save_get_flags` to a copy's flags too).
+    fn drop_denied_flags(&mut self, copied: &Copied) -> StorageResult<()> {
+        let mut denied = MailFlags::ALL;
+        denied.remove(self.allowed_flags());
+        let write = self.has(Right::Write);
+        if (denied.is_empty() && write) || copied.dest_uids.is_empty() {
+            return Ok(());
+        }
+        // The new messages must be in this instance's view to be changed.
+        self.inner.sync(SyncFlags::default())?;
+        let request = StoreRequest {
+            mode: FlagMode::Remove,
+            flags: denied,
+            keywords: if write {
+                Vec::new()
+            } else {
+                self.inner.keywords()
+            },
+            unchanged_since: None,
+        };
+        let uids: UidSet = copied.dest_uids.iter().copied().collect();
+        self.inner.store(&uids, &request)?;
+        Ok(())
+    }
+}
+
 /// `flags` with only the `allowed` ones.
 fn masked(flags: MailFlags, allowed: MailFlags) -> MailFlags {
     MailFlags::from_bits_truncate(flags.bits() & allowed.bits())
@@ -173,14 +201,18 @@ impl Mailbox for AclMailbox {
     }
 
     fn copy_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
-        self.inner.copy_from(src, uids)
+        let copied = self.inner.copy_from(src, uids)?;
+        self.drop_denied_flags(&copied)?;
+        Ok(copied)
     }
 
     fn move_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
         if !src.may_expunge() {
             return Err(no_permission());
         }
-        self.inner.move_from(src, uids)
+        let moved = self.inner.move_from(src, uids)?;
+        self.drop_denied_flags(&moved)?;
+        Ok(moved)
     }
 
     /// Dovecot's `acl_mail_update_flags` / `acl_mail_update_keywords`: what may not change
