@@ -277,7 +277,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(selected) => selected,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
-        let view = View::new(&selected);
+        let mut view = View::new(&selected);
+        view.examined = select.read_only;
         self.line(view.flags_line().as_bytes())?;
         self.line(view.permanent_flags_line().as_bytes())?;
         self.line(format!("* {} EXISTS", view.messages()).as_bytes())?;

@@ -22,6 +22,8 @@ pub(super) struct View {
     pub uids: Vec<u32>,
     pub recent: UidSet,
     pub read_only: bool,
+    /// Opened with EXAMINE (not merely read-only by the user's ACL).
+    pub examined: bool,
     /// The keywords announced in FLAGS.
     pub keywords: Vec<String>,
     pub permanent_keywords: bool,
@@ -47,6 +49,7 @@ impl View {
             uids: selected.uids.clone(),
             recent: selected.recent.clone(),
             read_only: selected.read_only,
+            examined: selected.read_only,
             keywords: selected.keywords.clone(),
             permanent_keywords: selected.permanent_keywords,
             allow_new_keywords: selected.allow_new_keywords,
