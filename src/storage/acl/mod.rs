@@ -11,13 +11,19 @@
 //!   default rights, the parent whose rights CREATE checks.
 //!
 //! Settings: `acl`, `acl_user`, `acl_groups`, `acl_globals_only`, `acl_defaults_from_inbox`,
-//! `acl_anyone`. Not implemented (refused or absent, not faked): shared namespaces with
-//! `%%u` (refused when the namespace is configured), `acl_shared_dict` and
-//! `dovecot-acl-list` (only used for listing other users' shared mailboxes, which needs the
-//! former; Dovecot rebuilds a stale `dovecot-acl-list` itself), `acl_ignore_namespace`, the
-//! `cache_secs` cache (files are read on each check, so changes apply at once), ACLs of
-//! mbox mailboxes' own files (global ACLs apply to them; SETACL is refused), and the
-//! `/private/vendor/vendor.dovecot/pvt/acl/` mailbox attributes.
+//! `acl_anyone`.
+//!
+//! Not implemented (refused or absent, not faked):
+//! - shared namespaces with `%%u` (refused when configured), and with them `acl_shared_dict`
+//!   and `dovecot-acl-list` (which only list other users' shared mailboxes; Dovecot rebuilds
+//!   a stale `dovecot-acl-list` itself);
+//! - `acl_ignore_namespace`, and the `cache_secs` cache (files are read at each check, so
+//!   changes apply at once; an open mailbox keeps the rights it was opened with);
+//! - mbox mailboxes' own `dovecot-acl` files (global ACLs apply to them; SETACL is refused);
+//! - the `/private/vendor/vendor.dovecot/pvt/acl/` mailbox attributes, METADATA's own rule
+//!   (`l` and one of `rswip`: cote asks for `r`), APPENDUID/COPYUID hidden without `r`,
+//!   `k` ignored for `auto = create` mailboxes, and ACL checks on LIST (SUBSCRIBED) (LSUB
+//!   does not check them in Dovecot either).
 
 pub mod mailbox;
 pub mod rights;
