@@ -229,6 +229,39 @@ C: e8 RENAME Box Box2
 S: e8 NO [NOPERM] Permission denied ({*} secs).
 C: e9 RENAME Box/Sub Foo2
 S: e9 NO [NOPERM] Permission denied ({*} secs).
+# LIST: a mailbox without `l` shows only as the parent of visible children the patterns
+# do not list; children it cannot see do not count.
+C: f2 CREATE Par/Kid
+S: f2 OK Create completed ({*} secs).
+C: f3 CREATE Par/Hid
+S: f3 OK Create completed ({*} secs).
+C: f4 CREATE Vis/Hid
+S: f4 OK Create completed ({*} secs).
+C: f5 SETACL Par/Hid alice a
+S: f5 OK Setacl complete ({*} secs).
+C: f6 SETACL Vis/Hid alice a
+S: f6 OK Setacl complete ({*} secs).
+C: f7 CREATE Real
+S: f7 OK Create completed ({*} secs).
+C: f8 CREATE Real/Kid
+S: f8 OK Create completed ({*} secs).
+C: f9 SETACL Real alice a
+S: f9 OK Setacl complete ({*} secs).
+C: g1 LIST "" Vis
+S: * LIST (\Noselect \HasNoChildren) "/" Vis
+S: g1 OK List completed ({*} secs).
+C: g2 LIST "" Par
+S: * LIST (\Noselect \HasChildren) "/" Par
+S: g2 OK List completed ({*} secs).
+C: g3 LIST "" R%
+S: * LIST (\Noselect \HasChildren) "/" Real
+S: g3 OK List completed ({*} secs).
+C: g4 LIST "" Real*
+S: * LIST (\HasNoChildren) "/" Real/Kid
+S: g4 OK List completed ({*} secs).
+C: g5 LIST "" Par/%
+S: * LIST (\HasNoChildren) "/" Par/Kid
+S: g5 OK List completed ({*} secs).
 C: f1 LOGOUT
 S: * BYE Logging out
 S: f1 OK Logout completed ({*} secs).
