@@ -282,7 +282,7 @@ fn is_not_found(result: &StorageResult<()>) -> bool {
 
 /// One save of `message` into `name`.
 fn save_into(user: &mut MailUser, name: &str, message: &[u8]) -> StorageResult<()> {
-    let mut target = user.open(name, OpenOptions::ACCESS)?;
+    let mut target = user.open(name, OpenOptions::SAVE)?;
     let new = NewMessage {
         data: message,
         flags: MailFlags::empty(),

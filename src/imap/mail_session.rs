@@ -24,7 +24,10 @@ use crate::imap::response::Code;
 use crate::index::uidset::UidSet;
 use crate::mail::search::HeaderMatch;
 use crate::mail::{BinaryData, BinaryError, Message, Section};
+use crate::storage::acl::{AclUpdate, Names};
 use crate::storage::attribute::{AttributeChange, AttributeKey};
+use crate::storage::flags::MailFlags;
+pub use crate::storage::user::{AclListing, AdminCheck};
 
 /// What kind of failure a storage operation had. The IMAP response code follows from it as
 /// Dovecot maps `enum mail_error` (`imap_get_error_string`).
@@ -186,6 +189,8 @@ pub struct SelectedMailbox {
     pub permanent_keywords: bool,
     /// New keywords can be created (`\*` in PERMANENTFLAGS).
     pub allow_new_keywords: bool,
+    /// System flags this user may not change (ACLs): left out of PERMANENTFLAGS.
+    pub denied_flags: MailFlags,
     /// EXAMINE, or a mailbox this user cannot change.
     pub read_only: bool,
     pub uid_validity: u32,
@@ -403,6 +408,45 @@ pub trait MailSession {
     fn attribute_mailboxes(&mut self, _pattern: &str) -> Result<Vec<String>, MailError> {
         Err(attributes_disabled())
     }
+
+    /// The ACL user, when ACLs are enabled (`None`: "ACLs disabled.").
+    fn acl_user(&self) -> Option<AclUser> {
+        None
+    }
+
+    /// The user's rights on a mailbox (MYRIGHTS).
+    fn acl_rights(&mut self, _mailbox: &str) -> Result<Names, MailError> {
+        Err(acls_disabled())
+    }
+
+    /// Whether the user administers a mailbox (GETACL, SETACL, DELETEACL).
+    fn acl_admin(&mut self, _mailbox: &str) -> Result<AdminCheck, MailError> {
+        Err(acls_disabled())
+    }
+
+    /// A mailbox's ACL entries (GETACL).
+    fn acl_listing(&mut self, _mailbox: &str) -> Result<AclListing, MailError> {
+        Err(acls_disabled())
+    }
+
+    /// Changes a mailbox's ACL (SETACL, DELETEACL).
+    fn acl_update(&mut self, _mailbox: &str, _update: &AclUpdate) -> Result<(), MailError> {
+        Err(acls_disabled())
+    }
+}
+
+/// Who the ACL commands act as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclUser {
+    /// The ACL user name (`acl_user`, else the user).
+    pub username: String,
+    /// `acl_anyone = allow`.
+    pub anyone_allow: bool,
+}
+
+/// Dovecot's answer when the acl plugin has no `acl` setting.
+fn acls_disabled() -> MailError {
+    MailError::new(MailErrorKind::NotPossible, "ACLs disabled.")
 }
 
 /// Dovecot's answer when no `mail_attribute_dict` is set.

@@ -183,6 +183,16 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
             crate::imap::session::QUOTA_CAPABILITY,
         );
     }
+    // imap_acl's hook runs after imap_quota's (its module loads first).
+    if session_settings.acl {
+        for cap in crate::imap::session::ACL_CAPABILITIES {
+            add_capability(
+                &mut session_settings.capability,
+                &settings.imap_capability,
+                cap,
+            );
+        }
+    }
     let input = Prefixed::new(input, reader);
     let mut session = Session::new(&mut mail, input, writer, &session_settings);
     let capability = session_settings.capability.clone();

@@ -82,6 +82,7 @@ impl Maildrop {
         let options = OpenOptions {
             read_only: false,
             claim_recent: !settings.no_flag_updates,
+            save_only: false,
         };
         let mut mailbox = user.open("INBOX", options)?;
         let mut attempt = 0;

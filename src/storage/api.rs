@@ -27,6 +27,9 @@ pub struct OpenOptions {
     /// Claim the messages no session has seen as this session's \Recent ones, and move
     /// `new/` to `cur/` (IMAP SELECT).
     pub claim_recent: bool,
+    /// Opened only to save into (APPEND, COPY and MOVE targets, deliveries): ACLs ask for
+    /// the insert (or post) right instead of read.
+    pub save_only: bool,
 }
 
 impl OpenOptions {
@@ -34,16 +37,25 @@ impl OpenOptions {
     pub const SELECT: OpenOptions = OpenOptions {
         read_only: false,
         claim_recent: true,
+        save_only: false,
     };
     /// IMAP EXAMINE.
     pub const EXAMINE: OpenOptions = OpenOptions {
         read_only: true,
         claim_recent: false,
+        save_only: false,
     };
     /// Opened to save into, copy into or ask STATUS of: writable, claims nothing.
     pub const ACCESS: OpenOptions = OpenOptions {
         read_only: false,
         claim_recent: false,
+        save_only: false,
+    };
+    /// Opened to save into (APPEND, COPY/MOVE target, delivery).
+    pub const SAVE: OpenOptions = OpenOptions {
+        read_only: false,
+        claim_recent: false,
+        save_only: true,
     };
 }
 
@@ -209,6 +221,15 @@ pub trait Mailbox {
     /// where there is no such thing: other hosts' changes are only seen by syncing.
     fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
         None
+    }
+    /// The flags (and whether keywords) this session may change: all, unless ACLs say
+    /// otherwise (PERMANENTFLAGS lists only these).
+    fn changeable_flags(&self) -> (MailFlags, bool) {
+        (MailFlags::ALL, true)
+    }
+    /// Whether this session may expunge messages here (ACLs; moving out needs it).
+    fn may_expunge(&self) -> bool {
+        true
     }
     /// The mailbox GUID (what its attributes are keyed by), given to the mailbox when it
     /// has none yet.

@@ -5,6 +5,7 @@
 //! Everything that touches a shared file goes through `crate::fs`; the modules here turn
 //! bytes into typed values and back, and decide what to read, write and lock.
 
+pub mod acl;
 pub mod api;
 pub mod attribute;
 pub mod crash;

@@ -1,5 +1,5 @@
 //! `mail_plugins`: which of Dovecot's mail plugins a user's session loads. cote implements
-//! some as part of itself (`quota`, `imap_quota`, `imap_zlib`); the other plugins Dovecot
+//! some as part of itself (`acl`, `imap_acl`, `quota`, `imap_quota`, `imap_zlib`); the other plugins Dovecot
 //! 2.3 ships are accepted with a warning that they do nothing here, and a name Dovecot has
 //! no plugin for fails the session as Dovecot fails to load it.
 
@@ -9,15 +9,13 @@ use std::sync::Mutex;
 use crate::config::Settings;
 
 /// The plugins cote implements.
-const IMPLEMENTED: &[&str] = &["quota", "imap_quota", "imap_zlib"];
+const IMPLEMENTED: &[&str] = &["acl", "imap_acl", "quota", "imap_quota", "imap_zlib"];
 
 /// Dependencies, as the plugins declare them to Dovecot's module loader.
-const DEPENDENCIES: &[(&str, &str)] = &[("imap_quota", "quota")];
+const DEPENDENCIES: &[(&str, &str)] = &[("imap_quota", "quota"), ("imap_acl", "acl")];
 
 /// The other plugins of Dovecot 2.3 and its Debian packages (core, Pigeonhole, FTS).
 const NOT_IMPLEMENTED: &[&str] = &[
-    "acl",
-    "imap_acl",
     "apparmor",
     "mail_lua",
     "lazy_expunge",

@@ -12,6 +12,12 @@ use std::sync::Arc;
 
 use crate::config::var_expand::{self, MailUserVars, Vars};
 use crate::config::Settings;
+mod acl;
+
+pub use acl::{AclListing, AdminCheck};
+
+use acl::ListVisibility;
+
 use crate::storage::api::{
     ListAttributes, ListEntry, Mailbox, MailboxList, MailboxStatus, OpenOptions,
 };
@@ -86,6 +92,8 @@ pub struct MailUser {
     quota: Option<Rc<RefCell<Quota>>>,
     /// `mail_attribute_dict` and the server's configured attributes (METADATA).
     attributes: AttributeStore,
+    /// The `acl` plugin's view of the user, when loaded and configured.
+    acl: Option<crate::storage::acl::Acl>,
 }
 
 /// A namespace's mailbox list, of the namespace's format.
@@ -173,6 +181,14 @@ impl MailUser {
             settings.str("mail_server_comment"),
             settings.str("mail_server_admin"),
         );
+        if crate::storage::plugins::loaded(settings, "acl") {
+            let acl = crate::storage::acl::Acl::from_settings(
+                &|name| plugin_setting(settings, &user.info, name),
+                &user.info.username,
+            )
+            .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
+            user.acl = acl;
+        }
         if crate::storage::plugins::loaded(settings, "quota") {
             let read = QuotaSettings::read(
                 &|name| plugin_setting(settings, &user.info, name),
@@ -268,6 +284,7 @@ impl MailUser {
             lists,
             quota: None,
             attributes: AttributeStore::disabled(),
+            acl: None,
         })
     }
 
@@ -302,21 +319,29 @@ impl MailUser {
         let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
         let (i, inner) =
             namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let rights = self.acl_check_open(i, &inner, vname, options)?;
         let mailbox = self.lists[i].open(&inner, options)?;
-        Ok(match quota {
+        let mailbox: Box<dyn Mailbox> = match quota {
             Some(quota) => Box::new(QuotaMailbox::new(mailbox, quota, i)),
             None => mailbox,
-        })
+        };
+        Ok(MailUser::acl_wrap(mailbox, rights))
     }
 
     /// CREATE; a name ending with the separator asks for a directory only.
     pub fn create(&mut self, vname: &str) -> StorageResult<()> {
-        let (list, inner) = self.list_for(vname)?;
-        let sep = list.namespace().separator;
-        match inner.strip_suffix(sep) {
-            Some(dir) => list.create(dir, true),
-            None => list.create(&inner, false),
-        }
+        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
+        let (i, inner) =
+            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let sep = namespaces[i].separator;
+        let (name, directory) = match inner.strip_suffix(sep) {
+            Some(dir) => (dir.to_string(), true),
+            None => (inner.clone(), false),
+        };
+        self.acl_check_create(i, &name)?;
+        self.lists[i].create(&name, directory)?;
+        self.acl_after_create(i, &name);
+        Ok(())
     }
 
     /// The mailbox attributes (METADATA).
@@ -354,6 +379,13 @@ impl MailUser {
     /// DELETE; under a quota, the mailbox's messages stop counting. Its attributes go first
     /// (as in Dovecot, a failure there keeps the mailbox).
     pub fn delete(&mut self, vname: &str) -> StorageResult<()> {
+        if self.acl.is_some() {
+            let namespaces: Vec<Namespace> =
+                self.lists.iter().map(|l| l.namespace().clone()).collect();
+            let (i, inner) = namespace::find(&namespaces, vname)
+                .ok_or_else(|| StorageError::not_found(vname))?;
+            self.acl_check_delete(i, &inner, vname)?;
+        }
         if self.attributes.enabled() {
             // A mailbox that cannot be opened (a directory only) has no attributes.
             if let Ok((_, mb)) = self.attribute_mailbox(Some(vname)) {
@@ -395,6 +427,7 @@ impl MailUser {
                 "Can't rename mailboxes across specified storages.",
             ));
         }
+        self.acl_check_rename(i, &old_inner, old, &new_inner)?;
         self.lists[i].rename(&old_inner, &new_inner)
     }
 
@@ -460,8 +493,8 @@ impl MailUser {
             HashSet::new()
         };
         let mut entries: BTreeMap<String, ListEntry> = BTreeMap::new();
-        for list in &mut self.lists {
-            let ns = list.namespace().clone();
+        for i in 0..self.lists.len() {
+            let ns = self.lists[i].namespace().clone();
             let globs: Vec<Glob> = patterns
                 .iter()
                 .map(|p| Glob::new(p, ns.separator))
@@ -472,7 +505,17 @@ impl MailUser {
                 continue;
             }
             let matches = |vname: &str| globs.iter().any(|g| g.matches(vname));
-            let mailboxes = list.mailboxes()?;
+            let mut mailboxes = self.lists[i].mailboxes()?;
+            // ACLs: what the user may not look up is hidden (LSUB lists subscriptions
+            // without checking them, as Dovecot does).
+            let visibility = if options.subscribed_only {
+                None
+            } else {
+                self.acl_list_visibility(i, &mailboxes, &globs, patterns)?
+            };
+            if let Some(visibility) = &visibility {
+                mailboxes.retain(|m| visibility.get(&m.name) != Some(&ListVisibility::Hidden));
+            }
             let mut add = |vname: String, attributes: ListAttributes| {
                 entries
                     .entry(vname.clone())
@@ -523,17 +566,32 @@ impl MailUser {
                     .mailbox_settings(&m.name)
                     .map(|s| s.special_use.clone())
                     .unwrap_or_default();
-                add(
-                    vname,
-                    ListAttributes {
-                        noselect: !m.selectable,
-                        nonexistent: false,
-                        noinferiors: m.no_inferiors,
-                        children: Some(m.has_children),
-                        subscribed: is_subscribed,
-                        special_use,
-                    },
-                );
+                let mut attributes = ListAttributes {
+                    noselect: !m.selectable,
+                    nonexistent: false,
+                    noinferiors: m.no_inferiors,
+                    children: Some(m.has_children),
+                    subscribed: is_subscribed,
+                    special_use,
+                };
+                match visibility.as_ref().and_then(|v| v.get(&m.name)) {
+                    Some(ListVisibility::Visible {
+                        has_visible_children,
+                    }) => {
+                        attributes.children = Some(m.has_children && *has_visible_children);
+                    }
+                    Some(ListVisibility::ParentOnly) => {
+                        attributes = ListAttributes {
+                            noselect: true,
+                            nonexistent: true,
+                            children: Some(true),
+                            subscribed: is_subscribed,
+                            ..ListAttributes::default()
+                        };
+                    }
+                    _ => {}
+                }
+                add(vname, attributes);
             }
             if options.subscribed_only {
                 // Subscribed names that no longer exist are still listed (\NonExistent).

@@ -496,6 +496,7 @@ impl MailSession for FakeMailSession {
             keywords: mailbox.keywords.clone(),
             permanent_keywords: true,
             allow_new_keywords: true,
+            denied_flags: MailFlags::empty(),
             read_only,
             uid_validity: mailbox.uid_validity,
             uid_next: mailbox.uid_next,

@@ -178,6 +178,12 @@ pub enum CommandName {
     /// RFC 5464.
     GetMetadata,
     SetMetadata,
+    /// RFC 4314 (the `imap_acl` plugin).
+    SetAcl,
+    DeleteAcl,
+    GetAcl,
+    ListRights,
+    MyRights,
 }
 
 impl CommandName {
@@ -224,6 +230,11 @@ impl CommandName {
             (false, "SETQUOTA") => CommandName::SetQuota,
             (false, "GETMETADATA") => CommandName::GetMetadata,
             (false, "SETMETADATA") => CommandName::SetMetadata,
+            (false, "SETACL") => CommandName::SetAcl,
+            (false, "DELETEACL") => CommandName::DeleteAcl,
+            (false, "GETACL") => CommandName::GetAcl,
+            (false, "LISTRIGHTS") => CommandName::ListRights,
+            (false, "MYRIGHTS") => CommandName::MyRights,
             _ => return None,
         };
         Some(command)
@@ -247,8 +258,13 @@ impl CommandName {
             | CommandName::Unsubscribe
             | CommandName::UidExpunge
             | CommandName::GetQuotaRoot
-            | CommandName::GetQuota => ArgsNeeded::Count(1),
+            | CommandName::GetQuota
+            | CommandName::GetAcl
+            | CommandName::MyRights => ArgsNeeded::Count(1),
+            CommandName::SetAcl => ArgsNeeded::Count(3),
             CommandName::Rename
+            | CommandName::DeleteAcl
+            | CommandName::ListRights
             | CommandName::Status
             | CommandName::Copy { .. }
             | CommandName::Move { .. } => ArgsNeeded::Count(2),
@@ -368,6 +384,27 @@ pub enum Command {
     /// SETQUOTA with a root and a resource list (never done: see the session).
     SetQuota,
     GetMetadata(super::metadata::GetMetadata),
+    /// RFC 4314: the mailbox (UTF-8) and the other arguments as given.
+    SetAcl {
+        mailbox: String,
+        identifier: String,
+        rights: String,
+    },
+    DeleteAcl {
+        mailbox: String,
+        identifier: String,
+    },
+    GetAcl(String),
+    ListRights {
+        mailbox: String,
+        identifier: String,
+    },
+    MyRights(String),
+}
+
+/// A text argument (identifiers, rights): an astring in UTF-8.
+fn text_arg(arg: &[u8]) -> Result<String, CommandError> {
+    String::from_utf8(arg.to_vec()).map_err(|_| CommandError::invalid_arguments())
 }
 
 /// Builds the command `name` from its arguments, read as [`CommandName::args_needed`] says.
@@ -447,6 +484,30 @@ pub fn parse_command(
         CommandName::Thread { uid } => parse_thread(args, uid).map(Command::Thread),
         CommandName::CancelUpdate => parse_cancel_update(args),
         CommandName::GetQuotaRoot => mailbox_arg(args, ctx).map(Command::GetQuotaRoot),
+        CommandName::GetAcl => mailbox_arg(args, ctx).map(Command::GetAcl),
+        CommandName::MyRights => mailbox_arg(args, ctx).map(Command::MyRights),
+        CommandName::ListRights => {
+            let [mailbox, identifier] = string_args::<2>(args)?;
+            Ok(Command::ListRights {
+                mailbox: decode_name(mailbox, ctx)?,
+                identifier: text_arg(identifier)?,
+            })
+        }
+        CommandName::DeleteAcl => {
+            let [mailbox, identifier] = string_args::<2>(args)?;
+            Ok(Command::DeleteAcl {
+                mailbox: decode_name(mailbox, ctx)?,
+                identifier: text_arg(identifier)?,
+            })
+        }
+        CommandName::SetAcl => {
+            let [mailbox, identifier, rights] = string_args::<3>(args)?;
+            Ok(Command::SetAcl {
+                mailbox: decode_name(mailbox, ctx)?,
+                identifier: text_arg(identifier)?,
+                rights: text_arg(rights)?,
+            })
+        }
         CommandName::GetQuota => {
             let [root] = string_args::<1>(args)?;
             Ok(Command::GetQuota(

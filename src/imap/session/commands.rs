@@ -179,6 +179,21 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::GetQuota(root) => self.getquota(&root),
             Command::SetQuota => self.setquota(),
             Command::GetMetadata(get) => self.getmetadata(&get),
+            Command::MyRights(mailbox) => self.myrights(&mailbox),
+            Command::GetAcl(mailbox) => self.getacl(&mailbox),
+            Command::ListRights {
+                mailbox,
+                identifier,
+            } => self.listrights(&mailbox, &identifier),
+            Command::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            } => self.setacl(&mailbox, &identifier, &rights),
+            Command::DeleteAcl {
+                mailbox,
+                identifier,
+            } => self.deleteacl(&mailbox, &identifier),
         }
     }
 
@@ -262,7 +277,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(selected) => selected,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
-        let view = View::new(&selected);
+        let mut view = View::new(&selected);
+        view.examined = select.read_only;
         self.line(view.flags_line().as_bytes())?;
         self.line(view.permanent_flags_line().as_bytes())?;
         self.line(format!("* {} EXISTS", view.messages()).as_bytes())?;
@@ -311,10 +327,17 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 return Ok(Reply::mail_error(&e, false));
             }
         }
-        let (code, text) = if read_only {
-            (Code::ReadOnly, "Examine completed.")
+        // The text names the command; the code says what the mailbox is (a SELECT of a
+        // mailbox the user's ACL does not let change is READ-ONLY too).
+        let code = if read_only {
+            Code::ReadOnly
         } else {
-            (Code::ReadWrite, "Select completed.")
+            Code::ReadWrite
+        };
+        let text = if select.read_only {
+            "Examine completed."
+        } else {
+            "Select completed."
         };
         Ok(Reply::ok_with(code, text))
     }
@@ -471,6 +494,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.stats.expunged += expunged.len();
                 self.send_expunges(&expunged)?;
                 Ok(Reply::ok("Expunge completed."))
+            }
+            // ACLs without the expunge right: Dovecot answers OK and expunges nothing.
+            Err(e) if e.kind == MailErrorKind::Perm => {
+                Ok(Reply::ok(format!("Expunge ignored: {}.", e.text)))
             }
             Err(e) => Ok(Reply::mail_error(&e, false)),
         }

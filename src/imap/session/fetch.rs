@@ -228,8 +228,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if store.unchanged_since.is_some() {
             self.enable_condstore()?;
         }
-        let view_read_only = self.view.as_ref().is_none_or(|v| v.read_only);
-        if view_read_only {
+        // Dovecot ignores STORE after EXAMINE; a mailbox read-only by ACLs takes it, and
+        // storage drops what the rights do not allow.
+        let examined = self.view.as_ref().is_none_or(|v| v.examined);
+        if examined {
             return Ok(if store.unchanged_since.is_some() {
                 Reply::no(None, "CONDSTORE failed: Mailbox is read-only.")
             } else {

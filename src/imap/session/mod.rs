@@ -19,6 +19,7 @@
 //! are sent before each tagged OK. EXPUNGE is held back while answering FETCH, STORE and
 //! SEARCH (RFC 3501 §7.4.1) and sent after a later command.
 
+mod acl;
 mod append;
 mod commands;
 mod compress;
@@ -50,6 +51,7 @@ use crate::net::deflate::{DeflateWriter, InflateReader};
 use crate::net::{LineError, LineReader, ResponseWriter};
 
 use crate::net::counted::Counted;
+pub use acl::CAPABILITIES as ACL_CAPABILITIES;
 pub use compress::CAPABILITY as COMPRESS_CAPABILITY;
 pub use input::{WaitInput, Wake};
 pub use metadata::CAPABILITY as METADATA_CAPABILITY;
@@ -103,6 +105,8 @@ pub struct SessionSettings {
     pub compress_level: Option<u32>,
     /// `mail_plugins` loads `imap_quota`: GETQUOTAROOT, GETQUOTA and SETQUOTA exist.
     pub quota: bool,
+    /// `mail_plugins` loads `imap_acl`: the ACL commands exist.
+    pub acl: bool,
     /// `imap_metadata`: METADATA reaches every attribute (otherwise only the validated
     /// internal ones, as Dovecot).
     pub metadata: bool,
@@ -192,6 +196,7 @@ impl SessionSettings {
             workarounds,
             compress_level: compress::compress_level(settings),
             quota: crate::storage::plugins::loaded(settings, "imap_quota"),
+            acl: crate::storage::plugins::loaded(settings, "imap_acl"),
             metadata: settings.bool("imap_metadata"),
             proctitle_who: None,
         })
@@ -232,6 +237,7 @@ impl Default for SessionSettings {
             workarounds: ClientWorkarounds::default(),
             compress_level: None,
             quota: false,
+            acl: false,
             metadata: false,
             proctitle_who: None,
         }
@@ -546,6 +552,11 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             CommandName::GetQuotaRoot | CommandName::GetQuota | CommandName::SetQuota => {
                 self.settings.quota
             }
+            CommandName::SetAcl
+            | CommandName::DeleteAcl
+            | CommandName::GetAcl
+            | CommandName::ListRights
+            | CommandName::MyRights => self.settings.acl,
             _ => true,
         }) else {
             // URLAUTH (RFC 4467) is not built: its commands answer as Dovecot's do when

@@ -22,10 +22,14 @@ pub(super) struct View {
     pub uids: Vec<u32>,
     pub recent: UidSet,
     pub read_only: bool,
+    /// Opened with EXAMINE (not merely read-only by the user's ACL).
+    pub examined: bool,
     /// The keywords announced in FLAGS.
     pub keywords: Vec<String>,
     pub permanent_keywords: bool,
     pub allow_new_keywords: bool,
+    /// Flags left out of PERMANENTFLAGS (ACLs).
+    pub denied_flags: MailFlags,
     /// The mailbox has no permanent modseqs.
     pub no_modseq: bool,
     /// Expunges not yet reported (held back during FETCH, STORE, SEARCH).
@@ -45,9 +49,11 @@ impl View {
             uids: selected.uids.clone(),
             recent: selected.recent.clone(),
             read_only: selected.read_only,
+            examined: selected.read_only,
             keywords: selected.keywords.clone(),
             permanent_keywords: selected.permanent_keywords,
             allow_new_keywords: selected.allow_new_keywords,
+            denied_flags: selected.denied_flags,
             no_modseq: selected.highest_modseq.is_none(),
             pending_expunges: UidSet::new(),
             pending_new: Vec::new(),
@@ -96,9 +102,11 @@ impl View {
             } else {
                 &[]
             };
+            let mut permitted = MailFlags::ALL;
+            permitted.remove(self.denied_flags);
             write_flags(
                 &mut flags,
-                MailFlags::ALL,
+                permitted,
                 false,
                 keywords.iter().map(String::as_str),
             );

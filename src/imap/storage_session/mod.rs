@@ -224,7 +224,12 @@ impl MailSession for StorageSession {
             return Ok(UidSet::new());
         };
         let expunged = if expunge && !selected.read_only() {
-            selected.expunge(None).map_err(mail_error)?
+            match selected.expunge(None) {
+                Ok(expunged) => expunged,
+                // Without the ACL expunge right CLOSE closes and expunges nothing.
+                Err(e) if e.kind() == ErrorKind::Perm => UidSet::new(),
+                Err(e) => return Err(mail_error(e)),
+            }
         } else {
             UidSet::new()
         };
@@ -292,10 +297,7 @@ impl MailSession for StorageSession {
 
     fn copy(&mut self, uids: &UidSet, to: &str, moving: bool) -> Result<CopyResult, MailError> {
         let destination_is_trash = self.is_trash(to);
-        let mut dest = self
-            .user
-            .open(to, OpenOptions::ACCESS)
-            .map_err(mail_error)?;
+        let mut dest = self.user.open(to, OpenOptions::SAVE).map_err(mail_error)?;
         let copied = self
             .selected_mut()?
             .copy_to(&mut *dest, uids, moving)
@@ -328,7 +330,7 @@ impl MailSession for StorageSession {
         } else {
             let target = self
                 .user
-                .open(mailbox, OpenOptions::ACCESS)
+                .open(mailbox, OpenOptions::SAVE)
                 .map_err(mail_error)?;
             AppendTx::into_other(target)
         };
@@ -461,6 +463,37 @@ impl MailSession for StorageSession {
         let (vname, mb) = self.attribute_box()?;
         let done = self.user.attributes().set(mb, changes);
         done.map_err(|e| mail_error(e.finish(vname)))
+    }
+
+    fn acl_user(&self) -> Option<crate::imap::mail_session::AclUser> {
+        let acl = self.user.acl()?;
+        Some(crate::imap::mail_session::AclUser {
+            username: acl.username().unwrap_or_default().to_string(),
+            anyone_allow: acl.settings().anyone_allow,
+        })
+    }
+
+    fn acl_rights(&mut self, mailbox: &str) -> Result<crate::storage::acl::Names, MailError> {
+        self.user.acl_my_rights(mailbox).map_err(mail_error)
+    }
+
+    fn acl_admin(&mut self, mailbox: &str) -> Result<crate::storage::user::AdminCheck, MailError> {
+        self.user.acl_admin(mailbox).map_err(mail_error)
+    }
+
+    fn acl_listing(
+        &mut self,
+        mailbox: &str,
+    ) -> Result<crate::storage::user::AclListing, MailError> {
+        self.user.acl_listing(mailbox).map_err(mail_error)
+    }
+
+    fn acl_update(
+        &mut self,
+        mailbox: &str,
+        update: &crate::storage::acl::AclUpdate,
+    ) -> Result<(), MailError> {
+        self.user.acl_update(mailbox, update).map_err(mail_error)
     }
 
     fn attribute_mailboxes(&mut self, pattern: &str) -> Result<Vec<String>, MailError> {

@@ -80,13 +80,17 @@ impl Selected {
         });
         let keywords = mailbox.keywords();
         let read_only = read_only || mailbox.is_read_only();
+        let (changeable, keywords_changeable) = mailbox.changeable_flags();
+        let mut denied_flags = MailFlags::ALL;
+        denied_flags.remove(changeable);
         let first = SelectedMailbox {
             uids: uids.clone(),
             recent,
             first_unseen_uid,
-            allow_new_keywords: keywords.len() < MAX_KEYWORDS,
+            allow_new_keywords: keywords_changeable && keywords.len() < MAX_KEYWORDS,
             keywords,
-            permanent_keywords: true,
+            permanent_keywords: keywords_changeable,
+            denied_flags,
             read_only,
             uid_validity: mailbox.uidvalidity(),
             uid_next: status.uidnext,
