@@ -178,6 +178,8 @@ pub enum CommandName {
     /// RFC 5464.
     GetMetadata,
     SetMetadata,
+    /// RFC 5465.
+    Notify,
 }
 
 impl CommandName {
@@ -224,6 +226,7 @@ impl CommandName {
             (false, "SETQUOTA") => CommandName::SetQuota,
             (false, "GETMETADATA") => CommandName::GetMetadata,
             (false, "SETMETADATA") => CommandName::SetMetadata,
+            (false, "NOTIFY") => CommandName::Notify,
             _ => return None,
         };
         Some(command)
@@ -368,6 +371,7 @@ pub enum Command {
     /// SETQUOTA with a root and a resource list (never done: see the session).
     SetQuota,
     GetMetadata(super::metadata::GetMetadata),
+    Notify(super::notify::Notify),
 }
 
 /// Builds the command `name` from its arguments, read as [`CommandName::args_needed`] says.
@@ -457,6 +461,7 @@ pub fn parse_command(
             [root, Arg::List(_), ..] if root.as_astring().is_some() => Ok(Command::SetQuota),
             _ => Err(CommandError::invalid_arguments()),
         },
+        CommandName::Notify => super::notify::parse_notify(args, ctx).map(Command::Notify),
         CommandName::GetMetadata => {
             super::metadata::parse_getmetadata(args, ctx).map(Command::GetMetadata)
         }

@@ -179,6 +179,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Command::GetQuota(root) => self.getquota(&root),
             Command::SetQuota => self.setquota(),
             Command::GetMetadata(get) => self.getmetadata(&get),
+            Command::Notify(notify) => self.notify(notify),
         }
     }
 
@@ -262,7 +263,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(selected) => selected,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
-        let view = View::new(&selected);
+        let mut view = View::new(&selected);
+        view.name = select.mailbox.clone();
         self.line(view.flags_line().as_bytes())?;
         self.line(view.permanent_flags_line().as_bytes())?;
         self.line(format!("* {} EXISTS", view.messages()).as_bytes())?;
@@ -380,7 +382,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     }
 
     /// `* STATUS name (ITEM n ...)` in Dovecot's item order.
-    fn send_status(
+    pub(super) fn send_status(
         &mut self,
         mailbox: &str,
         items: &StatusItems,
@@ -517,7 +519,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 }
 
 /// `"/"`, `"\\"` or NIL.
-fn write_separator(out: &mut Vec<u8>, separator: Option<char>) {
+pub(super) fn write_separator(out: &mut Vec<u8>, separator: Option<char>) {
     match separator {
         Some(sep) => {
             let mut buf = [0u8; 4];
