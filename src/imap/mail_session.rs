@@ -352,6 +352,12 @@ pub trait MailSession {
         None
     }
 
+    /// A mailbox's GUID (NOTIFY tells a renamed mailbox by it), given to the mailbox when it
+    /// has none yet; `None` when storage has none.
+    fn mailbox_guid(&mut self, _name: &str) -> Option<String> {
+        None
+    }
+
     /// NOTIFY: watches the mailbox lists and these mailboxes for changes this host makes,
     /// replacing any earlier watch (an empty list still watches the lists).
     fn notify_watch(&mut self, _mailboxes: &[String]) {}

@@ -59,9 +59,9 @@ impl Default for Updates {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Known {
     separator: Option<char>,
-    /// LIST attributes, `\Subscribed` left out.
-    attributes: Vec<String>,
     subscribed: bool,
+    /// The mailbox GUID, when MailboxName is wanted for it (renames are told by it).
+    guid: Option<String>,
     /// `None` when not selectable (or its STATUS failed).
     status: Option<MailboxStatus>,
 }
@@ -115,7 +115,7 @@ const SNAPSHOT_ITEMS: StatusItems = StatusItems {
     highest_modseq: true,
     size: false,
     x_size: false,
-    x_guid: true,
+    x_guid: false,
 };
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
@@ -242,7 +242,6 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             selection: ListSelection::default(),
             returns: ListReturn {
                 subscribed: true,
-                children: true,
                 ..ListReturn::default()
             },
             extended: true,
@@ -250,29 +249,37 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let mut known = BTreeMap::new();
         for entry in self.mail.list(&request)? {
             let subscribed = entry.attributes.iter().any(|a| a == "\\Subscribed");
-            if state.wanted(&entry.name, subscribed).is_empty() {
+            let wanted = state.wanted(&entry.name, subscribed);
+            if wanted.is_empty() {
                 continue;
             }
+            let guid = match state.known.get(&entry.name) {
+                Some(Known {
+                    guid: Some(guid), ..
+                }) => Some(guid.clone()),
+                _ if entry.selectable && wanted.contains(Events::MAILBOX_NAME) => {
+                    self.mail.mailbox_guid(&entry.name)
+                }
+                _ => None,
+            };
             let status = if entry.selectable {
                 match self.mail.status(&entry.name, &SNAPSHOT_ITEMS) {
                     Ok(values) => Some(values),
                     Err(e) if e.kind == MailErrorKind::NotFound => continue,
-                    Err(_) => None,
+                    Err(e) => {
+                        log::error!("NOTIFY: STATUS {}: {e}", entry.name);
+                        None
+                    }
                 }
             } else {
                 None
             };
-            let attributes = entry
-                .attributes
-                .into_iter()
-                .filter(|a| a != "\\Subscribed")
-                .collect();
             known.insert(
                 entry.name,
                 Known {
                     separator: entry.separator,
-                    attributes,
                     subscribed,
+                    guid,
                     status,
                 },
             );
@@ -287,7 +294,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         self.mail.notify_drain();
         state.checked = Instant::now();
-        let now = match self.look(&state) {
+        let mut now = match self.look(&state) {
             Ok(now) => now,
             Err(e) => {
                 self.notify = Some(state);
@@ -295,7 +302,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 return self.untagged(Status::No, None, &text);
             }
         };
-        let result = self.report_changes(&state, &now);
+        let result = self.report_changes(&state, &mut now);
         let renamed = now.keys().ne(state.known.keys());
         state.known = now;
         if renamed {
@@ -305,40 +312,49 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         result
     }
 
-    fn report_changes(&mut self, state: &NotifyState, now: &BTreeMap<String, Known>) -> Step {
-        let guid = |k: &Known| {
-            k.status
-                .as_ref()
-                .map(|s| s.guid.clone())
-                .filter(|g| !g.is_empty())
-        };
+    /// Reports the differences between what was known and `now`. A mailbox created since
+    /// is kept with UIDVALIDITY 0 until its first change, as Dovecot's list index has it
+    /// until the mailbox is first synced (that change's STATUS then includes UIDVALIDITY).
+    fn report_changes(&mut self, state: &NotifyState, now: &mut BTreeMap<String, Known>) -> Step {
+        let guid = |k: &Known| k.guid.clone();
         let gone: Vec<(&String, &Known)> = state
             .known
             .iter()
             .filter(|(n, _)| !now.contains_key(*n))
             .collect();
         let mut renamed_from: Vec<&String> = Vec::new();
-        for (name, new) in now {
+        for (name, new) in now.iter_mut() {
             let wanted = state.wanted(name, new.subscribed);
             let Some(old) = state.known.get(name) else {
-                if !wanted.contains(Events::MAILBOX_NAME) {
-                    continue;
-                }
                 let old_name = gone
                     .iter()
                     .find(|(_, k)| guid(k).is_some() && guid(k) == guid(new))
                     .map(|(n, _)| *n);
-                if let Some(old_name) = old_name {
-                    renamed_from.push(old_name);
+                match old_name {
+                    Some(old_name) => renamed_from.push(old_name),
+                    None => {
+                        if let Some(status) = new.status.as_mut() {
+                            status.uid_validity = 0;
+                        }
+                    }
                 }
-                self.send_list(name, new, new.subscribed, old_name.map(String::as_str))?;
+                if !wanted.contains(Events::MAILBOX_NAME) {
+                    continue;
+                }
+                self.send_list(name, new.separator, false, old_name.map(String::as_str))?;
                 continue;
             };
             if old.subscribed != new.subscribed && wanted.contains(Events::SUBSCRIPTION_CHANGE) {
-                self.send_list(name, new, new.subscribed, None)?;
+                self.send_list(name, new.separator, new.subscribed, None)?;
             }
-            if let (Some(before), Some(after)) = (&old.status, &new.status) {
-                if !self.mail.is_selected(name) {
+            if let (Some(before), Some(after)) = (&old.status, new.status.as_mut()) {
+                let unchanged = MailboxStatus {
+                    uid_validity: 0,
+                    ..after.clone()
+                } == *before;
+                if before.uid_validity == 0 && unchanged {
+                    after.uid_validity = 0;
+                } else if !self.mail.is_selected(name) {
                     self.send_status_change(before, after, wanted, name)?;
                 }
             }
@@ -360,20 +376,19 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         Ok(())
     }
 
-    /// `* LIST (attributes) "sep" name [("OLDNAME" (old))]`.
+    /// `* LIST () "sep" name [("OLDNAME" (old))]`, or `(\Subscribed)` for a subscription.
+    /// Dovecot writes the flags its mailbox list index keeps, which for a created or
+    /// renamed mailbox are none.
     fn send_list(
         &mut self,
         name: &str,
-        known: &Known,
+        separator: Option<char>,
         subscribed: bool,
         old_name: Option<&str>,
     ) -> Step {
-        let mut attributes = known.attributes.clone();
-        if subscribed {
-            attributes.push("\\Subscribed".into());
-        }
-        let mut line = format!("* LIST ({}) ", attributes.join(" ")).into_bytes();
-        super::commands::write_separator(&mut line, known.separator);
+        let attributes = if subscribed { "\\Subscribed" } else { "" };
+        let mut line = format!("* LIST ({attributes}) ").into_bytes();
+        super::commands::write_separator(&mut line, separator);
         line.push(b' ');
         let names = crate::imap::mailbox_name::NameEncoding::ModifiedUtf7;
         names.append(&mut line, name);
@@ -451,19 +466,19 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 }
                 Wake::Timeout => {}
             }
-            self.notify_updates(false)?;
+            self.notify_updates()?;
             self.flush()?;
         }
         Ok(())
     }
 
-    /// What happened since the last look, outside a command: the selected mailbox's changes
-    /// (with SELECTED or SELECTED-DELAYED; expunges only with SELECTED, unless `idle`) and
-    /// the other mailboxes'.
-    pub(super) fn notify_updates(&mut self, idle: bool) -> Step {
+    /// What happened since the last look, between commands: the selected mailbox's changes
+    /// (with SELECTED or SELECTED-DELAYED; expunges only with SELECTED) and the other
+    /// mailboxes'.
+    fn notify_updates(&mut self) -> Step {
         self.mail.notify_drain();
-        if self.view.is_some() && (idle || self.notify_selected) {
-            let expunges = idle || self.updates.immediate_expunges;
+        if self.view.is_some() && self.notify_selected {
+            let expunges = self.updates.immediate_expunges;
             self.sync(expunges, true, false)?;
         }
         if self.notify.is_some() {

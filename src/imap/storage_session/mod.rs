@@ -393,6 +393,12 @@ impl MailSession for StorageSession {
         self.idle_check_interval
     }
 
+    fn mailbox_guid(&mut self, name: &str) -> Option<String> {
+        let mut mailbox = self.user.open(name, OpenOptions::ACCESS).ok()?;
+        let guid = mailbox.guid().ok()?;
+        Some(guid.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     fn notify_watch(&mut self, mailboxes: &[String]) {
         self.notify_watch = match self.user.watch(mailboxes) {
             Ok(watch) => Some(watch),
