@@ -73,8 +73,9 @@ pub(super) struct NotifyState {
     known: BTreeMap<String, Known>,
     /// The private namespace's separator (subtree names).
     separator: char,
-    /// The last look at the mailboxes.
-    checked: Instant,
+    /// The prefixes of the shared and public namespaces: PERSONAL leaves their mailboxes
+    /// out.
+    other_prefixes: Vec<String>,
 }
 
 impl NotifyState {
@@ -82,7 +83,13 @@ impl NotifyState {
     fn wanted(&self, name: &str, subscribed: bool) -> Events {
         let mut events = Events::default();
         for group in &self.set.groups {
-            if covers(group, name, subscribed, self.separator) {
+            if covers(group, name, subscribed, self.separator)
+                && !(group.filter == Filter::Personal
+                    && self
+                        .other_prefixes
+                        .iter()
+                        .any(|p| name.starts_with(p.as_str())))
+            {
                 events.insert(group.events);
             }
         }
@@ -93,6 +100,7 @@ impl NotifyState {
 /// Whether an event group's filter covers a mailbox (Dovecot's `imap_notify_match_mailbox`).
 fn covers(group: &EventGroup, name: &str, subscribed: bool, sep: char) -> bool {
     match &group.filter {
+        // Every mailbox of the private namespaces (the caller leaves the others out).
         Filter::Personal => true,
         Filter::Subscribed => subscribed,
         Filter::Subtree(names) => names.iter().any(|n| {
@@ -133,9 +141,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 "Unsupported NOTIFY events.",
             ));
         }
-        let separator = self
-            .mail
-            .namespaces()
+        let namespaces = self.mail.namespaces();
+        let other_prefixes = namespaces
+            .iter()
+            .filter(|ns| ns.kind != NamespaceKind::Private && !ns.prefix.is_empty())
+            .map(|ns| ns.prefix.clone())
+            .collect();
+        let separator = namespaces
             .iter()
             .find(|ns| ns.kind == NamespaceKind::Private)
             .and_then(|ns| ns.separator)
@@ -167,7 +179,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 set,
                 known: BTreeMap::new(),
                 separator,
-                checked: Instant::now(),
+                other_prefixes,
             };
             state.known = match self.look(&state) {
                 Ok(known) => known,
@@ -293,7 +305,6 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             return Ok(());
         };
         self.mail.notify_drain();
-        state.checked = Instant::now();
         let mut now = match self.look(&state) {
             Ok(now) => now,
             Err(e) => {
@@ -510,5 +521,41 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             .get_ref()
             .wait_input(timeout, None)
             .map_err(|e| Disconnect::ReadFailed(crate::errtext::os_error_text(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(filter: Filter) -> EventGroup {
+        EventGroup {
+            filter,
+            events: Events::MESSAGE_NEW,
+        }
+    }
+
+    #[test]
+    fn filters_cover_mailboxes_as_dovecot_matches_them() {
+        let subtree = group(Filter::Subtree(vec!["a/b".into()]));
+        assert!(covers(&subtree, "a/b", false, '/'));
+        assert!(covers(&subtree, "a/b/c", false, '/'));
+        assert!(!covers(&subtree, "a/bc", false, '/'));
+        assert!(!covers(&subtree, "a", false, '/'));
+        let exact = group(Filter::Mailboxes(vec!["a".into()]));
+        assert!(covers(&exact, "a", false, '/') && !covers(&exact, "a/b", false, '/'));
+        let subscribed = group(Filter::Subscribed);
+        assert!(covers(&subscribed, "x", true, '/') && !covers(&subscribed, "x", false, '/'));
+        let state = NotifyState {
+            set: NotifySet {
+                groups: vec![group(Filter::Personal)],
+                ..NotifySet::default()
+            },
+            known: BTreeMap::new(),
+            separator: '/',
+            other_prefixes: vec!["shared/".into()],
+        };
+        assert_eq!(state.wanted("INBOX", false), Events::MESSAGE_NEW);
+        assert!(state.wanted("shared/bob/INBOX", false).is_empty());
     }
 }
