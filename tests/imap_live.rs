@@ -222,3 +222,100 @@ fn python_imaplib_end_to_end() {
         );
     }
 }
+
+/// NOTIFY (RFC 5465): with the periodic check far beyond the test's patience, another
+/// process's changes reach the session through storage's watch alone — between commands
+/// and while idling — as LIST, STATUS and the selected mailbox's updates with MessageNew's
+/// fetch-att list; NOTIFY NONE silences the selected mailbox.
+#[test]
+fn notify_reports_another_process_changes_between_commands_and_in_idle() {
+    let server = start("mailbox_idle_check_interval = 10 mins\n");
+    let mut a = Imap::login(&server, "alice", "secret");
+    let mut b = Imap::login(&server, "alice", "secret");
+    a.ok("a1", "SELECT INBOX");
+    a.ok(
+        "a2",
+        "NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) \
+         (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))",
+    );
+
+    // Nothing asked: the LIST comes by itself.
+    let started = Instant::now();
+    b.ok("b1", "CREATE Work");
+    a.until("* LIST () \"/\" Work");
+    let created = started.elapsed();
+    b.ok("b2", "SUBSCRIBE Work");
+    a.until("* LIST (\\Subscribed) \"/\" Work");
+    b.append("b3", "Work", MESSAGE);
+    let status = a.until("* STATUS Work ");
+    assert!(
+        status
+            .last()
+            .unwrap()
+            .contains("MESSAGES 1 UIDNEXT 2 UIDVALIDITY "),
+        "{status:?}"
+    );
+
+    // While idling: a rename, and new mail in the selected mailbox with its UID.
+    a.client.send(b"a3 IDLE\r\n");
+    assert_eq!(a.client.line(), "+ idling");
+    b.ok("b4", "RENAME Work Play");
+    a.until("* LIST () \"/\" Play (\"OLDNAME\" (Work))");
+    b.append("b5", "INBOX", MESSAGE);
+    a.until("* 1 EXISTS");
+    a.until("* 1 FETCH (UID 1)");
+    b.ok("b6", "DELETE Play");
+    a.until("* LIST (\\NonExistent) \"/\" Play");
+    a.client.send(b"DONE\r\n");
+    assert!(a.until("a3 ").last().unwrap().starts_with("a3 OK Idle"));
+
+    // NOTIFY NONE: the selected mailbox's news are not told (Dovecot's reading of RFC 5465).
+    a.ok("a4", "NOTIFY NONE");
+    b.append("b7", "INBOX", MESSAGE);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let noop = a.ok("a5", "NOOP");
+    assert_eq!(noop.len(), 1, "{noop:?}");
+    let fetch = a.ok("a6", "FETCH 1:* (UID)");
+    assert!(has(&fetch, |l| l == "* 2 FETCH (UID 2)"), "{fetch:?}");
+    println!("NOTIFY: another process's CREATE reported in {created:?}");
+    a.ok("a7", "LOGOUT");
+    b.ok("b8", "LOGOUT");
+}
+
+/// NOTIFY's refusals: Dovecot 2.3's unsupported events and its limit of 100 mailbox names.
+#[test]
+fn notify_refuses_unsupported_events_and_too_many_names() {
+    let server = start("");
+    let mut a = Imap::login(&server, "alice", "secret");
+    let refused = a.command(
+        "a1",
+        "NOTIFY SET (personal (MailboxMetadataChange MessageNew))",
+    );
+    assert!(
+        refused
+            .last()
+            .unwrap()
+            .starts_with("a1 NO [BADEVENT MailboxMetadataChange] Unsupported NOTIFY events"),
+        "{refused:?}"
+    );
+    let names: Vec<String> = (0..101).map(|i| format!("box{i}")).collect();
+    let overflow = a.command(
+        "a2",
+        &format!("NOTIFY SET (mailboxes ({}) (MessageNew))", names.join(" ")),
+    );
+    assert!(
+        overflow
+            .last()
+            .unwrap()
+            .starts_with("a2 NO [NOTIFICATIONOVERFLOW] Too many mailbox names"),
+        "{overflow:?}"
+    );
+    a.ok(
+        "a3",
+        &format!(
+            "NOTIFY SET (mailboxes ({}) (MessageNew))",
+            names[..100].join(" ")
+        ),
+    );
+    a.ok("a4", "LOGOUT");
+}

@@ -22,6 +22,16 @@ impl DirWatch {
     /// Watches `dirs` (each must exist) for entries created, removed, renamed in or out, and
     /// files written.
     pub fn new(dirs: &[&Path]) -> FsResult<DirWatch> {
+        Self::watch(dirs, false)
+    }
+
+    /// Like [`new`](Self::new), but directories that do not exist (or are not
+    /// directories) are skipped.
+    pub fn new_existing(dirs: &[&Path]) -> FsResult<DirWatch> {
+        Self::watch(dirs, true)
+    }
+
+    fn watch(dirs: &[&Path], skip_missing: bool) -> FsResult<DirWatch> {
         let first = dirs.first().copied().unwrap_or(Path::new(""));
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)
             .map_err(|e| FsError::io(FsOp::Watch, first, io::Error::from(e)))?;
@@ -32,9 +42,11 @@ impl DirWatch {
             | AddWatchFlags::IN_MODIFY
             | AddWatchFlags::IN_ONLYDIR;
         for dir in dirs {
-            inotify
-                .add_watch(*dir, mask)
-                .map_err(|e| FsError::io(FsOp::Watch, dir, io::Error::from(e)))?;
+            match inotify.add_watch(*dir, mask) {
+                Ok(_) => {}
+                Err(Errno::ENOENT | Errno::ENOTDIR) if skip_missing => {}
+                Err(e) => return Err(FsError::io(FsOp::Watch, dir, io::Error::from(e))),
+            }
         }
         Ok(DirWatch { inotify })
     }

@@ -9,8 +9,8 @@ use crate::net::SslMode;
 pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
 
 /// The post-login list: Dovecot 2.3's `CAPABILITY_STRING` in its order, with only what
-/// cote implements end to end. Left out until it works (issue 10): NOTIFY, which Dovecot adds
-/// with mailbox list indexes. Like Dovecot, CONTEXT=SORT is not advertised, though SORT
+/// cote implements end to end; NOTIFY is added after LITERAL+ with `mailbox_list_index`, as
+/// Dovecot adds it. Like Dovecot, CONTEXT=SORT is not advertised, though SORT
 /// RETURN (UPDATE) works as SEARCH's does.
 pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE \
 SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT \

@@ -357,6 +357,29 @@ pub trait MailSession {
         None
     }
 
+    /// A mailbox's GUID (NOTIFY tells a renamed mailbox by it), given to the mailbox when it
+    /// has none yet; `None` when storage has none.
+    fn mailbox_guid(&mut self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// NOTIFY: watches the mailbox lists and these mailboxes for changes this host makes,
+    /// replacing any earlier watch (an empty list still watches the lists).
+    fn notify_watch(&mut self, _mailboxes: &[String]) {}
+
+    /// NOTIFY: stops watching.
+    fn notify_unwatch(&mut self) {}
+
+    /// NOTIFY: a descriptor that becomes readable when a watched mailbox or list may have
+    /// changed; `None` to rely on the periodic check alone.
+    fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// NOTIFY: reads the events waiting on [`notify_fd`](Self::notify_fd), before looking
+    /// at the mailboxes, so that a later change wakes the next wait.
+    fn notify_drain(&mut self) {}
+
     /// While idling: how often to look for changes other hosts made
     /// (`mailbox_idle_check_interval`).
     fn idle_check_interval(&self) -> Duration {

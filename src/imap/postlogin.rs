@@ -149,15 +149,18 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
     }
     // METADATA as Dovecot offers it: `imap_metadata = yes` and a dict that works.
     let metadata = session_settings.metadata && mail.attributes_enabled();
-    let storage_caps: &[&str] = if metadata {
-        &[crate::imap::session::METADATA_CAPABILITY]
-    } else {
-        &[]
-    };
+    let mut storage_caps: Vec<&str> = Vec::new();
+    // NOTIFY as Dovecot offers it: with mailbox list indexes (its default).
+    if config.bool("mailbox_list_index") {
+        storage_caps.push(crate::imap::session::NOTIFY_CAPABILITY);
+    }
+    if metadata {
+        storage_caps.push(crate::imap::session::METADATA_CAPABILITY);
+    }
     session_settings.capability = postlogin_capability(
         &settings.imap_capability,
         settings.imap_literal_minus,
-        storage_caps,
+        &storage_caps,
         mail.has_special_use_mailboxes(),
     );
     // RFC 7889, as Dovecot 2.4 offers it with its quota plugin's maximum message size.

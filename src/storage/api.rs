@@ -231,6 +231,12 @@ pub trait Mailbox {
     fn may_expunge(&self) -> bool {
         true
     }
+    /// The directories whose entries change when this mailbox changes (what
+    /// [`change_fd`](Self::change_fd) watches), for a watch over many mailboxes (NOTIFY).
+    /// Empty where there is nothing to watch.
+    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
     /// The mailbox GUID (what its attributes are keyed by), given to the mailbox when it
     /// has none yet.
     fn guid(&mut self) -> StorageResult<[u8; 16]> {

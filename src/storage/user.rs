@@ -328,6 +328,27 @@ impl MailUser {
         Ok(MailUser::acl_wrap(mailbox, rights))
     }
 
+    /// A watch over changes this host makes to the mailbox lists (every namespace's root
+    /// directory: creations, deletions, renames, subscriptions) and to `vnames`' messages
+    /// (NOTIFY). Mailboxes that cannot be opened, and directories that do not exist, are
+    /// left out: the periodic check still sees their changes.
+    pub fn watch(&mut self, vnames: &[String]) -> StorageResult<crate::fs::DirWatch> {
+        let mut dirs: Vec<std::path::PathBuf> = self
+            .lists
+            .iter()
+            .filter_map(|l| l.namespace().root_dir().ok())
+            .collect();
+        for vname in vnames {
+            if let Ok(mailbox) = self.open(vname, OpenOptions::ACCESS) {
+                dirs.extend(mailbox.watch_dirs());
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        let dirs: Vec<&std::path::Path> = dirs.iter().map(std::path::PathBuf::as_path).collect();
+        crate::fs::DirWatch::new_existing(&dirs).map_err(StorageError::from)
+    }
+
     /// CREATE; a name ending with the separator asks for a directory only.
     pub fn create(&mut self, vname: &str) -> StorageResult<()> {
         let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();

@@ -12,7 +12,7 @@
 @connect imap
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a LOGIN alice secret
-S: a OK [CAPABILITY {*} LITERAL+ APPENDLIMIT=1024] Logged in
+S: a OK [CAPABILITY {*} LITERAL+ NOTIFY APPENDLIMIT=1024] Logged in
 C: b APPEND INBOX {104857600}
 S: b NO [TOOBIG] Mail size is larger than the maximum size allowed by server configuration ({*} secs).
 C: c NOOP

@@ -18,7 +18,7 @@
 @connect imap
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a LOGIN alice secret
-S: a OK [CAPABILITY {*} LITERAL+ SPECIAL-USE] Logged in
+S: a OK [CAPABILITY {*} LITERAL+ NOTIFY SPECIAL-USE] Logged in
 C: b GETMETADATA "" /shared/comment
 S: b NO [CANNOT] Generic mailbox attributes not enabled ({*} secs).
 C: c GETMETADATA INBOX /private/comment

@@ -22,7 +22,7 @@
 @connect imap
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a LOGIN alice secret
-S: a OK [CAPABILITY {*} LITERAL+ METADATA SPECIAL-USE] Logged in
+S: a OK [CAPABILITY {*} LITERAL+ NOTIFY METADATA SPECIAL-USE] Logged in
 # RFC 5464 §4.2.1 example: a server entry.
 C: b GETMETADATA "" /shared/comment
 S: * METADATA "" (/shared/comment {19}

@@ -184,6 +184,8 @@ pub enum CommandName {
     GetAcl,
     ListRights,
     MyRights,
+    /// RFC 5465.
+    Notify,
 }
 
 impl CommandName {
@@ -235,6 +237,7 @@ impl CommandName {
             (false, "GETACL") => CommandName::GetAcl,
             (false, "LISTRIGHTS") => CommandName::ListRights,
             (false, "MYRIGHTS") => CommandName::MyRights,
+            (false, "NOTIFY") => CommandName::Notify,
             _ => return None,
         };
         Some(command)
@@ -400,6 +403,7 @@ pub enum Command {
         identifier: String,
     },
     MyRights(String),
+    Notify(super::notify::Notify),
 }
 
 /// A text argument (identifiers, rights): an astring in UTF-8.
@@ -518,6 +522,7 @@ pub fn parse_command(
             [root, Arg::List(_), ..] if root.as_astring().is_some() => Ok(Command::SetQuota),
             _ => Err(CommandError::invalid_arguments()),
         },
+        CommandName::Notify => super::notify::parse_notify(args, ctx).map(Command::Notify),
         CommandName::GetMetadata => {
             super::metadata::parse_getmetadata(args, ctx).map(Command::GetMetadata)
         }

@@ -744,6 +744,7 @@ pub mod command;
 pub mod fetch;
 pub mod list;
 pub mod metadata;
+pub mod notify;
 pub mod search;
 pub mod select;
 pub mod sort;

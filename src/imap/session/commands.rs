@@ -194,6 +194,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 mailbox,
                 identifier,
             } => self.deleteacl(&mailbox, &identifier),
+            Command::Notify(notify) => self.notify(notify),
         }
     }
 
@@ -279,6 +280,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let mut view = View::new(&selected);
         view.examined = select.read_only;
+        view.name = select.mailbox.clone();
         self.line(view.flags_line().as_bytes())?;
         self.line(view.permanent_flags_line().as_bytes())?;
         self.line(format!("* {} EXISTS", view.messages()).as_bytes())?;
@@ -403,7 +405,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     }
 
     /// `* STATUS name (ITEM n ...)` in Dovecot's item order.
-    fn send_status(
+    pub(super) fn send_status(
         &mut self,
         mailbox: &str,
         items: &StatusItems,
@@ -544,7 +546,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 }
 
 /// `"/"`, `"\\"` or NIL.
-fn write_separator(out: &mut Vec<u8>, separator: Option<char>) {
+pub(super) fn write_separator(out: &mut Vec<u8>, separator: Option<char>) {
     match separator {
         Some(sep) => {
             let mut buf = [0u8; 4];

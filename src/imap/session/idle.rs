@@ -11,7 +11,7 @@ use crate::imap::response::{Code, Status};
 /// How long a change seen through inotify waits before IDLE looks (Dovecot's
 /// `NOTIFY_DELAY_MSECS`): changes that come together are reported together, and the session
 /// that made a change (an APPEND's \Recent) has synced it first.
-const NOTIFY_DELAY: Duration = Duration::from_millis(500);
+pub(super) const NOTIFY_DELAY: Duration = Duration::from_millis(500);
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     pub(super) fn idle(&mut self) -> Step<Reply> {
@@ -28,11 +28,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         while !self.reader.has_buffered_line() {
             let check = self.mail.idle_check_interval();
             let timeout = notify.saturating_sub(last_output.elapsed()).min(check);
-            let wake = self
-                .reader
-                .get_ref()
-                .wait_input(timeout, self.mail.change_fd())
-                .map_err(|e| Disconnect::ReadFailed(crate::errtext::os_error_text(&e)))?;
+            // With NOTIFY, its watch (which covers the selected mailbox too).
+            let wake = self.wait_notify(timeout)?;
             if wake == Wake::Input {
                 break;
             }
@@ -58,6 +55,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     let code = Code::HighestModseq(modseq);
                     self.untagged(Status::Ok, Some(&code), "Highest")?;
                 }
+                if self.writer.pending() != before {
+                    last_output = Instant::now();
+                }
+            }
+            if self.notify.is_some() {
+                let before = self.writer.pending();
+                self.notify_check()?;
                 if self.writer.pending() != before {
                     last_output = Instant::now();
                 }

@@ -12,8 +12,8 @@
 //!   the process's memory limit (`[METADATA MAXSIZE n]` beyond), or literal8.
 //! - With `imap_metadata = no` the commands still reach `/private/specialuse`, as Dovecot's.
 //!
-//! Dovecot sends unsolicited METADATA responses only through NOTIFY, which cote does not
-//! offer, so none are sent.
+//! Unsolicited METADATA responses would come through NOTIFY, whose metadata events
+//! Dovecot 2.3 refuses (`NO [BADEVENT ...]`, as cote's NOTIFY does), so none are sent.
 
 use std::io::{Read, Write};
 

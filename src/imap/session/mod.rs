@@ -27,6 +27,7 @@ mod fetch;
 mod idle;
 mod input;
 mod metadata;
+mod notify;
 mod qresync;
 mod quota;
 mod search;
@@ -55,6 +56,7 @@ pub use acl::CAPABILITIES as ACL_CAPABILITIES;
 pub use compress::CAPABILITY as COMPRESS_CAPABILITY;
 pub use input::{WaitInput, Wake};
 pub use metadata::CAPABILITY as METADATA_CAPABILITY;
+pub use notify::CAPABILITY as NOTIFY_CAPABILITY;
 pub use quota::CAPABILITY as QUOTA_CAPABILITY;
 pub use stats::SessionStats;
 
@@ -299,6 +301,7 @@ fn reports_changes(command: CommandName) -> bool {
             | CommandName::Search { .. }
             | CommandName::Sort { .. }
             | CommandName::Thread { .. }
+            | CommandName::Notify
     )
 }
 
@@ -416,6 +419,15 @@ pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     strip_separator: Option<char>,
     /// COMPRESS was answered OK: compression starts after the answer (at this level).
     compression_requested: Option<u32>,
+    /// What the selected mailbox's untagged updates include (NOTIFY changes it).
+    updates: notify::Updates,
+    /// NOTIFY's events for mailboxes other than the selected one.
+    notify: Option<notify::NotifyState>,
+    /// NOTIFY SELECTED/SELECTED-DELAYED was given: the selected mailbox's changes are sent
+    /// between commands too.
+    notify_selected: bool,
+    /// NOTIFY's MessageNew fetch-att list for the selected mailbox.
+    notify_fetch: Option<Vec<crate::imap::parser::fetch::FetchItem>>,
 }
 
 impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
@@ -451,6 +463,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             stats: SessionStats::default(),
             strip_separator: None,
             compression_requested: None,
+            updates: notify::Updates::default(),
+            notify: None,
+            notify_selected: false,
+            notify_fetch: None,
             current: Current {
                 tag: String::new(),
                 display_name: String::new(),
@@ -497,7 +513,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                 .and_then(|ns| ns.separator);
         }
         loop {
-            if let Err(reason) = self.command() {
+            if let Err(reason) = self.notify_wait().and_then(|()| self.command()) {
                 // The connection ends: whatever could not be delivered changes nothing.
                 let _ = self.writer.flush();
                 return reason;
@@ -644,7 +660,8 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         // A COPY refused for expunged messages reports them first, so that a retry works.
         let answered = reply.status == Status::Ok || reply.code == Some(Code::ExpungeIssued);
         if answered && self.view.is_some() && !fresh && reports_changes(command) {
-            let expunges = (!self.current.hold_expunges && command.breaks_sequences())
+            let expunges = self.updates.immediate_expunges
+                || (!self.current.hold_expunges && command.breaks_sequences())
                 || !matches!(
                     command,
                     CommandName::Fetch { .. }
@@ -662,8 +679,10 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
                     | CommandName::Append
                     | CommandName::Copy { .. }
                     | CommandName::Move { .. }
+                    | CommandName::Notify
             );
-            let new_mail = safe || !self.settings.workarounds.delay_newmail;
+            // NOTIFY turns delay-newmail off, as in Dovecot.
+            let new_mail = safe || self.updates.notify || !self.settings.workarounds.delay_newmail;
             self.sync(
                 expunges && new_mail,
                 new_mail,
@@ -674,6 +693,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             }
         }
         if fresh && reply.status == Status::Ok {
+            self.notify_rewatch();
             self.modseqs = ModseqReports {
                 last_full: self.mail.highest_modseq(),
                 highest_fetched: 0,

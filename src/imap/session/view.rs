@@ -18,6 +18,8 @@ use crate::storage::flags::MailFlags;
 
 #[derive(Debug, Clone)]
 pub(super) struct View {
+    /// The mailbox's name as selected.
+    pub name: String,
     /// UIDs in sequence order.
     pub uids: Vec<u32>,
     pub recent: UidSet,
@@ -46,6 +48,7 @@ pub(super) struct View {
 impl View {
     pub fn new(selected: &SelectedMailbox) -> View {
         View {
+            name: String::new(),
             uids: selected.uids.clone(),
             recent: selected.recent.clone(),
             read_only: selected.read_only,
@@ -178,7 +181,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             };
             let expunged_now =
                 expunges && (changes.expunged.contains(uid) || view.pending_expunges.contains(uid));
-            if let (false, Some(seq)) = (expunged_now, view.seq_of(uid)) {
+            // NOTIFY without FlagChange for the selected mailbox: not sent.
+            if let (false, Some(seq), true) = (expunged_now, view.seq_of(uid), self.updates.flags) {
                 self.send_flags(seq, uid, with_uid)?;
             }
         }
@@ -220,10 +224,14 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let messages = view.messages();
         let recent = view.recent.len() as u32;
         let new = view.uids[before as usize..].to_vec();
-        if messages != before {
-            self.line(format!("* {messages} EXISTS").as_bytes())?;
+        // NOTIFY without MessageNew for the selected mailbox: the counts change silently.
+        if self.updates.counts {
+            if messages != before {
+                self.line(format!("* {messages} EXISTS").as_bytes())?;
+            }
+            self.send_recent_if_changed(recent)?;
+            self.notify_new_messages(&new)?;
         }
-        self.send_recent_if_changed(recent)?;
         self.search_updates_changed(&flags_changed, &new)
     }
 
@@ -240,7 +248,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let seqs = view.remove(&known);
         self.mail.expunges_reported(&known);
-        if self.enabled.qresync {
+        if !self.updates.counts {
+            // NOTIFY without MessageExpunge for the selected mailbox.
+        } else if self.enabled.qresync {
             if !known.is_empty() {
                 self.line(format!("* VANISHED {}", format_set(&known)).as_bytes())?;
             }
@@ -248,6 +258,34 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             for seq in seqs {
                 self.line(format!("* {seq} EXPUNGE").as_bytes())?;
             }
+        }
+        Ok(())
+    }
+
+    /// NOTIFY's MessageNew with a fetch-att list: the new messages' FETCH responses.
+    fn notify_new_messages(&mut self, new: &[u32]) -> Step {
+        let Some(items) = self.notify_fetch.clone() else {
+            return Ok(());
+        };
+        let Some(view) = self.view.as_ref() else {
+            return Ok(());
+        };
+        let seqs: UidSet = new.iter().filter_map(|&uid| view.seq_of(uid)).collect();
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let fetch = crate::imap::parser::fetch::Fetch {
+            set: crate::imap::seqset::SetArg::Set(crate::imap::seqset::SequenceSet::from_numbers(
+                seqs,
+            )),
+            uid: false,
+            items,
+            changed_since: None,
+            vanished: false,
+        };
+        let reply = self.fetch(&fetch)?;
+        if reply.status != Status::Ok {
+            self.untagged(Status::No, None, &reply.text)?;
         }
         Ok(())
     }

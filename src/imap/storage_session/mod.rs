@@ -55,6 +55,8 @@ pub struct StorageSession {
     /// The mailbox METADATA works on, with its name (see
     /// [`MailSession::attribute_mailbox`]).
     attribute_box: Option<(String, AttributeMailbox)>,
+    /// NOTIFY's watch over the mailbox lists and the mailboxes it reports on.
+    notify_watch: Option<crate::fs::DirWatch>,
 }
 
 impl StorageSession {
@@ -66,6 +68,7 @@ impl StorageSession {
             // A zero interval would spin; Dovecot's minimum is one second.
             idle_check_interval: idle_check_interval.max(Duration::from_secs(1)),
             attribute_box: None,
+            notify_watch: None,
         }
     }
 
@@ -390,6 +393,42 @@ impl MailSession for StorageSession {
 
     fn idle_check_interval(&self) -> Duration {
         self.idle_check_interval
+    }
+
+    fn mailbox_guid(&mut self, name: &str) -> Option<String> {
+        let mut mailbox = self.user.open(name, OpenOptions::ACCESS).ok()?;
+        let guid = mailbox.guid().ok()?;
+        Some(guid.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    fn notify_watch(&mut self, mailboxes: &[String]) {
+        self.notify_watch = match self.user.watch(mailboxes) {
+            Ok(watch) => Some(watch),
+            Err(e) => {
+                // As IDLE past inotify's limits: changes are seen, later.
+                log::warn!(
+                    "NOTIFY: {e}: changes are noticed every mailbox_idle_check_interval only"
+                );
+                None
+            }
+        };
+    }
+
+    fn notify_unwatch(&mut self) {
+        self.notify_watch = None;
+    }
+
+    fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.notify_watch.as_ref().map(std::os::fd::AsFd::as_fd)
+    }
+
+    fn notify_drain(&mut self) {
+        if let Some(watch) = &self.notify_watch {
+            if let Err(e) = watch.drain() {
+                log::warn!("NOTIFY: {e}");
+                self.notify_watch = None;
+            }
+        }
     }
 
     fn quota_roots(&mut self, mailbox: &str) -> Result<Option<Vec<QuotaRoot>>, MailError> {

@@ -221,4 +221,7 @@ impl Mailbox for QuotaMailbox {
     fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
         self.inner.change_fd()
     }
+    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
+        self.inner.watch_dirs()
+    }
 }

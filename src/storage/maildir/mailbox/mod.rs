@@ -542,10 +542,20 @@ impl Mailbox for MaildirMailbox {
         guid.map_err(|e| e.finish(&vname))
     }
 
+    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
+        vec![
+            self.core.dir.join("new"),
+            self.core.dir.join("cur"),
+            self.index_dir.clone(),
+        ]
+    }
+
     fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
         if let ChangeWatch::NotAsked = self.watch {
-            let (new, cur) = (self.core.dir.join("new"), self.core.dir.join("cur"));
-            self.watch = match crate::fs::DirWatch::new(&[&new, &cur, &self.index_dir]) {
+            let dirs = self.watch_dirs();
+            let dirs: Vec<&std::path::Path> =
+                dirs.iter().map(std::path::PathBuf::as_path).collect();
+            self.watch = match crate::fs::DirWatch::new(&dirs) {
                 Ok(watch) => ChangeWatch::Watching(watch),
                 Err(e) => {
                     // Like Dovecot past its inotify limits: IDLE still sees changes, later.
