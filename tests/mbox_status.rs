@@ -28,6 +28,8 @@ enum Step {
     Deliver(&'static [&'static str]),
     /// A Python imaplib session body (`c` is logged in as alice).
     Imap(&'static str),
+    /// An imaplib session body whose output must be the same from both servers.
+    Same(&'static str),
 }
 
 struct Both {
@@ -71,15 +73,25 @@ impl Both {
                 }
             }
             Step::Imap(body) => {
-                self.dovecot.imap("alice", body);
-                let program = format!(
-                    "import imaplib\nc = imaplib.IMAP4('127.0.0.1', {})\n\
-                     c.login('alice', 'secret')\n{body}\nc.logout()\n",
-                    self.cote.imap
-                );
-                login_support::python(&program, &[]);
+                self.imap(body);
+            }
+            Step::Same(body) => {
+                let (dovecot, cote) = self.imap(body);
+                assert_eq!(cote, dovecot, "{body}");
             }
         }
+    }
+
+    /// Runs a session body on both servers; returns what each printed.
+    fn imap(&self, body: &str) -> (String, String) {
+        let dovecot = self.dovecot.imap("alice", body).join("\n");
+        let program = format!(
+            "import imaplib\nc = imaplib.IMAP4('127.0.0.1', {})\n\
+             c.login('alice', 'secret')\n{body}\nc.logout()\n",
+            self.cote.imap
+        );
+        let cote = login_support::python(&program, &[]);
+        (dovecot, cote.trim_end().to_string())
     }
 }
 
@@ -195,4 +207,42 @@ fn appends_and_expunges_mark_as_dovecot() {
         Step::Deliver(&["Subject: seven\n\nbody7\n"]),
         Step::Imap("c.select('INBOX')\nc.store('1', '+FLAGS', '\\\\Deleted')\nc.close()"),
     ]);
+}
+
+/// What SELECT and EXAMINE say is \\Recent: the RECENT count and FETCH FLAGS.
+const RECENT: &str = "typ, data = c.select('INBOX')\nprint(data, c.response('RECENT'))\n\
+     print(c.fetch('1:*', '(FLAGS)'))\nc.unselect()";
+const RECENT_RO: &str = "typ, data = c.select('INBOX', readonly=True)\n\
+     print(data, c.response('RECENT'))\nprint(c.fetch('1:*', '(FLAGS)'))\nc.unselect()";
+
+/// A fresh index takes \\Recent only for the messages after the last one whose `Status:` has
+/// `O` (read by mutt, or by a Dovecot whose index is gone), whether EXAMINE, STATUS or
+/// SELECT comes first; mail delivered with `O` later hides the mail before it from the
+/// next SELECT.
+#[test]
+fn recent_starts_after_the_last_old_message_as_dovecot() {
+    const READ: &[&str] = &[
+        "Subject: one\nMessage-ID: <1@x>\n\nbody1\n",
+        "Subject: two\nMessage-ID: <2@x>\nStatus: RO\n\nbody2\n",
+        "Subject: three\nMessage-ID: <3@x>\nStatus: R\n\nbody3\n",
+        "Subject: four\nMessage-ID: <4@x>\nStatus: O\nX-Status: F\n\nbody4\n",
+        "Subject: five\nMessage-ID: <5@x>\n\nbody5\n",
+        "Subject: six\nMessage-ID: <6@x>\nStatus: \n\nbody6\n",
+    ];
+    check(&[
+        Step::Deliver(READ),
+        Step::Same(RECENT_RO),
+        Step::Same("print(c.status('INBOX', '(MESSAGES RECENT UNSEEN)'))"),
+        Step::Same(RECENT),
+        Step::Same(RECENT),
+        Step::Deliver(&[
+            "Subject: seven\nMessage-ID: <7@x>\n\nbody7\n",
+            "Subject: eight\nMessage-ID: <8@x>\nStatus: O\n\nbody8\n",
+            "Subject: nine\nMessage-ID: <9@x>\n\nbody9\n",
+        ]),
+        Step::Same("print(c.status('INBOX', '(MESSAGES RECENT)'))"),
+        Step::Same(RECENT),
+    ]);
+    // SELECT first: the fresh index's first sync
+    check(&[Step::Deliver(READ), Step::Same(RECENT), Step::Same(RECENT)]);
 }

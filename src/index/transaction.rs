@@ -49,6 +49,7 @@ pub struct IndexTransaction {
     uidvalidity: Option<u32>,
     appends: Vec<AppendMessage>,
     next_uid: Option<u32>,
+    first_recent_uid: Option<u32>,
     flag_changes: Vec<FlagChange>,
     expunges: UidSet,
     claim_recent: bool,
@@ -76,6 +77,7 @@ impl IndexTransaction {
         self.uidvalidity.is_none()
             && self.appends.is_empty()
             && self.next_uid.is_none()
+            && self.first_recent_uid.is_none()
             && self.flag_changes.is_empty()
             && self.expunges.is_empty()
             && !self.claim_recent
@@ -102,6 +104,14 @@ impl IndexTransaction {
     /// Raises the next UID (never lowers it).
     pub fn set_next_uid(&mut self, next_uid: u32) -> &mut Self {
         self.next_uid = Some(self.next_uid.map_or(next_uid, |n| n.max(next_uid)));
+        self
+    }
+
+    /// No message below `uid` is \Recent any more, for any session (raises the first recent
+    /// UID; never lowers it, nor past the next UID). mbox: a message whose `Status:` has `O`
+    /// and every message before it.
+    pub fn raise_first_recent_uid(&mut self, uid: u32) -> &mut Self {
+        self.first_recent_uid = Some(self.first_recent_uid.map_or(uid, |n| n.max(uid)));
         self
     }
 
@@ -265,9 +275,17 @@ impl IndexTransaction {
             }
         }
 
+        let mut first_recent = state.first_recent_uid();
+        if let Some(v) = self.first_recent_uid.map(|v| v.min(next_uid)) {
+            if v > first_recent {
+                records.push(Record::Header(HeaderUpdate::FirstRecentUid(v)));
+                first_recent = v;
+            }
+        }
+
         let mut claimed_recent = UidSet::new();
-        if self.claim_recent && next_uid > state.first_recent_uid() {
-            let first = state.first_recent_uid();
+        if self.claim_recent && next_uid > first_recent {
+            let first = first_recent;
             let appended = self.appends.iter().map(|m| m.uid);
             let existing = state.messages().iter().map(|m| m.uid);
             // An expunged message is nobody's recent message.

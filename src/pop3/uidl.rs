@@ -82,9 +82,11 @@ impl UidlFormat {
                 return Ok(uidl);
             }
         }
-        if self.md5 {
-            return Err(UidlError::NoHeaderMd5);
-        }
+        let md5 = match (self.md5, mail.header_md5()) {
+            (false, _) => None,
+            (true, Some(md5)) => Some(md5.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            (true, None) => return Err(UidlError::NoHeaderMd5),
+        };
         let uidvalidity = uidvalidity.to_string();
         let uid = mail.uid.to_string();
         let filename = self.filename.then(|| mail.storage_id());
@@ -92,7 +94,7 @@ impl UidlFormat {
         let mut vars = Vars::new();
         vars.set(Some(b'v'), Some("uidvalidity"), Some(&uidvalidity));
         vars.set(Some(b'u'), Some("uid"), Some(&uid));
-        vars.set(Some(b'm'), Some("md5"), None);
+        vars.set(Some(b'm'), Some("md5"), md5.as_deref());
         vars.set(Some(b'f'), Some("filename"), filename.as_deref());
         vars.set(Some(b'g'), Some("guid"), guid.as_deref());
         var_expand::expand(&self.template, &vars).map_err(|e| UidlError::Expand(e.to_string()))

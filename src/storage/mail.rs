@@ -111,6 +111,7 @@ pub struct Mail {
     vname: String,
     guid: String,
     pop3_uidl: Option<String>,
+    header_md5: Option<[u8; 16]>,
     broken_filename_sizes: bool,
     file: MailFile,
     meta: IndexedMeta,
@@ -134,6 +135,8 @@ pub(crate) struct MailParts {
     pub vname: String,
     pub guid: String,
     pub pop3_uidl: Option<String>,
+    /// mbox: the header MD5 (`mbox_md5`), POP3's `%m`; `None` elsewhere (as with Dovecot).
+    pub header_md5: Option<[u8; 16]>,
     pub broken_filename_sizes: bool,
     pub file: MailFile,
     pub meta: IndexedMeta,
@@ -151,6 +154,7 @@ impl Mail {
             vname: p.vname,
             guid: p.guid,
             pop3_uidl: p.pop3_uidl,
+            header_md5: p.header_md5,
             broken_filename_sizes: p.broken_filename_sizes,
             file: p.file,
             meta: p.meta,
@@ -361,6 +365,11 @@ impl Mail {
     /// `:2,` info): Dovecot's storage id, POP3's `%f`.
     pub fn storage_id(&self) -> String {
         String::from_utf8_lossy(&self.file.base).into_owned()
+    }
+
+    /// mbox: the MD5 of the header as `mbox_md5` says (POP3's `%m`); `None` for Maildir.
+    pub fn header_md5(&self) -> Option<[u8; 16]> {
+        self.header_md5
     }
 
     /// The POP3 UIDL the uidlist records for this message (`P` field), if any.

@@ -168,6 +168,32 @@ fn refusals() {
 }
 
 #[test]
+fn raising_the_first_recent_uid() {
+    let mut state = MailboxState::new(1);
+    let mut tx = IndexTransaction::new();
+    for uid in 1..=5 {
+        tx.append(msg(uid, Flags::NONE, &[]));
+    }
+    // with the appends: messages 1-3 are not recent, a claim takes 4 and 5
+    tx.raise_first_recent_uid(2).raise_first_recent_uid(4);
+    commit(&mut state, &tx).unwrap();
+    assert_eq!((state.first_recent_uid(), state.recent_count()), (4, 2));
+    // never lowered, never past the next UID
+    let mut tx = IndexTransaction::new();
+    tx.raise_first_recent_uid(3);
+    let (resolved, _) = commit(&mut state, &tx).unwrap();
+    assert!(resolved.records.is_empty());
+    let mut tx = IndexTransaction::new();
+    tx.raise_first_recent_uid(5).claim_recent();
+    let (resolved, _) = commit(&mut state, &tx).unwrap();
+    assert_eq!(resolved.claimed_recent.iter().collect::<Vec<_>>(), vec![5]);
+    let mut tx = IndexTransaction::new();
+    tx.raise_first_recent_uid(100);
+    commit(&mut state, &tx).unwrap();
+    assert_eq!((state.first_recent_uid(), state.recent_count()), (6, 0));
+}
+
+#[test]
 fn expunge_recent_and_cache() {
     let mut state = MailboxState::new(1);
     let mut tx = IndexTransaction::new();

@@ -26,11 +26,11 @@
 //!
 //! Not implemented: `mbox_very_dirty_syncs` reading only the new tail when a mailbox is
 //! opened (cote's index keeps no message offsets: an open reads a changed file whole, as
-//! it must to serve bodies), `pop3_uidl_format`'s `%m` for mbox (the MD5 is computed,
-//! see `format::md5`, but POP3 does not ask for it yet), saving POP3 UIDLs (accepted and
-//! dropped, as Dovecot 2.3 does: its `update_pop3_uidl` is Maildir's only),
-//! renaming an mbox INBOX, and a fresh index taking \Recent only from messages after the
-//! last one whose `Status:` has `O` (Dovecot does; cote's index numbers them all \Recent).
+//! it must to serve bodies), saving POP3 UIDLs (accepted and dropped, as Dovecot 2.3 does:
+//! its `update_pop3_uidl` is Maildir's only), and renaming an mbox INBOX.
+//! \Recent follows Dovecot's sync: no message up to the last one whose `Status:` has `O`
+//! (as found, before the session's own writes) is \Recent; POP3's `%m` is
+//! [`format::md5`] of the message's header.
 //! A session keeps the whole file in memory while it is unchanged, to serve bodies from it.
 
 pub mod edit;

@@ -50,6 +50,7 @@ impl MaildirMailbox {
             vname: self.core.vname.clone(),
             guid,
             pop3_uidl,
+            header_md5: None,
             broken_filename_sizes: self.core.settings.maildir.broken_filename_sizes,
             file: MailFile {
                 mailbox_dir: self.core.dir.clone(),

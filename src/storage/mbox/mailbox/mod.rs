@@ -248,8 +248,10 @@ impl MboxMailbox {
         let (out, wrote) = op(self, &lock, &before)?;
         let after = match wrote {
             Wrote::Nothing => before,
-            Wrote::Appended => self.read_locked(lock.file(), Some(&before))?,
-            Wrote::Edited => self.read_locked(lock.file(), None)?,
+            Wrote::Appended => self
+                .read_locked(lock.file(), Some(&before))?
+                .written_over(&before),
+            Wrote::Edited => self.read_locked(lock.file(), None)?.written_over(&before),
         };
         let modseq = self.reconcile(&after);
         self.loaded = Some(after);
@@ -281,6 +283,7 @@ impl MboxMailbox {
             vname: self.vname.clone(),
             guid: format!("{}-{uid}", state.uidvalidity()),
             pop3_uidl: None,
+            header_md5: None,
             broken_filename_sizes: false,
             file: MailFile {
                 mailbox_dir: self.path.clone(),
@@ -298,14 +301,13 @@ impl MboxMailbox {
         };
         let internal = m.internal_date;
         self.load()?;
+        let md5 = self.settings.mbox.md5;
         let found = self.loaded.as_ref().and_then(|l| {
             let i = l.position(uid)?;
-            Some((
-                l.file.messages[i].visible(&l.data),
-                l.file.messages[i].from.clone(),
-            ))
+            let msg = l.file.messages.get(i)?;
+            Some((msg.visible(&l.data), msg.from.clone(), md5.of(&l.data, msg)))
         });
-        let Some((data, from)) = found else {
+        let Some((data, from, header_md5)) = found else {
             return Err(
                 StorageError::new(ErrorKind::Expunged, "Message was expunged").for_uid(uid),
             );
@@ -315,7 +317,11 @@ impl MboxMailbox {
         });
         let cached = self.view.cached_fields(uid);
         Ok(Mail::with_data(
-            MailParts { cached, ..parts },
+            MailParts {
+                cached,
+                header_md5: Some(header_md5),
+                ..parts
+            },
             data,
             (received, received),
         ))

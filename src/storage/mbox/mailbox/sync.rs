@@ -34,6 +34,14 @@ pub(super) struct Loaded {
     /// Read from the last known message on (see `read_grown`): changes before it may
     /// have been missed, so the index records the file as dirty.
     pub grown: bool,
+    /// Dovecot's sync of this read would leave its index dirty (its next SELECT reads the
+    /// file whole): the file only grew since the index recorded it, so Dovecot's dirty
+    /// sync reads just the new tail, or the read was of the tail.
+    pub leaves_dirty: bool,
+    /// The UID of the last message whose `Status:` had `O` before this session wrote into
+    /// the file: no message up to it is \Recent (Dovecot's sync decides from the file as it
+    /// found it; the `O` a SELECT session writes itself does not count).
+    pub last_old: Option<u32>,
 }
 
 impl Loaded {
@@ -46,6 +54,43 @@ impl Loaded {
             file,
             uids,
             grown: false,
+            leaves_dirty: false,
+            last_old: None,
+        }
+    }
+
+    /// Read from a file this session did not write to.
+    fn found(
+        ident: FileIdent,
+        data: Vec<u8>,
+        file: MboxFile,
+        uids: UidAssignment,
+        grown: bool,
+    ) -> Loaded {
+        let last_old = (file.messages.iter())
+            .zip(&uids.uids)
+            .filter(|(m, _)| m.meta.old)
+            .map(|(_, u)| u.uid)
+            .max();
+        Loaded {
+            ident: Some(ident),
+            data,
+            file,
+            uids,
+            grown,
+            leaves_dirty: grown,
+            last_old,
+        }
+    }
+
+    /// `self` as read back after this session wrote `before` into the file: messages are
+    /// \Recent or not as `before` said, and a write after a read of the grown tail leaves
+    /// the index dirty as that read did (Dovecot's next sync reads the file whole).
+    pub fn written_over(self, before: &Loaded) -> Loaded {
+        Loaded {
+            last_old: before.last_old,
+            leaves_dirty: before.leaves_dirty,
+            ..self
         }
     }
 
@@ -90,13 +135,13 @@ impl MboxMailbox {
         let ident = FileIdent::of(&file.metadata()?);
         let parsed = parse_mbox(&data).map_err(|e| self.format_error(&e))?;
         let uids = self.identified(&data, &parsed, assign_uids(&parsed));
-        Ok(Loaded {
-            ident: Some(ident),
-            data,
-            file: parsed,
-            uids,
-            grown: false,
-        })
+        let mut loaded = Loaded::found(ident, data, parsed, uids, false);
+        let recorded = Recorded::decode(self.view.state().backend_state()).and_then(|r| r.ident);
+        loaded.leaves_dirty = dirty_ok
+            && recorded.is_some_and(|r| {
+                (r.dev, r.ino) == (ident.dev, ident.ino) && r.size > 0 && ident.size > r.size
+            });
+        Ok(loaded)
     }
 
     /// `uids` with the index's UIDs for messages without a valid `X-UID:` that the index
@@ -169,16 +214,11 @@ impl MboxMailbox {
             .extend_from_slice(&known.file.messages[..keep]);
         parsed.messages.extend(rest.messages);
         let uids = self.identified(&data, &parsed, assign_uids(&parsed));
-        Ok(Some(Loaded {
-            ident: Some(FileIdent {
-                size: data.len() as u64,
-                ..ident
-            }),
-            data,
-            file: parsed,
-            uids,
-            grown: true,
-        }))
+        let ident = FileIdent {
+            size: data.len() as u64,
+            ..ident
+        };
+        Ok(Some(Loaded::found(ident, data, parsed, uids, true)))
     }
 
     /// Takes the mbox's locks: the write set when `write`, else the read set.
@@ -246,7 +286,7 @@ impl MboxMailbox {
             return self.write_edits(lock, &fresh, &edits);
         }
         self.apply_writes(lock, loaded, &writes)?;
-        self.read_locked(lock.file(), None)
+        Ok(self.read_locked(lock.file(), None)?.written_over(loaded))
     }
 
     fn apply_writes(&self, lock: &MboxLock, loaded: &Loaded, writes: &Writes) -> StorageResult<()> {
@@ -368,13 +408,12 @@ impl MboxMailbox {
             }
             return Ok(0);
         }
-        let tx = contents_tx(
-            li.state(),
-            loaded,
-            validity,
-            self.leave_dirty || loaded.grown,
-            self.settings.mbox.md5,
-        );
+        // (a read-only session could not give the messages their UID headers: the next
+        // writable one reads the file whole and writes them, as Dovecot's does)
+        let dirty = self.leave_dirty
+            || loaded.leaves_dirty
+            || edit::needs_uid_headers(&loaded.file, &loaded.uids);
+        let tx = contents_tx(li.state(), loaded, validity, dirty, self.settings.mbox.md5);
         let result = match tx {
             Some(tx) => commit_locked(&mut li, &tx),
             None => {
@@ -570,6 +609,11 @@ fn contents_tx(
     let next_uid = loaded.uids.uid_next.max(next_uid);
     if next_uid > state.next_uid() {
         tx.set_next_uid(next_uid);
+    }
+    // Dovecot's sync: a message whose `Status:` has `O` is not \Recent, nor is any message
+    // before it (mail a local reader or an older index had seen).
+    if let Some(uid) = loaded.last_old {
+        tx.raise_first_recent_uid(uid.saturating_add(1));
     }
     let blob = Recorded {
         ident: loaded.ident,

@@ -611,3 +611,41 @@ fn messages_without_x_uid_are_recognised_by_their_header_md5() {
     let (_, msgs) = file_view(&fx);
     assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), [1, 2, 4, 5]);
 }
+
+/// Messages read by mutt (or an older index) before cote's index existed.
+const READ_SPOOL: &str = "From a@example.com  Sun Nov 29 01:02:03 2026\nMessage-ID: <1@x>\n\n1\n\n\
+From a@example.com  Sun Nov 29 01:02:03 2026\nMessage-ID: <2@x>\nStatus: RO\n\n2\n\n\
+From a@example.com  Sun Nov 29 01:02:03 2026\nMessage-ID: <3@x>\nStatus: R\n\n3\n\n\
+From a@example.com  Sun Nov 29 01:02:03 2026\nMessage-ID: <4@x>\n\n4\n\n";
+
+fn recent(mb: &dyn Mailbox) -> Vec<u32> {
+    let seqs = mb.seqs();
+    (seqs.uids().iter().copied())
+        .filter(|&uid| seqs.is_recent(uid))
+        .collect()
+}
+
+#[test]
+fn a_fresh_index_takes_recent_only_after_the_last_old_message() {
+    let fx = Fixture::new();
+    fx.append_raw(READ_SPOOL);
+    // EXAMINE leaves them for the next SELECT, which takes them
+    let mb = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4]);
+    assert_eq!(recent(mb.as_ref()), [3, 4]);
+    drop(mb);
+    let mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4]);
+    assert_eq!(recent(mb.as_ref()), [3, 4]);
+    drop(mb);
+    // mail delivered already read hides what came before it from a later SELECT
+    let mail = |n: u32, status: &str| {
+        format!(
+            "From a@example.com  Sun Nov 29 01:02:03 2026\nMessage-ID: <{n}@x>\n{status}\n{n}\n\n"
+        )
+    };
+    fx.append_raw(&(mail(5, "") + &mail(6, "Status: O\n") + &mail(7, "")));
+    let mb = fx.open("INBOX", OpenOptions::SELECT);
+    assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(recent(mb.as_ref()), [7]);
+}
