@@ -10,13 +10,15 @@ use std::collections::{HashMap, HashSet};
 use crate::storage::mbox::format::{AssignedUid, UidAssignment};
 
 /// The assignment with index UIDs for messages without a valid `X-UID:` whose MD5 (`md5s`,
-/// by position; `None` for those with one) is an index key (`known`: key → UID);
+/// by position; `None` for those with one) is an index key (`known`: key → the UIDs with
+/// that key, ascending: messages with the same header have the same MD5, and each keeps its
+/// own UID, in file order, as Dovecot's search from the current index position gives);
 /// `index_next` is the index's next UID. `None` when nothing changes, or when the result
 /// would not grow strictly in file order (the assignment is then left as the file says).
 pub(super) fn match_by_md5(
     uids: &UidAssignment,
     md5s: &[Option<[u8; 16]>],
-    known: &HashMap<Vec<u8>, u32>,
+    known: &HashMap<Vec<u8>, Vec<u32>>,
     index_next: u32,
 ) -> Option<UidAssignment> {
     let taken: HashSet<u32> = uids
@@ -38,8 +40,13 @@ pub(super) fn match_by_md5(
                 .get(i)
                 .copied()
                 .flatten()
-                .and_then(|m| known.get(hex(&m).as_bytes()).copied())
-                .filter(|u| *u > prev && !taken.contains(u) && !used.contains(u));
+                .and_then(|m| known.get(hex(&m).as_bytes()))
+                .and_then(|candidates| {
+                    candidates
+                        .iter()
+                        .copied()
+                        .find(|u| *u > prev && !taken.contains(u) && !used.contains(u))
+                });
             match matched {
                 Some(u) => u,
                 None => {
@@ -92,9 +99,9 @@ mod tests {
     #[test]
     fn a_dropped_message_leaves_the_others_their_uids() {
         // index: 3 and 4 given in the index only; the file lost the message that had 3
-        let known: HashMap<Vec<u8>, u32> = [
-            (hex(&[3; 16]).into_bytes(), 3),
-            (hex(&[4; 16]).into_bytes(), 4),
+        let known: HashMap<Vec<u8>, Vec<u32>> = [
+            (hex(&[3; 16]).into_bytes(), vec![3]),
+            (hex(&[4; 16]).into_bytes(), vec![4]),
         ]
         .into_iter()
         .collect();
@@ -114,5 +121,16 @@ mod tests {
         let file = assignment(&[(1, true), (6, true), (7, false)], 8);
         let got = match_by_md5(&file, &[None, None, Some([4; 16])], &known, 5);
         assert_eq!(got, None);
+    }
+
+    #[test]
+    fn messages_with_the_same_md5_keep_their_own_uids() {
+        // two messages with the same header, given 1 and 2 in the index only
+        let known: HashMap<Vec<u8>, Vec<u32>> = [(hex(&[5; 16]).into_bytes(), vec![1, 2])]
+            .into_iter()
+            .collect();
+        let file = assignment(&[(1, false), (2, false)], 3);
+        let md5s = [Some([5; 16]), Some([5; 16])];
+        assert_eq!(match_by_md5(&file, &md5s, &known, 3), None);
     }
 }

@@ -151,11 +151,10 @@ impl MboxMailbox {
             return uids;
         }
         let state = self.view.state();
-        let known: HashMap<Vec<u8>, u32> = state
-            .messages()
-            .iter()
-            .map(|m| (m.key.to_vec(), m.uid))
-            .collect();
+        let mut known: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
+        for m in state.messages() {
+            known.entry(m.key.to_vec()).or_default().push(m.uid);
+        }
         let md5s: Vec<Option<[u8; 16]>> = parsed
             .messages
             .iter()
