@@ -310,4 +310,7 @@ impl Mailbox for AclMailbox {
     fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
         self.inner.change_fd()
     }
+    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
+        self.inner.watch_dirs()
+    }
 }

@@ -224,4 +224,16 @@ impl Mailbox for QuotaMailbox {
     fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
         self.inner.watch_dirs()
     }
+    fn modseqs_permanent(&self) -> bool {
+        self.inner.modseqs_permanent()
+    }
+    fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>> {
+        self.inner.expunged_since(modseq)
+    }
+    fn changeable_flags(&self) -> (crate::storage::flags::MailFlags, bool) {
+        self.inner.changeable_flags()
+    }
+    fn may_expunge(&self) -> bool {
+        self.inner.may_expunge()
+    }
 }

@@ -249,3 +249,18 @@ fn bad_settings_fail_the_user_as_dovecot() {
     let quota = user.quota().unwrap().clone();
     assert_eq!(quota.borrow_mut().resources(0).unwrap()[0].limit, 1024);
 }
+
+#[test]
+fn qresync_expunges_are_answered_through_the_quota_wrapper() {
+    let (_dir, mut user) = user_with(SITE, "imap");
+    save(&mut user, "INBOX", 100).unwrap();
+    save(&mut user, "INBOX", 100).unwrap();
+    let mut inbox = user.open("INBOX", OpenOptions::SELECT).unwrap();
+    let before = inbox.highest_modseq();
+    let last: crate::storage::api::UidSet = inbox.seqs().uids().iter().skip(1).copied().collect();
+    inbox.expunge(&last).unwrap();
+    // The wrapped Maildir knows what was expunged since `before`; "unknown" (None) would
+    // make QRESYNC clients resynchronise the whole mailbox.
+    assert_eq!(inbox.expunged_since(before).unwrap(), Some(last));
+    assert!(inbox.modseqs_permanent());
+}
