@@ -123,9 +123,22 @@ fn rename_next(path: &Path, mut value: u32, log_enoent: bool) -> Option<u32> {
 }
 
 /// The slow path: find the markers, keep the highest, drop the lowest, go on from there.
+/// Under contention the others may move the marker further than one [`rename_next`] follows
+/// before this one renames it: the directory is read again then, since the time-based
+/// fallback could hand out a value another caller also gets.
 fn rescan(path: &Path, perms: &CreatePerms) -> u32 {
+    for attempt in 1..=RETRY_COUNT {
+        if let Some(v) = rescan_once(path, perms, attempt == RETRY_COUNT) {
+            return v;
+        }
+    }
+    fallback()
+}
+
+/// One look at the markers: `None` when others took every value tried.
+fn rescan_once(path: &Path, perms: &CreatePerms, last: bool) -> Option<u32> {
     let Some(dir) = path.parent() else {
-        return fallback();
+        return Some(fallback());
     };
     let entries = match ops::read_dir(dir) {
         Err(e) if e.is_not_found() => {
@@ -137,7 +150,7 @@ fn rescan(path: &Path, perms: &CreatePerms) -> u32 {
         Ok(entries) => entries,
         Err(e) => {
             log::error!("{e}");
-            return fallback();
+            return Some(fallback());
         }
     };
     let values: Vec<u32> = entries
@@ -145,23 +158,19 @@ fn rescan(path: &Path, perms: &CreatePerms) -> u32 {
         .filter_map(|e| parse_marker(e.name.as_encoded_bytes(), FILE_NAME))
         .collect();
     let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else {
-        return create_first(path, perms);
+        return Some(create_first(path, perms));
     };
     if max == 0 {
-        return create_first(path, perms);
+        return Some(create_first(path, perms));
     }
     if min != max {
         if let Err(e) = ops::unlink_if_exists(&marker(path, min)) {
             log::error!("{e}");
         }
     }
-    match rename_next(path, max, true) {
-        Some(v) => {
-            write_main(path, perms, v);
-            v
-        }
-        None => fallback(),
-    }
+    let v = rename_next(path, max, last)?;
+    write_main(path, perms, v);
+    Some(v)
 }
 
 /// No markers at all: start from the time, with an empty mode-0444 marker.
