@@ -150,17 +150,9 @@ pub fn parse_setmetadata_entries(items: &[Arg]) -> Result<Vec<SetEntry>, Command
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imap::mailbox_name::NameEncoding;
 
     fn ctx() -> ParseContext {
-        ParseContext {
-            selected: false,
-            messages: 0,
-            qresync: false,
-            nonpermanent_modseqs: false,
-            names: NameEncoding::ModifiedUtf7,
-            strip_separator: None,
-        }
+        ParseContext::default()
     }
 
     fn atom(s: &str) -> Arg {

@@ -363,17 +363,9 @@ fn parse_selected(events: &[Arg], ctx: &ParseContext) -> Result<SelectedEvents, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imap::mailbox_name::NameEncoding;
 
     fn ctx() -> ParseContext {
-        ParseContext {
-            selected: false,
-            messages: 0,
-            qresync: false,
-            nonpermanent_modseqs: false,
-            names: NameEncoding::ModifiedUtf7,
-            strip_separator: None,
-        }
+        ParseContext::default()
     }
 
     fn atom(s: &str) -> Arg {
