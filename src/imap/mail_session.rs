@@ -265,6 +265,10 @@ pub trait MailSession {
     /// The namespaces NAMESPACE lists (hidden ones left out), in order.
     fn namespaces(&self) -> Vec<Namespace>;
 
+    /// `name` as storage keys it: INBOX in any case is INBOX (also as the first level of a
+    /// name), the namespace's own form otherwise.
+    fn canonical_name(&self, name: &str) -> String;
+
     /// LIST and LSUB: the mailboxes matching the request, with their attributes. A
     /// non-extended `LIST ref ""` asks for the hierarchy root of the reference: one entry
     /// with `\Noselect`, the separator and the root name (often empty). LSUB answers carry

@@ -166,6 +166,20 @@ C: x2 NOOP
 S: * 1 EXPUNGE
 S: * 0 RECENT
 S: x2 OK NOOP completed{*}
+# INBOX in any case names INBOX.
+C: u1 UNSELECT
+S: u1 OK Unselect completed{*}
+C: n4 NOTIFY SET STATUS (mailboxes inbox (MessageNew MessageExpunge))
+S: * STATUS INBOX (MESSAGES 2 UIDNEXT 4 UIDVALIDITY {*} UNSEEN 2)
+S: n4 OK NOTIFY completed{*}
+@use b
+C: b16 APPEND INBOX {3+}
+C: abc
+S: * 3 EXISTS
+S: * 3 RECENT
+S: b16 OK [APPENDUID {*} 4] Append completed{*}
+@use a
+S: * STATUS INBOX (MESSAGES 3 UIDNEXT 5 UNSEEN 3)
 C: z LOGOUT
 S: * BYE Logging out
 S: z OK Logout completed{*}

@@ -296,6 +296,19 @@ impl MailSession for FakeMailSession {
         }]
     }
 
+    fn canonical_name(&self, name: &str) -> String {
+        match name.get(..5) {
+            Some(head) if head.eq_ignore_ascii_case("INBOX") => {
+                let tail = &name[5..];
+                if tail.is_empty() || tail.starts_with('/') {
+                    return format!("INBOX{tail}");
+                }
+                name.to_string()
+            }
+            _ => name.to_string(),
+        }
+    }
+
     fn list(&mut self, request: &List) -> Result<Vec<ListEntry>, MailError> {
         if !request.extended && !request.lsub && request.patterns.iter().all(String::is_empty) {
             return Ok(vec![ListEntry {

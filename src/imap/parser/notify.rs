@@ -295,20 +295,9 @@ pub fn parse_notify(args: &[Arg], ctx: &ParseContext) -> Result<Notify, CommandE
 }
 
 /// A mailbox name of a filter: decoded from mUTF-7 when it is valid (Dovecot takes the
-/// name as given), `INBOX` in any case made upper case.
+/// name as given). The session puts it in storage's form (INBOX in any case).
 fn mailbox_name(wire: &[u8], ctx: &ParseContext) -> String {
-    let name =
-        decode_name(wire, ctx).unwrap_or_else(|_| String::from_utf8_lossy(wire).into_owned());
-    match name.get(..5) {
-        Some(head) if head.eq_ignore_ascii_case("INBOX") && head != "INBOX" => {
-            let tail = &name[5..];
-            if tail.is_empty() || tail.starts_with(['/', '.']) {
-                return format!("INBOX{tail}");
-            }
-            name
-        }
-        _ => name,
-    }
+    decode_name(wire, ctx).unwrap_or_else(|_| String::from_utf8_lossy(wire).into_owned())
 }
 
 fn parse_event(arg: &Arg) -> Result<Events, CommandError> {
@@ -499,7 +488,7 @@ mod tests {
         assert_eq!(set.groups[0].filter, Filter::Personal);
         assert_eq!(
             set.groups[1].filter,
-            Filter::Subtree(vec!["INBOX".into(), "a/b".into()])
+            Filter::Subtree(vec!["inbox".into(), "a/b".into()])
         );
         assert_eq!(
             set.used_events().intersection(Events::UNSUPPORTED).names(),

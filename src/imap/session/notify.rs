@@ -129,7 +129,7 @@ const SNAPSHOT_ITEMS: StatusItems = StatusItems {
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     /// NOTIFY NONE / NOTIFY SET.
     pub(super) fn notify(&mut self, notify: Notify) -> Step<Reply> {
-        let set = match notify {
+        let mut set = match notify {
             Notify::None => NotifySet::default(),
             Notify::Set(set) => set,
         };
@@ -157,6 +157,13 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 Some(Code::Other("NOTIFICATIONOVERFLOW".into())),
                 "Too many mailbox names",
             ));
+        }
+        for group in &mut set.groups {
+            if let Filter::Subtree(names) | Filter::Mailboxes(names) = &mut group.filter {
+                for name in names.iter_mut() {
+                    *name = self.mail.canonical_name(name);
+                }
+            }
         }
         let selected = set.selected.clone().unwrap_or_default();
         self.updates = Updates {

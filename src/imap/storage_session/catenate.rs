@@ -7,7 +7,7 @@
 //! lacks, or a range past its end, adds nothing. Failures the client caused are
 //! `NO [BADURL url] <why>.`; a temporary storage failure keeps its own answer.
 
-use crate::imap::mail_session::{MailError, MailErrorKind};
+use crate::imap::mail_session::{MailError, MailErrorKind, MailSession};
 use crate::imap::url::{self, ImapUrl, ParseOptions};
 use crate::mail::Section;
 use crate::storage::api::{Mailbox, OpenOptions};
@@ -57,7 +57,7 @@ impl StorageSession {
         let selected_here = self
             .selected
             .as_ref()
-            .is_some_and(|s| s.vname() == self.canonical(mailbox_name));
+            .is_some_and(|s| s.vname() == self.canonical_name(mailbox_name));
         let mut opened: Box<dyn Mailbox>;
         let mailbox: &mut dyn Mailbox = match self.selected.as_mut() {
             Some(selected) if selected_here => &mut *selected.mailbox,

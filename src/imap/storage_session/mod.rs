@@ -87,17 +87,6 @@ impl StorageSession {
         })
     }
 
-    /// The name as storage keys it: INBOX in any case is INBOX, the namespace's own form
-    /// otherwise (for comparing with the selected mailbox).
-    fn canonical(&self, name: &str) -> String {
-        let namespaces: Vec<crate::storage::namespace::Namespace> =
-            self.user.namespaces().into_iter().cloned().collect();
-        match namespace::find(&namespaces, name) {
-            Some((i, inner)) => namespaces[i].vname(&inner),
-            None => name.to_string(),
-        }
-    }
-
     /// Whether `name` is a `\Trash` special-use mailbox (the logout line counts messages
     /// copied there).
     fn is_trash(&self, name: &str) -> bool {
@@ -160,6 +149,15 @@ impl MailSession for StorageSession {
             .collect()
     }
 
+    fn canonical_name(&self, name: &str) -> String {
+        let namespaces: Vec<crate::storage::namespace::Namespace> =
+            self.user.namespaces().into_iter().cloned().collect();
+        match namespace::find(&namespaces, name) {
+            Some((i, inner)) => namespaces[i].vname(&inner),
+            None => name.to_string(),
+        }
+    }
+
     fn list(&mut self, request: &List) -> Result<Vec<ListEntry>, MailError> {
         list::list(&mut self.user, request).map_err(mail_error)
     }
@@ -215,7 +213,7 @@ impl MailSession for StorageSession {
         } else {
             OpenOptions::SELECT
         };
-        let vname = self.canonical(name);
+        let vname = self.canonical_name(name);
         let mailbox = self.user.open(name, options).map_err(mail_error)?;
         let (selected, first) = Selected::open(vname, mailbox, read_only).map_err(mail_error)?;
         self.selected = Some(selected);
@@ -243,7 +241,7 @@ impl MailSession for StorageSession {
     fn is_selected(&self, name: &str) -> bool {
         self.selected
             .as_ref()
-            .is_some_and(|s| s.vname() == self.canonical(name))
+            .is_some_and(|s| s.vname() == self.canonical_name(name))
     }
 
     fn is_selected_by_name(&self, name: &str) -> bool {
@@ -327,7 +325,7 @@ impl MailSession for StorageSession {
         let selected_here = self
             .selected
             .as_ref()
-            .is_some_and(|s| !s.read_only() && s.vname() == self.canonical(mailbox));
+            .is_some_and(|s| !s.read_only() && s.vname() == self.canonical_name(mailbox));
         let tx = if selected_here {
             AppendTx::into_selected()
         } else {
