@@ -251,7 +251,7 @@ fn spawn(args: &[&str]) -> Worker {
 fn create(dir: &Path, s: &IndexSettings) -> MailboxIndex {
     let mut tx = IndexTransaction::new();
     tx.set_uidvalidity(UIDVALIDITY);
-    MailboxIndex::create(dir, s.clone(), &tx, 1).expect("create")
+    MailboxIndex::create(dir, s.clone(), tx, 1).expect("create")
 }
 
 fn hammer(lock: &str, mmap_disable: bool) -> Result<(), String> {
@@ -416,7 +416,7 @@ fn hammer(lock: &str, mmap_disable: bool) -> Result<(), String> {
     for name in ["cote.index", "cote.index.log", "cote.index.log.2"] {
         let _ = std::fs::remove_file(dir.path().join(name));
     }
-    let rebuilt = MailboxIndex::create(dir.path(), s.clone(), &tx, state.highest_modseq() + 1)
+    let rebuilt = MailboxIndex::create(dir.path(), s.clone(), tx, state.highest_modseq() + 1)
         .map_err(|e| e.to_string())?;
     let uids = |st: &MailboxState| {
         st.messages()

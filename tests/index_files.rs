@@ -39,7 +39,7 @@ fn create(dir: &Path, s: &IndexSettings, count: u32) -> MailboxIndex {
     for uid in 1..=count {
         tx.append(message(uid));
     }
-    MailboxIndex::create(dir, s.clone(), &tx, 1).unwrap()
+    MailboxIndex::create(dir, s.clone(), tx, 1).unwrap()
 }
 
 fn append(index: &mut MailboxIndex, uid: u32) {
@@ -170,7 +170,7 @@ fn damage_asks_for_a_rebuild_and_the_rebuild_is_followed() {
             .append(message(3));
         tx.update_flags(UidSet::range(1, 1), FlagMode::Add, Flags::SEEN, vec![]);
         let rebuilt =
-            MailboxIndex::create(dir.path(), s.clone(), &tx, b.state().highest_modseq() + 1)
+            MailboxIndex::create(dir.path(), s.clone(), tx, b.state().highest_modseq() + 1)
                 .unwrap();
         assert_ne!(rebuilt.indexid(), b.indexid());
         // A handle of the old generation reports the difference.

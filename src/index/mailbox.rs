@@ -146,21 +146,33 @@ fn replay(
     Ok(scan.invisible_tail)
 }
 
+/// A snapshot's state and the log position (file seq, offset) it covers.
+type Covered = ((u32, u64), MailboxState);
+
 fn load(dir: &Path, settings: &IndexSettings, nfs: &NfsCache) -> Result<Loaded, IndexError> {
-    let mut log = open_log(&dir.join(LOG_NAME), nfs)?;
+    let log = open_log(&dir.join(LOG_NAME), nfs)?;
+    let snapshot = snapshot::file::read(dir, settings)?
+        .filter(|(h, _)| h.indexid == log.header.indexid)
+        .map(|(h, state)| ((h.log_file_seq, h.log_offset), state));
+    load_from(dir, nfs, log, snapshot)
+}
+
+/// The state of `log`'s index: `snapshot` (of the same index) continued by the log.
+fn load_from(
+    dir: &Path,
+    nfs: &NfsCache,
+    mut log: LogFile,
+    snapshot: Option<Covered>,
+) -> Result<Loaded, IndexError> {
     let header = log.header.clone();
-    let snapshot =
-        snapshot::file::read(dir, settings)?.filter(|(h, _)| h.indexid == header.indexid);
     let mut ignored = Vec::new();
     let (mut state, start, snapshot_pos) = match snapshot {
-        Some((h, state)) if h.log_file_seq == header.file_seq => {
-            (state, h.log_offset, (h.log_file_seq, h.log_offset))
-        }
-        Some((h, mut state)) if h.log_file_seq == header.prev_file_seq => {
-            let pos = (h.log_file_seq, h.log_offset);
-            if h.log_offset != header.prev_file_offset {
+        Some(((seq, offset), state)) if seq == header.file_seq => (state, offset, (seq, offset)),
+        Some(((seq, offset), mut state)) if seq == header.prev_file_seq => {
+            let pos = (seq, offset);
+            if offset != header.prev_file_offset {
                 // The snapshot ends inside the previous log: replay its rest from `.log.2`.
-                let mut prev = previous_log(dir, nfs, &header, h.log_offset)?;
+                let mut prev = previous_log(dir, nfs, &header, offset)?;
                 replay(
                     &mut prev,
                     &mut state,
@@ -249,7 +261,30 @@ impl MailboxIndex {
     pub fn open(dir: &Path, settings: IndexSettings) -> Result<MailboxIndex, IndexError> {
         let nfs = settings.fs.nfs(FileKind::Index);
         let loaded = load(dir, &settings, &nfs)?;
-        Ok(MailboxIndex {
+        Ok(MailboxIndex::loaded(dir, settings, nfs, loaded))
+    }
+
+    /// Opens the index this process has just created with `indexid` and the snapshot
+    /// `created` (still in memory: reading back what was just written would hold it twice).
+    /// If another process replaced the index meanwhile, that one is opened.
+    pub(crate) fn open_created(
+        dir: &Path,
+        settings: IndexSettings,
+        indexid: u32,
+        created: Covered,
+    ) -> Result<MailboxIndex, IndexError> {
+        let nfs = settings.fs.nfs(FileKind::Index);
+        let log = open_log(&dir.join(LOG_NAME), &nfs)?;
+        if log.header.indexid != indexid {
+            drop(created);
+            return MailboxIndex::open(dir, settings);
+        }
+        let loaded = load_from(dir, &nfs, log, Some(created))?;
+        Ok(MailboxIndex::loaded(dir, settings, nfs, loaded))
+    }
+
+    fn loaded(dir: &Path, settings: IndexSettings, nfs: NfsCache, loaded: Loaded) -> MailboxIndex {
+        MailboxIndex {
             dir: dir.to_path_buf(),
             settings,
             nfs,
@@ -260,7 +295,7 @@ impl MailboxIndex {
             changes: Vec::new(),
             cache: CacheState::default(),
             lock_file: None,
-        })
+        }
     }
 
     /// The mailbox state as of the last refresh or commit.

@@ -204,7 +204,7 @@ impl MailboxIndex {
     pub fn create(
         dir: &Path,
         settings: IndexSettings,
-        contents: &IndexTransaction,
+        contents: IndexTransaction,
         initial_modseq: u64,
     ) -> Result<MailboxIndex, IndexError> {
         ops::mkdir_parents(dir, &settings.perms)?;
@@ -229,6 +229,8 @@ impl MailboxIndex {
 
         let previous = previous_highest_modseq(dir, &settings, &nfs);
         let resolved = contents.resolve(&MailboxState::new(1))?;
+        // Held once from here on: as the resolved records, then as the state.
+        drop(contents);
         let had_messages = resolved.records.iter().any(|r| {
             matches!(
                 r,
@@ -244,52 +246,50 @@ impl MailboxIndex {
         };
         let mut state = MailboxState::new(initial_modseq);
         let modseq = state.next_modseq(&resolved.records);
-        let body = encode_transaction(modseq, &resolved.records)
-            .map_err(|why| IndexError::Invalid(why.0))?;
+        // The contents go only into the snapshot, which the new log continues as a rotated
+        // log continues its predecessor's: no log copy of a whole mailbox to write, read or
+        // hold. Without that snapshot the log asks for a rebuild, as after any rotation.
         let txn = Transaction {
             offset: LOG_HEADER_LEN as u64,
-            end: (LOG_HEADER_LEN + body.len()) as u64,
+            end: LOG_HEADER_LEN as u64,
             modseq,
             records: resolved.records,
         };
-        let mut ignored = Vec::new();
         state
-            .apply(&txn, &mut ignored)
+            .apply(&txn, &mut Vec::new())
             .map_err(|why| IndexError::Invalid(why.0))?;
+        drop(txn);
+        let covered = (1, LOG_HEADER_LEN as u64);
         let header = LogHeader {
             indexid: new_indexid(old_indexid),
             uidvalidity: state.uidvalidity(),
-            file_seq: 1,
-            prev_file_seq: 0,
-            prev_file_offset: 0,
-            initial_modseq,
+            file_seq: covered.0 + 1,
+            prev_file_seq: covered.0,
+            prev_file_offset: covered.1,
+            initial_modseq: state.highest_modseq(),
             create_time: now_secs(),
         };
-        let mut bytes = header.encode();
-        if !txn.records.is_empty() {
-            bytes.extend(body);
-        }
         let newlock =
             DotLock::acquire_for_replace(&log_path, &newlock_settings(&settings), &settings.perms)?;
         let Some(file) = newlock.file() else {
             return Err(IndexError::Invalid("log lock has no file to write".into()));
         };
-        file.write_all_at(&bytes, 0)?;
+        file.write_all_at(&header.encode(), 0)?;
         // The snapshot first: the moment the new log appears, it has its snapshot.
         snapshot::file::write(
             dir,
             &settings,
             &state,
             header.indexid,
-            1,
-            bytes.len() as u64,
+            covered.0,
+            covered.1,
         )?;
         newlock.replace(&settings.fs, true)?;
         ops::unlink_if_exists(&dir.join(LOG2_NAME))?;
         if let Some(lock) = old_lock {
             lock.release()?;
         }
-        MailboxIndex::open(dir, settings)
+        MailboxIndex::open_created(dir, settings, header.indexid, (covered, state))
     }
 
     /// Upkeep under the log lock: rewrite the snapshot when enough log has piled up after

@@ -475,7 +475,7 @@ mod tests {
     #[test]
     fn examining_shows_unclaimed_recent_and_selecting_claims_it() {
         let dir = tempfile::tempdir().unwrap();
-        MailboxIndex::create(dir.path(), settings(), &contents(7, &[1, 2]), 1).unwrap();
+        MailboxIndex::create(dir.path(), settings(), contents(7, &[1, 2]), 1).unwrap();
         let mut examined = view(dir.path(), false);
         assert_eq!(examined.seqs().recent_count(), 2);
         let mut selected = view(dir.path(), true);
@@ -499,7 +499,7 @@ mod tests {
     #[test]
     fn a_message_expunged_elsewhere_stays_numbered_until_taken() {
         let dir = tempfile::tempdir().unwrap();
-        MailboxIndex::create(dir.path(), settings(), &contents(7, &[1, 2, 3]), 1).unwrap();
+        MailboxIndex::create(dir.path(), settings(), contents(7, &[1, 2, 3]), 1).unwrap();
         let mut one = view(dir.path(), false);
         let before = one.info(2).unwrap();
         let mut tx = IndexTransaction::new();
@@ -518,9 +518,9 @@ mod tests {
     fn a_rebuilt_index_keeps_what_it_lost_until_taken() {
         let dir = tempfile::tempdir().unwrap();
         let other = tempfile::tempdir().unwrap();
-        MailboxIndex::create(dir.path(), settings(), &contents(7, &[1, 2]), 1).unwrap();
+        MailboxIndex::create(dir.path(), settings(), contents(7, &[1, 2]), 1).unwrap();
         let mut one = view(dir.path(), false);
-        let fresh = MailboxIndex::create(other.path(), settings(), &contents(7, &[1, 3]), 5);
+        let fresh = MailboxIndex::create(other.path(), settings(), contents(7, &[1, 3]), 5);
         one.replace_index(fresh.unwrap());
         assert_eq!(one.seqs().uids(), &[1, 2, 3]);
         assert_eq!(one.info(2).map(|i| i.physical_size), Some(Some(100)));
@@ -531,11 +531,11 @@ mod tests {
     #[test]
     fn a_deleted_or_recreated_mailbox_must_be_closed() {
         let dir = tempfile::tempdir().unwrap();
-        MailboxIndex::create(dir.path(), settings(), &contents(7, &[1]), 1).unwrap();
+        MailboxIndex::create(dir.path(), settings(), contents(7, &[1]), 1).unwrap();
         let mut recreated = view(dir.path(), false);
         let mut deleted = view(dir.path(), false);
         let other = tempfile::tempdir().unwrap();
-        let fresh = MailboxIndex::create(other.path(), settings(), &contents(8, &[1]), 1);
+        let fresh = MailboxIndex::create(other.path(), settings(), contents(8, &[1]), 1);
         recreated.replace_index(fresh.unwrap());
         let err = recreated.take_changes().unwrap_err();
         assert!(err.closes_mailbox(), "{err:?}");

@@ -49,7 +49,7 @@ fn since(index: &MailboxIndex, modseq: u64) -> (Vec<u32>, bool) {
 #[test]
 fn expunges_after_a_modseq_from_one_log() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = MailboxIndex::create(dir.path(), settings(), &contents(1..=5), 1).unwrap();
+    let mut index = MailboxIndex::create(dir.path(), settings(), contents(1..=5), 1).unwrap();
     let created = index.state().highest_modseq();
     let e2 = expunge(&mut index, 2);
     let f1 = flag(&mut index, 1);
@@ -75,7 +75,7 @@ fn history_reaches_back_through_the_previous_log_only() {
     let mut s = settings();
     // Every commit's upkeep rotates the log.
     s.log_rotate_max_size = 1;
-    let mut index = MailboxIndex::create(dir.path(), s, &contents(1..=6), 1).unwrap();
+    let mut index = MailboxIndex::create(dir.path(), s, contents(1..=6), 1).unwrap();
     let e1 = expunge(&mut index, 1);
     let e3 = expunge(&mut index, 3);
     let e5 = expunge(&mut index, 5);
@@ -92,11 +92,11 @@ fn history_reaches_back_through_the_previous_log_only() {
 #[test]
 fn a_rebuilt_index_continues_above_the_old_modseqs() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = MailboxIndex::create(dir.path(), settings(), &contents(1..=3), 1).unwrap();
+    let mut index = MailboxIndex::create(dir.path(), settings(), contents(1..=3), 1).unwrap();
     expunge(&mut index, 2);
     let old = flag(&mut index, 1);
     // Rebuilt while the old log reads whole: exactly above it.
-    let rebuilt = MailboxIndex::create(dir.path(), settings(), &contents([1, 3]), 1).unwrap();
+    let rebuilt = MailboxIndex::create(dir.path(), settings(), contents([1, 3]), 1).unwrap();
     let first = rebuilt.state().highest_modseq();
     assert_eq!(
         first,
@@ -118,7 +118,7 @@ fn a_rebuilt_index_continues_above_the_old_modseqs() {
     bytes.extend_from_slice(&intact);
     std::fs::write(&log, &bytes).unwrap();
     let floor = modseq_floor_now();
-    let rebuilt = MailboxIndex::create(dir.path(), settings(), &contents([1, 3]), 1).unwrap();
+    let rebuilt = MailboxIndex::create(dir.path(), settings(), contents([1, 3]), 1).unwrap();
     assert!(
         rebuilt.state().highest_modseq() > floor.max(first),
         "{} after {first}, floor {floor}",
@@ -129,13 +129,13 @@ fn a_rebuilt_index_continues_above_the_old_modseqs() {
     // index directory that was removed): also above the floor.
     let gone = tempfile::tempdir().unwrap();
     let floor = modseq_floor_now();
-    let fresh = MailboxIndex::create(gone.path(), settings(), &contents([4, 9]), 1).unwrap();
+    let fresh = MailboxIndex::create(gone.path(), settings(), contents([4, 9]), 1).unwrap();
     assert!(fresh.state().highest_modseq() > floor);
     // A mailbox that never had a message starts at 1, as Dovecot's.
     let new = tempfile::tempdir().unwrap();
     let mut tx = IndexTransaction::new();
     tx.set_uidvalidity(1_700_000_001);
-    let empty = MailboxIndex::create(new.path(), settings(), &tx, 1).unwrap();
+    let empty = MailboxIndex::create(new.path(), settings(), tx, 1).unwrap();
     assert_eq!(empty.state().highest_modseq(), 1);
 }
 

@@ -371,7 +371,7 @@ fn build_index(
         }
         let rebuilds = u32::from(existed);
         let contents = core.rebuild_contents(&mut ul, rebuilds)?;
-        let index = MailboxIndex::create(index_dir, core.index_settings.clone(), &contents, 1)?;
+        let index = MailboxIndex::create(index_dir, core.index_settings.clone(), contents, 1)?;
         if existed {
             log::warn!(
                 "Mailbox {}: index {} rebuilt from the Maildir (modseqs continue above the old ones)",

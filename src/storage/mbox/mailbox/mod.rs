@@ -164,7 +164,7 @@ impl MboxMailbox {
             Ok(MailboxIndex::create(
                 &index_dir,
                 index_settings.clone(),
-                &empty,
+                empty,
                 1,
             )?)
         })

@@ -441,7 +441,7 @@ impl MboxMailbox {
         let fresh = crate::index::mailbox::MailboxIndex::create(
             &self.index_dir,
             self.index_settings.clone(),
-            &tx,
+            tx,
             self.view.state().highest_modseq() + 1,
         )?;
         self.view.replace_index(fresh);
