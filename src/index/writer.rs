@@ -276,14 +276,7 @@ impl MailboxIndex {
         };
         file.write_all_at(&header.encode(), 0)?;
         // The snapshot first: the moment the new log appears, it has its snapshot.
-        snapshot::file::write(
-            dir,
-            &settings,
-            &state,
-            header.indexid,
-            covered.0,
-            covered.1,
-        )?;
+        snapshot::file::write(dir, &settings, &state, header.indexid, covered.0, covered.1)?;
         newlock.replace(&settings.fs, true)?;
         ops::unlink_if_exists(&dir.join(LOG2_NAME))?;
         if let Some(lock) = old_lock {
