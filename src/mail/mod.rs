@@ -121,6 +121,37 @@ impl Message {
         Ok(out)
     }
 
+    /// RFC 5524's BODYPARTSTRUCTURE: the BODYSTRUCTURE (without outer parentheses) of the
+    /// part a section names, found as Dovecot's `imap_msgpart_find_part` finds it (the whole
+    /// message without part numbers; a HEADER or TEXT section names a message/rfc822 part's
+    /// message). `None` when the message has no such part.
+    pub fn part_bodystructure(&self, section: &Section) -> Option<Result<Vec<u8>, StructureError>> {
+        let root = self.root();
+        let mut out = Vec::new();
+        if section.part.is_empty() {
+            return Some(
+                imap_write::write_message_structure(&mut out, &self.data, root, true).map(|()| out),
+            );
+        }
+        let mut part = section::find_part(root, &section.part)?;
+        if !matches!(section.text, SectionText::Whole | SectionText::Mime) {
+            if !part.flags.message_rfc822 {
+                return None;
+            }
+            part = part.children.first()?;
+        }
+        if std::ptr::eq(part, root) {
+            return Some(
+                imap_write::write_message_structure(&mut out, &self.data, root, true).map(|()| out),
+            );
+        }
+        let parent_digest = parent_is_digest(root, part).unwrap_or(false);
+        Some(
+            imap_write::write_bodystructure(&mut out, &self.data, part, parent_digest, true)
+                .map(|()| out),
+        )
+    }
+
     /// BODY[section]<partial>: the data to send (CRLF line ends, NULs as 0x80).
     pub fn body_section(&self, section: &Section) -> Vec<u8> {
         let data = if section.part.is_empty() && section.text != SectionText::Text {
@@ -150,4 +181,15 @@ impl Message {
     pub fn binary_size(&self, section: &Section) -> Result<u64, BinaryError> {
         section::binary_size(&self.data, self.root(), section)
     }
+}
+
+/// Whether `target`'s parent below `node` is a multipart/digest (`None`: not below it).
+fn parent_is_digest(node: &MessagePart, target: &MessagePart) -> Option<bool> {
+    node.children.iter().find_map(|child| {
+        if std::ptr::eq(child, target) {
+            Some(node.flags.multipart_digest)
+        } else {
+            parent_is_digest(child, target)
+        }
+    })
 }
