@@ -208,7 +208,7 @@ impl SessionSettings {
             urlauth: (!settings.str("imap_urlauth_host").is_empty()).then(|| {
                 crate::imap::urlauth::UrlAuthContext {
                     host: settings.str("imap_urlauth_host").to_string(),
-                    port: u16::try_from(settings.uint("imap_urlauth_port")).unwrap_or(143),
+                    port: settings.port("imap_urlauth_port"),
                     user: String::new(),
                 }
             }),

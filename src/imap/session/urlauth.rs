@@ -45,6 +45,16 @@ fn internal_error(mailbox: &str, detail: &str) -> MailError {
     MailError::new(MailErrorKind::Temp, e.client_text())
 }
 
+/// Dovecot's `client_send_internal_error`: `NO Internal error occurred. ... [time]`, without
+/// a response code (what failed was logged).
+fn internal_reply() -> Reply {
+    let stamp = crate::log::format::timestamp("%Y-%m-%d %H:%M:%S");
+    Reply::no(
+        None,
+        format!("{} [{stamp}]", crate::storage::error::CRITICAL_TEXT),
+    )
+}
+
 /// A storage failure as an internal error (Dovecot answers those of key handling so,
 /// whatever their kind); temporary failures were logged by storage already.
 fn as_internal(mailbox: &str, what: &str, e: MailError) -> MailError {
@@ -163,7 +173,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     append_astring(&mut line, url.as_bytes());
                 }
                 Err(Ok(text)) => return Ok(self.command_error(&text)),
-                Err(Err(e)) => return Ok(Reply::mail_error(&e, false)),
+                Err(Err(_)) => return Ok(internal_reply()),
             }
         }
         if gen.invalid_after {
@@ -226,8 +236,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Ok(vname) => vname,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
-        if let Err(e) = self.urlauth_remove_key(&vname) {
-            return Ok(Reply::mail_error(&e, false));
+        if self.urlauth_remove_key(&vname).is_err() {
+            return Ok(internal_reply());
         }
         Ok(Reply::ok_with(
             Code::Other("URLMECH INTERNAL".into()),
@@ -241,11 +251,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let names = match self.mail.attribute_mailboxes("*") {
             Ok(names) => names,
             Err(e) => {
-                let e = as_internal("", "urlauth key reset: Couldn't iterate mailboxes", e);
-                return Reply::mail_error(&e, false);
+                as_internal("", "urlauth key reset: Couldn't iterate mailboxes", e);
+                return internal_reply();
             }
         };
-        let mut failed = None;
+        let mut failed = false;
         for name in names {
             match self.mail.url_mailbox(&name, 0) {
                 Ok(_) => {}
@@ -253,21 +263,18 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     continue
                 }
                 Err(e) => {
-                    failed = Some(as_internal(
-                        &name,
-                        &format!("urlauth key reset: Couldn't open mailbox {name}"),
-                        e,
-                    ));
+                    let what = format!("urlauth key reset: Couldn't open mailbox {name}");
+                    as_internal(&name, &what, e);
+                    failed = true;
                     continue;
                 }
             }
-            if let Err(e) = self.urlauth_remove_key(&name) {
-                failed = Some(e);
-            }
+            failed |= self.urlauth_remove_key(&name).is_err();
         }
-        match failed {
-            Some(e) => Reply::mail_error(&e, false),
-            None => Reply::ok("All keys removed."),
+        if failed {
+            internal_reply()
+        } else {
+            Reply::ok("All keys removed.")
         }
     }
 
@@ -277,9 +284,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Err(reply) => return Ok(reply),
         };
         for url in urls {
-            let fetched = match self.fetch_url(&ctx, url) {
-                Ok(fetched) => fetched,
-                Err(e) => return Ok(Reply::mail_error(&e, false)),
+            let Ok(fetched) = self.fetch_url(&ctx, url) else {
+                return Ok(internal_reply());
             };
             let mut line = b"* URLFETCH ".to_vec();
             append_astring(&mut line, url.url.as_bytes());
