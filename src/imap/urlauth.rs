@@ -401,6 +401,6 @@ mod tests {
         .unwrap();
         assert_eq!(any_host.check(&elsewhere, false, 0), Ok(()));
         assert!(c.is_own(&elsewhere));
-        assert!(!c.is_own(&parse_url(&format!("imap://Alice@x/INBOX/;UID=1")).unwrap()));
+        assert!(!c.is_own(&parse_url("imap://Alice@x/INBOX/;UID=1").unwrap()));
     }
 }
