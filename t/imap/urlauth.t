@@ -174,6 +174,12 @@ C: t43 URLFETCH "imap://bob@example.com/INBOX/;UID=1;URLAUTH=submit+x:internal:0
 S: * URLFETCH imap://bob@example.com/INBOX/;UID=1;URLAUTH=submit+x:internal:0107f999a4f060ca1819f885a6adfc000cd9e065d3 NIL
 S: * NO Failed to fetch URLAUTH "imap://bob@example.com/INBOX/;UID=1;URLAUTH=submit+x:internal:0107f999a4f060ca1819f885a6adfc000cd9e065d3": Fetching other users' URLAUTH URLs is not implemented.
 S: t43 OK URLFETCH completed ({*} secs).
+# BODYPARTSTRUCTURE with BINARY of a base64 or quoted-printable part: Dovecot gives the
+# decoded sizes (and line counts of its own); cote does not compute those yet and says so.
+C: t43b URLFETCH (imap://alice@example.com/INBOX/;UID=2/;SECTION=1;URLAUTH=anonymous:internal:0145222f733b9cbb9b9c8c5d0a3cf024c9f7d9cc95 BODYPARTSTRUCTURE BINARY)
+S: * URLFETCH imap://alice@example.com/INBOX/;UID=2/;SECTION=1;URLAUTH=anonymous:internal:0145222f733b9cbb9b9c8c5d0a3cf024c9f7d9cc95 NIL
+S: * NO Failed to read URLAUTH "imap://alice@example.com/INBOX/;UID=2/;SECTION=1;URLAUTH=anonymous:internal:0145222f733b9cbb9b9c8c5d0a3cf024c9f7d9cc95": BODYPARTSTRUCTURE with BINARY of an encoded part is not implemented.
+S: t43b OK URLFETCH completed ({*} secs).
 C: t44 URLFETCH
 S: t44 BAD Error in IMAP command URLFETCH: Invalid arguments ({*} secs).
 C: t45 URLFETCH ()
