@@ -124,32 +124,54 @@ impl Message {
     /// RFC 5524's BODYPARTSTRUCTURE: the BODYSTRUCTURE (without outer parentheses) of the
     /// part a section names, found as Dovecot's `imap_msgpart_find_part` finds it (the whole
     /// message without part numbers; a HEADER or TEXT section names a message/rfc822 part's
-    /// message). `None` when the message has no such part.
-    pub fn part_bodystructure(&self, section: &Section) -> Option<Result<Vec<u8>, StructureError>> {
+    /// message). With `binary`, the sizes and lines are those of the decoded data, as
+    /// Dovecot's `imap_msgpart_vsizes_to_binary` gives them. `Ok(None)` when the message has
+    /// no such part.
+    pub fn part_bodystructure(
+        &self,
+        section: &Section,
+        binary: bool,
+    ) -> Result<Option<Vec<u8>>, PartStructureError> {
         let root = self.root();
-        let mut out = Vec::new();
-        if section.part.is_empty() {
-            return Some(
-                imap_write::write_message_structure(&mut out, &self.data, root, true).map(|()| out),
-            );
-        }
-        let mut part = section::find_part(root, &section.part)?;
-        if !matches!(section.text, SectionText::Whole | SectionText::Mime) {
-            if !part.flags.message_rfc822 {
-                return None;
+        let part = if section.part.is_empty() {
+            root
+        } else {
+            let Some(mut part) = section::find_part(root, &section.part) else {
+                return Ok(None);
+            };
+            if !matches!(section.text, SectionText::Whole | SectionText::Mime) {
+                match part.children.first() {
+                    Some(message) if part.flags.message_rfc822 => part = message,
+                    _ => return Ok(None),
+                }
             }
-            part = part.children.first()?;
-        }
-        if std::ptr::eq(part, root) {
-            return Some(
-                imap_write::write_message_structure(&mut out, &self.data, root, true).map(|()| out),
-            );
-        }
-        let parent_digest = parent_is_digest(root, part).unwrap_or(false);
-        Some(
-            imap_write::write_bodystructure(&mut out, &self.data, part, parent_digest, true)
-                .map(|()| out),
-        )
+            part
+        };
+        let decoded = if binary {
+            Some(section::BinarySizes::of(&self.data, root).map_err(PartStructureError::Binary)?)
+        } else {
+            None
+        };
+        let sizes = |p: &MessagePart| match &decoded {
+            Some(decoded) => decoded.size(root, p, false),
+            None => p.body_size(&self.data),
+        };
+        let mut out = Vec::new();
+        let written = if std::ptr::eq(part, root) {
+            imap_write::write_message_structure_sized(&mut out, &self.data, root, true, &sizes)
+        } else {
+            let parent_digest = parent_is_digest(root, part).unwrap_or(false);
+            imap_write::write_bodystructure_sized(
+                &mut out,
+                &self.data,
+                part,
+                parent_digest,
+                true,
+                &sizes,
+            )
+        };
+        written.map_err(PartStructureError::Structure)?;
+        Ok(Some(out))
     }
 
     /// BODY[section]<partial>: the data to send (CRLF line ends, NULs as 0x80).
@@ -181,6 +203,14 @@ impl Message {
     pub fn binary_size(&self, section: &Section) -> Result<u64, BinaryError> {
         section::binary_size(&self.data, self.root(), section)
     }
+}
+
+/// Why a BODYPARTSTRUCTURE could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartStructureError {
+    Structure(StructureError),
+    /// Decoding for the decoded sizes failed.
+    Binary(BinaryError),
 }
 
 /// Whether `target`'s parent below `node` is a multipart/digest (`None`: not below it).

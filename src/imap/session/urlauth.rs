@@ -26,7 +26,7 @@ use crate::imap::response::{append_literal, Code};
 use crate::imap::url::ImapUrl;
 use crate::imap::urlauth::{self as ua, Key, UrlAuthContext};
 use crate::mail::quote::append_astring;
-use crate::mail::{Message, MessagePart, Section};
+use crate::mail::{Message, Section};
 use crate::storage::attribute::{AttributeChange, AttributeKey, AttributeType};
 use crate::storage::error::StorageError;
 
@@ -89,16 +89,6 @@ fn printable(url: &str) -> String {
     url.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
-}
-
-/// Whether the part or one below it is base64 or quoted-printable encoded (its
-/// BODYPARTSTRUCTURE with BINARY would need decoded sizes).
-fn has_encoded_part(data: &[u8], part: &MessagePart) -> bool {
-    let content = crate::mail::ContentData::of_part(data, part);
-    let encoded = content.transfer_encoding.as_ref().is_some_and(|cte| {
-        cte.eq_ignore_ascii_case(b"base64") || cte.eq_ignore_ascii_case(b"quoted-printable")
-    });
-    encoded || part.children.iter().any(|c| has_encoded_part(data, c))
 }
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
@@ -401,27 +391,15 @@ fn fetch_answer(
             partial: None,
             ..section.clone()
         };
-        match message.part_bodystructure(&whole) {
-            None => return Ok(Fetched::not_read(url, "Message part not found")),
-            Some(Err(e)) => {
+        match message.part_bodystructure(&whole, params.binary) {
+            Ok(None) => return Ok(Fetched::not_read(url, "Message part not found")),
+            Err(e) => {
                 return Err(internal_error(
                     vname,
-                    &format!("Invalid message_part/BODYSTRUCTURE: {}", e.0),
+                    &format!("URLFETCH BODYPARTSTRUCTURE: {e:?}"),
                 ))
             }
-            Some(Ok(text)) => {
-                if params.binary && bodystructure_part_encoded(message, section) {
-                    log::warn!(
-                        "URLFETCH: BODYPARTSTRUCTURE with BINARY of a base64 or \
-                         quoted-printable part (decoded sizes) is not implemented by cote"
-                    );
-                    return Ok(Fetched::not_read(
-                        url,
-                        "BODYPARTSTRUCTURE with BINARY of an encoded part is not implemented",
-                    ));
-                }
-                structure = Some(text);
-            }
+            Ok(Some(text)) => structure = Some(text),
         }
     }
     let data = if params.binary {
@@ -455,17 +433,6 @@ fn fetch_answer(
     }
     out.push(b')');
     Ok(Fetched::Data(out))
-}
-
-/// Whether the part BODYPARTSTRUCTURE describes holds encoded data.
-fn bodystructure_part_encoded(message: &Message, section: &Section) -> bool {
-    let root = message.root();
-    let part = if section.part.is_empty() {
-        Some(root)
-    } else {
-        crate::mail::section::find_part(root, &section.part)
-    };
-    part.is_some_and(|p| has_encoded_part(message.data(), p))
 }
 
 fn now() -> i64 {
