@@ -183,6 +183,7 @@ fn urls_of_one_verify_on_the_other() {
     }
 
     // cote makes Work's key; Dovecot serves cote's URLs.
+    // Part 2 is base64: BINARY decodes it, BODYPARTSTRUCTURE with BINARY shows decoded sizes.
     let section_rump = "imap://alice@example.com/INBOX/;UID=1/;SECTION=2;URLAUTH=anonymous";
     let work_rump = "imap://alice@example.com/Work/;UID=1;URLAUTH=user+bob";
     let from_cote = [ours.genurlauth(section_rump), ours.genurlauth(work_rump)];
@@ -199,6 +200,7 @@ fn urls_of_one_verify_on_the_other() {
             format!("URLFETCH {url}"),
             format!("URLFETCH ({url} BINARY)"),
             format!("URLFETCH ({url} BODYPARTSTRUCTURE)"),
+            format!("URLFETCH ({url} BODYPARTSTRUCTURE BINARY)"),
         ] {
             let theirs = dovecot.command(fetch.as_bytes());
             assert!(!theirs[0].ends_with(" NIL"), "{fetch}: {theirs:?}");

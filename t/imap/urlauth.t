@@ -152,6 +152,15 @@ S: two
 S: lines)
 S: * URLFETCH imap://alice@example.com/INBOX/;UID=3/;SECTION=TEXT;URLAUTH=anonymous:internal:0171543968b21d0482d0afd518e82880655e2b1f9f (BODYPARTSTRUCTURE ("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 36 3 NIL NIL NIL NIL))
 S: t31 OK URLFETCH completed ({*} secs).
+# The whole message after its BODYPARTSTRUCTURE: literal8 even without NULs (Dovecot's
+# binary cache says so).
+C: t31b URLFETCH (imap://alice@example.com/INBOX/;UID=1;URLAUTH=anonymous:internal:01505ea67f6d05e4f9925852a101eeca98a623efe6 BODYPARTSTRUCTURE BINARY)
+S: * URLFETCH imap://alice@example.com/INBOX/;UID=1;URLAUTH=anonymous:internal:01505ea67f6d05e4f9925852a101eeca98a623efe6 (BODYPARTSTRUCTURE ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 11 0 NIL NIL NIL NIL) BINARY ~{32}
+S: Subject: hi
+S: X: y
+S: 
+S: hello world)
+S: t31b OK URLFETCH completed ({*} secs).
 # Failures: NIL and why.
 C: t32 URLFETCH imap://alice@example.com/INBOX/;UID=1;URLAUTH=authuser:internal:01b75dc1f75f1e5ba9fd9ffc6723fee09cb7cb3eb0
 S: * URLFETCH imap://alice@example.com/INBOX/;UID=1;URLAUTH=authuser:internal:01b75dc1f75f1e5ba9fd9ffc6723fee09cb7cb3eb0 NIL

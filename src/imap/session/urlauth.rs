@@ -402,9 +402,15 @@ fn fetch_answer(
             Ok(Some(text)) => structure = Some(text),
         }
     }
+    // Dovecot's quirk: BODYPARTSTRUCTURE's decoded sizes leave the whole message's decoded
+    // stream in its binary cache, and BINARY[] found there is always sent as literal8 (until
+    // the mail's decoded sizes are in dovecot.index.cache, which URLFETCH never writes).
+    let whole_decoded = params.body_part_structure
+        && section.part.is_empty()
+        && section.text == crate::mail::SectionText::Whole;
     let data = if params.binary {
         match message.binary_section(section) {
-            Ok(binary) => Some((binary.data, binary.literal8)),
+            Ok(binary) => Some((binary.data, binary.literal8 || whole_decoded)),
             Err(e) => return Err(internal_error(vname, &format!("URLFETCH BINARY: {e:?}"))),
         }
     } else if params.body {
