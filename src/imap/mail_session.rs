@@ -436,6 +436,18 @@ pub trait MailSession {
         Err(attributes_disabled())
     }
 
+    /// URLAUTH: opens a mailbox an IMAP URL names, read-only, and checks its UIDVALIDITY
+    /// (0: any; `Invalid UIDVALIDITY` otherwise); returns its name as clients see it.
+    fn url_mailbox(&mut self, _mailbox: &str, _uidvalidity: u32) -> Result<String, MailError> {
+        Err(urlauth_unsupported())
+    }
+
+    /// URLAUTH: message `uid` of a mailbox [`url_mailbox`](Self::url_mailbox) opened
+    /// (`Message not found` when it has none).
+    fn url_message(&mut self, _mailbox: &str, _uid: u32) -> Result<Message, MailError> {
+        Err(urlauth_unsupported())
+    }
+
     /// The ACL user, when ACLs are enabled (`None`: "ACLs disabled.").
     fn acl_user(&self) -> Option<AclUser> {
         None
@@ -474,6 +486,14 @@ pub struct AclUser {
 /// Dovecot's answer when the acl plugin has no `acl` setting.
 fn acls_disabled() -> MailError {
     MailError::new(MailErrorKind::NotPossible, "ACLs disabled.")
+}
+
+/// A mail session without URL access.
+fn urlauth_unsupported() -> MailError {
+    MailError::new(
+        MailErrorKind::NotPossible,
+        "URLAUTH not supported by this session",
+    )
 }
 
 /// Dovecot's answer when no `mail_attribute_dict` is set.

@@ -29,6 +29,7 @@ pub mod sort;
 pub mod storage_session;
 pub mod thread;
 pub mod url;
+pub mod urlauth;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 

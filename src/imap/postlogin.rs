@@ -129,6 +129,7 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
 ) {
     let _ = reader.set_read_timeout(Some(IDLE_TIMEOUT));
     let _ = writer.set_write_timeout(Some(IDLE_TIMEOUT));
+    let user_name = user.username.clone();
     let user = match MailUser::new(config, user) {
         Ok(user) => user,
         Err(e) => {
@@ -153,6 +154,15 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
     // NOTIFY as Dovecot offers it: with mailbox list indexes (its default).
     if config.bool("mailbox_list_index") {
         storage_caps.push(crate::imap::session::NOTIFY_CAPABILITY);
+    }
+    // URLAUTH as Dovecot offers it: `imap_urlauth_host` and `mail_attribute_dict` set.
+    if let Some(urlauth) = session_settings.urlauth.as_mut() {
+        if mail.user().attributes().configured() {
+            urlauth.user = user_name.clone();
+            storage_caps.extend(crate::imap::urlauth::CAPABILITIES);
+        } else {
+            session_settings.urlauth = None;
+        }
     }
     if metadata {
         storage_caps.push(crate::imap::session::METADATA_CAPABILITY);

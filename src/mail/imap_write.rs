@@ -1,7 +1,7 @@
 //! ENVELOPE, BODY and BODYSTRUCTURE in IMAP syntax, byte for byte as Dovecot 2.3 writes them.
 
 use super::address::Address;
-use super::parser::MessagePart;
+use super::parser::{MessagePart, MessageSize};
 use super::part_data::{ContentData, Envelope};
 use super::quote::{append_nstring, append_nstring_nolf, append_string_for_humans};
 
@@ -145,8 +145,23 @@ pub fn write_message_structure(
     root: &MessagePart,
     extended: bool,
 ) -> Result<(), StructureError> {
+    write_message_structure_sized(out, data, root, extended, &|p| p.body_size(data))
+}
+
+/// A part's body size and lines as a structure shows them.
+pub type BodySizes<'a> = dyn Fn(&MessagePart) -> MessageSize + 'a;
+
+/// [`write_message_structure`] with the body sizes `sizes` gives (RFC 5524's
+/// BODYPARTSTRUCTURE of decoded data shows decoded sizes).
+pub fn write_message_structure_sized(
+    out: &mut Vec<u8>,
+    data: &[u8],
+    root: &MessagePart,
+    extended: bool,
+    sizes: &BodySizes<'_>,
+) -> Result<(), StructureError> {
     if is_plain_7bit(&ContentData::of_part(data, root), root) {
-        let body = root.body_size(data);
+        let body = sizes(root);
         out.extend_from_slice(
             format!(
                 "\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" {} {}",
@@ -159,7 +174,7 @@ pub fn write_message_structure(
         }
         return Ok(());
     }
-    write_bodystructure(out, data, root, false, extended)
+    write_bodystructure_sized(out, data, root, false, extended, sizes)
 }
 
 /// Dovecot's `message_part_data_is_plain_7bit()`.
@@ -192,13 +207,15 @@ fn is_plain_7bit(content: &ContentData, part: &MessagePart) -> bool {
         && content.location.is_none()
 }
 
-/// Writes the BODYSTRUCTURE (`extended`) or BODY of `part` (without outer parentheses).
-pub fn write_bodystructure(
+/// Writes the BODYSTRUCTURE (`extended`) or BODY of `part` (without outer parentheses),
+/// with the body sizes `sizes` gives.
+pub fn write_bodystructure_sized(
     out: &mut Vec<u8>,
     data: &[u8],
     part: &MessagePart,
     parent_digest: bool,
     extended: bool,
+    sizes: &BodySizes<'_>,
 ) -> Result<(), StructureError> {
     let content = ContentData::of_part(data, part);
     if part.flags.multipart {
@@ -211,7 +228,14 @@ pub fn write_bodystructure(
         }
         for child in &part.children {
             out.push(b'(');
-            write_bodystructure(out, data, child, part.flags.multipart_digest, extended)?;
+            write_bodystructure_sized(
+                out,
+                data,
+                child,
+                part.flags.multipart_digest,
+                extended,
+                sizes,
+            )?;
             out.push(b')');
         }
         out.push(b' ');
@@ -271,7 +295,7 @@ pub fn write_bodystructure(
         Some(cte) => append_string(out, cte),
         None => out.extend_from_slice(b"\"7bit\""),
     }
-    let body = part.body_size(data);
+    let body = sizes(part);
     out.extend_from_slice(format!(" {}", body.virtual_size).as_bytes());
     if text {
         out.extend_from_slice(format!(" {}", body.lines).as_bytes());
@@ -282,7 +306,7 @@ pub fn write_bodystructure(
         out.extend_from_slice(b" (");
         write_envelope(out, &Envelope::from_fields(&child.fields(data)));
         out.extend_from_slice(b") (");
-        write_bodystructure(out, data, child, false, extended)?;
+        write_bodystructure_sized(out, data, child, false, extended, sizes)?;
         out.push(b')');
         out.extend_from_slice(format!(" {}", body.lines).as_bytes());
     }

@@ -121,6 +121,59 @@ impl Message {
         Ok(out)
     }
 
+    /// RFC 5524's BODYPARTSTRUCTURE: the BODYSTRUCTURE (without outer parentheses) of the
+    /// part a section names, found as Dovecot's `imap_msgpart_find_part` finds it (the whole
+    /// message without part numbers; a HEADER or TEXT section names a message/rfc822 part's
+    /// message). With `binary`, the sizes and lines are those of the decoded data, as
+    /// Dovecot's `imap_msgpart_vsizes_to_binary` gives them. `Ok(None)` when the message has
+    /// no such part.
+    pub fn part_bodystructure(
+        &self,
+        section: &Section,
+        binary: bool,
+    ) -> Result<Option<Vec<u8>>, PartStructureError> {
+        let root = self.root();
+        let part = if section.part.is_empty() {
+            root
+        } else {
+            let Some(mut part) = section::find_part(root, &section.part) else {
+                return Ok(None);
+            };
+            if !matches!(section.text, SectionText::Whole | SectionText::Mime) {
+                match part.children.first() {
+                    Some(message) if part.flags.message_rfc822 => part = message,
+                    _ => return Ok(None),
+                }
+            }
+            part
+        };
+        let decoded = if binary {
+            Some(section::BinarySizes::of(&self.data, root).map_err(PartStructureError::Binary)?)
+        } else {
+            None
+        };
+        let sizes = |p: &MessagePart| match &decoded {
+            Some(decoded) => decoded.size(root, p, false),
+            None => p.body_size(&self.data),
+        };
+        let mut out = Vec::new();
+        let written = if std::ptr::eq(part, root) {
+            imap_write::write_message_structure_sized(&mut out, &self.data, root, true, &sizes)
+        } else {
+            let parent_digest = parent_is_digest(root, part).unwrap_or(false);
+            imap_write::write_bodystructure_sized(
+                &mut out,
+                &self.data,
+                part,
+                parent_digest,
+                true,
+                &sizes,
+            )
+        };
+        written.map_err(PartStructureError::Structure)?;
+        Ok(Some(out))
+    }
+
     /// BODY[section]<partial>: the data to send (CRLF line ends, NULs as 0x80).
     pub fn body_section(&self, section: &Section) -> Vec<u8> {
         let data = if section.part.is_empty() && section.text != SectionText::Text {
@@ -150,4 +203,23 @@ impl Message {
     pub fn binary_size(&self, section: &Section) -> Result<u64, BinaryError> {
         section::binary_size(&self.data, self.root(), section)
     }
+}
+
+/// Why a BODYPARTSTRUCTURE could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartStructureError {
+    Structure(StructureError),
+    /// Decoding for the decoded sizes failed.
+    Binary(BinaryError),
+}
+
+/// Whether `target`'s parent below `node` is a multipart/digest (`None`: not below it).
+fn parent_is_digest(node: &MessagePart, target: &MessagePart) -> Option<bool> {
+    node.children.iter().find_map(|child| {
+        if std::ptr::eq(child, target) {
+            Some(node.flags.multipart_digest)
+        } else {
+            parent_is_digest(child, target)
+        }
+    })
 }

@@ -3,7 +3,7 @@
 
 use super::codec::{self, DecodeError, TransferEncoding};
 use super::header::{self, HeaderField};
-use super::parser::MessagePart;
+use super::parser::{MessagePart, MessageSize};
 
 /// What part of a MIME part a section names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -526,40 +526,82 @@ pub fn binary_size(data: &[u8], root: &MessagePart, section: &Section) -> Result
         }
         return Ok(0);
     };
-    let mut builder = BinaryBuilder {
-        data,
-        out: Vec::new(),
-        copy_from: 0,
-        converted: false,
-        has_nuls: false,
-        converted_parts: Vec::new(),
-    };
-    builder.convert(root, true)?;
-    let hdr = part.header_size(data).virtual_size;
-    let mut size = hdr + part.body_size(data).virtual_size;
-    let end = part.offset as u64 + size;
-    let mut root_header = None;
-    for &(offset, bin_hdr, bin_body) in &builder.converted_parts {
-        let Some(msg_part) = find_by_offset(root, offset) else {
-            continue;
+    let sizes = BinarySizes::of(data, root)?;
+    Ok(sizes.size(root, part, include_header).virtual_size)
+}
+
+/// The decoded sizes of a message's parts (Dovecot's `index_mail_get_binary_size`): the
+/// whole message is decoded once (an undecodable part anywhere fails it).
+pub struct BinarySizes<'a> {
+    data: &'a [u8],
+    /// As [`BinaryBuilder::converted_parts`].
+    converted_parts: Vec<(usize, Option<u64>, Option<u64>)>,
+}
+
+impl<'a> BinarySizes<'a> {
+    pub fn of(data: &'a [u8], root: &MessagePart) -> Result<BinarySizes<'a>, BinaryError> {
+        let mut builder = BinaryBuilder {
+            data,
+            out: Vec::new(),
+            copy_from: 0,
+            converted: false,
+            has_nuls: false,
+            converted_parts: Vec::new(),
         };
-        if (offset as u64) < part.offset as u64 || offset as u64 >= end {
-            continue;
-        }
-        let msg_hdr = msg_part.header_size(data).virtual_size;
-        let bin_hdr = bin_hdr.unwrap_or(msg_hdr);
-        if offset == part.offset {
-            root_header = Some(bin_hdr);
-        }
-        // unsigned arithmetic that wraps, as Dovecot's does on odd structures
-        size = size
-            .wrapping_add(bin_hdr)
-            .wrapping_add(bin_body.unwrap_or(0))
-            .wrapping_sub(msg_hdr)
-            .wrapping_sub(msg_part.body_size(data).virtual_size);
+        builder.convert(root, true)?;
+        Ok(BinarySizes {
+            data,
+            converted_parts: builder.converted_parts,
+        })
     }
-    if !include_header {
-        size = size.wrapping_sub(root_header.unwrap_or(hdr));
+
+    /// `part`'s decoded size (with its header or not) and lines. The decoded parts are found
+    /// from its offset over its *virtual* size (Dovecot mixes the two, so a decoded part
+    /// after it can be counted too). A decoded part's body counts no lines: Dovecot 2.3
+    /// never fills in that count (`binary_body_lines_count`), so BODYPARTSTRUCTURE shows 0.
+    pub fn size(
+        &self,
+        root: &MessagePart,
+        part: &MessagePart,
+        include_header: bool,
+    ) -> MessageSize {
+        let data = self.data;
+        let header = part.header_size(data);
+        let body = part.body_size(data);
+        let mut size = header.virtual_size + body.virtual_size;
+        // Dovecot counts lines in 32 bits.
+        let mut lines = (header.lines + body.lines) as u32;
+        let end = part.offset as u64 + size;
+        let mut root_header = None;
+        for &(offset, bin_hdr, bin_body) in &self.converted_parts {
+            let Some(msg_part) = find_by_offset(root, offset) else {
+                continue;
+            };
+            if (offset as u64) < part.offset as u64 || offset as u64 >= end {
+                continue;
+            }
+            let msg_hdr = msg_part.header_size(data).virtual_size;
+            let msg_body = msg_part.body_size(data);
+            let bin_hdr = bin_hdr.unwrap_or(msg_hdr);
+            if offset == part.offset {
+                root_header = Some(bin_hdr);
+            }
+            // unsigned arithmetic that wraps, as Dovecot's does on odd structures
+            size = size
+                .wrapping_add(bin_hdr)
+                .wrapping_add(bin_body.unwrap_or(0))
+                .wrapping_sub(msg_hdr)
+                .wrapping_sub(msg_body.virtual_size);
+            lines = lines.wrapping_sub(msg_body.lines as u32);
+        }
+        if !include_header {
+            size = size.wrapping_sub(root_header.unwrap_or(header.virtual_size));
+            lines = lines.wrapping_sub(header.lines as u32);
+        }
+        MessageSize {
+            physical_size: size,
+            virtual_size: size,
+            lines: u64::from(lines),
+        }
     }
-    Ok(size)
 }

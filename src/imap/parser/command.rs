@@ -186,6 +186,10 @@ pub enum CommandName {
     MyRights,
     /// RFC 5465.
     Notify,
+    /// RFC 4467.
+    GenUrlAuth,
+    ResetKey,
+    UrlFetch,
 }
 
 impl CommandName {
@@ -238,6 +242,9 @@ impl CommandName {
             (false, "LISTRIGHTS") => CommandName::ListRights,
             (false, "MYRIGHTS") => CommandName::MyRights,
             (false, "NOTIFY") => CommandName::Notify,
+            (false, "GENURLAUTH") => CommandName::GenUrlAuth,
+            (false, "RESETKEY") => CommandName::ResetKey,
+            (false, "URLFETCH") => CommandName::UrlFetch,
             _ => return None,
         };
         Some(command)
@@ -404,6 +411,9 @@ pub enum Command {
     },
     MyRights(String),
     Notify(super::notify::Notify),
+    GenUrlAuth(super::urlauth::GenUrlAuth),
+    ResetKey(super::urlauth::ResetKey),
+    UrlFetch(Vec<super::urlauth::FetchUrl>),
 }
 
 /// A text argument (identifiers, rights): an astring in UTF-8.
@@ -523,6 +533,9 @@ pub fn parse_command(
             _ => Err(CommandError::invalid_arguments()),
         },
         CommandName::Notify => super::notify::parse_notify(args, ctx).map(Command::Notify),
+        CommandName::GenUrlAuth => Ok(Command::GenUrlAuth(super::urlauth::parse_genurlauth(args))),
+        CommandName::ResetKey => super::urlauth::parse_resetkey(args, ctx).map(Command::ResetKey),
+        CommandName::UrlFetch => super::urlauth::parse_urlfetch(args).map(Command::UrlFetch),
         CommandName::GetMetadata => {
             super::metadata::parse_getmetadata(args, ctx).map(Command::GetMetadata)
         }

@@ -749,6 +749,7 @@ pub mod search;
 pub mod select;
 pub mod sort;
 pub mod store;
+pub mod urlauth;
 
 pub use command::{parse_command, ArgsNeeded, Command, CommandError, CommandName, ParseContext};
 

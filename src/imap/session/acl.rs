@@ -240,7 +240,7 @@ fn keep_admins(update: &mut AclUpdate, listing: &AclListing, username: &str) {
 }
 
 impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
-    fn command_error(&self, text: &str) -> Reply {
+    pub(super) fn command_error(&self, text: &str) -> Reply {
         Reply::bad(format!(
             "Error in IMAP command {}: {text}",
             self.current.display_name

@@ -195,6 +195,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 identifier,
             } => self.deleteacl(&mailbox, &identifier),
             Command::Notify(notify) => self.notify(notify),
+            Command::GenUrlAuth(gen) => self.genurlauth(&gen),
+            Command::ResetKey(reset) => self.resetkey(&reset),
+            Command::UrlFetch(urls) => self.urlfetch(&urls),
         }
     }
 

@@ -34,6 +34,7 @@ mod search;
 mod search_update;
 mod sort;
 mod stats;
+mod urlauth;
 mod view;
 
 use std::fmt;
@@ -62,7 +63,8 @@ pub use stats::SessionStats;
 
 use view::View;
 
-/// The commands of URLAUTH (RFC 4467), which cote does not offer.
+/// The commands of URLAUTH (RFC 4467): without `imap_urlauth_host` (or without
+/// `mail_attribute_dict`) they answer `URLAUTH disabled.`.
 const URLAUTH_COMMANDS: [&str; 3] = ["GENURLAUTH", "RESETKEY", "URLFETCH"];
 
 /// Dovecot's `CLIENT_MAX_BAD_COMMANDS`: this many invalid commands in a row end the session.
@@ -112,6 +114,9 @@ pub struct SessionSettings {
     /// `imap_metadata`: METADATA reaches every attribute (otherwise only the validated
     /// internal ones, as Dovecot).
     pub metadata: bool,
+    /// URLAUTH (RFC 4467): `imap_urlauth_host` and `imap_urlauth_port`, with the user
+    /// filled in at login; `None` when not offered.
+    pub urlauth: Option<crate::imap::urlauth::UrlAuthContext>,
     /// With `verbose_proctitle`: `alice 192.0.2.1`, shown with the running command in the
     /// process title (`[alice 192.0.2.1 IDLE]`).
     pub proctitle_who: Option<String>,
@@ -200,6 +205,13 @@ impl SessionSettings {
             quota: crate::storage::plugins::loaded(settings, "imap_quota"),
             acl: crate::storage::plugins::loaded(settings, "imap_acl"),
             metadata: settings.bool("imap_metadata"),
+            urlauth: (!settings.str("imap_urlauth_host").is_empty()).then(|| {
+                crate::imap::urlauth::UrlAuthContext {
+                    host: settings.str("imap_urlauth_host").to_string(),
+                    port: settings.port("imap_urlauth_port"),
+                    user: String::new(),
+                }
+            }),
             proctitle_who: None,
         })
     }
@@ -241,6 +253,7 @@ impl Default for SessionSettings {
             quota: false,
             acl: false,
             metadata: false,
+            urlauth: None,
             proctitle_who: None,
         }
     }
@@ -573,10 +586,13 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             | CommandName::GetAcl
             | CommandName::ListRights
             | CommandName::MyRights => self.settings.acl,
+            CommandName::GenUrlAuth | CommandName::ResetKey | CommandName::UrlFetch => {
+                self.settings.urlauth.is_some()
+            }
             _ => true,
         }) else {
-            // URLAUTH (RFC 4467) is not built: its commands answer as Dovecot's do when
-            // `imap_urlauth_host` is not set, before their arguments are read.
+            // Without URLAUTH its commands answer as Dovecot's do, before their arguments
+            // are read.
             if !uid && URLAUTH_COMMANDS.contains(&name.to_ascii_uppercase().as_str()) {
                 return self.param_error("URLAUTH disabled.");
             }

@@ -12,12 +12,14 @@
 //!   RECURSIVEMATCH and the flags each form returns.
 //! - `append`: APPEND and MULTIAPPEND, saved in one storage transaction.
 //! - `catenate`: the data of CATENATE's URL parts.
+//! - `url_message`: the message an URLAUTH URL names.
 
 mod append;
 mod catenate;
 mod list;
 mod message;
 mod selected;
+mod url_message;
 
 use std::io::Read;
 use std::os::fd::BorrowedFd;
@@ -500,6 +502,14 @@ impl MailSession for StorageSession {
         let (vname, mb) = self.attribute_box()?;
         let done = self.user.attributes().set(mb, changes);
         done.map_err(|e| mail_error(e.finish(vname)))
+    }
+
+    fn url_mailbox(&mut self, mailbox: &str, uidvalidity: u32) -> Result<String, MailError> {
+        self.open_url_mailbox(mailbox, uidvalidity)
+    }
+
+    fn url_message(&mut self, mailbox: &str, uid: u32) -> Result<crate::mail::Message, MailError> {
+        self.url_message_data(mailbox, uid)
     }
 
     fn acl_user(&self) -> Option<crate::imap::mail_session::AclUser> {

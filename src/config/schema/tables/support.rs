@@ -155,6 +155,8 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "imap_logout_format"),
     ("", "imap_max_line_length"),
     ("", "imap_metadata"),
+    ("", "imap_urlauth_host"),
+    ("", "imap_urlauth_port"),
     // mailbox attributes (METADATA)
     ("", "mail_attribute_dict"),
     ("", "mail_server_admin"),
