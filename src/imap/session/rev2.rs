@@ -12,7 +12,8 @@
 //! - LIST answers as LIST-EXTENDED does (a parent that does not exist is `\NonExistent`,
 //!   §6.3.9.6), always with `\HasChildren`/`\HasNoChildren` (§6.3.9.5: a server MAY);
 //! - SEARCH without RETURN answers with ESEARCH as for `RETURN (ALL)` (item 4);
-//! - unsolicited FETCH responses carry the UID (item 21).
+//! - unsolicited FETCH responses carry the UID (item 21): flag changes, NOTIFY's
+//!   MessageNew and an updated search's FETCH.
 //!
 //! CHECK, LSUB and RFC822/RFC822.HEADER/RFC822.TEXT, which RFC 9051 removed or deprecated
 //! (items 17 to 19), keep working: they carry nothing a rev2 client could misread, and a
@@ -23,6 +24,7 @@ use std::io::{Read, Write};
 use super::{Session, Step, WaitInput};
 use crate::imap::mail_session::{MailErrorKind, MailSession};
 use crate::imap::mailbox_name::NameEncoding;
+use crate::imap::parser::fetch::FetchItem;
 use crate::imap::parser::list::{List, ListReturn};
 use crate::imap::parser::search::SearchReturn;
 
@@ -52,6 +54,17 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             all: true,
             ..SearchReturn::default()
         })
+    }
+
+    /// The items of an unsolicited FETCH (NOTIFY's MessageNew, an updated search's): under
+    /// IMAP4rev2 with UID first when it is not asked for, since every unsolicited FETCH has
+    /// to carry it (RFC 9051 Appendix E item 21; flag updates add it in `send_flags`).
+    pub(super) fn unsolicited_fetch_items(&self, items: &[FetchItem]) -> Vec<FetchItem> {
+        let mut items = items.to_vec();
+        if self.enabled.rev2 && !items.contains(&FetchItem::Uid) {
+            items.insert(0, FetchItem::Uid);
+        }
+        items
     }
 
     /// SELECT/EXAMINE's `* LIST (attributes) "/" name` under IMAP4rev2 (RFC 9051 §6.3.2):

@@ -268,14 +268,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 
     /// NOTIFY's MessageNew with a fetch-att list: the new messages' FETCH responses.
     fn notify_new_messages(&mut self, new: &[u32]) -> Step {
-        let Some(mut items) = self.notify_fetch.clone() else {
+        let Some(items) = self.notify_fetch.as_deref() else {
             return Ok(());
         };
-        // IMAP4rev2: every unsolicited FETCH has the UID (RFC 9051 Appendix E item 21).
-        use crate::imap::parser::fetch::FetchItem;
-        if self.enabled.rev2 && !items.contains(&FetchItem::Uid) {
-            items.insert(0, FetchItem::Uid);
-        }
+        let items = self.unsolicited_fetch_items(items);
         let Some(view) = self.view.as_ref() else {
             return Ok(());
         };
