@@ -299,7 +299,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let first_unseen = selected
             .first_unseen_uid
             .and_then(|uid| self.view.as_ref().and_then(|v| v.seq_of(uid)));
-        if let (Some(seq), false) = (first_unseen, rev2) {
+        if let Some(seq) = first_unseen.filter(|_| !rev2) {
             self.untagged(Status::Ok, Some(&Code::Unseen(seq)), "First unseen.")?;
         }
         self.untagged(

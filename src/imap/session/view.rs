@@ -83,6 +83,7 @@ impl View {
         self.uids.get((seq as usize).checked_sub(1)?).copied()
     }
 
+    /// Whether the message is `\Recent` for this client (never under IMAP4rev2).
     pub fn is_recent(&self, uid: u32) -> bool {
         !self.rev2 && self.recent.contains(uid)
     }
