@@ -1,7 +1,7 @@
 //! IMAP extensions end to end against a real `cote -F`, driven by Python's imaplib as a mail
 //! client would: COMPRESS=DEFLATE (RFC 4978) over plain TCP and over TLS, with IDLE's updates
 //! arriving compressed while the client waits; CATENATE with URL-PARTIAL (RFC 4469, 5550)
-//! and I18NLEVEL=1's SEARCH (RFC 5255).
+//! and I18NLEVEL=1's SEARCH (RFC 5255); IMAP4rev2 (RFC 9051) after ENABLE.
 
 mod login_support;
 
@@ -217,4 +217,65 @@ fn python_catenate_and_utf8_search() {
             server.logs()
         );
     }
+}
+
+/// An IMAP4rev2 client with imaplib: ENABLE IMAP4rev2, then UTF-8 mailbox names, STATUS DELETED, SELECT with its LIST response and
+/// without RECENT, ESEARCH for SEARCH, no `\Recent` in FLAGS.
+const REV2_CLIENT: &str = r#"
+import imaplib, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+print('greeting', m.capabilities[:2])
+m.login('alice', 'secret')
+typ, data = m.enable('IMAP4rev2')
+print('enable', typ, m.untagged_responses.pop('ENABLED', None))
+# UTF-8 arguments; not imaplib's UTF8=ACCEPT mode, whose APPEND wraps the message in
+# `UTF8 (...)` inside the literal.
+m._encoding = 'utf-8'
+print('create', m.create('"Über"')[0])
+msg = b'Subject: hi\r\n\r\nbody\r\n'
+print('append', m.append('"Über"', '(\\Deleted)', None, msg)[0])
+print('append', m.append('"Über"', None, None, msg)[0])
+typ, data = m.list('""', '"Üb*"')
+print('list', ' | '.join(d.decode() for d in data))
+typ, data = m.status('"Über"', '(MESSAGES DELETED SIZE)')
+print('status', ' | '.join(d.decode() for d in data))
+typ, data = m.select('"Über"')
+print('select', typ, data)
+print('recent', m.response('RECENT'))
+print('selected list', ' | '.join(d.decode() for d in m.response('LIST')[1]))
+typ, data = m._simple_command('SEARCH', 'DELETED')
+print('esearch', typ, m._untagged_response(typ, data, 'ESEARCH'))
+print('old search', m.response('SEARCH'))
+typ, data = m.fetch('1:*', '(FLAGS)')
+print('flags', ' | '.join(d.decode() for d in data))
+print('logout', m.logout()[0])
+"#;
+
+#[test]
+fn python_imap4rev2() {
+    let server = Server::start("");
+    let out = python(REV2_CLIENT, &[server.imap.to_string()]);
+    let expect = [
+        "greeting ('IMAP4REV1', 'IMAP4REV2')",
+        "enable OK [b'IMAP4rev2']",
+        "create OK",
+        "append OK",
+        r#"list (\HasNoChildren) "." "Über""#,
+        r#"status "Über" (MESSAGES 2 DELETED 1 SIZE 42)"#,
+        "select OK [b'2']",
+        "recent ('RECENT', [None])",
+        r#"selected list (\HasNoChildren) "." "Über""#,
+        r#"esearch OK ('OK', [b'(TAG "#,
+        "old search ('SEARCH', [None])",
+        r"flags 1 (FLAGS (\Deleted)) | 2 (FLAGS ())",
+        "logout BYE",
+    ];
+    for line in expect {
+        assert!(
+            out.lines().any(|l| l.starts_with(line)),
+            "no line starting {line:?} in:\n{out}\n{}",
+            server.logs()
+        );
+    }
+    assert!(out.contains(") ALL 1']"), "{out}");
 }

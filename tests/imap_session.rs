@@ -28,7 +28,7 @@ const DOUBLE_DIFFERENCES: &[(&str, &str)] = &[(
 
 fn settings() -> SessionSettings {
     SessionSettings {
-        capability: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY".into(),
+        capability: "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY".into(),
         // What the probe's Dovecot sent (cote's own default name is "cote").
         id_send: "name Dovecot".into(),
         ..SessionSettings::default()
@@ -297,6 +297,63 @@ fn saved_search_result() -> Result<(), String> {
     )
 }
 
+/// IMAP4rev2 (RFC 9051) over the double: after `ENABLE IMAP4rev2` nothing is `\Recent`,
+/// SELECT sends the mailbox's LIST response and neither RECENT nor `[UNSEEN]`, SEARCH
+/// answers with ESEARCH, and other sessions' changes come without RECENT and with the UID
+/// in FETCH.
+fn imap4rev2_mode() -> Result<(), String> {
+    let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
+    // SELECT does not sync: sync 1 is after "a FETCH".
+    mail.schedule(1, External::Flags(3, MailFlags::FLAGGED));
+    mail.schedule(1, External::Expunge(2));
+    mail.schedule(
+        1,
+        External::Append(b"Subject: new\r\n\r\nbody\r\n".to_vec()),
+    );
+    let input = "E ENABLE IMAP4rev2\r\nS SELECT INBOX\r\na FETCH 1:* (FLAGS)\r\nb NOOP\r\n\
+                 c SEARCH ALL\r\nd UID SEARCH NEW\r\ne STATUS INBOX (DELETED RECENT)\r\n\
+                 f STATUS INBOX (MESSAGES DELETED)\r\n";
+    let (output, _) = run_session(&mut mail, input.as_bytes(), &settings());
+    let (lines, _) = split_lines(&output);
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    expect_lines(
+        &lines,
+        &[
+            "* ENABLED IMAP4rev2",
+            "E OK Enabled ({*} secs).",
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 Junk)",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 Junk \\*)] \
+             Flags permitted.",
+            "* 5 EXISTS",
+            "* OK [UIDVALIDITY 1700000001] UIDs valid",
+            "* OK [UIDNEXT 6] Predicted next UID",
+            "* LIST (\\HasNoChildren) \"/\" INBOX",
+            "S OK [READ-WRITE] Select completed ({*} secs).",
+            // The fixture's messages are new to this session: none is \Recent here.
+            "* 1 FETCH (FLAGS (\\Seen))",
+            "* 2 FETCH (FLAGS (\\Answered \\Seen $Label1))",
+            "* 3 FETCH (FLAGS ())",
+            "* 4 FETCH (FLAGS (\\Flagged \\Deleted))",
+            "* 5 FETCH (FLAGS (\\Draft Junk))",
+            "* 3 FETCH (UID 3 FLAGS (\\Flagged))",
+            "* 6 EXISTS",
+            "a OK Fetch completed ({*} secs).",
+            "* 2 EXPUNGE",
+            "b OK NOOP completed ({*} secs).",
+            "* ESEARCH (TAG \"c\") ALL 1:5",
+            "c OK Search completed ({*} secs).",
+            "d BAD Error in IMAP command UID SEARCH: RECENT, NEW and OLD are not search keys of \
+             IMAP4rev2 ({*} secs).",
+            "e BAD Error in IMAP command STATUS: Invalid status item RECENT ({*} secs).",
+            "* STATUS INBOX (MESSAGES 5 DELETED 1)",
+            "f OK [CLIENTBUG] Status on selected mailbox completed ({*} secs).",
+        ],
+    )
+}
+
 /// The logout counters (`imap_logout_format`).
 fn logout_counters() -> Result<(), String> {
     let mut mail = FakeMailSession::fixture(&root().join("mailbox"));
@@ -426,7 +483,8 @@ fn main() -> ExitCode {
             }
         }
     }
-    let tests: [(&str, Test); 10] = [
+    let tests: [(&str, Test); 11] = [
+        ("imap4rev2_mode", imap4rev2_mode),
         (
             "qresync_superset_without_history",
             qresync_superset_without_history,

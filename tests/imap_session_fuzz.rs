@@ -24,6 +24,8 @@ fn run(input: &[u8], select: bool) -> (Vec<u8>, Disconnect) {
     mail.schedule(4, External::Append(b"Subject: x\r\n\r\ny\r\n".to_vec()));
     mail.schedule(6, External::Expunge(5));
     let settings = SessionSettings {
+        // What ENABLE may enable (IMAP4rev2 among them).
+        capability: cote::imap::capability::POSTLOGIN_BANNER.into(),
         max_line_length: 2048,
         ..SessionSettings::default()
     };
@@ -52,7 +54,11 @@ const SCRIPT: &[&str] = &[
     "k STORE 1 (UNCHANGEDSINCE 9) FLAGS ()",
     "l IDLE\r\nDONE",
     "m EXPUNGE",
+    // From here on IMAP4rev2 (RFC 9051): SELECT's LIST, ESEARCH, STATUS DELETED.
+    "s ENABLE IMAP4rev2",
     "n SELECT INBOX (CONDSTORE)",
+    "t SEARCH UNSEEN",
+    "u STATUS INBOX (DELETED SIZE)",
     "o ENABLE QRESYNC CONDSTORE",
     "p UID EXPUNGE 1:*",
     "q CLOSE",
@@ -78,6 +84,7 @@ fn the_script_runs_to_logout() {
     assert_eq!(reason, Disconnect::Logout, "{text}");
     for tag in [
         "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+        "s", "t", "u",
     ] {
         assert!(
             text.contains(&format!("\r\n{tag} OK")),

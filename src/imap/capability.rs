@@ -5,14 +5,17 @@
 use crate::login::mechanisms;
 use crate::net::SslMode;
 
-/// Dovecot 2.3's built-in pre-login list (`CAPABILITY_BANNER_STRING`).
-pub const PRELOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
+/// Dovecot 2.3's built-in pre-login list (`CAPABILITY_BANNER_STRING`), with IMAP4rev2 after
+/// IMAP4rev1: cote offers both revisions (RFC 9051 Appendix A; a client picks rev2 with
+/// `ENABLE IMAP4rev2`). Dovecot 2.3 has no IMAP4rev2; tests comparing with its lists drop
+/// that one atom first.
+pub const PRELOGIN_BANNER: &str = "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
 
-/// The post-login list: Dovecot 2.3's `CAPABILITY_STRING` in its order, with only what
-/// cote implements end to end; NOTIFY is added after LITERAL+ with `mailbox_list_index`, as
+/// The post-login list: Dovecot 2.3's `CAPABILITY_STRING` in its order (and IMAP4rev2, as
+/// in [`PRELOGIN_BANNER`]), with only what cote implements end to end; NOTIFY is added after LITERAL+ with `mailbox_list_index`, as
 /// Dovecot adds it. Like Dovecot, CONTEXT=SORT is not advertised, though SORT
 /// RETURN (UPDATE) works as SEARCH's does.
-pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE \
+pub const POSTLOGIN_BANNER: &str = "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE \
 SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT \
 MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 \
 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE \
@@ -110,6 +113,26 @@ pub fn add_capability(caps: &mut String, imap_capability: &str, name: &str) {
     }
 }
 
+/// `text` (a capability list, or lines holding some) as Dovecot 2.3 would send it: without
+/// the IMAP4rev2 that cote lists after IMAP4rev1. For the tests that compare cote's answers
+/// with Dovecot's: exactly that one atom goes, so every other difference still shows.
+pub fn as_dovecot_2_3(text: &str) -> String {
+    const PAIR: &str = "IMAP4rev1 IMAP4rev2";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(PAIR) {
+        let after = &rest[at + PAIR.len()..];
+        out.push_str(&rest[..at + "IMAP4rev1".len()]);
+        // Only the whole atom: `IMAP4rev2X` is another capability.
+        if !(after.is_empty() || after.starts_with([' ', ']', '\r', '\n'])) {
+            out.push_str(" IMAP4rev2");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The capability list sent in the greeting and for CAPABILITY before login.
 pub fn prelogin_capability(inputs: &CapabilityInputs) -> String {
     let mut caps = base_list(
@@ -159,9 +182,10 @@ mod tests {
         }
     }
 
-    const BASE: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
+    const BASE: &str = "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
 
-    /// Each case was observed on Dovecot 2.3.19.1 (Debian) with the same settings.
+    /// Each case was observed on Dovecot 2.3.19.1 (Debian) with the same settings, but for
+    /// IMAP4rev2 (in `BASE`), which Dovecot 2.3 does not have.
     #[test]
     fn as_observed_on_dovecot() {
         let pl = plain_login();
@@ -289,7 +313,7 @@ mod tests {
 
     #[test]
     fn postlogin_list_follows_imap_capability() {
-        let base = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
+        let base = "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
                     THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT \
                     CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT \
                     SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY \
@@ -310,6 +334,23 @@ mod tests {
             postlogin_capability("IMAP4rev1 X", false, &["METADATA"], true),
             "IMAP4rev1 X"
         );
+    }
+
+    #[test]
+    fn dovecot_form_drops_only_imap4rev2() {
+        assert_eq!(
+            as_dovecot_2_3(&format!("* OK [CAPABILITY {BASE} LITERAL+] ready.")),
+            "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+] ready."
+        );
+        assert_eq!(as_dovecot_2_3("IMAP4rev1 IMAP4rev2"), "IMAP4rev1");
+        assert_eq!(as_dovecot_2_3("IMAP4rev1 IMAP4rev2]"), "IMAP4rev1]");
+        for unchanged in [
+            "IMAP4rev1 IMAP4rev2X",
+            "IMAP4rev2 IMAP4rev1",
+            "IMAP4rev1 X IMAP4rev2",
+        ] {
+            assert_eq!(as_dovecot_2_3(unchanged), unchanged);
+        }
     }
 
     #[test]

@@ -156,6 +156,8 @@ pub struct MailboxStatus {
     pub uid_next: u32,
     pub uid_validity: u32,
     pub unseen: u32,
+    /// Messages with `\Deleted` (IMAP4rev2's STATUS DELETED).
+    pub deleted: u32,
     pub highest_modseq: u64,
     /// RFC 8438: the total size of the messages.
     pub size: u64,
@@ -170,6 +172,8 @@ pub struct MailboxStatus {
 pub struct ViewTotals {
     /// Messages without `\Seen`.
     pub unseen: u32,
+    /// Messages with `\Deleted`.
+    pub deleted: u32,
     /// The sum of their RFC822.SIZEs (RFC 8438).
     pub size: u64,
 }

@@ -54,7 +54,22 @@ impl NameEncoding {
     }
 
     /// Appends a name as an astring (an atom when it can be one, as Dovecot writes them).
+    /// In UTF-8 a name with non-ASCII characters is a quoted string, which IMAP4rev2 and
+    /// UTF8=ACCEPT allow to hold UTF-8 (RFC 9051 §4.3, RFC 6855 §3), unless it has bytes
+    /// no quoted string holds (CR, LF, NUL: then a literal).
     pub fn append(self, out: &mut Vec<u8>, name: &str) {
+        let quotable = |c: char| !matches!(c, '\r' | '\n' | '\0');
+        if self == NameEncoding::Utf8 && !name.is_ascii() && name.chars().all(quotable) {
+            out.push(b'"');
+            for &b in name.as_bytes() {
+                if b == b'"' || b == b'\\' {
+                    out.push(b'\\');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+            return;
+        }
         append_astring(out, self.encode(name).as_bytes());
     }
 }
@@ -90,5 +105,14 @@ mod tests {
         );
         assert_eq!(enc.decode(b"\xff"), Err(InvalidName));
         assert_eq!(enc.encode("Entwürfe"), "Entwürfe");
+        let mut out = Vec::new();
+        for name in ["Entwürfe", "a\"ü\\", "plain", "two words", "ü\r\n"] {
+            enc.append(&mut out, name);
+            out.push(b' ');
+        }
+        assert_eq!(
+            out,
+            "\"Entwürfe\" \"a\\\"ü\\\\\" plain \"two words\" {4}\r\nü\r\n ".as_bytes()
+        );
     }
 }

@@ -94,6 +94,8 @@ pub struct MailboxStatus {
     pub uidnext: u32,
     pub uidvalidity: u32,
     pub unseen: u32,
+    /// Messages with `\Deleted` (IMAP4rev2's STATUS DELETED).
+    pub deleted: u32,
     pub highest_modseq: u64,
     /// The sum of the messages' RFC822.SIZE (STATUS SIZE).
     pub vsize: u64,

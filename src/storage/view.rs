@@ -371,6 +371,7 @@ impl MailboxView {
             uidnext: state.next_uid(),
             uidvalidity: state.uidvalidity(),
             unseen: state.unseen_count(),
+            deleted: state.deleted_count(),
             highest_modseq: state.highest_modseq(),
             vsize,
             psize,

@@ -477,6 +477,11 @@ impl MailSession for FakeMailSession {
                 .iter()
                 .filter(|m| !m.flags.system.contains(MailFlags::SEEN))
                 .count() as u32,
+            deleted: mailbox
+                .messages
+                .iter()
+                .filter(|m| m.flags.system.contains(MailFlags::DELETED))
+                .count() as u32,
             highest_modseq: mailbox.highest_modseq,
             size: mailbox
                 .messages
@@ -581,6 +586,9 @@ impl MailSession for FakeMailSession {
         {
             if !m.flags.system.contains(MailFlags::SEEN) {
                 totals.unseen += 1;
+            }
+            if m.flags.system.contains(MailFlags::DELETED) {
+                totals.deleted += 1;
             }
             totals.size += m.message.virtual_size();
         }

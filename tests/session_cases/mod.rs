@@ -58,6 +58,10 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     ),
     ("search inthread", "INTHREAD needs THREAD (issue 10)"),
     (
+        "enable imap4rev2",
+        "cote offers IMAP4rev2 (RFC 9051), which Dovecot 2.3 does not: `* ENABLED IMAP4rev2`",
+    ),
+    (
         "copy huge number",
         "cote refuses a number beyond 4294967295; Dovecot wraps it around (to 1)",
     ),
@@ -245,7 +249,9 @@ pub fn split_lines(output: &[u8]) -> (Vec<Vec<u8>>, Vec<u8>) {
 
 fn expect_matches(expect: &Expect, line: &[u8]) -> bool {
     match expect {
-        Expect::Line(pattern) => std::str::from_utf8(line).is_ok_and(|l| matches(pattern, l)),
+        // Dovecot 2.3's recordings have no IMAP4rev2 in their capability lists.
+        Expect::Line(pattern) => std::str::from_utf8(line)
+            .is_ok_and(|l| matches(pattern, &cote::imap::capability::as_dovecot_2_3(l))),
         Expect::Bytes(bytes) => line == bytes,
         Expect::Partial(_) => false,
     }

@@ -38,6 +38,9 @@ pub struct ParseContext {
     /// `imap_client_workarounds = tb-extra-mailbox-sep`: drop this separator from the end of
     /// mailbox names.
     pub strip_separator: Option<char>,
+    /// The client enabled IMAP4rev2 (RFC 9051): what it deprecated for rev2 clients (STATUS
+    /// RECENT, SEARCH RECENT/NEW/OLD) is refused, STATUS DELETED is known.
+    pub rev2: bool,
 }
 
 /// Why a command is refused.
@@ -485,6 +488,7 @@ pub fn parse_command(
         }
         CommandName::Search { uid } => {
             let mut search = parse_search(args, uid)?;
+            refuse_recent_keys(&search.program, ctx)?;
             search.update_fetch = parse_update_fetch(args, ctx)?;
             Ok(Command::Search(search))
         }
@@ -492,10 +496,15 @@ pub fn parse_command(
         CommandName::Store { uid } => parse_store(args, uid, ctx).map(Command::Store),
         CommandName::Sort { uid } => {
             let mut sort = parse_sort(args, uid)?;
+            refuse_recent_keys(&sort.program, ctx)?;
             sort.update_fetch = parse_update_fetch(args, ctx)?;
             Ok(Command::Sort(sort))
         }
-        CommandName::Thread { uid } => parse_thread(args, uid).map(Command::Thread),
+        CommandName::Thread { uid } => {
+            let thread = parse_thread(args, uid)?;
+            refuse_recent_keys(&thread.program, ctx)?;
+            Ok(Command::Thread(thread))
+        }
         CommandName::CancelUpdate => parse_cancel_update(args),
         CommandName::GetQuotaRoot => mailbox_arg(args, ctx).map(Command::GetQuotaRoot),
         CommandName::GetAcl => mailbox_arg(args, ctx).map(Command::GetAcl),
@@ -559,6 +568,21 @@ fn parse_cancel_update(args: &[Arg]) -> Result<Command, CommandError> {
         })
         .collect::<Result<_, _>>()
         .map(Command::CancelUpdate)
+}
+
+/// After `ENABLE IMAP4rev2` the search keys of `\Recent` are refused: RFC 9051 deprecated
+/// them with the flag, which a rev2 client is never shown (Appendix E item 12; a server
+/// offering both revisions answers rev1-only requests only to rev1 clients, Appendix A).
+fn refuse_recent_keys(
+    program: &[super::search::SearchKey],
+    ctx: &ParseContext,
+) -> Result<(), CommandError> {
+    if ctx.rev2 && program.iter().any(super::search::SearchKey::uses_recent) {
+        return Err(CommandError::bad(
+            "RECENT, NEW and OLD are not search keys of IMAP4rev2",
+        ));
+    }
+    Ok(())
 }
 
 /// ENABLE: atoms only; names are upper-cased.
@@ -650,6 +674,51 @@ mod tests {
             selected: true,
             messages,
             ..ParseContext::default()
+        }
+    }
+
+    /// RECENT, NEW and OLD are refused after `ENABLE IMAP4rev2`, nested too, in SEARCH,
+    /// SORT and THREAD; before it they are search keys as in Dovecot.
+    #[test]
+    fn imap4rev2_refuses_recent_search_keys() {
+        let rev2 = ParseContext {
+            rev2: true,
+            ..selected(3)
+        };
+        let words = |s: &str| -> Vec<Arg> { s.split(' ').map(atom_arg).collect() };
+        let sort_args = |key: &str| {
+            let mut args = vec![Arg::List(vec![atom_arg("ARRIVAL")]), atom_arg("UTF-8")];
+            args.extend(words(key));
+            args
+        };
+        let refused = "BAD RECENT, NEW and OLD are not search keys of IMAP4rev2";
+        for key in [
+            "RECENT",
+            "NEW",
+            "OLD",
+            "NOT OLD",
+            "OR SEEN RECENT",
+            "FUZZY NEW",
+        ] {
+            let search = CommandName::Search { uid: false };
+            let err = parse_command(search, &words(key), &rev2).map(|_| ());
+            assert_eq!(err.map_err(|e| e.to_string()), Err(refused.into()), "{key}");
+            assert!(
+                parse_command(search, &words(key), &selected(3)).is_ok(),
+                "{key}"
+            );
+            let sort = CommandName::Sort { uid: true };
+            let err = parse_command(sort, &sort_args(key), &rev2).map(|_| ());
+            assert_eq!(err.map_err(|e| e.to_string()), Err(refused.into()), "{key}");
+            let mut thread_args = words("REFERENCES UTF-8");
+            thread_args.extend(words(key));
+            let thread = CommandName::Thread { uid: false };
+            let err = parse_command(thread, &thread_args, &rev2).map(|_| ());
+            assert_eq!(err.map_err(|e| e.to_string()), Err(refused.into()), "{key}");
+        }
+        for key in ["ALL", "UNSEEN", "DELETED", "1:2 UNDELETED"] {
+            let search = CommandName::Search { uid: false };
+            assert!(parse_command(search, &words(key), &rev2).is_ok(), "{key}");
         }
     }
 

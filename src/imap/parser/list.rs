@@ -46,6 +46,8 @@ pub struct StatusItems {
     pub uid_next: bool,
     pub uid_validity: bool,
     pub unseen: bool,
+    /// IMAP4rev2's DELETED: messages with `\Deleted` (only after `ENABLE IMAP4rev2`).
+    pub deleted: bool,
     pub highest_modseq: bool,
     pub size: bool,
     /// Dovecot's X-SIZE (same as SIZE).
@@ -100,7 +102,7 @@ pub fn parse_list(args: &[Arg], lsub: bool, ctx: &ParseContext) -> Result<List, 
     if atom(args.first()).is_some_and(|a| a.eq_ignore_ascii_case("RETURN")) {
         if let Some(options) = list(args.get(1)) {
             extended = true;
-            returns = parse_return(options)?;
+            returns = parse_return(options, ctx)?;
             args = &args[2..];
         }
     }
@@ -139,7 +141,7 @@ fn parse_selection(options: &[Arg]) -> Result<ListSelection, CommandError> {
     Ok(selection)
 }
 
-fn parse_return(options: &[Arg]) -> Result<ListReturn, CommandError> {
+fn parse_return(options: &[Arg], ctx: &ParseContext) -> Result<ListReturn, CommandError> {
     let mut returns = ListReturn::default();
     let mut i = 0;
     while i < options.len() {
@@ -151,7 +153,7 @@ fn parse_return(options: &[Arg]) -> Result<ListReturn, CommandError> {
             "SPECIAL-USE" => returns.special_use = true,
             "STATUS" if list(options.get(i + 1)).is_some() => {
                 let items = list(options.get(i + 1)).unwrap_or_default();
-                returns.status = Some(parse_status_items(items)?);
+                returns.status = Some(parse_status_items(items, ctx.rev2)?);
                 i += 1;
             }
             _ => return Err(CommandError::bad("Unknown return options")),
@@ -169,15 +171,16 @@ pub fn parse_status(args: &[Arg], ctx: &ParseContext) -> Result<StatusCommand, C
     let (Some(mailbox), Some(items)) = (args[0].as_astring(), list(args.get(1))) else {
         return Err(CommandError::invalid_arguments());
     };
-    let items = parse_status_items(items)?;
+    let items = parse_status_items(items, ctx.rev2)?;
     Ok(StatusCommand {
         mailbox: decode_name(mailbox, ctx)?,
         items,
     })
 }
 
-/// The status item list (Dovecot's `imap_status_parse_items`).
-pub fn parse_status_items(args: &[Arg]) -> Result<StatusItems, CommandError> {
+/// The status item list (Dovecot's `imap_status_parse_items`). After `ENABLE IMAP4rev2`
+/// (`rev2`) RECENT is refused and DELETED known (RFC 9051 §6.3.11; Appendix E items 3, 12).
+pub fn parse_status_items(args: &[Arg], rev2: bool) -> Result<StatusItems, CommandError> {
     if args.is_empty() {
         return Err(CommandError::bad("Empty status list."));
     }
@@ -188,7 +191,8 @@ pub fn parse_status_items(args: &[Arg]) -> Result<StatusItems, CommandError> {
             .to_ascii_uppercase();
         match name.as_str() {
             "MESSAGES" => items.messages = true,
-            "RECENT" => items.recent = true,
+            "RECENT" if !rev2 => items.recent = true,
+            "DELETED" if rev2 => items.deleted = true,
             "UIDNEXT" => items.uid_next = true,
             "UIDVALIDITY" => items.uid_validity = true,
             "UNSEEN" => items.unseen = true,
@@ -341,5 +345,57 @@ mod tests {
             err(&[q("&AGE-"), l(vec![a("MESSAGES")])]),
             "NO Mailbox name is not valid mUTF-7"
         );
+        // IMAP4rev1 has no DELETED (Dovecot 2.3's text for an unknown item).
+        assert_eq!(
+            err(&[a("INBOX"), l(vec![a("DELETED")])]),
+            "BAD Invalid status item DELETED"
+        );
+    }
+
+    /// After `ENABLE IMAP4rev2`: DELETED is an item, RECENT is not (RFC 9051 §6.3.11),
+    /// names are UTF-8, in STATUS and in LIST's RETURN (STATUS) alike.
+    #[test]
+    fn status_under_imap4rev2() {
+        let ctx = ParseContext {
+            rev2: true,
+            names: crate::imap::mailbox_name::NameEncoding::Utf8,
+            ..ParseContext::default()
+        };
+        let status = parse_status(
+            &[q("Entwürfe"), l(vec![a("deleted"), a("SIZE"), a("UNSEEN")])],
+            &ctx,
+        )
+        .unwrap();
+        assert_eq!(status.mailbox, "Entwürfe");
+        assert!(status.items.deleted && status.items.size && status.items.unseen);
+        assert!(!status.items.recent);
+        assert_eq!(
+            parse_status(&[a("INBOX"), l(vec![a("RECENT")])], &ctx).map_err(|e| e.to_string()),
+            Err("BAD Invalid status item RECENT".to_string())
+        );
+        let listed = parse_list(
+            &[
+                q(""),
+                a("*"),
+                a("RETURN"),
+                l(vec![a("STATUS"), l(vec![a("DELETED")])]),
+            ],
+            false,
+            &ctx,
+        )
+        .unwrap();
+        assert!(listed.returns.status.is_some_and(|s| s.deleted));
+        let rev1 = ParseContext::default();
+        assert!(parse_list(
+            &[
+                q(""),
+                a("*"),
+                a("RETURN"),
+                l(vec![a("STATUS"), l(vec![a("DELETED")])])
+            ],
+            false,
+            &rev1,
+        )
+        .is_err());
     }
 }

@@ -182,6 +182,17 @@ impl SearchKey {
         }
     }
 
+    /// Whether the program has RECENT, NEW or OLD (which IMAP4rev2 deprecated).
+    pub fn uses_recent(&self) -> bool {
+        match self {
+            SearchKey::Recent(_) => true,
+            SearchKey::Not(k) | SearchKey::Fuzzy(k) | SearchKey::InThread(_, k) => k.uses_recent(),
+            SearchKey::Or(a, b) => a.uses_recent() || b.uses_recent(),
+            SearchKey::And(keys) => keys.iter().any(SearchKey::uses_recent),
+            _ => false,
+        }
+    }
+
     /// Whether the program has a MODSEQ key (the answer then reports the highest modseq).
     pub fn uses_modseq(&self) -> bool {
         match self {

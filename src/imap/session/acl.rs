@@ -9,7 +9,6 @@ use std::io::{Read, Write};
 
 use super::{Reply, Session, Step, WaitInput};
 use crate::imap::mail_session::{AclListing, AdminCheck, MailSession};
-use crate::imap::mailbox_name::NameEncoding;
 use crate::imap::response::Code;
 use crate::mail::quote::append_astring;
 use crate::storage::acl::rights::{letter_name, name_letter, STANDARD};
@@ -281,7 +280,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             return Ok(Self::mailbox_not_found(mailbox));
         }
         let mut line = b"* MYRIGHTS ".to_vec();
-        NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
+        self.names().append(&mut line, mailbox);
         line.push(b' ');
         line.extend_from_slice(rights_letters(&rights, true).as_bytes());
         self.line(&line)?;
@@ -290,7 +289,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 
     pub(super) fn listrights(&mut self, mailbox: &str, identifier: &str) -> Step<Reply> {
         let mut line = b"* LISTRIGHTS ".to_vec();
-        NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
+        self.names().append(&mut line, mailbox);
         line.push(b' ');
         append_astring(&mut line, identifier.as_bytes());
         // Dovecot's fixed list (with `p` before `i`).
@@ -309,7 +308,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             Err(e) => return Ok(Reply::mail_error(&e, false)),
         };
         let mut line = b"* ACL ".to_vec();
-        NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
+        self.names().append(&mut line, mailbox);
         let private = listing.kind == NamespaceType::Private;
         write_acl(&mut line, &listing, &username, true, private);
         self.line(&line)?;

@@ -220,6 +220,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                     self.enabled.qresync = true;
                     enabled.push(name.as_str());
                 }
+                "IMAP4REV2" => {
+                    self.enable_rev2();
+                    enabled.push("IMAP4rev2");
+                }
                 _ => {}
             }
         }
@@ -260,7 +264,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             line.push(b'(');
             for ns in of_kind {
                 line.push(b'(');
-                let prefix = crate::storage::mutf7::encode(&ns.prefix);
+                let prefix = self.names().encode(&ns.prefix);
                 append_nstring(&mut line, Some(prefix.as_bytes()));
                 line.push(b' ');
                 write_separator(&mut line, ns.separator);
@@ -287,13 +291,18 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         self.line(view.flags_line().as_bytes())?;
         self.line(view.permanent_flags_line().as_bytes())?;
         self.line(format!("* {} EXISTS", view.messages()).as_bytes())?;
-        self.line(format!("* {} RECENT", view.recent_sent).as_bytes())?;
+        // IMAP4rev2 deprecated RECENT and [UNSEEN] (RFC 9051 Appendix E items 11, 12).
+        let rev2 = self.enabled.rev2;
+        if !rev2 {
+            self.line(format!("* {} RECENT", view.recent_sent).as_bytes())?;
+        }
+        view.rev2 = rev2;
         let read_only = view.read_only;
         self.view = Some(view);
         let first_unseen = selected
             .first_unseen_uid
             .and_then(|uid| self.view.as_ref().and_then(|v| v.seq_of(uid)));
-        if let Some(seq) = first_unseen {
+        if let Some(seq) = first_unseen.filter(|_| !rev2) {
             self.untagged(Status::Ok, Some(&Code::Unseen(seq)), "First unseen.")?;
         }
         self.untagged(
@@ -316,6 +325,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?
             }
             Some(_) => {}
+        }
+        if rev2 {
+            self.send_selected_list(&select.mailbox)?;
         }
         let qresync = select.qresync.as_ref().filter(|q| {
             q.uid_validity == selected.uid_validity
@@ -352,6 +364,12 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if lsub && self.settings.workarounds.tb_lsub_flags {
             request.returns.children = true;
         }
+        // IMAP4rev2's LIST is LIST-EXTENDED's (a missing parent is `\NonExistent`, RFC 9051
+        // §6.3.9.6), with the child attributes always (§6.3.9.5 allows it).
+        if self.enabled.rev2 && !lsub {
+            request.extended = true;
+            request.returns.children = true;
+        }
         let entries = match self.mail.list(&request) {
             Ok(entries) => entries,
             Err(e) => return Ok(Reply::mail_error(&e, false)),
@@ -363,7 +381,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             line.extend_from_slice(b") ");
             write_separator(&mut line, entry.separator);
             line.push(b' ');
-            crate::imap::mailbox_name::NameEncoding::ModifiedUtf7.append(&mut line, &entry.name);
+            self.names().append(&mut line, &entry.name);
             for info in &entry.child_info {
                 line.extend_from_slice(format!(" (CHILDINFO (\"{info}\"))").as_bytes());
             }
@@ -398,10 +416,11 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         values.messages = view.messages();
         values.recent = view.recent.len() as u32;
         values.uid_next = view.uid_next;
-        if items.unseen || items.size || items.x_size {
+        if items.unseen || items.deleted || items.size || items.x_size {
             let uids = view.uids.clone();
             let totals = self.mail.view_totals(&uids)?;
             values.unseen = totals.unseen;
+            values.deleted = totals.deleted;
             values.size = totals.size;
         }
         Ok(())
@@ -415,7 +434,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         values: &crate::imap::mail_session::MailboxStatus,
     ) -> Step {
         let mut line = b"* STATUS ".to_vec();
-        crate::imap::mailbox_name::NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
+        self.names().append(&mut line, mailbox);
         line.extend_from_slice(b" (");
         let mut parts = Vec::new();
         if items.messages {
@@ -432,6 +451,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         }
         if items.unseen {
             parts.push(format!("UNSEEN {}", values.unseen));
+        }
+        if items.deleted {
+            parts.push(format!("DELETED {}", values.deleted));
         }
         if items.highest_modseq {
             parts.push(format!("HIGHESTMODSEQ {}", values.highest_modseq));
@@ -599,7 +621,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 
 /// Whether LIST's `listed` is the client's `name`: equal, or equal but for the case of an
 /// INBOX first level (LIST shows `INBOX.Sub` for `inbox.Sub`).
-fn same_mailbox_name(listed: &str, name: &str) -> bool {
+pub(super) fn same_mailbox_name(listed: &str, name: &str) -> bool {
     if listed == name || (is_inbox(listed) && is_inbox(name)) {
         return true;
     }

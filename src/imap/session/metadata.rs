@@ -19,7 +19,6 @@ use std::io::{Read, Write};
 
 use super::{Reply, Session, Step, WaitInput};
 use crate::imap::mail_session::{MailError, MailErrorKind, MailSession};
-use crate::imap::mailbox_name::NameEncoding;
 use crate::imap::parser::command::decode_name;
 use crate::imap::parser::metadata::{
     parse_setmetadata_entries, verify_entry_name, Depth, GetMetadata,
@@ -135,7 +134,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         if server {
             answer.line.extend_from_slice(b"\"\"");
         } else {
-            NameEncoding::ModifiedUtf7.append(&mut answer.line, &vname);
+            self.names().append(&mut answer.line, &vname);
         }
         answer.line.extend_from_slice(b" (");
         for entry in &get.entries {

@@ -30,6 +30,7 @@ mod metadata;
 mod notify;
 mod qresync;
 mod quota;
+mod rev2;
 mod search;
 mod search_update;
 mod sort;
@@ -42,7 +43,6 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::imap::mail_session::MailSession;
-use crate::imap::mailbox_name::NameEncoding;
 use crate::imap::parser::{
     parse_command, Arg, ArgsNeeded, CommandError, CommandName, CommandParser, HeadError, LineEnd,
     ParseContext, ParseError, ParserLimits, Progress,
@@ -326,6 +326,8 @@ type Step<T = ()> = Result<T, Disconnect>;
 struct Enabled {
     condstore: bool,
     qresync: bool,
+    /// `ENABLE IMAP4rev2` (RFC 9051; see `rev2.rs` for what changes).
+    rev2: bool,
 }
 
 /// QRESYNC's HIGHESTMODSEQ bookkeeping (RFC 7162 §3.2.10), as Dovecot keeps it.
@@ -773,8 +775,9 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             messages: self.view.as_ref().map_or(0, |v| v.messages()),
             qresync: self.enabled.qresync,
             nonpermanent_modseqs: self.view.as_ref().is_some_and(|v| v.no_modseq),
-            names: NameEncoding::ModifiedUtf7,
+            names: self.names(),
             strip_separator: self.strip_separator,
+            rev2: self.enabled.rev2,
         }
     }
 

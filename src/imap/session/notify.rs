@@ -120,6 +120,7 @@ const SNAPSHOT_ITEMS: StatusItems = StatusItems {
     uid_next: true,
     uid_validity: true,
     unseen: true,
+    deleted: false,
     highest_modseq: true,
     size: false,
     x_size: false,
@@ -388,7 +389,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             let mut line = b"* LIST (\\NonExistent) ".to_vec();
             super::commands::write_separator(&mut line, old.separator);
             line.push(b' ');
-            crate::imap::mailbox_name::NameEncoding::ModifiedUtf7.append(&mut line, name);
+            self.names().append(&mut line, name);
             self.line(&line)?;
         }
         Ok(())
@@ -408,7 +409,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let mut line = format!("* LIST ({attributes}) ").into_bytes();
         super::commands::write_separator(&mut line, separator);
         line.push(b' ');
-        let names = crate::imap::mailbox_name::NameEncoding::ModifiedUtf7;
+        let names = self.names();
         names.append(&mut line, name);
         if let Some(old) = old_name {
             line.extend_from_slice(b" (\"OLDNAME\" (");

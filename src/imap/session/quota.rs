@@ -6,7 +6,6 @@ use std::io::{Read, Write};
 
 use super::{Reply, Session, Step, WaitInput};
 use crate::imap::mail_session::{MailSession, QuotaRoot};
-use crate::imap::mailbox_name::NameEncoding;
 use crate::mail::quote::append_astring;
 
 /// The capability `imap_quota` adds.
@@ -45,7 +44,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             return Ok(Reply::ok("No quota."));
         }
         let mut line = b"* QUOTAROOT ".to_vec();
-        NameEncoding::ModifiedUtf7.append(&mut line, mailbox);
+        self.names().append(&mut line, mailbox);
         for root in &roots {
             line.push(b' ');
             append_astring(&mut line, root.name.as_bytes());

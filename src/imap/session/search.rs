@@ -112,7 +112,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             )?;
         }
         let id = |f: &Hit| if search.uid { f.uid } else { f.seq };
-        match search.returns {
+        match search.returns.or_else(|| self.implicit_search_return()) {
             None => {
                 let mut line = String::from("* SEARCH");
                 for f in &found {

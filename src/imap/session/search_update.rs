@@ -277,6 +277,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     /// `* n FETCH` with an `UPDATE (fetch-att)`'s items for messages that joined its result.
     /// A message that cannot be read is left out (logged): the update goes out all the same.
     fn fetch_for_update(&mut self, fetch: &Fetch, uids: &[u32]) -> Step {
+        let fetch = &Fetch {
+            items: self.unsolicited_fetch_items(&fetch.items),
+            ..fetch.clone()
+        };
         let (items, set_seen, implicit_flags) = self.fetch_order(fetch);
         for &uid in uids {
             let Some(view) = self.view.as_ref() else {

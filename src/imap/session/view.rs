@@ -43,6 +43,9 @@ pub(super) struct View {
     pub recent_sent: u32,
     /// UIDNEXT as the client knows it: SELECT's, then above every new message reported.
     pub uid_next: u32,
+    /// The client enabled IMAP4rev2: no message is `\Recent` for it and no RECENT count
+    /// is sent (RFC 9051 deprecated both).
+    pub rev2: bool,
 }
 
 impl View {
@@ -63,6 +66,7 @@ impl View {
             pending_new_recent: UidSet::new(),
             recent_sent: selected.recent.len() as u32,
             uid_next: selected.uid_next,
+            rev2: false,
         }
     }
 
@@ -79,8 +83,9 @@ impl View {
         self.uids.get((seq as usize).checked_sub(1)?).copied()
     }
 
+    /// Whether the message is `\Recent` for this client (never under IMAP4rev2).
     pub fn is_recent(&self, uid: u32) -> bool {
-        self.recent.contains(uid)
+        !self.rev2 && self.recent.contains(uid)
     }
 
     /// `* FLAGS (...)`.
@@ -264,9 +269,10 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 
     /// NOTIFY's MessageNew with a fetch-att list: the new messages' FETCH responses.
     fn notify_new_messages(&mut self, new: &[u32]) -> Step {
-        let Some(items) = self.notify_fetch.clone() else {
+        let Some(items) = self.notify_fetch.as_deref() else {
             return Ok(());
         };
+        let items = self.unsolicited_fetch_items(items);
         let Some(view) = self.view.as_ref() else {
             return Ok(());
         };
@@ -294,7 +300,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         let Some(view) = self.view.as_mut() else {
             return Ok(());
         };
-        if view.recent_sent != recent {
+        if view.recent_sent != recent && !view.rev2 {
             view.recent_sent = recent;
             self.line(format!("* {recent} RECENT").as_bytes())?;
         }
@@ -320,7 +326,8 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
     /// `* seq FETCH ([UID n ][MODSEQ (m) ]FLAGS (...))` for a flag change (with UID after
     /// UID STORE, and always under QRESYNC).
     pub(super) fn send_flags(&mut self, seq: u32, uid: u32, with_uid: bool) -> Step {
-        let with_uid = with_uid || self.enabled.qresync;
+        // IMAP4rev2 wants UID in every unsolicited FETCH (RFC 9051 Appendix E item 21).
+        let with_uid = with_uid || self.enabled.qresync || self.enabled.rev2;
         let recent = self.view.as_ref().is_some_and(|v| v.is_recent(uid));
         let with_modseq =
             self.enabled.condstore && !self.view.as_ref().is_some_and(|v| v.no_modseq);

@@ -202,6 +202,7 @@ impl MailSession for StorageSession {
             uid_next: status.uidnext,
             uid_validity: status.uidvalidity,
             unseen: status.unseen,
+            deleted: status.deleted,
             highest_modseq: status.highest_modseq,
             size: status.vsize,
             guid: String::new(),

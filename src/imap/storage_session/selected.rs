@@ -229,6 +229,9 @@ impl Selected {
             if !info.flags.contains(MailFlags::SEEN) {
                 totals.unseen += 1;
             }
+            if info.flags.contains(MailFlags::DELETED) {
+                totals.deleted += 1;
+            }
             totals.size += match info.virtual_size {
                 Some(size) => size,
                 None if self.gone.contains_key(&uid) => 0,
