@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::config::var_expand::{self, MailUserVars, Vars};
 use crate::config::Settings;
 mod acl;
+mod shared;
 
 pub use acl::{AclListing, AdminCheck};
 
@@ -94,6 +95,10 @@ pub struct MailUser {
     attributes: AttributeStore,
     /// The `acl` plugin's view of the user, when loaded and configured.
     acl: Option<crate::storage::acl::Acl>,
+    /// Looks other users up for shared namespaces (`shared/%%u/`).
+    user_lookup: Option<Box<dyn crate::storage::shared::UserLookup>>,
+    /// `acl_shared_dict`.
+    shared_dict: Option<crate::storage::shared::dict::SharedDict>,
 }
 
 /// A namespace's mailbox list, of the namespace's format.
@@ -102,6 +107,9 @@ fn new_list(
     settings: &Arc<StorageSettings>,
     username: &str,
 ) -> Box<dyn MailboxList> {
+    if ns.shared_pattern.is_some() {
+        return Box::new(crate::storage::shared::list::SharedRootList::new(ns));
+    }
     let settings = settings.for_location(&ns.location);
     match ns.location.format {
         MailFormat::Mbox => Box::new(MboxList::new(ns, settings, username)),
@@ -188,6 +196,15 @@ impl MailUser {
             )
             .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
             user.acl = acl;
+            if user.acl.is_some() {
+                if let Some(uri) = plugin_setting(settings, &user.info, "acl_shared_dict") {
+                    let dict = crate::storage::shared::dict::SharedDict::from_setting(
+                        &uri,
+                        user.info.home.as_deref(),
+                    )?;
+                    user.set_shared_dict(dict);
+                }
+            }
         }
         if crate::storage::plugins::loaded(settings, "quota") {
             let read = QuotaSettings::read(
@@ -253,6 +270,8 @@ impl MailUser {
             };
             let ignore = config.ignore_on_failure;
             let prefix = config.prefix.clone();
+            let shared_root =
+                config.kind == namespace::NamespaceType::Shared && config.prefix.contains('%');
             let made = location::resolve(&loc, owner, &FsProbe)
                 .map_err(|e| {
                     let text = if implicit && loc.is_empty() {
@@ -264,7 +283,18 @@ impl MailUser {
                     };
                     StorageError::new(ErrorKind::Temp, text)
                 })
-                .and_then(|location| Namespace::new(config, location));
+                .and_then(|location| {
+                    if shared_root {
+                        // Each owner's namespace is made from this template.
+                        let config = NamespaceConfig {
+                            location: loc.clone(),
+                            ..config
+                        };
+                        Namespace::shared_root(config, &location)
+                    } else {
+                        Namespace::new(config, location)
+                    }
+                });
             match made {
                 Ok(ns) => namespaces.push(ns),
                 Err(e) if ignore => {
@@ -285,6 +315,8 @@ impl MailUser {
             quota: None,
             attributes: AttributeStore::disabled(),
             acl: None,
+            user_lookup: None,
+            shared_dict: None,
         })
     }
 
@@ -307,18 +339,18 @@ impl MailUser {
 
     /// The mailbox list a full name belongs to, and the name inside it.
     pub fn list_for(&mut self, vname: &str) -> StorageResult<(&mut dyn MailboxList, String)> {
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let (i, inner) = self.find_namespace(vname)?;
         Ok((self.lists[i].as_mut(), inner))
     }
 
     /// Opens a mailbox by its full name.
     pub fn open(&mut self, vname: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
-        let quota = self.quota.clone();
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let (i, inner) = self.find_namespace(vname)?;
+        // Another user's mailbox does not count against this user's quota.
+        let quota = self
+            .quota
+            .clone()
+            .filter(|_| self.lists[i].namespace().owner.is_none());
         let rights = self.acl_check_open(i, &inner, vname, options)?;
         let mailbox = self.lists[i].open(&inner, options)?;
         let mailbox: Box<dyn Mailbox> = match quota {
@@ -351,10 +383,8 @@ impl MailUser {
 
     /// CREATE; a name ending with the separator asks for a directory only.
     pub fn create(&mut self, vname: &str) -> StorageResult<()> {
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
-        let sep = namespaces[i].separator;
+        let (i, inner) = self.find_namespace(vname)?;
+        let sep = self.lists[i].namespace().separator;
         let (name, directory) = match inner.strip_suffix(sep) {
             Some(dir) => (dir.to_string(), true),
             None => (inner.clone(), false),
@@ -377,10 +407,9 @@ impl MailUser {
         vname: Option<&str>,
     ) -> StorageResult<(String, AttributeMailbox)> {
         let vname = vname.unwrap_or("INBOX");
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
-        let ns = &namespaces[i];
+        let (i, inner) = self.find_namespace(vname)?;
+        let ns = self.lists[i].namespace().clone();
+        let ns = &ns;
         let settings = ns.mailbox_settings(&inner);
         let mut mailbox = self.open(vname, OpenOptions::ACCESS)?;
         let guid = mailbox.guid()?;
@@ -401,10 +430,7 @@ impl MailUser {
     /// (as in Dovecot, a failure there keeps the mailbox).
     pub fn delete(&mut self, vname: &str) -> StorageResult<()> {
         if self.acl.is_some() {
-            let namespaces: Vec<Namespace> =
-                self.lists.iter().map(|l| l.namespace().clone()).collect();
-            let (i, inner) = namespace::find(&namespaces, vname)
-                .ok_or_else(|| StorageError::not_found(vname))?;
+            let (i, inner) = self.find_namespace(vname)?;
             self.acl_check_delete(i, &inner, vname)?;
         }
         if self.attributes.enabled() {
@@ -438,11 +464,8 @@ impl MailUser {
 
     /// RENAME (within one namespace).
     pub fn rename(&mut self, old: &str, new: &str) -> StorageResult<()> {
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, old_inner) =
-            namespace::find(&namespaces, old).ok_or_else(|| StorageError::not_found(old))?;
-        let (j, new_inner) =
-            namespace::find(&namespaces, new).ok_or_else(|| StorageError::not_found(new))?;
+        let (i, old_inner) = self.find_namespace(old)?;
+        let (j, new_inner) = self.find_namespace(new)?;
         if i != j {
             return Err(StorageError::not_possible(
                 "Can't rename mailboxes across specified storages.",
@@ -455,9 +478,8 @@ impl MailUser {
     /// The namespace that keeps the subscription of `vname`: its own when it has
     /// subscriptions, else the one with subscriptions whose prefix is the longest match.
     fn subscription_list(&mut self, vname: &str) -> StorageResult<(usize, String)> {
+        let (i, inner) = self.find_namespace(vname)?;
         let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
         if namespaces[i].config.subscriptions {
             return Ok((i, inner));
         }
@@ -513,9 +535,22 @@ impl MailUser {
         } else {
             HashSet::new()
         };
+        if !options.subscribed_only || options.return_subscribed {
+            self.add_listed_shared_namespaces()?;
+        }
+        let all_namespaces: Vec<Namespace> =
+            self.lists.iter().map(|l| l.namespace().clone()).collect();
         let mut entries: BTreeMap<String, ListEntry> = BTreeMap::new();
+        // Shared roots, listed after their owners' namespaces: whether any has a mailbox
+        // the user may see says whether the root has children.
+        let mut shared_roots: Vec<usize> = Vec::new();
+        let mut visible_owners: Vec<String> = Vec::new();
         for i in 0..self.lists.len() {
             let ns = self.lists[i].namespace().clone();
+            if ns.shared_pattern.is_some() {
+                shared_roots.push(i);
+                continue;
+            }
             let globs: Vec<Glob> = patterns
                 .iter()
                 .map(|p| Glob::new(p, ns.separator))
@@ -537,6 +572,13 @@ impl MailUser {
             if let Some(visibility) = &visibility {
                 mailboxes.retain(|m| visibility.get(&m.name) != Some(&ListVisibility::Hidden));
             }
+            if ns.owner.is_some() && !mailboxes.is_empty() {
+                visible_owners.push(ns.prefix().to_string());
+            }
+            // A shared owner's INBOX is the namespace root: not one of its children.
+            let has_children = mailboxes
+                .iter()
+                .any(|m| ns.owner.is_none() || m.name != "INBOX");
             let mut add = |vname: String, attributes: ListAttributes| {
                 entries
                     .entry(vname.clone())
@@ -568,7 +610,7 @@ impl MailUser {
                     prefix_root.clone(),
                     ListAttributes {
                         noselect: true,
-                        children: Some(!mailboxes.is_empty()),
+                        children: Some(has_children),
                         subscribed: subscribed.contains(&prefix_root),
                         ..ListAttributes::default()
                     },
@@ -617,10 +659,8 @@ impl MailUser {
             if options.subscribed_only {
                 // Subscribed names that no longer exist are still listed (\NonExistent).
                 for vname in &subscribed {
-                    let in_ns = {
-                        let all: Vec<Namespace> = vec![ns.clone()];
-                        namespace::find(&all, vname).is_some()
-                    };
+                    let in_ns =
+                        namespace::find(&all_namespaces, vname).is_some_and(|(j, _)| j == i);
                     if in_ns && matches(vname) {
                         add(
                             vname.clone(),
@@ -633,6 +673,35 @@ impl MailUser {
                         );
                     }
                 }
+            }
+        }
+        for i in shared_roots {
+            let ns = self.lists[i].namespace();
+            let root = ns.vname("");
+            let children = visible_owners.iter().any(|p| p.starts_with(ns.prefix()));
+            let shown = match ns.config.list {
+                ListMode::Yes => true,
+                ListMode::Children => children,
+                ListMode::No => patterns
+                    .iter()
+                    .any(|p| Glob::new(p, ns.separator).names_prefix(ns.prefix())),
+            };
+            if shown
+                && !options.subscribed_only
+                && patterns
+                    .iter()
+                    .any(|p| Glob::new(p, ns.separator).matches(&root))
+            {
+                entries.entry(root.clone()).or_insert(ListEntry {
+                    separator: ns.separator,
+                    attributes: ListAttributes {
+                        noselect: true,
+                        children: Some(children),
+                        subscribed: subscribed.contains(&root),
+                        ..ListAttributes::default()
+                    },
+                    vname: root,
+                });
             }
         }
         Ok(entries.into_values().collect())

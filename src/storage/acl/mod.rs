@@ -25,6 +25,7 @@
 //!   `k` ignored for `auto = create` mailboxes, and ACL checks on LIST (SUBSCRIBED) (LSUB
 //!   does not check them in Dovecot either).
 
+pub mod acllist;
 pub mod mailbox;
 pub mod rights;
 pub mod vfile;
@@ -156,6 +157,11 @@ impl Acl {
         &self.settings
     }
 
+    /// `acl_groups`.
+    pub fn groups(&self) -> &[String] {
+        &self.identity.groups
+    }
+
     /// The name rights are looked up for (`acl_user`, else the user).
     pub fn username(&self) -> Option<&str> {
         self.identity.username.as_deref()
@@ -171,7 +177,8 @@ impl Acl {
     /// The directory whose `dovecot-acl` holds a mailbox's local ACLs (`inner` empty: the
     /// namespace root, which has none when it is INBOX's directory).
     fn local_dir(&self, ns: &Namespace, inner: &str) -> Option<PathBuf> {
-        if self.settings.globals_only {
+        // A shared namespace's root has no mailboxes, and no files.
+        if self.settings.globals_only || ns.location.format == MailFormat::Shared {
             return None;
         }
         let mailbox_file = ns.location.format == MailFormat::Mbox;
@@ -199,6 +206,14 @@ impl Acl {
             String::new()
         } else {
             ns.vname(inner)
+        }
+    }
+
+    /// The global ACL file or directory, when configured.
+    fn global_path(&self) -> Option<&Path> {
+        match &self.settings.global {
+            None => None,
+            Some(GlobalSource::File(p) | GlobalSource::Dir(p)) => Some(p),
         }
     }
 
@@ -325,16 +340,17 @@ impl Acl {
     }
 
     /// After CREATE: the new mailbox gets its parent's local entries (Dovecot's
-    /// `acl_mailbox_copy_acls_from_parent`).
+    /// `acl_mailbox_copy_acls_from_parent`). Returns whether they give someone other than
+    /// the owner the lookup right (`dovecot-acl-list` then needs a rebuild).
     pub fn copy_from_parent(
         &self,
         list: &mut dyn MailboxList,
         inner: &str,
         policy: &FsPolicy,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<bool> {
         let ns = list.namespace().clone();
         if ns.location.format == MailFormat::Mbox || self.settings.globals_only {
-            return Ok(());
+            return Ok(false);
         }
         let parent = self.parent(list, inner)?;
         let parent_entries: Vec<AclEntry> = self
@@ -343,14 +359,15 @@ impl Acl {
             .filter(|e| !e.global)
             .collect();
         if parent_entries.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let Some(dir) = self.local_dir(&ns, inner) else {
-            return Ok(());
+            return Ok(false);
         };
         let path = vfile::local_path(&dir);
         let perms = perms_of(&path)?;
-        vfile::write_entries(&path, &parent_entries, &perms, policy)
+        vfile::write_entries(&path, &parent_entries, &perms, policy)?;
+        Ok(parent_entries.iter().any(acllist::gives_nonowner_lookup))
     }
 }
 
