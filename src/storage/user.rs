@@ -561,7 +561,16 @@ impl MailUser {
                 continue;
             }
             let matches = |vname: &str| globs.iter().any(|g| g.matches(vname));
-            let mut mailboxes = self.lists[i].mailboxes()?;
+            let mut mailboxes = match self.lists[i].mailboxes() {
+                Ok(m) => m,
+                // Another user's mailboxes this user cannot read are not listed (Dovecot
+                // drops such a namespace); the reason is logged.
+                Err(e) if ns.owner.is_some() => {
+                    log::error!("{}", e.internal().unwrap_or(e.client_text()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             // ACLs: what the user may not look up is hidden (LSUB lists subscriptions
             // without checking them, as Dovecot does).
             let visibility = if options.subscribed_only {

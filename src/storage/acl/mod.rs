@@ -7,16 +7,22 @@
 //!   and written as Dovecot does (dotlock, fsync, rename), so both servers share them.
 //! - [`mailbox`]: [`AclMailbox`], the rights applied to an open mailbox (flags by `w`/`s`/`t`,
 //!   expunges by `e`, saves by `i`, moves by `e` on the source).
+//! - [`acllist`]: `dovecot-acl-list`, the mailboxes others may look up (Dovecot lists other
+//!   users' shared mailboxes from it), rebuilt when SETACL/DELETEACL or CREATE's copied ACLs
+//!   may change it, as Dovecot's vfile backend does; the user's own changes also rebuild
+//!   `acl_shared_dict` ([`crate::storage::shared::dict`]).
 //! - [`Acl`] (here): one user's view — settings, identity, who owns which namespace,
-//!   default rights, the parent whose rights CREATE checks.
+//!   default rights, the parent whose rights CREATE checks. In another user's shared
+//!   namespace (`shared/bob/`) the owner's files apply and the user is not the owner.
 //!
 //! Settings: `acl`, `acl_user`, `acl_groups`, `acl_globals_only`, `acl_defaults_from_inbox`,
-//! `acl_anyone`.
+//! `acl_anyone`, `acl_shared_dict` (`file:` dicts).
 //!
 //! Not implemented (refused or absent, not faked):
-//! - shared namespaces with `%%u` (refused when configured), and with them `acl_shared_dict`
-//!   and `dovecot-acl-list` (which only list other users' shared mailboxes; Dovecot rebuilds
-//!   a stale `dovecot-acl-list` itself);
+//! - `acl_shared_dict` drivers other than `file` (refused); `dovecot-acl-list` and the dict
+//!   are not rebuilt after DELETE and RENAME (Dovecot rebuilds its list when it reads an
+//!   ACL file newer than the list says), nor the dict when someone with `a` changes another
+//!   user's shared mailbox's ACL (Dovecot then adds keys it can never remove);
 //! - `acl_ignore_namespace`, and the `cache_secs` cache (files are read at each check, so
 //!   changes apply at once; an open mailbox keeps the rights it was opened with);
 //! - mbox mailboxes' own `dovecot-acl` files (global ACLs apply to them; SETACL is refused);
