@@ -24,14 +24,15 @@ use acl_support::{append, command, login, Conn};
 use login_support::Server;
 use maildir_support::{chown_tree, Oracle, MAIL_UID};
 
-fn config(dict: &std::path::Path) -> String {
+fn config(dict: &std::path::Path, subscriptions: &str) -> String {
     format!(
         "mail_plugins = $mail_plugins acl\n\
          protocol imap {{\n  mail_plugins = $mail_plugins imap_acl\n}}\n\
          namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
          namespace shared {{\n  type = shared\n  separator = /\n  prefix = shared/%%u/\n\
-           location = maildir:%%h/Maildir\n  subscriptions = no\n  list = children\n}}\n\
+           location = maildir:%%h/Maildir\n  subscriptions = {}\n  list = children\n}}\n\
          plugin {{\n  acl = vfile\n  acl_shared_dict = file:{}\n}}\n",
+        subscriptions,
         dict.display()
     )
 }
@@ -55,12 +56,9 @@ fn same(cote: &mut Conn, dovecot: &mut Conn, commands: &[&str]) {
     }
 }
 
-#[test]
-fn both_servers_share_mailboxes_alike() {
-    if !login_support::is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
+/// The two servers on one store (users alice, bob and carol with the same homes), and the
+/// directory of the shared dict.
+fn servers(subscriptions: &str) -> (tempfile::TempDir, Oracle, Server) {
     let db = tempfile::tempdir().unwrap();
     std::fs::set_permissions(
         db.path(),
@@ -69,7 +67,7 @@ fn both_servers_share_mailboxes_alike() {
     .unwrap();
     let dict = db.path().join("shared-mailboxes.db");
     chown_tree(db.path());
-    let conf = config(&dict);
+    let conf = config(&dict, subscriptions);
     let oracle = Oracle::start("maildir:~/Maildir", &conf);
     let homes = oracle.path("home");
     let users: String = ["alice", "bob", "carol"]
@@ -86,6 +84,18 @@ fn both_servers_share_mailboxes_alike() {
         "127.0.0.1",
         &format!("mail_location = maildir:~/Maildir\n{conf}"),
     );
+    (db, oracle, cote)
+}
+
+#[test]
+fn both_servers_share_mailboxes_alike() {
+    if !login_support::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (db, oracle, cote) = servers("no");
+    let dict = db.path().join("shared-mailboxes.db");
+    let homes = oracle.path("home");
 
     // Dovecot's alice shares Team (lr) and her INBOX (l only) with bob.
     let mut dovecot_alice = login(oracle.port, "alice");
@@ -237,4 +247,41 @@ fn both_servers_share_mailboxes_alike() {
     );
     let complaints = oracle.complaints();
     assert!(complaints.is_empty(), "Dovecot complained: {complaints:?}");
+}
+
+/// With `subscriptions = yes` each owner's namespace has its own subscriptions: the owner's
+/// file, so bob's LSUB shows what alice subscribed to among what he may see.
+#[test]
+fn owners_subscriptions_with_subscriptions_yes() {
+    if !login_support::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (db, oracle, cote) = servers("yes");
+    let mut alice = login(oracle.port, "alice");
+    for c in [
+        "CREATE Team",
+        "CREATE Private",
+        "SUBSCRIBE Team",
+        "SUBSCRIBE Private",
+    ] {
+        assert!(command(&mut alice, c)[0].starts_with("OK"), "{c}");
+    }
+    assert_eq!(
+        command(&mut alice, "SETACL Team bob lr"),
+        ["OK Setacl complete."]
+    );
+    chown_tree(&oracle.path("home"));
+    chown_tree(db.path());
+    for c in [
+        "LSUB \"\" *",
+        "LIST (SUBSCRIBED) \"\" *",
+        "LIST \"\" * RETURN (SUBSCRIBED)",
+    ] {
+        same(
+            &mut login(cote.imap, "bob"),
+            &mut login(oracle.port, "bob"),
+            &[c],
+        );
+    }
 }

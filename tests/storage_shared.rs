@@ -84,7 +84,7 @@ fn names(user: &mut MailUser, pattern: &str) -> Vec<String> {
         .map(|e| {
             let a = &e.attributes;
             let mut flags = Vec::new();
-            if a.noselect {
+            if a.noselect || a.nonexistent {
                 flags.push("\\Noselect");
             }
             match a.children {

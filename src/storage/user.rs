@@ -499,19 +499,39 @@ impl MailUser {
 
     /// Every subscribed full name.
     pub fn subscriptions(&mut self) -> StorageResult<Vec<String>> {
+        // Other users' namespaces with subscriptions of their own (`subscriptions = yes`
+        // on a shared namespace: the owner's file).
+        self.add_listed_shared_namespaces()?;
         let mut out = Vec::new();
-        for list in &mut self.lists {
-            if !list.namespace().config.subscriptions {
+        for i in 0..self.lists.len() {
+            let ns = self.lists[i].namespace().clone();
+            if !ns.config.subscriptions {
                 continue;
             }
-            let prefix = list.namespace().prefix().to_string();
-            let inbox = list.namespace().config.inbox;
-            for name in list.subscriptions()? {
-                if inbox && name == "INBOX" {
+            for name in self.lists[i].subscriptions()? {
+                if ns.config.inbox && name == "INBOX" {
                     out.push(name);
-                } else {
-                    out.push(format!("{prefix}{name}"));
+                    continue;
                 }
+                // In another user's namespace, only what the user may look up.
+                if ns.owner.is_some() {
+                    let inner = if name.eq_ignore_ascii_case("INBOX") {
+                        "INBOX"
+                    } else {
+                        &name
+                    };
+                    let visible = match self.acl_rights_at(i, inner) {
+                        Ok(Some(rights)) => {
+                            rights.contains(crate::storage::acl::Right::Lookup.name())
+                        }
+                        Ok(None) => true,
+                        Err(_) => false,
+                    };
+                    if !visible {
+                        continue;
+                    }
+                }
+                out.push(ns.vname(&name));
             }
         }
         Ok(out)
@@ -530,14 +550,12 @@ impl MailUser {
         patterns: &[String],
         options: ListOptions,
     ) -> StorageResult<Vec<ListEntry>> {
+        self.add_listed_shared_namespaces()?;
         let subscribed: HashSet<String> = if options.subscribed_only || options.return_subscribed {
             self.subscriptions()?.into_iter().collect()
         } else {
             HashSet::new()
         };
-        if !options.subscribed_only || options.return_subscribed {
-            self.add_listed_shared_namespaces()?;
-        }
         let all_namespaces: Vec<Namespace> =
             self.lists.iter().map(|l| l.namespace().clone()).collect();
         let mut entries: BTreeMap<String, ListEntry> = BTreeMap::new();
@@ -595,6 +613,7 @@ impl MailUser {
                         let a = &mut e.attributes;
                         if !attributes.noselect {
                             a.noselect = false;
+                            a.nonexistent = false;
                         }
                         if attributes.children == Some(true) {
                             a.children = Some(true);
@@ -618,7 +637,10 @@ impl MailUser {
                 add(
                     prefix_root.clone(),
                     ListAttributes {
-                        noselect: true,
+                        // A shared owner's namespace root is no directory (Dovecot:
+                        // \NonExistent), unless it is their INBOX.
+                        noselect: ns.owner.is_none(),
+                        nonexistent: ns.owner.is_some(),
                         children: Some(has_children),
                         subscribed: subscribed.contains(&prefix_root),
                         ..ListAttributes::default()
@@ -704,7 +726,7 @@ impl MailUser {
                 entries.entry(root.clone()).or_insert(ListEntry {
                     separator: ns.separator,
                     attributes: ListAttributes {
-                        noselect: true,
+                        nonexistent: true,
                         children: Some(children),
                         subscribed: subscribed.contains(&root),
                         ..ListAttributes::default()

@@ -106,9 +106,10 @@ impl SharedDict {
                 let old: BTreeSet<Vec<u8>> = map
                     .keys()
                     .filter(|k| {
-                        k.starts_with(PREFIX.as_bytes())
+                        // An id between the prefix and the owner (the two must not overlap).
+                        k.len() > PREFIX.len() + suffix.len()
+                            && k.starts_with(PREFIX.as_bytes())
                             && k.ends_with(suffix.as_bytes())
-                            && !k[PREFIX.len()..k.len() - suffix.len()].is_empty()
                     })
                     .cloned()
                     .collect();
@@ -164,6 +165,28 @@ mod tests {
             .unwrap();
         dict.rebuild("carol", &set(&["anyone"]), false, &policy)
             .unwrap();
+        // Keys of other layouts (or broken ones) are left alone.
+        std::fs::write(
+            &path,
+            format!(
+                "{}shared/shared-boxes/alice\n1\nshared/shared-boxes//alice\n1\n",
+                std::fs::read_to_string(&path).unwrap()
+            ),
+        )
+        .unwrap();
+        dict.rebuild("alice", &set(&["user/bob", "group/staff"]), false, &policy)
+            .unwrap();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("shared/shared-boxes/alice\n"));
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path).unwrap().replace(
+                "shared/shared-boxes/alice\n1\nshared/shared-boxes//alice\n1\n",
+                "",
+            ),
+        )
+        .unwrap();
         // Dovecot's file layout: key line, value line.
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
