@@ -19,6 +19,8 @@ mod lmtp;
 mod login_handoff;
 #[path = "cote/pop3.rs"]
 mod pop3;
+#[path = "cote/userdb_lookup.rs"]
+mod userdb_lookup;
 
 /// The services this binary runs, by service name.
 fn registry() -> Registry<Config> {
@@ -119,6 +121,10 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
             return;
         }
     };
+    // Shared namespaces look other users up in the userdb.
+    let socket =
+        visible_path(&Path::new(settings.str("base_dir")).join(settings.str("auth_socket_path")));
+    let lookup = userdb_lookup::AuthUserLookup::new(socket, &info);
     // A TLS client stays in its login process, which relays plaintext over a socketpair.
     macro_rules! serve {
         ($stream:expr) => {{
@@ -139,6 +145,7 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
                 &postlogin,
                 info,
                 &vars,
+                Box::new(lookup),
             )
         }};
     }

@@ -113,9 +113,9 @@ fn quota_max_mail_size(settings: &Settings) -> Result<Option<u64>, String> {
 }
 
 /// Serves an authenticated client: `reader` and `writer` are the two directions of its
-/// socket, `input` what it had already sent, `user` who logged in. Logs Dovecot's
-/// `Disconnected:` line with `imap_logout_format` expanded (with `vars`, the user's mail
-/// variables).
+/// socket, `input` what it had already sent, `user` who logged in, `user_lookup` how to
+/// find other users (shared namespaces). Logs Dovecot's `Disconnected:` line with
+/// `imap_logout_format` expanded (with `vars`, the user's mail variables).
 #[allow(clippy::too_many_arguments)]
 pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
     reader: S,
@@ -126,12 +126,16 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
     settings: &PostloginSettings,
     user: MailUserInfo,
     vars: &Vars,
+    user_lookup: Box<dyn crate::storage::shared::UserLookup>,
 ) {
     let _ = reader.set_read_timeout(Some(IDLE_TIMEOUT));
     let _ = writer.set_write_timeout(Some(IDLE_TIMEOUT));
     let user_name = user.username.clone();
     let user = match MailUser::new(config, user) {
-        Ok(user) => user,
+        Ok(mut user) => {
+            user.set_user_lookup(user_lookup);
+            user
+        }
         Err(e) => {
             log::error!("{}", e.internal().unwrap_or(e.client_text()));
             let text = format!(

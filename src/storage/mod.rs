@@ -23,5 +23,6 @@ pub mod plugins;
 pub mod quota;
 pub mod session_lock;
 pub mod settings;
+pub mod shared;
 pub mod user;
 pub(crate) mod view;

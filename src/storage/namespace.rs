@@ -11,6 +11,7 @@ use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{MailFormat, MailLocation};
 use crate::storage::names::NameRules;
 use crate::storage::settings::StorageSettings;
+use crate::storage::shared::SharedPattern;
 
 /// `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +175,13 @@ pub struct Namespace {
     pub separator: char,
     /// How names map onto this namespace's mailbox list.
     pub rules: NameRules,
+    /// A shared namespace's root (`prefix = shared/%%u/`): the prefix's variable part. Its
+    /// prefix is the part before (`shared/`) and its location the template each owner's
+    /// namespace is made from ([`crate::storage::shared`]).
+    pub shared_pattern: Option<SharedPattern>,
+    /// One owner's namespace under a shared root (`shared/bob/`): the owner's user name.
+    /// Its INBOX is the namespace root (`shared/bob`).
+    pub owner: Option<String>,
 }
 
 impl Namespace {
@@ -203,10 +211,13 @@ impl Namespace {
             }
         }
         if config.kind == NamespaceType::Shared && config.prefix.contains('%') {
-            return Err(StorageError::not_implemented(format!(
-                "Namespace '{}': dynamic shared namespaces",
-                config.prefix
-            )));
+            return Err(StorageError::critical(
+                None,
+                format!(
+                    "Namespace '{}': a shared root is made with Namespace::shared_root",
+                    config.prefix
+                ),
+            ));
         }
         let layout_sep = location.layout.separator();
         let separator = config.separator.chars().next().unwrap_or(layout_sep);
@@ -233,7 +244,86 @@ impl Namespace {
             location,
             separator,
             rules,
+            shared_pattern: None,
+            owner: None,
         })
+    }
+
+    /// The root of a shared namespace whose prefix has the owner's name (`shared/%%u/`;
+    /// `config.location` the template, `%` variables unexpanded), checked as Dovecot's
+    /// `shared_storage_create`. `template` is the template resolved for an imaginary
+    /// owner: its format and layout are every owner's.
+    pub fn shared_root(
+        mut config: NamespaceConfig,
+        template: &MailLocation,
+    ) -> Result<Namespace, StorageError> {
+        if !config.location.contains(':') {
+            return Err(StorageError::new(
+                ErrorKind::Temp,
+                format!(
+                    "Namespace '{}': Shared mailbox location not prefixed with driver",
+                    config.prefix
+                ),
+            ));
+        }
+        if !matches!(template.format, MailFormat::Maildir | MailFormat::Mbox) {
+            return Err(StorageError::not_implemented(format!(
+                "Namespace '{}': the {} mail storage",
+                config.prefix,
+                template.format.name()
+            )));
+        }
+        // Dovecot keeps each viewer's \Seen (and other private flags) there; sharing them
+        // instead would show one viewer's reads to all.
+        if template.settings.index_pvt_dir.is_some() {
+            return Err(StorageError::not_implemented(format!(
+                "Namespace '{}': INDEXPVT (private flags of shared mailboxes)",
+                config.prefix
+            )));
+        }
+        let separator = config
+            .separator
+            .chars()
+            .next()
+            .unwrap_or(template.layout.separator());
+        let (root, pattern) =
+            SharedPattern::parse(&config.prefix, separator, config.list != ListMode::No)?;
+        config.prefix = root;
+        let location = MailLocation {
+            format: MailFormat::Shared,
+            layout: template.layout,
+            settings: crate::storage::location::LocationSettings::default(),
+        };
+        let mut rules = NameRules::maildir_fs(separator, None);
+        rules.list_sep = separator;
+        rules.has_inbox = false;
+        rules.has_prefix = !config.prefix.is_empty();
+        Ok(Namespace {
+            config,
+            location,
+            separator,
+            rules,
+            shared_pattern: Some(pattern),
+            owner: None,
+        })
+    }
+
+    /// `owner`'s namespace under a shared root: `config` made by the root, `location`
+    /// resolved for the owner (with an INBOX).
+    pub fn shared_owner(
+        config: NamespaceConfig,
+        location: MailLocation,
+        owner: &str,
+    ) -> Result<Namespace, StorageError> {
+        let mut ns = Namespace::new(config, location)?;
+        ns.rules.has_inbox = true;
+        ns.owner = Some(owner.to_string());
+        Ok(ns)
+    }
+
+    /// Whether the namespace has an INBOX (the user's, or a shared owner's).
+    pub fn has_inbox(&self) -> bool {
+        self.config.inbox || self.owner.is_some()
     }
 
     pub fn prefix(&self) -> &str {
@@ -260,7 +350,8 @@ impl Namespace {
         if name.eq_ignore_ascii_case("INBOX") && self.config.inbox {
             return "INBOX".to_string();
         }
-        if name.is_empty() {
+        // A shared owner's INBOX is the namespace root (`shared/bob`).
+        if name.is_empty() || (self.owner.is_some() && name == "INBOX") {
             // The namespace root itself: its prefix without the trailing separator.
             return self
                 .prefix()
@@ -293,7 +384,9 @@ impl Namespace {
     /// Whether `name` exists whatever is on disk: INBOX, or an auto mailbox (created when
     /// opened).
     pub fn always_exists(&self, name: &str) -> bool {
-        crate::storage::names::is_inbox(&self.rules, name) || self.is_auto(name)
+        // A shared owner's INBOX exists only when the owner has one.
+        (self.owner.is_none() && crate::storage::names::is_inbox(&self.rules, name))
+            || self.is_auto(name)
     }
 
     /// What opening mailbox `name` (inside this namespace) needs.
@@ -461,8 +554,11 @@ pub fn find(namespaces: &[Namespace], vname: &str) -> Option<(usize, String)> {
         // The prefix itself without its separator: the namespace root.
         ""
     };
-    // `INBOX` inside its namespace in any case is INBOX.
-    let inner = if ns.config.inbox && inner.eq_ignore_ascii_case("INBOX") {
+    // `INBOX` inside its namespace in any case is INBOX; a shared owner's namespace root
+    // is the owner's INBOX (Dovecot's NAMESPACE_FLAG_INBOX_ANY).
+    let inner = if (ns.owner.is_some() && inner.is_empty())
+        || (ns.has_inbox() && inner.eq_ignore_ascii_case("INBOX"))
+    {
         "INBOX".to_string()
     } else if prefix.is_empty() && inner.len() > 5 && inner.is_char_boundary(5) {
         // So is `inbox` as a name's first level: clients expect INBOX to be case

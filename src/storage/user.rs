@@ -2,10 +2,9 @@
 //! namespaces built from the configuration (Dovecot's `mail_namespaces_init`: the configured
 //! `namespace` sections, or the implicit INBOX namespace on `mail_location`) — and the
 //! operations on full mailbox names that protocols call: open, create, delete, rename,
-//! subscribe, status, LIST.
+//! subscribe, status, LIST (in `list`).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -13,21 +12,18 @@ use std::sync::Arc;
 use crate::config::var_expand::{self, MailUserVars, Vars};
 use crate::config::Settings;
 mod acl;
+mod list;
+mod shared;
 
 pub use acl::{AclListing, AdminCheck};
 
-use acl::ListVisibility;
-
-use crate::storage::api::{
-    ListAttributes, ListEntry, Mailbox, MailboxList, MailboxStatus, OpenOptions,
-};
+use crate::storage::api::{Mailbox, MailboxList, MailboxStatus, OpenOptions};
 use crate::storage::attribute::{AttributeMailbox, AttributeStore};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
-use crate::storage::list::glob::Glob;
 use crate::storage::list::MaildirList;
 use crate::storage::location::{self, FsProbe, LocationOwner, MailFormat, MailLocation};
 use crate::storage::mbox::list::MboxList;
-use crate::storage::namespace::{self, ListMode, Namespace, NamespaceConfig};
+use crate::storage::namespace::{self, Namespace, NamespaceConfig};
 use crate::storage::quota::{Quota, QuotaMailbox, QuotaSettings, QuotaSource};
 use crate::storage::settings::StorageSettings;
 
@@ -94,6 +90,10 @@ pub struct MailUser {
     attributes: AttributeStore,
     /// The `acl` plugin's view of the user, when loaded and configured.
     acl: Option<crate::storage::acl::Acl>,
+    /// Looks other users up for shared namespaces (`shared/%%u/`).
+    user_lookup: Option<Box<dyn crate::storage::shared::UserLookup>>,
+    /// `acl_shared_dict`.
+    shared_dict: Option<crate::storage::shared::dict::SharedDict>,
 }
 
 /// A namespace's mailbox list, of the namespace's format.
@@ -102,6 +102,9 @@ fn new_list(
     settings: &Arc<StorageSettings>,
     username: &str,
 ) -> Box<dyn MailboxList> {
+    if ns.shared_pattern.is_some() {
+        return Box::new(crate::storage::shared::list::SharedRootList::new(ns));
+    }
     let settings = settings.for_location(&ns.location);
     match ns.location.format {
         MailFormat::Mbox => Box::new(MboxList::new(ns, settings, username)),
@@ -188,6 +191,15 @@ impl MailUser {
             )
             .map_err(|e| StorageError::new(ErrorKind::Temp, e))?;
             user.acl = acl;
+            if user.acl.is_some() {
+                if let Some(uri) = plugin_setting(settings, &user.info, "acl_shared_dict") {
+                    let dict = crate::storage::shared::dict::SharedDict::from_setting(
+                        &uri,
+                        user.info.home.as_deref(),
+                    )?;
+                    user.set_shared_dict(dict);
+                }
+            }
         }
         if crate::storage::plugins::loaded(settings, "quota") {
             let read = QuotaSettings::read(
@@ -253,6 +265,8 @@ impl MailUser {
             };
             let ignore = config.ignore_on_failure;
             let prefix = config.prefix.clone();
+            let shared_root =
+                config.kind == namespace::NamespaceType::Shared && config.prefix.contains('%');
             let made = location::resolve(&loc, owner, &FsProbe)
                 .map_err(|e| {
                     let text = if implicit && loc.is_empty() {
@@ -264,7 +278,18 @@ impl MailUser {
                     };
                     StorageError::new(ErrorKind::Temp, text)
                 })
-                .and_then(|location| Namespace::new(config, location));
+                .and_then(|location| {
+                    if shared_root {
+                        // Each owner's namespace is made from this template.
+                        let config = NamespaceConfig {
+                            location: loc.clone(),
+                            ..config
+                        };
+                        Namespace::shared_root(config, &location)
+                    } else {
+                        Namespace::new(config, location)
+                    }
+                });
             match made {
                 Ok(ns) => namespaces.push(ns),
                 Err(e) if ignore => {
@@ -285,6 +310,8 @@ impl MailUser {
             quota: None,
             attributes: AttributeStore::disabled(),
             acl: None,
+            user_lookup: None,
+            shared_dict: None,
         })
     }
 
@@ -307,18 +334,18 @@ impl MailUser {
 
     /// The mailbox list a full name belongs to, and the name inside it.
     pub fn list_for(&mut self, vname: &str) -> StorageResult<(&mut dyn MailboxList, String)> {
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let (i, inner) = self.find_namespace(vname)?;
         Ok((self.lists[i].as_mut(), inner))
     }
 
     /// Opens a mailbox by its full name.
     pub fn open(&mut self, vname: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
-        let quota = self.quota.clone();
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        let (i, inner) = self.find_namespace(vname)?;
+        // Another user's mailbox does not count against this user's quota.
+        let quota = self
+            .quota
+            .clone()
+            .filter(|_| self.lists[i].namespace().owner.is_none());
         let rights = self.acl_check_open(i, &inner, vname, options)?;
         let mailbox = self.lists[i].open(&inner, options)?;
         let mailbox: Box<dyn Mailbox> = match quota {
@@ -351,10 +378,8 @@ impl MailUser {
 
     /// CREATE; a name ending with the separator asks for a directory only.
     pub fn create(&mut self, vname: &str) -> StorageResult<()> {
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
-        let sep = namespaces[i].separator;
+        let (i, inner) = self.find_namespace(vname)?;
+        let sep = self.lists[i].namespace().separator;
         let (name, directory) = match inner.strip_suffix(sep) {
             Some(dir) => (dir.to_string(), true),
             None => (inner.clone(), false),
@@ -377,10 +402,9 @@ impl MailUser {
         vname: Option<&str>,
     ) -> StorageResult<(String, AttributeMailbox)> {
         let vname = vname.unwrap_or("INBOX");
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
-        let ns = &namespaces[i];
+        let (i, inner) = self.find_namespace(vname)?;
+        let ns = self.lists[i].namespace().clone();
+        let ns = &ns;
         let settings = ns.mailbox_settings(&inner);
         let mut mailbox = self.open(vname, OpenOptions::ACCESS)?;
         let guid = mailbox.guid()?;
@@ -401,10 +425,7 @@ impl MailUser {
     /// (as in Dovecot, a failure there keeps the mailbox).
     pub fn delete(&mut self, vname: &str) -> StorageResult<()> {
         if self.acl.is_some() {
-            let namespaces: Vec<Namespace> =
-                self.lists.iter().map(|l| l.namespace().clone()).collect();
-            let (i, inner) = namespace::find(&namespaces, vname)
-                .ok_or_else(|| StorageError::not_found(vname))?;
+            let (i, inner) = self.find_namespace(vname)?;
             self.acl_check_delete(i, &inner, vname)?;
         }
         if self.attributes.enabled() {
@@ -438,11 +459,8 @@ impl MailUser {
 
     /// RENAME (within one namespace).
     pub fn rename(&mut self, old: &str, new: &str) -> StorageResult<()> {
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, old_inner) =
-            namespace::find(&namespaces, old).ok_or_else(|| StorageError::not_found(old))?;
-        let (j, new_inner) =
-            namespace::find(&namespaces, new).ok_or_else(|| StorageError::not_found(new))?;
+        let (i, old_inner) = self.find_namespace(old)?;
+        let (j, new_inner) = self.find_namespace(new)?;
         if i != j {
             return Err(StorageError::not_possible(
                 "Can't rename mailboxes across specified storages.",
@@ -455,9 +473,8 @@ impl MailUser {
     /// The namespace that keeps the subscription of `vname`: its own when it has
     /// subscriptions, else the one with subscriptions whose prefix is the longest match.
     fn subscription_list(&mut self, vname: &str) -> StorageResult<(usize, String)> {
+        let (i, inner) = self.find_namespace(vname)?;
         let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        let (i, inner) =
-            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
         if namespaces[i].config.subscriptions {
             return Ok((i, inner));
         }
@@ -477,19 +494,39 @@ impl MailUser {
 
     /// Every subscribed full name.
     pub fn subscriptions(&mut self) -> StorageResult<Vec<String>> {
+        // Other users' namespaces with subscriptions of their own (`subscriptions = yes`
+        // on a shared namespace: the owner's file).
+        self.add_listed_shared_namespaces()?;
         let mut out = Vec::new();
-        for list in &mut self.lists {
-            if !list.namespace().config.subscriptions {
+        for i in 0..self.lists.len() {
+            let ns = self.lists[i].namespace().clone();
+            if !ns.config.subscriptions {
                 continue;
             }
-            let prefix = list.namespace().prefix().to_string();
-            let inbox = list.namespace().config.inbox;
-            for name in list.subscriptions()? {
-                if inbox && name == "INBOX" {
+            for name in self.lists[i].subscriptions()? {
+                if ns.config.inbox && name == "INBOX" {
                     out.push(name);
-                } else {
-                    out.push(format!("{prefix}{name}"));
+                    continue;
                 }
+                // In another user's namespace, only what the user may look up.
+                if ns.owner.is_some() {
+                    let inner = if name.eq_ignore_ascii_case("INBOX") {
+                        "INBOX"
+                    } else {
+                        &name
+                    };
+                    let visible = match self.acl_rights_at(i, inner) {
+                        Ok(Some(rights)) => {
+                            rights.contains(crate::storage::acl::Right::Lookup.name())
+                        }
+                        Ok(None) => true,
+                        Err(_) => false,
+                    };
+                    if !visible {
+                        continue;
+                    }
+                }
+                out.push(ns.vname(&name));
             }
         }
         Ok(out)
@@ -499,143 +536,6 @@ impl MailUser {
     pub fn status(&mut self, vname: &str) -> StorageResult<MailboxStatus> {
         let mut mb = self.open(vname, OpenOptions::ACCESS)?;
         mb.status()
-    }
-
-    /// LIST: the mailboxes (and namespace prefixes) of every listed namespace whose full
-    /// name matches one of `patterns` (reference already applied), with their attributes.
-    pub fn list(
-        &mut self,
-        patterns: &[String],
-        options: ListOptions,
-    ) -> StorageResult<Vec<ListEntry>> {
-        let subscribed: HashSet<String> = if options.subscribed_only || options.return_subscribed {
-            self.subscriptions()?.into_iter().collect()
-        } else {
-            HashSet::new()
-        };
-        let mut entries: BTreeMap<String, ListEntry> = BTreeMap::new();
-        for i in 0..self.lists.len() {
-            let ns = self.lists[i].namespace().clone();
-            let globs: Vec<Glob> = patterns
-                .iter()
-                .map(|p| Glob::new(p, ns.separator))
-                .collect();
-            let asked =
-                !ns.prefix().is_empty() && globs.iter().any(|g| g.names_prefix(ns.prefix()));
-            if !ns.is_listed() && !asked {
-                continue;
-            }
-            let matches = |vname: &str| globs.iter().any(|g| g.matches(vname));
-            let mut mailboxes = self.lists[i].mailboxes()?;
-            // ACLs: what the user may not look up is hidden (LSUB lists subscriptions
-            // without checking them, as Dovecot does).
-            let visibility = if options.subscribed_only {
-                None
-            } else {
-                self.acl_list_visibility(i, &mailboxes, &globs, patterns)?
-            };
-            if let Some(visibility) = &visibility {
-                mailboxes.retain(|m| visibility.get(&m.name) != Some(&ListVisibility::Hidden));
-            }
-            let mut add = |vname: String, attributes: ListAttributes| {
-                entries
-                    .entry(vname.clone())
-                    .and_modify(|e| {
-                        let a = &mut e.attributes;
-                        if !attributes.noselect {
-                            a.noselect = false;
-                        }
-                        if attributes.children == Some(true) {
-                            a.children = Some(true);
-                        }
-                        a.subscribed |= attributes.subscribed;
-                    })
-                    .or_insert(ListEntry {
-                        vname,
-                        separator: ns.separator,
-                        attributes,
-                    });
-            };
-            let prefix_root = ns.vname("");
-            if !ns.prefix().is_empty()
-                && (ns.config.list == ListMode::Yes
-                    || (ns.config.list == ListMode::Children && !mailboxes.is_empty())
-                    || asked)
-                && matches(&prefix_root)
-                && !options.subscribed_only
-            {
-                add(
-                    prefix_root.clone(),
-                    ListAttributes {
-                        noselect: true,
-                        children: Some(!mailboxes.is_empty()),
-                        subscribed: subscribed.contains(&prefix_root),
-                        ..ListAttributes::default()
-                    },
-                );
-            }
-            for m in mailboxes {
-                let vname = ns.vname(&m.name);
-                if !matches(&vname) {
-                    continue;
-                }
-                let is_subscribed = subscribed.contains(&vname);
-                if options.subscribed_only && !is_subscribed {
-                    continue;
-                }
-                let special_use = ns
-                    .mailbox_settings(&m.name)
-                    .map(|s| s.special_use.clone())
-                    .unwrap_or_default();
-                let mut attributes = ListAttributes {
-                    noselect: !m.selectable,
-                    nonexistent: false,
-                    noinferiors: m.no_inferiors,
-                    children: Some(m.has_children),
-                    subscribed: is_subscribed,
-                    special_use,
-                };
-                match visibility.as_ref().and_then(|v| v.get(&m.name)) {
-                    Some(ListVisibility::Visible {
-                        has_visible_children,
-                    }) => {
-                        attributes.children = Some(m.has_children && *has_visible_children);
-                    }
-                    Some(ListVisibility::ParentOnly) => {
-                        attributes = ListAttributes {
-                            noselect: true,
-                            nonexistent: true,
-                            children: Some(true),
-                            subscribed: is_subscribed,
-                            ..ListAttributes::default()
-                        };
-                    }
-                    _ => {}
-                }
-                add(vname, attributes);
-            }
-            if options.subscribed_only {
-                // Subscribed names that no longer exist are still listed (\NonExistent).
-                for vname in &subscribed {
-                    let in_ns = {
-                        let all: Vec<Namespace> = vec![ns.clone()];
-                        namespace::find(&all, vname).is_some()
-                    };
-                    if in_ns && matches(vname) {
-                        add(
-                            vname.clone(),
-                            ListAttributes {
-                                noselect: true,
-                                nonexistent: true,
-                                subscribed: true,
-                                ..ListAttributes::default()
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        Ok(entries.into_values().collect())
     }
 }
 

@@ -7,16 +7,22 @@
 //!   and written as Dovecot does (dotlock, fsync, rename), so both servers share them.
 //! - [`mailbox`]: [`AclMailbox`], the rights applied to an open mailbox (flags by `w`/`s`/`t`,
 //!   expunges by `e`, saves by `i`, moves by `e` on the source).
+//! - [`acllist`]: `dovecot-acl-list`, the mailboxes others may look up (Dovecot lists other
+//!   users' shared mailboxes from it), rebuilt when SETACL/DELETEACL or CREATE's copied ACLs
+//!   may change it, as Dovecot's vfile backend does; the user's own changes also rebuild
+//!   `acl_shared_dict` ([`crate::storage::shared::dict`]).
 //! - [`Acl`] (here): one user's view — settings, identity, who owns which namespace,
-//!   default rights, the parent whose rights CREATE checks.
+//!   default rights, the parent whose rights CREATE checks. In another user's shared
+//!   namespace (`shared/bob/`) the owner's files apply and the user is not the owner.
 //!
 //! Settings: `acl`, `acl_user`, `acl_groups`, `acl_globals_only`, `acl_defaults_from_inbox`,
-//! `acl_anyone`.
+//! `acl_anyone`, `acl_shared_dict` (`file:` dicts).
 //!
 //! Not implemented (refused or absent, not faked):
-//! - shared namespaces with `%%u` (refused when configured), and with them `acl_shared_dict`
-//!   and `dovecot-acl-list` (which only list other users' shared mailboxes; Dovecot rebuilds
-//!   a stale `dovecot-acl-list` itself);
+//! - `acl_shared_dict` drivers other than `file` (refused); `dovecot-acl-list` and the dict
+//!   are not rebuilt after DELETE and RENAME (Dovecot rebuilds its list when it reads an
+//!   ACL file newer than the list says), nor the dict when someone with `a` changes another
+//!   user's shared mailbox's ACL (Dovecot then adds keys it can never remove);
 //! - `acl_ignore_namespace`, and the `cache_secs` cache (files are read at each check, so
 //!   changes apply at once; an open mailbox keeps the rights it was opened with);
 //! - mbox mailboxes' own `dovecot-acl` files (global ACLs apply to them; SETACL is refused);
@@ -25,6 +31,7 @@
 //!   `k` ignored for `auto = create` mailboxes, and ACL checks on LIST (SUBSCRIBED) (LSUB
 //!   does not check them in Dovecot either).
 
+pub mod acllist;
 pub mod mailbox;
 pub mod rights;
 pub mod vfile;
@@ -156,6 +163,11 @@ impl Acl {
         &self.settings
     }
 
+    /// `acl_groups`.
+    pub fn groups(&self) -> &[String] {
+        &self.identity.groups
+    }
+
     /// The name rights are looked up for (`acl_user`, else the user).
     pub fn username(&self) -> Option<&str> {
         self.identity.username.as_deref()
@@ -171,7 +183,8 @@ impl Acl {
     /// The directory whose `dovecot-acl` holds a mailbox's local ACLs (`inner` empty: the
     /// namespace root, which has none when it is INBOX's directory).
     fn local_dir(&self, ns: &Namespace, inner: &str) -> Option<PathBuf> {
-        if self.settings.globals_only {
+        // A shared namespace's root has no mailboxes, and no files.
+        if self.settings.globals_only || ns.location.format == MailFormat::Shared {
             return None;
         }
         let mailbox_file = ns.location.format == MailFormat::Mbox;
@@ -199,6 +212,14 @@ impl Acl {
             String::new()
         } else {
             ns.vname(inner)
+        }
+    }
+
+    /// The global ACL file or directory, when configured.
+    fn global_path(&self) -> Option<&Path> {
+        match &self.settings.global {
+            None => None,
+            Some(GlobalSource::File(p) | GlobalSource::Dir(p)) => Some(p),
         }
     }
 
@@ -325,16 +346,17 @@ impl Acl {
     }
 
     /// After CREATE: the new mailbox gets its parent's local entries (Dovecot's
-    /// `acl_mailbox_copy_acls_from_parent`).
+    /// `acl_mailbox_copy_acls_from_parent`). Returns whether they give someone other than
+    /// the owner the lookup right (`dovecot-acl-list` then needs a rebuild).
     pub fn copy_from_parent(
         &self,
         list: &mut dyn MailboxList,
         inner: &str,
         policy: &FsPolicy,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<bool> {
         let ns = list.namespace().clone();
         if ns.location.format == MailFormat::Mbox || self.settings.globals_only {
-            return Ok(());
+            return Ok(false);
         }
         let parent = self.parent(list, inner)?;
         let parent_entries: Vec<AclEntry> = self
@@ -343,14 +365,15 @@ impl Acl {
             .filter(|e| !e.global)
             .collect();
         if parent_entries.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let Some(dir) = self.local_dir(&ns, inner) else {
-            return Ok(());
+            return Ok(false);
         };
         let path = vfile::local_path(&dir);
         let perms = perms_of(&path)?;
-        vfile::write_entries(&path, &parent_entries, &perms, policy)
+        vfile::write_entries(&path, &parent_entries, &perms, policy)?;
+        Ok(parent_entries.iter().any(acllist::gives_nonowner_lookup))
     }
 }
 

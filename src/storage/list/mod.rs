@@ -398,7 +398,7 @@ pub(crate) fn listing(
             Err(e) => log::debug!("Namespace '{vprefix}': skipping mailbox {storage}: {e}"),
         }
     }
-    if ns.config.inbox {
+    if ns.has_inbox() {
         found.insert("INBOX".to_string(), true);
     }
     for m in &ns.config.mailboxes {

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::MailUser;
-use crate::storage::acl::{self, Acl, AclEntry, AclUpdate, Names, Right};
+use crate::storage::acl::{self, Acl, AclEntry, AclUpdate, ModifyMode, Names, Right};
 use crate::storage::api::{ListedMailbox, Mailbox, OpenOptions};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult, NO_PERMISSION_TEXT};
 use crate::storage::list::glob::Glob;
-use crate::storage::namespace::{self, Namespace, NamespaceType};
+use crate::storage::namespace::NamespaceType;
 
 /// Whether the user administers a mailbox (Dovecot's `acl_mailbox_open_as_admin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,14 +60,9 @@ impl MailUser {
         self.acl = Some(acl);
     }
 
-    fn namespaces_cloned(&self) -> Vec<Namespace> {
-        self.lists.iter().map(|l| l.namespace().clone()).collect()
-    }
-
     /// The namespace index and inner name of `vname`.
-    fn locate(&self, vname: &str) -> StorageResult<(usize, String)> {
-        namespace::find(&self.namespaces_cloned(), vname)
-            .ok_or_else(|| StorageError::not_found(vname))
+    fn locate(&mut self, vname: &str) -> StorageResult<(usize, String)> {
+        self.find_namespace(vname)
     }
 
     /// The user's rights on `inner` of namespace `i` (`None` without ACLs).
@@ -135,11 +130,16 @@ impl MailUser {
             .settings
             .for_location(&self.lists[i].namespace().location);
         let list = self.lists[i].as_mut();
-        if let Err(e) = acl.copy_from_parent(list, inner, &policy.fs) {
-            log::error!(
+        match acl.copy_from_parent(list, inner, &policy.fs) {
+            Ok(true) => {
+                let own = list.namespace().config.kind == NamespaceType::Private;
+                self.acl_lists_changed(i, own);
+            }
+            Ok(false) => {}
+            Err(e) => log::error!(
                 "acl: Failed to copy ACLs of the parent of {inner}: {}",
                 e.internal().unwrap_or(e.client_text())
-            );
+            ),
         }
     }
 
@@ -265,8 +265,37 @@ impl MailUser {
         };
         let ns = self.lists[i].namespace();
         let policy = self.settings.for_location(&ns.location);
+        let own = ns.config.kind == NamespaceType::Private;
         acl.update(ns, &inner, update, &policy.fs)
-            .map(|_| ())
-            .map_err(|e| e.finish(vname))
+            .map_err(|e| e.finish(vname))?;
+        // Dovecot rebuilds when lookup rights may have changed.
+        let lookup_changed = update
+            .rights
+            .as_ref()
+            .is_some_and(|r| r.contains(Right::Lookup.name()))
+            || matches!(update.mode, ModifyMode::Replace | ModifyMode::Clear);
+        if lookup_changed {
+            self.acl_lists_changed(i, own);
+        }
+        Ok(())
+    }
+
+    /// After a change that may give or take the lookup right in namespace `i`: its
+    /// `dovecot-acl-list`, and for the user's own mailboxes `acl_shared_dict`, are rebuilt
+    /// (as Dovecot's vfile backend does). Failures are logged: the ACLs are changed.
+    fn acl_lists_changed(&mut self, i: usize, own: bool) {
+        let Some(acl) = self.acl.clone() else { return };
+        let policy = self
+            .settings
+            .for_location(&self.lists[i].namespace().location);
+        if let Err(e) = acl.rebuild_acl_list(self.lists[i].as_mut(), &policy.fs) {
+            log::error!(
+                "acl: dovecot-acl-list creation failed: {}",
+                e.internal().unwrap_or(e.client_text())
+            );
+        }
+        if own {
+            self.rebuild_shared_dict();
+        }
     }
 }

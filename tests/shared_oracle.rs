@@ -1,0 +1,287 @@
+//! Shared namespaces (`prefix = shared/%%u/`) against Dovecot 2.3: a real `cote -F` and a
+//! private Dovecot with the same configuration (`acl` + `imap_acl`, `acl = vfile`,
+//! `acl_shared_dict = file:...`) serving one store, with the users of the same homes.
+//!
+//! - Dovecot's alice shares mailboxes with bob (SETACL writes the `dovecot-acl` files and
+//!   the shared dict): bob gets the same answers from both servers for NAMESPACE, LIST of
+//!   the shared hierarchy, MYRIGHTS, GETACL, SELECT, STATUS, CREATE, SUBSCRIBE and LSUB, and
+//!   carol (with nothing shared) too.
+//! - cote's alice changes the sharing: cote writes the dict as Dovecot does (same keys), and
+//!   both servers show bob the same again; when alice takes every right back, the dict
+//!   forgets her and `shared` disappears from LIST on both.
+//!
+//! Needs root and the oracle (`make oracle` or /opt/dovecot).
+
+// login_support, maildir_support and acl_support each bring the port allocator (and
+// acl_support the login client); the copies claim ports through the same lock files.
+#![allow(clippy::duplicate_mod)]
+
+mod acl_support;
+mod login_support;
+mod maildir_support;
+
+use acl_support::{append, command, login, Conn};
+use login_support::Server;
+use maildir_support::{chown_tree, Oracle, MAIL_UID};
+
+fn config(dict: &std::path::Path, subscriptions: &str) -> String {
+    format!(
+        "mail_plugins = $mail_plugins acl\n\
+         protocol imap {{\n  mail_plugins = $mail_plugins imap_acl\n}}\n\
+         namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
+         namespace shared {{\n  type = shared\n  separator = /\n  prefix = shared/%%u/\n\
+           location = maildir:%%h/Maildir\n  subscriptions = {}\n  list = children\n}}\n\
+         plugin {{\n  acl = vfile\n  acl_shared_dict = file:{}\n}}\n",
+        subscriptions,
+        dict.display()
+    )
+}
+
+/// The answer to `c`; LIST and LSUB lines sorted (their order is the order each server
+/// finds the names in: Dovecot's follows its directory reads and lists INBOX last).
+fn answer(conn: &mut Conn, c: &str) -> Vec<String> {
+    let mut lines = command(conn, c);
+    if c.starts_with("LIST") || c.starts_with("LSUB") {
+        if let Some((_, untagged)) = lines.split_last_mut() {
+            untagged.sort();
+        }
+    }
+    lines
+}
+
+/// Sends the same commands to both connections; the answers must be the same.
+fn same(cote: &mut Conn, dovecot: &mut Conn, commands: &[&str]) {
+    for c in commands {
+        assert_eq!(answer(cote, c), answer(dovecot, c), "{c}");
+    }
+}
+
+/// The two servers on one store (users alice, bob and carol with the same homes), and the
+/// directory of the shared dict.
+fn servers(subscriptions: &str) -> (tempfile::TempDir, Oracle, Server) {
+    let db = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        db.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let dict = db.path().join("shared-mailboxes.db");
+    chown_tree(db.path());
+    let conf = config(&dict, subscriptions);
+    let oracle = Oracle::start("maildir:~/Maildir", &conf);
+    let homes = oracle.path("home");
+    let users: String = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| {
+            format!(
+                "{n}:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/{n}\n",
+                homes.display()
+            )
+        })
+        .collect();
+    let cote = Server::start_with(
+        &users,
+        "127.0.0.1",
+        &format!("mail_location = maildir:~/Maildir\n{conf}"),
+    );
+    (db, oracle, cote)
+}
+
+#[test]
+fn both_servers_share_mailboxes_alike() {
+    if !login_support::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (db, oracle, cote) = servers("no");
+    let dict = db.path().join("shared-mailboxes.db");
+    let homes = oracle.path("home");
+
+    // Dovecot's alice shares Team (lr) and her INBOX (l only) with bob.
+    let mut dovecot_alice = login(oracle.port, "alice");
+    for c in ["CREATE Team", "CREATE Team/Sub", "CREATE Private"] {
+        assert_eq!(command(&mut dovecot_alice, c), ["OK Create completed."]);
+    }
+    assert_eq!(append(&mut dovecot_alice, "Team"), ["OK Append completed."]);
+    for c in ["SETACL Team bob lr", "SETACL INBOX bob l"] {
+        assert_eq!(command(&mut dovecot_alice, c), ["OK Setacl complete."]);
+    }
+    let login_carol = |port| login(port, "carol");
+    // carol's home exists, with nothing shared to her.
+    let mut c = login_carol(oracle.port);
+    command(&mut c, "SELECT INBOX");
+    chown_tree(&homes);
+    chown_tree(db.path());
+    assert_eq!(
+        std::fs::read_to_string(&dict).unwrap(),
+        "shared/shared-boxes/user/bob/alice\n1\n"
+    );
+
+    let bob_reads = [
+        "NAMESPACE",
+        "LIST \"\" *",
+        "LIST \"\" %",
+        "LIST \"\" shared/%",
+        "LIST \"\" shared/%/%",
+        "LIST \"\" shared",
+        "LIST \"\" shared/alice",
+        "LIST \"\" shared/alice/*",
+        "LIST \"\" shared/alice/Team/%",
+        "MYRIGHTS shared/alice/Team",
+        "MYRIGHTS shared/alice/Private",
+        "MYRIGHTS shared/alice",
+        "GETACL shared/alice/Team",
+        "SELECT shared/alice/Private",
+        "SELECT shared/alice/INBOX",
+        "SELECT shared/alice",
+        "SELECT shared/carol/INBOX",
+        "SELECT shared",
+        "SELECT shared/alice/Team",
+        "FETCH 1 (FLAGS)",
+        "UNSELECT",
+        "STATUS shared/alice/Team (MESSAGES UNSEEN)",
+        "CREATE shared/alice/New",
+        "DELETE shared/alice/Team",
+    ];
+    let mut cote_bob = login(cote.imap, "bob");
+    let mut dovecot_bob = login(oracle.port, "bob");
+    same(&mut cote_bob, &mut dovecot_bob, &bob_reads);
+    assert_eq!(
+        append(&mut cote_bob, "shared/alice/Team"),
+        append(&mut dovecot_bob, "shared/alice/Team")
+    );
+    // Only Dovecot subscribes: for a name kept in another namespace's subscriptions file it
+    // writes `shared/alice/Team` as is, cote with the separators as tabs (cote reads both).
+    assert_eq!(
+        command(&mut dovecot_bob, "SUBSCRIBE shared/alice/Team"),
+        ["OK Subscribe completed."]
+    );
+    same(
+        &mut login_carol(cote.imap),
+        &mut login_carol(oracle.port),
+        &[
+            "NAMESPACE",
+            "LIST \"\" *",
+            "LIST \"\" shared/%",
+            "SELECT shared/alice/Team",
+        ],
+    );
+
+    // cote's alice changes the sharing; cote writes the dict as Dovecot would.
+    let mut cote_alice = login(cote.imap, "alice");
+    for c in [
+        "SETACL Private bob lrw",
+        "DELETEACL INBOX bob",
+        "SETACL Team/Sub $staff lr",
+    ] {
+        assert_eq!(
+            command(&mut cote_alice, c),
+            command(&mut dovecot_alice, c),
+            "{c}"
+        );
+        chown_tree(&homes);
+        chown_tree(db.path());
+    }
+    assert_eq!(
+        std::fs::read_to_string(&dict).unwrap(),
+        "shared/shared-boxes/group/staff/alice\n1\nshared/shared-boxes/user/bob/alice\n1\n"
+    );
+    // dovecot-acl-list names the mailboxes others may look up (Dovecot lists shared
+    // mailboxes from it): as Dovecot rebuilds it.
+    let acl_list = homes.join("alice/Maildir/dovecot-acl-list");
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_to_string(&acl_list)
+            .unwrap()
+            .lines()
+            .map(|l| l.split_once(' ').unwrap().1.to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(), ["Private", "Team", "Team.Sub"]);
+    assert_eq!(
+        command(&mut dovecot_alice, "SETACL Team bob lr"),
+        ["OK Setacl complete."]
+    );
+    assert_eq!(names(), ["Private", "Team", "Team.Sub"]);
+    chown_tree(&homes);
+    // Dovecot keeps what it read for a while: new sessions read anew. (Subscriptions are
+    // listed in new sessions too: once a session has opened shared/alice/, Dovecot lists
+    // each subscription under it twice.)
+    let bob_reads = [
+        "LSUB \"\" *",
+        "LIST (SUBSCRIBED) \"\" *",
+        "LIST \"\" *",
+        "LIST \"\" shared/%",
+        "LIST \"\" shared/alice",
+        "MYRIGHTS shared/alice/Private",
+        "SELECT shared/alice",
+        "SELECT shared/alice/Private",
+        "STORE 1:* +FLAGS (\\Flagged)",
+    ];
+    same(
+        &mut login(cote.imap, "bob"),
+        &mut login(oracle.port, "bob"),
+        &bob_reads,
+    );
+
+    // alice takes everything back: the dict forgets her, and LIST shows no `shared`.
+    for c in [
+        "DELETEACL Private bob",
+        "DELETEACL Team bob",
+        "DELETEACL Team/Sub $staff",
+    ] {
+        assert_eq!(
+            command(&mut cote_alice, c),
+            ["OK Deleteacl complete."],
+            "{c}"
+        );
+    }
+    chown_tree(&homes);
+    chown_tree(db.path());
+    assert_eq!(std::fs::read_to_string(&dict).unwrap(), "");
+    same(
+        &mut login(cote.imap, "bob"),
+        &mut login(oracle.port, "bob"),
+        &["LIST \"\" *", "SELECT shared/alice/Team"],
+    );
+    let complaints = oracle.complaints();
+    assert!(complaints.is_empty(), "Dovecot complained: {complaints:?}");
+}
+
+/// With `subscriptions = yes` each owner's namespace has its own subscriptions: the owner's
+/// file, so bob's LSUB shows what alice subscribed to among what he may see.
+#[test]
+fn owners_subscriptions_with_subscriptions_yes() {
+    if !login_support::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (db, oracle, cote) = servers("yes");
+    let mut alice = login(oracle.port, "alice");
+    for c in [
+        "CREATE Team",
+        "CREATE Private",
+        "SUBSCRIBE Team",
+        "SUBSCRIBE Private",
+    ] {
+        assert!(command(&mut alice, c)[0].starts_with("OK"), "{c}");
+    }
+    assert_eq!(
+        command(&mut alice, "SETACL Team bob lr"),
+        ["OK Setacl complete."]
+    );
+    chown_tree(&oracle.path("home"));
+    chown_tree(db.path());
+    for c in [
+        "LSUB \"\" *",
+        "LIST (SUBSCRIBED) \"\" *",
+        "LIST \"\" * RETURN (SUBSCRIBED)",
+    ] {
+        same(
+            &mut login(cote.imap, "bob"),
+            &mut login(oracle.port, "bob"),
+            &[c],
+        );
+    }
+}
