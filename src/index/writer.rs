@@ -246,35 +246,40 @@ impl MailboxIndex {
         };
         let mut state = MailboxState::new(initial_modseq);
         let modseq = state.next_modseq(&resolved.records);
-        // The contents go only into the snapshot, which the new log continues as a rotated
-        // log continues its predecessor's: no log copy of a whole mailbox to write, read or
-        // hold. Without that snapshot the log asks for a rebuild, as after any rotation.
+        let body = encode_transaction(modseq, &resolved.records)
+            .map_err(|why| IndexError::Invalid(why.0))?;
         let txn = Transaction {
             offset: LOG_HEADER_LEN as u64,
-            end: LOG_HEADER_LEN as u64,
+            end: (LOG_HEADER_LEN + body.len()) as u64,
             modseq,
             records: resolved.records,
         };
         state
             .apply(&txn, &mut Vec::new())
             .map_err(|why| IndexError::Invalid(why.0))?;
+        let has_records = !txn.records.is_empty();
         drop(txn);
-        let covered = (1, LOG_HEADER_LEN as u64);
         let header = LogHeader {
             indexid: new_indexid(old_indexid),
             uidvalidity: state.uidvalidity(),
-            file_seq: covered.0 + 1,
-            prev_file_seq: covered.0,
-            prev_file_offset: covered.1,
-            initial_modseq: state.highest_modseq(),
+            file_seq: 1,
+            prev_file_seq: 0,
+            prev_file_offset: 0,
+            initial_modseq,
             create_time: now_secs(),
         };
+        let mut bytes = header.encode();
+        if has_records {
+            bytes.extend(body);
+        }
         let newlock =
             DotLock::acquire_for_replace(&log_path, &newlock_settings(&settings), &settings.perms)?;
         let Some(file) = newlock.file() else {
             return Err(IndexError::Invalid("log lock has no file to write".into()));
         };
-        file.write_all_at(&header.encode(), 0)?;
+        file.write_all_at(&bytes, 0)?;
+        let covered = (1, bytes.len() as u64);
+        drop(bytes);
         // The snapshot first: the moment the new log appears, it has its snapshot.
         snapshot::file::write(dir, &settings, &state, header.indexid, covered.0, covered.1)?;
         newlock.replace(&settings.fs, true)?;

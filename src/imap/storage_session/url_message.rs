@@ -3,7 +3,7 @@
 //! mailbox opened read-only on its own (never the selected one's view), its UIDVALIDITY
 //! checked, then the message.
 
-use crate::imap::mail_session::{MailError, MailErrorKind};
+use crate::imap::mail_session::{MailError, MailErrorKind, MailSession};
 use crate::mail::Message;
 use crate::storage::api::OpenOptions;
 
@@ -27,7 +27,7 @@ impl StorageSession {
                 "Invalid UIDVALIDITY",
             ));
         }
-        Ok(self.canonical(mailbox))
+        Ok(self.canonical_name(mailbox))
     }
 
     /// Message `uid` of `mailbox`.
