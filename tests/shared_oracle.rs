@@ -150,11 +150,26 @@ fn both_servers_share_mailboxes_alike() {
         append(&mut cote_bob, "shared/alice/Team"),
         append(&mut dovecot_bob, "shared/alice/Team")
     );
-    // Only Dovecot subscribes: for a name kept in another namespace's subscriptions file it
-    // writes `shared/alice/Team` as is, cote with the separators as tabs (cote reads both).
+    // A name of a namespace without subscriptions goes to the inbox namespace's file as
+    // Dovecot keeps it there (prefix and storage name): what Dovecot writes, cote writes.
     assert_eq!(
         command(&mut dovecot_bob, "SUBSCRIBE shared/alice/Team"),
         ["OK Subscribe completed."]
+    );
+    let subscriptions = homes.join("bob/Maildir/subscriptions");
+    let dovecot_wrote = std::fs::read(&subscriptions).unwrap();
+    assert_eq!(
+        command(&mut cote_bob, "UNSUBSCRIBE shared/alice/Team"),
+        ["OK Unsubscribe completed."]
+    );
+    assert_ne!(std::fs::read(&subscriptions).unwrap(), dovecot_wrote);
+    assert_eq!(
+        command(&mut cote_bob, "SUBSCRIBE shared/alice/Team"),
+        ["OK Subscribe completed."]
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&std::fs::read(&subscriptions).unwrap()),
+        String::from_utf8_lossy(&dovecot_wrote)
     );
     same(
         &mut login_carol(cote.imap),

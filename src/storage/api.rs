@@ -306,5 +306,11 @@ pub trait MailboxList {
     /// The subscribed names (inside this namespace), as the subscriptions file has them.
     fn subscriptions(&mut self) -> StorageResult<Vec<String>>;
     fn set_subscribed(&mut self, name: &str, subscribed: bool) -> StorageResult<()>;
+    /// `name` (inside this namespace) as its storage names it (Dovecot's `box->name`): what
+    /// another namespace's subscriptions file keeps for a namespace without subscriptions.
+    fn storage_name(&self, name: &str) -> String;
+    /// Subscribes to a name of another namespace, `stored` in this one's file as given
+    /// (Dovecot: that namespace's prefix and storage name, without this one's prefix).
+    fn set_subscribed_stored(&mut self, stored: &str, subscribed: bool) -> StorageResult<()>;
     fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>>;
 }

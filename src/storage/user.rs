@@ -470,26 +470,39 @@ impl MailUser {
         self.lists[i].rename(&old_inner, &new_inner)
     }
 
-    /// The namespace that keeps the subscription of `vname`: its own when it has
-    /// subscriptions, else the one with subscriptions whose prefix is the longest match.
-    fn subscription_list(&mut self, vname: &str) -> StorageResult<(usize, String)> {
+    /// SUBSCRIBE/UNSUBSCRIBE: in the namespace's own file when it has subscriptions, else
+    /// in the file of the namespace with subscriptions whose prefix is the longest match,
+    /// as Dovecot stores it there: the namespace's prefix and the storage name, without
+    /// that namespace's prefix (`shared/alice/Team.Sub` for a Maildir++ `Team/Sub`).
+    pub fn set_subscribed(&mut self, vname: &str, subscribed: bool) -> StorageResult<()> {
         let (i, inner) = self.find_namespace(vname)?;
-        let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        if namespaces[i].config.subscriptions {
-            return Ok((i, inner));
+        if self.lists[i].namespace().config.subscriptions {
+            return self.lists[i].set_subscribed(&inner, subscribed);
         }
-        namespaces
+        let own_prefix = self.lists[i].namespace().prefix().to_string();
+        let stored = format!("{own_prefix}{}", self.lists[i].storage_name(&inner));
+        let target = self
+            .lists
             .iter()
             .enumerate()
-            .filter(|(_, ns)| ns.config.subscriptions && vname.starts_with(ns.prefix()))
-            .max_by_key(|(_, ns)| ns.prefix().len())
-            .map(|(j, ns)| (j, vname[ns.prefix().len()..].to_string()))
-            .ok_or_else(|| StorageError::not_possible("This namespace has no subscriptions"))
-    }
-
-    pub fn set_subscribed(&mut self, vname: &str, subscribed: bool) -> StorageResult<()> {
-        let (i, inner) = self.subscription_list(vname)?;
-        self.lists[i].set_subscribed(&inner, subscribed)
+            .filter(|(_, l)| {
+                let ns = l.namespace();
+                ns.config.subscriptions && vname.starts_with(ns.prefix())
+            })
+            .max_by_key(|(_, l)| l.namespace().prefix().len())
+            .map(|(j, _)| j);
+        let Some(j) = target else {
+            return Err(StorageError::not_possible(
+                "This namespace has no subscriptions",
+            ));
+        };
+        let Some(stored) = stored.strip_prefix(self.lists[j].namespace().prefix()) else {
+            return Err(StorageError::not_possible(
+                "This namespace has no subscriptions",
+            ));
+        };
+        let stored = stored.to_string();
+        self.lists[j].set_subscribed_stored(&stored, subscribed)
     }
 
     /// Every subscribed full name.

@@ -368,6 +368,21 @@ impl MaildirList {
 
     /// A name relative to this namespace as the subscriptions file keeps it: its levels
     /// (split at the namespace separator) in modified UTF-7, joined by the layout's.
+    /// Sets `storage` (levels split at the list separator) in the subscriptions file.
+    fn write_subscription(&self, storage: &str, subscribed: bool) -> StorageResult<()> {
+        let path = self.subscriptions_path()?;
+        let perms = layout::root_perms(&self.ns.location)?;
+        subscriptions_file::set_subscribed(
+            &path,
+            &perms,
+            &self.settings.fs,
+            storage.as_bytes(),
+            self.list_sep() as u8,
+            subscribed,
+        )?;
+        Ok(())
+    }
+
     fn subscription_storage(&self, name: &str) -> String {
         if names::is_inbox(&self.ns.rules, name) {
             return "INBOX".to_string();
@@ -536,20 +551,18 @@ impl MailboxList for MaildirList {
                 // Always subscribed; never written to the file (Dovecot).
                 return Ok(());
             }
-            let path = self.subscriptions_path()?;
-            let perms = layout::root_perms(&self.ns.location)?;
-            let storage = self.subscription_storage(name);
-            subscriptions_file::set_subscribed(
-                &path,
-                &perms,
-                &self.settings.fs,
-                storage.as_bytes(),
-                self.list_sep() as u8,
-                subscribed,
-            )?;
-            Ok(())
+            self.write_subscription(&self.subscription_storage(name), subscribed)
         })();
         result.map_err(|e| e.finish(&vname))
+    }
+
+    fn storage_name(&self, name: &str) -> String {
+        self.subscription_storage(name)
+    }
+
+    fn set_subscribed_stored(&mut self, stored: &str, subscribed: bool) -> StorageResult<()> {
+        self.write_subscription(stored, subscribed)
+            .map_err(|e| e.finish(&self.ns.vname(stored)))
     }
 
     fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {

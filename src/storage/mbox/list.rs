@@ -216,6 +216,14 @@ impl MailboxList for MboxList {
         self.subscriptions.set_subscribed(name, subscribed)
     }
 
+    fn storage_name(&self, name: &str) -> String {
+        self.subscriptions.storage_name(name)
+    }
+
+    fn set_subscribed_stored(&mut self, stored: &str, subscribed: bool) -> StorageResult<()> {
+        self.subscriptions.set_subscribed_stored(stored, subscribed)
+    }
+
     fn open(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
         let req = self.ns.open_request(name, &self.settings, options)?;
         Ok(Box::new(MboxMailbox::open(req, &self.sender)?))

@@ -56,6 +56,16 @@ impl MailboxList for SharedRootList {
         ))
     }
 
+    fn storage_name(&self, name: &str) -> String {
+        name.to_string()
+    }
+
+    fn set_subscribed_stored(&mut self, _stored: &str, _subscribed: bool) -> StorageResult<()> {
+        Err(StorageError::not_possible(
+            "This namespace has no subscriptions",
+        ))
+    }
+
     fn open(&mut self, name: &str, _options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
         Err(StorageError::not_found(&self.full(name)))
     }
