@@ -154,7 +154,8 @@ pub struct Copied {
     pub dest_uids: Vec<u32>,
 }
 
-/// A session's open mailbox.
+/// A session's open mailbox. No method has a default: a wrapper (quota, ACL) must pass
+/// each one on, and defaults let such pass-throughs go missing unnoticed.
 pub trait Mailbox {
     /// The name clients see.
     fn vname(&self) -> &str;
@@ -173,22 +174,16 @@ pub trait Mailbox {
     /// What the index cache held (envelope, body structure, header lines, dates) for a
     /// message expunged meanwhile that the session still numbers (see
     /// [`info`](Self::info)); empty when nothing was cached, or the backend keeps nothing.
-    fn gone_cached_fields(&self, _uid: u32) -> Vec<(String, Vec<u8>)> {
-        Vec::new()
-    }
+    fn gone_cached_fields(&self, uid: u32) -> Vec<(String, Vec<u8>)>;
     /// Every keyword name the mailbox has.
     fn keywords(&self) -> Vec<String>;
     fn highest_modseq(&self) -> u64;
     /// Whether modseqs outlive the session (false: an in-memory index, IMAP's `NOMODSEQ`).
-    fn modseqs_permanent(&self) -> bool {
-        true
-    }
+    fn modseqs_permanent(&self) -> bool;
     /// The UIDs expunged after `modseq` (QRESYNC), as far as the session's numbering has
     /// read; `None` when the backend's history does not reach back that far (the caller
     /// then takes every UID it knew that no longer exists, a superset the RFC allows).
-    fn expunged_since(&mut self, _modseq: u64) -> StorageResult<Option<UidSet>> {
-        Ok(None)
-    }
+    fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>>;
     fn status(&mut self) -> StorageResult<MailboxStatus>;
     /// Saves messages (one transaction). With `assign_uids` (IMAP APPEND: APPENDUID) the
     /// Maildir lock is waited for; without (LMTP), a busy lock leaves UIDs to a later sync.
@@ -197,13 +192,8 @@ pub trait Mailbox {
     fn save(&mut self, messages: &[NewMessage<'_>], assign_uids: bool) -> StorageResult<Saved>;
     /// Copies messages from `src` (hard links when allowed).
     fn copy_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied>;
-    /// Copies, then expunges the originals.
-    fn move_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
-        let copied = self.copy_from(src, uids)?;
-        let done: UidSet = copied.src_uids.iter().copied().collect();
-        src.expunge(&done)?;
-        Ok(copied)
-    }
+    /// Copies, then expunges the originals ([`copy_then_expunge`] where nothing better).
+    fn move_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied>;
     /// Changes flags and keywords.
     fn store(&mut self, uids: &UidSet, request: &StoreRequest) -> StorageResult<StoreResult>;
     /// Expunges messages; returns those that were expunged (by us or already by others).
@@ -221,31 +211,31 @@ pub trait Mailbox {
     /// A descriptor that becomes readable when this host changes the mailbox (IDLE waits on
     /// it); watching starts at the first call and [`sync`](Self::sync) rearms it. `None`
     /// where there is no such thing: other hosts' changes are only seen by syncing.
-    fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        None
-    }
+    fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>>;
     /// The flags (and whether keywords) this session may change: all, unless ACLs say
     /// otherwise (PERMANENTFLAGS lists only these).
-    fn changeable_flags(&self) -> (MailFlags, bool) {
-        (MailFlags::ALL, true)
-    }
+    fn changeable_flags(&self) -> (MailFlags, bool);
     /// Whether this session may expunge messages here (ACLs; moving out needs it).
-    fn may_expunge(&self) -> bool {
-        true
-    }
+    fn may_expunge(&self) -> bool;
     /// The directories whose entries change when this mailbox changes (what
     /// [`change_fd`](Self::change_fd) watches), for a watch over many mailboxes (NOTIFY).
     /// Empty where there is nothing to watch.
-    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
-        Vec::new()
-    }
+    fn watch_dirs(&self) -> Vec<std::path::PathBuf>;
     /// The mailbox GUID (what its attributes are keyed by), given to the mailbox when it
     /// has none yet.
-    fn guid(&mut self) -> StorageResult<[u8; 16]> {
-        Err(super::error::StorageError::not_possible(
-            "Mailbox attributes not available for this mailbox",
-        ))
-    }
+    fn guid(&mut self) -> StorageResult<[u8; 16]>;
+}
+
+/// MOVE as a copy and an expunge of the originals, for a mailbox with no better way.
+pub fn copy_then_expunge(
+    dst: &mut dyn Mailbox,
+    src: &mut dyn Mailbox,
+    uids: &UidSet,
+) -> StorageResult<Copied> {
+    let copied = dst.copy_from(src, uids)?;
+    let done: UidSet = copied.src_uids.iter().copied().collect();
+    src.expunge(&done)?;
+    Ok(copied)
 }
 
 /// A message file another mailbox may link to.

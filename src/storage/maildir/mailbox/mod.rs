@@ -24,8 +24,8 @@ use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
 use crate::index::writer::LockedIndex;
 use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest, StoreResult,
-    SyncFlags,
+    copy_then_expunge, Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest,
+    StoreResult, SyncFlags,
 };
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::mail::Mail;
@@ -594,6 +594,18 @@ impl Mailbox for MaildirMailbox {
                 perms: self.core.perms.clone(),
             }
         }))
+    }
+
+    fn move_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
+        copy_then_expunge(self, src, uids)
+    }
+
+    fn changeable_flags(&self) -> (crate::storage::flags::MailFlags, bool) {
+        (crate::storage::flags::MailFlags::ALL, true)
+    }
+
+    fn may_expunge(&self) -> bool {
+        true
     }
 }
 

@@ -34,8 +34,8 @@ use crate::index::state::Change;
 use crate::index::transaction::IndexTransaction;
 use crate::index::uidset::UidSet;
 use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest, StoreResult,
-    SyncFlags,
+    copy_then_expunge, Copied, LinkSource, Mailbox, MailboxStatus, NewMessage, Saved, StoreRequest,
+    StoreResult, SyncFlags,
 };
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{IndexDir, MailLocation};
@@ -603,6 +603,37 @@ impl Mailbox for MboxMailbox {
         // implements it); mbox UIDLs come from `pop3_uidl_format` or, with
         // `pop3_reuse_xuidl`, the `X-UIDL:` header other POP3 servers wrote.
         Ok(())
+    }
+
+    fn move_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied> {
+        copy_then_expunge(self, src, uids)
+    }
+
+    fn changeable_flags(&self) -> (crate::storage::flags::MailFlags, bool) {
+        (crate::storage::flags::MailFlags::ALL, true)
+    }
+
+    fn may_expunge(&self) -> bool {
+        true
+    }
+
+    fn expunged_since(&mut self, _modseq: u64) -> StorageResult<Option<UidSet>> {
+        // No expunge history: QRESYNC falls back to every UID the client knew.
+        Ok(None)
+    }
+
+    fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
+
+    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
+    fn guid(&mut self) -> StorageResult<[u8; 16]> {
+        Err(StorageError::not_possible(
+            "Mailbox attributes not available for this mailbox",
+        ))
     }
 }
 
