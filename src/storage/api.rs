@@ -226,6 +226,92 @@ pub trait Mailbox {
     fn guid(&mut self) -> StorageResult<[u8; 16]>;
 }
 
+/// The [`Mailbox`] methods a wrapper (quota, ACL) passes to its `inner` mailbox unchanged:
+/// everything but what a wrapper has reason to check or count (read-only state, the flags
+/// and expunges allowed, saving, copying, moving, storing, expunging).
+macro_rules! delegate_mailbox_to_inner {
+    () => {
+        fn vname(&self) -> &str {
+            self.inner.vname()
+        }
+        fn uidvalidity(&self) -> u32 {
+            self.inner.uidvalidity()
+        }
+        fn sync(
+            &mut self,
+            flags: $crate::storage::api::SyncFlags,
+        ) -> $crate::storage::error::StorageResult<Vec<$crate::index::state::Change>> {
+            self.inner.sync(flags)
+        }
+        fn seqs(&self) -> &$crate::storage::api::SeqMap {
+            self.inner.seqs()
+        }
+        fn take_expunges(&mut self) -> Vec<(u32, u32)> {
+            self.inner.take_expunges()
+        }
+        fn info(&self, uid: u32) -> Option<$crate::storage::api::MessageInfo> {
+            self.inner.info(uid)
+        }
+        fn gone_cached_fields(&self, uid: u32) -> Vec<(String, Vec<u8>)> {
+            self.inner.gone_cached_fields(uid)
+        }
+        fn keywords(&self) -> Vec<String> {
+            self.inner.keywords()
+        }
+        fn highest_modseq(&self) -> u64 {
+            self.inner.highest_modseq()
+        }
+        fn modseqs_permanent(&self) -> bool {
+            self.inner.modseqs_permanent()
+        }
+        fn expunged_since(
+            &mut self,
+            modseq: u64,
+        ) -> $crate::storage::error::StorageResult<Option<$crate::index::uidset::UidSet>> {
+            self.inner.expunged_since(modseq)
+        }
+        fn status(
+            &mut self,
+        ) -> $crate::storage::error::StorageResult<$crate::storage::api::MailboxStatus> {
+            self.inner.status()
+        }
+        fn mail(
+            &mut self,
+            uid: u32,
+        ) -> $crate::storage::error::StorageResult<$crate::storage::mail::Mail> {
+            self.inner.mail(uid)
+        }
+        fn cache(
+            &mut self,
+            mails: &mut [$crate::storage::mail::Mail],
+        ) -> $crate::storage::error::StorageResult<()> {
+            self.inner.cache(mails)
+        }
+        fn link_source(
+            &mut self,
+            uid: u32,
+        ) -> $crate::storage::error::StorageResult<Option<$crate::storage::api::LinkSource>> {
+            self.inner.link_source(uid)
+        }
+        fn save_pop3_uidls(
+            &mut self,
+            uidls: &[(u32, String)],
+        ) -> $crate::storage::error::StorageResult<()> {
+            self.inner.save_pop3_uidls(uidls)
+        }
+        fn guid(&mut self) -> $crate::storage::error::StorageResult<[u8; 16]> {
+            self.inner.guid()
+        }
+        fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+            self.inner.change_fd()
+        }
+        fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
+            self.inner.watch_dirs()
+        }
+    };
+}
+pub(crate) use delegate_mailbox_to_inner;
+
 /// MOVE as a copy and an expunge of the originals, for a mailbox with no better way.
 pub fn copy_then_expunge(
     dst: &mut dyn Mailbox,

@@ -5,19 +5,14 @@
 //! and so does moving messages out; a mailbox with none of `i p e w s t` is read-only.
 //! The rights are those of the moment the mailbox was opened.
 
-use std::os::fd::BorrowedFd;
-
 use super::rights::{Names, Right};
-use crate::index::state::Change;
 use crate::index::transaction::FlagMode;
 use crate::index::uidset::UidSet;
 use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, MessageInfo, NewMessage, Saved, SeqMap,
-    StoreRequest, StoreResult, SyncFlags,
+    Copied, Mailbox, NewMessage, Saved, StoreRequest, StoreResult, SyncFlags,
 };
 use crate::storage::error::{ErrorKind, StorageError, StorageResult, NO_PERMISSION_TEXT};
 use crate::storage::flags::MailFlags;
-use crate::storage::mail::Mail;
 
 /// A mailbox with the user's rights applied.
 pub struct AclMailbox {
@@ -119,9 +114,8 @@ fn masked(flags: MailFlags, allowed: MailFlags) -> MailFlags {
 }
 
 impl Mailbox for AclMailbox {
-    fn vname(&self) -> &str {
-        self.inner.vname()
-    }
+    crate::storage::api::delegate_mailbox_to_inner!();
+
     fn is_read_only(&self) -> bool {
         if self.inner.is_read_only() {
             return true;
@@ -146,39 +140,6 @@ impl Mailbox for AclMailbox {
     }
     fn may_expunge(&self) -> bool {
         self.has(Right::Expunge) && self.inner.may_expunge()
-    }
-    fn uidvalidity(&self) -> u32 {
-        self.inner.uidvalidity()
-    }
-    fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
-        self.inner.sync(flags)
-    }
-    fn seqs(&self) -> &SeqMap {
-        self.inner.seqs()
-    }
-    fn take_expunges(&mut self) -> Vec<(u32, u32)> {
-        self.inner.take_expunges()
-    }
-    fn info(&self, uid: u32) -> Option<MessageInfo> {
-        self.inner.info(uid)
-    }
-    fn gone_cached_fields(&self, uid: u32) -> Vec<(String, Vec<u8>)> {
-        self.inner.gone_cached_fields(uid)
-    }
-    fn keywords(&self) -> Vec<String> {
-        self.inner.keywords()
-    }
-    fn highest_modseq(&self) -> u64 {
-        self.inner.highest_modseq()
-    }
-    fn modseqs_permanent(&self) -> bool {
-        self.inner.modseqs_permanent()
-    }
-    fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>> {
-        self.inner.expunged_since(modseq)
-    }
-    fn status(&mut self) -> StorageResult<MailboxStatus> {
-        self.inner.status()
     }
 
     fn save(&mut self, messages: &[NewMessage<'_>], assign_uids: bool) -> StorageResult<Saved> {
@@ -290,27 +251,5 @@ impl Mailbox for AclMailbox {
             return Err(no_permission());
         }
         self.inner.expunge(uids)
-    }
-
-    fn mail(&mut self, uid: u32) -> StorageResult<Mail> {
-        self.inner.mail(uid)
-    }
-    fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()> {
-        self.inner.cache(mails)
-    }
-    fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>> {
-        self.inner.link_source(uid)
-    }
-    fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()> {
-        self.inner.save_pop3_uidls(uidls)
-    }
-    fn guid(&mut self) -> StorageResult<[u8; 16]> {
-        self.inner.guid()
-    }
-    fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
-        self.inner.change_fd()
-    }
-    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
-        self.inner.watch_dirs()
     }
 }

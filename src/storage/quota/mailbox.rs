@@ -4,17 +4,11 @@
 //! delivery fails with `[OVERQUOTA]` and `quota_exceeded_message`.
 
 use std::cell::RefCell;
-use std::os::fd::BorrowedFd;
 use std::rc::Rc;
 
-use crate::index::state::Change;
 use crate::index::uidset::UidSet;
-use crate::storage::api::{
-    Copied, LinkSource, Mailbox, MailboxStatus, MessageInfo, NewMessage, Saved, SeqMap,
-    StoreRequest, StoreResult, SyncFlags,
-};
+use crate::storage::api::{Copied, Mailbox, NewMessage, Saved, StoreRequest, StoreResult};
 use crate::storage::error::StorageResult;
-use crate::storage::mail::Mail;
 use crate::storage::maildir::save::virtual_size;
 
 use super::Quota;
@@ -112,38 +106,10 @@ fn new_message_sizes(data: &[u8]) -> (u64, u64) {
 }
 
 impl Mailbox for QuotaMailbox {
-    fn vname(&self) -> &str {
-        self.inner.vname()
-    }
+    crate::storage::api::delegate_mailbox_to_inner!();
+
     fn is_read_only(&self) -> bool {
         self.inner.is_read_only()
-    }
-    fn uidvalidity(&self) -> u32 {
-        self.inner.uidvalidity()
-    }
-    fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
-        self.inner.sync(flags)
-    }
-    fn seqs(&self) -> &SeqMap {
-        self.inner.seqs()
-    }
-    fn take_expunges(&mut self) -> Vec<(u32, u32)> {
-        self.inner.take_expunges()
-    }
-    fn info(&self, uid: u32) -> Option<MessageInfo> {
-        self.inner.info(uid)
-    }
-    fn gone_cached_fields(&self, uid: u32) -> Vec<(String, Vec<u8>)> {
-        self.inner.gone_cached_fields(uid)
-    }
-    fn keywords(&self) -> Vec<String> {
-        self.inner.keywords()
-    }
-    fn highest_modseq(&self) -> u64 {
-        self.inner.highest_modseq()
-    }
-    fn status(&mut self) -> StorageResult<MailboxStatus> {
-        self.inner.status()
     }
 
     fn save(&mut self, messages: &[NewMessage<'_>], assign_uids: bool) -> StorageResult<Saved> {
@@ -203,33 +169,6 @@ impl Mailbox for QuotaMailbox {
         Ok(done)
     }
 
-    fn mail(&mut self, uid: u32) -> StorageResult<Mail> {
-        self.inner.mail(uid)
-    }
-    fn cache(&mut self, mails: &mut [Mail]) -> StorageResult<()> {
-        self.inner.cache(mails)
-    }
-    fn link_source(&mut self, uid: u32) -> StorageResult<Option<LinkSource>> {
-        self.inner.link_source(uid)
-    }
-    fn save_pop3_uidls(&mut self, uidls: &[(u32, String)]) -> StorageResult<()> {
-        self.inner.save_pop3_uidls(uidls)
-    }
-    fn guid(&mut self) -> StorageResult<[u8; 16]> {
-        self.inner.guid()
-    }
-    fn change_fd(&mut self) -> Option<BorrowedFd<'_>> {
-        self.inner.change_fd()
-    }
-    fn watch_dirs(&self) -> Vec<std::path::PathBuf> {
-        self.inner.watch_dirs()
-    }
-    fn modseqs_permanent(&self) -> bool {
-        self.inner.modseqs_permanent()
-    }
-    fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>> {
-        self.inner.expunged_since(modseq)
-    }
     fn changeable_flags(&self) -> (crate::storage::flags::MailFlags, bool) {
         self.inner.changeable_flags()
     }
