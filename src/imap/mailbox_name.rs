@@ -60,14 +60,7 @@ impl NameEncoding {
     pub fn append(self, out: &mut Vec<u8>, name: &str) {
         let quotable = |c: char| !matches!(c, '\r' | '\n' | '\0');
         if self == NameEncoding::Utf8 && !name.is_ascii() && name.chars().all(quotable) {
-            out.push(b'"');
-            for &b in name.as_bytes() {
-                if b == b'"' || b == b'\\' {
-                    out.push(b'\\');
-                }
-                out.push(b);
-            }
-            out.push(b'"');
+            crate::mail::quote::append_quoted_utf8(out, name.as_bytes());
             return;
         }
         append_astring(out, self.encode(name).as_bytes());

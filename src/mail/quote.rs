@@ -8,6 +8,16 @@ const QUOTED_MAX_ESCAPES: usize = 4;
 /// Appends `s` as a quoted string. Bytes a quoted string cannot hold (CR, LF, NUL, 8-bit) are
 /// left out, as Dovecot does.
 pub fn append_quoted(out: &mut Vec<u8>, s: &[u8]) {
+    append_quoted_bytes(out, s, false);
+}
+
+/// Appends `s` as a quoted string that keeps its 8-bit bytes (UTF-8, which IMAP4rev2 and
+/// UTF8=ACCEPT allow in quoted strings); CR, LF and NUL are left out.
+pub fn append_quoted_utf8(out: &mut Vec<u8>, s: &[u8]) {
+    append_quoted_bytes(out, s, true);
+}
+
+fn append_quoted_bytes(out: &mut Vec<u8>, s: &[u8], keep_8bit: bool) {
     out.push(b'"');
     for &b in s {
         match b {
@@ -16,7 +26,7 @@ pub fn append_quoted(out: &mut Vec<u8>, s: &[u8]) {
                 out.push(b'\\');
                 out.push(b);
             }
-            b if b >= 0x80 => {}
+            b if b >= 0x80 && !keep_8bit => {}
             b => out.push(b),
         }
     }

@@ -359,6 +359,24 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         Ok(Reply::ok_with(code, text))
     }
 
+    /// `* LIST (attributes) "sep" name [(CHILDINFO (...))]` (or LSUB) for one entry.
+    pub(super) fn list_line(
+        &self,
+        word: &str,
+        entry: &crate::imap::mail_session::ListEntry,
+    ) -> Vec<u8> {
+        let mut line = format!("* {word} (").into_bytes();
+        line.extend_from_slice(entry.attributes.join(" ").as_bytes());
+        line.extend_from_slice(b") ");
+        write_separator(&mut line, entry.separator);
+        line.push(b' ');
+        self.names().append(&mut line, &entry.name);
+        for info in &entry.child_info {
+            line.extend_from_slice(format!(" (CHILDINFO (\"{info}\"))").as_bytes());
+        }
+        line
+    }
+
     fn list(&mut self, list: &List, lsub: bool) -> Step<Reply> {
         let mut request = list.clone();
         if lsub && self.settings.workarounds.tb_lsub_flags {
@@ -376,15 +394,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         };
         let word = if lsub { "LSUB" } else { "LIST" };
         for entry in entries {
-            let mut line = format!("* {word} (").into_bytes();
-            line.extend_from_slice(entry.attributes.join(" ").as_bytes());
-            line.extend_from_slice(b") ");
-            write_separator(&mut line, entry.separator);
-            line.push(b' ');
-            self.names().append(&mut line, &entry.name);
-            for info in &entry.child_info {
-                line.extend_from_slice(format!(" (CHILDINFO (\"{info}\"))").as_bytes());
-            }
+            let line = self.list_line(word, &entry);
             self.line(&line)?;
             if let (Some(items), true) = (list.returns.status.as_ref(), entry.selectable) {
                 match self.mail.status(&entry.name, items) {

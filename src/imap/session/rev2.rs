@@ -95,12 +95,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         else {
             return Ok(());
         };
-        let mut line = b"* LIST (".to_vec();
-        line.extend_from_slice(entry.attributes.join(" ").as_bytes());
-        line.extend_from_slice(b") ");
-        super::commands::write_separator(&mut line, entry.separator);
-        line.push(b' ');
-        self.names().append(&mut line, &entry.name);
+        let line = self.list_line("LIST", entry);
         self.line(&line)
     }
 }
