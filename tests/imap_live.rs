@@ -4,11 +4,13 @@
 //! test's patience so only inotify can wake it), and Python's imaplib doing what a mail
 //! client does every day.
 
+mod imap_client;
 mod login_support;
 
 use std::time::Instant;
 
-use login_support::{python, Client, Server};
+use imap_client::Imap;
+use login_support::{python, Server};
 
 /// A server (users' Maildirs under its directory) with `/` as the separator.
 fn start(extra: &str) -> Server {
@@ -17,60 +19,9 @@ fn start(extra: &str) -> Server {
     ))
 }
 
-/// An IMAP client that waits for its commands' tagged answers.
-struct Imap {
-    client: Client,
-}
-
-impl Imap {
-    fn login(server: &Server, user: &str, password: &str) -> Imap {
-        let mut client = Client::connect(server.imap);
-        assert!(client.line().starts_with("* OK "));
-        let mut imap = Imap { client };
-        let answer = imap.command("L", &format!("LOGIN {user} {password}"));
-        assert!(answer.last().unwrap().starts_with("L OK "), "{answer:?}");
-        imap
-    }
-
-    /// Sends `tag command`; returns every line up to and with the tagged answer.
-    fn command(&mut self, tag: &str, command: &str) -> Vec<String> {
-        self.client.send(format!("{tag} {command}\r\n").as_bytes());
-        self.until(&format!("{tag} "))
-    }
-
-    /// Reads lines until one starts with `prefix` (included); panics on EOF or timeout.
-    fn until(&mut self, prefix: &str) -> Vec<String> {
-        let mut lines = Vec::new();
-        loop {
-            let line = self.client.line();
-            assert!(
-                !line.is_empty(),
-                "connection ended before {prefix:?}; got {lines:?}"
-            );
-            let done = line.starts_with(prefix);
-            lines.push(line);
-            if done {
-                return lines;
-            }
-        }
-    }
-
-    /// `command`, which must answer OK.
-    fn ok(&mut self, tag: &str, command: &str) -> Vec<String> {
-        let lines = self.command(tag, command);
-        assert!(
-            lines.last().unwrap().starts_with(&format!("{tag} OK")),
-            "{command}: {lines:?}"
-        );
-        lines
-    }
-
-    fn append(&mut self, tag: &str, mailbox: &str, message: &str) -> Vec<String> {
-        self.ok(
-            tag,
-            &format!("APPEND {mailbox} {{{}+}}\r\n{message}", message.len()),
-        )
-    }
+/// `APPEND` of `message` to `mailbox`, which must answer OK.
+fn append(imap: &mut Imap, mailbox: &str, message: &str) -> Vec<String> {
+    imap.ok(imap_client::append(mailbox, message.as_bytes()))
 }
 
 const MESSAGE: &str =
@@ -83,20 +34,20 @@ fn has(lines: &[String], wanted: impl Fn(&str) -> bool) -> bool {
 #[test]
 fn two_processes_see_each_others_changes_at_the_allowed_points() {
     let server = start("");
-    let mut a = Imap::login(&server, "alice", "secret");
-    let mut b = Imap::login(&server, "alice", "secret");
-    assert!(has(&a.ok("a1", "SELECT INBOX"), |l| l == "* 0 EXISTS"));
-    b.ok("b1", "SELECT INBOX");
+    let mut a = Imap::login(server.imap, "alice", "secret");
+    let mut b = Imap::login(server.imap, "alice", "secret");
+    assert!(has(&a.ok("SELECT INBOX"), |l| l == "* 0 EXISTS"));
+    b.ok("SELECT INBOX");
 
     // B's APPEND: B hears EXISTS with its answer, A at its next command.
-    let appended = b.append("b2", "INBOX", MESSAGE);
+    let appended = append(&mut b, "INBOX", MESSAGE);
     assert!(has(&appended, |l| l == "* 1 EXISTS"), "{appended:?}");
-    let noop = a.ok("a2", "NOOP");
+    let noop = a.ok("NOOP");
     assert!(has(&noop, |l| l == "* 1 EXISTS"), "{noop:?}");
 
     // B's STORE: A gets the new flags unasked.
-    b.ok("b3", "STORE 1 +FLAGS (\\Flagged)");
-    let noop = a.ok("a3", "NOOP");
+    b.ok("STORE 1 +FLAGS (\\Flagged)");
+    let noop = a.ok("NOOP");
     assert!(
         has(&noop, |l| l.starts_with("* 1 FETCH (FLAGS (")
             && l.contains("\\Flagged")),
@@ -105,22 +56,18 @@ fn two_processes_see_each_others_changes_at_the_allowed_points() {
 
     // B's EXPUNGE: not reported to A during FETCH, STORE or SEARCH (RFC 3501 7.4.1), which
     // would shift the numbers the client is using; at NOOP it is.
-    b.ok("b4", "STORE 1 +FLAGS.SILENT (\\Deleted)");
-    assert!(has(&b.ok("b5", "EXPUNGE"), |l| l == "* 1 EXPUNGE"));
-    for (tag, command) in [
-        ("a4", "FETCH 1 (FLAGS)"),
-        ("a5", "STORE 1 +FLAGS (\\Seen)"),
-        ("a6", "SEARCH ALL"),
-    ] {
-        let lines = a.command(tag, command);
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert!(has(&b.ok("EXPUNGE"), |l| l == "* 1 EXPUNGE"));
+    for command in ["FETCH 1 (FLAGS)", "STORE 1 +FLAGS (\\Seen)", "SEARCH ALL"] {
+        let lines = a.command(command);
         let expunge = |l: &str| l.starts_with("* ") && l.ends_with(" EXPUNGE");
         assert!(!has(&lines, expunge), "{command}: {lines:?}");
     }
-    let noop = a.ok("a7", "NOOP");
+    let noop = a.ok("NOOP");
     assert!(has(&noop, |l| l == "* 1 EXPUNGE"), "{noop:?}");
-    assert!(a.ok("a8", "STATUS INBOX (MESSAGES)")[0].contains("MESSAGES 0"));
-    a.ok("a9", "LOGOUT");
-    b.ok("b9", "LOGOUT");
+    assert!(a.ok("STATUS INBOX (MESSAGES)")[0].contains("MESSAGES 0"));
+    a.ok("LOGOUT");
+    b.ok("LOGOUT");
 }
 
 #[test]
@@ -128,42 +75,42 @@ fn idle_is_woken_by_another_process_through_inotify() {
     // The periodic check would take ten minutes: only inotify can wake IDLE within the
     // client's 30-second read timeout.
     let server = start("mailbox_idle_check_interval = 10 mins\n");
-    let mut a = Imap::login(&server, "alice", "secret");
-    let mut b = Imap::login(&server, "alice", "secret");
-    a.ok("a1", "SELECT INBOX");
-    b.ok("b1", "SELECT INBOX");
-    a.client.send(b"a2 IDLE\r\n");
-    assert_eq!(a.client.line(), "+ idling");
+    let mut a = Imap::login(server.imap, "alice", "secret");
+    let mut b = Imap::login(server.imap, "alice", "secret");
+    a.ok("SELECT INBOX");
+    b.ok("SELECT INBOX");
+    let idle = a.send_command("IDLE");
+    assert_eq!(a.line(), "+ idling");
 
     let started = Instant::now();
-    b.append("b2", "INBOX", MESSAGE);
+    append(&mut b, "INBOX", MESSAGE);
     a.until("* 1 EXISTS");
     let exists = started.elapsed();
 
     let started = Instant::now();
-    b.ok("b3", "STORE 1 +FLAGS (\\Answered)");
+    b.ok("STORE 1 +FLAGS (\\Answered)");
     let fetch = a.until("* 1 FETCH (FLAGS (");
     assert!(fetch.last().unwrap().contains("\\Answered"), "{fetch:?}");
     let flags = started.elapsed();
 
     let started = Instant::now();
-    b.ok("b4", "STORE 1 +FLAGS.SILENT (\\Deleted)");
-    b.ok("b5", "EXPUNGE");
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)");
+    b.ok("EXPUNGE");
     a.until("* 1 EXPUNGE");
     let expunge = started.elapsed();
 
-    a.client.send(b"DONE\r\n");
-    assert!(a
-        .until("a2 ")
-        .last()
-        .unwrap()
-        .starts_with("a2 OK Idle completed"));
+    a.send(b"DONE\r\n");
+    let done = a.until(&format!("{idle} "));
+    assert!(
+        done.last().unwrap().contains(" OK Idle completed"),
+        "{done:?}"
+    );
     // Figures for the record; speed is not asserted.
     println!(
         "IDLE woken after another process's APPEND in {:?}, STORE in {:?}, EXPUNGE in {:?}",
         exists, flags, expunge
     );
-    a.ok("a3", "LOGOUT");
+    a.ok("LOGOUT");
 }
 
 const IMAPLIB: &str = r#"
@@ -230,23 +177,20 @@ fn python_imaplib_end_to_end() {
 #[test]
 fn notify_reports_another_process_changes_between_commands_and_in_idle() {
     let server = start("mailbox_idle_check_interval = 10 mins\n");
-    let mut a = Imap::login(&server, "alice", "secret");
-    let mut b = Imap::login(&server, "alice", "secret");
-    a.ok("a1", "SELECT INBOX");
-    a.ok(
-        "a2",
-        "NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) \
-         (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))",
-    );
+    let mut a = Imap::login(server.imap, "alice", "secret");
+    let mut b = Imap::login(server.imap, "alice", "secret");
+    a.ok("SELECT INBOX");
+    a.ok("NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) \
+         (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))");
 
     // Nothing asked: the LIST comes by itself.
     let started = Instant::now();
-    b.ok("b1", "CREATE Work");
+    b.ok("CREATE Work");
     a.until("* LIST () \"/\" Work");
     let created = started.elapsed();
-    b.ok("b2", "SUBSCRIBE Work");
+    b.ok("SUBSCRIBE Work");
     a.until("* LIST (\\Subscribed) \"/\" Work");
-    b.append("b3", "Work", MESSAGE);
+    append(&mut b, "Work", MESSAGE);
     let status = a.until("* STATUS Work ");
     assert!(
         status
@@ -257,65 +201,63 @@ fn notify_reports_another_process_changes_between_commands_and_in_idle() {
     );
 
     // While idling: a rename, and new mail in the selected mailbox with its UID.
-    a.client.send(b"a3 IDLE\r\n");
-    assert_eq!(a.client.line(), "+ idling");
-    b.ok("b4", "RENAME Work Play");
+    let idle = a.send_command("IDLE");
+    assert_eq!(a.line(), "+ idling");
+    b.ok("RENAME Work Play");
     a.until("* LIST () \"/\" Play (\"OLDNAME\" (Work))");
-    b.append("b5", "INBOX", MESSAGE);
+    append(&mut b, "INBOX", MESSAGE);
     a.until("* 1 EXISTS");
     a.until("* 1 FETCH (UID 1)");
-    b.ok("b6", "DELETE Play");
+    b.ok("DELETE Play");
     a.until("* LIST (\\NonExistent) \"/\" Play");
-    a.client.send(b"DONE\r\n");
-    assert!(a.until("a3 ").last().unwrap().starts_with("a3 OK Idle"));
+    a.send(b"DONE\r\n");
+    let done = a.until(&format!("{idle} "));
+    assert!(
+        done.last().unwrap().contains(" OK Idle completed"),
+        "{done:?}"
+    );
 
     // NOTIFY NONE: the selected mailbox's news are not told (Dovecot's reading of RFC 5465).
-    a.ok("a4", "NOTIFY NONE");
-    b.append("b7", "INBOX", MESSAGE);
+    a.ok("NOTIFY NONE");
+    append(&mut b, "INBOX", MESSAGE);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let noop = a.ok("a5", "NOOP");
+    let noop = a.ok("NOOP");
     assert_eq!(noop.len(), 1, "{noop:?}");
-    let fetch = a.ok("a6", "FETCH 1:* (UID)");
+    let fetch = a.ok("FETCH 1:* (UID)");
     assert!(has(&fetch, |l| l == "* 2 FETCH (UID 2)"), "{fetch:?}");
     println!("NOTIFY: another process's CREATE reported in {created:?}");
-    a.ok("a7", "LOGOUT");
-    b.ok("b8", "LOGOUT");
+    a.ok("LOGOUT");
+    b.ok("LOGOUT");
 }
 
 /// NOTIFY's refusals: Dovecot 2.3's unsupported events and its limit of 100 mailbox names.
 #[test]
 fn notify_refuses_unsupported_events_and_too_many_names() {
     let server = start("");
-    let mut a = Imap::login(&server, "alice", "secret");
-    let refused = a.command(
-        "a1",
-        "NOTIFY SET (personal (MailboxMetadataChange MessageNew))",
-    );
+    let mut a = Imap::login(server.imap, "alice", "secret");
+    let refused = a.command("NOTIFY SET (personal (MailboxMetadataChange MessageNew))");
     assert!(
         refused
             .last()
             .unwrap()
-            .starts_with("a1 NO [BADEVENT MailboxMetadataChange] Unsupported NOTIFY events"),
+            .starts_with("NO [BADEVENT MailboxMetadataChange] Unsupported NOTIFY events"),
         "{refused:?}"
     );
     let names: Vec<String> = (0..101).map(|i| format!("box{i}")).collect();
-    let overflow = a.command(
-        "a2",
-        &format!("NOTIFY SET (mailboxes ({}) (MessageNew))", names.join(" ")),
-    );
+    let overflow = a.command(&format!(
+        "NOTIFY SET (mailboxes ({}) (MessageNew))",
+        names.join(" ")
+    ));
     assert!(
         overflow
             .last()
             .unwrap()
-            .starts_with("a2 NO [NOTIFICATIONOVERFLOW] Too many mailbox names"),
+            .starts_with("NO [NOTIFICATIONOVERFLOW] Too many mailbox names"),
         "{overflow:?}"
     );
-    a.ok(
-        "a3",
-        &format!(
-            "NOTIFY SET (mailboxes ({}) (MessageNew))",
-            names[..100].join(" ")
-        ),
-    );
-    a.ok("a4", "LOGOUT");
+    a.ok(&format!(
+        "NOTIFY SET (mailboxes ({}) (MessageNew))",
+        names[..100].join(" ")
+    ));
+    a.ok("LOGOUT");
 }

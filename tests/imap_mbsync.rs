@@ -11,15 +11,16 @@
 //!
 //! Skipped, saying so, when mbsync is not installed (`apt-get install isync`).
 
+mod imap_client;
 mod login_support;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use login_support::{Client, Server};
+use imap_client::{with_literal, Imap};
+use login_support::Server;
 
 const MESSAGES: usize = 1000;
 
@@ -75,130 +76,59 @@ fn normalized(data: &[u8]) -> String {
         .join("\n")
 }
 
-/// An IMAP connection to cote that reads literals.
-struct Imap {
-    client: Client,
-    tag: u32,
+/// APPENDs messages to `mailbox`, many per command (MULTIAPPEND).
+fn append_all(imap: &mut Imap, mailbox: &str, messages: &[(String, &str)]) {
+    for batch in messages.chunks(50) {
+        let mut command = format!("APPEND {mailbox}").into_bytes();
+        for (data, flags) in batch {
+            command.extend_from_slice(&with_literal(&format!(" ({flags}) "), data.as_bytes(), ""));
+        }
+        imap.ok(command);
+    }
 }
 
-impl Imap {
-    fn login(server: &Server) -> Imap {
-        let mut client = Client::connect(server.imap);
-        assert!(client.line().starts_with("* OK"));
-        let mut imap = Imap { client, tag: 0 };
-        imap.ok("LOGIN alice secret");
-        imap
-    }
-
-    /// One response: its line, with the literals it carries appended.
-    fn response(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        loop {
-            let mut line = Vec::new();
-            self.client
-                .reader
-                .read_until(b'\n', &mut line)
-                .expect("read from cote");
-            assert!(!line.is_empty(), "cote closed the connection");
-            out.extend_from_slice(&line);
-            let size = line
-                .strip_suffix(b"}\r\n")
-                .and_then(|l| l.iter().rposition(|&b| b == b'{').map(|at| &l[at + 1..]))
-                .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok());
-            let Some(size) = size else {
-                return out;
-            };
-            let mut literal = vec![0; size];
-            self.client
-                .reader
-                .read_exact(&mut literal)
-                .expect("literal from cote");
-            out.extend_from_slice(&literal);
+/// Every message of `mailbox`: Message-ID → (flags, text).
+fn messages(imap: &mut Imap, mailbox: &str) -> BTreeMap<String, (Vec<String>, String)> {
+    imap.ok(format!("EXAMINE {mailbox}"));
+    let mut out = BTreeMap::new();
+    let (responses, status) = imap.run(b"FETCH 1:* (FLAGS BODY.PEEK[])");
+    let responses = if status.starts_with("OK") {
+        responses
+    } else {
+        Vec::new()
+    };
+    for response in responses {
+        if !response.windows(7).any(|w| w == b" FETCH ") {
+            continue;
         }
+        let text = String::from_utf8_lossy(&response);
+        let flags_at = text.find("FLAGS (").expect("FLAGS") + 7;
+        let flags_end = flags_at + text[flags_at..].find(')').expect("flags end");
+        let mut flags: Vec<String> = text[flags_at..flags_end]
+            .split_whitespace()
+            .filter(|f| *f != "\\Recent")
+            .map(str::to_string)
+            .collect();
+        flags.sort();
+        let body_at = response
+            .windows(3)
+            .position(|w| w == b"}\r\n")
+            .expect("literal")
+            + 3;
+        let body = &response[body_at..response.len() - 3];
+        let id = message_id(body).expect("Message-ID");
+        assert!(
+            out.insert(id.clone(), (flags, normalized(body))).is_none(),
+            "{mailbox}: message {id} twice"
+        );
     }
+    imap.ok("CLOSE");
+    out
+}
 
-    /// Runs a command (with literals sent as LITERAL+); its untagged responses.
-    fn run(&mut self, command: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        let mut line = format!("{tag} ").into_bytes();
-        line.extend_from_slice(command);
-        line.extend_from_slice(b"\r\n");
-        self.client.send(&line);
-        let mut untagged = Vec::new();
-        loop {
-            let response = self.response();
-            if let Some(status) = response.strip_prefix(format!("{tag} ").as_bytes()) {
-                let status = String::from_utf8_lossy(status).trim_end().to_string();
-                return if status.starts_with("OK") {
-                    Ok(untagged)
-                } else {
-                    Err(status)
-                };
-            }
-            untagged.push(response);
-        }
-    }
-
-    fn ok(&mut self, command: &str) -> Vec<Vec<u8>> {
-        self.run(command.as_bytes())
-            .unwrap_or_else(|e| panic!("{command}: {e}"))
-    }
-
-    /// APPENDs messages to `mailbox`, many per command (MULTIAPPEND).
-    fn append(&mut self, mailbox: &str, messages: &[(String, &str)]) {
-        for batch in messages.chunks(50) {
-            let mut command = format!("APPEND {mailbox}").into_bytes();
-            for (data, flags) in batch {
-                command.extend_from_slice(format!(" ({flags}) {{{}+}}\r\n", data.len()).as_bytes());
-                command.extend_from_slice(data.as_bytes());
-            }
-            self.run(&command)
-                .unwrap_or_else(|e| panic!("APPEND {mailbox}: {e}"));
-        }
-    }
-
-    /// Every message of `mailbox`: Message-ID → (flags, text).
-    fn messages(&mut self, mailbox: &str) -> BTreeMap<String, (Vec<String>, String)> {
-        self.ok(&format!("EXAMINE {mailbox}"));
-        let mut out = BTreeMap::new();
-        let responses = self
-            .run(b"FETCH 1:* (FLAGS BODY.PEEK[])")
-            .unwrap_or_default();
-        for response in responses {
-            if !response.windows(7).any(|w| w == b" FETCH ") {
-                continue;
-            }
-            let text = String::from_utf8_lossy(&response);
-            let flags_at = text.find("FLAGS (").expect("FLAGS") + 7;
-            let flags_end = flags_at + text[flags_at..].find(')').expect("flags end");
-            let mut flags: Vec<String> = text[flags_at..flags_end]
-                .split_whitespace()
-                .filter(|f| *f != "\\Recent")
-                .map(str::to_string)
-                .collect();
-            flags.sort();
-            let body_at = response
-                .windows(3)
-                .position(|w| w == b"}\r\n")
-                .expect("literal")
-                + 3;
-            let body = &response[body_at..response.len() - 3];
-            let id = message_id(body).expect("Message-ID");
-            assert!(
-                out.insert(id.clone(), (flags, normalized(body))).is_none(),
-                "{mailbox}: message {id} twice"
-            );
-        }
-        self.ok("CLOSE");
-        out
-    }
-
-    /// UIDNEXT and UIDVALIDITY of `mailbox` (they show whether anything was saved).
-    fn uid_state(&mut self, mailbox: &str) -> String {
-        let status = self.ok(&format!("STATUS {mailbox} (MESSAGES UIDNEXT UIDVALIDITY)"));
-        String::from_utf8_lossy(&status[0]).trim_end().to_string()
-    }
+/// UIDNEXT and UIDVALIDITY of `mailbox` (they show whether anything was saved).
+fn uid_state(imap: &mut Imap, mailbox: &str) -> String {
+    imap.ok(format!("STATUS {mailbox} (MESSAGES UIDNEXT UIDVALIDITY)"))[0].clone()
 }
 
 /// The local Maildir folder's messages: Message-ID → (flags, text).
@@ -308,7 +238,7 @@ fn mbsync_syncs_a_thousand_messages_both_ways() {
     .expect("write mbsyncrc");
 
     // 1. cote has the mail; the first run pulls all of it.
-    let mut imap = Imap::login(&server);
+    let mut imap = Imap::login(server.imap, "alice", "secret");
     let flags_of = |n: usize| match n % 7 {
         0 | 3 => "\\Seen",
         1 => "\\Seen \\Flagged",
@@ -318,20 +248,20 @@ fn mbsync_syncs_a_thousand_messages_both_ways() {
     let inbox: Vec<(String, &str)> = (0..MESSAGES)
         .map(|n| (message(&format!("m{n}"), n), flags_of(n)))
         .collect();
-    imap.append("INBOX", &inbox);
+    append_all(&mut imap, "INBOX", &inbox);
     imap.ok("CREATE Archive");
     let archive: Vec<(String, &str)> = (0..25)
         .map(|n| (message(&format!("a{n}"), n), "\\Seen"))
         .collect();
-    imap.append("Archive", &archive);
+    append_all(&mut imap, "Archive", &archive);
     run_mbsync(&config, &server);
-    let cote_inbox = imap.messages("INBOX");
+    let cote_inbox = messages(&mut imap, "INBOX");
     assert_eq!(cote_inbox.len(), MESSAGES);
     let local_inbox = maildir_messages(&maildir.join("INBOX"));
     assert_same("after the first run", &cote_inbox, &local_inbox);
     assert_same(
         "Archive after the first run",
-        &imap.messages("Archive"),
+        &messages(&mut imap, "Archive"),
         &maildir_messages(&maildir.join("Archive")),
     );
     for (n, (data, _)) in inbox.iter().enumerate() {
@@ -341,18 +271,18 @@ fn mbsync_syncs_a_thousand_messages_both_ways() {
 
     // 2. Nothing changed: a second run changes nothing.
     let state = (
-        imap.uid_state("INBOX"),
-        imap.uid_state("Archive"),
+        uid_state(&mut imap, "INBOX"),
+        uid_state(&mut imap, "Archive"),
         maildir_names(&maildir.join("INBOX")),
     );
     run_mbsync(&config, &server);
     let again = (
-        imap.uid_state("INBOX"),
-        imap.uid_state("Archive"),
+        uid_state(&mut imap, "INBOX"),
+        uid_state(&mut imap, "Archive"),
         maildir_names(&maildir.join("INBOX")),
     );
     assert_eq!(state, again, "the second run changed something");
-    assert_eq!(imap.messages("INBOX"), cote_inbox);
+    assert_eq!(messages(&mut imap, "INBOX"), cote_inbox);
 
     // 3. Changes on both sides, to different messages.
     let new_far: Vec<(String, &str)> = (0..20)
@@ -363,7 +293,7 @@ fn mbsync_syncs_a_thousand_messages_both_ways() {
             )
         })
         .collect();
-    imap.append("INBOX", &new_far);
+    append_all(&mut imap, "INBOX", &new_far);
     imap.ok("SELECT INBOX");
     // Messages 1..=100 (UIDs): flag 30 of them, expunge 25 others.
     imap.ok("UID STORE 1:30 +FLAGS (\\Flagged)");
@@ -420,7 +350,7 @@ fn mbsync_syncs_a_thousand_messages_both_ways() {
     }
     assert_eq!((renamed, deleted), (20, 10));
     run_mbsync(&config, &server);
-    let cote_inbox = imap.messages("INBOX");
+    let cote_inbox = messages(&mut imap, "INBOX");
     let local_inbox = maildir_messages(&inbox_dir);
     assert_same("after changes on both sides", &cote_inbox, &local_inbox);
     assert_eq!(cote_inbox.len(), MESSAGES + 20 + 15 - 25 - 10);
@@ -454,11 +384,11 @@ fn mbsync_syncs_a_thousand_messages_both_ways() {
     }
 
     // 4. And once more: nothing to do.
-    let state = (imap.uid_state("INBOX"), maildir_names(&inbox_dir));
+    let state = (uid_state(&mut imap, "INBOX"), maildir_names(&inbox_dir));
     run_mbsync(&config, &server);
     assert_eq!(
         state,
-        (imap.uid_state("INBOX"), maildir_names(&inbox_dir)),
+        (uid_state(&mut imap, "INBOX"), maildir_names(&inbox_dir)),
         "the last run changed something"
     );
 }

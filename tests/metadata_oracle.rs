@@ -15,10 +15,12 @@
 // the two copies claim ports through the same lock files, so they never collide.
 #![allow(clippy::duplicate_mod)]
 
+mod imap_client;
 mod login_support;
 mod maildir_support;
 
-use login_support::{Client, Server};
+use imap_client::{with_literal, Imap};
+use login_support::Server;
 use maildir_support::{chown_tree, Oracle, MAIL_UID};
 
 /// Both servers' configuration after the basics.
@@ -29,68 +31,6 @@ const CONF: &str = "imap_metadata = yes\n\
     namespace inbox {\n  inbox = yes\n  separator = /\n\
       mailbox Sent {\n    special_use = \\Sent\n  }\n\
       mailbox Trash {\n    special_use = \\Trash\n    comment = trash can\n  }\n}\n";
-
-/// An IMAP connection that collects each command's answer.
-struct Imap {
-    client: Client,
-    tag: u32,
-}
-
-impl Imap {
-    fn login(port: u16, user: &str, password: &str) -> Imap {
-        let mut client = Client::connect(port);
-        let greeting = client.line();
-        assert!(greeting.starts_with("* OK"), "{greeting}");
-        let mut imap = Imap { client, tag: 0 };
-        let answer = imap.command(format!("LOGIN {user} {password}").as_bytes());
-        assert!(
-            answer.last().is_some_and(|l| l.starts_with("OK")),
-            "{answer:?}"
-        );
-        imap
-    }
-
-    /// Sends a command (literals in it non-synchronizing); returns the untagged lines and
-    /// the tagged status without its timing.
-    fn command(&mut self, command: &[u8]) -> Vec<String> {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        let mut data = format!("{tag} ").into_bytes();
-        data.extend_from_slice(command);
-        data.extend_from_slice(b"\r\n");
-        self.client.send(&data);
-        let mut lines = Vec::new();
-        loop {
-            let line = self.client.line();
-            assert!(
-                !line.is_empty(),
-                "connection lost after {}: {lines:?}",
-                String::from_utf8_lossy(command)
-            );
-            if let Some(status) = line.strip_prefix(&format!("{tag} ")) {
-                lines.push(without_timing(status));
-                return lines;
-            }
-            lines.push(line);
-        }
-    }
-}
-
-/// `OK Getmetadata completed (0.001 + 0.000 secs).` → `OK Getmetadata completed.`
-fn without_timing(status: &str) -> String {
-    match status.rfind(" (") {
-        Some(i) if status.ends_with("secs).") => format!("{}.", &status[..i]),
-        _ => status.to_string(),
-    }
-}
-
-/// A command with a non-synchronizing literal: `before {n+}\r\n<data>after`.
-fn with_literal(before: &str, data: &[u8], after: &str) -> Vec<u8> {
-    let mut out = format!("{before}{{{}+}}\r\n", data.len()).into_bytes();
-    out.extend_from_slice(data);
-    out.extend_from_slice(after.as_bytes());
-    out
-}
 
 /// The conversation both servers get (each entry one command). DEPTH is used only where
 /// one entry is found: Dovecot lists several in its hash table's order.

@@ -19,6 +19,7 @@
 // the two copies claim ports through the same lock files, so they never collide.
 #![allow(clippy::duplicate_mod)]
 
+mod imap_client;
 mod login_support;
 #[path = "mail_corpus/mod.rs"]
 mod mail_corpus;
@@ -27,7 +28,8 @@ mod maildir_support;
 use std::path::{Path, PathBuf};
 
 use cote::mail::date::format_imap_datetime;
-use login_support::{Client, Server};
+use imap_client::{with_literal, Imap};
+use login_support::Server;
 use maildir_support::Oracle;
 
 const NAMESPACE: &str = "namespace inbox {\n  inbox = yes\n  separator = /\n}\n";
@@ -44,62 +46,6 @@ const KEYS: &[&str] = &[
     "DISPLAYFROM",
     "DISPLAYTO",
 ];
-
-/// An IMAP connection that collects each command's answer.
-struct Imap {
-    client: Client,
-    tag: u32,
-}
-
-impl Imap {
-    fn login(port: u16, user: &str, password: &str) -> Imap {
-        let mut client = Client::connect(port);
-        let greeting = client.line();
-        assert!(greeting.starts_with("* OK"), "{greeting}");
-        let mut imap = Imap { client, tag: 0 };
-        let answer = imap.command(&format!("LOGIN {user} {password}"), None);
-        assert!(
-            answer.last().is_some_and(|l| l.starts_with("OK")),
-            "{answer:?}"
-        );
-        imap
-    }
-
-    /// Sends a command (with a non-synchronizing literal after it, if given); returns the
-    /// untagged lines and the tagged status (tag and timing left out).
-    fn command(&mut self, command: &str, literal: Option<&[u8]>) -> Vec<String> {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        let mut data = format!("{tag} {command}").into_bytes();
-        if let Some(literal) = literal {
-            data.extend_from_slice(format!(" {{{}+}}\r\n", literal.len()).as_bytes());
-            data.extend_from_slice(literal);
-        }
-        data.extend_from_slice(b"\r\n");
-        self.client.send(&data);
-        let mut lines = Vec::new();
-        loop {
-            let line = self.client.line();
-            assert!(
-                !line.is_empty(),
-                "connection lost after {command}: {lines:?}"
-            );
-            if let Some(status) = line.strip_prefix(&format!("{tag} ")) {
-                lines.push(without_timing(status));
-                return lines;
-            }
-            lines.push(line);
-        }
-    }
-}
-
-/// `OK Sort completed (0.001 + 0.000 secs).` → `OK Sort completed.`
-fn without_timing(status: &str) -> String {
-    match status.rfind(" (") {
-        Some(i) if status.ends_with("secs).") => format!("{}.", &status[..i]),
-        _ => status.to_string(),
-    }
-}
 
 /// The `threads` mailbox's messages, deterministically.
 fn thread_corpus() -> Vec<Vec<u8>> {
@@ -282,26 +228,18 @@ fn run(port: u16, user: &str, password: &str) -> Vec<(String, Vec<String>)> {
     let mailboxes = [("generated", generated), ("threads", thread_corpus())];
     let mut answers = Vec::new();
     for (mailbox, messages) in &mailboxes {
-        let created = imap.command(&format!("CREATE {mailbox}"), None);
-        assert!(
-            created.last().is_some_and(|l| l.starts_with("OK")),
-            "{created:?}"
-        );
+        imap.ok(format!("CREATE {mailbox}"));
         for (i, message) in messages.iter().enumerate() {
-            let command = format!("APPEND {mailbox} () \"{}\"", internal_date(i));
-            let answer = imap.command(&command, Some(message));
+            let command = format!("APPEND {mailbox} () \"{}\" ", internal_date(i));
+            let answer = imap.command(with_literal(&command, message, ""));
             assert!(
                 answer.last().is_some_and(|l| l.starts_with("OK")),
                 "APPEND of message {i} to {mailbox}: {answer:?}"
             );
         }
-        let selected = imap.command(&format!("SELECT {mailbox}"), None);
-        assert!(
-            selected.last().is_some_and(|l| l.starts_with("OK")),
-            "{selected:?}"
-        );
+        imap.ok(format!("SELECT {mailbox}"));
         for command in commands() {
-            let answer = imap.command(&command, None);
+            let answer = imap.command(&command);
             answers.push((format!("{mailbox}: {command}"), answer));
         }
     }

@@ -13,121 +13,27 @@
 // the two copies claim ports through the same lock files, so they never collide.
 #![allow(clippy::duplicate_mod)]
 
+mod imap_client;
 mod login_support;
 mod maildir_support;
 
-use std::io::{BufRead, Read};
-
-use login_support::{Client, Server};
+use imap_client::{append, Imap};
+use login_support::Server;
 use maildir_support::{chown_tree, Oracle, MAIL_UID};
 
 /// Both servers' configuration after the basics.
 const CONF: &str = "mail_attribute_dict = file:%h/dovecot-attributes\n\
     imap_urlauth_host = example.com\n";
 
-/// An IMAP connection that collects each command's answer.
-struct Imap {
-    client: Client,
-    tag: u32,
-}
-
-impl Imap {
-    fn login(port: u16, user: &str) -> Imap {
-        let mut client = Client::connect(port);
-        let greeting = client.line();
-        assert!(greeting.starts_with("* OK"), "{greeting}");
-        let mut imap = Imap { client, tag: 0 };
-        let answer = imap.command(format!("LOGIN {user} pw").as_bytes());
-        assert!(
-            answer.last().is_some_and(|l| l.starts_with("OK")),
-            "{answer:?}"
-        );
-        imap
-    }
-
-    /// Sends a command; returns the untagged lines (literal data as the lines it holds)
-    /// and the tagged status without its timing.
-    fn command(&mut self, command: &[u8]) -> Vec<String> {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        let mut data = format!("{tag} ").into_bytes();
-        data.extend_from_slice(command);
-        data.extend_from_slice(b"\r\n");
-        self.client.send(&data);
-        let mut lines = Vec::new();
-        loop {
-            let line = self.response();
-            assert!(
-                !line.is_empty(),
-                "connection lost after {}: {lines:?}",
-                String::from_utf8_lossy(command)
-            );
-            if let Some(status) = line.strip_prefix(&format!("{tag} ")) {
-                lines.push(without_timing(status));
-                return lines;
-            }
-            lines.push(line);
-        }
-    }
-
-    /// One response line with the literals in it (their data kept as sent, the CRLF at the
-    /// end taken off); "" at EOF.
-    fn response(&mut self) -> String {
-        let mut out = Vec::new();
-        loop {
-            let mut buf = Vec::new();
-            let _ = self.client.reader.read_until(b'\n', &mut buf);
-            if buf.is_empty() {
-                break;
-            }
-            out.extend_from_slice(&buf);
-            let Some(size) = literal_size(&buf) else {
-                break;
-            };
-            let mut data = vec![0; size];
-            self.client
-                .reader
-                .read_exact(&mut data)
-                .expect("literal data");
-            out.extend_from_slice(&data);
-        }
-        String::from_utf8_lossy(&out)
-            .trim_end_matches(['\r', '\n'])
-            .to_string()
-    }
-
-    /// GENURLAUTH of one rump URL: the URL answered.
-    fn genurlauth(&mut self, rump: &str) -> String {
-        let answer = self.command(format!("GENURLAUTH \"{rump}\" INTERNAL").as_bytes());
-        assert_eq!(answer.len(), 2, "{answer:?}");
-        assert_eq!(answer[1], "OK GENURLAUTH completed.");
-        answer[0]
-            .strip_prefix("* GENURLAUTH ")
-            .unwrap_or_else(|| panic!("{answer:?}"))
-            .to_string()
-    }
-}
-
-/// The size of the literal a line ends with (`{n}` or `~{n}`).
-fn literal_size(line: &[u8]) -> Option<usize> {
-    let line = line.strip_suffix(b"}\r\n")?;
-    let open = line.iter().rposition(|&c| c == b'{')?;
-    std::str::from_utf8(&line[open + 1..]).ok()?.parse().ok()
-}
-
-/// `OK URLFETCH completed (0.001 + 0.000 secs).` → `OK URLFETCH completed.`
-fn without_timing(status: &str) -> String {
-    match status.rfind(" (") {
-        Some(i) if status.ends_with("secs).") => format!("{}.", &status[..i]),
-        _ => status.to_string(),
-    }
-}
-
-/// A command with a non-synchronizing literal.
-fn append(mailbox: &str, message: &[u8]) -> Vec<u8> {
-    let mut out = format!("APPEND {mailbox} {{{}+}}\r\n", message.len()).into_bytes();
-    out.extend_from_slice(message);
-    out
+/// GENURLAUTH of one rump URL: the URL answered.
+fn genurlauth(imap: &mut Imap, rump: &str) -> String {
+    let answer = imap.command(format!("GENURLAUTH \"{rump}\" INTERNAL"));
+    assert_eq!(answer.len(), 2, "{answer:?}");
+    assert_eq!(answer[1], "OK GENURLAUTH completed.");
+    answer[0]
+        .strip_prefix("* GENURLAUTH ")
+        .unwrap_or_else(|| panic!("{answer:?}"))
+        .to_string()
 }
 
 const MESSAGE: &[u8] = b"Subject: shared\r\nMIME-Version: 1.0\r\n\
@@ -150,24 +56,24 @@ fn urls_of_one_verify_on_the_other() {
         &format!("mail_location = maildir:~/Maildir\n{CONF}"),
     );
 
-    let mut dovecot = Imap::login(oracle.port, "alice");
+    let mut dovecot = Imap::login(oracle.port, "alice", "pw");
     for command in [append("INBOX", MESSAGE), b"CREATE Work".to_vec()] {
         let answer = dovecot.command(&command);
         assert!(answer[0].starts_with("OK"), "{answer:?}");
     }
     dovecot.command(&append("Work", b"Subject: work\r\n\r\nwork body\r\n"));
     let inbox_rump = "imap://alice@example.com/INBOX/;UID=1;URLAUTH=authuser";
-    let from_dovecot = dovecot.genurlauth(inbox_rump);
+    let from_dovecot = genurlauth(&mut dovecot, inbox_rump);
     chown_tree(&homes.join("alice"));
 
-    let mut ours = Imap::login(cote.imap, "alice");
+    let mut ours = Imap::login(cote.imap, "alice", "pw");
     let capability = ours.command(b"CAPABILITY");
     assert!(
         capability[0].ends_with(" NOTIFY URLAUTH URLAUTH=BINARY"),
         "{capability:?}"
     );
     // The key Dovecot made gives cote the same URL, and cote serves Dovecot's URL.
-    assert_eq!(ours.genurlauth(inbox_rump), from_dovecot);
+    assert_eq!(genurlauth(&mut ours, inbox_rump), from_dovecot);
     let fetches = [
         format!("URLFETCH {from_dovecot}"),
         format!("URLFETCH ({from_dovecot} BODYPARTSTRUCTURE BODY)"),
@@ -186,7 +92,10 @@ fn urls_of_one_verify_on_the_other() {
     // Part 2 is base64: BINARY decodes it, BODYPARTSTRUCTURE with BINARY shows decoded sizes.
     let section_rump = "imap://alice@example.com/INBOX/;UID=1/;SECTION=2;URLAUTH=anonymous";
     let work_rump = "imap://alice@example.com/Work/;UID=1;URLAUTH=user+bob";
-    let from_cote = [ours.genurlauth(section_rump), ours.genurlauth(work_rump)];
+    let from_cote = [
+        genurlauth(&mut ours, section_rump),
+        genurlauth(&mut ours, work_rump),
+    ];
     let attributes = std::fs::read_to_string(homes.join("alice/dovecot-attributes")).unwrap();
     let key_lines = attributes
         .lines()
@@ -194,7 +103,7 @@ fn urls_of_one_verify_on_the_other() {
         .count();
     assert_eq!(key_lines, 2, "{attributes}");
     chown_tree(&homes.join("alice"));
-    assert_eq!(dovecot.genurlauth(work_rump), from_cote[1]);
+    assert_eq!(genurlauth(&mut dovecot, work_rump), from_cote[1]);
     for url in &from_cote {
         for fetch in [
             format!("URLFETCH {url}"),
