@@ -244,7 +244,7 @@ fn notify_refuses_unsupported_events_and_too_many_names() {
         "{refused:?}"
     );
     let names: Vec<String> = (0..101).map(|i| format!("box{i}")).collect();
-    let overflow = a.command(&format!(
+    let overflow = a.command(format!(
         "NOTIFY SET (mailboxes ({}) (MessageNew))",
         names.join(" ")
     ));
@@ -255,7 +255,7 @@ fn notify_refuses_unsupported_events_and_too_many_names() {
             .starts_with("NO [NOTIFICATIONOVERFLOW] Too many mailbox names"),
         "{overflow:?}"
     );
-    a.ok(&format!(
+    a.ok(format!(
         "NOTIFY SET (mailboxes ({}) (MessageNew))",
         names[..100].join(" ")
     ));

@@ -61,7 +61,7 @@ fn urls_of_one_verify_on_the_other() {
         let answer = dovecot.command(&command);
         assert!(answer[0].starts_with("OK"), "{answer:?}");
     }
-    dovecot.command(&append("Work", b"Subject: work\r\n\r\nwork body\r\n"));
+    dovecot.command(append("Work", b"Subject: work\r\n\r\nwork body\r\n"));
     let inbox_rump = "imap://alice@example.com/INBOX/;UID=1;URLAUTH=authuser";
     let from_dovecot = genurlauth(&mut dovecot, inbox_rump);
     chown_tree(&homes.join("alice"));
