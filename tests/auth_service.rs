@@ -5,11 +5,13 @@
 //! for the same configs and users (captured from the oracle).
 
 mod master_support;
+mod system_user;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 
 use master_support::{Server, Setup};
+use system_user::SystemUser;
 
 const COTE: &str = env!("CARGO_BIN_EXE_cote");
 const COTEADM: &str = env!("CARGO_BIN_EXE_coteadm");
@@ -88,56 +90,6 @@ fn master_runs_auth_and_its_workers() {
     }
     let log = setup.log_text();
     assert!(!log.contains("Error") && !log.contains("Fatal"), "{log}");
-}
-
-/// A system user made for the test with `useradd` and `chpasswd` (a yescrypt hash in
-/// /etc/shadow), removed with `userdel` when dropped.
-struct SystemUser {
-    name: String,
-}
-
-impl SystemUser {
-    fn create(name: &str, password: &str) -> SystemUser {
-        let _ = Command::new("userdel")
-            .arg(name)
-            .stderr(Stdio::null())
-            .status();
-        let status = Command::new("useradd")
-            .args(["--no-create-home", "--shell", "/usr/sbin/nologin"])
-            .args(["--comment", "cote test user", name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "useradd {name}");
-        let user = SystemUser {
-            name: name.to_string(),
-        };
-        let mut chpasswd = Command::new("chpasswd")
-            .args(["--crypt-method", "YESCRYPT"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        let mut stdin = chpasswd.stdin.take().unwrap();
-        stdin
-            .write_all(format!("{name}:{password}\n").as_bytes())
-            .unwrap();
-        drop(stdin);
-        assert!(chpasswd.wait().unwrap().success(), "chpasswd {name}");
-        user
-    }
-
-    fn shadow_hash(&self) -> String {
-        let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
-        let prefix = format!("{}:", self.name);
-        let line = shadow.lines().find(|l| l.starts_with(&prefix)).unwrap();
-        line.split(':').nth(1).unwrap().to_string()
-    }
-}
-
-impl Drop for SystemUser {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel").arg(&self.name).status();
-    }
 }
 
 /// A file removed when dropped.

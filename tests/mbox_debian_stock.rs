@@ -27,6 +27,7 @@ mod tls_support;
 
 #[path = "port_support/mod.rs"]
 mod port_support;
+mod system_user;
 
 use std::fs;
 use std::net::TcpStream;
@@ -37,55 +38,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use config_support::{copy_tree, oracle_root};
-
-/// A system user with a home and a yescrypt password; `userdel -r` when dropped (the home and
-/// the /var/mail spool file go with it).
-struct SystemUser {
-    name: String,
-}
-
-impl SystemUser {
-    fn create(name: &str, password: &str) -> SystemUser {
-        let _ = Command::new("userdel")
-            .args(["-r", name])
-            .stderr(Stdio::null())
-            .status();
-        let status = Command::new("useradd")
-            .args(["--create-home", "--shell", "/usr/sbin/nologin"])
-            .args(["--comment", "cote mbox test user", name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "useradd {name}");
-        let user = SystemUser {
-            name: name.to_string(),
-        };
-        let mut chpasswd = Command::new("chpasswd")
-            .args(["--crypt-method", "YESCRYPT"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        let mut stdin = chpasswd.stdin.take().unwrap();
-        stdin
-            .write_all(format!("{name}:{password}\n").as_bytes())
-            .unwrap();
-        drop(stdin);
-        assert!(chpasswd.wait().unwrap().success(), "chpasswd {name}");
-        user
-    }
-}
-
-impl Drop for SystemUser {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel")
-            .args(["-r", &self.name])
-            .stderr(Stdio::null())
-            .status();
-        let spool = Path::new("/var/mail").join(&self.name);
-        let _ = fs::remove_file(&spool);
-        let _ = fs::remove_file(spool.with_extension("lock"));
-    }
-}
+use system_user::SystemUser;
 
 /// /etc/pam.d/dovecot as Debian's dovecot-core installs it, put there for the test when the
 /// machine has none (and removed again); an existing one is left alone.
@@ -263,7 +216,7 @@ fn debian_stock_tree_with_procmail_delivery() {
     let _pam = PamService::install(&root);
     let name = format!("cotembox{}", std::process::id());
     let password = "Mb0x-pw-stock";
-    let user = SystemUser::create(&name, password);
+    let user = SystemUser::create_with_home(&name, password);
     let pw = nix::unistd::User::from_name(&name).unwrap().unwrap();
 
     let child = Command::new(env!("CARGO_BIN_EXE_cote"))
