@@ -5,7 +5,7 @@
 
 mod login_support;
 
-use login_support::{python, Server};
+use login_support::{assert_lines_start, python, Server};
 
 /// imaplib has no COMPRESS: this client deflates what it sends and inflates what it reads
 /// once the server said OK (raw deflate, sync-flushed per command, as RFC 4978 clients do).
@@ -118,13 +118,7 @@ fn compress_session(tls: bool, size: usize) {
         "done b'OK'",
         "logout BYE",
     ];
-    for line in expect {
-        assert!(
-            out.lines().any(|l| l.starts_with(line)),
-            "no line starting {line:?} in:\n{out}\n{}",
-            server.logs()
-        );
-    }
+    assert_lines_start(&out, &expect, &server);
 }
 
 #[test]
@@ -210,13 +204,7 @@ fn python_catenate_and_utf8_search() {
         "search plain ('OK', [b''])",
         "logout BYE",
     ];
-    for line in expect {
-        assert!(
-            out.lines().any(|l| l.starts_with(line)),
-            "no line starting {line:?} in:\n{out}\n{}",
-            server.logs()
-        );
-    }
+    assert_lines_start(&out, &expect, &server);
 }
 
 /// An IMAP4rev2 client with imaplib: ENABLE IMAP4rev2, then UTF-8 mailbox names, STATUS DELETED, SELECT with its LIST response and
@@ -270,12 +258,6 @@ fn python_imap4rev2() {
         r"flags 1 (FLAGS (\Deleted)) | 2 (FLAGS ())",
         "logout BYE",
     ];
-    for line in expect {
-        assert!(
-            out.lines().any(|l| l.starts_with(line)),
-            "no line starting {line:?} in:\n{out}\n{}",
-            server.logs()
-        );
-    }
+    assert_lines_start(&out, &expect, &server);
     assert!(out.contains(") ALL 1']"), "{out}");
 }

@@ -10,7 +10,7 @@ mod login_support;
 use std::time::Instant;
 
 use imap_client::Imap;
-use login_support::{python, Server};
+use login_support::{assert_lines_start, python, Server};
 
 /// A server (users' Maildirs under its directory) with `/` as the separator.
 fn start(extra: &str) -> Server {
@@ -161,13 +161,7 @@ fn python_imaplib_end_to_end() {
         "close OK",
         "logout BYE",
     ];
-    for line in expect {
-        assert!(
-            out.lines().any(|l| l.starts_with(line)),
-            "no line starting {line:?} in:\n{out}\n{}",
-            server.logs()
-        );
-    }
+    assert_lines_start(&out, &expect, &server);
 }
 
 /// NOTIFY (RFC 5465): with the periodic check far beyond the test's patience, another

@@ -8,9 +8,7 @@ mod login_support;
 #[allow(clippy::duplicate_mod)]
 mod maildir_support;
 
-use std::path::Path;
-
-use maildir_support::{chown_tree, Oracle};
+use maildir_support::{append_mbox, Oracle};
 
 const SPOOL: &[&str] = &[
     "Subject: plain\n\nbody1\n",
@@ -41,21 +39,6 @@ c.logout()
 print(uidls())
 "#;
 
-fn deliver(path: &Path) {
-    use std::io::Write;
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    for m in SPOOL {
-        write!(f, "From mta@example.com  Thu Nov 29 22:33:52 2001\n{m}\n").unwrap();
-    }
-    drop(f);
-    chown_tree(path.parent().unwrap());
-}
-
 fn compare(md5: &str) {
     let settings = format!("pop3_uidl_format = %m\nmbox_md5 = {md5}\nprotocols = imap pop3\n");
     let dovecot_pop3 = login_support::free_port();
@@ -79,8 +62,8 @@ fn compare(md5: &str) {
          service pop3-login {{\n  inet_listener pop3 {{\n    port = {cote_pop3}\n  }}\n  \
          inet_listener pop3s {{\n    port = 0\n  }}\n}}\n"
     ));
-    deliver(&dovecot.path("mail/alice/inbox"));
-    deliver(&cote_mail.path().join("alice/inbox"));
+    append_mbox(&dovecot.path("mail/alice/inbox"), SPOOL);
+    append_mbox(&cote_mail.path().join("alice/inbox"), SPOOL);
     let run = |imap: u16, pop3: u16, password: &str| {
         login_support::python(
             SESSION,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use cote::mail::header::fields;
 use cote::storage::mbox::format::parse_mbox;
-use maildir_support::{chown_tree, Oracle};
+use maildir_support::{append_mbox, Oracle};
 
 const DOVECOT_LOCATION: &str = "mbox:{dir}/mail/%u:INBOX={dir}/mail/%u/inbox";
 
@@ -69,7 +69,7 @@ impl Both {
         match step {
             Step::Deliver(messages) => {
                 for path in self.inboxes() {
-                    deliver(&path, messages);
+                    append_mbox(&path, messages);
                 }
             }
             Step::Imap(body) => {
@@ -93,21 +93,6 @@ impl Both {
         let cote = login_support::python(&program, &[]);
         (dovecot, cote.trim_end().to_string())
     }
-}
-
-fn deliver(path: &Path, messages: &[&str]) {
-    use std::io::Write;
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    for m in messages {
-        write!(f, "From mta@example.com  Thu Nov 29 22:33:52 2001\n{m}\n").unwrap();
-    }
-    drop(f);
-    chown_tree(path.parent().unwrap());
 }
 
 /// Each message's Subject with its `Status:` and `X-Status:` lines as written (in this

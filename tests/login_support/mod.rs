@@ -292,6 +292,18 @@ pub fn try_ids(pid: i32) -> Option<(Vec<u32>, Vec<u32>, Vec<u32>)> {
     Some((field("Uid:"), field("Gid:"), field("Groups:")))
 }
 
+/// Asserts that for each of `expected` a line of `out` starts with it (the output of a
+/// scripted client such as the Python ones); shows the server's log when not.
+pub fn assert_lines_start(out: &str, expected: &[&str], server: &Server) {
+    for line in expected {
+        assert!(
+            out.lines().any(|l| l.starts_with(line)),
+            "no line starting {line:?} in:\n{out}\n{}",
+            server.logs()
+        );
+    }
+}
+
 /// A line-based IMAP client over plain TCP.
 pub struct Client {
     pub reader: BufReader<TcpStream>,

@@ -167,6 +167,24 @@ pub fn chown_tree(path: &Path) {
     }
 }
 
+/// Appends messages to an mbox file as an MTA delivers them (a From_ line before each, an
+/// empty line after), then gives its directory to the mail user.
+pub fn append_mbox(path: &Path, messages: &[&str]) {
+    use std::io::Write;
+    let dir = path.parent().expect("an mbox path has a directory");
+    std::fs::create_dir_all(dir).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for m in messages {
+        write!(f, "From mta@example.com  Thu Nov 29 22:33:52 2001\n{m}\n").unwrap();
+    }
+    drop(f);
+    chown_tree(dir);
+}
+
 /// The names in a directory, sorted.
 pub fn list_dir(path: &Path) -> Vec<String> {
     let mut names: Vec<String> = match std::fs::read_dir(path) {
