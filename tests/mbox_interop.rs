@@ -172,42 +172,74 @@ fn cote_reads_what_dovecot_wrote() {
 }
 
 /// The bytes of one append, after the From_ line, are Dovecot's (padding included).
+/// What cote appends is what Dovecot appends, but for the From_ lines' dates: the headers it
+/// drops, its own fields, the padding (less what the first message's keyword list in
+/// `X-IMAPbase:` took), `Content-Length:`, an empty body saved as one LF.
 #[test]
 fn appends_byte_for_byte_like_dovecot() {
     let oracle = Oracle::start(LOCATION, "");
-    let message: &[u8] =
-        b"From: a@example.com\r\nSubject: s\r\nStatus: RO\r\n\r\nbody\r\nFrom x\r\nend";
+    let big = format!("{}\r\n", "y".repeat(100)).repeat(12);
+    let messages: Vec<(MailFlags, Vec<String>, Vec<u8>)> = vec![
+        (
+            MailFlags::SEEN | MailFlags::FLAGGED | MailFlags::DRAFT,
+            vec!["$Work".to_string()],
+            b"From: a@example.com\r\nSubject: s\r\nStatus: RO\r\nX-UID: 77\r\n\r\nbody\r\nFrom x\r\nend"
+                .to_vec(),
+        ),
+        (
+            MailFlags::empty(),
+            vec![],
+            format!("Subject: big\r\n\r\n{big}").into_bytes(),
+        ),
+        (
+            MailFlags::ANSWERED,
+            vec![],
+            b"Subject: empty body\r\n\r\n".to_vec(),
+        ),
+        (MailFlags::empty(), vec![], b"Subject: no body\r\n".to_vec()),
+    ];
     let mut script = String::from("c.create('Fresh')\n");
-    script.push_str(&format!(
-        "c.append('Fresh', r'(\\Seen \\Flagged \\Draft)', None, bytes.fromhex('{}'))\n",
-        message
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ));
+    for (flags, keywords, message) in &messages {
+        let mut list: Vec<String> = flags.names().map(str::to_string).collect();
+        list.extend(keywords.iter().cloned());
+        script.push_str(&format!(
+            "c.append('Fresh', r'({})', None, bytes.fromhex('{}'))\n",
+            list.join(" "),
+            message
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ));
+    }
     oracle.imap("alice", &script);
     let data = std::fs::read(oracle.path("mail/alice/Fresh")).unwrap();
     let file = parse_mbox(&data).unwrap();
     let base = file.base.clone().expect("X-IMAPbase");
+    assert_eq!(base.keywords, ["$Work"]);
     let mut out = Vec::new();
-    append_message(
-        &mut out,
-        &NewMessage {
-            sender: "x",
-            received: 0,
-            local_offset_minutes: 0,
-            uid: 1,
-            flags: MailFlags::SEEN | MailFlags::FLAGGED | MailFlags::DRAFT,
-            keywords: &[],
-            base: Some(&base),
-            message,
-        },
-    );
-    let skip_from = |d: &[u8]| d[d.iter().position(|&b| b == b'\n').unwrap() + 1..].to_vec();
-    assert_eq!(
-        String::from_utf8_lossy(&skip_from(&out)),
-        String::from_utf8_lossy(&skip_from(&data))
-    );
+    for (i, (flags, keywords, message)) in messages.iter().enumerate() {
+        append_message(
+            &mut out,
+            &NewMessage {
+                sender: "x",
+                received: 0,
+                local_offset_minutes: 0,
+                uid: i as u32 + 1,
+                flags: *flags,
+                keywords,
+                base: (i == 0).then_some(&base),
+                message,
+                delivery_id: None,
+            },
+        );
+    }
+    let without_from_lines = |d: &[u8]| {
+        String::from_utf8_lossy(d)
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("From "))
+            .collect::<String>()
+    };
+    assert_eq!(without_from_lines(&out), without_from_lines(&data));
 }
 
 #[test]
@@ -254,6 +286,7 @@ fn dovecot_serves_what_cote_wrote() {
                 keywords: kws,
                 base: (uid == 1).then_some(&base),
                 message,
+                delivery_id: None,
             },
         );
         let mut names: Vec<String> = flags.names().map(str::to_string).collect();
@@ -263,6 +296,10 @@ fn dovecot_serves_what_cote_wrote() {
         if uid == 2 {
             // the store's own headers are dropped, the body ends with a line feed
             visible = b"Subject: b\r\n\r\nbody\r\n".to_vec();
+        }
+        if uid == 3 {
+            // an empty body is saved as one line feed, as Dovecot saves it
+            visible = b"Subject: c\r\n\r\n\r\n".to_vec();
         }
         expected.insert(uid, (names, visible));
     }
@@ -310,6 +347,7 @@ fn dovecot_serves_what_cote_appended_to_its_file() {
             keywords: &kws,
             base: None,
             message: b"Subject: c3\r\n\r\nFrom cote\r\n",
+            delivery_id: None,
         }],
         1,
     )
@@ -533,4 +571,78 @@ fn mailboxes_served_the_same_both_ways() {
     );
     let dovecot = parse_dump(&oracle.imap("alice", &py_dump("Box")));
     assert_eq!(cote_dump(&mut user, "Box"), dovecot);
+}
+
+/// Flags set on mail an MTA delivered (no Dovecot headers, one `Status:` already there, one
+/// body over 1024 bytes): cote's sync writes the fields Dovecot's writes, in the same places
+/// (existing fields stay where they are, missing ones follow them in Dovecot's order,
+/// `Content-Length:` only for the large body). Only the amount of padding may differ.
+#[test]
+fn sync_writes_headers_where_dovecot_does() {
+    use cote::storage::api::{FlagMode, OpenOptions, StoreRequest, UidSet};
+    let oracle = Oracle::start(LOCATION, "");
+    let large = "z".repeat(70) + "\n";
+    let spool = format!(
+        "From mta@example.com  Thu Nov 29 22:33:52 2001\nReceived: from x\nSubject: one\n\
+         Message-ID: <1@x>\n\nbody one\n\n\
+         From mta@example.com  Thu Nov 29 22:33:52 2001\nSubject: two\nStatus: RO\n\nbody two\n\n\
+         From mta@example.com  Thu Nov 29 22:33:52 2001\nSubject: three\nX-Status: A\n\n{}\n",
+        large.repeat(20)
+    );
+    std::fs::create_dir_all(oracle.path("mail/alice")).unwrap();
+    for name in ["Dovecot", "Cote"] {
+        std::fs::write(oracle.path(&format!("mail/alice/{name}")), &spool).unwrap();
+    }
+    chown_tree(&oracle.path("mail/alice"));
+    let changes: [(u32, MailFlags, &[&str]); 3] = [
+        (1, MailFlags::FLAGGED, &["$Label1"]),
+        (2, MailFlags::SEEN, &[]),
+        (3, MailFlags::DRAFT, &[]),
+    ];
+    let mut script = String::from("c.select('Dovecot')\n");
+    for (uid, flags, keywords) in changes {
+        let mut list: Vec<String> = flags.names().map(str::to_string).collect();
+        list.extend(keywords.iter().map(|k| k.to_string()));
+        script.push_str(&format!(
+            "c.uid('STORE', '{uid}', '+FLAGS', r'({})')\n",
+            list.join(" ")
+        ));
+    }
+    script.push_str("c.close()\n");
+    oracle.imap("alice", &script);
+
+    let mut user = cote_user(&oracle);
+    let mut mb = user.open("Cote", OpenOptions::SELECT).unwrap();
+    for (uid, flags, keywords) in changes {
+        mb.store(
+            &UidSet::range(uid, uid),
+            &StoreRequest {
+                mode: FlagMode::Add,
+                flags,
+                keywords: keywords.iter().map(|k| k.to_string()).collect(),
+                unchanged_since: None,
+            },
+        )
+        .unwrap();
+    }
+    // (closing writes the changes, as Dovecot's CLOSE does)
+    drop(mb);
+    // each line without its padding; X-IMAPbase without the UIDVALIDITY
+    let layout = |name: &str| -> Vec<String> {
+        let data = std::fs::read(oracle.path(&format!("mail/alice/{name}"))).unwrap();
+        String::from_utf8_lossy(&data)
+            .lines()
+            .map(|l| match l.strip_prefix("X-IMAPbase: ") {
+                Some(v) => format!("X-IMAPbase: * {}", v.split_once(' ').map_or("", |p| p.1)),
+                None => l.trim_end().to_string(),
+            })
+            .collect()
+    };
+    let dovecot = layout("Dovecot");
+    assert_eq!(layout("Cote"), dovecot);
+    assert!(
+        dovecot.contains(&"Content-Length: 1420".to_string()),
+        "{dovecot:?}"
+    );
+    assert!(oracle.complaints().is_empty(), "{:?}", oracle.complaints());
 }

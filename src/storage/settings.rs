@@ -61,6 +61,9 @@ pub struct MboxSettings {
     pub min_index_size: u64,
     /// `mbox_md5`: which header lines recognise a message without `X-UID:`.
     pub md5: crate::storage::mbox::format::md5::HeaderMd5,
+    /// `pop3_uidl_format` has `%m`: each saved message gets an `X-Delivery-ID:` header so
+    /// that equal messages get different UIDLs (Dovecot's "keep header MD5").
+    pub delivery_ids: bool,
 }
 
 impl Default for MboxSettings {
@@ -72,6 +75,7 @@ impl Default for MboxSettings {
             lazy_writes: true,
             min_index_size: 0,
             md5: Default::default(),
+            delivery_ids: false,
         }
     }
 }
@@ -120,6 +124,11 @@ impl StorageSettings {
                 // (the configuration allows only the known values)
                 md5: crate::storage::mbox::format::md5::HeaderMd5::parse(settings.str("mbox_md5"))
                     .unwrap_or_default(),
+                // (only the short form counts, as Dovecot's storage checks it)
+                delivery_ids: crate::config::var_expand::short_keys(
+                    settings.str("pop3_uidl_format"),
+                )
+                .contains(&b'm'),
             },
             temp_scan_interval: settings.time("mail_temp_scan_interval"),
             temp_dir,

@@ -30,6 +30,7 @@ fn dovecot_file(count: u32) -> Vec<u8> {
                 keywords: if uid == 1 { &kws } else { &[] },
                 base: (uid == 1).then_some(&base),
                 message: body.as_bytes(),
+                delivery_id: None,
             },
         );
     }

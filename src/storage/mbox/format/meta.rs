@@ -182,6 +182,12 @@ pub fn status_fields(
     status_other: Option<&[u8]>,
     xstatus_other: Option<&[u8]>,
 ) {
+    status_field(out, flags, old, status_other);
+    xstatus_field(out, flags, xstatus_other);
+}
+
+/// The `Status:` line of [`status_fields`].
+pub fn status_field(out: &mut Vec<u8>, flags: MailFlags, old: bool, other: Option<&[u8]>) {
     let mut letters = Vec::new();
     if flags.contains(MailFlags::SEEN) {
         letters.push(STATUS_SEEN);
@@ -189,13 +195,17 @@ pub fn status_fields(
     if old {
         letters.push(STATUS_OLD);
     }
-    push_field(out, "Status: ", status_other, &letters);
+    push_field(out, "Status: ", other, &letters);
+}
+
+/// The `X-Status:` line of [`status_fields`].
+pub fn xstatus_field(out: &mut Vec<u8>, flags: MailFlags, other: Option<&[u8]>) {
     let letters: Vec<u8> = XSTATUS_FLAGS
         .iter()
         .filter(|(_, f)| flags.contains(*f))
         .map(|(c, _)| *c)
         .collect();
-    push_field(out, "X-Status: ", xstatus_other, &letters);
+    push_field(out, "X-Status: ", other, &letters);
 }
 
 fn push_field(out: &mut Vec<u8>, name: &str, other: Option<&[u8]>, letters: &[u8]) {

@@ -2,8 +2,9 @@
 //! message's header without the fields the store owns (and without CRs), `X-IMAPbase:`
 //! when it is the file's first message, `X-UID:`, `Status:`, `X-Status:`, `X-Keywords:`
 //! padded with spaces (room for flag and keyword changes in place) that end in
-//! `Content-Length:`, the empty line, the body (LF line ends, ending in a LF), and the empty
-//! separator line.
+//! `Content-Length:`, the empty line, the body (LF line ends, ending in a LF: an empty body
+//! is one LF), and the empty separator line. With `pop3_uidl_format` using `%m`, an
+//! `X-Delivery-ID:` comes first, so that equal messages get different header MD5s.
 
 use super::from_line::format_from_line;
 use super::meta::{status_lines, ImapBase};
@@ -41,6 +42,19 @@ pub struct NewMessage<'a> {
     pub base: Option<&'a ImapBase>,
     /// The message as the client sent it.
     pub message: &'a [u8],
+    /// `Some`: the digest an `X-Delivery-ID:` header shows (see [`delivery_id`]).
+    pub delivery_id: Option<[u8; 16]>,
+}
+
+/// The digest of a new `X-Delivery-ID:` as Dovecot makes it: MD5 of the time (seconds and
+/// microseconds, native byte order) and eight random bytes.
+pub fn delivery_id(secs: i64, micros: i64, random: [u8; 8]) -> [u8; 16] {
+    use md5::{Digest, Md5};
+    let mut md5 = Md5::new();
+    md5.update(secs.to_ne_bytes());
+    md5.update(micros.to_ne_bytes());
+    md5.update(random);
+    md5.finalize().into()
 }
 
 /// The message without CRs before LFs (`mail_save_crlf = no`, Dovecot's default).
@@ -66,6 +80,11 @@ pub fn append_message(out: &mut Vec<u8>, msg: &NewMessage<'_>) {
     out.extend_from_slice(
         format_from_line(sender, msg.received, msg.local_offset_minutes).as_bytes(),
     );
+    if let Some(id) = &msg.delivery_id {
+        use base64::Engine;
+        let id = base64::engine::general_purpose::STANDARD.encode(id);
+        out.extend_from_slice(format!("X-Delivery-ID: {id}\n").as_bytes());
+    }
     let data = to_lf(msg.message);
     let header = fields(&data, 0, data.len());
     let header_len: usize = header.iter().map(|f| f.raw.len()).sum();
@@ -96,14 +115,23 @@ pub fn append_message(out: &mut Vec<u8>, msg: &NewMessage<'_>) {
         keywords.push(' ');
         keywords.push_str(k);
     }
-    let body_len = body.len() + usize::from(!body.is_empty() && !body.ends_with(b"\n"));
+    let add_lf = !body.ends_with(b"\n");
+    let body_len = body.len() + usize::from(add_lf);
     let length = format!("\nContent-Length: {body_len}");
-    keywords.extend(std::iter::repeat_n(' ', KEYWORDS_PADDING - length.len()));
+    // Dovecot writes X-IMAPbase without keywords and adds them when it syncs after the
+    // save, taking the room from this padding.
+    let base_keywords: usize = msg
+        .base
+        .map_or(0, |b| b.keywords.iter().map(|k| k.len() + 1).sum());
+    let padding = KEYWORDS_PADDING
+        .saturating_sub(length.len())
+        .saturating_sub(base_keywords);
+    keywords.extend(std::iter::repeat_n(' ', padding));
     keywords.push_str(&length);
     keywords.push_str("\n\n");
     out.extend_from_slice(keywords.as_bytes());
     out.extend_from_slice(body);
-    if !body.is_empty() && !body.ends_with(b"\n") {
+    if add_lf {
         out.push(b'\n');
     }
     // the separator line
@@ -156,6 +184,7 @@ mod tests {
             keywords: &[],
             base,
             message,
+            delivery_id: None,
         }
     }
 
@@ -180,6 +209,31 @@ mod tests {
                  hello\nFrom the body line\n\n"
             )
         );
+    }
+
+    #[test]
+    fn delivery_id_comes_first_and_keywords_of_the_base_take_padding() {
+        let base = ImapBase {
+            uid_validity: 7,
+            last_uid: 1,
+            keywords: vec!["$Work".to_string()],
+        };
+        let mut m = new(1, b"Subject: s\n\n", Some(&base));
+        m.delivery_id = Some(delivery_id(1, 2, [3; 8]));
+        let mut out = Vec::new();
+        append_message(&mut out, &m);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("X-Delivery-ID: "), "{text}");
+        assert_eq!(lines[1].len(), "X-Delivery-ID: ".len() + 24);
+        assert_eq!(lines[2], "Subject: s");
+        assert_eq!(lines[3], "X-IMAPbase: 7 0000000001 $Work");
+        // " $Work" (6 bytes) less padding than without keywords; the empty body is one LF
+        let padding = 91 - "\nContent-Length: 1".len() - 6;
+        assert_eq!(lines[6], format!("X-Keywords:{}", " ".repeat(padding)));
+        assert_eq!(lines[7], "Content-Length: 1");
+        // the empty line, the body's LF, the separator
+        assert_eq!(&lines[8..], ["", "", ""]);
     }
 
     #[test]
@@ -218,6 +272,7 @@ mod tests {
                 m.flags = MailFlags::from_bits_truncate(flag_bits[i]);
                 m.keywords = if i % 2 == 0 { &keywords } else { &[] };
                 append_message(&mut out, &m);
+                let body = if body.is_empty() { "\n" } else { body.as_str() };
                 expected.push((format!("Subject: m{i}\n\n{body}"), m.flags, m.keywords.to_vec()));
             }
             let file = parse_mbox(&out).unwrap();

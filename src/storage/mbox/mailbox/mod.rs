@@ -65,6 +65,24 @@ pub fn index_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf>
     }
 }
 
+/// A fresh `X-Delivery-ID:` digest: the time now and eight random bytes.
+fn new_delivery_id() -> [u8; 16] {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut random = [0u8; 8];
+    if getrandom::fill(&mut random).is_err() {
+        // (it only has to differ from the others: the nanoseconds and pid do that too)
+        random =
+            (u64::from(now.subsec_nanos()) << 32 | u64::from(std::process::id())).to_ne_bytes();
+    }
+    crate::storage::mbox::format::write::delivery_id(
+        now.as_secs() as i64,
+        i64::from(now.subsec_micros()),
+        random,
+    )
+}
+
 /// Where the files that must outlive a crash are (the rewrite journal): the index
 /// directory, or with `INDEX=MEMORY` where it would be under the mail root.
 fn state_dir(location: &MailLocation, storage_name: &str) -> Option<PathBuf> {
@@ -385,6 +403,7 @@ impl MboxMailbox {
                         keywords: kw,
                         base: None,
                         message: m.data,
+                        delivery_id: mb.settings.mbox.delivery_ids.then(new_delivery_id),
                     }
                 })
                 .collect();
