@@ -1,8 +1,14 @@
 //! The lock set an mbox file is read or written under, as `mbox_read_locks` and
 //! `mbox_write_locks` list it: `dotlock`, `dotlock_try`, `fcntl`, `flock`, `lockf`, taken in
-//! the order given (the order is what keeps cote, Postfix `local`, procmail and mutt from
-//! deadlocking each other), all within one deadline (`mbox_lock_timeout`, capped by
+//! the order given, all within one deadline (`mbox_lock_timeout`, capped by
 //! `mail_max_lock_timeout`), released in reverse order.
+//!
+//! Only the first lock of an attempt is waited for. A later one that is busy is not waited
+//! for while the others are held (Dovecot does, and deadlocks until the dotlock goes stale,
+//! two minutes, with a program that takes the same locks in the other order: procmail with
+//! a `:0:` lockfile takes the dotlock and then waits for fcntl, while Debian's default
+//! takes fcntl and then the dotlock). Everything is released, and the next attempt waits
+//! for the lock that was busy first, then tries the rest in the order given.
 //!
 //! - `dotlock`: `<mbox>.lock`, Dovecot's algorithm, overridden once neither it nor the mbox
 //!   changed for `mbox_dotlock_change_timeout`. Exclusive even in a read set. Where the
@@ -114,6 +120,15 @@ impl MboxLockSettings {
         })
     }
 
+    /// The list a lock of `kind` takes: the read list for `Shared`, the write list for
+    /// `Exclusive`.
+    pub fn methods(&self, kind: LockKind) -> &[MboxLockMethod] {
+        match kind {
+            LockKind::Shared => &self.read_locks,
+            LockKind::Exclusive => &self.write_locks,
+        }
+    }
+
     /// The defaults of Debian's Dovecot 2.3 (what `doveconf -a` shows, and cote's
     /// configuration defaults): read `fcntl`, write `fcntl dotlock` (Debian Policy's order;
     /// upstream writes `dotlock fcntl`), 5 min, 2 min.
@@ -183,14 +198,45 @@ impl MboxLock {
         deadline: Instant,
         start: Instant,
     ) -> FsResult<MboxLock> {
-        let methods = match kind {
-            LockKind::Shared => &settings.read_locks,
-            LockKind::Exclusive => &settings.write_locks,
-        };
+        let mut first = 0;
+        loop {
+            match Self::attempt(policy, settings, path, kind, first, deadline, start)? {
+                Ok(lock) => return Ok(lock),
+                Err(busy) => {
+                    if Instant::now() >= deadline {
+                        return Err(timeout_error(path, None, start));
+                    }
+                    log::debug!(
+                        "{}: {} busy while holding other mbox locks: released them to wait \
+                         for it first",
+                        path.display(),
+                        settings.methods(kind)[busy].name()
+                    );
+                    first = busy;
+                }
+            }
+        }
+    }
+
+    /// One attempt: waits for `methods[first]`, then tries the others in their order.
+    /// `Ok(Err(i))`: `methods[i]` was busy, and everything taken was released.
+    fn attempt(
+        policy: &FsPolicy,
+        settings: &MboxLockSettings,
+        path: &Path,
+        kind: LockKind,
+        first: usize,
+        deadline: Instant,
+        start: Instant,
+    ) -> FsResult<Result<MboxLock, usize>> {
+        let methods = settings.methods(kind);
+        let order = std::iter::once(first).chain((0..methods.len()).filter(|&i| i != first));
         let mut held = Vec::with_capacity(methods.len());
         let mut file = None;
-        for &method in methods {
-            match method {
+        for i in order {
+            let method = methods[i];
+            let wait = i == first;
+            let got = match method {
                 MboxLockMethod::Dotlock | MboxLockMethod::DotlockTry => {
                     let dot = DotLockSettings::new(
                         policy,
@@ -198,35 +244,35 @@ impl MboxLock {
                         deadline.saturating_duration_since(Instant::now()),
                         settings.dotlock_change_timeout,
                     );
-                    // A directory only `mail_privileged_group` may write (`/var/mail`):
-                    // create the lock as that group.
-                    let got = match DotLock::acquire(path, &dot) {
-                        Err(e) if e.is_permission() => {
-                            match with_privileged_group(|| DotLock::acquire(path, &dot)) {
-                                Some(r) => r.map(|l| (l, true)),
-                                None => Err(e),
-                            }
-                        }
-                        r => r.map(|l| (l, false)),
-                    };
-                    match got {
-                        Ok((lock, privileged)) => held.push(Held::Dotlock(lock, privileged)),
+                    match take_dotlock(path, &dot, wait) {
+                        Ok(got) => got.map(|(lock, privileged)| Held::Dotlock(lock, privileged)),
                         Err(e)
                             if method == MboxLockMethod::DotlockTry
                                 && (e.is_permission() || e.is_no_space()) =>
                         {
                             log::debug!("{}: dotlock_try skipped: {e}", path.display());
+                            continue;
                         }
                         Err(e) => return Err(e),
                     }
                 }
                 MboxLockMethod::Fcntl | MboxLockMethod::Lockf | MboxLockMethod::Flock => {
-                    if file.is_none() {
-                        file = Some(open(path, kind, methods)?);
+                    let f = match &file {
+                        Some(f) => f,
+                        None => file.insert(open(path, kind, methods)?),
+                    };
+                    if wait {
+                        Some(wait_record(f, method, kind, deadline, start)?)
+                    } else {
+                        try_record(f, method, kind)?
                     }
-                    if let Some(f) = &file {
-                        held.push(wait_record(f, method, kind, deadline, start)?);
-                    }
+                }
+            };
+            match got {
+                Some(h) => held.push(h),
+                None => {
+                    drop_held(&mut held, path, file.as_ref());
+                    return Ok(Err(i));
                 }
             }
         }
@@ -241,7 +287,7 @@ impl MboxLock {
         policy
             .nfs(FileKind::Storage)
             .flush_read_cache(&file, record_locked);
-        Ok(MboxLock { held, kind, file })
+        Ok(Ok(MboxLock { held, kind, file }))
     }
 
     /// The mbox, opened after the dotlocks were taken; read and write only through it.
@@ -292,27 +338,65 @@ impl MboxLock {
 
 impl Drop for MboxLock {
     fn drop(&mut self) {
-        // reverse order; each lock's own Drop logs what fails
-        while let Some(h) = self.held.pop() {
-            match h {
-                Held::Flock => {
-                    if let Err(e) = unflock(&self.file) {
-                        log::error!("{e}");
-                    }
+        drop_held(&mut self.held, self.file.path(), Some(&self.file));
+    }
+}
+
+/// Releases `held` in reverse order, logging failures (each lock's own Drop logs its own).
+fn drop_held(held: &mut Vec<Held>, path: &Path, file: Option<&FsFile>) {
+    while let Some(h) = held.pop() {
+        match h {
+            Held::Flock => {
+                if let Some(Err(e)) = file.map(unflock) {
+                    log::error!("{e}");
                 }
-                Held::Dotlock(d, true) => {
-                    let removed = with_privileged_group(|| drop(d));
-                    if removed.is_none() {
-                        log::error!(
-                            "{}: can't switch to mail_privileged_group to remove the dotlock",
-                            self.file.path().display()
-                        );
-                    }
-                }
-                _ => {}
             }
+            Held::Dotlock(d, true) => {
+                let removed = with_privileged_group(|| drop(d));
+                if removed.is_none() {
+                    log::error!(
+                        "{}: can't switch to mail_privileged_group to remove the dotlock",
+                        path.display()
+                    );
+                }
+            }
+            _ => {}
         }
     }
+}
+
+/// The dotlock of `path`, waited for (`wait`) or tried once; `true` with it when it was
+/// created as `mail_privileged_group` (a directory only that group may write: `/var/mail`).
+fn take_dotlock(
+    path: &Path,
+    set: &DotLockSettings,
+    wait: bool,
+) -> FsResult<Option<(DotLock, bool)>> {
+    let take = || {
+        if wait {
+            DotLock::acquire(path, set).map(Some)
+        } else {
+            DotLock::try_acquire(path, set)
+        }
+    };
+    match take() {
+        Err(e) if e.is_permission() => match with_privileged_group(take) {
+            Some(r) => r.map(|l| l.map(|l| (l, true))),
+            None => Err(e),
+        },
+        r => r.map(|l| l.map(|l| (l, false))),
+    }
+}
+
+/// One fcntl, lockf or flock lock, not waited for: `None` when busy.
+fn try_record(file: &FsFile, method: MboxLockMethod, kind: LockKind) -> FsResult<Option<Held>> {
+    Ok(match method {
+        MboxLockMethod::Flock => try_flock(file, kind)?.then_some(Held::Flock),
+        MboxLockMethod::Lockf => {
+            RecordLock::try_lock_owned(file, LockKind::Exclusive, false)?.map(Held::Record)
+        }
+        _ => RecordLock::try_lock_owned(file, kind, false)?.map(Held::Record),
+    })
 }
 
 /// Read-only for a read set, unless it holds `lockf` (an exclusive record lock needs a
@@ -369,14 +453,7 @@ fn wait_record(
 ) -> FsResult<Held> {
     let mut backoff = record_lock_backoff();
     loop {
-        let got = match method {
-            MboxLockMethod::Flock => try_flock(file, kind)?.then_some(Held::Flock),
-            MboxLockMethod::Lockf => {
-                RecordLock::try_lock_owned(file, LockKind::Exclusive, false)?.map(Held::Record)
-            }
-            _ => RecordLock::try_lock_owned(file, kind, false)?.map(Held::Record),
-        };
-        if let Some(h) = got {
+        if let Some(h) = try_record(file, method, kind)? {
             return Ok(h);
         }
         if Instant::now() >= deadline {

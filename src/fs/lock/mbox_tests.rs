@@ -165,30 +165,17 @@ fn a_replaced_file_is_the_one_locked() {
     let dir = tempfile::tempdir().unwrap();
     let path = mbox_in(&dir);
     let policy = FsPolicy::dovecot_defaults();
-    // the fcntl lock is taken first, then the dotlock; someone renames a new file over the
-    // mbox while we wait for the dotlock
-    let set = settings("fcntl", "fcntl dotlock", Duration::from_secs(30));
-    let lock_path = dir.path().join("inbox.lock");
-    std::fs::write(
-        &lock_path,
-        format!("{}:{}", std::process::id() + 1, "elsewhere"),
-    )
-    .unwrap();
+    // another program holds fcntl on the mbox while we wait for it, and renames a new file
+    // over the mbox before it lets go
+    let set = settings("fcntl", "fcntl", Duration::from_secs(30));
+    let holder = Holder::start(&path, "fcntl.lockf(f, fcntl.LOCK_EX)");
     let replacer = {
         let dir = dir.path().to_path_buf();
         std::thread::spawn(move || {
-            // wait until the waiter holds its fcntl lock (it shows in /proc/locks), then
-            // replace the mbox and drop the dotlock
-            let ino = std::fs::metadata(dir.join("inbox")).unwrap().ino();
-            while !std::fs::read_to_string("/proc/locks")
-                .unwrap()
-                .contains(&format!(":{ino} "))
-            {
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            std::thread::sleep(Duration::from_millis(300));
             std::fs::write(dir.join("new"), b"From x Thu Nov 29 22:33:52 2001\n\n").unwrap();
             std::fs::rename(dir.join("new"), dir.join("inbox")).unwrap();
-            std::fs::remove_file(dir.join("inbox.lock")).unwrap();
+            holder.stop();
         })
     };
     let lock = MboxLock::acquire(&policy, &set, &path, LockKind::Exclusive).unwrap();
@@ -198,4 +185,46 @@ fn a_replaced_file_is_the_one_locked() {
         std::fs::metadata(&path).unwrap().ino()
     );
     lock.release().unwrap();
+}
+
+/// procmail with a `:0:` lockfile takes the dotlock, then waits for fcntl; Debian's write
+/// order is fcntl, then the dotlock. Holding fcntl while waiting for the dotlock would
+/// deadlock until the dotlock goes stale (two minutes; the lock timeout here is shorter):
+/// cote lets go of fcntl, and both get their turn.
+#[test]
+fn the_other_lock_order_does_not_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = mbox_in(&dir);
+    let script = format!(
+        "import fcntl, os, sys, time\npath = {:?}\n\
+         fd = os.open(path + '.lock', os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o444)\n\
+         os.write(fd, b'0')\nos.close(fd)\nprint('dotlocked', flush=True)\n\
+         sys.stdin.readline()\ntime.sleep(0.5)\n\
+         f = open(path, 'a')\nfcntl.lockf(f, fcntl.LOCK_EX)\nf.write('delivered\\n')\nf.flush()\n\
+         fcntl.lockf(f, fcntl.LOCK_UN)\nos.unlink(path + '.lock')\nprint('done', flush=True)\n",
+        path.display().to_string()
+    );
+    let mut child = Command::new("python3")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "dotlocked");
+    // the other program goes for fcntl half a second after we asked for the set
+    child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    let policy = FsPolicy::dovecot_defaults();
+    let mut set = settings("fcntl", "fcntl dotlock", Duration::from_secs(30));
+    set.dotlock_change_timeout = Duration::from_secs(120);
+    let lock = MboxLock::acquire(&policy, &set, &path, LockKind::Exclusive).unwrap();
+    let data = std::fs::read_to_string(&path).unwrap();
+    assert!(data.ends_with("delivered\n"), "{data:?}");
+    lock.release().unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "done");
+    assert!(child.wait().unwrap().success());
 }
