@@ -236,15 +236,20 @@ pub struct WorkerSettings {
 }
 
 /// Opens an owner's mail for the worker (the userdb lookup, becoming the owner, the
-/// storage): `Ok(None)` when there is no such user.
+/// storage): the owner's name as the userdb has it and the mail; `Ok(None)` when there is
+/// no such user.
 pub trait OwnerMail {
     type Mail: MailSession;
-    fn open(&mut self, owner: &str, access_user: &str) -> Result<Option<Self::Mail>, String>;
+    fn open(
+        &mut self,
+        owner: &str,
+        access_user: &str,
+    ) -> Result<Option<(String, Self::Mail)>, String>;
 }
 
 /// Serves one asking session on `stream` (Dovecot's `imap-urlauth-worker`); what goes wrong
 /// is logged.
-pub fn serve_worker(stream: UnixStream, settings: &WorkerSettings, owners: &mut impl OwnerMail) {
+pub fn serve_worker(stream: UnixStream, settings: WorkerSettings, owners: &mut impl OwnerMail) {
     let _ = stream.set_read_timeout(Some(TIMEOUT));
     let _ = stream.set_write_timeout(Some(TIMEOUT));
     let mut writer = match stream.try_clone() {
@@ -263,7 +268,7 @@ pub fn serve_worker(stream: UnixStream, settings: &WorkerSettings, owners: &mut 
 fn converse(
     reader: &mut impl BufRead,
     writer: &mut impl Write,
-    settings: &WorkerSettings,
+    mut settings: WorkerSettings,
     owners: &mut impl OwnerMail,
 ) -> io::Result<()> {
     // ACCESS: who asks.
@@ -279,7 +284,10 @@ fn converse(
         )));
     };
     let user = tab_unescape(user);
-    if user.is_empty() || !token_valid(&settings.secret, &user, token) {
+    let valid = !user.is_empty() && token_valid(&settings.secret, &user, token);
+    // Not needed any more: the owner's mail is read without it.
+    settings.secret.fill(0);
+    if !valid {
         writer.write_all(b"NO\n")?;
         return Err(invalid(&format!(
             "Invalid access token for user {}",
@@ -311,8 +319,8 @@ fn converse(
         writer.write_all(b"NO\n")?;
         return Ok(());
     }
-    let mut mail = match owners.open(&owner, &user) {
-        Ok(Some(mail)) => mail,
+    let (owner, mut mail) = match owners.open(&owner, &user) {
+        Ok(Some(found)) => found,
         Ok(None) => {
             writer.write_all(b"NO\n")?;
             return Ok(());
@@ -436,11 +444,11 @@ mod tests {
         struct NoOwners;
         impl OwnerMail for NoOwners {
             type Mail = crate::imap::storage_session::StorageSession;
-            fn open(&mut self, _: &str, _: &str) -> Result<Option<Self::Mail>, String> {
+            fn open(&mut self, _: &str, _: &str) -> Result<Option<(String, Self::Mail)>, String> {
                 Ok(None)
             }
         }
-        let settings = WorkerSettings {
+        let settings = || WorkerSettings {
             secret: b"s".to_vec(),
             host: "example.com".into(),
             port: 143,
@@ -449,7 +457,7 @@ mod tests {
         };
         let run = |input: String| {
             let mut out = Vec::new();
-            let result = converse(&mut input.as_bytes(), &mut out, &settings, &mut NoOwners);
+            let result = converse(&mut input.as_bytes(), &mut out, settings(), &mut NoOwners);
             (result.is_ok(), String::from_utf8(out).unwrap())
         };
         let good = access_token(b"s", "bob");

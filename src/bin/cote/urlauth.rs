@@ -129,12 +129,14 @@ pub fn imap_init(config: &Config) -> Result<(), String> {
 /// How this imap process's session of `user` reaches the service: its token (the secret is
 /// forgotten now).
 pub fn session_access(settings: &Settings, user: &str) -> Option<ServiceAccess> {
-    let secret = SECRET.lock().ok()?.take()?;
+    let mut secret = SECRET.lock().ok()?.take()?;
+    let token = access_token(&secret, user);
+    secret.fill(0);
     Some(ServiceAccess {
         socket: crate::visible_path(
             &Path::new(settings.str("base_dir")).join(service::SOCKET_NAME),
         ),
-        token: access_token(&secret, user),
+        token,
     })
 }
 
@@ -218,7 +220,7 @@ pub fn worker(config: &Config, conn: Connection) {
         settings: &settings,
         userdb_socket: crate::base_dir_path(config, settings.str("auth_socket_path")),
     };
-    service::serve_worker(UnixStream::from(fd), &worker_settings, &mut owners);
+    service::serve_worker(UnixStream::from(fd), worker_settings, &mut owners);
 }
 
 /// Opens a URL owner's mail as that owner.
@@ -230,7 +232,11 @@ struct Owners<'a> {
 impl OwnerMail for Owners<'_> {
     type Mail = StorageSession;
 
-    fn open(&mut self, owner: &str, access_user: &str) -> Result<Option<StorageSession>, String> {
+    fn open(
+        &mut self,
+        owner: &str,
+        access_user: &str,
+    ) -> Result<Option<(String, StorageSession)>, String> {
         let viewer = MailUserInfo {
             username: access_user.to_string(),
             service: "imap-urlauth-worker".into(),
@@ -260,6 +266,7 @@ impl OwnerMail for Owners<'_> {
         let info = MailUserInfo::from_vars(&vars, &fields);
         let user = MailUser::new(self.settings, info)
             .map_err(|e| e.internal().unwrap_or(e.client_text()).to_string())?;
-        Ok(Some(StorageSession::new(user, DEFAULT_IDLE_CHECK_INTERVAL)))
+        let session = StorageSession::new(user, DEFAULT_IDLE_CHECK_INTERVAL);
+        Ok(Some((found.username, session)))
     }
 }
