@@ -428,6 +428,31 @@ mod tests {
             .unwrap_err(),
             "Invalid URL: Inappropriate server port"
         );
+        // Granted applications (the owner's worker decides with them): `submit+` takes any
+        // user id, `stream` none; Dovecot compares only the name's first letters.
+        let submitter = UrlAuthContext {
+            apps: vec!["submit+".into(), "stream".into()],
+            ..ctx()
+        };
+        let worker_check = |url: &str| submitter.check(&parse_url(url).unwrap(), false, 0);
+        for access in [
+            "submit+bob",
+            "SUBMIT+x",
+            "submitter+x",
+            "stream",
+            "streaming",
+            "strea",
+        ] {
+            assert_eq!(
+                worker_check(&format!("{base};URLAUTH={access}{tail}")),
+                Ok(()),
+                "{access}"
+            );
+        }
+        for access in ["submit", "stream+bob", "stre", "subm+x"] {
+            let url = format!("{base};URLAUTH={access}{tail}");
+            assert!(worker_check(&url).is_err(), "{access}");
+        }
         let any_host = UrlAuthContext {
             host: "*".into(),
             ..ctx()

@@ -81,6 +81,8 @@ fn load_or_create_secret(dir: &Path) -> Result<Vec<u8>, String> {
     }
     let secret = cote::auth::random::bytes::<SECRET_LEN>().map_err(|e| e.to_string())?;
     let temp = dir.join(format!("{SECRET_FILE}.{}.tmp", std::process::id()));
+    // One a crashed process of the same pid left.
+    let _ = std::fs::remove_file(&temp);
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
