@@ -19,6 +19,8 @@ mod lmtp;
 mod login_handoff;
 #[path = "cote/pop3.rs"]
 mod pop3;
+#[path = "cote/urlauth.rs"]
+mod urlauth;
 #[path = "cote/userdb_lookup.rs"]
 mod userdb_lookup;
 
@@ -28,6 +30,11 @@ fn registry() -> Registry<Config> {
     registry.register("imap-login", imap_login);
     registry.register_init("imap-login", |config| login_init(config, "imap"));
     registry.register("imap", imap_mail);
+    registry.register_init("imap", urlauth::imap_init);
+    registry.register("imap-urlauth-login", urlauth::login);
+    registry.register("imap-urlauth", urlauth::relay);
+    registry.register("imap-urlauth-worker", urlauth::worker);
+    registry.register_init("imap-urlauth-worker", urlauth::worker_init);
     registry.register("pop3-login", pop3::pop3_login);
     registry.register_init("pop3-login", |config| login_init(config, "pop3"));
     registry.register("pop3", pop3::pop3_mail);
@@ -96,6 +103,8 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
         return;
     };
     let info = login.user_info("imap");
+    // Other users' URLAUTH URLs: the session proves who it is with a token made now.
+    let urlauth_access = urlauth::session_access(settings, &login.user);
     let MailLogin {
         request,
         client,
@@ -114,13 +123,16 @@ fn serve_mail_client(settings: &cote::config::Settings, login: MailLogin) {
         let _ = std::io::Write::write_all(&mut stream, text.as_bytes());
         return;
     }
-    let postlogin = match PostloginSettings::from_settings(settings) {
+    let mut postlogin = match PostloginSettings::from_settings(settings) {
         Ok(s) => s,
         Err(e) => {
             log::error!("{e}");
             return;
         }
     };
+    if let Some(urlauth) = postlogin.session.urlauth.as_mut() {
+        urlauth.service = urlauth_access;
+    }
     // Shared namespaces look other users up in the userdb.
     let socket =
         visible_path(&Path::new(settings.str("base_dir")).join(settings.str("auth_socket_path")));

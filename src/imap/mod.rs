@@ -30,6 +30,8 @@ pub mod storage_session;
 pub mod thread;
 pub mod url;
 pub mod urlauth;
+pub mod urlauth_fetch;
+pub mod urlauth_service;
 // IMAP string quoting lives in the mail layer (ENVELOPE and BODYSTRUCTURE need it too).
 pub use crate::mail::quote;
 

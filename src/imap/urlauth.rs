@@ -12,9 +12,9 @@
 //! - Verification compares in constant time; for a mailbox that cannot be found a token is
 //!   still computed with a random key (RFC 4467 §7), so the time taken does not tell.
 //!
-//! Only URLs of the logged-in user are fetched here (Dovecot's imap does those itself too).
-//! Other users' URLs go through Dovecot's imap-urlauth service, which cote does not have:
-//! they pass the checks that need no mailbox and then fail (see `session/urlauth.rs`).
+//! The logged-in user's own URLs are fetched by the IMAP session (Dovecot's imap does those
+//! itself too); other users' by the owner's imap-urlauth worker
+//! ([`crate::imap::urlauth_service`]).
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -91,8 +91,22 @@ pub struct UrlAuthContext {
     pub host: String,
     /// `imap_urlauth_port`.
     pub port: u16,
-    /// The logged-in user.
+    /// The logged-in user (the one asking).
     pub user: String,
+    /// The access applications granted to that user besides `user+`, `authuser` and
+    /// `anonymous` (`submit+` for `imap_urlauth_submit_user`, `stream` for
+    /// `imap_urlauth_stream_user`; decided by the owner's worker).
+    pub apps: Vec<String>,
+    /// How the session reaches the imap-urlauth service for other users' URLs.
+    pub service: Option<ServiceAccess>,
+}
+
+/// The imap-urlauth service's socket and the session's proof of who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccess {
+    pub socket: std::path::PathBuf,
+    /// [`crate::imap::urlauth_service::access_token`] of the user.
+    pub token: String,
 }
 
 impl UrlAuthContext {
@@ -126,7 +140,7 @@ impl UrlAuthContext {
         if app.eq_ignore_ascii_case("authuser") || app.eq_ignore_ascii_case("anonymous") {
             return Ok(());
         }
-        if ignore_unknown {
+        if ignore_unknown || self.apps.iter().any(|a| app_allows(a, auth)) {
             return Ok(());
         }
         let userid = auth
@@ -210,6 +224,27 @@ impl UrlAuthContext {
     }
 }
 
+/// Dovecot's `access_applications_have_access` for one granted application (`name+` with
+/// a user id, `name` without; Dovecot compares the application's first letters only, as
+/// many as the name has without its `+`).
+fn app_allows(app: &str, auth: &url::UrlAuth) -> bool {
+    let name = app.strip_suffix('+').unwrap_or(app);
+    let given = auth.application.as_bytes();
+    // `app[len-1]`: a one-letter name without `+` compares nothing.
+    let n = app.len().saturating_sub(1);
+    let matches = given.len() >= n
+        && name.len() >= n
+        && given[..n].eq_ignore_ascii_case(&name.as_bytes()[..n]);
+    if !matches {
+        return false;
+    }
+    if app.ends_with('+') {
+        auth.access_user.is_some()
+    } else {
+        auth.access_user.is_none()
+    }
+}
+
 /// Parses a URL URLFETCH or GENURLAUTH was given, as Dovecot does (absolute, URLAUTH parts
 /// allowed).
 pub fn parse_url(text: &str) -> Result<ImapUrl, String> {
@@ -236,6 +271,8 @@ mod tests {
             host: "example.com".into(),
             port: 143,
             user: "alice".into(),
+            apps: Vec::new(),
+            service: None,
         }
     }
 
@@ -391,6 +428,31 @@ mod tests {
             .unwrap_err(),
             "Invalid URL: Inappropriate server port"
         );
+        // Granted applications (the owner's worker decides with them): `submit+` takes any
+        // user id, `stream` none; Dovecot compares only the name's first letters.
+        let submitter = UrlAuthContext {
+            apps: vec!["submit+".into(), "stream".into()],
+            ..ctx()
+        };
+        let worker_check = |url: &str| submitter.check(&parse_url(url).unwrap(), false, 0);
+        for access in [
+            "submit+bob",
+            "SUBMIT+x",
+            "submitter+x",
+            "stream",
+            "streaming",
+            "strea",
+        ] {
+            assert_eq!(
+                worker_check(&format!("{base};URLAUTH={access}{tail}")),
+                Ok(()),
+                "{access}"
+            );
+        }
+        for access in ["submit", "stream+bob", "stre", "subm+x"] {
+            let url = format!("{base};URLAUTH={access}{tail}");
+            assert!(worker_check(&url).is_err(), "{access}");
+        }
         let any_host = UrlAuthContext {
             host: "*".into(),
             ..ctx()

@@ -188,15 +188,8 @@ impl<C> Generation<C> {
             identities.push(identity);
         }
         for (protocol, names) in missing {
-            // Without imap-urlauth, URLFETCH serves only the user's own URLAUTH URLs.
-            let consequence = if names.iter().any(|n| n.starts_with("imap-urlauth")) {
-                " (URLFETCH answers NIL for other users' URLAUTH URLs)"
-            } else {
-                ""
-            };
             report.warnings.push(format!(
-                "protocol {protocol}: service {} not implemented by cote yet, not \
-                 started{consequence}",
+                "protocol {protocol}: service {} not implemented by cote yet, not started",
                 names.join(", ")
             ));
         }

@@ -194,13 +194,18 @@ pub fn send_request(
             "login hand-off request too large",
         ));
     }
-    let data = request.encode();
-    let fds = [client.as_raw_fd()];
+    send_fd(socket, &request.encode(), client)
+}
+
+/// Sends `data` with `fd` attached (the descriptor goes with the first piece); the whole of
+/// `data`, even if the socket takes it in pieces.
+pub fn send_fd(socket: &UnixStream, data: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
+    let fds = [fd.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let sent = loop {
         match sendmsg::<()>(
             socket.as_raw_fd(),
-            &[IoSlice::new(&data)],
+            &[IoSlice::new(data)],
             &cmsg,
             MsgFlags::MSG_NOSIGNAL,
             None,
@@ -212,6 +217,18 @@ pub fn send_request(
     };
     let mut socket = socket;
     socket.write_all(&data[sent..])
+}
+
+/// Receives one message of at most `max` bytes that must carry a descriptor (sent by
+/// [`send_fd`] in one piece): its bytes and the descriptor.
+pub fn receive_fd(socket: &UnixStream, max: usize) -> Result<(Vec<u8>, OwnedFd), HandoffError> {
+    let mut buf = vec![0u8; max];
+    let (got, fd) = recv_with_fd(socket, &mut buf)?;
+    let Some(fd) = fd else {
+        return Err(protocol("no descriptor attached"));
+    };
+    buf.truncate(got);
+    Ok((buf, fd))
 }
 
 /// Receives a request and the client descriptor that came with it. Also returns the pid of

@@ -221,11 +221,13 @@ C: t45 URLFETCH foo
 S: * URLFETCH foo NIL
 S: * NO Failed to fetch URLAUTH "foo": Relative URL not allowed.
 S: t45 OK URLFETCH completed ({*} secs).
-# Another user's URL: Dovecot hands it to its imap-urlauth service (without one running it
-# answers "NO Internal error occurred"); cote has no such service and says so.
+# Another user's URL goes to the owner's imap-urlauth worker, which refuses an access id
+# the asking user does not have and says why (from Dovecot's imap-urlauth-worker.c and
+# imap_urlauth_check_access: Dovecot 2.3.19.1's own imap-urlauth-login asserts on its
+# token login, so this line is not recorded from it).
 C: t46 URLFETCH "imap://bob@example.com/INBOX/;UID=1;URLAUTH=submit+x:internal:0107f999a4f060ca1819f885a6adfc000cd9e065d3"
 S: * URLFETCH imap://bob@example.com/INBOX/;UID=1;URLAUTH=submit+x:internal:0107f999a4f060ca1819f885a6adfc000cd9e065d3 NIL
-S: * NO Failed to fetch URLAUTH "imap://bob@example.com/INBOX/;UID=1;URLAUTH=submit+x:internal:0107f999a4f060ca1819f885a6adfc000cd9e065d3": Fetching other users' URLAUTH URLs is not implemented.
+S: * NO Failed to fetch URLAUTH "imap://bob@example.com/INBOX/;UID=1;URLAUTH=submit+x:internal:0107f999a4f060ca1819f885a6adfc000cd9e065d3": No 'submit+x' access allowed for user alice.
 S: t46 OK URLFETCH completed ({*} secs).
 C: t47 URLFETCH
 S: t47 BAD Error in IMAP command URLFETCH: Invalid arguments ({*} secs).

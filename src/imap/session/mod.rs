@@ -210,6 +210,8 @@ impl SessionSettings {
                     host: settings.str("imap_urlauth_host").to_string(),
                     port: settings.port("imap_urlauth_port"),
                     user: String::new(),
+                    apps: Vec::new(),
+                    service: None,
                 }
             }),
             proctitle_who: None,

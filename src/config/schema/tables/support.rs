@@ -157,6 +157,8 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("", "imap_metadata"),
     ("", "imap_urlauth_host"),
     ("", "imap_urlauth_port"),
+    ("", "imap_urlauth_stream_user"),
+    ("", "imap_urlauth_submit_user"),
     // mailbox attributes (METADATA)
     ("", "mail_attribute_dict"),
     ("", "mail_server_admin"),
