@@ -4,7 +4,8 @@
 //! two stores prepared alike by Dovecot; one store served by Dovecot, the other by a real
 //! `cote -F`. Every answer must be the same: FETCH FLAGS and MODSEQ, SEARCH SEEN/UNSEEN,
 //! STATUS UNSEEN, SELECT's `[UNSEEN]`, the untagged FETCH others get when a private flag
-//! changes (the message takes a new modseq), APPEND with `\Seen`, `FLAGS (...)` replacing
+//! changes (the message takes a new modseq), the `\Seen` a body FETCH sets, APPEND with
+//! `\Seen`, `FLAGS (...)` replacing
 //! the shared flags, EXPUNGE, and a new session reading what the last one stored.
 //!
 //! Only what clients see is compared: cote keeps the private flags in `cote.index.pvt`, not
@@ -109,6 +110,13 @@ const SCRIPT: &[(&str, &str)] = &[
     ("bob", "NOOP"),
     ("carol", "NOOP"),
     ("carol", "STORE 1 FLAGS (\\Answered)"),
+    // Reading a message sets the reader's own \Seen; the reader's other session is told
+    // of a flag change, others of a modseq. (A session without CONDSTORE reads: with it,
+    // Dovecot follows any FETCH that sets \Seen with `FETCH (MODSEQ)`, cote does not.)
+    ("carol2", "SELECT shared/alice/Team"),
+    ("carol2", "FETCH 2 (BODY[])"),
+    ("carol2", "FETCH 2 (FLAGS)"),
+    ("carol", "NOOP"),
     ("alice", "NOOP"),
     ("alice", "FETCH 1:* (FLAGS MODSEQ)"),
     ("bob", "NOOP"),
@@ -123,6 +131,14 @@ const SCRIPT: &[(&str, &str)] = &[
     ("carol", "FETCH 1:* (FLAGS)"),
     ("alice", "NOOP"),
     ("alice", "FETCH 1:* (FLAGS)"),
+    // A copy of what bob has seen is seen by bob alone.
+    ("bob", "COPY 1:2 shared/alice/Team"),
+    ("bob", "NOOP"),
+    ("bob", "FETCH 4:* (FLAGS)"),
+    ("carol", "NOOP"),
+    ("carol", "FETCH 4:* (FLAGS)"),
+    ("alice", "NOOP"),
+    ("alice", "FETCH 4:* (FLAGS)"),
     ("alice", "LOGOUT"),
     ("bob", "STORE 1 +FLAGS.SILENT (\\Deleted)"),
     ("bob", "EXPUNGE"),
@@ -239,7 +255,7 @@ fn private_seen_flags_answer_as_dovecot() {
         .iter()
         .map(|n| n.rsplit_once(":2,").map_or("?", |(_, f)| f))
         .collect();
-    assert_eq!(flags, ["FS", ""], "{names:?}");
+    assert_eq!(flags, ["FS", "", "R", "F"], "{names:?}");
     assert!(homes
         .join("bob/Maildir/shared/alice/.Team/cote.index.pvt")
         .is_file());

@@ -13,13 +13,11 @@
 use std::path::Path;
 
 use cote::config::{Config, FilterQuery};
-use cote::storage::acl::{AclUpdate, Identifier, ModifyMode, Names};
 use cote::index::state::Change;
 use cote::index::transaction::FlagMode;
 use cote::index::uidset::UidSet;
-use cote::storage::api::{
-    Mailbox, NewMessage, OpenOptions, StoreRequest, StoreResult, SyncFlags,
-};
+use cote::storage::acl::{AclUpdate, Identifier, ModifyMode, Names};
+use cote::storage::api::{Mailbox, NewMessage, OpenOptions, StoreRequest, StoreResult, SyncFlags};
 use cote::storage::error::ErrorKind;
 use cote::storage::flags::MailFlags;
 use cote::storage::shared::UserLookup;
@@ -339,8 +337,11 @@ fn private_seen_is_each_viewers_own() {
     setacl(&mut alice, "Team", "user=carol", &all);
     let mut own = alice.open("Team", OpenOptions::SELECT).unwrap();
     // UID 1 unseen, UID 2 seen by alice (shared: the file name has S).
-    own.save(&[message(MailFlags::empty()), message(MailFlags::SEEN)], true)
-        .unwrap();
+    own.save(
+        &[message(MailFlags::empty()), message(MailFlags::SEEN)],
+        true,
+    )
+    .unwrap();
     assert_eq!(seen_uids(&mut *own), [2]);
 
     let mut bob = pvt_user(d, "bob");
@@ -354,7 +355,12 @@ fn private_seen_is_each_viewers_own() {
     assert_eq!(b.status().unwrap().unseen, 2);
 
     let before = b.info(1).unwrap().modseq;
-    let done = store(&mut *b, 1, FlagMode::Add, MailFlags::SEEN | MailFlags::FLAGGED);
+    let done = store(
+        &mut *b,
+        1,
+        FlagMode::Add,
+        MailFlags::SEEN | MailFlags::FLAGGED,
+    );
     assert_eq!(done.changed.len(), 1);
     assert!(done.changed[0].1 > before);
     assert_eq!(seen_uids(&mut *b), [1]);
@@ -461,4 +467,66 @@ fn private_flags_with_mbox_are_refused() {
         "{}",
         err.client_text()
     );
+}
+
+/// In a public namespace with `INDEXPVT=` too (Dovecot: whenever the location has it), and
+/// there each viewer starts with the shared `\Seen` of messages new to them (what an LDA
+/// or Sieve set), as Dovecot copies it.
+#[test]
+fn public_namespaces_start_from_the_shared_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let team = d.join("public/.Team");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(team.join(sub)).unwrap();
+    }
+    std::fs::write(team.join("maildirfolder"), b"").unwrap();
+    for (name, body) in [
+        ("1700000000.M1P1.host:2,S", "Subject: seen\n\nx\n"),
+        ("1700000001.M2P1.host:2,", "Subject: new\n\nx\n"),
+    ] {
+        std::fs::write(team.join("cur").join(name), body).unwrap();
+    }
+    let conf = d.join("cote.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "mail_location = maildir:~/Maildir\n\
+             namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
+             namespace public {{\n  type = public\n  separator = /\n  prefix = Public/\n\
+               location = maildir:{}/public:INDEXPVT=~/pvt\n  subscriptions = no\n}}\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&conf).expect("config");
+    let settings = config.settings(&FilterQuery {
+        protocol: Some("imap".into()),
+        ..FilterQuery::default()
+    });
+    let viewer = |name: &str| MailUser::new(&settings, info(d, name)).expect("mail user");
+    let mut bob = viewer("bob");
+    let mut b = bob.open("Public/Team", OpenOptions::SELECT).unwrap();
+    assert_eq!(seen_uids(&mut *b), [1]);
+    store(&mut *b, 1, FlagMode::Remove, MailFlags::SEEN);
+    store(&mut *b, 2, FlagMode::Add, MailFlags::SEEN);
+    assert_eq!(seen_uids(&mut *b), [2]);
+    assert!(d.join("home/bob/pvt/.Team/cote.index.pvt").is_file());
+    // carol starts from the shared \Seen; the message file keeps it.
+    let mut carol = viewer("carol");
+    let mut c = carol.open("Public/Team", OpenOptions::SELECT).unwrap();
+    assert_eq!(seen_uids(&mut *c), [1]);
+    assert!(team.join("cur/1700000000.M1P1.host:2,S").is_file());
+    // A message that arrives later starts seen for each viewer if it is seen when they
+    // first meet it.
+    std::fs::write(
+        team.join("cur/1700000002.M3P1.host:2,S"),
+        "Subject: later\n\nx\n",
+    )
+    .unwrap();
+    assert_eq!(seen_uids(&mut *b), [2, 3]);
+    drop(b);
+    let mut bob = viewer("bob");
+    let mut b = bob.open("Public/Team", OpenOptions::SELECT).unwrap();
+    assert_eq!(seen_uids(&mut *b), [2, 3]);
 }
