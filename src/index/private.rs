@@ -321,6 +321,31 @@ mod tests {
     }
 
     #[test]
+    fn writers_do_not_lose_each_others_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = PrivateFlags::open(dir.path(), settings()).unwrap();
+        let mut b = PrivateFlags::open(dir.path(), settings()).unwrap();
+        let existing = [1, 2, 3];
+        a.update(1, 4, &existing, |_| false, |s| s.seen.insert(1))
+            .unwrap();
+        // b has not read a's change: it reads it under the lock before changing.
+        b.update(1, 4, &existing, |_| false, |s| s.seen.insert(2))
+            .unwrap();
+        assert!(a.refresh().unwrap());
+        assert_eq!(a.state().seen, [1, 2].into_iter().collect::<UidSet>());
+        // A change that changes nothing does not rewrite the file.
+        let before = std::fs::metadata(dir.path().join(PRIVATE_NAME))
+            .unwrap()
+            .ino();
+        b.update(1, 4, &existing, |_| false, |s| s.seen.insert(1))
+            .unwrap();
+        let after = std::fs::metadata(dir.path().join(PRIVATE_NAME))
+            .unwrap()
+            .ino();
+        assert_eq!(before, after);
+    }
+
+    #[test]
     fn a_damaged_file_counts_as_empty() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(PRIVATE_NAME), b"garbage").unwrap();
