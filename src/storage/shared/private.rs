@@ -154,21 +154,38 @@ impl Mailbox for PrivateFlagsMailbox {
 
     fn sync(&mut self, flags: SyncFlags) -> StorageResult<Vec<Change>> {
         let mut changes = self.inner.sync(flags)?;
-        // Another session of this viewer changed the file: it gave the messages new
-        // modseqs, so they are among `changes`, as modseq changes, which are flag changes
-        // for this viewer.
+        // Another session of this viewer changed the file: what it changed is a flag change
+        // here. (It gave the messages new modseqs too, which arrive with this sync or a
+        // later one as modseq changes.)
         let before = self.pvt.state().clone();
         if self.pvt.refresh().map_err(|e| self.err(e))? {
             let uidvalidity = self.inner.uidvalidity();
-            for change in &mut changes {
-                if let Change::Modseq { uid, modseq } = *change {
-                    let shared = self.inner.info(uid).map_or(MailFlags::empty(), |i| i.flags);
-                    let initial = self.copy_shared && shared.contains(MailFlags::SEEN);
-                    if before.is_seen(uidvalidity, uid, initial) != self.seen(uid, shared) {
-                        *change = Change::Flags { uid, modseq };
-                    }
+            let mut changed: Vec<(u32, u64)> = Vec::new();
+            for uid in self.existing() {
+                let Some(info) = self.inner.info(uid) else {
+                    continue;
+                };
+                let initial = self.copy_shared && info.flags.contains(MailFlags::SEEN);
+                if before.is_seen(uidvalidity, uid, initial) != self.seen(uid, info.flags) {
+                    changed.push((uid, info.modseq));
                 }
             }
+            let uids: UidSet = changed.iter().map(|(uid, _)| *uid).collect();
+            let mut reported = UidSet::new();
+            changes.retain(|c| match *c {
+                Change::Modseq { uid, .. } => !uids.contains(uid),
+                Change::Flags { uid, .. } => {
+                    reported.insert(uid);
+                    true
+                }
+                _ => true,
+            });
+            changes.extend(
+                changed
+                    .into_iter()
+                    .filter(|(uid, _)| !reported.contains(*uid))
+                    .map(|(uid, modseq)| Change::Flags { uid, modseq }),
+            );
         }
         if !self.is_read_only() {
             self.keep_up(&changes)?;
@@ -337,19 +354,19 @@ impl Mailbox for PrivateFlagsMailbox {
         if private.is_empty() {
             return Ok(result);
         }
+        let add: UidSet = private.iter().filter(|p| p.1).map(|p| p.0).collect();
+        let remove: UidSet = private.iter().filter(|p| !p.1).map(|p| p.0).collect();
         self.change_private(&[], |s| {
-            for &(uid, seen) in &private {
-                if seen {
-                    s.seen.insert(uid);
-                } else {
-                    s.seen = s.seen.difference(&UidSet::range(uid, uid));
-                }
+            s.seen = s.seen.difference(&remove);
+            for &(a, b) in add.ranges() {
+                s.seen.insert_range(a, b);
             }
         })?;
+        let shared_changed: UidSet = result.changed.iter().map(|c| c.0).collect();
         let bump: UidSet = private
             .iter()
             .map(|(uid, _)| *uid)
-            .filter(|uid| !result.changed.iter().any(|(c, _)| c == uid))
+            .filter(|uid| !shared_changed.contains(*uid))
             .collect();
         if !bump.is_empty() {
             result.changed.extend(self.inner.update_modseqs(&bump)?);
