@@ -201,9 +201,9 @@ impl PrivateFlags {
 
     /// Changes the file under its lock: `change` gets the current state of the mailbox of
     /// `uidvalidity` (whose next UID is `next_uid` and whose messages are `existing`, in UID
-    /// order: only their UIDs are kept, and those the file has not met are recorded first,
-    /// seen when `initial` says so) and edits it; the file is replaced only when something
-    /// changed.
+    /// order, as far as the caller knows: below `next_uid` only their UIDs are kept, and
+    /// those the file has not met are recorded first, seen when `initial` says so) and
+    /// edits it; the file is replaced only when something changed.
     pub fn update(
         &mut self,
         uidvalidity: u32,
@@ -225,7 +225,7 @@ impl PrivateFlags {
         let before = self.state.clone();
         let mut state = before.for_mailbox(uidvalidity);
         let met = state.next_uid;
-        state.seen = existing
+        let mut seen: UidSet = existing
             .iter()
             .copied()
             .filter(|&uid| {
@@ -236,6 +236,14 @@ impl PrivateFlags {
                 }
             })
             .collect();
+        // Messages the caller does not know of yet (another session of the viewer may
+        // have) stay as they are.
+        for &(a, b) in state.seen.ranges() {
+            if b >= next_uid {
+                seen.insert_range(a.max(next_uid), b);
+            }
+        }
+        state.seen = seen;
         state.next_uid = state.next_uid.max(next_uid);
         change(&mut state);
         state.seen = state.seen.below(state.next_uid);
@@ -343,6 +351,22 @@ mod tests {
             .unwrap()
             .ino();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn a_writer_that_knows_fewer_messages_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ahead = PrivateFlags::open(dir.path(), settings()).unwrap();
+        ahead
+            .update(1, 12, &[1, 2, 11], |_| false, |s| s.seen.insert(11))
+            .unwrap();
+        // A session that knows UIDs up to 2 only (and that 1 is gone).
+        let mut behind = PrivateFlags::open(dir.path(), settings()).unwrap();
+        behind
+            .update(1, 3, &[2], |_| false, |s| s.seen.insert(2))
+            .unwrap();
+        assert_eq!(behind.state().seen, [2, 11].into_iter().collect::<UidSet>());
+        assert_eq!(behind.state().next_uid, 12);
     }
 
     #[test]
