@@ -7,13 +7,17 @@
 //!   exist for him; carol sees nothing; the dict and `dovecot-acl-list` say what Dovecot's
 //!   would.
 //! - alice takes the right back: the dict forgets her and bob's LIST shows no `shared`.
-//! - Users the userdb does not know, and a configuration cote refuses (INDEXPVT).
+//! - Users the userdb does not know.
+//! - `INDEXPVT=`: each viewer's `\Seen` is their own (and mbox refuses it).
 
 use std::path::Path;
 
 use cote::config::{Config, FilterQuery};
+use cote::index::state::Change;
+use cote::index::transaction::FlagMode;
+use cote::index::uidset::UidSet;
 use cote::storage::acl::{AclUpdate, Identifier, ModifyMode, Names};
-use cote::storage::api::{NewMessage, OpenOptions};
+use cote::storage::api::{Mailbox, NewMessage, OpenOptions, StoreRequest, StoreResult, SyncFlags};
 use cote::storage::error::ErrorKind;
 use cote::storage::flags::MailFlags;
 use cote::storage::shared::UserLookup;
@@ -269,16 +273,260 @@ fn bob_sees_what_alice_shares() {
     assert_eq!(names(&mut bob, "*"), ["INBOX (\\HasNoChildren)"]);
 }
 
+const INDEXPVT: &str = ":INDEXPVT=~/Maildir/shared/%%u";
+
+fn pvt_user(dir: &Path, name: &str) -> MailUser {
+    user_with(dir, name, INDEXPVT).expect("mail user")
+}
+
+fn message(flags: MailFlags) -> NewMessage<'static> {
+    NewMessage {
+        data: b"Subject: x\r\n\r\nbody\r\n",
+        flags,
+        keywords: Vec::new(),
+        internal_date: None,
+    }
+}
+
+fn seen_uids(mailbox: &mut dyn Mailbox) -> Vec<u32> {
+    mailbox.sync(SyncFlags::default()).unwrap();
+    mailbox.take_expunges();
+    mailbox
+        .seqs()
+        .uids()
+        .iter()
+        .copied()
+        .filter(|&uid| {
+            mailbox
+                .info(uid)
+                .is_some_and(|i| i.flags.contains(MailFlags::SEEN))
+        })
+        .collect()
+}
+
+fn store(mailbox: &mut dyn Mailbox, uid: u32, mode: FlagMode, flags: MailFlags) -> StoreResult {
+    let request = StoreRequest {
+        mode,
+        flags,
+        keywords: Vec::new(),
+        unchanged_since: None,
+    };
+    mailbox
+        .store(&UidSet::range(uid, uid), &request)
+        .expect("store")
+}
+
+/// With `INDEXPVT=` each viewer's `\Seen` of alice's shared mailbox is their own (kept in
+/// their home), alice's own view keeps the shared one, and the other flags stay shared.
 #[test]
-fn private_flags_are_refused_not_shared() {
+fn private_seen_is_each_viewers_own() {
     let dir = tempfile::tempdir().unwrap();
-    let err = user_with(dir.path(), "bob", ":INDEXPVT=~/Maildir/shared/%%u")
+    let d = dir.path();
+    let mut alice = pvt_user(d, "alice");
+    alice.create("Team").unwrap();
+    let all = [
+        "lookup",
+        "read",
+        "write",
+        "write-seen",
+        "write-deleted",
+        "insert",
+        "expunge",
+    ];
+    setacl(&mut alice, "Team", "user=bob", &all);
+    setacl(&mut alice, "Team", "user=carol", &all);
+    let mut own = alice.open("Team", OpenOptions::SELECT).unwrap();
+    // UID 1 unseen, UID 2 seen by alice (shared: the file name has S).
+    own.save(
+        &[message(MailFlags::empty()), message(MailFlags::SEEN)],
+        true,
+    )
+    .unwrap();
+    assert_eq!(seen_uids(&mut *own), [2]);
+
+    let mut bob = pvt_user(d, "bob");
+    let mut carol = pvt_user(d, "carol");
+    let mut b = bob.open("shared/alice/Team", OpenOptions::SELECT).unwrap();
+    let mut c = carol
+        .open("shared/alice/Team", OpenOptions::SELECT)
+        .unwrap();
+    // alice's \Seen is not theirs.
+    assert_eq!(seen_uids(&mut *b), Vec::<u32>::new());
+    assert_eq!(b.status().unwrap().unseen, 2);
+
+    let before = b.info(1).unwrap().modseq;
+    let done = store(
+        &mut *b,
+        1,
+        FlagMode::Add,
+        MailFlags::SEEN | MailFlags::FLAGGED,
+    );
+    assert_eq!(done.changed.len(), 1);
+    assert!(done.changed[0].1 > before);
+    assert_eq!(seen_uids(&mut *b), [1]);
+    assert_eq!(b.status().unwrap().unseen, 1);
+    // carol and alice see bob's \Flagged, not his \Seen; carol is told of the change.
+    let changes = c.sync(SyncFlags::default()).unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|ch| matches!(ch, Change::Flags { uid: 1, .. })),
+        "{changes:?}"
+    );
+    assert_eq!(seen_uids(&mut *c), Vec::<u32>::new());
+    assert!(c.info(1).unwrap().flags.contains(MailFlags::FLAGGED));
+    assert_eq!(c.status().unwrap().unseen, 2);
+    assert_eq!(seen_uids(&mut *own), [2]);
+    assert_eq!(own.status().unwrap().unseen, 1);
+    // A \Seen-only change is a modseq change for the others.
+    let done = store(&mut *b, 1, FlagMode::Remove, MailFlags::SEEN);
+    let modseq = done.changed[0].1;
+    let changes = c.sync(SyncFlags::default()).unwrap();
+    assert!(
+        changes.contains(&Change::Modseq { uid: 1, modseq }),
+        "{changes:?}"
+    );
+    assert_eq!(c.info(1).unwrap().modseq, modseq);
+    store(&mut *b, 1, FlagMode::Add, MailFlags::SEEN);
+
+    // The Maildir file names keep only alice's \Seen.
+    let cur = d.join("home/alice/Maildir/.Team/cur");
+    let mut flags: Vec<String> = std::fs::read_dir(&cur)
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.rsplit_once(":2,").unwrap().1.to_string()
+        })
+        .collect();
+    flags.sort();
+    assert_eq!(flags, ["F", "S"]);
+    // bob's is in his home.
+    let pvt = d.join("home/bob/Maildir/shared/alice/.Team");
+    assert!(pvt.join("cote.index.pvt").is_file());
+
+    // A new session of bob's reads it back; carol's has none.
+    drop(b);
+    let mut bob = pvt_user(d, "bob");
+    let mut b = bob.open("shared/alice/Team", OpenOptions::SELECT).unwrap();
+    assert_eq!(seen_uids(&mut *b), [1]);
+    assert_eq!(
+        bob.status("shared/alice/Team").unwrap().unseen,
+        1,
+        "STATUS without selecting"
+    );
+
+    // New mail is unseen for every viewer; what bob saves with \Seen is seen by him only.
+    own.save(&[message(MailFlags::empty())], true).unwrap();
+    let saved = b.save(&[message(MailFlags::SEEN)], true).unwrap();
+    assert_eq!(saved.uids, [4]);
+    assert_eq!(seen_uids(&mut *b), [1, 4]);
+    assert_eq!(seen_uids(&mut *c), Vec::<u32>::new());
+    assert_eq!(seen_uids(&mut *own), [2]);
+
+    // An expunge by anyone takes the message out of bob's file.
+    store(&mut *b, 3, FlagMode::Add, MailFlags::SEEN);
+    let state = |d: &Path| {
+        cote::index::private::PrivateFlags::open(
+            &d.join("home/bob/Maildir/shared/alice/.Team"),
+            cote::index::settings::IndexSettings::dovecot_defaults(Default::default()),
+        )
+        .unwrap()
+        .state()
+        .seen
+        .iter()
+        .collect::<Vec<u32>>()
+    };
+    assert_eq!(state(d), [1, 3, 4]);
+    c.expunge(&UidSet::range(3, 3)).unwrap();
+    assert_eq!(seen_uids(&mut *b), [1, 4]);
+    assert_eq!(state(d), [1, 4]);
+    b.expunge(&UidSet::range(4, 4)).unwrap();
+    assert_eq!(state(d), [1]);
+}
+
+#[test]
+fn private_flags_with_mbox_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("cote.conf");
+    std::fs::write(
+        &conf,
+        "mail_location = mbox:~/mail\n\
+         namespace inbox {\n  inbox = yes\n}\n\
+         namespace public {\n  type = public\n  prefix = Public/\n\
+           location = mbox:/srv/public:INDEXPVT=~/public\n}\n",
+    )
+    .unwrap();
+    let config = Config::load(&conf).expect("config");
+    let settings = config.settings(&FilterQuery::default());
+    let err = MailUser::new(&settings, info(dir.path(), "bob"))
         .err()
-        .expect("INDEXPVT refused");
+        .expect("INDEXPVT with mbox refused");
     assert_eq!(err.kind(), ErrorKind::NotImplemented);
     assert!(
         err.client_text().contains("INDEXPVT"),
         "{}",
         err.client_text()
     );
+}
+
+/// In a public namespace with `INDEXPVT=` too (Dovecot: whenever the location has it), and
+/// there each viewer starts with the shared `\Seen` of messages new to them (what an LDA
+/// or Sieve set), as Dovecot copies it.
+#[test]
+fn public_namespaces_start_from_the_shared_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let team = d.join("public/.Team");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(team.join(sub)).unwrap();
+    }
+    std::fs::write(team.join("maildirfolder"), b"").unwrap();
+    for (name, body) in [
+        ("1700000000.M1P1.host:2,S", "Subject: seen\n\nx\n"),
+        ("1700000001.M2P1.host:2,", "Subject: new\n\nx\n"),
+    ] {
+        std::fs::write(team.join("cur").join(name), body).unwrap();
+    }
+    let conf = d.join("cote.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "mail_location = maildir:~/Maildir\n\
+             namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
+             namespace public {{\n  type = public\n  separator = /\n  prefix = Public/\n\
+               location = maildir:{}/public:INDEXPVT=~/pvt\n  subscriptions = no\n}}\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&conf).expect("config");
+    let settings = config.settings(&FilterQuery {
+        protocol: Some("imap".into()),
+        ..FilterQuery::default()
+    });
+    let viewer = |name: &str| MailUser::new(&settings, info(d, name)).expect("mail user");
+    let mut bob = viewer("bob");
+    let mut b = bob.open("Public/Team", OpenOptions::SELECT).unwrap();
+    assert_eq!(seen_uids(&mut *b), [1]);
+    store(&mut *b, 1, FlagMode::Remove, MailFlags::SEEN);
+    store(&mut *b, 2, FlagMode::Add, MailFlags::SEEN);
+    assert_eq!(seen_uids(&mut *b), [2]);
+    assert!(d.join("home/bob/pvt/.Team/cote.index.pvt").is_file());
+    // carol starts from the shared \Seen; the message file keeps it.
+    let mut carol = viewer("carol");
+    let mut c = carol.open("Public/Team", OpenOptions::SELECT).unwrap();
+    assert_eq!(seen_uids(&mut *c), [1]);
+    assert!(team.join("cur/1700000000.M1P1.host:2,S").is_file());
+    // A message that arrives later starts seen for each viewer if it is seen when they
+    // first meet it.
+    std::fs::write(
+        team.join("cur/1700000002.M3P1.host:2,S"),
+        "Subject: later\n\nx\n",
+    )
+    .unwrap();
+    assert_eq!(seen_uids(&mut *b), [2, 3]);
+    drop(b);
+    let mut bob = viewer("bob");
+    let mut b = bob.open("Public/Team", OpenOptions::SELECT).unwrap();
+    assert_eq!(seen_uids(&mut *b), [2, 3]);
 }

@@ -214,6 +214,9 @@ pub struct MailboxChanges {
     pub new_recent: UidSet,
     /// Messages whose flags or keywords changed.
     pub flags_changed: UidSet,
+    /// Messages whose modseq alone changed (another viewer's private flag): CONDSTORE
+    /// sessions are told the new modseq.
+    pub modseq_changed: UidSet,
     /// The highest UID given out, as far as this sync saw new messages (also those
     /// expunged before the session heard of them): UIDNEXT of the session's view is above
     /// it. 0 when there was nothing new.

@@ -9,7 +9,7 @@
 //! initial modseq, creation time) and then transactions: a `Begin` frame (modseq, record
 //! count, length), record frames, a `Commit` frame; each frame is `len u32, type u16,
 //! reserved u16, payload, crc32c u32`. Records: append, flag/keyword update (uid set,
-//! add, remove), expunge (uid + key), keyword names, header updates (uidvalidity, next uid,
+//! add, remove), modseq update (uid set: a private flag changed), expunge (uid + key), keyword names, header updates (uidvalidity, next uid,
 //! first recent uid, backend sync state), index deleted/undeleted, cache reset, cache
 //! offsets. A transaction is visible only when all its frames are; bytes after the last
 //! visible one are a torn tail (a write in progress, or one whose writer died: the next
@@ -33,6 +33,9 @@
 //! opaque fields) appended under the cache lock; the index holds each message's newest
 //! record offset. Purged by temp + rename as a new reset id, which the log announces.
 //!
+//! **`cote.index.pvt`** — one viewer's private flags of a shared mailbox (`INDEXPVT=`), in
+//! the viewer's directory ([`private`]).
+//!
 //! The API: [`mailbox::MailboxIndex`] (open, refresh, state, cache), [`writer`] (lock,
 //! commit, create/rebuild), [`transaction::IndexTransaction`] (changes in the storage's
 //! terms), [`view::View`] (a session's numbering and \Recent), [`state::MailboxState`] (the
@@ -48,6 +51,7 @@ pub mod history;
 pub mod keywords;
 pub mod log;
 pub mod mailbox;
+pub mod private;
 pub mod settings;
 pub mod snapshot;
 pub mod state;

@@ -43,6 +43,12 @@ pub enum Change {
         uid: u32,
         modseq: u64,
     },
+    /// Only the message's modseq changed (a private flag of one viewer: IMAP tells others
+    /// the new modseq alone, Dovecot's "hidden" change).
+    Modseq {
+        uid: u32,
+        modseq: u64,
+    },
     /// New keyword names exist (IMAP sends a new FLAGS list).
     KeywordNames,
     /// The mailbox was marked deleted (true) or undeleted (false).
@@ -234,6 +240,9 @@ impl MailboxState {
         match record {
             Record::Append(m) => self.append(m, modseq, changes)?,
             Record::FlagUpdate(u) => self.update_flags(u, modseq, expunged, changes)?,
+            Record::ModseqUpdate { uids } => {
+                self.update_modseqs(uids, modseq, expunged, changes)?
+            }
             Record::Expunge { uid, key } => {
                 if *uid >= self.next_uid {
                     return Err(malformed(format!(
@@ -392,6 +401,38 @@ impl MailboxState {
         Ok(())
     }
 
+    /// The messages of `uids` (those that exist) take `modseq`, their flags unchanged.
+    fn update_modseqs(
+        &mut self,
+        uids: &super::uidset::UidSet,
+        modseq: u64,
+        expunged: &HashSet<u32>,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), Malformed> {
+        if uids.max().is_some_and(|max| max >= self.next_uid) {
+            return Err(malformed(format!(
+                "modseq update up to uid {:?} at or above next uid {}",
+                uids.max(),
+                self.next_uid
+            )));
+        }
+        for &(first, last) in uids.ranges() {
+            let start = self.messages.partition_point(|m| m.uid < first);
+            let end = self.messages.partition_point(|m| m.uid <= last);
+            for msg in &mut self.messages[start..end] {
+                if expunged.contains(&msg.uid) {
+                    continue;
+                }
+                msg.modseq = modseq;
+                changes.push(Change::Modseq {
+                    uid: msg.uid,
+                    modseq,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn update_header(&mut self, h: &HeaderUpdate) -> Result<(), Malformed> {
         match h {
             HeaderUpdate::UidValidity(v) => {
@@ -457,6 +498,11 @@ impl MailboxState {
                 (Some(a), Some(b)) if a.uid == b.uid => {
                     if a.flags != b.flags || names(self, &a.keywords) != names(newer, &b.keywords) {
                         changes.push(Change::Flags {
+                            uid: b.uid,
+                            modseq: b.modseq,
+                        });
+                    } else if a.modseq != b.modseq {
+                        changes.push(Change::Modseq {
                             uid: b.uid,
                             modseq: b.modseq,
                         });

@@ -51,6 +51,7 @@ pub struct IndexTransaction {
     next_uid: Option<u32>,
     first_recent_uid: Option<u32>,
     flag_changes: Vec<FlagChange>,
+    modseq_updates: UidSet,
     expunges: UidSet,
     claim_recent: bool,
     backend_state: Option<Vec<u8>>,
@@ -79,6 +80,7 @@ impl IndexTransaction {
             && self.next_uid.is_none()
             && self.first_recent_uid.is_none()
             && self.flag_changes.is_empty()
+            && self.modseq_updates.is_empty()
             && self.expunges.is_empty()
             && !self.claim_recent
             && self.backend_state.is_none()
@@ -130,6 +132,16 @@ impl IndexTransaction {
                 flags,
                 keywords,
             });
+        }
+        self
+    }
+
+    /// Gives the messages of `uids` a new modseq without changing their flags (missing
+    /// ones are skipped): a change only one viewer sees (a private flag) still counts for
+    /// CONDSTORE, as in Dovecot.
+    pub fn update_modseqs(&mut self, uids: &UidSet) -> &mut Self {
+        for &(a, b) in uids.ranges() {
+            self.modseq_updates.insert_range(a, b);
         }
         self
     }
@@ -264,6 +276,16 @@ impl IndexTransaction {
                 },
             };
             records.push(Record::FlagUpdate(update));
+        }
+
+        let touched: UidSet = self
+            .modseq_updates
+            .below(next_uid)
+            .iter()
+            .filter(|&uid| state.message(uid).is_some())
+            .collect();
+        if !touched.is_empty() {
+            records.push(Record::ModseqUpdate { uids: touched });
         }
 
         for uid in self.expunges.below(next_uid).iter() {

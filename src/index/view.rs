@@ -168,7 +168,10 @@ impl SeqMap {
                         self.pending_expunges.insert(uid);
                     }
                 }
-                Change::Flags { .. } | Change::KeywordNames | Change::Deleted(_) => {}
+                Change::Flags { .. }
+                | Change::Modseq { .. }
+                | Change::KeywordNames
+                | Change::Deleted(_) => {}
             }
         }
         for &(a, b) in claimed_recent.ranges() {

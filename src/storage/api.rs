@@ -196,6 +196,10 @@ pub trait Mailbox {
     fn move_from(&mut self, src: &mut dyn Mailbox, uids: &UidSet) -> StorageResult<Copied>;
     /// Changes flags and keywords.
     fn store(&mut self, uids: &UidSet, request: &StoreRequest) -> StorageResult<StoreResult>;
+    /// Gives messages a new modseq, their flags unchanged: a private flag of theirs
+    /// changed (`INDEXPVT`), which counts as a change for everyone's CONDSTORE, as in
+    /// Dovecot. Returns the messages and their new modseq (missing ones are skipped).
+    fn update_modseqs(&mut self, uids: &UidSet) -> StorageResult<Vec<(u32, u64)>>;
     /// Expunges messages; returns those that were expunged (by us or already by others).
     fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet>;
     /// A message's data and metadata (read lazily).
@@ -301,6 +305,12 @@ macro_rules! delegate_mailbox_to_inner {
         }
         fn guid(&mut self) -> $crate::storage::error::StorageResult<[u8; 16]> {
             self.inner.guid()
+        }
+        fn update_modseqs(
+            &mut self,
+            uids: &$crate::index::uidset::UidSet,
+        ) -> $crate::storage::error::StorageResult<Vec<(u32, u64)>> {
+            self.inner.update_modseqs(uids)
         }
         fn change_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
             self.inner.change_fd()

@@ -184,6 +184,19 @@ pub struct Namespace {
     pub owner: Option<String>,
 }
 
+/// `INDEXPVT=` (each viewer's `\Seen`, [`crate::storage::shared::private`]) is built for
+/// Maildir; with mbox it is refused rather than ignored (ignoring it would show one
+/// viewer's reads to all).
+fn check_private_flags(config: &NamespaceConfig, location: &MailLocation) -> StorageResult<()> {
+    if location.settings.index_pvt_dir.is_some() && location.format == MailFormat::Mbox {
+        return Err(StorageError::not_implemented(format!(
+            "Namespace '{}': INDEXPVT (private flags) with mbox",
+            config.prefix
+        )));
+    }
+    Ok(())
+}
+
 impl Namespace {
     /// Sets up `config` on `location`. Only Maildir and mbox are implemented; other formats and
     /// dynamic shared namespaces are refused with a clear error.
@@ -195,6 +208,7 @@ impl Namespace {
                 location.format.name()
             )));
         }
+        check_private_flags(&config, &location)?;
         // Both change how names are stored on disk: ignoring them would create other files.
         for (given, what) in [
             (location.settings.broken_char.is_some(), "BROKENCHAR="),
@@ -273,14 +287,7 @@ impl Namespace {
                 template.format.name()
             )));
         }
-        // Dovecot keeps each viewer's \Seen (and other private flags) there; sharing them
-        // instead would show one viewer's reads to all.
-        if template.settings.index_pvt_dir.is_some() {
-            return Err(StorageError::not_implemented(format!(
-                "Namespace '{}': INDEXPVT (private flags of shared mailboxes)",
-                config.prefix
-            )));
-        }
+        check_private_flags(&config, template)?;
         let separator = config
             .separator
             .chars()

@@ -348,6 +348,7 @@ impl MailUser {
             .filter(|_| self.lists[i].namespace().owner.is_none());
         let rights = self.acl_check_open(i, &inner, vname, options)?;
         let mailbox = self.lists[i].open(&inner, options)?;
+        let mailbox = self.with_private_flags(i, &inner, mailbox)?;
         let mailbox: Box<dyn Mailbox> = match quota {
             Some(quota) => Box::new(QuotaMailbox::new(mailbox, quota, i)),
             None => mailbox,

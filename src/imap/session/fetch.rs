@@ -318,7 +318,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
 
     /// `* seq FETCH ([UID n ]MODSEQ (m))` (with UID after UID STORE, and always under
     /// QRESYNC).
-    fn send_modseq(&mut self, seq: u32, uid: u32, with_uid: bool) -> Step {
+    pub(super) fn send_modseq(&mut self, seq: u32, uid: u32, with_uid: bool) -> Step {
         let with_uid = with_uid || self.enabled.qresync;
         let modseq = match self.mail.message(uid).and_then(|mut m| m.modseq()) {
             Ok(modseq) => modseq,

@@ -191,6 +191,22 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.send_flags(seq, uid, with_uid)?;
             }
         }
+        // Another viewer's private flag: CONDSTORE sessions get the new modseq alone
+        // (Dovecot's hidden changes).
+        for uid in changes.modseq_changed.iter() {
+            let Some(view) = self.view.as_ref() else {
+                return Ok(());
+            };
+            let expunged_now =
+                expunges && (changes.expunged.contains(uid) || view.pending_expunges.contains(uid));
+            let condstore = self.enabled.condstore && !view.no_modseq;
+            if !condstore || flags_changed.contains(uid) || expunged_now || !self.updates.flags {
+                continue;
+            }
+            if let Some(seq) = view.seq_of(uid) {
+                self.send_modseq(seq, uid, with_uid)?;
+            }
+        }
         let Some(view) = self.view.as_mut() else {
             return Ok(());
         };

@@ -166,17 +166,24 @@ impl Selected {
             if let Change::Appended { uid } = change {
                 out.last_uid = out.last_uid.max(uid);
             }
-            if let Change::Flags { uid, modseq } = change {
-                match self.own_flags.get(&uid) {
-                    Some(&own) if own == modseq => {
-                        self.own_flags.remove(&uid);
-                    }
-                    // A change older than this session's own: the session reported the
-                    // flags after both already.
-                    Some(&own) if own > modseq => {}
-                    _ => {
-                        self.own_flags.remove(&uid);
+            let (uid, modseq, flags) = match change {
+                Change::Flags { uid, modseq } => (uid, modseq, true),
+                Change::Modseq { uid, modseq } => (uid, modseq, false),
+                _ => continue,
+            };
+            match self.own_flags.get(&uid) {
+                Some(&own) if own == modseq => {
+                    self.own_flags.remove(&uid);
+                }
+                // A change older than this session's own: the session reported the
+                // flags after both already.
+                Some(&own) if own > modseq => {}
+                _ => {
+                    self.own_flags.remove(&uid);
+                    if flags {
                         out.flags_changed.insert(uid);
+                    } else {
+                        out.modseq_changed.insert(uid);
                     }
                 }
             }

@@ -10,6 +10,7 @@
 //! | 6 / 7 | `IndexDeleted` / `IndexUndeleted` | empty |
 //! | 8 | `CacheReset` | reset id u32 |
 //! | 9 | `CacheOffsets` | reset id u32, count u32, (uid u32, offset u32)… |
+//! | 10 | `ModseqUpdate` | uid set (the messages take the transaction's modseq, flags unchanged) |
 //!
 //! A uid set is a u32 count of inclusive ranges, each two u32, sorted, disjoint and
 //! non-adjacent. Decoding checks every field on its own; whether a record makes sense for the
@@ -92,6 +93,11 @@ pub enum Record {
         reset_id: u32,
         entries: Vec<(u32, u32)>,
     },
+    /// The messages take the transaction's modseq though their flags stay (a change only
+    /// one viewer sees: a private flag, Dovecot's `MAIL_INDEX_MAIL_FLAG_UPDATE_MODSEQ`).
+    ModseqUpdate {
+        uids: UidSet,
+    },
 }
 
 pub(crate) const TYPE_APPEND: u16 = 1;
@@ -103,6 +109,7 @@ pub(crate) const TYPE_INDEX_DELETED: u16 = 6;
 pub(crate) const TYPE_INDEX_UNDELETED: u16 = 7;
 pub(crate) const TYPE_CACHE_RESET: u16 = 8;
 pub(crate) const TYPE_CACHE_OFFSETS: u16 = 9;
+pub(crate) const TYPE_MODSEQ_UPDATE: u16 = 10;
 
 const HEADER_UIDVALIDITY: u8 = 1;
 const HEADER_NEXT_UID: u8 = 2;
@@ -119,7 +126,10 @@ impl Record {
     pub fn changes_messages(&self) -> bool {
         matches!(
             self,
-            Record::Append(_) | Record::FlagUpdate(_) | Record::Expunge { .. }
+            Record::Append(_)
+                | Record::FlagUpdate(_)
+                | Record::Expunge { .. }
+                | Record::ModseqUpdate { .. }
         )
     }
 
@@ -134,6 +144,7 @@ impl Record {
             Record::IndexUndeleted => TYPE_INDEX_UNDELETED,
             Record::CacheReset { .. } => TYPE_CACHE_RESET,
             Record::CacheOffsets { .. } => TYPE_CACHE_OFFSETS,
+            Record::ModseqUpdate { .. } => TYPE_MODSEQ_UPDATE,
         }
     }
 
@@ -209,6 +220,12 @@ impl Record {
                 }
                 entries.iter().try_for_each(|&(uid, _)| uid_ok(uid))
             }
+            Record::ModseqUpdate { uids } => {
+                if uids.is_empty() {
+                    return Err(malformed("modseq update on no uids"));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -283,6 +300,7 @@ impl Record {
                     out.put_u32(offset);
                 }
             }
+            Record::ModseqUpdate { uids } => uids.encode(out),
         }
     }
 
@@ -332,6 +350,9 @@ impl Record {
                 add_keywords: decode_ids(&mut r)?,
                 remove_keywords: decode_ids(&mut r)?,
             }),
+            TYPE_MODSEQ_UPDATE => Record::ModseqUpdate {
+                uids: UidSet::decode(&mut r)?,
+            },
             TYPE_EXPUNGE => Record::Expunge {
                 uid: r.u32("uid")?,
                 key: r.short_bytes("key")?.to_vec(),
@@ -482,6 +503,9 @@ pub(crate) mod tests {
                 proptest::collection::vec((1u32..100, any::<u32>()), 1..5)
             )
                 .prop_map(|(reset_id, entries)| Record::CacheOffsets { reset_id, entries }),
+            proptest::collection::vec(1u32..1000, 1..20).prop_map(|uids| Record::ModseqUpdate {
+                uids: uids.into_iter().collect()
+            }),
         ]
     }
 

@@ -28,6 +28,9 @@ pub enum Op {
     Expunge {
         pick: Vec<prop::sample::Index>,
     },
+    Modseq {
+        pick: Vec<prop::sample::Index>,
+    },
     Backend(Vec<u8>),
     ClaimRecent,
     CacheReset(u32),
@@ -47,6 +50,7 @@ pub fn arb_op() -> impl Strategy<Value = Op> {
             Op::Flags { pick, add, remove, add_names, remove_names }
         }),
         2 => picks().prop_map(|pick| Op::Expunge { pick }),
+        2 => picks().prop_map(|pick| Op::Modseq { pick }),
         1 => proptest::collection::vec(any::<u8>(), 0..8).prop_map(Op::Backend),
         1 => Just(Op::ClaimRecent),
         1 => any::<u32>().prop_map(Op::CacheReset),
@@ -187,6 +191,17 @@ impl Model {
                     records.push(Record::Expunge { uid, key });
                     changed = true;
                 }
+            }
+            Op::Modseq { pick } => {
+                let uids: UidSet = self.pick(pick).into_iter().collect();
+                if uids.is_empty() {
+                    return records;
+                }
+                for uid in uids.iter() {
+                    self.msgs.get_mut(&uid).expect("picked").2 = modseq;
+                }
+                records.push(Record::ModseqUpdate { uids });
+                changed = true;
             }
             Op::Backend(b) => {
                 records.push(Record::Header(HeaderUpdate::BackendState(b.clone())));
@@ -355,6 +370,11 @@ proptest! {
                 Change::Flags { uid, .. } => {
                     let (a, b) = (before.message(uid).unwrap(), state.message(uid).unwrap());
                     prop_assert!(a.flags != b.flags || a.keywords != b.keywords);
+                }
+                Change::Modseq { uid, modseq } => {
+                    let (a, b) = (before.message(uid).unwrap(), state.message(uid).unwrap());
+                    prop_assert!(a.flags == b.flags && a.modseq != b.modseq);
+                    prop_assert_eq!(modseq, b.modseq);
                 }
                 _ => {}
             }

@@ -250,3 +250,30 @@ fn expunge_recent_and_cache() {
     let (resolved, _) = commit(&mut state, &tx).unwrap();
     assert!(resolved.records.is_empty());
 }
+
+#[test]
+fn modseq_updates_leave_flags_alone() {
+    let mut state = MailboxState::new(1);
+    let mut tx = IndexTransaction::new();
+    tx.set_uidvalidity(77)
+        .append(msg(1, Flags::SEEN, &[]))
+        .append(msg(2, Flags::NONE, &[]))
+        .set_next_uid(5);
+    commit(&mut state, &tx).unwrap();
+    let before = state.highest_modseq();
+    // UID 3 never existed, 9 is beyond the next UID: both skipped.
+    let mut tx = IndexTransaction::new();
+    tx.update_modseqs(&[2, 3, 9].into_iter().collect());
+    let (resolved, changes) = commit(&mut state, &tx).unwrap();
+    assert_eq!(resolved.records.len(), 1);
+    let modseq = state.highest_modseq();
+    assert!(modseq > before);
+    assert_eq!(changes, [Change::Modseq { uid: 2, modseq }]);
+    let m = state.message(2).unwrap();
+    assert_eq!((m.flags, m.modseq), (Flags::NONE, modseq));
+    assert_eq!(state.message(1).unwrap().modseq, before);
+    // Only missing messages: nothing to write.
+    let mut tx = IndexTransaction::new();
+    tx.update_modseqs(&UidSet::range(3, 4));
+    assert!(tx.resolve(&state).unwrap().records.is_empty());
+}

@@ -11,9 +11,11 @@
 //!
 //! - [`dict`]: `acl_shared_dict`, which says whose shared mailboxes a user may list.
 //! - [`list`]: the root's (empty) mailbox list.
+//! - [`private`]: mailboxes whose `\Seen` is each viewer's own (`INDEXPVT=`).
 
 pub mod dict;
 pub mod list;
+pub mod private;
 
 use crate::config::var_expand::{self, Vars};
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};

@@ -5,10 +5,12 @@
 use std::collections::BTreeSet;
 
 use super::{new_list, MailUser};
+use crate::storage::api::Mailbox;
 use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::location::{self, FsProbe, LocationOwner};
 use crate::storage::namespace::{self, ListMode, Namespace, NamespaceConfig, NamespaceType};
 use crate::storage::shared::dict::{self, SharedDict};
+use crate::storage::shared::private::PrivateFlagsMailbox;
 use crate::storage::shared::{owner_location, SharedName, UserLookup};
 
 impl MailUser {
@@ -126,6 +128,29 @@ impl MailUser {
         let list = new_list(ns, &self.settings, &owner.username);
         self.lists.push(list);
         Ok(true)
+    }
+
+    /// `mailbox` (`name` in namespace `ns`) with this user's own `\Seen` when the
+    /// namespace's location has `INDEXPVT=` (Dovecot applies it to any namespace type).
+    pub(super) fn with_private_flags(
+        &self,
+        ns: usize,
+        name: &str,
+        mailbox: Box<dyn Mailbox>,
+    ) -> StorageResult<Box<dyn Mailbox>> {
+        let ns = self.lists[ns].namespace();
+        if ns.location.settings.index_pvt_dir.is_none() {
+            return Ok(mailbox);
+        }
+        let storage = ns.storage_name(name)?;
+        let Some(dir) = ns.location.mailbox_paths(&storage).index_private else {
+            return Ok(mailbox);
+        };
+        let public = ns.config.kind == NamespaceType::Public;
+        let settings = self.settings.index.clone();
+        Ok(Box::new(PrivateFlagsMailbox::open(
+            mailbox, &dir, settings, public,
+        )?))
     }
 
     /// Before LIST: the namespaces of every user whose shared mailboxes `acl_shared_dict`

@@ -38,7 +38,7 @@ use crate::storage::namespace::OpenRequest;
 use crate::storage::view::{remove_stale_newlock, MailboxView};
 
 use self::append::TmpMail;
-use self::core::Core;
+use self::core::{messages_in, Core};
 use self::sync::SyncOutcome;
 use self::write::check_keywords;
 
@@ -497,6 +497,19 @@ impl Mailbox for MaildirMailbox {
 
     fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
         self.change(|core, li, ul| core.expunge_locked(li, ul, uids))
+    }
+
+    fn update_modseqs(&mut self, uids: &UidSet) -> StorageResult<Vec<(u32, u64)>> {
+        self.change(|_, li, _| {
+            let present: UidSet = messages_in(li.state(), uids).map(|m| m.uid).collect();
+            if present.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut tx = IndexTransaction::new();
+            tx.update_modseqs(&present);
+            let committed = li.commit(&tx)?;
+            Ok(present.iter().map(|uid| (uid, committed.modseq)).collect())
+        })
     }
 
     fn mail(&mut self, uid: u32) -> StorageResult<Mail> {

@@ -602,6 +602,14 @@ impl Mailbox for MboxMailbox {
             .map_err(|e| e.finish(&vname))
     }
 
+    fn update_modseqs(&mut self, _uids: &UidSet) -> StorageResult<Vec<(u32, u64)>> {
+        // Private flags (INDEXPVT) are refused for mbox namespaces: nothing asks for this.
+        Err(StorageError::not_implemented(format!(
+            "Mailbox {}: private flags (INDEXPVT) of mbox mailboxes",
+            self.vname
+        )))
+    }
+
     fn expunge(&mut self, uids: &UidSet) -> StorageResult<UidSet> {
         let vname = self.vname.clone();
         self.expunge_inner(uids).map_err(|e| e.finish(&vname))
