@@ -131,10 +131,7 @@ impl MailUser {
             .for_location(&self.lists[i].namespace().location);
         let list = self.lists[i].as_mut();
         match acl.copy_from_parent(list, inner, &policy.fs) {
-            Ok(true) => {
-                let own = list.namespace().config.kind == NamespaceType::Private;
-                self.acl_lists_changed(i, own);
-            }
+            Ok(true) => self.acl_lists_changed(i),
             Ok(false) => {}
             Err(e) => log::error!(
                 "acl: Failed to copy ACLs of the parent of {inner}: {}",
@@ -265,25 +262,28 @@ impl MailUser {
         };
         let ns = self.lists[i].namespace();
         let policy = self.settings.for_location(&ns.location);
-        let own = ns.config.kind == NamespaceType::Private;
-        acl.update(ns, &inner, update, &policy.fs)
+        let changed = acl
+            .update(ns, &inner, update, &policy.fs)
             .map_err(|e| e.finish(vname))?;
-        // Dovecot rebuilds when lookup rights may have changed.
+        // Dovecot rebuilds when the ACL changed and lookup rights may have with it (an
+        // entry that was not there, or a DELETEACL of nothing, changes nothing).
         let lookup_changed = update
             .rights
             .as_ref()
             .is_some_and(|r| r.contains(Right::Lookup.name()))
             || matches!(update.mode, ModifyMode::Replace | ModifyMode::Clear);
-        if lookup_changed {
-            self.acl_lists_changed(i, own);
+        if changed && lookup_changed {
+            self.acl_lists_changed(i);
         }
         Ok(())
     }
 
-    /// After a change that may give or take the lookup right in namespace `i`: its
-    /// `dovecot-acl-list`, and for the user's own mailboxes `acl_shared_dict`, are rebuilt
-    /// (as Dovecot's vfile backend does). Failures are logged: the ACLs are changed.
-    fn acl_lists_changed(&mut self, i: usize, own: bool) {
+    /// After a change that may give or take the lookup right in namespace `i` (the user's
+    /// own, or an owner's under a shared root that the user administers a mailbox of): its
+    /// `dovecot-acl-list` is rebuilt, then the user's session rebuilds `acl_shared_dict`
+    /// (as Dovecot's vfile backend does: the dict only after the list was written).
+    /// Failures are logged: the ACLs are changed.
+    fn acl_lists_changed(&mut self, i: usize) {
         let Some(acl) = self.acl.clone() else { return };
         let policy = self
             .settings
@@ -293,9 +293,8 @@ impl MailUser {
                 "acl: dovecot-acl-list creation failed: {}",
                 e.internal().unwrap_or(e.client_text())
             );
+            return;
         }
-        if own {
-            self.rebuild_shared_dict();
-        }
+        self.rebuild_shared_dict();
     }
 }

@@ -170,21 +170,26 @@ impl MailUser {
         Ok(())
     }
 
-    /// After SETACL/DELETEACL on the user's own mailboxes: `acl_shared_dict` gets the
-    /// identifiers the user's ACLs now give the lookup right (Dovecot's
-    /// `acl_lookup_dict_rebuild`). Failures are logged (the ACL change stands).
+    /// After a change of lookup rights (SETACL/DELETEACL, also on another user's mailbox
+    /// through `shared/<owner>/`): `acl_shared_dict` gets the identifiers that the ACLs of
+    /// every namespace with an owner give the lookup right (the user's private ones, and
+    /// the owners' the session has added), as Dovecot's `acl_lookup_dict_rebuild` does in
+    /// the user's session; only the user's own keys are removed. Failures are logged (the
+    /// ACL change stands).
     pub(super) fn rebuild_shared_dict(&mut self) {
         let (Some(dict), Some(acl)) = (self.shared_dict.clone(), self.acl.clone()) else {
             return;
         };
-        let owner = self.info.username.clone();
-        let mut ids = BTreeSet::new();
+        let user = self.info.username.clone();
+        let mut keys = BTreeSet::new();
         let mut failed = false;
         for list in &mut self.lists {
             let ns = list.namespace().clone();
-            if ns.config.kind != NamespaceType::Private {
-                continue;
-            }
+            let owner = match (&ns.owner, ns.config.kind) {
+                (Some(owner), _) => owner.clone(),
+                (None, NamespaceType::Private) => user.clone(),
+                _ => continue,
+            };
             let mailboxes = match list.mailboxes() {
                 Ok(m) => m,
                 Err(e) => {
@@ -195,9 +200,12 @@ impl MailUser {
             };
             for m in mailboxes.iter().filter(|m| m.selectable) {
                 match acl.entries(&ns, &m.name) {
-                    Ok(entries) => {
-                        ids.extend(entries.iter().filter_map(|e| dict::entry_id(e, &owner)));
-                    }
+                    Ok(entries) => keys.extend(
+                        entries
+                            .iter()
+                            .filter_map(|e| dict::entry_id(e, &owner))
+                            .map(|id| (id, owner.clone())),
+                    ),
                     Err(e) => {
                         log::error!("acl: {}", e.internal().unwrap_or(e.client_text()));
                         failed = true;
@@ -205,7 +213,7 @@ impl MailUser {
                 }
             }
         }
-        if let Err(e) = dict.rebuild(&owner, &ids, failed, &self.settings.fs) {
+        if let Err(e) = dict.rebuild(&user, &keys, failed, &self.settings.fs) {
             log::error!(
                 "acl: dict commit failed: {}",
                 e.internal().unwrap_or(e.client_text())
