@@ -125,6 +125,7 @@ impl MailUser {
         let ns = Namespace::shared_owner(config, location, &owner.username)?;
         let list = new_list(ns, &self.settings, &owner.username);
         self.lists.push(list);
+        self.add_owner_quota(self.lists.len() - 1, &owner);
         Ok(true)
     }
 
