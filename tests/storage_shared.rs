@@ -460,3 +460,15 @@ fn saves_into_a_shared_mailbox_count_against_its_owner() {
     bob.delete("shared/alice/Team").unwrap();
     assert_eq!(usage(&mut alice), (0, 0));
 }
+
+/// A new user's first SETACL on INBOX makes the INBOX (Dovecot opens the mailbox first).
+#[test]
+fn setacl_on_a_new_users_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut bob = user(d, "bob");
+    assert!(!d.join("home/bob/Maildir").exists());
+    setacl(&mut bob, "INBOX", "user=alice", &["lookup"]);
+    assert_eq!(dict(d), "shared/shared-boxes/user/alice/bob\n1\n");
+    assert_eq!(acl_list(d, "bob"), ["INBOX"]);
+}

@@ -257,6 +257,14 @@ impl MailUser {
     /// SETACL / DELETEACL: changes a mailbox's local entries.
     pub fn acl_update(&mut self, vname: &str, update: &AclUpdate) -> StorageResult<()> {
         let (i, inner) = self.locate(vname)?;
+        if self.acl.is_none() {
+            return Err(StorageError::not_possible("ACLs disabled."));
+        }
+        // Dovecot opens the mailbox first, which makes a new user's INBOX (the directory
+        // its dovecot-acl goes into).
+        if self.lists[i].namespace().config.inbox && inner == "INBOX" {
+            self.lists[i].open(&inner, OpenOptions::ACCESS)?;
+        }
         let Some(acl) = &self.acl else {
             return Err(StorageError::not_possible("ACLs disabled."));
         };
