@@ -13,7 +13,8 @@
 //! - A user who administers another's mailbox changes its ACL: each change is made by Dovecot
 //!   and then, from the same files, by cote; the answers, the dict's entries and
 //!   `dovecot-acl-list`'s names are the same (CREATE under a shared parent adds to the list;
-//!   DELETE and RENAME change neither file, in both).
+//!   DELETE and RENAME change neither file, in both; a session rebuilds both when the list
+//!   is missing).
 //! - With the quota plugin: GETQUOTAROOT of other users' names, and APPEND, COPY and MOVE
 //!   into alice's mailbox by bob, charged to alice's quota, answer the same.
 //!
@@ -465,6 +466,19 @@ fn upkeep_and_quota_of_shared_mailboxes_match_dovecot() {
         chown();
         assert_eq!(unchanged(), before, "{c}");
     }
+
+    // Without dovecot-acl-list (and the dict), alice's next session builds both again.
+    let mut rebuilt = Vec::new();
+    for port in [oracle.port, cote.imap] {
+        std::fs::remove_file(&acl_list).unwrap();
+        std::fs::remove_file(&dict).unwrap();
+        let answer = command(&mut login(port, "alice"), "SELECT INBOX");
+        assert!(answer.last().unwrap().starts_with("OK"), "{answer:?}");
+        chown();
+        rebuilt.push((dict_entries(&dict), acl_list_names(&acl_list)));
+    }
+    assert_eq!(rebuilt[1], rebuilt[0]);
+    assert_eq!(rebuilt[0].1, ["Oldest", "Team"]);
 
     // Quota: bob's saves into alice's Team count against alice's 1k.
     let bob_saves = [

@@ -99,6 +99,8 @@ pub struct MailUser {
     user_lookup: Option<Box<dyn crate::storage::shared::UserLookup>>,
     /// `acl_shared_dict`.
     shared_dict: Option<crate::storage::shared::dict::SharedDict>,
+    /// The namespaces whose `dovecot-acl-list` the session has checked.
+    acl_lists_checked: std::collections::HashSet<usize>,
 }
 
 /// A namespace's mailbox list, of the namespace's format.
@@ -315,6 +317,7 @@ impl MailUser {
             acl: None,
             user_lookup: None,
             shared_dict: None,
+            acl_lists_checked: std::collections::HashSet::new(),
         })
     }
 

@@ -286,12 +286,34 @@ impl MailUser {
         Ok(())
     }
 
+    /// The first time the session uses namespace `i`: a missing `dovecot-acl-list` is
+    /// built, and the dict rebuilt after it, as Dovecot does when it reads an ACL of a
+    /// namespace without the file (a store from before ACLs, or whose list was removed).
+    /// Dovecot also makes the namespace's root for it; cote leaves a root that does not
+    /// exist yet alone (its INBOX makes it).
+    pub(super) fn acl_list_upkeep(&mut self, i: usize) {
+        let Some(acl) = &self.acl else { return };
+        if self.acl_lists_checked.contains(&i) {
+            return;
+        }
+        self.acl_lists_checked.insert(i);
+        let Some(path) = acl.acl_list_path(self.lists[i].namespace()) else {
+            return;
+        };
+        let root_exists = path
+            .parent()
+            .is_some_and(|root| matches!(crate::fs::ops::stat_if_exists(root), Ok(Some(_))));
+        if root_exists && matches!(crate::fs::ops::stat_if_exists(&path), Ok(None)) {
+            self.acl_lists_changed(i);
+        }
+    }
+
     /// After a change that may give or take the lookup right in namespace `i` (the user's
     /// own, or an owner's under a shared root that the user administers a mailbox of): its
     /// `dovecot-acl-list` is rebuilt, then the user's session rebuilds `acl_shared_dict`
     /// (as Dovecot's vfile backend does: the dict only after the list was written).
     /// Failures are logged: the ACLs are changed.
-    fn acl_lists_changed(&mut self, i: usize) {
+    pub(super) fn acl_lists_changed(&mut self, i: usize) {
         let Some(acl) = self.acl.clone() else { return };
         let policy = self
             .settings

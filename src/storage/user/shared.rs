@@ -28,7 +28,10 @@ impl MailUser {
     pub(super) fn find_namespace(&mut self, vname: &str) -> StorageResult<(usize, String)> {
         self.resolve_shared(vname)?;
         let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))
+        let found =
+            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        self.acl_list_upkeep(found.0);
+        Ok(found)
     }
 
     /// When `vname` is under a shared root and its owner has no namespace yet, adds it (an
@@ -133,6 +136,10 @@ impl MailUser {
     /// says the user may see (Dovecot's `acl_shared_namespaces_add`). Without the dict (or
     /// ACLs) nothing is added, as in Dovecot. Failures are logged and skip that owner.
     pub(super) fn add_listed_shared_namespaces(&mut self) -> StorageResult<()> {
+        // LIST reads the ACLs of every namespace: missing lists are built first.
+        for i in 0..self.lists.len() {
+            self.acl_list_upkeep(i);
+        }
         let (Some(dict), Some(acl)) = (&self.shared_dict, &self.acl) else {
             return Ok(());
         };
