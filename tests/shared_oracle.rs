@@ -10,6 +10,14 @@
 //!   both servers show bob the same again; when alice takes every right back, the dict
 //!   forgets her and `shared` disappears from LIST on both.
 //!
+//! - A user who administers another's mailbox changes its ACL: each change is made by Dovecot
+//!   and then, from the same files, by cote; the answers, the dict's entries and
+//!   `dovecot-acl-list`'s names are the same (CREATE under a shared parent adds to the list;
+//!   DELETE and RENAME change neither file, in both; a session rebuilds both when the list
+//!   is missing).
+//! - With the quota plugin: GETQUOTAROOT of other users' names, and APPEND, COPY and MOVE
+//!   into alice's mailbox by bob, charged to alice's quota, answer the same.
+//!
 //! Needs root and the oracle (`make oracle` or /opt/dovecot).
 
 // login_support, maildir_support and acl_support each bring the port allocator (and
@@ -24,14 +32,24 @@ use acl_support::{append, command, login, Conn};
 use login_support::Server;
 use maildir_support::{chown_tree, Oracle, MAIL_UID};
 
-fn config(dict: &std::path::Path, subscriptions: &str) -> String {
+/// The configuration; with `quota`, also the quota plugins and 1k for everyone.
+fn config_with(dict: &std::path::Path, subscriptions: &str, quota: bool) -> String {
+    let (plugins, imap_plugins, plugin) = if quota {
+        (
+            " quota",
+            " imap_quota",
+            "  quota = maildir:User quota\n  quota_rule = *:storage=1k\n",
+        )
+    } else {
+        ("", "", "")
+    };
     format!(
-        "mail_plugins = $mail_plugins acl\n\
-         protocol imap {{\n  mail_plugins = $mail_plugins imap_acl\n}}\n\
+        "mail_plugins = $mail_plugins acl{plugins}\n\
+         protocol imap {{\n  mail_plugins = $mail_plugins imap_acl{imap_plugins}\n}}\n\
          namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
          namespace shared {{\n  type = shared\n  separator = /\n  prefix = shared/%%u/\n\
            location = maildir:%%h/Maildir\n  subscriptions = {}\n  list = children\n}}\n\
-         plugin {{\n  acl = vfile\n  acl_shared_dict = file:{}\n}}\n",
+         plugin {{\n  acl = vfile\n  acl_shared_dict = file:{}\n{plugin}}}\n",
         subscriptions,
         dict.display()
     )
@@ -59,6 +77,10 @@ fn same(cote: &mut Conn, dovecot: &mut Conn, commands: &[&str]) {
 /// The two servers on one store (users alice, bob and carol with the same homes), and the
 /// directory of the shared dict.
 fn servers(subscriptions: &str) -> (tempfile::TempDir, Oracle, Server) {
+    servers_with(subscriptions, false)
+}
+
+fn servers_with(subscriptions: &str, quota: bool) -> (tempfile::TempDir, Oracle, Server) {
     let db = tempfile::tempdir().unwrap();
     std::fs::set_permissions(
         db.path(),
@@ -67,7 +89,7 @@ fn servers(subscriptions: &str) -> (tempfile::TempDir, Oracle, Server) {
     .unwrap();
     let dict = db.path().join("shared-mailboxes.db");
     chown_tree(db.path());
-    let conf = config(&dict, subscriptions);
+    let conf = config_with(&dict, subscriptions, quota);
     let oracle = Oracle::start("maildir:~/Maildir", &conf);
     let homes = oracle.path("home");
     let users: String = ["alice", "bob", "carol"]
@@ -299,4 +321,215 @@ fn owners_subscriptions_with_subscriptions_yes() {
             &[c],
         );
     }
+}
+
+/// The dict's entries, sorted (Dovecot writes them in its hash table's order, which
+/// depends on the history of the table).
+fn dict_entries(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut entries: Vec<String> = lines.chunks(2).map(|kv| kv.join("=")).collect();
+    entries.sort();
+    entries
+}
+
+/// The storage names in a `dovecot-acl-list` (their mtimes are the ACL files', which the
+/// test rewrites), sorted (Dovecot lists them in directory order).
+fn acl_list_names(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(_, name)| name.to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn big_append(mailbox: &str) -> String {
+    format!(
+        "APPEND {mailbox} {{600+}}\r\nSubject: q\r\n\r\n{}",
+        "x".repeat(600 - 14)
+    )
+}
+
+/// Answers without the UIDs that differ between two runs on one store.
+fn without_copyuid(lines: Vec<String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(|l| match (l.find("[COPYUID "), l.find("] ")) {
+            (Some(i), Some(j)) if j > i => format!("{}[COPYUID]{}", &l[..i], &l[j + 1..]),
+            _ => l,
+        })
+        .collect()
+}
+
+#[test]
+fn upkeep_and_quota_of_shared_mailboxes_match_dovecot() {
+    if !login_support::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (db, oracle, cote) = servers_with("no", true);
+    let dict = db.path().join("shared-mailboxes.db");
+    let homes = oracle.path("home");
+    let maildir = homes.join("alice/Maildir");
+    let acl_list = maildir.join("dovecot-acl-list");
+    let chown = || {
+        chown_tree(&homes);
+        chown_tree(db.path());
+    };
+    let mut alice = login(oracle.port, "alice");
+    for c in ["CREATE Team", "CREATE Team/Sub", "CREATE Old"] {
+        assert_eq!(command(&mut alice, c), ["OK Create completed."]);
+    }
+    for c in ["SETACL Team bob lrwsteikxa", "SETACL Old carol lr"] {
+        assert_eq!(command(&mut alice, c), ["OK Setacl complete."]);
+    }
+    let mut bob = login(oracle.port, "bob");
+    command(&mut bob, "SELECT INBOX");
+    chown();
+
+    // bob's ACL changes on alice's Team: Dovecot's first, then cote's from the same files.
+    let team_acl = maildir.join(".Team/dovecot-acl");
+    let files = [dict.clone(), acl_list.clone(), team_acl];
+    for c in [
+        "SETACL shared/alice/Team carol lr",
+        "DELETEACL shared/alice/Team carol",
+        "SETACL shared/alice/Team/Sub carol lr",
+        "SETACL shared/alice/Team $staff l",
+        "DELETEACL shared/alice/Team nobody",
+    ] {
+        let before: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
+        let dovecot = command(&mut login(oracle.port, "bob"), c);
+        let dovecot_files = (dict_entries(&dict), acl_list_names(&acl_list));
+        let dovecot_acl = std::fs::read(&files[2]).unwrap();
+        for (f, content) in files.iter().zip(&before) {
+            match content {
+                Some(content) => std::fs::write(f, content).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
+        }
+        chown();
+        assert_eq!(command(&mut login(cote.imap, "bob"), c), dovecot, "{c}");
+        chown();
+        assert_eq!(
+            (dict_entries(&dict), acl_list_names(&acl_list)),
+            dovecot_files,
+            "{c}"
+        );
+        assert_eq!(std::fs::read(&files[2]).unwrap(), dovecot_acl, "{c}");
+    }
+    assert_eq!(
+        dict_entries(&dict),
+        [
+            "shared/shared-boxes/group/staff/alice=1",
+            "shared/shared-boxes/user/bob/alice=1",
+            "shared/shared-boxes/user/carol/alice=1",
+        ]
+    );
+
+    // A child of Team gets Team's entries: both add it to the list.
+    let mut cote_alice = login(cote.imap, "alice");
+    assert_eq!(
+        command(&mut alice, "CREATE Team/ByDovecot"),
+        ["OK Create completed."]
+    );
+    chown();
+    assert_eq!(
+        command(&mut cote_alice, "CREATE Team/ByCote"),
+        ["OK Create completed."]
+    );
+    chown();
+    assert_eq!(
+        acl_list_names(&acl_list),
+        ["Old", "Team", "Team.ByCote", "Team.ByDovecot"]
+    );
+    // DELETE and RENAME of mailboxes with ACLs leave both files alone, in both servers.
+    let unchanged = || {
+        (
+            std::fs::read(&dict).unwrap(),
+            std::fs::read(&acl_list).unwrap(),
+        )
+    };
+    let before = unchanged();
+    for (by_cote, c) in [
+        (false, "RENAME Old Older"),
+        (true, "RENAME Older Oldest"),
+        (false, "DELETE Team/ByDovecot"),
+        (true, "DELETE Team/ByCote"),
+    ] {
+        let conn = if by_cote { &mut cote_alice } else { &mut alice };
+        assert!(command(conn, c).last().unwrap().starts_with("OK"), "{c}");
+        chown();
+        assert_eq!(unchanged(), before, "{c}");
+    }
+
+    // Without dovecot-acl-list (and the dict), alice's next session builds both again.
+    let mut rebuilt = Vec::new();
+    for port in [oracle.port, cote.imap] {
+        std::fs::remove_file(&acl_list).unwrap();
+        std::fs::remove_file(&dict).unwrap();
+        let answer = command(&mut login(port, "alice"), "SELECT INBOX");
+        assert!(answer.last().unwrap().starts_with("OK"), "{answer:?}");
+        chown();
+        rebuilt.push((dict_entries(&dict), acl_list_names(&acl_list)));
+    }
+    assert_eq!(rebuilt[1], rebuilt[0]);
+    assert_eq!(rebuilt[0].1, ["Oldest", "Team"]);
+
+    // Quota: bob's saves into alice's Team count against alice's 1k.
+    let bob_saves = [
+        ("GETQUOTAROOT shared/alice/Team".to_string(), true),
+        ("GETQUOTAROOT shared/alice".to_string(), true),
+        ("GETQUOTAROOT shared".to_string(), true),
+        ("GETQUOTAROOT shared/nobody/X".to_string(), true),
+        (big_append("shared/alice/Team"), true),
+        (big_append("shared/alice/Team"), true),
+        (big_append("INBOX"), true),
+        ("SELECT INBOX".to_string(), false),
+        ("COPY 1 shared/alice/Team".to_string(), true),
+        ("MOVE 1 shared/alice/Team".to_string(), true),
+        ("GETQUOTAROOT INBOX".to_string(), true),
+        ("SELECT shared/alice/Team".to_string(), false),
+        ("STORE 1:* +FLAGS.SILENT (\\Deleted)".to_string(), true),
+        ("EXPUNGE".to_string(), true),
+    ];
+    let mut answers = Vec::new();
+    for port in [oracle.port, cote.imap] {
+        let mut bob = login(port, "bob");
+        let run: Vec<Vec<String>> = bob_saves
+            .iter()
+            .map(|(c, all)| {
+                let lines = without_copyuid(command(&mut bob, c));
+                if *all {
+                    lines
+                } else {
+                    lines.last().into_iter().cloned().collect()
+                }
+            })
+            .collect();
+        chown();
+        answers.push(run);
+        // Both runs leave alice with nothing counted.
+        assert_eq!(
+            command(&mut login(port, "alice"), "GETQUOTAROOT INBOX"),
+            [
+                "* QUOTAROOT INBOX \"User quota\"",
+                "* QUOTA \"User quota\" (STORAGE 0 1)",
+                "OK Getquotaroot completed."
+            ]
+        );
+    }
+    for ((c, _), (dovecot, cote)) in bob_saves.iter().zip(answers[0].iter().zip(&answers[1])) {
+        assert_eq!(cote, dovecot, "{c}");
+    }
+    assert_eq!(
+        answers[0][5],
+        ["NO [OVERQUOTA] Quota exceeded (mailbox for user is full)."]
+    );
+    let complaints = oracle.complaints();
+    assert!(complaints.is_empty(), "Dovecot complained: {complaints:?}");
 }

@@ -7,6 +7,9 @@
 //!   exist for him; carol sees nothing; the dict and `dovecot-acl-list` say what Dovecot's
 //!   would.
 //! - alice takes the right back: the dict forgets her and bob's LIST shows no `shared`.
+//! - bob administers alice's Team: his ACL changes keep alice's `dovecot-acl-list` and the
+//!   dict as Dovecot's session would (DELETE and RENAME touch neither, as in Dovecot).
+//! - With the quota plugin, bob's saves into alice's Team count against alice's quota.
 //! - Users the userdb does not know.
 //! - `INDEXPVT=`: each viewer's `\Seen` is their own (and mbox refuses it).
 
@@ -24,11 +27,17 @@ use cote::storage::shared::UserLookup;
 use cote::storage::user::{ListOptions, MailUser, MailUserInfo};
 
 const CONF: &str = "mail_location = maildir:~/Maildir\n\
-    mail_plugins = $mail_plugins acl\n\
+    mail_plugins = $mail_plugins acl{PLUGINS}\n\
     namespace inbox {\n  inbox = yes\n  separator = /\n}\n\
     namespace shared {\n  type = shared\n  separator = /\n  prefix = shared/%%u/\n\
       location = maildir:%%h/Maildir{EXTRA}\n  subscriptions = no\n  list = children\n}\n\
-    plugin {\n  acl = vfile\n  acl_shared_dict = file:{DIR}/db/shared-mailboxes.db\n}\n";
+    plugin {\n  acl = vfile\n  acl_shared_dict = file:{DIR}/db/shared-mailboxes.db\n{PLUGIN}}\n";
+
+/// The quota plugin for `user_in`: 100M each, but alice's userdb gives her 1k.
+const QUOTA: (&str, &str) = (
+    " quota",
+    "  quota = maildir:User quota\n  quota_rule = *:storage=100M\n",
+);
 
 /// The userdb: alice, bob and carol with homes under the test's directory.
 struct Userdb {
@@ -51,6 +60,9 @@ fn info(dir: &Path, name: &str) -> MailUserInfo {
         username: name.into(),
         home: Some(dir.join("home").join(name).display().to_string()),
         service: "imap".into(),
+        // Read only where the quota plugin is loaded.
+        userdb_fields: (name == "alice")
+            .then(|| vec![("quota_rule".to_string(), "*:storage=1k".to_string())]),
         ..MailUserInfo::default()
     }
 }
@@ -60,10 +72,23 @@ fn user_with(
     name: &str,
     extra: &str,
 ) -> Result<MailUser, cote::storage::error::StorageError> {
+    user_in(dir, name, extra, ("", ""))
+}
+
+/// A user of the configuration with `extra` after the shared location and `plugins`
+/// (`mail_plugins` additions, `plugin { }` lines).
+fn user_in(
+    dir: &Path,
+    name: &str,
+    extra: &str,
+    plugins: (&str, &str),
+) -> Result<MailUser, cote::storage::error::StorageError> {
     let conf = dir.join("cote.conf");
     let text = CONF
         .replace("{DIR}", &dir.display().to_string())
-        .replace("{EXTRA}", extra);
+        .replace("{EXTRA}", extra)
+        .replace("{PLUGINS}", plugins.0)
+        .replace("{PLUGIN}", plugins.1);
     std::fs::write(&conf, text).unwrap();
     let config = Config::load(&conf).expect("config");
     let settings = config.settings(&FilterQuery {
@@ -529,4 +554,169 @@ fn public_namespaces_start_from_the_shared_seen() {
     let mut bob = viewer("bob");
     let mut b = bob.open("Public/Team", OpenOptions::SELECT).unwrap();
     assert_eq!(seen_uids(&mut *b), [2, 3]);
+}
+
+fn dict(d: &Path) -> String {
+    std::fs::read_to_string(d.join("db/shared-mailboxes.db")).unwrap()
+}
+
+/// The storage names `dovecot-acl-list` of `owner` names, sorted.
+fn acl_list(d: &Path, owner: &str) -> Vec<String> {
+    let path = d.join("home").join(owner).join("Maildir/dovecot-acl-list");
+    let mut names: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().1.to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// bob administers alice's Team (`a`): his changes rebuild alice's `dovecot-acl-list`,
+/// and his session's dict rebuild adds alice's keys (and removes only his own), as
+/// Dovecot's does. DELETE and RENAME rebuild nothing (Dovecot's neither).
+#[test]
+fn an_administrator_of_a_shared_mailbox_keeps_the_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut alice = user(d, "alice");
+    for name in ["Team", "Team/Sub", "Old"] {
+        alice.create(name).unwrap();
+    }
+    setacl(&mut alice, "Team", "user=bob", &["lookup", "read", "admin"]);
+    assert_eq!(dict(d), "shared/shared-boxes/user/bob/alice\n1\n");
+    let mut bob = user(d, "bob");
+    setacl(
+        &mut bob,
+        "shared/alice/Team",
+        "user=carol",
+        &["lookup", "read"],
+    );
+    assert_eq!(
+        dict(d),
+        "shared/shared-boxes/user/bob/alice\n1\nshared/shared-boxes/user/carol/alice\n1\n"
+    );
+    assert_eq!(acl_list(d, "alice"), ["Team"]);
+    let mut carol = user(d, "carol");
+    assert_eq!(
+        names(&mut carol, "shared/alice/*"),
+        ["shared/alice/Team (\\HasNoChildren)"]
+    );
+    // Taking it back rebuilds the list; the key stays (it is alice's, not bob's).
+    deleteacl(&mut bob, "shared/alice/Team", "user=carol");
+    assert_eq!(
+        dict(d),
+        "shared/shared-boxes/user/bob/alice\n1\nshared/shared-boxes/user/carol/alice\n1\n"
+    );
+    // A DELETEACL of an entry that is not there changes nothing: no rebuild.
+    let list_path = d.join("home/alice/Maildir/dovecot-acl-list");
+    std::fs::write(&list_path, "1 Stale\n").unwrap();
+    deleteacl(&mut bob, "shared/alice/Team", "user=nobody");
+    assert_eq!(acl_list(d, "alice"), ["Stale"]);
+    // A new child of Team gets its entries, and the list names it.
+    alice.create("Team/New").unwrap();
+    assert_eq!(acl_list(d, "alice"), ["Team", "Team.New"]);
+    // DELETE and RENAME leave both files as they were.
+    setacl(&mut alice, "Old", "user=carol", &["lookup"]);
+    let (before_list, before_dict) = (std::fs::read(&list_path).unwrap(), dict(d));
+    alice.rename("Team/Sub", "Moved").unwrap();
+    alice.delete("Old").unwrap();
+    assert_eq!(std::fs::read(&list_path).unwrap(), before_list);
+    assert_eq!(dict(d), before_dict);
+}
+
+fn message_of_size(size: usize) -> Vec<u8> {
+    let mut data = b"Subject: q\r\n\r\n".to_vec();
+    data.resize(size, b'x');
+    data
+}
+
+fn save(mailbox: &mut dyn cote::storage::api::Mailbox, data: &[u8]) -> Result<(), ErrorKind> {
+    mailbox
+        .save(
+            &[NewMessage {
+                data,
+                flags: MailFlags::empty(),
+                keywords: Vec::new(),
+                internal_date: None,
+            }],
+            true,
+        )
+        .map(|_| ())
+        .map_err(|e| e.kind())
+}
+
+/// alice's usage of her only root (STORAGE in kilobytes, MESSAGE).
+fn usage(user: &mut MailUser) -> (u64, u64) {
+    let quota = user.quota().unwrap().clone();
+    let mut quota = quota.borrow_mut();
+    let r = quota.all_resources(0).unwrap();
+    (r[0].value, r[1].value)
+}
+
+/// bob's saves into alice's Team count against alice's quota (her 1k from the userdb,
+/// not bob's 100M); a MOVE is not checked (Dovecot's rule: both namespaces have an
+/// owner), and goes over; bob's DELETE of Team gives alice the room back.
+#[test]
+fn saves_into_a_shared_mailbox_count_against_its_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut alice = user_in(d, "alice", "", QUOTA).unwrap();
+    alice.create("Team").unwrap();
+    setacl(
+        &mut alice,
+        "Team",
+        "user=bob",
+        &[
+            "lookup",
+            "read",
+            "write",
+            "write-seen",
+            "write-deleted",
+            "insert",
+            "expunge",
+            "delete",
+        ],
+    );
+    let mut bob = user_in(d, "bob", "", QUOTA).unwrap();
+    let mut team = bob.open("shared/alice/Team", OpenOptions::ACCESS).unwrap();
+    assert_eq!(save(&mut *team, &message_of_size(600)), Ok(()));
+    assert_eq!(usage(&mut alice), (1, 1));
+    assert_eq!(save(&mut *team, &message_of_size(600)), Err(ErrorKind::NoQuota));
+    assert_eq!(usage(&mut bob), (0, 0));
+    let other = bob.mailbox_quota("shared/alice/Team").unwrap();
+    assert!(other.other_user);
+    assert!(bob.is_other_users("shared/alice/Team"));
+    assert!(bob.is_other_users("shared/nobody/X"));
+    assert!(!bob.is_other_users("INBOX"));
+    assert!(!bob.mailbox_quota("INBOX").unwrap().other_user);
+
+    let mut inbox = bob.open("INBOX", OpenOptions::ACCESS).unwrap();
+    assert_eq!(save(&mut *inbox, &message_of_size(600)), Ok(()));
+    assert_eq!(usage(&mut bob), (1, 1));
+    let uids = cote::index::uidset::UidSet::range(1, 1);
+    let err = team.copy_from(&mut *inbox, &uids).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoQuota);
+    assert_eq!(
+        err.client_text(),
+        "Quota exceeded (mailbox for user is full)"
+    );
+    team.move_from(&mut *inbox, &uids).unwrap();
+    assert_eq!(usage(&mut bob), (0, 0));
+    assert_eq!(usage(&mut alice), (2, 2));
+    drop((team, inbox));
+    bob.delete("shared/alice/Team").unwrap();
+    assert_eq!(usage(&mut alice), (0, 0));
+}
+
+/// A new user's first SETACL on INBOX makes the INBOX (Dovecot opens the mailbox first).
+#[test]
+fn setacl_on_a_new_users_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut bob = user(d, "bob");
+    assert!(!d.join("home/bob/Maildir").exists());
+    setacl(&mut bob, "INBOX", "user=alice", &["lookup"]);
+    assert_eq!(dict(d), "shared/shared-boxes/user/alice/bob\n1\n");
+    assert_eq!(acl_list(d, "bob"), ["INBOX"]);
 }

@@ -13,9 +13,11 @@ use crate::config::var_expand::{self, MailUserVars, Vars};
 use crate::config::Settings;
 mod acl;
 mod list;
+mod quota;
 mod shared;
 
 pub use acl::{AclListing, AdminCheck};
+pub use quota::MailboxQuota;
 
 use crate::storage::api::{Mailbox, MailboxList, MailboxStatus, OpenOptions};
 use crate::storage::attribute::{AttributeMailbox, AttributeStore};
@@ -86,6 +88,9 @@ pub struct MailUser {
     /// The quota plugin's state, when `mail_plugins` loads `quota` and a root or a maximum
     /// size is configured: every mailbox opened is then a [`QuotaMailbox`].
     quota: Option<Rc<RefCell<Quota>>>,
+    /// Other users' quotas, for their mailboxes under shared roots (when `quota` is
+    /// loaded).
+    owner_quotas: Option<quota::OwnerQuotas>,
     /// `mail_attribute_dict` and the server's configured attributes (METADATA).
     attributes: AttributeStore,
     /// The `acl` plugin's view of the user, when loaded and configured.
@@ -94,6 +99,8 @@ pub struct MailUser {
     user_lookup: Option<Box<dyn crate::storage::shared::UserLookup>>,
     /// `acl_shared_dict`.
     shared_dict: Option<crate::storage::shared::dict::SharedDict>,
+    /// The namespaces whose `dovecot-acl-list` the session has checked.
+    acl_lists_checked: std::collections::HashSet<usize>,
 }
 
 /// A namespace's mailbox list, of the namespace's format.
@@ -112,22 +119,18 @@ fn new_list(
     }
 }
 
-/// A plugin setting's value for this user: the userdb's extra field (`quota_rule` or
-/// `plugin/quota_rule`), else the `plugin { }` section's.
+/// The `plugin { }` section's settings.
+fn plugin_section(settings: &Settings<'_>) -> Vec<(String, String)> {
+    settings
+        .strlist("plugin")
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A plugin setting's value for this user (see [`quota::plugin_value`]).
 fn plugin_setting(settings: &Settings<'_>, info: &MailUserInfo, name: &str) -> Option<String> {
-    let from_userdb = info.userdb_fields.as_ref().and_then(|fields| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name || k.strip_prefix("plugin/") == Some(name))
-            .map(|(_, v)| v.clone())
-    });
-    from_userdb.or_else(|| {
-        settings
-            .strlist("plugin")
-            .into_iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    })
+    quota::plugin_value(&plugin_section(settings), info, name)
 }
 
 impl MailUser {
@@ -202,6 +205,7 @@ impl MailUser {
             }
         }
         if crate::storage::plugins::loaded(settings, "quota") {
+            user.owner_quotas = Some(quota::OwnerQuotas::new(plugin_section(settings)));
             let read = QuotaSettings::read(
                 &|name| plugin_setting(settings, &user.info, name),
                 &mut |warning| log::warn!("quota: {warning}"),
@@ -308,10 +312,12 @@ impl MailUser {
             settings,
             lists,
             quota: None,
+            owner_quotas: None,
             attributes: AttributeStore::disabled(),
             acl: None,
             user_lookup: None,
             shared_dict: None,
+            acl_lists_checked: std::collections::HashSet::new(),
         })
     }
 
@@ -341,16 +347,18 @@ impl MailUser {
     /// Opens a mailbox by its full name.
     pub fn open(&mut self, vname: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
         let (i, inner) = self.find_namespace(vname)?;
-        // Another user's mailbox does not count against this user's quota.
-        let quota = self
-            .quota
-            .clone()
-            .filter(|_| self.lists[i].namespace().owner.is_none());
+        // Another user's mailbox counts against its owner's quota.
+        let quota = self.quota_at(i);
         let rights = self.acl_check_open(i, &inner, vname, options)?;
         let mailbox = self.lists[i].open(&inner, options)?;
         let mailbox = self.with_private_flags(i, &inner, mailbox)?;
         let mailbox: Box<dyn Mailbox> = match quota {
-            Some(quota) => Box::new(QuotaMailbox::new(mailbox, quota, i)),
+            Some(q) => Box::new(QuotaMailbox::charging(
+                mailbox,
+                q.quota,
+                q.source,
+                self.quota.clone(),
+            )),
             None => mailbox,
         };
         Ok(MailUser::acl_wrap(mailbox, rights))
@@ -437,8 +445,9 @@ impl MailUser {
                     .map_err(|e| e.finish(vname))?;
             }
         }
-        let quota = self.quota.clone();
-        let (list, inner) = self.list_for(vname)?;
+        let (i, inner) = self.find_namespace(vname)?;
+        let quota = self.quota_at(i);
+        let list = self.lists[i].as_mut();
         let Some(quota) = quota else {
             return list.delete(&inner);
         };
@@ -448,12 +457,10 @@ impl MailUser {
             .ok();
         list.delete(&inner)?;
         if let Some(status) = before {
-            let mut quota = quota.borrow_mut();
-            let bytes = quota.message_size(status.psize, status.vsize);
-            if let Some(source) = quota.source_of(vname) {
-                let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
-                quota.update(source, vname, -bytes, -i64::from(status.messages));
-            }
+            let mut q = quota.quota.borrow_mut();
+            let bytes = q.message_size(status.psize, status.vsize);
+            let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+            q.update(quota.source, vname, -bytes, -i64::from(status.messages));
         }
         Ok(())
     }

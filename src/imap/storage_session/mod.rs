@@ -436,6 +436,12 @@ impl MailSession for StorageSession {
         let Some(quota) = self.user.quota().cloned() else {
             return Ok(None);
         };
+        if self.user.is_other_users(mailbox) {
+            return Err(MailError::new(
+                MailErrorKind::InvalidData,
+                "Not showing other users' quota.",
+            ));
+        }
         let mut quota = quota.borrow_mut();
         let source = quota
             .source_of(mailbox)
@@ -457,18 +463,22 @@ impl MailSession for StorageSession {
     }
 
     fn append_check_size(&mut self, size: u64) -> Result<(), MailError> {
-        let (Some(quota), Some(tx)) = (self.user.quota().cloned(), self.append.as_ref()) else {
+        let Some(tx) = self.append.as_ref() else {
             return Ok(());
         };
         let selected = self.selected.as_ref().map(|s| s.vname().to_string());
         let Some(vname) = tx.target_vname(selected.as_deref()) else {
             return Ok(());
         };
-        let mut quota = quota.borrow_mut();
-        let Some(source) = quota.source_of(&vname) else {
+        // The quota the mailbox's saves count against (its owner's, for another user's).
+        let Some(target) = self.user.mailbox_quota(&vname) else {
             return Ok(());
         };
-        let mut check = quota.begin(source, &vname);
+        let Some(tx) = self.append.as_ref() else {
+            return Ok(());
+        };
+        let mut quota = target.quota.borrow_mut();
+        let mut check = quota.begin(target.source, &vname);
         for pending in tx.pending_sizes() {
             check.alloc(pending);
         }

@@ -11,6 +11,7 @@ use crate::fs::{CreatePerms, FsPolicy};
 use crate::storage::api::MailboxList;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::location::MailFormat;
+use crate::storage::namespace::Namespace;
 
 /// The file's name.
 pub const FILE_NAME: &str = "dovecot-acl-list";
@@ -34,12 +35,10 @@ impl Acl {
         policy: &FsPolicy,
     ) -> StorageResult<()> {
         let ns = list.namespace().clone();
-        if self.settings.globals_only || ns.location.format != MailFormat::Maildir {
-            return Ok(());
-        }
-        let Some(root) = ns.location.root_dir().map(std::path::Path::to_path_buf) else {
+        let Some(path) = self.acl_list_path(&ns) else {
             return Ok(());
         };
+        let root = path.parent().unwrap_or(std::path::Path::new("/"));
         let mut out = String::new();
         for m in list.mailboxes()?.iter().filter(|m| m.selectable) {
             let entries = self.entries(&ns, &m.name)?;
@@ -59,8 +58,20 @@ impl Acl {
                 .map_or(0, |st| st.mtime());
             out.push_str(&format!("{mtime} {storage}\n"));
         }
-        let perms = CreatePerms::from_path(&root)?.unwrap_or_default();
-        crate::fs::atomic::replace_file(&root.join(FILE_NAME), out.as_bytes(), &perms, policy)
+        let perms = CreatePerms::from_path(root)?.unwrap_or_default();
+        crate::fs::atomic::replace_file(&path, out.as_bytes(), &perms, policy)
             .map_err(|e| StorageError::from_fs(None, &e))
+    }
+
+    /// Where the namespace's `dovecot-acl-list` is (`None`: Dovecot keeps none there, or
+    /// cote does not write one: global ACLs only, not Maildir).
+    pub fn acl_list_path(&self, ns: &Namespace) -> Option<std::path::PathBuf> {
+        if self.settings.globals_only
+            || ns.location.format != MailFormat::Maildir
+            || ns.shared_pattern.is_some()
+        {
+            return None;
+        }
+        Some(ns.location.root_dir()?.join(FILE_NAME))
     }
 }

@@ -13,19 +13,37 @@ use crate::storage::maildir::save::virtual_size;
 
 use super::Quota;
 
-/// A mailbox of namespace `source` under the user's quota.
+/// A mailbox of namespace `source` under a quota: the user's, or for another user's
+/// mailbox (under a shared root) that user's, as Dovecot charges the mailbox's owner.
 pub struct QuotaMailbox {
     inner: Box<dyn Mailbox>,
     quota: Rc<RefCell<Quota>>,
     source: usize,
+    /// The quota of the session's user, which decides whether a move is checked (`None`:
+    /// the user has none, so moves are not).
+    session: Option<Rc<RefCell<Quota>>>,
 }
 
 impl QuotaMailbox {
+    /// A mailbox of the session's user's own, under their `quota`.
     pub fn new(inner: Box<dyn Mailbox>, quota: Rc<RefCell<Quota>>, source: usize) -> QuotaMailbox {
+        let session = Some(quota.clone());
+        QuotaMailbox::charging(inner, quota, source, session)
+    }
+
+    /// A mailbox whose saves `quota` (of the mailbox's owner) counts, opened in a session
+    /// under `session`'s quota.
+    pub fn charging(
+        inner: Box<dyn Mailbox>,
+        quota: Rc<RefCell<Quota>>,
+        source: usize,
+        session: Option<Rc<RefCell<Quota>>>,
+    ) -> QuotaMailbox {
         QuotaMailbox {
             inner,
             quota,
             source,
+            session,
         }
     }
 
@@ -88,14 +106,13 @@ impl QuotaMailbox {
             })
     }
 
-    /// Whether a move from `src` can raise any root's usage (it cannot when every root
-    /// counting this mailbox counts the source too): Dovecot checks only then.
+    /// Whether a move from `src` is checked: as Dovecot decides it with the quota of the
+    /// session's user (see [`Quota::move_needs_check`]), even when another user's quota
+    /// is charged.
     fn move_needs_check(&self, src: &dyn Mailbox) -> bool {
-        let quota = self.quota.borrow();
-        match quota.source_of(src.vname()) {
-            Some(from) => quota.visible_roots(self.source) != quota.visible_roots(from),
-            None => true,
-        }
+        self.session
+            .as_ref()
+            .is_some_and(|q| q.borrow().move_needs_check(self.inner.vname(), src.vname()))
     }
 }
 

@@ -107,15 +107,36 @@ impl Quota {
     /// The quota of a user whose namespaces are `sources`. Roots count the private
     /// namespaces (or the one `ns=` names), each directory once.
     pub fn new(settings: QuotaSettings, sources: Vec<QuotaSource>, delivering: bool) -> Quota {
+        Quota::build(settings, sources, delivering, |set, ns| {
+            match &set.ns_prefix {
+                Some(prefix) => ns.prefix() == prefix,
+                None => ns.config.kind == NamespaceType::Private,
+            }
+        })
+    }
+
+    /// The quota of another user whose mailboxes `owner` (their namespace under a shared
+    /// root) holds, as Dovecot charges saves into them: the owner's roots and rules, over
+    /// the owner's mailboxes. The owner's only namespace has the empty prefix in Dovecot,
+    /// so a root with `ns=` counts it only when that names the empty prefix.
+    pub fn for_owner(settings: QuotaSettings, owner: QuotaSource, delivering: bool) -> Quota {
+        Quota::build(settings, vec![owner], delivering, |set, _| {
+            set.ns_prefix.as_deref().is_none_or(str::is_empty)
+        })
+    }
+
+    fn build(
+        settings: QuotaSettings,
+        sources: Vec<QuotaSource>,
+        delivering: bool,
+        counts: impl Fn(&RootSettings, &Namespace) -> bool,
+    ) -> Quota {
         let mut roots = Vec::new();
         for set in &settings.roots {
             let mut counted: Vec<usize> = Vec::new();
             let mut seen_dirs: Vec<Option<PathBuf>> = Vec::new();
             for (i, src) in sources.iter().enumerate() {
-                let wanted = match &set.ns_prefix {
-                    Some(prefix) => src.ns.prefix() == prefix,
-                    None => src.ns.config.kind == NamespaceType::Private,
-                };
+                let wanted = counts(set, &src.ns);
                 let dir = src.ns.location.root_dir().map(PathBuf::from);
                 if !wanted || (dir.is_some() && seen_dirs.contains(&dir)) {
                     continue;
@@ -170,6 +191,33 @@ impl Quota {
         (0..self.roots.len())
             .filter(|&i| !self.roots[i].set.hidden && self.roots[i].sources.contains(&source))
             .collect()
+    }
+
+    /// Adds a namespace that no root counts (another user's under a shared root, added
+    /// to the session later), so that [`move_needs_check`](Self::move_needs_check) knows
+    /// it.
+    pub fn add_source(&mut self, source: QuotaSource) {
+        self.sources.push(source);
+    }
+
+    /// Whether moving messages from mailbox `src` into `dest` must be checked against the
+    /// quota (Dovecot's `quota_move_requires_check`, asked of the quota of the session's
+    /// user): only when a root applies to the destination's namespace but not to the
+    /// source's. A root without `ns=` applies to every namespace with an owner (the
+    /// user's private ones and other users' under a shared root); one with `ns=` to that
+    /// namespace. A name in no known namespace is checked.
+    pub fn move_needs_check(&self, dest: &str, src: &str) -> bool {
+        let (Some(dest), Some(src)) = (self.source_of(dest), self.source_of(src)) else {
+            return true;
+        };
+        let applies = |set: &RootSettings, ns: &Namespace| match &set.ns_prefix {
+            Some(prefix) => ns.prefix() == prefix,
+            None => ns.config.kind == NamespaceType::Private || ns.owner.is_some(),
+        };
+        let (dest, src) = (&self.sources[dest].ns, &self.sources[src].ns);
+        self.roots
+            .iter()
+            .any(|r| applies(&r.set, dest) && !applies(&r.set, src))
     }
 
     /// Which source (namespace index) a mailbox's full name belongs to.

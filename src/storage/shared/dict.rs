@@ -90,37 +90,41 @@ impl SharedDict {
         Ok(out)
     }
 
-    /// Makes `owner`'s keys say `ids` (Dovecot's `acl_lookup_dict_rebuild_update`):
-    /// missing keys are added, and others removed unless `no_removes` (some ACLs could not
-    /// be read).
+    /// Dovecot's `acl_lookup_dict_rebuild_update` for `user`'s session: every key of
+    /// `keys` (`(id, owner)`: `id` may look up a mailbox of `owner`'s) is added, and the
+    /// keys of `user`'s own mailboxes that are not among them are removed unless
+    /// `no_removes` (some ACLs could not be read). Other owners' keys are only ever added:
+    /// the session may not see every mailbox of theirs.
     pub fn rebuild(
         &self,
-        owner: &str,
-        ids: &BTreeSet<String>,
+        user: &str,
+        keys: &BTreeSet<(String, String)>,
         no_removes: bool,
         policy: &FsPolicy,
     ) -> StorageResult<()> {
-        let suffix = format!("/{owner}");
+        let suffix = format!("/{user}");
         self.dict
             .update(policy, |map| {
                 let old: BTreeSet<Vec<u8>> = map
                     .keys()
                     .filter(|k| {
-                        // An id between the prefix and the owner (the two must not overlap).
+                        // An id between the prefix and the user (the two must not overlap).
                         k.len() > PREFIX.len() + suffix.len()
                             && k.starts_with(PREFIX.as_bytes())
                             && k.ends_with(suffix.as_bytes())
                     })
                     .cloned()
                     .collect();
-                let new: BTreeSet<Vec<u8>> = ids
+                let new: BTreeSet<Vec<u8>> = keys
                     .iter()
-                    .map(|id| format!("{PREFIX}{id}{suffix}").into_bytes())
+                    .map(|(id, owner)| format!("{PREFIX}{id}/{owner}").into_bytes())
                     .collect();
                 let mut changed = false;
-                for key in new.difference(&old) {
-                    map.insert(key.clone(), b"1".to_vec());
-                    changed = true;
+                for key in &new {
+                    if !map.contains_key(key) {
+                        map.insert(key.clone(), b"1".to_vec());
+                        changed = true;
+                    }
                 }
                 if !no_removes {
                     for key in old.difference(&new) {
@@ -160,10 +164,19 @@ mod tests {
         let path = dir.path().join("db/shared-mailboxes.db");
         let dict = SharedDict::from_setting(&format!("file:{}", path.display()), None).unwrap();
         let policy = FsPolicy::default();
-        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-        dict.rebuild("alice", &set(&["user/bob", "group/staff"]), false, &policy)
-            .unwrap();
-        dict.rebuild("carol", &set(&["anyone"]), false, &policy)
+        let set = |owner: &str, ids: &[&str]| {
+            ids.iter()
+                .map(|s| (s.to_string(), owner.to_string()))
+                .collect::<BTreeSet<_>>()
+        };
+        dict.rebuild(
+            "alice",
+            &set("alice", &["user/bob", "group/staff"]),
+            false,
+            &policy,
+        )
+        .unwrap();
+        dict.rebuild("carol", &set("carol", &["anyone"]), false, &policy)
             .unwrap();
         // Keys of other layouts (or broken ones) are left alone.
         std::fs::write(
@@ -174,8 +187,13 @@ mod tests {
             ),
         )
         .unwrap();
-        dict.rebuild("alice", &set(&["user/bob", "group/staff"]), false, &policy)
-            .unwrap();
+        dict.rebuild(
+            "alice",
+            &set("alice", &["user/bob", "group/staff"]),
+            false,
+            &policy,
+        )
+        .unwrap();
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("shared/shared-boxes/alice\n"));
@@ -200,12 +218,21 @@ mod tests {
         assert_eq!(owners("dave", &["staff".into()]), ["carol", "alice"]);
         assert_eq!(owners("dave", &[]), ["carol"]);
         // alice takes bob's right away; a failed read keeps what was there.
-        dict.rebuild("alice", &set(&["group/staff"]), true, &policy)
+        dict.rebuild("alice", &set("alice", &["group/staff"]), true, &policy)
             .unwrap();
         assert_eq!(owners("bob", &[]), ["carol", "alice"]);
-        dict.rebuild("alice", &set(&["group/staff"]), false, &policy)
+        dict.rebuild("alice", &set("alice", &["group/staff"]), false, &policy)
             .unwrap();
         assert_eq!(owners("bob", &[]), ["carol"]);
+        // bob (who administers a mailbox of alice's) gives carol the lookup right: his
+        // session adds alice's key, and removes only keys of his own mailboxes.
+        let mut keys = set("alice", &["user/carol"]);
+        keys.extend(set("bob", &["anyone"]));
+        dict.rebuild("bob", &keys, false, &policy).unwrap();
+        assert_eq!(owners("carol", &[]), ["bob", "carol", "alice"]);
+        dict.rebuild("bob", &BTreeSet::new(), false, &policy)
+            .unwrap();
+        assert_eq!(owners("carol", &[]), ["carol", "alice"]);
         assert_eq!(
             SharedDict::from_setting("proxy::acl", None)
                 .unwrap_err()

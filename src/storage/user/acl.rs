@@ -131,10 +131,7 @@ impl MailUser {
             .for_location(&self.lists[i].namespace().location);
         let list = self.lists[i].as_mut();
         match acl.copy_from_parent(list, inner, &policy.fs) {
-            Ok(true) => {
-                let own = list.namespace().config.kind == NamespaceType::Private;
-                self.acl_lists_changed(i, own);
-            }
+            Ok(true) => self.acl_lists_changed(i),
             Ok(false) => {}
             Err(e) => log::error!(
                 "acl: Failed to copy ACLs of the parent of {inner}: {}",
@@ -260,30 +257,63 @@ impl MailUser {
     /// SETACL / DELETEACL: changes a mailbox's local entries.
     pub fn acl_update(&mut self, vname: &str, update: &AclUpdate) -> StorageResult<()> {
         let (i, inner) = self.locate(vname)?;
+        if self.acl.is_none() {
+            return Err(StorageError::not_possible("ACLs disabled."));
+        }
+        // Dovecot opens the mailbox first, which makes a new user's INBOX (the directory
+        // its dovecot-acl goes into).
+        if self.lists[i].namespace().config.inbox && inner == "INBOX" {
+            self.lists[i].open(&inner, OpenOptions::ACCESS)?;
+        }
         let Some(acl) = &self.acl else {
             return Err(StorageError::not_possible("ACLs disabled."));
         };
         let ns = self.lists[i].namespace();
         let policy = self.settings.for_location(&ns.location);
-        let own = ns.config.kind == NamespaceType::Private;
-        acl.update(ns, &inner, update, &policy.fs)
+        let changed = acl
+            .update(ns, &inner, update, &policy.fs)
             .map_err(|e| e.finish(vname))?;
-        // Dovecot rebuilds when lookup rights may have changed.
+        // Dovecot rebuilds when the ACL changed and lookup rights may have with it (an
+        // entry that was not there, or a DELETEACL of nothing, changes nothing).
         let lookup_changed = update
             .rights
             .as_ref()
             .is_some_and(|r| r.contains(Right::Lookup.name()))
             || matches!(update.mode, ModifyMode::Replace | ModifyMode::Clear);
-        if lookup_changed {
-            self.acl_lists_changed(i, own);
+        if changed && lookup_changed {
+            self.acl_lists_changed(i);
         }
         Ok(())
     }
 
-    /// After a change that may give or take the lookup right in namespace `i`: its
-    /// `dovecot-acl-list`, and for the user's own mailboxes `acl_shared_dict`, are rebuilt
-    /// (as Dovecot's vfile backend does). Failures are logged: the ACLs are changed.
-    fn acl_lists_changed(&mut self, i: usize, own: bool) {
+    /// The first time the session uses namespace `i`: a missing `dovecot-acl-list` is
+    /// built, and the dict rebuilt after it, as Dovecot does when it reads an ACL of a
+    /// namespace without the file (a store from before ACLs, or whose list was removed).
+    /// Dovecot also makes the namespace's root for it; cote leaves a root that does not
+    /// exist yet alone (its INBOX makes it).
+    pub(super) fn acl_list_upkeep(&mut self, i: usize) {
+        let Some(acl) = &self.acl else { return };
+        if self.acl_lists_checked.contains(&i) {
+            return;
+        }
+        self.acl_lists_checked.insert(i);
+        let Some(path) = acl.acl_list_path(self.lists[i].namespace()) else {
+            return;
+        };
+        let root_exists = path
+            .parent()
+            .is_some_and(|root| matches!(crate::fs::ops::stat_if_exists(root), Ok(Some(_))));
+        if root_exists && matches!(crate::fs::ops::stat_if_exists(&path), Ok(None)) {
+            self.acl_lists_changed(i);
+        }
+    }
+
+    /// After a change that may give or take the lookup right in namespace `i` (the user's
+    /// own, or an owner's under a shared root that the user administers a mailbox of): its
+    /// `dovecot-acl-list` is rebuilt, then the user's session rebuilds `acl_shared_dict`
+    /// (as Dovecot's vfile backend does: the dict only after the list was written).
+    /// Failures are logged: the ACLs are changed.
+    pub(super) fn acl_lists_changed(&mut self, i: usize) {
         let Some(acl) = self.acl.clone() else { return };
         let policy = self
             .settings
@@ -293,9 +323,8 @@ impl MailUser {
                 "acl: dovecot-acl-list creation failed: {}",
                 e.internal().unwrap_or(e.client_text())
             );
+            return;
         }
-        if own {
-            self.rebuild_shared_dict();
-        }
+        self.rebuild_shared_dict();
     }
 }

@@ -30,7 +30,10 @@ impl MailUser {
     pub(super) fn find_namespace(&mut self, vname: &str) -> StorageResult<(usize, String)> {
         self.resolve_shared(vname)?;
         let namespaces: Vec<Namespace> = self.lists.iter().map(|l| l.namespace().clone()).collect();
-        namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))
+        let found =
+            namespace::find(&namespaces, vname).ok_or_else(|| StorageError::not_found(vname))?;
+        self.acl_list_upkeep(found.0);
+        Ok(found)
     }
 
     /// When `vname` is under a shared root and its owner has no namespace yet, adds it (an
@@ -127,6 +130,7 @@ impl MailUser {
         let ns = Namespace::shared_owner(config, location, &owner.username)?;
         let list = new_list(ns, &self.settings, &owner.username);
         self.lists.push(list);
+        self.add_owner_quota(self.lists.len() - 1, &owner);
         Ok(true)
     }
 
@@ -157,6 +161,10 @@ impl MailUser {
     /// says the user may see (Dovecot's `acl_shared_namespaces_add`). Without the dict (or
     /// ACLs) nothing is added, as in Dovecot. Failures are logged and skip that owner.
     pub(super) fn add_listed_shared_namespaces(&mut self) -> StorageResult<()> {
+        // LIST reads the ACLs of every namespace: missing lists are built first.
+        for i in 0..self.lists.len() {
+            self.acl_list_upkeep(i);
+        }
         let (Some(dict), Some(acl)) = (&self.shared_dict, &self.acl) else {
             return Ok(());
         };
@@ -195,21 +203,26 @@ impl MailUser {
         Ok(())
     }
 
-    /// After SETACL/DELETEACL on the user's own mailboxes: `acl_shared_dict` gets the
-    /// identifiers the user's ACLs now give the lookup right (Dovecot's
-    /// `acl_lookup_dict_rebuild`). Failures are logged (the ACL change stands).
+    /// After a change of lookup rights (SETACL/DELETEACL, also on another user's mailbox
+    /// through `shared/<owner>/`): `acl_shared_dict` gets the identifiers that the ACLs of
+    /// every namespace with an owner give the lookup right (the user's private ones, and
+    /// the owners' the session has added), as Dovecot's `acl_lookup_dict_rebuild` does in
+    /// the user's session; only the user's own keys are removed. Failures are logged (the
+    /// ACL change stands).
     pub(super) fn rebuild_shared_dict(&mut self) {
         let (Some(dict), Some(acl)) = (self.shared_dict.clone(), self.acl.clone()) else {
             return;
         };
-        let owner = self.info.username.clone();
-        let mut ids = BTreeSet::new();
+        let user = self.info.username.clone();
+        let mut keys = BTreeSet::new();
         let mut failed = false;
         for list in &mut self.lists {
             let ns = list.namespace().clone();
-            if ns.config.kind != NamespaceType::Private {
-                continue;
-            }
+            let owner = match (&ns.owner, ns.config.kind) {
+                (Some(owner), _) => owner.clone(),
+                (None, NamespaceType::Private) => user.clone(),
+                _ => continue,
+            };
             let mailboxes = match list.mailboxes() {
                 Ok(m) => m,
                 Err(e) => {
@@ -220,9 +233,12 @@ impl MailUser {
             };
             for m in mailboxes.iter().filter(|m| m.selectable) {
                 match acl.entries(&ns, &m.name) {
-                    Ok(entries) => {
-                        ids.extend(entries.iter().filter_map(|e| dict::entry_id(e, &owner)));
-                    }
+                    Ok(entries) => keys.extend(
+                        entries
+                            .iter()
+                            .filter_map(|e| dict::entry_id(e, &owner))
+                            .map(|id| (id, owner.clone())),
+                    ),
                     Err(e) => {
                         log::error!("acl: {}", e.internal().unwrap_or(e.client_text()));
                         failed = true;
@@ -230,7 +246,7 @@ impl MailUser {
                 }
             }
         }
-        if let Err(e) = dict.rebuild(&owner, &ids, failed, &self.settings.fs) {
+        if let Err(e) = dict.rebuild(&user, &keys, failed, &self.settings.fs) {
             log::error!(
                 "acl: dict commit failed: {}",
                 e.internal().unwrap_or(e.client_text())
