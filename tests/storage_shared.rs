@@ -682,7 +682,10 @@ fn saves_into_a_shared_mailbox_count_against_its_owner() {
     let mut team = bob.open("shared/alice/Team", OpenOptions::ACCESS).unwrap();
     assert_eq!(save(&mut *team, &message_of_size(600)), Ok(()));
     assert_eq!(usage(&mut alice), (1, 1));
-    assert_eq!(save(&mut *team, &message_of_size(600)), Err(ErrorKind::NoQuota));
+    assert_eq!(
+        save(&mut *team, &message_of_size(600)),
+        Err(ErrorKind::NoQuota)
+    );
     assert_eq!(usage(&mut bob), (0, 0));
     let other = bob.mailbox_quota("shared/alice/Team").unwrap();
     assert!(other.other_user);
