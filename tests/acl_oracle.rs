@@ -20,7 +20,7 @@ mod maildir_support;
 
 use acl_support::{append, command, login};
 use login_support::Server;
-use maildir_support::{chown_tree, Oracle, MAIL_UID};
+use maildir_support::{chown_tree, passwd_users, Oracle};
 
 fn config(global: &std::path::Path, public: &std::path::Path) -> String {
     format!(
@@ -59,15 +59,7 @@ fn both_servers_share_acl_files() {
     let conf = config(&global, &public);
     let oracle = Oracle::start("maildir:~/Maildir", &conf);
     let homes = oracle.path("home");
-    let users: String = ["alice", "bob"]
-        .iter()
-        .map(|n| {
-            format!(
-                "{n}:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/{n}\n",
-                homes.display()
-            )
-        })
-        .collect();
+    let users = passwd_users(&["alice", "bob"], &homes);
     let cote = Server::start_with(
         &users,
         "127.0.0.1",

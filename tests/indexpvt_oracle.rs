@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use acl_support::{append, command, login, Conn};
 use login_support::Server;
-use maildir_support::{chown_tree, Oracle, MAIL_UID};
+use maildir_support::{chown_tree, passwd_users, Oracle};
 
 fn config(dict: &std::path::Path) -> String {
     format!(
@@ -231,15 +231,7 @@ fn private_seen_flags_answer_as_dovecot() {
 
     let (_db2, store, conf) = prepared();
     let homes = store.path("home");
-    let users: String = ["alice", "bob", "carol"]
-        .iter()
-        .map(|n| {
-            format!(
-                "{n}:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/{n}\n",
-                homes.display()
-            )
-        })
-        .collect();
+    let users = passwd_users(&["alice", "bob", "carol"], &homes);
     let cote = Server::start_with(
         &users,
         "127.0.0.1",

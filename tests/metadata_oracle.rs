@@ -21,7 +21,7 @@ mod maildir_support;
 
 use imap_client::{with_literal, Imap};
 use login_support::Server;
-use maildir_support::{chown_tree, Oracle, MAIL_UID};
+use maildir_support::{chown_tree, passwd_users, Oracle};
 
 /// Both servers' configuration after the basics.
 const CONF: &str = "imap_metadata = yes\n\
@@ -121,25 +121,12 @@ fn commands() -> Vec<Vec<u8>> {
     list
 }
 
-/// A users file line for the passwd-file db: password `pw`, uid 1000, `home`.
-fn users(names: &[&str], home_root: &std::path::Path) -> String {
-    names
-        .iter()
-        .map(|n| {
-            format!(
-                "{n}:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/{n}\n",
-                home_root.display()
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn same_answers_and_one_attribute_file() {
     let oracle = Oracle::start("maildir:~/Maildir", CONF);
     let homes = oracle.path("home");
     let cote = Server::start_with(
-        &users(&["alice", "bob"], &homes),
+        &passwd_users(&["alice", "bob"], &homes),
         "127.0.0.1",
         &format!("mail_location = maildir:~/Maildir\n{CONF}"),
     );

@@ -30,7 +30,7 @@ mod maildir_support;
 
 use acl_support::{append, command, login, Conn};
 use login_support::Server;
-use maildir_support::{chown_tree, Oracle, MAIL_UID};
+use maildir_support::{chown_tree, passwd_users, Oracle};
 
 /// The configuration; with `quota`, also the quota plugins and 1k for everyone.
 fn config_with(dict: &std::path::Path, subscriptions: &str, quota: bool) -> String {
@@ -92,15 +92,7 @@ fn servers_with(subscriptions: &str, quota: bool) -> (tempfile::TempDir, Oracle,
     let conf = config_with(&dict, subscriptions, quota);
     let oracle = Oracle::start("maildir:~/Maildir", &conf);
     let homes = oracle.path("home");
-    let users: String = ["alice", "bob", "carol"]
-        .iter()
-        .map(|n| {
-            format!(
-                "{n}:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/{n}\n",
-                homes.display()
-            )
-        })
-        .collect();
+    let users = passwd_users(&["alice", "bob", "carol"], &homes);
     let cote = Server::start_with(
         &users,
         "127.0.0.1",

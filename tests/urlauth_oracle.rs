@@ -19,7 +19,7 @@ mod maildir_support;
 
 use imap_client::{append, Imap};
 use login_support::Server;
-use maildir_support::{chown_tree, Oracle, MAIL_UID};
+use maildir_support::{chown_tree, passwd_users, Oracle};
 
 /// Both servers' configuration after the basics.
 const CONF: &str = "mail_attribute_dict = file:%h/dovecot-attributes\n\
@@ -46,10 +46,7 @@ const MESSAGE: &[u8] = b"Subject: shared\r\nMIME-Version: 1.0\r\n\
 fn urls_of_one_verify_on_the_other() {
     let oracle = Oracle::start("maildir:~/Maildir", CONF);
     let homes = oracle.path("home");
-    let users = format!(
-        "alice:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/alice\n",
-        homes.display()
-    );
+    let users = passwd_users(&["alice"], &homes);
     let cote = Server::start_with(
         &users,
         "127.0.0.1",

@@ -30,7 +30,7 @@ use std::os::unix::net::UnixStream;
 
 use acl_support::{command, login};
 use login_support::Server;
-use maildir_support::{chown_tree, Oracle, MAIL_UID};
+use maildir_support::{chown_tree, passwd_users, Oracle, MAIL_UID};
 
 const CONF: &str = "mail_attribute_dict = file:%h/dovecot-attributes\n\
     imap_urlauth_host = example.com\n\
@@ -72,15 +72,7 @@ fn refused(url: &str, why: &str) -> Vec<String> {
 fn other_users_urls_through_the_owners_worker() {
     let oracle = Oracle::start("maildir:~/Maildir", CONF);
     let homes = oracle.path("home");
-    let users: String = ["alice", "bob", "carol", "sub"]
-        .iter()
-        .map(|u| {
-            format!(
-                "{u}:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/{u}\n",
-                homes.display()
-            )
-        })
-        .collect();
+    let users = passwd_users(&["alice", "bob", "carol", "sub"], &homes);
     let cote = Server::start_with(
         &users,
         "127.0.0.1",

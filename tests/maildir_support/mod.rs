@@ -157,6 +157,20 @@ impl Drop for Oracle {
 mod port_support;
 pub use port_support::free_port;
 
+/// A passwd-file for cote's `passdb`/`userdb` with `names`: password `pw`, the mail uid,
+/// homes under `homes` (the oracle's `home/`, so both servers serve one store).
+pub fn passwd_users(names: &[&str], homes: &Path) -> String {
+    names
+        .iter()
+        .map(|n| {
+            format!(
+                "{n}:{{PLAIN}}pw:{MAIL_UID}:{MAIL_UID}::{}/{n}\n",
+                homes.display()
+            )
+        })
+        .collect()
+}
+
 /// Gives a tree to the mail user, so Dovecot can use what the test (root) wrote.
 pub fn chown_tree(path: &Path) {
     chown(path, Some(MAIL_UID), Some(MAIL_UID)).unwrap();
