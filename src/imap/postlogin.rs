@@ -6,7 +6,7 @@
 //! The process has already become the user when this runs (see `master::mail_login`).
 
 use std::io::{self, Read, Write};
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use crate::config::var_expand::{self, Layered, VarTable, Vars};
@@ -15,6 +15,7 @@ use crate::imap::capability::{add_capability, postlogin_capability};
 use crate::imap::session::{Disconnect, Session, SessionSettings, SessionStats, WaitInput, Wake};
 use crate::imap::storage_session::StorageSession;
 use crate::net::counted::Prefixed;
+use crate::net::quickack::QuickAck;
 use crate::net::SocketTimeouts;
 use crate::storage::error::CRITICAL_TEXT;
 use crate::storage::user::{MailUser, MailUserInfo};
@@ -54,6 +55,12 @@ impl LoginReply {
 }
 
 /// The client's input: what the login process had read already, then the socket.
+impl<S: WaitInput + AsFd> WaitInput for QuickAck<S> {
+    fn wait_input(&self, timeout: Duration, change: Option<BorrowedFd<'_>>) -> io::Result<Wake> {
+        self.get_ref().wait_input(timeout, change)
+    }
+}
+
 impl<S: WaitInput> WaitInput for Prefixed<S> {
     fn wait_input(&self, timeout: Duration, change: Option<BorrowedFd<'_>>) -> io::Result<Wake> {
         if self.has_prefix() {
@@ -117,7 +124,7 @@ fn quota_max_mail_size(settings: &Settings) -> Result<Option<u64>, String> {
 /// find other users (shared namespaces). Logs Dovecot's `Disconnected:` line with
 /// `imap_logout_format` expanded (with `vars`, the user's mail variables).
 #[allow(clippy::too_many_arguments)]
-pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
+pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts + AsFd>(
     reader: S,
     mut writer: S,
     input: Vec<u8>,
@@ -210,7 +217,7 @@ pub fn serve_postlogin<S: Read + Write + WaitInput + SocketTimeouts>(
             );
         }
     }
-    let input = Prefixed::new(input, reader);
+    let input = Prefixed::new(input, QuickAck::new(reader));
     let mut session = Session::new(&mut mail, input, writer, &session_settings);
     let capability = session_settings.capability.clone();
     let reply = if login.untagged_capability {

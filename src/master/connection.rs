@@ -96,6 +96,15 @@ impl Stream {
     }
 }
 
+impl std::os::fd::AsFd for Stream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Stream::Tcp(s) => s.as_fd(),
+            Stream::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
 impl crate::net::SocketTimeouts for Stream {
     fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
         Stream::set_read_timeout(self, timeout)

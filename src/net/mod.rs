@@ -9,6 +9,7 @@ pub mod counted;
 pub mod deadline;
 pub mod deflate;
 pub mod line_reader;
+pub mod quickack;
 pub mod response_writer;
 pub mod tls;
 pub mod tls_client;

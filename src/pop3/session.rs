@@ -5,12 +5,14 @@
 
 use std::cell::Cell;
 use std::io::{self, ErrorKind as IoErrorKind, Read, Write};
+use std::os::fd::AsFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::config::var_expand::{self, Layered, Vars};
 use crate::config::Settings;
 use crate::net::counted::{Counted, Prefixed};
+use crate::net::quickack::QuickAck;
 use crate::net::{LineError, LineReader, ResponseWriter, SocketTimeouts};
 use crate::storage::error::{ErrorKind, StorageError};
 use crate::storage::session_lock::{Pop3SessionLock, STALE};
@@ -74,10 +76,10 @@ struct Stats {
     delete_success: bool,
 }
 
-type Reader<S> = LineReader<Counted<Prefixed<S>>>;
+type Reader<S> = LineReader<Counted<Prefixed<QuickAck<S>>>>;
 type Writer<S> = ResponseWriter<Counted<S>>;
 
-struct Session<'a, S: Read + Write> {
+struct Session<'a, S: Read + Write + AsFd> {
     /// `pop3_lock_session`: held until the session ends, touched as commands come.
     session_lock: Option<Pop3SessionLock>,
     lock_touched: Instant,
@@ -99,7 +101,7 @@ struct Session<'a, S: Read + Write> {
 /// `input` what it had sent before the hand-off. Answers `+OK Logged in.`, opens the INBOX,
 /// and serves commands until QUIT or disconnection; logs Dovecot's `Disconnected:` line with
 /// `pop3_logout_format` expanded (`vars`: the user's mail variables).
-pub fn serve_session<S: Read + Write + SocketTimeouts>(
+pub fn serve_session<S: Read + Write + SocketTimeouts + AsFd>(
     reader: S,
     writer: S,
     input: Vec<u8>,
@@ -175,7 +177,10 @@ pub fn serve_session<S: Read + Write + SocketTimeouts>(
         session_lock,
         lock_touched: Instant::now(),
         reader: LineReader::new(
-            Counted::new(Prefixed::new(input, reader), Rc::clone(&bytes_in)),
+            Counted::new(
+                Prefixed::new(input, QuickAck::new(reader)),
+                Rc::clone(&bytes_in),
+            ),
             MAX_LINE,
         ),
         writer,
@@ -235,7 +240,7 @@ fn parse_number(args: &[u8]) -> Option<(u64, &[u8])> {
     Some((n, &args[digits..]))
 }
 
-impl<S: Read + Write> Session<'_, S> {
+impl<S: Read + Write + AsFd> Session<'_, S> {
     fn run(&mut self) -> End {
         loop {
             if !self.reader.has_buffered_line() {
