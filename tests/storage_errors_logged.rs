@@ -124,7 +124,10 @@ lmtp.quit()
 fn lmtp_internal_error_is_logged() {
     let (server, _, mail) = broken_inbox();
     let cur = mail.path().join("alice/dovecot-uidlist");
-    let out = python(LMTP, &[server.base_dir().join("lmtp").display().to_string()]);
+    let out = python(
+        LMTP,
+        &[server.base_dir().join("lmtp").display().to_string()],
+    );
     assert!(out.contains(CRITICAL), "{out}");
     let line = server.wait_log(&cur.display().to_string());
     assert!(line.contains("lmtp("), "{line}");
@@ -152,7 +155,10 @@ fn setacl_failure_is_logged_once() {
     std::os::unix::fs::chown(&acl, Some(1000), Some(1000)).unwrap();
     let lines = imap.command("SETACL Foo bob lr");
     let last = lines.last().cloned().unwrap_or_default();
-    assert!(last.starts_with("NO ") && last.contains(CRITICAL), "{lines:?}");
+    assert!(
+        last.starts_with("NO ") && last.contains(CRITICAL),
+        "{lines:?}"
+    );
     imap.ok("LOGOUT");
     let line = server.wait_log(&acl.display().to_string());
     assert!(line.contains("imap(alice)"), "{line}");
