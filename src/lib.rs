@@ -14,6 +14,7 @@ pub mod hostname;
 pub mod imap;
 pub mod index;
 pub mod lmtp;
+pub mod localtime;
 pub mod log;
 pub mod login;
 pub mod mail;

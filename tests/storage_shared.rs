@@ -723,3 +723,33 @@ fn setacl_on_a_new_users_inbox() {
     assert_eq!(dict(d), "shared/shared-boxes/user/alice/bob\n1\n");
     assert_eq!(acl_list(d, "bob"), ["INBOX"]);
 }
+
+#[test]
+fn setacl_failure_is_an_internal_error_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut bob = user(d, "bob");
+    bob.create("Foo").unwrap();
+    // The mailbox vanishes (another session deleted it) before its ACL is written.
+    let foo = d.join("home/bob/Maildir/.Foo");
+    std::fs::remove_dir_all(&foo).unwrap();
+    let update = AclUpdate {
+        id: Identifier::parse("user=alice").unwrap(),
+        rights: Some(rights(&["lookup"])),
+        neg_rights: None,
+        mode: ModifyMode::Replace,
+        neg_mode: ModifyMode::Remove,
+    };
+    let err = bob.acl_update("Foo", &update).unwrap_err();
+    // As Dovecot: the internal-error text for the client, the cause (naming the directory)
+    // for the log.
+    assert_eq!(err.kind(), ErrorKind::Temp, "{err}");
+    assert!(
+        err.client_text()
+            .starts_with(cote::storage::error::CRITICAL_TEXT),
+        "{err}"
+    );
+    let detail = err.internal().unwrap_or_default();
+    assert!(detail.contains(&foo.display().to_string()), "{err}");
+    assert_eq!(err.mailbox(), Some("Foo"));
+}

@@ -418,7 +418,7 @@ fn send_rejection(
             .to_string(),
         name => name.to_string(),
     };
-    let now = cote::imap::localtime::now();
+    let now = cote::localtime::now();
     let new_id = format!(
         "<dovecot-{now}-{}-0@{hostname}>",
         std::time::SystemTime::now()

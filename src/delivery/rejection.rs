@@ -98,7 +98,7 @@ pub fn compose(r: &Rejection<'_>, now: i64, message_id: &str) -> Vec<u8> {
         })
     };
     let boundary = format!("{}/{}", std::process::id(), r.hostname);
-    let date = format_message_date(now, crate::imap::localtime::utc_offset_minutes(now));
+    let date = format_message_date(now, crate::localtime::utc_offset_minutes(now));
     let mut out = format!(
         "Message-ID: {message_id}\r\nDate: {date}\r\nFrom: {}\r\nTo: <{}>\r\n\
          MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;\r\n\

@@ -36,7 +36,7 @@ struct Service {
 static SERVICE: OnceLock<Service> = OnceLock::new();
 
 /// The clock users expire by (unix seconds).
-pub use crate::imap::localtime::now;
+pub use crate::localtime::now;
 
 /// The director process starts: its settings (checked again: the master checked them too).
 pub fn init(config: &Config) -> Result<(), String> {

@@ -99,7 +99,7 @@ pub fn flags_value(flags: &FlagList, recent: bool) -> Vec<u8> {
 
 /// `"08-Feb-1994 05:52:25 +0000"`: a date-time in the server's zone.
 pub fn datetime_value(ts: i64) -> Vec<u8> {
-    let offset = crate::imap::localtime::utc_offset_minutes(ts);
+    let offset = crate::localtime::utc_offset_minutes(ts);
     format!("\"{}\"", format_imap_datetime(ts, offset)).into_bytes()
 }
 

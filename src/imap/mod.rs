@@ -12,7 +12,6 @@ pub mod esearch;
 pub mod fetch_response;
 pub mod flags;
 pub mod id;
-pub mod localtime;
 mod login_auth;
 mod login_settings;
 pub mod mail_session;

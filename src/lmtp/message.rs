@@ -109,7 +109,7 @@ pub fn received_header(h: &DeliveryHeaders<'_>) -> String {
         if let Some(rcpt) = trace_for {
             out.push_str(&format!("\n\tfor <{}>", rcpt.encode()));
         }
-        let offset = crate::imap::localtime::utc_offset_minutes(h.time);
+        let offset = crate::localtime::utc_offset_minutes(h.time);
         out.push_str(&format!("; {}\n", format_message_date(h.time, offset)));
     }
     out
@@ -144,7 +144,7 @@ mod tests {
             time: 1_795_901_360,
         };
         let text = added_headers(&h);
-        let offset = crate::imap::localtime::utc_offset_minutes(h.time);
+        let offset = crate::localtime::utc_offset_minutes(h.time);
         let date = format_message_date(h.time, offset);
         assert_eq!(
             text,

@@ -165,6 +165,7 @@ pub fn serve_session<S: Read + Write + SocketTimeouts + AsFd>(
     let maildrop = match Maildrop::open(&mut user, settings) {
         Ok(m) => m,
         Err(e) => {
+            let e = e.log_once();
             let _ = writer.write_line(storage_error_line(&e).as_bytes());
             let _ = writer.flush();
             let detail = e.internal().unwrap_or(e.client_text()).to_string();
@@ -442,7 +443,7 @@ impl<S: Read + Write + AsFd> Session<'_, S> {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::Expunged => return self.expunged(n.get()),
             Err(e) => {
-                self.line(&storage_error_line(&e))?;
+                self.line(&storage_error_line(&e.log_once()))?;
                 return Ok(false);
             }
         };
@@ -487,7 +488,7 @@ impl<S: Read + Write + AsFd> Session<'_, S> {
     fn quit(&mut self) -> Step {
         let deleted = self.maildrop.deleted_count() > 0;
         if let Err(e) = self.maildrop.update() {
-            self.line(&storage_error_line(&e))?;
+            self.line(&storage_error_line(&e.log_once()))?;
             return Err(End::Storage("Storage error during logout."));
         }
         self.stats.delete_success = true;

@@ -129,11 +129,35 @@ impl StorageError {
     /// internal error's detail with its context (once).
     pub fn finish(mut self, vname: &str) -> StorageError {
         self.mailbox.get_or_insert_with(|| vname.to_string());
+        self.log_once()
+    }
+
+    /// Logs an internal error's detail with the context known so far, unless that was done
+    /// already (by [`finish`](Self::finish) or a lower layer). Every protocol calls this
+    /// where it answers a storage error, so no internal error reaches a client unlogged.
+    pub fn log_once(mut self) -> StorageError {
         if self.internal.is_some() && !self.logged {
             self.logged = true;
             log::error!("{self}");
         }
         self
+    }
+
+    /// This failure as an internal error of the operation, whatever its kind (Dovecot
+    /// answers some operations' failures only with the internal-error text): an internal
+    /// error stays as it is; another becomes one whose detail is its text and path.
+    pub fn into_internal(self) -> StorageError {
+        if self.internal.is_some() {
+            return self;
+        }
+        let detail = match &self.path {
+            Some(p) => format!("{} ({})", self.text, p.display()),
+            None => self.text.clone(),
+        };
+        let mut e = StorageError::critical(self.mailbox.as_deref(), detail);
+        e.uid = self.uid;
+        e.path = self.path;
+        e
     }
 
     /// Whether the index must be rebuilt (internal to the storage layer).
@@ -363,6 +387,39 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::NoQuota);
         assert_eq!(e.client_text(), NO_QUOTA_TEXT);
         assert_eq!(e.path(), Some(Path::new("/m/cur/x")));
+    }
+
+    #[test]
+    fn internal_errors_are_logged_once() {
+        let e = StorageError::critical(Some("INBOX"), "read(/m/x) failed: Is a directory");
+        assert!(!e.logged);
+        let e = e.log_once();
+        assert!(e.logged);
+        // finish after a protocol's log_once (or the other way round) does not log again.
+        let e = e.finish("INBOX");
+        assert!(e.logged);
+        // Errors for the client's eyes only are not logged.
+        let e = StorageError::not_found("Foo").log_once();
+        assert!(!e.logged);
+    }
+
+    #[test]
+    fn into_internal_keeps_context() {
+        let e = StorageError::new(ErrorKind::NotFound, "Mailbox doesn't exist: /m")
+            .in_mailbox("INBOX")
+            .at_path(Path::new("/m/dovecot-acl"));
+        let e = e.into_internal();
+        assert_eq!(e.kind(), ErrorKind::Temp);
+        assert!(e.client_text().starts_with(CRITICAL_TEXT));
+        assert_eq!(
+            e.to_string(),
+            "Mailbox INBOX: Mailbox doesn't exist: /m (/m/dovecot-acl)"
+        );
+        assert_eq!(e.path(), Some(Path::new("/m/dovecot-acl")));
+        // An internal error stays as it is, logged state included.
+        let e = StorageError::critical(None, "x").log_once().into_internal();
+        assert_eq!(e.internal(), Some("x"));
+        assert!(e.logged);
     }
 
     #[test]

@@ -460,7 +460,7 @@ fn check_quota(settings: &Settings, fields: &[(String, String)], vars: MailUserV
     let info = MailUserInfo::from_vars(&vars, fields);
     let user = match MailUser::new(settings, info) {
         Ok(u) => u,
-        Err(e) => return failure(&e, settings),
+        Err(e) => return failure(e, settings),
     };
     let Some(quota) = user.quota() else {
         return Delivered::Saved;
@@ -472,7 +472,7 @@ fn check_quota(settings: &Settings, fields: &[(String, String)], vars: MailUserV
             text: e.client_text().to_string(),
             temporary: settings.bool("quota_full_tempfail"),
         },
-        Err(e) => failure(&e, settings),
+        Err(e) => failure(e, settings),
     }
 }
 
@@ -644,7 +644,7 @@ fn save_mail(
     let info = MailUserInfo::from_vars(&vars, fields);
     let mut user = match MailUser::new(settings, info) {
         Ok(u) => u,
-        Err(e) => return failure(&e, settings),
+        Err(e) => return failure(e, settings),
     };
     let wanted = if settings.bool("lmtp_save_to_detail_mailbox") && !detail.is_empty() {
         detail
@@ -654,20 +654,19 @@ fn save_mail(
     let autocreate = settings.bool("lda_mailbox_autocreate");
     match delivery::deliver(&mut user, wanted, autocreate, message) {
         Ok(_) => Delivered::Saved,
-        Err(e) => failure(&e, settings),
+        Err(e) => failure(e, settings),
     }
 }
 
 /// A storage failure as the recipient's reply (over quota: temporary with
 /// `quota_full_tempfail`).
-fn failure(e: &StorageError, settings: &Settings) -> Delivered {
+fn failure(e: StorageError, settings: &Settings) -> Delivered {
     let text = e.client_text().to_string();
-    // Over quota is the user's state, not a fault: the delivery's info line says it.
-    if e.kind() != ErrorKind::NoQuota {
-        log::error!(
-            "Saving the message failed: {}",
-            e.internal().unwrap_or(&text)
-        );
+    // Over quota is the user's state, not a fault: the delivery's info line says it. An
+    // internal error is logged once with its context (storage may have done it already).
+    let e = e.log_once();
+    if e.internal().is_none() && e.kind() != ErrorKind::NoQuota {
+        log::error!("Saving the message failed: {text}");
     }
     match e.kind() {
         ErrorKind::NoQuota => Delivered::OverQuota {

@@ -4,11 +4,11 @@ use std::io::{Read, Write};
 
 use super::{Reply, Session, Step, WaitInput};
 use crate::imap::esearch::esearch_response;
-use crate::imap::localtime::{now, utc_offset_minutes};
 use crate::imap::mail_session::{MailError, MailErrorKind, MailMessage, MailSession};
 use crate::imap::parser::search::{Search, SearchKey, SearchReturn};
 use crate::imap::response::Code;
 use crate::imap::search_eval::{Program, SearchEnv};
+use crate::localtime::{now, utc_offset_minutes};
 
 /// A matching message.
 struct Hit {

@@ -15,13 +15,13 @@ use std::io::{Read, Write};
 
 use super::fetch::Fetched;
 use super::{Session, Step, WaitInput};
-use crate::imap::localtime::{now, utc_offset_minutes};
 use crate::imap::mail_session::{MailErrorKind, MailSession};
 use crate::imap::parser::fetch::{Fetch, FetchItem};
 use crate::imap::parser::search::SearchKey;
 use crate::imap::search_eval::{Program, SearchEnv};
 use crate::imap::seqset::{format_set, SetArg};
 use crate::index::uidset::UidSet;
+use crate::localtime::{now, utc_offset_minutes};
 use crate::mail::quote::append_nstring;
 
 /// Dovecot's `CLIENT_MAX_SEARCH_UPDATES`.

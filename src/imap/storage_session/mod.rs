@@ -110,9 +110,10 @@ impl StorageSession {
     }
 }
 
-/// A storage error as the session reports it. Internal errors were logged by storage; the
-/// client sees Dovecot's "Internal error occurred" text.
+/// A storage error as the session reports it. An internal error is logged (once: storage
+/// may have done it already); the client sees Dovecot's "Internal error occurred" text.
 pub(crate) fn mail_error(e: StorageError) -> MailError {
+    let e = e.log_once();
     let kind = match e.kind() {
         // The selected mailbox was deleted or recreated under the session: it cannot go on.
         _ if e.closes_mailbox() => MailErrorKind::NotFound,

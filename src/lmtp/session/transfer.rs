@@ -144,7 +144,7 @@ impl<R: Read, W: Write, D: Deliverer> Session<'_, R, W, D> {
             tls: tls.as_deref(),
             hostname: &self.settings.hostname,
             id: &transaction.id,
-            time: crate::imap::localtime::now(),
+            time: crate::localtime::now(),
         };
         let headers = added_headers(&delivery);
         let proxy_headers = received_header(&delivery);

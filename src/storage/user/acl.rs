@@ -254,8 +254,20 @@ impl MailUser {
         })
     }
 
-    /// SETACL / DELETEACL: changes a mailbox's local entries.
+    /// SETACL / DELETEACL: changes a mailbox's local entries. Dovecot answers any failure
+    /// but a refusal with the internal-error text, and logs its cause (a missing directory
+    /// included): so does this.
     pub fn acl_update(&mut self, vname: &str, update: &AclUpdate) -> StorageResult<()> {
+        self.acl_update_inner(vname, update).map_err(|e| {
+            match e.kind() {
+                ErrorKind::NotPossible | ErrorKind::NotImplemented => e,
+                _ => e.into_internal(),
+            }
+            .finish(vname)
+        })
+    }
+
+    fn acl_update_inner(&mut self, vname: &str, update: &AclUpdate) -> StorageResult<()> {
         let (i, inner) = self.locate(vname)?;
         if self.acl.is_none() {
             return Err(StorageError::not_possible("ACLs disabled."));
@@ -270,9 +282,7 @@ impl MailUser {
         };
         let ns = self.lists[i].namespace();
         let policy = self.settings.for_location(&ns.location);
-        let changed = acl
-            .update(ns, &inner, update, &policy.fs)
-            .map_err(|e| e.finish(vname))?;
+        let changed = acl.update(ns, &inner, update, &policy.fs)?;
         // Dovecot rebuilds when the ACL changed and lookup rights may have with it (an
         // entry that was not there, or a DELETEACL of nothing, changes nothing).
         let lookup_changed = update

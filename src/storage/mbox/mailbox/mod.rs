@@ -331,7 +331,7 @@ impl MboxMailbox {
             );
         };
         let received = internal.unwrap_or_else(|| {
-            from.received(crate::imap::localtime::utc_offset_minutes(from.date_as_utc))
+            from.received(crate::localtime::utc_offset_minutes(from.date_as_utc))
         });
         let cached = self.view.cached_fields(uid);
         Ok(Mail::with_data(
@@ -397,7 +397,7 @@ impl MboxMailbox {
                     MboxNewMessage {
                         sender: &mb.sender,
                         received,
-                        local_offset_minutes: crate::imap::localtime::utc_offset_minutes(received),
+                        local_offset_minutes: crate::localtime::utc_offset_minutes(received),
                         uid: 0,
                         flags: m.flags,
                         keywords: kw,

@@ -259,7 +259,7 @@ impl MboxMailbox {
         let now = crate::fs::clock::unix_secs(crate::fs::clock::wall_now());
         let stamp = PseudoStamp {
             now,
-            local_offset_minutes: crate::imap::localtime::utc_offset_minutes(now),
+            local_offset_minutes: crate::localtime::utc_offset_minutes(now),
             hostname: &self.hostname,
         };
         let new_validity = self.new_uid_validity();
@@ -585,9 +585,7 @@ fn contents_tx(
             None if assigned.uid >= next_uid => {
                 let received = msg
                     .from
-                    .received(crate::imap::localtime::utc_offset_minutes(
-                        msg.from.date_as_utc,
-                    ));
+                    .received(crate::localtime::utc_offset_minutes(msg.from.date_as_utc));
                 let visible = msg.visible(&loaded.data);
                 tx.append(AppendMessage {
                     uid: assigned.uid,

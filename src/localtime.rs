@@ -1,5 +1,6 @@
-//! The server's time zone, which IMAP shows INTERNALDATE in and compares SEARCH dates in (as
-//! Dovecot does).
+//! The server's clock and time zone: IMAP shows INTERNALDATE in it and compares SEARCH dates
+//! in it, mbox `From ` lines and LMTP `Received:` headers are written in it (as Dovecot
+//! does). Below every layer that needs it (storage must not depend on a protocol).
 
 /// Minutes east of UTC of the local time zone at `ts` (0 if the C library cannot tell).
 pub fn utc_offset_minutes(ts: i64) -> i32 {
