@@ -1,7 +1,8 @@
 # CONDSTORE (RFC 7162 §3.1): SELECT (CONDSTORE) and HIGHESTMODSEQ, FETCH ... (CHANGEDSINCE n)
 # and the MODSEQ item, STORE (UNCHANGEDSINCE n) with [MODIFIED set] (also for a message
 # another session changed, with UID STORE, with .SILENT and with 0), SEARCH MODSEQ with the
-# (MODSEQ n) of the result, ESEARCH's MODSEQ, STATUS HIGHESTMODSEQ.
+# (MODSEQ n) of the result, ESEARCH's MODSEQ, STATUS HIGHESTMODSEQ, the MODSEQ that follows
+# a FETCH setting \Seen.
 # Checked against Dovecot 2.3.19.1 with t/oracle/imap-transcript-check, modseqs included: the
 # messages are flagged twice before CONDSTORE starts, so that each has the modseq it has in
 # Dovecot (which gives saved messages their modseq at its first sync).
@@ -139,6 +140,12 @@ S: * 3 FETCH (UID 5 MODSEQ (10))
 S: * 4 FETCH (UID 6 MODSEQ (11))
 S: * 5 FETCH (UID 7 MODSEQ (13))
 S: b19 OK Fetch completed ({*} secs).
+C: b19a FETCH 1 BODY[TEXT]
+S: * 1 FETCH (FLAGS (\Answered \Seen \Draft) BODY[TEXT] {8}
+S: body 2
+S: )
+S: * 1 FETCH (MODSEQ (16))
+S: b19a OK Fetch completed ({*} secs).
 C: b20 LOGOUT
 S: * BYE Logging out
 S: b20 OK Logout completed ({*} secs).
