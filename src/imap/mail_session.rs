@@ -201,6 +201,9 @@ pub struct SelectedMailbox {
     pub uid_next: u32,
     /// `None`: the mailbox has no permanent modseqs (`[NOMODSEQ]`).
     pub highest_modseq: Option<u64>,
+    /// A client has used modseqs on the mailbox: SELECT reports HIGHESTMODSEQ also to a
+    /// session without CONDSTORE (Dovecot's index tracks modseqs from then on).
+    pub modseq_tracking: bool,
 }
 
 /// Changes to the selected mailbox since the last [`MailSession::sync`].
@@ -291,6 +294,11 @@ pub trait MailSession {
     fn set_subscribed(&mut self, name: &str, subscribed: bool) -> Result<(), MailError>;
 
     fn status(&mut self, name: &str, items: &StatusItems) -> Result<MailboxStatus, MailError>;
+
+    /// CONDSTORE (or QRESYNC) is now enabled in this session: the selected mailbox, and each
+    /// mailbox the session opens from now on (SELECT, STATUS, APPEND, COPY), tracks modseqs
+    /// for every session (Dovecot's `mailbox_enable(CONDSTORE)`).
+    fn enable_condstore(&mut self);
 
     /// Opens a mailbox as the selected one (closing any other without expunging).
     fn select(&mut self, name: &str, read_only: bool) -> Result<SelectedMailbox, MailError>;

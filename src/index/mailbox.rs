@@ -10,13 +10,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fs::{estale, FileKind, FsFile, NfsCache};
+use crate::fs::{estale, ops, FileKind, FsFile, NfsCache};
 
 use super::cache::file::CacheState;
 use super::error::IndexError;
 use super::log::file::{LogFile, LogOpenError, Read};
 use super::log::header::LOG_HEADER_LEN;
-use super::settings::{IndexSettings, LOG2_NAME, LOG_NAME};
+use super::settings::{IndexSettings, LOG2_NAME, LOG_NAME, MODSEQ_TRACKING_NAME};
 use super::snapshot;
 use super::state::{Change, MailboxState};
 
@@ -320,6 +320,25 @@ impl MailboxIndex {
     /// Where this process has read the log to: (file sequence, offset).
     pub fn log_position(&self) -> (u32, u64) {
         (self.log.header.file_seq, self.log.offset)
+    }
+
+    /// Whether a client has used modseqs on this mailbox (`cote.index.modseq` exists): then
+    /// every SELECT reports HIGHESTMODSEQ, as Dovecot does once its index tracks modseqs.
+    /// (cote's index always keeps modseqs; this is only what clients are shown.)
+    pub fn modseq_tracking(&self) -> Result<bool, IndexError> {
+        let path = self.dir.join(MODSEQ_TRACKING_NAME);
+        self.nfs.flush_attr(&path);
+        Ok(ops::stat_if_exists(&path)?.is_some())
+    }
+
+    /// Marks the mailbox as one whose modseqs clients use (see
+    /// [`modseq_tracking`](Self::modseq_tracking)); it stays so for as long as the index.
+    pub fn enable_modseq_tracking(&self) -> Result<(), IndexError> {
+        if self.modseq_tracking()? {
+            return Ok(());
+        }
+        FsFile::open_or_create(&self.dir.join(MODSEQ_TRACKING_NAME), &self.settings.perms)?;
+        Ok(())
     }
 
     /// Reads what other writers committed since the last look and returns every change not

@@ -33,6 +33,10 @@
 //! opaque fields) appended under the cache lock; the index holds each message's newest
 //! record offset. Purged by temp + rename as a new reset id, which the log announces.
 //!
+//! **`cote.index.modseq`** — an empty marker: a CONDSTORE or QRESYNC client has used the
+//! mailbox, so every SELECT reports HIGHESTMODSEQ from then on (Dovecot adds its index's
+//! modseq extension then). A file of its own, so older indexes and older cote read on.
+//!
 //! **`cote.index.pvt`** — one viewer's private flags of a shared mailbox (`INDEXPVT=`), in
 //! the viewer's directory ([`private`]).
 //!

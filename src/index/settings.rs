@@ -13,6 +13,11 @@ pub const LOG_NAME: &str = "cote.index.log";
 pub const LOG2_NAME: &str = "cote.index.log.2";
 /// `cote.index.cache`: cached message fields.
 pub const CACHE_NAME: &str = "cote.index.cache";
+/// `cote.index.modseq`: present once a client used modseqs on the mailbox (CONDSTORE or
+/// QRESYNC); from then on every SELECT reports HIGHESTMODSEQ, as Dovecot's index does once
+/// its modseq extension is added. An empty marker, so that indexes written before it and
+/// cote versions that do not know it read each other's files unchanged.
+pub const MODSEQ_TRACKING_NAME: &str = "cote.index.modseq";
 /// `cote.index.lock`: the file the log lock is taken on with `lock_method = fcntl` or
 /// `flock`. It is never renamed nor replaced, so replacing the log (rotation, rebuild) never
 /// renames over a file we hold locked. (With `dotlock` the lock is `cote.index.log.lock`.)

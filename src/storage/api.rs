@@ -180,6 +180,11 @@ pub trait Mailbox {
     fn highest_modseq(&self) -> u64;
     /// Whether modseqs outlive the session (false: an in-memory index, IMAP's `NOMODSEQ`).
     fn modseqs_permanent(&self) -> bool;
+    /// Whether a client has used modseqs on this mailbox, so that every SELECT reports
+    /// HIGHESTMODSEQ (Dovecot's index "modseq tracking").
+    fn modseq_tracking(&self) -> StorageResult<bool>;
+    /// A client uses modseqs on this mailbox (CONDSTORE or QRESYNC): from now on for all.
+    fn enable_modseq_tracking(&mut self) -> StorageResult<()>;
     /// The UIDs expunged after `modseq` (QRESYNC), as far as the session's numbering has
     /// read; `None` when the backend's history does not reach back that far (the caller
     /// then takes every UID it knew that no longer exists, a superset the RFC allows).
@@ -267,6 +272,12 @@ macro_rules! delegate_mailbox_to_inner {
         }
         fn modseqs_permanent(&self) -> bool {
             self.inner.modseqs_permanent()
+        }
+        fn modseq_tracking(&self) -> $crate::storage::error::StorageResult<bool> {
+            self.inner.modseq_tracking()
+        }
+        fn enable_modseq_tracking(&mut self) -> $crate::storage::error::StorageResult<()> {
+            self.inner.enable_modseq_tracking()
         }
         fn expunged_since(
             &mut self,

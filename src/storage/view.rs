@@ -108,6 +108,11 @@ impl MailboxView {
         Ok(())
     }
 
+    /// The index, for what only reads it.
+    pub fn index(&self) -> &MailboxIndex {
+        &self.index
+    }
+
     /// The index, for locking and committing (what is committed through it reaches the
     /// numbering at the next [`refresh`](Self::refresh)).
     pub fn index_mut(&mut self) -> &mut MailboxIndex {
@@ -412,6 +417,21 @@ macro_rules! view_methods {
 
         fn highest_modseq(&self) -> u64 {
             self.view.state().highest_modseq()
+        }
+
+        fn modseq_tracking(&self) -> $crate::storage::error::StorageResult<bool> {
+            self.view
+                .index()
+                .modseq_tracking()
+                .map_err(|e| $crate::storage::error::StorageError::from(e).finish(self.vname()))
+        }
+
+        fn enable_modseq_tracking(&mut self) -> $crate::storage::error::StorageResult<()> {
+            let vname = self.vname().to_string();
+            self.view
+                .index()
+                .enable_modseq_tracking()
+                .map_err(|e| $crate::storage::error::StorageError::from(e).finish(&vname))
         }
 
         fn cache(

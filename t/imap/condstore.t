@@ -1,13 +1,13 @@
 # CONDSTORE (RFC 7162 §3.1): SELECT (CONDSTORE) and HIGHESTMODSEQ, FETCH ... (CHANGEDSINCE n)
 # and the MODSEQ item, STORE (UNCHANGEDSINCE n) with [MODIFIED set] (also for a message
 # another session changed, with UID STORE, with .SILENT and with 0), SEARCH MODSEQ with the
-# (MODSEQ n) of the result, ESEARCH's MODSEQ, STATUS HIGHESTMODSEQ.
+# (MODSEQ n) of the result, ESEARCH's MODSEQ, STATUS HIGHESTMODSEQ, the MODSEQ that follows
+# a FETCH setting \Seen.
 # Checked against Dovecot 2.3.19.1 with t/oracle/imap-transcript-check, modseqs included: the
 # messages are flagged twice before CONDSTORE starts, so that each has the modseq it has in
 # Dovecot (which gives saved messages their modseq at its first sync).
-# Known difference: once a client has enabled CONDSTORE on a mailbox, Dovecot sends
-# HIGHESTMODSEQ to every later SELECT of it (the index remembers); cote sends it to sessions
-# that enabled CONDSTORE. Session two therefore selects with it.
+# Session two has no CONDSTORE and still gets HIGHESTMODSEQ at SELECT: session one used
+# modseqs on the mailbox (t/imap/condstore-tracking.t).
 @connect imap one
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: a1 LOGIN alice secret
@@ -104,7 +104,7 @@ S: b14 OK Status completed ({*} secs).
 S: * OK [CAPABILITY {*}] Dovecot (Debian) ready.
 C: c1 LOGIN alice secret
 S: c1 OK [CAPABILITY {*}] Logged in
-C: c2 SELECT Cs (CONDSTORE)
+C: c2 SELECT Cs
 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.
 S: * 7 EXISTS
@@ -115,7 +115,7 @@ S: * OK [UIDNEXT 8] Predicted next UID
 S: * OK [HIGHESTMODSEQ 13] Highest
 S: c2 OK [READ-WRITE] Select completed ({*} secs).
 C: c3 STORE 2 +FLAGS (\Answered)
-S: * 2 FETCH (MODSEQ (14) FLAGS (\Answered \Draft))
+S: * 2 FETCH (FLAGS (\Answered \Draft))
 S: c3 OK Store completed ({*} secs).
 @use one
 C: b15 STORE 2 (UNCHANGEDSINCE 11) +FLAGS (\Seen)
@@ -140,6 +140,12 @@ S: * 3 FETCH (UID 5 MODSEQ (10))
 S: * 4 FETCH (UID 6 MODSEQ (11))
 S: * 5 FETCH (UID 7 MODSEQ (13))
 S: b19 OK Fetch completed ({*} secs).
+C: b19a FETCH 1 BODY[TEXT]
+S: * 1 FETCH (FLAGS (\Answered \Seen \Draft) BODY[TEXT] {8}
+S: body 2
+S: )
+S: * 1 FETCH (MODSEQ (16))
+S: b19a OK Fetch completed ({*} secs).
 C: b20 LOGOUT
 S: * BYE Logging out
 S: b20 OK Logout completed ({*} secs).

@@ -108,11 +108,8 @@ S: a OK [CAPABILITY {*}] Logged in
 C: b STATUS Public/Team (MESSAGES UNSEEN)
 S: * STATUS Public/Team (MESSAGES 2 UNSEEN 1)
 S: b OK Status completed ({*} secs).
-# (With CONDSTORE: Dovecot also sends HIGHESTMODSEQ to sessions without it once the
-# mailbox's index tracks modseqs; cote only to CONDSTORE sessions.)
-C: cc ENABLE CONDSTORE
-S: * ENABLED CONDSTORE
-S: cc OK Enabled ({*} secs).
+# No CONDSTORE here, and HIGHESTMODSEQ all the same: bob's first session used modseqs on
+# the mailbox.
 C: c EXAMINE Public/Team
 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
 S: * OK [PERMANENTFLAGS ()] Read-only mailbox.

@@ -45,6 +45,8 @@ pub struct FakeMailbox {
     /// Keywords in the order they were first used.
     pub keywords: Vec<String>,
     pub highest_modseq: u64,
+    /// A CONDSTORE session has used the mailbox (SELECT then reports HIGHESTMODSEQ to all).
+    pub modseq_tracking: bool,
     /// `\Recent` messages no session has claimed yet.
     pub unclaimed_recent: UidSet,
 }
@@ -58,6 +60,7 @@ impl FakeMailbox {
             messages: Vec::new(),
             keywords: Vec::new(),
             highest_modseq: 1,
+            modseq_tracking: false,
             unclaimed_recent: UidSet::new(),
         }
     }
@@ -119,6 +122,7 @@ pub struct FakeMailSession {
     /// Changes made "by others" just before the n-th `sync` (counted from 1).
     scheduled: Vec<(usize, External)>,
     syncs: usize,
+    condstore: bool,
 }
 
 impl FakeMailSession {
@@ -169,6 +173,7 @@ impl FakeMailSession {
             next_uid_validity: 1_700_000_100,
             scheduled: Vec::new(),
             syncs: 0,
+            condstore: false,
         }
     }
 
@@ -492,12 +497,21 @@ impl MailSession for FakeMailSession {
         })
     }
 
+    fn enable_condstore(&mut self) {
+        self.condstore = true;
+        let selected = self.selected.as_ref().map(|s| s.name.clone());
+        if let Some(i) = selected.and_then(|name| self.find(&name)) {
+            self.mailboxes[i].modseq_tracking = true;
+        }
+    }
+
     fn select(&mut self, name: &str, read_only: bool) -> Result<SelectedMailbox, MailError> {
         self.selected = None;
         let i = self
             .find(name)
             .ok_or_else(|| MailError::mailbox_not_found(name))?;
         let mailbox = &mut self.mailboxes[i];
+        mailbox.modseq_tracking |= self.condstore;
         let recent = if read_only {
             mailbox.unclaimed_recent.clone()
         } else {
@@ -519,6 +533,7 @@ impl MailSession for FakeMailSession {
             uid_validity: mailbox.uid_validity,
             uid_next: mailbox.uid_next,
             highest_modseq: Some(mailbox.highest_modseq),
+            modseq_tracking: mailbox.modseq_tracking,
         };
         self.selected = Some(Selected {
             name: mailbox.name.clone(),

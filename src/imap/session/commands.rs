@@ -240,6 +240,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             return Ok(());
         }
         self.enabled.condstore = true;
+        self.mail.enable_condstore();
         if self.view.as_ref().is_some_and(|v| !v.no_modseq) {
             let code = Code::HighestModseq(self.mail.highest_modseq());
             self.untagged(Status::Ok, Some(&code), "Highest")?;
@@ -321,7 +322,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 Some(&Code::NoModseq),
                 "No permanent modsequences",
             )?,
-            Some(modseq) if self.enabled.condstore => {
+            // Also without CONDSTORE once a client has used modseqs on the mailbox (Dovecot
+            // sends it whenever the mailbox's index tracks modseqs).
+            Some(modseq) if self.enabled.condstore || selected.modseq_tracking => {
                 self.untagged(Status::Ok, Some(&Code::HighestModseq(modseq)), "Highest")?
             }
             Some(_) => {}

@@ -141,6 +141,9 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
             match self.mail.store(&single, &change) {
                 Ok(_) => {
                     self.own_flags_changed(&single);
+                    if self.enabled.condstore && self.view.as_ref().is_some_and(|v| !v.no_modseq) {
+                        self.seen_by_fetch.insert(uid);
+                    }
                     if let Some(flags) = flags.as_mut() {
                         flags.system.insert(MailFlags::SEEN);
                     }

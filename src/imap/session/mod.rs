@@ -427,6 +427,10 @@ pub struct Session<'a, S: MailSession, R: Read + WaitInput, W: Write> {
     /// Messages whose flags this session changed since the last sync (storage reports
     /// only others' changes; updated searches need both).
     own_flag_changes: UidSet,
+    /// Messages whose `\Seen` a FETCH of this CONDSTORE session set since the last sync:
+    /// the sync after it reports their new modseq alone (Dovecot's hidden change), as the
+    /// FETCH response had their FLAGS but no MODSEQ.
+    seen_by_fetch: UidSet,
     bad_commands: u32,
     id_logged: bool,
     current: Current,
@@ -475,6 +479,7 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
             saved_result: None,
             search_updates: Vec::new(),
             own_flag_changes: UidSet::new(),
+            seen_by_fetch: UidSet::new(),
             bad_commands: 0,
             id_logged: false,
             stats: SessionStats::default(),

@@ -191,16 +191,27 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
                 self.send_flags(seq, uid, with_uid)?;
             }
         }
-        // Another viewer's private flag: CONDSTORE sessions get the new modseq alone
-        // (Dovecot's hidden changes).
-        for uid in changes.modseq_changed.iter() {
+        // Another viewer's private flag, or a \Seen this session's FETCH set: CONDSTORE
+        // sessions get the new modseq alone (Dovecot's hidden changes).
+        let seen_by_fetch = std::mem::take(&mut self.seen_by_fetch);
+        let mut modseq_changed = changes.modseq_changed.clone();
+        for uid in seen_by_fetch.iter() {
+            modseq_changed.insert(uid);
+        }
+        for uid in modseq_changed.iter() {
             let Some(view) = self.view.as_ref() else {
                 return Ok(());
             };
             let expunged_now =
                 expunges && (changes.expunged.contains(uid) || view.pending_expunges.contains(uid));
             let condstore = self.enabled.condstore && !view.no_modseq;
-            if !condstore || flags_changed.contains(uid) || expunged_now || !self.updates.flags {
+            // A FLAGS line sent now carries the modseq already.
+            let flags_sent = if seen_by_fetch.contains(uid) {
+                changes.flags_changed.contains(uid)
+            } else {
+                flags_changed.contains(uid)
+            };
+            if !condstore || flags_sent || expunged_now || !self.updates.flags {
                 continue;
             }
             if let Some(seq) = view.seq_of(uid) {
@@ -371,6 +382,7 @@ impl<S: MailSession, R: Read + WaitInput, W: Write> Session<'_, S, R, W> {
         self.saved_result = None;
         self.search_updates.clear();
         self.own_flag_changes = UidSet::new();
+        self.seen_by_fetch = UidSet::new();
         self.view.take()
     }
 

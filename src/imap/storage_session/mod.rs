@@ -33,9 +33,9 @@ use crate::imap::mail_session::{
 use crate::imap::parser::append::MessageInfo;
 use crate::imap::parser::list::{List, StatusItems};
 use crate::index::uidset::UidSet;
-use crate::storage::api::OpenOptions;
+use crate::storage::api::{Mailbox, OpenOptions};
 use crate::storage::attribute::{AttributeChange, AttributeKey, AttributeMailbox};
-use crate::storage::error::{ErrorKind, StorageError};
+use crate::storage::error::{ErrorKind, StorageError, StorageResult};
 use crate::storage::namespace::{self, NamespaceType};
 use crate::storage::user::MailUser;
 
@@ -59,6 +59,8 @@ pub struct StorageSession {
     attribute_box: Option<(String, AttributeMailbox)>,
     /// NOTIFY's watch over the mailbox lists and the mailboxes it reports on.
     notify_watch: Option<crate::fs::DirWatch>,
+    /// CONDSTORE is enabled: mailboxes opened track modseqs for everyone.
+    condstore: bool,
 }
 
 impl StorageSession {
@@ -71,7 +73,18 @@ impl StorageSession {
             idle_check_interval: idle_check_interval.max(Duration::from_secs(1)),
             attribute_box: None,
             notify_watch: None,
+            condstore: false,
         }
+    }
+
+    /// Opens `name` for STATUS, APPEND or COPY; with CONDSTORE enabled the mailbox tracks
+    /// modseqs from then on, as Dovecot's opening with the client's features does.
+    fn open_other(&mut self, name: &str, options: OpenOptions) -> StorageResult<Box<dyn Mailbox>> {
+        let mut mailbox = self.user.open(name, options)?;
+        if self.condstore {
+            selected::enable_modseq_tracking(&mut *mailbox);
+        }
+        Ok(mailbox)
     }
 
     pub fn user(&self) -> &MailUser {
@@ -192,7 +205,10 @@ impl MailSession for StorageSession {
         }
         // The selected mailbox too is asked through another instance: its own would hand
         // the changes its sync finds to STATUS instead of to the session.
-        let mut status = self.user.status(name).map_err(mail_error)?;
+        let mut status = self
+            .open_other(name, OpenOptions::ACCESS)
+            .and_then(|mut mailbox| mailbox.status())
+            .map_err(mail_error)?;
         if self.is_selected(name) {
             // Those this session claimed (the other instance counts the unclaimed ones).
             status.recent += self.selected.as_ref().map_or(0, Selected::recent_count);
@@ -210,6 +226,13 @@ impl MailSession for StorageSession {
         })
     }
 
+    fn enable_condstore(&mut self) {
+        self.condstore = true;
+        if let Some(selected) = self.selected.as_mut() {
+            selected.enable_modseq_tracking();
+        }
+    }
+
     fn select(&mut self, name: &str, read_only: bool) -> Result<SelectedMailbox, MailError> {
         self.close(false)?;
         let options = if read_only {
@@ -219,7 +242,8 @@ impl MailSession for StorageSession {
         };
         let vname = self.canonical_name(name);
         let mailbox = self.user.open(name, options).map_err(mail_error)?;
-        let (selected, first) = Selected::open(vname, mailbox, read_only).map_err(mail_error)?;
+        let (selected, first) =
+            Selected::open(vname, mailbox, read_only, self.condstore).map_err(mail_error)?;
         self.selected = Some(selected);
         Ok(first)
     }
@@ -302,7 +326,7 @@ impl MailSession for StorageSession {
 
     fn copy(&mut self, uids: &UidSet, to: &str, moving: bool) -> Result<CopyResult, MailError> {
         let destination_is_trash = self.is_trash(to);
-        let mut dest = self.user.open(to, OpenOptions::SAVE).map_err(mail_error)?;
+        let mut dest = self.open_other(to, OpenOptions::SAVE).map_err(mail_error)?;
         let copied = self
             .selected_mut()?
             .copy_to(&mut *dest, uids, moving)
@@ -334,8 +358,7 @@ impl MailSession for StorageSession {
             AppendTx::into_selected()
         } else {
             let target = self
-                .user
-                .open(mailbox, OpenOptions::SAVE)
+                .open_other(mailbox, OpenOptions::SAVE)
                 .map_err(mail_error)?;
             AppendTx::into_other(target)
         };

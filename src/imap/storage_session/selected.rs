@@ -58,13 +58,24 @@ pub(super) struct Selected {
 }
 
 impl Selected {
-    /// The mailbox just opened, and how the client first sees it.
+    /// The mailbox just opened, and how the client first sees it. `condstore`: the session
+    /// has CONDSTORE enabled, which makes the mailbox track modseqs for everyone.
     pub fn open(
         vname: String,
         mut mailbox: Box<dyn Mailbox>,
         read_only: bool,
+        condstore: bool,
     ) -> StorageResult<(Selected, SelectedMailbox)> {
         let status = mailbox.status()?;
+        let modseq_tracking = if condstore {
+            enable_modseq_tracking(&mut *mailbox);
+            true
+        } else {
+            mailbox.modseq_tracking().unwrap_or_else(|e| {
+                log::warn!("{e}");
+                false
+            })
+        };
         // STATUS synced the mailbox: whatever that found is part of the first view.
         mailbox.take_expunges();
         let uids = mailbox.seqs().uids().to_vec();
@@ -97,6 +108,7 @@ impl Selected {
             highest_modseq: mailbox
                 .modseqs_permanent()
                 .then(|| mailbox.highest_modseq()),
+            modseq_tracking,
         };
         let selected = Selected {
             vname,
@@ -115,6 +127,11 @@ impl Selected {
 
     pub fn vname(&self) -> &str {
         &self.vname
+    }
+
+    /// CONDSTORE was enabled while this mailbox is selected.
+    pub fn enable_modseq_tracking(&mut self) {
+        enable_modseq_tracking(&mut *self.mailbox);
     }
 
     pub fn read_only(&self) -> bool {
@@ -457,6 +474,18 @@ fn without(set: &UidSet, uid: u32) -> UidSet {
 /// Storage's errors as the session's (for the message module).
 pub(super) fn message_error(e: StorageError) -> MailError {
     mail_error(e)
+}
+
+/// Marks `mailbox` as tracking modseqs for every session. Failing (a read-only index
+/// directory) only costs other sessions their HIGHESTMODSEQ at SELECT: logged, and the
+/// command goes on, as in Dovecot.
+pub(super) fn enable_modseq_tracking(mailbox: &mut dyn Mailbox) {
+    if !mailbox.modseqs_permanent() {
+        return;
+    }
+    if let Err(e) = mailbox.enable_modseq_tracking() {
+        log::warn!("{e}");
+    }
 }
 
 #[cfg(test)]

@@ -296,3 +296,41 @@ fn view_totals_and_last_uid_follow_the_last_sync() {
     assert!(changes.new.is_empty());
     assert_eq!(changes.last_uid, third);
 }
+
+#[test]
+fn a_condstore_session_makes_every_later_select_see_modseqs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(dir.path());
+    for name in ["Sel", "Stat", "App", "Copy", "Late"] {
+        a.create(name).unwrap();
+    }
+    let uid = append(&mut a, "Sel", MESSAGE, MailFlags::empty());
+    append(&mut a, "Stat", MESSAGE, MailFlags::empty());
+    append(&mut a, "Late", MESSAGE, MailFlags::empty());
+    let tracking = |s: &mut StorageSession, name: &str| {
+        let selected = s.select(name, true).unwrap();
+        s.close(false).unwrap();
+        selected.modseq_tracking
+    };
+    // Sessions without CONDSTORE change nothing, whatever they do.
+    let mut b = session(dir.path());
+    b.select("Sel", false).unwrap();
+    b.status("Stat", &StatusItems::default()).unwrap();
+    b.copy(&uids(&[uid]), "Copy", false).unwrap();
+    append(&mut b, "App", MESSAGE, MailFlags::empty());
+    b.close(false).unwrap();
+    for name in ["Sel", "Stat", "App", "Copy", "Late"] {
+        assert!(!tracking(&mut a, name), "{name}");
+    }
+    // With CONDSTORE: what it opens (and what it has selected when enabling) is marked.
+    b.select("Late", false).unwrap();
+    b.enable_condstore();
+    b.close(false).unwrap();
+    b.select("Sel", true).unwrap();
+    b.status("Stat", &StatusItems::default()).unwrap();
+    b.copy(&uids(&[uid]), "Copy", false).unwrap();
+    append(&mut b, "App", MESSAGE, MailFlags::empty());
+    for name in ["Sel", "Stat", "App", "Copy", "Late"] {
+        assert!(tracking(&mut a, name), "{name}");
+    }
+}

@@ -216,6 +216,12 @@ impl Mailbox for PrivateFlagsMailbox {
     fn modseqs_permanent(&self) -> bool {
         self.inner.modseqs_permanent()
     }
+    fn modseq_tracking(&self) -> StorageResult<bool> {
+        self.inner.modseq_tracking()
+    }
+    fn enable_modseq_tracking(&mut self) -> StorageResult<()> {
+        self.inner.enable_modseq_tracking()
+    }
     fn expunged_since(&mut self, modseq: u64) -> StorageResult<Option<UidSet>> {
         self.inner.expunged_since(modseq)
     }
