@@ -3,6 +3,7 @@
 //! and the bookkeeping of a passdb/userdb chain. Log lines carry Dovecot's prefixes:
 //! `passwd-file(alice,127.0.0.1): unknown user`, `plain(?,127.0.0.1): invalid input`.
 
+use crate::log::str_sanitize;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -380,7 +381,7 @@ impl AuthRequest {
             {
                 return Err(format!(
                     "Username character disallowed by auth_username_chars: 0x{bad:02x} (username: {})",
-                    sanitize(username, 128)
+                    str_sanitize(username.as_bytes(), 128)
                 ));
             }
         }
@@ -716,7 +717,7 @@ impl AuthRequest {
     pub fn log_prefix(&self, name: &str) -> String {
         let mut s = format!("{name}(");
         match &self.user {
-            Some(u) => s.push_str(&sanitize(u, 64)),
+            Some(u) => s.push_str(&str_sanitize(u.as_bytes(), 64)),
             None => s.push('?'),
         }
         if let Some(ip) = self.remote_ip {
@@ -972,24 +973,6 @@ impl AuthRequest {
                 }
             }
         }
-    }
-}
-
-/// Dovecot's str_sanitize: control characters become `?`, and a value longer than `max`
-/// characters is cut with `...`.
-pub fn sanitize(s: &str, max: usize) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if clean.chars().count() <= max {
-        clean
-    } else {
-        clean
-            .chars()
-            .take(max.saturating_sub(3))
-            .collect::<String>()
-            + "..."
     }
 }
 

@@ -421,7 +421,7 @@ pub fn serve(auths: &AuthSet, stream: UnixStream) {
                 Level::Error,
                 format_args!(
                     "BUG: Auth-worker received invalid request: {}",
-                    super::request::sanitize(&text, 80)
+                    crate::log::str_sanitize(text.as_bytes(), 80)
                 ),
             );
             return;

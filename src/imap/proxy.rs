@@ -5,6 +5,7 @@
 //! of failure.
 
 use crate::auth::base64;
+use crate::log::str_sanitize;
 use crate::login::authenticate::AUTH_FAILED;
 use crate::login::proxy::{
     BackendDialogue, BackendTls, DialogueError, FailureKind, ProxyFailure, ProxyMech, ProxyTarget,
@@ -172,7 +173,7 @@ impl ImapDialogue {
         let Some(rest) = line.strip_prefix("* OK ") else {
             return Err(ProxyFailure::new(
                 FailureKind::Protocol,
-                format!("Invalid banner: {}", sanitize(line)),
+                format!("Invalid banner: {}", str_sanitize(line.as_bytes(), 160)),
             ));
         };
         let mut out = Vec::new();
@@ -286,8 +287,10 @@ impl BackendDialogue for ImapDialogue {
                 self.sent[STARTTLS] = false;
                 self.received = Received::StartTls;
                 if !rest.starts_with("OK ") {
-                    let reason =
-                        format!("STARTTLS failed: {}", sanitize(rest.get(3..).unwrap_or("")));
+                    let reason = format!(
+                        "STARTTLS failed: {}",
+                        str_sanitize(rest.get(3..).unwrap_or("").as_bytes(), 160)
+                    );
                     return Err(ProxyFailure::new(FailureKind::Remote, reason).into());
                 }
                 backend.start_tls(&target.host, target.any_cert)?;
@@ -317,7 +320,10 @@ impl BackendDialogue for ImapDialogue {
                 self.untagged.extend_from_slice(line.as_bytes());
                 self.untagged.extend_from_slice(b"\r\n");
             } else {
-                log::error!("Unexpected input, ignoring: {}", sanitize(&line));
+                log::error!(
+                    "Unexpected input, ignoring: {}",
+                    str_sanitize(line.as_bytes(), 160)
+                );
             }
             if !out.is_empty() {
                 backend.send(&out)?;
@@ -371,20 +377,6 @@ impl ImapDialogue {
 
 fn has_capability(list: &str, name: &str) -> bool {
     list.split(' ').any(|c| c.eq_ignore_ascii_case(name))
-}
-
-/// Dovecot's `str_sanitize(line, 160)` for log lines: control characters become `?`, long
-/// lines end in `...`.
-pub fn sanitize(line: &str) -> String {
-    let mut out: String = line
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if out.chars().count() > 160 {
-        out = out.chars().take(157).collect();
-        out.push_str("...");
-    }
-    out
 }
 
 /// The client's answer for a proxy failure (Dovecot's `imap_proxy_send_failure_reply`);

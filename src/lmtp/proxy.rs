@@ -183,7 +183,7 @@ fn read_reply(backend: &mut Backend) -> Result<Reply, BackendError> {
         let (Some(code), sep) = (code, line.as_bytes().get(3).copied()) else {
             return Err(BackendError::Disconnected(format!(
                 "Invalid reply: {}",
-                crate::imap::proxy::sanitize(&line)
+                crate::log::str_sanitize(line.as_bytes(), 160)
             )));
         };
         lines.push(line.get(4..).unwrap_or("").to_string());

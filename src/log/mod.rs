@@ -12,11 +12,13 @@
 mod child;
 mod destination;
 pub(crate) mod format;
+mod sanitize;
 mod wire;
 
 pub use child::{ChildEnds, ChildLog};
 pub use destination::{Destinations, LogError, LogSettings};
 pub use format::{local_time, timestamp, unixdate};
+pub use sanitize::str_sanitize;
 
 use std::fmt;
 use std::io::Write;

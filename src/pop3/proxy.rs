@@ -3,7 +3,7 @@
 //! and is trusted, `USER`/`PASS` or `AUTH`), and the answers the client gets.
 
 use crate::auth::base64;
-use crate::imap::proxy::sanitize;
+use crate::log::str_sanitize;
 use crate::login::authenticate::AUTH_FAILED;
 use crate::login::proxy::{
     BackendDialogue, BackendTls, DialogueError, FailureKind, ProxyFailure, ProxyMech, ProxyTarget,
@@ -124,7 +124,8 @@ impl BackendDialogue for Pop3Dialogue {
             let out = match self.state {
                 State::Banner => {
                     if !line.starts_with("+OK") {
-                        let reason = format!("Invalid banner: {}", sanitize(&line));
+                        let reason =
+                            format!("Invalid banner: {}", str_sanitize(line.as_bytes(), 160));
                         return Err(ProxyFailure::new(FailureKind::Protocol, reason).into());
                     }
                     self.xclient = line[3..].starts_with(" [XCLIENT]");
@@ -137,7 +138,7 @@ impl BackendDialogue for Pop3Dialogue {
                 }
                 State::StartTls => {
                     if !line.starts_with("+OK") {
-                        let reason = format!("STLS failed: {}", sanitize(&line));
+                        let reason = format!("STLS failed: {}", str_sanitize(line.as_bytes(), 160));
                         return Err(ProxyFailure::new(FailureKind::Remote, reason).into());
                     }
                     backend.start_tls(&target.host, target.any_cert)?;
@@ -145,7 +146,8 @@ impl BackendDialogue for Pop3Dialogue {
                 }
                 State::Xclient => {
                     if !line.starts_with("+OK") {
-                        let reason = format!("XCLIENT failed: {}", sanitize(&line));
+                        let reason =
+                            format!("XCLIENT failed: {}", str_sanitize(line.as_bytes(), 160));
                         return Err(ProxyFailure::new(FailureKind::Remote, reason).into());
                     }
                     self.state = match target.mech {

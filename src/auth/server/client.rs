@@ -24,8 +24,9 @@ use crate::auth::engine::Auth;
 use crate::auth::fields::{split_tabescaped, tab_escape};
 use crate::auth::mech::{MechState, Step};
 use crate::auth::random;
-use crate::auth::request::{sanitize, AuthRequest, PassdbResult};
+use crate::auth::request::{AuthRequest, PassdbResult};
 use crate::auth::scheme::hex_encode;
+use crate::log::str_sanitize;
 use crate::log::Level;
 
 /// Dovecot's AUTH_CLIENT_MAX_LINE_LENGTH.
@@ -261,7 +262,7 @@ fn handshake_input(
             Level::Error,
             format_args!(
                 "BUG: Authentication client sent unknown handshake command: {}",
-                sanitize(&cpid, 80)
+                str_sanitize(cpid.as_bytes(), 80)
             ),
         );
         return false;
@@ -316,7 +317,7 @@ fn handle_line(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, line: &
         Level::Error,
         format_args!(
             "BUG: Authentication client sent unknown command: {}",
-            sanitize(line, 80)
+            str_sanitize(line.as_bytes(), 80)
         ),
     );
     false
@@ -347,7 +348,7 @@ fn auth_begin(service: &Arc<AuthService>, conn: &Arc<ClientConnection>, args: &s
             Level::Error,
             format_args!(
                 "BUG: Authentication client {pid} requested unsupported authentication mechanism {}",
-                sanitize(&list[1], 32)
+                str_sanitize(list[1].as_bytes(), 32)
             ),
         );
         return false;

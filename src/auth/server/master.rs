@@ -20,8 +20,9 @@ use std::time::Instant;
 use super::client::read_line;
 use super::{peer_credentials, AuthService};
 use crate::auth::fields::{split_key_value, split_tabescaped, tab_escape};
-use crate::auth::request::{sanitize, AuthRequest, PassdbResult, UserdbResult};
+use crate::auth::request::{AuthRequest, PassdbResult, UserdbResult};
 use crate::auth::scheme::{constant_time_eq, hex_decode};
+use crate::log::str_sanitize;
 use crate::log::Level;
 
 /// Dovecot's MAX_INBUF_SIZE for master connections.
@@ -144,7 +145,7 @@ fn handle_line(conn: &mut MasterConnection<'_>, line: &str) -> bool {
     conn.error(&format!(
         "BUG: Unknown command in {} socket: {}",
         if conn.userdb_only { "userdb" } else { "master" },
-        sanitize(line, 80)
+        str_sanitize(line.as_bytes(), 80)
     ));
     false
 }

@@ -186,7 +186,7 @@ fn text(bytes: Vec<u8>) -> Result<String, String> {
 
 /// Dovecot's `str_sanitize(s, 80)` for path text quoted in errors.
 fn shown(s: &[u8]) -> String {
-    crate::imap::id::sanitize(s, 80)
+    crate::log::str_sanitize(s, 80)
 }
 
 /// A number of the URL (`nz-number` and friends): digits only.
