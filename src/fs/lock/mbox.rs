@@ -199,6 +199,9 @@ impl MboxLock {
         start: Instant,
     ) -> FsResult<MboxLock> {
         let mut first = 0;
+        // (between attempts: two locks that other programs take turns holding would
+        // otherwise have us spin)
+        let mut backoff = record_lock_backoff();
         loop {
             match Self::attempt(policy, settings, path, kind, first, deadline, start)? {
                 Ok(lock) => return Ok(lock),
@@ -213,6 +216,7 @@ impl MboxLock {
                         settings.methods(kind)[busy].name()
                     );
                     first = busy;
+                    backoff.sleep(deadline);
                 }
             }
         }

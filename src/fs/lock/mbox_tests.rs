@@ -79,6 +79,18 @@ fn write_set_dotlocks_and_excludes_other_writers() {
         .unwrap();
 }
 
+/// `python3 -c script` with piped stdin and stdout.
+fn python(script: &str) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    (child, out)
+}
+
 /// Another process holding a lock the way procmail/mutt/Postfix do (Python's
 /// `fcntl.lockf`, a classic fcntl lock, or `fcntl.flock`) until its stdin closes.
 struct Holder(std::process::Child);
@@ -89,16 +101,9 @@ impl Holder {
             "import fcntl, sys\nf = open({:?}, 'r+')\n{call}\nprint('locked', flush=True)\nsys.stdin.read()\n",
             path.display().to_string()
         );
-        let mut child = Command::new("python3")
-            .args(["-c", &script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let (child, mut out) = python(&script);
         let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        out.read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "locked");
         Holder(child)
     }
@@ -204,13 +209,7 @@ fn the_other_lock_order_does_not_deadlock() {
          fcntl.lockf(f, fcntl.LOCK_UN)\nos.unlink(path + '.lock')\nprint('done', flush=True)\n",
         path.display().to_string()
     );
-    let mut child = Command::new("python3")
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut out) = python(&script);
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "dotlocked");
