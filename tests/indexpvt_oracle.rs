@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use acl_support::{append, command, login, Conn};
 use login_support::Server;
-use maildir_support::{chown_tree, passwd_users, Oracle};
+use maildir_support::{chown_tree, passwd_users, shared_dict_dir, Oracle};
 
 fn config(dict: &std::path::Path) -> String {
     format!(
@@ -43,14 +43,7 @@ fn config(dict: &std::path::Path) -> String {
 /// A store prepared by Dovecot: alice shares Team (two messages, the first seen by her)
 /// and her INBOX (one message) with bob, and Team with carol.
 fn prepared() -> (tempfile::TempDir, Oracle, String) {
-    let db = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        db.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let dict = db.path().join("shared-mailboxes.db");
-    chown_tree(db.path());
+    let (db, dict) = shared_dict_dir();
     let conf = config(&dict);
     let oracle = Oracle::start("maildir:~/Maildir", &conf);
     let mut alice = login(oracle.port, "alice");

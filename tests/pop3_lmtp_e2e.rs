@@ -6,7 +6,7 @@ mod login_support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use login_support::{free_port, python, Server};
+use login_support::{free_port, pop3_listener, python, Server};
 
 const CLIENTS: &str = r#"
 import smtplib, poplib, ssl, sys
@@ -63,10 +63,9 @@ fn python_lmtp_delivers_and_poplib_reads() {
     let (pop3, pop3s) = (free_port(), free_port());
     let server = Server::start(&format!(
         "protocols = imap pop3 lmtp\n\
-         mail_location = maildir:{}/%u\n\
-         service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
-         inet_listener pop3s {{\n    port = {pop3s}\n  }}\n}}\n",
-        mail.path().display()
+         mail_location = maildir:{}/%u\n{}",
+        mail.path().display(),
+        pop3_listener(pop3, pop3s)
     ));
     let socket = server.base_dir().join("lmtp");
     let out = python(
@@ -121,10 +120,9 @@ fn lda_delivers_with_dovecot_lda_exit_codes() {
     let pop3 = free_port();
     let server = Server::start(&format!(
         "protocols = imap pop3\n\
-         mail_location = maildir:{}/%u\n\
-         service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
-         inet_listener pop3s {{\n    port = 0\n  }}\n}}\n",
-        mail.path().display()
+         mail_location = maildir:{}/%u\n{}",
+        mail.path().display(),
+        pop3_listener(pop3, 0)
     ));
     let lda = |args: &[&str], message: &[u8]| -> (u8, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cote-lda"))

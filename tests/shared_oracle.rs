@@ -30,7 +30,7 @@ mod maildir_support;
 
 use acl_support::{append, command, login, Conn};
 use login_support::Server;
-use maildir_support::{chown_tree, passwd_users, Oracle};
+use maildir_support::{chown_tree, passwd_users, shared_dict_dir, Oracle};
 
 /// The configuration; with `quota`, also the quota plugins and 1k for everyone.
 fn config_with(dict: &std::path::Path, subscriptions: &str, quota: bool) -> String {
@@ -81,14 +81,7 @@ fn servers(subscriptions: &str) -> (tempfile::TempDir, Oracle, Server) {
 }
 
 fn servers_with(subscriptions: &str, quota: bool) -> (tempfile::TempDir, Oracle, Server) {
-    let db = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        db.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let dict = db.path().join("shared-mailboxes.db");
-    chown_tree(db.path());
+    let (db, dict) = shared_dict_dir();
     let conf = config_with(&dict, subscriptions, quota);
     let oracle = Oracle::start("maildir:~/Maildir", &conf);
     let homes = oracle.path("home");

@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use imap_client::Imap;
-use login_support::{free_port, python, wait_for, Server};
+use login_support::{free_port, pop3_listener, python, wait_for, Server};
 
 const CRITICAL: &str = "Internal error occurred. Refer to server log for more information.";
 
@@ -25,10 +25,9 @@ fn broken_inbox() -> (Server, u16, tempfile::TempDir) {
     let (pop3, pop3s) = (free_port(), free_port());
     let server = Server::start(&format!(
         "protocols = imap pop3 lmtp\n\
-         mail_location = maildir:{}/%u\n\
-         service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
-         inet_listener pop3s {{\n    port = {pop3s}\n  }}\n}}\n",
-        mail.path().display()
+         mail_location = maildir:{}/%u\n{}",
+        mail.path().display(),
+        pop3_listener(pop3, pop3s)
     ));
     let maildir = mail.path().join("alice");
     for sub in ["", "new", "tmp", "cur", "dovecot-uidlist"] {

@@ -292,6 +292,14 @@ pub fn try_ids(pid: i32) -> Option<(Vec<u32>, Vec<u32>, Vec<u32>)> {
     Some((field("Uid:"), field("Gid:"), field("Groups:")))
 }
 
+/// The configuration of `service pop3-login` listening on `pop3` (and `pop3s`, 0: none).
+pub fn pop3_listener(pop3: u16, pop3s: u16) -> String {
+    format!(
+        "service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
+         inet_listener pop3s {{\n    port = {pop3s}\n  }}\n}}\n"
+    )
+}
+
 /// Asserts that for each of `expected` a line of `out` starts with it (the output of a
 /// scripted client such as the Python ones); shows the server's log when not.
 pub fn assert_lines_start(out: &str, expected: &[&str], server: &Server) {

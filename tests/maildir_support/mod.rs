@@ -171,6 +171,20 @@ pub fn passwd_users(names: &[&str], homes: &Path) -> String {
         .collect()
 }
 
+/// A directory for `acl_shared_dict = file:...` that both servers (as the mail user) can
+/// write, and the dict file's path in it.
+pub fn shared_dict_dir() -> (tempfile::TempDir, PathBuf) {
+    let db = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        db.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    chown_tree(db.path());
+    let dict = db.path().join("shared-mailboxes.db");
+    (db, dict)
+}
+
 /// Gives a tree to the mail user, so Dovecot can use what the test (root) wrote.
 pub fn chown_tree(path: &Path) {
     chown(path, Some(MAIL_UID), Some(MAIL_UID)).unwrap();
