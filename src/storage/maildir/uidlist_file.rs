@@ -46,10 +46,29 @@ pub struct UidListFile {
     mailbox_dir: PathBuf,
     policy: FsPolicy,
     list: UidList,
-    /// (dev, inode) of the file read, and how many bytes of it were read.
-    read: Option<(u64, u64, u64)>,
+    /// The file read, and how many bytes of it were read.
+    read: Option<ReadFile>,
     /// Lines read so far (the next line's number is this plus one).
     lines_read: usize,
+}
+
+/// The uidlist file last read, kept open as Dovecot keeps its fd: while it is open its inode
+/// number cannot go to another file (ext4 gives a freed number to the next file created in
+/// the directory, so every other rewrite would otherwise bring the same number back), and the
+/// same (dev, inode) under the name means the same file, which may only have grown.
+#[derive(Debug)]
+struct ReadFile {
+    file: FsFile,
+    dev: u64,
+    ino: u64,
+    /// Bytes of it read (or written) so far.
+    len: u64,
+}
+
+impl ReadFile {
+    fn is(&self, st: &std::fs::Metadata) -> bool {
+        self.dev == st.dev() && self.ino == st.ino()
+    }
 }
 
 /// The held `dovecot-uidlist.lock`. Dropping it releases it.
@@ -154,12 +173,12 @@ impl UidListFile {
                 }
                 false => st.len(),
             };
-            let grown_from = match self.read {
-                Some((dev, ino, size)) if dev == st.dev() && ino == st.ino() => {
-                    if len == size {
+            let grown_from = match &self.read {
+                Some(read) if read.is(&st) && !(locked && replaced(&nfs, read)) => {
+                    if len == read.len {
                         return Ok(Refresh::Unchanged);
                     }
-                    (len > size).then_some(size)
+                    (len > read.len).then_some(read.len)
                 }
                 _ => None,
             };
@@ -171,7 +190,7 @@ impl UidListFile {
                 }
                 other => other?,
             };
-            match self.parse(&data, from, &st) {
+            match self.parse(&data, from, file, &st) {
                 Err(error) if from.is_some() => {
                     log::error!(
                         "Broken or unexpectedly changed file {} line {}: {} - re-reading from beginning",
@@ -215,6 +234,7 @@ impl UidListFile {
         &mut self,
         data: &[u8],
         from: Option<u64>,
+        file: FsFile,
         st: &std::fs::Metadata,
     ) -> Result<ReadReport, uidlist::UidListError> {
         let report = match from {
@@ -229,7 +249,12 @@ impl UidListFile {
             lines
         };
         let offset = from.unwrap_or(0);
-        self.read = Some((st.dev(), st.ino(), offset + report.read_offset as u64));
+        self.read = Some(ReadFile {
+            file,
+            dev: st.dev(),
+            ino: st.ino(),
+            len: offset + report.read_offset as u64,
+        });
         for w in &report.warnings {
             log::warn!("{}: {w:?}", self.path.display());
         }
@@ -416,10 +441,7 @@ impl UidListFile {
             Err(e) if e.is_stale() => return self.rewrite(lock),
             Err(e) => return Err(e.into()),
         };
-        if self
-            .read
-            .is_none_or(|(dev, ino, _)| dev != st.dev() || ino != st.ino())
-        {
+        if self.read.as_ref().is_none_or(|read| !read.is(&st)) {
             // Replaced since our refresh under the lock: only a lock override does that.
             return Err(MaildirError::LockOverridden(self.path.clone()));
         }
@@ -439,7 +461,12 @@ impl UidListFile {
             );
             self.read = None;
         } else {
-            self.read = Some((after.dev(), after.ino(), after.len()));
+            self.read = Some(ReadFile {
+                file,
+                dev: after.dev(),
+                ino: after.ino(),
+                len: after.len(),
+            });
             self.lines_read += added.len();
         }
         self.list.mark_appended(added.len());
@@ -468,9 +495,30 @@ impl UidListFile {
             return Err(MaildirError::LockOverridden(self.path.clone()));
         }
         let meta = tmp.commit()?;
-        self.read = Some((meta.dev(), meta.ino(), meta.len()));
         self.lines_read = data.iter().filter(|&&c| c == b'\n').count();
+        // Reopened to be held (the temp file is closed before its rename, for CIFS); we
+        // hold the lock, so the name is still our file. Not held: the next refresh reads
+        // the whole file.
+        self.read = match FsFile::open_read(&self.path).and_then(|f| Ok((f.metadata()?, f))) {
+            Ok((st, file)) if st.dev() == meta.dev() && st.ino() == meta.ino() => Some(ReadFile {
+                file,
+                dev: meta.dev(),
+                ino: meta.ino(),
+                len: meta.len(),
+            }),
+            Ok(_) | Err(_) => None,
+        };
         Ok(())
+    }
+}
+
+/// On a shared file system, whether the file we hold was replaced or removed by another host
+/// (its inode number may then be given to a new file on the server): Dovecot's fstat of its
+/// uidlist fd after flushing the attribute cache.
+fn replaced(nfs: &crate::fs::NfsCache, read: &ReadFile) -> bool {
+    match nfs.fresh_metadata(&read.file) {
+        Ok(st) => st.nlink() == 0,
+        Err(_) => true,
     }
 }
 
@@ -541,6 +589,30 @@ mod tests {
         drop(lock);
         assert!(matches!(other.refresh().unwrap(), Refresh::Read(_)));
         assert_eq!(other.list().uid_of(b"1700000005.M1P1.h,S=1,W=2"), Some(6));
+    }
+
+    /// A reader that saw one version must see every later one, even when a rewrite gives the
+    /// file the same size and the inode number of the version it read (ext4 hands the freed
+    /// number back to the next rewrite's temp file).
+    #[test]
+    fn rewrites_of_the_same_size_are_seen() {
+        let (dir, mut writer) = setup();
+        let (mut lock, _) = writer.lock().unwrap();
+        writer.add_files(&mut lock, names(0..4), || 9).unwrap();
+        let policy = FsPolicy::dovecot_defaults();
+        let mut reader = UidListFile::new(dir.path(), dir.path(), &policy, InfoSeparator::DOVECOT);
+        for round in 0..6u8 {
+            let value = [b'a' + round; 4];
+            writer
+                .set_extension(&mut lock, 2, b'P', Some(&value))
+                .unwrap();
+            if round % 2 == 1 {
+                continue;
+            }
+            reader.refresh().unwrap();
+            let seen = reader.list().get(2).and_then(|r| r.extension(b'P'));
+            assert_eq!(seen, Some(&value[..]), "round {round}");
+        }
     }
 
     #[test]

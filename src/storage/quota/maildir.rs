@@ -2,8 +2,8 @@
 //! limits live in `maildirsize` at the root of the user's Maildir (its control directory),
 //! shared with Dovecot, courier and other Maildir++ programs on every host.
 //!
-//! As Dovecot 2.3 does (`quota-maildir.c`): the file is re-read when its size or inode
-//! changed; a missing, broken, too long (5120 bytes) or implausible file (over quota with
+//! As Dovecot 2.3 does (`quota-maildir.c`): the file is kept open and re-read when its size
+//! or inode changed; a missing, broken, too long (5120 bytes) or implausible file (over quota with
 //! more than the summary line, or older than 15 minutes) is recalculated by summing `,S=`
 //! (or the file size) of every message in `new/` and `cur/` of every counted mailbox, and
 //! written with temp file + rename unless a directory changed meanwhile; deliveries and
@@ -40,8 +40,19 @@ pub struct MaildirSizeFile {
     path: PathBuf,
     policy: FsPolicy,
     perms: CreatePerms,
-    /// What the file held when last read, and its (dev, inode, size) then.
-    cached: Option<((u64, u64, u64), MaildirSize, i64)>,
+    /// What the file held when last read: the file itself, kept open as Dovecot keeps its
+    /// fd (while open, its inode number cannot go to a recalculation's new file, so the same
+    /// (dev, inode, size) means the same contents), its (dev, inode, size) then, what it
+    /// said and its mtime.
+    cached: Option<Cached>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    _file: FsFile,
+    identity: (u64, u64, u64),
+    content: MaildirSize,
+    mtime: i64,
 }
 
 /// What [`MaildirSizeFile::read`] found.
@@ -89,9 +100,9 @@ impl MaildirSizeFile {
             Err(e) => return Err(self.storage_error(&e)),
         };
         let identity = (meta.dev(), meta.ino(), meta.len());
-        if let Some((id, content, mtime)) = self.cached {
-            if id == identity {
-                return Ok(FileState::Present(content, mtime));
+        if let Some(c) = &self.cached {
+            if c.identity == identity {
+                return Ok(FileState::Present(c.content, c.mtime));
             }
         }
         let file = match FsFile::open_read(&self.path) {
@@ -106,9 +117,14 @@ impl MaildirSizeFile {
             .map_err(|e| self.storage_error(&e))?;
         let meta = file.metadata().map_err(|e| self.storage_error(&e))?;
         let content = maildirsize::parse(&buf[..n], n <= maildirsize::MAX_READ);
-        let identity = (meta.dev(), meta.ino(), n as u64);
-        self.cached = Some((identity, content, meta.mtime()));
-        Ok(FileState::Present(content, meta.mtime()))
+        let mtime = meta.mtime();
+        self.cached = Some(Cached {
+            _file: file,
+            identity: (meta.dev(), meta.ino(), n as u64),
+            content,
+            mtime,
+        });
+        Ok(FileState::Present(content, mtime))
     }
 
     fn lock_settings(&self) -> DotLockSettings {
