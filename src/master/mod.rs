@@ -26,6 +26,7 @@ mod signals;
 mod status;
 mod supervisor;
 mod worker;
+pub use worker::serves_several;
 
 pub use connection::{Address, Connection, ListenerInfo, Stream};
 pub use registry::{Handler, InitHook, Registry};

@@ -53,6 +53,20 @@ pub struct WorkerSpec<'a, C> {
     pub master_alive: BorrowedFd<'a>,
 }
 
+/// Whether this process serves more than one connection in its life (`service_count` other
+/// than 1): what a session takes from the process's root days (the auth-master and anvil
+/// connections, the imap-urlauth secret) must then be kept for the sessions after it.
+static SERVES_SEVERAL: AtomicBool = AtomicBool::new(false);
+
+/// See [`SERVES_SEVERAL`].
+pub fn serves_several() -> bool {
+    SERVES_SEVERAL.load(Ordering::Relaxed)
+}
+
+pub(super) fn set_serves_several(several: bool) {
+    SERVES_SEVERAL.store(several, Ordering::Relaxed);
+}
+
 /// Write end of the self-pipe the signal handlers wake the main loop with.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 /// Whether the worker has no clients (SIGINT only matters then).
