@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use crate::auth::fields::tab_escape;
 use crate::config::Config;
-use crate::master::{Connection, Stream};
 use crate::net::LineReader;
+use crate::net::{Connection, Stream};
 
 /// The longest request line the service reads.
 const MAX_LINE: usize = 8192;

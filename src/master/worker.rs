@@ -20,10 +20,10 @@ use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
-use super::connection::{Address, Connection, ListenerInfo, Stream};
 use super::privileges::Restrict;
 use super::registry::{Handler, InitHook};
 use super::status::Status;
+use crate::net::accepted::{Address, Connection, ListenerInfo, Stream};
 
 /// A listening socket as the worker sees it.
 pub struct WorkerListener<'a> {
