@@ -1,6 +1,6 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
 //! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, `instance list`,
-//! `instance remove`, `director …`, and cote's own `fs-check`. `-c FILE` or `-i NAME` picks
+//! `instance remove`, `director …`, `who`, `kick`, and cote's own `fs-check`. `-c FILE` or `-i NAME` picks
 //! the configuration.
 
 use std::ffi::OsString;
@@ -16,6 +16,7 @@ use cote::errtext::os_error_text;
 use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
 use cote::fscheck;
 use cote::log::{print_stderr, Level};
+use cote::login::who::{self, WhoCommand};
 use cote::mailadm::{self, MailCommand};
 use cote::master::admin::{self, InstanceVerb, Verb};
 use cote::master::instances;
@@ -99,6 +100,11 @@ fn main() -> ExitCode {
     if let Some(command) = DirectorCommand::parse(&words) {
         return with_config(command, &config_path, |command, config, out| {
             director_adm::run(command, config, PREFIX, out)
+        });
+    }
+    if let Some(command) = WhoCommand::parse(&words) {
+        return with_config(command, &config_path, |command, config, out| {
+            who::run(command, config, PREFIX, out)
         });
     }
     if let Some(command) = MailCommand::parse(&words, std::env::var("USER").ok()) {

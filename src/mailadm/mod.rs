@@ -17,7 +17,7 @@ mod quota;
 mod table;
 
 pub use quota::QuotaVerb;
-pub use table::{table, table_expanding, terminal_columns};
+pub use table::{table, table_expanding, table_sized_by, terminal_columns};
 
 pub const EX_USAGE: u8 = 64;
 pub const EX_NOUSER: u8 = 67;
