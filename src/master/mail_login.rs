@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::handoff::{self, HandoffRequest};
 use super::privileges::{self, Restrict};
+use super::terminate::{self, ClientGuard};
 use super::worker;
 use crate::auth::client::{MasterClient, UserReply};
 use crate::config::var_expand::{self, MailUserVars, VarTable, Vars};
@@ -44,6 +45,8 @@ pub struct MailLogin {
     /// this is dropped;
     /// it keeps a handle of `client` open until anvil has forgotten the session.
     pub anvil: Option<AnvilSession>,
+    /// The client's socket registered for SIGTERM (`coteadm kick`), until this is dropped.
+    pub terminate: Option<ClientGuard>,
 }
 
 impl MailLogin {
@@ -86,6 +89,9 @@ fn refuse(socket: &UnixStream, message: &str) {
 /// Takes over one login arriving on `socket` for `protocol`: `None` when it was refused
 /// (and the login process told so).
 pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Option<MailLogin> {
+    if let Err(e) = terminate::install() {
+        log::error!("Can't handle SIGTERM: {e}");
+    }
     let _ = socket.set_read_timeout(Some(REQUEST_TIMEOUT));
     let (request, client, login_pid) = match handoff::receive_request(&socket) {
         Ok(r) => r,
@@ -186,9 +192,13 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         );
         return None;
     }
+    let terminate = ClientGuard::new(&client)
+        .map_err(|e| log::error!("dup() failed: {e}"))
+        .ok();
     Some(MailLogin {
         request,
         client,
+        terminate,
         user,
         userdb_fields,
         setup,
