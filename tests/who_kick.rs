@@ -160,6 +160,9 @@ fn who_lists_sessions_and_kick_ends_one_users() {
         "{err}"
     );
 
+    // A session in IDLE ends the same way.
+    alice_imap.send(b"i IDLE\r\n");
+    assert!(alice_imap.line().starts_with("+ idling"));
     // Piped, doveadm's user list comes before its title (see who::kick_output).
     let (out, err, code) = coteadm(&server, &["kick", "alice"]);
     assert_eq!(
@@ -170,21 +173,30 @@ fn who_lists_sessions_and_kick_ends_one_users() {
             0
         )
     );
-    assert_eq!(alice_imap.line(), "* BYE Server shutting down.");
+    let bye = alice_imap.line();
+    assert_eq!(bye, "* BYE Server shutting down.", "{}", server.logs());
     assert!(alice_imap.closed());
     assert_eq!(alice_pop3.line(), "-ERR [SYS/TEMP] Server shutting down.");
     assert!(alice_pop3.closed());
-    for pid in [&alice_imap_pid, &alice_pop3_pid] {
-        let line = server.wait_log(&format!("<{pid}><"));
-        assert!(line.contains("(alice)"), "{line}");
+    // As Dovecot logs it: the warning with the process's prefix, then the session's line.
+    for (proto, pid) in [("imap", &alice_imap_pid), ("pop3", &alice_pop3_pid)] {
+        server.wait_log(&format!(
+            "{proto}({pid}): Warning: Killed with signal 15 (by pid="
+        ));
+        let disconnected = server.wait_log(&format!("{proto}(alice)<{pid}><"));
+        assert!(
+            disconnected.contains("Info: Disconnected: Server shutting down. "),
+            "{disconnected}"
+        );
     }
-    let killed = server.wait_log("Warning: Killed with signal 15 (by pid=");
+    // Sent by coteadm, running as this test's user.
+    let killed = server.wait_log("Killed with signal 15");
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
     assert!(
-        killed.contains("(alice)") && killed.contains("code=kill)"),
+        killed.ends_with(&format!(" uid={uid} code=kill)")),
         "{killed}"
     );
-    let disconnected = server.wait_log("Disconnected: Server shutting down.");
-    assert!(disconnected.contains("(alice)"), "{disconnected}");
 
     // Bob's session goes on; `who` soon lists only him.
     bob_imap.send(b"b NOOP\r\n");

@@ -89,7 +89,7 @@ fn refuse(socket: &UnixStream, message: &str) {
 /// Takes over one login arriving on `socket` for `protocol`: `None` when it was refused
 /// (and the login process told so).
 pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Option<MailLogin> {
-    if let Err(e) = terminate::install() {
+    if let Err(e) = terminate::install(protocol) {
         log::error!("Can't handle SIGTERM: {e}");
     }
     let _ = socket.set_read_timeout(Some(REQUEST_TIMEOUT));

@@ -24,6 +24,8 @@ static SENDER_CODE: AtomicI32 = AtomicI32::new(0);
 /// Write end of the pipe the handler wakes the watching thread with.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static INSTALLED: OnceLock<io::Result<()>> = OnceLock::new();
+/// The process's service (`imap`), for the prefix of the warning.
+static SERVICE: OnceLock<String> = OnceLock::new();
 
 /// The client sockets of this process's sessions (a descriptor of each, owned by its guard).
 static CLIENTS: Mutex<Vec<(u64, RawFd)>> = Mutex::new(Vec::new());
@@ -49,13 +51,21 @@ extern "C" fn on_sigterm(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut lib
     unsafe { libc::write(fd, b"T".as_ptr().cast(), 1) };
 }
 
-/// Installs the SIGTERM handling once per process (a mail process, before its first
-/// session).
-pub fn install() -> io::Result<()> {
-    match INSTALLED.get_or_init(install_once) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+/// Installs the SIGTERM handling once per process (a mail process of `service`, before its
+/// first session).
+///
+/// The calling thread (a session's) then blocks SIGTERM, so the signal goes to the watching
+/// thread (or the worker's loop) and never interrupts a session's wait for its client, which
+/// would end the session before the process knows why.
+pub fn install(service: &str) -> io::Result<()> {
+    let _ = SERVICE.set(service.to_string());
+    if let Err(e) = INSTALLED.get_or_init(install_once) {
+        return Err(io::Error::new(e.kind(), e.to_string()));
     }
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.thread_block()?;
+    Ok(())
 }
 
 fn install_once() -> io::Result<()> {
@@ -93,12 +103,18 @@ fn watch(read: OwnedFd) {
         uid: SENDER_UID.load(Ordering::SeqCst),
         code: SENDER_CODE.load(Ordering::SeqCst),
     };
-    log::warn!(
-        "Killed with signal {} (by pid={} uid={} code={})",
-        sender.signo,
-        sender.pid,
-        sender.uid,
-        sender.code_text()
+    // Dovecot logs it with the process's own prefix (`imap(1381): `), not a session's.
+    let service = SERVICE.get().map_or("", String::as_str);
+    crate::log::write_as(
+        crate::log::Level::Warning,
+        &format!("{service}({}): ", std::process::id()),
+        &format!(
+            "Killed with signal {} (by pid={} uid={} code={})",
+            sender.signo,
+            sender.pid,
+            sender.uid,
+            sender.code_text()
+        ),
     );
     super::worker::stop_accepting();
     let clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
