@@ -4,11 +4,14 @@
 //! other's.
 
 mod login_support;
+mod maildir_support;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use login_support::{free_port, pop3_listener, wait_for, Client, Server};
+use maildir_support::{oracle_root, Oracle};
 
 fn coteadm(server: &Server, args: &[&str]) -> (String, String, i32) {
     let out = Command::new(env!("CARGO_BIN_EXE_coteadm"))
@@ -214,4 +217,139 @@ fn who_lists_sessions_and_kick_ends_one_users() {
     );
     bob_imap.send(b"c LOGOUT\r\n");
     assert!(bob_imap.line().starts_with("* BYE"));
+}
+
+/// The same logins, `who`, `who -1` and `kick` against a private Dovecot 2.3 (its doveadm)
+/// and against cote (coteadm): the outputs compared with pids replaced, spaces collapsed
+/// (column widths follow the pids' lengths; the layout itself is checked above) and the
+/// rows sorted (doveadm lists them in its hash order).
+#[test]
+fn who_and_kick_as_doveadm() {
+    let pop3 = free_port();
+    let oracle = Oracle::start(
+        "maildir:{dir}/mail/%u",
+        &format!(
+            "protocols = imap pop3\n{}",
+            pop3_listener(pop3, 0).replacen("{\n", "{\n  chroot =\n", 1)
+        ),
+    );
+    let conf = oracle.path("dovecot.conf");
+    let doveadm = |args: &[&str]| -> (String, i32) {
+        let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("t/oracle/dovecot"))
+            .arg("doveadm")
+            .arg("-c")
+            .arg(&conf)
+            .args(args)
+            .env("COTE_DOVECOT_ROOT", oracle_root())
+            .output()
+            .expect("run doveadm");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            out.status.code().unwrap_or(-1),
+        )
+    };
+    let dovecot = scenario(oracle.port, pop3, &|_| "pw", &doveadm, &|| oracle.log());
+
+    let cote_pop3 = free_port();
+    let server = Server::start(&format!(
+        "protocols = imap pop3\n{}",
+        pop3_listener(cote_pop3, 0)
+    ));
+    let password = |user: &str| if user == "alice" { "secret" } else { "hunter2" };
+    let cote = scenario(
+        server.imap,
+        cote_pop3,
+        &password,
+        &|args| {
+            let (out, _, code) = coteadm(&server, args);
+            (out, code)
+        },
+        &|| server.logs(),
+    );
+    assert_eq!(cote, dovecot, "cote (left) and Dovecot (right) differ");
+}
+
+/// Logs alice in over IMAP and POP3 and bob over IMAP, then runs the admin commands; what
+/// they printed, normalized (see [`who_and_kick_as_doveadm`]).
+fn scenario(
+    imap: u16,
+    pop3: u16,
+    password: &dyn Fn(&str) -> &'static str,
+    adm: &dyn Fn(&[&str]) -> (String, i32),
+    logs: &dyn Fn() -> String,
+) -> Vec<String> {
+    let imap_login = |user: &str| {
+        let mut c = Client::connect(imap);
+        assert!(c.line().starts_with("* OK"));
+        c.send(format!("a LOGIN {user} {}\r\n", password(user)).as_bytes());
+        loop {
+            let line = c.line();
+            if !line.starts_with('*') {
+                assert!(line.starts_with("a OK"), "{line}\n{}", logs());
+                break;
+            }
+        }
+        c
+    };
+    let mut alice_imap = imap_login("alice");
+    let mut bob_imap = imap_login("bob");
+    let mut alice_pop3 = Client::connect(pop3);
+    assert!(alice_pop3.line().starts_with("+OK"));
+    alice_pop3.send(format!("USER alice\r\nPASS {}\r\n", password("alice")).as_bytes());
+    assert!(alice_pop3.line().starts_with("+OK"));
+    let reply = alice_pop3.line();
+    assert!(reply.starts_with("+OK"), "{reply}\n{}", logs());
+
+    let normalized = |(out, code): (String, i32)| -> Vec<String> {
+        let mut lines: Vec<String> = out
+            .lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .map(|w| {
+                        let digits = w.trim_matches(|c| c == '(' || c == ')');
+                        if digits.len() > 1 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                            w.replace(digits, "PID")
+                        } else {
+                            w.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        if lines.len() > 2 {
+            lines[1..].sort();
+        }
+        lines.push(format!("exit {code}"));
+        lines
+    };
+    let mut out = Vec::new();
+    for args in [
+        &["who"][..],
+        &["who", "-1"],
+        &["who", "-1", "ALI*", "127.0.0.1/32"],
+        &["who", "nobody"],
+        &["kick", "carol"],
+        &["kick", "alice"],
+    ] {
+        out.push(format!("$ {}", args.join(" ")));
+        out.extend(normalized(adm(args)));
+    }
+    out.push(format!("alice imap: {}", alice_imap.line()));
+    out.push(format!("alice pop3: {}", alice_pop3.line()));
+    out.push(format!(
+        "alice closed: {}",
+        alice_imap.closed() && alice_pop3.closed()
+    ));
+    let only_bob = wait_for(Duration::from_secs(10), || {
+        let (text, _) = adm(&["who"]);
+        (!text.contains("alice")).then_some(text)
+    });
+    out.push(format!(
+        "who after the kick: {:?}",
+        only_bob.map(|t| normalized((t, 0)))
+    ));
+    bob_imap.send(b"b LOGOUT\r\n");
+    assert!(bob_imap.line().starts_with("* BYE"));
+    out
 }
