@@ -3,6 +3,10 @@
 //! user's sessions (the clients hear Dovecot's shutdown words, then EOF) and leaves the
 //! other's.
 
+// login_support and maildir_support each bring the port allocator (tests/port_support);
+// the two copies claim ports through the same lock files, so they never collide.
+#![allow(clippy::duplicate_mod)]
+
 mod login_support;
 mod maildir_support;
 
