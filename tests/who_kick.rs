@@ -1,7 +1,8 @@
 //! `coteadm who` and `coteadm kick` against a running cote: sessions of two users over IMAP
 //! and POP3 as anvil's CONNECT-DUMP lists them, doveadm's tables, and a kick that ends one
 //! user's sessions (the clients hear Dovecot's shutdown words, then EOF) and leaves the
-//! other's.
+//! other's; and the same against a private Dovecot 2.3 and its doveadm, compared. Needs root
+//! (mail processes become the users) and the oracle (`make oracle`).
 
 // login_support and maildir_support each bring the port allocator (tests/port_support);
 // the two copies claim ports through the same lock files, so they never collide.
