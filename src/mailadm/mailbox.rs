@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use crate::storage::error::StorageResult;
+use crate::storage::list::glob::Glob;
 use crate::storage::mutf7;
 use crate::storage::user::{ListOptions, MailUser};
 
@@ -145,20 +146,21 @@ fn sort_reverse(names: &mut [String]) {
     // (doveadm's sort keeps duplicates; so does this one)
 }
 
-/// The mailboxes `masks` name, as doveadm's mailbox iterator finds them: no mask → every
-/// mailbox; any mask with `*` or `%` → the mailboxes listed for all the masks (exact names
-/// among them match only themselves); only exact names → those names, unlisted (they need
-/// not exist, and are not checked against the subscriptions). `selectable_only` leaves out
-/// `\Noselect` and `\NonExistent` ones (what `mailbox status` looks at).
+/// The mailboxes `masks` name, as doveadm's mailbox iterator finds them: one mask without
+/// `*` or `%` → that name, unlisted (it need not exist, and is not checked against the
+/// subscriptions); no mask → every mailbox; else the mailboxes listed for the masks (exact
+/// names among them match only themselves). `selectable_only` leaves out `\Noselect` and
+/// `\NonExistent` ones (what `mailbox status` looks at).
 pub(super) fn find_mailboxes(
     user: &mut MailUser,
     masks: &[String],
     subscribed_only: bool,
     selectable_only: bool,
 ) -> StorageResult<Vec<String>> {
-    let wildcards = masks.iter().any(|m| m.contains(['*', '%']));
-    if !masks.is_empty() && !wildcards {
-        return Ok(masks.to_vec());
+    if let [mask] = masks {
+        if !mask.contains(['*', '%']) {
+            return Ok(masks.to_vec());
+        }
     }
     let patterns = if masks.is_empty() {
         vec!["*".to_string()]
@@ -172,9 +174,22 @@ pub(super) fn find_mailboxes(
             return_subscribed: false,
         },
     )?;
+    // What the listing found is matched again as doveadm matches: exact names byte for byte
+    // (`inbox` is not `INBOX` here), patterns as LIST's.
+    let matches = |vname: &str, sep: char| {
+        masks.is_empty()
+            || masks.iter().any(|m| {
+                if m.contains(['*', '%']) {
+                    Glob::new(m, sep).matches(vname)
+                } else {
+                    m == vname
+                }
+            })
+    };
     Ok(entries
         .into_iter()
         .filter(|e| !selectable_only || !(e.attributes.noselect || e.attributes.nonexistent))
+        .filter(|e| matches(&e.vname, e.separator))
         .map(|e| e.vname)
         .collect())
 }
