@@ -356,6 +356,42 @@ fn mbox_list_and_status_as_doveadm() {
     );
 }
 
+/// A mailbox name that is not UTF-8 is refused before anything is done (EX_DATAERR).
+#[test]
+fn names_not_utf8_refused_as_doveadm() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Setup::new("maildir:~/Maildir");
+    s.files(&[
+        ("Maildir/cur/", b""),
+        ("Maildir/new/", b""),
+        ("Maildir/tmp/", b""),
+    ]);
+    let name = std::ffi::OsStr::from_bytes(b"a\xffb");
+    let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("t/oracle/dovecot");
+    let mut dove = Command::new(wrapper);
+    dove.arg("doveadm").arg("-c").arg(s.conf());
+    dove.args(["mailbox", "create", "-u", "alice"]).arg(name);
+    let dove = dove.output().unwrap();
+    let mut cote = Command::new(env!("CARGO_BIN_EXE_coteadm"));
+    cote.arg("-c").arg(s.conf());
+    cote.args(["mailbox", "create", "-u", "bob"]).arg(name);
+    let cote = cote.output().unwrap();
+    assert_eq!(
+        dove.stderr,
+        b"Fatal: Mailbox name not valid UTF-8: a\xffb\n"
+    );
+    assert_eq!(
+        (cote.status.code(), cote.stderr, cote.stdout),
+        (dove.status.code(), dove.stderr, dove.stdout)
+    );
+    assert_eq!(
+        std::fs::read_dir(s.home("bob").join("Maildir"))
+            .unwrap()
+            .count(),
+        3
+    );
+}
+
 /// Sets a file's or directory's modification time.
 fn set_mtime(path: &Path, when: SystemTime) {
     let file = std::fs::File::options()

@@ -90,7 +90,21 @@ fn main() -> ExitCode {
         let rest: Vec<OsString> = args.collect();
         return ExitCode::from(pw::main(&rest));
     }
-    let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let raw: Vec<OsString> = args.collect();
+    let words: Vec<String> = raw
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // doveadm refuses a mailbox name that is not UTF-8 before anything else (here any word
+    // of a mail command, a user name too).
+    let not_utf8 = raw.iter().find(|a| a.to_str().is_none());
+    if let (Some(bad), Some(_)) = (not_utf8, MailCommand::parse(&words, Some(String::new()))) {
+        let mut line = b"Fatal: Mailbox name not valid UTF-8: ".to_vec();
+        line.extend_from_slice(bad.as_bytes());
+        line.push(b'\n');
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), &line);
+        return ExitCode::from(mailadm::EX_DATAERR);
+    }
     let config_path = config.unwrap_or_else(default_config_path);
     // `-f`: doveadm's print formatter, which only the mail commands take here so far.
     if let Some(name) = formatter {
