@@ -153,8 +153,9 @@ pub(super) fn at_most(args: &[String], most: usize) -> Result<(), UsageError> {
     }
 }
 
-/// doveadm's getopt for a mail command (`name`: the verb's words): the common `-u <user>` (`-A`, `-F` and `-S` are refused as not
-/// supported yet) and the verb's own letters in getopt's `spec` syntax (`g:` takes a value).
+/// doveadm's getopt for a mail command (`name`: the verb's words): the common `-u <user>`
+/// (`-A`, `-F` and `-S` are refused as not supported yet) and the verb's own letters in
+/// getopt's `spec` syntax (`g:` takes a value).
 /// As GNU getopt, options may follow positional words, letters may be grouped (`-rs`), a
 /// value may be attached (`-ualice`), and `--` ends the options.
 pub(super) fn mail_options(
