@@ -233,3 +233,56 @@ fn other_users_urls_through_the_owners_worker() {
         assert!(!bad, "{line}\n{logs}");
     }
 }
+
+/// An imap process that serves several sessions (`service_count = 0`, one process) gives
+/// each of them its token: the second and third session fetch another user's URL as the
+/// first would have.
+#[test]
+fn every_session_of_a_reused_imap_process_fetches() {
+    let homes = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(homes.path(), Some(MAIL_UID), Some(MAIL_UID)).unwrap();
+    let users = passwd_users(&["alice", "bob", "carol"], homes.path());
+    let cote = Server::start_with(
+        &users,
+        "127.0.0.1",
+        &format!(
+            "mail_location = maildir:~/Maildir\n{CONF}\
+             service imap {{\n  service_count = 0\n  process_limit = 1\n  client_limit = 1\n}}\n"
+        ),
+    );
+    let mut alice = login(cote.imap, "alice");
+    let appended = command(
+        &mut alice,
+        &format!("APPEND INBOX {{{}+}}\r\n{MESSAGE}", MESSAGE.len()),
+    );
+    assert!(appended[0].starts_with("OK"), "{appended:?}");
+    let rump =
+        |who: &str| format!("imap://alice@example.com/INBOX/;UID=1/;SECTION=1;URLAUTH=user+{who}");
+    let urls: Vec<String> = ["bob", "carol"]
+        .iter()
+        .map(|who| genurlauth(&mut alice, &rump(who)))
+        .collect();
+    let own = command(&mut alice, &format!("URLFETCH {}", urls[0]));
+    assert!(own[0].ends_with("{10}\r\nfirst part"), "{own:?}");
+    command(&mut alice, "LOGOUT");
+    drop(alice);
+    for (who, url) in ["bob", "carol", "bob"]
+        .iter()
+        .zip([&urls[0], &urls[1], &urls[0]])
+    {
+        let mut conn = login(cote.imap, who);
+        let want: Vec<String> = own.iter().map(|l| l.replace(&urls[0], url)).collect();
+        assert_eq!(
+            command(&mut conn, &format!("URLFETCH {url}")),
+            want,
+            "{who}\n{}",
+            cote.logs()
+        );
+        command(&mut conn, "LOGOUT");
+    }
+    let logs = cote.logs();
+    for line in logs.lines() {
+        let bad = line.contains(": Error: ") || line.contains(": Fatal: ");
+        assert!(!bad, "{line}\n{logs}");
+    }
+}

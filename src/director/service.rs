@@ -16,7 +16,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::auth::fields::{split_key_value, tab_unescape};
 use crate::config::Config;
 use crate::master::privileges::visible_path;
-use crate::master::{Connection, Stream};
+use crate::net::{Connection, Stream};
 
 use super::session::{HANDSHAKE, KICK};
 use super::settings::DirectorSettings;

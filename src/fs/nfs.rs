@@ -93,6 +93,22 @@ impl NfsCache {
         file.metadata()
     }
 
+    /// Whether the server says an open `file` was replaced or removed by another host: the
+    /// fstat of a held file after flushing its attributes fails (ESTALE) or finds no link
+    /// (Dovecot's check of its held uidlist and index fds). Without the flag: `false` —
+    /// locally a held file keeps its inode number from going to another file, so the name's
+    /// (dev, inode) alone tells whether it is still the held file; over NFS the server may
+    /// give the number of a file removed elsewhere to a new one.
+    pub fn held_file_gone(&self, file: &FsFile) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        match self.fresh_metadata(file) {
+            Ok(st) => std::os::unix::fs::MetadataExt::nlink(&st) == 0,
+            Err(_) => true,
+        }
+    }
+
     /// Reads `file` from `offset` to `len` (the caller's [`NfsCache::fresh_len`], under its
     /// lock). A client cache that returns less (stale pages of a file another host appended
     /// to) is dropped and read again until [`STALE_DATA_WAIT`]; then the read fails as
@@ -259,5 +275,19 @@ mod tests {
         let file = FsFile::open_read(&f).unwrap();
         nfs.flush_read_cache(&file, false);
         nfs.flush_write_cache(&file).unwrap();
+    }
+
+    #[test]
+    fn a_held_file_replaced_under_its_name_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f, g) = (dir.path().join("f"), dir.path().join("g"));
+        fs::write(&f, b"old").unwrap();
+        let held = FsFile::open_read(&f).unwrap();
+        assert!(!NfsCache::new(true).held_file_gone(&held));
+        fs::write(&g, b"new").unwrap();
+        fs::rename(&g, &f).unwrap();
+        assert!(NfsCache::new(true).held_file_gone(&held));
+        // Without mail_nfs_*: the name check alone decides.
+        assert!(!NfsCache::new(false).held_file_gone(&held));
     }
 }

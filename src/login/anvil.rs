@@ -20,13 +20,13 @@ use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::auth::fields::tab_escape;
 use crate::config::Config;
-use crate::master::{Connection, Stream};
 use crate::net::LineReader;
+use crate::net::{Connection, Stream};
 
 /// The longest request line the service reads.
 const MAX_LINE: usize = 8192;
@@ -176,16 +176,22 @@ impl AnvilClient {
         })
     }
 
-    /// Registers a session of `ident` until the returned guard is dropped. `client` (the
-    /// session's client socket) is kept open until then.
-    pub fn register(mut self, ident: String, client: Option<OwnedFd>) -> io::Result<AnvilSession> {
-        let line = format!("CONNECT\t{}\t{ident}", std::process::id());
-        self.expect_ok(&line)?;
-        Ok(AnvilSession {
-            anvil: self,
-            ident,
-            _client: client,
-        })
+    /// The connection a mail process's session registers on (connected at `path` as root,
+    /// before privileges are dropped): its own, or with `keep` (the process serves several
+    /// sessions and cannot connect again once it is the mail user) the process's kept one.
+    pub fn for_session(path: &Path, keep: bool) -> io::Result<SessionAnvil> {
+        if !keep {
+            return Ok(SessionAnvil(Arc::new(Mutex::new(AnvilClient::connect(
+                path,
+            )?))));
+        }
+        let mut kept = KEPT_MAIL_ANVIL.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(shared) = kept.as_ref() {
+            return Ok(SessionAnvil(Arc::clone(shared)));
+        }
+        let shared = Arc::new(Mutex::new(AnvilClient::connect(path)?));
+        *kept = Some(Arc::clone(&shared));
+        Ok(SessionAnvil(shared))
     }
 
     fn expect_ok(&mut self, line: &str) -> io::Result<()> {
@@ -199,10 +205,42 @@ impl AnvilClient {
     }
 }
 
+/// The anvil connection of a mail process that serves several sessions (see
+/// [`AnvilClient::for_session`]); its sessions register and unregister on it.
+static KEPT_MAIL_ANVIL: Mutex<Option<Arc<Mutex<AnvilClient>>>> = Mutex::new(None);
+
+fn locked(anvil: &Mutex<AnvilClient>) -> std::sync::MutexGuard<'_, AnvilClient> {
+    anvil.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An anvil connection for one session of a mail process.
+pub struct SessionAnvil(Arc<Mutex<AnvilClient>>);
+
+impl SessionAnvil {
+    /// Registers a session of `ident` until the returned guard is dropped. `client` (the
+    /// session's client socket) is kept open until then.
+    pub fn register(self, ident: String, client: Option<OwnedFd>) -> io::Result<AnvilSession> {
+        let line = format!("CONNECT\t{}\t{ident}", std::process::id());
+        if let Err(e) = locked(&self.0).expect_ok(&line) {
+            // A kept connection that failed is not used again.
+            let mut kept = KEPT_MAIL_ANVIL.lock().unwrap_or_else(|p| p.into_inner());
+            if kept.as_ref().is_some_and(|k| Arc::ptr_eq(k, &self.0)) {
+                *kept = None;
+            }
+            return Err(e);
+        }
+        Ok(AnvilSession {
+            anvil: self.0,
+            ident,
+            _client: client,
+        })
+    }
+}
+
 /// A registered session: unregistered when dropped, before the client socket it holds is
 /// closed.
 pub struct AnvilSession {
-    anvil: AnvilClient,
+    anvil: Arc<Mutex<AnvilClient>>,
     ident: String,
     _client: Option<OwnedFd>,
 }
@@ -210,8 +248,9 @@ pub struct AnvilSession {
 impl Drop for AnvilSession {
     fn drop(&mut self) {
         let line = format!("DISCONNECT\t{}\t{}", std::process::id(), self.ident);
-        if let Err(e) = self.anvil.expect_ok(&line) {
-            // The service forgets the session when this connection closes, next.
+        if let Err(e) = locked(&self.anvil).expect_ok(&line) {
+            // The service forgets the session when this connection closes (next, or with
+            // the process when it is kept).
             log::error!("anvil: DISCONNECT failed: {e}");
         }
     }

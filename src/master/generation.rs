@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use nix::fcntl::OFlag;
 
-use super::connection::ListenerInfo;
 use super::listener::{self, ListenerKey, SocketSet};
 use super::privileges::{self, Restrict};
 use super::registry::{Handler, InitHook, Registry};
 use super::service::{Service, ServiceSocket};
 use super::settings::{MasterSettings, ServiceSpec};
 use super::status::StatusReader;
+use crate::net::accepted::ListenerInfo;
 
 pub struct Generation<C> {
     pub config: Arc<C>,

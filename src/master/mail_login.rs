@@ -11,10 +11,12 @@
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::handoff::{self, HandoffRequest};
 use super::privileges::{self, Restrict};
+use super::worker;
 use crate::auth::client::{MasterClient, UserReply};
 use crate::config::var_expand::{self, MailUserVars, VarTable, Vars};
 use crate::config::{Config, FilterQuery, Settings};
@@ -94,7 +96,7 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
     };
     let global = config.global();
     let master_socket = PathBuf::from(global.str("base_dir")).join("auth-master");
-    let reply = MasterClient::connect(&master_socket).and_then(|mut auth| {
+    let reply = auth_master_request(&master_socket, |auth| {
         auth.request(
             login_pid,
             request.auth_id,
@@ -155,7 +157,7 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
     // Anvil's socket is root's: connected before the process becomes the user.
     let anvil = (userip_limit(&settings) > 0).then(|| {
         let path = PathBuf::from(global.str("base_dir")).join("anvil");
-        AnvilClient::connect(&path).map_err(|e| {
+        AnvilClient::for_session(&path, worker::serves_several()).map_err(|e| {
             log::error!("{}", crate::errtext::connect_error_text(&path, &e));
         })
     });
@@ -193,6 +195,28 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         vars,
         anvil,
     })
+}
+
+/// The auth-master connection of a process that serves several logins, made while it was
+/// root (the socket is root's) and kept, as Dovecot's mail processes keep theirs.
+static KEPT_AUTH_MASTER: Mutex<Option<MasterClient>> = Mutex::new(None);
+
+/// Runs `request` on an auth-master connection: the kept one, or a new one (kept after it
+/// answered when this process serves several logins; a connection that failed is dropped).
+fn auth_master_request(
+    socket: &Path,
+    request: impl FnOnce(&mut MasterClient) -> std::io::Result<UserReply>,
+) -> std::io::Result<UserReply> {
+    let mut kept = KEPT_AUTH_MASTER.lock().unwrap_or_else(|p| p.into_inner());
+    let mut client = match kept.take() {
+        Some(client) => client,
+        None => MasterClient::connect(socket)?,
+    };
+    let reply = request(&mut client)?;
+    if worker::serves_several() {
+        *kept = Some(client);
+    }
+    Ok(reply)
 }
 
 fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {

@@ -7,7 +7,6 @@
 
 pub mod admin;
 pub mod cli;
-mod connection;
 mod dirs;
 mod generation;
 pub mod handoff;
@@ -26,8 +25,9 @@ mod signals;
 mod status;
 mod supervisor;
 mod worker;
+pub use worker::serves_several;
 
-pub use connection::{Address, Connection, ListenerInfo, Stream};
+pub use crate::net::accepted::{Address, Connection, ListenerInfo, Stream};
 pub use registry::{Handler, InitHook, Registry};
 pub use settings::{
     log_settings, InetListenerSpec, MasterSettings, ServiceDefaults, ServiceIdentity, ServiceSpec,

@@ -49,6 +49,7 @@ fn child_main<C: Send + Sync + 'static>(
         log::emit(Level::Fatal, format_args!("Worker setup failed: {err}"));
         std::process::exit(super::FATAL_EXIT);
     }
+    worker::set_serves_several(spec.service_count != 1);
     // Still root here: the service reads what only root may (TLS keys), then the process
     // becomes what its service says before it accepts a single connection.
     if let Some(init) = spec.init {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::wait::WaitStatus;
 
-use super::connection::ListenerInfo;
 use super::settings::ServiceSpec;
 use crate::log::ChildLog;
+use crate::net::accepted::ListenerInfo;
 use std::os::fd::OwnedFd;
 
 /// How often the process_limit warning may repeat.

@@ -20,10 +20,10 @@ use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
-use super::connection::{Address, Connection, ListenerInfo, Stream};
 use super::privileges::Restrict;
 use super::registry::{Handler, InitHook};
 use super::status::Status;
+use crate::net::accepted::{Address, Connection, ListenerInfo, Stream};
 
 /// A listening socket as the worker sees it.
 pub struct WorkerListener<'a> {
@@ -51,6 +51,20 @@ pub struct WorkerSpec<'a, C> {
     pub status: BorrowedFd<'a>,
     /// Read end of the generation's "master alive" pipe: EOF means stop accepting.
     pub master_alive: BorrowedFd<'a>,
+}
+
+/// Whether this process serves more than one connection in its life (`service_count` other
+/// than 1): what a session takes from the process's root days (the auth-master and anvil
+/// connections, the imap-urlauth secret) must then be kept for the sessions after it.
+static SERVES_SEVERAL: AtomicBool = AtomicBool::new(false);
+
+/// See [`SERVES_SEVERAL`].
+pub fn serves_several() -> bool {
+    SERVES_SEVERAL.load(Ordering::Relaxed)
+}
+
+pub(super) fn set_serves_several(several: bool) {
+    SERVES_SEVERAL.store(several, Ordering::Relaxed);
 }
 
 /// Write end of the self-pipe the signal handlers wake the main loop with.

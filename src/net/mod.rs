@@ -2,6 +2,7 @@
 //! sockets with hard limits, and what a login process knows about a connection. Nothing
 //! protocol-specific lives here; IMAP, POP3 and LMTP build on it.
 
+pub mod accepted;
 pub mod backend;
 pub mod client_stream;
 pub mod conn;
@@ -15,6 +16,7 @@ pub mod tls;
 pub mod tls_client;
 pub mod tls_proxy;
 
+pub use accepted::{Address, Connection, ListenerInfo, Stream};
 pub use client_stream::ClientStream;
 pub use conn::{ConnInfo, IpNetwork, SslMode};
 pub use deadline::{DeadlineStream, SocketTimeouts};

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::engine::AuthSet;
 use super::worker::WorkerClient;
 use crate::config::Config;
-use crate::master::{Address, Connection, Stream};
+use crate::net::{Address, Connection, Stream};
 
 pub use client::ClientConnection;
 

@@ -44,7 +44,15 @@ const PASSED: &[u8] = b"COTE-URLAUTH 1\n";
 const PASS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// This process's copy of the secret (read while root).
-static SECRET: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+static SECRET: Mutex<Option<KeptSecret>> = Mutex::new(None);
+
+struct KeptSecret {
+    secret: Vec<u8>,
+    /// The process serves further sessions (`service_count` other than 1): they need the
+    /// secret too, and cannot read it again once root is given up. Those sessions all run
+    /// as the one uid the process became, which can read every such user's mail anyway.
+    reused: bool,
+}
 
 fn imap_settings(config: &Config) -> Settings<'_> {
     config.settings(&FilterQuery {
@@ -108,12 +116,12 @@ fn load_or_create_secret(dir: &Path) -> Result<Vec<u8>, String> {
     }
 }
 
-fn keep_secret(config: &Config) {
+fn keep_secret(config: &Config, reused: bool) {
     let dir = PathBuf::from(config.global().str("base_dir"));
     match load_or_create_secret(&dir) {
         Ok(secret) => {
             if let Ok(mut kept) = SECRET.lock() {
-                *kept = Some(secret);
+                *kept = Some(KeptSecret { secret, reused });
             }
         }
         Err(e) => log::error!("imap-urlauth: {e}"),
@@ -123,17 +131,21 @@ fn keep_secret(config: &Config) {
 /// An imap process, still root: reads the secret when URLAUTH is on.
 pub fn imap_init(config: &Config) -> Result<(), String> {
     if !imap_settings(config).str("imap_urlauth_host").is_empty() {
-        keep_secret(config);
+        keep_secret(config, cote::master::serves_several());
     }
     Ok(())
 }
 
 /// How this imap process's session of `user` reaches the service: its token (the secret is
-/// forgotten now).
+/// forgotten now, unless later sessions of this process need it).
 pub fn session_access(settings: &Settings, user: &str) -> Option<ServiceAccess> {
-    let mut secret = SECRET.lock().ok()?.take()?;
-    let token = access_token(&secret, user);
-    secret.fill(0);
+    let mut kept = SECRET.lock().ok()?;
+    let token = access_token(&kept.as_ref()?.secret, user);
+    if kept.as_ref().is_some_and(|k| !k.reused) {
+        if let Some(mut gone) = kept.take() {
+            gone.secret.fill(0);
+        }
+    }
     Some(ServiceAccess {
         socket: crate::visible_path(
             &Path::new(settings.str("base_dir")).join(service::SOCKET_NAME),
@@ -196,7 +208,8 @@ pub fn relay(config: &Config, conn: Connection) {
 
 /// An imap-urlauth-worker process, still root: reads the secret.
 pub fn worker_init(config: &Config) -> Result<(), String> {
-    keep_secret(config);
+    // A worker serves one session (`service_count = 1`, as Dovecot's).
+    keep_secret(config, false);
     Ok(())
 }
 
@@ -206,7 +219,12 @@ pub fn worker(config: &Config, conn: Connection) {
         return;
     };
     drop(conn);
-    let Some(secret) = SECRET.lock().ok().and_then(|mut s| s.take()) else {
+    let Some(secret) = SECRET
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take())
+        .map(|k| k.secret)
+    else {
         log::error!("imap-urlauth: no secret to verify sessions with");
         return;
     };

@@ -114,7 +114,9 @@ impl CacheFile {
     fn replaced(&self, nfs: &NfsCache) -> Result<bool, IndexError> {
         nfs.flush_dir_handles(&self.path);
         match crate::fs::ops::stat_if_exists(&self.path)? {
-            Some(meta) => Ok(meta.dev() != self.dev || meta.ino() != self.ino),
+            Some(meta) => Ok(meta.dev() != self.dev
+                || meta.ino() != self.ino
+                || nfs.held_file_gone(&self.file)),
             None => Ok(true),
         }
     }

@@ -67,7 +67,9 @@ impl LogFile {
         nfs.flush_dir_handles(&self.path);
         nfs.flush_attr(&self.path);
         match crate::fs::ops::stat_if_exists(&self.path)? {
-            Some(meta) => Ok(meta.dev() != self.dev || meta.ino() != self.ino),
+            Some(meta) => Ok(meta.dev() != self.dev
+                || meta.ino() != self.ino
+                || nfs.held_file_gone(&self.file)),
             None => Ok(true),
         }
     }

@@ -174,7 +174,7 @@ impl UidListFile {
                 false => st.len(),
             };
             let grown_from = match &self.read {
-                Some(read) if read.is(&st) && !(locked && replaced(&nfs, read)) => {
+                Some(read) if read.is(&st) && !nfs.held_file_gone(&read.file) => {
                     if len == read.len {
                         return Ok(Refresh::Unchanged);
                     }
@@ -509,16 +509,6 @@ impl UidListFile {
             Ok(_) | Err(_) => None,
         };
         Ok(())
-    }
-}
-
-/// On a shared file system, whether the file we hold was replaced or removed by another host
-/// (its inode number may then be given to a new file on the server): Dovecot's fstat of its
-/// uidlist fd after flushing the attribute cache.
-fn replaced(nfs: &crate::fs::NfsCache, read: &ReadFile) -> bool {
-    match nfs.fresh_metadata(&read.file) {
-        Ok(st) => st.nlink() == 0,
-        Err(_) => true,
     }
 }
 

@@ -1,4 +1,5 @@
-//! What a worker hands a service handler: one accepted connection.
+//! What a worker hands a service handler: one accepted connection (made by the master's
+//! listeners; here, below the services that take it: auth, anvil, director, protocols).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
