@@ -1,7 +1,7 @@
-//! doveadm's mail commands that `coteadm` has (so far `quota get` and `quota recalc`), run as
+//! doveadm's mail commands that `coteadm` has (`quota`, `mailbox`, `force-resync`), run as
 //! the user (`-u`, or `$USER`) the userdb names, on the user's own storage — the same
 //! `MailUser` a mail session builds — with doveadm's output and exit codes. Each verb family
-//! is its own module; this one parses the words common to all (`-u`) and finds the user.
+//! is its own module; this one parses the options common to all and finds the user.
 
 use std::io::Write;
 use std::path::PathBuf;
