@@ -1,7 +1,8 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
-//! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, `instance list`,
-//! `instance remove`, `director …`, `who`, `kick`, and cote's own `fs-check`. `-c FILE` or `-i NAME` picks
-//! the configuration.
+//! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, `mailbox list|status|
+//! create|delete|rename|subscribe|unsubscribe`, `force-resync`, `instance list`,
+//! `instance remove`, `director …`, `who`, `kick`, and cote's own `fs-check`. `-c FILE` or
+//! `-i NAME` picks the configuration; `-f flow|tab|table` the mail commands' output format.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -17,7 +18,7 @@ use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
 use cote::fscheck;
 use cote::log::{print_stderr, Level};
 use cote::login::who::{self, WhoCommand};
-use cote::mailadm::{self, MailCommand};
+use cote::mailadm::{self, Formatter, MailCommand, UsageError};
 use cote::master::admin::{self, InstanceVerb, Verb};
 use cote::master::instances;
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     // Arguments as the OS gives them: a password after `pw -p` need not be UTF-8.
     let mut args = std::env::args_os().skip(1).peekable();
     let mut config = None;
+    let mut formatter = None;
     while let Some(arg) = args.next_if(|a| a.as_bytes().starts_with(b"-")) {
         let arg = arg.to_string_lossy().into_owned();
         match arg.as_str() {
@@ -49,6 +51,10 @@ fn main() -> ExitCode {
                     }
                 },
                 None => return usage_error("option requires an argument -- 'i'"),
+            },
+            "-f" => match args.next() {
+                Some(name) => formatter = Some(name.to_string_lossy().into_owned()),
+                None => return usage_error("option requires an argument -- 'f'"),
             },
             _ => match arg.strip_prefix("-c") {
                 Some(path) => config = Some(PathBuf::from(path)),
@@ -85,8 +91,45 @@ fn main() -> ExitCode {
         let rest: Vec<OsString> = args.collect();
         return ExitCode::from(pw::main(&rest));
     }
-    let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let raw: Vec<OsString> = args.collect();
+    let words: Vec<String> = raw
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // doveadm refuses a mailbox name that is not UTF-8 before anything else (here any word
+    // of a mail command, a user name too).
+    let not_utf8 = raw.iter().find(|a| a.to_str().is_none());
+    if let (Some(bad), Some(_)) = (not_utf8, MailCommand::parse(&words, Some(String::new()))) {
+        let mut line = b"Fatal: Mailbox name not valid UTF-8: ".to_vec();
+        line.extend_from_slice(bad.as_bytes());
+        line.push(b'\n');
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), &line);
+        return ExitCode::from(mailadm::EX_DATAERR);
+    }
     let config_path = config.unwrap_or_else(default_config_path);
+    // `-f`: doveadm's print formatter, which only the mail commands take here so far.
+    if let Some(name) = formatter {
+        let Some(parsed) = MailCommand::parse(&words, std::env::var("USER").ok()) else {
+            return usage_error(&format!(
+                "-f {name}: only the mail commands (quota, mailbox, force-resync) take a \
+                 print formatter in this build of cote"
+            ));
+        };
+        let formatter = match Formatter::parse(&name) {
+            Ok(f) => f,
+            Err((code, text)) => {
+                print_stderr(PREFIX, Level::Fatal, &text);
+                return ExitCode::from(code);
+            }
+        };
+        return run_mail(
+            parsed.map(|c| MailCommand {
+                formatter: Some(formatter),
+                ..c
+            }),
+            &config_path,
+        );
+    }
     if let Some(verb) = AuthVerb::parse(&words) {
         return with_config(verb, &config_path, |verb, config, out| {
             auth_admin::run(verb, config, out)
@@ -108,13 +151,24 @@ fn main() -> ExitCode {
         });
     }
     if let Some(command) = MailCommand::parse(&words, std::env::var("USER").ok()) {
-        return with_config(command, &config_path, |command, config, out| {
-            mailadm::run(command, config, PREFIX, out)
-        });
+        return run_mail(command, &config_path);
     }
     match Verb::parse(&words) {
         Ok(verb) => ExitCode::from(admin::run(verb, &config_path, PREFIX)),
         Err(e) => usage_error(&e.0),
+    }
+}
+
+/// Runs a mail command, or prints its usage error as doveadm does (exit code 64).
+fn run_mail(parsed: Result<MailCommand, UsageError>, path: &std::path::Path) -> ExitCode {
+    match parsed {
+        Ok(command) => with_config(Ok(command), path, |command, config, out| {
+            mailadm::run(command, config, PREFIX, out)
+        }),
+        Err(e) => {
+            eprint!("{}", e.text("coteadm"));
+            ExitCode::from(mailadm::EX_USAGE)
+        }
     }
 }
 

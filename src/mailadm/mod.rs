@@ -1,7 +1,7 @@
-//! doveadm's mail commands that `coteadm` has (so far `quota get` and `quota recalc`), run as
+//! doveadm's mail commands that `coteadm` has (`quota`, `mailbox`, `force-resync`), run as
 //! the user (`-u`, or `$USER`) the userdb names, on the user's own storage — the same
 //! `MailUser` a mail session builds — with doveadm's output and exit codes. Each verb family
-//! is its own module; this one parses the words common to all (`-u`) and finds the user.
+//! is its own module; this one parses the options common to all and finds the user.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,31 +11,79 @@ use crate::config::var_expand::MailUserVars;
 use crate::config::{Config, FilterQuery};
 use crate::log::{print_stderr, Level};
 use crate::master::mail_login::become_user;
+use crate::storage::error::{ErrorKind, StorageError};
 use crate::storage::user::{MailUser, MailUserInfo};
 
+mod mailbox;
+mod print;
 mod quota;
+mod resync;
+mod status;
 mod table;
 
+pub use mailbox::MailboxVerb;
+pub use print::Formatter;
 pub use quota::QuotaVerb;
+pub use resync::ResyncVerb;
+pub use status::StatusVerb;
 pub use table::{table, table_expanding, table_sized_by, terminal_columns};
 
+/// What doveadm's usage lines of mail commands start with (after the verb).
+pub(super) const MAIL_USAGE_PREFIX: &str = "[-u <user>|-A] [-S <socket_path>] ";
+
 pub const EX_USAGE: u8 = 64;
+pub const EX_DATAERR: u8 = 65;
 pub const EX_NOUSER: u8 = 67;
 pub const EX_NOTFOUND: u8 = 68;
+pub const EX_CANTCREAT: u8 = 73;
 pub const EX_TEMPFAIL: u8 = 75;
+pub const EX_NOPERM: u8 = 77;
 
-/// A parsed mail command: what to do, as which user.
+/// A parsed mail command: what to do, as which user, printed how (`-f` before the verb;
+/// `None`: the verb's own default).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailCommand {
     pub verb: MailVerb,
     pub user: String,
+    pub formatter: Option<Formatter>,
 }
 
 /// The mail verbs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailVerb {
     Quota(QuotaVerb),
+    Mailbox(MailboxVerb),
+    Status(StatusVerb),
+    ForceResync(ResyncVerb),
 }
+
+/// A mail command line doveadm refuses (exit code 64), as doveadm words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// `Fatal: <text>`.
+    Fatal(String),
+    /// `Error: <text>` (doveadm's command-line parser: extraneous arguments).
+    Error(String),
+    /// getopt's complaint (an unknown option, a missing value), alone.
+    Getopt(String),
+    /// The verb's usage line (`doveadm_mail_help_name`), without the program name.
+    Help(String),
+}
+
+impl UsageError {
+    /// What goes to stderr; `program` replaces doveadm's name in usage lines.
+    pub fn text(&self, program: &str) -> String {
+        match self {
+            UsageError::Fatal(text) => format!("Fatal: {text}\n"),
+            UsageError::Error(text) => format!("Error: {text}\n"),
+            UsageError::Getopt(text) => format!("{text}\n"),
+            UsageError::Help(usage) => format!("{program} {usage}\n"),
+        }
+    }
+}
+
+/// What a verb family's parser found: the verb and the user's `-u`.
+pub(super) type Parsed = (MailVerb, Option<String>);
 
 impl MailCommand {
     /// Parses a mail command line; `None` when the words are not a mail command.
@@ -43,59 +91,200 @@ impl MailCommand {
     pub fn parse(
         words: &[String],
         env_user: Option<String>,
-    ) -> Option<Result<MailCommand, String>> {
-        let (verb, options) = match quota::parse(words)? {
-            Ok(parsed) => parsed,
-            Err(usage) => return Some(Err(usage)),
-        };
-        let (user, rest) = match user_option(options) {
+    ) -> Option<Result<MailCommand, UsageError>> {
+        let parsed = quota::parse(words)
+            .or_else(|| mailbox::parse(words))
+            .or_else(|| status::parse(words))
+            .or_else(|| resync::parse(words))?;
+        let (verb, user) = match parsed {
             Ok(found) => found,
             Err(e) => return Some(Err(e)),
         };
-        if let Some(other) = rest.first() {
-            return Some(Err(format!("Unknown argument: {other}")));
-        }
         let Some(user) = user.or(env_user) else {
-            return Some(Err(
-                "USER environment is missing and -u option not used".into()
-            ));
+            return Some(Err(UsageError::Fatal(
+                "USER environment is missing and -u option not used".into(),
+            )));
         };
-        Some(Ok(MailCommand { verb, user }))
+        Some(Ok(MailCommand {
+            verb,
+            user,
+            formatter: None,
+        }))
     }
 }
 
-/// Takes doveadm's common mail-command options out of `options`: `-u <user>`; `-A`, `-F` and
-/// `-S` are refused as not supported yet. Returns the user and the words left, in order.
-fn user_option(options: &[String]) -> Result<(Option<String>, Vec<String>), String> {
-    let mut user = None;
-    let mut rest = Vec::new();
-    let mut options = options.iter();
-    while let Some(option) = options.next() {
-        match option.as_str() {
-            "-u" => match options.next() {
-                Some(u) => user = Some(u.clone()),
-                None => return Err("option requires an argument -- 'u'".into()),
-            },
-            "-A" | "-F" | "-S" => {
-                return Err(format!(
-                    "{option} is not supported by this build of cote yet"
-                ))
+/// A mail command's options, as doveadm's getopt finds them.
+#[derive(Debug, Default)]
+pub(super) struct Options {
+    /// `-u <user>`.
+    pub user: Option<String>,
+    /// The verb's own options in order, with their values.
+    pub flags: Vec<(char, Option<String>)>,
+    /// The positional words.
+    pub args: Vec<String>,
+}
+
+impl Options {
+    /// See [`at_most`].
+    pub fn at_most(&self, most: usize) -> Result<(), UsageError> {
+        at_most(&self.args, most)
+    }
+
+    pub fn has(&self, letter: char) -> bool {
+        self.flags.iter().any(|(c, _)| *c == letter)
+    }
+
+    pub fn values(&self, letter: char) -> impl Iterator<Item = &str> {
+        self.flags
+            .iter()
+            .filter(move |(c, _)| *c == letter)
+            .filter_map(|(_, v)| v.as_deref())
+    }
+}
+
+/// doveadm's error for positional words past the `most` a command takes.
+pub(super) fn at_most(args: &[String], most: usize) -> Result<(), UsageError> {
+    match args.get(most..) {
+        Some(extra) if !extra.is_empty() => Err(UsageError::Error(format!(
+            "Extraneous arguments found: {}",
+            extra.join(" ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// doveadm's getopt for a mail command (`name`: the verb's words): the common `-u <user>`
+/// (`-A`, `-F` and `-S` are refused as not supported yet) and the verb's own letters in
+/// getopt's `spec` syntax (`g:` takes a value).
+/// As GNU getopt, options may follow positional words, letters may be grouped (`-rs`), a
+/// value may be attached (`-ualice`), and `--` ends the options.
+pub(super) fn mail_options(
+    words: &[String],
+    spec: &str,
+    name: &str,
+) -> Result<Options, UsageError> {
+    // getopt names itself after the verb's last word, as doveadm's argv[0] is.
+    let me = name.rsplit(' ').next().unwrap_or(name);
+    let help = UsageError::Getopt;
+    let takes_value = |c: char| -> Option<bool> {
+        match c {
+            'u' | 'F' | 'S' => Some(true),
+            'A' => Some(false),
+            ':' => None,
+            _ => spec
+                .find(c)
+                .map(|at| spec[at + c.len_utf8()..].starts_with(':')),
+        }
+    };
+    let mut out = Options::default();
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        if word == "--" {
+            out.args.extend(words.by_ref().cloned());
+            break;
+        }
+        let Some(letters) = word.strip_prefix('-').filter(|l| !l.is_empty()) else {
+            out.args.push(word.clone());
+            continue;
+        };
+        for (i, c) in letters.char_indices() {
+            let Some(with_value) = takes_value(c) else {
+                return Err(help(format!("{me}: invalid option -- '{c}'")));
+            };
+            let value = if with_value {
+                let attached = &letters[i + c.len_utf8()..];
+                let value = if attached.is_empty() {
+                    match words.next() {
+                        Some(v) => v.clone(),
+                        None => {
+                            return Err(help(format!("{me}: option requires an argument -- '{c}'")))
+                        }
+                    }
+                } else {
+                    attached.to_string()
+                };
+                Some(value)
+            } else {
+                None
+            };
+            match c {
+                'u' => out.user = value,
+                'A' | 'F' | 'S' => {
+                    return Err(UsageError::Fatal(format!(
+                        "-{c} is not supported by this build of cote yet"
+                    )))
+                }
+                _ => out.flags.push((c, value.clone())),
             }
-            _ => rest.push(option.clone()),
+            if with_value {
+                break;
+            }
         }
     }
-    Ok((user, rest))
+    Ok(out)
+}
+
+/// doveadm's exit code for a storage error of `kind` (`doveadm_mail_failed_error`).
+pub(super) fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Temp | ErrorKind::Unavailable | ErrorKind::Expunged => EX_TEMPFAIL,
+        ErrorKind::NotPossible
+        | ErrorKind::Exists
+        | ErrorKind::InUse
+        | ErrorKind::Limit
+        | ErrorKind::NotImplemented => EX_DATAERR,
+        ErrorKind::Params => EX_USAGE,
+        ErrorKind::Perm => EX_NOPERM,
+        ErrorKind::NoQuota => EX_CANTCREAT,
+        ErrorKind::NotFound => EX_NOTFOUND,
+    }
+}
+
+/// A command's exit code as doveadm keeps it over several failures: the first failure's,
+/// unless a later one is a temporary failure.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ExitCode(pub u8);
+
+impl ExitCode {
+    pub fn failed(&mut self, code: u8) {
+        if self.0 == 0 || code == EX_TEMPFAIL {
+            self.0 = code;
+        }
+    }
+
+    /// Records `e` and prints `context: <its text>` as an error with `prefix`.
+    pub fn storage_error(&mut self, prefix: &str, context: &str, e: &StorageError) {
+        print_stderr(
+            prefix,
+            Level::Error,
+            &format!("{context}: {}", storage_error_text(e)),
+        );
+        self.failed(exit_code(e.kind()));
+    }
+}
+
+/// What doveadm prints for a storage error (`mailbox_get_last_internal_error`): the internal
+/// text when there is one, else what a client would see.
+pub(super) fn storage_error_text(e: &StorageError) -> &str {
+    e.internal().unwrap_or(e.client_text())
 }
 
 /// Runs a mail command against `config`; returns the exit code. Output goes to `out`,
 /// errors to stderr with `prefix`.
 pub fn run(command: &MailCommand, config: &Config, prefix: &str, out: &mut dyn Write) -> u8 {
-    let user = match mail_user(config, &command.user) {
+    let mut user = match mail_user(config, &command.user) {
         Ok(u) => u,
         Err((code, text)) => return fail(prefix, code, &text),
     };
+    // Errors about the user's mail carry the user, as doveadm's `doveadm(user): ` prefix.
+    let program = prefix.trim_end().trim_end_matches(':');
+    let user_prefix = format!("{program}({}): ", command.user);
+    let formatter = command.formatter;
     match &command.verb {
-        MailVerb::Quota(verb) => quota::run(*verb, &user, prefix, out),
+        MailVerb::Quota(verb) => quota::run(*verb, &user, prefix, formatter, out),
+        MailVerb::Mailbox(verb) => mailbox::run(verb, &mut user, &user_prefix, formatter, out),
+        MailVerb::Status(verb) => status::run(verb, &mut user, &user_prefix, formatter, out),
+        MailVerb::ForceResync(verb) => resync::run(verb, &mut user, &user_prefix),
     }
 }
 
@@ -165,31 +354,108 @@ fn mail_user(config: &Config, name: &str) -> Result<MailUser, (u8, String)> {
 mod tests {
     use super::*;
 
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn command_lines() {
-        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(MailCommand::parse(&words(&["user", "x"]), None), None);
         assert_eq!(
             MailCommand::parse(&words(&["quota", "get", "-u", "alice"]), None),
             Some(Ok(MailCommand {
                 verb: MailVerb::Quota(QuotaVerb::Get),
-                user: "alice".into()
+                user: "alice".into(),
+                formatter: None,
             }))
         );
         assert_eq!(
             MailCommand::parse(&words(&["quota", "recalc"]), Some("bob".into())),
             Some(Ok(MailCommand {
                 verb: MailVerb::Quota(QuotaVerb::Recalc),
-                user: "bob".into()
+                user: "bob".into(),
+                formatter: None,
             }))
         );
-        assert!(matches!(
+        assert_eq!(
             MailCommand::parse(&words(&["quota", "get"]), None),
-            Some(Err(e)) if e.contains("USER environment")
-        ));
+            Some(Err(UsageError::Fatal(
+                "USER environment is missing and -u option not used".into()
+            )))
+        );
         assert!(matches!(
             MailCommand::parse(&words(&["quota"]), None),
-            Some(Err(_))
+            Some(Err(UsageError::Help(_)))
         ));
+        assert_eq!(
+            MailCommand::parse(&words(&["quota", "get", "x"]), Some("bob".into())),
+            Some(Err(UsageError::Error(
+                "Extraneous arguments found: x".into()
+            )))
+        );
+        assert!(matches!(
+            MailCommand::parse(&words(&["mailbox", "list"]), Some("bob".into())),
+            Some(Ok(MailCommand {
+                verb: MailVerb::Mailbox(_),
+                ..
+            }))
+        ));
+        assert!(matches!(
+            MailCommand::parse(
+                &words(&["mailbox", "status", "all", "*"]),
+                Some("bob".into())
+            ),
+            Some(Ok(MailCommand {
+                verb: MailVerb::Status(_),
+                ..
+            }))
+        ));
+        assert!(matches!(
+            MailCommand::parse(&words(&["force-resync", "*"]), Some("bob".into())),
+            Some(Ok(MailCommand {
+                verb: MailVerb::ForceResync(_),
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn getopt_as_doveadm() {
+        let o = mail_options(
+            &words(&["a", "-sg", "x", "-ub", "c"]),
+            "g:s",
+            "mailbox create",
+        )
+        .unwrap();
+        assert_eq!(o.user.as_deref(), Some("b"));
+        assert_eq!(o.flags, [('s', None), ('g', Some("x".into()))]);
+        assert_eq!(o.args, words(&["a", "c"]));
+        let o = mail_options(&words(&["-gx", "--", "-u", "-"]), "g:", "x").unwrap();
+        assert_eq!(o.flags, [('g', Some("x".into()))]);
+        assert_eq!(o.args, words(&["-u", "-"]));
+        assert_eq!(o.user, None);
+        assert!(matches!(
+            mail_options(&words(&["-u"]), "", "mailbox list"),
+            Err(UsageError::Getopt(c)) if c == "list: option requires an argument -- 'u'"
+        ));
+        assert!(matches!(
+            mail_options(&words(&["-:"]), "g:", "x"),
+            Err(UsageError::Getopt(_))
+        ));
+        assert!(matches!(
+            mail_options(&words(&["-S", "host:1"]), "", "x"),
+            Err(UsageError::Fatal(t)) if t.contains("-S is not supported")
+        ));
+    }
+
+    #[test]
+    fn exit_codes_as_doveadm() {
+        let mut code = ExitCode::default();
+        code.failed(exit_code(ErrorKind::NotFound));
+        code.failed(exit_code(ErrorKind::Exists));
+        assert_eq!(code.0, EX_NOTFOUND);
+        code.failed(exit_code(ErrorKind::Temp));
+        assert_eq!(code.0, EX_TEMPFAIL);
+        assert_eq!(exit_code(ErrorKind::Params), EX_USAGE);
     }
 }

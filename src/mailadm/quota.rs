@@ -5,7 +5,10 @@ use std::io::Write;
 use crate::log::{print_stderr, Level};
 use crate::storage::user::MailUser;
 
-use super::{fail, table, terminal_columns, MailVerb, EX_NOTFOUND, EX_TEMPFAIL};
+use super::print::{render, Formatter, Header};
+use super::{
+    fail, mail_options, terminal_columns, MailVerb, Parsed, UsageError, EX_NOTFOUND, EX_TEMPFAIL,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaVerb {
@@ -13,27 +16,36 @@ pub enum QuotaVerb {
     Recalc,
 }
 
-const QUOTA_USAGE: &str =
-    "usage: coteadm quota <command> [<args>]\n  get          \n  recalc       \n";
+const QUOTA_USAGE: &str = "quota <command> [<args>]\n  get          \n  recalc       ";
 
-/// `quota get|recalc ...`: the verb and the words after it; `None` when not a quota command.
-pub(super) fn parse(words: &[String]) -> Option<Result<(MailVerb, &[String]), String>> {
+/// `quota get|recalc [-u user]`; `None` when not a quota command.
+pub(super) fn parse(words: &[String]) -> Option<Result<Parsed, UsageError>> {
     let (first, rest) = words.split_first()?;
     if first != "quota" {
         return None;
     }
+    let usage = || UsageError::Help(QUOTA_USAGE.into());
     let Some((verb, options)) = rest.split_first() else {
-        return Some(Err(QUOTA_USAGE.into()));
+        return Some(Err(usage()));
     };
-    let verb = match verb.as_str() {
-        "get" => QuotaVerb::Get,
-        "recalc" => QuotaVerb::Recalc,
-        _ => return Some(Err(QUOTA_USAGE.into())),
+    let (verb, name) = match verb.as_str() {
+        "get" => (QuotaVerb::Get, "quota get"),
+        "recalc" => (QuotaVerb::Recalc, "quota recalc"),
+        _ => return Some(Err(usage())),
     };
-    Some(Ok((MailVerb::Quota(verb), options)))
+    Some(mail_options(options, "", name).and_then(|o| {
+        o.at_most(0)?;
+        Ok((MailVerb::Quota(verb), o.user))
+    }))
 }
 
-pub(super) fn run(verb: QuotaVerb, user: &MailUser, prefix: &str, out: &mut dyn Write) -> u8 {
+pub(super) fn run(
+    verb: QuotaVerb,
+    user: &MailUser,
+    prefix: &str,
+    formatter: Option<Formatter>,
+    out: &mut dyn Write,
+) -> u8 {
     let Some(quota) = user.quota().cloned() else {
         return fail(prefix, EX_NOTFOUND, "Quota not enabled");
     };
@@ -99,15 +111,25 @@ pub(super) fn run(verb: QuotaVerb, user: &MailUser, prefix: &str, out: &mut dyn 
                 }
             }
             drop(quota);
+            let column = |title, right| Header {
+                title,
+                hide_title: false,
+                right,
+            };
             let headers = [
-                ("Quota name", false),
-                ("Type", false),
-                ("Value", true),
-                ("Limit", true),
-                ("%", true),
+                column("Quota name", false),
+                column("Type", false),
+                column("Value", true),
+                column("Limit", true),
+                column("%", true),
             ];
-            let table = table(&headers, &rows, terminal_columns());
-            let _ = out.write_all(table.as_bytes());
+            let text = render(
+                formatter.unwrap_or(Formatter::Table),
+                &headers,
+                &rows,
+                terminal_columns(),
+            );
+            let _ = out.write_all(text.as_bytes());
             if failed {
                 EX_TEMPFAIL
             } else {

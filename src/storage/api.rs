@@ -233,6 +233,11 @@ pub trait Mailbox {
     /// The mailbox GUID (what its attributes are keyed by), given to the mailbox when it
     /// has none yet.
     fn guid(&mut self) -> StorageResult<[u8; 16]>;
+    /// Rebuilds the mailbox's index from its mail files (doveadm's `force-resync`): UIDs,
+    /// flags and keywords are what the files (and for Maildir `dovecot-uidlist`) say; what
+    /// only the index held (cached fields) is computed again when asked for. The session's
+    /// numbering follows, as after any sync.
+    fn force_resync(&mut self) -> StorageResult<()>;
 }
 
 /// The [`Mailbox`] methods a wrapper (quota, ACL) passes to its `inner` mailbox unchanged:
@@ -316,6 +321,9 @@ macro_rules! delegate_mailbox_to_inner {
         }
         fn guid(&mut self) -> $crate::storage::error::StorageResult<[u8; 16]> {
             self.inner.guid()
+        }
+        fn force_resync(&mut self) -> $crate::storage::error::StorageResult<()> {
+            self.inner.force_resync()
         }
         fn update_modseqs(
             &mut self,

@@ -433,4 +433,8 @@ impl Mailbox for PrivateFlagsMailbox {
     fn guid(&mut self) -> StorageResult<[u8; 16]> {
         self.inner.guid()
     }
+    fn force_resync(&mut self) -> StorageResult<()> {
+        // The private flags are kept by UID apart from the index: they stay as they are.
+        self.inner.force_resync()
+    }
 }

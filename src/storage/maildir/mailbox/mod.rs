@@ -131,7 +131,7 @@ impl MaildirMailbox {
         };
         let claims_recent = req.options.claim_recent && !read_only;
         let view = MailboxView::open(&vname, &index_dir, index_settings, claims_recent, || {
-            build_index(&mut core, &index_dir, None)
+            build_index(&mut core, &index_dir, None, false)
         })
         .map_err(fin)?;
         let mut mb = MaildirMailbox {
@@ -166,7 +166,7 @@ impl MaildirMailbox {
     /// Rebuilds the index from the Maildir; the session's numbering follows (what changed
     /// shows as changes). `uidvalidity`: the new mailbox generation, when it changed.
     fn rebuild_index(&mut self, uidvalidity: Option<u32>) -> StorageResult<()> {
-        let fresh = build_index(&mut self.core, &self.index_dir, uidvalidity)?;
+        let fresh = build_index(&mut self.core, &self.index_dir, uidvalidity, false)?;
         self.view.replace_index(fresh);
         Ok(())
     }
@@ -348,10 +348,13 @@ impl MaildirMailbox {
 
 /// Opens the index if someone else built it meanwhile (with the expected UIDVALIDITY),
 /// else builds it from the Maildir, holding the uidlist lock.
+/// The mailbox's index: the one in `index_dir` when it opens (of generation `uidvalidity`
+/// when given) and `force` is not set, else one built afresh from the Maildir.
 fn build_index(
     core: &mut Core,
     index_dir: &Path,
     uidvalidity: Option<u32>,
+    force: bool,
 ) -> StorageResult<MailboxIndex> {
     let Some(mut ul) = core.lock_uidlist(true)? else {
         return Err(StorageError::critical(
@@ -361,7 +364,7 @@ fn build_index(
     };
     let result = (|| {
         let existed = ops::stat_if_exists(&index_dir.join(LOG_NAME))?.is_some();
-        if existed {
+        if existed && !force {
             if let Ok(index) = MailboxIndex::open(index_dir, core.index_settings.clone()) {
                 let uv = index.state().uidvalidity();
                 if uidvalidity.is_none_or(|want| want == uv) {
@@ -372,7 +375,7 @@ fn build_index(
         let rebuilds = u32::from(existed);
         let contents = core.rebuild_contents(&mut ul, rebuilds)?;
         let index = MailboxIndex::create(index_dir, core.index_settings.clone(), contents, 1)?;
-        if existed {
+        if existed && !force {
             log::warn!(
                 "Mailbox {}: index {} rebuilt from the Maildir (modseqs continue above the old ones)",
                 core.vname,
@@ -534,6 +537,18 @@ impl Mailbox for MaildirMailbox {
             .map(drop)
         })();
         result.map_err(|e| e.finish(&vname))
+    }
+
+    fn force_resync(&mut self) -> StorageResult<()> {
+        let vname = self.core.vname.clone();
+        (|| {
+            // A full read of the Maildir reconciled with the uidlist (new files get their
+            // UIDs there) makes the new index; the old one is not looked at.
+            let fresh = build_index(&mut self.core, &self.index_dir, None, true)?;
+            self.view.replace_index(fresh);
+            self.view.refresh()
+        })()
+        .map_err(|e| e.finish(&vname))
     }
 
     fn guid(&mut self) -> StorageResult<[u8; 16]> {

@@ -705,3 +705,49 @@ fn expunge_history_and_modseqs_across_rebuilds() {
     assert!(mb.highest_modseq() > rebuilt);
     assert_eq!(mb.info(2), None);
 }
+
+/// doveadm's `force-resync`: the index is built again from the uidlist and the file names,
+/// whatever it held; UIDs, flags and keywords stay, a file another program put in `cur/`
+/// gets the next UID, and the session's numbering follows.
+#[test]
+fn force_resync_rebuilds_the_index_from_the_files() {
+    use std::os::unix::fs::MetadataExt;
+    let fx = Fixture::new();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    let a = save(mb.as_mut(), "a", MailFlags::SEEN, &[]);
+    let b = save(mb.as_mut(), "b", MailFlags::empty(), &["Work"]);
+    store(mb.as_mut(), a, FlagMode::Add, MailFlags::FLAGGED, &[]);
+    mb.expunge(&UidSet::range(a, a)).unwrap();
+    let c = save(mb.as_mut(), "c", MailFlags::ANSWERED, &[]);
+    mb.sync(FULL).unwrap();
+    mb.take_expunges();
+    let log = fx.root().join("cote.index.log");
+    let before = std::fs::metadata(&log).unwrap().ino();
+    std::fs::write(
+        fx.root().join(format!("cur/1.M9P9.other{}", fx.info("S"))),
+        msg("d"),
+    )
+    .unwrap();
+    mb.force_resync().unwrap();
+    assert_ne!(std::fs::metadata(&log).unwrap().ino(), before, "rebuilt");
+    mb.sync(SyncFlags::default()).unwrap();
+    let seen: Vec<(u32, MailFlags, Vec<String>)> = mb
+        .seqs()
+        .uids()
+        .iter()
+        .map(|&uid| {
+            let info = mb.info(uid).unwrap();
+            (uid, info.flags, info.keywords)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (b, MailFlags::empty(), vec!["Work".to_string()]),
+            (c, MailFlags::ANSWERED, vec![]),
+            (c + 1, MailFlags::SEEN, vec![]),
+        ]
+    );
+    let other = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert_eq!(other.seqs().uids(), [b, c, c + 1]);
+}

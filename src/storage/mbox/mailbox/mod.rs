@@ -657,6 +657,26 @@ impl Mailbox for MboxMailbox {
         Vec::new()
     }
 
+    fn force_resync(&mut self) -> StorageResult<()> {
+        let vname = self.vname.clone();
+        (|| {
+            // The file is the truth the index is rebuilt from: it must be writable, to get
+            // first what only the index has (flags of lazy writes) and UID headers.
+            self.writable()?;
+            self.write_pending()?;
+            self.loaded = None;
+            self.load()?;
+            let Some(loaded) = self.loaded.take() else {
+                return Ok(());
+            };
+            let rebuilt = self.rebuild_index(&loaded);
+            self.loaded = Some(loaded);
+            rebuilt?;
+            self.view.refresh()
+        })()
+        .map_err(|e| e.finish(&vname))
+    }
+
     fn guid(&mut self) -> StorageResult<[u8; 16]> {
         Err(StorageError::not_possible(
             "Mailbox attributes not available for this mailbox",

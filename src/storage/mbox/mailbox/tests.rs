@@ -649,3 +649,40 @@ fn a_fresh_index_takes_recent_only_after_the_last_old_message() {
     assert_eq!(uids(mb.as_ref()), [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(recent(mb.as_ref()), [7]);
 }
+
+/// doveadm's `force-resync`: flags only the index had (lazy writes) go into the file first,
+/// then the index is built again from the file; UIDs and flags stay. A read-only session
+/// can't (the file is the truth it would have to write first).
+#[test]
+fn force_resync_writes_pending_flags_then_rebuilds_from_the_file() {
+    let fx = Fixture::new();
+    std::fs::write(fx.inbox(), DOVECOT_FILE).unwrap();
+    let mut mb = fx.open("INBOX", OpenOptions::SELECT);
+    store(
+        mb.as_mut(),
+        2,
+        FlagMode::Add,
+        MailFlags::ANSWERED,
+        &["Fresh"],
+    );
+    mb.force_resync().unwrap();
+    let (validity, msgs) = file_view(&fx);
+    assert_eq!(validity, Some(1795878599));
+    assert_eq!(
+        msgs[1],
+        (
+            2,
+            MailFlags::FLAGGED | MailFlags::ANSWERED,
+            vec!["Fresh".to_string()]
+        )
+    );
+    mb.sync(SyncFlags::default()).unwrap();
+    assert_eq!(uids(mb.as_ref()), [1, 2]);
+    assert_eq!(mb.info(1).unwrap().keywords, ["$Work"]);
+    assert_eq!(
+        mb.info(2).unwrap().flags,
+        MailFlags::FLAGGED | MailFlags::ANSWERED
+    );
+    let mut examine = fx.open("INBOX", OpenOptions::EXAMINE);
+    assert!(examine.force_resync().is_err());
+}
