@@ -158,6 +158,14 @@ fn who_lists_sessions_and_kick_ends_one_users() {
         "{err}"
     );
 
+    // No anvil there: doveadm's fatal error and exit code.
+    let (out, err, code) = coteadm(&server, &["who", "-a", "/nonexistent/anvil"]);
+    assert_eq!((out.as_str(), code), ("", 89));
+    assert!(
+        err.contains("Fatal: net_connect_unix(/nonexistent/anvil) failed: No such file"),
+        "{err}"
+    );
+
     // Nobody matches: nothing is killed.
     let (out, _, code) = coteadm(&server, &["kick", "carol"]);
     assert_eq!((out.as_str(), code), ("no users kicked\n", 68));
