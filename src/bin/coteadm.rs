@@ -1,8 +1,8 @@
 //! `coteadm`: Dovecot's `doveadm` verbs. Implemented so far: `stop`, `reload`, `log reopen`,
 //! `pw`, `auth test`, `auth lookup`, `user`, `quota get`, `quota recalc`, `mailbox list|status|
 //! create|delete|rename|subscribe|unsubscribe`, `force-resync`, `instance list`,
-//! `instance remove`, `director …`, and cote's own `fs-check`. `-c FILE` or `-i NAME` picks
-//! the configuration; `-f flow|tab|table` the mail commands' output format.
+//! `instance remove`, `director …`, `who`, `kick`, and cote's own `fs-check`. `-c FILE` or
+//! `-i NAME` picks the configuration; `-f flow|tab|table` the mail commands' output format.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -17,6 +17,7 @@ use cote::errtext::os_error_text;
 use cote::fs::probe::{self, WorkerCommand, WORKER_VERB};
 use cote::fscheck;
 use cote::log::{print_stderr, Level};
+use cote::login::who::{self, WhoCommand};
 use cote::mailadm::{self, Formatter, MailCommand, UsageError};
 use cote::master::admin::{self, InstanceVerb, Verb};
 use cote::master::instances;
@@ -142,6 +143,11 @@ fn main() -> ExitCode {
     if let Some(command) = DirectorCommand::parse(&words) {
         return with_config(command, &config_path, |command, config, out| {
             director_adm::run(command, config, PREFIX, out)
+        });
+    }
+    if let Some(command) = WhoCommand::parse(&words) {
+        return with_config(command, &config_path, |command, config, out| {
+            who::run(command, config, PREFIX, out)
         });
     }
     if let Some(command) = MailCommand::parse(&words, std::env::var("USER").ok()) {

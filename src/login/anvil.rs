@@ -1,4 +1,5 @@
-//! Sessions per user and IP across processes, for `mail_max_userip_connections`: Dovecot's
+//! Sessions per user and IP across processes, for `mail_max_userip_connections` and
+//! `coteadm who`: Dovecot's
 //! anvil service and its clients. A mail process registers its session (`CONNECT`) when it
 //! takes a client over and unregisters it (`DISCONNECT`) when the session ends; a login
 //! process asks (`LOOKUP`) before it hands a client over, and refuses the login when the
@@ -8,7 +9,8 @@
 //! connection registered goes when the connection closes, so a mail process that dies is
 //! never counted again (Dovecot's master tells its anvil instead). The wire is Dovecot's:
 //! TAB-separated lines, `CONNECT <pid> <ident>`, `DISCONNECT <pid> <ident>`, `LOOKUP
-//! <ident>` (answered with the count); `<ident>` is `<service>/<ip>/<user>`, the user
+//! <ident>` (answered with the count), `CONNECT-DUMP` (every session per ident and pid, for
+//! `coteadm who` and `kick`); `<ident>` is `<service>/<ip>/<user>`, the user
 //! TAB-escaped. cote's addition: CONNECT and DISCONNECT are answered `OK`, so a mail
 //! process knows its session counts before it answers the login, and no longer counts
 //! before the client sees its connection close (a client that reconnects at once is never
@@ -38,31 +40,62 @@ pub fn userip_ident(service: &str, ip: IpAddr, user: &str) -> String {
     format!("{service}/{}/{}", ip.to_canonical(), tab_escape(user))
 }
 
-/// Sessions per ident, over all connections to the service.
-static SESSIONS: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
+/// Sessions per ident and per registering process (Dovecot's `ident_pid_hash`), over all
+/// connections to the service.
+type Sessions = HashMap<String, HashMap<u32, u32>>;
 
-fn with_sessions<T>(f: impl FnOnce(&mut HashMap<String, u32>) -> T) -> T {
+static SESSIONS: Mutex<Option<Sessions>> = Mutex::new(None);
+
+fn with_sessions<T>(f: impl FnOnce(&mut Sessions) -> T) -> T {
     let mut guard = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
     f(guard.get_or_insert_with(HashMap::new))
 }
 
 fn count(ident: &str) -> u32 {
-    with_sessions(|s| s.get(ident).copied().unwrap_or(0))
+    with_sessions(|s| s.get(ident).map_or(0, |pids| pids.values().sum()))
 }
 
-fn add(ident: &str) {
-    with_sessions(|s| *s.entry(ident.to_string()).or_insert(0) += 1);
-}
-
-fn remove(ident: &str) {
+fn add(ident: &str, pid: u32) {
     with_sessions(|s| {
-        if let Some(n) = s.get_mut(ident) {
+        *s.entry(ident.to_string())
+            .or_default()
+            .entry(pid)
+            .or_insert(0) += 1
+    });
+}
+
+fn remove(ident: &str, pid: u32) {
+    with_sessions(|s| {
+        let Some(pids) = s.get_mut(ident) else {
+            return;
+        };
+        if let Some(n) = pids.get_mut(&pid) {
             *n -= 1;
             if *n == 0 {
-                s.remove(ident);
+                pids.remove(&pid);
             }
         }
+        if pids.is_empty() {
+            s.remove(ident);
+        }
     });
+}
+
+/// The answer to `CONNECT-DUMP` (Dovecot's `connect_limit_dump`): a line `<ident> TAB <pid>
+/// TAB <sessions>` per ident and process, then an empty line. Idents are kept as their
+/// TAB-escaped wire form, which is what Dovecot's escaping of the parsed ident gives back.
+fn dump() -> String {
+    let mut lines: Vec<(String, u32, u32)> = with_sessions(|s| {
+        s.iter()
+            .flat_map(|(ident, pids)| pids.iter().map(|(pid, n)| (ident.clone(), *pid, *n)))
+            .collect()
+    });
+    lines.sort();
+    let mut out = String::new();
+    for (ident, pid, n) in lines {
+        out.push_str(&format!("{ident}\t{pid}\t{n}\n"));
+    }
+    out
 }
 
 /// `service anvil`: serves one connection until it closes, then forgets its sessions.
@@ -81,16 +114,16 @@ pub fn serve_anvil(_config: &Config, conn: Connection) {
     }
     let mut registered = Vec::new();
     let result = serve_connection(stream, &mut registered);
-    for ident in &registered {
-        remove(ident);
+    for (ident, pid) in &registered {
+        remove(ident, *pid);
     }
     if let Err(e) = result {
         log::error!("anvil: {e}");
     }
 }
 
-/// Answers requests; `registered` collects the idents this connection holds.
-fn serve_connection(stream: UnixStream, registered: &mut Vec<String>) -> Result<(), String> {
+/// Answers requests; `registered` collects the sessions (ident, pid) this connection holds.
+fn serve_connection(stream: UnixStream, registered: &mut Vec<(String, u32)>) -> Result<(), String> {
     let mut writer = stream
         .try_clone()
         .map_err(|e| format!("dup() failed: {e}"))?;
@@ -111,23 +144,33 @@ fn serve_connection(stream: UnixStream, registered: &mut Vec<String>) -> Result<
 }
 
 /// The reply to one request line (`None`: none is due).
-fn answer(line: &str, registered: &mut Vec<String>) -> Result<Option<String>, String> {
+fn answer(line: &str, registered: &mut Vec<(String, u32)>) -> Result<Option<String>, String> {
     let args: Vec<&str> = line.split('\t').collect();
+    let pid = |command: &str, s: &str| {
+        s.parse::<u32>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("{command}: Invalid pid"))
+    };
     match args.as_slice() {
         ["VERSION", ..] => Ok(None),
-        ["CONNECT", pid, ident] if pid.parse::<u32>().is_ok() => {
-            add(ident);
-            registered.push(ident.to_string());
+        ["CONNECT", p, ident] => {
+            let pid = pid("CONNECT", p)?;
+            add(ident, pid);
+            registered.push((ident.to_string(), pid));
             Ok(Some("OK".into()))
         }
-        ["DISCONNECT", pid, ident] if pid.parse::<u32>().is_ok() => {
-            if let Some(i) = registered.iter().position(|r| r == ident) {
+        ["DISCONNECT", p, ident] => {
+            let pid = pid("DISCONNECT", p)?;
+            if let Some(i) = registered.iter().position(|(r, p)| r == ident && *p == pid) {
                 registered.swap_remove(i);
-                remove(ident);
+                remove(ident, pid);
             }
             Ok(Some("OK".into()))
         }
         ["LOOKUP", ident] => Ok(Some(count(ident).to_string())),
+        // The reply's lines end with an empty one, so nothing is added here.
+        ["CONNECT-DUMP"] => Ok(Some(dump())),
         _ => Err(format!("Unknown command: {line}")),
     }
 }
@@ -174,6 +217,27 @@ impl AnvilClient {
                 format!("Received invalid reply from anvil: {reply}"),
             )
         })
+    }
+
+    /// Every registered session (`CONNECT-DUMP`): `(ident, pid, sessions)` lines as the
+    /// service sends them, TAB-separated and TAB-escaped, up to the empty line that ends them.
+    pub fn connect_dump(&mut self) -> io::Result<Vec<String>> {
+        self.writer.write_all(b"CONNECT-DUMP\n")?;
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "anvil closed the connection",
+                ));
+            }
+            let line = line.trim_end_matches('\n');
+            if line.is_empty() {
+                return Ok(lines);
+            }
+            lines.push(line.to_string());
+        }
     }
 
     /// The connection a mail process's session registers on (connected at `path` as root,
@@ -295,8 +359,8 @@ mod tests {
         let thread = std::thread::spawn(move || {
             let mut registered = Vec::new();
             let result = serve_connection(server, &mut registered);
-            for ident in &registered {
-                remove(ident);
+            for (ident, pid) in &registered {
+                remove(ident, *pid);
             }
             result
         });
@@ -321,9 +385,73 @@ mod tests {
     }
 
     #[test]
+    fn connect_dump_lists_sessions_per_ident_and_pid() {
+        let (server, client) = UnixStream::pair().unwrap();
+        let thread = std::thread::spawn(move || {
+            let mut registered = Vec::new();
+            let result = serve_connection(server, &mut registered);
+            for (ident, pid) in &registered {
+                remove(ident, *pid);
+            }
+            result
+        });
+        let writer = client.try_clone().unwrap();
+        let mut anvil = AnvilClient {
+            reader: BufReader::new(client),
+            writer,
+        };
+        let alice = "imap/192.0.2.9/dump-alice";
+        let bob = "pop3/192.0.2.9/dump-b\u{1}tob";
+        for line in [
+            format!("CONNECT\t101\t{alice}"),
+            format!("CONNECT\t101\t{alice}"),
+            format!("CONNECT\t102\t{alice}"),
+            format!("CONNECT\t103\t{bob}"),
+        ] {
+            anvil.expect_ok(&line).unwrap();
+        }
+        assert_eq!(anvil.lookup(alice).unwrap(), 3);
+        // Other tests' sessions may be listed too (the table is the process's).
+        let mine = |lines: Vec<String>| -> Vec<String> {
+            lines.into_iter().filter(|l| l.contains("/dump-")).collect()
+        };
+        assert_eq!(
+            mine(anvil.connect_dump().unwrap()),
+            [
+                format!("{alice}\t101\t2"),
+                format!("{alice}\t102\t1"),
+                format!("{bob}\t103\t1"),
+            ]
+        );
+        // Another process's session of the same ident is not this one's to end.
+        anvil
+            .expect_ok(&format!("DISCONNECT\t103\t{alice}"))
+            .unwrap();
+        anvil
+            .expect_ok(&format!("DISCONNECT\t101\t{alice}"))
+            .unwrap();
+        anvil
+            .expect_ok(&format!("DISCONNECT\t102\t{alice}"))
+            .unwrap();
+        assert_eq!(
+            mine(anvil.connect_dump().unwrap()),
+            [format!("{alice}\t101\t1"), format!("{bob}\t103\t1")]
+        );
+        // The wire: lines, then an empty line.
+        assert!(answer("CONNECT-DUMP", &mut Vec::new())
+            .unwrap()
+            .is_some_and(|d| d.is_empty() || d.ends_with('\n')));
+        drop(anvil);
+        thread.join().unwrap().unwrap();
+        assert_eq!(count(alice), 0);
+        assert!(!dump().contains("/dump-"));
+    }
+
+    #[test]
     fn bad_requests_end_the_connection() {
         let mut registered = Vec::new();
         assert!(answer("CONNECT\tx\tid", &mut registered).is_err());
+        assert!(answer("CONNECT\t0\tid", &mut registered).is_err());
         assert!(answer("FOO", &mut registered).is_err());
         assert_eq!(answer("VERSION\tanvil\t1\t0", &mut registered), Ok(None));
         assert!(registered.is_empty());

@@ -19,6 +19,7 @@ pub mod sasl;
 pub mod settings;
 pub mod tls;
 pub mod vars;
+pub mod who;
 
 pub use attempts::{AuthAttempts, FailureKind};
 pub use connection::{LoginConnection, SessionEnd};

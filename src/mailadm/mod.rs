@@ -26,7 +26,7 @@ pub use print::Formatter;
 pub use quota::QuotaVerb;
 pub use resync::ResyncVerb;
 pub use status::StatusVerb;
-pub use table::{table, table_expanding, terminal_columns};
+pub use table::{table, table_expanding, table_sized_by, terminal_columns};
 
 /// What doveadm's usage lines of mail commands start with (after the verb).
 pub(super) const MAIL_USAGE_PREFIX: &str = "[-u <user>|-A] [-S <socket_path>] ";

@@ -6,12 +6,11 @@ fn column_widths(
     rows: &[Vec<String>],
     columns: usize,
     expand: usize,
+    sized_by: usize,
 ) -> Vec<usize> {
-    /// doveadm sizes its columns by the rows it buffered first.
-    const SIZED_BY_ROWS: usize = 100;
     let titles: Vec<usize> = headers.iter().map(|(t, _)| t.chars().count()).collect();
     let (mut min, mut max, mut width) = (titles.clone(), titles.clone(), titles);
-    for row in rows.iter().take(SIZED_BY_ROWS) {
+    for row in rows.iter().take(sized_by) {
         for (i, value) in row.iter().enumerate().take(headers.len()) {
             let len = value.chars().count();
             min[i] = min[i].min(len);
@@ -76,7 +75,21 @@ pub fn table_expanding(
     columns: usize,
     expand: usize,
 ) -> String {
-    let widths = column_widths(headers, rows, columns, expand);
+    /// doveadm sizes its columns by the rows it buffered first.
+    const SIZED_BY_ROWS: usize = 100;
+    table_sized_by(headers, rows, columns, expand, SIZED_BY_ROWS)
+}
+
+/// [`table_expanding`] with the columns sized by the first `sized_by` rows only (a verb that
+/// flushes doveadm's output after its first row, as `who` does, sizes them by that row).
+pub fn table_sized_by(
+    headers: &[(&str, bool)],
+    rows: &[Vec<String>],
+    columns: usize,
+    expand: usize,
+    sized_by: usize,
+) -> String {
+    let widths = column_widths(headers, rows, columns, expand, sized_by);
     let line = |values: Vec<&str>| {
         let cells: Vec<String> = values
             .iter()

@@ -34,6 +34,8 @@ pub const VERBS: &[&str] = &[
     "force-resync [-f] [-u user] <mailbox mask>",
     "instance list [-c] [<name>]",
     "instance remove <name> | <base dir>",
+    "who [-a <anvil socket path>] [-1] [<user mask>] [<ip/bits>]",
+    "kick [-a <anvil socket path>] [-f] <user mask>|<ip/bits>",
     crate::fscheck::USAGE,
 ];
 

@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use super::handoff::{self, HandoffRequest};
 use super::privileges::{self, Restrict};
+use super::terminate::{self, ClientGuard};
 use super::worker;
 use crate::auth::client::{MasterClient, UserReply};
 use crate::config::var_expand::{self, MailUserVars, VarTable, Vars};
 use crate::config::{Config, FilterQuery, Settings};
 use crate::login::anvil::{userip_ident, AnvilClient, AnvilSession};
-use crate::login::settings::userip_limit;
 use crate::storage::user::MailUserInfo;
 
 /// How long the login process may take to send its request.
@@ -41,9 +41,12 @@ pub struct MailLogin {
     pub setup: Result<(), String>,
     /// The variables of mail settings for this user (`mail_log_prefix`, logout formats).
     pub vars: Vars,
-    /// The session as anvil counts it (`mail_max_userip_connections`), until this is dropped;
+    /// The session as anvil counts it (`mail_max_userip_connections`, `coteadm who`), until
+    /// this is dropped;
     /// it keeps a handle of `client` open until anvil has forgotten the session.
     pub anvil: Option<AnvilSession>,
+    /// The client's socket registered for SIGTERM (`coteadm kick`), until this is dropped.
+    pub terminate: Option<ClientGuard>,
 }
 
 impl MailLogin {
@@ -86,6 +89,9 @@ fn refuse(socket: &UnixStream, message: &str) {
 /// Takes over one login arriving on `socket` for `protocol`: `None` when it was refused
 /// (and the login process told so).
 pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Option<MailLogin> {
+    if let Err(e) = terminate::install(protocol) {
+        log::error!("Can't handle SIGTERM: {e}");
+    }
     let _ = socket.set_read_timeout(Some(REQUEST_TIMEOUT));
     let (request, client, login_pid) = match handoff::receive_request(&socket) {
         Ok(r) => r,
@@ -154,19 +160,19 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         userdb_fields: Some(userdb_fields.clone()),
         ..MailUserVars::default()
     };
-    // Anvil's socket is root's: connected before the process becomes the user.
-    let anvil = (userip_limit(&settings) > 0).then(|| {
-        let path = PathBuf::from(global.str("base_dir")).join("anvil");
-        AnvilClient::for_session(&path, worker::serves_several()).map_err(|e| {
-            log::error!("{}", crate::errtext::connect_error_text(&path, &e));
-        })
+    // Every session registers (Dovecot's do, whatever mail_max_userip_connections says), so
+    // `coteadm who` and `kick` see them all. Anvil's socket is root's: connected before the
+    // process becomes the user.
+    let anvil_path = PathBuf::from(global.str("base_dir")).join("anvil");
+    let anvil = AnvilClient::for_session(&anvil_path, worker::serves_several()).map_err(|e| {
+        log::error!("{}", crate::errtext::connect_error_text(&anvil_path, &e));
     });
     // The user becomes who the userdb says before anything the client sent is looked at.
     let setup = become_user(&settings, &userdb_fields, &mut user_vars);
     // The session counts from before its login is answered until after its connection
     // closes (see `AnvilSession`).
     let anvil = match (anvil, &setup) {
-        (Some(Ok(anvil)), Ok(())) => {
+        (Ok(anvil), Ok(())) => {
             let ident = userip_ident(protocol, request.remote.ip(), &user);
             let keep_open = client.try_clone().ok();
             anvil
@@ -186,9 +192,13 @@ pub fn accept_login(config: &Config, socket: UnixStream, protocol: &str) -> Opti
         );
         return None;
     }
+    let terminate = ClientGuard::new(&client)
+        .map_err(|e| log::error!("dup() failed: {e}"))
+        .ok();
     Some(MailLogin {
         request,
         client,
+        terminate,
         user,
         userdb_fields,
         setup,

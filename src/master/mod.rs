@@ -24,6 +24,7 @@ mod settings;
 mod signals;
 mod status;
 mod supervisor;
+pub mod terminate;
 mod worker;
 pub use worker::serves_several;
 

@@ -107,6 +107,13 @@ extern "C" fn on_sigquit(_: libc::c_int) {
     wake(b"Q");
 }
 
+/// Stops taking clients, as SIGQUIT does (for a process told to terminate); the worker exits
+/// once its sessions end.
+pub(super) fn stop_accepting() {
+    release_listeners();
+    wake(b"Q");
+}
+
 /// Points the listening descriptors at /dev/null (async-signal-safe).
 fn release_listeners() {
     if let Some((devnull, listeners)) = QUIT_FDS.get() {

@@ -46,6 +46,8 @@ enum End {
     /// A storage failure (answered, logged): the text for the log line.
     Storage(&'static str),
     Failed(String),
+    /// The process was told to terminate (SIGTERM: `coteadm kick`, shutdown).
+    Shutdown,
 }
 
 impl End {
@@ -58,6 +60,7 @@ impl End {
             End::LineTooLong => "Input line too long".into(),
             End::Storage(text) => (*text).into(),
             End::Failed(e) => format!("Connection closed: {e}"),
+            End::Shutdown => "Server shutting down.".into(),
         }
     }
 }
@@ -251,6 +254,13 @@ impl<S: Read + Write + AsFd> Session<'_, S> {
             }
             let line = match self.reader.read_line() {
                 Ok(Some(line)) => line.to_vec(),
+                // SIGTERM ends the client's input: Dovecot's words at shutdown.
+                Ok(None) | Err(LineError::Eof { .. } | LineError::Io { .. })
+                    if crate::master::terminate::killed() =>
+                {
+                    self.last_word("-ERR [SYS/TEMP] Server shutting down.");
+                    return End::Shutdown;
+                }
                 Ok(None) | Err(LineError::Eof { .. }) => return End::Closed,
                 Err(LineError::TooLong { .. }) => {
                     self.last_word("-ERR Input line too long.");

@@ -278,6 +278,8 @@ pub enum Disconnect {
     /// The selected mailbox changed under the session in a way IMAP cannot report (its
     /// UIDVALIDITY changed, or storage failed to sync).
     MailboxInconsistent(String),
+    /// The process was told to terminate (SIGTERM: `coteadm kick`, shutdown).
+    Shutdown,
 }
 
 impl fmt::Display for Disconnect {
@@ -293,6 +295,7 @@ impl fmt::Display for Disconnect {
             Disconnect::Inactivity => f.write_str("Inactivity"),
             Disconnect::FetchFailed(e) => write!(f, "FETCH failed: {e}"),
             Disconnect::MailboxInconsistent(e) => f.write_str(e),
+            Disconnect::Shutdown => f.write_str("Server shutting down."),
         }
     }
 }
@@ -536,6 +539,13 @@ impl<'a, S: MailSession, R: Read + WaitInput, W: Write> Session<'a, S, R, W> {
         }
         loop {
             if let Err(reason) = self.notify_wait().and_then(|()| self.command()) {
+                // SIGTERM ends the client's input: Dovecot's words at shutdown.
+                if matches!(reason, Disconnect::ClientClosed | Disconnect::ReadFailed(_))
+                    && crate::master::terminate::killed()
+                {
+                    self.bye("Server shutting down.");
+                    return Disconnect::Shutdown;
+                }
                 // The connection ends: whatever could not be delivered changes nothing.
                 let _ = self.writer.flush();
                 return reason;
