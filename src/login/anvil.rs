@@ -353,8 +353,9 @@ mod tests {
         assert_eq!(userip_ident("imap", ip, "a\tb"), "imap/127.0.0.1/a\u{1}tb");
     }
 
-    #[test]
-    fn sessions_are_counted_until_disconnect_or_close() {
+    /// A client connected to a connection the service serves (in a thread, which forgets
+    /// the connection's sessions when it closes, as `serve_anvil` does).
+    fn served_connection() -> (AnvilClient, std::thread::JoinHandle<Result<(), String>>) {
         let (server, client) = UnixStream::pair().unwrap();
         let thread = std::thread::spawn(move || {
             let mut registered = Vec::new();
@@ -365,10 +366,16 @@ mod tests {
             result
         });
         let writer = client.try_clone().unwrap();
-        let mut anvil = AnvilClient {
+        let anvil = AnvilClient {
             reader: BufReader::new(client),
             writer,
         };
+        (anvil, thread)
+    }
+
+    #[test]
+    fn sessions_are_counted_until_disconnect_or_close() {
+        let (mut anvil, thread) = served_connection();
         let ident = "imap/192.0.2.7/test-sessions";
         assert_eq!(anvil.lookup(ident).unwrap(), 0);
         anvil.expect_ok(&format!("CONNECT\t1\t{ident}")).unwrap();
@@ -386,20 +393,7 @@ mod tests {
 
     #[test]
     fn connect_dump_lists_sessions_per_ident_and_pid() {
-        let (server, client) = UnixStream::pair().unwrap();
-        let thread = std::thread::spawn(move || {
-            let mut registered = Vec::new();
-            let result = serve_connection(server, &mut registered);
-            for (ident, pid) in &registered {
-                remove(ident, *pid);
-            }
-            result
-        });
-        let writer = client.try_clone().unwrap();
-        let mut anvil = AnvilClient {
-            reader: BufReader::new(client),
-            writer,
-        };
+        let (mut anvil, thread) = served_connection();
         let alice = "imap/192.0.2.9/dump-alice";
         let bob = "pop3/192.0.2.9/dump-b\u{1}tob";
         for line in [
