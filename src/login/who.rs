@@ -15,14 +15,13 @@ use crate::auth::fields::tab_unescape;
 use crate::auth::lookup::wildcard_match;
 use crate::config::Config;
 use crate::log::{print_stderr, Level};
-use crate::mailadm::{table_expanding, table_sized_by, terminal_columns};
+use crate::mailadm::{
+    getopt, table_expanding, table_sized_by, terminal_columns, EX_NOTFOUND, EX_USAGE,
+};
 use crate::net::IpNetwork;
 
 use super::anvil::AnvilClient;
 
-/// doveadm's exit codes.
-const EX_USAGE: u8 = 64;
-const EX_NOTFOUND: u8 = 68;
 /// Dovecot's `FATAL_DEFAULT` (what `i_fatal` exits with).
 const EX_FATAL: u8 = 89;
 
@@ -59,51 +58,24 @@ impl WhoCommand {
     }
 
     fn parse_args(verb: WhoVerb, words: &[String]) -> Result<WhoCommand, String> {
+        // doveadm's getopt stops at the first positional argument here.
+        let spec = match verb {
+            WhoVerb::Who => "1a:",
+            WhoVerb::Kick => "fa:",
+        };
+        let found = getopt(words, spec, false).map_err(|e| e.text())?;
         let mut cmd = WhoCommand {
             verb,
             socket: None,
             separate: false,
             force: false,
-            masks: Vec::new(),
+            masks: found.args,
         };
-        let flags = match verb {
-            WhoVerb::Who => "1",
-            WhoVerb::Kick => "f",
-        };
-        let mut words = words.iter();
-        while let Some(word) = words.next() {
-            if cmd.masks.is_empty() && word == "--" {
-                cmd.masks.extend(words.by_ref().cloned());
-                break;
-            }
-            let Some(opts) = word.strip_prefix('-').filter(|o| !o.is_empty()) else {
-                cmd.masks.push(word.clone());
-                continue;
-            };
-            if !cmd.masks.is_empty() {
-                // doveadm's getopt stops at the first positional argument.
-                cmd.masks.push(word.clone());
-                continue;
-            }
-            for (i, opt) in opts.char_indices() {
-                match opt {
-                    'a' => {
-                        let inline = &opts[i + 1..];
-                        let path = if inline.is_empty() {
-                            words
-                                .next()
-                                .cloned()
-                                .ok_or_else(|| "option requires an argument -- 'a'".to_string())?
-                        } else {
-                            inline.to_string()
-                        };
-                        cmd.socket = Some(PathBuf::from(path));
-                        break;
-                    }
-                    '1' if flags.contains('1') => cmd.separate = true,
-                    'f' if flags.contains('f') => cmd.force = true,
-                    other => return Err(format!("invalid option -- '{other}'")),
-                }
+        for (c, value) in found.flags {
+            match c {
+                'a' => cmd.socket = value.map(PathBuf::from),
+                '1' => cmd.separate = true,
+                _ => cmd.force = true,
             }
         }
         Ok(cmd)
@@ -180,7 +152,8 @@ impl WhoLine {
         let mut args = line.split('\t').map(tab_unescape);
         let (ident, pid, count) = (args.next()?, args.next()?, args.next()?);
         let (service, rest) = ident.split_once('/')?;
-        let pid = pid.parse().ok()?;
+        // pid 0 would signal kick's own process group.
+        let pid = pid.parse().ok().filter(|p| *p != 0)?;
         let count = count.parse().ok()?;
         let (ip, user) = match rest.split_once('/') {
             // An address that does not parse is no address, as in doveadm.

@@ -14,6 +14,7 @@ use crate::master::mail_login::become_user;
 use crate::storage::error::{ErrorKind, StorageError};
 use crate::storage::user::{MailUser, MailUserInfo};
 
+mod getopt;
 mod mailbox;
 mod print;
 mod quota;
@@ -21,6 +22,7 @@ mod resync;
 mod status;
 mod table;
 
+pub use getopt::{getopt, GetoptError};
 pub use mailbox::MailboxVerb;
 pub use print::Formatter;
 pub use quota::QuotaVerb;
@@ -155,9 +157,7 @@ pub(super) fn at_most(args: &[String], most: usize) -> Result<(), UsageError> {
 
 /// doveadm's getopt for a mail command (`name`: the verb's words): the common `-u <user>`
 /// (`-A`, `-F` and `-S` are refused as not supported yet) and the verb's own letters in
-/// getopt's `spec` syntax (`g:` takes a value).
-/// As GNU getopt, options may follow positional words, letters may be grouped (`-rs`), a
-/// value may be attached (`-ualice`), and `--` ends the options.
+/// getopt's `spec` syntax (`g:` takes a value); options may follow positional words.
 pub(super) fn mail_options(
     words: &[String],
     spec: &str,
@@ -165,60 +165,21 @@ pub(super) fn mail_options(
 ) -> Result<Options, UsageError> {
     // getopt names itself after the verb's last word, as doveadm's argv[0] is.
     let me = name.rsplit(' ').next().unwrap_or(name);
-    let help = UsageError::Getopt;
-    let takes_value = |c: char| -> Option<bool> {
-        match c {
-            'u' | 'F' | 'S' => Some(true),
-            'A' => Some(false),
-            ':' => None,
-            _ => spec
-                .find(c)
-                .map(|at| spec[at + c.len_utf8()..].starts_with(':')),
-        }
+    let found = getopt(words, &format!("u:AF:S:{spec}"), true)
+        .map_err(|e| UsageError::Getopt(format!("{me}: {}", e.text())))?;
+    let mut out = Options {
+        args: found.args,
+        ..Options::default()
     };
-    let mut out = Options::default();
-    let mut words = words.iter();
-    while let Some(word) = words.next() {
-        if word == "--" {
-            out.args.extend(words.by_ref().cloned());
-            break;
-        }
-        let Some(letters) = word.strip_prefix('-').filter(|l| !l.is_empty()) else {
-            out.args.push(word.clone());
-            continue;
-        };
-        for (i, c) in letters.char_indices() {
-            let Some(with_value) = takes_value(c) else {
-                return Err(help(format!("{me}: invalid option -- '{c}'")));
-            };
-            let value = if with_value {
-                let attached = &letters[i + c.len_utf8()..];
-                let value = if attached.is_empty() {
-                    match words.next() {
-                        Some(v) => v.clone(),
-                        None => {
-                            return Err(help(format!("{me}: option requires an argument -- '{c}'")))
-                        }
-                    }
-                } else {
-                    attached.to_string()
-                };
-                Some(value)
-            } else {
-                None
-            };
-            match c {
-                'u' => out.user = value,
-                'A' | 'F' | 'S' => {
-                    return Err(UsageError::Fatal(format!(
-                        "-{c} is not supported by this build of cote yet"
-                    )))
-                }
-                _ => out.flags.push((c, value.clone())),
+    for (c, value) in found.flags {
+        match c {
+            'u' => out.user = value,
+            'A' | 'F' | 'S' => {
+                return Err(UsageError::Fatal(format!(
+                    "-{c} is not supported by this build of cote yet"
+                )))
             }
-            if with_value {
-                break;
-            }
+            _ => out.flags.push((c, value)),
         }
     }
     Ok(out)
