@@ -234,7 +234,10 @@ impl MboxLock {
         start: Instant,
     ) -> FsResult<Result<MboxLock, usize>> {
         let methods = settings.methods(kind);
-        let order = std::iter::once(first).chain((0..methods.len()).filter(|&i| i != first));
+        // (an empty list — `mbox_read_locks =` — takes no lock at all)
+        let order = std::iter::once(first)
+            .chain((0..methods.len()).filter(|&i| i != first))
+            .filter(|&i| i < methods.len());
         let mut held = Vec::with_capacity(methods.len());
         let mut file = None;
         for i in order {

@@ -149,6 +149,19 @@ fn other_programs_locks_are_waited_for() {
     holder.stop();
 }
 
+/// `mbox_read_locks =` (empty): the file is opened, nothing is locked.
+#[test]
+fn an_empty_lock_list_locks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = mbox_in(&dir);
+    let set = settings("", "", Duration::ZERO);
+    for kind in [LockKind::Shared, LockKind::Exclusive] {
+        let lock = MboxLock::acquire(&FsPolicy::dovecot_defaults(), &set, &path, kind).unwrap();
+        assert!(!dir.path().join("inbox.lock").exists());
+        lock.release().unwrap();
+    }
+}
+
 #[test]
 fn missing_mbox_fails_and_leaves_no_dotlock() {
     let dir = tempfile::tempdir().unwrap();
